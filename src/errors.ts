@@ -1,0 +1,101 @@
+/**
+ * Typed errors. Every failure that reaches the user is a CairnError: it carries a
+ * one-line message (what is wrong, and where) and the process exit code the CLI uses.
+ * Lower modules throw these; the CLI prints `Error: <message>` and exits with `exitCode`.
+ *
+ * Exit codes follow Docker's CLI: 1 for a failed operation, 125 for bad usage
+ * (unknown flag, wrong argument count), as `docker` does for errors of its own.
+ */
+export type ErrorCode =
+  | 'not-found'
+  | 'already-exists'
+  | 'invalid-argument'
+  | 'failed-precondition'
+  | 'conflict'
+  | 'data-corrupt'
+  | 'unsupported'
+  | 'permission'
+  | 'usage'
+  | 'internal';
+
+export class CairnError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; exitCode?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CairnError';
+    this.code = code;
+    this.exitCode = options?.exitCode ?? (code === 'usage' ? 125 : 1);
+  }
+}
+
+export class NotFoundError extends CairnError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('not-found', message, options);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class AlreadyExistsError extends CairnError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('already-exists', message, options);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+/** Input that does not parse or validate: a reference, a manifest, a flag value. */
+export class InvalidArgumentError extends CairnError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid-argument', message, options);
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+/** The store is not in a state that allows the operation (e.g. image in use). */
+export class ConflictError extends CairnError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('conflict', message, options);
+    this.name = 'ConflictError';
+  }
+}
+
+/** Bytes that are not what they claim to be: digest or size mismatch, truncated or corrupt data. */
+export class DataCorruptError extends CairnError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('data-corrupt', message, options);
+    this.name = 'DataCorruptError';
+  }
+}
+
+export class UnsupportedError extends CairnError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unsupported', message, options);
+    this.name = 'UnsupportedError';
+  }
+}
+
+export class PreconditionError extends CairnError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('failed-precondition', message, options);
+    this.name = 'PreconditionError';
+  }
+}
+
+export class UsageError extends CairnError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('usage', message, options);
+    this.name = 'UsageError';
+  }
+}
+
+export function isCairnError(e: unknown): e is CairnError {
+  return e instanceof CairnError;
+}
+
+/** Node's system errors (ENOENT, EACCES, ...) carry a string `code`. */
+export function errnoCode(e: unknown): string | undefined {
+  if (e instanceof Error && 'code' in e && typeof (e as { code: unknown }).code === 'string') {
+    return (e as { code: string }).code;
+  }
+  return undefined;
+}
