@@ -1,0 +1,100 @@
+/**
+ * The ContentStore conformance suite: one set of behaviours every implementation must show.
+ * Run from content.test.ts against each implementation.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { digestOf } from '../digest/digest.js';
+import { DataCorruptError, NotFoundError } from '../errors.js';
+import type { ContentStore } from './content.js';
+
+async function readAll(r: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of r) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+export function contentStoreSuite(name: string, make: () => Promise<{ store: ContentStore; cleanup: () => Promise<void> }>): void {
+  const withStore = (fn: (s: ContentStore) => Promise<void>) => async () => {
+    const { store, cleanup } = await make();
+    try {
+      await fn(store);
+    } finally {
+      await cleanup();
+    }
+  };
+
+  test(`${name}: ingest then read back by digest`, withStore(async (s) => {
+    const data = Buffer.from('hello content');
+    const info = await s.ingest(Readable.from([data.subarray(0, 5), data.subarray(5)]), { digest: digestOf(data), size: data.length });
+    assert.deepEqual(info, { digest: digestOf(data), size: data.length });
+    assert.deepEqual(await s.info(info.digest), info);
+    assert.deepEqual(await readAll(await s.reader(info.digest)), data);
+    assert.deepEqual(await s.readBytes(info.digest), data);
+  }));
+
+  test(`${name}: a digest mismatch commits nothing`, withStore(async (s) => {
+    const data = Buffer.from('payload');
+    const wrong = digestOf('something else');
+    await assert.rejects(s.ingest(Readable.from([data]), { digest: wrong }), DataCorruptError);
+    assert.equal(await s.info(wrong), undefined);
+    assert.equal(await s.info(digestOf(data)), undefined);
+    const all = [];
+    for await (const b of s.walk()) all.push(b);
+    assert.deepEqual(all, []);
+  }));
+
+  test(`${name}: a size mismatch commits nothing`, withStore(async (s) => {
+    await assert.rejects(s.ingest(Readable.from([Buffer.from('abc')]), { size: 4, what: 'layer 1' }), /layer 1: size mismatch/);
+    assert.equal(await s.info(digestOf('abc')), undefined);
+  }));
+
+  test(`${name}: a failing source commits nothing`, withStore(async (s) => {
+    async function* broken() {
+      yield Buffer.from('partial');
+      throw new Error('source died');
+    }
+    await assert.rejects(s.ingest(broken()), /source died/);
+    assert.equal(await s.info(digestOf('partial')), undefined);
+  }));
+
+  test(`${name}: ingesting the same blob twice keeps one`, withStore(async (s) => {
+    const a = await s.ingest(Readable.from([Buffer.from('same')]));
+    const b = await s.ingest(Readable.from([Buffer.from('same')]));
+    assert.deepEqual(a, b);
+    const all = [];
+    for await (const x of s.walk()) all.push(x);
+    assert.equal(all.length, 1);
+  }));
+
+  test(`${name}: delete, and missing blobs`, withStore(async (s) => {
+    const info = await s.ingest(Readable.from([Buffer.from('to delete')]));
+    await s.delete(info.digest);
+    assert.equal(await s.info(info.digest), undefined);
+    await s.delete(info.digest);
+    await assert.rejects(s.reader(info.digest), NotFoundError);
+    await assert.rejects(s.readBytes(info.digest), NotFoundError);
+  }));
+
+  test(`${name}: readBytes refuses blobs larger than the limit`, withStore(async (s) => {
+    const info = await s.ingest(Readable.from([Buffer.alloc(100)]));
+    await assert.rejects(s.readBytes(info.digest, 10), DataCorruptError);
+  }));
+
+  test(`${name}: walk lists every blob in digest order`, withStore(async (s) => {
+    const ds = [];
+    for (const t of ['a', 'b', 'c']) ds.push((await s.ingest(Readable.from([Buffer.from(t)]))).digest);
+    const seen = [];
+    for await (const x of s.walk()) seen.push(x.digest);
+    assert.deepEqual(seen, [...ds].sort());
+  }));
+
+  test(`${name}: writer reports offset and abort leaves nothing`, withStore(async (s) => {
+    const w = await s.writer();
+    await w.write(Buffer.from('12345'));
+    assert.equal(w.offset, 5);
+    await w.abort();
+    assert.equal(await s.info(digestOf('12345')), undefined);
+  }));
+}

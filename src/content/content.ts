@@ -1,0 +1,64 @@
+/**
+ * The content store: blobs (manifests, configs, compressed layers) addressed by digest.
+ *
+ * Roles, as containerd splits them: a Provider reads blobs, an Ingester writes them, the
+ * Manager inspects and deletes. A blob becomes visible only once it is complete and its size
+ * and digest are verified; writers that fail or are killed leave nothing visible.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../digest/digest.js';
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+/** What the writer is expected to produce; a mismatch fails the commit. */
+export interface Expected {
+  digest?: Digest;
+  size?: number;
+  /** Names the blob in error messages (e.g. `layer 2 of busybox:latest`). */
+  what?: string;
+}
+
+export interface ContentWriter {
+  /** Append bytes. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Bytes written so far. */
+  readonly offset: number;
+  /** Verify and publish. Returns the blob's info. Idempotent if the blob already existed. */
+  commit(expected?: Expected): Promise<BlobInfo>;
+  /** Discard what was written. Safe to call after a failed commit. */
+  abort(): Promise<void>;
+}
+
+export interface ContentStore {
+  /** Size of a blob, or undefined when it is absent. */
+  info(digest: Digest): Promise<BlobInfo | undefined>;
+  /** A stream of the blob's bytes. Throws NotFoundError when absent. */
+  reader(digest: Digest): Promise<Readable>;
+  /** The whole blob, for small documents; refuses blobs larger than `maxBytes`. */
+  readBytes(digest: Digest, maxBytes?: number): Promise<Buffer>;
+  /** Start writing a blob. */
+  writer(): Promise<ContentWriter>;
+  /** Stream `source` into the store and commit it (verifying `expected`). */
+  ingest(source: AsyncIterable<Uint8Array>, expected?: Expected): Promise<BlobInfo>;
+  /** Remove a blob; absent blobs are not an error. */
+  delete(digest: Digest): Promise<void>;
+  /** Every committed blob. */
+  walk(): AsyncIterable<BlobInfo>;
+}
+
+/** Upper bound for JSON documents read whole (manifests, configs, indexes). */
+export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
+
+/** Shared by implementations: stream a source through a writer, aborting on any failure. */
+export async function ingestWith(w: ContentWriter, source: AsyncIterable<Uint8Array>, expected?: Expected): Promise<BlobInfo> {
+  try {
+    for await (const chunk of source) await w.write(chunk);
+    return await w.commit(expected);
+  } catch (e) {
+    await w.abort();
+    throw e;
+  }
+}

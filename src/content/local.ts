@@ -1,0 +1,200 @@
+/**
+ * LocalContentStore: blobs as files under ROOT/content/blobs/<alg>/<hex>.
+ *
+ * Ingest discipline (containerd's): bytes go to ROOT/content/ingest/<pid>-<random>, hashed
+ * while written; commit fsyncs, verifies size and digest, renames into place and fsyncs the
+ * directory. A killed writer leaves only an ingest file, which `cleanIngest` removes once its
+ * process is gone. Blobs are immutable: a blob that already exists is never rewritten.
+ */
+import { createReadStream } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { type Digest, Digester, algorithmOf, hexOf, parseDigest } from '../digest/digest.js';
+import { DataCorruptError, NotFoundError, errnoCode } from '../errors.js';
+import { type BlobInfo, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, ingestWith } from './content.js';
+
+export class LocalContentStore implements ContentStore {
+  readonly root: string;
+  private readonly blobsDir: string;
+  private readonly ingestDir: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.blobsDir = join(root, 'blobs');
+    this.ingestDir = join(root, 'ingest');
+  }
+
+  /** Create the directories; remove ingest leftovers of processes that are gone. */
+  async init(): Promise<void> {
+    await fsp.mkdir(join(this.blobsDir, 'sha256'), { recursive: true });
+    await fsp.mkdir(this.ingestDir, { recursive: true });
+    await this.cleanIngest();
+  }
+
+  blobPath(digest: Digest): string {
+    return join(this.blobsDir, algorithmOf(digest), hexOf(digest));
+  }
+
+  async info(digest: Digest): Promise<BlobInfo | undefined> {
+    try {
+      const st = await fsp.stat(this.blobPath(digest));
+      return { digest, size: st.size };
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async reader(digest: Digest): Promise<Readable> {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(this.blobPath(digest), 'r');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`blob ${digest} not found in the content store`);
+      throw e;
+    }
+    return createReadStream('', { fd: fh, highWaterMark: 1 << 20 });
+  }
+
+  async readBytes(digest: Digest, maxBytes = MAX_DOCUMENT_BYTES): Promise<Buffer> {
+    const info = await this.info(digest);
+    if (!info) throw new NotFoundError(`blob ${digest} not found in the content store`);
+    if (info.size > maxBytes) throw new DataCorruptError(`blob ${digest} is ${info.size} bytes, more than the ${maxBytes} allowed for a document`);
+    return fsp.readFile(this.blobPath(digest));
+  }
+
+  async writer(): Promise<ContentWriter> {
+    const name = `${process.pid}-${randomBytes(8).toString('hex')}`;
+    const path = join(this.ingestDir, name);
+    const fh = await fsp.open(path, 'wx', 0o644);
+    return new LocalWriter(this, fh, path);
+  }
+
+  ingest(source: AsyncIterable<Uint8Array>, expected?: Expected): Promise<BlobInfo> {
+    return this.writer().then((w) => ingestWith(w, source, expected));
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    await fsp.rm(this.blobPath(digest), { force: true });
+  }
+
+  async *walk(): AsyncIterable<BlobInfo> {
+    let algs: string[];
+    try {
+      algs = await fsp.readdir(this.blobsDir);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      throw e;
+    }
+    for (const alg of algs.sort()) {
+      for (const hex of (await fsp.readdir(join(this.blobsDir, alg))).sort()) {
+        const digest = parseDigest(`${alg}:${hex}`, `content store file ${alg}/${hex}`);
+        const st = await fsp.stat(join(this.blobsDir, alg, hex));
+        yield { digest, size: st.size };
+      }
+    }
+  }
+
+  /** Remove ingest files whose writing process no longer exists. Returns how many were removed. */
+  async cleanIngest(): Promise<number> {
+    let removed = 0;
+    for (const name of await fsp.readdir(this.ingestDir)) {
+      const pid = Number(name.split('-', 1)[0]);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
+      if (pid === process.pid) continue; // ours, in progress
+      await fsp.rm(join(this.ingestDir, name), { force: true, recursive: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Publish a verified ingest file. */
+  async publish(tmpPath: string, digest: Digest): Promise<void> {
+    const dest = this.blobPath(digest);
+    await fsp.mkdir(join(this.blobsDir, algorithmOf(digest)), { recursive: true });
+    await fsp.rename(tmpPath, dest);
+    const dir = await fsp.open(join(this.blobsDir, algorithmOf(digest)), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return errnoCode(e) === 'EPERM';
+  }
+}
+
+class LocalWriter implements ContentWriter {
+  private readonly digester = new Digester();
+  private done = false;
+  constructor(
+    private readonly store: LocalContentStore,
+    private readonly fh: fsp.FileHandle,
+    private readonly path: string,
+  ) {}
+
+  get offset(): number {
+    return this.digester.size;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.digester.update(chunk);
+    let off = 0;
+    while (off < chunk.length) {
+      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off);
+      off += bytesWritten;
+    }
+  }
+
+  async commit(expected?: Expected): Promise<BlobInfo> {
+    const what = expected?.what ?? 'blob';
+    const size = this.digester.size;
+    const digest = this.digester.digest();
+    this.done = true;
+    try {
+      if (expected?.size !== undefined && size !== expected.size) {
+        throw new DataCorruptError(`${what}: size mismatch: got ${size} bytes, expected ${expected.size}`);
+      }
+      if (expected?.digest !== undefined && digest !== expected.digest) {
+        throw new DataCorruptError(`${what}: digest mismatch: got ${digest}, expected ${expected.digest}`);
+      }
+      if (await this.store.info(digest)) {
+        await this.fh.close();
+        await fsp.rm(this.path, { force: true });
+        return { digest, size };
+      }
+      await this.fh.sync();
+      await this.fh.close();
+      await this.store.publish(this.path, digest);
+      return { digest, size };
+    } catch (e) {
+      await this.abort();
+      throw e;
+    }
+  }
+
+  async abort(): Promise<void> {
+    this.done = true;
+    try {
+      await this.fh.close();
+    } catch (e) {
+      // Already closed by a commit that failed after closing: nothing left to release.
+      if (errnoCode(e) !== 'EBADF' && !(e instanceof Error && /closed/i.test(e.message))) throw e;
+    }
+    await fsp.rm(this.path, { force: true });
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+}
