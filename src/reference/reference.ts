@@ -7,7 +7,7 @@
  *   domain           := host [":" port]            host: domain-name | IPv4 | "[" IPv6 "]"
  *   domain-component := /[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]/
  *   path             := path-component ["/" path-component]*      (at most 255 characters)
- *   path-component   := /[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)* /
+ *   path-component   := [a-z0-9]+ ( ("." | "_" | "__" | "-"+) [a-z0-9]+ )*
  *   tag              := /[\w][\w.-]{0,127}/
  *
  * Normalisation (`parseNormalizedReference`, Docker's ParseNormalizedNamed): a first
