@@ -1,0 +1,8 @@
+/**
+ * cairn's own streaming tar codec: `readTar`/`TarReader` (streaming reader) and
+ * `TarWriter` (deterministic writer), over the shared data model in types.ts.
+ */
+export * from './types.js';
+export { readTar, TarReader, TarBody, type TarEntry, type TarReadOptions, type TarSummary } from './reader.js';
+export { TarWriter, createTarWriter, encodeHeader, type TarWriteHeader, type TarWriterOptions, type TarBodyInput } from './writer.js';
+export type { ByteInput } from './source.js';

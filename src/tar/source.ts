@@ -1,0 +1,110 @@
+/**
+ * A pull-based byte cursor over an async iterable of chunks (a Readable works too). It
+ * hands out zero-copy subarray views of the incoming chunks, copies only when a small
+ * fixed-size read (a 512-byte header, a PAX block) straddles chunks, and counts the
+ * absolute position. It never holds more than the current chunk.
+ */
+import type { Readable } from 'node:stream';
+import { InvalidArgumentError } from '../errors.js';
+
+export type ByteInput = AsyncIterable<Uint8Array> | Readable;
+
+const EMPTY = Buffer.alloc(0);
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new InvalidArgumentError(`tar: source yielded ${typeof chunk}, expected bytes (Uint8Array)`);
+}
+
+export class ByteSource {
+  private readonly it: AsyncIterator<unknown>;
+  private buf: Buffer = EMPTY;
+  private off = 0;
+  private done = false;
+  /** Absolute number of bytes handed out (or skipped) so far. */
+  position = 0;
+
+  constructor(input: ByteInput) {
+    this.it = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  }
+
+  /** Make unread bytes available; false at end of input. */
+  private async fill(): Promise<boolean> {
+    while (this.off >= this.buf.length) {
+      if (this.done) return false;
+      const r = await this.it.next();
+      if (r.done) {
+        this.done = true;
+        this.buf = EMPTY;
+        this.off = 0;
+        return false;
+      }
+      this.buf = toBuffer(r.value);
+      this.off = 0;
+    }
+    return true;
+  }
+
+  /** Up to `max` bytes as a view of the current chunk; null at end of input. */
+  async read(max: number): Promise<Buffer | null> {
+    if (!(await this.fill())) return null;
+    const n = Math.min(max, this.buf.length - this.off);
+    const out = this.buf.subarray(this.off, this.off + n);
+    this.off += n;
+    this.position += n;
+    return out;
+  }
+
+  /**
+   * Exactly `n` bytes (a view when they lie in one chunk, else a copy). Returns a shorter
+   * buffer if the input ends first (possibly empty).
+   */
+  async readExact(n: number): Promise<Buffer> {
+    if (!(await this.fill())) return EMPTY;
+    if (this.buf.length - this.off >= n) {
+      const out = this.buf.subarray(this.off, this.off + n);
+      this.off += n;
+      this.position += n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const c = await this.read(n - got);
+      if (c === null) return out.subarray(0, got);
+      out.set(c, got);
+      got += c.length;
+    }
+    return out;
+  }
+
+  /** Discard up to `n` bytes; returns how many were discarded (less only at end of input). */
+  async skip(n: number): Promise<number> {
+    let left = n;
+    while (left > 0) {
+      const c = await this.read(left);
+      if (c === null) break;
+      left -= c.length;
+    }
+    return n - left;
+  }
+
+  /** Discard everything that is left; returns the byte count. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const c = await this.read(Number.MAX_SAFE_INTEGER);
+      if (c === null) return total;
+      total += c.length;
+    }
+  }
+
+  /** Stop reading: lets the underlying iterator clean up (destroys a Readable). */
+  async close(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    this.buf = EMPTY;
+    await this.it.return?.();
+  }
+}
