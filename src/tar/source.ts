@@ -7,7 +7,23 @@
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
 
-export type ByteInput = AsyncIterable<Uint8Array> | Readable;
+/** Chunks of bytes: a Readable, an async iterable, or a plain iterable such as an array of Buffers. */
+export type ByteInput = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable;
+
+/** The async iterator behind any ByteInput. */
+export function byteIterator(input: ByteInput): AsyncIterator<unknown> {
+  const ai = (input as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
+  if (typeof ai === 'function') return ai.call(input) as AsyncIterator<unknown>;
+  const si = (input as Partial<Iterable<unknown>>)[Symbol.iterator];
+  if (typeof si === 'function') {
+    const sync = si.call(input) as Iterator<unknown>;
+    return {
+      next: async () => sync.next(),
+      return: async () => sync.return?.() ?? { done: true, value: undefined },
+    };
+  }
+  throw new InvalidArgumentError('expected a stream or iterable of byte chunks');
+}
 
 const EMPTY = Buffer.alloc(0);
 
@@ -26,7 +42,7 @@ export class ByteSource {
   position = 0;
 
   constructor(input: ByteInput) {
-    this.it = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    this.it = byteIterator(input);
   }
 
   /** Make unread bytes available; false at end of input. */

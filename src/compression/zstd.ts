@@ -1,0 +1,46 @@
+/**
+ * zstd streaming via zstd-napi. Decompression drives libzstd's ZSTD_decompressStream
+ * directly from an async generator, so output is produced only as fast as it is consumed
+ * (zstd can expand a few bytes into gigabytes: no burst buffering, the caller's limit
+ * applies chunk by chunk). Compression uses zstd-napi's CompressStream (output never
+ * outgrows input much) with content checksums on, like the zstd CLI.
+ */
+import type { Transform } from 'node:stream';
+import binding from 'zstd-napi/binding.js';
+import { CompressStream } from 'zstd-napi';
+import { DataCorruptError } from '../errors.js';
+
+const OUT_SIZE = binding.dStreamOutSize();
+
+/** Decompress a stream of zstd frames (concatenated frames and skippable frames allowed). */
+export async function* zstdDecompress(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
+  const dctx = new binding.DCtx();
+  let inFrame = false;
+  let total = 0;
+  for await (const chunk of input) {
+    let src = chunk;
+    for (;;) {
+      const dst = Buffer.allocUnsafe(OUT_SIZE);
+      let ret: number;
+      let produced: number;
+      let consumed: number;
+      try {
+        [ret, produced, consumed] = dctx.decompressStream(dst, src);
+      } catch (e) {
+        throw new DataCorruptError(`zstd: corrupt data after ${total} input bytes: ${(e as Error).message}`, { cause: e });
+      }
+      total += consumed;
+      src = src.subarray(consumed);
+      inFrame = ret !== 0;
+      if (produced > 0) yield dst.subarray(0, produced);
+      // Done with this chunk once the input is used up and libzstd did not fill the output (nothing left to flush).
+      if (src.length === 0 && produced < OUT_SIZE) break;
+    }
+  }
+  if (inFrame) throw new DataCorruptError(`zstd: truncated data: stream ends inside a frame after ${total} input bytes`);
+}
+
+/** A zstd compressing Transform (default level 3, checksums on). */
+export function zstdCompressStream(level = 3): Transform {
+  return new CompressStream({ compressionLevel: level, checksumFlag: true });
+}
