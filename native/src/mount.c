@@ -103,6 +103,7 @@ static void read_fs_log(int fsfd, char *out, size_t cap) {
     ssize_t n = read(fsfd, msg, sizeof msg - 1);
     if (n <= 0) break; /* ENODATA: the log is empty */
     msg[n] = '\0';
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = '\0';
     const char *text = msg;
     /* Each message starts with its level: "e ", "w " or "i ". */
     if (n >= 2 && msg[1] == ' ') text = msg + 2;
@@ -181,7 +182,8 @@ static bool set_option(napi_env env, int fsfd, napi_value v) {
     r = sys_fsconfig(fsfd, CN_FSCONFIG_SET_FLAG, opt, NULL, 0);
   }
   if (r < 0) {
-    throw_fs(env, errno, fsfd, "fsconfig", opt, eq ? eq + 1 : NULL);
+    if (eq != NULL) *eq = '=';
+    throw_fs(env, errno, fsfd, "fsconfig", opt, NULL);
     ok = false;
   }
   free(opt);
@@ -232,7 +234,13 @@ static napi_value js_overlay_mount(napi_env env, napi_callback_info info) {
     if (napi_get_element(env, argv[5], i, &el) != napi_ok || !set_option(env, fsfd, el)) goto done;
   }
   if (sys_fsconfig(fsfd, CN_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-    throw_fs(env, errno, fsfd, "fsconfig", "create", target);
+    int e = errno;
+    char log[2048];
+    read_fs_log(fsfd, log, sizeof log);
+    char detail[2200];
+    snprintf(detail, sizeof detail, "create: %s",
+             log[0] ? log : "overlay gave no reason here (the kernel log may say more)");
+    cn_throw_errno(env, e, "fsconfig", target, NULL, detail);
     goto done;
   }
   mfd = sys_fsmount(fsfd, CN_FSMOUNT_CLOEXEC, readonly ? CN_MOUNT_ATTR_RDONLY : 0);

@@ -1,0 +1,512 @@
+/**
+ * Native system calls Node's fs lacks, from cairn's one native addon
+ * (native/src/*.c, built by node-gyp into build/Release/cairn_native.node).
+ *
+ * This module owns loading that addon and its typed surface: directory-fd-relative
+ * calls (openat2 with RESOLVE_IN_ROOT, mknodat, renameat2, utimensat with
+ * nanoseconds, ...), extended attributes that never follow symlinks, mount/umount2,
+ * overlay mounts through the new mount API ("lowerdir+"), flock and syncfs.
+ *
+ * Every call is synchronous. A failed system call throws a {@link NativeError}
+ * shaped like Node's fs errors (`code` such as 'ENOENT', negative `errno`,
+ * `syscall`, `path`, `dest`), so callers switch on `e.code` exactly as they do
+ * for `fs` errors and convert to a CairnError where the failure reaches the user.
+ * Bad argument types throw a TypeError with code ERR_INVALID_ARG_TYPE / _VALUE.
+ *
+ * The addon is loaded lazily on first use: importing this module never fails,
+ * and a missing build surfaces as an UnsupportedError from the first call.
+ * File descriptors it opens always carry O_CLOEXEC; close them with fs.closeSync.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+
+/** A path argument: a UTF-8 string, or raw bytes for names that are not valid UTF-8. */
+export type PathArg = string | Uint8Array;
+
+/** The error a failed system call throws (a real `Error`, like Node's fs errors). */
+export interface NativeError extends Error {
+  /** Symbolic errno name: 'ENOENT', 'ELOOP', 'EXDEV', 'EEXIST', 'ENOTSUP' (EOPNOTSUPP), ... */
+  code: string;
+  /** Negative errno, as Node reports it (-2 for ENOENT). */
+  errno: number;
+  /** The system call that failed: 'openat2', 'lsetxattr', 'fsconfig', ... */
+  syscall: string;
+  path?: string;
+  dest?: string;
+}
+
+/** Result of {@link fstatat}. Times are split into seconds and nanoseconds, and also given as bigint ns. */
+export interface NativeStat {
+  dev: bigint;
+  ino: bigint;
+  /** File type and permission bits (S_IFMT | 0o7777). */
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  /** Device number of a character or block device (0 otherwise). */
+  rdevMajor: number;
+  rdevMinor: number;
+  size: number;
+  blocks: number;
+  atimeSec: number;
+  atimeNsec: number;
+  mtimeSec: number;
+  mtimeNsec: number;
+  ctimeSec: number;
+  ctimeNsec: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/** Options of {@link overlayMount}. */
+export interface OverlayMountOptions {
+  /** Lower layers, topmost first: directory paths, or open directory fds (not O_PATH; Linux 6.13+). */
+  lowerdirs: ReadonlyArray<string | number>;
+  /** Writable upper layer (path or directory fd); omit for a read-only overlay. */
+  upperdir?: string | number;
+  /** Overlay's work directory, on the same file system as upperdir; required with upperdir. */
+  workdir?: string | number;
+  /** Mount point. */
+  target: string;
+  /** Mount read-only (MOUNT_ATTR_RDONLY / MS_RDONLY). */
+  readonly?: boolean;
+  /** Further overlay options: "key=value" or "key" ("userxattr", "redirect_dir=on", "index=off", ...). */
+  options?: readonly string[];
+  /**
+   * 'lowerdir+' uses fsopen/fsconfig("lowerdir+") per layer (Linux 6.8+; up to 500 layers);
+   * 'legacy' uses mount(2) with one option string (capped at a page: about 125 store paths);
+   * 'auto' (default) uses 'lowerdir+' where the kernel supports it.
+   */
+  method?: 'auto' | 'lowerdir+' | 'legacy';
+}
+
+/** How {@link overlayMount} mounted. */
+export interface OverlayMountResult {
+  method: 'lowerdir+' | 'legacy';
+}
+
+/** Names of the constants the addon exports (their values are the platform's). */
+export const CONSTANT_NAMES = [
+  'O_RDONLY', 'O_WRONLY', 'O_RDWR', 'O_CREAT', 'O_EXCL', 'O_TRUNC', 'O_APPEND', 'O_NONBLOCK',
+  'O_DIRECTORY', 'O_NOFOLLOW', 'O_CLOEXEC', 'O_PATH', 'O_TMPFILE', 'O_NOCTTY',
+  'AT_FDCWD', 'AT_SYMLINK_NOFOLLOW', 'AT_SYMLINK_FOLLOW', 'AT_REMOVEDIR', 'AT_EMPTY_PATH', 'AT_NO_AUTOMOUNT',
+  'RESOLVE_NO_XDEV', 'RESOLVE_NO_MAGICLINKS', 'RESOLVE_NO_SYMLINKS', 'RESOLVE_BENEATH', 'RESOLVE_IN_ROOT',
+  'RESOLVE_CACHED',
+  'RENAME_NOREPLACE', 'RENAME_EXCHANGE', 'RENAME_WHITEOUT',
+  'S_IFMT', 'S_IFREG', 'S_IFDIR', 'S_IFLNK', 'S_IFCHR', 'S_IFBLK', 'S_IFIFO', 'S_IFSOCK',
+  'S_ISUID', 'S_ISGID', 'S_ISVTX',
+  'MS_RDONLY', 'MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', 'MS_SYNCHRONOUS', 'MS_REMOUNT', 'MS_DIRSYNC',
+  'MS_NOSYMFOLLOW', 'MS_NOATIME', 'MS_NODIRATIME', 'MS_BIND', 'MS_MOVE', 'MS_REC', 'MS_SILENT',
+  'MS_UNBINDABLE', 'MS_PRIVATE', 'MS_SLAVE', 'MS_SHARED', 'MS_RELATIME', 'MS_STRICTATIME', 'MS_LAZYTIME',
+  'MNT_FORCE', 'MNT_DETACH', 'MNT_EXPIRE', 'UMOUNT_NOFOLLOW',
+  'XATTR_CREATE', 'XATTR_REPLACE',
+  'LOCK_SH', 'LOCK_EX', 'LOCK_NB', 'LOCK_UN',
+  'UTIME_NOW', 'UTIME_OMIT',
+] as const;
+
+export type ConstantName = (typeof CONSTANT_NAMES)[number];
+export type NativeConstants = { readonly [K in ConstantName]: number };
+
+/** What the C addon exports (see native/README.md). */
+interface Binding {
+  openat2(dirfd: number, path: PathArg, flags: number, mode: number, resolve: number): number;
+  openat(dirfd: number, path: PathArg, flags: number, mode: number): number;
+  mkdirat(dirfd: number, path: PathArg, mode: number): void;
+  mknodat(dirfd: number, path: PathArg, mode: number, major: number, minor: number): void;
+  symlinkat(target: PathArg, dirfd: number, path: PathArg): void;
+  linkat(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags: number): void;
+  unlinkat(dirfd: number, path: PathArg, flags: number): void;
+  renameat2(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags: number): void;
+  fchownat(dirfd: number, path: PathArg, uid: number, gid: number, flags: number): void;
+  fchmodat(dirfd: number, path: PathArg, mode: number, flags: number): void;
+  utimensat(
+    dirfd: number,
+    path: PathArg | null,
+    atimeSec: number | bigint,
+    atimeNsec: number,
+    mtimeSec: number | bigint,
+    mtimeNsec: number,
+    flags: number,
+  ): void;
+  fstatat(dirfd: number, path: PathArg, flags: number): Omit<NativeStat, 'atimeNs' | 'mtimeNs' | 'ctimeNs'>;
+  readlinkat(dirfd: number, path: PathArg): Buffer;
+  flock(fd: number, operation: number): void;
+  syncfs(fd: number): void;
+  lsetxattr(path: PathArg, name: string, value: Uint8Array, flags: number): void;
+  lgetxattr(path: PathArg, name: string): Buffer | null;
+  llistxattr(path: PathArg): string[];
+  lremovexattr(path: PathArg, name: string): void;
+  fsetxattr(fd: number, name: string, value: Uint8Array, flags: number): void;
+  fgetxattr(fd: number, name: string): Buffer | null;
+  flistxattr(fd: number): string[];
+  fremovexattr(fd: number, name: string): void;
+  mount(source: PathArg | null, target: PathArg, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: PathArg, flags: number): void;
+  overlayMount(
+    lowerdirs: ReadonlyArray<string | number>,
+    upperdir: string | number | null,
+    workdir: string | number | null,
+    target: string,
+    readonly: boolean,
+    options: readonly string[],
+  ): void;
+  overlaySupportsLowerdirPlus(): boolean;
+  constants: NativeConstants;
+}
+
+const ADDON_RELATIVE = join('build', 'Release', 'cairn_native.node');
+
+let loaded: Binding | undefined;
+let loadError: Error | undefined;
+
+/** The package root: the nearest ancestor of this module holding binding.gyp (src/native or dist/src/native). */
+function packageRoot(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'binding.gyp'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
+}
+
+function binding(): Binding {
+  if (loaded !== undefined) return loaded;
+  if (loadError !== undefined) throw loadError;
+  if (process.platform !== 'linux') {
+    loadError = new UnsupportedError(`native operations need Linux (this is ${process.platform})`);
+    throw loadError;
+  }
+  const root = packageRoot();
+  const file = root === undefined ? undefined : join(root, ADDON_RELATIVE);
+  if (file === undefined || !existsSync(file)) {
+    loadError = new UnsupportedError(
+      `native addon not built: ${file ?? ADDON_RELATIVE} is missing; run \`npm install\` (node-gyp builds it)`,
+    );
+    throw loadError;
+  }
+  try {
+    loaded = createRequire(import.meta.url)(file) as Binding;
+  } catch (e) {
+    loadError = new UnsupportedError(`native addon ${file} failed to load: ${(e as Error).message}`, { cause: e });
+    throw loadError;
+  }
+  return loaded;
+}
+
+/** Whether the native addon is built and loads (never throws). */
+export function isNativeAvailable(): boolean {
+  try {
+    binding();
+    return true;
+  } catch (e) {
+    // The reason is kept in loadError and rethrown by the first real call.
+    if (e instanceof UnsupportedError) return false;
+    throw e;
+  }
+}
+
+/** The errno code of a native or fs error ('ENOENT', ...), or undefined for anything else. */
+export function errnoCode(e: unknown): string | undefined {
+  if (e instanceof Error && 'code' in e && typeof e.code === 'string' && 'syscall' in e) return e.code;
+  return undefined;
+}
+
+/** The platform's flag values (O_PATH, AT_FDCWD, RESOLVE_IN_ROOT, MS_BIND, ...); read lazily from the addon. */
+export const constants: NativeConstants = (() => {
+  const obj = {};
+  for (const name of CONSTANT_NAMES) {
+    Object.defineProperty(obj, name, { enumerable: true, get: () => binding().constants[name] });
+  }
+  return Object.freeze(obj) as NativeConstants;
+})();
+
+// ---------------------------------------------------------------------------
+// fd-relative calls
+
+/**
+ * openat2(2): open `path` relative to `dirfd` with `resolve` restrictions
+ * (RESOLVE_IN_ROOT treats dirfd as the root for `..` and absolute symlinks;
+ * RESOLVE_BENEATH refuses escapes with EXDEV; RESOLVE_NO_SYMLINKS /
+ * RESOLVE_NO_MAGICLINKS refuse them with ELOOP). O_CLOEXEC is always added.
+ * Throws ENOSYS on kernels before 5.6. Returns the new fd.
+ */
+export function openat2(dirfd: number, path: PathArg, flags: number, mode: number, resolve: number): number {
+  return binding().openat2(dirfd, path, flags, mode, resolve);
+}
+
+/** openat(2): open `path` relative to `dirfd` (O_CLOEXEC always added). Returns the new fd. */
+export function openat(dirfd: number, path: PathArg, flags: number, mode = 0): number {
+  return binding().openat(dirfd, path, flags, mode);
+}
+
+/** mkdirat(2): create a directory (mode is subject to the umask). */
+export function mkdirat(dirfd: number, path: PathArg, mode: number): void {
+  binding().mkdirat(dirfd, path, mode);
+}
+
+/**
+ * mknodat(2): create a device, FIFO or socket node. `mode` includes the type
+ * (S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK). An overlay whiteout is S_IFCHR 0:0.
+ */
+export function mknodat(dirfd: number, path: PathArg, mode: number, major = 0, minor = 0): void {
+  binding().mknodat(dirfd, path, mode, major, minor);
+}
+
+/** symlinkat(2): create symlink `path` (relative to dirfd) pointing at `target` (stored verbatim). */
+export function symlinkat(target: PathArg, dirfd: number, path: PathArg): void {
+  binding().symlinkat(target, dirfd, path);
+}
+
+/** linkat(2): hard link. Flags: AT_SYMLINK_FOLLOW, AT_EMPTY_PATH (link an fd's inode). */
+export function linkat(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags = 0): void {
+  binding().linkat(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+/** unlinkat(2): remove a name; with AT_REMOVEDIR an empty directory. */
+export function unlinkat(dirfd: number, path: PathArg, flags = 0): void {
+  binding().unlinkat(dirfd, path, flags);
+}
+
+/**
+ * renameat2(2). Flags: RENAME_NOREPLACE (EEXIST if the destination exists),
+ * RENAME_EXCHANGE (swap both names atomically), RENAME_WHITEOUT (leave an
+ * overlay whiteout at the source).
+ */
+export function renameat2(
+  olddirfd: number,
+  oldpath: PathArg,
+  newdirfd: number,
+  newpath: PathArg,
+  flags = 0,
+): void {
+  binding().renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+/** fchownat(2): -1 leaves an id unchanged. Flags: AT_SYMLINK_NOFOLLOW (the link itself), AT_EMPTY_PATH. */
+export function fchownat(dirfd: number, path: PathArg, uid: number, gid: number, flags = 0): void {
+  binding().fchownat(dirfd, path, uid, gid, flags);
+}
+
+/**
+ * fchmodat(2)/fchmodat2(2). Flags: AT_EMPTY_PATH with path '' changes the fd's
+ * own inode (works on O_PATH fds); AT_SYMLINK_NOFOLLOW on a symlink throws ENOTSUP
+ * (Linux symlinks have no mode of their own).
+ */
+export function fchmodat(dirfd: number, path: PathArg, mode: number, flags = 0): void {
+  binding().fchmodat(dirfd, path, mode, flags);
+}
+
+/**
+ * utimensat(2) with nanosecond precision. Seconds may be a number or bigint;
+ * nanoseconds are 0..999999999 or constants.UTIME_NOW / UTIME_OMIT. A null path
+ * sets the times of `dirfd` itself. Flags: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH.
+ */
+export function utimensat(
+  dirfd: number,
+  path: PathArg | null,
+  atimeSec: number | bigint,
+  atimeNsec: number,
+  mtimeSec: number | bigint,
+  mtimeNsec: number,
+  flags = 0,
+): void {
+  binding().utimensat(dirfd, path, atimeSec, atimeNsec, mtimeSec, mtimeNsec, flags);
+}
+
+const NS_PER_SEC = 1_000_000_000n;
+
+/** Split nanoseconds since the epoch into [seconds, nanoseconds 0..999999999] (floor, so negatives work). */
+export function splitNs(ns: bigint): [bigint, number] {
+  let sec = ns / NS_PER_SEC;
+  let rem = ns % NS_PER_SEC;
+  if (rem < 0n) {
+    rem += NS_PER_SEC;
+    sec -= 1n;
+  }
+  return [sec, Number(rem)];
+}
+
+/** utimensat with both times as bigint nanoseconds since the epoch. */
+export function utimensatNs(dirfd: number, path: PathArg | null, atimeNs: bigint, mtimeNs: bigint, flags = 0): void {
+  const [as, ans] = splitNs(atimeNs);
+  const [ms, mns] = splitNs(mtimeNs);
+  binding().utimensat(dirfd, path, as, ans, ms, mns, flags);
+}
+
+/** fstatat(2). Flags: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH (with path '' stats dirfd itself). */
+export function fstatat(dirfd: number, path: PathArg, flags = 0): NativeStat {
+  const s = binding().fstatat(dirfd, path, flags);
+  const ns = (sec: number, nsec: number): bigint => BigInt(sec) * NS_PER_SEC + BigInt(nsec);
+  return {
+    ...s,
+    atimeNs: ns(s.atimeSec, s.atimeNsec),
+    mtimeNs: ns(s.mtimeSec, s.mtimeNsec),
+    ctimeNs: ns(s.ctimeSec, s.ctimeNsec),
+  };
+}
+
+/** readlinkat(2), decoded as UTF-8. Path '' reads an O_PATH fd's own link. */
+export function readlinkat(dirfd: number, path: PathArg): string {
+  return binding().readlinkat(dirfd, path).toString('utf8');
+}
+
+/** readlinkat(2), the raw target bytes. */
+export function readlinkatBuffer(dirfd: number, path: PathArg): Buffer {
+  return binding().readlinkat(dirfd, path);
+}
+
+/**
+ * flock(2). Operation: LOCK_SH, LOCK_EX or LOCK_UN, optionally | LOCK_NB (then a held
+ * lock throws EAGAIN). Without LOCK_NB this blocks the whole event loop until granted.
+ */
+export function flock(fd: number, operation: number): void {
+  binding().flock(fd, operation);
+}
+
+/** syncfs(2): flush the file system holding `fd`. */
+export function syncfs(fd: number): void {
+  binding().syncfs(fd);
+}
+
+// ---------------------------------------------------------------------------
+// extended attributes (never following symlinks)
+
+/** lsetxattr(2): set `name` on `path` itself (a symlink is not followed). Flags: XATTR_CREATE, XATTR_REPLACE. */
+export function lsetxattr(path: PathArg, name: string, value: Uint8Array, flags = 0): void {
+  binding().lsetxattr(path, name, value, flags);
+}
+
+/** lgetxattr(2): the value's bytes, or null when `path` has no attribute `name`. */
+export function lgetxattr(path: PathArg, name: string): Buffer | null {
+  return binding().lgetxattr(path, name);
+}
+
+/** llistxattr(2): the attribute names of `path` itself (those the caller may see). */
+export function llistxattr(path: PathArg): string[] {
+  return binding().llistxattr(path);
+}
+
+/** lremovexattr(2): throws ENODATA when absent. */
+export function lremovexattr(path: PathArg, name: string): void {
+  binding().lremovexattr(path, name);
+}
+
+/** fsetxattr(2) on an fd; an O_PATH fd is handled through /proc/self/fd/N. */
+export function fsetxattr(fd: number, name: string, value: Uint8Array, flags = 0): void {
+  binding().fsetxattr(fd, name, value, flags);
+}
+
+/** fgetxattr(2) on an fd (O_PATH fds too): the value's bytes, or null when absent. */
+export function fgetxattr(fd: number, name: string): Buffer | null {
+  return binding().fgetxattr(fd, name);
+}
+
+/** flistxattr(2) on an fd (O_PATH fds too). */
+export function flistxattr(fd: number): string[] {
+  return binding().flistxattr(fd);
+}
+
+/** fremovexattr(2) on an fd (O_PATH fds too); throws ENODATA when absent. */
+export function fremovexattr(fd: number, name: string): void {
+  binding().fremovexattr(fd, name);
+}
+
+// ---------------------------------------------------------------------------
+// mounts
+
+/** mount(2). `source`, `fstype` and `data` may be null (bind mounts, propagation changes). */
+export function mount(
+  source: PathArg | null,
+  target: PathArg,
+  fstype: string | null,
+  flags: number,
+  data: string | null = null,
+): void {
+  binding().mount(source, target, fstype, flags, data);
+}
+
+/** umount2(2). Flags: MNT_DETACH (lazy), MNT_FORCE, MNT_EXPIRE, UMOUNT_NOFOLLOW. */
+export function umount2(target: PathArg, flags = 0): void {
+  binding().umount2(target, flags);
+}
+
+/** Whether this kernel's overlay takes layers one by one ("lowerdir+", Linux 6.8+). Cached. */
+export function overlaySupportsLowerdirPlus(): boolean {
+  return binding().overlaySupportsLowerdirPlus();
+}
+
+/** The classic mount(2) data string's limit: one page, NUL included. */
+const LEGACY_DATA_MAX = 4095;
+
+/** Escape a path for overlay's classic option string (',' separates options, ':' layers). */
+function escapeLegacy(path: string): string {
+  return path.replace(/[\\,:]/g, (c) => `\\${c}`);
+}
+
+/** The classic overlay option string for `opts` ("lowerdir=a:b,upperdir=...,workdir=...,opt"). */
+export function overlayLegacyData(opts: OverlayMountOptions): string {
+  const layer = (v: string | number, what: string): string => {
+    if (typeof v !== 'string') {
+      throw new InvalidArgumentError(`overlay ${what} given as an fd needs the lowerdir+ mount method`);
+    }
+    return escapeLegacy(v);
+  };
+  const parts = [`lowerdir=${opts.lowerdirs.map((d) => layer(d, 'lowerdir')).join(':')}`];
+  if (opts.upperdir !== undefined) parts.push(`upperdir=${layer(opts.upperdir, 'upperdir')}`);
+  if (opts.workdir !== undefined) parts.push(`workdir=${layer(opts.workdir, 'workdir')}`);
+  parts.push(...(opts.options ?? []));
+  return parts.join(',');
+}
+
+/**
+ * Mount an overlay file system at `opts.target`. With upperdir (and workdir) it is
+ * writable; with lower layers only it is read-only. Failures throw a NativeError whose
+ * message includes overlay's own explanation (the fs context's log). Throws
+ * InvalidArgumentError for an empty layer list, a single lower layer without upperdir,
+ * an upperdir without a workdir, or a
+ * legacy option string over a page; UnsupportedError if 'lowerdir+' is asked for and
+ * the kernel lacks it.
+ */
+export function overlayMount(opts: OverlayMountOptions): OverlayMountResult {
+  if (opts.lowerdirs.length === 0) throw new InvalidArgumentError('overlay mount needs at least one lower layer');
+  if ((opts.upperdir === undefined) !== (opts.workdir === undefined)) {
+    throw new InvalidArgumentError('overlay mount needs upperdir and workdir together');
+  }
+  if (opts.upperdir === undefined && opts.lowerdirs.length < 2) {
+    throw new InvalidArgumentError('a read-only overlay (no upperdir) needs at least 2 lower layers');
+  }
+  const method = opts.method ?? 'auto';
+  const b = binding();
+  const plus = method === 'legacy' ? false : b.overlaySupportsLowerdirPlus();
+  if (method === 'lowerdir+' && !plus) {
+    throw new UnsupportedError('this kernel has no overlay "lowerdir+" (Linux 6.8+): use the legacy mount method');
+  }
+  if (plus) {
+    b.overlayMount(
+      opts.lowerdirs,
+      opts.upperdir ?? null,
+      opts.workdir ?? null,
+      opts.target,
+      opts.readonly === true,
+      opts.options ?? [],
+    );
+    return { method: 'lowerdir+' };
+  }
+  const data = overlayLegacyData(opts);
+  if (Buffer.byteLength(data) > LEGACY_DATA_MAX) {
+    throw new InvalidArgumentError(
+      `overlay option string for ${opts.lowerdirs.length} layers is ${Buffer.byteLength(data)} bytes, ` +
+        `over the ${LEGACY_DATA_MAX}-byte limit of a classic mount; this kernel needs "lowerdir+" for so many layers`,
+    );
+  }
+  b.mount('overlay', opts.target, 'overlay', opts.readonly === true ? b.constants.MS_RDONLY : 0, data);
+  return { method: 'legacy' };
+}
