@@ -1,0 +1,165 @@
+/**
+ * Output formatting the way Docker's CLI does it: go-units sizes and durations, tabwriter
+ * tables (min width 10, padding 3), Go-style JSON, and a subset of Go templates for --format
+ * (`json`, `table`, `{{json .}}`, `{{.Field}}`, `{{json .Field}}`, `\t`).
+ */
+import { InvalidArgumentError } from '../errors.js';
+
+const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+
+/** Go's %.*g for a number below 1000. */
+function goG(v: number, precision: number): string {
+  let s = v.toPrecision(precision);
+  if (s.includes('e')) {
+    // Go writes e+03 where JavaScript writes e+3; mantissa without trailing zeros.
+    const [m, e] = s.split('e') as [string, string];
+    const mant = m.includes('.') ? m.replace(/\.?0+$/, '') : m;
+    const exp = Number(e);
+    return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
+  if (s.includes('.')) s = s.replace(/\.?0+$/, '');
+  return s;
+}
+
+/** go-units HumanSizeWithPrecision: 1988788 -> "1.99MB" (precision 3), "1.989MB" (precision 4). */
+export function humanSize(bytes: number, precision = 3): string {
+  let size = bytes;
+  let i = 0;
+  while (size >= 1000 && i < DECIMAL_UNITS.length - 1) {
+    size /= 1000;
+    i++;
+  }
+  return `${goG(size, precision)}${DECIMAL_UNITS[i]}`;
+}
+
+/** go-units HumanDuration. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.trunc(ms / 60000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(ms / 3600000);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
+  return `${Math.trunc(Math.trunc(ms / 3600000) / 24 / 365)} years`;
+}
+
+/** "5 seconds ago"; Docker prints "N/A" for a zero time. */
+export function createdSince(ms: number, now = Date.now()): string {
+  if (ms <= 0) return 'N/A';
+  return `${humanDuration(now - ms)} ago`;
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+function tzOffset(d: Date, sep: string): string {
+  const off = -d.getTimezoneOffset();
+  if (off === 0 && sep === ':') return 'Z';
+  const sign = off < 0 ? '-' : '+';
+  const a = Math.abs(off);
+  return `${sign}${pad2(Math.trunc(a / 60))}${sep}${pad2(a % 60)}`;
+}
+
+/** Go's time.RFC3339 in local time: 2026-11-23T12:53:14Z. */
+export function rfc3339(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}${tzOffset(d, ':')}`;
+}
+
+/** Go's time.Time.String() without fractions: 2026-11-23 12:53:14 +0000 UTC. */
+export function goTimeString(ms: number): string {
+  const d = new Date(ms);
+  const abbr = d.getTimezoneOffset() === 0 ? 'UTC' : (new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? tzOffset(d, ''));
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${tzOffset(d, '')} ${abbr}`;
+}
+
+/** Docker's stringutils.Ellipsis: cut to `max` runes, the last one "…". */
+export function ellipsis(s: string, max: number): string {
+  const runes = [...s];
+  if (runes.length <= max) return s;
+  return runes.slice(0, max - 1).join('') + '…';
+}
+
+/** JSON as Go's encoding/json writes it: HTML-sensitive characters escaped. */
+export function goJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/** Go's tabwriter as Docker configures it: minwidth 10, padding 3, last column unpadded. */
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const cols = Math.max(...rows.map((r) => r.length));
+  const widths: number[] = [];
+  for (let c = 0; c < cols - 1; c++) {
+    widths[c] = Math.max(10, ...rows.map((r) => [...(r[c] ?? '')].length + 3));
+  }
+  return rows
+    .map((r) => r.map((cell, c) => (c < r.length - 1 ? cell + ' '.repeat(widths[c]! - [...cell].length) : cell)).join(''))
+    .join('\n') + '\n';
+}
+
+/** A listing's data: each row as a Record of Docker's field names -> printed value. */
+export type FieldRow = Record<string, string>;
+
+export interface Listing {
+  /** Column headers in order, keyed by field name. */
+  columns: Array<[field: string, header: string]>;
+  rows: FieldRow[];
+}
+
+/**
+ * Render a listing for `--format`: undefined -> Docker's default table; `json` -> one JSON
+ * object per line (`{{json .}}`); `table TEMPLATE` -> table with the template's fields; any
+ * other template -> one rendered line per row.
+ */
+export function renderListing(listing: Listing, format: string | undefined): string {
+  if (format === undefined || format === '' || format === 'table') {
+    return table([listing.columns.map(([, h]) => h), ...listing.rows.map((r) => listing.columns.map(([f]) => r[f] ?? ''))]);
+  }
+  if (format === 'json' || format.trim() === '{{json .}}') {
+    return listing.rows.map((r) => goJson(sortKeys(r)) + '\n').join('');
+  }
+  if (format.startsWith('table ')) {
+    const tpl = format.slice(6);
+    const headerByField = new Map(listing.columns);
+    const header = renderTemplate(tpl, (f) => headerByField.get(f) ?? f.toUpperCase(), () => '');
+    const lines = [header, ...listing.rows.map((r) => renderTemplate(tpl, (f) => field(r, f), () => goJson(sortKeys(r))))];
+    return table(lines.map((l) => l.split('\t')));
+  }
+  return listing.rows.map((r) => renderTemplate(format, (f) => field(r, f), () => goJson(sortKeys(r))) + '\n').join('');
+}
+
+function field(r: FieldRow, f: string): string {
+  if (!(f in r)) throw new InvalidArgumentError(`template: can't evaluate field ${f}`);
+  return r[f]!;
+}
+
+function sortKeys(r: FieldRow): FieldRow {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The subset of Go templates Docker users write: {{.Field}}, {{json .}}, {{json .Field}}, \t and \n escapes. */
+export function renderTemplate(tpl: string, fieldValue: (name: string) => string, wholeJson: () => string): string {
+  const unescaped = tpl.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  return unescaped.replace(/\{\{\s*(.*?)\s*\}\}/g, (_m, expr: string) => {
+    if (expr === 'json .') return wholeJson();
+    let m = /^json \.(\w+)$/.exec(expr);
+    if (m) return goJson(fieldValue(m[1]!));
+    m = /^\.(\w+)$/.exec(expr);
+    if (m) return fieldValue(m[1]!);
+    throw new InvalidArgumentError(`template parsing error: unsupported expression {{${expr}}}`);
+  });
+}

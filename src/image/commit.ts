@@ -1,0 +1,92 @@
+/**
+ * Recording a complete image: its manifest and config go into the content store, then one
+ * write transaction makes the image, its layer records and its names visible together —
+ * after checking that every blob it names is present. Until that transaction, nothing of the
+ * image can be listed; if it fails, nothing is.
+ */
+import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { type Digest, digestOf } from '../digest/digest.js';
+import { DataCorruptError } from '../errors.js';
+import { writeTx } from '../metadata/db.js';
+import { type ImageLayerRecord, putImage, setRepoDigest, setTag } from '../metadata/records.js';
+import { chainIds } from '../oci/chainid.js';
+import type { ImageConfig } from '../oci/types.js';
+import type { Store } from '../store/store.js';
+
+export interface LayerForImage {
+  blobDigest: Digest;
+  blobSize: number;
+  mediaType: string;
+  diffId: Digest;
+  size: number;
+}
+
+export interface NewImage {
+  manifestRaw: Buffer;
+  manifestMediaType: string;
+  configRaw: Buffer;
+  configMediaType: string;
+  config: ImageConfig;
+  layers: LayerForImage[];
+  /** Canonical tag names (`docker.io/library/busybox:latest`). */
+  tags?: string[];
+  /** Canonical digest names (`docker.io/library/busybox@sha256:…`). */
+  repoDigests?: string[];
+  parent?: Digest;
+}
+
+export interface StoredImage {
+  id: Digest;
+  manifestDigest: Digest;
+  /** Tags that moved here from another image: [tag, previous image]. */
+  retagged: Array<[string, Digest]>;
+}
+
+export async function storeImage(store: Store, img: NewImage, protect: (d: Digest) => void): Promise<StoredImage> {
+  const id = digestOf(img.configRaw);
+  const manifestDigest = digestOf(img.manifestRaw);
+  protect(id);
+  protect(manifestDigest);
+  await store.content.ingest(Readable.from([img.configRaw]), { digest: id, what: 'image config' });
+  await store.content.ingest(Readable.from([img.manifestRaw]), { digest: manifestDigest, what: 'manifest' });
+  const chains = chainIds(img.layers.map((l) => l.diffId));
+  const layers: ImageLayerRecord[] = img.layers.map((l, i) => ({
+    index: i,
+    chainId: chains[i]!,
+    diffId: l.diffId,
+    parent: i === 0 ? null : chains[i - 1]!,
+    size: l.size,
+    blob: { blobDigest: l.blobDigest, diffId: l.diffId, mediaType: l.mediaType, size: l.blobSize },
+  }));
+  const retagged: Array<[string, Digest]> = [];
+  writeTx(store.db, () => {
+    for (const d of [id, manifestDigest, ...img.layers.map((l) => l.blobDigest)]) {
+      if (!existsSync(store.content.blobPath(d))) throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
+    }
+    putImage(
+      store.db,
+      {
+        id,
+        manifestDigest,
+        manifestMediaType: img.manifestMediaType,
+        manifestSize: img.manifestRaw.length,
+        configMediaType: img.configMediaType,
+        configSize: img.configRaw.length,
+        created: img.config.created ?? null,
+        size: img.layers.reduce((a, l) => a + l.size, 0),
+        parent: img.parent ?? null,
+        topChainId: chains.length ? chains[chains.length - 1]! : null,
+        lastTagTime: null,
+        addedAt: new Date().toISOString(),
+      },
+      layers,
+    );
+    for (const t of img.tags ?? []) {
+      const prev = setTag(store.db, t, id);
+      if (prev) retagged.push([t, prev]);
+    }
+    for (const d of img.repoDigests ?? []) setRepoDigest(store.db, d, id);
+  });
+  return { id, manifestDigest, retagged };
+}

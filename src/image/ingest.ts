@@ -1,0 +1,89 @@
+/**
+ * Ingesting a layer blob: one pass over its bytes writes the blob into the content store
+ * (hashing it: the blob digest) and decompresses it on the fly (hashing the tar: the diffID,
+ * and counting the uncompressed size). Both are verified against what the manifest and config
+ * promise. Nothing is visible unless everything matches.
+ */
+import type { Digest } from '../digest/digest.js';
+import { Digester } from '../digest/digest.js';
+import { DataCorruptError } from '../errors.js';
+import { type Compression } from '../compression/detect.js';
+import { decompressStream } from '../compression/stream.js';
+import type { Store } from '../store/store.js';
+import { blobsForDiffId, getLayerBlob } from '../metadata/records.js';
+
+export interface IngestedLayer {
+  blobDigest: Digest;
+  blobSize: number;
+  compression: Compression;
+  diffId: Digest;
+  /** Uncompressed (tar) size. */
+  size: number;
+  /** true when the blob was already in the store and its bytes were not read. */
+  reused: boolean;
+}
+
+export interface LayerExpectation {
+  /** Blob digest and size the manifest names. */
+  digest?: Digest;
+  size?: number;
+  /** DiffID the image config names. */
+  diffId?: Digest;
+  /** Names the layer in errors, e.g. `layer 2 (sha256:…)`. */
+  what: string;
+}
+
+/** The uncompressed size of a known diffID, if cairn has seen it; lets a reused blob skip reading. */
+function knownLayer(store: Store, digest: Digest): { diffId: Digest; mediaType: string } | undefined {
+  const b = getLayerBlob(store.db, digest);
+  return b ? { diffId: b.diffId, mediaType: b.mediaType } : undefined;
+}
+
+export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array>, exp: LayerExpectation, protect?: (d: Digest) => void): Promise<IngestedLayer> {
+  if (exp.digest) {
+    protect?.(exp.digest);
+    const known = knownLayer(store, exp.digest);
+    const info = known ? await store.content.info(exp.digest) : undefined;
+    if (known && info && (exp.diffId === undefined || exp.diffId === known.diffId)) {
+      const size = layerSizeOf(store, known.diffId);
+      if (size !== undefined) {
+        return { blobDigest: exp.digest, blobSize: info.size, compression: compressionOfMediaType(known.mediaType), diffId: known.diffId, size, reused: true };
+      }
+    }
+  }
+  const writer = await store.content.writer();
+  try {
+    async function* tee(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of source) {
+        await writer.write(chunk);
+        yield chunk;
+      }
+    }
+    const { compression, stream } = await decompressStream(tee());
+    const tar = new Digester();
+    for await (const c of stream) tar.update(c as Buffer);
+    const diffId = tar.digest();
+    if (exp.diffId !== undefined && diffId !== exp.diffId) {
+      throw new DataCorruptError(`${exp.what}: diffID mismatch: the image config names ${exp.diffId}, the layer's content is ${diffId}`);
+    }
+    const blob = await writer.commit({ digest: exp.digest, size: exp.size, what: exp.what });
+    protect?.(blob.digest);
+    return { blobDigest: blob.digest, blobSize: blob.size, compression, diffId, size: tar.size, reused: false };
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+}
+
+function layerSizeOf(store: Store, diffId: Digest): number | undefined {
+  const r = store.db.prepare('SELECT size FROM layers WHERE diff_id = ? LIMIT 1').get(diffId) as { size: number } | undefined;
+  return r?.size;
+}
+
+function compressionOfMediaType(m: string): Compression {
+  if (m.endsWith('gzip')) return 'gzip';
+  if (m.endsWith('zstd')) return 'zstd';
+  return 'none';
+}
+
+export { blobsForDiffId };

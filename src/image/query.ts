@@ -1,0 +1,250 @@
+/**
+ * Read-only views of stored images, in the shapes Docker's `images`, `history` and `inspect`
+ * show: typed rows with raw values; the CLI formats them.
+ */
+import type { Digest } from '../digest/digest.js';
+import type { Store } from '../store/store.js';
+import { type ImageRecord, childrenOf, getImage, imageLayers, listImages, repoDigestsOf, tagsOf } from '../metadata/records.js';
+import { parseNormalizedReference, parseReference } from '../reference/reference.js';
+import { readConfig } from './config.js';
+import { resolveImage } from './resolve.js';
+import { InvalidArgumentError } from '../errors.js';
+
+export interface ImageRow {
+  id: Digest;
+  repository: string;
+  tag: string;
+  digest: string;
+  /** Creation time from the image config, ms since the epoch (0 when unknown). */
+  created: number;
+  /** Uncompressed size of all layers. */
+  size: number;
+  dangling: boolean;
+}
+
+export interface ListOptions {
+  all?: boolean;
+  /** Docker's filters: dangling=true|false, reference=PATTERN, before=IMAGE, since=IMAGE, label=KEY[=VALUE]. */
+  filters?: string[];
+}
+
+interface Filters {
+  dangling?: boolean;
+  references: string[];
+  before?: number;
+  since?: number;
+  labels: Array<[string, string | undefined]>;
+}
+
+function parseFilters(store: Store, raw: string[]): Filters {
+  const f: Filters = { references: [], labels: [] };
+  for (const item of raw) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`bad format of filter (expected name=value): ${item}`);
+    const key = item.slice(0, eq).toLowerCase();
+    const value = item.slice(eq + 1);
+    switch (key) {
+      case 'dangling':
+        if (!['true', 'false', '1', '0'].includes(value.toLowerCase())) throw new InvalidArgumentError(`invalid filter 'dangling=${value}'`);
+        f.dangling = value === 'true' || value === '1';
+        break;
+      case 'reference':
+        f.references.push(value);
+        break;
+      case 'before':
+        f.before = createdMs(resolveImage(store.db, value).image);
+        break;
+      case 'since':
+        f.since = createdMs(resolveImage(store.db, value).image);
+        break;
+      case 'label': {
+        const i = value.indexOf('=');
+        f.labels.push(i < 0 ? [value, undefined] : [value.slice(0, i), value.slice(i + 1)]);
+        break;
+      }
+      default:
+        throw new InvalidArgumentError(`invalid filter '${key}'`);
+    }
+  }
+  return f;
+}
+
+function createdMs(img: ImageRecord): number {
+  const t = img.created ? Date.parse(img.created) : NaN;
+  return Number.isNaN(t) ? 0 : t;
+}
+
+/** Shell-style glob (`*`, `?`, `[...]`) over a whole string, `/` not matched by `*` (Go's path.Match). */
+function globMatch(pattern: string, s: string): boolean {
+  let re = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const j = pattern.indexOf(']', i + 1);
+      if (j < 0) return false;
+      let body = pattern.slice(i + 1, j);
+      if (body.startsWith('^')) body = '^' + body.slice(1).replace(/[\\\]]/g, '\\$&');
+      else body = body.replace(/[\\\]]/g, '\\$&');
+      re += `[${body}]`;
+      i = j;
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(re + '$').test(s);
+}
+
+/** Docker's reference filter: the pattern matches the familiar name or `name:tag`. */
+function referenceMatches(pattern: string, canonical: string): boolean {
+  const ref = parseReference(canonical);
+  const names = [ref.familiarName, ref.familiarString(), ref.name, ref.toString()];
+  return names.some((n) => globMatch(pattern, n));
+}
+
+export async function listImageRows(store: Store, opts: ListOptions = {}): Promise<ImageRow[]> {
+  const db = store.db;
+  const filters = parseFilters(store, opts.filters ?? []);
+  const rows: ImageRow[] = [];
+  const needLabels = filters.labels.length > 0;
+  for (const img of listImages(db)) {
+    const tags = tagsOf(db, img.id);
+    const digests = repoDigestsOf(db, img.id);
+    const dangling = tags.length === 0 && digests.length === 0;
+    if (filters.dangling !== undefined && filters.dangling !== dangling) continue;
+    // Untagged images with children are intermediate images: shown only with -a.
+    if (dangling && !opts.all && filters.dangling === undefined && childrenOf(db, img.id).length > 0) continue;
+    const created = createdMs(img);
+    if (filters.before !== undefined && !(created < filters.before)) continue;
+    if (filters.since !== undefined && !(created > filters.since)) continue;
+    if (needLabels) {
+      const { config } = await readConfig(store.content, img.id);
+      const labels = config.config?.Labels ?? {};
+      if (!filters.labels.every(([k, v]) => k in labels && (v === undefined || labels[k] === v))) continue;
+    }
+    const base = { id: img.id, created, size: img.size, dangling };
+    const byRepoTags = new Map<string, string[]>();
+    for (const t of tags) {
+      if (filters.references.length && !filters.references.some((p) => referenceMatches(p, t))) continue;
+      const r = parseReference(t);
+      byRepoTags.set(r.familiarName, [...(byRepoTags.get(r.familiarName) ?? []), r.tag!]);
+    }
+    const byRepoDigests = new Map<string, string[]>();
+    for (const d of digests) {
+      const r = parseReference(d);
+      byRepoDigests.set(r.familiarName, [...(byRepoDigests.get(r.familiarName) ?? []), r.digest!]);
+    }
+    if (filters.references.length && byRepoTags.size === 0) {
+      // Only digest references could match now.
+      for (const repo of [...byRepoDigests.keys()]) if (!filters.references.some((p) => globMatch(p, repo))) byRepoDigests.delete(repo);
+      if (byRepoDigests.size === 0) continue;
+    }
+    for (const [repo, repoTags] of [...byRepoTags].sort()) {
+      const ds = byRepoDigests.get(repo) ?? [];
+      byRepoDigests.delete(repo);
+      for (const tag of repoTags.sort()) {
+        if (ds.length === 0) rows.push({ ...base, repository: repo, tag, digest: '<none>' });
+        else for (const d of ds) rows.push({ ...base, repository: repo, tag, digest: d });
+      }
+    }
+    for (const [repo, ds] of [...byRepoDigests].sort()) for (const d of ds) rows.push({ ...base, repository: repo, tag: '<none>', digest: d });
+    if (dangling) rows.push({ ...base, repository: '<none>', tag: '<none>', digest: '<none>' });
+  }
+  rows.sort((a, b) => b.created - a.created);
+  return rows;
+}
+
+export interface HistoryRow {
+  /** Image ID for entries that belong to a locally known image, else undefined (`<missing>`). */
+  id: Digest | undefined;
+  /** ms since the epoch; 0 when the entry has no time. */
+  created: number;
+  createdBy: string;
+  size: number;
+  comment: string;
+  tags: string[];
+}
+
+/** Docker's history: newest first; IDs along the local parent chain, `<missing>` past it. */
+export async function imageHistory(store: Store, name: string): Promise<HistoryRow[]> {
+  const { image } = resolveImage(store.db, name);
+  const { config } = await readConfig(store.content, image.id);
+  const layers = imageLayers(store.db, image.id);
+  const rows: HistoryRow[] = [];
+  let layerIndex = 0;
+  for (const h of config.history ?? []) {
+    let size = 0;
+    if (!h.empty_layer) {
+      size = layers[layerIndex]?.size ?? 0;
+      layerIndex++;
+    }
+    const t = h.created ? Date.parse(h.created) : NaN;
+    rows.unshift({ id: undefined, created: Number.isNaN(t) ? 0 : t, createdBy: h.created_by ?? '', size, comment: h.comment ?? '', tags: [] });
+  }
+  let cur: ImageRecord | undefined = image;
+  for (const row of rows) {
+    if (!cur) break;
+    row.id = cur.id;
+    row.tags = tagsOf(store.db, cur.id).map((t) => parseReference(t).familiarString());
+    cur = cur.parent ? getImage(store.db, cur.parent) : undefined;
+  }
+  return rows;
+}
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** Docker's container.Config field order, as `docker inspect` prints it. */
+function dockerContainerConfig(c: Record<string, unknown> | undefined): Record<string, unknown> | null {
+  if (!c) return null;
+  const out: Record<string, unknown> = {
+    Hostname: c.Hostname ?? '',
+    Domainname: c.Domainname ?? '',
+    User: c.User ?? '',
+    AttachStdin: c.AttachStdin ?? false,
+    AttachStdout: c.AttachStdout ?? false,
+    AttachStderr: c.AttachStderr ?? false,
+  };
+  if (c.ExposedPorts && Object.keys(c.ExposedPorts).length) out.ExposedPorts = c.ExposedPorts;
+  Object.assign(out, { Tty: c.Tty ?? false, OpenStdin: c.OpenStdin ?? false, StdinOnce: c.StdinOnce ?? false, Env: c.Env ?? null, Cmd: c.Cmd ?? null });
+  if (c.Healthcheck) out.Healthcheck = c.Healthcheck;
+  if (c.ArgsEscaped) out.ArgsEscaped = c.ArgsEscaped;
+  Object.assign(out, { Image: c.Image ?? '', Volumes: c.Volumes ?? null, WorkingDir: c.WorkingDir ?? '', Entrypoint: c.Entrypoint ?? null });
+  if (c.NetworkDisabled) out.NetworkDisabled = c.NetworkDisabled;
+  if (c.MacAddress) out.MacAddress = c.MacAddress;
+  Object.assign(out, { OnBuild: c.OnBuild ?? null, Labels: c.Labels ?? null });
+  if (c.StopSignal) out.StopSignal = c.StopSignal;
+  if (c.StopTimeout !== undefined) out.StopTimeout = c.StopTimeout;
+  if (c.Shell) out.Shell = c.Shell;
+  return out;
+}
+
+/** `docker image inspect` JSON for one image. */
+export async function inspectImage(store: Store, name: string): Promise<Record<string, unknown>> {
+  const { image } = resolveImage(store.db, name);
+  const { config } = await readConfig(store.content, image.id);
+  const layers = imageLayers(store.db, image.id);
+  const str = (k: string): string => (typeof config[k] === 'string' ? (config[k] as string) : '');
+  const out: Record<string, unknown> = {
+    Id: image.id,
+    RepoTags: tagsOf(store.db, image.id).map((t) => parseNormalizedReference(t).familiarString()),
+    RepoDigests: repoDigestsOf(store.db, image.id).map((t) => parseNormalizedReference(t).familiarString()),
+    Parent: image.parent ?? '',
+    Comment: str('comment'),
+    Created: config.created ?? ZERO_TIME,
+    Container: str('container'),
+    ContainerConfig: dockerContainerConfig((config.container_config as Record<string, unknown> | undefined) ?? {}),
+    DockerVersion: str('docker_version'),
+    Author: config.author ?? '',
+    Config: dockerContainerConfig(config.config),
+    Architecture: config.architecture,
+  };
+  if (config.variant) out.Variant = config.variant;
+  Object.assign(out, {
+    Os: config.os,
+    Size: image.size,
+    VirtualSize: image.size,
+    GraphDriver: { Data: null, Name: 'cairn' },
+    RootFS: { Type: 'layers', Layers: layers.map((l) => l.diffId) },
+    Metadata: { LastTagTime: image.lastTagTime ?? ZERO_TIME },
+  });
+  return out;
+}

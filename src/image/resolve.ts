@@ -1,0 +1,59 @@
+/**
+ * Finding an image from what a user typed, as Docker does: a full image ID (`sha256:<hex>`),
+ * a reference (`busybox`, `busybox:1.36`, `host:5000/app@sha256:...`), or a unique prefix of an
+ * image ID (`aaef1ff7`). Unknown names fail with Docker's `No such image: NAME`.
+ */
+import { type Digest, isDigest } from '../digest/digest.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import type { Db } from '../metadata/db.js';
+import { type ImageRecord, findImagesByIdPrefix, getImage, getRepoDigest, getTag } from '../metadata/records.js';
+import { type Reference, parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
+
+export interface Resolved {
+  image: ImageRecord;
+  /** The reference the user named, when they named one (not an ID). */
+  ref?: Reference;
+  /** The canonical tag or digest name that matched, when resolved by reference. */
+  matchedName?: string;
+}
+
+const HEX_PREFIX = /^[a-f0-9]{1,64}$/;
+
+export function resolveImage(db: Db, input: string): Resolved {
+  const r = tryResolveImage(db, input);
+  if (!r) throw new NotFoundError(`No such image: ${input}`);
+  return r;
+}
+
+export function tryResolveImage(db: Db, input: string): Resolved | undefined {
+  if (input.startsWith('sha256:') && isDigest(input)) {
+    const image = getImage(db, input as Digest);
+    return image ? { image } : undefined;
+  }
+  let ref: Reference | undefined;
+  try {
+    ref = parseNormalizedReference(input);
+  } catch (e) {
+    // Not a reference: it may still be an ID prefix (e.g. `sha256:abc` or a 64-hex ID).
+    if (!(e instanceof InvalidArgumentError)) throw e;
+  }
+  if (ref) {
+    const full = withDefaultTag(ref);
+    if (full.digest) {
+      const name = `${full.name}@${full.digest}`;
+      const id = getRepoDigest(db, name);
+      if (id) return { image: getImage(db, id)!, ref: full, matchedName: name };
+    } else {
+      const name = full.toString();
+      const t = getTag(db, name);
+      if (t) return { image: getImage(db, t.imageId)!, ref: full, matchedName: name };
+    }
+  }
+  const hex = input.startsWith('sha256:') ? input.slice(7) : input;
+  if (HEX_PREFIX.test(hex)) {
+    const found = findImagesByIdPrefix(db, hex);
+    if (found.length === 1) return { image: found[0]! };
+    if (found.length > 1) throw new InvalidArgumentError(`image ID prefix ${JSON.stringify(input)} is ambiguous: it matches more than one image`);
+  }
+  return undefined;
+}

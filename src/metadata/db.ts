@@ -1,0 +1,74 @@
+/**
+ * The metadata database: one SQLite file (better-sqlite3) per store, in WAL mode.
+ *
+ * It owns names and relations — tags, image records, layer records by chainID and diffID,
+ * leases that protect in-flight content — never bytes (those are in content/). SQLite is also
+ * the store's cross-process lock: every write runs in a `BEGIN IMMEDIATE` transaction with a
+ * busy timeout, so concurrent cairn processes serialise their writes and never corrupt the store.
+ *
+ * The schema is versioned by `PRAGMA user_version` and upgraded by ordered migrations. A store
+ * whose schema is newer than this cairn knows is refused before anything is written to it.
+ */
+import Database from 'better-sqlite3';
+import { CairnError, PreconditionError } from '../errors.js';
+import { MIGRATIONS } from './migrations.js';
+
+export type Db = Database.Database;
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface OpenOptions {
+  /** How long a writer waits for another process's transaction, in ms. */
+  busyTimeoutMs?: number;
+  readonly?: boolean;
+}
+
+export function openDatabase(path: string, opts: OpenOptions = {}): Db {
+  let db: Db;
+  try {
+    db = new Database(path, { timeout: opts.busyTimeoutMs ?? 30_000, readonly: opts.readonly ?? false });
+  } catch (e) {
+    throw new CairnError('permission', `cannot open the metadata database ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    // Read the version before anything that could write (journal_mode, migrations).
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new PreconditionError(
+        `store ${path} has schema version ${version}, newer than this cairn supports (${SCHEMA_VERSION}): upgrade cairn; the store was not changed`,
+      );
+    }
+    if (!opts.readonly) {
+      if ((db.pragma('journal_mode', { simple: true }) as string) !== 'wal') db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+    }
+    return db;
+  } catch (e) {
+    db.close();
+    if (e instanceof CairnError) throw e;
+    throw new CairnError('internal', `cannot open the metadata database ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Apply pending migrations, each in its own immediate transaction, re-checking the version under the lock. */
+function migrate(db: Db): void {
+  for (;;) {
+    const applied = db
+      .transaction(() => {
+        const v = db.pragma('user_version', { simple: true }) as number;
+        if (v >= SCHEMA_VERSION) return false;
+        db.exec(MIGRATIONS[v]!);
+        db.pragma(`user_version = ${v + 1}`);
+        return true;
+      })
+      .immediate();
+    if (!applied) return;
+  }
+}
+
+/** Run `fn` in a write transaction that holds the store's write lock (BEGIN IMMEDIATE). */
+export function writeTx<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}

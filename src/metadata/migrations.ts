@@ -1,0 +1,80 @@
+/**
+ * Schema migrations, in order: MIGRATIONS[n] takes a store from version n to n+1.
+ * Never edit a released migration; append a new one.
+ *
+ * v1 tables:
+ *   images        one row per image, keyed by its ID (the config digest, as Docker)
+ *   tags          name (canonical reference with tag) -> image
+ *   repo_digests  name@manifest-digest references an image was pulled or loaded by
+ *   layers        one row per chainID: diffID, parent chainID, uncompressed size
+ *   layer_blobs   compressed (or plain) blobs in content known to hold a diffID
+ *   image_layers  an image's layers in order, with the blob its manifest names
+ *   leases        in-flight work (a pid); content named in lease_resources survives GC
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE images (
+    id TEXT PRIMARY KEY,
+    manifest_digest TEXT NOT NULL,
+    manifest_media_type TEXT NOT NULL,
+    manifest_size INTEGER NOT NULL,
+    config_media_type TEXT NOT NULL,
+    config_size INTEGER NOT NULL,
+    created TEXT,
+    size INTEGER NOT NULL,
+    parent TEXT,
+    top_chain_id TEXT,
+    last_tag_time TEXT,
+    added_at TEXT NOT NULL
+  );
+  CREATE INDEX images_parent ON images(parent);
+  CREATE TABLE tags (
+    name TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id),
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX tags_image ON tags(image_id);
+  CREATE TABLE repo_digests (
+    name TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id)
+  );
+  CREATE INDEX repo_digests_image ON repo_digests(image_id);
+  CREATE TABLE layers (
+    chain_id TEXT PRIMARY KEY,
+    diff_id TEXT NOT NULL,
+    parent TEXT,
+    size INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE layer_blobs (
+    blob_digest TEXT PRIMARY KEY,
+    diff_id TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL
+  );
+  CREATE INDEX layer_blobs_diff ON layer_blobs(diff_id);
+  CREATE TABLE image_layers (
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    chain_id TEXT NOT NULL,
+    blob_digest TEXT NOT NULL,
+    PRIMARY KEY (image_id, idx)
+  );
+  CREATE INDEX image_layers_chain ON image_layers(chain_id);
+  CREATE INDEX image_layers_blob ON image_layers(blob_digest);
+  CREATE TABLE leases (
+    id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE lease_resources (
+    lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (lease_id, digest)
+  );
+  CREATE TABLE store_info (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];

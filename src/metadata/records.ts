@@ -1,0 +1,273 @@
+/**
+ * Typed access to the metadata tables: image, tag, layer and lease records.
+ * Plain functions over a Db; callers group them in writeTx() when they must be atomic.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Digest } from '../digest/digest.js';
+import type { Db } from './db.js';
+
+export interface ImageRecord {
+  id: Digest;
+  manifestDigest: Digest;
+  manifestMediaType: string;
+  manifestSize: number;
+  configMediaType: string;
+  configSize: number;
+  created: string | null;
+  /** Sum of the uncompressed sizes of the image's layers. */
+  size: number;
+  parent: Digest | null;
+  topChainId: Digest | null;
+  lastTagTime: string | null;
+  addedAt: string;
+}
+
+export interface LayerRecord {
+  chainId: Digest;
+  diffId: Digest;
+  parent: Digest | null;
+  /** Uncompressed size in bytes. */
+  size: number;
+}
+
+export interface LayerBlobRecord {
+  blobDigest: Digest;
+  diffId: Digest;
+  mediaType: string;
+  size: number;
+}
+
+/** One layer of an image: where it sits in the chain and which blob the manifest names. */
+export interface ImageLayerRecord extends LayerRecord {
+  index: number;
+  blob: LayerBlobRecord;
+}
+
+interface ImageRow {
+  id: string;
+  manifest_digest: string;
+  manifest_media_type: string;
+  manifest_size: number;
+  config_media_type: string;
+  config_size: number;
+  created: string | null;
+  size: number;
+  parent: string | null;
+  top_chain_id: string | null;
+  last_tag_time: string | null;
+  added_at: string;
+}
+
+function imageFromRow(r: ImageRow): ImageRecord {
+  return {
+    id: r.id as Digest,
+    manifestDigest: r.manifest_digest as Digest,
+    manifestMediaType: r.manifest_media_type,
+    manifestSize: r.manifest_size,
+    configMediaType: r.config_media_type,
+    configSize: r.config_size,
+    created: r.created,
+    size: r.size,
+    parent: r.parent as Digest | null,
+    topChainId: r.top_chain_id as Digest | null,
+    lastTagTime: r.last_tag_time,
+    addedAt: r.added_at,
+  };
+}
+
+export function getImage(db: Db, id: Digest): ImageRecord | undefined {
+  const r = db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+  return r ? imageFromRow(r) : undefined;
+}
+
+export function listImages(db: Db): ImageRecord[] {
+  return (db.prepare('SELECT * FROM images ORDER BY created DESC, id').all() as ImageRow[]).map(imageFromRow);
+}
+
+/** Images whose ID starts with `sha256:<prefix>`. */
+export function findImagesByIdPrefix(db: Db, hexPrefix: string): ImageRecord[] {
+  return (db.prepare("SELECT * FROM images WHERE id >= ? AND id < ? LIMIT 2").all(`sha256:${hexPrefix}`, `sha256:${hexPrefix}\uffff`) as ImageRow[]).map(imageFromRow);
+}
+
+/** Insert or replace an image with its layers. Layer and blob records are created as needed. */
+export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[]): void {
+  db.prepare(
+    `INSERT INTO images (id, manifest_digest, manifest_media_type, manifest_size, config_media_type, config_size, created, size, parent, top_chain_id, last_tag_time, added_at)
+     VALUES (@id, @manifestDigest, @manifestMediaType, @manifestSize, @configMediaType, @configSize, @created, @size, @parent, @topChainId, @lastTagTime, @addedAt)
+     ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest, manifest_media_type = excluded.manifest_media_type,
+       manifest_size = excluded.manifest_size, config_media_type = excluded.config_media_type, size = excluded.size,
+       parent = COALESCE(images.parent, excluded.parent), top_chain_id = excluded.top_chain_id`,
+  ).run(image);
+  db.prepare('DELETE FROM image_layers WHERE image_id = ?').run(image.id);
+  const insLayer = db.prepare('INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, created_at) VALUES (?, ?, ?, ?, ?)');
+  const insBlob = db.prepare('INSERT OR IGNORE INTO layer_blobs (blob_digest, diff_id, media_type, size) VALUES (?, ?, ?, ?)');
+  const insImgLayer = db.prepare('INSERT INTO image_layers (image_id, idx, chain_id, blob_digest) VALUES (?, ?, ?, ?)');
+  const now = new Date().toISOString();
+  for (const l of layers) {
+    insLayer.run(l.chainId, l.diffId, l.parent, l.size, now);
+    insBlob.run(l.blob.blobDigest, l.blob.diffId, l.blob.mediaType, l.blob.size);
+    insImgLayer.run(image.id, l.index, l.chainId, l.blob.blobDigest);
+  }
+}
+
+export function imageLayers(db: Db, id: Digest): ImageLayerRecord[] {
+  const rows = db
+    .prepare(
+      `SELECT il.idx, l.chain_id, l.diff_id, l.parent, l.size, b.blob_digest, b.media_type, b.size AS blob_size
+       FROM image_layers il JOIN layers l ON l.chain_id = il.chain_id JOIN layer_blobs b ON b.blob_digest = il.blob_digest
+       WHERE il.image_id = ? ORDER BY il.idx`,
+    )
+    .all(id) as Array<{ idx: number; chain_id: string; diff_id: string; parent: string | null; size: number; blob_digest: string; media_type: string; blob_size: number }>;
+  return rows.map((r) => ({
+    index: r.idx,
+    chainId: r.chain_id as Digest,
+    diffId: r.diff_id as Digest,
+    parent: r.parent as Digest | null,
+    size: r.size,
+    blob: { blobDigest: r.blob_digest as Digest, diffId: r.diff_id as Digest, mediaType: r.media_type, size: r.blob_size },
+  }));
+}
+
+export function getLayer(db: Db, chainId: Digest): LayerRecord | undefined {
+  const r = db.prepare('SELECT chain_id, diff_id, parent, size FROM layers WHERE chain_id = ?').get(chainId) as
+    | { chain_id: string; diff_id: string; parent: string | null; size: number }
+    | undefined;
+  return r ? { chainId: r.chain_id as Digest, diffId: r.diff_id as Digest, parent: r.parent as Digest | null, size: r.size } : undefined;
+}
+
+/** A known blob holding `diffId`, if any (the blob-info cache: lets a second load skip work). */
+export function blobsForDiffId(db: Db, diffId: Digest): LayerBlobRecord[] {
+  return (db.prepare('SELECT blob_digest, diff_id, media_type, size FROM layer_blobs WHERE diff_id = ?').all(diffId) as Array<{ blob_digest: string; diff_id: string; media_type: string; size: number }>).map((r) => ({
+    blobDigest: r.blob_digest as Digest,
+    diffId: r.diff_id as Digest,
+    mediaType: r.media_type,
+    size: r.size,
+  }));
+}
+
+export function getLayerBlob(db: Db, blobDigest: Digest): LayerBlobRecord | undefined {
+  const r = db.prepare('SELECT blob_digest, diff_id, media_type, size FROM layer_blobs WHERE blob_digest = ?').get(blobDigest) as
+    | { blob_digest: string; diff_id: string; media_type: string; size: number }
+    | undefined;
+  return r ? { blobDigest: r.blob_digest as Digest, diffId: r.diff_id as Digest, mediaType: r.media_type, size: r.size } : undefined;
+}
+
+export function deleteImage(db: Db, id: Digest): void {
+  db.prepare('DELETE FROM tags WHERE image_id = ?').run(id);
+  db.prepare('DELETE FROM repo_digests WHERE image_id = ?').run(id);
+  db.prepare('DELETE FROM image_layers WHERE image_id = ?').run(id);
+  db.prepare('UPDATE images SET parent = NULL WHERE parent = ?').run(id);
+  db.prepare('DELETE FROM images WHERE id = ?').run(id);
+}
+
+export function childrenOf(db: Db, id: Digest): Digest[] {
+  return (db.prepare('SELECT id FROM images WHERE parent = ?').all(id) as Array<{ id: string }>).map((r) => r.id as Digest);
+}
+
+// --- tags and repo digests ---------------------------------------------------------------
+
+export interface TagRecord {
+  name: string;
+  imageId: Digest;
+  createdAt: string;
+}
+
+export function getTag(db: Db, name: string): TagRecord | undefined {
+  const r = db.prepare('SELECT name, image_id, created_at FROM tags WHERE name = ?').get(name) as { name: string; image_id: string; created_at: string } | undefined;
+  return r ? { name: r.name, imageId: r.image_id as Digest, createdAt: r.created_at } : undefined;
+}
+
+export function listTags(db: Db): TagRecord[] {
+  return (db.prepare('SELECT name, image_id, created_at FROM tags ORDER BY name').all() as Array<{ name: string; image_id: string; created_at: string }>).map((r) => ({
+    name: r.name,
+    imageId: r.image_id as Digest,
+    createdAt: r.created_at,
+  }));
+}
+
+export function tagsOf(db: Db, id: Digest): string[] {
+  return (db.prepare('SELECT name FROM tags WHERE image_id = ? ORDER BY name').all(id) as Array<{ name: string }>).map((r) => r.name);
+}
+
+/** Point `name` at `id`; returns the image it pointed at before, if another. */
+export function setTag(db: Db, name: string, id: Digest): Digest | undefined {
+  const prev = getTag(db, name);
+  const now = new Date().toISOString();
+  db.prepare('INSERT INTO tags (name, image_id, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, created_at = excluded.created_at').run(name, id, now);
+  db.prepare('UPDATE images SET last_tag_time = ? WHERE id = ?').run(now, id);
+  return prev && prev.imageId !== id ? prev.imageId : undefined;
+}
+
+export function deleteTag(db: Db, name: string): boolean {
+  return db.prepare('DELETE FROM tags WHERE name = ?').run(name).changes > 0;
+}
+
+export function repoDigestsOf(db: Db, id: Digest): string[] {
+  return (db.prepare('SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name').all(id) as Array<{ name: string }>).map((r) => r.name);
+}
+
+export function getRepoDigest(db: Db, name: string): Digest | undefined {
+  const r = db.prepare('SELECT image_id FROM repo_digests WHERE name = ?').get(name) as { image_id: string } | undefined;
+  return r?.image_id as Digest | undefined;
+}
+
+export function setRepoDigest(db: Db, name: string, id: Digest): void {
+  db.prepare('INSERT INTO repo_digests (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id').run(name, id);
+}
+
+export function deleteRepoDigest(db: Db, name: string): boolean {
+  return db.prepare('DELETE FROM repo_digests WHERE name = ?').run(name).changes > 0;
+}
+
+// --- leases ------------------------------------------------------------------------------
+
+/** Protect content from garbage collection while this process works with it. */
+export function createLease(db: Db): string {
+  const id = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  db.prepare('INSERT INTO leases (id, pid, created_at) VALUES (?, ?, ?)').run(id, process.pid, new Date().toISOString());
+  return id;
+}
+
+export function leaseAdd(db: Db, leaseId: string, digest: Digest): void {
+  db.prepare('INSERT OR IGNORE INTO lease_resources (lease_id, digest) VALUES (?, ?)').run(leaseId, digest);
+}
+
+export function deleteLease(db: Db, leaseId: string): void {
+  db.prepare('DELETE FROM leases WHERE id = ?').run(leaseId);
+}
+
+/** Remove leases whose process is gone (a killed cairn). */
+export function expireLeases(db: Db, alive: (pid: number) => boolean): number {
+  let n = 0;
+  for (const r of db.prepare('SELECT id, pid FROM leases').all() as Array<{ id: string; pid: number }>) {
+    if (!alive(r.pid)) {
+      db.prepare('DELETE FROM leases WHERE id = ?').run(r.id);
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Every digest that must survive GC: images' manifests and configs, layer blobs, leased content. */
+export function referencedDigests(db: Db): Set<string> {
+  const out = new Set<string>();
+  for (const r of db.prepare('SELECT id, manifest_digest FROM images').all() as Array<{ id: string; manifest_digest: string }>) {
+    out.add(r.id);
+    out.add(r.manifest_digest);
+  }
+  for (const r of db.prepare('SELECT DISTINCT blob_digest FROM image_layers').all() as Array<{ blob_digest: string }>) out.add(r.blob_digest);
+  for (const r of db.prepare('SELECT DISTINCT digest FROM lease_resources').all() as Array<{ digest: string }>) out.add(r.digest);
+  return out;
+}
+
+/** Drop layer and blob records no image refers to; returns the blob digests dropped. */
+export function pruneLayerRecords(db: Db): Digest[] {
+  const leased = new Set((db.prepare('SELECT DISTINCT digest FROM lease_resources').all() as Array<{ digest: string }>).map((r) => r.digest));
+  const blobs = (db.prepare('SELECT blob_digest FROM layer_blobs WHERE blob_digest NOT IN (SELECT blob_digest FROM image_layers)').all() as Array<{ blob_digest: string }>)
+    .map((r) => r.blob_digest)
+    .filter((d) => !leased.has(d));
+  const del = db.prepare('DELETE FROM layer_blobs WHERE blob_digest = ?');
+  for (const b of blobs) del.run(b);
+  db.prepare('DELETE FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)').run();
+  return blobs as Digest[];
+}

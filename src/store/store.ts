@@ -1,0 +1,133 @@
+/**
+ * A cairn store: one root directory holding the content store, the metadata database and
+ * scratch space. Opening a store creates what is missing, refuses a root it cannot write,
+ * and cleans what killed processes left behind (ingest files, scratch files, stale leases).
+ *
+ *   ROOT/content/blobs/sha256/<hex>   verified blobs
+ *   ROOT/content/ingest/<pid>-<id>     in-progress writes
+ *   ROOT/metadata.db                   SQLite (WAL)
+ *   ROOT/tmp/<pid>-<id>                scratch, per process
+ */
+import * as fsp from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Digest } from '../digest/digest.js';
+import { CairnError, errnoCode } from '../errors.js';
+import { LocalContentStore } from '../content/local.js';
+import { type Db, openDatabase, writeTx } from '../metadata/db.js';
+import { createLease, deleteLease, expireLeases, leaseAdd, pruneLayerRecords, referencedDigests } from '../metadata/records.js';
+
+export interface StoreOptions {
+  /** Root directory; default: $CAIRN_ROOT, else /var/lib/cairn for root, else $XDG_DATA_HOME/cairn. */
+  root?: string;
+}
+
+export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CAIRN_ROOT) return resolve(env.CAIRN_ROOT);
+  if (process.getuid?.() === 0) return '/var/lib/cairn';
+  const data = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share');
+  return join(data, 'cairn');
+}
+
+export class Store {
+  readonly root: string;
+  readonly content: LocalContentStore;
+  readonly db: Db;
+  private closed = false;
+
+  private constructor(root: string, content: LocalContentStore, db: Db) {
+    this.root = root;
+    this.content = content;
+    this.db = db;
+  }
+
+  static async open(opts: StoreOptions = {}): Promise<Store> {
+    const root = resolve(opts.root ?? defaultRoot());
+    await ensureWritableDir(root);
+    const content = new LocalContentStore(join(root, 'content'));
+    await content.init();
+    await fsp.mkdir(join(root, 'tmp'), { recursive: true });
+    await cleanTmp(join(root, 'tmp'));
+    const db = openDatabase(join(root, 'metadata.db'));
+    const store = new Store(root, content, db);
+    writeTx(db, () => expireLeases(db, processAlive));
+    return store;
+  }
+
+  /** A fresh scratch directory owned by this process; removed by `dispose` or at the next start-up. */
+  async scratchDir(): Promise<{ path: string; dispose: () => Promise<void> }> {
+    const path = join(this.root, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
+    await fsp.mkdir(path, { recursive: true });
+    return { path, dispose: () => fsp.rm(path, { recursive: true, force: true }) };
+  }
+
+  /**
+   * Run `fn` holding a lease: content added to it with `protect` survives any concurrent
+   * garbage collection until `fn` finishes (or this process dies).
+   */
+  async withLease<T>(fn: (protect: (d: Digest) => void) => Promise<T>): Promise<T> {
+    const id = writeTx(this.db, () => createLease(this.db));
+    try {
+      return await fn((d) => writeTx(this.db, () => leaseAdd(this.db, id, d)));
+    } finally {
+      writeTx(this.db, () => deleteLease(this.db, id));
+    }
+  }
+
+  /**
+   * Remove blobs among `candidates` that nothing references any more (no image, no lease),
+   * and layer records no image uses. Runs under the write lock so no writer sees a half state.
+   * Returns the digests removed.
+   */
+  async collectGarbage(candidates: Iterable<Digest>): Promise<Digest[]> {
+    const toDelete = writeTx(this.db, () => {
+      const dropped = pruneLayerRecords(this.db);
+      const refs = referencedDigests(this.db);
+      const out = new Set<Digest>();
+      for (const d of [...candidates, ...dropped]) if (!refs.has(d)) out.add(d);
+      return [...out];
+    });
+    for (const d of toDelete) await this.content.delete(d);
+    return toDelete;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM';
+  }
+}
+
+async function ensureWritableDir(root: string): Promise<void> {
+  try {
+    await fsp.mkdir(root, { recursive: true });
+    await fsp.access(root, fsc.W_OK | fsc.X_OK);
+    // access() is not enough on a read-only mount for root; probe with a real write.
+    const probe = join(root, `.probe-${process.pid}`);
+    await fsp.writeFile(probe, '');
+    await fsp.rm(probe);
+  } catch (e) {
+    const code = errnoCode(e);
+    const why = code === 'EROFS' ? 'read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOTDIR' ? 'not a directory' : (e as Error).message;
+    throw new CairnError('permission', `cannot use ${root} as the store root: ${why}`, { cause: e });
+  }
+}
+
+async function cleanTmp(dir: string): Promise<void> {
+  for (const name of await fsp.readdir(dir)) {
+    const pid = Number(name.split('-', 1)[0]);
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
+    await fsp.rm(join(dir, name), { recursive: true, force: true });
+  }
+}
