@@ -77,4 +77,20 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // v2: snapshots (src/snapshot). One row per snapshot; its files are ROOT/snapshots/<driver>/<id>.
+  // A committed id is never reused (AUTOINCREMENT). The store's driver is recorded in
+  // store_info ('storage-driver') by the snapshotter on first use.
+  `
+  CREATE TABLE snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('active', 'view', 'committed')),
+    parent TEXT REFERENCES snapshots(key),
+    driver TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    size INTEGER,
+    inodes INTEGER
+  );
+  CREATE INDEX snapshots_parent ON snapshots(parent);
+  `,
 ];
