@@ -303,9 +303,12 @@ function checkSchemaVersion(o: Obj, at: Loc, what: string): void {
 
 /**
  * The document's own mediaType and the type it was referenced as must both be of the kind
- * being parsed (when present), and must agree with each other.
+ * being parsed (when present), and must agree with each other. A declared type cairn does not
+ * know is ignored.
  */
 function checkKind(own: string | undefined, declared: string | undefined, at: Loc, want: 'manifest' | 'index'): void {
+  // A declared type of no known kind (a registry's application/json, say) says nothing: ignore it.
+  if (declared !== undefined && kindOf(declared) === undefined) declared = undefined;
   const ok = want === 'manifest' ? isManifestType : isIndexType;
   const wanted = want === 'manifest' ? 'an image manifest' : 'an index';
   const expected = want === 'manifest' ? `${OCI_MANIFEST} or ${DOCKER_MANIFEST}` : `${OCI_INDEX} or ${DOCKER_MANIFEST_LIST}`;
@@ -313,9 +316,8 @@ function checkKind(own: string | undefined, declared: string | undefined, at: Lo
     if (m === undefined || ok(m)) continue;
     if (isSchema1Type(m)) throw new UnsupportedError(`${at.toString()}: Docker schema 1 manifests (${m}) are not supported`);
     const k = kindOf(m);
-    const what = k ? `${m} is ${k}, not ${wanted}` : `expected ${expected}, got ${JSON.stringify(m)}`;
-    if (isOwn) throw at.key('mediaType').err(what);
-    throw at.err(`referenced with media type ${JSON.stringify(m)}: ${what}`);
+    if (isOwn) throw at.key('mediaType').err(k ? `${m} is ${k}, not ${wanted}` : `expected ${expected}, got ${JSON.stringify(m)}`);
+    throw at.err(`referenced as ${m}, which is ${k ?? 'not a known type'}, not ${wanted}`);
   }
   if (own !== undefined && declared !== undefined && own !== declared) {
     throw at.key('mediaType').err(`document says ${own} but it was referenced as ${declared}`);
@@ -411,8 +413,8 @@ export function parseManifestOrIndex(bytes: Buffer | string, where: string, decl
   if (isIndexShaped && isManifestShaped) {
     throw at.err('ambiguous document: has both manifests and config/layers but no mediaType');
   }
-  if (isIndexShaped) return { kind: 'index', index: validateIndex(o, at) };
-  if (isManifestShaped) return { kind: 'manifest', manifest: validateManifest(o, at) };
+  if (isIndexShaped) return { kind: 'index', index: validateIndex(o, at, declared) };
+  if (isManifestShaped) return { kind: 'manifest', manifest: validateManifest(o, at, declared) };
   return at.fail('not an image manifest or index: no mediaType, manifests, config or layers field');
 }
 
