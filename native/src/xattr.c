@@ -3,7 +3,7 @@
  *
  * Path forms use the l* calls (lsetxattr, lgetxattr, llistxattr, lremovexattr),
  * which act on a symlink itself. Fd forms use f*xattr; an O_PATH fd, which
- * f*xattr refuses with EBADF on most kernels, is retried through the magic link
+ * f*xattr refuses with EBADF, is retried through the magic link
  * /proc/self/fd/N with the following variants (the magic link lands on the fd's
  * own inode, even when that inode is a symlink). Values are raw bytes (Buffers),
  * so binary values such as security.capability round-trip exactly. Sizes are
@@ -12,6 +12,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,13 +94,22 @@ static const char *sys_name(const struct target *t, const char *op) {
 }
 
 /* Retry an fd-form call through /proc/self/fd/N when the fd is an O_PATH fd. */
-#define RETRY_ON_OPATH(t, expr, r)                      \
-  do {                                                  \
-    (r) = (expr);                                       \
-    if ((r) < 0 && errno == EBADF && (t).kind == T_FD) { \
-      to_proc(&(t));                                    \
-      (r) = (expr);                                     \
-    }                                                   \
+static bool is_opath_fd(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  return fl >= 0 && (fl & O_PATH) != 0;
+}
+
+#define RETRY_ON_OPATH(t, expr, r)                                \
+  do {                                                            \
+    (r) = (expr);                                                 \
+    if ((r) < 0 && errno == EBADF && (t).kind == T_FD) {          \
+      if (is_opath_fd((t).fd)) {                                  \
+        to_proc(&(t));                                            \
+        (r) = (expr);                                             \
+      } else {                                                    \
+        errno = EBADF; /* restore: is_opath_fd may have reset it */ \
+      }                                                           \
+    }                                                             \
   } while (0)
 
 #define MAX_ERANGE_RETRIES 16
