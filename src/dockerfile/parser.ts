@@ -399,33 +399,33 @@ const DISPATCH: Record<string, LineParser> = {
  * `--` ends the flags. Returns the flags and the rest of the line from the first non-flag.
  */
 export function extractBuilderFlags(line: string): { rest: string; flags: string[] } {
+  // Code-unit scan: every character that matters is ASCII, and neither half of a
+  // surrogate pair is whitespace, so pairs pass through intact.
   const IN_SPACES = 0;
   const IN_WORD = 1;
   const IN_QUOTE = 2;
-  const chars = Array.from(line);
+  const n = line.length;
   const words: string[] = [];
   let phase = IN_SPACES;
   let word = '';
   let quote = '';
   let blankOK = false;
-  for (let pos = 0; pos <= chars.length; pos++) {
-    let ch = pos < chars.length ? (chars[pos] as string) : '';
+  for (let pos = 0; pos <= n; pos++) {
+    let ch = pos < n ? (line[pos] as string) : '';
     if (phase === IN_SPACES) {
-      if (pos === chars.length) break;
-      if (isSpace(ch.codePointAt(0) as number)) continue;
-      if (ch !== '-' || pos + 1 === chars.length || chars[pos + 1] !== '-') {
-        return { rest: chars.slice(pos).join(''), flags: words };
-      }
+      if (pos === n) break;
+      if (isSpace(line.charCodeAt(pos))) continue;
+      if (ch !== '-' || pos + 1 === n || line[pos + 1] !== '-') return { rest: line.slice(pos), flags: words };
       phase = IN_WORD;
     }
-    if (pos === chars.length) {
+    if (pos === n) {
       if (word !== '--' && (blankOK || word.length > 0)) words.push(word);
       break;
     }
     if (phase === IN_WORD) {
-      if (isSpace(ch.codePointAt(0) as number)) {
+      if (isSpace(line.charCodeAt(pos))) {
         phase = IN_SPACES;
-        if (word === '--') return { rest: chars.slice(pos).join(''), flags: words };
+        if (word === '--') return { rest: line.slice(pos), flags: words };
         if (blankOK || word.length > 0) words.push(word);
         word = '';
         blankOK = false;
@@ -438,9 +438,9 @@ export function extractBuilderFlags(line: string): { rest: string; flags: string
         continue;
       }
       if (ch === '\\') {
-        if (pos + 1 === chars.length) continue;
+        if (pos + 1 === n) continue;
         pos++;
-        ch = chars[pos] as string;
+        ch = line[pos] as string;
       }
       word += ch;
       continue;
@@ -450,12 +450,12 @@ export function extractBuilderFlags(line: string): { rest: string; flags: string
       continue;
     }
     if (ch === '\\') {
-      if (pos + 1 === chars.length) {
+      if (pos + 1 === n) {
         phase = IN_WORD;
         continue;
       }
       pos++;
-      ch = chars[pos] as string;
+      ch = line[pos] as string;
     }
     word += ch;
   }
