@@ -6,6 +6,7 @@
  * predicates that classify them (manifest, index, config, layer, compression).
  */
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import { describe } from './describe.js';
 
 export type MediaType = string & { readonly __brand: 'MediaType' };
 
@@ -120,26 +121,4 @@ export function layerCompression(m: string): LayerCompression {
 /** The `application/vnd.docker.*` family (schema 2, manifest list, Docker config and layers, schema 1). */
 export function isDockerType(m: string): boolean {
   return m.startsWith('application/vnd.docker.');
-}
-
-/** A short description of a JSON value's type for error messages. */
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  switch (typeof v) {
-    case 'string':
-      return `string ${truncate(JSON.stringify(v), 80)}`;
-    case 'number':
-      return `number ${String(v)}`;
-    case 'boolean':
-      return `boolean ${String(v)}`;
-    case 'object':
-      return 'an object';
-    default:
-      return typeof v;
-  }
-}
-
-function truncate(s: string, n: number): string {
-  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
 }

@@ -28,7 +28,6 @@ import {
   DOCKER_MANIFEST_LIST,
   OCI_INDEX,
   OCI_MANIFEST,
-  describe,
   isImageConfigType,
   isIndexType,
   isLayerType,
@@ -37,6 +36,7 @@ import {
   parseMediaType,
   type MediaType,
 } from './mediatypes.js';
+import { describe } from './describe.js';
 import type {
   ContainerConfig,
   Descriptor,
