@@ -7,11 +7,12 @@
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
 
-/** Chunks of bytes: a Readable, an async iterable, or a plain iterable such as an array of Buffers. */
-export type ByteInput = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable;
+/** Bytes: a Readable, an async iterable of chunks, a plain iterable such as an array of Buffers, or one Uint8Array. */
+export type ByteInput = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable | Uint8Array;
 
 /** The async iterator behind any ByteInput. */
 export function byteIterator(input: ByteInput): AsyncIterator<unknown> {
+  if (input instanceof Uint8Array) return byteIterator([input]);
   const ai = (input as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
   if (typeof ai === 'function') return ai.call(input) as AsyncIterator<unknown>;
   const si = (input as Partial<Iterable<unknown>>)[Symbol.iterator];
