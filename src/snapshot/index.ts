@@ -1,0 +1,84 @@
+/**
+ * The snapshot module's entry point: `openSnapshotter` picks the store's storage driver
+ * (the one recorded in the store, else the one asked for, else the machine's default),
+ * records it on first use so a root is never opened with the wrong driver, cleans what
+ * killed processes left, and returns the {@link Snapshotter}. `mountAll` / `unmount` perform
+ * the mounts a snapshotter describes.
+ */
+import * as fsp from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { errnoCode, InvalidArgumentError, PreconditionError, UnsupportedError } from '../errors.js';
+import { type Db, writeTx } from '../metadata/db.js';
+import { cleanProbeLeftovers, detectDefaultDriver, probeOverlay } from './detect.js';
+import { recordDriver, recordedDriver } from './meta.js';
+import { DirSnapshotter } from './snapshotter.js';
+import { DRIVER_NAMES, type DriverName, type Snapshotter } from './types.js';
+
+export type { DriverName, Info, Kind, Mount, Snapshotter, Usage } from './types.js';
+export { DRIVER_NAMES } from './types.js';
+export { detectDefaultDriver, probeOverlay } from './detect.js';
+export { mountAll, unmount, type MountOptions } from './mount.js';
+
+/** What the snapshotter needs of a store: its root directory and metadata database. */
+export interface SnapshotStore {
+  root: string;
+  db: Db;
+}
+
+export function isDriverName(s: string): s is DriverName {
+  return (DRIVER_NAMES as readonly string[]).includes(s);
+}
+
+/**
+ * Open the snapshotter of `store`. `driver` (e.g. from `--storage-driver`) must match the
+ * driver recorded in the store, if any (PreconditionError otherwise, naming both). A store
+ * with no recorded driver records `driver`, or the machine's default (overlay where a probe
+ * mount works, else native).
+ */
+export async function openSnapshotter(store: SnapshotStore, driver?: DriverName): Promise<Snapshotter> {
+  if (driver !== undefined && !isDriverName(driver)) {
+    throw new InvalidArgumentError(`unknown storage driver ${JSON.stringify(driver)}: use ${DRIVER_NAMES.join(' or ')}`);
+  }
+  const root = resolve(store.root);
+  const base = join(root, 'snapshots');
+  await fsp.mkdir(base, { recursive: true });
+  await cleanProbeLeftovers(base, processAlive);
+
+  let chosen: DriverName;
+  const recorded = recordedDriver(store.db);
+  if (recorded !== undefined) {
+    if (!isDriverName(recorded)) {
+      throw new UnsupportedError(`store ${root} uses the storage driver ${JSON.stringify(recorded)}, which this cairn does not know`);
+    }
+    if (driver !== undefined && driver !== recorded) throw mismatch(root, recorded, driver);
+    chosen = recorded;
+  } else {
+    chosen = driver ?? (await detectDefaultDriver(base));
+    if (chosen === 'overlay') {
+      const probe = await probeOverlay(base);
+      if (!probe.ok) throw new UnsupportedError(`storage driver overlay cannot be used for ${root}: ${probe.reason}`);
+    }
+    const now = writeTx(store.db, () => recordDriver(store.db, chosen));
+    // Another process recorded a different driver first.
+    if (now !== chosen) throw mismatch(root, now, chosen);
+  }
+
+  const dir = join(base, chosen);
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  const snapshotter = new DirSnapshotter(store.db, dir, chosen);
+  await snapshotter.cleanup(processAlive);
+  return snapshotter;
+}
+
+function mismatch(root: string, recorded: string, asked: string): PreconditionError {
+  return new PreconditionError(`store ${root} uses the storage driver ${recorded}; it cannot be opened with ${asked}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM';
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Snapshot records in the store's metadata database (table `snapshots`, migration v2) and
+ * the store's recorded storage driver (`store_info` key 'storage-driver').
+ * Plain functions over a Db; the snapshotter groups them in writeTx() where they must be atomic.
+ */
+import type { Db } from '../metadata/db.js';
+import type { DriverName, Info, Kind, Usage } from './types.js';
+
+export interface SnapshotRow {
+  id: number;
+  key: string;
+  kind: Kind;
+  parent: string | null;
+  driver: DriverName;
+  created_at: string;
+  size: number | null;
+  inodes: number | null;
+}
+
+export const DRIVER_INFO_KEY = 'storage-driver';
+
+export function getRow(db: Db, key: string): SnapshotRow | undefined {
+  return db.prepare('SELECT * FROM snapshots WHERE key = ?').get(key) as SnapshotRow | undefined;
+}
+
+export function allRows(db: Db): SnapshotRow[] {
+  return db.prepare('SELECT * FROM snapshots ORDER BY id').all() as SnapshotRow[];
+}
+
+export function allIds(db: Db): Set<number> {
+  return new Set((db.prepare('SELECT id FROM snapshots').all() as Array<{ id: number }>).map((r) => r.id));
+}
+
+/** Insert a snapshot row; returns its new id. */
+export function insertRow(db: Db, key: string, kind: Kind, parent: string | undefined, driver: DriverName): number {
+  const r = db
+    .prepare('INSERT INTO snapshots (key, kind, parent, driver, created_at) VALUES (?, ?, ?, ?, ?)')
+    .run(key, kind, parent ?? null, driver, new Date().toISOString());
+  return Number(r.lastInsertRowid);
+}
+
+/** The id the next insert will get (AUTOINCREMENT: above every id ever committed). */
+export function nextId(db: Db): number {
+  const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'snapshots'").get() as { seq: number } | undefined;
+  const max = db.prepare('SELECT MAX(id) AS m FROM snapshots').get() as { m: number | null };
+  return Math.max(seq?.seq ?? 0, max.m ?? 0) + 1;
+}
+
+export function commitRow(db: Db, key: string, name: string, usage: Usage): void {
+  db.prepare("UPDATE snapshots SET key = ?, kind = 'committed', size = ?, inodes = ? WHERE key = ?").run(
+    name,
+    usage.size,
+    usage.inodes,
+    key,
+  );
+}
+
+export function deleteRow(db: Db, key: string): void {
+  db.prepare('DELETE FROM snapshots WHERE key = ?').run(key);
+}
+
+export function childCount(db: Db, key: string): number {
+  return (db.prepare('SELECT COUNT(*) AS n FROM snapshots WHERE parent = ?').get(key) as { n: number }).n;
+}
+
+/** The committed chain under (and including) `key`, topmost first. */
+export function chain(db: Db, key: string): SnapshotRow[] {
+  return db
+    .prepare(
+      `WITH RECURSIVE c(k, depth) AS (SELECT ?, 0 UNION ALL
+         SELECT s.parent, c.depth + 1 FROM snapshots s JOIN c ON s.key = c.k WHERE s.parent IS NOT NULL)
+       SELECT s.* FROM c JOIN snapshots s ON s.key = c.k ORDER BY c.depth`,
+    )
+    .all(key) as SnapshotRow[];
+}
+
+export function infoOf(r: SnapshotRow): Info {
+  const info: Info = { key: r.key, kind: r.kind, created: new Date(r.created_at) };
+  if (r.parent !== null) info.parent = r.parent;
+  return info;
+}
+
+export function recordedDriver(db: Db): string | undefined {
+  const r = db.prepare('SELECT value FROM store_info WHERE key = ?').get(DRIVER_INFO_KEY) as { value: string } | undefined;
+  return r?.value;
+}
+
+/** Record `driver` unless one is recorded already; returns the driver now recorded. */
+export function recordDriver(db: Db, driver: DriverName): string {
+  db.prepare('INSERT OR IGNORE INTO store_info (key, value) VALUES (?, ?)').run(DRIVER_INFO_KEY, driver);
+  return recordedDriver(db)!;
+}

@@ -1,0 +1,167 @@
+/**
+ * Performing mounts: the one place in the snapshot module that calls mount(2). A snapshotter
+ * only describes mounts ({@link Mount} values); `mountAll` makes them real at a mount point and
+ * `unmount` takes them down again.
+ *
+ * Overlay mounts go through the new mount API, one "lowerdir+" per layer, where the kernel has
+ * it (Linux 6.8+: up to 500 lower layers). Older kernels get the classic option string, capped
+ * at one page; to fit deep chains in it, the layer paths are given relative to their common
+ * directory (short names: "12/fs:11/fs:...") with the process briefly chdir'd there, as
+ * Docker's overlay2 does.
+ */
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { CairnError, ConflictError, InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
+import { constants, errnoCode, mount, overlayMount, overlaySupportsLowerdirPlus, umount2, type OverlayMountOptions } from '../native/index.js';
+import type { Mount } from './types.js';
+
+export interface MountOptions {
+  /** How overlay mounts are made: 'auto' (default) uses "lowerdir+" where the kernel supports it. */
+  overlayMethod?: 'auto' | 'lowerdir+' | 'legacy';
+}
+
+/**
+ * Mount `mounts` in order at `target` (an existing directory); a mount with its own `target`
+ * goes at that path relative to `target`. If one fails, those already made are unmounted.
+ */
+export function mountAll(mounts: readonly Mount[], target: string, opts: MountOptions = {}): void {
+  const root = resolve(target);
+  const done: string[] = [];
+  try {
+    for (const m of mounts) {
+      const at = m.target === undefined ? root : within(root, m.target);
+      mountOne(m, at, opts);
+      done.push(at);
+    }
+  } catch (e) {
+    const stuck: string[] = [];
+    for (const at of done.reverse()) {
+      try {
+        umount2(at, constants.MNT_DETACH);
+      } catch (undoErr) {
+        // Keep undoing the others; the leftover is reported with the original failure below.
+        stuck.push(`${at} (${(undoErr as Error).message})`);
+      }
+    }
+    if (stuck.length > 0) {
+      throw new CairnError('internal', `${(e as Error).message}; and could not undo the mounts at ${stuck.join(', ')}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Unmount everything mounted at `target` (stacked mounts too). Returns how many were unmounted. */
+export function unmount(target: string): number {
+  const at = resolve(target);
+  for (let n = 0; ; n++) {
+    try {
+      umount2(at, 0);
+    } catch (e) {
+      const code = errnoCode(e);
+      // EINVAL: not (or no longer) a mount point: done.
+      if (code === 'EINVAL') return n;
+      if (code === 'ENOENT') {
+        if (n > 0) return n;
+        throw new NotFoundError(`cannot unmount ${at}: no such directory`, { cause: e });
+      }
+      if (code === 'EBUSY') throw new ConflictError(`cannot unmount ${at}: it is busy (a process uses files under it)`, { cause: e });
+      throw mountError(`cannot unmount ${at}`, e);
+    }
+  }
+}
+
+function within(root: string, sub: string): string {
+  const p = resolve(root, sub);
+  if (p !== root && !p.startsWith(root + sep)) throw new InvalidArgumentError(`mount target ${sub} is outside ${root}`);
+  return p;
+}
+
+function mountOne(m: Mount, at: string, opts: MountOptions): void {
+  const readonly = m.options.includes('ro');
+  if (m.type === 'bind') {
+    const flags = constants.MS_BIND | (m.options.includes('rbind') ? constants.MS_REC : 0);
+    try {
+      mount(m.source, at, null, flags, null);
+    } catch (e) {
+      throw mountError(`cannot bind-mount ${m.source} at ${at}`, e);
+    }
+    if (readonly) {
+      try {
+        mount(null, at, null, constants.MS_REMOUNT | constants.MS_BIND | constants.MS_RDONLY, null);
+      } catch (e) {
+        const err = mountError(`cannot make the bind mount at ${at} read-only`, e);
+        try {
+          umount2(at, constants.MNT_DETACH);
+        } catch (undoErr) {
+          throw new CairnError('internal', `${err.message}; and could not undo it: ${(undoErr as Error).message}`, { cause: e });
+        }
+        throw err;
+      }
+    }
+    return;
+  }
+  if (m.type !== 'overlay') throw new InvalidArgumentError(`unknown mount type ${String((m as { type: unknown }).type)}`);
+  const lowerdirs = m.lowerdirs ?? [];
+  const base: OverlayMountOptions = {
+    lowerdirs,
+    target: at,
+    readonly,
+    options: m.options.filter((o) => o !== 'ro' && o !== 'rw'),
+  };
+  if (m.upperdir !== undefined) base.upperdir = m.upperdir;
+  if (m.workdir !== undefined) base.workdir = m.workdir;
+  const method = opts.overlayMethod ?? 'auto';
+  try {
+    if (method === 'lowerdir+' || (method === 'auto' && overlaySupportsLowerdirPlus())) {
+      overlayMount({ ...base, method: 'lowerdir+' });
+    } else {
+      legacyOverlayMount(base);
+    }
+  } catch (e) {
+    if (e instanceof CairnError) throw e;
+    throw mountError(`cannot mount overlay of ${lowerdirs.length} lower layers at ${at}`, e);
+  }
+}
+
+/** The classic option string, made short by naming layers relative to their common directory. */
+function legacyOverlayMount(base: OverlayMountOptions): void {
+  const paths = [...base.lowerdirs, base.upperdir, base.workdir].filter((p): p is string => typeof p === 'string');
+  const common = commonDir(paths);
+  if (common === undefined || !isAbsolute(common) || paths.length < 2) {
+    overlayMount({ ...base, method: 'legacy' });
+    return;
+  }
+  const rel = (p: string | number): string | number => (typeof p === 'string' ? relative(common, p) || '.' : p);
+  const short: OverlayMountOptions = { ...base, lowerdirs: base.lowerdirs.map(rel), method: 'legacy' };
+  if (base.upperdir !== undefined) short.upperdir = rel(base.upperdir);
+  if (base.workdir !== undefined) short.workdir = rel(base.workdir);
+  const cwd = process.cwd();
+  // Nothing else runs between the two chdirs: every call in between is synchronous.
+  process.chdir(common);
+  try {
+    overlayMount(short);
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
+function commonDir(paths: readonly string[]): string | undefined {
+  if (paths.length === 0) return undefined;
+  let parts = resolve(paths[0]!).split(sep);
+  for (const p of paths.slice(1)) {
+    const q = resolve(p).split(sep);
+    let i = 0;
+    while (i < parts.length && i < q.length && parts[i] === q[i]) i++;
+    parts = parts.slice(0, i);
+  }
+  // Never the layer itself: the common directory of a single path is its parent.
+  return parts.length <= 1 ? sep : parts.join(sep) || sep;
+}
+
+function mountError(what: string, e: unknown): CairnError {
+  const code = errnoCode(e);
+  const msg = `${what}: ${(e as Error).message}`;
+  if (code === 'EPERM' || code === 'EACCES') return new CairnError('permission', `${msg} (mounting needs root)`, { cause: e });
+  if (code === 'ENODEV' || code === 'ENOSYS') return new UnsupportedError(msg, { cause: e });
+  if (code === 'ENOENT') return new NotFoundError(msg, { cause: e });
+  return new CairnError('internal', msg, { cause: e });
+}
