@@ -273,6 +273,24 @@ describe('Lexer: misc BuildKit behaviours', () => {
   });
 });
 
+describe('Lexer: linear time on hostile input', () => {
+  const lex = new Lexer('\\');
+  it('patterns with many stars do not backtrack', () => {
+    const env = envFromPairs({ V: 'a'.repeat(3000), P: '*a'.repeat(40) + 'b' });
+    const start = process.hrtime.bigint();
+    assert.equal(lex.processWord('${V#$P}', env), 'a'.repeat(3000));
+    assert.equal(lex.processWord('${V%%$P}', env), 'a'.repeat(3000));
+    assert.equal(lex.processWord('${V//$P/x}', env), 'a'.repeat(3000));
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    assert.ok(ms < 2000, `took ${ms.toFixed(0)} ms`);
+  });
+  it('deeply nested substitutions fail cleanly instead of overflowing the stack', () => {
+    const word = '${A:-'.repeat(5000) + 'x' + '}'.repeat(5000);
+    assert.throws(() => lex.processWord(word, envFromPairs({})), /nested too deeply/);
+    assert.equal(lex.processWord('${A:-'.repeat(50) + 'x' + '}'.repeat(50), envFromPairs({})), 'x');
+  });
+});
+
 describe('reversePattern (BuildKit TestReversePattern)', () => {
   const cases: Array<[string, string]> = [
     ['a\\*c', 'c\\*a'],
@@ -305,5 +323,86 @@ describe('trimSpace', () => {
   it('trims Unicode whitespace like Go', () => {
     assert.equal(trimSpace('\u00a0\t x \u3000\n'), 'x');
     assert.equal(trimSpace('\ufeffx'), '\ufeffx');
+  });
+});
+
+/**
+ * Oracle for the pattern modifiers: BuildKit's own approach (shell pattern → regular
+ * expression, leftmost-first), using JS RegExp, which has the same leftmost-first
+ * semantics as Go's RE2 for these star/dot/literal expressions. Only fed small inputs.
+ */
+function oracle(op: string, value: string, pattern: string, repl: string): string {
+  const toRe = (p: string, greedy: boolean, anchored: boolean): RegExp => {
+    let out = anchored ? '^' : '';
+    for (const c of p) {
+      if (c === '*') out += greedy ? '[^\\n]*' : '[^\\n]*?';
+      else if (c === '?') out += '[^\\n]';
+      else out += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    }
+    return new RegExp(out, 'u');
+  };
+  const rev = (s: string) => Array.from(s).reverse().join('');
+  const prefix = (p: string, v: string, greedy: boolean) => {
+    const m = toRe(p, greedy, true).exec(v);
+    return m === null ? v : v.slice(m[0].length);
+  };
+  switch (op) {
+    case '#':
+      return prefix(pattern, value, false);
+    case '##':
+      return prefix(pattern, value, true);
+    case '%':
+      return rev(prefix(rev(pattern), rev(value), false));
+    case '%%':
+      return rev(prefix(rev(pattern), rev(value), true));
+    case '/': {
+      const m = toRe(pattern, true, false).exec(value);
+      return m === null ? value : value.slice(0, m.index) + repl + value.slice(m.index + m[0].length);
+    }
+    default: {
+      // Go ReplaceAllString loop (no `$` in repl here)
+      const re = toRe(pattern, true, false);
+      let out = '';
+      let last = 0;
+      let pos = 0;
+      while (pos <= value.length) {
+        const m = new RegExp(re.source, 'gu');
+        m.lastIndex = pos;
+        const r = m.exec(value);
+        if (r === null) break;
+        const a0 = r.index;
+        const a1 = r.index + r[0].length;
+        out += value.slice(last, a0);
+        if (a1 > last || a0 === 0) out += repl;
+        last = a1;
+        pos = pos + 1 > a1 ? pos + 1 : a1;
+      }
+      return out + value.slice(last);
+    }
+  }
+}
+
+describe('Lexer pattern modifiers agree with leftmost-first regular expressions', () => {
+  it('on 3,000 random small cases', () => {
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pick = (alphabet: string, max: number) => {
+      let s = '';
+      const len = rnd(max + 1);
+      for (let i = 0; i < len; i++) s += alphabet[rnd(alphabet.length)];
+      return s;
+    };
+    const lex = new Lexer('\\');
+    for (let i = 0; i < 3000; i++) {
+      const value = pick('abb\n', 8);
+      const pattern = pick('ab*?', 5);
+      const op = ['#', '##', '%', '%%', '/', '//'][rnd(6)] as string;
+      const env = envFromPairs({ V: value, P: pattern });
+      const word = op.startsWith('/') ? '${V' + op + '$P/X}' : '${V' + op + '$P}';
+      assert.equal(lex.processWord(word, env), oracle(op, value, pattern, 'X'), `${JSON.stringify(value)} ${op} ${JSON.stringify(pattern)}`);
+    }
   });
 });

@@ -128,12 +128,15 @@ class Words {
 }
 
 const EOF = '';
+/** Deepest `${...${...}}` nesting accepted. */
+const MAX_NESTING = 1000;
 
 /** One expansion run over one word (BuildKit's shellWord). */
 class ShellWord {
   private readonly chars: string[];
   private pos = 0;
   private rawEscapes: boolean;
+  private depth = 0;
   readonly matched = new Set<string>();
   readonly unmatched = new Set<string>();
 
@@ -271,6 +274,16 @@ class ShellWord {
   }
 
   private processDollar(): string {
+    // Go's growable stacks take any nesting; ours does not, so refuse absurd depths.
+    if (++this.depth > MAX_NESTING) throw new LexError('syntax error: substitutions nested too deeply');
+    try {
+      return this.processDollarInner();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private processDollarInner(): string {
     this.next();
     if (this.peek() !== '{') {
       const name = this.processName();
@@ -337,8 +350,8 @@ class ShellWord {
       }
     }
     if (ch === '/') {
-      const replaceAll = this.peek() === '/';
-      if (replaceAll) this.next();
+      const all = this.peek() === '/';
+      if (all) this.next();
       let pattern: string;
       try {
         pattern = this.processStopOn('/', true).result;
@@ -355,12 +368,7 @@ class ShellWord {
       }
       const { value, set } = this.getEnv(name);
       if (this.lex.skipUnsetEnv && !set) return '${' + name + '/' + pattern + '/' + replacement + '}';
-      const re = shellPatternToRegExp(pattern, true, false);
-      if (replaceAll) return goReplaceAll(re, value, replacement);
-      re.lastIndex = 0;
-      const m = re.exec(value);
-      if (m === null) return value;
-      return value.slice(0, m.index) + replacement + value.slice(m.index + m[0].length);
+      return all ? replaceAll(pattern, value, replacement) : replaceFirst(pattern, value, replacement);
     }
     throw new LexError(`unsupported modifier (${chs}) in substitution`);
   }
@@ -388,63 +396,120 @@ function isSpecialParam(ch: string): boolean {
   return ch.length === 1 && '@*#?-$!0'.includes(ch);
 }
 
-/**
- * Converts a shell wildcard pattern (`*`, `?`, `\` escapes; no bracket expressions) into
- * a regular expression, as BuildKit's convertShellPatternToRegex. `.` is spelled `[^\n]`
- * so it matches what Go's `.` matches.
- */
-function shellPatternToRegExp(pattern: string, greedy: boolean, anchored: boolean): RegExp {
+// ---------------------------------------------------------------------------------------
+// Shell patterns (`*`, `?`, `\` escapes; no bracket expressions). BuildKit turns them into
+// Go regular expressions (convertShellPatternToRegex) and relies on RE2's leftmost-first
+// matching. We simulate exactly that with a small Pike VM over code points: same results,
+// linear time, no backtracking blow-ups on patterns like `*a*a*a*b`.
+// ---------------------------------------------------------------------------------------
+
+const STAR = 0;
+const ANY = 1;
+const LIT = 2;
+type Tok = { kind: typeof STAR | typeof ANY } | { kind: typeof LIT; ch: string };
+
+interface Glob {
+  toks: Tok[];
+  /** `*` prefers to consume (Go `.*`) rather than to stop (Go `.*?`). */
+  greedy: boolean;
+}
+
+function compileGlob(pattern: string, greedy: boolean): Glob {
   const chars = Array.from(pattern);
-  let out = anchored ? '^' : '';
-  const any = '[^\\n]';
-  const star = greedy ? any + '*' : any + '*?';
+  const toks: Tok[] = [];
   for (let i = 0; i < chars.length; i++) {
-    let tok = chars[i] as string;
-    switch (tok) {
-      case '*':
-        out += star;
-        continue;
-      case '?':
-        out += any;
-        continue;
-      case '\\': {
-        const nx = chars[i + 1];
-        // `}` and `/` are escaped only to get them through ${...}; the escape is not part of the pattern.
-        if (nx === '}' || nx === '/') continue;
-        out += '\\';
-        i++;
-        tok = nx ?? '';
-        if (tok !== '*' && tok !== '?' && tok !== '\\') {
-          throw new LexError(`invalid pattern (${pattern}) in substitution: invalid escape '\\${tok}'`);
-        }
-        break;
-      }
-      case '[':
-      case ']':
-      case '{':
-      case '}':
-      case '.':
-      case '+':
-      case '(':
-      case ')':
-      case '|':
-      case '^':
-      case '$':
-        out += '\\';
-        break;
-      default:
-        break;
+    const c = chars[i] as string;
+    if (c === '*') {
+      // Consecutive stars match exactly what one star matches.
+      if (toks.length === 0 || (toks[toks.length - 1] as Tok).kind !== STAR) toks.push({ kind: STAR });
+      continue;
     }
-    out += tok;
+    if (c === '?') {
+      toks.push({ kind: ANY });
+      continue;
+    }
+    if (c === '\\') {
+      const nx = chars[i + 1];
+      // `}` and `/` are escaped only to get them through ${...}; the escape is not part of the pattern.
+      if (nx === '}' || nx === '/') continue;
+      i++;
+      if (nx !== '*' && nx !== '?' && nx !== '\\') {
+        throw new LexError(`invalid pattern (${pattern}) in substitution: invalid escape '\\${nx ?? ''}'`);
+      }
+      toks.push({ kind: LIT, ch: nx });
+      continue;
+    }
+    toks.push({ kind: LIT, ch: c });
   }
-  return new RegExp(out, 'gu');
+  return { toks, greedy };
+}
+
+/**
+ * Leftmost-first match of `g` in `s` (code points) starting at or after `from` (only at
+ * `from` when anchored). Returns [start, end) in code points, or null.
+ */
+function globFind(g: Glob, s: string[], from: number, anchored: boolean): [number, number] | null {
+  const { toks, greedy } = g;
+  const m = toks.length;
+  const seen = new Int32Array(m + 1).fill(-1);
+  let gen = 0;
+  // A thread is (pc, start); pc === m means "matched".
+  let cpc: number[] = [];
+  let cstart: number[] = [];
+  const add = (pcs: number[], starts: number[], pc: number, start: number): void => {
+    // Epsilon closure in priority order. Stars were collapsed, so a star's closure
+    // recurses at most one level.
+    if (seen[pc] === gen) return;
+    seen[pc] = gen;
+    if (pc < m && (toks[pc] as Tok).kind === STAR) {
+      if (greedy) {
+        pcs.push(pc);
+        starts.push(start);
+        add(pcs, starts, pc + 1, start);
+      } else {
+        add(pcs, starts, pc + 1, start);
+        pcs.push(pc);
+        starts.push(start);
+      }
+      return;
+    }
+    pcs.push(pc);
+    starts.push(start);
+  };
+  let matched: [number, number] | null = null;
+  for (let i = from; ; i++) {
+    if (matched === null && (i === from || !anchored)) add(cpc, cstart, 0, i);
+    if (cpc.length === 0) break;
+    gen++;
+    const npc: number[] = [];
+    const nstart: number[] = [];
+    const ch = i < s.length ? (s[i] as string) : undefined;
+    for (let t = 0; t < cpc.length; t++) {
+      const pc = cpc[t] as number;
+      const start = cstart[t] as number;
+      if (pc === m) {
+        matched = [start, i];
+        break; // lower-priority threads lose to this match
+      }
+      if (ch === undefined) continue;
+      const tok = toks[pc] as Tok;
+      if (tok.kind === LIT) {
+        if (tok.ch === ch) add(npc, nstart, pc + 1, start);
+      } else if (ch !== '\n') {
+        add(npc, nstart, tok.kind === STAR ? pc : pc + 1, start);
+      }
+    }
+    if (ch === undefined) break;
+    cpc = npc;
+    cstart = nstart;
+  }
+  return matched;
 }
 
 function trimPrefix(pattern: string, value: string, greedy: boolean): string {
-  const re = shellPatternToRegExp(pattern, greedy, true);
-  re.lastIndex = 0;
-  const m = re.exec(value);
-  return m === null ? value : value.slice(m.index + m[0].length);
+  const s = Array.from(value);
+  const m = globFind(compileGlob(pattern, greedy), s, 0, true);
+  return m === null ? value : s.slice(m[1]).join('');
 }
 
 /** Reverses a pattern by code point, keeping each `\x` escape pair in order. */
@@ -472,32 +537,35 @@ function reverseString(s: string): string {
 }
 
 function trimSuffix(pattern: string, value: string, greedy: boolean): string {
-  // A regular expression cannot find the shortest rightmost match, so reverse both
-  // the pattern and the value and trim a prefix instead.
+  // Leftmost matching cannot find the shortest rightmost match, so reverse both the
+  // pattern and the value and trim a prefix instead.
   return reverseString(trimPrefix(reversePattern(pattern), reverseString(value), greedy));
 }
 
-/** Go's Regexp.ReplaceAllString: `$`-template expansion and Go's empty-match rules. */
-function goReplaceAll(re: RegExp, src: string, template: string): string {
+/** `${VAR/pat/repl}`: the first match, replaced literally. */
+function replaceFirst(pattern: string, value: string, replacement: string): string {
+  const s = Array.from(value);
+  const m = globFind(compileGlob(pattern, true), s, 0, false);
+  if (m === null) return value;
+  return s.slice(0, m[0]).join('') + replacement + s.slice(m[1]).join('');
+}
+
+/** `${VAR//pat/repl}`: Go's Regexp.ReplaceAllString, with its `$` template and empty-match rules. */
+function replaceAll(pattern: string, value: string, template: string): string {
+  const g = compileGlob(pattern, true);
+  const s = Array.from(value);
   let out = '';
   let lastMatchEnd = 0;
   let searchPos = 0;
-  while (searchPos <= src.length) {
-    re.lastIndex = searchPos;
-    const m = re.exec(src);
-    if (m === null) break;
-    const a0 = m.index;
-    const a1 = m.index + m[0].length;
-    out += src.slice(lastMatchEnd, a0);
-    if (a1 > lastMatchEnd || a0 === 0) out += expandTemplate(template, m[0]);
-    lastMatchEnd = a1;
-    const cp = src.codePointAt(searchPos);
-    const width = cp === undefined ? 0 : cp > 0xffff ? 2 : 1;
-    if (searchPos + width > a1) searchPos += width;
-    else if (searchPos + 1 > a1) searchPos++;
-    else searchPos = a1;
+  while (searchPos <= s.length) {
+    const a = globFind(g, s, searchPos, false);
+    if (a === null) break;
+    out += s.slice(lastMatchEnd, a[0]).join('');
+    if (a[1] > lastMatchEnd || a[0] === 0) out += expandTemplate(template, s.slice(a[0], a[1]).join(''));
+    lastMatchEnd = a[1];
+    searchPos = searchPos + 1 > a[1] ? searchPos + 1 : a[1];
   }
-  return out + src.slice(lastMatchEnd);
+  return out + s.slice(lastMatchEnd).join('');
 }
 
 /** Go's Regexp.Expand for a regexp without capture groups: only `$0` / `${0}` has a value. */
@@ -520,17 +588,21 @@ function expandTemplate(template: string, whole: string): string {
     }
     const brace = template[i] === '{';
     let j = brace ? i + 1 : i;
-    const startName = j;
-    while (j < template.length && /[A-Za-z0-9_]/.test(template[j] as string)) j++;
-    const name = template.slice(startName, j);
+    const nameStart = j;
+    while (j < template.length && isNameByte(template.charCodeAt(j))) j++;
+    const name = template.slice(nameStart, j);
     if (name === '' || (brace && template[j] !== '}')) {
-      out += '$';
+      out += '$'; // malformed: the `$` is literal
       continue;
     }
     i = brace ? j + 1 : j;
     if (/^[0-9]+$/.test(name) && Number(name) === 0) out += whole;
   }
   return out;
+}
+
+function isNameByte(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
 }
 
 /**
