@@ -326,6 +326,12 @@ const parseLabel: LineParser = (rest, d) => ({ next: parseNameVal(rest, 'LABEL',
 
 const NOT_STRING_ARRAY = 'when using JSON array syntax, arrays must be comprised of strings only';
 
+/**
+ * RUN / CMD / ENTRYPOINT / SHELL: a JSON array of strings (exec form, `json` attribute),
+ * else the whole text as one argument (shell form). Invalid JSON silently falls back to
+ * the shell form; valid JSON with a non-string element is an error. As with Go's
+ * json.Decoder, text after the array's closing bracket is ignored.
+ */
 const parseMaybeJSON: LineParser = (rest) => {
   if (rest === '') return { next: null, json: false };
   const t = trimLeftSpace(rest);
@@ -339,6 +345,7 @@ const parseMaybeJSON: LineParser = (rest) => {
   return { next: newNode(rest), json: false };
 };
 
+/** COPY / ADD / VOLUME: a JSON array of strings, else whitespace-separated words. */
 const parseMaybeJSONToList: LineParser = (rest, d) => {
   const t = trimLeftSpace(rest);
   if (t[0] === '[') {
