@@ -52,8 +52,9 @@ export function applyChanges(config: ContainerConfig | undefined, changes: strin
         c.Entrypoint = shellForm();
         break;
       case 'env': {
-        if (a.length === 0 || a.length % 2 !== 0) throw new InvalidArgumentError(`ENV requires name=value pairs: ${change}`);
-        for (let i = 0; i < a.length; i += 2) {
+        // The parser gives (name, value, separator) triples.
+        if (a.length === 0 || a.length % 3 !== 0) throw new InvalidArgumentError(`ENV requires name=value pairs: ${change}`);
+        for (let i = 0; i < a.length; i += 3) {
           const k = a[i]!;
           const v = expand(a[i + 1]!);
           const envs = (c.Env ?? []).filter((e) => e.split('=', 1)[0] !== k);
@@ -63,9 +64,9 @@ export function applyChanges(config: ContainerConfig | undefined, changes: strin
         break;
       }
       case 'label': {
-        if (a.length === 0 || a.length % 2 !== 0) throw new InvalidArgumentError(`LABEL requires name=value pairs: ${change}`);
+        if (a.length === 0 || a.length % 3 !== 0) throw new InvalidArgumentError(`LABEL requires name=value pairs: ${change}`);
         c.Labels = { ...(c.Labels ?? {}) };
-        for (let i = 0; i < a.length; i += 2) c.Labels[expand(a[i]!)] = expand(a[i + 1]!);
+        for (let i = 0; i < a.length; i += 3) c.Labels[expand(a[i]!)] = expand(a[i + 1]!);
         break;
       }
       case 'expose': {

@@ -60,15 +60,28 @@ export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array
       }
     }
     const { compression, stream } = await decompressStream(tee());
-    const tar = new Digester();
-    for await (const c of stream) tar.update(c as Buffer);
+    // Uncompressed: the diffID is the blob digest, hashed once by the writer.
+    const tar = compression === 'none' ? undefined : new Digester();
+    let size = 0;
+    for await (const c of stream) {
+      size += (c as Buffer).length;
+      tar?.update(c as Buffer);
+    }
+    if (!tar) {
+      if (exp.diffId !== undefined && exp.digest !== undefined && exp.diffId !== exp.digest) {
+        throw new DataCorruptError(`${exp.what}: diffID mismatch: the image config names ${exp.diffId}, the uncompressed layer is ${exp.digest}`);
+      }
+      const blob = await writer.commit({ digest: exp.digest ?? exp.diffId, size: exp.size, what: exp.what });
+      protect?.(blob.digest);
+      return { blobDigest: blob.digest, blobSize: blob.size, compression, diffId: blob.digest, size, reused: false };
+    }
     const diffId = tar.digest();
     if (exp.diffId !== undefined && diffId !== exp.diffId) {
       throw new DataCorruptError(`${exp.what}: diffID mismatch: the image config names ${exp.diffId}, the layer's content is ${diffId}`);
     }
     const blob = await writer.commit({ digest: exp.digest, size: exp.size, what: exp.what });
     protect?.(blob.digest);
-    return { blobDigest: blob.digest, blobSize: blob.size, compression, diffId, size: tar.size, reused: false };
+    return { blobDigest: blob.digest, blobSize: blob.size, compression, diffId, size, reused: false };
   } catch (e) {
     await writer.abort();
     throw e;

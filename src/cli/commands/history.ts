@@ -1,0 +1,50 @@
+/** `cairn history`: Docker's layout, `<missing>` rows where Docker prints them. */
+import type { Command } from 'commander';
+import { shortId } from '../../digest/digest.js';
+import { imageHistory } from '../../image/query.js';
+import { UsageError } from '../../errors.js';
+import { createdSince, ellipsis, humanSize, renderListing, rfc3339, type Listing } from '../format.js';
+import { out, withStore } from '../context.js';
+
+interface Opts {
+  format?: string;
+  human: string;
+  trunc: boolean;
+  quiet?: boolean;
+}
+
+export async function run(program: Command, cmd: Command, image: string): Promise<void> {
+  const o = cmd.opts<Opts>();
+  const humanFlag = o.human.toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(humanFlag)) throw new UsageError(`invalid argument "${o.human}" for "-H, --human" flag: strconv.ParseBool: parsing "${o.human}": invalid syntax`);
+  const human = humanFlag === 'true' || humanFlag === '1';
+  await withStore(program, async (store) => {
+    const rows = await imageHistory(store, image);
+    const now = Date.now();
+    const listing: Listing = {
+      columns: [
+        ['ID', 'IMAGE'],
+        [human ? 'CreatedSince' : 'CreatedAt', human ? 'CREATED' : 'CREATED AT'],
+        ['CreatedBy', 'CREATED BY'],
+        ['Size', 'SIZE'],
+        ['Comment', 'COMMENT'],
+      ],
+      rows: rows.map((r) => {
+        const createdBy = r.createdBy.replace(/\t/g, ' ');
+        return {
+          Comment: r.comment,
+          CreatedAt: r.created ? rfc3339(r.created) : 'N/A',
+          CreatedBy: o.trunc ? ellipsis(createdBy, 45) : createdBy,
+          CreatedSince: createdSince(r.created, now),
+          ID: r.id ? (o.trunc ? shortId(r.id) : r.id) : '<missing>',
+          Size: human ? humanSize(r.size) : String(r.size),
+        };
+      }),
+    };
+    if (o.quiet) {
+      out(listing.rows.map((r) => `${r.ID}\n`).join(''));
+      return;
+    }
+    out(renderListing(listing, o.format));
+  });
+}

@@ -1,0 +1,53 @@
+/** `cairn images` / `cairn image ls`: Docker's listing, plus --format json. */
+import type { Command } from 'commander';
+import { shortId } from '../../digest/digest.js';
+import { listImageRows } from '../../image/query.js';
+import { createdSince, goTimeString, humanSize, renderListing, type Listing } from '../format.js';
+import { out, withStore } from '../context.js';
+
+interface Opts {
+  all?: boolean;
+  digests?: boolean;
+  filter: string[];
+  format?: string;
+  trunc: boolean;
+  quiet?: boolean;
+}
+
+export async function run(program: Command, cmd: Command, repository?: string): Promise<void> {
+  const o = cmd.opts<Opts>();
+  await withStore(program, async (store) => {
+    const filters = [...o.filter];
+    if (repository) filters.push(`reference=${repository}`);
+    const rows = await listImageRows(store, { all: o.all ?? false, filters });
+    const now = Date.now();
+    const listing: Listing = {
+      columns: [
+        ['Repository', 'REPOSITORY'],
+        ['Tag', 'TAG'],
+        ...(o.digests ? ([['Digest', 'DIGEST']] as Array<[string, string]>) : []),
+        ['ID', 'IMAGE ID'],
+        ['CreatedSince', 'CREATED'],
+        ['Size', 'SIZE'],
+      ],
+      rows: rows.map((r) => ({
+        Containers: 'N/A',
+        CreatedAt: r.created ? goTimeString(r.created) : 'N/A',
+        CreatedSince: createdSince(r.created, now),
+        Digest: r.digest,
+        ID: o.trunc ? shortId(r.id) : r.id,
+        Repository: r.repository,
+        SharedSize: 'N/A',
+        Size: humanSize(r.size),
+        Tag: r.tag,
+        UniqueSize: 'N/A',
+        VirtualSize: humanSize(r.size, 4),
+      })),
+    };
+    if (o.quiet) {
+      out(listing.rows.map((r) => `${r.ID}\n`).join(''));
+      return;
+    }
+    out(renderListing(listing, o.format));
+  });
+}

@@ -1,0 +1,216 @@
+/**
+ * The cairn command line: a thin shell over the library. It parses Docker-style commands and
+ * flags, opens the store, calls one library function and renders its result. Command modules
+ * are imported lazily so that `cairn --version` and `cairn images` start fast.
+ *
+ * Exit codes as Docker's CLI: 0 success, 1 a failed operation, 125 bad usage.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { CairnError, UsageError } from '../errors.js';
+import { VERSION } from './version.js';
+
+export interface GlobalOptions {
+  root?: string;
+  storageDriver?: string;
+  debug?: boolean;
+}
+
+/** A command module's entry: positional arguments arrive as commander parsed them. */
+type Action = (program: Command, cmd: Command, ...args: never[]) => Promise<void>;
+
+/** Wrap a lazily imported action: import the module only when the command runs. */
+function lazy(load: () => Promise<{ run: Action }>): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    let program: Command = cmd;
+    while (program.parent) program = program.parent;
+    const mod = await load();
+    await mod.run(program, cmd, ...(args.slice(0, -1) as never[]));
+  };
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function imagesCommand(c: Command): Command {
+  return c
+    .description('List images')
+    .argument('[repository]', 'show only images of this repository[:tag]')
+    .option('-a, --all', 'show all images (default hides intermediate images)')
+    .option('--digests', 'show digests')
+    .option('-f, --filter <filter>', "filter output based on conditions provided (dangling=, reference=, before=, since=, label=)", collect, [])
+    .option('--format <format>', "format output: 'table', 'json', or a Go template")
+    .option('--no-trunc', "don't truncate output")
+    .option('-q, --quiet', 'only show image IDs')
+    .action(lazy(() => import('./commands/images.js')));
+}
+
+function rmiCommand(c: Command): Command {
+  return c
+    .description('Remove one or more images')
+    .argument('<image...>')
+    .option('-f, --force', 'force removal of the image')
+    .option('--no-prune', 'do not delete untagged parents')
+    .action(lazy(() => import('./commands/rmi.js')));
+}
+
+function inspectCommand(c: Command): Command {
+  return c
+    .description('Display detailed information on one or more images')
+    .argument('<image...>')
+    .option('-f, --format <format>', "format output: 'json' (default) or a Go template")
+    .action(lazy(() => import('./commands/inspect.js')));
+}
+
+function historyCommand(c: Command): Command {
+  return c
+    .description('Show the history of an image')
+    .argument('<image>')
+    .option('--format <format>', "format output: 'table', 'json', or a Go template")
+    .addOption(new Option('-H, --human <bool>', 'print sizes and dates in human readable format').default('true'))
+    .option('--no-trunc', "don't truncate output")
+    .option('-q, --quiet', 'only show image IDs')
+    .action(lazy(() => import('./commands/history.js')));
+}
+
+function tagCommand(c: Command): Command {
+  return c
+    .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
+    .argument('<source>', 'SOURCE_IMAGE[:TAG]')
+    .argument('<target>', 'TARGET_IMAGE[:TAG]')
+    .action(lazy(() => import('./commands/tag.js')));
+}
+
+function importCommand(c: Command): Command {
+  return c
+    .description('Import the contents from a tarball to create a filesystem image')
+    .argument('<file>', 'a root filesystem tar (plain, gzip or zstd), or - for stdin')
+    .argument('[reference]', 'REPOSITORY[:TAG]')
+    .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the created image', collect, [])
+    .option('-m, --message <message>', 'set the commit message for the imported image')
+    .option('--platform <platform>', 'set platform (os/arch[/variant])')
+    .action(lazy(() => import('./commands/import.js')));
+}
+
+function saveCommand(c: Command): Command {
+  return c
+    .description('Save one or more images to a tar archive (streamed to STDOUT by default)')
+    .argument('<image...>')
+    .option('-o, --output <file>', 'write to a file, instead of STDOUT')
+    .addOption(new Option('--format <format>', 'archive format').choices(['docker-archive', 'oci-archive']).default('docker-archive'))
+    .action(lazy(() => import('./commands/save.js')));
+}
+
+function loadCommand(c: Command): Command {
+  return c
+    .description('Load an image from a tar archive or STDIN')
+    .option('-i, --input <file>', 'read from tar archive file, instead of STDIN')
+    .option('-q, --quiet', 'suppress the load output')
+    .action(lazy(() => import('./commands/load.js')));
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cairn')
+    .description('A daemonless container image and layer engine')
+    .usage('[OPTIONS] COMMAND')
+    .option('--root <dir>', 'root directory of the store (default: $CAIRN_ROOT, /var/lib/cairn for root)')
+    .option('--storage-driver <driver>', 'storage driver (overlay, native)')
+    .option('-D, --debug', 'print stack traces of errors')
+    .version(VERSION, '-v, --version', 'print version information and quit')
+    .showSuggestionAfterError(true)
+    .enablePositionalOptions(false);
+
+  imagesCommand(program.command('images'));
+  tagCommand(program.command('tag'));
+  rmiCommand(program.command('rmi'));
+  inspectCommand(program.command('inspect'));
+  historyCommand(program.command('history'));
+  importCommand(program.command('import'));
+  saveCommand(program.command('save'));
+  loadCommand(program.command('load'));
+
+  const image = program.command('image').description('Manage images');
+  imagesCommand(image.command('ls').alias('list'));
+  rmiCommand(image.command('rm').alias('remove'));
+  inspectCommand(image.command('inspect'));
+  historyCommand(image.command('history'));
+  tagCommand(image.command('tag'));
+  importCommand(image.command('import'));
+  saveCommand(image.command('save'));
+  loadCommand(image.command('load'));
+
+  program
+    .command('version')
+    .description('Show the cairn version information')
+    .option('-f, --format <format>', "format output: 'json' or a Go template")
+    .action(lazy(() => import('./commands/version.js')));
+  program
+    .command('info')
+    .description('Display system-wide information')
+    .option('-f, --format <format>', "format output: 'json' or a Go template")
+    .action(lazy(() => import('./commands/info.js')));
+  program
+    .command('build')
+    .description('Build an image from a Dockerfile (this version: --check only)')
+    .argument('<context>', 'build context directory')
+    .option('-f, --file <file>', "name of the Dockerfile (default: 'CONTEXT/Dockerfile')")
+    .option('--build-arg <arg>', 'set build-time variables', collect, [])
+    .option('--target <stage>', 'set the target build stage to build')
+    .option('--check', 'run the build checks and print findings, without building')
+    .option('--format <format>', "output format for --check: 'json' or text")
+    .action(lazy(() => import('./commands/build.js')));
+
+  for (const c of [program, ...allCommands(program)]) {
+    c.exitOverride();
+    c.configureOutput({ writeErr: () => {}, outputError: () => {} });
+  }
+  return program;
+}
+
+function allCommands(c: Command): Command[] {
+  return c.commands.flatMap((s) => [s, ...allCommands(s)]);
+}
+
+/** Docker accepts `-H=false`; commander wants `-H false`. */
+function normaliseArgv(argv: string[]): string[] {
+  return argv.flatMap((a) => (/^-[A-Za-z]=/.test(a) ? [a.slice(0, 2), a.slice(3)] : [a]));
+}
+
+function commandPath(argv: string[]): string {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const a = argv[i]!;
+    if (a === '--root' || a === '--storage-driver') i++;
+    else if (!a.startsWith('-')) words.push(a);
+  }
+  return ['cairn', ...words.slice(0, words[0] === 'image' ? 2 : 1)].join(' ');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const args = normaliseArgv(argv);
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      // Docker's wording: "unknown flag: --x" / "\"cairn images\" requires ..." then a hint, exit 125.
+      let msg = e.message.replace(/^error: /, '');
+      const m = /unknown option '([^']+)'/.exec(msg);
+      if (m) msg = `unknown flag: ${m[1]}`;
+      process.stderr.write(`${msg}\nSee '${commandPath(args)} --help'.\n`);
+      return 125;
+    }
+    if (e instanceof CairnError) {
+      process.stderr.write(`Error: ${e.message}\n`);
+      if (program.opts<GlobalOptions>().debug && e.stack) process.stderr.write(`${e.stack}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error;
+    process.stderr.write(`Error: ${err?.message ?? String(e)}\n`);
+    if (program.opts<GlobalOptions>().debug && err?.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+export { UsageError };

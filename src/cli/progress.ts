@@ -1,0 +1,89 @@
+/**
+ * Progress on stderr for long operations. On a terminal: one line per item, redrawn in place
+ * with a bar (Docker's `Loading layer [=====>    ] 12.3MB/40MB`). Otherwise: plain lines, one
+ * when an item starts and one when it ends, so CI logs stay readable.
+ */
+import { humanSize } from './format.js';
+
+export interface ProgressSink {
+  start(id: string, label: string, total?: number): void;
+  update(id: string, done: number): void;
+  finish(id: string, message: string): void;
+}
+
+export class NullProgress implements ProgressSink {
+  start(): void {}
+  update(): void {}
+  finish(): void {}
+}
+
+export function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): ProgressSink {
+  if (quiet) return new NullProgress();
+  return stream.isTTY ? new TerminalProgress(stream) : new PlainProgress(stream);
+}
+
+class PlainProgress implements ProgressSink {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  start(id: string, label: string, total?: number): void {
+    this.out.write(`${id}: ${label}${total !== undefined ? ` (${humanSize(total)})` : ''}\n`);
+  }
+  update(): void {}
+  finish(id: string, message: string): void {
+    this.out.write(`${id}: ${message}\n`);
+  }
+}
+
+interface Line {
+  id: string;
+  label: string;
+  total?: number;
+  done: number;
+  message?: string;
+}
+
+class TerminalProgress implements ProgressSink {
+  private readonly lines: Line[] = [];
+  private drawn = 0;
+  private lastDraw = 0;
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  start(id: string, label: string, total?: number): void {
+    this.lines.push({ id, label, ...(total !== undefined ? { total } : {}), done: 0 });
+    this.draw(true);
+  }
+  update(id: string, done: number): void {
+    const l = this.lines.find((x) => x.id === id);
+    if (!l) return;
+    l.done = done;
+    this.draw(false);
+  }
+  finish(id: string, message: string): void {
+    const l = this.lines.find((x) => x.id === id);
+    if (!l) return;
+    l.message = message;
+    this.draw(true);
+  }
+
+  private render(l: Line): string {
+    if (l.message) return `${l.id}: ${l.message}`;
+    const width = 50;
+    if (l.total && l.total > 0) {
+      const frac = Math.min(1, l.done / l.total);
+      const n = Math.floor(frac * width);
+      const bar = '='.repeat(Math.max(0, n - 1)) + (n > 0 ? '>' : '') + ' '.repeat(width - n);
+      return `${l.id}: ${l.label} [${bar}] ${humanSize(l.done)}/${humanSize(l.total)}`;
+    }
+    return `${l.id}: ${l.label} ${humanSize(l.done)}`;
+  }
+
+  private draw(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.lastDraw < 100) return;
+    this.lastDraw = now;
+    let s = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
+    const cols = this.out.columns || 120;
+    for (const l of this.lines) s += `\x1b[2K${this.render(l).slice(0, cols - 1)}\n`;
+    this.drawn = this.lines.length;
+    this.out.write(s);
+  }
+}
