@@ -1,0 +1,139 @@
+/**
+ * Test helpers shared by the integration tests: temporary store roots, running the real CLI,
+ * and image inputs made here (root filesystem tars written with cairn's own tar writer).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync, readlinkSync, lstatSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { createTarWriter } from '../src/tar/index.js';
+
+/** The repository root (tests run from dist/test/). */
+export const REPO = new URL('../../', import.meta.url).pathname;
+export const CAIRN = join(REPO, 'bin', 'cairn.js');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function tempDir(prefix = 'cairn-test-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Run `cairn --root ROOT ARGS...`; never throws on a non-zero exit. */
+export function cairn(root: string, args: string[], opts: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CAIRN, '--root', root, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+    else child.stdin.end();
+  });
+}
+
+/** Like cairn() but fails the test on a non-zero exit. */
+export async function cairnOk(root: string, args: string[], opts: { input?: Buffer | string } = {}): Promise<RunResult> {
+  const r = await cairn(root, args, opts);
+  if (r.code !== 0) throw new Error(`cairn ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r;
+}
+
+export interface FileSpec {
+  path: string;
+  type?: 'file' | 'dir' | 'symlink';
+  content?: string | Buffer;
+  linkname?: string;
+  mode?: number;
+}
+
+/** A root filesystem tar from a list of entries, optionally gzip-compressed. */
+export async function makeTar(entries: FileSpec[], compress: 'none' | 'gzip' = 'none'): Promise<Buffer> {
+  const tar = createTarWriter();
+  const chunks: Buffer[] = [];
+  const sink = compress === 'gzip' ? tar.pipe(createGzip()) : tar;
+  const done = new Promise<void>((resolve, reject) => {
+    sink.on('data', (c: Buffer) => chunks.push(c));
+    sink.on('end', resolve);
+    sink.on('error', reject);
+  });
+  for (const e of entries) {
+    const type = e.type ?? 'file';
+    if (type === 'file') {
+      const data = Buffer.from(e.content ?? '');
+      await tar.add({ name: e.path, type, mode: e.mode ?? 0o644, mtime: 1700000000, size: data.length }, data);
+    } else {
+      await tar.add({ name: e.path, type, mode: e.mode ?? (type === 'dir' ? 0o755 : 0o777), mtime: 1700000000, ...(e.linkname ? { linkname: e.linkname } : {}) });
+    }
+  }
+  await tar.finish();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** A small busybox root filesystem (from Debian's busybox-static) as a tar. */
+export async function busyboxTar(compress: 'none' | 'gzip' = 'none'): Promise<Buffer> {
+  const bin = readFileSync('/bin/busybox');
+  const entries: FileSpec[] = [
+    { path: 'bin/', type: 'dir' },
+    { path: 'bin/busybox', content: bin, mode: 0o755 },
+    ...['sh', 'ls', 'cat', 'echo', 'true'].map((a) => ({ path: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' })),
+    { path: 'etc/', type: 'dir' },
+    { path: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\n' },
+    { path: 'tmp/', type: 'dir', mode: 0o1777 },
+  ];
+  return makeTar(entries, compress);
+}
+
+/** Deterministic pseudo-random bytes (incompressible), for layers of a given size. */
+export function randomBytesSeeded(size: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i += 4) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    b.writeUInt32LE(x, i + 4 <= size ? i : 0);
+  }
+  return b;
+}
+
+export function readableOf(b: Buffer): Readable {
+  return Readable.from([b]);
+}
+
+/** Whether a command is installed (interop tests need the peers the setup script installs). */
+export function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+/** Every file under `dir` with its size, for "the store is exactly as before" checks. */
+export function snapshotTree(dir: string, skip: (rel: string) => boolean = () => false): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (rel: string) => {
+    const abs = join(dir, rel);
+    for (const name of readdirSync(abs)) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (skip(r)) continue;
+      const st = lstatSync(join(dir, r));
+      if (st.isDirectory()) walk(r);
+      else out.set(r, st.isSymbolicLink() ? `-> ${readlinkSync(join(dir, r))}` : `${st.size}`);
+    }
+  };
+  walk('');
+  return out;
+}
