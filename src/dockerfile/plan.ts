@@ -773,7 +773,8 @@ export function buildPlan(opts: PlanOptions, lint?: LintSink): Plan {
     if (d.base?.type === 'stage') {
       d.deps.add(d.base.stage);
       const baseDraft = drafts[d.base.stage] as StageDraft;
-      for (const c of baseDraft.commands) if (c.ins.kind === 'onbuild') d.onbuildTriggers.push(c.ins.trigger);
+      // BuildKit runs the triggers at the child's FROM line.
+      for (const c of baseDraft.commands) if (c.ins.kind === 'onbuild') d.onbuildTriggers.push({ ...c.ins.trigger, lines: d.from.lines });
       for (const t of d.onbuildTriggers) addSources(d, t);
     }
     for (const c of d.commands) addSources(d, c.ins);
@@ -821,7 +822,7 @@ export function buildPlan(opts: PlanOptions, lint?: LintSink): Plan {
     if (d.platform !== undefined) stage.platform = d.platform;
     const ctx: DispatchContext = { d, st, lint, lexer, rawLexer, fail, buildArgs, globalArgs, usedArgs };
     for (const t of d.onbuildTriggers) {
-      const step = dispatch(ctx, { ...t, lines: d.from.lines });
+      const step = dispatch(ctx, t);
       step.onbuild = true;
       stage.steps.push(step);
     }
