@@ -147,7 +147,7 @@ bool cn_get_path(napi_env env, napi_value v, const char *name, bool nullable, ch
   const void *data;
   size_t len;
   if (!cn_get_bytes(env, v, name, &data, &len)) return false;
-  if (memchr(data, 0, len) != NULL) {
+  if (len > 0 && memchr(data, 0, len) != NULL) {
     cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"%s\" argument must not contain null bytes", name);
     return false;
   }
