@@ -137,3 +137,62 @@ export function snapshotTree(dir: string, skip: (rel: string) => boolean = () =>
   walk('');
   return out;
 }
+
+export interface ArchiveImageSpec {
+  /** Layer tars (uncompressed), base first. */
+  layers: Buffer[];
+  repoTags?: string[];
+  /** Extra/overriding fields of the image config (history, config, created, ...). */
+  config?: Record<string, unknown>;
+}
+
+/**
+ * A legacy-style docker-archive (manifest.json + `<hex>.json` config + `<hex>/layer.tar`),
+ * as `docker save` of Docker 20.10 writes it, made here from raw layer tars.
+ */
+export async function makeDockerArchive(images: ArchiveImageSpec[]): Promise<Buffer> {
+  const { createHash } = await import('node:crypto');
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const tar = createTarWriter();
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    tar.on('data', (c: Buffer) => chunks.push(c));
+    tar.on('end', resolve);
+    tar.on('error', reject);
+  });
+  const written = new Set<string>();
+  const manifest = [];
+  for (const img of images) {
+    const diffIds = img.layers.map((l) => `sha256:${sha(l)}`);
+    const config = Buffer.from(JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      created: '2023-11-14T22:13:20Z',
+      config: { Cmd: ['sh'] },
+      rootfs: { type: 'layers', diff_ids: diffIds },
+      history: img.layers.map(() => ({ created: '2023-11-14T22:13:20Z', created_by: 'test layer' })),
+      ...img.config,
+    }));
+    const configName = `${sha(config)}.json`;
+    if (!written.has(configName)) {
+      written.add(configName);
+      await tar.add({ name: configName, size: config.length, mtime: 0 }, config);
+    }
+    const layerPaths = [];
+    for (const l of img.layers) {
+      const dir = sha(l);
+      if (!written.has(dir)) {
+        written.add(dir);
+        await tar.add({ name: `${dir}/`, type: 'dir', mtime: 0 });
+        await tar.add({ name: `${dir}/layer.tar`, size: l.length, mtime: 0 }, l);
+      }
+      layerPaths.push(`${dir}/layer.tar`);
+    }
+    manifest.push({ Config: configName, RepoTags: img.repoTags ?? [], Layers: layerPaths });
+  }
+  const m = Buffer.from(JSON.stringify(manifest));
+  await tar.add({ name: 'manifest.json', size: m.length, mtime: 0 }, m);
+  await tar.finish();
+  await done;
+  return Buffer.concat(chunks);
+}
