@@ -194,6 +194,13 @@ function typeflagName(tf: number): string {
   return tf >= 0x20 && tf < 0x7f ? `'${String.fromCharCode(tf)}'` : `0x${tf.toString(16).padStart(2, '0')}`;
 }
 
+/** Say so when the input is compressed (a common mistake: feeding a .tar.gz to the tar reader). */
+function notTarHint(block: Uint8Array): string {
+  if (block[0] === 0x1f && block[1] === 0x8b) return ' (input is gzip-compressed, not a tar archive)';
+  if (block[0] === 0x28 && block[1] === 0xb5 && block[2] === 0x2f && block[3] === 0xfd) return ' (input is zstd-compressed, not a tar archive)';
+  return '';
+}
+
 class TarParser {
   readonly src: ByteSource;
   private readonly limits: TarLimits;
@@ -263,7 +270,7 @@ class TarParser {
         if (this.opts.requireEndMarker) throw corrupt(`truncated archive: EOF at offset ${off} without the end-of-archive marker${this.after()}`);
         return this.end(off);
       }
-      if (block.length < BLOCK) throw corrupt(`truncated archive: EOF inside a header at offset ${off}${this.after()}`);
+      if (block.length < BLOCK) throw corrupt(`truncated archive: EOF inside a header at offset ${off}${this.after()}${off === 0 ? notTarHint(block) : ''}`);
 
       if (isZeroBlock(block)) {
         if (pendingMeta) throw corrupt(`${pendingMeta} header not followed by an entry at offset ${off}${this.after()}`);
@@ -311,7 +318,7 @@ class TarParser {
         } catch (e) {
           throw corrupt(`${(e as Error).message} in the ${what} at offset ${off}${this.after()}`);
         }
-        if (!global) pendingMeta = what;
+        if (!global) pendingMeta = 'PAX';
         continue;
       }
 
@@ -327,12 +334,7 @@ class TarParser {
     const stored = readNumeric(block, 'chksum');
     const { unsigned, signed } = checksums(block);
     if (stored === unsigned || stored === signed) return;
-    let hint = '';
-    if (off === 0) {
-      if (block[0] === 0x1f && block[1] === 0x8b) hint = ' (input is gzip-compressed, not a tar archive)';
-      else if (block[0] === 0x28 && block[1] === 0xb5 && block[2] === 0x2f && block[3] === 0xfd) hint = ' (input is zstd-compressed, not a tar archive)';
-      else hint = ' (not a tar archive?)';
-    }
+    const hint = off === 0 ? notTarHint(block) || ' (not a tar archive?)' : '';
     const name = readField(block, 'name').replace(/[^\x20-\x7e]/g, '?');
     throw corrupt(`header checksum mismatch at offset ${off} (name field ${q(name)})${this.after()}${hint}`);
   }
