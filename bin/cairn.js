@@ -3,4 +3,5 @@
 import { main } from '../dist/src/cli/main.js';
 
 const code = await main(process.argv.slice(2));
-process.exitCode = code;
+// A command may have set process.exitCode for a partial failure (e.g. rmi of several images).
+process.exitCode = code !== 0 ? code : (process.exitCode ?? 0);

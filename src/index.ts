@@ -1,0 +1,22 @@
+/**
+ * cairn's library API: what the CLI calls, and what tests and other programs can call directly.
+ * Grouped by module, lowest first (see docs/ARCHITECTURE.md).
+ */
+export * from './errors.js';
+export * from './digest/digest.js';
+export * from './reference/reference.js';
+export * from './oci/index.js';
+export type { ContentStore, ContentWriter, BlobInfo, Expected } from './content/content.js';
+export { LocalContentStore } from './content/local.js';
+export { MemoryContentStore } from './content/memory.js';
+export { openDatabase, SCHEMA_VERSION } from './metadata/db.js';
+export type { ImageRecord, LayerRecord, ImageLayerRecord, TagRecord } from './metadata/records.js';
+export { Store, defaultRoot, type StoreOptions } from './store/store.js';
+export { resolveImage, tryResolveImage, type Resolved } from './image/resolve.js';
+export { listImageRows, imageHistory, inspectImage, type ImageRow, type HistoryRow, type ListOptions } from './image/query.js';
+export { tagImage, removeImage, type RemoveEvent, type RemoveOptions } from './image/tags.js';
+export { importImage, type ImportOptions } from './image/import.js';
+export { applyChanges } from './image/changes.js';
+export { storeImage, type NewImage, type StoredImage } from './image/commit.js';
+export { loadArchive, type LoadResult, type LoadedImage } from './archive/load.js';
+export { saveImages, type ArchiveFormat, type SaveResult } from './archive/save.js';
