@@ -33,8 +33,9 @@ export async function* zstdDecompress(input: AsyncIterable<Buffer>): AsyncGenera
       src = src.subarray(consumed);
       inFrame = ret !== 0;
       if (produced > 0) yield dst.subarray(0, produced);
-      // Done with this chunk once the input is used up and libzstd did not fill the output (nothing left to flush).
-      if (src.length === 0 && produced < OUT_SIZE) break;
+      // Done with this chunk once the input is used up and nothing is left to flush: either the
+      // output was not filled, or the frame ended (ret 0; calling again would start a new frame).
+      if (src.length === 0 && (produced < OUT_SIZE || ret === 0)) break;
     }
   }
   if (inFrame) throw new DataCorruptError(`zstd: truncated data: stream ends inside a frame after ${total} input bytes`);
