@@ -14,6 +14,9 @@ import { CairnError, ConflictError, InvalidArgumentError, NotFoundError, Unsuppo
 import { constants, errnoCode, mount, overlayMount, overlaySupportsLowerdirPlus, umount2, type OverlayMountOptions } from '../native/index.js';
 import type { Mount } from './types.js';
 
+/** The kernel's OVL_MAX_STACK: lower layers one overlay mount can stack. */
+export const OVERLAY_MAX_STACK = 500;
+
 export interface MountOptions {
   /** How overlay mounts are made: 'auto' (default) uses "lowerdir+" where the kernel supports it. */
   overlayMethod?: 'auto' | 'lowerdir+' | 'legacy';
@@ -118,7 +121,11 @@ function mountOne(m: Mount, at: string, opts: MountOptions): void {
     }
   } catch (e) {
     if (e instanceof CairnError) throw e;
-    throw mountError(`cannot mount overlay of ${lowerdirs.length} lower layers at ${at}`, e);
+    const what = `cannot mount overlay of ${lowerdirs.length} lower layers at ${at}`;
+    if (errnoCode(e) === 'EINVAL' && lowerdirs.length > OVERLAY_MAX_STACK) {
+      throw new UnsupportedError(`${what}: overlayfs stacks at most ${OVERLAY_MAX_STACK} lower layers (${(e as Error).message})`, { cause: e });
+    }
+    throw mountError(what, e);
   }
 }
 

@@ -1,0 +1,415 @@
+/**
+ * The Snapshotter conformance suite (after containerd's snapshots/testsuite): one set of
+ * behaviours every storage driver must show, run from snapshot.test.ts against each driver.
+ * Each test gets a fresh store root, mounts only under it, unmounts everything in `finally`,
+ * removes the root, and checks that /proc/mounts names nothing under it afterwards.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fsp from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AlreadyExistsError, ConflictError, NotFoundError, PreconditionError } from '../errors.js';
+import { type Db, openDatabase } from '../metadata/db.js';
+import { openSnapshotter } from './index.js';
+import { mountAll, unmount } from './mount.js';
+import type { DriverName, Info, Mount, Snapshotter } from './types.js';
+
+/** A temporary store root with its database, snapshotter and a mount helper that always cleans up. */
+export class TestRoot {
+  readonly root: string;
+  readonly db: Db;
+  readonly sn: Snapshotter;
+  private readonly mounted: string[] = [];
+  private seq = 0;
+
+  private constructor(root: string, db: Db, sn: Snapshotter) {
+    this.root = root;
+    this.db = db;
+    this.sn = sn;
+  }
+
+  static async create(driver?: DriverName): Promise<TestRoot> {
+    const root = await fsp.mkdtemp(join(tmpdir(), 'cairn-snap-'));
+    const db = openDatabase(join(root, 'metadata.db'));
+    try {
+      return new TestRoot(root, db, await openSnapshotter({ root, db }, driver));
+    } catch (e) {
+      db.close();
+      await fsp.rm(root, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Mount `mounts` at a fresh directory under the root; unmounted by `unmount` or `dispose`. */
+  async mount(mounts: Mount[]): Promise<string> {
+    const at = join(this.root, 'mnt', String(this.seq++));
+    await fsp.mkdir(at, { recursive: true });
+    mountAll(mounts, at);
+    this.mounted.push(at);
+    return at;
+  }
+
+  unmount(at: string): void {
+    const i = this.mounted.indexOf(at);
+    assert.ok(i >= 0, `${at} is not mounted by this test`);
+    this.mounted.splice(i, 1);
+    assert.ok(unmount(at) >= 1, `nothing was mounted at ${at}`);
+  }
+
+  /** prepare(key, parent) → mount → fn(dir) → unmount → commit(name). */
+  async layer(name: string, parent: string | undefined, fn: (dir: string) => Promise<void>): Promise<void> {
+    const key = `${name}-active`;
+    const at = await this.mount(await this.sn.prepare(key, parent));
+    try {
+      await fn(at);
+    } finally {
+      this.unmount(at);
+    }
+    await this.sn.commit(name, key);
+  }
+
+  /** view(parent) → mount → fn(dir) → unmount → remove the view. */
+  async check(parent: string, fn: (dir: string) => Promise<void>): Promise<void> {
+    const key = `view-${this.seq}-of-${parent}`;
+    const at = await this.mount(await this.sn.view(key, parent));
+    try {
+      await fn(at);
+    } finally {
+      this.unmount(at);
+    }
+    await this.sn.remove(key);
+  }
+
+  async dispose(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const at of this.mounted.reverse()) {
+      try {
+        unmount(at);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    this.db.close();
+    await fsp.rm(this.root, { recursive: true, force: true });
+    const left = mountsUnder(this.root);
+    assert.deepEqual(left, [], `mounts left under ${this.root}`);
+    if (errors.length > 0) throw errors[0];
+  }
+}
+
+/** Mount points in /proc/mounts at or under `dir`. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p) => p === dir || p.startsWith(dir + '/'));
+}
+
+export function withRoot(driver: DriverName, fn: (t: TestRoot) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const t = await TestRoot.create(driver);
+    try {
+      await fn(t);
+    } finally {
+      await t.dispose();
+    }
+  };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+async function collect(it: AsyncIterable<Info>): Promise<Info[]> {
+  const out: Info[] = [];
+  for await (const i of it) out.push(i);
+  return out;
+}
+
+export interface SuiteOptions {
+  /** How many committed layers the many-layers test stacks under one writable snapshot. */
+  manyLayers: number;
+}
+
+export function snapshotterSuite(driver: DriverName, opts: SuiteOptions): void {
+  const t = (name: string, fn: (r: TestRoot) => Promise<void>): void => {
+    test(`${driver}: ${name}`, withRoot(driver, fn));
+  };
+
+  t('basic: prepare, write, commit, stack, view, walk, remove', async (r) => {
+    assert.equal(r.sn.driver, driver);
+    await r.layer('base', undefined, async (d) => {
+      await fsp.mkdir(join(d, 'foo'));
+      await fsp.writeFile(join(d, 'foo', 'bar'), 'bar');
+      await fsp.writeFile(join(d, 'a.txt'), 'a');
+      await fsp.symlink('foo/bar', join(d, 'link'));
+    });
+    const base = await r.sn.stat('base');
+    assert.equal(base.kind, 'committed');
+    assert.equal(base.parent, undefined);
+    assert.ok(base.created instanceof Date && !Number.isNaN(base.created.getTime()));
+    await assert.rejects(r.sn.stat('base-active'), NotFoundError);
+
+    const mounts = await r.sn.prepare('next', 'base');
+    assert.deepEqual(await r.sn.mounts('next'), mounts);
+    const active = await r.sn.stat('next');
+    assert.equal(active.kind, 'active');
+    assert.equal(active.parent, 'base');
+    const at = await r.mount(mounts);
+    assert.equal(await fsp.readFile(join(at, 'foo', 'bar'), 'utf8'), 'bar');
+    assert.equal(await fsp.readlink(join(at, 'link')), 'foo/bar');
+    await fsp.writeFile(join(at, 'baz'), 'baz');
+    r.unmount(at);
+    await r.sn.commit('top', 'next');
+    await assert.rejects(r.sn.stat('next'), NotFoundError);
+    assert.equal((await r.sn.stat('top')).parent, 'base');
+
+    await r.check('top', async (d) => {
+      assert.deepEqual((await fsp.readdir(d)).sort(), ['a.txt', 'baz', 'foo', 'link']);
+      await assert.rejects(fsp.writeFile(join(d, 'nope'), 'x'), { code: 'EROFS' });
+    });
+    await r.check('base', async (d) => {
+      assert.deepEqual((await fsp.readdir(d)).sort(), ['a.txt', 'foo', 'link']);
+    });
+
+    await r.sn.view('v', 'top');
+    const walked = await collect(r.sn.walk());
+    assert.deepEqual(
+      walked.map((i) => [i.key, i.kind, i.parent]),
+      [
+        ['base', 'committed', undefined],
+        ['top', 'committed', 'base'],
+        ['v', 'view', 'top'],
+      ],
+    );
+    await r.sn.remove('v');
+    await r.sn.remove('top');
+    await r.sn.remove('base');
+    assert.deepEqual(await collect(r.sn.walk()), []);
+    // Nothing of the removed snapshots is left on disk.
+    assert.deepEqual(await fsp.readdir(join(r.root, 'snapshots', driver)), []);
+  });
+
+  t('an empty base snapshot and an empty view', async (r) => {
+    const at = await r.mount(await r.sn.prepare('empty'));
+    assert.deepEqual(await fsp.readdir(at), []);
+    r.unmount(at);
+    const v = await r.mount(await r.sn.view('nothing'));
+    assert.deepEqual(await fsp.readdir(v), []);
+    await assert.rejects(fsp.mkdir(join(v, 'x')), { code: 'EROFS' });
+    r.unmount(v);
+    assert.equal((await r.sn.stat('nothing')).kind, 'view');
+  });
+
+  t('layer file update: each layer sees its own version of a file', async (r) => {
+    await r.layer('l1', undefined, (d) => fsp.writeFile(join(d, 'foo'), 'mars'));
+    await r.layer('l2', 'l1', (d) => fsp.writeFile(join(d, 'foo'), 'jupiter and its moons'));
+    await r.layer('l3', 'l2', (d) => fsp.writeFile(join(d, 'foo'), 'io'));
+    const want: Record<string, string> = { l1: 'mars', l2: 'jupiter and its moons', l3: 'io' };
+    for (const [layer, content] of Object.entries(want)) {
+      await r.check(layer, async (d) => assert.equal(await fsp.readFile(join(d, 'foo'), 'utf8'), content));
+    }
+  });
+
+  t('a directory removed from a lower layer, then made again', async (r) => {
+    await r.layer('l1', undefined, async (d) => {
+      await fsp.mkdir(join(d, 'somedir', 'deep'), { recursive: true });
+      await fsp.writeFile(join(d, 'somedir', 'f1'), '1');
+      await fsp.writeFile(join(d, 'somedir', 'deep', 'f2'), '2');
+      await fsp.writeFile(join(d, 'keep'), 'k');
+    });
+    await r.layer('l2', 'l1', (d) => fsp.rm(join(d, 'somedir'), { recursive: true }));
+    await r.layer('l3', 'l2', async (d) => {
+      assert.equal(await exists(join(d, 'somedir')), false);
+      await fsp.mkdir(join(d, 'somedir'));
+      await fsp.writeFile(join(d, 'somedir', 'f3'), '3');
+    });
+    await r.check('l2', async (d) => {
+      assert.equal(await exists(join(d, 'somedir')), false);
+      assert.equal(await fsp.readFile(join(d, 'keep'), 'utf8'), 'k');
+    });
+    await r.check('l3', async (d) => {
+      assert.deepEqual(await fsp.readdir(join(d, 'somedir')), ['f3']);
+    });
+    await r.check('l1', async (d) => {
+      assert.deepEqual((await fsp.readdir(join(d, 'somedir'))).sort(), ['deep', 'f1']);
+    });
+  });
+
+  t('chown and chmod in an upper layer', async (r) => {
+    await r.layer('l1', undefined, async (d) => {
+      await fsp.mkdir(join(d, 'dir'), { mode: 0o755 });
+      await fsp.writeFile(join(d, 'dir', 'file'), 'data', { mode: 0o644 });
+      await fsp.writeFile(join(d, 'tool'), '#!/bin/sh\n', { mode: 0o755 });
+    });
+    await r.layer('l2', 'l1', async (d) => {
+      await fsp.chown(join(d, 'dir'), 1000, 1001);
+      await fsp.chown(join(d, 'dir', 'file'), 2000, 2002);
+      await fsp.chown(join(d, 'tool'), 3000, 3003);
+      await fsp.chmod(join(d, 'tool'), 0o4755);
+    });
+    await r.check('l2', async (d) => {
+      const dir = await fsp.lstat(join(d, 'dir'));
+      assert.deepEqual([dir.uid, dir.gid], [1000, 1001]);
+      const file = await fsp.lstat(join(d, 'dir', 'file'));
+      assert.deepEqual([file.uid, file.gid, file.mode & 0o7777], [2000, 2002, 0o644]);
+      assert.equal(await fsp.readFile(join(d, 'dir', 'file'), 'utf8'), 'data');
+      const tool = await fsp.lstat(join(d, 'tool'));
+      assert.deepEqual([tool.uid, tool.gid, tool.mode & 0o7777], [3000, 3003, 0o4755]);
+    });
+    await r.check('l1', async (d) => {
+      const file = await fsp.lstat(join(d, 'dir', 'file'));
+      assert.deepEqual([file.uid, file.gid], [0, 0]);
+    });
+  });
+
+  t('files deleted in a child snapshot', async (r) => {
+    await r.layer('l1', undefined, async (d) => {
+      await fsp.writeFile(join(d, 'a'), 'a');
+      await fsp.writeFile(join(d, 'b'), 'b');
+      await fsp.mkdir(join(d, 'dir'));
+      await fsp.writeFile(join(d, 'dir', 'c'), 'c');
+      await fsp.symlink('a', join(d, 'link-to-a'));
+    });
+    await r.layer('l2', 'l1', async (d) => {
+      await fsp.rm(join(d, 'a'));
+      await fsp.rm(join(d, 'dir', 'c'));
+      await fsp.rm(join(d, 'link-to-a'));
+    });
+    await r.check('l2', async (d) => {
+      assert.deepEqual((await fsp.readdir(d)).sort(), ['b', 'dir']);
+      assert.deepEqual(await fsp.readdir(join(d, 'dir')), []);
+    });
+    await r.layer('l3', 'l2', (d) => fsp.writeFile(join(d, 'a'), 'again'));
+    await r.check('l3', async (d) => assert.equal(await fsp.readFile(join(d, 'a'), 'utf8'), 'again'));
+  });
+
+  t('metadata survives the driver: hard links, modes, times, special files, xattrs', async (r) => {
+    const mtime = new Date('2001-02-03T04:05:06.789Z');
+    await r.layer('l1', undefined, async (d) => {
+      await fsp.writeFile(join(d, 'one'), 'linked');
+      await fsp.link(join(d, 'one'), join(d, 'two'));
+      await fsp.writeFile(join(d, 'old'), 'old');
+      await fsp.utimes(join(d, 'old'), mtime, mtime);
+      await fsp.mkdir(join(d, 'sticky'), { mode: 0o777 });
+      await fsp.chmod(join(d, 'sticky'), 0o1777);
+      await fsp.writeFile(join(d, 'xattr'), 'x');
+      const native = await import('../native/index.js');
+      native.lsetxattr(join(d, 'xattr'), 'user.cairn', Buffer.from('value'));
+      native.mknodat(native.constants.AT_FDCWD, join(d, 'fifo'), native.constants.S_IFIFO | 0o640);
+      native.mknodat(native.constants.AT_FDCWD, join(d, 'null'), native.constants.S_IFCHR | 0o666, 1, 3);
+    });
+    await r.layer('l2', 'l1', (d) => fsp.writeFile(join(d, 'new'), 'n'));
+    await r.check('l2', async (d) => {
+      const one = await fsp.stat(join(d, 'one'));
+      const two = await fsp.stat(join(d, 'two'));
+      assert.equal(one.ino, two.ino);
+      assert.equal(one.nlink, 2);
+      assert.equal((await fsp.stat(join(d, 'old'))).mtime.getTime(), mtime.getTime());
+      assert.equal((await fsp.stat(join(d, 'sticky'))).mode & 0o7777, 0o1777);
+      const native = await import('../native/index.js');
+      assert.deepEqual(native.lgetxattr(join(d, 'xattr'), 'user.cairn'), Buffer.from('value'));
+      const fifo = await fsp.lstat(join(d, 'fifo'));
+      assert.ok(fifo.isFIFO());
+      assert.equal(fifo.mode & 0o777, 0o640);
+      const dev = native.fstatat(native.constants.AT_FDCWD, join(d, 'null'), native.constants.AT_SYMLINK_NOFOLLOW);
+      assert.equal(dev.mode & native.constants.S_IFMT, native.constants.S_IFCHR);
+      assert.deepEqual([dev.rdevMajor, dev.rdevMinor], [1, 3]);
+    });
+  });
+
+  t(`many layers: ${opts.manyLayers} committed layers under one writable snapshot`, async (r) => {
+    const n = opts.manyLayers;
+    let parent: string | undefined;
+    for (let i = 0; i < n; i++) {
+      const name = `layer-${i}`;
+      await r.layer(name, parent, async (d) => {
+        await fsp.writeFile(join(d, `file-${i}`), String(i));
+        await fsp.writeFile(join(d, 'top'), String(i));
+      });
+      parent = name;
+    }
+    const mounts = await r.sn.prepare('work', parent);
+    if (driver === 'overlay') assert.equal(mounts[0]!.lowerdirs!.length, n);
+    const at = await r.mount(mounts);
+    const names = await fsp.readdir(at);
+    assert.equal(names.length, n + 1);
+    for (let i = 0; i < n; i++) assert.equal(await fsp.readFile(join(at, `file-${i}`), 'utf8'), String(i));
+    assert.equal(await fsp.readFile(join(at, 'top'), 'utf8'), String(n - 1));
+    await fsp.writeFile(join(at, 'written-on-top'), 'w');
+    await fsp.rm(join(at, 'file-0'));
+    r.unmount(at);
+    await r.sn.commit('final', 'work');
+    await r.check('final', async (d) => {
+      assert.equal(await fsp.readFile(join(d, 'written-on-top'), 'utf8'), 'w');
+      assert.equal(await exists(join(d, 'file-0')), false);
+      // n files - file-0 + top + written-on-top
+      assert.equal((await fsp.readdir(d)).length, n + 1);
+    });
+  });
+
+  t('errors: unknown keys, duplicates, wrong kinds, children', async (r) => {
+    await assert.rejects(r.sn.stat('missing'), NotFoundError);
+    await assert.rejects(r.sn.mounts('missing'), NotFoundError);
+    await assert.rejects(r.sn.remove('missing'), NotFoundError);
+    await assert.rejects(r.sn.usage('missing'), NotFoundError);
+    await assert.rejects(r.sn.commit('x', 'missing'), NotFoundError);
+    await assert.rejects(r.sn.prepare('a', 'missing'), NotFoundError);
+
+    await r.sn.prepare('a');
+    await assert.rejects(r.sn.prepare('a'), AlreadyExistsError);
+    await assert.rejects(r.sn.view('a'), AlreadyExistsError);
+    await assert.rejects(r.sn.prepare('b', 'a'), PreconditionError, 'an active snapshot is no parent');
+    await r.sn.commit('c', 'a');
+    await assert.rejects(r.sn.mounts('c'), PreconditionError);
+    await assert.rejects(r.sn.prepare('c'), AlreadyExistsError);
+    await r.sn.prepare('d');
+    await assert.rejects(r.sn.commit('c', 'd'), AlreadyExistsError);
+    assert.equal((await r.sn.stat('d')).kind, 'active', 'a refused commit leaves the snapshot active');
+    await r.sn.view('v', 'c');
+    await assert.rejects(r.sn.commit('cv', 'v'), PreconditionError);
+    await assert.rejects(r.sn.prepare('e', 'v'), PreconditionError, 'a view is no parent');
+    await assert.rejects(r.sn.commit('c2', 'c'), PreconditionError, 'a committed snapshot cannot be committed again');
+
+    await assert.rejects(r.sn.remove('c'), ConflictError);
+    await r.sn.remove('v');
+    await r.sn.prepare('child', 'c');
+    await assert.rejects(r.sn.remove('c'), ConflictError);
+    await r.sn.remove('child');
+    await r.sn.remove('c');
+    await r.sn.remove('d');
+    assert.deepEqual(await collect(r.sn.walk()), []);
+  });
+
+  t('usage: a snapshot counts its own files', async (r) => {
+    const data = Buffer.alloc(256 * 1024, 1);
+    await r.layer('l1', undefined, async (d) => {
+      await fsp.writeFile(join(d, 'big'), data);
+      await fsp.mkdir(join(d, 'dir'));
+    });
+    const u1 = await r.sn.usage('l1');
+    assert.equal(u1.inodes, 3, 'root, big, dir');
+    assert.ok(u1.size >= data.length, `size ${u1.size} counts the file's blocks`);
+    const active = await r.mount(await r.sn.prepare('a', 'l1'));
+    await fsp.writeFile(join(active, 'small'), 'x');
+    r.unmount(active);
+    const ua = await r.sn.usage('a');
+    if (driver === 'overlay') {
+      assert.equal(ua.inodes, 2, 'its root and its one new file');
+      assert.ok(ua.size < data.length);
+    } else {
+      assert.equal(ua.inodes, 4, 'a full copy: root, big, dir, small');
+    }
+    await r.sn.commit('l2', 'a');
+    assert.deepEqual(await r.sn.usage('l2'), ua);
+  });
+}

@@ -1,0 +1,238 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fsp from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidArgumentError, PreconditionError, UnsupportedError } from '../errors.js';
+import { openDatabase } from '../metadata/db.js';
+import { allRows } from './meta.js';
+import { detectDefaultDriver, openSnapshotter, probeOverlay } from './index.js';
+import { mountAll, unmount } from './mount.js';
+import { mountsUnder, snapshotterSuite, TestRoot, withRoot } from './conformance.js';
+
+snapshotterSuite('overlay', { manyLayers: 150 });
+snapshotterSuite('native', { manyLayers: 24 });
+
+/** A pid that is certainly dead: a child that has already exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+test('this machine supports overlay, and it is the default driver', async () => {
+  const probe = await probeOverlay();
+  assert.deepEqual(probe, { ok: true });
+  assert.equal(await detectDefaultDriver(), 'overlay');
+});
+
+test('overlay: 500 committed layers mount under a writable layer; 501 are refused with a clear error', withRoot('overlay', async (r) => {
+  let parent: string | undefined;
+  for (let i = 0; i < 501; i++) {
+    const key = `a${i}`;
+    const [m] = await r.sn.prepare(key, parent);
+    // Fill the layer directly (as the layer applier does) rather than mounting 501 times.
+    const dir = m!.upperdir ?? m!.source;
+    await fsp.writeFile(join(dir, `f${i}`), '');
+    await r.sn.commit(`L${i}`, key);
+    if (i === 499) {
+      const mounts = await r.sn.prepare('top500', `L${i}`);
+      assert.equal(mounts[0]!.lowerdirs!.length, 500);
+      const at = await r.mount(mounts);
+      assert.equal((await fsp.readdir(at)).length, 500);
+      await fsp.writeFile(join(at, 'mine'), 'w');
+      assert.equal(await fsp.readFile(join(mounts[0]!.upperdir!, 'mine'), 'utf8'), 'w');
+      r.unmount(at);
+    }
+    parent = `L${i}`;
+  }
+  const mounts = await r.sn.prepare('top501', parent);
+  const at = join(r.root, 'mnt-501');
+  await fsp.mkdir(at);
+  assert.throws(() => mountAll(mounts, at), (e: unknown) => e instanceof UnsupportedError && /at most 500 lower layers/.test(e.message));
+  assert.deepEqual(mountsUnder(at), []);
+}));
+
+test('overlay: the classic option string with short layer names mounts 150 layers', withRoot('overlay', async (r) => {
+  let parent: string | undefined;
+  for (let i = 0; i < 150; i++) {
+    const [m] = await r.sn.prepare(`a${i}`, parent);
+    await fsp.writeFile(join(m!.upperdir ?? m!.source, `f${i}`), String(i));
+    await r.sn.commit(`L${i}`, `a${i}`);
+    parent = `L${i}`;
+  }
+  const mounts = await r.sn.prepare('top', parent);
+  // Absolute paths would not fit in one page: 150 × "/tmp/cairn-snap-XXXXXX/snapshots/overlay/NNN/fs".
+  assert.ok(mounts[0]!.lowerdirs!.join(':').length > 4096);
+  const at = join(r.root, 'legacy');
+  await fsp.mkdir(at);
+  const cwd = process.cwd();
+  mountAll(mounts, at, { overlayMethod: 'legacy' });
+  try {
+    assert.equal(process.cwd(), cwd, 'the working directory is restored');
+    assert.equal((await fsp.readdir(at)).length, 150);
+    assert.equal(await fsp.readFile(join(at, 'f0'), 'utf8'), '0');
+    await fsp.writeFile(join(at, 'up'), 'u');
+    assert.equal(await fsp.readFile(join(mounts[0]!.upperdir!, 'up'), 'utf8'), 'u');
+  } finally {
+    assert.equal(unmount(at), 1);
+  }
+}));
+
+test('overlay: mounts are plain data naming the layers topmost first', withRoot('overlay', async (r) => {
+  const [b] = await r.sn.prepare('b');
+  assert.equal(b!.type, 'bind');
+  assert.deepEqual(b!.options, ['rw', 'rbind']);
+  await r.sn.commit('B', 'b');
+  const [c] = await r.sn.prepare('c', 'B');
+  await r.sn.commit('C', 'c');
+  const [d] = await r.sn.prepare('d', 'C');
+  assert.equal(d!.type, 'overlay');
+  assert.deepEqual(d!.lowerdirs, [c!.upperdir, b!.source]);
+  assert.ok(d!.upperdir!.endsWith('/fs') && d!.workdir!.endsWith('/work'));
+  assert.ok(d!.options.includes('rw') && d!.options.includes('index=off'));
+  const [v1] = await r.sn.view('v1', 'B');
+  assert.deepEqual(v1, { type: 'bind', source: b!.source, options: ['ro', 'rbind'] });
+  const [v2] = await r.sn.view('v2', 'C');
+  assert.equal(v2!.type, 'overlay');
+  assert.deepEqual(v2!.lowerdirs, [c!.upperdir, b!.source]);
+  assert.equal(v2!.upperdir, undefined);
+  assert.ok(v2!.options.includes('ro'));
+}));
+
+test('native: a writable snapshot is a full copy; a view binds its parent read-only', withRoot('native', async (r) => {
+  const [b] = await r.sn.prepare('b');
+  await fsp.writeFile(join(b!.source, 'f'), 'base');
+  await r.sn.commit('B', 'b');
+  const [c] = await r.sn.prepare('c', 'B');
+  assert.equal(c!.type, 'bind');
+  assert.notEqual(c!.source, b!.source);
+  assert.equal(await fsp.readFile(join(c!.source, 'f'), 'utf8'), 'base');
+  await fsp.writeFile(join(c!.source, 'f'), 'changed');
+  assert.equal(await fsp.readFile(join(b!.source, 'f'), 'utf8'), 'base', 'the parent is untouched');
+  const [v] = await r.sn.view('v', 'B');
+  assert.deepEqual(v, { type: 'bind', source: b!.source, options: ['ro', 'rbind'] });
+}));
+
+test('the driver is recorded in the store and a mismatch is refused', async () => {
+  const root = await fsp.mkdtemp(join(tmpdir(), 'cairn-snap-'));
+  const db = openDatabase(join(root, 'metadata.db'));
+  try {
+    const sn = await openSnapshotter({ root, db }, 'native');
+    assert.equal(sn.driver, 'native');
+    const row = db.prepare("SELECT value FROM store_info WHERE key = 'storage-driver'").get() as { value: string };
+    assert.equal(row.value, 'native');
+    await assert.rejects(openSnapshotter({ root, db }, 'overlay'), (e: unknown) => {
+      assert.ok(e instanceof PreconditionError);
+      assert.match(e.message, /uses the storage driver native; it cannot be opened with overlay/);
+      assert.ok(!e.message.includes('\n'));
+      return true;
+    });
+    assert.equal((await openSnapshotter({ root, db })).driver, 'native', 'no driver asked: the recorded one');
+    assert.equal((await openSnapshotter({ root, db }, 'native')).driver, 'native');
+    await assert.rejects(openSnapshotter({ root, db }, 'vfs' as 'native'), InvalidArgumentError);
+  } finally {
+    db.close();
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a fresh store records the default driver', async () => {
+  const t = await TestRoot.create();
+  try {
+    assert.equal(t.sn.driver, await detectDefaultDriver());
+    const row = t.db.prepare("SELECT value FROM store_info WHERE key = 'storage-driver'").get() as { value: string };
+    assert.equal(row.value, t.sn.driver);
+  } finally {
+    await t.dispose();
+  }
+});
+
+for (const driver of ['overlay', 'native'] as const) {
+  test(`${driver}: leftovers of killed processes are removed when the snapshotter opens`, withRoot(driver, async (r) => {
+    const dir = join(r.root, 'snapshots', driver);
+    await r.sn.prepare('kept');
+    const dead = deadPid();
+    const leftovers = [`.tmp-${dead}-abc`, `.trash-${dead}-def`, '9999'];
+    for (const name of leftovers) {
+      await fsp.mkdir(join(dir, name, 'fs'), { recursive: true });
+      await fsp.writeFile(join(dir, name, 'fs', 'junk'), 'x');
+    }
+    const mine = `.tmp-${process.pid}-inprogress`;
+    await fsp.mkdir(join(dir, mine));
+    const probe = join(r.root, 'snapshots', `.overlay-probe-${dead}-xyz`);
+    await fsp.mkdir(join(probe, 'm'), { recursive: true });
+
+    const again = await openSnapshotter({ root: r.root, db: r.db });
+    assert.equal(again.driver, driver);
+    const ids = allRows(r.db).map((row) => String(row.id));
+    assert.deepEqual((await fsp.readdir(dir)).sort(), [...ids, mine].sort());
+    assert.equal((await again.stat('kept')).kind, 'active');
+    assert.deepEqual(await fsp.readdir(join(r.root, 'snapshots')), [driver]);
+  }));
+
+  test(`${driver}: a process killed while making snapshots leaves no half snapshot`, withRoot(driver, async (r) => {
+    const modUrl = new URL('./index.js', import.meta.url).href;
+    const dbUrl = new URL('../metadata/db.js', import.meta.url).href;
+    // The child makes a base layer with files, then snapshots on it in a loop until killed.
+    const script = `
+      import { openSnapshotter } from ${JSON.stringify(modUrl)};
+      import { openDatabase } from ${JSON.stringify(dbUrl)};
+      import { writeFileSync, mkdirSync } from 'node:fs';
+      const root = ${JSON.stringify(r.root)};
+      const db = openDatabase(root + '/metadata.db');
+      const sn = await openSnapshotter({ root, db }, ${JSON.stringify(driver)});
+      const [m] = await sn.prepare('base');
+      for (let i = 0; i < 300; i++) {
+        mkdirSync(m.source + '/d' + (i % 10), { recursive: true });
+        writeFileSync(m.source + '/d' + (i % 10) + '/f' + i, 'x'.repeat(i));
+      }
+      await sn.commit('B', 'base');
+      process.stdout.write('ready\\n');
+      for (let i = 0; ; i++) {
+        await sn.prepare('s' + i, 'B');
+        if (i % 2 === 0) await sn.remove('s' + i);
+        else await sn.commit('c' + i, 's' + i);
+        process.stdout.write('op\\n');
+      }
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Wait for a few operations, then kill it at a random point of a later one (mid-copy for native).
+    await new Promise<void>((resolve, reject) => {
+      let ops = 0;
+      child.stdout.on('data', (d: Buffer) => {
+        ops += d.toString().split('op\n').length - 1;
+        if (ops >= 3) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
+    });
+    await new Promise((res) => setTimeout(res, Math.floor(Math.random() * 200)));
+    const exited = new Promise((res) => child.on('exit', res));
+    child.kill('SIGKILL');
+    await exited;
+
+    const again = await openSnapshotter({ root: r.root, db: r.db });
+    const dir = join(r.root, 'snapshots', driver);
+    const rows = allRows(r.db);
+    assert.ok(rows.length >= 2, 'the child made snapshots before it died (B and c1 at least)');
+    assert.deepEqual((await fsp.readdir(dir)).sort(), rows.map((row) => String(row.id)).sort(), 'one directory per row, nothing else');
+    for (const row of rows) {
+      const st = await fsp.stat(join(dir, String(row.id), 'fs'));
+      assert.ok(st.isDirectory());
+    }
+    // Every surviving writable snapshot is complete (native: the whole copy is there).
+    for (const row of rows) {
+      if (row.key === 'B') continue;
+      const at = await r.mount(await again.view(`check-${row.id}`, row.kind === 'committed' ? row.key : 'B'));
+      assert.equal((await fsp.readdir(at)).length, 10);
+      r.unmount(at);
+      await again.remove(`check-${row.id}`);
+    }
+    if (driver === 'native') {
+      for (const row of rows) {
+        const n = (await fsp.readdir(join(dir, String(row.id), 'fs'), { recursive: true })).length;
+        assert.equal(n, 310, `snapshot ${row.key} holds the full copy`);
+      }
+    }
+  }));
+}
