@@ -720,281 +720,324 @@ function handleJsonArgs(args: string[], json: boolean): string[] {
   return [args.join(' ')];
 }
 
+/** What every per-instruction parser gets. */
+interface Req {
+  node: Node;
+  name: string;
+  lines: LineRange;
+  keyword: string;
+  args: string[];
+  json: boolean;
+  base: Base;
+}
+
+function reqError(r: Req, msg: string): InstructionError {
+  return new InstructionError([r.lines], msg);
+}
+
+function reqFlags(r: Req): ParsedFlags {
+  return parseFlags(r.name, r.node.flags, FLAG_SPECS[r.node.value.toLowerCase()] ?? {}, r.lines);
+}
+
+function exactlyOne(r: Req): string {
+  if (r.args.length !== 1) throw reqError(r, `${r.name} requires exactly one argument`);
+  return r.args[0] as string;
+}
+
+function atLeastOne(r: Req): void {
+  if (r.args.length === 0) throw reqError(r, `${r.name} requires at least one argument`);
+}
+
+function keyValues(r: Req): KeyValue[] {
+  const { args, name } = r;
+  if (args.length === 0) throw reqError(r, `${name} requires at least one argument`);
+  if (args.length % 3 !== 0) throw reqError(r, `Bad input to ${name}, too many arguments`);
+  const out: KeyValue[] = [];
+  for (let i = 0; i < args.length; i += 3) {
+    const key = args[i] as string;
+    if (key === '') throw reqError(r, `${name} names can not be blank`);
+    out.push({ key, value: args[i + 1] as string, legacy: args[i + 2] === '' });
+  }
+  return out;
+}
+
+function copyLike(r: Req): Omit<CopyLikeBase, keyof Base> {
+  const { args, name, node } = r;
+  if (args.length < 2) {
+    throw reqError(r, `${name} requires at least two arguments, but only one was provided. Destination could not be determined`);
+  }
+  const dest = args[args.length - 1] as string;
+  if (heredocName(dest) !== undefined) throw reqError(r, `${name} cannot accept a heredoc as a destination`);
+  const sources: string[] = [];
+  const heredocSources: HeredocSource[] = [];
+  for (let i = 0; i < args.length - 1; i++) {
+    const src = args[i] as string;
+    const h = heredocName(src);
+    const doc = h === undefined ? undefined : node.heredocs.find((d) => d.name === h.name);
+    if (h !== undefined && doc !== undefined) heredocSources.push({ path: doc.name, data: doc.content, expand: doc.expand });
+    else sources.push(src);
+  }
+  return { sources, heredocSources, dest, link: false, exclude: [] };
+}
+
+function checkCopyFlags(r: Req, f: ParsedFlags): void {
+  const chmod = f.strings.get('chmod');
+  const chown = f.strings.get('chown');
+  try {
+    if (chmod !== undefined && !chmod.includes('$')) validateChmod(chmod);
+    if (chown !== undefined && !chown.includes('$')) validateChown(chown);
+  } catch (e) {
+    throw reqError(r, (e as Error).message);
+  }
+}
+
+function parseFrom(r: Req): FromInstruction {
+  const f = reqFlags(r);
+  const { args } = r;
+  if (!(args.length === 1 || (args.length === 3 && (args[1] as string).toLowerCase() === 'as'))) {
+    throw reqError(r, 'FROM requires either one or three arguments');
+  }
+  const out: FromInstruction = { ...r.base, kind: 'from', image: args[0] as string };
+  if (args.length === 3) {
+    const written = args[2] as string;
+    const lower = written.toLowerCase();
+    if (!STAGE_NAME_RE.test(lower)) {
+      throw reqError(r, `invalid name for build stage: ${JSON.stringify(written)}, name can't start with a number or contain symbols`);
+    }
+    out.stageName = lower;
+    out.stageNameWritten = written;
+    out.asKeyword = args[1] as string;
+  }
+  const platform = f.strings.get('platform');
+  if (platform !== undefined) out.platform = platform;
+  return out;
+}
+
+function parseArg(r: Req): ArgInstruction {
+  reqFlags(r);
+  if (r.args.length === 0) throw reqError(r, 'ARG requires at least one argument');
+  const defs: ArgDefinition[] = r.args.map((a) => {
+    const eq = a.indexOf('=');
+    if (eq < 0) return { key: a };
+    if (eq === 0) throw reqError(r, 'ARG names can not be blank');
+    return { key: a.slice(0, eq), value: a.slice(eq + 1) };
+  });
+  return { ...r.base, kind: 'arg', args: defs };
+}
+
+function parseAdd(r: Req): AddInstruction {
+  const f = reqFlags(r);
+  checkCopyFlags(r, f);
+  const out: AddInstruction = {
+    ...r.base,
+    ...copyLike(r),
+    kind: 'add',
+    link: f.bools.get('link') ?? false,
+    keepGitDir: f.bools.get('keep-git-dir') ?? false,
+    exclude: f.lists.get('exclude') ?? [],
+  };
+  const chown = f.strings.get('chown');
+  if (chown !== undefined) out.chown = chown;
+  const chmod = f.strings.get('chmod');
+  if (chmod !== undefined) out.chmod = chmod;
+  const checksum = f.strings.get('checksum');
+  if (checksum !== undefined) out.checksum = checksum;
+  const unpack = f.bools.get('unpack');
+  if (unpack !== undefined) out.unpack = unpack;
+  return out;
+}
+
+function parseCopy(r: Req): CopyInstruction {
+  const f = reqFlags(r);
+  checkCopyFlags(r, f);
+  const out: CopyInstruction = {
+    ...r.base,
+    ...copyLike(r),
+    kind: 'copy',
+    link: f.bools.get('link') ?? false,
+    parents: f.bools.get('parents') ?? false,
+    exclude: f.lists.get('exclude') ?? [],
+  };
+  const chown = f.strings.get('chown');
+  if (chown !== undefined) out.chown = chown;
+  const chmod = f.strings.get('chmod');
+  if (chmod !== undefined) out.chmod = chmod;
+  const from = f.strings.get('from');
+  if (from !== undefined) {
+    if (from === '') throw reqError(r, 'COPY --from requires a stage name, stage index or image reference');
+    if (/\$./.test(from)) throw reqError(r, `'from' doesn't support variable expansion, define alias stage instead`);
+    out.from = from;
+  }
+  return out;
+}
+
+function parseRun(r: Req): RunInstruction {
+  const f = reqFlags(r);
+  const mounts = f.lists.get('mount') ?? [];
+  for (const m of mounts) {
+    try {
+      parseMount(m);
+    } catch (e) {
+      throw reqError(r, (e as Error).message);
+    }
+  }
+  const out: RunInstruction = {
+    ...r.base,
+    kind: 'run',
+    command: handleJsonArgs(r.args, r.json),
+    prependShell: !r.json,
+    heredocs: r.node.heredocs.slice(),
+    mounts,
+  };
+  const network = f.strings.get('network');
+  if (network !== undefined) {
+    if (!(NETWORK_MODES as readonly string[]).includes(network)) throw reqError(r, `unsupported network mode ${JSON.stringify(network)}`);
+    out.network = network;
+  }
+  const security = f.strings.get('security');
+  if (security !== undefined) {
+    if (!(SECURITY_MODES as readonly string[]).includes(security)) throw reqError(r, `unsupported security mode ${JSON.stringify(security)}`);
+    out.security = security;
+  }
+  return out;
+}
+
+function parseShell(r: Req): ShellInstruction {
+  reqFlags(r);
+  const shell = handleJsonArgs(r.args, r.json);
+  if (shell.length === 0) throw reqError(r, 'SHELL requires at least one argument');
+  if (!r.json) throw reqError(r, 'SHELL requires the arguments to be in JSON form');
+  return { ...r.base, kind: 'shell', shell };
+}
+
+function parseVolume(r: Req): VolumeInstruction {
+  reqFlags(r);
+  atLeastOne(r);
+  const volumes = r.args.map((v) => v.trim());
+  if (volumes.some((v) => v === '')) throw reqError(r, 'VOLUME specified can not be an empty string');
+  return { ...r.base, kind: 'volume', volumes };
+}
+
+function parseHealthcheck(r: Req): HealthcheckInstruction {
+  const { args, name, node, lines } = r;
+  if (args.length === 0) throw reqError(r, 'HEALTHCHECK requires at least one argument');
+  const typ = (args[0] as string).toUpperCase();
+  const rest = args.slice(1);
+  const hc: HealthcheckInstruction = {
+    ...r.base,
+    kind: 'healthcheck',
+    test: ['NONE'],
+    interval: 0,
+    timeout: 0,
+    startPeriod: 0,
+    startInterval: 0,
+    retries: 0,
+  };
+  if (typ === 'NONE') {
+    parseFlags(name, node.flags, {}, lines);
+    if (rest.length !== 0) throw reqError(r, 'HEALTHCHECK NONE takes no arguments');
+    return hc;
+  }
+  const f = reqFlags(r);
+  if (typ !== 'CMD') throw reqError(r, `Unknown type ${JSON.stringify(typ)} in HEALTHCHECK (try CMD)`);
+  const cmd = handleJsonArgs(rest, r.json);
+  if (cmd.length === 0) throw reqError(r, 'Missing command after HEALTHCHECK CMD');
+  hc.test = [r.json ? 'CMD' : 'CMD-SHELL', ...cmd];
+  const duration = (flag: string): number => {
+    const v = f.strings.get(flag);
+    if (v === undefined || v === '') return 0;
+    let d: number;
+    try {
+      d = parseGoDuration(v);
+    } catch (e) {
+      throw reqError(r, (e as Error).message);
+    }
+    if (d === 0) return 0;
+    if (d < 1e6) throw reqError(r, `Interval ${JSON.stringify(flag)} cannot be less than 1ms`);
+    return d;
+  };
+  hc.interval = duration('interval');
+  hc.timeout = duration('timeout');
+  hc.startPeriod = duration('start-period');
+  hc.startInterval = duration('start-interval');
+  const retries = f.strings.get('retries');
+  if (retries !== undefined && retries !== '') {
+    if (!/^[+-]?\d+$/.test(retries)) throw reqError(r, `strconv.ParseInt: parsing ${JSON.stringify(retries)}: invalid syntax`);
+    const n = parseInt(retries, 10);
+    if (n < 1) throw reqError(r, `--retries must be at least 1 (not ${n})`);
+    hc.retries = n;
+  }
+  return hc;
+}
+
+function parseOnbuild(r: Req): OnbuildInstruction {
+  reqFlags(r);
+  const { node } = r;
+  const sub = node.next?.children[0];
+  if (r.args.length === 0 || sub === undefined) throw reqError(r, 'ONBUILD requires at least one argument');
+  const trig = sub.value.toUpperCase();
+  if (trig === 'ONBUILD') throw reqError(r, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+  if (trig === 'MAINTAINER' || trig === 'FROM') throw reqError(r, `${trig} isn't allowed as an ONBUILD trigger`);
+  const trigger = parseInstruction({ ...sub, startLine: node.startLine, endLine: node.endLine });
+  const expression = node.original.replace(/^\s*ONBUILD\s*/i, '');
+  return { ...r.base, kind: 'onbuild', expression, trigger };
+}
+
 /** Parse one instruction node into a typed Instruction. */
 export function parseInstruction(node: Node): Instruction {
   const name = node.value.toUpperCase();
   const lines = nodeLines(node);
   const keyword = writtenKeyword(node);
-  const args = nodeArgs(node);
-  const base = { name, keyword, lines, original: node.original, rawFlags: node.flags.slice() };
-  const err = (msg: string): InstructionError => new InstructionError([lines], msg);
-  const spec = FLAG_SPECS[node.value.toLowerCase()] ?? {};
-  const flags = (): ParsedFlags => parseFlags(name, node.flags, spec, lines);
-  const json = node.attributes.json === true;
-
-  const exactlyOne = (): string => {
-    if (args.length !== 1) throw err(`${name} requires exactly one argument`);
-    return args[0] as string;
-  };
-  const atLeastOne = (): void => {
-    if (args.length === 0) throw err(`${name} requires at least one argument`);
-  };
-  const kvs = (): KeyValue[] => {
-    if (args.length === 0) throw err(`${name} requires at least one argument`);
-    if (args.length % 3 !== 0) throw err(`Bad input to ${name}, too many arguments`);
-    const out: KeyValue[] = [];
-    for (let i = 0; i < args.length; i += 3) {
-      const key = args[i] as string;
-      if (key === '') throw err(`${name} names can not be blank`);
-      out.push({ key, value: args[i + 1] as string, legacy: args[i + 2] === '' });
-    }
-    return out;
-  };
-  const copyLike = (): Omit<CopyLikeBase, keyof Base> => {
-    if (args.length < 2) {
-      throw err(`${name} requires at least two arguments, but only one was provided. Destination could not be determined`);
-    }
-    const dest = args[args.length - 1] as string;
-    if (heredocName(dest) !== undefined) throw err(`${name} cannot accept a heredoc as a destination`);
-    const sources: string[] = [];
-    const heredocSources: HeredocSource[] = [];
-    for (const src of args.slice(0, -1)) {
-      const h = heredocName(src);
-      const doc = h === undefined ? undefined : node.heredocs.find((d) => d.name === h.name);
-      if (h !== undefined && doc !== undefined) heredocSources.push({ path: doc.name, data: doc.content, expand: doc.expand });
-      else sources.push(src);
-    }
-    return { sources, heredocSources, dest, link: false, exclude: [] };
-  };
-  const checkCopyFlags = (f: ParsedFlags): void => {
-    const chmod = f.strings.get('chmod');
-    if (chmod !== undefined && !chmod.includes('$')) {
-      try {
-        validateChmod(chmod);
-      } catch (e) {
-        throw err((e as Error).message);
-      }
-    }
-    const chown = f.strings.get('chown');
-    if (chown !== undefined && !chown.includes('$')) {
-      try {
-        validateChown(chown);
-      } catch (e) {
-        throw err((e as Error).message);
-      }
-    }
-  };
-
+  const base: Base = { name, keyword, lines, original: node.original, rawFlags: node.flags.slice() };
+  const r: Req = { node, name, lines, keyword, args: nodeArgs(node), json: node.attributes.json === true, base };
   switch (node.value.toLowerCase()) {
-    case 'from': {
-      const f = flags();
-      if (!(args.length === 1 || (args.length === 3 && (args[1] as string).toLowerCase() === 'as'))) {
-        throw err('FROM requires either one or three arguments');
-      }
-      const out: FromInstruction = { ...base, kind: 'from', image: args[0] as string };
-      if (args.length === 3) {
-        const written = args[2] as string;
-        const lower = written.toLowerCase();
-        if (!STAGE_NAME_RE.test(lower)) {
-          throw err(`invalid name for build stage: ${JSON.stringify(written)}, name can't start with a number or contain symbols`);
-        }
-        out.stageName = lower;
-        out.stageNameWritten = written;
-        out.asKeyword = args[1] as string;
-      }
-      const platform = f.strings.get('platform');
-      if (platform !== undefined) out.platform = platform;
-      return out;
-    }
-    case 'arg': {
-      flags();
-      if (args.length === 0) throw err('ARG requires at least one argument');
-      const defs: ArgDefinition[] = args.map((a) => {
-        const eq = a.indexOf('=');
-        if (eq < 0) return { key: a };
-        if (eq === 0) throw err('ARG names can not be blank');
-        return { key: a.slice(0, eq), value: a.slice(eq + 1) };
-      });
-      return { ...base, kind: 'arg', args: defs };
-    }
+    case 'from':
+      return parseFrom(r);
+    case 'arg':
+      return parseArg(r);
     case 'env':
-      flags();
-      return { ...base, kind: 'env', pairs: kvs() };
+      reqFlags(r);
+      return { ...base, kind: 'env', pairs: keyValues(r) };
     case 'label':
-      flags();
-      return { ...base, kind: 'label', pairs: kvs() };
+      reqFlags(r);
+      return { ...base, kind: 'label', pairs: keyValues(r) };
     case 'maintainer':
-      flags();
-      return { ...base, kind: 'maintainer', maintainer: exactlyOne() };
-    case 'add': {
-      const f = flags();
-      checkCopyFlags(f);
-      const out: AddInstruction = {
-        ...base,
-        ...copyLike(),
-        kind: 'add',
-        link: f.bools.get('link') ?? false,
-        keepGitDir: f.bools.get('keep-git-dir') ?? false,
-        exclude: f.lists.get('exclude') ?? [],
-      };
-      const chown = f.strings.get('chown');
-      if (chown !== undefined) out.chown = chown;
-      const chmod = f.strings.get('chmod');
-      if (chmod !== undefined) out.chmod = chmod;
-      const checksum = f.strings.get('checksum');
-      if (checksum !== undefined) out.checksum = checksum;
-      const unpack = f.bools.get('unpack');
-      if (unpack !== undefined) out.unpack = unpack;
-      return out;
-    }
-    case 'copy': {
-      const f = flags();
-      checkCopyFlags(f);
-      const out: CopyInstruction = {
-        ...base,
-        ...copyLike(),
-        kind: 'copy',
-        link: f.bools.get('link') ?? false,
-        parents: f.bools.get('parents') ?? false,
-        exclude: f.lists.get('exclude') ?? [],
-      };
-      const chown = f.strings.get('chown');
-      if (chown !== undefined) out.chown = chown;
-      const chmod = f.strings.get('chmod');
-      if (chmod !== undefined) out.chmod = chmod;
-      const from = f.strings.get('from');
-      if (from !== undefined) {
-        if (from === '') throw err('COPY --from requires a stage name, stage index or image reference');
-        if (/\$./.test(from)) throw err(`'from' doesn't support variable expansion, define alias stage instead`);
-        out.from = from;
-      }
-      return out;
-    }
-    case 'run': {
-      const f = flags();
-      const mounts = f.lists.get('mount') ?? [];
-      for (const m of mounts) {
-        try {
-          parseMount(m);
-        } catch (e) {
-          throw err((e as Error).message);
-        }
-      }
-      const out: RunInstruction = {
-        ...base,
-        kind: 'run',
-        command: handleJsonArgs(args, json),
-        prependShell: !json,
-        heredocs: node.heredocs.slice(),
-        mounts,
-      };
-      const network = f.strings.get('network');
-      if (network !== undefined) {
-        if (!(NETWORK_MODES as readonly string[]).includes(network)) throw err(`unsupported network mode ${JSON.stringify(network)}`);
-        out.network = network;
-      }
-      const security = f.strings.get('security');
-      if (security !== undefined) {
-        if (!(SECURITY_MODES as readonly string[]).includes(security)) throw err(`unsupported security mode ${JSON.stringify(security)}`);
-        out.security = security;
-      }
-      return out;
-    }
+      reqFlags(r);
+      return { ...base, kind: 'maintainer', maintainer: exactlyOne(r) };
+    case 'add':
+      return parseAdd(r);
+    case 'copy':
+      return parseCopy(r);
+    case 'run':
+      return parseRun(r);
     case 'cmd':
-      flags();
-      return { ...base, kind: 'cmd', command: handleJsonArgs(args, json), prependShell: !json };
+      reqFlags(r);
+      return { ...base, kind: 'cmd', command: handleJsonArgs(r.args, r.json), prependShell: !r.json };
     case 'entrypoint':
-      flags();
-      return { ...base, kind: 'entrypoint', command: handleJsonArgs(args, json), prependShell: !json };
-    case 'shell': {
-      flags();
-      const shell = handleJsonArgs(args, json);
-      if (shell.length === 0) throw err('SHELL requires at least one argument');
-      if (!json) throw err('SHELL requires the arguments to be in JSON form');
-      return { ...base, kind: 'shell', shell };
-    }
+      reqFlags(r);
+      return { ...base, kind: 'entrypoint', command: handleJsonArgs(r.args, r.json), prependShell: !r.json };
+    case 'shell':
+      return parseShell(r);
     case 'workdir':
-      flags();
-      return { ...base, kind: 'workdir', path: exactlyOne() };
+      reqFlags(r);
+      return { ...base, kind: 'workdir', path: exactlyOne(r) };
     case 'user':
-      flags();
-      return { ...base, kind: 'user', user: exactlyOne() };
-    case 'volume': {
-      flags();
-      atLeastOne();
-      const volumes = args.map((v) => v.trim());
-      if (volumes.some((v) => v === '')) throw err('VOLUME specified can not be an empty string');
-      return { ...base, kind: 'volume', volumes };
-    }
+      reqFlags(r);
+      return { ...base, kind: 'user', user: exactlyOne(r) };
+    case 'volume':
+      return parseVolume(r);
     case 'expose':
-      flags();
-      atLeastOne();
-      return { ...base, kind: 'expose', ports: args.slice() };
+      reqFlags(r);
+      atLeastOne(r);
+      return { ...base, kind: 'expose', ports: r.args.slice() };
     case 'stopsignal':
-      flags();
-      return { ...base, kind: 'stopsignal', signal: exactlyOne() };
-    case 'healthcheck': {
-      if (args.length === 0) throw err('HEALTHCHECK requires at least one argument');
-      const typ = (args[0] as string).toUpperCase();
-      const rest = args.slice(1);
-      const hc: HealthcheckInstruction = {
-        ...base,
-        kind: 'healthcheck',
-        test: ['NONE'],
-        interval: 0,
-        timeout: 0,
-        startPeriod: 0,
-        startInterval: 0,
-        retries: 0,
-      };
-      if (typ === 'NONE') {
-        parseFlags(name, node.flags, {}, lines);
-        if (rest.length !== 0) throw err('HEALTHCHECK NONE takes no arguments');
-        return hc;
-      }
-      const f = flags();
-      if (typ !== 'CMD') throw err(`Unknown type ${JSON.stringify(typ)} in HEALTHCHECK (try CMD)`);
-      const cmd = handleJsonArgs(rest, json);
-      if (cmd.length === 0) throw err('Missing command after HEALTHCHECK CMD');
-      hc.test = [json ? 'CMD' : 'CMD-SHELL', ...cmd];
-      const duration = (flag: string): number => {
-        const v = f.strings.get(flag);
-        if (v === undefined || v === '') return 0;
-        let d: number;
-        try {
-          d = parseGoDuration(v);
-        } catch (e) {
-          throw err((e as Error).message);
-        }
-        if (d === 0) return 0;
-        if (d < 1e6) throw err(`Interval ${JSON.stringify(flag)} cannot be less than 1ms`);
-        return d;
-      };
-      hc.interval = duration('interval');
-      hc.timeout = duration('timeout');
-      hc.startPeriod = duration('start-period');
-      hc.startInterval = duration('start-interval');
-      const retries = f.strings.get('retries');
-      if (retries !== undefined && retries !== '') {
-        if (!/^[+-]?\d+$/.test(retries)) throw err(`strconv.ParseInt: parsing ${JSON.stringify(retries)}: invalid syntax`);
-        const n = parseInt(retries, 10);
-        if (n < 1) throw err(`--retries must be at least 1 (not ${n})`);
-        hc.retries = n;
-      }
-      return hc;
-    }
-    case 'onbuild': {
-      flags();
-      const sub = node.next?.children[0];
-      if (args.length === 0 || sub === undefined) throw err('ONBUILD requires at least one argument');
-      const trig = sub.value.toUpperCase();
-      if (trig === 'ONBUILD') throw err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
-      if (trig === 'MAINTAINER' || trig === 'FROM') throw err(`${trig} isn't allowed as an ONBUILD trigger`);
-      const trigger = parseInstruction({ ...sub, startLine: node.startLine, endLine: node.endLine });
-      const expression = node.original.replace(/^\s*ONBUILD\s*/i, '');
-      return { ...base, kind: 'onbuild', expression, trigger };
-    }
+      reqFlags(r);
+      return { ...base, kind: 'stopsignal', signal: exactlyOne(r) };
+    case 'healthcheck':
+      return parseHealthcheck(r);
+    case 'onbuild':
+      return parseOnbuild(r);
     default:
-      throw err(`unknown instruction: ${keyword}${didYouMean(keyword.toUpperCase(), INSTRUCTION_NAMES)}`);
+      throw reqError(r, `unknown instruction: ${keyword}${didYouMean(keyword.toUpperCase(), INSTRUCTION_NAMES)}`);
   }
 }
