@@ -135,7 +135,8 @@ export class TarBody implements AsyncIterable<Buffer> {
       read: () => {
         this.read().then(
           (c) => r.push(c),
-          (e: unknown) => r.destroy(e instanceof Error ? e : new Error(String(e))),
+          // once the reader moved on, the error reaches the consumer through the reader instead
+          (e: unknown) => r.destroy(this.detached ? undefined : e instanceof Error ? e : new Error(String(e))),
         );
       },
     });
@@ -157,8 +158,8 @@ export class TarBody implements AsyncIterable<Buffer> {
 
   /** Called by the reader before it reads the next header: skip what the consumer left, then the padding. */
   async finish(): Promise<void> {
+    this.detached = true; // before awaiting: an in-flight stream() read that fails now ends its stream quietly
     if (this.inflight) await this.inflight; // a rejected in-flight read fails the reader too
-    this.detached = true;
     if (this.readable && !this.readable.readableEnded) this.readable.destroy();
     if (this.remaining > 0) {
       const n = await this.src.skip(this.remaining);

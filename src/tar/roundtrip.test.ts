@@ -354,3 +354,22 @@ test('reader: breaking out of the loop closes the source stream', async () => {
   await sleep(1);
   assert.equal(src.destroyed, true);
 });
+
+test('LIBARCHIVE.xattr records (bsdtar) are decoded; extra PAX records pass through', async () => {
+  const val = Buffer.from([0, 0xff, 0x80, 0x0a]);
+  const tar = await writeArchive([
+    [{ name: 'f', pax: new Map<string, Uint8Array | string>([['LIBARCHIVE.xattr.user.a%3Db', val.toString('base64')], ['comment', 'hi']]) }],
+  ]);
+  const [e] = await readArchive(tar);
+  assert.deepEqual(e!.header.xattrs.get('user.a=b'), val);
+  assert.equal(e!.header.pax.get('comment')!.toString(), 'hi');
+});
+
+test('header-only types ignore their size field, as Go archive/tar does', async () => {
+  const tar = Buffer.from(await writeArchive([[{ name: 'd/', type: 'dir' }], [{ name: 'f' }, Buffer.from('data')]]));
+  tar.write('00000001750\0', 124, 'latin1'); // the dir claims 1000 bytes
+  const { writeChecksum } = await import('./fields.js');
+  writeChecksum(tar.subarray(0, 512));
+  const back = await readArchive(tar);
+  assert.deepEqual(back.map((b) => [b.header.name, b.header.size, b.body.toString()]), [['d/', 0, ''], ['f', 4, 'data']]);
+});
