@@ -79,7 +79,6 @@ export interface RunStep extends StepBase {
 
 export interface PlanMount extends RunMount {
   /** Resolved `from=`: an earlier stage, or an image. */
-  source?: string;
   fromSource?: StageSource;
 }
 
@@ -484,7 +483,10 @@ export function planDockerfile(opts: PlanOptions): Plan {
   return buildPlan(opts);
 }
 
-/** planDockerfile with the lint hook checks.ts uses; `lenient` keeps going where only a rule fires. */
+/**
+ * planDockerfile with the lint hook checks.ts uses. With a sink, problems BuildKit only warns
+ * about (a duplicate stage name) are reported through it instead of failing the plan.
+ */
 export function buildPlan(opts: PlanOptions, lint?: LintSink): Plan {
   const src: SourceFile = { name: opts.file ?? 'Dockerfile', text: opts.text };
   const fail = (ranges: LineRange[], problem: string, cause?: unknown): DockerfileError =>
@@ -806,7 +808,7 @@ export function buildPlan(opts: PlanOptions, lint?: LintSink): Plan {
       }
       d.images.add(base.ref);
     }
-    const st = initState(d, base, states, opts);
+    const st = initState(base, states, opts);
     const stage: PlanStage = {
       index: d.index,
       id: d.from.stageName ?? `stage-${d.index}`,
@@ -944,7 +946,7 @@ function validateNoCycle(drafts: StageDraft[], fail: (r: LineRange[], p: string)
   for (const d of drafts) if (!state.has(d.index)) walk(d.index);
 }
 
-function initState(d: StageDraft, base: StageBase, states: Map<number, StageState>, opts: PlanOptions): StageState {
+function initState(base: StageBase, states: Map<number, StageState>, opts: PlanOptions): StageState {
   if (base.type === 'stage') {
     const parent = states.get(base.stage);
     if (parent !== undefined) {
@@ -971,7 +973,6 @@ function initState(d: StageDraft, base: StageBase, states: Map<number, StageStat
     }
   }
   if (!env.map.has('PATH')) env.set('PATH', DEFAULT_PATH);
-  void d;
   return { env, envKnown, argKeys: new Set(), workdirSet: false, shellSet: false, onbuilds: [] };
 }
 
