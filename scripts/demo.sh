@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The main job, on the default store ($CAIRN_ROOT, else /var/lib/cairn for root):
+# make a small base image from Debian's busybox-static, import it, list it, show its history
+# and inspect it; then save it to an archive and load it back. Later issues extend this with
+# build, pull and run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cairn() { node bin/cairn.js "$@"; }
+step() { printf '\n\033[1m$ cairn %s\033[0m\n' "$*"; cairn "$@"; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# A busybox root filesystem: the static binary and one symlink per applet.
+mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp" "$work/rootfs/root"
+cp /bin/busybox "$work/rootfs/bin/busybox"
+for applet in $(/bin/busybox --list); do
+  [ "$applet" = busybox ] || ln -sf busybox "$work/rootfs/bin/$applet"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$work/rootfs/etc/passwd"
+printf 'root:x:0:\n' > "$work/rootfs/etc/group"
+chmod 1777 "$work/rootfs/tmp"
+tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/rootfs" -czf "$work/busybox.tar.gz" .
+
+step import --change 'CMD ["sh"]' --change 'ENV PATH=/bin' --message 'busybox from Debian busybox-static' "$work/busybox.tar.gz" busybox:demo
+step images
+step history busybox:demo
+step inspect busybox:demo
+step save -o "$work/busybox.tar" busybox:demo
+step rmi busybox:demo
+step load -i "$work/busybox.tar"
+step images --format json
+printf 'FROM busybox:demo AS base\nWORKDIR /app\nCMD ["sh"]\n' > "$work/Dockerfile"
+step build --check "$work"
