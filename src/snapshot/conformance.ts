@@ -390,6 +390,23 @@ export function snapshotterSuite(driver: DriverName, opts: SuiteOptions): void {
     assert.deepEqual(await collect(r.sn.walk()), []);
   });
 
+  t('a mounted snapshot is neither committed nor removed', async (r) => {
+    await r.layer('base', undefined, (d) => fsp.writeFile(join(d, 'f'), 'f'));
+    const at = await r.mount(await r.sn.prepare('a', 'base'));
+    await assert.rejects(r.sn.commit('A', 'a'), (e: unknown) => e instanceof PreconditionError && e.message.includes(at));
+    await assert.rejects(r.sn.remove('a'), (e: unknown) => e instanceof ConflictError && e.message.includes(at));
+    assert.equal((await r.sn.stat('a')).kind, 'active');
+    r.unmount(at);
+    await r.sn.commit('A', 'a');
+    // A view's mount uses its parent's files (a bind of them, or overlay lower layers): while
+    // it is mounted, the parent is seen as mounted even once the view's record is gone.
+    const v = await r.mount(await r.sn.view('v', 'A'));
+    await r.sn.remove('v');
+    await assert.rejects(r.sn.remove('A'), (e: unknown) => e instanceof ConflictError && e.message.includes(v));
+    r.unmount(v);
+    await r.sn.remove('A');
+  });
+
   t('usage: a snapshot counts its own files', async (r) => {
     const data = Buffer.alloc(256 * 1024, 1);
     await r.layer('l1', undefined, async (d) => {

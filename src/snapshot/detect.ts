@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
-import { constants, isNativeAvailable, overlayMount, umount2 } from '../native/index.js';
+import { constants, isNativeAvailable, overlayMount, overlaySupportsLowerdirPlus, umount2 } from '../native/index.js';
 import type { DriverName } from './types.js';
 
 export type OverlayProbe = { ok: true } | { ok: false; reason: string };
@@ -110,6 +110,8 @@ let pinned: string[] | undefined;
 export function pinnedOverlayOptions(): string[] {
   if (pinned !== undefined) return [...pinned];
   const params = '/sys/module/overlay/parameters';
+  // fsopen("overlay") loads the overlay module if it is not loaded yet (and tells nothing else).
+  if (!existsSync(params) && isNativeAvailable()) overlaySupportsLowerdirPlus();
   if (!existsSync(params)) return [];
   pinned = ['index', 'redirect_dir', 'metacopy'].filter((p) => existsSync(join(params, p))).map((p) => `${p}=off`);
   return [...pinned];

@@ -9,10 +9,14 @@
  * directory (short names: "12/fs:11/fs:...") with the process briefly chdir'd there, as
  * Docker's overlay2 does.
  */
+import { readFileSync, statSync, type BigIntStats as Stats } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { CairnError, ConflictError, InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
-import { constants, errnoCode, mount, overlayMount, overlaySupportsLowerdirPlus, umount2, type OverlayMountOptions } from '../native/index.js';
+import { constants, errnoCode, mount, overlayLegacyData, overlayMount, overlaySupportsLowerdirPlus, umount2, type OverlayMountOptions } from '../native/index.js';
 import type { Mount } from './types.js';
+
+/** mount(2)'s data is one page, NUL included. */
+const LEGACY_DATA_MAX = 4095;
 
 /** The kernel's OVL_MAX_STACK: lower layers one overlay mount can stack. */
 export const OVERLAY_MAX_STACK = 500;
@@ -72,6 +76,67 @@ export function unmount(target: string): number {
   }
 }
 
+/**
+ * Mount points (from /proc/self/mountinfo) that use directory `dir`: overlays naming it as a
+ * lower, upper or work directory, and bind mounts of it. Used to refuse committing or removing
+ * a snapshot that is still mounted.
+ */
+export function mountsUsing(dir: string): string[] {
+  let st: Stats;
+  try {
+    st = statSync(dir, { bigint: true });
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return [];
+    throw e;
+  }
+  const want = resolve(dir);
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    if (line === '') continue;
+    // id parent major:minor root mountpoint options [optional fields] - fstype source superoptions
+    const [pre, post] = line.split(' - ');
+    const fields = pre!.split(' ');
+    const at = unescapeMountinfo(fields[4]!);
+    const [fstype, , superOpts] = (post ?? '').split(' ');
+    if (fstype === 'overlay') {
+      for (const opt of (superOpts ?? '').split(',')) {
+        const eq = opt.indexOf('=');
+        const key = opt.slice(0, eq);
+        if (!['lowerdir', 'lowerdir+', 'upperdir', 'workdir', 'datadir+'].includes(key)) continue;
+        const paths = key === 'lowerdir' ? splitLegacyLowerdir(opt.slice(eq + 1)) : [opt.slice(eq + 1)];
+        if (paths.some((p) => unescapeMountinfo(p) === want)) out.push(at);
+      }
+      continue;
+    }
+    if (fields[2] !== devString(st.dev)) continue;
+    try {
+      const m = statSync(at, { bigint: true });
+      if (m.dev === st.dev && m.ino === st.ino) out.push(at);
+    } catch (e) {
+      // A mount point we cannot stat (gone meanwhile, or not ours to see) is not this directory.
+      if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'EACCES') throw e;
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** "major:minor" of a glibc dev_t, as mountinfo writes it. */
+function devString(dev: bigint): string {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
+}
+
+/** mountinfo escapes space, tab, newline, backslash (and overlay: comma) as \ooo. */
+function unescapeMountinfo(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** A classic "lowerdir=a:b" value: layers separated by unescaped ':'. */
+function splitLegacyLowerdir(v: string): string[] {
+  return v.split(/(?<!\\):/).map((p) => p.replace(/\\([:,\\])/g, '$1'));
+}
+
 function within(root: string, sub: string): string {
   const p = resolve(root, sub);
   if (p !== root && !p.startsWith(root + sep)) throw new InvalidArgumentError(`mount target ${sub} is outside ${root}`);
@@ -115,7 +180,9 @@ function mountOne(m: Mount, at: string, opts: MountOptions): void {
   const method = opts.overlayMethod ?? 'auto';
   try {
     if (method === 'lowerdir+' || (method === 'auto' && overlaySupportsLowerdirPlus())) {
-      overlayMount({ ...base, method: 'lowerdir+' });
+      // The fs context's generic "source" key names the mount in /proc/mounts (else "none").
+      const options = [...(base.options ?? []), `source=${m.source}`];
+      overlayMount({ ...base, options, method: 'lowerdir+' });
     } else {
       legacyOverlayMount(base);
     }
@@ -133,7 +200,9 @@ function mountOne(m: Mount, at: string, opts: MountOptions): void {
 function legacyOverlayMount(base: OverlayMountOptions): void {
   const paths = [...base.lowerdirs, base.upperdir, base.workdir].filter((p): p is string => typeof p === 'string');
   const common = commonDir(paths);
-  if (common === undefined || !isAbsolute(common) || paths.length < 2) {
+  // Absolute paths where they fit (so /proc/self/mountinfo names the layers in full, which
+  // mountsUsing relies on); short relative names only where they would not.
+  if (common === undefined || !isAbsolute(common) || Buffer.byteLength(overlayLegacyData(base)) <= LEGACY_DATA_MAX) {
     overlayMount({ ...base, method: 'legacy' });
     return;
   }

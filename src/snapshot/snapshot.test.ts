@@ -236,3 +236,48 @@ for (const driver of ['overlay', 'native'] as const) {
     }
   }));
 }
+
+test('mountAll undoes its earlier mounts when a later one fails, and refuses targets outside the mount point', async () => {
+  const root = await fsp.mkdtemp(join(tmpdir(), 'cairn-snap-'));
+  try {
+    const a = join(root, 'a');
+    const at = join(root, 'at');
+    await fsp.mkdir(join(a, 'sub'), { recursive: true });
+    await fsp.writeFile(join(a, 'sub', 'f'), 'x');
+    await fsp.mkdir(at);
+    assert.throws(
+      () =>
+        mountAll(
+          [
+            { type: 'bind', source: a, options: ['rbind', 'rw'] },
+            { type: 'bind', source: join(root, 'missing'), target: 'sub', options: ['rbind', 'ro'] },
+          ],
+          at,
+        ),
+      /cannot bind-mount/,
+    );
+    assert.deepEqual(mountsUnder(root), [], 'the first mount was undone');
+    assert.throws(() => mountAll([{ type: 'bind', source: a, target: '../escape', options: ['rbind'] }], at), InvalidArgumentError);
+    assert.equal(unmount(at), 0, 'nothing mounted: nothing to unmount');
+
+    // Stacked mounts: a read-only bind on a sub-directory of a writable one.
+    mountAll(
+      [
+        { type: 'bind', source: a, options: ['rbind', 'rw'] },
+        { type: 'bind', source: a, target: 'sub', options: ['rbind', 'ro'] },
+      ],
+      at,
+    );
+    try {
+      assert.equal(await fsp.readFile(join(at, 'sub', 'sub', 'f'), 'utf8'), 'x');
+      await assert.rejects(fsp.writeFile(join(at, 'sub', 'new'), ''), { code: 'EROFS' });
+      await fsp.writeFile(join(at, 'new'), '');
+    } finally {
+      unmount(join(at, 'sub'));
+      unmount(at);
+    }
+    assert.deepEqual(mountsUnder(root), []);
+  } finally {
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+});

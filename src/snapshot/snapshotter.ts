@@ -10,6 +10,8 @@
  *            file system has them); every mount is a bind mount. A view binds its parent
  *            read-only, since a committed snapshot never changes.
  *
+ * Committing or removing a snapshot whose files are still mounted is refused.
+ *
  * Crash discipline: a new snapshot's directory is made under a temporary name
  * (.tmp-<pid>-<rand>) and filled, then renamed to its id in the same write transaction that
  * inserts its row, so no reader ever sees a row without its files. A removal deletes the row
@@ -25,6 +27,7 @@ import { AlreadyExistsError, CairnError, ConflictError, errnoCode, InvalidArgume
 import { type Db, writeTx } from '../metadata/db.js';
 import { copyTree, diskUsage } from './copy.js';
 import { pinnedOverlayOptions } from './detect.js';
+import { mountsUsing } from './mount.js';
 import { allIds, allRows, chain, childCount, commitRow, deleteRow, getRow, infoOf, insertRow, type SnapshotRow } from './meta.js';
 import type { DriverName, Info, Kind, Mount, Snapshotter, Usage } from './types.js';
 
@@ -68,6 +71,8 @@ export class DirSnapshotter implements Snapshotter {
     const row = this.row(key);
     if (row.kind !== 'active') throw new PreconditionError(`snapshot ${key} is ${row.kind === 'view' ? 'a view' : 'committed'}: only an active snapshot can be committed`);
     if (getRow(this.db, name) !== undefined) throw new AlreadyExistsError(`snapshot ${name} already exists`);
+    const mountedAt = mountsUsing(this.fsDir(row.id));
+    if (mountedAt.length > 0) throw new PreconditionError(`snapshot ${key} is still mounted at ${mountedAt[0]}: unmount it before committing`);
     const usage = await diskUsage(this.fsDir(row.id));
     writeTx(this.db, () => {
       const now = getRow(this.db, key);
@@ -86,6 +91,8 @@ export class DirSnapshotter implements Snapshotter {
       if (children > 0) {
         throw new ConflictError(`snapshot ${key} has ${children} child snapshot${children === 1 ? '' : 's'}: remove them first`);
       }
+      const mountedAt = mountsUsing(this.fsDir(r.id));
+      if (mountedAt.length > 0) throw new ConflictError(`snapshot ${key} is mounted at ${mountedAt[0]}: unmount it first`);
       deleteRow(this.db, key);
       return r;
     });

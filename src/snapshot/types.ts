@@ -62,10 +62,10 @@ export interface Snapshotter {
   mounts(key: string): Promise<Mount[]>;
   /**
    * Turn active snapshot `key` into committed snapshot `name` (`key` ceases to exist).
-   * The caller must have unmounted it. AlreadyExistsError if `name` exists.
+   * AlreadyExistsError if `name` exists; PreconditionError if `key` is still mounted.
    */
   commit(name: string, key: string): Promise<void>;
-  /** Remove a snapshot and its files. ConflictError for a committed snapshot with children. */
+  /** Remove a snapshot and its files. ConflictError for a snapshot with children or still mounted. */
   remove(key: string): Promise<void>;
   /** Disk use of the snapshot's own files (for overlay: its layer only, not its parents). */
   usage(key: string): Promise<Usage>;
