@@ -40,9 +40,12 @@ interface SavedImage {
 
 const LAYER_TO_OCI: Record<string, string> = { [DOCKER_LAYER]: OCI_LAYER, [DOCKER_LAYER_GZIP]: OCI_LAYER_GZIP, [DOCKER_LAYER_ZSTD]: OCI_LAYER_ZSTD };
 
-/** An OCI manifest for a Docker schema 2 one: same blobs, OCI media types. */
-function toOciManifest(m: ImageManifest): { raw: Buffer; manifest: ImageManifest } {
-  if (m.mediaType !== DOCKER_MANIFEST) return { raw: canonicalJson(m), manifest: m };
+/**
+ * An OCI manifest for a Docker schema 2 one: same blobs, OCI media types. Any other manifest is
+ * kept byte for byte (re-serialising it would change its digest).
+ */
+function toOciManifest(raw: Buffer, m: ImageManifest): { raw: Buffer; manifest: ImageManifest } {
+  if (m.mediaType !== DOCKER_MANIFEST) return { raw, manifest: m };
   const manifest = {
     schemaVersion: 2 as const,
     mediaType: OCI_MANIFEST,
@@ -73,7 +76,7 @@ async function collect(store: Store, names: string[], format: ArchiveFormat): Pr
       continue;
     }
     let { raw, manifest } = await readManifest(store.content, r.image.manifestDigest);
-    if (format === 'oci-archive') ({ raw, manifest } = toOciManifest(manifest));
+    if (format === 'oci-archive') ({ raw, manifest } = toOciManifest(raw, manifest));
     out.set(r.image.id, { id: r.image.id, manifestRaw: raw, manifest, tags: [...tags] });
   }
   return [...out.values()];
