@@ -42,6 +42,36 @@ export function readString(block: Uint8Array, off: number, len: number): string 
   return utf8.decode(block.subarray(off, end));
 }
 
+/** The bytes of a NUL-terminated field (a view). */
+export function fieldBytes(block: Uint8Array, off: number, len: number): Uint8Array {
+  let end = block.indexOf(0, off);
+  if (end < 0 || end > off + len) end = off + len;
+  return block.subarray(off, end);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decode name bytes. Valid UTF-8 gives just the string; otherwise the string has U+FFFD
+ * replacements and `raw` keeps the exact bytes (tar names are bytes, not text).
+ */
+export function decodeName(bytes: Uint8Array): { s: string; raw?: Buffer } {
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i]! > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return { s: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1') };
+  try {
+    return { s: strictUtf8.decode(bytes) };
+  } catch {
+    // not UTF-8: fall through to the lossy string plus the exact bytes
+    return { s: utf8.decode(bytes), raw: Buffer.from(bytes) };
+  }
+}
+
 export function readField(block: Uint8Array, f: Field): string {
   const [off, len] = F[f];
   return readString(block, off, len);

@@ -24,8 +24,8 @@ import tarfile, sys, json, hashlib
 t = tarfile.open(sys.argv[1])
 out = []
 for m in t:
-    d = dict(name=m.name, type=m.type.decode('latin1'), mode=m.mode & 0o7777, uid=m.uid, gid=m.gid,
-             uname=m.uname, gname=m.gname, linkname=m.linkname,
+    d = dict(name=m.name.encode('utf-8', 'surrogateescape').hex(), type=m.type.decode('latin1'), mode=m.mode & 0o7777, uid=m.uid, gid=m.gid,
+             uname=m.uname, gname=m.gname, linkname=m.linkname.encode('utf-8', 'surrogateescape').hex(),
              mtime=m.pax_headers.get('mtime', str(int(m.mtime))))
     if m.ischr() or m.isblk():
         d['dev'] = [m.devmajor, m.devminor]
@@ -69,6 +69,7 @@ os.mknod(os.path.join(r, 'sda'), 0o660 | 0o060000, os.makedev(8, 1))
 os.setxattr(os.path.join(r, 'dir/file.txt'), 'user.bin', bytes([0, 0x80, 0xff, 0x0a, 0x3d]))
 os.setxattr(os.path.join(r, 'dir/setuid'), 'security.capability', bytes([1, 0, 0, 2, 0x20, 0, 0, 0x80] + [0] * 12))
 os.chown(os.path.join(r, 'dir/setgid'), 3000000, 2500000)
+with open(os.path.join(os.fsencode(r), b'latin1-caf\\xe9'), 'wb') as f: f.write(b'bytes name')
 for root, dirs, files in os.walk(r):
     for n in dirs + files:
         os.utime(os.path.join(root, n), ns=(1700000000123456789, 1700000000987654321), follow_symlinks=False)
@@ -151,15 +152,16 @@ function compare(ours: Ours[], py: PyDump, label: string): void {
   for (let i = 0; i < ours.length; i++) {
     const o = ours[i]!.header;
     const p = py.members[i]!;
-    const where = `${label}: ${p.name}`;
-    assert.equal(o.name.replace(/\/+$/, ''), p.name, where);
+    const nameHex = (o.nameBytes ?? Buffer.from(o.name)).toString('hex').replace(/(2f)+$/, '');
+    const where = `${label}: ${o.name}`;
+    assert.equal(nameHex, p.name, where);
     assert.ok(TYPE_CHAR[o.type].includes(p.type), `${where}: type ${o.type} vs ${JSON.stringify(p.type)}`);
     assert.equal(o.mode, p.mode, `${where}: mode`);
     assert.equal(o.uid, p.uid, `${where}: uid`);
     assert.equal(o.gid, p.gid, `${where}: gid`);
     assert.equal(o.uname, p.uname, `${where}: uname`);
     assert.equal(o.gname, p.gname, `${where}: gname`);
-    assert.equal(o.linkname, p.linkname, `${where}: linkname`);
+    assert.equal((o.linknameBytes ?? Buffer.from(o.linkname)).toString('hex'), p.linkname, `${where}: linkname`);
     assert.deepEqual(o.mtime, parsePaxTime(Buffer.from(p.mtime)), `${where}: mtime`);
     if (p.dev) assert.deepEqual([o.devmajor, o.devminor], p.dev, `${where}: dev`);
     assert.deepEqual(Object.fromEntries([...o.xattrs].map(([k, v]) => [k, v.toString('hex')])), p.xattrs, `${where}: xattrs`);
@@ -199,6 +201,8 @@ for (const [format, args] of [
       const deep = entries.find((e) => e.header.name.endsWith('/file') && e.header.name.length > 255);
       assert.ok(deep, 'GNU long name entry present');
       assert.equal(entries.find((e) => e.header.name === './dir/setgid')!.header.uid, 3000000, 'base-256 uid');
+      const l1 = entries.find((e) => e.header.name.startsWith('./latin1-'))!;
+      assert.deepEqual(l1.header.nameBytes, Buffer.from('./latin1-caf\xe9', 'latin1'), 'non-UTF-8 name bytes kept');
     }
   });
 }
@@ -234,6 +238,8 @@ function toWrite(h: TarHeader): TarWriteHeader {
     size: h.size,
     mtime: h.mtime,
     linkname: h.linkname,
+    nameBytes: h.nameBytes,
+    linknameBytes: h.linknameBytes,
     devmajor: h.devmajor,
     devminor: h.devminor,
     xattrs: h.xattrs,

@@ -11,13 +11,18 @@
  * 10 KiB record) are read and counted (`trailingBytes`) so upstream digests see the whole
  * stream; set `drainTrailing: false` to stop reading there instead.
  *
+ * Names are bytes in tar: they are decoded as UTF-8 and, when that fails, `nameBytes` /
+ * `linknameBytes` carry the exact bytes (the strings then hold U+FFFD replacements).
+ * Header-only types (links, dirs, devices, fifos) never have a body, whatever their size
+ * field says (as Go); their `size` is reported as 0. `mode` is masked to 0o7777.
+ *
  * Every malformed input is a DataCorruptError whose one-line message names the entry (or
  * the previous entry when the header itself is unreadable) and the byte offset. GNU sparse
  * files and other exotic member types are an UnsupportedError.
  */
 import { Readable } from 'node:stream';
 import { DataCorruptError, PreconditionError, UnsupportedError } from '../errors.js';
-import { BLOCK, checksums, headerFormat, isZeroBlock, readField, readNumeric, readString, type Field } from './fields.js';
+import { BLOCK, checksums, decodeName, F, fieldBytes, headerFormat, isZeroBlock, readField, readNumeric, type Field } from './fields.js';
 import { parsePaxInteger, parsePaxRecords, parsePaxTime, xattrsFromPax } from './pax.js';
 import { ByteSource, type ByteInput } from './source.js';
 import { DEFAULT_TAR_LIMITS, isHeaderOnlyType, type TarEntryType, type TarHeader, type TarLimits, type TarTime } from './types.js';
@@ -53,6 +58,8 @@ export interface TarSummary {
   /** Records of PAX global headers seen, merged in order. */
   globalPax: Map<string, Buffer>;
 }
+
+const SLASH = Buffer.from('/');
 
 function q(name: string): string {
   return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}...` : name);
@@ -257,8 +264,8 @@ class TarParser {
   async next(): Promise<TarEntry | null> {
     await this.finishCurrent();
     let headerOffset = -1;
-    let longName: string | null = null;
-    let longLink: string | null = null;
+    let longName: Uint8Array | null = null;
+    let longLink: Uint8Array | null = null;
     let local: Map<string, Buffer> | null = null;
     let pendingMeta: string | null = null;
     const raw: Buffer[] | null = this.opts.keepRawHeaders ? [] : null;
@@ -298,7 +305,7 @@ class TarParser {
           throw corrupt(`${what} of ${size} bytes at offset ${off} exceeds the limit of ${this.limits.maxNameLength}${this.after()}`);
         }
         const data = await this.readMetaData(size, what, off, raw);
-        const s = readString(data, 0, data.length);
+        const s = fieldBytes(data, 0, data.length);
         if (tf === 0x4c) longName = s;
         else longLink = s;
         pendingMeta = what;
@@ -350,27 +357,30 @@ class TarParser {
     block: Buffer,
     off: number,
     headerOffset: number,
-    longName: string | null,
-    longLink: string | null,
+    longName: Uint8Array | null,
+    longLink: Uint8Array | null,
     local: Map<string, Buffer> | null,
     raw: Buffer[] | null,
   ): TarEntry {
     const format = headerFormat(block);
     const tf = block[156]!;
-    let name = readField(block, 'name');
+    // Names are tracked as bytes through the precedence chain (PAX > GNU L/K > ustar) and decoded once.
+    let nameRaw: Uint8Array = fieldBytes(block, F.name[0], F.name[1]);
     if (format === 'ustar') {
-      const prefix = readField(block, 'prefix');
-      if (prefix) name = `${prefix}/${name}`;
+      const prefix = fieldBytes(block, F.prefix[0], F.prefix[1]);
+      if (prefix.length > 0) nameRaw = Buffer.concat([prefix, SLASH, nameRaw]);
     }
-    if (longName !== null) name = longName;
+    if (longName !== null) nameRaw = longName;
     const pax = new Map<string, Buffer>(this.globalPax);
     if (local) for (const [k, v] of local) pax.set(k, v);
     const paxStr = (k: string): string | null => {
       const v = pax.get(k);
       return v === undefined || v.length === 0 ? null : v.toString('utf8');
     };
-    const p = paxStr('path');
-    if (p !== null) name = p;
+    const pathRec = pax.get('path');
+    if (pathRec !== undefined && pathRec.length > 0) nameRaw = pathRec;
+    const decodedName = decodeName(nameRaw);
+    const name = decodedName.s;
 
     let type = TYPEFLAGS[tf];
     if (type === undefined) {
@@ -419,10 +429,12 @@ class TarParser {
         if (c) ctime = { sec: c, nsec: 0 };
       }
     }
-    let linkname = readField(block, 'linkname');
-    if (longLink !== null) linkname = longLink;
-    const lp = paxStr('linkpath');
-    if (lp !== null) linkname = lp;
+    let linkRaw: Uint8Array = fieldBytes(block, F.linkname[0], F.linkname[1]);
+    if (longLink !== null) linkRaw = longLink;
+    const linkRec = pax.get('linkpath');
+    if (linkRec !== undefined && linkRec.length > 0) linkRaw = linkRec;
+    const decodedLink = decodeName(linkRaw);
+    const linkname = decodedLink.s;
 
     let devmajor = 0;
     let devminor = 0;
@@ -431,11 +443,11 @@ class TarParser {
       devminor = paxNum('SCHILY.devminor') ?? (format === 'v7' ? 0 : nonNegative('devminor', num('devminor')));
     }
 
-    for (const [what, s] of [['name', name], ['link name', linkname]] as const) {
-      if (Buffer.byteLength(s) > this.limits.maxNameLength) {
-        throw corrupt(`${what} of ${Buffer.byteLength(s)} bytes at offset ${off} exceeds the limit of ${this.limits.maxNameLength}`);
+    for (const [what, s, b] of [['name', name, nameRaw], ['link name', linkname, linkRaw]] as const) {
+      if (b.length > this.limits.maxNameLength) {
+        throw corrupt(`${what} of ${b.length} bytes at offset ${off} exceeds the limit of ${this.limits.maxNameLength}`);
       }
-      if (s.includes('\0')) throw corrupt(`${what} ${q(s)} at offset ${off} contains a NUL byte`);
+      if (b.includes(0)) throw corrupt(`${what} ${q(s)} at offset ${off} contains a NUL byte`);
     }
 
     let xattrs: Map<string, Buffer>;
@@ -462,6 +474,8 @@ class TarParser {
       xattrs,
       pax,
     };
+    if (decodedName.raw) header.nameBytes = decodedName.raw;
+    if (decodedLink.raw) header.linknameBytes = decodedLink.raw;
     if (atime) header.atime = atime;
     if (ctime) header.ctime = ctime;
     const dataOffset = off + BLOCK;

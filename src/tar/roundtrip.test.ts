@@ -373,3 +373,42 @@ test('header-only types ignore their size field, as Go archive/tar does', async 
   const back = await readArchive(tar);
   assert.deepEqual(back.map((b) => [b.header.name, b.header.size, b.body.toString()]), [['d/', 0, ''], ['f', 4, 'data']]);
 });
+
+test('sizes beyond 8 GiB use a PAX size record (header only, data truncated on purpose)', async () => {
+  const size = 2 ** 34 + 3;
+  const { blocks } = encodeHeader({ name: 'huge', size });
+  const paxData = blocks.subarray(512, blocks.length - 512).toString('latin1');
+  assert.match(paxData, /^\d+ size=17179869187\n/);
+  assert.equal(blocks.subarray(blocks.length - 512 + 124, blocks.length - 512 + 136).toString('latin1'), '00000000000\0');
+  const it = readTar([blocks, Buffer.alloc(1000, 1)]);
+  const first = await it.next();
+  assert.equal(first.done, false);
+  const e = first.value as { header: { size: number }; body: AsyncIterable<Buffer> };
+  assert.equal(e.header.size, size);
+  await assert.rejects(
+    (async () => {
+      for await (const c of e.body) void c;
+    })(),
+    /truncated archive: entry "huge" declares 17179869187 bytes at offset 1536 but the data ends after 1000/,
+  );
+});
+
+test('non-UTF-8 names keep their exact bytes (nameBytes/linknameBytes) through writer and reader', async () => {
+  const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9]); // "café" in latin1
+  const longRaw = Buffer.concat([Buffer.from('d/'.repeat(60)), latin1]);
+  const tar = await writeArchive([
+    [{ name: 'ignored', nameBytes: latin1 }, Buffer.from('1')],
+    [{ name: 'ignored', nameBytes: longRaw, type: 'symlink', linkname: 'x', linknameBytes: latin1 }],
+    [{ name: 'café-utf8' }],
+  ]);
+  const back = await readArchive(tar);
+  assert.equal(back[0]!.header.name, 'caf\ufffd');
+  assert.deepEqual(back[0]!.header.nameBytes, latin1);
+  assert.deepEqual(back[1]!.header.nameBytes, longRaw);
+  assert.deepEqual(back[1]!.header.linknameBytes, latin1);
+  assert.equal(back[2]!.header.name, 'café-utf8');
+  assert.equal(back[2]!.header.nameBytes, undefined, 'valid UTF-8 needs no raw bytes');
+  // re-encoding from the read header reproduces the archive byte for byte
+  const again = await writeArchive(back.map((b) => [{ ...b.header, xattrs: b.header.xattrs, pax: undefined }, b.body]));
+  assert.deepEqual(again, tar);
+});

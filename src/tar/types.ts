@@ -39,6 +39,10 @@ export interface TarHeader {
   atime?: TarTime;
   ctime?: TarTime;
   linkname: string;
+  /** Exact bytes of `name` when they are not valid UTF-8 (then `name` holds U+FFFD replacements). */
+  nameBytes?: Buffer;
+  /** Exact bytes of `linkname` when they are not valid UTF-8. */
+  linknameBytes?: Buffer;
   devmajor: number;
   devminor: number;
   /** Extended attributes from PAX `SCHILY.xattr.*` (raw bytes) and `LIBARCHIVE.xattr.*` (base64). */

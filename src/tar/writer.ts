@@ -17,6 +17,7 @@
  *   semantics) replaces any later mtime by the epoch.
  * A body whose length differs from `header.size` fails the add with InvalidArgumentError
  * and destroys the stream (the bytes already emitted cannot be taken back).
+ * Body chunks are pushed without copying: do not reuse a chunk's memory after yielding it.
  */
 import { Readable } from 'node:stream';
 import { CairnError, InvalidArgumentError, PreconditionError } from '../errors.js';
@@ -41,6 +42,10 @@ export interface TarWriteHeader {
   atime?: TarTime;
   ctime?: TarTime;
   linkname?: string;
+  /** Exact name bytes (e.g. a non-UTF-8 name from TarHeader.nameBytes); overrides the encoding of `name`. */
+  nameBytes?: Uint8Array;
+  /** Exact link name bytes; overrides the encoding of `linkname`. */
+  linknameBytes?: Uint8Array;
   devmajor?: number;
   devminor?: number;
   xattrs?: Map<string, Uint8Array>;
@@ -76,6 +81,11 @@ function isAscii(s: string): boolean {
   return /^[\x01-\x7f]*$/.test(s);
 }
 
+function isAsciiBytes(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i]! === 0 || b[i]! > 0x7f) return false;
+  return true;
+}
+
 function toTime(t: number | TarTime | undefined, what: string): TarTime {
   if (t === undefined) return { sec: 0, nsec: 0 };
   if (typeof t === 'number') {
@@ -100,9 +110,10 @@ function splitUstarName(b: Buffer): [Buffer, Buffer] | null {
   return [b.subarray(0, i), b.subarray(i + 1)];
 }
 
-function asciiFallback(s: string, len: number): Buffer {
-  const b = Buffer.from(s.replace(/[^\x01-\x7f]/g, ''), 'latin1');
-  return b.subarray(0, len);
+/** The ustar field content when the real value lives in PAX: ASCII bytes only, truncated (as Go). */
+function asciiFallback(s: string | Uint8Array, len: number): Buffer {
+  const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+  return Buffer.from(b.filter((x) => x > 0 && x < 0x80).subarray(0, len));
 }
 
 function putString(block: Buffer, f: Field, b: Uint8Array): void {
@@ -124,11 +135,13 @@ interface Encoded {
 export function encodeHeader(h: TarWriteHeader, opts: TarWriterOptions = {}): Encoded {
   const type = h.type ?? 'file';
   if (!(type in TYPEFLAG)) throw new InvalidArgumentError(`tar writer: unknown entry type ${JSON.stringify(type)}`);
-  if (!h.name) throw new InvalidArgumentError('tar writer: entry name is empty');
   const name = h.name;
   const linkname = h.linkname ?? '';
-  if (name.includes('\0') || linkname.includes('\0')) throw new InvalidArgumentError(`tar writer: NUL byte in the name or link name of ${JSON.stringify(name)}`);
-  if ((type === 'symlink' || type === 'hardlink') && !linkname) throw new InvalidArgumentError(`tar writer: ${type} ${JSON.stringify(name)} has no link name`);
+  const nameBytes = h.nameBytes ? Buffer.from(h.nameBytes) : Buffer.from(name, 'utf8');
+  const linkBytes = h.linknameBytes ? Buffer.from(h.linknameBytes) : Buffer.from(linkname, 'utf8');
+  if (nameBytes.length === 0) throw new InvalidArgumentError('tar writer: entry name is empty');
+  if (nameBytes.includes(0) || linkBytes.includes(0)) throw new InvalidArgumentError(`tar writer: NUL byte in the name or link name of ${JSON.stringify(name)}`);
+  if ((type === 'symlink' || type === 'hardlink') && linkBytes.length === 0) throw new InvalidArgumentError(`tar writer: ${type} ${JSON.stringify(name)} has no link name`);
   const mode = (h.mode ?? (type === 'dir' ? 0o755 : 0o644)) & 0o7777;
   const uid = h.uid ?? 0;
   const gid = h.gid ?? 0;
@@ -146,19 +159,17 @@ export function encodeHeader(h: TarWriteHeader, opts: TarWriterOptions = {}): En
   const block = Buffer.alloc(BLOCK);
 
   // name / prefix
-  const nameBytes = Buffer.from(name, 'utf8');
-  const split = isAscii(name) ? splitUstarName(nameBytes) : null;
+  const split = isAsciiBytes(nameBytes) ? splitUstarName(nameBytes) : null;
   if (split) {
     putString(block, 'name', split[1]);
     putString(block, 'prefix', split[0]);
   } else {
-    pax.set('path', name);
-    putString(block, 'name', asciiFallback(name, 100));
+    pax.set('path', nameBytes);
+    putString(block, 'name', asciiFallback(nameBytes, 100));
   }
-  const linkBytes = Buffer.from(linkname, 'utf8');
-  if (linkBytes.length > 100 || !isAscii(linkname)) {
-    pax.set('linkpath', linkname);
-    putString(block, 'linkname', asciiFallback(linkname, 100));
+  if (linkBytes.length > 100 || !isAsciiBytes(linkBytes)) {
+    pax.set('linkpath', linkBytes);
+    putString(block, 'linkname', asciiFallback(linkBytes, 100));
   } else {
     putString(block, 'linkname', linkBytes);
   }
@@ -215,7 +226,7 @@ export function encodeHeader(h: TarWriteHeader, opts: TarWriterOptions = {}): En
     throw new InvalidArgumentError(`tar writer: ${(e as Error).message} on ${JSON.stringify(name)}`);
   }
   const ph = Buffer.alloc(BLOCK);
-  putString(ph, 'name', paxHeaderName(name));
+  putString(ph, 'name', paxHeaderName(nameBytes.toString('latin1')));
   putNumber(ph, 'mode', 0);
   putNumber(ph, 'uid', 0);
   putNumber(ph, 'gid', 0);
