@@ -1,0 +1,579 @@
+/**
+ * Layer diff: the changes of a writable snapshot against its parent, as an OCI layer tar
+ * (the Comparer half of containerd's Differ; the Applier is src/layer/apply.ts).
+ *
+ * - {@link diffOverlayUpper} reads an overlay upper directory only (the lower layers are
+ *   never walked): every entry of the upper is a change; a character device 0:0 is a
+ *   deletion (→ `.wh.NAME`); a directory with `trusted.overlay.opaque=y` (or
+ *   `user.overlay.opaque=y`) was replaced wholesale (→ the directory, then
+ *   `DIR/.wh..wh..opq`). Overlay's private attributes (`trusted.overlay.*`,
+ *   `user.overlay.*`) are left out; escaped ones (`trusted.overlay.overlay.X`, Linux 6.7+)
+ *   are written under their real name. Upper files with `overlay.metacopy` or directories
+ *   with `overlay.redirect` hold no data of their own: UnsupportedError (cairn mounts with
+ *   metacopy=off, redirect_dir=off).
+ * - {@link diffDirs} compares two full trees (the native driver: `upper` is a writable
+ *   copy of `lower`), with the semantics of containerd's continuity `fs.Changes`:
+ *   an entry present only in upper is added; only in lower is deleted (a deleted directory
+ *   is one whiteout, its children are not listed); present in both it is changed when the
+ *   type, mode bits, uid, gid, device number, extended attributes or symlink target differ,
+ *   or — not for directories, whose mtime only reflects their children — the size or the
+ *   mtime seconds differ, or when both mtimes have zero nanoseconds (a tree extracted from
+ *   a tar, whose whole-second mtimes can hide a change) the content differs, or else the
+ *   mtime nanoseconds differ. A directory whose only change is below it is not an entry of
+ *   its own but is written as a parent (next point). A directory replaced by a file or the
+ *   reverse is simply the new entry (an applier replaces what is in the way).
+ *
+ * Output (both): deterministic bytes, as containerd's `archive.WriteDiff` writes them:
+ * - depth-first, each directory's entries sorted by the byte value of their names in the
+ *   archive (a deletion sorts as `.wh.NAME`), a directory before its children, and an
+ *   opaque marker right after its directory; the root itself is never an entry;
+ * - every changed entry is preceded by its parent directories that are not in the archive
+ *   yet (containerd's `includeParents`), with their metadata from the upper tree;
+ * - directory names end in '/'; uid/gid numeric, uname/gname empty; mode = permission bits
+ *   with setuid/setgid/sticky; mtime whole seconds (nanoseconds dropped unless
+ *   `paxNanoseconds`), clamped to SOURCE_DATE_EPOCH; no atime/ctime; device numbers;
+ *   every kept xattr as a PAX `SCHILY.xattr.NAME` record with the raw value bytes;
+ * - whiteouts are empty regular files with mode 0, uid/gid 0 and mtime 0 (the epoch), as
+ *   containerd 2 writes them;
+ * - a file with several names in the archive is written once, under the first name, and
+ *   the later names are hard links to it. For diffDirs, if one name of a hard-linked inode
+ *   changed, all its names in upper are written, so the link survives the apply;
+ * - sockets are skipped (tar cannot hold them); a name that is not valid UTF-8 is written
+ *   byte-exact in a PAX `path`/`linkpath` record;
+ * - an upper entry named `.wh.*` cannot be represented and is an UnsupportedError.
+ *
+ * The tar is produced lazily as the returned stream is read (backpressure); memory is
+ * bounded by one directory listing per level, one read chunk and, for diffDirs, the list of
+ * hard-linked names in upper.
+ */
+import type { Readable } from 'node:stream';
+
+import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import { constants, errnoCode, type NativeStat } from '../native/index.js';
+import { createTarWriter, type TarWriteHeader, type TarWriter } from '../tar/index.js';
+import {
+  closeFd,
+  compareBytes,
+  fileChunks,
+  kindOf,
+  listDir,
+  openDir,
+  openParent,
+  readLink,
+  readXattrs,
+  readXattrsFd,
+  sameContent,
+  statAt,
+  type EntryKind,
+} from './walk.js';
+
+export interface DiffOptions {
+  /**
+   * SOURCE_DATE_EPOCH in seconds: later mtimes are written as exactly this time. Default:
+   * the SOURCE_DATE_EPOCH environment variable when it is set and not empty; null ignores
+   * the environment.
+   */
+  sourceDateEpoch?: number | null;
+  /** Keep sub-second mtimes in PAX `mtime` records (default false: whole seconds, as containerd and BuildKit). */
+  paxNanoseconds?: boolean;
+  /** Which extended attributes to record, by name (default: all but overlay's private ones in an upper). */
+  xattrFilter?: (name: string) => boolean;
+  /**
+   * diffOverlayUpper: the xattr namespaces overlay keeps its own attributes in; both by
+   * default. Mounted without `userxattr`, overlay uses only `trusted.`, and `user.overlay.*`
+   * attributes in the upper belong to the container; pass ['trusted'] to keep them.
+   */
+  overlayXattrNamespaces?: ReadonlyArray<'trusted' | 'user'>;
+  /** Buffer size of the returned stream in bytes (default 64 KiB). */
+  highWaterMark?: number;
+}
+
+const WHITEOUT_PREFIX = Buffer.from('.wh.');
+const OPAQUE_MARKER = Buffer.from('.wh..wh..opq');
+const SLASH = Buffer.from('/');
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * SOURCE_DATE_EPOCH from `env` (seconds since the epoch), or undefined when unset or
+ * empty. Anything but a whole non-negative number is an InvalidArgumentError.
+ */
+export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  return checkEpoch(/^\d+$/.test(v) ? Number(v) : NaN, `SOURCE_DATE_EPOCH ${JSON.stringify(v)}`);
+}
+
+function checkEpoch(n: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError(`${what} is not a whole number of seconds since 1970-01-01`);
+  }
+  return n;
+}
+
+interface Config {
+  clampMtime: number | undefined;
+  paxNanoseconds: boolean;
+  keepXattr: (name: string) => boolean;
+  highWaterMark: number | undefined;
+}
+
+function configure(opts: DiffOptions): Config {
+  let clamp: number | undefined;
+  if (opts.sourceDateEpoch === undefined) clamp = sourceDateEpochFromEnv();
+  else if (opts.sourceDateEpoch !== null) clamp = checkEpoch(opts.sourceDateEpoch, `sourceDateEpoch ${opts.sourceDateEpoch}`);
+  return {
+    clampMtime: clamp,
+    paxNanoseconds: opts.paxNanoseconds === true,
+    keepXattr: opts.xattrFilter ?? (() => true),
+    highWaterMark: opts.highWaterMark,
+  };
+}
+
+/** Start `produce` writing into `tw`; a failure destroys the stream, so its reader sees the error. */
+function run(tw: TarWriter, produce: () => Promise<void>): TarWriter {
+  produce()
+    .then(() => tw.finish())
+    .catch((e: unknown) => {
+      // A reader that stopped early destroyed the stream itself; the producer's error is then moot.
+      if (!tw.destroyed) tw.destroy(e instanceof Error ? e : new Error(String(e)));
+    });
+  return tw;
+}
+
+function join(dir: Buffer, name: Buffer): Buffer {
+  return dir.length === 0 ? name : Buffer.concat([dir, SLASH, name]);
+}
+
+function isUtf8(b: Buffer): boolean {
+  return Buffer.from(b.toString('utf8'), 'utf8').equals(b);
+}
+
+/** A path or link target as header fields: a string, plus a raw PAX record when the bytes are not UTF-8. */
+function pathFields(rel: Buffer, dir: boolean, key: 'path' | 'linkpath'): { text: string; pax?: [string, Buffer] } {
+  const bytes = dir ? Buffer.concat([rel, SLASH]) : rel;
+  if (isUtf8(bytes)) return { text: bytes.toString('utf8') };
+  return { text: bytes.toString('utf8'), pax: [key, bytes] };
+}
+
+/** Writes entries into the tar: one instance per diff. */
+class LayerWriter {
+  /** First archive name of every multiply-linked inode written so far, by "dev:ino". */
+  private readonly links = new Map<string, Buffer>();
+
+  constructor(
+    readonly tw: TarWriter,
+    private readonly root: string,
+  ) {}
+
+  /** The upper path of archive path `rel`, for messages. */
+  what(rel: Buffer): string {
+    return `layer diff: ${this.root}/${rel.toString('utf8')}`;
+  }
+
+  private named(rel: Buffer, dir: boolean, h: Omit<TarWriteHeader, 'name'>, linkTarget?: Buffer): TarWriteHeader {
+    const pax = new Map<string, Uint8Array>();
+    const n = pathFields(rel, dir, 'path');
+    if (n.pax) pax.set(...n.pax);
+    const header: TarWriteHeader = { ...h, name: n.text, uname: '', gname: '' };
+    if (linkTarget !== undefined) {
+      const l = pathFields(linkTarget, false, 'linkpath');
+      header.linkname = l.text;
+      if (l.pax) pax.set(...l.pax);
+    }
+    if (pax.size > 0) header.pax = pax;
+    return header;
+  }
+
+  /** `.wh.NAME` for deleted `dir/NAME`. */
+  async whiteout(dir: Buffer, name: Buffer): Promise<void> {
+    const rel = join(dir, Buffer.concat([WHITEOUT_PREFIX, name]));
+    await this.tw.add(this.named(rel, false, { type: 'file', mode: 0, uid: 0, gid: 0, mtime: 0, size: 0 }));
+  }
+
+  /** `DIR/.wh..wh..opq`: the lower contents of `dir` are gone. */
+  async opaque(dir: Buffer): Promise<void> {
+    await this.tw.add(this.named(join(dir, OPAQUE_MARKER), false, { type: 'file', mode: 0, uid: 0, gid: 0, mtime: 0, size: 0 }));
+  }
+
+  /** The entry `name` of directory `dirfd`, archived as `rel`. */
+  async entry(dirfd: number, name: Buffer, rel: Buffer, st: NativeStat, xattrs: Map<string, Buffer>): Promise<void> {
+    const kind = kindOf(st.mode);
+    const base: Omit<TarWriteHeader, 'name'> = {
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      mtime: { sec: st.mtimeSec, nsec: st.mtimeNsec },
+    };
+    if (xattrs.size > 0) base.xattrs = xattrs;
+    if (kind === 'dir') {
+      await this.tw.add(this.named(rel, true, { ...base, type: 'dir' }));
+      return;
+    }
+    if (st.nlink > 1) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = this.links.get(key);
+      if (first !== undefined) {
+        await this.tw.add(this.named(rel, false, { ...base, type: 'hardlink' }, first));
+        return;
+      }
+      this.links.set(key, rel);
+    }
+    switch (kind) {
+      case 'file':
+        await this.tw.add(
+          this.named(rel, false, { ...base, type: 'file', size: st.size }),
+          st.size === 0 ? undefined : fileChunks(dirfd, name, st.ino, st.size, this.what(rel)),
+        );
+        return;
+      case 'symlink':
+        await this.tw.add(this.named(rel, false, { ...base, type: 'symlink' }, readLink(dirfd, name)));
+        return;
+      case 'char':
+      case 'block':
+        await this.tw.add(this.named(rel, false, { ...base, type: kind, devmajor: st.rdevMajor, devminor: st.rdevMinor }));
+        return;
+      case 'fifo':
+        await this.tw.add(this.named(rel, false, { ...base, type: 'fifo' }));
+        return;
+      default:
+        throw new UnsupportedError(`${this.what(rel)}: cannot archive a ${kind}`);
+    }
+  }
+
+  refuseWhiteoutName(name: Buffer, rel: Buffer): void {
+    if (name.subarray(0, WHITEOUT_PREFIX.length).equals(WHITEOUT_PREFIX)) {
+      throw new UnsupportedError(`${this.what(rel)}: a file named ".wh.*" cannot be represented in an OCI layer (it would read as a whiteout)`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// overlay upper
+
+interface OverlayXattrs {
+  /** The attributes the container sees, filtered. */
+  visible: Map<string, Buffer>;
+  opaque: boolean;
+  /** An overlay "xattr whiteout" (a regular file marked `overlay.whiteout`, Linux 6.7+). */
+  whiteout: boolean;
+}
+
+function overlayPrefixes(opts: DiffOptions): string[] {
+  const ns = opts.overlayXattrNamespaces ?? ['trusted', 'user'];
+  return ns.map((n) => {
+    if (n !== 'trusted' && n !== 'user') throw new InvalidArgumentError(`overlay xattr namespace must be "trusted" or "user", got ${JSON.stringify(n)}`);
+    return `${n}.overlay.`;
+  });
+}
+
+/** Split an upper entry's attributes into overlay's own (interpreted) and the container's. */
+function splitOverlayXattrs(raw: Map<string, Buffer>, prefixes: string[], keep: (n: string) => boolean, what: () => string): OverlayXattrs {
+  const out: OverlayXattrs = { visible: new Map(), opaque: false, whiteout: false };
+  for (const [key, value] of raw) {
+    const prefix = prefixes.find((p) => key.startsWith(p));
+    let name = key;
+    if (prefix !== undefined) {
+      const rest = key.slice(prefix.length);
+      if (rest.startsWith('overlay.')) {
+        name = prefix + rest.slice('overlay.'.length); // escaped: the container's own attribute
+      } else {
+        if (rest === 'opaque') out.opaque = value.length === 1 && value[0] === 0x79; // 'y'; 'x' only marks xattr whiteouts inside
+        else if (rest === 'whiteout') out.whiteout = true;
+        else if (rest === 'metacopy' || rest === 'redirect') {
+          throw new UnsupportedError(
+            `${what()} has overlay "${rest}" (its data or name lives in a lower layer); the upper alone cannot be diffed: mount with metacopy=off,redirect_dir=off`,
+          );
+        }
+        continue; // origin, impure, nlink, upper, uuid, protattr, ...: overlay bookkeeping
+      }
+    }
+    if (keep(name)) out.visible.set(name, value);
+  }
+  return out;
+}
+
+/**
+ * The layer tar of an overlay upper directory (see the module comment). The returned
+ * stream yields the tar bytes as it is read; errors (unreadable upper, metacopy, a file
+ * changing while read) destroy it with the error.
+ */
+export function diffOverlayUpper(upperDir: string, opts: DiffOptions = {}): Readable {
+  const cfg = configure(opts);
+  const prefixes = overlayPrefixes(opts);
+  const tw = createTarWriter({ clampMtime: cfg.clampMtime, paxNanoseconds: cfg.paxNanoseconds, highWaterMark: cfg.highWaterMark });
+  const out = new LayerWriter(tw, upperDir);
+
+  const visitDir = async (dirfd: number, rel: Buffer): Promise<void> => {
+    interface Item {
+      out: Buffer;
+      name: Buffer;
+      st: NativeStat;
+      x: OverlayXattrs | null;
+    }
+    const items: Item[] = [];
+    for (const name of await listDir(dirfd)) {
+      const st = statAt(dirfd, name);
+      const kind = kindOf(st.mode);
+      if (kind === 'socket') continue;
+      if (kind === 'char' && st.rdevMajor === 0 && st.rdevMinor === 0) {
+        items.push({ out: Buffer.concat([WHITEOUT_PREFIX, name]), name, st, x: null });
+        continue;
+      }
+      const x = splitOverlayXattrs(readXattrs(dirfd, name), prefixes, cfg.keepXattr, () => out.what(join(rel, name)));
+      if (x.whiteout && kind === 'file' && st.size === 0) {
+        items.push({ out: Buffer.concat([WHITEOUT_PREFIX, name]), name, st, x: null });
+        continue;
+      }
+      out.refuseWhiteoutName(name, join(rel, name));
+      items.push({ out: name, name, st, x });
+    }
+    items.sort((a, b) => compareBytes(a.out, b.out));
+    for (const it of items) {
+      if (it.x === null) {
+        await out.whiteout(rel, it.name);
+        continue;
+      }
+      const childRel = join(rel, it.name);
+      await out.entry(dirfd, it.name, childRel, it.st, it.x.visible);
+      if (kindOf(it.st.mode) !== 'dir') continue;
+      if (it.x.opaque) await out.opaque(childRel);
+      const child = openDir(dirfd, it.name);
+      try {
+        await visitDir(child, childRel);
+      } finally {
+        closeFd(child);
+      }
+    }
+  };
+
+  return run(tw, async () => {
+    const root = openDir(constants.AT_FDCWD, upperDir);
+    try {
+      const x = splitOverlayXattrs(readXattrsFd(root), prefixes, cfg.keepXattr, () => upperDir);
+      if (x.opaque) await out.opaque(EMPTY);
+      await visitDir(root, EMPTY);
+    } finally {
+      closeFd(root);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// two full trees (native driver)
+
+/** A directory on the walk's current path, written to the archive only when something below it changed. */
+interface DirCtx {
+  parent: DirCtx | null;
+  /** Writes the directory's own entry; null for the root (never an entry). */
+  write: (() => Promise<void>) | null;
+  written: boolean;
+}
+
+async function ensureWritten(ctx: DirCtx): Promise<void> {
+  if (ctx.written) return;
+  if (ctx.parent !== null) await ensureWritten(ctx.parent);
+  ctx.written = true;
+  if (ctx.write !== null) await ctx.write();
+}
+
+/** Names of one inode in upper, and whether that inode goes into the layer. */
+interface LinkGroup {
+  names: Buffer[];
+  write: boolean;
+}
+
+function sameXattrs(a: Map<string, Buffer>, b: Map<string, Buffer>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) {
+    const w = b.get(k);
+    if (w === undefined || !w.equals(v)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether `name` differs between lower and upper (both present), following continuity's
+ * `sameFile`: see the module comment. `lowerFd`/`upperFd` are the parent directories.
+ */
+async function changed(
+  lowerFd: number,
+  upperFd: number,
+  name: Buffer,
+  l: NativeStat,
+  u: NativeStat,
+  keep: (n: string) => boolean,
+): Promise<boolean> {
+  if (l.mode !== u.mode || l.uid !== u.uid || l.gid !== u.gid) return true;
+  const kind: EntryKind = kindOf(u.mode);
+  if ((kind === 'char' || kind === 'block') && (l.rdevMajor !== u.rdevMajor || l.rdevMinor !== u.rdevMinor)) return true;
+  if (!sameXattrs(readXattrs(lowerFd, name, keep), readXattrs(upperFd, name, keep))) return true;
+  if (kind === 'dir') return false;
+  if (kind === 'symlink' && !readLink(lowerFd, name).equals(readLink(upperFd, name))) return true;
+  if (l.size !== u.size || l.mtimeSec !== u.mtimeSec) return true;
+  if (l.mtimeNsec === 0 && u.mtimeNsec === 0) {
+    if (kind !== 'file' || u.size === 0) return false;
+    return !(await sameContent(lowerFd, name, upperFd, name, u.size));
+  }
+  return l.mtimeNsec !== u.mtimeNsec;
+}
+
+/** Every non-directory in upper with more than one name in it, by "dev:ino", names in walk order. */
+async function collectLinkGroups(upperRoot: number): Promise<Map<string, LinkGroup>> {
+  const groups = new Map<string, LinkGroup>();
+  const visit = async (dirfd: number, rel: Buffer): Promise<void> => {
+    for (const name of await listDir(dirfd)) {
+      const st = statAt(dirfd, name);
+      const kind = kindOf(st.mode);
+      if (kind === 'dir') {
+        const child = openDir(dirfd, name);
+        try {
+          await visit(child, join(rel, name));
+        } finally {
+          closeFd(child);
+        }
+      } else if (st.nlink > 1 && kind !== 'socket') {
+        const key = `${st.dev}:${st.ino}`;
+        const g = groups.get(key);
+        if (g === undefined) groups.set(key, { names: [join(rel, name)], write: false });
+        else g.names.push(join(rel, name));
+      }
+    }
+  };
+  await visit(upperRoot, EMPTY);
+  for (const [k, g] of groups) if (g.names.length < 2) groups.delete(k);
+  return groups;
+}
+
+/** Decide for each link group whether any of its names was added or changed against lower. */
+async function decideLinkGroups(groups: Map<string, LinkGroup>, lowerRoot: number, upperRoot: number, keep: (n: string) => boolean): Promise<void> {
+  for (const g of groups.values()) {
+    for (const rel of g.names) {
+      const up = openParent(upperRoot, rel);
+      if (up === null) continue; // gone since the scan: the main walk will not meet it either
+      try {
+        const lo = openParent(lowerRoot, rel);
+        if (lo === null) {
+          g.write = true;
+          break;
+        }
+        try {
+          let ls: NativeStat | null = null;
+          try {
+            ls = statAt(lo.fd, lo.name);
+          } catch (e) {
+            if (errnoCode(e) !== 'ENOENT') throw e;
+          }
+          if (ls === null || (await changed(lo.fd, up.fd, up.name, ls, statAt(up.fd, up.name), keep))) {
+            g.write = true;
+          }
+        } finally {
+          closeFd(lo.fd);
+        }
+      } finally {
+        closeFd(up.fd);
+      }
+      if (g.write) break;
+    }
+  }
+}
+
+/**
+ * The layer tar of the changes from `lowerDir` (the parent's tree) to `upperDir` (the
+ * snapshot's full tree), with containerd's `fs.Changes` semantics (see the module
+ * comment). The returned stream yields the tar bytes as it is read.
+ */
+export function diffDirs(lowerDir: string, upperDir: string, opts: DiffOptions = {}): Readable {
+  const cfg = configure(opts);
+  const keep = cfg.keepXattr;
+  const tw = createTarWriter({ clampMtime: cfg.clampMtime, paxNanoseconds: cfg.paxNanoseconds, highWaterMark: cfg.highWaterMark });
+  const out = new LayerWriter(tw, upperDir);
+  let groups = new Map<string, LinkGroup>();
+
+  /** Write upper entry `name` (and, for a directory, everything below it as added). */
+  const writeEntry = async (ctx: DirCtx, upperFd: number, name: Buffer, rel: Buffer, st: NativeStat): Promise<void> => {
+    await ensureWritten(ctx);
+    await out.entry(upperFd, name, rel, st, readXattrs(upperFd, name, keep));
+  };
+
+  const visitDir = async (ctx: DirCtx, lowerFd: number | null, upperFd: number, rel: Buffer): Promise<void> => {
+    interface Item {
+      out: Buffer;
+      name: Buffer;
+      lower: NativeStat | null;
+      upper: NativeStat | null;
+    }
+    const items: Item[] = [];
+    const upperNames = await listDir(upperFd);
+    const lowerNames = lowerFd === null ? [] : await listDir(lowerFd);
+    let i = 0;
+    let j = 0;
+    while (i < lowerNames.length || j < upperNames.length) {
+      const c = i >= lowerNames.length ? 1 : j >= upperNames.length ? -1 : compareBytes(lowerNames[i]!, upperNames[j]!);
+      const name = c <= 0 ? lowerNames[i]! : upperNames[j]!;
+      const lower = c <= 0 ? statAt(lowerFd!, name) : null;
+      let upper = c >= 0 ? statAt(upperFd, name) : null;
+      if (c <= 0) i++;
+      if (c >= 0) j++;
+      if (upper !== null && kindOf(upper.mode) === 'socket') upper = null;
+      if (upper === null && lower === null) continue;
+      if (upper !== null) out.refuseWhiteoutName(name, join(rel, name));
+      items.push({ out: upper === null ? Buffer.concat([WHITEOUT_PREFIX, name]) : name, name, lower, upper });
+    }
+    items.sort((a, b) => compareBytes(a.out, b.out));
+
+    for (const it of items) {
+      const childRel = join(rel, it.name);
+      if (it.upper === null) {
+        await ensureWritten(ctx);
+        await out.whiteout(rel, it.name);
+        continue;
+      }
+      const u = it.upper;
+      const l = it.lower;
+      const ukind = kindOf(u.mode);
+      if (ukind !== 'dir') {
+        const group = u.nlink > 1 ? groups.get(`${u.dev}:${u.ino}`) : undefined;
+        const write =
+          group !== undefined ? group.write : l === null || (await changed(lowerFd!, upperFd, it.name, l, u, keep));
+        if (write) await writeEntry(ctx, upperFd, it.name, childRel, u);
+        continue;
+      }
+      // A directory: written now if added or changed, else only if something below it is.
+      const lowerIsDir = l !== null && kindOf(l.mode) === 'dir';
+      const dirChanged = !lowerIsDir || (await changed(lowerFd!, upperFd, it.name, l, u, keep));
+      const child: DirCtx = {
+        parent: ctx,
+        write: () => out.entry(upperFd, it.name, childRel, u, readXattrs(upperFd, it.name, keep)),
+        written: false,
+      };
+      if (dirChanged) await ensureWritten(child);
+      const childUpper = openDir(upperFd, it.name);
+      try {
+        const childLower = lowerIsDir ? openDir(lowerFd!, it.name) : null;
+        try {
+          await visitDir(child, childLower, childUpper, childRel);
+        } finally {
+          if (childLower !== null) closeFd(childLower);
+        }
+      } finally {
+        closeFd(childUpper);
+      }
+    }
+  };
+
+  return run(tw, async () => {
+    const upperRoot = openDir(constants.AT_FDCWD, upperDir);
+    try {
+      const lowerRoot = openDir(constants.AT_FDCWD, lowerDir);
+      try {
+        groups = await collectLinkGroups(upperRoot);
+        await decideLinkGroups(groups, lowerRoot, upperRoot, keep);
+        await visitDir({ parent: null, write: null, written: true }, lowerRoot, upperRoot, EMPTY);
+      } finally {
+        closeFd(lowerRoot);
+      }
+    } finally {
+      closeFd(upperRoot);
+    }
+  });
+}
