@@ -1,0 +1,868 @@
+/**
+ * The layer applier: one OCI layer (tar, gzip or zstd, recognised by content) streamed
+ * into a directory, with its digests verified on the way.
+ *
+ * This module owns writing a layer's entries to disk safely and the pipeline around it:
+ *   source → compressed digest/size → decompress (bomb limit) → diffID → tar reader → disk.
+ * Nothing is held whole in memory: every stage pulls the next chunk when the previous
+ * one is written. The digests are known only at the end, so a mismatch throws after the
+ * entries were written; the caller (a snapshotter) removes the half-made snapshot.
+ *
+ * Two targets, for the two snapshotters (`whiteoutMode`):
+ * - 'overlay': `dir` is the empty upper directory of a new overlay snapshot. `.wh.NAME`
+ *   becomes overlay's whiteout (char device 0:0 named NAME) and `.wh..wh..opq` sets
+ *   `trusted.overlay.opaque=y` on its directory; lower layers are never looked at.
+ * - 'oci-remove': `dir` is a full copy of the parent snapshot (native snapshotter).
+ *   `.wh.NAME` removes NAME (recursively); `.wh..wh..opq` removes every entry of its
+ *   directory that came from lower layers.
+ * In both modes a whiteout only hides what lower layers hold, never what this same layer
+ * wrote, whatever the order of the entries (OCI image-spec, "Whiteouts"): the applier
+ * records every path the layer wrote (and the directories those live in), and a whiteout
+ * or opaque marker spares them — in overlay mode a whited-out directory this layer also
+ * writes becomes an opaque directory instead.
+ *
+ * Safety (nothing outside `dir` is created, changed, chmod'ed, chown'ed or read):
+ * - names are cleaned by pathsafe.ts: absolute names, '..' components and overlong
+ *   names are refused;
+ * - every parent directory is opened with openat2(rootfd, parent, O_PATH|O_DIRECTORY,
+ *   RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS|RESOLVE_NO_XDEV); the last
+ *   component is then created with an *at call on that directory fd and never followed
+ *   (O_CREAT|O_EXCL|O_NOFOLLOW, AT_SYMLINK_NOFOLLOW, mknodat/symlinkat/linkat/mkdirat);
+ * - an existing entry is unlinked first (a directory recursively, fd-relative), never
+ *   opened for writing, so a hard link or symlink planted earlier cannot redirect a write;
+ * - a path whose parent goes through a symlink is refused with "path goes through
+ *   symlink X", whether the symlink points in or out, was written by this layer (also
+ *   one that replaced a directory) or by a lower one. This is stricter than Docker (which
+ *   extracts in a chroot, so such symlinks resolve inside the root) and containerd
+ *   (continuity's fs.RootPath follows them inside the root): cairn neither follows nor
+ *   silently re-roots them. Layers made by a differ never write through a symlink;
+ * - hard links: the target is resolved by the same rules and must exist inside `dir`
+ *   (in overlay mode: inside the upper directory, i.e. written by this same layer);
+ * - the root entry (`./`) may only be a directory; its owner, mode, xattrs and times are
+ *   applied to `dir` (as Docker does); a whiteout naming `.` or `..` is refused;
+ * - overlayfs' own xattrs (`trusted.overlay.*`, `user.overlay.*`) in a layer are dropped.
+ *
+ * Metadata order per entry: create → body → chown → chmod (after chown, which clears
+ * setuid/setgid) → xattrs (after chown, which clears security.capability) → times with
+ * nanoseconds. Directory times are set at the very end, deepest first, because creating
+ * entries inside a directory changes its mtime.
+ */
+import { closeSync, fchmodSync, fchownSync, openSync, readdirSync, writeSync } from 'node:fs';
+
+import { decompressStream, type Compression } from '../compression/index.js';
+import { algorithmOf, Digester, type Digest } from '../digest/digest.js';
+import {
+  CairnError,
+  DataCorruptError,
+  InvalidArgumentError,
+  isCairnError,
+  NotFoundError,
+  UnsupportedError,
+} from '../errors.js';
+import {
+  constants,
+  errnoCode,
+  fchmodat,
+  fchownat,
+  fsetxattr,
+  fstatat,
+  linkat,
+  mkdirat,
+  mknodat,
+  openat,
+  openat2,
+  symlinkat,
+  unlinkat,
+  utimensat,
+  type NativeStat,
+} from '../native/index.js';
+import { TarReader, type TarBody, type TarEntry, type TarHeader, type TarTime } from '../tar/index.js';
+import { isSameOrBelow, joinKey, keyBytes, keyDisplay, quoteName, safePath, UnsafeEntryError, type SafePath } from './pathsafe.js';
+import { classifyWhiteout, isReservedXattr, OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, type WhiteoutKind } from './whiteout.js';
+
+/** How whiteouts are written: see the module comment. */
+export type WhiteoutMode = 'overlay' | 'oci-remove';
+
+export interface ApplyTarget {
+  /** The directory to unpack into (must exist). */
+  dir: string;
+  whiteoutMode: WhiteoutMode;
+}
+
+export interface ApplyOptions {
+  /** Digest of the bytes as given (the compressed blob): verified at the end. */
+  expectedDigest?: Digest;
+  /** Size of the bytes as given: more bytes fail at once, fewer at the end. */
+  expectedSize?: number;
+  /** Digest of the uncompressed tar (the diffID): verified at the end. */
+  expectedDiffId?: Digest;
+  /** Most uncompressed bytes accepted (decompression bombs); default {@link DEFAULT_DECOMPRESS_LIMIT}. */
+  decompressLimit?: number;
+  /** What is being applied, for messages (e.g. "layer sha256:0123abcd"); default "layer". */
+  what?: string;
+}
+
+export interface ApplyResult {
+  /** sha256 (or the expected diffID's algorithm) of the uncompressed tar. */
+  diffId: Digest;
+  /** sha256 (or the expected digest's algorithm) of the bytes as given. */
+  digest: Digest;
+  /** Bytes as given (compressed). */
+  size: number;
+  /** Bytes of the uncompressed tar. */
+  uncompressedSize: number;
+  /** Tar entries read (whiteouts included). */
+  entries: number;
+  /** Compression recognised from the first bytes. */
+  compression: Compression;
+}
+
+/** Default limit of uncompressed bytes per layer: 64 GiB. */
+export const DEFAULT_DECOMPRESS_LIMIT = 64 * 1024 * 1024 * 1024;
+
+/** Parent directory fds kept open between entries. */
+const DIR_CACHE_SIZE = 128;
+
+/**
+ * Apply one layer from `source` to `target.dir`. Returns the digests and sizes; throws
+ * UnsafeEntryError (a DataCorruptError) for an entry it refuses, DataCorruptError for
+ * corrupt data, a digest or size mismatch or a decompression bomb, and leaves the
+ * partial result in place for the caller to remove.
+ */
+export async function applyLayer(
+  target: ApplyTarget,
+  source: AsyncIterable<Uint8Array>,
+  opts: ApplyOptions = {},
+): Promise<ApplyResult> {
+  const what = opts.what ?? 'layer';
+  if (target.whiteoutMode !== 'overlay' && target.whiteoutMode !== 'oci-remove') {
+    throw new InvalidArgumentError(`${what}: unknown whiteout mode ${JSON.stringify(target.whiteoutMode as string)}`);
+  }
+  const expectedSize = opts.expectedSize;
+  if (expectedSize !== undefined && (!Number.isSafeInteger(expectedSize) || expectedSize < 0)) {
+    throw new InvalidArgumentError(`${what}: invalid expected size ${expectedSize}`);
+  }
+  const limit = opts.decompressLimit ?? DEFAULT_DECOMPRESS_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`${what}: invalid decompression limit ${limit}`);
+
+  const compressed = new Digester(opts.expectedDigest !== undefined ? algorithmOf(opts.expectedDigest) : 'sha256');
+  const uncompressed = new Digester(opts.expectedDiffId !== undefined ? algorithmOf(opts.expectedDiffId) : 'sha256');
+  let sourceEnded = false;
+
+  async function* hashedSource(): AsyncGenerator<Buffer, void, undefined> {
+    for await (const chunk of source) {
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      compressed.update(b);
+      if (expectedSize !== undefined && compressed.size > expectedSize) {
+        throw new DataCorruptError(`${what}: size mismatch: more than the expected ${expectedSize} bytes`);
+      }
+      yield b;
+    }
+    sourceEnded = true;
+  }
+
+  const applier = new Applier(target.dir, target.whiteoutMode, what);
+  try {
+    let compression: Compression;
+    let entries = 0;
+    try {
+      const d = await decompressStream(hashedSource(), { limit });
+      compression = d.compression;
+      const stream = d.stream;
+      async function* hashedTar(): AsyncGenerator<Buffer, void, undefined> {
+        for await (const c of stream) {
+          const b = c as Buffer;
+          uncompressed.update(b);
+          yield b;
+        }
+      }
+      const reader = new TarReader(hashedTar());
+      for await (const entry of reader) {
+        entries++;
+        await applier.apply(entry);
+      }
+    } catch (e) {
+      throw withWhat(e, what);
+    }
+    applier.finish();
+    if (!sourceEnded) {
+      throw new DataCorruptError(`${what}: data after the end of the ${compression} stream`);
+    }
+    if (expectedSize !== undefined && compressed.size !== expectedSize) {
+      throw new DataCorruptError(`${what}: size mismatch: got ${compressed.size} bytes, expected ${expectedSize}`);
+    }
+    const digest = compressed.digest();
+    if (opts.expectedDigest !== undefined && digest !== opts.expectedDigest) {
+      throw new DataCorruptError(`${what}: digest mismatch: got ${digest}, expected ${opts.expectedDigest}`);
+    }
+    const diffId = uncompressed.digest();
+    if (opts.expectedDiffId !== undefined && diffId !== opts.expectedDiffId) {
+      throw new DataCorruptError(`${what}: diffID mismatch: got ${diffId}, expected ${opts.expectedDiffId}`);
+    }
+    return { diffId, digest, size: compressed.size, uncompressedSize: uncompressed.size, entries, compression };
+  } finally {
+    applier.close();
+  }
+}
+
+/** Prefix a lower module's one-line error with what is being applied (keeping its class). */
+function withWhat(e: unknown, what: string): unknown {
+  if (!(e instanceof CairnError) || e instanceof UnsafeEntryError || e.message.startsWith(`${what}: `)) return e;
+  const msg = `${what}: ${e.message}`;
+  if (e instanceof DataCorruptError) return new DataCorruptError(msg, { cause: e });
+  if (e instanceof UnsupportedError) return new UnsupportedError(msg, { cause: e });
+  return e;
+}
+
+/** Native flag values, read once (the addon's constants are lazy getters). */
+interface Flags {
+  O_RDONLY: number;
+  O_WRONLY: number;
+  O_CREAT: number;
+  O_EXCL: number;
+  O_NOFOLLOW: number;
+  O_DIRECTORY: number;
+  O_PATH: number;
+  AT_SYMLINK_NOFOLLOW: number;
+  AT_REMOVEDIR: number;
+  RESOLVE: number;
+  S_IFMT: number;
+  S_IFDIR: number;
+  S_IFCHR: number;
+  S_IFBLK: number;
+  S_IFIFO: number;
+}
+
+let flagsCache: Flags | undefined;
+function flags(): Flags {
+  if (flagsCache !== undefined) return flagsCache;
+  const c = constants;
+  flagsCache = {
+    O_RDONLY: c.O_RDONLY,
+    O_WRONLY: c.O_WRONLY,
+    O_CREAT: c.O_CREAT,
+    O_EXCL: c.O_EXCL,
+    O_NOFOLLOW: c.O_NOFOLLOW,
+    O_DIRECTORY: c.O_DIRECTORY,
+    O_PATH: c.O_PATH,
+    AT_SYMLINK_NOFOLLOW: c.AT_SYMLINK_NOFOLLOW,
+    AT_REMOVEDIR: c.AT_REMOVEDIR,
+    RESOLVE: c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS | c.RESOLVE_NO_MAGICLINKS | c.RESOLVE_NO_XDEV,
+    S_IFMT: c.S_IFMT,
+    S_IFDIR: c.S_IFDIR,
+    S_IFCHR: c.S_IFCHR,
+    S_IFBLK: c.S_IFBLK,
+    S_IFIFO: c.S_IFIFO,
+  };
+  return flagsCache;
+}
+
+/**
+ * 'new': created by this layer (its whole content is this layer's);
+ * 'merged': existed before and this layer wrote into or over it (a directory).
+ */
+type Touch = 'new' | 'merged';
+
+interface DirTimes {
+  depth: number;
+  atime: TarTime;
+  mtime: TarTime;
+}
+
+/** Applies entries one by one to a directory; holds the fds and the per-layer bookkeeping. */
+class Applier {
+  private readonly f: Flags;
+  private readonly rootFd: number;
+  /** Open O_PATH fds of parent directories, by key (insertion order = age). */
+  private readonly dirs = new Map<string, number>();
+  /** Paths this layer wrote, and every directory they lie in. */
+  private readonly touched = new Map<string, Touch>();
+  /** Overlay whiteout devices this layer made. */
+  private readonly whiteouts = new Set<string>();
+  /** Times of directories, applied at the end. */
+  private readonly dirTimes = new Map<string, DirTimes>();
+  private lastMarked: string | null = null;
+  /** The entry being applied, for messages. */
+  private entry = '';
+
+  constructor(
+    dir: string,
+    private readonly mode: WhiteoutMode,
+    private readonly what: string,
+  ) {
+    this.f = flags();
+    try {
+      this.rootFd = openSync(dir, this.f.O_RDONLY | this.f.O_DIRECTORY);
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'ENOENT') throw new NotFoundError(`${what}: target directory ${dir} does not exist`, { cause: e });
+      if (code === 'ENOTDIR') throw new InvalidArgumentError(`${what}: target ${dir} is not a directory`, { cause: e });
+      throw new CairnError('internal', `${what}: cannot open target directory ${dir}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  close(): void {
+    for (const fd of this.dirs.values()) closeSync(fd);
+    this.dirs.clear();
+    closeSync(this.rootFd);
+  }
+
+  // ---------------------------------------------------------------------------
+  // errors
+
+  private unsafe(reason: string, cause?: unknown): UnsafeEntryError {
+    return new UnsafeEntryError(this.what, this.entry, reason, cause === undefined ? undefined : { cause });
+  }
+
+  private corrupt(reason: string, cause?: unknown): DataCorruptError {
+    return new DataCorruptError(`${this.what}: entry ${quoteName(this.entry)}: ${reason}`, cause === undefined ? undefined : { cause });
+  }
+
+  /** A failed system call that the layer's content does not explain. */
+  private sysError(e: unknown): unknown {
+    if (isCairnError(e) || errnoCode(e) === undefined) return e;
+    return new CairnError('internal', `${this.what}: entry ${quoteName(this.entry)}: ${(e as Error).message}`, { cause: e });
+  }
+
+  // ---------------------------------------------------------------------------
+  // entries
+
+  async apply(entry: TarEntry): Promise<void> {
+    const h = entry.header;
+    this.entry = h.name;
+    this.trimCache();
+    const p = safePath(h.nameBytes ?? Buffer.from(h.name, 'utf8'), this.what, h.name);
+    try {
+      if (p.key === '') {
+        this.root(h);
+        return;
+      }
+      const wh = classifyWhiteout(p.baseKey);
+      if (wh !== null) {
+        this.whiteout(p, wh);
+        return;
+      }
+      switch (h.type) {
+        case 'file':
+          await this.file(p, h, entry.body);
+          return;
+        case 'dir':
+          this.directory(p, h);
+          return;
+        case 'symlink':
+          this.symlink(p, h);
+          return;
+        case 'hardlink':
+          this.hardlink(p, h);
+          return;
+        case 'char':
+        case 'block':
+        case 'fifo':
+          this.node(p, h);
+          return;
+        default:
+          throw this.corrupt(`unsupported entry type ${JSON.stringify(h.type as string)}`);
+      }
+    } catch (e) {
+      throw this.sysError(e);
+    }
+  }
+
+  /** The root entry ('./'): only a directory; its metadata goes to the target directory itself. */
+  private root(h: TarHeader): void {
+    if (h.type !== 'dir') throw this.unsafe(`a ${h.type} cannot replace the root directory`);
+    fchownSync(this.rootFd, h.uid, h.gid);
+    fchmodSync(this.rootFd, h.mode);
+    this.setXattrs(this.rootFd, h, false);
+    this.dirTimes.set('', { depth: 0, atime: h.atime ?? h.mtime, mtime: h.mtime });
+  }
+
+  private async file(p: SafePath, h: TarHeader, body: TarBody): Promise<void> {
+    const f = this.f;
+    const pfd = this.parent(p);
+    const base = keyBytes(p.baseKey);
+    const open = (): number => openat(pfd, base, f.O_WRONLY | f.O_CREAT | f.O_EXCL | f.O_NOFOLLOW, 0o600);
+    let fd: number;
+    try {
+      fd = open();
+    } catch (e) {
+      if (errnoCode(e) !== 'EEXIST') throw e;
+      this.clear(pfd, p);
+      fd = open();
+    }
+    this.touch(p, 'new');
+    try {
+      for (;;) {
+        const chunk = await body.read();
+        if (chunk === null) break;
+        let off = 0;
+        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+      }
+      fchownSync(fd, h.uid, h.gid);
+      fchmodSync(fd, h.mode);
+      this.setXattrs(fd, h, false);
+      const at = h.atime ?? h.mtime;
+      utimensat(fd, null, at.sec, at.nsec, h.mtime.sec, h.mtime.nsec, 0);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private directory(p: SafePath, h: TarHeader): void {
+    const f = this.f;
+    const pfd = this.parent(p);
+    const base = keyBytes(p.baseKey);
+    let kind: Touch = 'new';
+    let opaque = false;
+    try {
+      mkdirat(pfd, base, 0o700);
+    } catch (e) {
+      if (errnoCode(e) !== 'EEXIST') throw e;
+      const st = fstatat(pfd, base, f.AT_SYMLINK_NOFOLLOW);
+      if (this.isDir(st)) {
+        kind = 'merged';
+      } else {
+        // overlay: a directory this layer whited out and now writes hides the lower one
+        opaque = this.mode === 'overlay' && this.whiteouts.has(p.key);
+        this.clear(pfd, p, st);
+        mkdirat(pfd, base, 0o700);
+      }
+    }
+    const prev = this.touched.get(p.key);
+    this.touch(p, prev === 'new' ? 'new' : kind);
+    fchownat(pfd, base, h.uid, h.gid, f.AT_SYMLINK_NOFOLLOW);
+    fchmodat(pfd, base, h.mode, 0); // just created or checked to be a directory: nothing to follow
+    if (opaque || this.hasXattrs(h)) {
+      const fd = openat(pfd, base, f.O_PATH | f.O_NOFOLLOW | f.O_DIRECTORY);
+      try {
+        if (opaque) fsetxattr(fd, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE, 0);
+        this.setXattrs(fd, h, false);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    this.dirTimes.set(p.key, { depth: p.depth, atime: h.atime ?? h.mtime, mtime: h.mtime });
+  }
+
+  private symlink(p: SafePath, h: TarHeader): void {
+    const f = this.f;
+    const target = h.linknameBytes ?? h.linkname;
+    if (target.length === 0) throw this.corrupt('symlink with an empty target');
+    const pfd = this.parent(p);
+    const base = keyBytes(p.baseKey);
+    try {
+      symlinkat(target, pfd, base);
+    } catch (e) {
+      if (errnoCode(e) !== 'EEXIST') throw e;
+      this.clear(pfd, p);
+      symlinkat(target, pfd, base);
+    }
+    this.touch(p, 'new');
+    fchownat(pfd, base, h.uid, h.gid, f.AT_SYMLINK_NOFOLLOW);
+    this.xattrsByName(pfd, base, h);
+    const at = h.atime ?? h.mtime;
+    utimensat(pfd, base, at.sec, at.nsec, h.mtime.sec, h.mtime.nsec, f.AT_SYMLINK_NOFOLLOW);
+  }
+
+  private hardlink(p: SafePath, h: TarHeader): void {
+    const t = safePath(h.linknameBytes ?? Buffer.from(h.linkname, 'utf8'), this.what, this.entry, 'hard link target');
+    if (t.key === '') throw this.unsafe('hard link to the root directory');
+    if (t.key === p.key) throw this.corrupt('hard link to itself');
+    const pfd = this.parent(p);
+    const tfd = this.lookup(t.parentKey, false);
+    const where = this.mode === 'overlay' ? ' in this layer' : '';
+    if (tfd === null) throw this.corrupt(`hard link target ${quoteName(keyDisplay(t.key))} does not exist${where}`);
+    const tbase = keyBytes(t.baseKey);
+    const base = keyBytes(p.baseKey);
+    const link = (): void => linkat(tfd, tbase, pfd, base, 0);
+    try {
+      try {
+        link();
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+        const st = fstatat(tfd, tbase, this.f.AT_SYMLINK_NOFOLLOW); // ENOENT: the target is missing, say so below
+        const cur = fstatat(pfd, base, this.f.AT_SYMLINK_NOFOLLOW);
+        if (cur.ino === st.ino && cur.dev === st.dev) {
+          this.touch(p, 'new'); // already this very file
+          return;
+        }
+        this.clear(pfd, p, cur);
+        link();
+      }
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'ENOENT') throw this.corrupt(`hard link target ${quoteName(keyDisplay(t.key))} does not exist${where}`, e);
+      if (code === 'EPERM') throw this.corrupt(`hard link target ${quoteName(keyDisplay(t.key))} is a directory`, e);
+      throw e;
+    }
+    this.touch(p, 'new');
+  }
+
+  /** Character and block devices, FIFOs. */
+  private node(p: SafePath, h: TarHeader): void {
+    const f = this.f;
+    const type = h.type === 'char' ? f.S_IFCHR : h.type === 'block' ? f.S_IFBLK : f.S_IFIFO;
+    const pfd = this.parent(p);
+    const base = keyBytes(p.baseKey);
+    const make = (): void => mknodat(pfd, base, type | 0o600, h.devmajor, h.devminor);
+    try {
+      make();
+    } catch (e) {
+      if (errnoCode(e) !== 'EEXIST') throw e;
+      this.clear(pfd, p);
+      make();
+    }
+    this.touch(p, 'new');
+    fchownat(pfd, base, h.uid, h.gid, f.AT_SYMLINK_NOFOLLOW);
+    fchmodat(pfd, base, h.mode, 0); // just created, not a symlink
+    this.xattrsByName(pfd, base, h);
+    const at = h.atime ?? h.mtime;
+    utimensat(pfd, base, at.sec, at.nsec, h.mtime.sec, h.mtime.nsec, f.AT_SYMLINK_NOFOLLOW);
+  }
+
+  // ---------------------------------------------------------------------------
+  // whiteouts
+
+  private whiteout(p: SafePath, wh: WhiteoutKind): void {
+    if (wh.kind === 'meta') return; // AUFS bookkeeping, never content
+    if (wh.kind === 'opaque') {
+      this.opaque(p);
+      return;
+    }
+    const name = wh.target;
+    if (name === '' || name === '.' || name === '..') {
+      throw this.unsafe(name === '' ? 'whiteout without a name' : `whiteout names ${name === '.' ? 'its own directory' : 'the parent directory'}`);
+    }
+    const key = joinKey(p.parentKey, name);
+    const base = keyBytes(name);
+    const mine = this.touched.get(key);
+    if (this.mode === 'overlay') {
+      const pfd = this.lookup(p.parentKey, true)!;
+      this.markAncestors(p.parentKey);
+      if (mine !== undefined) {
+        // this layer writes `name` too: it already hides the lower one; a directory must also not merge with it
+        let st: NativeStat | null = null;
+        try {
+          st = fstatat(pfd, base, this.f.AT_SYMLINK_NOFOLLOW);
+        } catch (e) {
+          if (errnoCode(e) !== 'ENOENT') throw e; // replaced and removed since: whiteout as usual
+        }
+        if (st !== null) {
+          if (this.isDir(st)) this.setOpaque(pfd, base);
+          return;
+        }
+      }
+      if (this.whiteouts.has(key)) return;
+      try {
+        mknodat(pfd, base, this.f.S_IFCHR, 0, 0);
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+        this.clear(pfd, { key, parentKey: p.parentKey, baseKey: name, depth: p.depth });
+        mknodat(pfd, base, this.f.S_IFCHR, 0, 0);
+      }
+      this.whiteouts.add(key);
+      return;
+    }
+    // oci-remove
+    if (mine === 'new') return; // wholly this layer's
+    const pfd = this.lookup(p.parentKey, false);
+    if (pfd === null) return; // nothing there to remove
+    let st: NativeStat;
+    try {
+      st = fstatat(pfd, base, this.f.AT_SYMLINK_NOFOLLOW);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return; // already absent: a whiteout of nothing is allowed
+      throw e;
+    }
+    if (mine === 'merged') {
+      // a lower directory this layer wrote into: remove only what lower layers put there
+      if (this.isDir(st)) this.emptyDir(pfd, base, key, true);
+      return;
+    }
+    this.clear(pfd, { key, parentKey: p.parentKey, baseKey: name, depth: p.depth }, st);
+  }
+
+  /** `.wh..wh..opq` in directory p.parentKey. */
+  private opaque(p: SafePath): void {
+    const dirKey = p.parentKey;
+    const dfd = this.lookup(dirKey, true)!;
+    this.markAncestors(dirKey);
+    if (this.mode === 'overlay') {
+      fsetxattr(dfd, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE, 0);
+      return;
+    }
+    if (dirKey !== '' && this.touched.get(dirKey) === 'new') return; // nothing from lower layers in it
+    this.emptyDirFd(dfd, dirKey, true);
+  }
+
+  private setOpaque(pfd: number, base: Buffer): void {
+    const fd = openat(pfd, base, this.f.O_PATH | this.f.O_NOFOLLOW | this.f.O_DIRECTORY);
+    try {
+      fsetxattr(fd, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE, 0);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // metadata
+
+  private hasXattrs(h: TarHeader): boolean {
+    for (const name of h.xattrs.keys()) if (!isReservedXattr(name)) return true;
+    return false;
+  }
+
+  /** Set the entry's xattrs on `fd`. `special`: a symlink, device or FIFO (no user.* there). */
+  private setXattrs(fd: number, h: TarHeader, special: boolean): void {
+    for (const [name, value] of h.xattrs) {
+      if (isReservedXattr(name)) continue;
+      try {
+        fsetxattr(fd, name, value, 0);
+      } catch (e) {
+        const code = errnoCode(e);
+        // Linux allows user.* attributes only on regular files and directories: a tar made
+        // elsewhere may carry them on a symlink or device; the kernel cannot store them (Docker
+        // skips the same EPERM).
+        if (special && code === 'EPERM' && name.startsWith('user.')) continue;
+        if (code === 'ENOTSUP') throw new UnsupportedError(`${this.what}: entry ${quoteName(this.entry)}: the file system does not support extended attribute ${name}`, { cause: e });
+        if (code === 'EINVAL' || code === 'EPERM' || code === 'ERANGE' || code === 'E2BIG') {
+          throw this.corrupt(`cannot set extended attribute ${name}: ${code}`, e);
+        }
+        throw e;
+      }
+    }
+  }
+
+  private xattrsByName(pfd: number, base: Buffer, h: TarHeader): void {
+    if (!this.hasXattrs(h)) return;
+    const fd = openat(pfd, base, this.f.O_PATH | this.f.O_NOFOLLOW);
+    try {
+      this.setXattrs(fd, h, true);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Directory times, deepest first (children change their parent's mtime). */
+  finish(): void {
+    const all = [...this.dirTimes.entries()].sort((a, b) => b[1].depth - a[1].depth);
+    for (const [key, t] of all) {
+      this.entry = keyDisplay(key);
+      this.trimCache();
+      try {
+        if (key === '') {
+          utimensat(this.rootFd, null, t.atime.sec, t.atime.nsec, t.mtime.sec, t.mtime.nsec, 0);
+          continue;
+        }
+        const slash = key.lastIndexOf('/');
+        const pfd = this.lookup(slash < 0 ? '' : key.slice(0, slash), false);
+        if (pfd === null) continue; // removed by a later entry
+        utimensat(pfd, keyBytes(key.slice(slash + 1)), t.atime.sec, t.atime.nsec, t.mtime.sec, t.mtime.nsec, this.f.AT_SYMLINK_NOFOLLOW);
+      } catch (e) {
+        throw this.sysError(e);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // bookkeeping
+
+  private isDir(st: NativeStat): boolean {
+    return (st.mode & this.f.S_IFMT) === this.f.S_IFDIR;
+  }
+
+  /** Record that this layer wrote `p` (and so lives in each of its ancestors). */
+  private touch(p: SafePath, kind: Touch): void {
+    this.touched.set(p.key, kind);
+    this.markAncestors(p.parentKey);
+  }
+
+  private markAncestors(key: string): void {
+    if (key === this.lastMarked) return;
+    this.lastMarked = key;
+    let k = key;
+    while (k !== '') {
+      if (!this.touched.has(k)) this.touched.set(k, 'merged');
+      const slash = k.lastIndexOf('/');
+      k = slash < 0 ? '' : k.slice(0, slash);
+    }
+  }
+
+  /** Close the oldest cached directory fds (only between entries: fds in use stay valid). */
+  private trimCache(): void {
+    if (this.dirs.size <= DIR_CACHE_SIZE) return;
+    for (const [k, fd] of this.dirs) {
+      this.dirs.delete(k);
+      closeSync(fd);
+      if (this.dirs.size <= DIR_CACHE_SIZE / 2) break;
+    }
+  }
+
+  /** Drop cached fds and pending times at or below `key` (it was removed). */
+  private forget(key: string): void {
+    for (const [k, fd] of this.dirs) {
+      if (isSameOrBelow(k, key)) {
+        this.dirs.delete(k);
+        closeSync(fd);
+      }
+    }
+    // dirTimes only holds paths this layer wrote, and `touched` holds every ancestor of those:
+    // an untouched key has nothing pending below it (the common case: whiteouts of lower files)
+    if (this.touched.has(key)) {
+      for (const k of this.dirTimes.keys()) if (isSameOrBelow(k, key)) this.dirTimes.delete(k);
+    }
+    if (this.lastMarked !== null && isSameOrBelow(this.lastMarked, key)) this.lastMarked = null;
+  }
+
+  // ---------------------------------------------------------------------------
+  // path resolution
+
+  /** The parent directory of an entry being written, created if missing. */
+  private parent(p: SafePath): number {
+    return this.lookup(p.parentKey, true)!;
+  }
+
+  /**
+   * An O_PATH fd of directory `key` (the root for ''), cached. Never follows a symlink,
+   * never leaves the root. Missing directories are created (mode 0755, owner of this
+   * process) when `create` is set, else null is returned.
+   */
+  private lookup(key: string, create: boolean): number | null {
+    if (key === '') return this.rootFd;
+    const hit = this.dirs.get(key);
+    if (hit !== undefined) return hit;
+    const f = this.f;
+    let fd: number;
+    try {
+      fd = openat2(this.rootFd, keyBytes(key), f.O_PATH | f.O_DIRECTORY, 0, f.RESOLVE);
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP' && code !== 'EXDEV') throw e;
+      const r = this.walk(key, create);
+      if (r === null) return null;
+      fd = r;
+    }
+    this.dirs.set(key, fd);
+    return fd;
+  }
+
+  /** Slow path of lookup: component by component, to create what is missing and to say exactly what is wrong. */
+  private walk(key: string, create: boolean): number | null {
+    const f = this.f;
+    const parts = key.split('/');
+    let cur = this.rootFd;
+    let curKey = '';
+    try {
+      for (const part of parts) {
+        const nextKey = joinKey(curKey, part);
+        const name = keyBytes(part);
+        const open = (): number => openat2(cur, name, f.O_PATH | f.O_DIRECTORY, 0, f.RESOLVE);
+        let next: number;
+        try {
+          next = open();
+        } catch (e) {
+          const code = errnoCode(e);
+          if (code === 'ELOOP') throw this.unsafe(`path goes through symlink ${quoteName(keyDisplay(nextKey))}`, e);
+          if (code === 'EXDEV') throw this.unsafe(`path crosses a mount point at ${quoteName(keyDisplay(nextKey))}`, e);
+          if (code === 'ENOENT') {
+            if (!create) {
+              if (cur !== this.rootFd) closeSync(cur);
+              return null;
+            }
+            mkdirat(cur, name, 0o755);
+            fchmodat(cur, name, 0o755, 0);
+            this.touched.set(nextKey, 'new');
+          } else if (code === 'ENOTDIR') {
+            if (!create) {
+              if (cur !== this.rootFd) closeSync(cur);
+              return null;
+            }
+            if (this.mode !== 'overlay' || !this.whiteouts.has(nextKey)) {
+              throw this.corrupt(`${quoteName(keyDisplay(nextKey))} is not a directory`, e);
+            }
+            // a directory this layer whited out (overlay) and now writes into: an opaque directory
+            unlinkat(cur, name, 0);
+            this.whiteouts.delete(nextKey);
+            mkdirat(cur, name, 0o755);
+            fchmodat(cur, name, 0o755, 0);
+            this.touched.set(nextKey, 'new');
+            next = open();
+            try {
+              fsetxattr(next, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE, 0);
+            } catch (e2) {
+              closeSync(next);
+              throw e2;
+            }
+            if (cur !== this.rootFd) closeSync(cur);
+            cur = next;
+            curKey = nextKey;
+            continue;
+          } else {
+            throw e;
+          }
+          next = open();
+        }
+        if (cur !== this.rootFd) closeSync(cur);
+        cur = next;
+        curKey = nextKey;
+      }
+    } catch (e) {
+      if (cur !== this.rootFd) closeSync(cur);
+      throw e;
+    }
+    return cur;
+  }
+
+  // ---------------------------------------------------------------------------
+  // removal (fd-relative, never following symlinks)
+
+  /** Remove whatever is at p (a directory recursively) so a new entry can take its place. */
+  private clear(pfd: number, p: SafePath, st?: NativeStat): void {
+    const base = keyBytes(p.baseKey);
+    const s = st ?? fstatat(pfd, base, this.f.AT_SYMLINK_NOFOLLOW);
+    if (this.isDir(s)) {
+      this.emptyDir(pfd, base, p.key, false);
+      unlinkat(pfd, base, this.f.AT_REMOVEDIR);
+      this.forget(p.key);
+    } else {
+      unlinkat(pfd, base, 0);
+    }
+    this.whiteouts.delete(p.key);
+  }
+
+  private emptyDir(pfd: number, base: Buffer, key: string, keepTouched: boolean): void {
+    const fd = openat(pfd, base, this.f.O_RDONLY | this.f.O_DIRECTORY | this.f.O_NOFOLLOW);
+    try {
+      this.emptyDirFd(fd, key, keepTouched);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Remove the entries of the directory open as `fd`. With `keepTouched`, entries this
+   * layer wrote stay, and directories it wrote into are emptied of the rest recursively.
+   */
+  private emptyDirFd(fd: number, key: string, keepTouched: boolean): void {
+    const names = readdirSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' });
+    for (const n of names) {
+      const childKey = joinKey(key, n.toString('latin1'));
+      const st = fstatat(fd, n, this.f.AT_SYMLINK_NOFOLLOW);
+      const dir = this.isDir(st);
+      if (keepTouched) {
+        const t = this.touched.get(childKey);
+        if (t !== undefined) {
+          if (dir && t === 'merged') this.emptyDir(fd, n, childKey, true);
+          continue;
+        }
+      }
+      if (dir) {
+        this.emptyDir(fd, n, childKey, false);
+        unlinkat(fd, n, this.f.AT_REMOVEDIR);
+        if (keepTouched) this.forget(childKey); // else the caller forgets the whole tree at once
+      } else {
+        unlinkat(fd, n, 0);
+      }
+    }
+  }
+}
