@@ -261,6 +261,25 @@ test('an oci-archive whose ref.name is a bare tag loads untagged, by image ID', 
   assert.deepEqual((await inspect(root, three.configDigest)).RepoTags, []);
 });
 
+test("skopeo's zstd oci-archive loads with its manifest, diffIDs and zstd blobs kept", async () => {
+  const z = fresh('sk-zstd.tar');
+  run('skopeo', ['copy', '-q', '--dest-compress', '--dest-compress-format', 'zstd', `oci:${layout}:four`, `oci-archive:${z}:example.com/ex/four:zstd`]);
+  const index = JSON.parse(member(z, 'index.json').toString()) as IndexJson;
+  const manifestDigest = index.manifests[0]!.digest;
+  const manifest = JSON.parse(member(z, `blobs/sha256/${manifestDigest.slice(7)}`).toString()) as { config: { digest: string }; layers: Array<{ mediaType: string; digest: string }> };
+  assert.ok(manifest.layers.every((l) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar+zstd'), 'skopeo wrote zstd layers');
+  const root = fresh('root');
+  await cairnOk(root, ['load', '-q', '-i', z]);
+  const i = await inspect(root, 'example.com/ex/four:zstd');
+  assert.equal(i.Id, manifest.config.digest);
+  assert.deepEqual(i.RootFS.Layers, four.diffIds, 'the same diffIDs as the gzip layers');
+  assert.equal(await storedManifestDigest(root, i.Id), manifestDigest);
+  const o = await roundTrip(root, ['example.com/ex/four:zstd'], 'oci-archive');
+  const names = members(o);
+  for (const l of manifest.layers) assert.ok(names.includes(`blobs/sha256/${l.digest.slice(7)}`), 'zstd blobs saved as loaded');
+  assert.equal(sha(Buffer.from(run('skopeo', ['inspect', '--raw', `oci-archive:${o}`]), 'utf8')), manifestDigest);
+});
+
 /** save -> load into an empty root -> save: the second archive is byte-identical to the first. */
 async function roundTrip(root: string, refs: string[], format: 'docker-archive' | 'oci-archive'): Promise<string> {
   const a = fresh(`rt-${format}-a.tar`);
@@ -388,4 +407,12 @@ test("podman loads cairn's archives, and cairn loads podman's", async () => {
     assert.deepEqual(i.RootFS.Layers, four.diffIds);
     await roundTrip(root2, ['example.com/ex/four:v1'], format);
   }
+  // A multi-image docker-archive from podman (`save -m`): both images, each with its tag.
+  const pm = fresh('podman-multi.tar');
+  podman(['save', '-m', '--format', 'docker-archive', '-o', pm, 'example.com/ex/four:v1', 'example.com/ex/three:oci']);
+  const root3 = fresh('root');
+  const r = await cairnOk(root3, ['load', '-i', pm]);
+  assert.deepEqual(r.stdout.trim().split('\n').sort(), ['Loaded image: example.com/ex/four:v1', 'Loaded image: example.com/ex/three:oci']);
+  assert.deepEqual((await inspect(root3, 'example.com/ex/three:oci')).RootFS.Layers, three.diffIds);
+  assert.deepEqual((await inspect(root3, 'example.com/ex/four:v1')).RootFS.Layers, four.diffIds);
 });
