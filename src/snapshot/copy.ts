@@ -12,9 +12,12 @@ import { constants as fsc } from 'node:fs';
 import { constants, fchmodat, fchownat, fstatat, lgetxattr, llistxattr, lsetxattr, mknodat, utimensatNs, type NativeStat } from '../native/index.js';
 import type { Usage } from './types.js';
 
+/** Entries of one directory copied at once (file data goes through libuv's thread pool). */
+const BATCH = 16;
+
 /** Copy the contents of directory `src` into existing directory `dst` (and `src`'s own metadata onto `dst`). */
 export async function copyTree(src: string, dst: string): Promise<void> {
-  const links = new Map<string, Buffer>();
+  const links = new Map<string, Promise<Buffer>>();
   const s = Buffer.from(src);
   const d = Buffer.from(dst);
   const st = lstat(s);
@@ -29,27 +32,41 @@ function child(dir: Buffer, name: Buffer): Buffer {
   return Buffer.concat([dir, SLASH, name]);
 }
 
-async function copyDirContents(src: Buffer, dst: Buffer, links: Map<string, Buffer>): Promise<void> {
-  for (const name of await fsp.readdir(src, { encoding: 'buffer' })) {
-    const s = child(src, name);
-    const d = child(dst, name);
-    const st = lstat(s);
-    const type = st.mode & constants.S_IFMT;
-    if (type === constants.S_IFDIR) {
-      await fsp.mkdir(d, { mode: 0o700 });
-      await copyDirContents(s, d, links);
-      applyMetadata(s, d, st);
-      continue;
+async function copyDirContents(src: Buffer, dst: Buffer, links: Map<string, Promise<Buffer>>): Promise<void> {
+  const names = await fsp.readdir(src, { encoding: 'buffer' });
+  for (let i = 0; i < names.length; i += BATCH) {
+    await Promise.all(names.slice(i, i + BATCH).map((name) => copyEntry(child(src, name), child(dst, name), links)));
+  }
+}
+
+async function copyEntry(s: Buffer, d: Buffer, links: Map<string, Promise<Buffer>>): Promise<void> {
+  const st = lstat(s);
+  const type = st.mode & constants.S_IFMT;
+  if (type === constants.S_IFDIR) {
+    await fsp.mkdir(d, { mode: 0o700 });
+    await copyDirContents(s, d, links);
+    applyMetadata(s, d, st);
+    return;
+  }
+  let done: ((p: Buffer) => void) | undefined;
+  let failed: ((e: unknown) => void) | undefined;
+  if (st.nlink > 1) {
+    // The first name of a hard-linked inode is copied; the others link to it once it is done.
+    const id = `${st.dev}:${st.ino}`;
+    const first = links.get(id);
+    if (first !== undefined) {
+      await fsp.link(await first, d);
+      return;
     }
-    if (st.nlink > 1) {
-      const id = `${st.dev}:${st.ino}`;
-      const first = links.get(id);
-      if (first !== undefined) {
-        await fsp.link(first, d);
-        continue;
-      }
-      links.set(id, d);
-    }
+    const p = new Promise<Buffer>((res, rej) => {
+      done = res;
+      failed = rej;
+    });
+    // A failed first copy fails the whole tree copy; the linkers just stop waiting.
+    p.catch(() => undefined);
+    links.set(id, p);
+  }
+  try {
     if (type === constants.S_IFREG) {
       await fsp.copyFile(s, d, fsc.COPYFILE_FICLONE | fsc.COPYFILE_EXCL);
     } else if (type === constants.S_IFLNK) {
@@ -59,6 +76,10 @@ async function copyDirContents(src: Buffer, dst: Buffer, links: Map<string, Buff
       mknodat(constants.AT_FDCWD, d, type | 0o600, st.rdevMajor, st.rdevMinor);
     }
     applyMetadata(s, d, st);
+    done?.(d);
+  } catch (e) {
+    failed?.(e);
+    throw e;
   }
 }
 
