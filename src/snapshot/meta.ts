@@ -46,11 +46,13 @@ export function nextId(db: Db): number {
   return Math.max(seq?.seq ?? 0, max.m ?? 0) + 1;
 }
 
+/** Active `key` becomes committed `name`, created now (as containerd does), with its usage fixed. */
 export function commitRow(db: Db, key: string, name: string, usage: Usage): void {
-  db.prepare("UPDATE snapshots SET key = ?, kind = 'committed', size = ?, inodes = ? WHERE key = ?").run(
+  db.prepare("UPDATE snapshots SET key = ?, kind = 'committed', size = ?, inodes = ?, created_at = ? WHERE key = ?").run(
     name,
     usage.size,
     usage.inodes,
+    new Date().toISOString(),
     key,
   );
 }

@@ -119,11 +119,16 @@ export class DirSnapshotter implements Snapshotter {
       if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && alive(pid))) continue;
       await fsp.rm(join(this.dir, name), { recursive: true, force: true });
     }
+    // Id directories without a row: looked for without the lock, confirmed and moved under it
+    // (a writer may be between renaming its directory and committing its row).
+    const known = allIds(this.db);
+    const suspects = names.filter((name) => /^[0-9]+$/.test(name) && !known.has(Number(name)));
+    if (suspects.length === 0) return;
     const trash = writeTx(this.db, () => {
       const ids = allIds(this.db);
       const out: string[] = [];
-      for (const name of names) {
-        if (!/^[0-9]+$/.test(name) || ids.has(Number(name))) continue;
+      for (const name of suspects) {
+        if (ids.has(Number(name))) continue;
         const t = this.trashName();
         if (moveAway(join(this.dir, name), t)) out.push(t);
       }

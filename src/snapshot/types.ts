@@ -19,6 +19,7 @@ export interface Info {
   /** The committed snapshot this one stacks on; absent for a base snapshot. */
   parent?: string;
   kind: Kind;
+  /** When it was made (for a committed snapshot: when it was committed). */
   created: Date;
 }
 
@@ -69,6 +70,6 @@ export interface Snapshotter {
   remove(key: string): Promise<void>;
   /** Disk use of the snapshot's own files (for overlay: its layer only, not its parents). */
   usage(key: string): Promise<Usage>;
-  /** Every snapshot, oldest first. */
+  /** Every snapshot, in the order they were made. */
   walk(): AsyncIterable<Info>;
 }
