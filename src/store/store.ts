@@ -9,9 +9,9 @@
  *   ROOT/tmp/<pid>-<id>                scratch, per process
  */
 import * as fsp from 'node:fs/promises';
-import { constants as fsc } from 'node:fs';
+import { constants as fsc, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Digest } from '../digest/digest.js';
 import { CairnError, errnoCode } from '../errors.js';
@@ -79,18 +79,19 @@ export class Store {
   /**
    * Remove blobs among `candidates` that nothing references any more (no image, no lease),
    * and layer records no image uses. Runs under the write lock so no writer sees a half state.
-   * Returns the digests removed.
+   * The files are removed under the lock too: otherwise another process could record an image
+   * using a blob between this decision and the unlink (its existence check would pass) and be
+   * left naming a missing blob. Returns the digests removed.
    */
   async collectGarbage(candidates: Iterable<Digest>): Promise<Digest[]> {
-    const toDelete = writeTx(this.db, () => {
+    return writeTx(this.db, () => {
       const dropped = pruneLayerRecords(this.db);
       const refs = referencedDigests(this.db);
       const out = new Set<Digest>();
       for (const d of [...candidates, ...dropped]) if (!refs.has(d)) out.add(d);
+      for (const d of out) rmSync(this.content.blobPath(d), { force: true });
       return [...out];
     });
-    for (const d of toDelete) await this.content.delete(d);
-    return toDelete;
   }
 
   close(): void {
@@ -109,9 +110,22 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** mkdir -p that reports the real error: Node's recursive mkdir says ENOENT on a read-only file system. */
+async function mkdirs(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
+    await mkdirs(dirname(dir));
+    await mkdirs(dir);
+  }
+}
+
 async function ensureWritableDir(root: string): Promise<void> {
   try {
-    await fsp.mkdir(root, { recursive: true });
+    await mkdirs(root);
     await fsp.access(root, fsc.W_OK | fsc.X_OK);
     // access() is not enough on a read-only mount for root; probe with a real write.
     const probe = join(root, `.probe-${process.pid}`);
