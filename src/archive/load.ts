@@ -21,7 +21,7 @@ import type { Descriptor, ImageConfig, ImageManifest } from '../oci/types.js';
 import { checkManifestConfig, parseImageConfig, parseIndex, parseManifestOrIndex, parseOciLayout } from '../oci/validate.js';
 import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
-import { type LayerForImage, type StoredImage, storeImage } from '../image/commit.js';
+import { type LayerForImage, type NewImage, type StoredImage, storeImages } from '../image/commit.js';
 import { ingestLayer, type IngestedLayer } from '../image/ingest.js';
 import { memberPath, resolveLink } from './paths.js';
 
@@ -202,7 +202,8 @@ async function loadDockerArchive(
   if (members.has('index.json')) {
     for (const { raw, manifest } of await ociManifests(store, byDigest, resolve)) knownManifests.set(manifest.config.digest, { raw, manifest });
   }
-  const out: LoadedImage[] = [];
+  // Every image is checked before any is recorded; then all are recorded in one transaction.
+  const pending: NewImage[] = [];
   for (const [i, e] of entries.entries()) {
     const what = `manifest.json[${i}]`;
     const configMem = resolve(e.Config, `${what}.Config`);
@@ -235,10 +236,15 @@ async function loadDockerArchive(
         layers: layers.map((l) => ({ mediaType: l.mediaType, size: l.blobSize, digest: l.blobDigest })),
       });
     }
-    const stored = await storeImage(store, { manifestRaw, manifestMediaType, configRaw, configMediaType, config, layers, tags }, protect);
-    out.push({ ...stored, tags: tags.map((t) => parseNormalizedReference(t).familiarString()) });
+    pending.push({ manifestRaw, manifestMediaType, configRaw, configMediaType, config, layers, tags });
   }
-  return out;
+  return recordAll(store, pending, protect);
+}
+
+/** Record the checked images of one archive together: all or none. */
+async function recordAll(store: Store, pending: NewImage[], protect: (d: Digest) => void): Promise<LoadedImage[]> {
+  const stored = await storeImages(store, pending, protect);
+  return stored.map((s, i) => ({ ...s, tags: (pending[i]!.tags ?? []).map((t) => parseNormalizedReference(t).familiarString()) }));
 }
 
 /** Every image manifest an OCI layout's index.json names (nested indexes: the host platform's). */
@@ -286,7 +292,7 @@ async function loadOciLayout(
   protect: (d: Digest) => void,
 ): Promise<LoadedImage[]> {
   parseOciLayout(await readJson(store, resolve('oci-layout', 'oci-layout'), 'oci-layout'), 'oci-layout');
-  const images: LoadedImage[] = [];
+  const pending: NewImage[] = [];
   const found = await ociManifests(store, byDigest, resolve);
   // One index entry per tag: merge entries that name the same manifest.
   const byManifest = new Map<Digest, { raw: Buffer; manifest: ImageManifest; names: string[] }>();
@@ -310,13 +316,8 @@ async function loadOciLayout(
       return m;
     });
     const layers = layersFor(config, mems, manifest.layers.map((l) => l.mediaType), what);
-    const stored = await storeImage(
-      store,
-      { manifestRaw: raw, manifestMediaType: manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', configRaw, configMediaType: manifest.config.mediaType, config, layers, tags: names },
-      protect,
-    );
-    images.push({ ...stored, tags: names.map((n) => parseNormalizedReference(n).familiarString()) });
+    pending.push({ manifestRaw: raw, manifestMediaType: manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', configRaw, configMediaType: manifest.config.mediaType, config, layers, tags: names });
   }
-  return images;
+  return recordAll(store, pending, protect);
 }
 

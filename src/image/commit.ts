@@ -44,49 +44,65 @@ export interface StoredImage {
 }
 
 export async function storeImage(store: Store, img: NewImage, protect: (d: Digest) => void): Promise<StoredImage> {
-  const id = digestOf(img.configRaw);
-  const manifestDigest = digestOf(img.manifestRaw);
-  protect(id);
-  protect(manifestDigest);
-  await store.content.ingest(Readable.from([img.configRaw]), { digest: id, what: 'image config' });
-  await store.content.ingest(Readable.from([img.manifestRaw]), { digest: manifestDigest, what: 'manifest' });
-  const chains = chainIds(img.layers.map((l) => l.diffId));
-  const layers: ImageLayerRecord[] = img.layers.map((l, i) => ({
-    index: i,
-    chainId: chains[i]!,
-    diffId: l.diffId,
-    parent: i === 0 ? null : chains[i - 1]!,
-    size: l.size,
-    blob: { blobDigest: l.blobDigest, diffId: l.diffId, mediaType: l.mediaType, size: l.blobSize },
-  }));
-  const retagged: Array<[string, Digest]> = [];
-  writeTx(store.db, () => {
-    for (const d of [id, manifestDigest, ...img.layers.map((l) => l.blobDigest)]) {
-      if (!existsSync(store.content.blobPath(d))) throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
+  return (await storeImages(store, [img], protect))[0]!;
+}
+
+/**
+ * Record several images together (an archive's): all of them become visible in one write
+ * transaction, or none does.
+ */
+export async function storeImages(store: Store, imgs: NewImage[], protect: (d: Digest) => void): Promise<StoredImage[]> {
+  const prepared: Array<{ img: NewImage; id: Digest; manifestDigest: Digest; chains: Digest[]; layers: ImageLayerRecord[] }> = [];
+  for (const img of imgs) {
+    const id = digestOf(img.configRaw);
+    const manifestDigest = digestOf(img.manifestRaw);
+    protect(id);
+    protect(manifestDigest);
+    await store.content.ingest(Readable.from([img.configRaw]), { digest: id, what: 'image config' });
+    await store.content.ingest(Readable.from([img.manifestRaw]), { digest: manifestDigest, what: 'manifest' });
+    const chains = chainIds(img.layers.map((l) => l.diffId));
+    const layers: ImageLayerRecord[] = img.layers.map((l, i) => ({
+      index: i,
+      chainId: chains[i]!,
+      diffId: l.diffId,
+      parent: i === 0 ? null : chains[i - 1]!,
+      size: l.size,
+      blob: { blobDigest: l.blobDigest, diffId: l.diffId, mediaType: l.mediaType, size: l.blobSize },
+    }));
+    prepared.push({ img, id, manifestDigest, chains, layers });
+  }
+  return writeTx(store.db, () => {
+    const out: StoredImage[] = [];
+    for (const { img, id, manifestDigest, chains, layers } of prepared) {
+      for (const d of [id, manifestDigest, ...img.layers.map((l) => l.blobDigest)]) {
+        if (!existsSync(store.content.blobPath(d))) throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
+      }
+      putImage(
+        store.db,
+        {
+          id,
+          manifestDigest,
+          manifestMediaType: img.manifestMediaType,
+          manifestSize: img.manifestRaw.length,
+          configMediaType: img.configMediaType,
+          configSize: img.configRaw.length,
+          created: img.config.created ?? null,
+          size: img.layers.reduce((a, l) => a + l.size, 0),
+          parent: img.parent ?? null,
+          topChainId: chains.length ? chains[chains.length - 1]! : null,
+          lastTagTime: null,
+          addedAt: new Date().toISOString(),
+        },
+        layers,
+      );
+      const retagged: Array<[string, Digest]> = [];
+      for (const t of img.tags ?? []) {
+        const prev = setTag(store.db, t, id);
+        if (prev) retagged.push([t, prev]);
+      }
+      for (const d of img.repoDigests ?? []) setRepoDigest(store.db, d, id);
+      out.push({ id, manifestDigest, retagged });
     }
-    putImage(
-      store.db,
-      {
-        id,
-        manifestDigest,
-        manifestMediaType: img.manifestMediaType,
-        manifestSize: img.manifestRaw.length,
-        configMediaType: img.configMediaType,
-        configSize: img.configRaw.length,
-        created: img.config.created ?? null,
-        size: img.layers.reduce((a, l) => a + l.size, 0),
-        parent: img.parent ?? null,
-        topChainId: chains.length ? chains[chains.length - 1]! : null,
-        lastTagTime: null,
-        addedAt: new Date().toISOString(),
-      },
-      layers,
-    );
-    for (const t of img.tags ?? []) {
-      const prev = setTag(store.db, t, id);
-      if (prev) retagged.push([t, prev]);
-    }
-    for (const d of img.repoDigests ?? []) setRepoDigest(store.db, d, id);
+    return out;
   });
-  return { id, manifestDigest, retagged };
 }
