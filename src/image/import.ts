@@ -32,7 +32,7 @@ export async function importImage(store: Store, source: AsyncIterable<Uint8Array
   if (tag?.digest) throw new InvalidArgumentError(`refusing to create a tag with a digest reference: ${opts.reference}`);
   const config = opts.changes?.length ? applyChanges(undefined, opts.changes) : undefined;
   return store.withLease(async (protect) => {
-    const layer = await ingestLayer(store, source, { what: 'imported root filesystem' }, protect);
+    const layer = await ingestLayer(store, source, { what: 'imported root filesystem', requireTar: true }, protect);
     const created = (opts.created ?? new Date()).toISOString();
     const comment = opts.message ?? `Imported from ${opts.sourceName ?? '-'}`;
     const platform = opts.platform ?? hostPlatform();

@@ -2,13 +2,15 @@
  * Ingesting a layer blob: one pass over its bytes writes the blob into the content store
  * (hashing it: the blob digest) and decompresses it on the fly (hashing the tar: the diffID,
  * and counting the uncompressed size). Both are verified against what the manifest and config
- * promise. Nothing is visible unless everything matches.
+ * promise. Nothing is visible unless everything matches. With `requireTar` (import), the
+ * uncompressed bytes must also parse as a tar archive, as they do when Docker applies a layer.
  */
 import type { Digest } from '../digest/digest.js';
 import { Digester } from '../digest/digest.js';
 import { DataCorruptError } from '../errors.js';
 import { type Compression } from '../compression/detect.js';
 import { decompressStream } from '../compression/stream.js';
+import { readTar } from '../tar/index.js';
 import type { Store } from '../store/store.js';
 import { blobsForDiffId, getLayerBlob } from '../metadata/records.js';
 
@@ -31,6 +33,8 @@ export interface LayerExpectation {
   diffId?: Digest;
   /** Names the layer in errors, e.g. `layer 2 (sha256:…)`. */
   what: string;
+  /** Also check that the uncompressed bytes are a well-formed tar archive (for input of unknown origin: import). */
+  requireTar?: boolean;
 }
 
 /** The uncompressed size of a known diffID, if cairn has seen it; lets a reused blob skip reading. */
@@ -52,20 +56,34 @@ export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array
     }
   }
   const writer = await store.content.writer();
+  let sourceError: unknown;
   try {
     async function* tee(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of source) {
-        await writer.write(chunk);
-        yield chunk;
+      try {
+        for await (const chunk of source) {
+          await writer.write(chunk);
+          yield chunk;
+        }
+      } catch (e) {
+        sourceError = e;
+        throw e;
       }
     }
     const { compression, stream } = await decompressStream(tee());
     // Uncompressed: the diffID is the blob digest, hashed once by the writer.
     const tar = compression === 'none' ? undefined : new Digester();
     let size = 0;
-    for await (const c of stream) {
-      size += (c as Buffer).length;
-      tar?.update(c as Buffer);
+    async function* counted(): AsyncGenerator<Buffer> {
+      for await (const c of stream) {
+        size += (c as Buffer).length;
+        tar?.update(c as Buffer);
+        yield c as Buffer;
+      }
+    }
+    if (exp.requireTar) {
+      for await (const entry of readTar(counted())) for await (const _ of entry.body) { /* only the structure is checked */ }
+    } else {
+      for await (const _ of counted()) { /* hashed and counted on the way */ }
     }
     if (!tar) {
       if (exp.diffId !== undefined && exp.digest !== undefined && exp.diffId !== exp.digest) {
@@ -84,6 +102,10 @@ export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array
     return { blobDigest: blob.digest, blobSize: blob.size, compression, diffId, size, reused: false };
   } catch (e) {
     await writer.abort();
+    // Decompression and tar errors say which layer; the source's own errors speak for themselves.
+    if (e instanceof DataCorruptError && e !== sourceError && !e.message.startsWith(`${exp.what}:`)) {
+      throw new DataCorruptError(`${exp.what}: ${e.message}`, { cause: e });
+    }
     throw e;
   }
 }
