@@ -1,7 +1,8 @@
 /**
  * Finding an image from what a user typed, as Docker does: a full image ID (`sha256:<hex>`),
  * a reference (`busybox`, `busybox:1.36`, `host:5000/app@sha256:...`), or a unique prefix of an
- * image ID (`aaef1ff7`). Unknown names fail with Docker's `No such image: NAME`.
+ * image ID (`aaef1ff7`). Unknown names fail with Docker's `No such image: NAME`, names that
+ * are neither a reference nor an ID prefix with `invalid reference format: ...`.
  */
 import { type Digest, isDigest } from '../digest/digest.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
@@ -21,8 +22,11 @@ const HEX_PREFIX = /^[a-f0-9]{1,64}$/;
 
 export function resolveImage(db: Db, input: string): Resolved {
   const r = tryResolveImage(db, input);
-  if (!r) throw new NotFoundError(`No such image: ${input}`);
-  return r;
+  if (r) return r;
+  // A name that is neither a reference nor an ID prefix: say so (as Docker), not "No such image".
+  const hex = input.startsWith('sha256:') ? input.slice(7) : input;
+  if (!HEX_PREFIX.test(hex)) parseNormalizedReference(input);
+  throw new NotFoundError(`No such image: ${input}`);
 }
 
 export function tryResolveImage(db: Db, input: string): Resolved | undefined {
