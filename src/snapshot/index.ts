@@ -17,7 +17,8 @@ import { DRIVER_NAMES, type DriverName, type Snapshotter } from './types.js';
 export type { DriverName, Info, Kind, Mount, Snapshotter, Usage } from './types.js';
 export { DRIVER_NAMES } from './types.js';
 export { detectDefaultDriver, probeOverlay } from './detect.js';
-export { mountAll, unmount, type MountOptions } from './mount.js';
+export { mountAll, mountsUsing, unmount, OVERLAY_MAX_STACK, type MountOptions } from './mount.js';
+export { writableLayer, type WritableLayer } from './writable.js';
 
 /** What the snapshotter needs of a store: its root directory and metadata database. */
 export interface SnapshotStore {

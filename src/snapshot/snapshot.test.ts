@@ -9,6 +9,7 @@ import { openDatabase } from '../metadata/db.js';
 import { allRows } from './meta.js';
 import { detectDefaultDriver, openSnapshotter, probeOverlay } from './index.js';
 import { mountAll, unmount } from './mount.js';
+import { writableLayer } from './writable.js';
 import { mountsUnder, snapshotterSuite, TestRoot, withRoot } from './conformance.js';
 
 snapshotterSuite('overlay', { manyLayers: 150 });
@@ -281,3 +282,32 @@ test('mountAll undoes its earlier mounts when a later one fails, and refuses tar
     await fsp.rm(root, { recursive: true, force: true });
   }
 });
+
+for (const driver of ['overlay', 'native'] as const) {
+  test(`${driver}: writableLayer names where a layer is applied without mounting, and how deletions are kept`, withRoot(driver, async (r) => {
+    const base = writableLayer(await r.sn.prepare('b'));
+    assert.deepEqual(base.deletions, 'remove');
+    assert.deepEqual(base.lowerdirs, []);
+    await fsp.writeFile(join(base.dir, 'gone'), 'x');
+    await fsp.writeFile(join(base.dir, 'kept'), 'k');
+    await r.sn.commit('B', 'b');
+    const child = writableLayer(await r.sn.prepare('c', 'B'));
+    if (driver === 'overlay') {
+      assert.equal(child.deletions, 'whiteout');
+      assert.equal(child.lowerdirs.length, 1);
+      // A whiteout made directly in the upper directory, as the layer applier will.
+      const native = await import('../native/index.js');
+      native.mknodat(native.constants.AT_FDCWD, join(child.dir, 'gone'), native.constants.S_IFCHR, 0, 0);
+    } else {
+      assert.equal(child.deletions, 'remove');
+      assert.deepEqual(child.lowerdirs, []);
+      await fsp.rm(join(child.dir, 'gone'));
+    }
+    await r.sn.commit('C', 'c');
+    await r.check('C', async (d) => assert.deepEqual(await fsp.readdir(d), ['kept']));
+    assert.throws(() => writableLayer([]), InvalidArgumentError);
+    await r.sn.view('v', 'C');
+    const viewMounts = await r.sn.mounts('v');
+    assert.throws(() => writableLayer(viewMounts), InvalidArgumentError);
+  }));
+}
