@@ -22,11 +22,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
 import { InvalidArgumentError, PreconditionError, UnsupportedError } from '../errors.js';
 import { constants as C, lsetxattr, mknodat, utimensat } from '../native/index.js';
+import { applyLayer } from './apply.js';
 import { diffDirs, diffOverlayUpper, sourceDateEpochFromEnv } from './diff.js';
 import { diffToLayer } from './encode.js';
 import {
@@ -171,6 +173,35 @@ describe('diffOverlayUpper', () => {
     const fresh = join(r, 'fresh');
     copyTree(lower, fresh);
     await applyWithGnuTar(tar, fresh);
+    assert.deepEqual(manifestDiff(merged, manifest(fresh)), []);
+  });
+
+  it('round-trips through cairn\'s applier: apply to a new upper, mount, same tree; diffing that upper gives the same bytes', async () => {
+    const r = root('ovl-rt');
+    const lower = join(r, 'lower');
+    buildLower(lower);
+    let merged: Map<string, string> = new Map();
+    const upper = await withOverlay(r, [lower], (m, up) => {
+      for (const c of CHANGES) c(m);
+      merged = manifest(m);
+      return up;
+    });
+    const tar = await collect(diffOverlayUpper(upper, { sourceDateEpoch: null }));
+
+    // overlay snapshotter: the layer becomes a fresh upper directory over the same parent
+    const r2 = join(r, 'again');
+    mkdirSync(join(r2, 'upper'), { recursive: true });
+    const applied = await applyLayer({ dir: join(r2, 'upper'), whiteoutMode: 'overlay' }, Readable.from([tar]));
+    assert.equal(applied.diffId, `sha256:${createHash('sha256').update(tar).digest('hex')}`);
+    const again = await collect(diffOverlayUpper(join(r2, 'upper'), { sourceDateEpoch: null }));
+    assert.ok(again.equals(tar), 'diff(apply(layer)) is the layer itself');
+    const seen = await withOverlay(r2, [lower], (m) => manifest(m));
+    assert.deepEqual(manifestDiff(merged, seen), []);
+
+    // native snapshotter: the layer is applied onto a full copy of the parent
+    const fresh = join(r, 'fresh');
+    copyTree(lower, fresh);
+    await applyLayer({ dir: fresh, whiteoutMode: 'oci-remove' }, Readable.from([tar]));
     assert.deepEqual(manifestDiff(merged, manifest(fresh)), []);
   });
 
@@ -475,6 +506,27 @@ describe('diffDirs', () => {
     const want = manifest(upper);
     const got = manifest(fresh);
     assert.deepEqual(manifestDiff(want, got), [`nsec.txt: want ${want.get('nsec.txt')} got ${got.get('nsec.txt')}`]);
+
+    // and through cairn's own applier (native snapshotter mode), compressed
+    const viaCairn = join(r, 'via-cairn');
+    copyTree(lower, viaCairn);
+    let blob: Buffer = Buffer.alloc(0);
+    const layer = await diffToLayer(diffDirs(lower, upper, { sourceDateEpoch: null }), {
+      compression: 'zstd',
+      sink: async (s) => {
+        blob = await collect(s);
+      },
+    });
+    const res = await applyLayer({ dir: viaCairn, whiteoutMode: 'oci-remove' }, Readable.from([blob]), {
+      expectedDigest: layer.digest,
+      expectedDiffId: layer.diffId,
+    });
+    assert.equal(res.compression, 'zstd');
+    const got2 = manifest(viaCairn);
+    assert.deepEqual(manifestDiff(want, got2), [`nsec.txt: want ${want.get('nsec.txt')} got ${got2.get('nsec.txt')}`]);
+    // the diff of the result against the parent is the same layer again
+    const again = await collect(diffDirs(lower, viaCairn, { sourceDateEpoch: null }));
+    assert.ok(again.equals(tar));
   });
 
   it('gives an empty layer for identical trees and is deterministic', async () => {
