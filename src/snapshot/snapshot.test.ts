@@ -311,3 +311,44 @@ for (const driver of ['overlay', 'native'] as const) {
     assert.throws(() => writableLayer(viewMounts), InvalidArgumentError);
   }));
 }
+
+test('two processes making snapshots in one store at once: each key is made once, every row has its files', withRoot('overlay', async (r) => {
+  await r.layer('B', undefined, (d) => fsp.writeFile(join(d, 'f'), 'base'));
+  const modUrl = new URL('./index.js', import.meta.url).href;
+  const dbUrl = new URL('../metadata/db.js', import.meta.url).href;
+  const script = (who: string): string => `
+    import { openSnapshotter } from ${JSON.stringify(modUrl)};
+    import { openDatabase } from ${JSON.stringify(dbUrl)};
+    const root = ${JSON.stringify(r.root)};
+    const db = openDatabase(root + '/metadata.db');
+    const sn = await openSnapshotter({ root, db });
+    let won = 0;
+    for (let i = 0; i < 25; i++) {
+      await sn.prepare('${who}-' + i, 'B');
+      await sn.commit('${who}-c' + i, '${who}-' + i);
+      try {
+        await sn.prepare('shared-' + i, 'B');
+        won++;
+      } catch (e) {
+        if (e.code !== 'already-exists') throw e;
+      }
+      if (i % 3 === 0) await sn.remove('${who}-c' + i);
+    }
+    process.stdout.write(String(won));
+  `;
+  const run = (who: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script(who)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`child ${who} exited with ${code}`))));
+    });
+  const [a, b] = await Promise.all([run('a'), run('b')]);
+  assert.equal(a + b, 25, 'each shared key was made by exactly one process');
+  const rows = allRows(r.db);
+  assert.equal(rows.filter((row) => row.key.startsWith('shared-')).length, 25);
+  assert.equal(rows.filter((row) => /^[ab]-c/.test(row.key)).length, 2 * (25 - 9));
+  const dir = join(r.root, 'snapshots', 'overlay');
+  assert.deepEqual((await fsp.readdir(dir)).sort(), rows.map((row) => String(row.id)).sort());
+  assert.equal(new Set(rows.map((row) => row.id)).size, rows.length);
+}));
