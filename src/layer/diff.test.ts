@@ -26,7 +26,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
-import { InvalidArgumentError, PreconditionError, UnsupportedError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError, PreconditionError, UnsupportedError } from '../errors.js';
 import { constants as C, lsetxattr, mknodat, utimensat } from '../native/index.js';
 import { applyLayer } from './apply.js';
 import { diffDirs, diffOverlayUpper, sourceDateEpochFromEnv } from './diff.js';
@@ -568,7 +568,12 @@ describe('diffDirs', () => {
 
   it('fails on a missing tree', async () => {
     const r = root('missing');
-    await assert.rejects(collect(diffDirs(join(r, 'nope'), r)), /ENOENT/);
+    await assert.rejects(collect(diffDirs(join(r, 'nope'), r)), (e: unknown) => e instanceof NotFoundError && /lower directory .*nope does not exist/.test(e.message));
+    writeFileSync(join(r, 'file'), '');
+    await assert.rejects(collect(diffDirs(r, join(r, 'file'))), (e: unknown) => e instanceof InvalidArgumentError && /is not a directory/.test(e.message));
+    // a symlink to the tree is fine for the root itself
+    symlinkSync(r, join(r, 'alias'));
+    assert.ok((await collect(diffDirs(r, join(r, 'alias')))).equals(Buffer.alloc(1024)));
   });
 });
 
@@ -618,7 +623,7 @@ describe('diffToLayer', () => {
       }),
       /disk full/,
     );
-    await assert.rejects(diffToLayer(diffOverlayUpper(join(r, 'missing')), { compression: 'none' }), /ENOENT/);
+    await assert.rejects(diffToLayer(diffOverlayUpper(join(r, 'missing')), { compression: 'none' }), NotFoundError);
     await assert.rejects(diffToLayer(diffOverlayUpper(up), { compression: 'lz4' as 'gzip' }), InvalidArgumentError);
   });
 

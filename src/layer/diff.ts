@@ -48,7 +48,7 @@
  */
 import type { Readable } from 'node:stream';
 
-import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
 import { constants, errnoCode, type NativeStat } from '../native/index.js';
 import { createTarWriter, type TarWriteHeader, type TarWriter } from '../tar/index.js';
 import {
@@ -138,6 +138,18 @@ function run(tw: TarWriter, produce: () => Promise<void>): TarWriter {
       if (!tw.destroyed) tw.destroy(e instanceof Error ? e : new Error(String(e)));
     });
   return tw;
+}
+
+/** Open a tree's root directory (a symlink to it is followed: only entries inside are never followed). */
+function openRoot(dir: string, role: string): number {
+  try {
+    return openDir(constants.AT_FDCWD, dir, true);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT') throw new NotFoundError(`layer diff: ${role} directory ${dir} does not exist`, { cause: e });
+    if (code === 'ENOTDIR') throw new InvalidArgumentError(`layer diff: ${role} ${dir} is not a directory`, { cause: e });
+    throw e;
+  }
 }
 
 function join(dir: Buffer, name: Buffer): Buffer {
@@ -347,7 +359,7 @@ export function diffOverlayUpper(upperDir: string, opts: DiffOptions = {}): Read
   };
 
   return run(tw, async () => {
-    const root = openDir(constants.AT_FDCWD, upperDir);
+    const root = openRoot(upperDir, 'upper');
     try {
       const x = splitOverlayXattrs(readXattrsFd(root), prefixes, cfg.keepXattr, () => upperDir);
       if (x.opaque) await out.opaque(EMPTY);
@@ -562,9 +574,9 @@ export function diffDirs(lowerDir: string, upperDir: string, opts: DiffOptions =
   };
 
   return run(tw, async () => {
-    const upperRoot = openDir(constants.AT_FDCWD, upperDir);
+    const upperRoot = openRoot(upperDir, 'upper');
     try {
-      const lowerRoot = openDir(constants.AT_FDCWD, lowerDir);
+      const lowerRoot = openRoot(lowerDir, 'lower');
       try {
         groups = await collectLinkGroups(upperRoot);
         await decideLinkGroups(groups, lowerRoot, upperRoot, keep);

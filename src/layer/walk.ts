@@ -55,9 +55,12 @@ export function procPath(dirfd: number, name: Buffer): Buffer {
     : Buffer.concat([Buffer.from(`/proc/self/fd/${dirfd}/`), name]);
 }
 
-/** Open a directory for walking: the root (absolute path) or `name` under `dirfd`, never through a symlink. */
-export function openDir(dirfd: number, name: string | Buffer): number {
-  return openat(dirfd, name, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+/**
+ * Open directory `name` under `dirfd` for walking; it is never a symlink followed unless
+ * `follow` (for the root of a walk, given by the caller).
+ */
+export function openDir(dirfd: number, name: string | Buffer, follow = false): number {
+  return openat(dirfd, name, constants.O_RDONLY | constants.O_DIRECTORY | (follow ? 0 : constants.O_NOFOLLOW));
 }
 
 /** Close a directory fd opened by {@link openDir}. */
