@@ -1,7 +1,7 @@
 /**
- * Performing mounts: the one place in the snapshot module that calls mount(2). A snapshotter
- * only describes mounts ({@link Mount} values); `mountAll` makes them real at a mount point and
- * `unmount` takes them down again.
+ * Performing mounts: a snapshotter only describes mounts ({@link Mount} values); `mountAll`
+ * makes them real at a mount point and `unmount` takes them down again. (The only other
+ * mount(2) in this module is detect.ts's probe.)
  *
  * Overlay mounts go through the new mount API, one "lowerdir+" per layer, where the kernel has
  * it (Linux 6.8+: up to 500 lower layers). Older kernels get the classic option string, capped
@@ -9,7 +9,7 @@
  * directory (short names: "12/fs:11/fs:...") with the process briefly chdir'd there, as
  * Docker's overlay2 does.
  */
-import { readFileSync, statSync, type BigIntStats as Stats } from 'node:fs';
+import { readFileSync, realpathSync, statSync, type BigIntStats as Stats } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { CairnError, ConflictError, InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
 import { constants, errnoCode, mount, overlayLegacyData, overlayMount, overlaySupportsLowerdirPlus, umount2, type OverlayMountOptions } from '../native/index.js';
@@ -137,9 +137,18 @@ function splitLegacyLowerdir(v: string): string[] {
   return v.split(/(?<!\\):/).map((p) => p.replace(/\\([:,\\])/g, '$1'));
 }
 
+/** `sub` under `root`, refusing `..` escapes and symlinks on the way (a mounted tree may hold any). */
 function within(root: string, sub: string): string {
   const p = resolve(root, sub);
   if (p !== root && !p.startsWith(root + sep)) throw new InvalidArgumentError(`mount target ${sub} is outside ${root}`);
+  let real: string;
+  try {
+    real = realpathSync(p);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`mount target ${p} does not exist`, { cause: e });
+    throw e;
+  }
+  if (real !== resolve(realpathSync(root), sub)) throw new InvalidArgumentError(`mount target ${sub} under ${root} goes through a symbolic link`);
   return p;
 }
 

@@ -259,6 +259,19 @@ test('mountAll undoes its earlier mounts when a later one fails, and refuses tar
     );
     assert.deepEqual(mountsUnder(root), [], 'the first mount was undone');
     assert.throws(() => mountAll([{ type: 'bind', source: a, target: '../escape', options: ['rbind'] }], at), InvalidArgumentError);
+    await fsp.symlink('/tmp', join(a, 'sneaky'));
+    assert.throws(
+      () =>
+        mountAll(
+          [
+            { type: 'bind', source: a, options: ['rbind', 'rw'] },
+            { type: 'bind', source: a, target: 'sneaky', options: ['rbind', 'ro'] },
+          ],
+          at,
+        ),
+      /symbolic link/,
+    );
+    assert.deepEqual(mountsUnder(root), [], 'the first mount was undone');
     assert.equal(unmount(at), 0, 'nothing mounted: nothing to unmount');
 
     // Stacked mounts: a read-only bind on a sub-directory of a writable one.
