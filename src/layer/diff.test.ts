@@ -376,6 +376,39 @@ describe('diffOverlayUpper', () => {
     assert.equal(readdirSync('/proc/self/fd').length, before);
   });
 
+  it('fails with PreconditionError when a small file is replaced or grows between stat and read', async () => {
+    const cases: Array<[RegExp, (f: string) => void]> = [
+      [/was replaced/, (f) => {
+        linkSync(f, `${f}.kept`); // keeps the old inode alive, so the new file cannot reuse its number
+        rmSync(f);
+        writeFileSync(f, 'other');
+      }],
+      [/grew beyond 5 bytes/, (f) => appendFileSync(f, '+')],
+      [/shrank from 5 to 2 bytes/, (f) => truncateSync(f, 2)],
+    ];
+    for (const [message, change] of cases) {
+      const r = root('race-small');
+      const up = join(r, 'upper');
+      mkdirSync(up);
+      writeFileSync(join(up, 'a-big'), Buffer.alloc(2 << 20, 1)); // fills the stream buffer first
+      writeFileSync(join(up, 'b-small'), 'small');
+      const s = diffOverlayUpper(up, { highWaterMark: 1024 });
+      let first = true;
+      await assert.rejects(
+        (async () => {
+          for await (const chunk of s) {
+            void chunk;
+            if (first) {
+              first = false;
+              change(join(up, 'b-small'));
+            }
+          }
+        })(),
+        (e: unknown) => e instanceof PreconditionError && message.test(e.message),
+      );
+    }
+  });
+
   it('fails with PreconditionError when a file changes size while it is read', async () => {
     const r = root('race');
     const up = join(r, 'upper');

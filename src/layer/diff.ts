@@ -63,6 +63,8 @@ import {
   readXattrs,
   readXattrsFd,
   sameContent,
+  SMALL_FILE,
+  smallFile,
   statAt,
   type EntryKind,
 } from './walk.js';
@@ -234,7 +236,11 @@ class LayerWriter {
       case 'file':
         await this.tw.add(
           this.named(rel, false, { ...base, type: 'file', size: st.size }),
-          st.size === 0 ? undefined : fileChunks(dirfd, name, st.ino, st.size, this.what(rel)),
+          st.size === 0
+            ? undefined
+            : st.size <= SMALL_FILE
+              ? smallFile(dirfd, name, st.ino, st.size, this.what(rel))
+              : fileChunks(dirfd, name, st.ino, st.size, this.what(rel)),
         );
         return;
       case 'symlink':

@@ -10,7 +10,7 @@
  * l*xattr) go through `/proc/self/fd/<dirfd>/<name>`, whose last component is never
  * followed.
  */
-import { closeSync, read as readCb } from 'node:fs';
+import { closeSync, read as readCb, readSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
@@ -189,6 +189,35 @@ export async function* fileChunks(
     const probe = Buffer.alloc(1);
     const { bytesRead } = await read(fd, probe, 0, 1, pos);
     if (bytesRead !== 0) throw new PreconditionError(`${what} grew beyond ${size} bytes while being read`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Files up to this size are read whole and synchronously by {@link smallFile} (one system call instead of a thread-pool round trip). */
+export const SMALL_FILE = 64 * 1024;
+
+/**
+ * The whole content of regular file `name` in `dirfd` (at most {@link SMALL_FILE} bytes),
+ * read synchronously, with the same checks as {@link fileChunks}.
+ */
+export function smallFile(dirfd: number, name: Buffer, ino: bigint, size: number, what: string): Buffer {
+  const fd = openFile(dirfd, name);
+  try {
+    if (fstatat(fd, '', constants.AT_EMPTY_PATH).ino !== ino) {
+      throw new PreconditionError(`${what} was replaced while the layer was being written`);
+    }
+    // One byte more than expected, so growth shows in the same read.
+    const buf = Buffer.allocUnsafe(size + 1);
+    let pos = 0;
+    for (;;) {
+      const n = readSync(fd, buf, pos, buf.length - pos, pos);
+      if (n === 0) break;
+      pos += n;
+      if (pos > size) throw new PreconditionError(`${what} grew beyond ${size} bytes while being read`);
+    }
+    if (pos < size) throw new PreconditionError(`${what} shrank from ${size} to ${pos} bytes while being read`);
+    return buf.subarray(0, size);
   } finally {
     closeSync(fd);
   }
