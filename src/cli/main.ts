@@ -8,10 +8,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CairnError, UsageError } from '../errors.js';
 import { VERSION } from './version.js';
+import type { DriverName } from '../snapshot/types.js';
 
 export interface GlobalOptions {
   root?: string;
-  storageDriver?: string;
+  storageDriver?: DriverName;
   debug?: boolean;
 }
 
@@ -137,6 +138,20 @@ export function buildProgram(): Command {
   importCommand(image.command('import'));
   saveCommand(image.command('save'));
   loadCommand(image.command('load'));
+  image
+    .command('mount')
+    .description("Mount an image's root file system read-only and print where (no argument: list mounted images)")
+    .argument('[image...]')
+    .option('--format <format>', "format output: 'json'")
+    .action(lazy(() => import('./commands/mount.js')));
+  image
+    .command('umount')
+    .alias('unmount')
+    .description("Unmount an image's root file system")
+    .argument('[image...]')
+    .option('-a, --all', 'unmount all mounted images')
+    .option('-f, --force', 'unmount even if mounted several times')
+    .action(lazy(() => import('./commands/umount.js')));
 
   program
     .command('version')

@@ -13,6 +13,7 @@ import { type ImageLayerRecord, putImage, setRepoDigest, setTag } from '../metad
 import { chainIds } from '../oci/chainid.js';
 import type { ImageConfig } from '../oci/types.js';
 import type { Store } from '../store/store.js';
+import { type UnpackProgress, unpackLayers } from './unpack.js';
 
 export interface LayerForImage {
   blobDigest: Digest;
@@ -43,15 +44,20 @@ export interface StoredImage {
   retagged: Array<[string, Digest]>;
 }
 
-export async function storeImage(store: Store, img: NewImage, protect: (d: Digest) => void): Promise<StoredImage> {
-  return (await storeImages(store, [img], protect))[0]!;
+export interface StoreOptions {
+  /** Shown while layers are unpacked. */
+  progress?: UnpackProgress;
+}
+
+export async function storeImage(store: Store, img: NewImage, protect: (d: Digest) => void, opts: StoreOptions = {}): Promise<StoredImage> {
+  return (await storeImages(store, [img], protect, opts))[0]!;
 }
 
 /**
  * Record several images together (an archive's): all of them become visible in one write
  * transaction, or none does.
  */
-export async function storeImages(store: Store, imgs: NewImage[], protect: (d: Digest) => void): Promise<StoredImage[]> {
+export async function storeImages(store: Store, imgs: NewImage[], protect: (d: Digest) => void, opts: StoreOptions = {}): Promise<StoredImage[]> {
   const prepared: Array<{ img: NewImage; id: Digest; manifestDigest: Digest; chains: Digest[]; layers: ImageLayerRecord[] }> = [];
   for (const img of imgs) {
     const id = digestOf(img.configRaw);
@@ -71,11 +77,20 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (d: D
     }));
     prepared.push({ img, id, manifestDigest, chains, layers });
   }
+  // Unpack every layer (each chainID once) before anything is recorded: an image whose
+  // layers do not apply is never listed.
+  for (const p of prepared) {
+    await unpackLayers(store, p.layers.map((l) => ({ chainId: l.chainId, parent: l.parent, blobDigest: l.blob.blobDigest, diffId: l.diffId })), protect, opts.progress);
+  }
+  const committed = store.db.prepare("SELECT 1 FROM snapshots WHERE key = ? AND kind = 'committed'");
   return writeTx(store.db, () => {
     const out: StoredImage[] = [];
     for (const { img, id, manifestDigest, chains, layers } of prepared) {
       for (const d of [id, manifestDigest, ...img.layers.map((l) => l.blobDigest)]) {
         if (!existsSync(store.content.blobPath(d))) throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
+      }
+      for (const c of chains) {
+        if (committed.get(c) === undefined) throw new DataCorruptError(`layer ${c} was removed by another process while the image was being recorded; retry`);
       }
       putImage(
         store.db,

@@ -14,6 +14,7 @@ import { childrenOf, deleteImage, deleteRepoDigest, deleteTag, getImage, imageLa
 import { parseNormalizedReference, parseReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
 import { resolveImage } from './resolve.js';
+import { collectSnapshots } from './unpack.js';
 
 /** Point `target` at the image `source` names. Returns the canonical target name. */
 export function tagImage(store: Store, source: string, target: string): string {
@@ -37,6 +38,7 @@ export interface RemoveOptions {
 export async function removeImage(store: Store, name: string, opts: RemoveOptions = {}): Promise<RemoveEvent[]> {
   const events: RemoveEvent[] = [];
   const candidates: Digest[] = [];
+  const chains: Digest[] = [];
   writeTx(store.db, () => {
     const db = store.db;
     const resolved = resolveImage(db, name);
@@ -83,11 +85,15 @@ export async function removeImage(store: Store, name: string, opts: RemoveOption
         events.push({ untagged: familiar(d) });
       }
     }
+    if (db.prepare('SELECT 1 FROM image_mounts WHERE image_id = ?').get(id) !== undefined) {
+      throw new ConflictError(`conflict: unable to delete ${shortId(id)} - image is mounted: unmount it with \`cairn image umount\` first`);
+    }
     // Delete this image, then parents that were kept only for it (untagged, no other child).
     let cur = getImage(db, id);
     while (cur) {
       const layers = imageLayers(db, cur.id);
       candidates.push(cur.id, cur.manifestDigest, ...layers.map((l) => l.blob.blobDigest));
+      for (const l of layers) if (!chains.includes(l.chainId)) chains.push(l.chainId);
       const parent = cur.parent;
       deleteImage(db, cur.id);
       events.push({ deleted: cur.id });
@@ -95,6 +101,9 @@ export async function removeImage(store: Store, name: string, opts: RemoveOption
       if (cur && (tagsOf(db, cur.id).length > 0 || repoDigestsOf(db, cur.id).length > 0 || childrenOf(db, cur.id).length > 0)) break;
     }
   });
+  // Docker prints the layers it released after the image, top layer first.
+  const released = events.some((e) => 'deleted' in e) ? await collectSnapshots(store, chains) : [];
+  for (const c of released) events.push({ deleted: c });
   await store.collectGarbage(candidates);
   return events;
 }

@@ -93,4 +93,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX snapshots_parent ON snapshots(parent);
   `,
+  // v3: images mounted with `cairn image mount` (reference-counted; src/image/mount.ts).
+  `
+  CREATE TABLE image_mounts (
+    image_id TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    snapshot TEXT NOT NULL,
+    target TEXT NOT NULL
+  );
+  `,
 ];

@@ -18,10 +18,13 @@ import { CairnError, errnoCode } from '../errors.js';
 import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, writeTx } from '../metadata/db.js';
 import { createLease, deleteLease, expireLeases, leaseAdd, pruneLayerRecords, referencedDigests } from '../metadata/records.js';
+import { type DriverName, type Snapshotter, openSnapshotter } from '../snapshot/index.js';
 
 export interface StoreOptions {
   /** Root directory; default: $CAIRN_ROOT, else /var/lib/cairn for root, else $XDG_DATA_HOME/cairn. */
   root?: string;
+  /** Storage driver for layers (`overlay`, `native`); default: the one recorded in the store, else the machine's best. */
+  storageDriver?: DriverName;
 }
 
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -36,6 +39,9 @@ export class Store {
   readonly content: LocalContentStore;
   readonly db: Db;
   private closed = false;
+
+  private snapshotter: Promise<Snapshotter> | undefined;
+  private storageDriver: DriverName | undefined;
 
   private constructor(root: string, content: LocalContentStore, db: Db) {
     this.root = root;
@@ -52,8 +58,18 @@ export class Store {
     await cleanTmp(join(root, 'tmp'));
     const db = openDatabase(join(root, 'metadata.db'));
     const store = new Store(root, content, db);
+    store.storageDriver = opts.storageDriver;
     writeTx(db, () => expireLeases(db, processAlive));
     return store;
+  }
+
+  /**
+   * The store's snapshotter (unpacked layers), opened on first use: commands that only read
+   * metadata never pay for it. The driver is recorded in the store on first use.
+   */
+  snapshots(): Promise<Snapshotter> {
+    this.snapshotter ??= openSnapshotter({ root: this.root, db: this.db }, this.storageDriver);
+    return this.snapshotter;
   }
 
   /** A fresh scratch directory owned by this process; removed by `dispose` or at the next start-up. */

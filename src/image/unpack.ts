@@ -1,0 +1,102 @@
+/**
+ * Unpacking an image's layers into snapshots, each chainID at most once: a layer whose
+ * chainID is already committed is "Already exists"; a missing one is applied (streamed from
+ * its blob, digest and diffID verified) into a fresh active snapshot on its parent, then
+ * committed under its chainID. A failed apply removes its partial snapshot and throws, so the
+ * image is never recorded. Snapshots no image uses any more are removed by `collectSnapshots`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Digest } from '../digest/digest.js';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../errors.js';
+import { applyLayer } from '../layer/apply.js';
+import { writeTx } from '../metadata/db.js';
+import type { Snapshotter } from '../snapshot/index.js';
+import { writableLayer } from '../snapshot/writable.js';
+import type { Store } from '../store/store.js';
+
+export interface UnpackLayer {
+  chainId: Digest;
+  parent: Digest | null;
+  blobDigest: Digest;
+  diffId: Digest;
+}
+
+export interface UnpackProgress {
+  start(id: string, label: string, total?: number): void;
+  finish(id: string, message: string): void;
+}
+
+async function exists(sn: Snapshotter, key: string): Promise<boolean> {
+  try {
+    await sn.stat(key);
+    return true;
+  } catch (e) {
+    if (e instanceof NotFoundError) return false;
+    throw e;
+  }
+}
+
+/** Make sure every layer of the chain is a committed snapshot. Returns the chainIDs it created. */
+export async function unpackLayers(store: Store, layers: UnpackLayer[], protect: (d: Digest) => void, progress?: UnpackProgress): Promise<Digest[]> {
+  const sn = await store.snapshots();
+  const created: Digest[] = [];
+  for (const l of layers) {
+    protect(l.chainId);
+    if (await exists(sn, l.chainId)) continue;
+    const key = `extract-${process.pid}-${randomBytes(6).toString('hex')}`;
+    const mounts = await sn.prepare(key, l.parent ?? undefined);
+    const short = l.diffId.slice(7, 19);
+    progress?.start(short, 'Extracting');
+    try {
+      const w = writableLayer(mounts);
+      await applyLayer({ dir: w.dir, whiteoutMode: w.deletions === 'whiteout' ? 'overlay' : 'oci-remove' }, await store.content.reader(l.blobDigest), {
+        expectedDigest: l.blobDigest,
+        expectedDiffId: l.diffId,
+        what: `layer ${l.diffId}`,
+      });
+      try {
+        await sn.commit(l.chainId, key);
+        created.push(l.chainId);
+      } catch (e) {
+        // Another process unpacked the same chainID meanwhile: theirs stands, ours goes.
+        if (!(e instanceof AlreadyExistsError)) throw e;
+        await sn.remove(key);
+      }
+      progress?.finish(short, 'Pull complete');
+    } catch (e) {
+      await sn.remove(key).catch((re: unknown) => {
+        // The partial snapshot could not be removed now; the next start-up removes orphans.
+        if (!(re instanceof NotFoundError)) process.emitWarning(`cairn: could not remove partial snapshot ${key}: ${(re as Error).message}`);
+      });
+      throw e;
+    }
+  }
+  return created;
+}
+
+/**
+ * Remove the committed snapshots among `chainIds` (top of each chain first) that no image
+ * uses and no lease protects. Snapshots with children (another image's layer, a container)
+ * stay. Returns the chainIDs removed.
+ */
+export async function collectSnapshots(store: Store, chainIds: Digest[]): Promise<Digest[]> {
+  if (chainIds.length === 0) return [];
+  const sn = await store.snapshots();
+  const removed: Digest[] = [];
+  for (const c of [...chainIds].reverse()) {
+    const inUse = writeTx(store.db, () => {
+      const img = store.db.prepare('SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1').get(c);
+      const leased = store.db.prepare('SELECT 1 FROM lease_resources WHERE digest = ? LIMIT 1').get(c);
+      return img !== undefined || leased !== undefined;
+    });
+    if (inUse || !(await exists(sn, c))) continue;
+    try {
+      await sn.remove(c);
+      removed.push(c);
+    } catch (e) {
+      if (e instanceof ConflictError || e instanceof NotFoundError) continue;
+      throw e;
+    }
+  }
+  return removed;
+}
