@@ -8,7 +8,8 @@
  * learn its diffID), under a lease; only a map of path -> digest is kept in memory. When the
  * archive ends, the manifests are read, every digest, size and diffID is checked, and each
  * image is recorded in one transaction. If anything fails, no image is recorded and every blob
- * this load added and nothing else uses is removed.
+ * this load added and nothing else uses is removed; when it succeeds, the members that are not
+ * part of an image (manifest.json, index.json, ...) are removed.
  */
 import { type Digest, digestOf, parseDigest } from '../digest/digest.js';
 import { DataCorruptError, NotFoundError, UnsupportedError } from '../errors.js';
@@ -50,8 +51,9 @@ const BLOB_PATH = /^blobs\/(sha256|sha384|sha512)\/([a-f0-9]+)$/;
 
 export async function loadArchive(store: Store, source: AsyncIterable<Uint8Array>, progress?: LoadProgress): Promise<LoadResult> {
   const added: Digest[] = [];
+  let result: LoadResult;
   try {
-    return await store.withLease(async (protect) => {
+    result = await store.withLease(async (protect) => {
       const members = new Map<string, Member>();
       const links = new Map<string, string>();
       const { stream } = await decompressStream(source);
@@ -114,6 +116,9 @@ export async function loadArchive(store: Store, source: AsyncIterable<Uint8Array
     await store.collectGarbage(added);
     throw e;
   }
+  // Members no image uses (manifest.json, index.json, oci-layout, legacy `<id>/json`) go too.
+  await store.collectGarbage(added);
+  return result;
 }
 
 function shortName(path: string): string {

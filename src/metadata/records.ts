@@ -248,6 +248,18 @@ export function expireLeases(db: Db, alive: (pid: number) => boolean): number {
   return n;
 }
 
+/** Remove leases whose process is gone (a killed cairn); returns the digests they protected, for GC. */
+export function expireDeadLeases(db: Db, alive: (pid: number) => boolean): Digest[] {
+  const out = new Set<Digest>();
+  const resources = db.prepare('SELECT digest FROM lease_resources WHERE lease_id = ?');
+  for (const r of db.prepare('SELECT id, pid FROM leases').all() as Array<{ id: string; pid: number }>) {
+    if (alive(r.pid)) continue;
+    for (const x of resources.all(r.id) as Array<{ digest: string }>) out.add(x.digest as Digest);
+    db.prepare('DELETE FROM leases WHERE id = ?').run(r.id);
+  }
+  return [...out];
+}
+
 /** Every digest that must survive GC: images' manifests and configs, layer blobs, leased content. */
 export function referencedDigests(db: Db): Set<string> {
   const out = new Set<string>();

@@ -17,7 +17,7 @@ import type { Digest } from '../digest/digest.js';
 import { CairnError, errnoCode } from '../errors.js';
 import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, writeTx } from '../metadata/db.js';
-import { createLease, deleteLease, expireLeases, leaseAdd, pruneLayerRecords, referencedDigests } from '../metadata/records.js';
+import { createLease, deleteLease, expireDeadLeases, leaseAdd, pruneLayerRecords, referencedDigests } from '../metadata/records.js';
 import { type DriverName, type Snapshotter, openSnapshotter } from '../snapshot/index.js';
 
 export interface StoreOptions {
@@ -59,7 +59,9 @@ export class Store {
     const db = openDatabase(join(root, 'metadata.db'));
     const store = new Store(root, content, db);
     store.storageDriver = opts.storageDriver;
-    writeTx(db, () => expireLeases(db, processAlive));
+    // A killed cairn's lease goes, and so does the content it protected that nothing else uses.
+    const orphaned = writeTx(db, () => expireDeadLeases(db, processAlive));
+    if (orphaned.length > 0) await store.collectGarbage(orphaned);
     return store;
   }
 
