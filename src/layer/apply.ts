@@ -165,14 +165,19 @@ export async function applyLayer(
   try {
     let compression: Compression;
     let entries = 0;
+    let hashTarToo = true;
+    let uncompressedBytes = 0;
     try {
       const d = await decompressStream(hashedSource(), { limit });
       compression = d.compression;
       const stream = d.stream;
+      // an uncompressed layer's diffID is its digest: hash it once when the algorithms agree
+      hashTarToo = compression !== 'none' || uncompressed.algorithm !== compressed.algorithm;
       async function* hashedTar(): AsyncGenerator<Buffer, void, undefined> {
         for await (const c of stream) {
           const b = c as Buffer;
-          uncompressed.update(b);
+          if (hashTarToo) uncompressed.update(b);
+          else uncompressedBytes += b.length;
           yield b;
         }
       }
@@ -195,11 +200,12 @@ export async function applyLayer(
     if (opts.expectedDigest !== undefined && digest !== opts.expectedDigest) {
       throw new DataCorruptError(`${what}: digest mismatch: got ${digest}, expected ${opts.expectedDigest}`);
     }
-    const diffId = uncompressed.digest();
+    const diffId = hashTarToo ? uncompressed.digest() : digest;
     if (opts.expectedDiffId !== undefined && diffId !== opts.expectedDiffId) {
       throw new DataCorruptError(`${what}: diffID mismatch: got ${diffId}, expected ${opts.expectedDiffId}`);
     }
-    return { diffId, digest, size: compressed.size, uncompressedSize: uncompressed.size, entries, compression };
+    const uncompressedSize = hashTarToo ? uncompressed.size : uncompressedBytes;
+    return { diffId, digest, size: compressed.size, uncompressedSize, entries, compression };
   } finally {
     applier.close();
   }
