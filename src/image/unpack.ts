@@ -44,6 +44,7 @@ export async function unpackLayers(store: Store, layers: UnpackLayer[], protect:
     protect(l.chainId);
     if (await exists(sn, l.chainId)) continue;
     const key = `extract-${process.pid}-${randomBytes(6).toString('hex')}`;
+    protect(key as Digest); // if this process dies, the next start-up removes the partial snapshot (Store.open)
     const mounts = await sn.prepare(key, l.parent ?? undefined);
     const short = l.diffId.slice(7, 19);
     progress?.start(short, 'Extracting');

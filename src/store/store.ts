@@ -13,8 +13,8 @@ import { constants as fsc, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Digest } from '../digest/digest.js';
-import { CairnError, errnoCode } from '../errors.js';
+import { type Digest, isDigest } from '../digest/digest.js';
+import { CairnError, ConflictError, NotFoundError, errnoCode } from '../errors.js';
 import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, writeTx } from '../metadata/db.js';
 import { createLease, deleteLease, expireDeadLeases, leaseAdd, pruneLayerRecords, referencedDigests } from '../metadata/records.js';
@@ -61,8 +61,42 @@ export class Store {
     store.storageDriver = opts.storageDriver;
     // A killed cairn's lease goes, and so does the content it protected that nothing else uses.
     const orphaned = writeTx(db, () => expireDeadLeases(db, processAlive));
-    if (orphaned.length > 0) await store.collectGarbage(orphaned);
+    if (orphaned.length > 0) {
+      await store.collectGarbage(orphaned.filter((d) => isDigest(d)));
+      await store.removeOrphanSnapshots(orphaned);
+    }
     return store;
+  }
+
+  /**
+   * Snapshots a dead process's lease protected: the ones it was still writing (active), and
+   * the committed ones that no image uses and no live lease protects (children first).
+   */
+  private async removeOrphanSnapshots(keys: string[]): Promise<void> {
+    const row = this.db.prepare('SELECT kind FROM snapshots WHERE key = ?');
+    const used = this.db.prepare('SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1');
+    const leased = this.db.prepare('SELECT 1 FROM lease_resources WHERE digest = ? LIMIT 1');
+    let left = keys.filter((k) => {
+      const r = row.get(k) as { kind: string } | undefined;
+      return r !== undefined && (r.kind === 'active' || (r.kind === 'committed' && used.get(k) === undefined && leased.get(k) === undefined));
+    });
+    if (left.length === 0) return;
+    const sn = await this.snapshots();
+    for (let progress = true; progress && left.length > 0; ) {
+      progress = false;
+      const next: string[] = [];
+      for (const k of left) {
+        try {
+          await sn.remove(k);
+          progress = true;
+        } catch (e) {
+          // A parent of another orphan goes in a later pass; one something else still needs stays.
+          if (e instanceof ConflictError) next.push(k);
+          else if (!(e instanceof NotFoundError)) throw e;
+        }
+      }
+      left = next;
+    }
   }
 
   /**
