@@ -130,7 +130,8 @@ test('images filters: reference, dangling; repository argument', async () => {
   // Clean up the dangling image by ID.
   const id = (await cairnOk(root, ['images', '-q', '-f', 'dangling=true'])).stdout.trim();
   const rm = await cairnOk(root, ['rmi', id]);
-  assert.match(rm.stdout, /^Deleted: sha256:[a-f0-9]{64}\n$/);
+  // The image, then its layer (a one-layer image: chainID = diffID), as Docker prints them.
+  assert.match(rm.stdout, /^Deleted: sha256:[a-f0-9]{64}\nDeleted: sha256:[a-f0-9]{64}\n$/);
 });
 
 test('tag and rmi: untag vs delete, conflicts, unknown images, exit codes', async () => {
@@ -147,8 +148,9 @@ test('tag and rmi: untag vs delete, conflicts, unknown images, exit codes', asyn
   assert.equal((await cairnOk(root, ['rmi', 'first/app:2'])).stdout, 'Untagged: first/app:2\n');
   assert.equal((await cairnOk(root, ['image', 'rm', 'second/app'])).stdout, 'Untagged: second/app:latest\n');
   // Last name: untag and delete; the blobs of the image go with it.
+  const layer = (JSON.parse((await cairnOk(root, ['inspect', id])).stdout)[0].RootFS.Layers as string[])[0]!;
   const last = await cairnOk(root, ['rmi', 'first/app:1']);
-  assert.equal(last.stdout, `Untagged: first/app:1\nDeleted: ${id}\n`);
+  assert.equal(last.stdout, `Untagged: first/app:1\nDeleted: ${id}\nDeleted: ${layer}\n`);
   assert.equal((await cairn(root, ['inspect', id])).code, 1);
   const none = await cairn(root, ['rmi', 'nosuch:1']);
   assert.equal(none.code, 1);
@@ -157,7 +159,8 @@ test('tag and rmi: untag vs delete, conflicts, unknown images, exit codes', asyn
   const id2 = (await cairnOk(root, ['import', '-', 'x/a'], { input: await makeTar([{ path: 'f', content: 'force' }]) })).stdout.trim();
   await cairnOk(root, ['tag', 'x/a', 'y/b']);
   const f = await cairnOk(root, ['rmi', '-f', id2]);
-  assert.deepEqual(f.stdout.trim().split('\n'), ['Untagged: x/a:latest', 'Untagged: y/b:latest', `Deleted: ${id2}`]);
+  assert.deepEqual(f.stdout.trim().split('\n').slice(0, 3), ['Untagged: x/a:latest', 'Untagged: y/b:latest', `Deleted: ${id2}`]);
+  assert.match(f.stdout.trim().split('\n')[3]!, /^Deleted: sha256:[a-f0-9]{64}$/);
   const badTag = await cairn(root, ['tag', 'bb:plain', 'user/Busybox']);
   assert.equal(badTag.code, 1);
   assert.match(badTag.stderr, /^Error: invalid reference format: repository name \(user\/Busybox\) must be lowercase\n$/);
