@@ -144,6 +144,8 @@ async function archiveFile(b: Buffer): Promise<string> {
 
 interface State {
   blobs: Map<string, string>;
+  /** Unpacked layers: snapshot directories per driver. */
+  snapshots: string[];
   images: unknown[];
   info: unknown;
 }
@@ -158,7 +160,9 @@ async function state(root: string): Promise<State> {
       return o;
     });
   const info = JSON.parse((await cairnOk(root, ['info', '--format', 'json'])).stdout) as unknown;
-  return { blobs: snapshotTree(join(root, 'content', 'blobs')), images, info };
+  const snaps = join(root, 'snapshots');
+  const snapshots = existsSync(snaps) ? readdirSync(snaps).flatMap((d) => readdirSync(join(snaps, d)).map((id) => `${d}/${id}`)).sort() : [];
+  return { blobs: snapshotTree(join(root, 'content', 'blobs')), snapshots, images, info };
 }
 
 function assertOneLineError(r: { code: number; stdout: string; stderr: string }, exitCode: number, pattern: RegExp): string {
