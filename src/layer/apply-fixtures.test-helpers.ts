@@ -4,8 +4,9 @@
  * (every entry's type, mode, owner, nanosecond mtime, device numbers, link target,
  * content hash and xattrs, read without following symlinks) to compare directories.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,7 +20,14 @@ export { writeArchive };
 /** A fresh directory under the system temp dir; `cleanup` removes it. */
 export function tempDir(prefix = 'cairn-layer-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  // rm(1), not fs.rmSync: Node's recursive removal overflows its stack on very deep trees
+  return {
+    path,
+    cleanup: () => {
+      const r = spawnSync('rm', ['-rf', '--one-file-system', path]);
+      if (r.status !== 0) throw new Error(`rm -rf ${path} failed: ${r.stderr.toString()}`);
+    },
+  };
 }
 
 /** Yield `buf` in chunks of `size` bytes. */
