@@ -12,8 +12,8 @@
  * the same input archive (written by skopeo from the generated OCI layout) and writes the same
  * format (docker-archive). Caches are dropped (`sync; echo 1 > /proc/sys/vm/drop_caches`)
  * before every timed save/load step, for every engine alike, and the engines take turns
- * (rotated order) so that disk effects fall on all of them. Peak RSS comes from
- * `/usr/bin/time -f %M` around each command.
+ * (rotated order) so that disk effects fall on all of them. Peak RSS and CPU time come from
+ * `/usr/bin/time -f '%M %U %S'` around each command.
  *
  * A script that prints a Markdown table (and writes JSON beside it), not a test. Run as root:
  *
@@ -23,7 +23,7 @@
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, createWriteStream, renameSync, mkdtempSync } from 'node:fs';
-import { cpus, totalmem, release, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createTarWriter } from '../src/tar/index.js';
@@ -69,6 +69,7 @@ function parseArgs(argv: string[]): Options {
     } else throw new Error(`unknown argument ${a}`);
   }
   if (!o.dir) o.dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
+  else mkdirSync(o.dir, { recursive: true });
   if (!o.json) o.json = join(o.dir, 'results.json');
   return o;
 }
@@ -79,6 +80,8 @@ function parseArgs(argv: string[]): Options {
 interface Sample {
   ms: number;
   rssKb: number;
+  /** User + system CPU time of the command and its children. */
+  cpuMs: number;
 }
 
 /** Run argv (command first). */
@@ -101,12 +104,12 @@ function dropCaches(): void {
 /** Run argv under /usr/bin/time; wall time measured here (spawn overhead is the same for all). */
 function timed(argv: string[], env: NodeJS.ProcessEnv, rssFile: string): Sample {
   const t0 = performance.now();
-  const r = spawnSync(TIME, ['-f', '%M', '-o', rssFile, ...argv], { env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+  const r = spawnSync(TIME, ['-f', '%M %U %S', '-o', rssFile, ...argv], { env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
   const ms = performance.now() - t0;
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
-  const rssKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
-  return { ms, rssKb };
+  const [rss, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return { ms, rssKb: rss!, cpuMs: (user! + sys!) * 1000 };
 }
 
 function median(xs: number[]): number {
@@ -266,6 +269,7 @@ async function main(): Promise<void> {
   const rss = join(o.dir, 'rss.txt');
   const rows: Row[] = [];
   log(`working in ${o.dir}`);
+  const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
 
   try {
     if (o.only !== 'io') {
@@ -394,15 +398,22 @@ async function main(): Promise<void> {
       samples: row.samples,
     });
   }
+  // CPU time (user + system, medians): independent of how busy the machine is.
+  lines.push('', `| work (CPU time, user + sys) | ${engines.join(' | ')} |`, `|---|${engines.map(() => '---:').join('|')}|`);
+  for (const row of rows) {
+    const cpu = (e: string) => (row.samples[e] ? fmtMs(median(row.samples[e]!.map((x) => x.cpuMs))) : '—');
+    lines.push(`| ${row.work} | ${engines.map(cpu).join(' | ')} |`);
+  }
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, kernel ${release()}, node ${process.version}`;
   const versions = {
     podman: podmanEngine.available ? sh('podman', ['--version']).trim() : 'unavailable',
     skopeo: which('skopeo') ? sh('skopeo', ['--version']).trim() : 'unavailable',
     docker: dockerd ? 'dockerd present but not run by this script' : 'unavailable: no /usr/sbin/dockerd on this machine',
   };
-  const text = [`machine: ${machine}`, `peers: ${versions.podman}; ${versions.skopeo}; docker ${versions.docker}`, `runs: ${o.runs} (start-up warm: ${o.startupRuns})`, '', ...lines].join('\n');
+  const load = `load average (1/5/15 min) at start ${loadBefore}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+  const text = [`machine: ${machine}`, load, `peers: ${versions.podman}; ${versions.skopeo}; docker ${versions.docker}`, `runs: ${o.runs} (start-up warm: ${o.startupRuns})`, '', ...lines].join('\n');
   process.stdout.write(`${text}\n`);
-  if (o.keep || o.json !== join(o.dir, 'results.json')) writeFileSync(o.json, JSON.stringify({ machine, versions, options: o, rows: summary }, null, 2));
+  if (o.keep || o.json !== join(o.dir, 'results.json')) writeFileSync(o.json, JSON.stringify({ machine, load, versions, options: o, rows: summary }, null, 2));
 }
 
 await main();

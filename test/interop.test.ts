@@ -138,6 +138,7 @@ before(async () => {
   run('skopeo', ['copy', '-q', `oci:${layout}:three`, `oci-archive:${skOciBare}:three`]);
   run('skopeo', ['copy', '-q', `oci:${layout}:four`, `oci-archive:${skOciFour}:example.com/ex/four:v1`]);
 });
+
 // CAIRN_KEEP_TEMP=1 keeps the temporary directory (roots, archives, layouts) for a look after a failure.
 after(() => (process.env.CAIRN_KEEP_TEMP ? console.error(`kept ${dir.path}`) : dir?.cleanup()));
 
