@@ -11,7 +11,7 @@
  * this load added and nothing else uses is removed; when it succeeds, the members that are not
  * part of an image (manifest.json, index.json, ...) are removed.
  */
-import { type Digest, digestOf, parseDigest } from '../digest/digest.js';
+import { type Digest, digestOf, isDigest, parseDigest } from '../digest/digest.js';
 import { DataCorruptError, NotFoundError, UnsupportedError } from '../errors.js';
 import { decompressStream } from '../compression/stream.js';
 import { readTar } from '../tar/index.js';
@@ -24,6 +24,7 @@ import { parseNormalizedReference, withDefaultTag } from '../reference/reference
 import type { Store } from '../store/store.js';
 import { type LayerForImage, type NewImage, type StoredImage, storeImages } from '../image/commit.js';
 import { ingestLayer, type IngestedLayer } from '../image/ingest.js';
+import { collectSnapshots } from '../image/unpack.js';
 import { memberPath, resolveLink } from './paths.js';
 
 export interface LoadProgress {
@@ -51,9 +52,15 @@ const BLOB_PATH = /^blobs\/(sha256|sha384|sha512)\/([a-f0-9]+)$/;
 
 export async function loadArchive(store: Store, source: AsyncIterable<Uint8Array>, progress?: LoadProgress): Promise<LoadResult> {
   const added: Digest[] = [];
+  // Everything the load leased: members, the manifests and configs it wrote, layer snapshots.
+  const leased: Digest[] = [];
   let result: LoadResult;
   try {
-    result = await store.withLease(async (protect) => {
+    result = await store.withLease(async (leaseProtect) => {
+      const protect = (d: Digest) => {
+        leased.push(d);
+        leaseProtect(d);
+      };
       const members = new Map<string, Member>();
       const links = new Map<string, string>();
       const { stream } = await decompressStream(source);
@@ -112,8 +119,10 @@ export async function loadArchive(store: Store, source: AsyncIterable<Uint8Array
       throw new DataCorruptError('not an image archive: it has neither manifest.json (docker-archive) nor index.json (OCI layout)');
     });
   } catch (e) {
-    // Nothing was recorded: remove what this load added that nothing else uses.
-    await store.collectGarbage(added);
+    // Nothing was recorded: remove what this load added that nothing else uses, blobs and
+    // unpacked layers (a layer that failed to unpack after others did leaves those).
+    await store.collectGarbage([...added, ...leased.filter((d) => isDigest(d))]);
+    await collectSnapshots(store, leased.filter((d) => isDigest(d)));
     throw e;
   }
   // Members no image uses (manifest.json, index.json, oci-layout, legacy `<id>/json`) go too.
