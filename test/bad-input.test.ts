@@ -458,6 +458,19 @@ describe('bad input', { concurrency: 2 }, () => {
     await loadFails(bad, /^Error: oci-layout: .*imageLayoutVersion/);
   });
 
+  test('a layer that is not a tar, though its digests are consistent', async () => {
+    const junk = randomBytesSeeded(20_000, 11);
+    const bad = await makeDockerArchive([{ layers: [L1, junk], repoTags: ['good:1'] }]);
+    await loadFails(bad, new RegExp(`^Error: .*(${hex(junk)}|layer ${sha(junk)}).*tar`));
+  });
+
+  test('a layer whose entry climbs out of the root file system (fails while unpacking)', async () => {
+    const evil = await makeTar([{ path: 'ok', content: 'y' }, { path: '../../../../../../tmp/cairn-escaped', content: 'x' }]);
+    const archive = await makeDockerArchive([{ layers: [L2, evil], repoTags: ['evil:1'] }]);
+    await loadFails(archive, /^Error: layer sha256:[a-f0-9]{64}: entry "\.\.\/.*cairn-escaped": has a '\.\.' component$/);
+    assert.ok(!existsSync('/tmp/cairn-escaped'), 'nothing written outside the snapshot');
+  });
+
   // --- member paths pointing outside the archive -----------------------------------------------
 
   test('a member named ../evil', async () => {
@@ -706,4 +719,18 @@ test('import: input that is not a tar', async () => {
 
 test('import: a truncated plain tar', async () => {
   await failsCleanly(['import', '-', 'x:1'], /^Error: .*tar: truncated/, { input: L1.subarray(0, 100_000) });
+});
+
+test('import: a tar whose entry climbs out of the root file system', async () => {
+  const evil = await makeTar([{ path: '../../../../../../tmp/cairn-escaped-import', content: 'x' }, { path: 'ok', content: 'y' }]);
+  await failsCleanly(['import', '-', 'x:1'], /^Error: layer sha256:[a-f0-9]{64}: entry "\.\.\/.*cairn-escaped-import": has a '\.\.' component$/, { input: evil });
+  assert.ok(!existsSync('/tmp/cairn-escaped-import'));
+});
+
+test('import: a tar with a hard link to nothing (fails while unpacking, after the blobs are in)', async () => {
+  const bad = await tarOf([
+    { name: 'ok', type: 'file', data: Buffer.from('y') },
+    { name: 'link', type: 'hardlink', data: Buffer.alloc(0), linkname: 'missing' },
+  ]);
+  await failsCleanly(['import', '-', 'x:1'], /^Error: layer sha256:[a-f0-9]{64}: entry "link": hard link target "missing" does not exist$/, { input: bad });
 });
