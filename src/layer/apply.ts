@@ -145,8 +145,11 @@ export async function applyLayer(
   const limit = opts.decompressLimit ?? DEFAULT_DECOMPRESS_LIMIT;
   if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`${what}: invalid decompression limit ${limit}`);
 
-  const compressed = new Digester(opts.expectedDigest !== undefined ? algorithmOf(opts.expectedDigest) : 'sha256');
-  const uncompressed = new Digester(opts.expectedDiffId !== undefined ? algorithmOf(opts.expectedDiffId) : 'sha256');
+  const digestAlg = opts.expectedDigest !== undefined ? algorithmOf(opts.expectedDigest) : 'sha256';
+  const diffIdAlg = opts.expectedDiffId !== undefined ? algorithmOf(opts.expectedDiffId) : 'sha256';
+  const compressed = new Digester(digestAlg);
+  let uncompressed: Digester | null = null;
+  let uncompressedBytes = 0;
   let sourceEnded = false;
 
   async function* hashedSource(): AsyncGenerator<Buffer, void, undefined> {
@@ -161,23 +164,28 @@ export async function applyLayer(
     sourceEnded = true;
   }
 
-  const applier = new Applier(target.dir, target.whiteoutMode, what);
+  let applier: Applier;
+  try {
+    applier = new Applier(target.dir, target.whiteoutMode, what);
+  } catch (e) {
+    await source[Symbol.asyncIterator]().return?.(); // release the unread source (destroys a Readable)
+    throw e;
+  }
   try {
     let compression: Compression;
     let entries = 0;
-    let hashTarToo = true;
-    let uncompressedBytes = 0;
     try {
       const d = await decompressStream(hashedSource(), { limit });
       compression = d.compression;
       const stream = d.stream;
       // an uncompressed layer's diffID is its digest: hash it once when the algorithms agree
-      hashTarToo = compression !== 'none' || uncompressed.algorithm !== compressed.algorithm;
+      if (compression !== 'none' || diffIdAlg !== digestAlg) uncompressed = new Digester(diffIdAlg);
+      const tarHasher = uncompressed;
       async function* hashedTar(): AsyncGenerator<Buffer, void, undefined> {
         for await (const c of stream) {
           const b = c as Buffer;
-          if (hashTarToo) uncompressed.update(b);
-          else uncompressedBytes += b.length;
+          uncompressedBytes += b.length;
+          tarHasher?.update(b);
           yield b;
         }
       }
@@ -196,16 +204,17 @@ export async function applyLayer(
     if (expectedSize !== undefined && compressed.size !== expectedSize) {
       throw new DataCorruptError(`${what}: size mismatch: got ${compressed.size} bytes, expected ${expectedSize}`);
     }
+    const size = compressed.size;
     const digest = compressed.digest();
+    const tarDigest = uncompressed?.digest();
     if (opts.expectedDigest !== undefined && digest !== opts.expectedDigest) {
       throw new DataCorruptError(`${what}: digest mismatch: got ${digest}, expected ${opts.expectedDigest}`);
     }
-    const diffId = hashTarToo ? uncompressed.digest() : digest;
+    const diffId = tarDigest ?? digest;
     if (opts.expectedDiffId !== undefined && diffId !== opts.expectedDiffId) {
       throw new DataCorruptError(`${what}: diffID mismatch: got ${diffId}, expected ${opts.expectedDiffId}`);
     }
-    const uncompressedSize = hashTarToo ? uncompressed.size : uncompressedBytes;
-    return { diffId, digest, size: compressed.size, uncompressedSize, entries, compression };
+    return { diffId, digest, size, uncompressedSize: uncompressedBytes, entries, compression };
   } finally {
     applier.close();
   }
