@@ -22,7 +22,7 @@ import { CAIRN, cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, s
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 let dir: { path: string; cleanup: () => Promise<void> };
-let S: Buffer; // a layer shared by the imports of shared:N and by every archive
+let S: Buffer; // a layer shared by every archive (and an untagged import)
 const files: Record<string, string> = {};
 let A1ID = '';
 let A2ID = '';
@@ -46,6 +46,9 @@ before(async () => {
   const X2 = await makeTar([{ path: 'x2', content: randomBytesSeeded(256 * 1024, 2) }]);
   const X3 = await makeTar([{ path: 'x3', content: randomBytesSeeded(128 * 1024, 3) }]);
   await file('S.tar', S);
+  // shared:N: one layer no other image has, so removing shared:N-1 while shared:N is imported
+  // races on the same blob and the same unpacked layer (chainID).
+  await file('solo.tar', await makeTar([{ path: 'solo', content: randomBytesSeeded(200 * 1024, 42) }]));
   // A1: a legacy docker-archive (layers not named by digest); A2, A3: cairn save (OCI layout), from a scratch store.
   await file('A1.tar', await makeDockerArchive([{ layers: [S, X1], repoTags: ['arch1:latest'] }]));
   const scratch = join(dir.path, 'scratch');
@@ -173,7 +176,7 @@ test('eight processes at once, for several rounds, never corrupt the store', asy
   const r0 = await runAll(root, [
     { args: ['import', files['a0.tar']!, 'both:0'] },
     { args: ['import', files['b0.tar']!, 'both:0'] },
-    { args: ['import', files['S.tar']!, 'shared:0'] },
+    { args: ['import', files['solo.tar']!, 'shared:0'] },
     { args: ['load', '-i', files['A1.tar']!] },
     { args: ['load', '-i', files['A1.tar']!] },
     { args: ['load', '-i', files['A2.tar']!] },
@@ -197,7 +200,7 @@ test('eight processes at once, for several rounds, never corrupt the store', asy
     const res = await runAll(root, [
       { args: ['import', files[`a${r}.tar`]!, `both:${r}`] },
       { args: ['import', files[`b${r}.tar`]!, `both:${r}`] },
-      { args: ['import', files['S.tar']!, `shared:${r}`] },
+      { args: ['import', files['solo.tar']!, `shared:${r}`] },
       { args: ['load', '-i', files['A1.tar']!] },
       { args: ['load', '-i', files['A2.tar']!] },
       { args: ['tag', `both:${p}`, 'hot:1'] },
