@@ -16,6 +16,7 @@ import { digestOf, type Digest } from '../digest/digest.js';
 import { DataCorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { constants, fstatat, lgetxattr, lsetxattr, mknodat, overlayMount, umount2, utimensat } from '../native/index.js';
 import { writeBase256 } from '../tar/fields.js';
+import { createTarWriter } from '../tar/index.js';
 import { applyLayer, type ApplyOptions, type ApplyResult, type WhiteoutMode } from './apply.js';
 import {
   chunks,
@@ -509,6 +510,40 @@ test('argument errors', async () => {
     const r = await apply(t.path, tar, 'oci-remove', { expectedDigest: d });
     assert.equal(r.digest, d);
   } finally {
+    t.cleanup();
+  }
+});
+
+test('a 1 GiB layer streams through in bounded memory', async (tc) => {
+  const t = tempDir();
+  const writer = createTarWriter();
+  const block = Buffer.alloc(1 << 20, 0x5a);
+  async function* body(mib: number): AsyncGenerator<Buffer> {
+    for (let i = 0; i < mib; i++) yield block;
+  }
+  const small = Buffer.alloc(64 * 1024, 0x33);
+  const baseline = process.memoryUsage.rss();
+  let peak = baseline;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
+  try {
+    const applied = applyLayer({ dir: t.path, whiteoutMode: 'oci-remove' }, writer);
+    await writer.add({ name: 'big/', type: 'dir' });
+    await writer.add({ name: 'big/file', size: 768 << 20 }, body(768));
+    for (let i = 0; i < 4096; i++) await writer.add({ name: `small/${i % 64}/f${i}` }, small);
+    await writer.finish();
+    const r = await applied;
+    peak = Math.max(peak, process.memoryUsage.rss());
+    assert.equal(r.entries, 4098);
+    assert.ok(r.uncompressedSize > 1 << 30);
+    assert.equal(snapOne(join(t.path, 'big/file')).size, 768 << 20);
+    assert.equal(list(join(t.path, 'small/63')).length, 64);
+    const growth = peak - baseline;
+    tc.diagnostic(`peak RSS growth ${(growth / 1048576).toFixed(0)} MiB`);
+    assert.ok(growth < 200 << 20, `RSS grew by ${(growth / 1048576).toFixed(0)} MiB`);
+  } finally {
+    clearInterval(timer);
     t.cleanup();
   }
 });
