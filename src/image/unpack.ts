@@ -85,14 +85,19 @@ export async function collectSnapshots(store: Store, chainIds: Digest[]): Promis
   const sn = await store.snapshots();
   const removed: Digest[] = [];
   for (const c of [...chainIds].reverse()) {
-    const inUse = writeTx(store.db, () => {
+    if (!(await exists(sn, c))) continue;
+    // The in-use check and the removal of the snapshot's row happen in one write
+    // transaction: Snapshotter.remove deletes the row synchronously (a nested transaction)
+    // before its first await, so no image can start using the layer in between.
+    let pending: Promise<void> | undefined;
+    writeTx(store.db, () => {
       const img = store.db.prepare('SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1').get(c);
       const leased = store.db.prepare('SELECT 1 FROM lease_resources WHERE digest = ? LIMIT 1').get(c);
-      return img !== undefined || leased !== undefined;
+      if (img === undefined && leased === undefined) pending = sn.remove(c);
     });
-    if (inUse || !(await exists(sn, c))) continue;
+    if (!pending) continue;
     try {
-      await sn.remove(c);
+      await pending;
       removed.push(c);
     } catch (e) {
       if (e instanceof ConflictError || e instanceof NotFoundError) continue;
