@@ -6,7 +6,7 @@
  * target the caller can remove. Run as root.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
@@ -14,7 +14,7 @@ import { createGzip } from 'node:zlib';
 
 import { DataCorruptError } from '../errors.js';
 import { constants, utimensat } from '../native/index.js';
-import { encodeHeader } from '../tar/index.js';
+import { encodeHeader, type TarWriteHeader } from '../tar/index.js';
 import { applyLayer, type ApplyOptions, type WhiteoutMode } from './apply.js';
 import { comparable, exists, isDirectory, layer, list, patchHeader, snapOne, snapTree, tempDir, chunks } from './apply-fixtures.test-helpers.js';
 import { quoteName, UnsafeEntryError } from './pathsafe.js';
@@ -372,4 +372,32 @@ test('absurd path lengths', async () => {
 test('garbage input is refused before anything is written', async () => {
   const s = await refusedCorrupt(Buffer.alloc(4096, 0x41), /header checksum mismatch at offset 0/);
   s.cleanup();
+});
+
+test('absurd owners and device numbers are refused with the entry named', async () => {
+  const big = await layer([[{ name: 'f', uid: 2 ** 40 }, Buffer.from('x')]]);
+  (await refusedCorrupt(big, /entry "f": owner 1099511627776:0 is out of range/)).cleanup();
+  const dev = await layer([[{ name: 'dev', type: 'char', devmajor: 70000, devminor: 1 }]]);
+  (await refusedCorrupt(dev, /entry "dev": device number 70000:1 is out of range/)).cleanup();
+});
+
+test('no file descriptors leak, whether the apply fails or succeeds', async () => {
+  const fds = (): number => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  for (let i = 0; i < 3; i++) {
+    const s = sandbox();
+    try {
+      const deep = await layer([
+        ...Array.from({ length: 300 }, (_, j): [TarWriteHeader, Buffer] => [{ name: `d${j}/sub/f` }, Buffer.from('x')]),
+        [{ name: 'esc', type: 'symlink', linkname: '../outside' }],
+        [{ name: 'esc/evil' }, Buffer.from('evil')],
+      ]);
+      await assert.rejects(applyTo(s, deep, 'oci-remove'), UnsafeEntryError);
+      await applyTo(s, await layer([[{ name: 'ok/a/b/c' }, Buffer.from('ok')]]), 'overlay');
+      s.check();
+    } finally {
+      s.cleanup();
+    }
+  }
+  assert.equal(fds(), before);
 });

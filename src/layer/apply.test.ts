@@ -547,3 +547,25 @@ test('a 1 GiB layer streams through in bounded memory', async (tc) => {
     t.cleanup();
   }
 });
+
+test('an opaque marker at the top level hides every lower entry (both modes)', async () => {
+  const t = tempDir();
+  try {
+    const full = join(t.path, 'full');
+    const upper = join(t.path, 'upper');
+    mkdirSync(full);
+    mkdirSync(upper);
+    writeFileSync(join(full, 'lower-file'), 'x');
+    mkdirSync(join(full, 'etc'));
+    writeFileSync(join(full, 'etc/lower'), 'x');
+    const tar = await layer([[{ name: 'etc/mine' }, Buffer.from('m')], [{ name: '.wh..wh..opq' }]]);
+    await apply(full, tar, 'oci-remove');
+    assert.deepEqual(list(full), ['etc']);
+    assert.deepEqual(list(join(full, 'etc')), ['mine']);
+    await apply(upper, tar, 'overlay');
+    assert.deepEqual(lgetxattr(upper, 'trusted.overlay.opaque'), Buffer.from('y'));
+    assert.deepEqual(list(upper), ['etc']);
+  } finally {
+    t.cleanup();
+  }
+});

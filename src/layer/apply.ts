@@ -120,6 +120,12 @@ export interface ApplyResult {
 /** Default limit of uncompressed bytes per layer: 64 GiB. */
 export const DEFAULT_DECOMPRESS_LIMIT = 64 * 1024 * 1024 * 1024;
 
+/** Largest uid/gid (2^32 - 2: -1 means "unchanged" to chown). */
+const MAX_ID = 0xfffffffe;
+/** Linux device numbers: 12-bit major, 20-bit minor. */
+const MAX_MAJOR = 0xfff;
+const MAX_MINOR = 0xfffff;
+
 /** Parent directory fds kept open between entries. */
 const DIR_CACHE_SIZE = 128;
 
@@ -347,6 +353,10 @@ class Applier {
     this.entry = h.name;
     this.trimCache();
     const p = safePath(h.nameBytes ?? Buffer.from(h.name, 'utf8'), this.what, h.name);
+    if (h.uid > MAX_ID || h.gid > MAX_ID) throw this.corrupt(`owner ${h.uid}:${h.gid} is out of range`);
+    if ((h.type === 'char' || h.type === 'block') && (h.devmajor > MAX_MAJOR || h.devminor > MAX_MINOR)) {
+      throw this.corrupt(`device number ${h.devmajor}:${h.devminor} is out of range`);
+    }
     try {
       if (p.key === '') {
         this.root(h);
