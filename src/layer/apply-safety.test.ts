@@ -183,6 +183,12 @@ const ATTACKS: Attack[] = [
       ]),
   },
   {
+    title: 'hard link replacing a directory that holds its own target',
+    entry: 'a',
+    pattern: /hard link to "a\/f", below the entry itself/,
+    tar: () => layer([[{ name: 'a/f' }, Buffer.from('f')], [{ name: 'a', type: 'hardlink', linkname: 'a/f' }]]),
+  },
+  {
     title: 'whiteout through a symlink pointing out',
     entry: 'esc/.wh.secret',
     pattern: /path goes through symlink "esc"/,

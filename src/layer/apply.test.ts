@@ -309,6 +309,8 @@ function lowerTree(dir: string): void {
   mkdirSync(join(dir, 'lateopq/sub'), { recursive: true });
   writeFileSync(join(dir, 'lateopq/old'), 'old');
   writeFileSync(join(dir, 'lateopq/sub/old'), 'old');
+  mkdirSync(join(dir, 'implicit'));
+  writeFileSync(join(dir, 'implicit/old'), 'old');
 }
 
 /** A layer with whiteouts before and after the entries they concern (order must not matter). */
@@ -330,6 +332,9 @@ function whiteoutLayer(): Promise<Buffer> {
     [{ name: 'lateopq/sub/mine' }, Buffer.from('mine')],
     [{ name: 'lateopq/.wh..wh..opq' }],
     [{ name: 'aufs/.wh..wh.plnk' }],
+    // whiteout, then a file below the same name without a directory entry
+    [{ name: '.wh.implicit' }],
+    [{ name: 'implicit/new' }, Buffer.from('new')],
   ]);
 }
 
@@ -338,7 +343,8 @@ test('oci-remove: whiteouts remove lower entries, opaque markers empty directori
   try {
     lowerTree(t.path);
     const r = await apply(t.path, await whiteoutLayer(), 'oci-remove');
-    assert.equal(r.entries, 14);
+    assert.equal(r.entries, 16);
+    assert.deepEqual(list(join(t.path, 'implicit')), ['new']);
     const root = t.path;
     assert.equal(exists(join(root, 'gone')), false);
     assert.equal(exists(join(root, 'gone-dir')), false);
@@ -384,6 +390,7 @@ test('overlay: whiteouts become 0:0 devices and opaque dirs get trusted.overlay.
     assert.deepEqual(lgetxattr(join(upper, 'lateopq'), 'trusted.overlay.opaque'), Buffer.from('y'));
     assert.equal(lgetxattr(join(upper, 'late/sub'), 'trusted.overlay.opaque'), null);
     assert.equal(exists(join(upper, 'keep')), false, 'lower files are not copied into the upper dir');
+    assert.deepEqual(lgetxattr(join(upper, 'implicit'), 'trusted.overlay.opaque'), Buffer.from('y'), 'whiteout device replaced by an opaque dir');
 
     overlayMount({ lowerdirs: [lower], upperdir: upper, workdir: work, target: merged });
     try {
@@ -399,6 +406,7 @@ test('overlay: whiteouts become 0:0 devices and opaque dirs get trusted.overlay.
       assert.deepEqual(list(join(merged, 'late/sub')), ['mine']);
       assert.deepEqual(list(join(merged, 'lateopq')), ['sub']);
       assert.deepEqual(list(join(merged, 'lateopq/sub')), ['mine']);
+      assert.deepEqual(list(join(merged, 'implicit')), ['new']);
     } finally {
       umount2(merged, 0);
     }

@@ -493,6 +493,7 @@ class Applier {
     const t = safePath(h.linknameBytes ?? Buffer.from(h.linkname, 'utf8'), this.what, this.entry, 'hard link target');
     if (t.key === '') throw this.unsafe('hard link to the root directory');
     if (t.key === p.key) throw this.corrupt('hard link to itself');
+    if (isSameOrBelow(t.key, p.key)) throw this.corrupt(`hard link to ${quoteName(keyDisplay(t.key))}, below the entry itself`);
     const pfd = this.parent(p);
     const tfd = this.lookup(t.parentKey, false);
     const where = this.mode === 'overlay' ? ' in this layer' : '';
