@@ -250,15 +250,17 @@ async function applyTo(s: Sandbox, tar: Buffer, mode: WhiteoutMode, opts: ApplyO
 
 for (const a of ATTACKS) {
   for (const mode of a.modes ?? ['oci-remove']) {
-    test(`refused: ${a.title} (${mode})`, async () => {
+    for (const follow of ['never', 'inside'] as const) {
+    test(`refused: ${a.title} (${mode}${follow === 'inside' ? ', followSymlinks inside' : ''})`, async () => {
       const s = sandbox();
       try {
         a.prepare?.(s);
         const tar = await a.tar(s);
         const entry = quoteName(a.entry.replace(/^ABS/, s.outside));
-        await assert.rejects(applyTo(s, tar, mode), (e: unknown) => {
+        await assert.rejects(applyTo(s, tar, mode, { followSymlinks: follow }), (e: unknown) => {
           assert.ok(e instanceof UnsafeEntryError || e instanceof DataCorruptError, `a DataCorruptError, got ${String(e)}`);
           assert.match(e.message, a.pattern);
+          if (follow === 'inside' && /goes through symlink/.test(e.message)) assert.match(e.message, /which leads outside the root/);
           assert.ok(e.message.includes(`entry ${entry}`), `the error names the entry: ${e.message}`);
           return true;
         });
@@ -269,6 +271,7 @@ for (const a of ATTACKS) {
         s.cleanup();
       }
     });
+    }
   }
 }
 
@@ -406,4 +409,34 @@ test('no file descriptors leak, whether the apply fails or succeeds', async () =
     }
   }
   assert.equal(fds(), before);
+});
+
+test("followSymlinks 'inside' follows a relative symlink that stays in the root; the default refuses it", async () => {
+  const s = sandbox();
+  try {
+    mkdirSync(join(s.root, 'usr/lib'), { recursive: true });
+    symlinkSync('usr/lib', join(s.root, 'lib'));
+    mkdirSync(join(s.root, 'etc'));
+    symlinkSync('../usr/lib', join(s.root, 'etc/up'));
+    symlinkSync('usr/missing', join(s.root, 'dangling'));
+    const tar = await layer([
+      [{ name: 'lib/x86_64-linux-gnu/libfoo.so', mode: 0o644 }, Buffer.from('so')],
+      [{ name: 'etc/up/sub/', type: 'dir', mode: 0o700, mtime: 77 }],
+      [{ name: 'lib/hard', type: 'hardlink', linkname: 'lib/x86_64-linux-gnu/libfoo.so' }],
+    ]);
+    await assert.rejects(applyTo(s, tar, 'oci-remove'), /entry "lib\/x86_64-linux-gnu\/libfoo.so": path goes through symlink "lib"$/);
+    await applyTo(s, tar, 'oci-remove', { followSymlinks: 'inside' });
+    assert.equal(readFileSync(join(s.root, 'usr/lib/x86_64-linux-gnu/libfoo.so'), 'utf8'), 'so');
+    assert.equal(snapOne(join(s.root, 'lib')).type, 'symlink', 'the symlink itself stays');
+    assert.deepEqual([snapOne(join(s.root, 'usr/lib/sub')).mode, snapOne(join(s.root, 'usr/lib/sub')).mtimeNs], [0o700, 77_000_000_000n]);
+    assert.equal(snapOne(join(s.root, 'usr/lib/hard')).ino, snapOne(join(s.root, 'usr/lib/x86_64-linux-gnu/libfoo.so')).ino);
+    await assert.rejects(
+      applyTo(s, await layer([[{ name: 'dangling/f' }, Buffer.from('x')]]), 'oci-remove', { followSymlinks: 'inside' }),
+      /entry "dangling\/f": path goes through symlink "dangling", which does not lead to a directory/,
+    );
+    await assert.rejects(applyTo(s, tar, 'oci-remove', { followSymlinks: 'always' as 'inside' }), /followSymlinks must be/);
+    s.check();
+  } finally {
+    s.cleanup();
+  }
 });

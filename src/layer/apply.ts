@@ -35,7 +35,10 @@
  *   one that replaced a directory) or by a lower one. This is stricter than Docker (which
  *   extracts in a chroot, so such symlinks resolve inside the root) and containerd
  *   (continuity's fs.RootPath follows them inside the root): cairn neither follows nor
- *   silently re-roots them. Layers made by a differ never write through a symlink;
+ *   silently re-roots them. Layers made by a differ never write through a symlink. For
+ *   layers made otherwise, `followSymlinks: 'inside'` follows symlinks that stay beneath
+ *   the root by their own target (openat2 RESOLVE_BENEATH, e.g. `lib -> usr/lib`) and
+ *   still refuses absolute ones and ones that climb out;
  * - hard links: the target is resolved by the same rules and must exist inside `dir`
  *   (in overlay mode: inside the upper directory, i.e. written by this same layer);
  * - the root entry (`./`) may only be a directory; its owner, mode, xattrs and times are
@@ -100,6 +103,14 @@ export interface ApplyOptions {
   decompressLimit?: number;
   /** What is being applied, for messages (e.g. "layer sha256:0123abcd"); default "layer". */
   what?: string;
+  /**
+   * Entries whose parent path goes through a symlink: 'never' (default) refuses them;
+   * 'inside' follows symlinks that stay beneath the root by their own target (relative
+   * ones such as Debian's `lib -> usr/lib`) and still refuses any that lead out (absolute
+   * targets, '..' past the root). A compatibility escape hatch for layers not made by a
+   * differ; whiteout bookkeeping is by name, so names through symlinks are not unified.
+   */
+  followSymlinks?: 'never' | 'inside';
 }
 
 export interface ApplyResult {
@@ -148,6 +159,9 @@ export async function applyLayer(
   if (expectedSize !== undefined && (!Number.isSafeInteger(expectedSize) || expectedSize < 0)) {
     throw new InvalidArgumentError(`${what}: invalid expected size ${expectedSize}`);
   }
+  if (opts.followSymlinks !== undefined && opts.followSymlinks !== 'never' && opts.followSymlinks !== 'inside') {
+    throw new InvalidArgumentError(`${what}: followSymlinks must be 'never' or 'inside', not ${JSON.stringify(opts.followSymlinks as string)}`);
+  }
   const limit = opts.decompressLimit ?? DEFAULT_DECOMPRESS_LIMIT;
   if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`${what}: invalid decompression limit ${limit}`);
 
@@ -172,7 +186,7 @@ export async function applyLayer(
 
   let applier: Applier;
   try {
-    applier = new Applier(target.dir, target.whiteoutMode, what);
+    applier = new Applier(target.dir, target.whiteoutMode, what, opts.followSymlinks ?? 'never');
   } catch (e) {
     await source[Symbol.asyncIterator]().return?.(); // release the unread source (destroys a Readable)
     throw e;
@@ -247,6 +261,7 @@ interface Flags {
   AT_SYMLINK_NOFOLLOW: number;
   AT_REMOVEDIR: number;
   RESOLVE: number;
+  RESOLVE_FOLLOW: number;
   S_IFMT: number;
   S_IFDIR: number;
   S_IFCHR: number;
@@ -269,6 +284,7 @@ function flags(): Flags {
     AT_SYMLINK_NOFOLLOW: c.AT_SYMLINK_NOFOLLOW,
     AT_REMOVEDIR: c.AT_REMOVEDIR,
     RESOLVE: c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS | c.RESOLVE_NO_MAGICLINKS | c.RESOLVE_NO_XDEV,
+    RESOLVE_FOLLOW: c.RESOLVE_BENEATH | c.RESOLVE_NO_MAGICLINKS | c.RESOLVE_NO_XDEV,
     S_IFMT: c.S_IFMT,
     S_IFDIR: c.S_IFDIR,
     S_IFCHR: c.S_IFCHR,
@@ -303,6 +319,10 @@ class Applier {
   /** Times of directories, applied at the end. */
   private readonly dirTimes = new Map<string, DirTimes>();
   private lastMarked: string | null = null;
+  /** Fds resolved through a symlink (followSymlinks 'inside'): closed before the next entry, never cached. */
+  private readonly transient: number[] = [];
+  /** Set by walk() when it followed a symlink. */
+  private viaSymlink = false;
   /** The entry being applied, for messages. */
   private entry = '';
 
@@ -310,6 +330,7 @@ class Applier {
     dir: string,
     private readonly mode: WhiteoutMode,
     private readonly what: string,
+    private readonly follow: 'never' | 'inside' = 'never',
   ) {
     this.f = flags();
     try {
@@ -323,6 +344,7 @@ class Applier {
   }
 
   close(): void {
+    for (const fd of this.transient.splice(0)) closeSync(fd);
     for (const fd of this.dirs.values()) closeSync(fd);
     this.dirs.clear();
     closeSync(this.rootFd);
@@ -716,6 +738,7 @@ class Applier {
 
   /** Close the oldest cached directory fds (only between entries: fds in use stay valid). */
   private trimCache(): void {
+    for (const fd of this.transient.splice(0)) closeSync(fd);
     if (this.dirs.size <= DIR_CACHE_SIZE) return;
     for (const [k, fd] of this.dirs) {
       this.dirs.delete(k);
@@ -764,12 +787,39 @@ class Applier {
     } catch (e) {
       const code = errnoCode(e);
       if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP' && code !== 'EXDEV') throw e;
+      this.viaSymlink = false;
       const r = this.walk(key, create);
       if (r === null) return null;
+      if (this.viaSymlink) {
+        // not cached: the name is not the directory's own, so removing the real path would not forget it
+        this.transient.push(r);
+        return r;
+      }
       fd = r;
     }
     this.dirs.set(key, fd);
     return fd;
+  }
+
+  /**
+   * Resolve directory `key` from the root following symlinks that stay beneath it
+   * (followSymlinks 'inside'); a symlink that leads out (absolute, or '..' past the root)
+   * is refused.
+   */
+  private followInside(key: string): number {
+    const f = this.f;
+    try {
+      const fd = openat2(this.rootFd, keyBytes(key), f.O_PATH | f.O_DIRECTORY, 0, f.RESOLVE_FOLLOW);
+      this.viaSymlink = true;
+      return fd;
+    } catch (e) {
+      const code = errnoCode(e);
+      const what = `path goes through symlink ${quoteName(keyDisplay(key))}`;
+      if (code === 'EXDEV') throw this.unsafe(`${what}, which leads outside the root`, e);
+      if (code === 'ELOOP') throw this.unsafe(`${what}: too many levels of symbolic links`, e);
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw this.corrupt(`${what}, which does not lead to a directory`, e);
+      throw e;
+    }
   }
 
   /** Slow path of lookup: component by component, to create what is missing and to say exactly what is wrong. */
@@ -788,7 +838,14 @@ class Applier {
           next = open();
         } catch (e) {
           const code = errnoCode(e);
-          if (code === 'ELOOP') throw this.unsafe(`path goes through symlink ${quoteName(keyDisplay(nextKey))}`, e);
+          if (code === 'ELOOP') {
+            if (this.follow !== 'inside') throw this.unsafe(`path goes through symlink ${quoteName(keyDisplay(nextKey))}`, e);
+            next = this.followInside(nextKey);
+            if (cur !== this.rootFd) closeSync(cur);
+            cur = next;
+            curKey = nextKey;
+            continue;
+          }
           if (code === 'EXDEV') throw this.unsafe(`path crosses a mount point at ${quoteName(keyDisplay(nextKey))}`, e);
           if (code === 'ENOENT') {
             if (!create) {
