@@ -45,6 +45,12 @@
  *   applied to `dir` (as Docker does); a whiteout naming `.` or `..` is refused;
  * - overlayfs' own xattrs (`trusted.overlay.*`, `user.overlay.*`) in a layer are dropped.
  *
+ * Other decisions: missing parent directories are created (0755, owned by this process),
+ * as Docker and containerd do; AUFS bookkeeping entries (`.wh..wh.*` other than the opaque
+ * marker) are ignored; a whiteout of a name that does not exist is a no-op in 'oci-remove'
+ * mode and still writes the 0:0 device in 'overlay' mode (the name may be in a lower
+ * layer); a hard-link entry carries no metadata of its own (it shares its target's inode).
+ *
  * Metadata order per entry: create → body → chown → chmod (after chown, which clears
  * setuid/setgid) → xattrs (after chown, which clears security.capability) → times with
  * nanoseconds. Directory times are set at the very end, deepest first, because creating
