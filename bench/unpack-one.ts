@@ -1,0 +1,37 @@
+/**
+ * One layer unpack with cairn's applier, as a process of its own, for bench/unpack.ts: the
+ * benchmark runs it under `/usr/bin/time` so that its wall time includes Node's start-up and
+ * module loading (as a CLI command would) and its peak RSS is the whole process's.
+ *
+ *   node dist/bench/unpack-one.js LAYER DIR [--mode overlay|oci-remove]
+ *
+ * LAYER is a file (tar, gzip or zstd, recognised by content), DIR an existing empty directory.
+ * Prints one JSON line: the applier's result, `applyMs` (applyLayer alone, from opening the
+ * file to the last directory time set) and `startMs` (process start to the call: Node's
+ * bootstrap and this script's imports).
+ */
+import { createReadStream } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { applyLayer, type WhiteoutMode } from '../src/layer/apply.js';
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  let mode: WhiteoutMode = 'overlay';
+  const pos: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--mode') {
+      const m = args[++i];
+      if (m !== 'overlay' && m !== 'oci-remove') throw new Error('--mode overlay|oci-remove');
+      mode = m;
+    } else pos.push(a);
+  }
+  if (pos.length !== 2) throw new Error('usage: unpack-one.js LAYER DIR [--mode overlay|oci-remove]');
+  const [layer, dir] = pos as [string, string];
+  const startMs = performance.now();
+  const r = await applyLayer({ dir, whiteoutMode: mode }, createReadStream(layer, { highWaterMark: 1 << 20 }), { what: layer });
+  const applyMs = performance.now() - startMs;
+  process.stdout.write(`${JSON.stringify({ ...r, startMs, applyMs })}\n`);
+}
+
+await main();

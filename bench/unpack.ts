@@ -1,0 +1,437 @@
+/**
+ * Benchmark: unpacking one layer into an empty directory, cairn's applier beside `tar -x`
+ * (the practical floor) and umoci, on the same disk, in the same run (issue 5, point 7).
+ *
+ * Layers (prepared once into a cache directory, reused by later runs):
+ *   - debian: a Debian minbase root filesystem made with `debootstrap --variant=minbase`
+ *     (apt's lists and downloaded .debs removed, as Debian's container images do), tarred
+ *     with GNU tar (sorted names, numeric owners, PAX with xattrs): ~122 MB, ~6,700 entries;
+ *   - big: 16 files x 64 MiB of AES-CTR keystream (deterministic, incompressible), tarred
+ *     the same way: 1 GiB;
+ *   each uncompressed and gzip'ed (`gzip -6 -n`). An OCI layout holds one single-layer image
+ *   per file (the blobs are hard links to the same files) for umoci.
+ *
+ * Engines, each a process of its own, timed around the process, under `/usr/bin/time` for
+ * peak RSS and CPU time:
+ *   - tar:          `tar -x [-z] -f LAYER -C OUT` (with -z, GNU tar runs `gzip -d` beside it);
+ *   - cairn:        `node dist/bench/unpack-one.js LAYER OUT` (applyLayer in 'overlay' mode
+ *                   on a file stream; Node start-up included; the in-process apply time is
+ *                   reported too);
+ *   - umoci:        `umoci unpack --image LAYOUT:TAG OUT` (a whole runtime bundle: rootfs,
+ *                   config.json, and an mtree manifest of the rootfs, which umoci computes
+ *                   by walking and hashing every file it unpacked);
+ *   - umoci raw:    `umoci raw unpack --image LAYOUT:TAG OUT` (the root filesystem only).
+ * Before every timed step: the previous output is removed, then `sync; echo 1 >
+ * /proc/sys/vm/drop_caches` (on this disk ext4 creates files 3-5x slower right after a mass
+ * deletion unless the caches are dropped; see ../shared/notes/peers.md), optionally after
+ * `--settle S` seconds. Engines take turns in a rotated order each round. After the first
+ * run of each engine its output is checked against tar's (entries per type, bytes of
+ * regular files).
+ *
+ * A script that prints Markdown tables (and writes JSON), not a test. Run as root:
+ *
+ *   node dist/bench/unpack.js [--dir /var/tmp/cairn-bench-unpack] [--runs 3] [--only debian|big]
+ *                             [--settle 0] [--mirror URL] [--json FILE]
+ */
+import { spawnSync } from 'node:child_process';
+import { createCipheriv, createHash } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const REPO = new URL('../../', import.meta.url).pathname;
+const ONE = join(REPO, 'dist', 'bench', 'unpack-one.js');
+const TIME = '/usr/bin/time';
+const SUITE = 'bookworm';
+const BIG_FILES = 16;
+const BIG_FILE_BYTES = 64 << 20;
+
+interface Options {
+  dir: string;
+  runs: number;
+  only?: 'debian' | 'big';
+  settle: number;
+  mirror: string;
+  json: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { dir: '/var/tmp/cairn-bench-unpack', runs: 3, settle: 0, mirror: '', json: '' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${a} needs a value`);
+      return x;
+    };
+    if (a === '--dir') o.dir = v();
+    else if (a === '--runs') o.runs = Number(v());
+    else if (a === '--settle') o.settle = Number(v());
+    else if (a === '--mirror') o.mirror = v();
+    else if (a === '--json') o.json = v();
+    else if (a === '--only') {
+      const x = v();
+      if (x !== 'debian' && x !== 'big') throw new Error('--only debian|big');
+      o.only = x;
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be a positive integer');
+  if (!(o.settle >= 0)) throw new Error('--settle must be a number of seconds');
+  mkdirSync(o.dir, { recursive: true });
+  if (!o.json) o.json = join(o.dir, 'results.json');
+  return o;
+}
+
+const log = (s: string): void => {
+  process.stderr.write(`bench: ${s}\n`);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Running and timing commands
+
+function sh(cmd: string, args: string[], opts: { stdoutFile?: string } = {}): string {
+  let fd: number | undefined;
+  if (opts.stdoutFile !== undefined) fd = openSync(opts.stdoutFile, 'w');
+  try {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+    if (r.error) throw r.error;
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return r.stdout ?? '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function dropCaches(): void {
+  sh('sync', []);
+  writeFileSync('/proc/sys/vm/drop_caches', '1\n');
+}
+
+interface Sample {
+  ms: number;
+  rssKb: number;
+  /** User + system CPU time of the command and its children. */
+  cpuMs: number;
+  /** cairn only: applyLayer's own time, and the process's time before it. */
+  applyMs?: number;
+  startMs?: number;
+}
+
+/** Run argv under /usr/bin/time; wall time measured here (the spawn overhead is the same for all). */
+function timed(argv: string[], rssFile: string): { sample: Sample; stdout: string } {
+  const t0 = performance.now();
+  const r = spawnSync(TIME, ['-f', '%M %U %S', '-o', rssFile, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  const ms = performance.now() - t0;
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  const [rss, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return { sample: { ms, rssKb: rss!, cpuMs: (user! + sys!) * 1000 }, stdout: r.stdout.toString() };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function rotate<T>(xs: T[], k: number): T[] {
+  const n = k % xs.length;
+  return [...xs.slice(n), ...xs.slice(0, n)];
+}
+
+function sleep(seconds: number): void {
+  if (seconds > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/** The Debian mirror apt is configured with (deb822 .sources or one-line sources.list). */
+function findMirror(): string {
+  const files: string[] = [];
+  const d = '/etc/apt/sources.list.d';
+  if (existsSync(d)) for (const n of readdirSync(d).sort()) if (n.endsWith('.sources') || n.endsWith('.list')) files.push(join(d, n));
+  if (existsSync('/etc/apt/sources.list')) files.push('/etc/apt/sources.list');
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8');
+    if (f.endsWith('.sources')) {
+      for (const stanza of text.split(/\n\s*\n/)) {
+        const field = (k: string): string[] => (stanza.match(new RegExp(`^${k}:\\s*(.*)$`, 'mi'))?.[1] ?? '').trim().split(/\s+/);
+        if (field('Suites').includes(SUITE) && field('Types').includes('deb')) {
+          const uri = field('URIs')[0];
+          if (uri) return uri;
+        }
+      }
+    } else {
+      for (const line of text.split('\n')) {
+        const m = line.match(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/);
+        if (m && m[2] === SUITE) return m[1]!;
+      }
+    }
+  }
+  throw new Error(`no apt source for ${SUITE} in /etc/apt: pass --mirror URL`);
+}
+
+/** GNU tar of a directory's content: sorted, numeric owners, PAX with xattrs, no atime/ctime records. */
+function tarDir(src: string, file: string): void {
+  const tmp = `${file}.tmp`;
+  sh('tar', ['--sort=name', '--numeric-owner', '--format=pax', '--pax-option=delete=atime,delete=ctime', '--xattrs', '--xattrs-include=*', '-C', src, '-cf', tmp, '.']);
+  renameSync(tmp, file);
+}
+
+function gzipFile(src: string, file: string): void {
+  const tmp = `${file}.tmp`;
+  sh('gzip', ['-6', '-n', '-c', src], { stdoutFile: tmp });
+  renameSync(tmp, file);
+}
+
+function prepareDebian(dir: string, mirror: string): void {
+  const rootfs = join(dir, 'debian.rootfs');
+  if (!existsSync(rootfs)) {
+    const partial = `${rootfs}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    log(`debootstrap --variant=minbase ${SUITE} (${mirror}), about a minute`);
+    sh('debootstrap', ['--variant=minbase', SUITE, partial, mirror], { stdoutFile: join(dir, 'debootstrap.log') });
+    // what Debian's container images leave out too: downloaded packages and apt's lists
+    const archives = join(partial, 'var/cache/apt/archives');
+    for (const n of readdirSync(archives)) if (n.endsWith('.deb')) rmSync(join(archives, n));
+    for (const n of readdirSync(join(partial, 'var/cache/apt'))) if (n.endsWith('.bin')) rmSync(join(partial, 'var/cache/apt', n));
+    const lists = join(partial, 'var/lib/apt/lists');
+    for (const n of readdirSync(lists, { withFileTypes: true })) if (n.isFile()) rmSync(join(lists, n.name));
+    renameSync(partial, rootfs);
+  }
+  if (!existsSync(join(dir, 'debian.tar'))) tarDir(rootfs, join(dir, 'debian.tar'));
+  if (!existsSync(join(dir, 'debian.tar.gz'))) gzipFile(join(dir, 'debian.tar'), join(dir, 'debian.tar.gz'));
+}
+
+/** Deterministic incompressible bytes: AES-128-CTR over zeros, keyed by the seed. */
+function writeRandomFile(file: string, size: number, seed: string): void {
+  const key = createHash('sha256').update(`cairn-bench-${seed}`).digest().subarray(0, 16);
+  const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
+  const zeros = Buffer.alloc(1 << 20);
+  const fd = openSync(file, 'w', 0o644);
+  try {
+    for (let left = size; left > 0; left -= zeros.length) {
+      const b = cipher.update(left >= zeros.length ? zeros : zeros.subarray(0, left));
+      let off = 0;
+      while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function prepareBig(dir: string): void {
+  const rootfs = join(dir, 'big.rootfs');
+  if (!existsSync(rootfs)) {
+    const partial = `${rootfs}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    log(`writing ${BIG_FILES} x ${BIG_FILE_BYTES >> 20} MiB of pseudo-random data`);
+    mkdirSync(join(partial, 'data'), { recursive: true });
+    for (let i = 0; i < BIG_FILES; i++) writeRandomFile(join(partial, 'data', `file-${String(i).padStart(2, '0')}.bin`), BIG_FILE_BYTES, `big-${i}`);
+    renameSync(partial, rootfs);
+  }
+  if (!existsSync(join(dir, 'big.tar'))) tarDir(rootfs, join(dir, 'big.tar'));
+  if (!existsSync(join(dir, 'big.tar.gz'))) {
+    log('gzip of the 1 GiB layer, about half a minute');
+    gzipFile(join(dir, 'big.tar'), join(dir, 'big.tar.gz'));
+  }
+}
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+interface Layer {
+  /** e.g. "debian.tar.gz" */
+  name: string;
+  file: string;
+  gzip: boolean;
+  /** Bytes of the file. */
+  bytes: number;
+  /** Bytes of the uncompressed tar (the throughput basis). */
+  tarBytes: number;
+  entries: number;
+  /** Tag of its single-layer image in the OCI layout. */
+  tag: string;
+  digest: string;
+  diffId: string;
+}
+
+function putBlob(layout: string, data: Buffer): { digest: string; size: number } {
+  const hex = createHash('sha256').update(data).digest('hex');
+  writeFileSync(join(layout, 'blobs', 'sha256', hex), data);
+  return { digest: `sha256:${hex}`, size: data.length };
+}
+
+/** Describe the four layer files (cached in layers.json) and build the OCI layout over them. */
+async function prepareLayers(dir: string): Promise<Layer[]> {
+  const meta = join(dir, 'layers.json');
+  const layout = join(dir, 'oci');
+  if (existsSync(meta) && existsSync(join(layout, 'index.json'))) return JSON.parse(readFileSync(meta, 'utf8')) as Layer[];
+  log('hashing the layers, writing the OCI layout');
+  const layers: Layer[] = [];
+  for (const base of ['debian', 'big']) {
+    const tar = join(dir, `${base}.tar`);
+    const diffId = `sha256:${await sha256File(tar)}`;
+    const entries = sh('tar', ['-tf', tar]).split('\n').filter((l) => l !== '').length;
+    const tarBytes = statSync(tar).size;
+    for (const gzip of [false, true]) {
+      const file = gzip ? `${tar}.gz` : tar;
+      const digest = gzip ? `sha256:${await sha256File(file)}` : diffId;
+      layers.push({ name: `${base}.tar${gzip ? '.gz' : ''}`, file, gzip, bytes: statSync(file).size, tarBytes, entries, tag: `${base}${gzip ? '-gz' : ''}`, digest, diffId });
+    }
+  }
+  rmSync(layout, { recursive: true, force: true });
+  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
+  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const manifests = [];
+  const created = '2024-01-01T00:00:00Z';
+  for (const l of layers) {
+    const blob = join(layout, 'blobs', 'sha256', l.digest.slice(7));
+    if (!existsSync(blob)) linkSync(l.file, blob);
+    const config = putBlob(layout, Buffer.from(JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      created,
+      config: { Cmd: ['/bin/sh'] },
+      rootfs: { type: 'layers', diff_ids: [l.diffId] },
+      history: [{ created, created_by: `bench layer ${l.name}` }],
+    })));
+    const manifest = putBlob(layout, Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers: [{ mediaType: `application/vnd.oci.image.layer.v1.tar${l.gzip ? '+gzip' : ''}`, digest: l.digest, size: l.bytes }],
+    })));
+    manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': l.tag } });
+  }
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
+  writeFileSync(meta, JSON.stringify(layers, null, 2));
+  return layers;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engines
+
+interface Engine {
+  name: string;
+  /** Whether OUT must exist (empty) before the command, or must not exist. */
+  makeOut: boolean;
+  argv(l: Layer, layout: string, out: string): string[];
+  /** The unpacked root filesystem inside OUT. */
+  rootfs(out: string): string;
+}
+
+const ENGINES: Engine[] = [
+  { name: 'tar -x', makeOut: true, argv: (l, _, out) => ['tar', '-x', ...(l.gzip ? ['-z'] : []), '-f', l.file, '-C', out], rootfs: (out) => out },
+  { name: 'cairn', makeOut: true, argv: (l, _, out) => [process.execPath, ONE, l.file, out], rootfs: (out) => out },
+  { name: 'umoci unpack', makeOut: false, argv: (l, layout, out) => ['umoci', 'unpack', '--image', `${layout}:${l.tag}`, out], rootfs: (out) => join(out, 'rootfs') },
+  { name: 'umoci raw unpack', makeOut: false, argv: (l, layout, out) => ['umoci', 'raw', 'unpack', '--image', `${layout}:${l.tag}`, out], rootfs: (out) => out },
+];
+
+/** Entries per type and bytes of regular files under a directory (not counting it). */
+function summarize(root: string): string {
+  const out = sh('find', [root, '-mindepth', '1', '-printf', '%y %s %n\\n']);
+  const types = new Map<string, number>();
+  let bytes = 0;
+  for (const line of out.split('\n')) {
+    if (line === '') continue;
+    const [t, s] = line.split(' ');
+    types.set(t!, (types.get(t!) ?? 0) + 1);
+    if (t === 'f') bytes += Number(s);
+  }
+  return `${[...types.entries()].sort().map(([t, n]) => `${t}:${n}`).join(' ')} bytes:${bytes}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The benchmark
+
+interface Row {
+  layer: Layer;
+  samples: Record<string, Sample[]>;
+  checks: Record<string, string>;
+}
+
+const fmtS = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const fmtMBs = (bytes: number, ms: number): string => `${(bytes / 1e6 / (ms / 1000)).toFixed(0)}`;
+const fmtRate = (n: number, ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}`;
+const fmtMB = (kb: number): string => `${(kb / 1024).toFixed(0)} MB`;
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  if (process.getuid?.() !== 0) throw new Error('run as root (drop_caches, debootstrap, owners)');
+  for (const c of [TIME, '/usr/sbin/debootstrap', '/usr/bin/umoci']) if (!existsSync(c)) throw new Error(`${c} is missing (apt packages time, debootstrap, umoci)`);
+  if (!existsSync(ONE)) throw new Error(`${ONE} is missing: run npx tsc -p . first`);
+  const t0 = performance.now();
+  // both bases always (layers.json and the layout cover both); each step is skipped when done
+  prepareDebian(o.dir, o.mirror || (existsSync(join(o.dir, 'debian.rootfs')) ? '' : findMirror()));
+  prepareBig(o.dir);
+  const layers = (await prepareLayers(o.dir)).filter((l) => o.only === undefined || l.name.startsWith(o.only));
+  log(`inputs ready in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${layers.map((l) => `${l.name} ${(l.bytes / 1e6).toFixed(0)} MB`).join(', ')}`);
+
+  const layout = join(o.dir, 'oci');
+  const out = join(o.dir, 'out');
+  const rss = join(o.dir, 'time.txt');
+  const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const rows: Row[] = [];
+  rmSync(out, { recursive: true, force: true });
+  for (const l of layers) {
+    const row: Row = { layer: l, samples: {}, checks: {} };
+    for (let r = 0; r < o.runs; r++) {
+      for (const e of rotate(ENGINES, r)) {
+        rmSync(out, { recursive: true, force: true });
+        if (e.makeOut) mkdirSync(out);
+        sleep(o.settle);
+        dropCaches();
+        const { sample, stdout } = timed(e.argv(l, layout, out), rss);
+        if (e.name === 'cairn') {
+          const res = JSON.parse(stdout) as { applyMs: number; startMs: number; entries: number; diffId: string };
+          if (res.diffId !== l.diffId) throw new Error(`cairn: diffID ${res.diffId}, expected ${l.diffId}`);
+          sample.applyMs = res.applyMs;
+          sample.startMs = res.startMs;
+        }
+        (row.samples[e.name] ??= []).push(sample);
+        if (row.checks[e.name] === undefined) row.checks[e.name] = summarize(e.rootfs(out));
+      }
+      log(`${l.name}: run ${r + 1}/${o.runs}: ${ENGINES.map((e) => `${e.name} ${fmtS(row.samples[e.name]!.at(-1)!.ms)}`).join(', ')}`);
+    }
+    rmSync(out, { recursive: true, force: true });
+    const ref = row.checks['tar -x'];
+    for (const [e, c] of Object.entries(row.checks)) if (c !== ref) log(`WARNING ${l.name}: ${e} unpacked ${c}, tar -x ${ref}`);
+    rows.push(row);
+  }
+
+  // --- report ---
+  const lines: string[] = [];
+  lines.push('| layer | engine | time | MB/s | entries/s | peak RSS | CPU (user+sys) |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|');
+  const summary: string[] = ['| layer | cairn / `tar -x` throughput | cairn vs `umoci unpack` | cairn vs `umoci raw unpack` | cairn apply (in-process) | cairn peak RSS |', '|---|---:|---:|---:|---:|---:|'];
+  for (const row of rows) {
+    const l = row.layer;
+    const med = (e: string): number => median(row.samples[e]!.map((s) => s.ms));
+    const label = `${l.name} (${(l.tarBytes / 1e6).toFixed(0)} MB tar${l.gzip ? `, ${(l.bytes / 1e6).toFixed(0)} MB gz` : ''}, ${l.entries.toLocaleString('en-US')} entries)`;
+    for (const e of ENGINES) {
+      const s = row.samples[e.name]!;
+      const m = med(e.name);
+      const cpu = median(s.map((x) => x.cpuMs));
+      lines.push(`| ${label} | ${e.name} | ${fmtS(m)} | ${fmtMBs(l.tarBytes, m)} | ${fmtRate(l.entries, m)} | ${fmtMB(Math.max(...s.map((x) => x.rssKb)))} | ${fmtS(cpu)} |`);
+    }
+    const c = med('cairn');
+    const apply = median(row.samples.cairn!.map((s) => s.applyMs!));
+    summary.push(`| ${l.name} | ${(med('tar -x') / c * 100).toFixed(0)} % | ${(med('umoci unpack') / c).toFixed(2)}× as fast | ${(med('umoci raw unpack') / c).toFixed(2)}× as fast | ${fmtS(apply)} (${fmtMBs(l.tarBytes, apply)} MB/s) | ${fmtMB(Math.max(...row.samples.cairn!.map((s) => s.rssKb)))} |`);
+  }
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, kernel ${release()}, node ${process.version}`;
+  const versions = [sh('tar', ['--version']).split('\n')[0]!, sh('gzip', ['--version']).split('\n')[0]!, sh('umoci', ['--version']).trim()].join('; ');
+  const load = `load average (1/5/15 min) at start ${loadBefore}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+  const checks = rows.map((r) => `${r.layer.name}: ${Object.entries(r.checks).every(([, c]) => c === r.checks['tar -x']) ? 'every engine unpacked the same entries and bytes as tar -x' : 'MISMATCH, see the warnings'}`);
+  const text = [`machine: ${machine}`, load, `tools: ${versions}`, `runs: ${o.runs}, settle ${o.settle} s`, ...checks, '', ...lines, '', ...summary].join('\n');
+  process.stdout.write(`${text}\n`);
+  writeFileSync(o.json, JSON.stringify({ machine, load, versions, options: o, rows: rows.map((r) => ({ layer: r.layer, checks: r.checks, samples: r.samples })) }, null, 2));
+  log(`samples written to ${o.json}`);
+}
+
+await main();
