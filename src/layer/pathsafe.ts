@@ -9,7 +9,8 @@
  *   as a "key": the bytes as a latin1 string (a bijection, so distinct names never
  *   collide in the applier's maps), components joined by '/', '' for the root;
  * - empty components and '.' are dropped (`./a//b/` is `a/b`);
- * - an absolute name (leading '/') is refused: layers hold relative names, and GNU tar,
+ * - an absolute name (leading '/') is refused — except "/" alone, the root entry as umoci
+ *   writes it, which is the same as "./": layers hold relative names, and GNU tar,
  *   Go's archive/tar writers and every differ write them so; cairn does not silently
  *   re-root such a name as Docker's chroot would;
  * - any '..' component is refused, also one that would stay inside (`a/../b`): no
@@ -85,7 +86,9 @@ export function safePath(bytes: Uint8Array, what: string, entry: string, role = 
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const label = role === 'name' ? '' : `${role} `;
   if (b.length === 0) throw new UnsafeEntryError(what, entry, `${label}is empty`);
-  if (b[0] === SLASH) throw new UnsafeEntryError(what, entry, `${label}is an absolute path`);
+  // The root itself written as "/" (umoci's `insert ... /` writes it so) is the root entry,
+  // like "./": nothing below it is named, so nothing can leave the target.
+  if (b[0] === SLASH && !b.every((c) => c === SLASH)) throw new UnsafeEntryError(what, entry, `${label}is an absolute path`);
   const parts: string[] = [];
   let total = 0;
   let start = 0;

@@ -8,6 +8,7 @@ import { writeChecksum, writeBase256 } from './fields.js';
 import { formatPaxRecords } from './pax.js';
 import { chunked, readArchive, writeArchive } from './test-helpers.js';
 import type { TarReadOptions } from './reader.js';
+import { readTar } from './reader.js';
 
 async function base(): Promise<Buffer> {
   // a: header@0 body@512; b: header@1024 body@1536 (10000 bytes -> 20 blocks); end @ 11776
@@ -39,6 +40,18 @@ test('truncated inside a body and inside padding', async () => {
   const t = await base();
   await rejects(t.subarray(0, 1536 + 4000), /^tar: truncated archive: entry "b" declares 10000 bytes at offset 1536 but the data ends after 4000$/);
   await rejects(t.subarray(0, 1536 + 10000 + 10), /^tar: truncated archive: EOF in the padding after entry "b"$/);
+});
+
+test('input ending exactly after the last entry\'s data is complete (Go archive/tar; umoci writes such layers)', async () => {
+  const t = await base();
+  const names: string[] = [];
+  for await (const e of readTar(t.subarray(0, 1536 + 10000))) {
+    names.push(e.header.name);
+    let n = 0;
+    for await (const c of e.body) n += c.length;
+    assert.equal(n, e.header.size);
+  }
+  assert.deepEqual(names, ['a', 'b']);
 });
 
 test('size field larger than the data', async () => {

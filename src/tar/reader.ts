@@ -174,8 +174,12 @@ export class TarBody implements AsyncIterable<Buffer> {
       if (this.remaining > 0) throw this.truncated();
     }
     const pad = padding(this.size);
-    if (pad > 0 && (await this.src.skip(pad)) < pad) {
-      throw corrupt(`truncated archive: EOF in the padding after entry ${q(this.entryName)}`);
+    if (pad > 0) {
+      const got = await this.src.skip(pad);
+      // As Go's archive/tar: input that ends exactly where the last entry's data ends (no
+      // padding at all) is a complete archive — umoci 0.4 writes its layers so. A partial
+      // padding block is truncation.
+      if (got > 0 && got < pad) throw corrupt(`truncated archive: EOF in the padding after entry ${q(this.entryName)}`);
     }
   }
 
