@@ -4,8 +4,10 @@
  * with `cairn load` and give the same image (config digest = image ID, diffIDs, and the manifest
  * digest where the format keeps it); save -> load -> save is byte-stable for both formats.
  *
- * The multi-layer images are built with umoci (an OCI layout, gzip layers, one whiteout, a config
- * change that adds an empty-layer history entry) and copied into archives with skopeo.
+ * The multi-layer images are built with GNU tar and umoci (an OCI layout, gzip layers, one
+ * whiteout, a config change that adds an empty-layer history entry) and copied into archives
+ * with skopeo. Layers as `umoci insert` writes them (a `/` root entry, no end-of-archive blocks:
+ * umoci issue #436, fixed after the 0.4.7 that Debian 12 ships) are tested on their own.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { Store } from '../src/store/store.js';
 import { getImage } from '../src/metadata/records.js';
 import type { Digest } from '../src/digest/digest.js';
-import { busyboxTar, cairnOk, have, tempDir } from './helpers.js';
+import { busyboxTar, cairn, cairnOk, have, tempDir } from './helpers.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -108,22 +110,35 @@ before(async () => {
   dir = await tempDir('cairn-interop-');
   bbTar = await busyboxTar('none');
   writeFileSync(join(dir.path, 'bb.tar'), bbTar);
+  // Layer tars written by GNU tar (names './…'), added verbatim by umoci, which gzips them and
+  // writes the manifest, config and history.
   const rfs = join(dir.path, 'rfs');
   mkdirSync(rfs);
   run('tar', ['-xf', join(dir.path, 'bb.tar'), '-C', rfs]);
-  mkdirSync(join(dir.path, 'd', 'data'), { recursive: true });
-  writeFileSync(join(dir.path, 'd', 'data', 'hello.txt'), 'hello\n');
-  writeFileSync(join(dir.path, 'd', 'data', 'gone.txt'), 'gone\n');
-  writeFileSync(join(dir.path, 'child.txt'), 'child\n');
+  const data = join(dir.path, 'l2');
+  mkdirSync(join(data, 'data'), { recursive: true });
+  writeFileSync(join(data, 'data', 'hello.txt'), 'hello\n');
+  writeFileSync(join(data, 'data', 'gone.txt'), 'gone\n');
+  const wh = join(dir.path, 'l3');
+  mkdirSync(join(wh, 'data'), { recursive: true });
+  writeFileSync(join(wh, 'data', '.wh.gone.txt'), '');
+  const child = join(dir.path, 'l4');
+  mkdirSync(join(child, 'data'), { recursive: true });
+  writeFileSync(join(child, 'data', 'child.txt'), 'child\n');
+  const layerTar = (src: string, name: string) => {
+    const file = join(dir.path, name);
+    run('tar', ['--numeric-owner', '--owner=0', '--group=0', '--mtime=@1700000000', '--sort=name', '-C', src, '-cf', file, '.']);
+    return file;
+  };
 
   layout = join(dir.path, 'layout');
   run('umoci', ['init', '--layout', layout]);
   run('umoci', ['new', '--image', `${layout}:three`]);
-  run('umoci', ['insert', '--image', `${layout}:three`, rfs, '/']);
-  run('umoci', ['insert', '--image', `${layout}:three`, join(dir.path, 'd', 'data'), '/data']);
-  run('umoci', ['insert', '--image', `${layout}:three`, '--whiteout', '/data/gone.txt']);
+  run('umoci', ['raw', 'add-layer', '--image', `${layout}:three`, layerTar(rfs, 'l1.tar')]);
+  run('umoci', ['raw', 'add-layer', '--image', `${layout}:three`, layerTar(data, 'l2.tar')]);
+  run('umoci', ['raw', 'add-layer', '--image', `${layout}:three`, layerTar(wh, 'l3.tar')]);
   run('umoci', ['config', '--image', `${layout}:three`, '--config.cmd', 'sh', '--config.env', 'A=1']);
-  run('umoci', ['insert', '--image', `${layout}:three`, '--tag', 'four', join(dir.path, 'child.txt'), '/data/child.txt']);
+  run('umoci', ['raw', 'add-layer', '--image', `${layout}:three`, '--tag', 'four', layerTar(child, 'l4.tar')]);
   three = layoutImage(layout, 'three');
   four = layoutImage(layout, 'four');
   assert.equal(three.diffIds.length, 3);
@@ -279,6 +294,31 @@ test("skopeo's zstd oci-archive loads with its manifest, diffIDs and zstd blobs 
   const names = members(o);
   for (const l of manifest.layers) assert.ok(names.includes(`blobs/sha256/${l.digest.slice(7)}`), 'zstd blobs saved as loaded');
   assert.equal(sha(Buffer.from(run('skopeo', ['inspect', '--raw', `oci-archive:${o}`]), 'utf8')), manifestDigest);
+});
+
+test("layers as umoci 0.4.7's insert writes them ('/' root entry, no end-of-archive blocks) load, as podman loads them", async () => {
+  // `umoci insert` names the root directory "/" and never closes its tar writer, so the layer
+  // stops right after the last member's data (umoci issue #436). Docker, containerd and podman
+  // (Go's archive/tar) accept such layers; their digests still cover every byte.
+  const lay = fresh('insert-layout');
+  run('umoci', ['init', '--layout', lay]);
+  run('umoci', ['new', '--image', `${lay}:ins`]);
+  run('umoci', ['insert', '--image', `${lay}:ins`, join(dir.path, 'rfs'), '/']);
+  run('umoci', ['insert', '--image', `${lay}:ins`, join(dir.path, 'l2', 'data'), '/data']);
+  run('umoci', ['insert', '--image', `${lay}:ins`, '--whiteout', '/data/gone.txt']);
+  const img = layoutImage(lay, 'ins');
+  const a = fresh('insert-oci.tar');
+  run('skopeo', ['copy', '-q', `oci:${lay}:ins`, `oci-archive:${a}:example.com/ex/insert:1`]);
+  // podman takes it (and so the image is a fair input).
+  assert.match(podman(['load', '-i', a]), /Loaded image: example\.com\/ex\/insert:1/);
+  const root = fresh('root');
+  const r = await cairn(root, ['load', '-q', '-i', a]);
+  assert.equal(r.stderr, '');
+  assert.equal(r.code, 0);
+  const i = await inspect(root, 'example.com/ex/insert:1');
+  assert.equal(i.Id, img.configDigest);
+  assert.deepEqual(i.RootFS.Layers, img.diffIds);
+  assert.equal(await storedManifestDigest(root, i.Id), img.manifestDigest);
 });
 
 /** save -> load into an empty root -> save: the second archive is byte-identical to the first. */
