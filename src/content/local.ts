@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { type Digest, Digester, algorithmOf, hexOf, parseDigest } from '../digest/digest.js';
 import { DataCorruptError, NotFoundError, errnoCode } from '../errors.js';
 import { type BlobInfo, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, ingestWith } from './content.js';
+import { processAlive } from '../process.js';
 
 export class LocalContentStore implements ContentStore {
   readonly root: string;
@@ -124,15 +125,6 @@ export class LocalContentStore implements ContentStore {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return errnoCode(e) === 'EPERM';
-  }
-}
 
 class LocalWriter implements ContentWriter {
   private readonly digester = new Digester();

@@ -7,12 +7,13 @@
  */
 import * as fsp from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { errnoCode, InvalidArgumentError, PreconditionError, UnsupportedError } from '../errors.js';
+import { InvalidArgumentError, PreconditionError, UnsupportedError } from '../errors.js';
 import { type Db, writeTx } from '../metadata/db.js';
 import { cleanProbeLeftovers, detectDefaultDriver, probeOverlay } from './detect.js';
 import { recordDriver, recordedDriver } from './meta.js';
 import { DirSnapshotter } from './snapshotter.js';
 import { DRIVER_NAMES, type DriverName, type Snapshotter } from './types.js';
+import { processAlive } from '../process.js';
 
 export type { DriverName, Info, Kind, Mount, Snapshotter, Usage } from './types.js';
 export { DRIVER_NAMES } from './types.js';
@@ -75,11 +76,3 @@ function mismatch(root: string, recorded: string, asked: string): PreconditionEr
   return new PreconditionError(`store ${root} uses the storage driver ${recorded}; it cannot be opened with ${asked}`);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) === 'EPERM';
-  }
-}

@@ -19,6 +19,7 @@ import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, writeTx } from '../metadata/db.js';
 import { createLease, deleteLease, expireDeadLeases, leaseAdd, pruneLayerRecords, referencedDigests } from '../metadata/records.js';
 import { type DriverName, type Snapshotter, openSnapshotter } from '../snapshot/index.js';
+import { processAlive } from '../process.js';
 
 export interface StoreOptions {
   /** Root directory; default: $CAIRN_ROOT, else /var/lib/cairn for root, else $XDG_DATA_HOME/cairn. */
@@ -153,14 +154,6 @@ export class Store {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) === 'EPERM';
-  }
-}
 
 /** mkdir -p that reports the real error: Node's recursive mkdir says ENOENT on a read-only file system. */
 async function mkdirs(dir: string): Promise<void> {
