@@ -94,6 +94,9 @@ export function contentStoreSuite(name: string, make: () => Promise<{ store: Con
     const w = await s.writer();
     await w.write(Buffer.from('12345'));
     assert.equal(w.offset, 5);
+    assert.equal(w.digest(), digestOf('12345'), 'digest of what was written so far');
+    await w.write(Buffer.from('6'));
+    assert.equal(w.digest(), digestOf('123456'));
     await w.abort();
     assert.equal(await s.info(digestOf('12345')), undefined);
   }));

@@ -26,6 +26,8 @@ export interface ContentWriter {
   write(chunk: Uint8Array): Promise<void>;
   /** Bytes written so far. */
   readonly offset: number;
+  /** Digest of the bytes written so far (the blob's digest once writing is done), without committing. */
+  digest(): Digest;
   /** Verify and publish. Returns the blob's info. Idempotent if the blob already existed. */
   commit(expected?: Expected): Promise<BlobInfo>;
   /** Discard what was written. Safe to call after a failed commit. */

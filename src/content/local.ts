@@ -139,6 +139,10 @@ class LocalWriter implements ContentWriter {
     return this.digester.size;
   }
 
+  digest(): Digest {
+    return this.digester.peek();
+  }
+
   async write(chunk: Uint8Array): Promise<void> {
     this.digester.update(chunk);
     let off = 0;

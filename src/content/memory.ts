@@ -37,6 +37,9 @@ export class MemoryContentStore implements ContentStore {
       get offset() {
         return digester.size;
       },
+      digest() {
+        return digester.peek();
+      },
       async write(chunk: Uint8Array) {
         digester.update(chunk);
         chunks.push(Buffer.from(chunk));

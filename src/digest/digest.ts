@@ -78,6 +78,10 @@ export class Digester {
   digest(): Digest {
     return `${this.algorithm}:${this.hash.digest('hex')}` as Digest;
   }
+  /** The digest of what was fed so far, leaving the hasher usable. */
+  peek(): Digest {
+    return `${this.algorithm}:${this.hash.copy().digest('hex')}` as Digest;
+  }
 }
 
 /** Hash a whole stream (consumes it). */

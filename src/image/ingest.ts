@@ -56,16 +56,15 @@ export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array
     }
   }
   const writer = await store.content.writer();
-  // Without an expected digest, the blob is hashed here too, so that it is leased *before* it is
+  // Without an expected digest, the blob is leased under the writer's digest *before* it is
   // committed: a blob that already exists is then never removed by another process's garbage
   // collection between this commit finding it and the lease.
-  const raw = exp.digest === undefined && protect ? new Digester() : undefined;
+  const leaseFirst = exp.digest === undefined && protect !== undefined;
   let sourceError: unknown;
   try {
     async function* tee(): AsyncGenerator<Uint8Array> {
       try {
         for await (const chunk of source) {
-          raw?.update(chunk);
           await writer.write(chunk);
           yield chunk;
         }
@@ -94,7 +93,7 @@ export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array
       if (exp.diffId !== undefined && exp.digest !== undefined && exp.diffId !== exp.digest) {
         throw new DataCorruptError(`${exp.what}: diffID mismatch: the image config names ${exp.diffId}, the uncompressed layer is ${exp.digest}`);
       }
-      if (raw) protect?.(raw.digest());
+      if (leaseFirst) protect?.(writer.digest());
       const blob = await writer.commit({ digest: exp.digest ?? exp.diffId, size: exp.size, what: exp.what });
       return { blobDigest: blob.digest, blobSize: blob.size, compression, diffId: blob.digest, size, reused: false };
     }
@@ -102,7 +101,7 @@ export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array
     if (exp.diffId !== undefined && diffId !== exp.diffId) {
       throw new DataCorruptError(`${exp.what}: diffID mismatch: the image config names ${exp.diffId}, the layer's content is ${diffId}`);
     }
-    if (raw) protect?.(raw.digest());
+    if (leaseFirst) protect?.(writer.digest());
     const blob = await writer.commit({ digest: exp.digest, size: exp.size, what: exp.what });
     return { blobDigest: blob.digest, blobSize: blob.size, compression, diffId, size, reused: false };
   } catch (e) {
