@@ -30,7 +30,8 @@ import { createTarWriter } from '../src/tar/index.js';
 import { makeDockerArchive, makeTar } from '../test/helpers.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
-const CAIRN = join(REPO, 'bin', 'cairn.js');
+// The entry point users run (a shell wrapper that keeps Node from loading NODE_EXTRA_CA_CERTS).
+const CAIRN = join(REPO, 'bin', 'cairn');
 const TIME = '/usr/bin/time';
 
 interface Options {
@@ -137,7 +138,7 @@ delete envNoCa.NODE_EXTRA_CA_CERTS;
 const cairnEngine: Engine = {
   name: 'cairn',
   available: true,
-  argv: (store, args) => [process.execPath, CAIRN, '--root', store, ...args],
+  argv: (store, args) => [CAIRN, '--root', store, ...args],
 };
 
 function which(cmd: string): boolean {
@@ -278,8 +279,8 @@ async function main(): Promise<void> {
       await makeSmallImages(small, o.images);
       const cStore = join(o.dir, 'cairn-small');
       const pStore = join(o.dir, 'podman-small');
-      sh(process.execPath, [CAIRN, '--root', cStore, 'load', '-q', '-i', small]);
-      const listed = sh(process.execPath, [CAIRN, '--root', cStore, 'images', '-q']).trim().split('\n').length;
+      sh(CAIRN, ['--root', cStore, 'load', '-q', '-i', small]);
+      const listed = sh(CAIRN, ['--root', cStore, 'images', '-q']).trim().split('\n').length;
       if (listed !== o.images) throw new Error(`cairn lists ${listed} images, expected ${o.images}`);
       if (podmanEngine.available) runArgv(podmanEngine.argv(pStore, ['load', '-q', '-i', small]));
       log(`start-up: ${o.images} images in each store`);
@@ -295,8 +296,8 @@ async function main(): Promise<void> {
         {
           work: '--version',
           steps: [
-            { engine: 'cairn', argv: [process.execPath, CAIRN, '--version'], env: baseEnv },
-            { engine: 'cairn (no NODE_EXTRA_CA_CERTS)', argv: [process.execPath, CAIRN, '--version'], env: envNoCa },
+            { engine: 'cairn', argv: [CAIRN, '--version'], env: baseEnv },
+            { engine: 'cairn (no NODE_EXTRA_CA_CERTS)', argv: [CAIRN, '--version'], env: envNoCa },
             ...(podmanEngine.available ? [{ engine: 'podman', argv: ['podman', '--version'], env: baseEnv }] : []),
             ...(which('skopeo') ? [{ engine: 'skopeo', argv: ['skopeo', '--version'], env: baseEnv }] : []),
           ],
@@ -333,7 +334,7 @@ async function main(): Promise<void> {
       // Stores holding the image, for save.
       const cSave = join(o.dir, 'cairn-big');
       const pSave = join(o.dir, 'podman-big');
-      sh(process.execPath, [CAIRN, '--root', cSave, 'load', '-q', '-i', input]);
+      sh(CAIRN, ['--root', cSave, 'load', '-q', '-i', input]);
       if (podmanEngine.available) runArgv(podmanEngine.argv(pSave, ['load', '-q', '-i', input]));
       const out = join(o.dir, 'out.tar');
       const fresh = join(o.dir, 'fresh');

@@ -5,7 +5,7 @@
 # build, pull and run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cairn() { node bin/cairn.js "$@"; }
+cairn() { bin/cairn "$@"; }
 step() { printf '\n\033[1m$ cairn %s\033[0m\n' "$*"; cairn "$@"; }
 
 work=$(mktemp -d)
