@@ -50,9 +50,10 @@ export async function unpackLayers(store: Store, layers: UnpackLayer[], protect:
     progress?.start(short, 'Extracting');
     try {
       const w = writableLayer(mounts);
+      // The blob's digest was verified by the content store, and its diffID when it was
+      // ingested (load checks it against the config, import computed it): not hashed again.
       await applyLayer({ dir: w.dir, whiteoutMode: w.deletions === 'whiteout' ? 'overlay' : 'oci-remove' }, await store.content.reader(l.blobDigest), {
-        expectedDigest: l.blobDigest,
-        expectedDiffId: l.diffId,
+        trusted: { digest: l.blobDigest, diffId: l.diffId },
         what: `layer ${l.diffId}`,
       });
       try {

@@ -480,6 +480,25 @@ test('gzip, zstd and plain layers are recognised by content and give the same di
   }
 });
 
+test('trusted digests (a verified stored blob) are reported as given, without hashing; sizes still counted', async () => {
+  const tar = await layer([[{ name: 'f' }, Buffer.from('trusted')]]);
+  const gz = await compress('gzip', tar);
+  const t = tempDir();
+  try {
+    // Values that do not match the bytes: reported as given, which shows nothing was hashed.
+    const trusted = { digest: digestOf('stored blob'), diffId: digestOf('stored diffID') };
+    const r = await apply(t.path, gz, 'oci-remove', { trusted });
+    assert.equal(r.digest, trusted.digest);
+    assert.equal(r.diffId, trusted.diffId);
+    assert.equal(r.size, gz.length);
+    assert.equal(r.uncompressedSize, tar.length);
+    assert.equal(readFileSync(join(t.path, 'f'), 'utf8'), 'trusted');
+    await assert.rejects(apply(t.path, gz, 'oci-remove', { trusted, expectedSize: gz.length - 1 }), /size mismatch/);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('digest, size and diffID mismatches throw DataCorruptError and leave a removable target', async () => {
   const tar = await layer([[{ name: 'd/f' }, Buffer.alloc(100_000, 1)]]);
   const gz = await compress('gzip', tar);
