@@ -7,12 +7,23 @@
  *
  * LAYER is a file (tar, gzip or zstd, recognised by content), DIR an existing empty directory.
  * Prints one JSON line: the applier's result, `applyMs` (applyLayer alone, from opening the
- * file to the last directory time set) and `startMs` (process start to the call: Node's
- * bootstrap and this script's imports).
+ * file to the last directory time set), `startMs` (process start to the call: Node's
+ * bootstrap and this script's imports), and the largest anonymous and file-backed resident
+ * memory seen (`peakAnonKb`, `peakFileKb`: /proc/self/status sampled every 10 ms and at the
+ * end). The split matters because the peak RSS that `/usr/bin/time` reports also counts the
+ * mapped pages of the node binary, which vary between runs of the same command; the
+ * anonymous part is what the applier allocates.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { applyLayer, type WhiteoutMode } from '../src/layer/apply.js';
+
+/** RssAnon and RssFile of this process, in kB. */
+function rss(): { anon: number; file: number } {
+  const status = readFileSync('/proc/self/status', 'latin1');
+  const field = (k: string): number => Number(status.match(new RegExp(`^${k}:\\s*(\\d+) kB`, 'm'))?.[1] ?? NaN);
+  return { anon: field('RssAnon'), file: field('RssFile') };
+}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -28,10 +39,20 @@ async function main(): Promise<void> {
   }
   if (pos.length !== 2) throw new Error('usage: unpack-one.js LAYER DIR [--mode overlay|oci-remove]');
   const [layer, dir] = pos as [string, string];
+  let peakAnonKb = 0;
+  let peakFileKb = 0;
+  const sample = (): void => {
+    const m = rss();
+    peakAnonKb = Math.max(peakAnonKb, m.anon);
+    peakFileKb = Math.max(peakFileKb, m.file);
+  };
+  const timer = setInterval(sample, 10);
   const startMs = performance.now();
   const r = await applyLayer({ dir, whiteoutMode: mode }, createReadStream(layer, { highWaterMark: 1 << 20 }), { what: layer });
   const applyMs = performance.now() - startMs;
-  process.stdout.write(`${JSON.stringify({ ...r, startMs, applyMs })}\n`);
+  clearInterval(timer);
+  sample();
+  process.stdout.write(`${JSON.stringify({ ...r, startMs, applyMs, peakAnonKb, peakFileKb })}\n`);
 }
 
 await main();

@@ -15,8 +15,10 @@
  * peak RSS and CPU time:
  *   - tar:          `tar -x [-z] -f LAYER -C OUT` (with -z, GNU tar runs `gzip -d` beside it);
  *   - cairn:        `node dist/bench/unpack-one.js LAYER OUT` (applyLayer in 'overlay' mode
- *                   on a file stream; Node start-up included; the in-process apply time is
- *                   reported too);
+ *                   on a file stream; Node start-up included; the in-process apply time and
+ *                   the peak anonymous / file-backed resident memory it samples are reported
+ *                   too, because the peak RSS counts the node binary's mapped pages, which
+ *                   vary between runs);
  *   - umoci:        `umoci unpack --image LAYOUT:TAG OUT` (a whole runtime bundle: rootfs,
  *                   config.json, and an mtree manifest of the rootfs, which umoci computes
  *                   by walking and hashing every file it unpacked);
@@ -25,8 +27,8 @@
  * /proc/sys/vm/drop_caches` (on this disk ext4 creates files 3-5x slower right after a mass
  * deletion unless the caches are dropped; see ../shared/notes/peers.md), optionally after
  * `--settle S` seconds. Engines take turns in a rotated order each round. After the first
- * run of each engine its output is checked against tar's (entries per type, bytes of
- * regular files).
+ * run of each engine its tree is compared with tar's: type, mode, owner, mtime (ns), size,
+ * link count and symlink target of every entry.
  *
  * A script that prints Markdown tables (and writes JSON), not a test. Run as root:
  *
@@ -116,6 +118,9 @@ interface Sample {
   /** cairn only: applyLayer's own time, and the process's time before it. */
   applyMs?: number;
   startMs?: number;
+  /** cairn only: largest anonymous and file-backed resident memory sampled in the process. */
+  peakAnonKb?: number;
+  peakFileKb?: number;
 }
 
 /** Run argv under /usr/bin/time; wall time measured here (the spawn overhead is the same for all). */
@@ -333,18 +338,25 @@ const ENGINES: Engine[] = [
   { name: 'umoci raw unpack', makeOut: false, argv: (l, layout, out) => ['umoci', 'raw', 'unpack', '--image', `${layout}:${l.tag}`, out], rootfs: (out) => out },
 ];
 
-/** Entries per type and bytes of regular files under a directory (not counting it). */
-function summarize(root: string): string {
-  const out = sh('find', [root, '-mindepth', '1', '-printf', '%y %s %n\\n']);
-  const types = new Map<string, number>();
-  let bytes = 0;
-  for (const line of out.split('\n')) {
-    if (line === '') continue;
-    const [t, s] = line.split(' ');
-    types.set(t!, (types.get(t!) ?? 0) + 1);
-    if (t === 'f') bytes += Number(s);
-  }
-  return `${[...types.entries()].sort().map(([t, n]) => `${t}:${n}`).join(' ')} bytes:${bytes}`;
+/**
+ * Every entry under a directory with its metadata (type, mode, owner, mtime to the
+ * nanosecond, size, link count, symlink target), sorted by path: equal listings mean equal
+ * trees as far as tar's metadata goes. The directory itself is listed as ".".
+ */
+function listing(root: string): string[] {
+  const out = spawnSync('find', ['.', '-printf', '%p\\t%y %m %U:%G %T@ %s %n %l\\n'], { cwd: root, encoding: 'utf8', maxBuffer: 256 << 20 });
+  if (out.status !== 0) throw new Error(`find in ${root} failed: ${out.stderr}`);
+  return out.stdout.split('\n').filter((l) => l !== '').sort();
+}
+
+/** "same as tar -x" or how many entries differ, with the first difference. */
+function compareListings(ref: string[], got: string[]): string {
+  const a = new Set(ref);
+  const b = new Set(got);
+  const missing = ref.filter((l) => !b.has(l));
+  const extra = got.filter((l) => !a.has(l));
+  if (missing.length === 0 && extra.length === 0) return 'same';
+  return `${missing.length} of tar's ${ref.length} entries differ or are missing, ${extra.length} differ or are extra (first: tar "${missing[0] ?? ''}" vs "${extra[0] ?? ''}")`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,6 +365,7 @@ function summarize(root: string): string {
 interface Row {
   layer: Layer;
   samples: Record<string, Sample[]>;
+  /** Per engine: 'same' (as tar -x, first run) or the difference. */
   checks: Record<string, string>;
 }
 
@@ -381,6 +394,7 @@ async function main(): Promise<void> {
   rmSync(out, { recursive: true, force: true });
   for (const l of layers) {
     const row: Row = { layer: l, samples: {}, checks: {} };
+    let ref: string[] | undefined;
     for (let r = 0; r < o.runs; r++) {
       for (const e of rotate(ENGINES, r)) {
         rmSync(out, { recursive: true, force: true });
@@ -389,19 +403,28 @@ async function main(): Promise<void> {
         dropCaches();
         const { sample, stdout } = timed(e.argv(l, layout, out), rss);
         if (e.name === 'cairn') {
-          const res = JSON.parse(stdout) as { applyMs: number; startMs: number; entries: number; diffId: string };
+          const res = JSON.parse(stdout) as { applyMs: number; startMs: number; peakAnonKb: number; peakFileKb: number; diffId: string };
           if (res.diffId !== l.diffId) throw new Error(`cairn: diffID ${res.diffId}, expected ${l.diffId}`);
           sample.applyMs = res.applyMs;
           sample.startMs = res.startMs;
+          sample.peakAnonKb = res.peakAnonKb;
+          sample.peakFileKb = res.peakFileKb;
         }
         (row.samples[e.name] ??= []).push(sample);
-        if (row.checks[e.name] === undefined) row.checks[e.name] = summarize(e.rootfs(out));
+        if (row.checks[e.name] === undefined) {
+          const got = listing(e.rootfs(out));
+          if (e.name === 'tar -x') {
+            ref = got;
+            row.checks[e.name] = 'same';
+          } else if (ref !== undefined) {
+            row.checks[e.name] = compareListings(ref, got);
+          }
+        }
       }
       log(`${l.name}: run ${r + 1}/${o.runs}: ${ENGINES.map((e) => `${e.name} ${fmtS(row.samples[e.name]!.at(-1)!.ms)}`).join(', ')}`);
     }
     rmSync(out, { recursive: true, force: true });
-    const ref = row.checks['tar -x'];
-    for (const [e, c] of Object.entries(row.checks)) if (c !== ref) log(`WARNING ${l.name}: ${e} unpacked ${c}, tar -x ${ref}`);
+    for (const [e, c] of Object.entries(row.checks)) if (c !== 'same') log(`WARNING ${l.name}: ${e}: ${c}`);
     rows.push(row);
   }
 
@@ -409,7 +432,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   lines.push('| layer | engine | time | MB/s | entries/s | peak RSS | CPU (user+sys) |');
   lines.push('|---|---|---:|---:|---:|---:|---:|');
-  const summary: string[] = ['| layer | cairn / `tar -x` throughput | cairn vs `umoci unpack` | cairn vs `umoci raw unpack` | cairn apply (in-process) | cairn peak RSS |', '|---|---:|---:|---:|---:|---:|'];
+  const summary: string[] = ['| layer | cairn / `tar -x` throughput | cairn vs `umoci unpack` | cairn vs `umoci raw unpack` | cairn apply (in-process) | cairn peak RSS (max of runs) | cairn peak anonymous memory |', '|---|---:|---:|---:|---:|---:|---:|'];
   for (const row of rows) {
     const l = row.layer;
     const med = (e: string): number => median(row.samples[e]!.map((s) => s.ms));
@@ -418,16 +441,17 @@ async function main(): Promise<void> {
       const s = row.samples[e.name]!;
       const m = med(e.name);
       const cpu = median(s.map((x) => x.cpuMs));
-      lines.push(`| ${label} | ${e.name} | ${fmtS(m)} | ${fmtMBs(l.tarBytes, m)} | ${fmtRate(l.entries, m)} | ${fmtMB(Math.max(...s.map((x) => x.rssKb)))} | ${fmtS(cpu)} |`);
+      const anon = e.name === 'cairn' ? ` (anon ${fmtMB(Math.max(...s.map((x) => x.peakAnonKb!)))}, file ${fmtMB(Math.min(...s.map((x) => x.peakFileKb!)))}–${fmtMB(Math.max(...s.map((x) => x.peakFileKb!)))})` : '';
+      lines.push(`| ${label} | ${e.name} | ${fmtS(m)} | ${fmtMBs(l.tarBytes, m)} | ${fmtRate(l.entries, m)} | ${fmtMB(Math.max(...s.map((x) => x.rssKb)))}${anon} | ${fmtS(cpu)} |`);
     }
     const c = med('cairn');
     const apply = median(row.samples.cairn!.map((s) => s.applyMs!));
-    summary.push(`| ${l.name} | ${(med('tar -x') / c * 100).toFixed(0)} % | ${(med('umoci unpack') / c).toFixed(2)}× as fast | ${(med('umoci raw unpack') / c).toFixed(2)}× as fast | ${fmtS(apply)} (${fmtMBs(l.tarBytes, apply)} MB/s) | ${fmtMB(Math.max(...row.samples.cairn!.map((s) => s.rssKb)))} |`);
+    summary.push(`| ${l.name} | ${(med('tar -x') / c * 100).toFixed(0)} % | ${(med('umoci unpack') / c).toFixed(2)}× as fast | ${(med('umoci raw unpack') / c).toFixed(2)}× as fast | ${fmtS(apply)} (${fmtMBs(l.tarBytes, apply)} MB/s) | ${fmtMB(Math.max(...row.samples.cairn!.map((s) => s.rssKb)))} | ${fmtMB(Math.max(...row.samples.cairn!.map((s) => s.peakAnonKb!)))} |`);
   }
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, kernel ${release()}, node ${process.version}`;
   const versions = [sh('tar', ['--version']).split('\n')[0]!, sh('gzip', ['--version']).split('\n')[0]!, sh('umoci', ['--version']).trim()].join('; ');
   const load = `load average (1/5/15 min) at start ${loadBefore}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
-  const checks = rows.map((r) => `${r.layer.name}: ${Object.entries(r.checks).every(([, c]) => c === r.checks['tar -x']) ? 'every engine unpacked the same entries and bytes as tar -x' : 'MISMATCH, see the warnings'}`);
+  const checks = rows.map((r) => `${r.layer.name}, trees (type, mode, owner, mtime, size, links, target of every entry) against tar -x's: ${Object.entries(r.checks).filter(([e]) => e !== 'tar -x').map(([e, c]) => `${e} ${c === 'same' ? 'same' : `DIFFERENT: ${c}`}`).join('; ')}`);
   const text = [`machine: ${machine}`, load, `tools: ${versions}`, `runs: ${o.runs}, settle ${o.settle} s`, ...checks, '', ...lines, '', ...summary].join('\n');
   process.stdout.write(`${text}\n`);
   writeFileSync(o.json, JSON.stringify({ machine, load, versions, options: o, rows: rows.map((r) => ({ layer: r.layer, checks: r.checks, samples: r.samples })) }, null, 2));
