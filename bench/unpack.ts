@@ -15,10 +15,13 @@
  * peak RSS and CPU time:
  *   - tar:          `tar -x [-z] -f LAYER -C OUT` (with -z, GNU tar runs `gzip -d` beside it);
  *   - cairn:        `node dist/bench/unpack-one.js LAYER OUT` (applyLayer in 'overlay' mode
- *                   on a file stream; Node start-up included; the in-process apply time and
+ *                   on a file stream, computing the digest and diffID as a first apply does;
+ *                   Node start-up included; the in-process apply time and
  *                   the peak anonymous / file-backed resident memory it samples are reported
  *                   too, because the peak RSS counts the node binary's mapped pages, which
  *                   vary between runs);
+ *   - cairn, trusted: the same with the digests passed as `trusted` (not hashed), which is
+ *                   what cairn's store does when it unpacks a blob it verified on the way in;
  *   - umoci:        `umoci unpack --image LAYOUT:TAG OUT` (a whole runtime bundle: rootfs,
  *                   config.json, and an mtree manifest of the rootfs, which umoci computes
  *                   by walking and hashing every file it unpacked);
@@ -334,6 +337,7 @@ interface Engine {
 const ENGINES: Engine[] = [
   { name: 'tar -x', makeOut: true, argv: (l, _, out) => ['tar', '-x', ...(l.gzip ? ['-z'] : []), '-f', l.file, '-C', out], rootfs: (out) => out },
   { name: 'cairn', makeOut: true, argv: (l, _, out) => [process.execPath, ONE, l.file, out], rootfs: (out) => out },
+  { name: 'cairn, trusted', makeOut: true, argv: (l, _, out) => [process.execPath, ONE, l.file, out, '--trusted', `${l.digest},${l.diffId}`], rootfs: (out) => out },
   { name: 'umoci unpack', makeOut: false, argv: (l, layout, out) => ['umoci', 'unpack', '--image', `${layout}:${l.tag}`, out], rootfs: (out) => join(out, 'rootfs') },
   { name: 'umoci raw unpack', makeOut: false, argv: (l, layout, out) => ['umoci', 'raw', 'unpack', '--image', `${layout}:${l.tag}`, out], rootfs: (out) => out },
 ];
@@ -402,7 +406,7 @@ async function main(): Promise<void> {
         sleep(o.settle);
         dropCaches();
         const { sample, stdout } = timed(e.argv(l, layout, out), rss);
-        if (e.name === 'cairn') {
+        if (e.name.startsWith('cairn')) {
           const res = JSON.parse(stdout) as { applyMs: number; startMs: number; peakAnonKb: number; peakFileKb: number; diffId: string };
           if (res.diffId !== l.diffId) throw new Error(`cairn: diffID ${res.diffId}, expected ${l.diffId}`);
           sample.applyMs = res.applyMs;
@@ -432,7 +436,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   lines.push('| layer | engine | time | MB/s | entries/s | peak RSS | CPU (user+sys) |');
   lines.push('|---|---|---:|---:|---:|---:|---:|');
-  const summary: string[] = ['| layer | cairn / `tar -x` throughput | cairn vs `umoci unpack` | cairn vs `umoci raw unpack` | cairn apply (in-process) | cairn peak RSS (max of runs) | cairn peak anonymous memory |', '|---|---:|---:|---:|---:|---:|---:|'];
+  const summary: string[] = ['| layer | cairn / `tar -x` throughput | cairn vs `umoci unpack` | cairn vs `umoci raw unpack` | cairn apply (in-process) | cairn peak RSS (max of runs) | cairn peak anonymous memory | cairn, trusted / `tar -x` | cairn, trusted, apply (in-process) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
   for (const row of rows) {
     const l = row.layer;
     const med = (e: string): number => median(row.samples[e]!.map((s) => s.ms));
@@ -441,12 +445,14 @@ async function main(): Promise<void> {
       const s = row.samples[e.name]!;
       const m = med(e.name);
       const cpu = median(s.map((x) => x.cpuMs));
-      const anon = e.name === 'cairn' ? ` (anon ${fmtMB(Math.max(...s.map((x) => x.peakAnonKb!)))}, file ${fmtMB(Math.min(...s.map((x) => x.peakFileKb!)))}–${fmtMB(Math.max(...s.map((x) => x.peakFileKb!)))})` : '';
+      const anon = e.name.startsWith('cairn') ? ` (anon ${fmtMB(Math.max(...s.map((x) => x.peakAnonKb!)))}, file ${fmtMB(Math.min(...s.map((x) => x.peakFileKb!)))}–${fmtMB(Math.max(...s.map((x) => x.peakFileKb!)))})` : '';
       lines.push(`| ${label} | ${e.name} | ${fmtS(m)} | ${fmtMBs(l.tarBytes, m)} | ${fmtRate(l.entries, m)} | ${fmtMB(Math.max(...s.map((x) => x.rssKb)))}${anon} | ${fmtS(cpu)} |`);
     }
     const c = med('cairn');
     const apply = median(row.samples.cairn!.map((s) => s.applyMs!));
-    summary.push(`| ${l.name} | ${(med('tar -x') / c * 100).toFixed(0)} % | ${(med('umoci unpack') / c).toFixed(2)}× as fast | ${(med('umoci raw unpack') / c).toFixed(2)}× as fast | ${fmtS(apply)} (${fmtMBs(l.tarBytes, apply)} MB/s) | ${fmtMB(Math.max(...row.samples.cairn!.map((s) => s.rssKb)))} | ${fmtMB(Math.max(...row.samples.cairn!.map((s) => s.peakAnonKb!)))} |`);
+    const ct = med('cairn, trusted');
+    const applyT = median(row.samples['cairn, trusted']!.map((s) => s.applyMs!));
+    summary.push(`| ${l.name} | ${(med('tar -x') / c * 100).toFixed(0)} % | ${(med('umoci unpack') / c).toFixed(2)}× as fast | ${(med('umoci raw unpack') / c).toFixed(2)}× as fast | ${fmtS(apply)} (${fmtMBs(l.tarBytes, apply)} MB/s) | ${fmtMB(Math.max(...row.samples.cairn!.map((s) => s.rssKb)))} | ${fmtMB(Math.max(...row.samples.cairn!.map((s) => s.peakAnonKb!)))} | ${(med('tar -x') / ct * 100).toFixed(0)} % | ${fmtS(applyT)} |`);
   }
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, kernel ${release()}, node ${process.version}`;
   const versions = [sh('tar', ['--version']).split('\n')[0]!, sh('gzip', ['--version']).split('\n')[0]!, sh('umoci', ['--version']).trim()].join('; ');
