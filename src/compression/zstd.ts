@@ -5,15 +5,24 @@
  * applies chunk by chunk). Compression uses zstd-napi's CompressStream (output never
  * outgrows input much) with content checksums on, like the zstd CLI.
  */
+import { createRequire } from 'node:module';
 import type { Transform } from 'node:stream';
-import binding from 'zstd-napi/binding.js';
-import { CompressStream } from 'zstd-napi';
+import type bindingModule from 'zstd-napi/binding.js';
+import type * as zstdModule from 'zstd-napi';
 import { DataCorruptError } from '../errors.js';
 
-const OUT_SIZE = binding.dStreamOutSize();
+// zstd-napi's native addon is loaded on first use, not at import: most commands never see a
+// zstd layer, and loading it costs ~15-20 ms of every start-up.
+const require = createRequire(import.meta.url);
+let bindingCache: typeof bindingModule | undefined;
+function zstdBinding(): typeof bindingModule {
+  return (bindingCache ??= require('zstd-napi/binding.js') as typeof bindingModule);
+}
 
 /** Decompress a stream of zstd frames (concatenated frames and skippable frames allowed). */
 export async function* zstdDecompress(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
+  const binding = zstdBinding();
+  const OUT_SIZE = binding.dStreamOutSize();
   const dctx = new binding.DCtx();
   let inFrame = false;
   let total = 0;
@@ -43,5 +52,6 @@ export async function* zstdDecompress(input: AsyncIterable<Buffer>): AsyncGenera
 
 /** A zstd compressing Transform (default level 3, checksums on). */
 export function zstdCompressStream(level = 3): Transform {
+  const { CompressStream } = require('zstd-napi') as typeof zstdModule;
   return new CompressStream({ compressionLevel: level, checksumFlag: true });
 }
