@@ -55,6 +55,8 @@ for (const driver of ['overlay', 'native'] as const) {
     await cairnOk(root, ['--storage-driver', driver, 'load'], { input: archive });
     const info = JSON.parse((await cairnOk(root, ['info', '--format', 'json'])).stdout) as { Images: number };
     assert.equal(info.Images, 2);
+    const [inspected] = JSON.parse((await cairnOk(root, ['inspect', 'img/a:1'])).stdout) as Array<{ GraphDriver: { Name: string } }>;
+    assert.equal(inspected!.GraphDriver.Name, driver, 'inspect names the storage driver');
     const snapDir = join(root, 'snapshots', driver);
     assert.equal(readdirSync(snapDir).filter((n) => /^\d+$/.test(n)).length, 3, 'base + two children: three snapshots');
     if (driver === 'overlay') {

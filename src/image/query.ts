@@ -9,6 +9,7 @@ import { parseNormalizedReference, parseReference } from '../reference/reference
 import { readConfig } from './config.js';
 import { resolveImage } from './resolve.js';
 import { InvalidArgumentError } from '../errors.js';
+import { recordedDriver } from '../snapshot/meta.js';
 
 export interface ImageRow {
   id: Digest;
@@ -242,7 +243,8 @@ export async function inspectImage(store: Store, name: string): Promise<Record<s
     Os: config.os,
     Size: image.size,
     VirtualSize: image.size,
-    GraphDriver: { Data: null, Name: 'cairn' },
+    // The storage driver the store's layers are unpacked with (recorded on first use).
+    GraphDriver: { Data: null, Name: recordedDriver(store.db) ?? '' },
     RootFS: { Type: 'layers', Layers: layers.map((l) => l.diffId) },
     Metadata: { LastTagTime: image.lastTagTime ?? ZERO_TIME },
   });
