@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SCHEMA_VERSION, openDatabase, writeTx } from './db.js';
+import { MIGRATIONS } from './migrations.js';
+import { PreconditionError } from '../errors.js';
+
+function tmp(): { dir: string; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-db-'));
+  return { dir, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('a new database gets every migration, WAL and foreign keys', () => {
+  const t = tmp();
+  try {
+    const db = openDatabase(join(t.dir, 'm.db'));
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.equal(SCHEMA_VERSION, MIGRATIONS.length);
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name);
+    for (const name of ['images', 'tags', 'layers', 'leases', 'snapshots', 'image_mounts']) assert.ok(tables.includes(name), name);
+    db.close();
+  } finally {
+    t.done();
+  }
+});
+
+test('an older store is upgraded in place, keeping its rows', () => {
+  const t = tmp();
+  try {
+    const path = join(t.dir, 'm.db');
+    const old = new Database(path);
+    old.exec(MIGRATIONS[0]!);
+    old.pragma('user_version = 1');
+    old.prepare("INSERT INTO store_info (key, value) VALUES ('k', 'v')").run();
+    old.close();
+    const db = openDatabase(path);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.deepEqual(db.prepare('SELECT value FROM store_info WHERE key = ?').get('k'), { value: 'v' });
+    db.close();
+  } finally {
+    t.done();
+  }
+});
+
+test('a store newer than this cairn is refused without a byte changed', () => {
+  const t = tmp();
+  try {
+    const path = join(t.dir, 'm.db');
+    const future = new Database(path);
+    future.pragma('user_version = 99');
+    future.close();
+    const before = readFileSync(path);
+    assert.throws(() => openDatabase(path), (e: unknown) => e instanceof PreconditionError && /schema version 99, newer than this cairn supports/.test(e.message));
+    assert.deepEqual(readFileSync(path), before);
+  } finally {
+    t.done();
+  }
+});
+
+test('writeTx rolls back everything when its function throws', () => {
+  const t = tmp();
+  try {
+    const db = openDatabase(join(t.dir, 'm.db'));
+    assert.throws(() =>
+      writeTx(db, () => {
+        db.prepare("INSERT INTO store_info (key, value) VALUES ('a', '1')").run();
+        throw new Error('boom');
+      }),
+    /boom/);
+    assert.equal(db.prepare("SELECT 1 FROM store_info WHERE key = 'a'").get(), undefined);
+    db.close();
+  } finally {
+    t.done();
+  }
+});

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Store, defaultRoot } from './store.js';
+import { digestOf } from '../digest/digest.js';
+
+test('defaultRoot: CAIRN_ROOT, else /var/lib/cairn for root, else XDG_DATA_HOME', () => {
+  assert.equal(defaultRoot({ CAIRN_ROOT: '/x/y' }), '/x/y');
+  if (process.getuid?.() === 0) assert.equal(defaultRoot({}), '/var/lib/cairn');
+  else assert.equal(defaultRoot({ XDG_DATA_HOME: '/d' }), '/d/cairn');
+});
+
+test('open creates the layout and cleans what dead processes left in tmp', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cairn-store-'));
+  try {
+    mkdirSync(join(root, 'tmp', '999999999-dead'), { recursive: true });
+    writeFileSync(join(root, 'tmp', '999999999-dead', 'f'), 'x');
+    const s = await Store.open({ root });
+    assert.ok(existsSync(join(root, 'content', 'blobs', 'sha256')));
+    assert.ok(existsSync(join(root, 'metadata.db')));
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+    const scratch = await s.scratchDir();
+    assert.ok(existsSync(scratch.path));
+    await scratch.dispose();
+    s.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('collectGarbage removes unreferenced candidates but never leased ones', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cairn-store-'));
+  try {
+    const s = await Store.open({ root });
+    const a = await s.content.ingest(Readable.from([Buffer.from('a')]));
+    const b = await s.content.ingest(Readable.from([Buffer.from('b')]));
+    await s.withLease(async (protect) => {
+      protect(b.digest);
+      const removed = await s.collectGarbage([a.digest, b.digest]);
+      assert.deepEqual(removed, [a.digest]);
+    });
+    assert.equal(await s.content.info(digestOf('a')), undefined);
+    assert.ok(await s.content.info(digestOf('b')), 'the leased blob survived');
+    assert.deepEqual(await s.collectGarbage([b.digest]), [b.digest], 'once the lease is gone it is collected');
+    s.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
