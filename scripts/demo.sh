@@ -30,5 +30,11 @@ step save -o "$work/busybox.tar" busybox:demo
 step rmi busybox:demo
 step load -i "$work/busybox.tar"
 step images --format json
+# The image's layers, unpacked once and stacked read-only: look inside, then let go.
+printf '\n\033[1m$ cairn image mount busybox:demo\033[0m\n'
+mnt=$(cairn image mount busybox:demo)
+echo "$mnt"
+ls "$mnt"; echo "$(ls "$mnt/bin" | wc -l) entries in $mnt/bin"
+step image umount busybox:demo
 printf 'FROM busybox:demo AS base\nWORKDIR /app\nCMD ["sh"]\n' > "$work/Dockerfile"
 step build --check "$work"
