@@ -6,7 +6,7 @@
  * Exit codes as Docker's CLI: 0 success, 1 a failed operation, 125 bad usage.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CairnError, UsageError } from '../errors.js';
+import { CairnError } from '../errors.js';
 import { VERSION } from './version.js';
 import type { DriverName } from '../snapshot/types.js';
 
@@ -228,4 +228,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export { UsageError };
