@@ -14,6 +14,7 @@ import { chainIds } from '../oci/chainid.js';
 import type { ImageConfig } from '../oci/types.js';
 import type { Store } from '../store/store.js';
 import { type UnpackProgress, unpackLayers } from './unpack.js';
+import { getRow } from '../snapshot/meta.js';
 
 export interface LayerForImage {
   blobDigest: Digest;
@@ -82,7 +83,6 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (d: D
   for (const p of prepared) {
     await unpackLayers(store, p.layers.map((l) => ({ chainId: l.chainId, parent: l.parent, blobDigest: l.blob.blobDigest, diffId: l.diffId })), protect, opts.progress);
   }
-  const committed = store.db.prepare("SELECT 1 FROM snapshots WHERE key = ? AND kind = 'committed'");
   return writeTx(store.db, () => {
     const out: StoredImage[] = [];
     for (const { img, id, manifestDigest, chains, layers } of prepared) {
@@ -90,7 +90,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (d: D
         if (!existsSync(store.content.blobPath(d))) throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
       }
       for (const c of chains) {
-        if (committed.get(c) === undefined) throw new DataCorruptError(`layer ${c} was removed by another process while the image was being recorded; retry`);
+        if (getRow(store.db, c)?.kind !== 'committed') throw new DataCorruptError(`layer ${c} was removed by another process while the image was being recorded; retry`);
       }
       putImage(
         store.db,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { hexOf } from '../digest/digest.js';
 import { NotFoundError, PreconditionError } from '../errors.js';
-import { writeTx } from '../metadata/db.js';
+import { type Db, writeTx } from '../metadata/db.js';
 import { constants, flock } from '../native/index.js';
 import { mountAll, unmount } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
@@ -38,8 +38,8 @@ export function mountedImages(store: Store): Array<{ id: Digest; target: string;
   return (store.db.prepare('SELECT * FROM image_mounts ORDER BY image_id').all() as MountRow[]).map((r) => ({ id: r.image_id as Digest, target: r.target, count: r.count }));
 }
 
-export function isImageMounted(store: Store, id: Digest): boolean {
-  return store.db.prepare('SELECT 1 FROM image_mounts WHERE image_id = ?').get(id) !== undefined;
+export function isImageMounted(db: Db, id: Digest): boolean {
+  return db.prepare('SELECT 1 FROM image_mounts WHERE image_id = ?').get(id) !== undefined;
 }
 
 /** Mount the image's root filesystem read-only; returns where. */

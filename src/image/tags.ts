@@ -15,6 +15,7 @@ import { parseNormalizedReference, parseReference, withDefaultTag } from '../ref
 import type { Store } from '../store/store.js';
 import { resolveImage } from './resolve.js';
 import { collectSnapshots } from './unpack.js';
+import { isImageMounted } from './mount.js';
 
 /** Point `target` at the image `source` names. Returns the canonical target name. */
 export function tagImage(store: Store, source: string, target: string): string {
@@ -85,7 +86,7 @@ export async function removeImage(store: Store, name: string, opts: RemoveOption
         events.push({ untagged: familiar(d) });
       }
     }
-    if (db.prepare('SELECT 1 FROM image_mounts WHERE image_id = ?').get(id) !== undefined) {
+    if (isImageMounted(db, id)) {
       throw new ConflictError(`conflict: unable to delete ${shortId(id)} - image is mounted: unmount it with \`cairn image umount\` first`);
     }
     // Delete this image, then parents that were kept only for it (untagged, no other child).

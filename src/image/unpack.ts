@@ -10,6 +10,7 @@ import type { Digest } from '../digest/digest.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
 import { writeTx } from '../metadata/db.js';
+import { layerInUse } from '../metadata/records.js';
 import type { Snapshotter } from '../snapshot/index.js';
 import { writableLayer } from '../snapshot/writable.js';
 import type { Store } from '../store/store.js';
@@ -92,9 +93,7 @@ export async function collectSnapshots(store: Store, chainIds: Digest[]): Promis
     // before its first await, so no image can start using the layer in between.
     let pending: Promise<void> | undefined;
     writeTx(store.db, () => {
-      const img = store.db.prepare('SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1').get(c);
-      const leased = store.db.prepare('SELECT 1 FROM lease_resources WHERE digest = ? LIMIT 1').get(c);
-      if (img === undefined && leased === undefined) pending = sn.remove(c);
+      if (!layerInUse(store.db, c)) pending = sn.remove(c);
     });
     if (!pending) continue;
     try {

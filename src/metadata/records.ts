@@ -272,6 +272,14 @@ export function referencedDigests(db: Db): Set<string> {
   return out;
 }
 
+/** Whether an image uses the layer `chainId`, or a lease protects it (then it must not be removed). */
+export function layerInUse(db: Db, chainId: Digest): boolean {
+  return (
+    db.prepare('SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1').get(chainId) !== undefined ||
+    db.prepare('SELECT 1 FROM lease_resources WHERE digest = ? LIMIT 1').get(chainId) !== undefined
+  );
+}
+
 /** Drop layer and blob records no image refers to; returns the blob digests dropped. */
 export function pruneLayerRecords(db: Db): Digest[] {
   const leased = new Set((db.prepare('SELECT DISTINCT digest FROM lease_resources').all() as Array<{ digest: string }>).map((r) => r.digest));
