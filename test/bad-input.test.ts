@@ -14,8 +14,8 @@ import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { createTarWriter, readTar, type TarEntryType } from '../src/tar/index.js';
-import { CAIRN, cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, snapshotTree, tempDir } from './helpers.js';
+import { readTar, type TarEntryType } from '../src/tar/index.js';
+import { CAIRN, cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, snapshotTree, tarBytes, tempDir } from './helpers.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -39,21 +39,13 @@ async function membersOf(archive: Buffer): Promise<Member[]> {
   return out;
 }
 
-async function tarOf(members: Member[]): Promise<Buffer> {
-  const tar = createTarWriter();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    tar.on('data', (c: Buffer) => chunks.push(c));
-    tar.on('end', resolve);
-    tar.on('error', reject);
+function tarOf(members: Member[]): Promise<Buffer> {
+  return tarBytes(async (tar) => {
+    for (const m of members) {
+      if (m.type === 'file') await tar.add({ name: m.name, size: m.data.length, mtime: 0 }, m.data);
+      else await tar.add({ name: m.name, type: m.type, mtime: 0, ...(m.linkname !== undefined ? { linkname: m.linkname } : {}) });
+    }
   });
-  for (const m of members) {
-    if (m.type === 'file') await tar.add({ name: m.name, size: m.data.length, mtime: 0 }, m.data);
-    else await tar.add({ name: m.name, type: m.type, mtime: 0, ...(m.linkname !== undefined ? { linkname: m.linkname } : {}) });
-  }
-  await tar.finish();
-  await done;
-  return Buffer.concat(chunks);
 }
 
 function member(ms: Member[], name: string): Member {

@@ -16,8 +16,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import Database from 'better-sqlite3';
-import { createTarWriter } from '../src/tar/index.js';
-import { CAIRN, cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, snapshotTree, tempDir, type RunResult } from './helpers.js';
+import { CAIRN, cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, snapshotTree, tarBytes, tempDir, type RunResult } from './helpers.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -277,17 +276,7 @@ test('concurrent rmi and tag of the same image: one clean outcome', async () => 
 async function bigArchive(path: string): Promise<{ diffId: string }> {
   const SIZE = 100 * 1024 * 1024;
   const content = randomBytesSeeded(SIZE, 1234);
-  const layer = createTarWriter();
-  const layerChunks: Buffer[] = [];
-  const layerDone = new Promise<void>((resolve, reject) => {
-    layer.on('data', (c: Buffer) => layerChunks.push(c));
-    layer.on('end', resolve);
-    layer.on('error', reject);
-  });
-  await layer.add({ name: 'big.bin', size: SIZE, mtime: 0 }, content);
-  await layer.finish();
-  await layerDone;
-  const layerTar = Buffer.concat(layerChunks);
+  const layerTar = await tarBytes((tar) => tar.add({ name: 'big.bin', size: SIZE, mtime: 0 }, content));
   const diffId = sha(layerTar);
   const archive = await makeDockerArchive([{ layers: [layerTar], repoTags: ['big:1'] }]);
   const out = createWriteStream(path);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { Readable } from 'node:stream';
-import { createTarWriter } from '../src/tar/index.js';
+import { createTarWriter, type TarWriter } from '../src/tar/index.js';
 
 /** The repository root (tests run from dist/test/). */
 export const REPO = new URL('../../', import.meta.url).pathname;
@@ -59,8 +59,8 @@ export interface FileSpec {
   mode?: number;
 }
 
-/** A root filesystem tar from a list of entries, optionally gzip-compressed. */
-export async function makeTar(entries: FileSpec[], compress: 'none' | 'gzip' = 'none'): Promise<Buffer> {
+/** The bytes of a tar that `fill` writes with cairn's tar writer (then finished), optionally gzip-compressed. */
+export async function tarBytes(fill: (tar: TarWriter) => Promise<void>, compress: 'none' | 'gzip' = 'none'): Promise<Buffer> {
   const tar = createTarWriter();
   const chunks: Buffer[] = [];
   const sink = compress === 'gzip' ? tar.pipe(createGzip()) : tar;
@@ -69,18 +69,25 @@ export async function makeTar(entries: FileSpec[], compress: 'none' | 'gzip' = '
     sink.on('end', resolve);
     sink.on('error', reject);
   });
-  for (const e of entries) {
-    const type = e.type ?? 'file';
-    if (type === 'file') {
-      const data = Buffer.from(e.content ?? '');
-      await tar.add({ name: e.path, type, mode: e.mode ?? 0o644, mtime: 1700000000, size: data.length }, data);
-    } else {
-      await tar.add({ name: e.path, type, mode: e.mode ?? (type === 'dir' ? 0o755 : 0o777), mtime: 1700000000, ...(e.linkname ? { linkname: e.linkname } : {}) });
-    }
-  }
+  await fill(tar);
   await tar.finish();
   await done;
   return Buffer.concat(chunks);
+}
+
+/** A root filesystem tar from a list of entries, optionally gzip-compressed. */
+export function makeTar(entries: FileSpec[], compress: 'none' | 'gzip' = 'none'): Promise<Buffer> {
+  return tarBytes(async (tar) => {
+    for (const e of entries) {
+      const type = e.type ?? 'file';
+      if (type === 'file') {
+        const data = Buffer.from(e.content ?? '');
+        await tar.add({ name: e.path, type, mode: e.mode ?? 0o644, mtime: 1700000000, size: data.length }, data);
+      } else {
+        await tar.add({ name: e.path, type, mode: e.mode ?? (type === 'dir' ? 0o755 : 0o777), mtime: 1700000000, ...(e.linkname ? { linkname: e.linkname } : {}) });
+      }
+    }
+  }, compress);
 }
 
 /** A small busybox root filesystem (from Debian's busybox-static) as a tar. */
@@ -153,46 +160,38 @@ export interface ArchiveImageSpec {
 export async function makeDockerArchive(images: ArchiveImageSpec[]): Promise<Buffer> {
   const { createHash } = await import('node:crypto');
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-  const tar = createTarWriter();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    tar.on('data', (c: Buffer) => chunks.push(c));
-    tar.on('end', resolve);
-    tar.on('error', reject);
-  });
-  const written = new Set<string>();
-  const manifest = [];
-  for (const img of images) {
-    const diffIds = img.layers.map((l) => `sha256:${sha(l)}`);
-    const config = Buffer.from(JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      created: '2023-11-14T22:13:20Z',
-      config: { Cmd: ['sh'] },
-      rootfs: { type: 'layers', diff_ids: diffIds },
-      history: img.layers.map(() => ({ created: '2023-11-14T22:13:20Z', created_by: 'test layer' })),
-      ...img.config,
-    }));
-    const configName = `${sha(config)}.json`;
-    if (!written.has(configName)) {
-      written.add(configName);
-      await tar.add({ name: configName, size: config.length, mtime: 0 }, config);
-    }
-    const layerPaths = [];
-    for (const l of img.layers) {
-      const dir = sha(l);
-      if (!written.has(dir)) {
-        written.add(dir);
-        await tar.add({ name: `${dir}/`, type: 'dir', mtime: 0 });
-        await tar.add({ name: `${dir}/layer.tar`, size: l.length, mtime: 0 }, l);
+  return tarBytes(async (tar) => {
+    const written = new Set<string>();
+    const manifest = [];
+    for (const img of images) {
+      const diffIds = img.layers.map((l) => `sha256:${sha(l)}`);
+      const config = Buffer.from(JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        created: '2023-11-14T22:13:20Z',
+        config: { Cmd: ['sh'] },
+        rootfs: { type: 'layers', diff_ids: diffIds },
+        history: img.layers.map(() => ({ created: '2023-11-14T22:13:20Z', created_by: 'test layer' })),
+        ...img.config,
+      }));
+      const configName = `${sha(config)}.json`;
+      if (!written.has(configName)) {
+        written.add(configName);
+        await tar.add({ name: configName, size: config.length, mtime: 0 }, config);
       }
-      layerPaths.push(`${dir}/layer.tar`);
+      const layerPaths = [];
+      for (const l of img.layers) {
+        const dir = sha(l);
+        if (!written.has(dir)) {
+          written.add(dir);
+          await tar.add({ name: `${dir}/`, type: 'dir', mtime: 0 });
+          await tar.add({ name: `${dir}/layer.tar`, size: l.length, mtime: 0 }, l);
+        }
+        layerPaths.push(`${dir}/layer.tar`);
+      }
+      manifest.push({ Config: configName, RepoTags: img.repoTags ?? [], Layers: layerPaths });
     }
-    manifest.push({ Config: configName, RepoTags: img.repoTags ?? [], Layers: layerPaths });
-  }
-  const m = Buffer.from(JSON.stringify(manifest));
-  await tar.add({ name: 'manifest.json', size: m.length, mtime: 0 }, m);
-  await tar.finish();
-  await done;
-  return Buffer.concat(chunks);
+    const m = Buffer.from(JSON.stringify(manifest));
+    await tar.add({ name: 'manifest.json', size: m.length, mtime: 0 }, m);
+  });
 }
