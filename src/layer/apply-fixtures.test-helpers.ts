@@ -12,6 +12,7 @@ import { join } from 'node:path';
 
 import { constants, fstatat, lgetxattr, llistxattr, readlinkatBuffer } from '../native/index.js';
 import { writeArchive } from '../tar/test-helpers.js';
+import { kindOf } from './walk.js';
 import { BLOCK, writeChecksum } from '../tar/fields.js';
 import type { TarBodyInput, TarWriteHeader } from '../tar/index.js';
 
@@ -55,21 +56,10 @@ export interface Snap {
   ino: bigint;
 }
 
-function typeOf(mode: number): string {
-  const t = mode & constants.S_IFMT;
-  if (t === constants.S_IFREG) return 'file';
-  if (t === constants.S_IFDIR) return 'dir';
-  if (t === constants.S_IFLNK) return 'symlink';
-  if (t === constants.S_IFCHR) return 'char';
-  if (t === constants.S_IFBLK) return 'block';
-  if (t === constants.S_IFIFO) return 'fifo';
-  return 'other';
-}
-
 /** Snapshot of one path (not followed). */
 export function snapOne(path: string): Snap {
   const st = fstatat(constants.AT_FDCWD, path, constants.AT_SYMLINK_NOFOLLOW);
-  const type = typeOf(st.mode);
+  const type = kindOf(st.mode);
   const s: Snap = { type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeNs: st.mtimeNs, xattrs: {}, ino: st.ino };
   if (type === 'file') {
     s.size = st.size;
