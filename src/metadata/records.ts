@@ -249,6 +249,11 @@ export function expireLeases(db: Db, alive: (pid: number) => boolean): number {
 }
 
 /** Remove leases whose process is gone (a killed cairn); returns the digests they protected, for GC. */
+/** Whether any lease belongs to a process that is gone (a read: no write lock needed to ask). */
+export function hasDeadLeases(db: Db, alive: (pid: number) => boolean): boolean {
+  return (db.prepare('SELECT pid FROM leases').all() as Array<{ pid: number }>).some((r) => !alive(r.pid));
+}
+
 export function expireDeadLeases(db: Db, alive: (pid: number) => boolean): Digest[] {
   const out = new Set<Digest>();
   const resources = db.prepare('SELECT digest FROM lease_resources WHERE lease_id = ?');

@@ -17,7 +17,7 @@ import { type Digest, isDigest } from '../digest/digest.js';
 import { CairnError, ConflictError, NotFoundError, errnoCode } from '../errors.js';
 import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, writeTx } from '../metadata/db.js';
-import { createLease, deleteLease, expireDeadLeases, leaseAdd, pruneLayerRecords, referencedDigests } from '../metadata/records.js';
+import { createLease, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, pruneLayerRecords, referencedDigests } from '../metadata/records.js';
 import { type DriverName, type Snapshotter, openSnapshotter } from '../snapshot/index.js';
 import { processAlive } from '../process.js';
 
@@ -61,7 +61,8 @@ export class Store {
     const store = new Store(root, content, db);
     store.storageDriver = opts.storageDriver;
     // A killed cairn's lease goes, and so does the content it protected that nothing else uses.
-    const orphaned = writeTx(db, () => expireDeadLeases(db, processAlive));
+    // Asked first with a read, so that read-only commands do not queue for the write lock.
+    const orphaned = hasDeadLeases(db, processAlive) ? writeTx(db, () => expireDeadLeases(db, processAlive)) : [];
     if (orphaned.length > 0) {
       await store.collectGarbage(orphaned.filter((d) => isDigest(d)));
       await store.removeOrphanSnapshots(orphaned);
