@@ -15,7 +15,7 @@ export { Store, defaultRoot, type StoreOptions } from './store/store.js';
 export { resolveImage, tryResolveImage, type Resolved } from './image/resolve.js';
 export { listImageRows, imageHistory, inspectImage, type ImageRow, type HistoryRow, type ListOptions } from './image/query.js';
 export { tagImage, removeImage, type RemoveEvent, type RemoveOptions } from './image/tags.js';
-export { importImage, type ImportOptions } from './image/import.js';
+export { importImage, type ImportOptions } from './archive/import.js';
 export { applyChanges } from './image/changes.js';
 export { storeImage, type NewImage, type StoredImage } from './image/commit.js';
 export { loadArchive, type LoadResult, type LoadedImage } from './archive/load.js';

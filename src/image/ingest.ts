@@ -12,7 +12,7 @@ import { type Compression } from '../compression/detect.js';
 import { decompressStream } from '../compression/stream.js';
 import { readTar } from '../tar/index.js';
 import type { Store } from '../store/store.js';
-import { blobsForDiffId, getLayerBlob } from '../metadata/records.js';
+import { blobsForDiffId, getLayerBlob, layerSizeByDiffId } from '../metadata/records.js';
 
 export interface IngestedLayer {
   blobDigest: Digest;
@@ -37,23 +37,25 @@ export interface LayerExpectation {
   requireTar?: boolean;
 }
 
-/** The uncompressed size of a known diffID, if cairn has seen it; lets a reused blob skip reading. */
-function knownLayer(store: Store, digest: Digest): { diffId: Digest; mediaType: string } | undefined {
-  const b = getLayerBlob(store.db, digest);
-  return b ? { diffId: b.diffId, mediaType: b.mediaType } : undefined;
+/**
+ * The layer the store already holds under blob `digest` (its blob present and its diffID and
+ * size known), if any: a copy can skip reading its bytes. With `diffId`, only a blob known
+ * to hold that diffID counts.
+ */
+export async function knownLayer(store: Store, digest: Digest, diffId?: Digest): Promise<IngestedLayer | undefined> {
+  const known = getLayerBlob(store.db, digest);
+  if (!known || (diffId !== undefined && diffId !== known.diffId)) return undefined;
+  const info = await store.content.info(digest);
+  const size = info ? layerSizeByDiffId(store.db, known.diffId) : undefined;
+  if (!info || size === undefined) return undefined;
+  return { blobDigest: digest, blobSize: info.size, compression: compressionOfMediaType(known.mediaType), diffId: known.diffId, size, reused: true };
 }
 
 export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array>, exp: LayerExpectation, protect?: (d: Digest) => void): Promise<IngestedLayer> {
   if (exp.digest) {
     protect?.(exp.digest);
-    const known = knownLayer(store, exp.digest);
-    const info = known ? await store.content.info(exp.digest) : undefined;
-    if (known && info && (exp.diffId === undefined || exp.diffId === known.diffId)) {
-      const size = layerSizeOf(store, known.diffId);
-      if (size !== undefined) {
-        return { blobDigest: exp.digest, blobSize: info.size, compression: compressionOfMediaType(known.mediaType), diffId: known.diffId, size, reused: true };
-      }
-    }
+    const known = await knownLayer(store, exp.digest, exp.diffId);
+    if (known) return known;
   }
   const writer = await store.content.writer();
   // Without an expected digest, the blob is leased under the writer's digest *before* it is
@@ -112,11 +114,6 @@ export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array
     }
     throw e;
   }
-}
-
-function layerSizeOf(store: Store, diffId: Digest): number | undefined {
-  const r = store.db.prepare('SELECT size FROM layers WHERE diff_id = ? LIMIT 1').get(diffId) as { size: number } | undefined;
-  return r?.size;
 }
 
 function compressionOfMediaType(m: string): Compression {

@@ -135,6 +135,12 @@ export function getLayer(db: Db, chainId: Digest): LayerRecord | undefined {
   return r ? { chainId: r.chain_id as Digest, diffId: r.diff_id as Digest, parent: r.parent as Digest | null, size: r.size } : undefined;
 }
 
+/** The uncompressed size of a layer with `diffId`, if the store has one. */
+export function layerSizeByDiffId(db: Db, diffId: Digest): number | undefined {
+  const r = db.prepare('SELECT size FROM layers WHERE diff_id = ? LIMIT 1').get(diffId) as { size: number } | undefined;
+  return r?.size;
+}
+
 /** A known blob holding `diffId`, if any (the blob-info cache: lets a second load skip work). */
 export function blobsForDiffId(db: Db, diffId: Digest): LayerBlobRecord[] {
   return (db.prepare('SELECT blob_digest, diff_id, media_type, size FROM layer_blobs WHERE diff_id = ?').all(diffId) as Array<{ blob_digest: string; diff_id: string; media_type: string; size: number }>).map((r) => ({

@@ -15,5 +15,6 @@ export {
   checkManifestConfig,
 } from './validate.js';
 export { chainId, chainIds } from './chainid.js';
-export { platformString, parsePlatform, normalizePlatform, platformFromNode, hostPlatform, matchPlatform } from './platform.js';
+export { platformString, parsePlatform, normalizePlatform, platformFromNode, hostPlatform, matchPlatform, selectManifest } from './platform.js';
 export { canonicalJson, sortedRecord } from './json.js';
+export * from './mutate.js';

@@ -6,7 +6,8 @@
  */
 import { endianness } from 'node:os';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
-import type { Platform } from './types.js';
+import { isManifestType } from './mediatypes.js';
+import type { Descriptor, ImageIndex, Platform } from './types.js';
 
 /** `os/arch` or `os/arch/variant`. */
 export function platformString(p: Pick<Platform, 'os' | 'architecture' | 'variant'>): string {
@@ -140,4 +141,13 @@ export function matchPlatform(want: Platform, have: Platform): boolean {
   if (w.os !== h.os || w.architecture !== h.architecture) return false;
   if (!want.variant) return true;
   return (w.variant ?? '') === (h.variant ?? '');
+}
+
+/**
+ * The manifest an index offers for `want`: the first image manifest whose platform matches,
+ * or that names no platform (single-platform indexes written by save tools). Undefined when
+ * none does.
+ */
+export function selectManifest(index: ImageIndex, want: Platform): Descriptor | undefined {
+  return index.manifests.find((m) => isManifestType(m.mediaType) && (!m.platform || matchPlatform(want, m.platform)));
 }

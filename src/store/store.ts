@@ -28,6 +28,12 @@ export interface StoreOptions {
   storageDriver?: DriverName;
 }
 
+/** Protection from garbage collection for work in progress (see {@link Store.lease}). */
+export interface Lease {
+  protect(d: Digest): void;
+  release(): void;
+}
+
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.CAIRN_ROOT) return resolve(env.CAIRN_ROOT);
   if (process.getuid?.() === 0) return '/var/lib/cairn';
@@ -122,12 +128,29 @@ export class Store {
    * garbage collection until `fn` finishes (or this process dies).
    */
   async withLease<T>(fn: (protect: (d: Digest) => void) => Promise<T>): Promise<T> {
-    const id = writeTx(this.db, () => createLease(this.db));
+    const lease = this.lease();
     try {
-      return await fn((d) => writeTx(this.db, () => leaseAdd(this.db, id, d)));
+      return await fn(lease.protect);
     } finally {
-      writeTx(this.db, () => deleteLease(this.db, id));
+      lease.release();
     }
+  }
+
+  /**
+   * A lease for work whose lifetime is not one call (a sink open across a copy): content added
+   * with `protect` survives garbage collection until `release` (or this process's death).
+   */
+  lease(): Lease {
+    const id = writeTx(this.db, () => createLease(this.db));
+    let released = false;
+    return {
+      protect: (d: Digest) => writeTx(this.db, () => leaseAdd(this.db, id, d)),
+      release: () => {
+        if (released) return;
+        released = true;
+        writeTx(this.db, () => deleteLease(this.db, id));
+      },
+    };
   }
 
   /**

@@ -1,7 +1,7 @@
 /** `cairn import FILE|- [REF]`: prints the new image ID, as Docker. */
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
-import { importImage } from '../../image/import.js';
+import { importImage } from '../../archive/import.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { NotFoundError, errnoCode } from '../../errors.js';
 import { out, withStore } from '../context.js';

@@ -1,0 +1,81 @@
+/**
+ * The local store as a source: the images the given names resolve to (each once, with the
+ * names that select it: `save busybox` carries every tag of the repository, `save busybox:1`
+ * only that tag, as Docker), their documents read back from the content store and their
+ * layers streamed from their blobs. Everything it will read is leased from `images()` until
+ * `close()`, so a concurrent rmi cannot remove it mid-copy.
+ */
+import type { Digest } from '../digest/digest.js';
+import { InvalidArgumentError } from '../errors.js';
+import { readConfig, readManifest } from '../image/config.js';
+import { resolveImage } from '../image/resolve.js';
+import { imageLayers, tagsOf } from '../metadata/records.js';
+import { parseMediaType } from '../oci/mediatypes.js';
+import { parseReference } from '../reference/reference.js';
+import type { Lease, Store } from '../store/store.js';
+import type { ImageSource, LayerDescriptor, SourceImage } from './types.js';
+
+export class StoreSource implements ImageSource {
+  readonly verified = true;
+  private lease: Lease | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly names: readonly string[],
+  ) {
+    if (names.length === 0) throw new InvalidArgumentError('at least one image is required');
+  }
+
+  async images(): Promise<SourceImage[]> {
+    this.lease ??= this.store.lease();
+    const lease = this.lease;
+    const out = new Map<Digest, SourceImage>();
+    for (const name of this.names) {
+      const r = resolveImage(this.store.db, name);
+      let tags: string[] = [];
+      if (r.matchedName && !r.matchedName.includes('@')) {
+        const explicitTag = r.ref && /:[^/]+$/.test(name) && !name.includes('@');
+        if (explicitTag) tags = [r.matchedName];
+        else {
+          const repo = parseReference(r.matchedName).name;
+          tags = tagsOf(this.store.db, r.image.id).filter((t) => parseReference(t).name === repo);
+        }
+      }
+      const prev = out.get(r.image.id);
+      if (prev) {
+        for (const t of tags) if (!prev.names.includes(t)) prev.names.push(t);
+        continue;
+      }
+      const id = r.image.id;
+      lease.protect(id);
+      lease.protect(r.image.manifestDigest);
+      const records = imageLayers(this.store.db, id);
+      for (const l of records) lease.protect(l.blob.blobDigest);
+      const { raw: manifestRaw, manifest } = await readManifest(this.store.content, r.image.manifestDigest);
+      const { raw: configRaw, config } = await readConfig(this.store.content, id);
+      const layers: LayerDescriptor[] = records.map((l) => ({
+        mediaType: parseMediaType(l.blob.mediaType, `layer ${l.index} of image ${id}`),
+        digest: l.blob.blobDigest,
+        size: l.blob.size,
+        diffId: l.diffId,
+        uncompressedSize: l.size,
+      }));
+      out.set(id, {
+        manifest: { raw: manifestRaw, digest: r.image.manifestDigest, mediaType: parseMediaType(r.image.manifestMediaType), parsed: manifest },
+        config: { raw: configRaw, digest: id, mediaType: parseMediaType(r.image.configMediaType), parsed: config },
+        layers,
+        names: [...tags],
+      });
+    }
+    return [...out.values()];
+  }
+
+  async layer(l: LayerDescriptor): Promise<AsyncIterable<Uint8Array>> {
+    return this.store.content.reader(l.digest);
+  }
+
+  async close(): Promise<void> {
+    this.lease?.release();
+    this.lease = undefined;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The image model every transport speaks (containers/image's ImageSource/ImageDestination,
+ * go-containerregistry's lazy Image): a source offers images, each resolved to one platform's
+ * manifest, and each layer's bytes read lazily as a stream; a sink accepts layers, then images,
+ * and makes them visible only at `commit`. `copyImages` (copy.ts) is the one function that moves
+ * images from any source to any sink: load, save and import are copies, and so will be pull
+ * and push.
+ *
+ * A source that can only be read once, in its own order (an archive on a pipe), first
+ * `deliver`s its blobs to the sink as they pass — the sink stores or unpacks each one and
+ * says what it is — and only then names its images; the copy then finds their layers already
+ * in the sink.
+ */
+import type { Digest } from '../digest/digest.js';
+import type { BlobCompression, LayerDescriptor } from '../oci/mutate.js';
+import type { MediaType } from '../oci/mediatypes.js';
+import type { ImageConfig, ImageManifest, Platform } from '../oci/types.js';
+
+export type { LayerDescriptor } from '../oci/mutate.js';
+
+/** One image as a source offers it: documents parsed and checked, layers paired with diffIDs. */
+export interface SourceImage {
+  manifest: { raw: Buffer; digest: Digest; mediaType: MediaType; parsed: ImageManifest };
+  config: { raw: Buffer; digest: Digest; mediaType: MediaType; parsed: ImageConfig };
+  /** Bottom first; `diffId` is the config's rootfs.diff_ids entry for the same index. */
+  layers: LayerDescriptor[];
+  /** Canonical tag names the image carries (`docker.io/library/busybox:latest`). */
+  names: string[];
+}
+
+/** Progress of a copy, per layer (the CLI draws Docker's progress lines from these). */
+export interface CopyProgress {
+  start(id: string, label: string, total?: number): void;
+  update(id: string, done: number): void;
+  finish(id: string, message: string): void;
+}
+
+/** What a sink knows about bytes a source delivered before saying what they are. */
+export interface BlobHint {
+  /** The digest the source names the bytes by (verified), when it has one. */
+  digest?: Digest;
+  size?: number;
+  /** Names the bytes in errors, e.g. `archive member blobs/sha256/…`. */
+  what: string;
+  /** The bytes must be a (possibly compressed) tar: a root filesystem given to import. */
+  requireTar?: boolean;
+}
+
+export interface ReceivedBlob {
+  digest: Digest;
+  size: number;
+  compression: BlobCompression;
+  /** Digest of the uncompressed bytes (a layer's diffID, if the bytes are a layer). */
+  diffId: Digest;
+  uncompressedSize: number;
+  /** The sink had these bytes already and did not read them. */
+  reused: boolean;
+}
+
+export interface PutLayerOptions {
+  /** The source verified these bytes when it stored them: the sink need not hash them again. */
+  trusted: boolean;
+  /** Names the layer in errors. */
+  what: string;
+}
+
+export interface ImageSink<R> {
+  /** Progress labels: while a layer is copied, and when it is done. */
+  readonly verbs: { active: string; done: string };
+  /** Bytes a streamed source delivers in its own order (see the module comment). */
+  receive(bytes: AsyncIterable<Uint8Array>, hint: BlobHint): Promise<ReceivedBlob>;
+  /** Whether the sink holds this layer already (it is then not read from the source: "Already exists"). */
+  hasLayer(layer: LayerDescriptor): Promise<boolean>;
+  /** Store one layer's bytes, verifying its digest, size and diffID unless `trusted`. */
+  putLayer(layer: LayerDescriptor, bytes: AsyncIterable<Uint8Array>, opts: PutLayerOptions): Promise<void>;
+  /** An image whose layers are all in the sink; visible only after `commit`. */
+  putImage(image: SourceImage): Promise<void>;
+  /** Make everything put visible, all or nothing. */
+  commit(): Promise<R>;
+  /** Give up: nothing put becomes visible, and what the sink added for it is removed. */
+  abort(): Promise<void>;
+}
+
+export interface ResolveOptions {
+  /** Which image of an index to take; default: the host's. */
+  platform?: Platform;
+}
+
+export interface ImageSource {
+  /** Bytes read from this source were verified when they were stored (the local store). */
+  readonly verified: boolean;
+  /** A source read once in its own order hands every blob to the sink first (see the module comment). */
+  deliver?(sink: ImageSink<unknown>, progress?: CopyProgress): Promise<void>;
+  /** The images the source offers, each resolved to one platform's manifest. */
+  images(opts?: ResolveOptions): Promise<SourceImage[]>;
+  /** A layer's bytes as its descriptor names them (compressed as stored), read lazily. */
+  layer(layer: LayerDescriptor): Promise<AsyncIterable<Uint8Array>>;
+  /** Release what the source holds (leases, files). */
+  close(): Promise<void>;
+}
