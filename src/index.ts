@@ -20,7 +20,7 @@ export { applyChanges } from './image/changes.js';
 export { storeImage, type NewImage, type StoredImage } from './image/commit.js';
 export { loadArchive, type LoadResult, type LoadedImage } from './archive/load.js';
 export { saveImages, type ArchiveFormat, type SaveResult } from './archive/save.js';
-export { unpackLayers, collectSnapshots, type UnpackLayer } from './image/unpack.js';
+export { unpackLayers, type UnpackLayer } from './image/unpack.js';
 export { mountImage, unmountImage, mountedImages, isImageMounted } from './image/mount.js';
 export { openSnapshotter, detectDefaultDriver, mountAll, unmount, type Snapshotter, type Mount, type DriverName, type Info as SnapshotInfo, type Usage } from './snapshot/index.js';
 export { applyLayer, type ApplyOptions, type ApplyResult, type WhiteoutMode } from './layer/apply.js';

@@ -92,8 +92,14 @@ export class LocalContentStore implements ContentStore {
     for (const alg of algs.sort()) {
       for (const hex of (await fsp.readdir(join(this.blobsDir, alg))).sort()) {
         const digest = parseDigest(`${alg}:${hex}`, `content store file ${alg}/${hex}`);
-        const st = await fsp.stat(join(this.blobsDir, alg, hex));
-        yield { digest, size: st.size };
+        let size: number;
+        try {
+          size = (await fsp.stat(join(this.blobsDir, alg, hex))).size;
+        } catch (e) {
+          if (errnoCode(e) === 'ENOENT') continue; // removed by another process since the listing
+          throw e;
+        }
+        yield { digest, size };
       }
     }
   }

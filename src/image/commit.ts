@@ -10,6 +10,7 @@ import { type Digest, digestOf } from '../digest/digest.js';
 import { DataCorruptError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
 import { type ImageLayerRecord, putImage, setRepoDigest, setTag } from '../metadata/records.js';
+import { blobRef, type Ref } from '../metadata/refs.js';
 import { chainIds } from '../oci/chainid.js';
 import type { ImageConfig } from '../oci/types.js';
 import type { Store } from '../store/store.js';
@@ -50,7 +51,7 @@ export interface StoreOptions {
   progress?: UnpackProgress;
 }
 
-export async function storeImage(store: Store, img: NewImage, protect: (d: Digest) => void, opts: StoreOptions = {}): Promise<StoredImage> {
+export async function storeImage(store: Store, img: NewImage, protect: (ref: Ref) => void, opts: StoreOptions = {}): Promise<StoredImage> {
   return (await storeImages(store, [img], protect, opts))[0]!;
 }
 
@@ -58,13 +59,13 @@ export async function storeImage(store: Store, img: NewImage, protect: (d: Diges
  * Record several images together (an archive's): all of them become visible in one write
  * transaction, or none does.
  */
-export async function storeImages(store: Store, imgs: NewImage[], protect: (d: Digest) => void, opts: StoreOptions = {}): Promise<StoredImage[]> {
+export async function storeImages(store: Store, imgs: NewImage[], protect: (ref: Ref) => void, opts: StoreOptions = {}): Promise<StoredImage[]> {
   const prepared: Array<{ img: NewImage; id: Digest; manifestDigest: Digest; chains: Digest[]; layers: ImageLayerRecord[] }> = [];
   for (const img of imgs) {
     const id = digestOf(img.configRaw);
     const manifestDigest = digestOf(img.manifestRaw);
-    protect(id);
-    protect(manifestDigest);
+    protect(blobRef(id));
+    protect(blobRef(manifestDigest));
     await store.content.ingest(Readable.from([img.configRaw]), { digest: id, what: 'image config' });
     await store.content.ingest(Readable.from([img.manifestRaw]), { digest: manifestDigest, what: 'manifest' });
     const chains = chainIds(img.layers.map((l) => l.diffId));

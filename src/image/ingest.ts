@@ -13,6 +13,7 @@ import { decompressStream } from '../compression/stream.js';
 import { readTar } from '../tar/index.js';
 import type { Store } from '../store/store.js';
 import { blobsForDiffId, getLayerBlob, layerSizeByDiffId } from '../metadata/records.js';
+import { blobRef, type Ref } from '../metadata/refs.js';
 
 export interface IngestedLayer {
   blobDigest: Digest;
@@ -51,9 +52,9 @@ export async function knownLayer(store: Store, digest: Digest, diffId?: Digest):
   return { blobDigest: digest, blobSize: info.size, compression: compressionOfMediaType(known.mediaType), diffId: known.diffId, size, reused: true };
 }
 
-export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array>, exp: LayerExpectation, protect?: (d: Digest) => void): Promise<IngestedLayer> {
+export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array>, exp: LayerExpectation, protect?: (ref: Ref) => void): Promise<IngestedLayer> {
   if (exp.digest) {
-    protect?.(exp.digest);
+    protect?.(blobRef(exp.digest));
     const known = await knownLayer(store, exp.digest, exp.diffId);
     if (known) return known;
   }
@@ -95,7 +96,7 @@ export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array
       if (exp.diffId !== undefined && exp.digest !== undefined && exp.diffId !== exp.digest) {
         throw new DataCorruptError(`${exp.what}: diffID mismatch: the image config names ${exp.diffId}, the uncompressed layer is ${exp.digest}`);
       }
-      if (leaseFirst) protect?.(writer.digest());
+      if (leaseFirst) protect?.(blobRef(writer.digest()));
       const blob = await writer.commit({ digest: exp.digest ?? exp.diffId, size: exp.size, what: exp.what });
       return { blobDigest: blob.digest, blobSize: blob.size, compression, diffId: blob.digest, size, reused: false };
     }
@@ -103,7 +104,7 @@ export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array
     if (exp.diffId !== undefined && diffId !== exp.diffId) {
       throw new DataCorruptError(`${exp.what}: diffID mismatch: the image config names ${exp.diffId}, the layer's content is ${diffId}`);
     }
-    if (leaseFirst) protect?.(writer.digest());
+    if (leaseFirst) protect?.(blobRef(writer.digest()));
     const blob = await writer.commit({ digest: exp.digest, size: exp.size, what: exp.what });
     return { blobDigest: blob.digest, blobSize: blob.size, compression, diffId, size, reused: false };
   } catch (e) {

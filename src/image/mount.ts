@@ -5,11 +5,12 @@
  * file per image (flock) serialises processes; a failure on the way undoes what it did, so
  * no mount or view is leaked. While mounted, an image cannot be removed.
  */
-import { mkdirSync, openSync, closeSync, rmSync } from 'node:fs';
+import { addRefs, dropRefs, snapshotRef } from '../metadata/refs.js';
+import { closeSync, fstatSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { hexOf } from '../digest/digest.js';
-import { NotFoundError, PreconditionError } from '../errors.js';
+import { NotFoundError, PreconditionError, errnoCode } from '../errors.js';
 import { type Db, writeTx } from '../metadata/db.js';
 import { constants, flock } from '../native/index.js';
 import { mountAll, unmount } from '../snapshot/index.js';
@@ -23,15 +24,38 @@ interface MountRow {
   target: string;
 }
 
-function withImageLock<T>(store: Store, id: Digest, fn: () => Promise<T>): Promise<T> {
+/**
+ * Run `fn` holding the image's lock file. The file is removed, still locked, once the image
+ * is no longer mounted (no lock files pile up); a process that locked a file that was removed
+ * meanwhile (its inode is no longer the path's) takes the new one instead.
+ */
+async function withImageLock<T>(store: Store, id: Digest, fn: () => Promise<T>): Promise<T> {
   const dir = join(store.root, 'mounts');
   mkdirSync(dir, { recursive: true });
-  const fd = openSync(join(dir, `${hexOf(id)}.lock`), 'a');
-  flock(fd, constants.LOCK_EX);
-  return fn().finally(() => {
-    flock(fd, constants.LOCK_UN);
-    closeSync(fd);
-  });
+  const path = join(dir, `${hexOf(id)}.lock`);
+  for (;;) {
+    const fd = openSync(path, 'a');
+    flock(fd, constants.LOCK_EX);
+    const current = (() => {
+      try {
+        return statSync(path).ino === fstatSync(fd).ino;
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') return false;
+        throw e;
+      }
+    })();
+    if (!current) {
+      closeSync(fd);
+      continue;
+    }
+    try {
+      return await fn();
+    } finally {
+      if (!isImageMounted(store.db, id)) rmSync(path, { force: true });
+      flock(fd, constants.LOCK_UN);
+      closeSync(fd);
+    }
+  }
 }
 
 export function mountedImages(store: Store): Array<{ id: Digest; target: string; count: number }> {
@@ -56,19 +80,26 @@ export async function mountImage(store: Store, name: string): Promise<{ id: Dige
     const key = `mount-${hexOf(image.id)}`;
     const target = join(store.root, 'mounts', hexOf(image.id), 'merged');
     mkdirSync(target, { recursive: true });
-    const mounts = await sn.view(key, image.topChainId);
-    try {
-      mountAll(mounts, target);
+    // Leased until the mount record (a garbage-collection root) holds the view.
+    await store.withLease(async (protect) => {
+      protect(snapshotRef(key));
+      const mounts = await sn.view(key, image.topChainId!);
       try {
-        writeTx(store.db, () => store.db.prepare('INSERT INTO image_mounts (image_id, count, snapshot, target) VALUES (?, 1, ?, ?)').run(image.id, key, target));
+        mountAll(mounts, target);
+        try {
+          writeTx(store.db, () => {
+            store.db.prepare('INSERT INTO image_mounts (image_id, count, snapshot, target) VALUES (?, 1, ?, ?)').run(image.id, key, target);
+            addRefs(store.db, { kind: 'mount', id: image.id }, [snapshotRef(key)]);
+          });
+        } catch (e) {
+          unmount(target);
+          throw e;
+        }
       } catch (e) {
-        unmount(target);
+        await sn.remove(key);
         throw e;
       }
-    } catch (e) {
-      await sn.remove(key);
-      throw e;
-    }
+    });
     return { id: image.id, target };
   });
 }
@@ -86,7 +117,10 @@ export async function unmountImage(store: Store, name: string, opts: { all?: boo
     unmount(row.target);
     const sn = await store.snapshots();
     await sn.remove(row.snapshot);
-    writeTx(store.db, () => store.db.prepare('DELETE FROM image_mounts WHERE image_id = ?').run(image.id));
+    writeTx(store.db, () => {
+      store.db.prepare('DELETE FROM image_mounts WHERE image_id = ?').run(image.id);
+      dropRefs(store.db, { kind: 'mount', id: image.id });
+    });
     rmSync(join(store.root, 'mounts', hexOf(image.id)), { recursive: true, force: true });
     return { id: image.id, left: 0 };
   });

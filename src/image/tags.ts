@@ -14,7 +14,6 @@ import { childrenOf, deleteImage, deleteRepoDigest, deleteTag, getImage, imageLa
 import { parseNormalizedReference, parseReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
 import { resolveImage } from './resolve.js';
-import { collectSnapshots } from './unpack.js';
 import { isImageMounted } from './mount.js';
 
 /** Point `target` at the image `source` names. Returns the canonical target name. */
@@ -38,7 +37,6 @@ export interface RemoveOptions {
 /** Remove an image or one of its names; returns Docker's `Untagged:`/`Deleted:` events in order. */
 export async function removeImage(store: Store, name: string, opts: RemoveOptions = {}): Promise<RemoveEvent[]> {
   const events: RemoveEvent[] = [];
-  const candidates: Digest[] = [];
   const chains: Digest[] = [];
   writeTx(store.db, () => {
     const db = store.db;
@@ -93,7 +91,6 @@ export async function removeImage(store: Store, name: string, opts: RemoveOption
     let cur = getImage(db, id);
     while (cur) {
       const layers = imageLayers(db, cur.id);
-      candidates.push(cur.id, cur.manifestDigest, ...layers.map((l) => l.blob.blobDigest));
       for (const l of layers) if (!chains.includes(l.chainId)) chains.push(l.chainId);
       const parent = cur.parent;
       deleteImage(db, cur.id);
@@ -103,8 +100,8 @@ export async function removeImage(store: Store, name: string, opts: RemoveOption
     }
   });
   // Docker prints the layers it released after the image, top layer first.
-  const released = events.some((e) => 'deleted' in e) ? await collectSnapshots(store, chains) : [];
-  for (const c of released) events.push({ deleted: c });
-  await store.collectGarbage(candidates);
+  if (!events.some((e) => 'deleted' in e)) return events;
+  const swept = new Set((await store.gc()).snapshots);
+  for (const c of [...chains].reverse()) if (swept.has(c)) events.push({ deleted: c });
   return events;
 }

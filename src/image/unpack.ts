@@ -3,14 +3,14 @@
  * chainID is already committed is "Already exists"; a missing one is applied (streamed from
  * its blob, digest and diffID verified) into a fresh active snapshot on its parent, then
  * committed under its chainID. A failed apply removes its partial snapshot and throws, so the
- * image is never recorded. Snapshots no image uses any more are removed by `collectSnapshots`.
+ * image is never recorded. Snapshots no image uses any more are removed by the store's
+ * garbage collector (store/gc.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Digest } from '../digest/digest.js';
-import { AlreadyExistsError, ConflictError, NotFoundError } from '../errors.js';
+import { AlreadyExistsError, NotFoundError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
-import { writeTx } from '../metadata/db.js';
-import { layerInUse } from '../metadata/records.js';
+import { type Ref, snapshotRef } from '../metadata/refs.js';
 import type { Snapshotter } from '../snapshot/index.js';
 import { writableLayer } from '../snapshot/writable.js';
 import type { Store } from '../store/store.js';
@@ -38,14 +38,14 @@ async function exists(sn: Snapshotter, key: string): Promise<boolean> {
 }
 
 /** Make sure every layer of the chain is a committed snapshot. Returns the chainIDs it created. */
-export async function unpackLayers(store: Store, layers: UnpackLayer[], protect: (d: Digest) => void, progress?: UnpackProgress): Promise<Digest[]> {
+export async function unpackLayers(store: Store, layers: UnpackLayer[], protect: (ref: Ref) => void, progress?: UnpackProgress): Promise<Digest[]> {
   const sn = await store.snapshots();
   const created: Digest[] = [];
   for (const l of layers) {
-    protect(l.chainId);
+    protect(snapshotRef(l.chainId));
     if (await exists(sn, l.chainId)) continue;
     const key = `extract-${process.pid}-${randomBytes(6).toString('hex')}`;
-    protect(key as Digest); // if this process dies, the next start-up removes the partial snapshot (Store.open)
+    protect(snapshotRef(key)); // if this process dies, the next start-up's collection removes the partial snapshot
     const mounts = await sn.prepare(key, l.parent ?? undefined);
     const short = l.diffId.slice(7, 19);
     progress?.start(short, 'Extracting');
@@ -75,34 +75,4 @@ export async function unpackLayers(store: Store, layers: UnpackLayer[], protect:
     }
   }
   return created;
-}
-
-/**
- * Remove the committed snapshots among `chainIds` (top of each chain first) that no image
- * uses and no lease protects. Snapshots with children (another image's layer, a container)
- * stay. Returns the chainIDs removed.
- */
-export async function collectSnapshots(store: Store, chainIds: Digest[]): Promise<Digest[]> {
-  if (chainIds.length === 0) return [];
-  const sn = await store.snapshots();
-  const removed: Digest[] = [];
-  for (const c of [...chainIds].reverse()) {
-    if (!(await exists(sn, c))) continue;
-    // The in-use check and the removal of the snapshot's row happen in one write
-    // transaction: Snapshotter.remove deletes the row synchronously (a nested transaction)
-    // before its first await, so no image can start using the layer in between.
-    let pending: Promise<void> | undefined;
-    writeTx(store.db, () => {
-      if (!layerInUse(store.db, c)) pending = sn.remove(c);
-    });
-    if (!pending) continue;
-    try {
-      await pending;
-      removed.push(c);
-    } catch (e) {
-      if (e instanceof ConflictError || e instanceof NotFoundError) continue;
-      throw e;
-    }
-  }
-  return removed;
 }

@@ -102,4 +102,28 @@ export const MIGRATIONS: readonly string[] = [
     target TEXT NOT NULL
   );
   `,
+  // v4: the reference graph garbage collection walks (src/metadata/refs.ts): typed edges from
+  // roots (image records, image mounts, leases) and objects to the objects they keep alive.
+  // Backfilled from the tables that held these relations implicitly; lease resources, untyped
+  // until now, become lease -> blob and lease -> snapshot edges (a leased digest was either).
+  `
+  CREATE TABLE gc_refs (
+    src_kind TEXT NOT NULL,
+    src_id TEXT NOT NULL,
+    dst_kind TEXT NOT NULL CHECK (dst_kind IN ('blob', 'layer', 'snapshot')),
+    dst_id TEXT NOT NULL,
+    PRIMARY KEY (src_kind, src_id, dst_kind, dst_id)
+  );
+  CREATE INDEX gc_refs_dst ON gc_refs(dst_kind, dst_id);
+  INSERT OR IGNORE INTO gc_refs SELECT 'image', id, 'blob', id FROM images;
+  INSERT OR IGNORE INTO gc_refs SELECT 'image', id, 'blob', manifest_digest FROM images;
+  INSERT OR IGNORE INTO gc_refs SELECT 'image', image_id, 'blob', blob_digest FROM image_layers;
+  INSERT OR IGNORE INTO gc_refs SELECT 'image', image_id, 'layer', chain_id FROM image_layers;
+  INSERT OR IGNORE INTO gc_refs SELECT 'layer', chain_id, 'snapshot', chain_id FROM layers;
+  INSERT OR IGNORE INTO gc_refs SELECT 'layer', chain_id, 'layer', parent FROM layers WHERE parent IS NOT NULL;
+  INSERT OR IGNORE INTO gc_refs SELECT 'mount', image_id, 'snapshot', snapshot FROM image_mounts;
+  INSERT OR IGNORE INTO gc_refs SELECT 'lease', lease_id, 'blob', digest FROM lease_resources;
+  INSERT OR IGNORE INTO gc_refs SELECT 'lease', lease_id, 'snapshot', digest FROM lease_resources;
+  DROP TABLE lease_resources;
+  `,
 ];

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Digest } from '../digest/digest.js';
 import type { Db } from './db.js';
+import { addRefs, blobRef, dropRefs, layerRef, type Ref, snapshotRef } from './refs.js';
 
 export interface ImageRecord {
   id: Digest;
@@ -99,12 +100,19 @@ export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[])
        parent = COALESCE(images.parent, excluded.parent), top_chain_id = excluded.top_chain_id`,
   ).run(image);
   db.prepare('DELETE FROM image_layers WHERE image_id = ?').run(image.id);
+  // What the image keeps alive: its config and manifest, its layer blobs, its layers.
+  const owner = { kind: 'image', id: image.id } as const;
+  dropRefs(db, owner);
+  addRefs(db, owner, [blobRef(image.id), blobRef(image.manifestDigest), ...layers.flatMap((l) => [blobRef(l.blob.blobDigest), layerRef(l.chainId)])]);
   const insLayer = db.prepare('INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, created_at) VALUES (?, ?, ?, ?, ?)');
   const insBlob = db.prepare('INSERT OR IGNORE INTO layer_blobs (blob_digest, diff_id, media_type, size) VALUES (?, ?, ?, ?)');
   const insImgLayer = db.prepare('INSERT INTO image_layers (image_id, idx, chain_id, blob_digest) VALUES (?, ?, ?, ?)');
   const now = new Date().toISOString();
   for (const l of layers) {
-    insLayer.run(l.chainId, l.diffId, l.parent, l.size, now);
+    // A layer keeps its snapshot and its parent layer alive.
+    if (insLayer.run(l.chainId, l.diffId, l.parent, l.size, now).changes > 0) {
+      addRefs(db, { kind: 'layer', id: l.chainId }, [snapshotRef(l.chainId), ...(l.parent ? [layerRef(l.parent)] : [])]);
+    }
     insBlob.run(l.blob.blobDigest, l.blob.diffId, l.blob.mediaType, l.blob.size);
     insImgLayer.run(image.id, l.index, l.chainId, l.blob.blobDigest);
   }
@@ -164,6 +172,7 @@ export function deleteImage(db: Db, id: Digest): void {
   db.prepare('DELETE FROM image_layers WHERE image_id = ?').run(id);
   db.prepare('UPDATE images SET parent = NULL WHERE parent = ?').run(id);
   db.prepare('DELETE FROM images WHERE id = ?').run(id);
+  dropRefs(db, { kind: 'image', id });
 }
 
 export function childrenOf(db: Db, id: Digest): Digest[] {
@@ -234,71 +243,47 @@ export function createLease(db: Db): string {
   return id;
 }
 
-export function leaseAdd(db: Db, leaseId: string, digest: Digest): void {
-  db.prepare('INSERT OR IGNORE INTO lease_resources (lease_id, digest) VALUES (?, ?)').run(leaseId, digest);
+/** The lease keeps `ref` alive (a blob, a layer record, a snapshot) until it is deleted. */
+export function leaseAdd(db: Db, leaseId: string, ref: Ref): void {
+  addRefs(db, { kind: 'lease', id: leaseId }, [ref]);
 }
 
 export function deleteLease(db: Db, leaseId: string): void {
+  dropRefs(db, { kind: 'lease', id: leaseId });
   db.prepare('DELETE FROM leases WHERE id = ?').run(leaseId);
 }
 
-/** Remove leases whose process is gone (a killed cairn). */
-export function expireLeases(db: Db, alive: (pid: number) => boolean): number {
-  let n = 0;
-  for (const r of db.prepare('SELECT id, pid FROM leases').all() as Array<{ id: string; pid: number }>) {
-    if (!alive(r.pid)) {
-      db.prepare('DELETE FROM leases WHERE id = ?').run(r.id);
-      n++;
-    }
-  }
-  return n;
-}
-
-/** Remove leases whose process is gone (a killed cairn); returns the digests they protected, for GC. */
 /** Whether any lease belongs to a process that is gone (a read: no write lock needed to ask). */
 export function hasDeadLeases(db: Db, alive: (pid: number) => boolean): boolean {
   return (db.prepare('SELECT pid FROM leases').all() as Array<{ pid: number }>).some((r) => !alive(r.pid));
 }
 
-export function expireDeadLeases(db: Db, alive: (pid: number) => boolean): Digest[] {
-  const out = new Set<Digest>();
-  const resources = db.prepare('SELECT digest FROM lease_resources WHERE lease_id = ?');
+/** Remove leases whose process is gone (a killed cairn); returns how many. */
+export function expireDeadLeases(db: Db, alive: (pid: number) => boolean): number {
+  let n = 0;
   for (const r of db.prepare('SELECT id, pid FROM leases').all() as Array<{ id: string; pid: number }>) {
     if (alive(r.pid)) continue;
-    for (const x of resources.all(r.id) as Array<{ digest: string }>) out.add(x.digest as Digest);
-    db.prepare('DELETE FROM leases WHERE id = ?').run(r.id);
+    deleteLease(db, r.id);
+    n++;
   }
-  return [...out];
+  return n;
 }
 
-/** Every digest that must survive GC: images' manifests and configs, layer blobs, leased content. */
-export function referencedDigests(db: Db): Set<string> {
-  const out = new Set<string>();
-  for (const r of db.prepare('SELECT id, manifest_digest FROM images').all() as Array<{ id: string; manifest_digest: string }>) {
-    out.add(r.id);
-    out.add(r.manifest_digest);
+// --- sweeping (called by the garbage collector with what it marked) ----------------------
+
+/** Delete layer records not in `keep`; returns their chainIDs. */
+export function sweepLayerRecords(db: Db, keep: ReadonlySet<string>): Digest[] {
+  const gone = (db.prepare('SELECT chain_id FROM layers').all() as Array<{ chain_id: string }>).map((r) => r.chain_id).filter((c) => !keep.has(c));
+  const del = db.prepare('DELETE FROM layers WHERE chain_id = ?');
+  for (const c of gone) {
+    del.run(c);
+    dropRefs(db, { kind: 'layer', id: c });
   }
-  for (const r of db.prepare('SELECT DISTINCT blob_digest FROM image_layers').all() as Array<{ blob_digest: string }>) out.add(r.blob_digest);
-  for (const r of db.prepare('SELECT DISTINCT digest FROM lease_resources').all() as Array<{ digest: string }>) out.add(r.digest);
-  return out;
+  return gone as Digest[];
 }
 
-/** Whether an image uses the layer `chainId`, or a lease protects it (then it must not be removed). */
-export function layerInUse(db: Db, chainId: Digest): boolean {
-  return (
-    db.prepare('SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1').get(chainId) !== undefined ||
-    db.prepare('SELECT 1 FROM lease_resources WHERE digest = ? LIMIT 1').get(chainId) !== undefined
-  );
-}
-
-/** Drop layer and blob records no image refers to; returns the blob digests dropped. */
-export function pruneLayerRecords(db: Db): Digest[] {
-  const leased = new Set((db.prepare('SELECT DISTINCT digest FROM lease_resources').all() as Array<{ digest: string }>).map((r) => r.digest));
-  const blobs = (db.prepare('SELECT blob_digest FROM layer_blobs WHERE blob_digest NOT IN (SELECT blob_digest FROM image_layers)').all() as Array<{ blob_digest: string }>)
-    .map((r) => r.blob_digest)
-    .filter((d) => !leased.has(d));
+/** Forget what was known about blobs that are gone (the digest -> diffID cache). */
+export function sweepLayerBlobRecords(db: Db, keep: ReadonlySet<string>): void {
   const del = db.prepare('DELETE FROM layer_blobs WHERE blob_digest = ?');
-  for (const b of blobs) del.run(b);
-  db.prepare('DELETE FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)').run();
-  return blobs as Digest[];
+  for (const r of db.prepare('SELECT blob_digest FROM layer_blobs').all() as Array<{ blob_digest: string }>) if (!keep.has(r.blob_digest)) del.run(r.blob_digest);
 }

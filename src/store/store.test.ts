@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Store, defaultRoot } from './store.js';
+import { blobRef } from '../metadata/refs.js';
 import { digestOf } from '../digest/digest.js';
 
 test('defaultRoot: CAIRN_ROOT, else /var/lib/cairn for root, else XDG_DATA_HOME', () => {
@@ -31,20 +32,20 @@ test('open creates the layout and cleans what dead processes left in tmp', async
   }
 });
 
-test('collectGarbage removes unreferenced candidates but never leased ones', async () => {
+test('gc removes blobs no root reaches, never leased ones', async () => {
   const root = mkdtempSync(join(tmpdir(), 'cairn-store-'));
   try {
     const s = await Store.open({ root });
     const a = await s.content.ingest(Readable.from([Buffer.from('a')]));
     const b = await s.content.ingest(Readable.from([Buffer.from('b')]));
     await s.withLease(async (protect) => {
-      protect(b.digest);
-      const removed = await s.collectGarbage([a.digest, b.digest]);
-      assert.deepEqual(removed, [a.digest]);
+      protect(blobRef(b.digest));
+      const removed = await s.gc();
+      assert.deepEqual(removed.blobs, [a.digest]);
     });
     assert.equal(await s.content.info(digestOf('a')), undefined);
     assert.ok(await s.content.info(digestOf('b')), 'the leased blob survived');
-    assert.deepEqual(await s.collectGarbage([b.digest]), [b.digest], 'once the lease is gone it is collected');
+    assert.deepEqual((await s.gc()).blobs, [b.digest], 'once the lease is gone it is collected');
     s.close();
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -9,15 +9,17 @@
  *   ROOT/tmp/<pid>-<id>                scratch, per process
  */
 import * as fsp from 'node:fs/promises';
-import { constants as fsc, rmSync } from 'node:fs';
+import { constants as fsc } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { type Digest, isDigest } from '../digest/digest.js';
-import { CairnError, ConflictError, NotFoundError, errnoCode } from '../errors.js';
+import { CairnError, errnoCode } from '../errors.js';
 import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, writeTx } from '../metadata/db.js';
-import { createLease, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, pruneLayerRecords, referencedDigests } from '../metadata/records.js';
+import { createLease, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd } from '../metadata/records.js';
+import type { Ref } from '../metadata/refs.js';
+import { recordedDriver } from '../snapshot/meta.js';
+import { collectGarbage, type GcResult } from './gc.js';
 import { type DriverName, type Snapshotter, openSnapshotter } from '../snapshot/index.js';
 import { processAlive } from '../process.js';
 
@@ -30,7 +32,7 @@ export interface StoreOptions {
 
 /** Protection from garbage collection for work in progress (see {@link Store.lease}). */
 export interface Lease {
-  protect(d: Digest): void;
+  protect(ref: Ref): void;
   release(): void;
 }
 
@@ -66,45 +68,10 @@ export class Store {
     const db = openDatabase(join(root, 'metadata.db'));
     const store = new Store(root, content, db);
     store.storageDriver = opts.storageDriver;
-    // A killed cairn's lease goes, and so does the content it protected that nothing else uses.
+    // A killed cairn's lease goes, and so does what it protected that nothing else uses.
     // Asked first with a read, so that read-only commands do not queue for the write lock.
-    const orphaned = hasDeadLeases(db, processAlive) ? writeTx(db, () => expireDeadLeases(db, processAlive)) : [];
-    if (orphaned.length > 0) {
-      await store.collectGarbage(orphaned.filter((d) => isDigest(d)));
-      await store.removeOrphanSnapshots(orphaned);
-    }
+    if (hasDeadLeases(db, processAlive) && writeTx(db, () => expireDeadLeases(db, processAlive)) > 0) await store.gc();
     return store;
-  }
-
-  /**
-   * Snapshots a dead process's lease protected: the ones it was still writing (active), and
-   * the committed ones that no image uses and no live lease protects (children first).
-   */
-  private async removeOrphanSnapshots(keys: string[]): Promise<void> {
-    const row = this.db.prepare('SELECT kind FROM snapshots WHERE key = ?');
-    const used = this.db.prepare('SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1');
-    const leased = this.db.prepare('SELECT 1 FROM lease_resources WHERE digest = ? LIMIT 1');
-    let left = keys.filter((k) => {
-      const r = row.get(k) as { kind: string } | undefined;
-      return r !== undefined && (r.kind === 'active' || (r.kind === 'committed' && used.get(k) === undefined && leased.get(k) === undefined));
-    });
-    if (left.length === 0) return;
-    const sn = await this.snapshots();
-    for (let progress = true; progress && left.length > 0; ) {
-      progress = false;
-      const next: string[] = [];
-      for (const k of left) {
-        try {
-          await sn.remove(k);
-          progress = true;
-        } catch (e) {
-          // A parent of another orphan goes in a later pass; one something else still needs stays.
-          if (e instanceof ConflictError) next.push(k);
-          else if (!(e instanceof NotFoundError)) throw e;
-        }
-      }
-      left = next;
-    }
   }
 
   /**
@@ -124,10 +91,10 @@ export class Store {
   }
 
   /**
-   * Run `fn` holding a lease: content added to it with `protect` survives any concurrent
-   * garbage collection until `fn` finishes (or this process dies).
+   * Run `fn` holding a lease: what it adds with `protect` survives any concurrent garbage
+   * collection until `fn` finishes (or this process dies).
    */
-  async withLease<T>(fn: (protect: (d: Digest) => void) => Promise<T>): Promise<T> {
+  async withLease<T>(fn: (protect: (ref: Ref) => void) => Promise<T>): Promise<T> {
     const lease = this.lease();
     try {
       return await fn(lease.protect);
@@ -137,14 +104,14 @@ export class Store {
   }
 
   /**
-   * A lease for work whose lifetime is not one call (a sink open across a copy): content added
+   * A lease for work whose lifetime is not one call (a sink open across a copy): what is added
    * with `protect` survives garbage collection until `release` (or this process's death).
    */
   lease(): Lease {
     const id = writeTx(this.db, () => createLease(this.db));
     let released = false;
     return {
-      protect: (d: Digest) => writeTx(this.db, () => leaseAdd(this.db, id, d)),
+      protect: (ref: Ref) => writeTx(this.db, () => leaseAdd(this.db, id, ref)),
       release: () => {
         if (released) return;
         released = true;
@@ -154,21 +121,12 @@ export class Store {
   }
 
   /**
-   * Remove blobs among `candidates` that nothing references any more (no image, no lease),
-   * and layer records no image uses. Runs under the write lock so no writer sees a half state.
-   * The files are removed under the lock too: otherwise another process could record an image
-   * using a blob between this decision and the unlink (its existence check would pass) and be
-   * left naming a missing blob. Returns the digests removed.
+   * Remove everything no root reaches (see gc.ts): blobs, layer records, snapshots. The
+   * snapshotter is opened only if the store has one (nothing is recorded otherwise).
    */
-  async collectGarbage(candidates: Iterable<Digest>): Promise<Digest[]> {
-    return writeTx(this.db, () => {
-      const dropped = pruneLayerRecords(this.db);
-      const refs = referencedDigests(this.db);
-      const out = new Set<Digest>();
-      for (const d of [...candidates, ...dropped]) if (!refs.has(d)) out.add(d);
-      for (const d of out) rmSync(this.content.blobPath(d), { force: true });
-      return [...out];
-    });
+  async gc(): Promise<GcResult> {
+    const snapshots = recordedDriver(this.db) !== undefined ? await this.snapshots() : undefined;
+    return collectGarbage({ db: this.db, content: this.content, snapshots });
   }
 
   close(): void {

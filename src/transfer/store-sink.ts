@@ -6,11 +6,12 @@
  * successful commit, for what no image uses, such as an archive's index.json) removes what
  * this sink added that nothing else uses.
  */
-import { type Digest, isDigest } from '../digest/digest.js';
+import type { Digest } from '../digest/digest.js';
 import { DataCorruptError } from '../errors.js';
 import { type LayerForImage, type NewImage, type StoredImage, storeImages } from '../image/commit.js';
 import { type IngestedLayer, ingestLayer, knownLayer } from '../image/ingest.js';
-import { collectSnapshots, type UnpackProgress } from '../image/unpack.js';
+import type { UnpackProgress } from '../image/unpack.js';
+import { blobRef, type Ref } from '../metadata/refs.js';
 import { parseNormalizedReference } from '../reference/reference.js';
 import type { Lease, Store } from '../store/store.js';
 import type { BlobHint, ImageSink, LayerDescriptor, PutLayerOptions, ReceivedBlob, SourceImage } from './types.js';
@@ -30,10 +31,8 @@ export interface StoreSinkOptions {
 export class StoreSink implements ImageSink<StoredImageResult[]> {
   readonly verbs: { active: string; done: string };
   private readonly lease: Lease;
-  /** Blobs this sink wrote that were not in the store before: removed unless an image uses them. */
-  private readonly added: Digest[] = [];
   /** Everything leased (blobs, documents, snapshots), for cleanup after a failure. */
-  private readonly leased: string[] = [];
+  private readonly leased: Ref[] = [];
   private readonly layers = new Map<Digest, IngestedLayer>();
   private readonly pending: NewImage[] = [];
   private done = false;
@@ -46,20 +45,18 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
     this.lease = store.lease();
   }
 
-  private readonly protect = (d: Digest): void => {
-    this.leased.push(d);
-    this.lease.protect(d);
+  private readonly protect = (ref: Ref): void => {
+    this.leased.push(ref);
+    this.lease.protect(ref);
   };
 
   async receive(bytes: AsyncIterable<Uint8Array>, hint: BlobHint): Promise<ReceivedBlob> {
-    const existed = hint.digest ? (await this.store.content.info(hint.digest)) !== undefined : false;
     const layer = await ingestLayer(
       this.store,
       bytes,
       { ...(hint.digest ? { digest: hint.digest } : {}), ...(hint.size !== undefined ? { size: hint.size } : {}), what: hint.what, ...(hint.requireTar ? { requireTar: true } : {}) },
       this.protect,
     );
-    if (!existed && !layer.reused) this.added.push(layer.blobDigest);
     this.layers.set(layer.blobDigest, layer);
     return { digest: layer.blobDigest, size: layer.blobSize, compression: layer.compression, diffId: layer.diffId, uncompressedSize: layer.size, reused: layer.reused };
   }
@@ -67,17 +64,16 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
   async hasLayer(l: LayerDescriptor): Promise<boolean> {
     const got = this.layers.get(l.digest);
     if (got) return got.diffId === l.diffId;
+    // Leased before it is looked at: a concurrent collection cannot take it in between.
+    this.protect(blobRef(l.digest));
     const known = await knownLayer(this.store, l.digest, l.diffId);
     if (!known) return false;
-    this.protect(l.digest);
     this.layers.set(l.digest, known);
     return true;
   }
 
   async putLayer(l: LayerDescriptor, bytes: AsyncIterable<Uint8Array>, opts: PutLayerOptions): Promise<void> {
-    const existed = (await this.store.content.info(l.digest)) !== undefined;
     const layer = await ingestLayer(this.store, bytes, { digest: l.digest, size: l.size, diffId: l.diffId, what: opts.what }, this.protect);
-    if (!existed && !layer.reused) this.added.push(layer.blobDigest);
     this.layers.set(layer.blobDigest, layer);
   }
 
@@ -104,19 +100,17 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
   async commit(): Promise<StoredImageResult[]> {
     const stored = await storeImages(this.store, this.pending, this.protect, this.opts.progress ? { progress: this.opts.progress } : {});
     this.finish();
-    // What the copy added that no image uses (an archive's index.json, manifest.json, ...) goes.
-    await this.store.collectGarbage(this.added);
+    // What the copy added that no image uses (an archive member no manifest names) goes.
+    await this.store.gc();
     return stored.map((s, i) => ({ ...s, tags: (this.pending[i]!.tags ?? []).map((t) => parseNormalizedReference(t).familiarString()) }));
   }
 
   async abort(): Promise<void> {
     if (this.done) return;
     this.finish();
-    // Nothing was recorded: remove what this copy added that nothing else uses, blobs and
-    // unpacked layers (a layer that failed to unpack after others did leaves those).
-    const digests = this.leased.filter((d): d is Digest => isDigest(d));
-    await this.store.collectGarbage([...this.added, ...digests]);
-    await collectSnapshots(this.store, digests);
+    // Nothing was recorded: what this copy added (blobs, unpacked layers) is reachable from
+    // no root now, and goes with everything else nothing uses.
+    await this.store.gc();
   }
 
   private finish(): void {

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { readConfig, readManifest } from '../image/config.js';
 import { resolveImage } from '../image/resolve.js';
 import { imageLayers, tagsOf } from '../metadata/records.js';
+import { blobRef } from '../metadata/refs.js';
 import { parseMediaType } from '../oci/mediatypes.js';
 import { parseReference } from '../reference/reference.js';
 import type { Lease, Store } from '../store/store.js';
@@ -47,10 +48,10 @@ export class StoreSource implements ImageSource {
         continue;
       }
       const id = r.image.id;
-      lease.protect(id);
-      lease.protect(r.image.manifestDigest);
+      lease.protect(blobRef(id));
+      lease.protect(blobRef(r.image.manifestDigest));
       const records = imageLayers(this.store.db, id);
-      for (const l of records) lease.protect(l.blob.blobDigest);
+      for (const l of records) lease.protect(blobRef(l.blob.blobDigest));
       const { raw: manifestRaw, manifest } = await readManifest(this.store.content, r.image.manifestDigest);
       const { raw: configRaw, config } = await readConfig(this.store.content, id);
       const layers: LayerDescriptor[] = records.map((l) => ({

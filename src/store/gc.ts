@@ -1,0 +1,80 @@
+/**
+ * The store's garbage collector: one mark-and-sweep over the reference graph
+ * (metadata/refs.ts). Mark: every object reachable from a root (image records, image mounts,
+ * leases of work in flight; later containers, volumes, build cache). Sweep: layer records,
+ * snapshots and blobs that nothing reaches.
+ *
+ * Concurrency: the decision and the removal of every record happen in one write transaction
+ * (SQLite's write lock is the store's), so no other process can start using an object
+ * between "unreachable" and "gone": a blob is unlinked under the lock; a snapshot's row is
+ * deleted under the lock (Snapshotter.remove deletes its row synchronously, before its first
+ * await) and its files after. Candidates are listed before the lock (the content walk is
+ * asynchronous); anything made after that listing is not a candidate this time.
+ */
+import { rmSync } from 'node:fs';
+import type { Digest } from '../digest/digest.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { ContentStore } from '../content/content.js';
+import { type Db, writeTx } from '../metadata/db.js';
+import { sweepLayerBlobRecords, sweepLayerRecords } from '../metadata/records.js';
+import { markReachable } from '../metadata/refs.js';
+import type { Info, Snapshotter } from '../snapshot/index.js';
+
+export interface GcResult {
+  /** Blobs removed from the content store. */
+  blobs: Digest[];
+  /** Snapshots removed, children before parents. */
+  snapshots: string[];
+  /** Layer records removed (chainIDs). */
+  layers: Digest[];
+}
+
+export interface GcTarget {
+  db: Db;
+  content: ContentStore & { blobPath(d: Digest): string };
+  /** The snapshotter, or undefined when the store has none yet (nothing was ever unpacked). */
+  snapshots: Snapshotter | undefined;
+}
+
+export async function collectGarbage(t: GcTarget): Promise<GcResult> {
+  const blobs: Digest[] = [];
+  for await (const b of t.content.walk()) blobs.push(b.digest);
+  const infos: Info[] = [];
+  if (t.snapshots) for await (const i of t.snapshots.walk()) infos.push(i);
+  const parents = new Map(infos.map((i) => [i.key, i.parent]));
+
+  const pending: Array<{ key: string; done: Promise<void> }> = [];
+  const result = writeTx(t.db, () => {
+    const marked = markReachable(t.db);
+    // A marked snapshot keeps its parents: a view or a container's layer stands on them.
+    for (const key of [...marked.snapshot]) {
+      for (let p = parents.get(key); p !== undefined && !marked.snapshot.has(p); p = parents.get(p)) marked.snapshot.add(p);
+    }
+    const layers = sweepLayerRecords(t.db, marked.layer);
+    const goneBlobs = blobs.filter((d) => !marked.blob.has(d));
+    for (const d of goneBlobs) rmSync(t.content.blobPath(d), { force: true });
+    sweepLayerBlobRecords(t.db, marked.blob);
+    if (t.snapshots) {
+      const depth = (k: string): number => {
+        let n = 0;
+        for (let p = parents.get(k); p !== undefined; p = parents.get(p)) n++;
+        return n;
+      };
+      const gone = infos.filter((i) => !marked.snapshot.has(i.key)).sort((a, b) => depth(b.key) - depth(a.key));
+      for (const i of gone) pending.push({ key: i.key, done: t.snapshots.remove(i.key) });
+    }
+    return { blobs: goneBlobs, layers };
+  });
+  const snapshots: string[] = [];
+  for (const p of pending) {
+    try {
+      await p.done;
+      snapshots.push(p.key);
+    } catch (e) {
+      // Made a parent meanwhile (a new child), or removed by another collector: it stays or is gone already.
+      if (e instanceof ConflictError || e instanceof NotFoundError) continue;
+      throw e;
+    }
+  }
+  return { ...result, snapshots };
+}
