@@ -145,6 +145,13 @@ export function buildProgram(): Command {
     .option('--format <format>', "format output: 'json'")
     .action(lazy(() => import('./commands/mount.js')));
   image
+    .command('squash')
+    .description('Merge the layers of an image (all, or those above the bottom N) into one layer, as a new image')
+    .argument('<image>')
+    .option('--from <n>', 'keep the bottom N layers as they are', '0')
+    .option('-t, --tag <name>', 'name the squashed image (default: the name given, moved to it)')
+    .action(lazy(() => import('./commands/squash.js')));
+  image
     .command('umount')
     .alias('unmount')
     .description("Unmount an image's root file system")
