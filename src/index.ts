@@ -1,31 +1,46 @@
 /**
- * cairn's library API: what the CLI calls, and what tests and other programs can call directly.
- * Grouped by module, lowest first (see docs/ARCHITECTURE.md).
+ * cairn's library API: what the CLI calls, and what tests and other programs can call.
+ *
+ * The front door is {@link Cairn}: one object per store, a method per operation, typed
+ * results, one options type ({@link CairnOptions}). Below it, the building blocks that have
+ * more than one implementation or are useful alone are exported too: the image model sources
+ * and sinks speak and the copy function, archive sources and sinks, the Differ, the content
+ * store, the layer applier and differs, the tar codec, compression, the OCI model, references,
+ * digests and the Dockerfile frontend. The metadata database is not: it is the store's own.
  */
 export * from './errors.js';
 export * from './digest/digest.js';
 export * from './reference/reference.js';
 export * from './oci/index.js';
-export type { ContentStore, ContentWriter, BlobInfo, Expected } from './content/content.js';
-export { LocalContentStore } from './content/local.js';
-export { MemoryContentStore } from './content/memory.js';
-export { openDatabase, SCHEMA_VERSION } from './metadata/db.js';
-export type { ImageRecord, LayerRecord, ImageLayerRecord, TagRecord } from './metadata/records.js';
-export { Store, defaultRoot, type StoreOptions } from './store/store.js';
-export { resolveImage, tryResolveImage, type Resolved } from './image/resolve.js';
-export { listImageRows, imageHistory, inspectImage, type ImageRow, type HistoryRow, type ListOptions } from './image/query.js';
-export { tagImage, removeImage, type RemoveEvent, type RemoveOptions } from './image/tags.js';
-export { importImage, type ImportOptions } from './archive/import.js';
-export { applyChanges } from './image/changes.js';
-export { storeImage, type NewImage, type StoredImage } from './image/commit.js';
-export { loadArchive, type LoadResult, type LoadedImage } from './archive/load.js';
-export { saveImages, type ArchiveFormat, type SaveResult } from './archive/save.js';
-export { unpackLayers, type UnpackLayer } from './image/unpack.js';
-export { mountImage, unmountImage, mountedImages, isImageMounted } from './image/mount.js';
-export { openSnapshotter, detectDefaultDriver, mountAll, unmount, type Snapshotter, type Mount, type DriverName, type Info as SnapshotInfo, type Usage } from './snapshot/index.js';
+
+// The front door.
+export { Cairn, type CairnOptions, type StoreInfo, type MountedImage, type SaveOptions } from './engine.js';
+export { defaultRoot } from './store/store.js';
+export type { ImageRow, ListOptions, HistoryRow, ImageInspect, InspectContainerConfig } from './image/query.js';
+export type { RemoveEvent, RemoveOptions } from './image/tags.js';
+export type { ImportOptions } from './archive/import.js';
+export type { LoadResult, LoadedImage } from './archive/load.js';
+export type { ArchiveFormat, SaveResult } from './archive/sink.js';
+export type { SquashOptions } from './transfer/squash.js';
+export type { StoredImageResult } from './transfer/store-sink.js';
+export type { GcResult } from './store/gc.js';
+
+// Images between sources and sinks.
+export type { ImageSource, ImageSink, SourceImage, CopyProgress, BlobHint, ReceivedBlob, PutLayerOptions, ResolveOptions } from './transfer/types.js';
+export { copyImages, type CopyOptions } from './transfer/copy.js';
+export { ArchiveSource, type ArchiveKind } from './archive/source.js';
+export { ArchiveSink } from './archive/sink.js';
+export { RootfsSource, type RootfsImageOptions } from './archive/rootfs.js';
+
+// File systems and layers.
+export { OverlayDiffer, WalkingDiffer, differFor, type Differ, type Scratch } from './diff/differ.js';
+export { mountAll, unmount, type Snapshotter, type Mount, type DriverName, type Info as SnapshotInfo, type Usage } from './snapshot/index.js';
 export { applyLayer, type ApplyOptions, type ApplyResult, type WhiteoutMode } from './layer/apply.js';
 export { diffOverlayUpper, diffDirs, type DiffOptions } from './layer/diff.js';
 export { diffToLayer } from './layer/encode.js';
+export type { ContentStore, ContentWriter, BlobInfo, Expected } from './content/content.js';
+export { LocalContentStore } from './content/local.js';
+export { MemoryContentStore } from './content/memory.js';
 export { readTar, createTarWriter, type TarEntry, type TarHeader } from './tar/index.js';
 export { decompressStream, compressStream, detectCompression, type Compression } from './compression/index.js';
 export { parse as parseDockerfile, planDockerfile, checkDockerfile, formatCheckReport } from './dockerfile/index.js';

@@ -1,25 +1,25 @@
 /** What every command needs: the global options and an open store. */
 import type { Command } from 'commander';
-import { Store } from '../store/store.js';
+import { Cairn } from '../engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import { isDriverName } from '../snapshot/index.js';
 import type { GlobalOptions } from './main.js';
 
-export async function openStore(program: Command): Promise<Store> {
+export async function openCairn(program: Command): Promise<Cairn> {
   const g = program.opts<GlobalOptions>();
   if (g.storageDriver !== undefined && !isDriverName(g.storageDriver)) {
     throw new InvalidArgumentError(`unknown storage driver ${JSON.stringify(g.storageDriver)}: use overlay or native`);
   }
-  return Store.open({ ...(g.root !== undefined ? { root: g.root } : {}), ...(g.storageDriver !== undefined ? { storageDriver: g.storageDriver } : {}) });
+  return Cairn.open({ ...(g.root !== undefined ? { root: g.root } : {}), ...(g.storageDriver !== undefined ? { storageDriver: g.storageDriver } : {}) });
 }
 
 /** Open the store, run `fn`, always close. */
-export async function withStore<T>(program: Command, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(program);
+export async function withCairn<T>(program: Command, fn: (cairn: Cairn) => Promise<T>): Promise<T> {
+  const cairn = await openCairn(program);
   try {
-    return await fn(store);
+    return await fn(cairn);
   } finally {
-    store.close();
+    cairn.close();
   }
 }
 

@@ -218,13 +218,42 @@ function dockerContainerConfig(c: Record<string, unknown> | undefined): Record<s
   return out;
 }
 
+/**
+ * Docker's container.Config as `docker inspect` prints it (keys in Docker's order; optional
+ * ones present only when set).
+ */
+export type InspectContainerConfig = Record<string, unknown>;
+
+/** `docker image inspect` for one image, with Docker's keys in Docker's order. */
+export interface ImageInspect {
+  Id: Digest;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Parent: string;
+  Comment: string;
+  Created: string;
+  Container: string;
+  ContainerConfig: InspectContainerConfig | null;
+  DockerVersion: string;
+  Author: string;
+  Config: InspectContainerConfig | null;
+  Architecture: string;
+  Variant?: string;
+  Os: string;
+  Size: number;
+  VirtualSize: number;
+  GraphDriver: { Data: null; Name: string };
+  RootFS: { Type: 'layers'; Layers: Digest[] };
+  Metadata: { LastTagTime: string };
+}
+
 /** `docker image inspect` JSON for one image. */
-export async function inspectImage(store: Store, name: string): Promise<Record<string, unknown>> {
+export async function inspectImage(store: Store, name: string): Promise<ImageInspect> {
   const { image } = resolveImage(store.db, name);
   const { config } = await readConfig(store.content, image.id);
   const layers = imageLayers(store.db, image.id);
   const str = (k: string): string => (typeof config[k] === 'string' ? (config[k] as string) : '');
-  const out: Record<string, unknown> = {
+  return {
     Id: image.id,
     RepoTags: tagsOf(store.db, image.id).map((t) => parseNormalizedReference(t).familiarString()),
     RepoDigests: repoDigestsOf(store.db, image.id).map((t) => parseNormalizedReference(t).familiarString()),
@@ -237,9 +266,7 @@ export async function inspectImage(store: Store, name: string): Promise<Record<s
     Author: config.author ?? '',
     Config: dockerContainerConfig(config.config),
     Architecture: config.architecture,
-  };
-  if (config.variant) out.Variant = config.variant;
-  Object.assign(out, {
+    ...(config.variant ? { Variant: config.variant } : {}),
     Os: config.os,
     Size: image.size,
     VirtualSize: image.size,
@@ -247,6 +274,5 @@ export async function inspectImage(store: Store, name: string): Promise<Record<s
     GraphDriver: { Data: null, Name: recordedDriver(store.db) ?? '' },
     RootFS: { Type: 'layers', Layers: layers.map((l) => l.diffId) },
     Metadata: { LastTagTime: image.lastTagTime ?? ZERO_TIME },
-  });
-  return out;
+  };
 }

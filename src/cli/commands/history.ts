@@ -1,10 +1,9 @@
 /** `cairn history`: Docker's layout, `<missing>` rows where Docker prints them. */
 import type { Command } from 'commander';
 import { shortId } from '../../digest/digest.js';
-import { imageHistory } from '../../image/query.js';
 import { UsageError } from '../../errors.js';
 import { createdSince, ellipsis, humanSize, renderListing, rfc3339, type Listing } from '../format.js';
-import { out, withStore } from '../context.js';
+import { out, withCairn } from '../context.js';
 
 interface Opts {
   format?: string;
@@ -18,8 +17,8 @@ export async function run(program: Command, cmd: Command, image: string): Promis
   const humanFlag = o.human.toLowerCase();
   if (!['true', 'false', '1', '0'].includes(humanFlag)) throw new UsageError(`invalid argument "${o.human}" for "-H, --human" flag: strconv.ParseBool: parsing "${o.human}": invalid syntax`);
   const human = humanFlag === 'true' || humanFlag === '1';
-  await withStore(program, async (store) => {
-    const rows = await imageHistory(store, image);
+  await withCairn(program, async (cairn) => {
+    const rows = await cairn.history(image);
     const now = Date.now();
     const listing: Listing = {
       columns: [

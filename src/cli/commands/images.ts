@@ -1,9 +1,8 @@
 /** `cairn images` / `cairn image ls`: Docker's listing, plus --format json. */
 import type { Command } from 'commander';
 import { shortId } from '../../digest/digest.js';
-import { listImageRows } from '../../image/query.js';
 import { createdSince, goTimeString, humanSize, renderListing, type Listing } from '../format.js';
-import { out, withStore } from '../context.js';
+import { out, withCairn } from '../context.js';
 
 interface Opts {
   all?: boolean;
@@ -16,10 +15,10 @@ interface Opts {
 
 export async function run(program: Command, cmd: Command, repository?: string): Promise<void> {
   const o = cmd.opts<Opts>();
-  await withStore(program, async (store) => {
+  await withCairn(program, async (cairn) => {
     const filters = [...o.filter];
     if (repository) filters.push(`reference=${repository}`);
-    const rows = await listImageRows(store, { all: o.all ?? false, filters });
+    const rows = await cairn.images({ all: o.all ?? false, filters });
     const now = Date.now();
     const listing: Listing = {
       columns: [

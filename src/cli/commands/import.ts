@@ -1,10 +1,9 @@
 /** `cairn import FILE|- [REF]`: prints the new image ID, as Docker. */
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
-import { importImage } from '../../archive/import.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { NotFoundError, errnoCode } from '../../errors.js';
-import { out, withStore } from '../context.js';
+import { out, withCairn } from '../context.js';
 import { access } from 'node:fs/promises';
 
 interface Opts {
@@ -23,10 +22,10 @@ export async function run(program: Command, cmd: Command, file: string, referenc
       throw e;
     }
   }
-  await withStore(program, async (store) => {
+  await withCairn(program, async (cairn) => {
     const source = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
     const platform = o.platform ? parsePlatform(o.platform) : undefined;
-    const r = await importImage(store, source, {
+    const r = await cairn.import(source, {
       ...(reference ? { reference } : {}),
       changes: o.change,
       ...(o.message !== undefined ? { message: o.message } : {}),

@@ -1,28 +1,23 @@
 /** `cairn info`: what the store holds and where. */
 import type { Command } from 'commander';
-import { listImages, listTags } from '../../metadata/records.js';
-import { SCHEMA_VERSION } from '../../metadata/db.js';
 import { VERSION } from '../version.js';
 import { goJson } from '../format.js';
-import { out, withStore } from '../context.js';
+import { out, withCairn } from '../context.js';
 import { hostPlatform } from '../../oci/platform.js';
 
 export async function run(program: Command, cmd: Command): Promise<void> {
   const o = cmd.opts<{ format?: string }>();
-  await withStore(program, async (store) => {
-    let blobs = 0;
-    let bytes = 0;
-    for await (const b of store.content.walk()) {
-      blobs++;
-      bytes += b.size;
-    }
+  await withCairn(program, async (cairn) => {
+    const s = await cairn.info();
+    const blobs = s.contentBlobs;
+    const bytes = s.contentBytes;
     const p = hostPlatform();
     const info = {
       ServerVersion: VERSION,
-      Images: listImages(store.db).length,
-      Tags: listTags(store.db).length,
-      RootDir: store.root,
-      SchemaVersion: SCHEMA_VERSION,
+      Images: s.images,
+      Tags: s.tags,
+      RootDir: s.root,
+      SchemaVersion: s.schemaVersion,
       ContentBlobs: blobs,
       ContentBytes: bytes,
       OSType: p.os,

@@ -1,18 +1,18 @@
 /** `cairn inspect` / `cairn image inspect`: Docker's JSON array, or a Go template per image. */
 import type { Command } from 'commander';
-import { inspectImage } from '../../image/query.js';
+import type { ImageInspect } from '../../image/query.js';
 import { CairnError, NotFoundError } from '../../errors.js';
 import { goJson, renderTemplate } from '../format.js';
-import { out, withStore } from '../context.js';
+import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
   const o = cmd.opts<{ format?: string }>();
-  await withStore(program, async (store) => {
-    const results: Array<Record<string, unknown>> = [];
+  await withCairn(program, async (cairn) => {
+    const results: ImageInspect[] = [];
     let failure: CairnError | undefined;
     for (const name of images) {
       try {
-        results.push(await inspectImage(store, name));
+        results.push(await cairn.inspect(name));
       } catch (e) {
         // Docker prints what it found, then the error for the rest, and exits 1.
         if (!(e instanceof NotFoundError)) throw e;
@@ -23,7 +23,7 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
     if (o.format && o.format !== 'json') {
       for (const r of results) {
         out(renderTemplate(o.format, (f) => {
-          const v = r[f];
+          const v = (r as unknown as Record<string, unknown>)[f];
           return typeof v === 'string' ? v : goJson(v);
         }, () => goJson(r)) + '\n');
       }

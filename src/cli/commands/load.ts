@@ -2,11 +2,10 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { loadArchive } from '../../archive/load.js';
 import { CairnError, NotFoundError, errnoCode } from '../../errors.js';
 import { parseNormalizedReference } from '../../reference/reference.js';
 import { createProgress } from '../progress.js';
-import { out, withStore } from '../context.js';
+import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command): Promise<void> {
   const o = cmd.opts<{ input?: string; quiet?: boolean }>();
@@ -19,9 +18,9 @@ export async function run(program: Command, cmd: Command): Promise<void> {
       throw e;
     }
   }
-  await withStore(program, async (store) => {
+  await withCairn(program, async (cairn) => {
     const source = o.input ? createReadStream(o.input, { highWaterMark: 1 << 20 }) : process.stdin;
-    const result = await loadArchive(store, source, createProgress(process.stderr, o.quiet ?? false));
+    const result = await cairn.load(source, createProgress(process.stderr, o.quiet ?? false));
     if (o.quiet) return;
     for (const img of result.images) {
       for (const [tag, prev] of img.retagged) {

@@ -1,17 +1,14 @@
 /** `cairn image mount [IMAGE...]` and `cairn image umount IMAGE...`, as Podman. */
 import type { Command } from 'commander';
-import { mountImage, mountedImages, unmountImage } from '../../image/mount.js';
 import { CairnError } from '../../errors.js';
 import { goJson, table } from '../format.js';
-import { out, withStore } from '../context.js';
-import { parseReference } from '../../reference/reference.js';
-import { tagsOf } from '../../metadata/records.js';
+import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
   const o = cmd.opts<{ format?: string }>();
-  await withStore(program, async (store) => {
+  await withCairn(program, async (cairn) => {
     if (images.length === 0) {
-      const rows = mountedImages(store).map((m) => ({ ID: m.id.slice(7, 19), Repositories: tagsOf(store.db, m.id).map((t) => parseReference(t).familiarString()), Path: m.target }));
+      const rows = (await cairn.mounts()).map((m) => ({ ID: m.id.slice(7, 19), Repositories: m.names, Path: m.target }));
       if (o.format === 'json') out(goJson(rows, 2) + '\n');
       else if (rows.length) out(table(rows.map((r) => [r.ID, r.Repositories.join(','), r.Path])));
       return;
@@ -19,7 +16,7 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
     let failed = false;
     for (const name of images) {
       try {
-        out(`${(await mountImage(store, name)).target}\n`);
+        out(`${(await cairn.mount(name)).target}\n`);
       } catch (e) {
         if (!(e instanceof CairnError)) throw e;
         process.stderr.write(`Error: ${e.message}\n`);
@@ -32,12 +29,12 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
 
 export async function runUmount(program: Command, cmd: Command, images: string[]): Promise<void> {
   const o = cmd.opts<{ all?: boolean; force?: boolean }>();
-  await withStore(program, async (store) => {
-    const names = o.all ? mountedImages(store).map((m) => m.id as string) : images;
+  await withCairn(program, async (cairn) => {
+    const names = o.all ? (await cairn.mounts()).map((m) => m.id as string) : images;
     let failed = false;
     for (const name of names) {
       try {
-        const r = await unmountImage(store, name, { all: o.force ?? o.all ?? false });
+        const r = await cairn.unmount(name, { all: o.force ?? o.all ?? false });
         out(`${r.id.slice(7)}\n`);
       } catch (e) {
         if (!(e instanceof CairnError)) throw e;

@@ -1,16 +1,15 @@
 /** `cairn rmi`: Docker's `Untagged:` / `Deleted:` lines; errors for some images do not stop the rest. */
 import type { Command } from 'commander';
-import { removeImage } from '../../image/tags.js';
 import { CairnError } from '../../errors.js';
-import { out, withStore } from '../context.js';
+import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
   const o = cmd.opts<{ force?: boolean }>();
-  await withStore(program, async (store) => {
+  await withCairn(program, async (cairn) => {
     let failed = false;
     for (const name of images) {
       try {
-        const events = await removeImage(store, name, { force: o.force ?? false });
+        const events = await cairn.remove(name, { force: o.force ?? false });
         for (const e of events) out('untagged' in e ? `Untagged: ${e.untagged}\n` : `Deleted: ${e.deleted}\n`);
       } catch (e) {
         if (!(e instanceof CairnError)) throw e;

@@ -1,10 +1,9 @@
 /** `cairn tag SOURCE TARGET`. */
 import type { Command } from 'commander';
-import { tagImage } from '../../image/tags.js';
-import { withStore } from '../context.js';
+import { withCairn } from '../context.js';
 
 export async function run(program: Command, _cmd: Command, source: string, target: string): Promise<void> {
-  await withStore(program, async (store) => {
-    tagImage(store, source, target);
+  await withCairn(program, async (cairn) => {
+    await cairn.tag(source, target);
   });
 }

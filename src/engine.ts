@@ -1,0 +1,146 @@
+/**
+ * The library's front door: `Cairn`, one object per store, with a method per operation the
+ * command line offers and typed results. The CLI is a thin shell over it; tests and other
+ * programs call it directly. No database handle or table leaves it: the modules below are
+ * reached through their own interfaces (and are exported separately for programs that need
+ * them: sources and sinks, the Differ, the snapshotter).
+ *
+ * Modules are loaded when an operation first needs them, so that a program (or the CLI) that
+ * only lists images starts fast.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from './digest/digest.js';
+import { listImages, listTags, tagsOf } from './metadata/records.js';
+import { SCHEMA_VERSION } from './metadata/db.js';
+import { parseReference } from './reference/reference.js';
+import { type DriverName } from './snapshot/index.js';
+import { Store } from './store/store.js';
+import type { GcResult } from './store/gc.js';
+import type { HistoryRow, ImageInspect, ImageRow, ListOptions } from './image/query.js';
+import type { RemoveEvent, RemoveOptions } from './image/tags.js';
+import type { ArchiveFormat, SaveResult } from './archive/sink.js';
+import type { LoadResult } from './archive/load.js';
+import type { ImportOptions } from './archive/import.js';
+import type { StoredImageResult } from './transfer/store-sink.js';
+import type { SquashOptions } from './transfer/squash.js';
+import type { CopyProgress } from './transfer/types.js';
+
+/** Where the store is and how it unpacks layers: the one options type of the library. */
+export interface CairnOptions {
+  /** Root directory; default: $CAIRN_ROOT, else /var/lib/cairn for root, else $XDG_DATA_HOME/cairn. */
+  root?: string;
+  /** `overlay` or `native`; default: the one recorded in the store, else the machine's best. */
+  storageDriver?: DriverName;
+}
+
+export interface StoreInfo {
+  root: string;
+  schemaVersion: number;
+  images: number;
+  tags: number;
+  contentBlobs: number;
+  contentBytes: number;
+}
+
+export interface MountedImage {
+  id: Digest;
+  /** Familiar names of the image. */
+  names: string[];
+  target: string;
+  count: number;
+}
+
+export interface SaveOptions {
+  format?: ArchiveFormat;
+  progress?: CopyProgress;
+}
+
+export class Cairn {
+  private constructor(private readonly store: Store) {}
+
+  static async open(opts: CairnOptions = {}): Promise<Cairn> {
+    return new Cairn(await Store.open(opts));
+  }
+
+  get root(): string {
+    return this.store.root;
+  }
+
+  /** `images`: one row per name (untagged images once), newest first. */
+  async images(opts: ListOptions = {}): Promise<ImageRow[]> {
+    return (await import('./image/query.js')).listImageRows(this.store, opts);
+  }
+
+  async history(name: string): Promise<HistoryRow[]> {
+    return (await import('./image/query.js')).imageHistory(this.store, name);
+  }
+
+  /** Docker's `image inspect` document. */
+  async inspect(name: string): Promise<ImageInspect> {
+    return (await import('./image/query.js')).inspectImage(this.store, name);
+  }
+
+  /** Name an image; returns the canonical name given. */
+  async tag(source: string, target: string): Promise<string> {
+    return (await import('./image/tags.js')).tagImage(this.store, source, target);
+  }
+
+  /** `rmi`: the names removed and the images and layers deleted, as Docker prints them. */
+  async remove(name: string, opts: RemoveOptions = {}): Promise<RemoveEvent[]> {
+    return (await import('./image/tags.js')).removeImage(this.store, name, opts);
+  }
+
+  /** `load`: an image archive (docker-archive or OCI layout, any compression), read once. */
+  async load(archive: AsyncIterable<Uint8Array>, progress?: CopyProgress): Promise<LoadResult> {
+    return (await import('./archive/load.js')).loadArchive(this.store, archive, progress);
+  }
+
+  /** `save`: the images `names` select, as one archive streamed into `out`. */
+  async save(names: string[], out: NodeJS.WritableStream, opts: SaveOptions = {}): Promise<SaveResult> {
+    return (await import('./archive/save.js')).saveImages(this.store, names, opts.format ?? 'docker-archive', out, opts.progress);
+  }
+
+  /** `import`: a root filesystem tar (plain, gzip or zstd) as a one-layer image. */
+  async import(rootfs: AsyncIterable<Uint8Array> | Readable, opts: ImportOptions = {}): Promise<StoredImageResult & { tag?: string }> {
+    return (await import('./archive/import.js')).importImage(this.store, rootfs, opts);
+  }
+
+  /** `image squash`: the image's layers (all, or those above the bottom N) merged into one. */
+  async squash(name: string, opts: SquashOptions = {}): Promise<StoredImageResult> {
+    return (await import('./transfer/squash.js')).squashImage(this.store, name, opts);
+  }
+
+  /** `image mount`: the image's file system, read-only; returns where. */
+  async mount(name: string): Promise<{ id: Digest; target: string }> {
+    return (await import('./image/mount.js')).mountImage(this.store, name);
+  }
+
+  /** `image umount`: one mount less (all with `all`); returns how many are left. */
+  async unmount(name: string, opts: { all?: boolean } = {}): Promise<{ id: Digest; left: number }> {
+    return (await import('./image/mount.js')).unmountImage(this.store, name, opts);
+  }
+
+  async mounts(): Promise<MountedImage[]> {
+    const { mountedImages } = await import('./image/mount.js');
+    return mountedImages(this.store).map((m) => ({ ...m, names: tagsOf(this.store.db, m.id).map((t) => parseReference(t).familiarString()) }));
+  }
+
+  async info(): Promise<StoreInfo> {
+    let contentBlobs = 0;
+    let contentBytes = 0;
+    for await (const b of this.store.content.walk()) {
+      contentBlobs++;
+      contentBytes += b.size;
+    }
+    return { root: this.store.root, schemaVersion: SCHEMA_VERSION, images: listImages(this.store.db).length, tags: listTags(this.store.db).length, contentBlobs, contentBytes };
+  }
+
+  /** Remove what nothing uses (it also runs after every removal and copy). */
+  gc(): Promise<GcResult> {
+    return this.store.gc();
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}
