@@ -7,7 +7,7 @@
  * files cannot reproduce flagged. Run as root (devices, ownership, trusted.* xattrs).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync, openSync, writeSync, closeSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync, openSync, writeSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -243,6 +243,7 @@ test('a damaged record or a wrong diffID is caught: the stream errors and names 
   const t = tempDir();
   try {
     const r = await applyRecorded(t.path, tar, 'oci-remove');
+    const fds = readdirSync('/proc/self/fd').length;
     const plain = gunzipSync(r.record);
     const at = plain.indexOf(Buffer.from('dir/'));
     assert.ok(at > 0);
@@ -268,8 +269,37 @@ test('a damaged record or a wrong diffID is caught: the stream errors and names 
       assert.match(err.message, expected, what);
       assert.ok(!err.message.includes('\n'), `${what}: one line`);
     }
-    // the intact record still works (the attempts closed what they opened)
+    // a record that points outside the layer directory (a file is there to be found)
+    const outside = `${t.path}-outside`;
+    writeFileSync(outside, 'x');
+    try {
+      const path = Buffer.from(`../${outside.split('/').pop()!}`);
+      const evil = Buffer.concat([TARSPLIT_MAGIC, Buffer.from([2, 1, path.length]), path, Buffer.alloc(4), Buffer.from([3, 1, 0])]);
+      const err = await attempt(gzipSync(evil));
+      assert.ok(err instanceof DataCorruptError);
+      assert.match(err.message, /^layer L: re-emitted tar does not match its diffID: file "\.\.\/[^"]+" is not beneath the layer directory/);
+    } finally {
+      rmSync(outside);
+    }
+    const unknownTag = await attempt(gzipSync(Buffer.concat([TARSPLIT_MAGIC, Buffer.from([9])])));
+    assert.match(String(unknownTag), /tar-split record is corrupt: unknown record tag 0x09$/);
+    // the record's own source failing is passed on as it is, not called corruption
+    const broken = await collect(reassembleTar((async function* () {
+      yield r.record.subarray(0, 10);
+      throw new InvalidArgumentError('record source broke');
+    })(), t.path, { expectedDiffId: r.diffId })).then(() => null, (e: unknown) => e);
+    assert.ok(broken instanceof InvalidArgumentError, String(broken));
+    assert.equal(readdirSync('/proc/self/fd').length, fds, 'the failed attempts closed every fd they opened');
+    // the intact record still works; a consumer that stops early leaves nothing open
     assert.ok((await reemit(r, t.path)).equals(tar));
+    let k = 0;
+    for await (const chunk of reassembleTar([r.record], t.path, { expectedDiffId: r.diffId })) {
+      if (++k === 2) {
+        assert.equal(chunk.length, 3000, 'stopped inside the body of f, read from its file');
+        break;
+      }
+    }
+    assert.equal(readdirSync('/proc/self/fd').length, fds, 'an early stop closed every fd');
   } finally {
     t.cleanup();
   }

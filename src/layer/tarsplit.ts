@@ -440,8 +440,11 @@ export async function* reassembleTar(
       if (b.length < n) throw corrupt(`it ends inside ${field}`);
       return b;
     } catch (e) {
-      if (e instanceof CairnError) throw e;
-      throw corrupt((e as Error).message.split('\n')[0]!, e);
+      // zlib's data errors (Z_DATA_ERROR, Z_BUF_ERROR: not gzip, truncated) are a corrupt record;
+      // anything else (the record's own source failing) goes up as it is
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('Z_')) throw corrupt((e as Error).message.split('\n')[0]!, e);
+      throw e;
     }
   };
   const readVarint = async (field: string): Promise<number> => {
@@ -518,7 +521,7 @@ function* fileBody(rootFd: number, path: Buffer, size: number, crc: number, mism
     const code = errnoCode(e);
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new DataCorruptError(`${mismatch}: file ${name} is missing`, { cause: e });
     if (code === 'ELOOP') throw new DataCorruptError(`${mismatch}: file ${name} is a symlink or lies below one`, { cause: e });
-    if (code === 'EXDEV') throw new DataCorruptError(`${mismatch}: file ${name} lies below a mount point`, { cause: e });
+    if (code === 'EXDEV') throw new DataCorruptError(`${mismatch}: file ${name} is not beneath the layer directory (a mount point or '..' on its path)`, { cause: e });
     if (code === 'ENXIO' || code === 'ENODEV' || code === 'EISDIR') throw new DataCorruptError(`${mismatch}: file ${name} is no longer a regular file`, { cause: e });
     throw e;
   }
