@@ -26,6 +26,7 @@ export { openSnapshotter, detectDefaultDriver, mountAll, unmount, type Snapshott
 export { applyLayer, type ApplyOptions, type ApplyResult, type WhiteoutMode } from './layer/apply.js';
 export { diffOverlayUpper, diffDirs, type DiffOptions } from './layer/diff.js';
 export { diffToLayer } from './layer/encode.js';
-export { readTar, createTarWriter, type TarEntry, type TarHeader } from './tar/index.js';
+export { TarSplitRecorder, reassembleTar, type TarSplitResult, type TarSplitSink, type TarSplitRecorderOptions, type ReassembleOptions } from './layer/tarsplit.js';
+export { readTar, createTarWriter, type TarEntry, type TarHeader, type TarTap } from './tar/index.js';
 export { decompressStream, compressStream, detectCompression, type Compression } from './compression/index.js';
 export { parse as parseDockerfile, planDockerfile, checkDockerfile, formatCheckReport } from './dockerfile/index.js';

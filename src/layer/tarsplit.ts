@@ -75,7 +75,10 @@ function varint(n: number): Buffer {
   return Buffer.from(out);
 }
 
-/** Where a record goes: consumes the gzip'd bytes to their end (e.g. writes a file). */
+/**
+ * Where a record goes: consumes the gzip'd bytes to their end, e.g.
+ * `(s) => pipeline(s, createWriteStream(path))`; a rejection fails the recording.
+ */
 export type TarSplitSink = (record: AsyncIterable<Buffer>) => Promise<unknown>;
 
 export interface TarSplitRecorderOptions {
