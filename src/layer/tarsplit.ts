@@ -32,7 +32,8 @@
  * replaced by a non-directory, or when, with `followSymlinks: 'inside'`, an entry went
  * through a symlink (its bytes are not at its name). Then the caller keeps the blob.
  *
- * Memory: the recorder holds one 64 KiB buffer of RAW bytes, the set of recorded file paths
+ * Memory: the recorder holds a 64 KiB buffer of RAW bytes and a 256 KiB one of encoded records
+ * (zlib compresses each write in its thread pool: small writes are gathered), the set of recorded file paths
  * and the set of their parent directories (for the rules above); the reassembler one chunk
  * of a file (1 MiB) or of the record at a time.
  */
@@ -144,6 +145,7 @@ export class TarSplitRecorder {
   private reason: string | null = null;
   /** followSymlinks 'inside': the root fd, the parent to check after the current entry, the last parent found symlink-free. */
   private rootFd: number | null = null;
+  private rootClosed = false;
   private checkParent: string | null = null;
   private cleanParent: string | null = null;
   private state: 'recording' | 'finished' | 'aborted' = 'recording';
@@ -390,7 +392,6 @@ export class TarSplitRecorder {
     if (!this.sinkSettled) this.fail(reason ?? new CairnError('internal', `${this.what}: tar-split recording aborted`));
   }
 
-  private rootClosed = false;
   private closeRoot(): void {
     if (this.rootFd === null || this.rootClosed) return;
     this.rootClosed = true;
