@@ -16,6 +16,7 @@ APT_PACKAGES=(
   skopeo umoci     # interop tests (archives, OCI layouts)
   jq               # used by the demo
   podman crun conmon fuse-overlayfs uidmap  # peers for benchmarks; runtime for later issues
+  docker.io                                 # peer: interop tests (docker save); started by test/docker.ts
   hyperfine debootstrap time                # benchmarks (time: /usr/bin/time for peak memory)
 )
 missing=()

@@ -41,6 +41,7 @@ export { diffToLayer } from './layer/encode.js';
 export type { ContentStore, ContentWriter, BlobInfo, Expected } from './content/content.js';
 export { LocalContentStore } from './content/local.js';
 export { MemoryContentStore } from './content/memory.js';
-export { readTar, createTarWriter, type TarEntry, type TarHeader } from './tar/index.js';
+export { TarSplitRecorder, reassembleTar, type TarSplitResult, type TarSplitSink, type TarSplitRecorderOptions, type ReassembleOptions } from './layer/tarsplit.js';
+export { readTar, createTarWriter, type TarEntry, type TarHeader, type TarTap } from './tar/index.js';
 export { decompressStream, compressStream, detectCompression, type Compression } from './compression/index.js';
 export { parse as parseDockerfile, planDockerfile, checkDockerfile, formatCheckReport } from './dockerfile/index.js';

@@ -85,7 +85,7 @@ import {
   utimensat,
   type NativeStat,
 } from '../native/index.js';
-import { TarReader, type TarBody, type TarEntry, type TarHeader, type TarTime } from '../tar/index.js';
+import { TarReader, type TarBody, type TarEntry, type TarHeader, type TarTap, type TarTime } from '../tar/index.js';
 import { isSameOrBelow, joinKey, keyBytes, keyDisplay, quoteName, safePath, UnsafeEntryError, type SafePath } from './pathsafe.js';
 import { classifyWhiteout, isReservedXattr, OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, type WhiteoutKind } from './whiteout.js';
 
@@ -122,6 +122,8 @@ export interface ApplyOptions {
    * differ; whiteout bookkeeping is by name, so names through symlinks are not unified.
    */
   followSymlinks?: 'never' | 'inside';
+  /** Sees every byte of the uncompressed tar as the reader passes it (tar-split recording: see tarsplit.ts). */
+  tap?: TarTap;
 }
 
 export interface ApplyResult {
@@ -224,7 +226,7 @@ export async function applyLayer(
           yield b;
         }
       }
-      const reader = new TarReader(hashedTar());
+      const reader = new TarReader(hashedTar(), opts.tap ? { tap: opts.tap } : {});
       for await (const entry of reader) {
         entries++;
         await applier.apply(entry);

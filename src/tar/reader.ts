@@ -11,6 +11,14 @@
  * 10 KiB record) are read and counted (`trailingBytes`) so upstream digests see the whole
  * stream; set `drainTrailing: false` to stop reading there instead.
  *
+ * Raw-bytes tap (`tap`): every byte of the input is reported once, in order, either as
+ * `raw` (header blocks, PAX `x`/`g` and GNU `L`/`K` entries with their data, the padding
+ * after a body, the end-of-archive blocks and everything after them) or as `body` (the
+ * current entry's data, also the parts the consumer did not read and the reader skipped);
+ * `entry` is called once per entry after its header bytes and before its body.
+ * Concatenating raw and body bytes gives the input back exactly (what tar-split records).
+ * With a tap the reader always reads the input to its end.
+ *
  * Names are bytes in tar: they are decoded as UTF-8 and, when that fails, `nameBytes` /
  * `linknameBytes` carry the exact bytes (the strings then hold U+FFFD replacements).
  * Header-only types (links, dirs, devices, fifos) never have a body, whatever their size
@@ -21,7 +29,7 @@
  * files and other exotic member types are an UnsupportedError.
  */
 import { Readable } from 'node:stream';
-import { DataCorruptError, PreconditionError, UnsupportedError } from '../errors.js';
+import { DataCorruptError, InvalidArgumentError, PreconditionError, UnsupportedError } from '../errors.js';
 import { BLOCK, checksums, decodeName, F, fieldBytes, headerFormat, isZeroBlock, readField, readNumeric, type Field } from './fields.js';
 import { parsePaxInteger, parsePaxRecords, parsePaxTime, xattrsFromPax } from './pax.js';
 import { ByteSource, type ByteInput } from './source.js';
@@ -34,6 +42,21 @@ export interface TarReadOptions extends Partial<TarLimits> {
   drainTrailing?: boolean;
   /** Keep each entry's raw header bytes (g/x/L/K meta headers with data, then the ustar block) in `entry.rawHeader`. */
   keepRawHeaders?: boolean;
+  /** Report every byte of the input as it passes (see the module comment). Implies `drainTrailing`. */
+  tap?: TarTap;
+}
+
+/**
+ * Sees every byte of a tar stream in order. Each call may return a promise, awaited
+ * before reading goes on. `bytes` are views of the input: copy what must outlive the call.
+ */
+export interface TarTap {
+  /** Bytes that are not an entry's body: headers, extension entries, padding, end blocks, trailing bytes. */
+  raw(bytes: Buffer): void | Promise<void>;
+  /** An entry's header was read (its bytes went to `raw`); its body, `header.size` bytes, comes next. */
+  entry(header: TarHeader): void | Promise<void>;
+  /** Bytes of the current entry's body, in order (all `header.size` of them, read or skipped). */
+  body(bytes: Buffer): void | Promise<void>;
 }
 
 export interface TarEntry {
@@ -105,6 +128,7 @@ export class TarBody implements AsyncIterable<Buffer> {
     if (this.detached) throw new PreconditionError(`tar: body of ${q(this.entryName)} read after the reader moved past it`);
     if (this.inflight) throw new PreconditionError(`tar: concurrent reads of the body of ${q(this.entryName)}`);
     if (this.remaining === 0) return null;
+    this.src.inBody = true;
     const p = this.src.read(this.remaining);
     this.inflight = p;
     let c: Buffer | null;
@@ -112,6 +136,7 @@ export class TarBody implements AsyncIterable<Buffer> {
       c = await p;
     } finally {
       this.inflight = null;
+      this.src.inBody = false;
     }
     if (c === null) throw this.truncated();
     this.remaining -= c.length;
@@ -169,7 +194,13 @@ export class TarBody implements AsyncIterable<Buffer> {
     if (this.inflight) await this.inflight; // a rejected in-flight read fails the reader too
     if (this.readable && !this.readable.readableEnded) this.readable.destroy();
     if (this.remaining > 0) {
-      const n = await this.src.skip(this.remaining);
+      this.src.inBody = true;
+      let n: number;
+      try {
+        n = await this.src.skip(this.remaining);
+      } finally {
+        this.src.inBody = false;
+      }
       this.remaining -= n;
       if (this.remaining > 0) throw this.truncated();
     }
@@ -223,9 +254,15 @@ class TarParser {
   endOffset = -1;
   trailingBytes = 0;
   private current: TarBody | null = null;
+  private readonly tap: TarTap | null;
 
   constructor(input: ByteInput, opts: TarReadOptions) {
-    this.src = new ByteSource(input);
+    const tap = opts.tap ?? null;
+    if (tap !== null && opts.drainTrailing === false) {
+      throw new InvalidArgumentError('tar: a tap reads the input to its end: drainTrailing cannot be false');
+    }
+    this.tap = tap;
+    this.src = new ByteSource(input, tap === null ? null : (b, inBody) => (inBody ? tap.body(b) : tap.raw(b)));
     this.opts = opts;
     this.limits = {
       maxPaxSize: opts.maxPaxSize ?? DEFAULT_TAR_LIMITS.maxPaxSize,
@@ -335,6 +372,7 @@ class TarParser {
       }
 
       const entry = this.buildEntry(block, off, headerOffset, longName, longLink, local, raw);
+      if (this.tap !== null) await this.tap.entry(entry.header);
       this.entries++;
       this.lastName = entry.header.name;
       this.current = entry.body;

@@ -2,7 +2,8 @@
  * A pull-based byte cursor over an async iterable of chunks (a Readable works too). It
  * hands out zero-copy subarray views of the incoming chunks, copies only when a small
  * fixed-size read (a 512-byte header, a PAX block) straddles chunks, and counts the
- * absolute position. It never holds more than the current chunk.
+ * absolute position. It never holds more than the current chunk. An optional tap sees
+ * every byte handed out or skipped, in order (the tar reader's raw-bytes tap).
  */
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
@@ -34,6 +35,13 @@ function toBuffer(chunk: unknown): Buffer {
   throw new InvalidArgumentError(`tar: source yielded ${typeof chunk}, expected bytes (Uint8Array)`);
 }
 
+/**
+ * Sees every byte a ByteSource hands out or skips, in order, once: `inBody` is the
+ * source's flag at that moment (set by the tar reader around entry bodies). A returned
+ * promise is awaited before the bytes go on (backpressure). `bytes` is a view: copy to keep.
+ */
+export type ByteTap = (bytes: Buffer, inBody: boolean) => void | Promise<void>;
+
 export class ByteSource {
   private readonly it: AsyncIterator<unknown>;
   private buf: Buffer = EMPTY;
@@ -41,9 +49,13 @@ export class ByteSource {
   private done = false;
   /** Absolute number of bytes handed out (or skipped) so far. */
   position = 0;
+  /** Reported with each tapped chunk: whether it belongs to an entry's body. */
+  inBody = false;
+  private readonly tap: ByteTap | null;
 
-  constructor(input: ByteInput) {
+  constructor(input: ByteInput, tap: ByteTap | null = null) {
     this.it = byteIterator(input);
+    this.tap = tap;
   }
 
   /** Make unread bytes available; false at end of input. */
@@ -70,6 +82,10 @@ export class ByteSource {
     const out = this.buf.subarray(this.off, this.off + n);
     this.off += n;
     this.position += n;
+    if (this.tap !== null) {
+      const r = this.tap(out, this.inBody);
+      if (r !== undefined) await r;
+    }
     return out;
   }
 
@@ -83,6 +99,10 @@ export class ByteSource {
       const out = this.buf.subarray(this.off, this.off + n);
       this.off += n;
       this.position += n;
+      if (this.tap !== null) {
+        const r = this.tap(out, this.inBody);
+        if (r !== undefined) await r;
+      }
       return out;
     }
     const out = Buffer.allocUnsafe(n);

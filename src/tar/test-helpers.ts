@@ -3,8 +3,11 @@
  * TarWriter, read them back fully, feed bytes in odd-sized chunks, run external tools.
  */
 import { spawnSync } from 'node:child_process';
-import { readTar, type TarEntry, type TarReadOptions } from './reader.js';
-import { TarWriter, type TarBodyInput, type TarWriteHeader, type TarWriterOptions } from './writer.js';
+import { BLOCK, writeChecksum } from './fields.js';
+import { formatPaxRecords } from './pax.js';
+import { readTar, type TarEntry, type TarReadOptions, type TarTap } from './reader.js';
+import type { TarHeader } from './types.js';
+import { encodeHeader, TarWriter, type TarBodyInput, type TarWriteHeader, type TarWriterOptions } from './writer.js';
 import type { ByteInput } from './source.js';
 
 export async function writeArchive(entries: Array<[TarWriteHeader, TarBodyInput?]>, opts: TarWriterOptions = {}): Promise<Buffer> {
@@ -47,4 +50,35 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; input?: B
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString()}`);
   return r.stdout;
+}
+
+/** A PAX global ('g') header with its data blocks, as GNU tar and Python write one at the start of an archive. */
+export function paxGlobalHeader(records: Map<string, string | Uint8Array>): Buffer {
+  const data = formatPaxRecords(records);
+  const { blocks } = encodeHeader({ name: 'pax_global_header', size: data.length, mtime: 0 });
+  const h = Buffer.from(blocks);
+  h[156] = 0x67; // 'g'
+  writeChecksum(h);
+  return Buffer.concat([h, data, Buffer.alloc((BLOCK - (data.length % BLOCK)) % BLOCK)]);
+}
+
+/** Every byte a tap reported, as events in order (raw and body bytes copied). */
+export interface TapLog {
+  tap: TarTap;
+  events: Array<{ kind: 'raw' | 'body'; bytes: Buffer } | { kind: 'entry'; header: TarHeader }>;
+  /** raw and body bytes concatenated. */
+  bytes(): Buffer;
+}
+
+export function tapLog(): TapLog {
+  const events: TapLog['events'] = [];
+  return {
+    events,
+    tap: {
+      raw: (b) => void events.push({ kind: 'raw', bytes: Buffer.from(b) }),
+      body: (b) => void events.push({ kind: 'body', bytes: Buffer.from(b) }),
+      entry: (header) => void events.push({ kind: 'entry', header }),
+    },
+    bytes: () => Buffer.concat(events.flatMap((e) => (e.kind === 'entry' ? [] : [e.bytes]))),
+  };
 }

@@ -1,0 +1,552 @@
+/**
+ * tar-split: keep a layer as its unpacked files plus a record of its tar, and re-emit the
+ * exact original uncompressed tar (same bytes, same diffID) from the two.
+ *
+ * This module owns the record: what it holds, its encoding, recording it while a layer is
+ * applied (`TarSplitRecorder`, fed by the tar reader's tap through `ApplyOptions.tap`) and
+ * streaming the tar back out of a layer directory (`reassembleTar`). It is the idea of
+ * Docker's `tar-split.json.gz` and containers/storage's `<id>.tar-split.gz`, in a binary form.
+ *
+ * Format, version 1 — a gzip stream whose content is:
+ *
+ *     magic    "CTSPLIT" 0x01                        (8 bytes: name, version)
+ *     records  tag (1 byte) + fields, in tar order:
+ *       0x01 RAW   len:varint  bytes[len]            bytes of the tar as they were (1 <= len <= 1 MiB)
+ *       0x02 FILE  size:varint  plen:varint  path[plen]  crc32:u32be
+ *                                                   the body of a regular file: `size` (> 0) bytes
+ *                                                   read from `path` below the layer directory
+ *       0x03 END   tarSize:varint  entries:varint    last record; nothing follows it
+ *
+ * varint: unsigned LEB128 (7 bits per byte, low first, at most 8 bytes: < 2^53).
+ * RAW holds everything that is not a regular file's body on disk: header blocks, PAX and
+ * GNU long-name entries with their data, padding, the end-of-archive blocks and any bytes
+ * after them, and the bodies that the applier does not write where their name says
+ * (a whiteout `.wh.NAME` with a body: whiteouts become devices, xattrs or removals, so
+ * every byte of a whiteout entry is RAW and the reassembler never reads one from disk).
+ * FILE's path is the entry name cleaned exactly as the applier cleans it (pathsafe.ts),
+ * as raw bytes; crc32 (zlib's) of the body names a file whose content changed.
+ *
+ * Reproducibility: the recorder reports whether the files will still hold every FILE body
+ * once the layer is applied. Not when a regular file's path appears again later in the layer
+ * (a duplicate, or any later entry at that path), when a directory holding recorded files is
+ * replaced by a non-directory, or when, with `followSymlinks: 'inside'`, an entry went
+ * through a symlink (its bytes are not at its name). Then the caller keeps the blob.
+ *
+ * Memory: the recorder holds a 64 KiB buffer of RAW bytes and a 256 KiB one of encoded records
+ * (zlib compresses each write in its thread pool: small writes are gathered), the set of recorded file paths
+ * and the set of their parent directories (for the rules above); the reassembler one chunk
+ * of a file (1 MiB) or of the record at a time.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { crc32, createGunzip, createGzip, type Gzip } from 'node:zlib';
+
+import { algorithmOf, Digester, type Digest } from '../digest/digest.js';
+import { CairnError, DataCorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { constants, errnoCode, openat2 } from '../native/index.js';
+import { ByteSource, type TarHeader, type TarTap } from '../tar/index.js';
+import { keyBytes, keyDisplay, PATH_MAX, quoteName, safePath } from './pathsafe.js';
+import { classifyWhiteout } from './whiteout.js';
+
+/** First bytes of a record: "CTSPLIT" and the format version. */
+export const TARSPLIT_MAGIC: Buffer = Buffer.from('CTSPLIT\x01', 'latin1');
+/** The format version this module writes and reads. */
+export const TARSPLIT_VERSION = 1;
+
+const TAG_RAW = 0x01;
+const TAG_FILE = 0x02;
+const TAG_END = 0x03;
+/** RAW bytes are buffered up to this size before a record is written. */
+const RAW_BUFFER = 64 * 1024;
+/** Encoded records are gathered up to this size before they go to the gzip stream. */
+const OUT_BUFFER = 256 * 1024;
+/** Largest RAW record accepted when reading. */
+const MAX_RAW = 1024 * 1024;
+/** Chunk size for reading file bodies. */
+const READ_CHUNK = 1024 * 1024;
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return Buffer.from(out);
+}
+
+/**
+ * Where a record goes: consumes the gzip'd bytes to their end, e.g.
+ * `(s) => pipeline(s, createWriteStream(path))`; a rejection fails the recording.
+ */
+export type TarSplitSink = (record: AsyncIterable<Buffer>) => Promise<unknown>;
+
+export interface TarSplitRecorderOptions {
+  /** What is recorded, for messages (e.g. "layer sha256:0123…"); default "layer". */
+  what?: string;
+  /**
+   * The applier's `followSymlinks`. With 'inside', `dir` is required: after each entry is
+   * applied the recorder checks that its parent directory is reached without a symlink.
+   */
+  followSymlinks?: 'never' | 'inside';
+  /** The directory the layer is applied into (as given to applyLayer). */
+  dir?: string;
+  /** gzip level of the record, 1..9 (default 1: the record is mostly tar headers, and level 6 costs ~7x the time for ~20% less). */
+  level?: number;
+}
+
+export interface TarSplitResult {
+  /** Whether reassembleTar can re-emit the tar from the layer directory and this record. */
+  reproducible: boolean;
+  /** Why not (one line), when not reproducible. */
+  reason?: string;
+  /** Bytes of the tar seen (its uncompressed size). */
+  tarSize: number;
+  /** Tar entries seen. */
+  entries: number;
+  /** Regular-file bodies referenced (FILE records). */
+  files: number;
+  /** Bytes of those bodies (what the record does not hold). */
+  fileBytes: number;
+}
+
+/**
+ * Records a layer's tar-split while the layer is applied: pass `recorder.tap` as
+ * `ApplyOptions.tap`, then call `finish()` once applyLayer has succeeded (or `abort()`
+ * when it failed: the sink then sees an error and must discard what it wrote).
+ */
+export class TarSplitRecorder {
+  /** Feed this to the tar reader (ApplyOptions.tap). */
+  readonly tap: TarTap;
+  private readonly what: string;
+  private readonly gz: Gzip;
+  private readonly sinkDone: Promise<unknown>;
+  private sinkError: unknown = undefined;
+  private sinkSettled = false;
+  /** RAW bytes not yet encoded. */
+  private readonly acc: Buffer = Buffer.allocUnsafe(RAW_BUFFER);
+  private accLen = 0;
+  /** Encoded bytes not yet handed to the gzip stream. */
+  private out: Buffer = Buffer.allocUnsafe(OUT_BUFFER);
+  private outLen = 0;
+  private tarSize = 0;
+  private entries = 0;
+  private files = 0;
+  private fileBytes = 0;
+  /** The body being passed: referenced (a file on disk) or inline (RAW). */
+  private bodyKey: string | null = null;
+  private bodyLeft = 0;
+  private bodySize = 0;
+  private crc = 0;
+  /** Paths of recorded file bodies, and every directory they lie in. */
+  private readonly recorded = new Set<string>();
+  private readonly recordedDirs = new Set<string>();
+  private reason: string | null = null;
+  /** followSymlinks 'inside': the root fd, the parent to check after the current entry, the last parent found symlink-free. */
+  private rootFd: number | null = null;
+  private rootClosed = false;
+  private checkParent: string | null = null;
+  private cleanParent: string | null = null;
+  private state: 'recording' | 'finished' | 'aborted' = 'recording';
+
+  constructor(sink: TarSplitSink, opts: TarSplitRecorderOptions = {}) {
+    this.what = opts.what ?? 'layer';
+    const follow = opts.followSymlinks ?? 'never';
+    if (follow !== 'never' && follow !== 'inside') {
+      throw new InvalidArgumentError(`${this.what}: followSymlinks must be 'never' or 'inside', not ${JSON.stringify(follow as string)}`);
+    }
+    const level = opts.level ?? 1;
+    if (!Number.isInteger(level) || level < 1 || level > 9) throw new InvalidArgumentError(`${this.what}: tar-split gzip level must be 1..9, not ${level}`);
+    if (follow === 'inside' && opts.dir === undefined) {
+      throw new InvalidArgumentError(`${this.what}: recording a tar-split with followSymlinks 'inside' needs the layer directory`);
+    }
+    this.gz = createGzip({ level });
+    const gz = this.gz;
+    // a failure of the stream (the sink's, or an abort) is kept and thrown by the next write or finish()
+    gz.on('error', (e: Error) => {
+      if (this.sinkError === undefined) this.sinkError = e;
+    });
+    this.outLen = TARSPLIT_MAGIC.copy(this.out);
+    this.sinkDone = (async () => sink(gz))().then(
+      (v) => {
+        this.sinkSettled = true;
+        // a sink that returns before the record ended would leave the recorder waiting for a drain
+        if (!gz.writableFinished) this.fail(new CairnError('internal', `${this.what}: the tar-split sink stopped reading before the record ended`));
+        return v;
+      },
+      (e: unknown) => {
+        this.sinkSettled = true;
+        this.fail(e);
+        throw e;
+      },
+    );
+    this.sinkDone.catch(() => undefined); // reported by finish() or the next write
+    if (follow === 'inside') {
+      try {
+        this.rootFd = openSync(opts.dir!, constants.O_RDONLY | constants.O_DIRECTORY);
+      } catch (e) {
+        this.fail(e);
+        throw e;
+      }
+    }
+    this.tap = {
+      raw: (b) => this.raw(b),
+      entry: (h) => this.entry(h),
+      body: (b) => this.body(b),
+    };
+  }
+
+  private fail(e: unknown): void {
+    if (this.sinkError === undefined) this.sinkError = e;
+    if (!this.gz.destroyed) this.gz.destroy(e instanceof Error ? e : new Error(String(e)));
+  }
+
+  private notReproducible(reason: string): void {
+    if (this.reason === null) this.reason = reason;
+  }
+
+  /** Hand the encoded bytes gathered so far to the gzip stream, waiting when it asks to. */
+  private push(): void | Promise<void> {
+    if (this.sinkError !== undefined) throw this.sinkError;
+    if (this.state !== 'recording') throw new CairnError('internal', `${this.what}: tar-split recorder used after it was ${this.state}`);
+    if (this.outLen === 0) return;
+    const data = this.out.subarray(0, this.outLen);
+    this.out = Buffer.allocUnsafe(OUT_BUFFER); // the gzip stream keeps `data` until it has compressed it
+    this.outLen = 0;
+    if (this.gz.write(data)) return;
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        this.gz.off('drain', done);
+        this.gz.off('close', done);
+        if (this.sinkError !== undefined) reject(this.sinkError);
+        else resolve();
+      };
+      this.gz.on('drain', done);
+      this.gz.on('close', done);
+    });
+  }
+
+  /**
+   * Append encoded bytes (at most RAW_BUFFER + a few bytes at once). zlib compresses each
+   * write in its thread pool, so small writes are gathered into OUT_BUFFER first.
+   */
+  private emit(...parts: Buffer[]): void | Promise<void> {
+    let n = 0;
+    for (const b of parts) n += b.length;
+    if (this.outLen + n > OUT_BUFFER) {
+      const p = this.push();
+      if (p !== undefined) return p.then(() => this.emit(...parts));
+    }
+    for (const b of parts) {
+      b.copy(this.out, this.outLen);
+      this.outLen += b.length;
+    }
+  }
+
+  private flushRaw(): void | Promise<void> {
+    if (this.accLen === 0) return;
+    const len = this.accLen;
+    this.accLen = 0;
+    return this.emit(Buffer.from([TAG_RAW]), varint(len), this.acc.subarray(0, len)); // copied: acc is free again
+  }
+
+  private async addRawSlow(b: Buffer): Promise<void> {
+    let off = 0;
+    while (off < b.length) {
+      const n = Math.min(b.length - off, RAW_BUFFER - this.accLen);
+      b.copy(this.acc, this.accLen, off, off + n);
+      this.accLen += n;
+      off += n;
+      if (this.accLen === RAW_BUFFER) await this.flushRaw();
+    }
+  }
+
+  private addRaw(b: Buffer): void | Promise<void> {
+    if (this.accLen + b.length < RAW_BUFFER) {
+      b.copy(this.acc, this.accLen);
+      this.accLen += b.length;
+      return;
+    }
+    return this.addRawSlow(b);
+  }
+
+  private raw(b: Buffer): void | Promise<void> {
+    this.tarSize += b.length;
+    return this.addRaw(b);
+  }
+
+  private body(b: Buffer): void | Promise<void> {
+    this.tarSize += b.length;
+    if (this.bodyKey === null) return this.addRaw(b);
+    this.crc = crc32(b, this.crc);
+    this.bodyLeft -= b.length;
+    if (this.bodyLeft > 0) return;
+    return this.endFile();
+  }
+
+  private endFile(): void | Promise<void> {
+    const key = this.bodyKey!;
+    this.bodyKey = null;
+    const path = keyBytes(key);
+    const crc = Buffer.allocUnsafe(4);
+    crc.writeUInt32BE(this.crc >>> 0);
+    const record = [Buffer.from([TAG_FILE]), varint(this.bodySize), varint(path.length), path, crc];
+    const p = this.flushRaw();
+    if (p !== undefined) return p.then(() => this.emit(...record));
+    return this.emit(...record);
+  }
+
+  private entry(h: TarHeader): void {
+    this.entries++;
+    this.verifyPrevious();
+    const p = safePath(h.nameBytes ?? Buffer.from(h.name, 'utf8'), this.what, h.name);
+    const whiteout = p.key !== '' && classifyWhiteout(p.baseKey) !== null;
+    if (this.rootFd !== null) {
+      this.checkParent = p.parentKey;
+      if (h.type !== 'dir' || whiteout) this.cleanParent = null; // may replace a directory on the cached path
+    }
+    if (whiteout || p.key === '') {
+      // a whiteout only hides lower layers' files, never this layer's (apply.ts): nothing recorded changes
+      this.bodyKey = null;
+      return;
+    }
+    const key = p.key;
+    if (this.recorded.has(key)) {
+      this.notReproducible(h.type === 'file' ? `file ${quoteName(keyDisplay(key))} appears twice in the layer` : `file ${quoteName(keyDisplay(key))} is replaced by a later entry`);
+    } else if (h.type !== 'dir' && this.recordedDirs.has(key)) {
+      this.notReproducible(`directory ${quoteName(keyDisplay(key))}, which holds files of the layer, is replaced by a later entry`);
+    }
+    if (h.type !== 'file' || h.size === 0) {
+      this.bodyKey = null;
+      return;
+    }
+    this.bodyKey = key;
+    this.bodySize = h.size;
+    this.bodyLeft = h.size;
+    this.crc = 0;
+    this.files++;
+    this.fileBytes += h.size;
+    this.recorded.add(key);
+    for (let k = p.parentKey; k !== '' && !this.recordedDirs.has(k); ) {
+      this.recordedDirs.add(k);
+      const slash = k.lastIndexOf('/');
+      k = slash < 0 ? '' : k.slice(0, slash);
+    }
+  }
+
+  /** followSymlinks 'inside': the previous entry (applied by now) must not have gone through a symlink. */
+  private verifyPrevious(): void {
+    const parent = this.checkParent;
+    this.checkParent = null;
+    if (this.rootFd === null || parent === null || parent === '' || parent === this.cleanParent || this.reason !== null) return;
+    const c = constants;
+    let fd: number;
+    try {
+      fd = openat2(this.rootFd, keyBytes(parent), c.O_PATH | c.O_DIRECTORY, 0, c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS | c.RESOLVE_NO_MAGICLINKS | c.RESOLVE_NO_XDEV);
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'ELOOP' || code === 'EXDEV') {
+        this.notReproducible(`${quoteName(keyDisplay(parent))} goes through a symlink, so entries below it were not written at their names`);
+        return;
+      }
+      if (code === 'ENOENT' || code === 'ENOTDIR') return; // nothing was written there (a whiteout of nothing)
+      throw e;
+    }
+    closeSync(fd);
+    this.cleanParent = parent;
+  }
+
+  /**
+   * After applyLayer succeeded: end the record (waits for the sink to finish) and say
+   * whether the layer can be re-emitted from its files.
+   */
+  async finish(): Promise<TarSplitResult> {
+    if (this.state !== 'recording') throw new CairnError('internal', `${this.what}: tar-split recorder finished after it was ${this.state}`);
+    try {
+      if (this.bodyKey !== null) throw new CairnError('internal', `${this.what}: tar-split recorder finished in the middle of a file body`);
+      this.verifyPrevious();
+      await this.flushRaw();
+      await this.emit(Buffer.from([TAG_END]), varint(this.tarSize), varint(this.entries));
+      await this.push();
+      this.state = 'finished';
+      this.gz.end();
+      await this.sinkDone;
+      if (this.sinkError !== undefined) throw this.sinkError;
+    } catch (e) {
+      this.abort(e);
+      throw e;
+    } finally {
+      this.closeRoot();
+    }
+    const r: TarSplitResult = { reproducible: this.reason === null, tarSize: this.tarSize, entries: this.entries, files: this.files, fileBytes: this.fileBytes };
+    if (this.reason !== null) r.reason = this.reason;
+    return r;
+  }
+
+  /** Give up (the apply failed): the sink's stream ends with an error. Safe to call more than once. */
+  abort(reason?: unknown): void {
+    this.closeRoot();
+    if (this.state === 'aborted') return;
+    this.state = 'aborted';
+    if (!this.sinkSettled) this.fail(reason ?? new CairnError('internal', `${this.what}: tar-split recording aborted`));
+  }
+
+  private closeRoot(): void {
+    if (this.rootFd === null || this.rootClosed) return;
+    this.rootClosed = true;
+    closeSync(this.rootFd);
+  }
+}
+
+export interface ReassembleOptions {
+  /** The layer's diffID: the whole re-emitted stream is checked against it at the end. */
+  expectedDiffId: Digest;
+  /** What is re-emitted, for messages; default "layer <diffID>". */
+  what?: string;
+}
+
+/**
+ * Stream the original tar of a layer from its tar-split record (the gzip'd bytes a
+ * TarSplitRecorder wrote) and the layer directory it was applied into (`root`). Every
+ * file is opened beneath `root` without following any symlink and checked (regular,
+ * size, crc32); the whole stream is hashed and checked against `expectedDiffId` at the
+ * end. Any mismatch is a DataCorruptError naming the layer and, when known, the file.
+ */
+export async function* reassembleTar(
+  record: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  root: string,
+  opts: ReassembleOptions,
+): AsyncGenerator<Buffer, void, undefined> {
+  const what = opts.what ?? `layer ${opts.expectedDiffId}`;
+  const mismatch = `${what}: re-emitted tar does not match its diffID`;
+  const hasher = new Digester(algorithmOf(opts.expectedDiffId));
+  const c = constants;
+  let rootFd: number;
+  try {
+    rootFd = openSync(root, c.O_RDONLY | c.O_DIRECTORY);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`${what}: layer directory ${root} does not exist`, { cause: e });
+    throw e;
+  }
+  const gunzip = createGunzip();
+  // errors reach the reader below through gunzip (pipeline destroys it with them)
+  const feed = pipeline(record, gunzip);
+  feed.catch(() => undefined);
+  const src = new ByteSource(gunzip);
+  const corrupt = (detail: string, cause?: unknown): DataCorruptError =>
+    new DataCorruptError(`${what}: tar-split record is corrupt: ${detail}`, cause === undefined ? undefined : { cause });
+
+  const readRecord = async (n: number, field: string): Promise<Buffer> => {
+    try {
+      const b = await src.readExact(n);
+      if (b.length < n) throw corrupt(`it ends inside ${field}`);
+      return b;
+    } catch (e) {
+      // zlib's data errors (Z_DATA_ERROR, Z_BUF_ERROR: not gzip, truncated) are a corrupt record;
+      // anything else (the record's own source failing) goes up as it is
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('Z_')) throw corrupt((e as Error).message.split('\n')[0]!, e);
+      throw e;
+    }
+  };
+  const readVarint = async (field: string): Promise<number> => {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = (await readRecord(1, field))[0]!;
+      v += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) {
+        if (!Number.isSafeInteger(v)) break;
+        return v;
+      }
+      mul *= 0x80;
+    }
+    throw corrupt(`invalid number in ${field}`);
+  };
+
+  let emitted = 0;
+  try {
+    if (!(await readRecord(TARSPLIT_MAGIC.length, 'its header')).equals(TARSPLIT_MAGIC)) {
+      throw corrupt(`not a tar-split record of version ${TARSPLIT_VERSION}`);
+    }
+    for (;;) {
+      const tag = (await readRecord(1, 'a record tag'))[0]!;
+      if (tag === TAG_RAW) {
+        const len = await readVarint('a raw segment');
+        if (len === 0 || len > MAX_RAW) throw corrupt(`raw segment of ${len} bytes`);
+        let left = len;
+        while (left > 0) {
+          const chunk = await readRecord(Math.min(left, 64 * 1024), 'a raw segment');
+          left -= chunk.length;
+          hasher.update(chunk);
+          emitted += chunk.length;
+          yield chunk;
+        }
+      } else if (tag === TAG_FILE) {
+        const size = await readVarint('a file reference');
+        const plen = await readVarint('a file reference');
+        if (size === 0 || plen === 0 || plen > PATH_MAX) throw corrupt(`file reference of ${size} bytes with a path of ${plen} bytes`);
+        const path = Buffer.from(await readRecord(plen, 'a file reference'));
+        const crc = (await readRecord(4, 'a file reference')).readUInt32BE(0);
+        for (const chunk of fileBody(rootFd, path, size, crc, mismatch)) {
+          hasher.update(chunk);
+          emitted += chunk.length;
+          yield chunk;
+        }
+      } else if (tag === TAG_END) {
+        const tarSize = await readVarint('the end record');
+        await readVarint('the end record');
+        if (tarSize !== emitted) throw corrupt(`it describes ${tarSize} bytes of tar but holds ${emitted}`);
+        if ((await src.read(1)) !== null) throw corrupt('data after the end record');
+        break;
+      } else {
+        throw corrupt(`unknown record tag 0x${tag.toString(16).padStart(2, '0')}`);
+      }
+    }
+    const got = hasher.digest();
+    if (got !== opts.expectedDiffId) throw new DataCorruptError(`${mismatch} (got ${got})`);
+  } finally {
+    closeSync(rootFd);
+    gunzip.destroy();
+    await src.close();
+  }
+}
+
+/** One FILE record's body, read in chunks below the root; its crc32 is checked before its last chunk is given out. */
+function* fileBody(rootFd: number, path: Buffer, size: number, crc: number, mismatch: string): Generator<Buffer, void, undefined> {
+  const c = constants;
+  const name = quoteName(path.toString('utf8'));
+  let fd: number;
+  try {
+    fd = openat2(rootFd, path, c.O_RDONLY | c.O_NOFOLLOW | c.O_NONBLOCK | c.O_NOCTTY, 0, c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS | c.RESOLVE_NO_MAGICLINKS | c.RESOLVE_NO_XDEV);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new DataCorruptError(`${mismatch}: file ${name} is missing`, { cause: e });
+    if (code === 'ELOOP') throw new DataCorruptError(`${mismatch}: file ${name} is a symlink or lies below one`, { cause: e });
+    if (code === 'EXDEV') throw new DataCorruptError(`${mismatch}: file ${name} is not beneath the layer directory (a mount point or '..' on its path)`, { cause: e });
+    if (code === 'ENXIO' || code === 'ENODEV' || code === 'EISDIR') throw new DataCorruptError(`${mismatch}: file ${name} is no longer a regular file`, { cause: e });
+    throw e;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new DataCorruptError(`${mismatch}: file ${name} is no longer a regular file`);
+    if (st.size !== size) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked (${st.size} bytes, expected ${size})`);
+    let pos = 0;
+    let sum = 0;
+    while (pos < size) {
+      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - pos));
+      // synchronous, as the applier writes: one thread-pool round trip per file would cost more than the read
+      const bytesRead = readSync(fd, buf, 0, buf.length, pos);
+      if (bytesRead === 0) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked (it ends after ${pos} of ${size} bytes)`);
+      const chunk = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+      pos += bytesRead;
+      sum = crc32(chunk, sum);
+      if (pos === size && sum >>> 0 !== crc) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked`);
+      yield chunk;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
