@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { type Digest, digestOf } from '../digest/digest.js';
 import { DataCorruptError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
-import { type ImageLayerRecord, putImage, setRepoDigest, setTag } from '../metadata/records.js';
+import { type ImageLayerRecord, putImage, reproducibleLayer, setRepoDigest, setTag } from '../metadata/records.js';
 import { blobRef, type Ref } from '../metadata/refs.js';
 import { chainIds } from '../oci/chainid.js';
 import type { ImageConfig } from '../oci/types.js';
@@ -75,6 +75,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
       diffId: l.diffId,
       parent: i === 0 ? null : chains[i - 1]!,
       size: l.size,
+      tarSplit: null,
       blob: { blobDigest: l.blobDigest, diffId: l.diffId, mediaType: l.mediaType, size: l.blobSize },
     }));
     prepared.push({ img, id, manifestDigest, chains, layers });
@@ -82,13 +83,21 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
   // Unpack every layer (each chainID once) before anything is recorded: an image whose
   // layers do not apply is never listed.
   for (const p of prepared) {
-    await unpackLayers(store, p.layers.map((l) => ({ chainId: l.chainId, parent: l.parent, blobDigest: l.blob.blobDigest, diffId: l.diffId })), protect, opts.progress);
+    const splits = await unpackLayers(store, p.layers.map((l) => ({ chainId: l.chainId, parent: l.parent, blobDigest: l.blob.blobDigest, diffId: l.diffId })), protect, opts.progress);
+    for (const l of p.layers) l.tarSplit = splits.get(l.chainId) ?? null;
   }
   return writeTx(store.db, () => {
     const out: StoredImage[] = [];
     for (const { img, id, manifestDigest, chains, layers } of prepared) {
-      for (const d of [id, manifestDigest, ...img.layers.map((l) => l.blobDigest)]) {
+      for (const d of [id, manifestDigest]) {
         if (!existsSync(store.content.blobPath(d))) throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
+      }
+      // A layer blob is in the store, or is an uncompressed tar a layer's files re-emit.
+      for (const l of layers) {
+        const d = l.blob.blobDigest;
+        if (existsSync(store.content.blobPath(d))) continue;
+        if (d === l.diffId && (l.tarSplit !== null || reproducibleLayer(store.db, l.diffId) !== undefined)) continue;
+        throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
       }
       for (const c of chains) {
         if (getRow(store.db, c)?.kind !== 'committed') throw new DataCorruptError(`layer ${c} was removed by another process while the image was being recorded; retry`);

@@ -12,7 +12,7 @@ import { type Compression } from '../compression/detect.js';
 import { decompressStream } from '../compression/stream.js';
 import { readTar } from '../tar/index.js';
 import type { Store } from '../store/store.js';
-import { blobsForDiffId, getLayerBlob, layerSizeByDiffId } from '../metadata/records.js';
+import { blobsForDiffId, getLayerBlob, layerSizeByDiffId, reproducibleLayer } from '../metadata/records.js';
 import { blobRef, type Ref } from '../metadata/refs.js';
 
 export interface IngestedLayer {
@@ -46,10 +46,13 @@ export interface LayerExpectation {
 export async function knownLayer(store: Store, digest: Digest, diffId?: Digest): Promise<IngestedLayer | undefined> {
   const known = getLayerBlob(store.db, digest);
   if (!known || (diffId !== undefined && diffId !== known.diffId)) return undefined;
+  const size = layerSizeByDiffId(store.db, known.diffId);
+  if (size === undefined) return undefined;
   const info = await store.content.info(digest);
-  const size = info ? layerSizeByDiffId(store.db, known.diffId) : undefined;
-  if (!info || size === undefined) return undefined;
-  return { blobDigest: digest, blobSize: info.size, compression: compressionOfMediaType(known.mediaType), diffId: known.diffId, size, reused: true };
+  // Present, or an uncompressed tar a layer's files re-emit (the store keeps no blob of it).
+  const reemittable = digest === known.diffId && reproducibleLayer(store.db, known.diffId) !== undefined;
+  if (!info && !reemittable) return undefined;
+  return { blobDigest: digest, blobSize: info?.size ?? known.size, compression: compressionOfMediaType(known.mediaType), diffId: known.diffId, size, reused: true };
 }
 
 export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array>, exp: LayerExpectation, protect?: (ref: Ref) => void): Promise<IngestedLayer> {

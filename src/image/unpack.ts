@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Digest } from '../digest/digest.js';
 import { AlreadyExistsError, NotFoundError } from '../errors.js';
-import { applyLayer } from '../layer/apply.js';
+import { reproducibleLayer } from '../metadata/records.js';
+import { applyRecorded, reemit } from './layertar.js';
 import { type Ref, snapshotRef } from '../metadata/refs.js';
 import type { Snapshotter } from '../snapshot/index.js';
 import { writableLayer } from '../snapshot/writable.js';
@@ -37,10 +38,14 @@ async function exists(sn: Snapshotter, key: string): Promise<boolean> {
   }
 }
 
-/** Make sure every layer of the chain is a committed snapshot. Returns the chainIDs it created. */
-export async function unpackLayers(store: Store, layers: UnpackLayer[], protect: (ref: Ref) => void, progress?: UnpackProgress): Promise<Digest[]> {
+/**
+ * Make sure every layer of the chain is a committed snapshot. Each layer applied is recorded
+ * as it goes (its tar-split, see layertar.ts); returns the tar-split of each chainID it
+ * created (undefined for one whose files cannot reproduce its tar).
+ */
+export async function unpackLayers(store: Store, layers: UnpackLayer[], protect: (ref: Ref) => void, progress?: UnpackProgress): Promise<Map<Digest, Digest | undefined>> {
   const sn = await store.snapshots();
-  const created: Digest[] = [];
+  const created = new Map<Digest, Digest | undefined>();
   for (const l of layers) {
     protect(snapshotRef(l.chainId));
     if (await exists(sn, l.chainId)) continue;
@@ -52,14 +57,15 @@ export async function unpackLayers(store: Store, layers: UnpackLayer[], protect:
     try {
       const w = writableLayer(mounts);
       // The blob's digest was verified by the content store, and its diffID when it was
-      // ingested (load checks it against the config, import computed it): not hashed again.
-      await applyLayer({ dir: w.dir, whiteoutMode: w.deletions === 'whiteout' ? 'overlay' : 'oci-remove' }, await store.content.reader(l.blobDigest), {
+      // ingested (load checks it against the config, import computed it); a re-emitted tar is
+      // checked against its diffID as it streams: not hashed again here.
+      const { tarSplit } = await applyRecorded(store, { dir: w.dir, whiteoutMode: w.deletions === 'whiteout' ? 'overlay' : 'oci-remove' }, await layerSource(store, l), {
         trusted: { digest: l.blobDigest, diffId: l.diffId },
         what: `layer ${l.diffId}`,
-      });
+      }, protect);
       try {
         await sn.commit(l.chainId, key);
-        created.push(l.chainId);
+        created.set(l.chainId, tarSplit);
       } catch (e) {
         // Another process unpacked the same chainID meanwhile: theirs stands, ours goes.
         if (!(e instanceof AlreadyExistsError)) throw e;
@@ -75,4 +81,12 @@ export async function unpackLayers(store: Store, layers: UnpackLayer[], protect:
     }
   }
   return created;
+}
+
+/** The layer's bytes: its blob, or (an uncompressed layer the store keeps no blob of) its tar re-emitted from another chain's snapshot. */
+async function layerSource(store: Store, l: UnpackLayer): Promise<AsyncIterable<Uint8Array>> {
+  if ((await store.content.info(l.blobDigest)) !== undefined) return store.content.reader(l.blobDigest);
+  const other = l.blobDigest === l.diffId ? reproducibleLayer(store.db, l.diffId) : undefined;
+  if (!other || other.tarSplit === null) throw new NotFoundError(`layer ${l.diffId}: blob ${l.blobDigest} is not in the content store`);
+  return reemit(store, other.chainId, other.diffId, other.tarSplit);
 }

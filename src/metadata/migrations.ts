@@ -126,4 +126,10 @@ export const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO gc_refs SELECT 'lease', lease_id, 'snapshot', digest FROM lease_resources;
   DROP TABLE lease_resources;
   `,
+  // v5: a layer's tar-split record (src/layer/tarsplit.ts), a blob in the content store from
+  // which the layer's exact tar is re-emitted out of its snapshot; null when the layer's files
+  // cannot reproduce it (then its blob is kept). The layer keeps the record alive.
+  `
+  ALTER TABLE layers ADD COLUMN tar_split TEXT;
+  `,
 ];

@@ -29,6 +29,8 @@ export interface LayerRecord {
   parent: Digest | null;
   /** Uncompressed size in bytes. */
   size: number;
+  /** The tar-split record the layer's tar is re-emitted from, when its files can reproduce it. */
+  tarSplit: Digest | null;
 }
 
 export interface LayerBlobRecord {
@@ -100,47 +102,62 @@ export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[])
        parent = COALESCE(images.parent, excluded.parent), top_chain_id = excluded.top_chain_id`,
   ).run(image);
   db.prepare('DELETE FROM image_layers WHERE image_id = ?').run(image.id);
-  // What the image keeps alive: its config and manifest, its layer blobs, its layers.
-  const owner = { kind: 'image', id: image.id } as const;
-  dropRefs(db, owner);
-  addRefs(db, owner, [blobRef(image.id), blobRef(image.manifestDigest), ...layers.flatMap((l) => [blobRef(l.blob.blobDigest), layerRef(l.chainId)])]);
-  const insLayer = db.prepare('INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, created_at) VALUES (?, ?, ?, ?, ?)');
+  const insLayer = db.prepare('INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, created_at, tar_split) VALUES (?, ?, ?, ?, ?, ?)');
+  const setSplit = db.prepare('UPDATE layers SET tar_split = ? WHERE chain_id = ? AND tar_split IS NULL');
   const insBlob = db.prepare('INSERT OR IGNORE INTO layer_blobs (blob_digest, diff_id, media_type, size) VALUES (?, ?, ?, ?)');
   const insImgLayer = db.prepare('INSERT INTO image_layers (image_id, idx, chain_id, blob_digest) VALUES (?, ?, ?, ?)');
   const now = new Date().toISOString();
   for (const l of layers) {
-    // A layer keeps its snapshot and its parent layer alive.
-    if (insLayer.run(l.chainId, l.diffId, l.parent, l.size, now).changes > 0) {
-      addRefs(db, { kind: 'layer', id: l.chainId }, [snapshotRef(l.chainId), ...(l.parent ? [layerRef(l.parent)] : [])]);
+    // A layer keeps its snapshot, its parent layer and its tar-split record alive.
+    const owner = { kind: 'layer', id: l.chainId } as const;
+    if (insLayer.run(l.chainId, l.diffId, l.parent, l.size, now, l.tarSplit).changes > 0) {
+      addRefs(db, owner, [snapshotRef(l.chainId), ...(l.parent ? [layerRef(l.parent)] : [])]);
+    } else if (l.tarSplit !== null) {
+      setSplit.run(l.tarSplit, l.chainId);
     }
+    const split = getLayer(db, l.chainId)?.tarSplit ?? null;
+    if (split !== null) addRefs(db, owner, [blobRef(split)]);
     insBlob.run(l.blob.blobDigest, l.blob.diffId, l.blob.mediaType, l.blob.size);
     insImgLayer.run(image.id, l.index, l.chainId, l.blob.blobDigest);
   }
+  // What the image keeps alive: its config and manifest, its layers, and the layer blobs the
+  // store keeps (compressed ones, and any whose layer has no tar-split to re-emit it from).
+  const owner = { kind: 'image', id: image.id } as const;
+  dropRefs(db, owner);
+  const kept = layers.filter((l) => l.blob.blobDigest !== l.diffId || getLayer(db, l.chainId)?.tarSplit == null);
+  addRefs(db, owner, [blobRef(image.id), blobRef(image.manifestDigest), ...layers.map((l) => layerRef(l.chainId)), ...kept.map((l) => blobRef(l.blob.blobDigest))]);
 }
 
 export function imageLayers(db: Db, id: Digest): ImageLayerRecord[] {
   const rows = db
     .prepare(
-      `SELECT il.idx, l.chain_id, l.diff_id, l.parent, l.size, b.blob_digest, b.media_type, b.size AS blob_size
+      `SELECT il.idx, l.chain_id, l.diff_id, l.parent, l.size, l.tar_split, b.blob_digest, b.media_type, b.size AS blob_size
        FROM image_layers il JOIN layers l ON l.chain_id = il.chain_id JOIN layer_blobs b ON b.blob_digest = il.blob_digest
        WHERE il.image_id = ? ORDER BY il.idx`,
     )
-    .all(id) as Array<{ idx: number; chain_id: string; diff_id: string; parent: string | null; size: number; blob_digest: string; media_type: string; blob_size: number }>;
+    .all(id) as Array<{ idx: number; chain_id: string; diff_id: string; parent: string | null; size: number; tar_split: string | null; blob_digest: string; media_type: string; blob_size: number }>;
   return rows.map((r) => ({
     index: r.idx,
     chainId: r.chain_id as Digest,
     diffId: r.diff_id as Digest,
     parent: r.parent as Digest | null,
     size: r.size,
+    tarSplit: r.tar_split as Digest | null,
     blob: { blobDigest: r.blob_digest as Digest, diffId: r.diff_id as Digest, mediaType: r.media_type, size: r.blob_size },
   }));
 }
 
 export function getLayer(db: Db, chainId: Digest): LayerRecord | undefined {
-  const r = db.prepare('SELECT chain_id, diff_id, parent, size FROM layers WHERE chain_id = ?').get(chainId) as
-    | { chain_id: string; diff_id: string; parent: string | null; size: number }
+  const r = db.prepare('SELECT chain_id, diff_id, parent, size, tar_split FROM layers WHERE chain_id = ?').get(chainId) as
+    | { chain_id: string; diff_id: string; parent: string | null; size: number; tar_split: string | null }
     | undefined;
-  return r ? { chainId: r.chain_id as Digest, diffId: r.diff_id as Digest, parent: r.parent as Digest | null, size: r.size } : undefined;
+  return r ? { chainId: r.chain_id as Digest, diffId: r.diff_id as Digest, parent: r.parent as Digest | null, size: r.size, tarSplit: r.tar_split as Digest | null } : undefined;
+}
+
+/** A layer with `diffId` whose tar can be re-emitted from its files (any chain holding it), if any. */
+export function reproducibleLayer(db: Db, diffId: Digest): LayerRecord | undefined {
+  const r = db.prepare('SELECT chain_id FROM layers WHERE diff_id = ? AND tar_split IS NOT NULL LIMIT 1').get(diffId) as { chain_id: string } | undefined;
+  return r ? getLayer(db, r.chain_id as Digest) : undefined;
 }
 
 /** The uncompressed size of a layer with `diffId`, if the store has one. */
@@ -282,8 +299,16 @@ export function sweepLayerRecords(db: Db, keep: ReadonlySet<string>): Digest[] {
   return gone as Digest[];
 }
 
-/** Forget what was known about blobs that are gone (the digest -> diffID cache). */
+/**
+ * Forget what was known about blobs that are gone (the digest -> diffID cache), unless a
+ * remaining layer can still re-emit them (an uncompressed blob whose layer has a tar-split).
+ */
 export function sweepLayerBlobRecords(db: Db, keep: ReadonlySet<string>): void {
   const del = db.prepare('DELETE FROM layer_blobs WHERE blob_digest = ?');
-  for (const r of db.prepare('SELECT blob_digest FROM layer_blobs').all() as Array<{ blob_digest: string }>) if (!keep.has(r.blob_digest)) del.run(r.blob_digest);
+  const reemittable = db.prepare('SELECT 1 FROM layers WHERE diff_id = ? AND tar_split IS NOT NULL LIMIT 1');
+  for (const r of db.prepare('SELECT blob_digest, diff_id FROM layer_blobs').all() as Array<{ blob_digest: string; diff_id: string }>) {
+    if (keep.has(r.blob_digest)) continue;
+    if (r.blob_digest === r.diff_id && reemittable.get(r.diff_id) !== undefined) continue;
+    del.run(r.blob_digest);
+  }
 }

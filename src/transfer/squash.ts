@@ -12,6 +12,7 @@ import type { Digest } from '../digest/digest.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { differFor } from '../diff/differ.js';
 import { readConfig, readManifest } from '../image/config.js';
+import { layerBlob } from '../image/layertar.js';
 import { resolveImage } from '../image/resolve.js';
 import { imageLayers } from '../metadata/records.js';
 import { snapshotRef } from '../metadata/refs.js';
@@ -107,7 +108,8 @@ export class SquashSource implements ImageSource {
   }
 
   async layer(l: LayerDescriptor): Promise<AsyncIterable<Uint8Array>> {
-    return this.store.content.reader(l.digest);
+    const s = this.layers.find((r) => r.blob.blobDigest === l.digest);
+    return s ? layerBlob(this.store, { chainId: s.chainId, diffId: s.diffId, blobDigest: s.blob.blobDigest, tarSplit: s.tarSplit }) : this.store.content.reader(l.digest);
   }
 
   async close(): Promise<void> {

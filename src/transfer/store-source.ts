@@ -8,9 +8,10 @@
 import type { Digest } from '../digest/digest.js';
 import { InvalidArgumentError } from '../errors.js';
 import { readConfig, readManifest } from '../image/config.js';
+import { layerBlob, type StoredLayer } from '../image/layertar.js';
 import { resolveImage } from '../image/resolve.js';
 import { imageLayers, tagsOf } from '../metadata/records.js';
-import { blobRef } from '../metadata/refs.js';
+import { blobRef, layerRef } from '../metadata/refs.js';
 import { parseMediaType } from '../oci/mediatypes.js';
 import { parseReference } from '../reference/reference.js';
 import type { Lease, Store } from '../store/store.js';
@@ -19,6 +20,8 @@ import type { ImageSource, LayerDescriptor, SourceImage } from './types.js';
 export class StoreSource implements ImageSource {
   readonly verified = true;
   private lease: Lease | undefined;
+  /** The stored layer behind each blob digest offered. */
+  private readonly stored = new Map<Digest, StoredLayer>();
 
   constructor(
     private readonly store: Store,
@@ -51,9 +54,13 @@ export class StoreSource implements ImageSource {
       lease.protect(blobRef(id));
       lease.protect(blobRef(r.image.manifestDigest));
       const records = imageLayers(this.store.db, id);
-      for (const l of records) lease.protect(blobRef(l.blob.blobDigest));
+      for (const l of records) {
+        lease.protect(blobRef(l.blob.blobDigest));
+        lease.protect(layerRef(l.chainId)); // its snapshot and tar-split, to re-emit a blob the store does not keep
+      }
       const { raw: manifestRaw, manifest } = await readManifest(this.store.content, r.image.manifestDigest);
       const { raw: configRaw, config } = await readConfig(this.store.content, id);
+      for (const l of records) this.stored.set(l.blob.blobDigest, { chainId: l.chainId, diffId: l.diffId, blobDigest: l.blob.blobDigest, tarSplit: l.tarSplit });
       const layers: LayerDescriptor[] = records.map((l) => ({
         mediaType: parseMediaType(l.blob.mediaType, `layer ${l.index} of image ${id}`),
         digest: l.blob.blobDigest,
@@ -72,7 +79,8 @@ export class StoreSource implements ImageSource {
   }
 
   async layer(l: LayerDescriptor): Promise<AsyncIterable<Uint8Array>> {
-    return this.store.content.reader(l.digest);
+    const s = this.stored.get(l.digest);
+    return s ? layerBlob(this.store, s) : this.store.content.reader(l.digest);
   }
 
   async close(): Promise<void> {

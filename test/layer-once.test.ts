@@ -1,0 +1,97 @@
+/**
+ * Each layer on disk once: an uncompressed layer (from a docker-archive, or imported) is kept
+ * as its unpacked snapshot plus a tar-split record, with no blob; `save` re-emits its exact
+ * tar (same digest, same bytes), so save -> load -> save stays byte-stable; a compressed layer
+ * keeps its blob; a file changed in a snapshot is detected when the layer is re-emitted.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir } from './helpers.js';
+import { readTar } from '../src/tar/index.js';
+
+let dir: { path: string; cleanup: () => Promise<void> };
+let base: Buffer;
+let top: Buffer;
+
+before(async () => {
+  dir = await tempDir('cairn-once-');
+  base = await makeTar([{ path: 'etc/', type: 'dir' }, { path: 'etc/data', content: randomBytesSeeded(2 << 20, 11) }, { path: 'etc/small', content: 'small\n' }, { path: 'gone', content: 'x' }]);
+  top = await makeTar([{ path: 'top', content: randomBytesSeeded(300_000, 12) }, { path: '.wh.gone', content: '' }]);
+});
+after(async () => {
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const target = line.split(' ')[1];
+    if (target?.startsWith(dir.path)) spawnSync('umount', ['-l', target]);
+  }
+  await dir.cleanup();
+});
+
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+function blobs(root: string): string[] {
+  const d = join(root, 'content', 'blobs', 'sha256');
+  return existsSync(d) ? readdirSync(d).map((h) => `sha256:${h}`) : [];
+}
+
+/** Members of a tar archive by name. */
+async function members(archive: Buffer): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for await (const e of readTar([archive])) {
+    const chunks: Buffer[] = [];
+    for await (const c of e.body) chunks.push(c);
+    if (e.header.type === 'file') out.set(e.header.name, Buffer.concat(chunks));
+  }
+  return out;
+}
+
+for (const driver of ['overlay', 'native'] as const) {
+  test(`${driver}: uncompressed layers keep no blob; save re-emits them byte for byte`, async () => {
+    const root = join(dir.path, `${driver}-store`);
+    await cairnOk(root, ['--storage-driver', driver, 'load'], { input: await makeDockerArchive([{ layers: [base, top], repoTags: ['once/a:1'] }]) });
+    const stored = blobs(root);
+    assert.ok(!stored.includes(sha(base)) && !stored.includes(sha(top)), 'no layer blob in the content store');
+    const out = join(dir.path, `${driver}-saved.tar`);
+    await cairnOk(root, ['save', '-o', out, 'once/a:1']);
+    const m = await members(readFileSync(out));
+    assert.ok(m.get(`blobs/sha256/${sha(base).slice(7)}`)?.equals(base), 'the base layer re-emitted byte for byte');
+    assert.ok(m.get(`blobs/sha256/${sha(top).slice(7)}`)?.equals(top), 'the top layer re-emitted byte for byte');
+    // save -> load -> save is byte-stable.
+    const root2 = join(dir.path, `${driver}-store2`);
+    await cairnOk(root2, ['--storage-driver', driver, 'load', '-i', out]);
+    const out2 = join(dir.path, `${driver}-saved2.tar`);
+    await cairnOk(root2, ['save', '-o', out2, 'once/a:1']);
+    assert.ok(readFileSync(out2).equals(readFileSync(out)), 'save -> load -> save gives the same bytes');
+  });
+}
+
+test('a compressed layer keeps its blob (save keeps its digest)', async () => {
+  const root = join(dir.path, 'gzip-store');
+  const gz = await makeTar([{ path: 'z', content: randomBytesSeeded(100_000, 13) }], 'gzip');
+  const id = (await cairnOk(root, ['import', '-', 'once/gz:1'], { input: gz })).stdout.trim();
+  assert.ok(blobs(root).includes(sha(gz)), 'the gzip blob is kept');
+  const out = join(dir.path, 'gz.tar');
+  await cairnOk(root, ['save', '-o', out, 'once/gz:1']);
+  assert.ok((await members(readFileSync(out))).get(`blobs/sha256/${sha(gz).slice(7)}`)?.equals(gz));
+  assert.match(id, /^sha256:/);
+});
+
+test('a file changed in a layer snapshot is detected when the layer is re-emitted: save fails, names the layer, leaves no file', async () => {
+  const root = join(dir.path, 'corrupt-store');
+  await cairnOk(root, ['--storage-driver', 'overlay', 'load'], { input: await makeDockerArchive([{ layers: [base], repoTags: ['once/c:1'] }]) });
+  // The layer's own directory in the overlay store: the snapshot holding etc/small.
+  const snaps = join(root, 'snapshots', 'overlay');
+  const target = readdirSync(snaps).map((d) => join(snaps, d, 'fs', 'etc', 'small')).find((p) => existsSync(p));
+  assert.ok(target, 'found the unpacked file');
+  writeFileSync(target, 'SMALL\n'); // same size, different bytes
+  const out = join(dir.path, 'corrupt.tar');
+  const r = await cairn(root, ['save', '-o', out, 'once/c:1']);
+  assert.equal(r.code, 1);
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('Error:'));
+  assert.deepEqual(errors, [`Error: layer ${sha(base)}: re-emitted tar does not match its diffID: file "etc/small" changed since it was unpacked`]);
+  assert.equal(existsSync(out), false, 'no partial archive');
+  assert.deepEqual(readdirSync(dir.path).filter((f) => f.includes('corrupt.tar')), []);
+});
