@@ -1,6 +1,7 @@
 /**
  * The Dockerfile frontend's public API: parse a Dockerfile, plan it (stages, expanded steps,
- * dependencies, parallel levels), run BuildKit's build checks, read `.dockerignore`.
+ * dependencies, parallel levels), run BuildKit's build checks, match `.dockerignore` patterns.
+ * Pure: no file, process or environment access; callers read files and hand over text.
  * Higher layers (build, cli) import from here only.
  */
 export type { Heredoc, Node, ParseResult, ParseWarning, Directives, SourceRange, EnvGetter, ExpansionResult } from './ast.js';
@@ -32,7 +33,6 @@ export {
 } from './plan.js';
 export {
   checkDockerfile,
-  runChecks,
   formatCheckReport,
   parseCheckOptions,
   RULES,
@@ -41,4 +41,4 @@ export {
   type Finding,
   type Rule,
 } from './checks.js';
-export { PatternMatcher, parseDockerignore, loadDockerignore, type DockerignoreFile } from './dockerignore.js';
+export { PatternMatcher, parseDockerignore, dockerignoreCandidates } from './dockerignore.js';
