@@ -106,10 +106,10 @@ export function formatDockerfileError(err: DockerfileError): string {
  * Error thrown by the semantic layer before it knows the source (instructions.ts works on
  * AST nodes); plan.ts converts it into a DockerfileError with the file name and excerpt.
  */
-export class InstructionError extends Error {
+export class InstructionError extends InvalidArgumentError {
   readonly ranges: LineRange[];
   constructor(ranges: LineRange[], message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(message, options);
     this.name = 'InstructionError';
     this.ranges = ranges;
   }
