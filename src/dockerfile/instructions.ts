@@ -205,7 +205,7 @@ export type Instruction =
   | OnbuildInstruction;
 
 /** All instruction keywords BuildKit knows, upper-case. */
-export const INSTRUCTION_NAMES = [
+const INSTRUCTION_NAMES = [
   'ADD',
   'ARG',
   'CMD',
@@ -284,7 +284,7 @@ export interface ParsedFlags {
 }
 
 /** Which flags each instruction takes (BuildKit's parse.go `req.flags.Add*` calls). */
-export const FLAG_SPECS: Record<string, FlagSpec> = {
+const FLAG_SPECS: Record<string, FlagSpec> = {
   from: { platform: 'string' },
   add: {
     chown: 'string',
@@ -389,9 +389,9 @@ export function validateChown(value: string): void {
 }
 
 /** RUN --network values BuildKit accepts. */
-export const NETWORK_MODES = ['default', 'none', 'host'] as const;
+const NETWORK_MODES = ['default', 'none', 'host'] as const;
 /** RUN --security values BuildKit accepts. */
-export const SECURITY_MODES = ['sandbox', 'insecure'] as const;
+const SECURITY_MODES = ['sandbox', 'insecure'] as const;
 
 // ---------------------------------------------------------------------------------------
 // RUN --mount (commands_runmount.go)
@@ -688,7 +688,7 @@ export function parseGoDuration(s: string): number {
 // Instruction parsing (parse.go)
 
 /** The keyword as written in the source, falling back to the upper-case name. */
-export function writtenKeyword(node: Node): string {
+function writtenKeyword(node: Node): string {
   const m = /^\s*(\S+)/.exec(node.original);
   const word = m?.[1];
   if (word !== undefined && word.toLowerCase() === node.value.toLowerCase()) return word;
@@ -696,7 +696,7 @@ export function writtenKeyword(node: Node): string {
 }
 
 /** BuildKit's nodeArgs: the argument values, with an ONBUILD sub-command flattened in. */
-export function nodeArgs(node: Node): string[] {
+function nodeArgs(node: Node): string[] {
   const out: string[] = [];
   for (let n = node.next; n !== null; n = n.next) {
     if (n.children.length === 0) out.push(n.value);

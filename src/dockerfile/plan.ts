@@ -245,10 +245,10 @@ export interface LintSink {
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** BuildKit's proxy args: usable without an ARG, passed to RUN, kept out of the image. */
-export const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 
 /** The automatic platform ARGs (BuildKit's defaultArgs). */
-export const PLATFORM_ARGS = [
+const PLATFORM_ARGS = [
   'BUILDPLATFORM',
   'BUILDOS',
   'BUILDOSVERSION',
@@ -480,8 +480,7 @@ function stageId(d: StageDraft): string {
 interface StageDraft {
   index: number;
   from: FromInstruction;
-  node: Node;
-  commands: Array<{ ins: Instruction; node: Node }>;
+  commands: Instruction[];
   /** The FROM image after expansion (a stage name, `scratch` or an image reference). */
   baseName: string;
   base?: StageBase;
@@ -509,7 +508,6 @@ interface StageState {
   argKeys: Set<string>;
   workdirSet: boolean;
   shellSet: boolean;
-  onbuilds: Instruction[];
   /** Where CMD, ENTRYPOINT and HEALTHCHECK last appeared in this stage (MultipleInstructionsDisallowed). */
   usedOnce: Map<string, LineRange>;
 }
@@ -611,7 +609,6 @@ function collectStages(src: SourceFile, parsed: ParseResult, lint: LintSink | un
       drafts.push({
         index: drafts.length,
         from: ins,
-        node,
         commands: [],
         baseName: ins.image,
         deps: new Set(),
@@ -623,7 +620,7 @@ function collectStages(src: SourceFile, parsed: ParseResult, lint: LintSink | un
       continue;
     }
     const current = drafts[drafts.length - 1];
-    if (current !== undefined) current.commands.push({ ins, node });
+    if (current !== undefined) current.commands.push(ins);
     else if (ins.kind === 'arg') metaArgs.push(ins);
     else throw new DockerfileError(src, [ins.lines], `no build stage in current context: ${ins.keyword} comes before the first FROM (only ARG may)`);
   }
@@ -826,10 +823,10 @@ function resolveDependencies(src: SourceFile, drafts: StageDraft[], byName: Stag
       d.deps.add(d.base.stage);
       const baseDraft = drafts[d.base.stage] as StageDraft;
       // BuildKit runs the triggers at the child's FROM line.
-      for (const c of baseDraft.commands) if (c.ins.kind === 'onbuild') d.onbuildTriggers.push({ ...c.ins.trigger, lines: d.from.lines });
+      for (const c of baseDraft.commands) if (c.kind === 'onbuild') d.onbuildTriggers.push({ ...c.trigger, lines: d.from.lines });
       for (const t of d.onbuildTriggers) addSources(src, drafts, byName, d, t);
     }
-    for (const c of d.commands) addSources(src, drafts, byName, d, c.ins);
+    for (const c of d.commands) addSources(src, drafts, byName, d, c);
   }
 }
 
@@ -939,7 +936,7 @@ function dispatchStages(kept: StageDraft[], pc: PlanContext): PlanStage[] {
       step.onbuild = true;
       stage.steps.push(step);
     }
-    for (const c of d.commands) stage.steps.push(dispatch(ctx, c.ins));
+    for (const c of d.commands) stage.steps.push(dispatch(ctx, c));
     states.set(d.index, st);
     stages.push(stage);
   }
@@ -1038,7 +1035,7 @@ function commandCasing(drafts: StageDraft[], lint: LintSink): void {
   const all: Array<{ kw: string; where: LineRange }> = [];
   for (const d of drafts) {
     all.push({ kw: d.from.keyword, where: d.from.lines });
-    for (const c of d.commands) all.push({ kw: c.ins.keyword, where: c.ins.lines });
+    for (const c of d.commands) all.push({ kw: c.keyword, where: c.lines });
   }
   for (const { kw } of all) {
     if (kw === kw.toLowerCase()) lower++;
@@ -1061,7 +1058,6 @@ function initState(base: StageBase, states: Map<number, StageState>, opts: PlanO
         argKeys: new Set(parent.argKeys),
         workdirSet: parent.workdirSet,
         shellSet: parent.shellSet,
-        onbuilds: [],
         usedOnce: new Map(),
       };
     }
@@ -1079,7 +1075,7 @@ function initState(base: StageBase, states: Map<number, StageState>, opts: PlanO
     }
   }
   if (!env.map.has('PATH')) env.set('PATH', DEFAULT_PATH);
-  return { env, envKnown, argKeys: new Set(), workdirSet: false, shellSet: false, onbuilds: [], usedOnce: new Map() };
+  return { env, envKnown, argKeys: new Set(), workdirSet: false, shellSet: false, usedOnce: new Map() };
 }
 
 interface DispatchContext extends PlanContext {
@@ -1185,7 +1181,6 @@ function dispatch(ctx: DispatchContext, ins: Instruction): Step {
       st.shellSet = true;
       return { ...base, instruction: 'SHELL', shell: ins.shell.slice() };
     case 'onbuild':
-      st.onbuilds.push(ins.trigger);
       return { ...base, instruction: 'ONBUILD', value: ins.expression };
   }
 }
@@ -1319,6 +1314,6 @@ const SECRET_RE = /(?:_|^)(?:apikey|auth|credential|credentials|key|password|pwo
 const SECRET_ALLOW_RE = /(?:_|^)(?:public)(?:_|$)/i;
 
 /** BuildKit's secret-looking names for SecretsUsedInArgOrEnv. */
-export function isSecretKey(key: string): boolean {
+function isSecretKey(key: string): boolean {
   return SECRET_RE.test(key) && !SECRET_ALLOW_RE.test(key);
 }

@@ -6,8 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { checkDockerfile, formatCheckReport } from '../../dockerfile/checks.js';
-import { dockerignoreCandidates, parseDockerignore } from '../../dockerfile/dockerignore.js';
+import { checkDockerfile, dockerignoreCandidates, formatCheckReport, parseDockerignore } from '../../dockerfile/index.js';
 import { InvalidArgumentError, UnsupportedError, errnoCode } from '../../errors.js';
 import { goJson } from '../format.js';
 import { out } from '../context.js';
