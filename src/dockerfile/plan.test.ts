@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../errors.js';
+import { parseSignal } from './values.js';
 import { DockerfileError, formatDockerfileError } from './errors.js';
-import { planDockerfile, parseSignal, type CopyStep, type KeyValueStep, type ListStep, type Plan, type PlanOptions, type RunStep, type Step, type ValueStep } from './plan.js';
+import { planDockerfile, type CopyStep, type KeyValueStep, type ListStep, type Plan, type PlanOptions, type RunStep, type Step, type ValueStep } from './plan.js';
 
 const AMD64 = { platform: 'linux/amd64', buildPlatform: 'linux/amd64' };
 
