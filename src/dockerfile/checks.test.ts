@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkDockerfile, formatCheckReport, parseCheckOptions, RULES, type CheckOptions } from './checks.js';
-import type { RuleName } from './plan.js';
+import type { RuleName } from './lint.js';
 
 function rulesOf(text: string, opts: Omit<CheckOptions, 'text'> = {}): RuleName[] {
   return checkDockerfile({ ...opts, text }).findings.map((f) => f.rule);

@@ -14,7 +14,8 @@ import { InvalidArgumentError, isCairnError } from '../errors.js';
 import type { Platform } from '../oci/types.js';
 import { PatternMatcher } from './dockerignore.js';
 import { DockerfileError, sourceExcerpt, type LineRange } from './errors.js';
-import { buildPlan, type LintSink, type RuleName } from './plan.js';
+import type { LintSink, RuleName } from './lint.js';
+import { buildPlan } from './plan.js';
 import { parse } from './parser.js';
 
 export interface Rule {

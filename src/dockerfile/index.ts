@@ -10,25 +10,22 @@ export { parse } from './parser.js';
 export { Lexer, envFromPairs } from './shell.js';
 export { DockerfileError, formatDockerfileError, type LineRange, type SourceFile } from './errors.js';
 export type { Instruction, RunMount, MountType } from './instructions.js';
-export {
-  planDockerfile,
-  type Plan,
-  type PlanOptions,
-  type PlanStage,
-  type PlanMount,
-  type Step,
-  type StageBase,
-  type StageSource,
-  type RunStep,
-  type CopyStep,
-  type CommandStep,
-  type ShellStep,
-  type KeyValueStep,
-  type ArgStep,
-  type ValueStep,
-  type ListStep,
-  type HealthcheckStep,
-  type RuleName,
-} from './plan.js';
+export { planDockerfile, type Plan, type PlanOptions, type PlanStage } from './plan.js';
+export type {
+  Step,
+  StageBase,
+  StageSource,
+  PlanMount,
+  RunStep,
+  CopyStep,
+  CommandStep,
+  ShellStep,
+  KeyValueStep,
+  ArgStep,
+  ValueStep,
+  ListStep,
+  HealthcheckStep,
+} from './steps.js';
+export type { RuleName } from './lint.js';
 export { checkDockerfile, formatCheckReport, type CheckOptions, type CheckReport, type Finding, type Rule } from './checks.js';
 export { parseDockerignore, dockerignoreCandidates } from './dockerignore.js';

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../errors.js';
 import { parseSignal } from './values.js';
 import { DockerfileError, formatDockerfileError } from './errors.js';
-import { planDockerfile, type CopyStep, type KeyValueStep, type ListStep, type Plan, type PlanOptions, type RunStep, type Step, type ValueStep } from './plan.js';
+import { planDockerfile, type Plan, type PlanOptions } from './plan.js';
+import type { CopyStep, KeyValueStep, ListStep, RunStep, Step, ValueStep } from './steps.js';
 
 const AMD64 = { platform: 'linux/amd64', buildPlatform: 'linux/amd64' };
 

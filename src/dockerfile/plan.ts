@@ -2,20 +2,20 @@
  * The build plan: a Dockerfile resolved into a graph of stages with expanded, validated
  * steps, as BuildKit's dockerfile2llb.toDispatchState sees it before it builds anything.
  *
- * Owns: ARG scoping (global ARGs before the first FROM usable in FROM lines only, unless
- * redeclared in a stage; defaults; `--build-arg` overrides; the automatic platform ARGs;
- * the predefined proxy ARGs), variable expansion of exactly the arguments BuildKit expands
- * (ADD, COPY, ENV, EXPOSE, FROM, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR, RUN --mount
- * values; RUN/CMD/ENTRYPOINT are left to the shell; ONBUILD triggers are expanded where they
- * run, not where they are defined), stage dependencies (FROM, `COPY --from`,
- * `RUN --mount=from=`), `--target` pruning, and parallel levels.
+ * Owns the stage graph: collecting stages (ARGs before the first FROM are global), stage
+ * names, FROM expansion with the global ARGs (usable in FROM lines only, unless redeclared
+ * in a stage) and linking each FROM to an earlier stage, scratch or an image, stage
+ * dependencies (FROM, `COPY --from`, `RUN --mount=from=`; ONBUILD triggers of a base stage
+ * run, expanded, in the stage built on it), `--target` pruning, and parallel levels.
+ * The rest is delegated: build-arg scoping to args.ts, each stage's steps to dispatch.ts.
  *
  * The plan is plain JSON-serialisable data. Invalid input throws DockerfileError
- * (`Dockerfile:LINE: problem`, with a BuildKit-style source excerpt).
+ * (`Dockerfile:LINE: problem`, with a BuildKit-style source excerpt); a bad option
+ * (platform, unknown target) InvalidArgumentError.
  *
- * The build checks (checks.ts) run through the same walk: plan.ts calls a LintSink at the
- * points where BuildKit calls its linter, with the rule's format arguments; checks.ts owns
- * the rule texts. Deliberate differences from BuildKit are marked "cairn:" below.
+ * The build checks (checks.ts) run through the same walk: the planner calls a LintSink
+ * (lint.ts) at the points where BuildKit calls its linter, with the rule's format arguments;
+ * checks.ts owns the rule texts. Deliberate differences from BuildKit are marked "cairn:".
  */
 import { InvalidArgumentError, isCairnError } from '../errors.js';
 import { parsePlatform, platformString } from '../oci/platform.js';
@@ -30,23 +30,6 @@ import { commandCasing, definitionDescription, lintNode, reportUndefinedFromArgs
 import { DockerfileSyntaxError, parse } from './parser.js';
 import { Lexer } from './shell.js';
 import type { StageBase, StageSource, Step } from './steps.js';
-
-export type { LintSink, RuleName } from './lint.js';
-export type {
-  ArgStep,
-  CommandStep,
-  CopyStep,
-  HealthcheckStep,
-  KeyValueStep,
-  ListStep,
-  PlanMount,
-  RunStep,
-  ShellStep,
-  StageBase,
-  StageSource,
-  Step,
-  ValueStep,
-} from './steps.js';
 
 // ---------------------------------------------------------------------------------------
 // Public types
