@@ -62,3 +62,21 @@ test('a missing Dockerfile is a one-line error', async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^Error: failed to read dockerfile: open .*nowhere\/Dockerfile: no such file or directory\n$/);
 });
+
+test('the CLI reads the .dockerignore that applies: NAME.dockerignore beside the Dockerfile wins', async () => {
+  const c = await ctx('ignore', {
+    Dockerfile: '# check=experimental=CopyIgnoredFile\nFROM busybox\nCOPY docs/readme.md /x\nCOPY ./src /src\nCOPY --from=busybox docs /y\n',
+    '.dockerignore': '# comment\ndocs\n',
+  });
+  const messages = async (): Promise<string[]> => {
+    const r = await cairn(join(dir.path, 'root'), ['build', '--check', '--format', 'json', c]);
+    return (JSON.parse(r.stdout) as { findings: Array<{ message: string }> }).findings.map((f) => f.message);
+  };
+  assert.deepEqual(await messages(), ['Attempting to Copy file "docs/readme.md" that is excluded by .dockerignore']);
+  await writeFile(join(c, 'Dockerfile.dockerignore'), 'src\n');
+  assert.deepEqual(await messages(), ['Attempting to Copy file "./src" that is excluded by .dockerignore']);
+  // Another Dockerfile name does not pick Dockerfile.dockerignore up.
+  await writeFile(join(c, 'other.Dockerfile'), '# check=experimental=CopyIgnoredFile\nFROM busybox\nCOPY docs/readme.md /x\n');
+  const other = await cairn(join(dir.path, 'root'), ['build', '--check', '--format', 'json', '-f', join(c, 'other.Dockerfile'), c]);
+  assert.deepEqual((JSON.parse(other.stdout) as { findings: Array<{ message: string }> }).findings.map((f) => f.message), ['Attempting to Copy file "docs/readme.md" that is excluded by .dockerignore']);
+});

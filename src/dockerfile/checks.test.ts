@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { checkDockerfile, formatCheckReport, parseCheckOptions, runChecks, RULES } from './checks.js';
-import type { RuleName } from './plan.js';
+import { checkDockerfile, formatCheckReport, parseCheckOptions, RULES, type CheckOptions } from './checks.js';
+import type { RuleName } from './lint.js';
 
-function rulesOf(text: string, opts: Parameters<typeof runChecks>[2] = {}): RuleName[] {
-  return runChecks(text, 'Dockerfile', opts).findings.map((f) => f.rule);
+function rulesOf(text: string, opts: Omit<CheckOptions, 'text'> = {}): RuleName[] {
+  return checkDockerfile({ ...opts, text }).findings.map((f) => f.rule);
 }
 
 const X = '# check=experimental=all\n';
@@ -38,7 +35,7 @@ const CASES: Array<[RuleName, string, string, string]> = [
 
 for (const [rule, bad, good, message] of CASES) {
   test(`${rule}: fires on a Dockerfile that breaks it, not on one that follows it`, () => {
-    const report = runChecks(bad, 'Dockerfile', {});
+    const report = checkDockerfile({ text: bad });
     const hit = report.findings.find((f) => f.rule === rule);
     assert.ok(hit, `${rule} should fire; got ${report.findings.map((f) => f.rule).join(',')}`);
     assert.equal(hit.message, message);
@@ -51,12 +48,12 @@ for (const [rule, bad, good, message] of CASES) {
 }
 
 test('rules report the lines of the offending instruction', () => {
-  const r = runChecks('FROM alpine\nRUN true\nCMD a \\\n  b\n', 'Dockerfile', {});
+  const r = checkDockerfile({ text: 'FROM alpine\nRUN true\nCMD a \\\n  b\n' });
   assert.deepEqual(r.findings.map((f) => [f.rule, f.lines]), [['JSONArgsRecommended', [{ start: 3, end: 4 }]]]);
 });
 
 test('MultipleInstructionsDisallowed points at the instruction that gets ignored', () => {
-  const r = runChecks('FROM alpine\nHEALTHCHECK NONE\nRUN x\nHEALTHCHECK NONE\n', 'Dockerfile', {});
+  const r = checkDockerfile({ text: 'FROM alpine\nHEALTHCHECK NONE\nRUN x\nHEALTHCHECK NONE\n' });
   assert.deepEqual(r.findings.map((f) => [f.rule, f.lines[0]?.start]), [['MultipleInstructionsDisallowed', 2]]);
 });
 
@@ -90,7 +87,7 @@ test('# check=skip and skip=all silence rules; error=true makes findings errors'
   assert.deepEqual(rulesOf('# check=skip=FromAsCasing\n' + base), ['MaintainerDeprecated']);
   assert.deepEqual(rulesOf('# check=skip=FromAsCasing,MaintainerDeprecated\n' + base), []);
   assert.deepEqual(rulesOf('# check=skip=all\n' + base), []);
-  const r = runChecks('# check=error=true\n' + base, 'Dockerfile', {});
+  const r = checkDockerfile({ text: '# check=error=true\n' + base });
   assert.ok(r.findings.every((f) => f.level === 'error'));
   assert.match(r.error?.message ?? '', /^lint violation found for rules: /);
   assert.equal(r.exitCode, 1);
@@ -105,14 +102,14 @@ test('parseCheckOptions follows BuildKit', () => {
 });
 
 test('a clean Dockerfile gives exit code 0 and Docker-like text', () => {
-  const r = runChecks('FROM alpine\nCMD ["true"]\n', 'Dockerfile', {});
+  const r = checkDockerfile({ text: 'FROM alpine\nCMD ["true"]\n' });
   assert.equal(r.exitCode, 0);
   assert.equal(formatCheckReport(r), 'Check complete, no warnings found.\n');
 });
 
 test('formatCheckReport prints rule, URL, message and the marked lines', () => {
   const text = 'FROM alpine\nCMD echo hi\n';
-  const out = formatCheckReport(runChecks(text, 'Dockerfile', {}), text);
+  const out = formatCheckReport(checkDockerfile({ text: text }), text);
   assert.equal(
     out,
     'Check complete, 1 warning has been found!\n\n' +
@@ -123,7 +120,7 @@ test('formatCheckReport prints rule, URL, message and the marked lines', () => {
 });
 
 test('an invalid Dockerfile is reported as the check error, with the warnings found before it', () => {
-  const r = runChecks('FROM alpine as b\nBOGUS x\n', 'Dockerfile', {});
+  const r = checkDockerfile({ text: 'FROM alpine as b\nBOGUS x\n' });
   assert.equal(r.error?.message, 'Dockerfile:2: unknown instruction: BOGUS');
   assert.deepEqual(r.error?.lines, [{ start: 2, end: 2 }]);
   assert.equal(r.exitCode, 1);
@@ -136,36 +133,20 @@ test('--target limits build-time rules to the stages the target needs', () => {
   assert.deepEqual(rulesOf(text, { target: 'b' }), []);
 });
 
-test('CopyIgnoredFile (experimental) uses .dockerignore, and NAME.dockerignore beside the Dockerfile wins', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-check-'));
-  try {
-    const df = path.join(dir, 'Dockerfile');
-    const text = '# check=experimental=CopyIgnoredFile\nFROM alpine\nCOPY docs/readme.md /x\nCOPY ./src /src\nCOPY --from=alpine docs /y\n';
-    await writeFile(df, text);
-    await writeFile(path.join(dir, '.dockerignore'), '# comment\ndocs\n');
-    let r = await checkDockerfile({ dockerfilePath: df, contextDir: dir });
-    assert.deepEqual(r.findings.map((f) => [f.rule, f.message]), [['CopyIgnoredFile', 'Attempting to Copy file "docs/readme.md" that is excluded by .dockerignore']]);
-    // Without the experimental opt-in, BuildKit does not run it.
-    r = await checkDockerfile({ dockerfilePath: df, contextDir: dir, text: text.split('\n').slice(1).join('\n') });
-    assert.deepEqual(r.findings, []);
-    // Dockerfile.dockerignore takes precedence over .dockerignore.
-    await writeFile(path.join(dir, 'Dockerfile.dockerignore'), 'src\n');
-    r = await checkDockerfile({ dockerfilePath: df, contextDir: dir });
-    assert.deepEqual(r.findings.map((f) => f.message), ['Attempting to Copy file "./src" that is excluded by .dockerignore']);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+test('CopyIgnoredFile (experimental) matches COPY sources against the .dockerignore patterns', () => {
+  const text = '# check=experimental=CopyIgnoredFile\nFROM alpine\nCOPY docs/readme.md /x\nCOPY ./src /src\nCOPY --from=alpine docs /y\n';
+  let r = checkDockerfile({ text, dockerignore: ['docs'] });
+  assert.deepEqual(r.findings.map((f) => [f.rule, f.message]), [['CopyIgnoredFile', 'Attempting to Copy file "docs/readme.md" that is excluded by .dockerignore']]);
+  // Without the experimental opt-in, BuildKit does not run it.
+  r = checkDockerfile({ text: text.split('\n').slice(1).join('\n'), dockerignore: ['docs'] });
+  assert.deepEqual(r.findings, []);
+  r = checkDockerfile({ text, dockerignore: ['src'] });
+  assert.deepEqual(r.findings.map((f) => f.message), ['Attempting to Copy file "./src" that is excluded by .dockerignore']);
+  assert.deepEqual(checkDockerfile({ text }).findings, []);
 });
 
-test('checkDockerfile reads the file and names it in findings', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-check-'));
-  try {
-    const df = path.join(dir, 'app.Dockerfile');
-    await writeFile(df, 'FROM alpine\nMAINTAINER me\n');
-    const r = await checkDockerfile({ dockerfilePath: df });
-    assert.equal(r.findings[0]?.file, 'app.Dockerfile');
-    await assert.rejects(checkDockerfile({ dockerfilePath: path.join(dir, 'missing') }), /no such file/);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+test('checkDockerfile names the file in findings', () => {
+  const r = checkDockerfile({ text: 'FROM alpine\nMAINTAINER me\n', file: 'app.Dockerfile' });
+  assert.equal(r.findings[0]?.file, 'app.Dockerfile');
+  assert.equal(r.file, 'app.Dockerfile');
 });

@@ -6,14 +6,16 @@
  *
  * Owns the rule texts (names, descriptions, URLs, message formats), the rule filter, the
  * report, and its Docker-like rendering. Findings come out sorted by line.
+ *
+ * Pure: the caller reads the Dockerfile and the .dockerignore that applies
+ * (dockerignoreCandidates) and hands over their text and patterns.
  */
-import { readFile } from 'node:fs/promises';
-import * as path from 'node:path';
-import { InvalidArgumentError, errnoCode, isCairnError } from '../errors.js';
+import { InvalidArgumentError, isCairnError } from '../errors.js';
 import type { Platform } from '../oci/types.js';
-import { loadDockerignore, PatternMatcher } from './dockerignore.js';
+import { PatternMatcher } from './dockerignore.js';
 import { DockerfileError, sourceExcerpt, type LineRange } from './errors.js';
-import { buildPlan, type LintSink, type RuleName } from './plan.js';
+import type { LintSink, RuleName } from './lint.js';
+import { buildPlan } from './plan.js';
 import { parse } from './parser.js';
 
 export interface Rule {
@@ -222,47 +224,23 @@ export interface CheckReport {
 }
 
 export interface CheckOptions {
-  /** Path of the Dockerfile (for its NAME.dockerignore and the display name). */
-  dockerfilePath?: string;
-  /** Dockerfile text; read from dockerfilePath when absent. */
-  text?: string;
-  /** Build context directory (for .dockerignore). */
-  contextDir?: string;
+  /** The Dockerfile text. */
+  text: string;
+  /** Display name in findings and messages, default `Dockerfile`. */
+  file?: string;
+  /** Patterns of the .dockerignore that applies (parseDockerignore), for CopyIgnoredFile. */
+  dockerignore?: string[];
   buildArgs?: Record<string, string>;
   target?: string;
   platform?: string | Platform;
-  /** Display name; default the basename of dockerfilePath, else `Dockerfile`. */
-  file?: string;
   /** Base image ENV when known (see PlanOptions.imageEnv). */
   imageEnv?: (normalizedRef: string) => string[] | undefined;
 }
 
 /** Run the build checks. Never builds; never throws for a bad Dockerfile (it is the report's error). */
-export async function checkDockerfile(opts: CheckOptions): Promise<CheckReport> {
-  let text = opts.text;
-  if (text === undefined) {
-    if (opts.dockerfilePath === undefined) throw new InvalidArgumentError('checkDockerfile needs text or dockerfilePath');
-    try {
-      text = await readFile(opts.dockerfilePath, 'utf8');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw new InvalidArgumentError(`failed to read dockerfile: open ${opts.dockerfilePath}: no such file or directory`, { cause: err });
-      throw err;
-    }
-  }
-  const file = opts.file ?? (opts.dockerfilePath !== undefined ? path.basename(opts.dockerfilePath) : 'Dockerfile');
-  let ignored: ((p: string) => boolean) | undefined;
-  if (opts.contextDir !== undefined) {
-    const di = await loadDockerignore(opts.contextDir, opts.dockerfilePath);
-    if (di !== undefined && di.patterns.length > 0) {
-      const m = new PatternMatcher(di.patterns);
-      ignored = (p) => m.matchesOrParentMatches(p);
-    }
-  }
-  return runChecks(text, file, opts, ignored);
-}
-
-/** The synchronous core of checkDockerfile, given the text and an optional ignore matcher. */
-export function runChecks(text: string, file: string, opts: Omit<CheckOptions, 'text' | 'dockerfilePath' | 'contextDir'>, ignored?: (p: string) => boolean): CheckReport {
+export function checkDockerfile(opts: CheckOptions): CheckReport {
+  const { text } = opts;
+  const file = opts.file ?? 'Dockerfile';
   const findings: Finding[] = [];
   let cfg: CheckConfig = { skipAll: false, skip: [], experimentalAll: false, experimental: [], error: false };
   const report = (error: { message: string; lines: LineRange[] } | undefined): CheckReport => {
@@ -303,7 +281,10 @@ export function runChecks(text: string, file: string, opts: Omit<CheckOptions, '
       });
     },
   };
-  if (ignored !== undefined) sink.ignored = ignored;
+  if (opts.dockerignore !== undefined && opts.dockerignore.length > 0) {
+    const m = new PatternMatcher(opts.dockerignore);
+    sink.ignored = (p) => m.matchesOrParentMatches(p);
+  }
 
   try {
     const planOpts: Parameters<typeof buildPlan>[0] = { text, file, allStages: opts.target === undefined || opts.target === '' };

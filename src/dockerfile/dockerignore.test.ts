@@ -1,9 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { cleanPath, loadDockerignore, parseDockerignore, PatternMatcher } from './dockerignore.js';
+import { cleanPath, dockerignoreCandidates, parseDockerignore, PatternMatcher } from './dockerignore.js';
 
 function m(...patterns: string[]): PatternMatcher {
   return new PatternMatcher(patterns);
@@ -75,19 +72,8 @@ test('regexp characters in patterns are literal', () => {
   assert.equal(m('\\*star').matches('*star'), false);
 });
 
-test('loadDockerignore: NAME.dockerignore beside the Dockerfile wins over .dockerignore', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-di-'));
-  try {
-    assert.equal(await loadDockerignore(dir, path.join(dir, 'Dockerfile')), undefined);
-    await writeFile(path.join(dir, '.dockerignore'), 'a\n');
-    assert.deepEqual((await loadDockerignore(dir, path.join(dir, 'Dockerfile')))?.patterns, ['a']);
-    await writeFile(path.join(dir, 'Dockerfile.dockerignore'), 'b\n');
-    const got = await loadDockerignore(dir, path.join(dir, 'Dockerfile'));
-    assert.deepEqual(got?.patterns, ['b']);
-    assert.equal(got?.path, path.join(dir, 'Dockerfile.dockerignore'));
-    // Another Dockerfile name does not pick it up.
-    assert.deepEqual((await loadDockerignore(dir, path.join(dir, 'other.Dockerfile')))?.patterns, ['a']);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+test('dockerignoreCandidates: NAME.dockerignore beside the Dockerfile comes before .dockerignore at the context root', () => {
+  assert.deepEqual(dockerignoreCandidates('/ctx', '/ctx/Dockerfile'), ['/ctx/Dockerfile.dockerignore', '/ctx/.dockerignore']);
+  assert.deepEqual(dockerignoreCandidates('/ctx', '/elsewhere/app.Dockerfile'), ['/elsewhere/app.Dockerfile.dockerignore', '/ctx/.dockerignore']);
+  assert.deepEqual(dockerignoreCandidates('/ctx'), ['/ctx/.dockerignore']);
 });

@@ -1,6 +1,6 @@
 /**
- * `.dockerignore` files: reading them (moby/patternmatcher/ignorefile ReadAll), choosing
- * which one applies to a build (`<Dockerfile name>.dockerignore` beside the Dockerfile wins
+ * `.dockerignore` files: parsing them (moby/patternmatcher/ignorefile ReadAll), naming
+ * the ones that may apply to a build (`<Dockerfile name>.dockerignore` beside the Dockerfile wins
  * over `.dockerignore` at the context root, as BuildKit's dockerui does), and matching paths
  * with Docker's rules (a port of moby/patternmatcher):
  *
@@ -11,9 +11,8 @@
  * - `matchesOrParentMatches` also counts a path as matched when one of its parent
  *   directories is (so `docs` excludes `docs/a/b.txt`).
  */
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { InvalidArgumentError, errnoCode } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Go's path.Clean for slash-separated paths. */
 export function cleanPath(p: string): string {
@@ -213,34 +212,16 @@ export class PatternMatcher {
   }
 }
 
-/** Which ignore file a build uses, and its patterns. */
-export interface DockerignoreFile {
-  path: string;
-  patterns: string[];
-}
-
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
-    throw err;
-  }
-}
-
 /**
- * Find the ignore file for a build: `<dockerfile basename>.dockerignore` next to the
- * Dockerfile takes precedence over `<contextDir>/.dockerignore`. Undefined when neither exists.
+ * The ignore files that may apply to a build, in order of precedence:
+ * `<dockerfile basename>.dockerignore` next to the Dockerfile, then `<contextDir>/.dockerignore`.
+ * The caller reads the first one that exists and gives its text to parseDockerignore.
  */
-export async function loadDockerignore(contextDir: string, dockerfilePath?: string): Promise<DockerignoreFile | undefined> {
+export function dockerignoreCandidates(contextDir: string, dockerfilePath?: string): string[] {
   const candidates: string[] = [];
   if (dockerfilePath !== undefined) {
     candidates.push(path.join(path.dirname(dockerfilePath), path.basename(dockerfilePath) + '.dockerignore'));
   }
   candidates.push(path.join(contextDir, '.dockerignore'));
-  for (const file of candidates) {
-    const text = await readIfExists(file);
-    if (text !== undefined) return { path: file, patterns: parseDockerignore(text) };
-  }
-  return undefined;
+  return candidates;
 }

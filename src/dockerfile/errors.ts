@@ -13,7 +13,7 @@
  * The error message itself stays one line (`Dockerfile:3: unknown instruction: BAD`); the
  * excerpt is a property (`excerpt`) and `formatDockerfileError` renders both, as Docker does.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, isCairnError } from '../errors.js';
 
 /** Inclusive 1-based line range. */
 export interface LineRange {
@@ -106,11 +106,30 @@ export function formatDockerfileError(err: DockerfileError): string {
  * Error thrown by the semantic layer before it knows the source (instructions.ts works on
  * AST nodes); plan.ts converts it into a DockerfileError with the file name and excerpt.
  */
-export class InstructionError extends Error {
+export class InstructionError extends InvalidArgumentError {
   readonly ranges: LineRange[];
   constructor(ranges: LineRange[], message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(message, options);
     this.name = 'InstructionError';
     this.ranges = ranges;
+  }
+}
+
+/**
+ * `err` from a helper (lexer, mount or reference parser, value check) as a DockerfileError
+ * at `where`. Only CairnErrors are input problems; anything else is a bug and is rethrown.
+ */
+export function located(src: SourceFile, where: LineRange[], err: unknown, prefix = ''): DockerfileError {
+  if (err instanceof DockerfileError) return err;
+  if (!isCairnError(err)) throw err;
+  return new DockerfileError(src, where, prefix + err.message, { cause: err });
+}
+
+/** Run `fn`, turning the input errors it throws into DockerfileErrors at `where`. */
+export function withLocation<T>(src: SourceFile, where: LineRange[], fn: () => T, prefix = ''): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw located(src, where, err, prefix);
   }
 }

@@ -1,44 +1,31 @@
 /**
- * The Dockerfile frontend's public API: parse a Dockerfile, plan it (stages, expanded steps,
- * dependencies, parallel levels), run BuildKit's build checks, read `.dockerignore`.
- * Higher layers (build, cli) import from here only.
+ * The Dockerfile frontend's public API: parse a Dockerfile, expand shell words, plan it
+ * (stages, expanded steps, dependencies, parallel levels), run BuildKit's build checks, and
+ * choose and parse the `.dockerignore` that applies.
+ * Pure: no file, process or environment access; callers read files and hand over text.
+ * Higher layers (image, cli) import from here only.
  */
 export type { Heredoc, Node, ParseResult, ParseWarning, Directives, SourceRange, EnvGetter, ExpansionResult } from './ast.js';
-export { parse, DockerfileSyntaxError } from './parser.js';
+export { parse } from './parser.js';
 export { Lexer, envFromPairs } from './shell.js';
-export { DockerfileError, formatDockerfileError, sourceExcerpt, type LineRange, type SourceFile } from './errors.js';
-export { parseInstruction, parseMount, type Instruction, type RunMount, type MountType } from './instructions.js';
-export {
-  planDockerfile,
-  PROXY_ARGS,
-  PLATFORM_ARGS,
-  type Plan,
-  type PlanOptions,
-  type PlanStage,
-  type PlanMount,
-  type Step,
-  type StageBase,
-  type StageSource,
-  type RunStep,
-  type CopyStep,
-  type CommandStep,
-  type ShellStep,
-  type KeyValueStep,
-  type ArgStep,
-  type ValueStep,
-  type ListStep,
-  type HealthcheckStep,
-  type RuleName,
-} from './plan.js';
-export {
-  checkDockerfile,
-  runChecks,
-  formatCheckReport,
-  parseCheckOptions,
-  RULES,
-  type CheckOptions,
-  type CheckReport,
-  type Finding,
-  type Rule,
-} from './checks.js';
-export { PatternMatcher, parseDockerignore, loadDockerignore, type DockerignoreFile } from './dockerignore.js';
+export { DockerfileError, formatDockerfileError, type LineRange, type SourceFile } from './errors.js';
+export type { Instruction, RunMount, MountType } from './instructions.js';
+export { planDockerfile, type Plan, type PlanOptions, type PlanStage } from './plan.js';
+export type {
+  Step,
+  StageBase,
+  StageSource,
+  PlanMount,
+  RunStep,
+  CopyStep,
+  CommandStep,
+  ShellStep,
+  KeyValueStep,
+  ArgStep,
+  ValueStep,
+  ListStep,
+  HealthcheckStep,
+} from './steps.js';
+export type { RuleName } from './lint.js';
+export { checkDockerfile, formatCheckReport, type CheckOptions, type CheckReport, type Finding, type Rule } from './checks.js';
+export { parseDockerignore, dockerignoreCandidates } from './dockerignore.js';

@@ -7,6 +7,7 @@
  * Errors are InstructionError (message + line range); plan.ts turns them into
  * DockerfileError with the file name and the source excerpt.
  */
+import { InvalidArgumentError, isCairnError } from '../errors.js';
 import type { Heredoc, Node } from './ast.js';
 import { InstructionError, type LineRange } from './errors.js';
 import { parseHeredocWord } from './parser.js';
@@ -159,8 +160,8 @@ export interface StopSignalInstruction extends Base {
   signal: string;
 }
 
-export interface HealthcheckInstruction extends Base {
-  kind: 'healthcheck';
+/** A HEALTHCHECK's settings, as the instruction gives them and the plan step keeps them. */
+export interface HealthcheckConfig {
   /** `['NONE']`, or `['CMD', ...argv]` / `['CMD-SHELL', command]`. */
   test: string[];
   /** Durations in nanoseconds (0 when not given), as Docker's image config stores them. */
@@ -169,6 +170,10 @@ export interface HealthcheckInstruction extends Base {
   startPeriod: number;
   startInterval: number;
   retries: number;
+}
+
+export interface HealthcheckInstruction extends Base, HealthcheckConfig {
+  kind: 'healthcheck';
 }
 
 export interface OnbuildInstruction extends Base {
@@ -200,7 +205,7 @@ export type Instruction =
   | OnbuildInstruction;
 
 /** All instruction keywords BuildKit knows, upper-case. */
-export const INSTRUCTION_NAMES = [
+const INSTRUCTION_NAMES = [
   'ADD',
   'ARG',
   'CMD',
@@ -279,7 +284,7 @@ export interface ParsedFlags {
 }
 
 /** Which flags each instruction takes (BuildKit's parse.go `req.flags.Add*` calls). */
-export const FLAG_SPECS: Record<string, FlagSpec> = {
+const FLAG_SPECS: Record<string, FlagSpec> = {
   from: { platform: 'string' },
   add: {
     chown: 'string',
@@ -373,20 +378,20 @@ export function validateChmod(value: string): number | undefined {
   } else if (/^[ugoa]*[-+=][rwxXst]*([-+=][rwxXst]*)*(,[ugoa]*[-+=][rwxXst]*([-+=][rwxXst]*)*)*$/.test(value)) {
     return undefined;
   }
-  throw new Error(`invalid chmod parameter: '${value}'. it should be octal string and between 0 and 07777`);
+  throw new InvalidArgumentError(`invalid chmod parameter: '${value}'. it should be octal string and between 0 and 07777`);
 }
 
 /** `--chown`: `user[:group]`, names or numeric ids, no whitespace. */
 export function validateChown(value: string): void {
   if (!/^[^:\s]+(:[^:\s]+)?$/.test(value)) {
-    throw new Error(`invalid chown parameter: '${value}'. it should be user[:group] (names or numeric ids)`);
+    throw new InvalidArgumentError(`invalid chown parameter: '${value}'. it should be user[:group] (names or numeric ids)`);
   }
 }
 
 /** RUN --network values BuildKit accepts. */
-export const NETWORK_MODES = ['default', 'none', 'host'] as const;
+const NETWORK_MODES = ['default', 'none', 'host'] as const;
 /** RUN --security values BuildKit accepts. */
-export const SECURITY_MODES = ['sandbox', 'insecure'] as const;
+const SECURITY_MODES = ['sandbox', 'insecure'] as const;
 
 // ---------------------------------------------------------------------------------------
 // RUN --mount (commands_runmount.go)
@@ -444,7 +449,7 @@ export function parseCsvRecord(s: string): string[] {
     if (s[i] === '"') {
       i++;
       for (;;) {
-        if (i >= s.length) throw new Error(`parse error: extraneous or missing " in quoted-field`);
+        if (i >= s.length) throw new InvalidArgumentError(`parse error: extraneous or missing " in quoted-field`);
         const ch = s[i] as string;
         if (ch === '"') {
           if (s[i + 1] === '"') {
@@ -458,10 +463,10 @@ export function parseCsvRecord(s: string): string[] {
         field += ch;
         i++;
       }
-      if (i < s.length && s[i] !== ',') throw new Error(`parse error: extraneous or missing " in quoted-field`);
+      if (i < s.length && s[i] !== ',') throw new InvalidArgumentError(`parse error: extraneous or missing " in quoted-field`);
     } else {
       while (i < s.length && s[i] !== ',') {
-        if (s[i] === '"') throw new Error(`parse error: bare " in non-quoted-field`);
+        if (s[i] === '"') throw new InvalidArgumentError(`parse error: bare " in non-quoted-field`);
         field += s[i];
         i++;
       }
@@ -490,21 +495,21 @@ function parseBool(key: string, value: string): boolean {
     case 'False':
       return false;
     default:
-      throw new Error(`invalid value for ${key}: ${value}`);
+      throw new InvalidArgumentError(`invalid value for ${key}: ${value}`);
   }
 }
 
 function parseUint(value: string, radix: 8 | 10, what: string): number {
   const ok = radix === 8 ? /^[0-7]+$/.test(value) : /^[0-9]+$/.test(value);
   const n = ok ? parseInt(value, radix) : NaN;
-  if (!ok || n > 0xffffffff) throw new Error(`invalid value ${value} for ${what}`);
+  if (!ok || n > 0xffffffff) throw new InvalidArgumentError(`invalid value ${value} for ${what}`);
   return n;
 }
 
 /** go-units RAMInBytes: `64m`, `1g`, `512k`, plain bytes. */
 function parseSize(value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i.exec(value);
-  if (!m) throw new Error(`invalid value for size: ${value}`);
+  if (!m) throw new InvalidArgumentError(`invalid value for size: ${value}`);
   const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
   return Math.floor(Number(m[1]) * (mult[(m[2] ?? '').toLowerCase()] as number));
 }
@@ -519,7 +524,8 @@ export function parseMount(value: string, expand?: (word: string) => string): Ru
   try {
     fields = parseCsvRecord(value);
   } catch (e) {
-    throw new Error(`failed to parse csv mounts: ${(e as Error).message}`);
+    if (!isCairnError(e)) throw e;
+    throw new InvalidArgumentError(`failed to parse csv mounts: ${e.message}`, { cause: e });
   }
   const m: RunMount = { type: 'bind', readOnly: false, required: false };
   let roAuto = true;
@@ -545,22 +551,22 @@ export function parseMount(value: string, expand?: (word: string) => string): Ru
           m.required = true;
           continue;
         }
-        throw new Error(`unexpected key '${key}' for mount type '${m.type}'`);
+        throw new InvalidArgumentError(`unexpected key '${key}' for mount type '${m.type}'`);
       }
-      throw new Error(`invalid field '${field}' must be a key=value pair`);
+      throw new InvalidArgumentError(`invalid field '${field}' must be a key=value pair`);
     }
     let v = field.slice(eq + 1);
     if (!MOUNT_KEYS.includes(key)) {
-      throw new Error(`unexpected key '${key}' in '${field}'${didYouMean(key, MOUNT_KEYS)}`);
+      throw new InvalidArgumentError(`unexpected key '${key}' in '${field}'${didYouMean(key, MOUNT_KEYS)}`);
     }
     if (expand) v = expand(v);
     else if (key === 'from' && /\$./.test(v)) {
-      throw new Error(`'${key}' doesn't support variable expansion, define alias stage instead`);
+      throw new InvalidArgumentError(`'${key}' doesn't support variable expansion, define alias stage instead`);
     } else if (v.includes('$')) continue; // checked again after expansion
     switch (key) {
       case 'type': {
         const t = v.toLowerCase();
-        if (!MOUNT_TYPES.includes(t)) throw new Error(`unsupported mount type ${JSON.stringify(v)}${didYouMean(t, MOUNT_TYPES)}`);
+        if (!MOUNT_TYPES.includes(t)) throw new InvalidArgumentError(`unsupported mount type ${JSON.stringify(v)}${didYouMean(t, MOUNT_TYPES)}`);
         m.type = t as MountType;
         break;
       }
@@ -587,7 +593,7 @@ export function parseMount(value: string, expand?: (word: string) => string): Ru
         roAuto = false;
         break;
       case 'required':
-        if (m.type !== 'secret' && m.type !== 'ssh') throw new Error(`unexpected key '${key}' for mount type '${m.type}'`);
+        if (m.type !== 'secret' && m.type !== 'ssh') throw new InvalidArgumentError(`unexpected key '${key}' for mount type '${m.type}'`);
         m.required = parseBool(key, v);
         break;
       case 'id':
@@ -595,7 +601,7 @@ export function parseMount(value: string, expand?: (word: string) => string): Ru
         break;
       case 'sharing': {
         const s = v.toLowerCase();
-        if (s !== 'shared' && s !== 'private' && s !== 'locked') throw new Error(`unsupported sharing value ${JSON.stringify(v)}`);
+        if (s !== 'shared' && s !== 'private' && s !== 'locked') throw new InvalidArgumentError(`unsupported sharing value ${JSON.stringify(v)}`);
         m.sharing = s;
         break;
       }
@@ -612,30 +618,30 @@ export function parseMount(value: string, expand?: (word: string) => string): Ru
         sawGid = true;
         break;
       case 'size':
-        if (m.type !== 'tmpfs') throw new Error(`unexpected key '${key}' for mount type '${m.type}'`);
+        if (m.type !== 'tmpfs') throw new InvalidArgumentError(`unexpected key '${key}' for mount type '${m.type}'`);
         m.size = parseSize(v);
         break;
       case 'env':
-        if (m.type !== 'secret') throw new Error(`unexpected key '${key}' for mount type '${m.type}'`);
+        if (m.type !== 'secret') throw new InvalidArgumentError(`unexpected key '${key}' for mount type '${m.type}'`);
         m.env = v;
         break;
     }
   }
   const fileInfoAllowed = m.type === 'secret' || m.type === 'ssh' || m.type === 'cache';
-  if (sawMode && !fileInfoAllowed) throw new Error(`mode not allowed for ${JSON.stringify(m.type)} type mounts`);
-  if (sawUid && !fileInfoAllowed) throw new Error(`uid not allowed for ${JSON.stringify(m.type)} type mounts`);
-  if (sawGid && !fileInfoAllowed) throw new Error(`gid not allowed for ${JSON.stringify(m.type)} type mounts`);
+  if (sawMode && !fileInfoAllowed) throw new InvalidArgumentError(`mode not allowed for ${JSON.stringify(m.type)} type mounts`);
+  if (sawUid && !fileInfoAllowed) throw new InvalidArgumentError(`uid not allowed for ${JSON.stringify(m.type)} type mounts`);
+  if (sawGid && !fileInfoAllowed) throw new InvalidArgumentError(`gid not allowed for ${JSON.stringify(m.type)} type mounts`);
   if (roAuto) m.readOnly = !(m.type === 'cache' || m.type === 'tmpfs');
-  if (m.sharing !== undefined && m.type !== 'cache') throw new Error(`invalid cache sharing set for ${m.type} mount`);
+  if (m.sharing !== undefined && m.type !== 'cache') throw new InvalidArgumentError(`invalid cache sharing set for ${m.type} mount`);
   if (m.type === 'secret') {
-    if (m.from !== undefined) throw new Error('secret mount should not have a from');
+    if (m.from !== undefined) throw new InvalidArgumentError('secret mount should not have a from');
     if (m.source === undefined && m.target === undefined && m.id === undefined && m.env === undefined && expand) {
-      throw new Error('invalid secret mount. one of source, target required');
+      throw new InvalidArgumentError('invalid secret mount. one of source, target required');
     }
-    if (m.source !== undefined && m.id !== undefined) throw new Error("both source and id can't be set");
+    if (m.source !== undefined && m.id !== undefined) throw new InvalidArgumentError("both source and id can't be set");
   }
   if (expand && (m.type === 'bind' || m.type === 'cache' || m.type === 'tmpfs') && (m.target === undefined || m.target === '')) {
-    throw new Error(`mount type=${m.type} requires a target`);
+    throw new InvalidArgumentError(`mount type=${m.type} requires a target`);
   }
   return m;
 }
@@ -663,14 +669,14 @@ export function parseGoDuration(s: string): number {
     neg = s.startsWith('-');
     s = s.slice(1);
   }
-  if (s === '') throw new Error(`time: invalid duration ${JSON.stringify(orig)}`);
+  if (s === '') throw new InvalidArgumentError(`time: invalid duration ${JSON.stringify(orig)}`);
   let total = 0;
   const re = /^(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)/;
   while (s !== '') {
     const m = re.exec(s);
     if (!m || m[1] === '' || m[1] === '.') {
-      if (/^\d*\.?\d*$/.test(s)) throw new Error(`time: missing unit in duration ${JSON.stringify(orig)}`);
-      throw new Error(`time: invalid duration ${JSON.stringify(orig)}`);
+      if (/^\d*\.?\d*$/.test(s)) throw new InvalidArgumentError(`time: missing unit in duration ${JSON.stringify(orig)}`);
+      throw new InvalidArgumentError(`time: invalid duration ${JSON.stringify(orig)}`);
     }
     total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
     s = s.slice(m[0].length);
@@ -682,7 +688,7 @@ export function parseGoDuration(s: string): number {
 // Instruction parsing (parse.go)
 
 /** The keyword as written in the source, falling back to the upper-case name. */
-export function writtenKeyword(node: Node): string {
+function writtenKeyword(node: Node): string {
   const m = /^\s*(\S+)/.exec(node.original);
   const word = m?.[1];
   if (word !== undefined && word.toLowerCase() === node.value.toLowerCase()) return word;
@@ -690,7 +696,7 @@ export function writtenKeyword(node: Node): string {
 }
 
 /** BuildKit's nodeArgs: the argument values, with an ONBUILD sub-command flattened in. */
-export function nodeArgs(node: Node): string[] {
+function nodeArgs(node: Node): string[] {
   const out: string[] = [];
   for (let n = node.next; n !== null; n = n.next) {
     if (n.children.length === 0) out.push(n.value);
@@ -787,7 +793,8 @@ function checkCopyFlags(r: Req, f: ParsedFlags): void {
     if (chmod !== undefined && !chmod.includes('$')) validateChmod(chmod);
     if (chown !== undefined && !chown.includes('$')) validateChown(chown);
   } catch (e) {
-    throw reqError(r, (e as Error).message);
+    if (!isCairnError(e)) throw e;
+    throw reqError(r, e.message);
   }
 }
 
@@ -878,7 +885,8 @@ function parseRun(r: Req): RunInstruction {
     try {
       parseMount(m);
     } catch (e) {
-      throw reqError(r, (e as Error).message);
+      if (!isCairnError(e)) throw e;
+      throw reqError(r, e.message);
     }
   }
   const out: RunInstruction = {
@@ -950,7 +958,8 @@ function parseHealthcheck(r: Req): HealthcheckInstruction {
     try {
       d = parseGoDuration(v);
     } catch (e) {
-      throw reqError(r, (e as Error).message);
+      if (!isCairnError(e)) throw e;
+      throw reqError(r, e.message);
     }
     if (d === 0) return 0;
     if (d < 1e6) throw reqError(r, `Interval ${JSON.stringify(flag)} cannot be less than 1ms`);

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { InvalidArgumentError } from '../errors.js';
+import { parseSignal } from './values.js';
 import { DockerfileError, formatDockerfileError } from './errors.js';
-import { planDockerfile, parseSignal, type CopyStep, type KeyValueStep, type ListStep, type Plan, type PlanOptions, type RunStep, type Step, type ValueStep } from './plan.js';
+import { planDockerfile, type Plan, type PlanOptions } from './plan.js';
+import type { CopyStep, KeyValueStep, ListStep, RunStep, Step, ValueStep } from './steps.js';
 
 const AMD64 = { platform: 'linux/amd64', buildPlatform: 'linux/amd64' };
 
@@ -228,6 +231,17 @@ const ERRORS: Array<[string, string, string]> = [
   ['SHELL not JSON', 'FROM alpine\nSHELL /bin/sh -c\n', 'Dockerfile:2: SHELL requires the arguments to be in JSON form'],
   ['HEALTHCHECK retries', 'FROM alpine\nHEALTHCHECK --retries=0 CMD true\n', 'Dockerfile:2: --retries must be at least 1 (not 0)'],
   ['ONBUILD FROM', 'FROM alpine\nONBUILD FROM x\n', "Dockerfile:2: FROM isn't allowed as an ONBUILD trigger"],
+  ['global ARG default that does not expand', 'ARG A=${X:?needed}\nFROM alpine\n', 'Dockerfile:1: failed to process "${X:?needed}": X: needed'],
+  ['FROM --platform that does not expand', 'FROM --platform=${P:?unset} alpine\n', 'Dockerfile:1: failed to process arguments for platform ${P:?unset}: failed to process "${P:?unset}": P: unset'],
+  ['FROM --platform that does not parse', 'FROM --platform=linux/amd64/v2/x alpine\n', 'Dockerfile:1: failed to parse platform linux/amd64/v2/x: invalid platform "linux/amd64/v2/x": expected os/arch or os/arch/variant'],
+  ['base image reference that does not parse', 'FROM Bad:Ref::\n', 'Dockerfile:1: failed to parse stage name "Bad:Ref::": invalid reference format: repository name (library/Bad) must be lowercase'],
+  ['COPY --from neither stage nor image', 'FROM alpine\nCOPY --from=UPPER:Bad /a /b\n', 'Dockerfile:2: failed to parse stage name "UPPER:Bad": not a stage name or a valid image reference'],
+  ['empty VOLUME', 'FROM alpine\nVOLUME ""\n', 'Dockerfile:2: VOLUME specified can not be an empty string'],
+  ['EXPOSE port out of range', 'FROM alpine\nEXPOSE 99999\n', 'Dockerfile:2: invalid containerPort: 99999'],
+  ['EXPOSE ranges of different sizes', 'FROM alpine\nEXPOSE 1-5:8000-8001\n', 'Dockerfile:2: invalid ranges specified for container and host Ports: 8000-8001 and 1-5'],
+  ['ADD --checksum format', 'FROM alpine\nADD --checksum=nope http://x/a /a\n', 'Dockerfile:2: invalid checksum digest format: nope'],
+  ['ADD --checksum with several sources', 'FROM alpine\nADD --checksum=sha256:abc a b /c\n', "Dockerfile:2: checksum can't be specified for multiple sources"],
+  ['STOPSIGNAL 0', 'FROM alpine\nSTOPSIGNAL 0\n', 'Dockerfile:2: Invalid signal: 0'],
 ];
 
 for (const [what, text, message] of ERRORS) {
@@ -239,6 +253,18 @@ for (const [what, text, message] of ERRORS) {
     assert.equal(err.exitCode, 1);
   });
 }
+
+test('bad options are InvalidArgumentErrors that name the option, not a Dockerfile line', () => {
+  for (const [opts, message] of [
+    [{ target: 'nope' }, 'target stage "nope" could not be found'],
+    [{ platform: 'linux/amd64/v2/x' }, 'invalid platform: invalid platform "linux/amd64/v2/x": expected os/arch or os/arch/variant'],
+  ] as Array<[Partial<PlanOptions>, string]>) {
+    assert.throws(
+      () => plan('FROM alpine AS a\n', opts),
+      (err: unknown) => err instanceof InvalidArgumentError && !(err instanceof DockerfileError) && err.message === message && err.exitCode === 1,
+    );
+  }
+});
 
 test('the error excerpt marks the offending lines as Docker does', () => {
   const err = planError('FROM alpine\nRUN true\nBAD thing\nRUN x\n');

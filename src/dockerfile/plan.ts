@@ -2,149 +2,37 @@
  * The build plan: a Dockerfile resolved into a graph of stages with expanded, validated
  * steps, as BuildKit's dockerfile2llb.toDispatchState sees it before it builds anything.
  *
- * Owns: ARG scoping (global ARGs before the first FROM usable in FROM lines only, unless
- * redeclared in a stage; defaults; `--build-arg` overrides; the automatic platform ARGs;
- * the predefined proxy ARGs), variable expansion of exactly the arguments BuildKit expands
- * (ADD, COPY, ENV, EXPOSE, FROM, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR, RUN --mount
- * values; RUN/CMD/ENTRYPOINT are left to the shell; ONBUILD triggers are expanded where they
- * run, not where they are defined), stage dependencies (FROM, `COPY --from`,
- * `RUN --mount=from=`), `--target` pruning, and parallel levels.
+ * Owns the stage graph: collecting stages (ARGs before the first FROM are global), stage
+ * names, FROM expansion with the global ARGs (usable in FROM lines only, unless redeclared
+ * in a stage) and linking each FROM to an earlier stage, scratch or an image, stage
+ * dependencies (FROM, `COPY --from`, `RUN --mount=from=`; ONBUILD triggers of a base stage
+ * run, expanded, in the stage built on it), `--target` pruning, and parallel levels.
+ * The rest is delegated: build-arg scoping to args.ts, each stage's steps to dispatch.ts.
  *
  * The plan is plain JSON-serialisable data. Invalid input throws DockerfileError
- * (`Dockerfile:LINE: problem`, with a BuildKit-style source excerpt).
+ * (`Dockerfile:LINE: problem`, with a BuildKit-style source excerpt); a bad option
+ * (platform, unknown target) InvalidArgumentError.
  *
- * The build checks (checks.ts) run through the same walk: plan.ts calls a LintSink at the
- * points where BuildKit calls its linter, with the rule's format arguments; checks.ts owns
- * the rule texts. Deliberate differences from BuildKit are marked "cairn:" below.
+ * The build checks (checks.ts) run through the same walk: the planner calls a LintSink
+ * (lint.ts) at the points where BuildKit calls its linter, with the rule's format arguments;
+ * checks.ts owns the rule texts. Deliberate differences from BuildKit are marked "cairn:".
  */
-import { InvalidArgumentError } from '../errors.js';
-import { hostPlatform, parsePlatform, platformString } from '../oci/platform.js';
+import { InvalidArgumentError, isCairnError } from '../errors.js';
+import { parsePlatform, platformString } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
 import { parseNormalizedReference } from '../reference/reference.js';
-import type { EnvGetter, Heredoc, Node, ParseResult } from './ast.js';
-import { DockerfileError, InstructionError, type LineRange, type SourceFile } from './errors.js';
-import {
-  parseInstruction,
-  parseMount,
-  suggest,
-  validateChmod,
-  validateChown,
-  type ArgInstruction,
-  type FromInstruction,
-  type HeredocSource,
-  type Instruction,
-  type RunMount,
-} from './instructions.js';
+import type { ParseResult } from './ast.js';
+import { expandMetaArgs, mapGetter, platformArgs, proxyEnv, resolvePlatforms, unusedBuildArgs, type MetaArgs } from './args.js';
+import { dispatch, initState, type DispatchContext, type StageState } from './dispatch.js';
+import { withLocation, DockerfileError, InstructionError, located, type LineRange, type SourceFile } from './errors.js';
+import { parseInstruction, parseMount, suggest, type ArgInstruction, type FromInstruction, type Instruction, type RunMount } from './instructions.js';
+import { commandCasing, definitionDescription, lintNode, reportUndefinedFromArgs, type LintSink } from './lint.js';
 import { DockerfileSyntaxError, parse } from './parser.js';
 import { Lexer } from './shell.js';
+import type { StageBase, StageSource, Step } from './steps.js';
 
 // ---------------------------------------------------------------------------------------
 // Public types
-
-/** Where a stage starts from. */
-export type StageBase =
-  | { type: 'scratch' }
-  /** `ref` as written after expansion; `normalized` in full form (docker.io/library/x:latest). */
-  | { type: 'image'; ref: string; normalized: string }
-  | { type: 'stage'; stage: number };
-
-/** Where a COPY --from or a mount reads from. */
-export type StageSource = { stage: number } | { image: string };
-
-interface StepBase {
-  /** Upper-case instruction name. */
-  instruction: string;
-  lines: LineRange;
-  /** Instruction text as written. */
-  original: string;
-  /** true for an ONBUILD trigger inherited from the base stage and run here. */
-  onbuild?: boolean;
-}
-
-export interface RunStep extends StepBase {
-  instruction: 'RUN';
-  /** Shell form: `[commandLine]`; JSON form: argv. Not expanded: the shell does that. */
-  command: string[];
-  shell: boolean;
-  heredocs: Heredoc[];
-  mounts: PlanMount[];
-  network?: string;
-  security?: string;
-  /**
-   * ARG values the command sees as environment variables but that are not stored in the
-   * image config (BuildKit adds ARGs to the run environment; ENV set later wins).
-   */
-  args: Array<[string, string]>;
-}
-
-export interface PlanMount extends RunMount {
-  /** Resolved `from=`: an earlier stage, or an image. */
-  fromSource?: StageSource;
-}
-
-export interface CommandStep extends StepBase {
-  instruction: 'CMD' | 'ENTRYPOINT';
-  command: string[];
-  shell: boolean;
-}
-
-export interface ShellStep extends StepBase {
-  instruction: 'SHELL';
-  shell: string[];
-}
-
-export interface CopyStep extends StepBase {
-  instruction: 'COPY' | 'ADD';
-  sources: string[];
-  heredocs: HeredocSource[];
-  dest: string;
-  /** COPY --from, resolved. */
-  from?: StageSource;
-  chown?: string;
-  chmod?: string;
-  /** Numeric mode when --chmod was octal. */
-  mode?: number;
-  link: boolean;
-  parents?: boolean;
-  exclude: string[];
-  checksum?: string;
-  keepGitDir?: boolean;
-  unpack?: boolean;
-}
-
-export interface KeyValueStep extends StepBase {
-  instruction: 'ENV' | 'LABEL';
-  pairs: Array<[string, string]>;
-}
-
-export interface ArgStep extends StepBase {
-  instruction: 'ARG';
-  /** Resolved values; `value` undefined when the ARG has none. */
-  args: Array<{ name: string; value?: string }>;
-}
-
-export interface ValueStep extends StepBase {
-  instruction: 'WORKDIR' | 'USER' | 'STOPSIGNAL' | 'MAINTAINER' | 'ONBUILD';
-  value: string;
-}
-
-export interface ListStep extends StepBase {
-  instruction: 'VOLUME' | 'EXPOSE';
-  /** VOLUME paths, or EXPOSE ports normalised to `port/proto`. */
-  values: string[];
-}
-
-export interface HealthcheckStep extends StepBase {
-  instruction: 'HEALTHCHECK';
-  test: string[];
-  interval: number;
-  timeout: number;
-  startPeriod: number;
-  startInterval: number;
-  retries: number;
-}
-
-export type Step = RunStep | CommandStep | ShellStep | CopyStep | KeyValueStep | ArgStep | ValueStep | ListStep | HealthcheckStep;
 
 export interface PlanStage {
   /** Position among all FROM lines, 0-based (what `COPY --from=0` names). */
@@ -208,253 +96,20 @@ export interface PlanOptions {
 }
 
 // ---------------------------------------------------------------------------------------
-// Lint hook (rule texts live in checks.ts)
-
-export type RuleName =
-  | 'StageNameCasing'
-  | 'FromAsCasing'
-  | 'NoEmptyContinuation'
-  | 'ConsistentInstructionCasing'
-  | 'DuplicateStageName'
-  | 'ReservedStageName'
-  | 'JSONArgsRecommended'
-  | 'MaintainerDeprecated'
-  | 'UndefinedArgInFrom'
-  | 'WorkdirRelativePath'
-  | 'UndefinedVar'
-  | 'MultipleInstructionsDisallowed'
-  | 'LegacyKeyValueFormat'
-  | 'RedundantTargetPlatform'
-  | 'SecretsUsedInArgOrEnv'
-  | 'InvalidDefaultArgInFrom'
-  | 'FromPlatformFlagConstDisallowed'
-  | 'CopyIgnoredFile'
-  | 'InvalidDefinitionDescription'
-  | 'ExposeProtoCasing'
-  | 'ExposeInvalidFormat';
-
-/** Receives rule hits with the arguments of the rule's message format. */
-export interface LintSink {
-  run(rule: RuleName, ranges: LineRange[], ...args: string[]): void;
-  /** Matcher for CopyIgnoredFile, when a .dockerignore applies. */
-  ignored?: (path: string) => boolean;
-}
-
-// ---------------------------------------------------------------------------------------
-// Constants
-
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** BuildKit's proxy args: usable without an ARG, passed to RUN, kept out of the image. */
-export const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
-
-/** The automatic platform ARGs (BuildKit's defaultArgs). */
-export const PLATFORM_ARGS = [
-  'BUILDPLATFORM',
-  'BUILDOS',
-  'BUILDOSVERSION',
-  'BUILDARCH',
-  'BUILDVARIANT',
-  'TARGETPLATFORM',
-  'TARGETOS',
-  'TARGETOSVERSION',
-  'TARGETARCH',
-  'TARGETVARIANT',
-  'TARGETSTAGE',
-];
-
-/** Args BuildKit reads without adding them to the environment. */
-const NON_ENV_ARGS = new Set(['BUILDKIT_SBOM_SCAN_CONTEXT', 'BUILDKIT_SBOM_SCAN_STAGE']);
-
-const SIGNALS: Record<string, number> = {
-  ABRT: 6,
-  ALRM: 14,
-  BUS: 7,
-  CHLD: 17,
-  CLD: 17,
-  CONT: 18,
-  FPE: 8,
-  HUP: 1,
-  ILL: 4,
-  INT: 2,
-  IO: 29,
-  IOT: 6,
-  KILL: 9,
-  PIPE: 13,
-  POLL: 29,
-  PROF: 27,
-  PWR: 30,
-  QUIT: 3,
-  SEGV: 11,
-  STKFLT: 16,
-  STOP: 19,
-  SYS: 31,
-  TERM: 15,
-  TRAP: 5,
-  TSTP: 20,
-  TTIN: 21,
-  TTOU: 22,
-  URG: 23,
-  USR1: 10,
-  USR2: 12,
-  VTALRM: 26,
-  WINCH: 28,
-  XCPU: 24,
-  XFSZ: 25,
-};
-
-/** moby/sys/signal ParseSignal: a number, or a name with or without SIG, or RTMIN+n. */
-export function parseSignal(s: string): number {
-  if (/^\d+$/.test(s)) {
-    const n = parseInt(s, 10);
-    if (n === 0) throw new Error(`Invalid signal: ${s}`);
-    return n;
-  }
-  const name = s.toUpperCase().replace(/^SIG/, '');
-  const n = SIGNALS[name];
-  if (n !== undefined) return n;
-  const rt = /^RTMIN(?:\+(\d+))?$/.exec(name) ?? /^RTMAX(?:-(\d+))?$/.exec(name);
-  if (rt) {
-    const off = rt[1] === undefined ? 0 : parseInt(rt[1], 10);
-    const v = name.startsWith('RTMIN') ? 34 + off : 64 - off;
-    if (v >= 34 && v <= 64) return v;
-  }
-  throw new Error(`Invalid signal: ${s}`);
-}
-
-// ---------------------------------------------------------------------------------------
-// Small helpers
-
-/** An ordered environment: BuildKit's llb state env, remembering which entries ARG set. */
-class Env {
-  readonly map = new Map<string, { value: string; fromArg: boolean }>();
-  set(k: string, value: string, fromArg = false): void {
-    this.map.delete(k);
-    this.map.set(k, { value, fromArg });
-  }
-  getter(): EnvGetter {
-    const m = this.map;
-    return { get: (k) => m.get(k)?.value, keys: () => [...m.keys()] };
-  }
-  clone(): Env {
-    const e = new Env();
-    for (const [k, v] of this.map) e.map.set(k, { ...v });
-    return e;
-  }
-}
-
-/** EnvGetter over a Map, keeping insertion order like llb.EnvList. */
-function mapGetter(m: Map<string, string>): EnvGetter {
-  return { get: (k) => m.get(k), keys: () => [...m.keys()] };
-}
-
-function toPlatform(p: string | Platform | undefined): Platform {
-  if (p === undefined) return hostPlatform();
-  return typeof p === 'string' ? parsePlatform(p) : p;
-}
-
-function isUrl(src: string): boolean {
-  return /^https?:\/\//.test(src);
-}
-
-function isGitSource(src: string): boolean {
-  return /^(git@|git:\/\/|ssh:\/\/)/.test(src) || (isUrl(src) && /\.git(#.*)?$/.test(src));
-}
-
-/** Position of a FROM line etc. for errors. */
-type Where = LineRange[];
-
-// ---------------------------------------------------------------------------------------
-// EXPOSE (convert_expose.go)
-
-function splitParts(raw: string): [string, string, string] {
-  const parts = raw.split(':');
-  if (parts.length === 1) return ['', '', parts[0] as string];
-  if (parts.length === 2) return ['', parts[0] as string, parts[1] as string];
-  const n = parts.length;
-  return [parts.slice(0, n - 2).join(':'), parts[n - 2] as string, parts[n - 1] as string];
-}
-
-function parsePortNumber(s: string): number {
-  if (s === '') throw new Error('value is empty');
-  if (!/^[+-]?\d+$/.test(s)) throw new Error('invalid syntax');
-  const n = parseInt(s, 10);
-  if (n < 0 || n > 65535) throw new Error('value out of range (0–65535)');
-  return n;
-}
-
-function parsePortRange(ports: string): [number, number] {
-  if (ports === '') throw new Error('empty string specified for ports');
-  const dash = ports.indexOf('-');
-  const start = dash < 0 ? ports : ports.slice(0, dash);
-  const end = dash < 0 ? '' : ports.slice(dash + 1);
-  let s: number;
-  try {
-    s = parsePortNumber(start);
-  } catch (e) {
-    throw new Error(`invalid start port '${start}': ${(e as Error).message}`);
-  }
-  if (dash < 0 || start === end) return [s, s];
-  let e2: number;
-  try {
-    e2 = parsePortNumber(end);
-  } catch (e) {
-    throw new Error(`invalid end port '${end}': ${(e as Error).message}`);
-  }
-  if (e2 < s) throw new Error('invalid port range: ' + ports);
-  return [s, e2];
-}
-
-/** One EXPOSE word to `port/proto` entries, reporting the two EXPOSE rules. */
-function parseExposePort(raw: string, lint: LintSink | undefined, where: Where): string[] {
-  const [ip, hostPort, containerPortProto] = splitParts(raw);
-  const slash = containerPortProto.indexOf('/');
-  const containerPort = slash < 0 ? containerPortProto : containerPortProto.slice(0, slash);
-  let proto = slash < 0 ? '' : containerPortProto.slice(slash + 1);
-  if (containerPort === '') throw new Error(`invalid port: ${JSON.stringify(raw)}: no port specified`);
-  const lower = proto.toLowerCase();
-  if (lower === '') proto = 'tcp';
-  else if (lower !== 'tcp' && lower !== 'udp' && lower !== 'sctp') throw new Error(`invalid port: ${JSON.stringify(raw)}: invalid proto: ${proto}`);
-  if (lint) {
-    if (proto !== proto.toLowerCase()) lint.run('ExposeProtoCasing', where, raw);
-    if (ip !== '' || hostPort !== '') lint.run('ExposeInvalidFormat', where, raw);
-  }
-  let [start, end] = [0, 0];
-  try {
-    [start, end] = parsePortRange(containerPort);
-  } catch {
-    // BuildKit reports the container port only, dropping the parse detail.
-    throw new Error('invalid containerPort: ' + containerPort);
-  }
-  if (hostPort !== '') {
-    let hs: number;
-    let he: number;
-    try {
-      [hs, he] = parsePortRange(hostPort);
-    } catch {
-      // As above: BuildKit's message names the host port only.
-      throw new Error('invalid hostPort: ' + hostPort);
-    }
-    if (end - start !== he - hs && end !== start) {
-      throw new Error(`invalid ranges specified for container and host Ports: ${containerPort} and ${hostPort}`);
-    }
-  }
-  const out: string[] = [];
-  for (let p = start; p <= end; p++) out.push(`${p}/${proto.toLowerCase()}`);
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------
 // Planning
+
+/** `name`, or `stage-N` for an unnamed stage. */
+function stageId(d: StageDraft): string {
+  return d.from.stageName ?? `stage-${d.index}`;
+}
 
 interface StageDraft {
   index: number;
   from: FromInstruction;
-  node: Node;
-  commands: Array<{ ins: Instruction; node: Node }>;
-  name?: string;
-  base?: StageBase;
+  commands: Instruction[];
+  /** The FROM image after expansion (a stage name, `scratch` or an image reference). */
   baseName: string;
+  base?: StageBase;
   platform?: string;
   deps: Set<number>;
   images: Set<string>;
@@ -464,15 +119,11 @@ interface StageDraft {
   onbuildTriggers: Instruction[];
 }
 
-/** Per-stage dispatch state (BuildKit's dispatchState, the parts a plan needs). */
-interface StageState {
-  env: Env;
-  envKnown: boolean;
-  /** Keys of ARGs declared in this stage (and its base stages). */
-  argKeys: Set<string>;
-  workdirSet: boolean;
-  shellSet: boolean;
-  onbuilds: Instruction[];
+/** Stages by name; a later duplicate shadows an earlier one (BuildKit's map overwrite). */
+type StageNames = Map<string, StageDraft>;
+
+function findStage(byName: StageNames, name: string): StageDraft | undefined {
+  return byName.get(name.toLowerCase());
 }
 
 /**
@@ -489,17 +140,51 @@ export function planDockerfile(opts: PlanOptions): Plan {
  */
 export function buildPlan(opts: PlanOptions, lint?: LintSink): Plan {
   const src: SourceFile = { name: opts.file ?? 'Dockerfile', text: opts.text };
-  const fail = (ranges: LineRange[], problem: string, cause?: unknown): DockerfileError =>
-    new DockerfileError(src, ranges, problem, cause === undefined ? undefined : { cause });
   const buildArgs = opts.buildArgs ?? {};
+  const parsed = parseSource(src, opts.parsed, lint);
+  const lexer = new Lexer(parsed.escapeToken);
 
-  // ---- parse
-  if (opts.text.length === 0) throw fail([], 'the Dockerfile cannot be empty');
+  const { metaArgs, drafts } = collectStages(src, parsed, lint);
+  checkStageNames(src, drafts, lint);
+  if (lint) commandCasing(drafts.flatMap((d) => [d.from, ...d.commands]), lint);
+
+  const platforms = resolvePlatforms(opts.platform, opts.buildPlatform);
+  const targetStageName = opts.target ?? drafts[drafts.length - 1]?.from.stageName ?? '';
+  const defaults = platformArgs(platforms, targetStageName, buildArgs);
+  if (lint) lintDefaultBaseNames(src, lexer, metaArgs, defaults, drafts, lint);
+  const meta = expandMetaArgs(src, lexer, metaArgs, defaults, buildArgs);
+
+  const byName = resolveFroms(src, lexer, drafts, meta, lint);
+  const targetDraft = selectTarget(drafts, byName, opts.target);
+  resolveDependencies(src, drafts, byName);
+  const kept = opts.allStages === true ? drafts : neededBy(drafts, targetDraft);
+
+  const usedArgs = new Set<string>(meta.declared.keys());
+  const stages = dispatchStages(kept, { src, lint, lexer, imageEnv: opts.imageEnv, buildArgs, globalArgs: meta.env, usedArgs });
+
+  const plan: Plan = {
+    file: src.name,
+    escapeToken: parsed.escapeToken,
+    platforms: { build: platformString(platforms.build), target: platformString(platforms.target) },
+    target: targetDraft.index,
+    args: [...meta.declared].map(([name, v]) => (v.value === undefined ? { name, line: v.line } : { name, value: v.value, line: v.line })),
+    stages,
+    groups: assignLevels(stages),
+    proxyEnv: proxyEnv(buildArgs),
+    unusedBuildArgs: unusedBuildArgs(buildArgs, usedArgs),
+  };
+  if (parsed.directives.syntax !== undefined) plan.syntax = parsed.directives.syntax.value;
+  return plan;
+}
+
+/** The parsed file (parsing it unless the caller already did), reporting NoEmptyContinuation. */
+function parseSource(src: SourceFile, already: ParseResult | undefined, lint: LintSink | undefined): ParseResult {
+  if (src.text.length === 0) throw new DockerfileError(src, [], 'the Dockerfile cannot be empty');
   let parsed: ParseResult;
   try {
-    parsed = opts.parsed ?? parse(opts.text);
+    parsed = already ?? parse(src.text);
   } catch (err) {
-    if (err instanceof DockerfileSyntaxError) throw fail(err.line > 0 ? [{ start: err.line, end: err.endLine }] : [], err.detail, err);
+    if (err instanceof DockerfileSyntaxError) throw new DockerfileError(src, err.line > 0 ? [{ start: err.line, end: err.endLine }] : [], err.detail, { cause: err });
     throw err;
   }
   if (lint) {
@@ -509,43 +194,27 @@ export function buildPlan(opts: PlanOptions, lint?: LintSink): Plan {
       }
     }
   }
-  const lexer = new Lexer(parsed.escapeToken);
-  const rawLexer = new Lexer('\\');
-  rawLexer.skipProcessQuotes = true;
+  return parsed;
+}
 
-  const parseNode = (node: Node): Instruction => {
-    try {
-      return parseInstruction(node);
-    } catch (err) {
-      if (err instanceof InstructionError) throw fail(err.ranges, err.message, err);
-      throw err;
-    }
-  };
-
-  // ---- instructions into meta ARGs and stages (instructions.Parse)
+/** Instructions into the global ARGs before the first FROM and the stages (instructions.Parse). */
+function collectStages(src: SourceFile, parsed: ParseResult, lint: LintSink | undefined): { metaArgs: ArgInstruction[]; drafts: StageDraft[] } {
   const metaArgs: ArgInstruction[] = [];
   const drafts: StageDraft[] = [];
   for (const node of parsed.ast.children) {
-    if (lint && node.value === 'from') {
-      const args: string[] = [];
-      for (let n = node.next; n !== null; n = n.next) args.push(n.value);
-      if (args.length === 3 && args[2] !== (args[2] as string).toLowerCase()) lint.run('StageNameCasing', [lines(node)], args[2] as string);
-      if (args.length >= 3) {
-        const kw = /^\s*(\S+)/.exec(node.original)?.[1] ?? 'FROM';
-        const as = args[1] as string;
-        const lower = kw === kw.toLowerCase();
-        const upper = kw === kw.toUpperCase();
-        if ((lower && as !== as.toLowerCase()) || (!lower && upper && as !== as.toUpperCase())) lint.run('FromAsCasing', [lines(node)], kw, as);
-      }
+    if (lint) lintNode(node, lint);
+    let ins: Instruction;
+    try {
+      ins = parseInstruction(node);
+    } catch (err) {
+      if (err instanceof InstructionError) throw new DockerfileError(src, err.ranges, err.message, { cause: err });
+      throw err;
     }
-    if (lint && node.value === 'maintainer') lint.run('MaintainerDeprecated', [lines(node)]);
-    const ins = parseNode(node);
     if (lint) definitionDescription(ins, node, lint);
     if (ins.kind === 'from') {
       drafts.push({
         index: drafts.length,
         from: ins,
-        node,
         commands: [],
         baseName: ins.image,
         deps: new Set(),
@@ -557,18 +226,16 @@ export function buildPlan(opts: PlanOptions, lint?: LintSink): Plan {
       continue;
     }
     const current = drafts[drafts.length - 1];
-    if (current === undefined) {
-      if (ins.kind === 'arg') {
-        metaArgs.push(ins);
-        continue;
-      }
-      throw fail([ins.lines], `no build stage in current context: ${ins.keyword} comes before the first FROM (only ARG may)`);
-    }
-    current.commands.push({ ins, node });
+    if (current !== undefined) current.commands.push(ins);
+    else if (ins.kind === 'arg') metaArgs.push(ins);
+    else throw new DockerfileError(src, [ins.lines], `no build stage in current context: ${ins.keyword} comes before the first FROM (only ARG may)`);
   }
-  if (drafts.length === 0) throw fail([], 'dockerfile contains no stages to build');
+  if (drafts.length === 0) throw new DockerfileError(src, [], 'dockerfile contains no stages to build');
+  return { metaArgs, drafts };
+}
 
-  // ---- stage names (validateStageNames), command casing
+/** Stage names must be unique (validateStageNames); reserved names are reported. */
+function checkStageNames(src: SourceFile, drafts: StageDraft[], lint: LintSink | undefined): void {
   const seen = new Map<string, StageDraft>();
   for (const d of drafts) {
     const name = d.from.stageName;
@@ -578,240 +245,218 @@ export function buildPlan(opts: PlanOptions, lint?: LintSink): Plan {
     if (prev !== undefined) {
       if (lint) lint.run('DuplicateStageName', [d.from.lines], name);
       // cairn: BuildKit only warns (the later stage shadows the earlier one); a plan refuses.
-      else throw fail([prev.from.lines, d.from.lines], `duplicate stage name ${JSON.stringify(name)}: stage names must be unique (first used on line ${prev.from.lines.start})`);
+      else throw new DockerfileError(src, [prev.from.lines, d.from.lines], `duplicate stage name ${JSON.stringify(name)}: stage names must be unique (first used on line ${prev.from.lines.start})`);
     }
     seen.set(name, d);
   }
-  if (lint) commandCasing(drafts, lint);
+}
 
-  // ---- global args (defaultArgs + buildMetaArgs)
-  let target: Platform;
-  let build: Platform;
+/** InvalidDefaultArgInFrom: base names must be valid with the ARG defaults alone. */
+function lintDefaultBaseNames(src: SourceFile, lexer: Lexer, metaArgs: ArgInstruction[], defaults: Map<string, string>, drafts: StageDraft[], lint: LintSink): void {
+  let env: Map<string, string>;
   try {
-    target = toPlatform(opts.platform);
-    build = toPlatform(opts.buildPlatform);
+    env = expandMetaArgs(src, lexer, metaArgs, defaults, undefined).env;
   } catch (err) {
-    throw new InvalidArgumentError(`invalid platform: ${(err as Error).message}`, { cause: err });
+    // BuildKit abandons this check when the defaults do not expand; the real pass reports it.
+    if (err instanceof DockerfileError) return;
+    throw err;
   }
-  const lastName = drafts[drafts.length - 1]?.from.stageName;
-  const targetStageName = opts.target ?? lastName ?? '';
-  const defaults = new Map<string, string>([
-    ['BUILDPLATFORM', platformString(build)],
-    ['BUILDOS', build.os],
-    ['BUILDOSVERSION', build['os.version'] ?? ''],
-    ['BUILDARCH', build.architecture],
-    ['BUILDVARIANT', build.variant ?? ''],
-    ['TARGETPLATFORM', platformString(target)],
-    ['TARGETOS', target.os],
-    ['TARGETOSVERSION', target['os.version'] ?? ''],
-    ['TARGETARCH', target.architecture],
-    ['TARGETVARIANT', target.variant ?? ''],
-    ['TARGETSTAGE', targetStageName],
-  ]);
-  for (const k of defaults.keys()) {
-    const v = buildArgs[k];
-    if (v !== undefined) defaults.set(k, v);
-  }
-
-  const metaArgValues = (overrides: Record<string, string> | undefined): { env: Map<string, string>; declared: Map<string, { value?: string; line: number }> } => {
-    const env = new Map(defaults);
-    const declared = new Map<string, { value?: string; line: number }>();
-    for (const cmd of metaArgs) {
-      for (const a of cmd.args) {
-        let value: string | undefined;
-        const ov = overrides?.[a.key];
-        if (ov !== undefined) value = ov;
-        else if (a.value !== undefined) {
-          try {
-            value = lexer.processWordWithMatches(a.value, mapGetter(env)).result;
-          } catch (err) {
-            throw fail([cmd.lines], (err as Error).message, err);
-          }
-        }
-        if (value !== undefined) {
-          env.delete(a.key);
-          env.set(a.key, value);
-        }
-        declared.set(a.key, value === undefined ? { line: cmd.lines.start } : { value, line: cmd.lines.start });
-      }
-    }
-    return { env, declared };
-  };
-
-  // InvalidDefaultArgInFrom: the base names must be valid with defaults alone.
-  if (lint) {
-    let defaultsOnly: Map<string, string> | undefined;
+  for (const d of drafts) {
+    let result: string;
     try {
-      defaultsOnly = metaArgValues(undefined).env;
-    } catch {
-      // BuildKit abandons this check when the defaults do not expand; the real pass reports it.
-      defaultsOnly = undefined;
+      result = lexer.processWord(d.from.image, mapGetter(env));
+    } catch (err) {
+      // As BuildKit: an expansion error here is reported by the real pass.
+      if (isCairnError(err)) return;
+      throw err;
     }
-    if (defaultsOnly !== undefined) {
-      for (const d of drafts) {
-        let result: string;
-        try {
-          result = lexer.processWord(d.from.image, mapGetter(defaultsOnly));
-        } catch {
-          // As BuildKit: an expansion error here is reported by the real pass below.
-          break;
-        }
-        if (!validReference(result)) lint.run('InvalidDefaultArgInFrom', [d.from.lines], d.from.image);
-      }
-    }
+    if (!validReference(result)) lint.run('InvalidDefaultArgInFrom', [d.from.lines], d.from.image);
   }
+}
 
-  const { env: globalArgs, declared: metaDeclared } = metaArgValues(buildArgs);
-  const fromArgKeys = new Set<string>([...metaDeclared.keys(), ...globalArgs.keys()]);
+// ---- FROM resolution
 
-  // ---- FROM expansion and base linking (addState)
-  const byName = new Map<string, StageDraft>();
+/** Expand each FROM (image and --platform) with the global ARGs and link it to its base (addState). */
+function resolveFroms(src: SourceFile, lexer: Lexer, drafts: StageDraft[], meta: MetaArgs, lint: LintSink | undefined): StageNames {
+  const fromArgKeys = new Set<string>([...meta.declared.keys(), ...meta.env.keys()]);
+  const byName: StageNames = new Map();
   for (const d of drafts) {
     const where = [d.from.lines];
     let nameMatch;
     try {
-      nameMatch = lexer.processWordWithMatches(d.from.image, mapGetter(globalArgs));
+      nameMatch = lexer.processWordWithMatches(d.from.image, mapGetter(meta.env));
     } catch (err) {
       reportUndefinedFromArgs(lint, fromArgKeys, new Set(), where);
-      throw fail(where, (err as Error).message, err);
+      throw located(src, where, err);
     }
     reportUndefinedFromArgs(lint, fromArgKeys, nameMatch.unmatched, where);
-    if (nameMatch.result === '') throw fail(where, `base name (${d.from.image}) should not be blank`);
+    if (nameMatch.result === '') throw new DockerfileError(src, where, `base name (${d.from.image}) should not be blank`);
     d.baseName = nameMatch.result;
-    if (d.from.platform !== undefined) {
-      let pm;
-      try {
-        pm = lexer.processWordWithMatches(d.from.platform, mapGetter(globalArgs));
-      } catch (err) {
-        throw fail(where, `failed to process arguments for platform ${d.from.platform}: ${(err as Error).message}`, err);
-      }
-      reportUndefinedFromArgs(lint, fromArgKeys, pm.unmatched, where);
-      if (lint) {
-        if (pm.matched.size === 1 && pm.unmatched.size === 0 && pm.matched.has('TARGETPLATFORM') && pm.result === globalArgs.get('TARGETPLATFORM')) {
-          lint.run('RedundantTargetPlatform', where, d.from.platform);
-        }
-        if (pm.matched.size === 0 && pm.unmatched.size === 0) {
-          let p: Platform | undefined;
-          try {
-            p = parsePlatform(pm.result);
-          } catch {
-            // Reported as an error just below.
-            p = undefined;
-          }
-          const stage = d.from.stageName ?? '';
-          if (p !== undefined && !stage.includes(p.os) && !stage.includes(p.architecture)) lint.run('FromPlatformFlagConstDisallowed', where, pm.result);
-        }
-      }
-      if (pm.result === '') throw fail(where, `empty platform value from expression ${d.from.platform}${didYouMeanAny(pm.unmatched, [...globalArgs.keys()])}`);
-      try {
-        d.platform = platformString(parsePlatform(pm.result));
-      } catch (err) {
-        throw fail(where, `failed to parse platform ${d.from.platform}: ${(err as Error).message}`, err);
-      }
-    }
-    const baseStage = byName.get(d.baseName);
-    if (baseStage !== undefined) d.base = { type: 'stage', stage: baseStage.index };
-    else if (d.baseName === 'scratch') d.base = { type: 'scratch' };
-    else {
-      const later = drafts.find((o) => o.index > d.index && o.from.stageName === d.baseName.toLowerCase());
-      // cairn: BuildKit would try to pull an image named like the later stage; that is never what was meant.
-      if (later !== undefined) {
-        throw fail(where, `stage ${JSON.stringify(later.from.stageName)} is defined later (line ${later.from.lines.start}); FROM can only use an earlier stage`);
-      }
-      d.base = { type: 'image', ref: d.baseName, normalized: '' };
-    }
+    if (d.from.platform !== undefined) d.platform = expandFromPlatform(src, lexer, d, d.from.platform, meta.env, fromArgKeys, lint);
+    d.base = linkBase(src, d, drafts, byName);
     if (d.from.stageName !== undefined) byName.set(d.from.stageName, d);
   }
-  // A later duplicate shadows an earlier one for --from and --target (BuildKit's map overwrite).
-  const findStage = (name: string): StageDraft | undefined => byName.get(name.toLowerCase());
+  return byName;
+}
 
-  // ---- target
-  let targetDraft = drafts[drafts.length - 1] as StageDraft;
-  if (opts.target !== undefined && opts.target !== '') {
-    const t = findStage(opts.target);
-    if (t === undefined) {
-      const names = drafts.map((d) => d.from.stageName).filter((n): n is string => n !== undefined);
-      const hint = suggest(opts.target, names, false);
-      throw new InvalidArgumentError(`target stage ${JSON.stringify(opts.target)} could not be found${hint ? ` (did you mean ${hint}?)` : ''}`);
+/** A FROM --platform value expanded and normalised, reporting the platform rules. */
+function expandFromPlatform(src: SourceFile, lexer: Lexer, d: StageDraft, written: string, globalArgs: Map<string, string>, fromArgKeys: Set<string>, lint: LintSink | undefined): string {
+  const where = [d.from.lines];
+  const pm = withLocation(src, where, () => lexer.processWordWithMatches(written, mapGetter(globalArgs)), `failed to process arguments for platform ${written}: `);
+  reportUndefinedFromArgs(lint, fromArgKeys, pm.unmatched, where);
+  if (lint) {
+    if (pm.matched.size === 1 && pm.unmatched.size === 0 && pm.matched.has('TARGETPLATFORM') && pm.result === globalArgs.get('TARGETPLATFORM')) {
+      lint.run('RedundantTargetPlatform', where, written);
     }
-    targetDraft = t;
-  }
-
-  // ---- dependencies (toCommand / detectRunMount), ONBUILD triggers of base stages
-  const resolveSource = (d: StageDraft, from: string, where: Where): StageSource => {
-    let dep: StageDraft | undefined;
-    if (/^\d+$/.test(from)) {
-      const i = parseInt(from, 10);
-      dep = drafts[i];
-      if (dep === undefined) throw fail(where, `invalid stage index ${i}`);
-    } else dep = findStage(from);
-    if (dep === undefined) {
-      if (!validReference(from)) throw fail(where, `failed to parse stage name ${JSON.stringify(from)}: not a stage name or a valid image reference`);
-      d.images.add(from);
-      return { image: from };
-    }
-    if (dep === d) throw fail(where, `circular dependency detected on stage: ${d.from.stageName ?? `stage-${d.index}`}`);
-    if (dep.index > d.index) {
-      throw fail(where, `cannot copy from stage ${JSON.stringify(from)}, it needs to be defined before current stage ${JSON.stringify(d.from.stageName ?? `stage-${d.index}`)}`);
-    }
-    d.deps.add(dep.index);
-    return { stage: dep.index };
-  };
-  const addSources = (d: StageDraft, ins: Instruction): void => {
-    if (ins.kind === 'copy' && ins.from !== undefined) d.copyFrom.set(ins, resolveSource(d, ins.from, [ins.lines]));
-    if (ins.kind === 'run') {
-      for (const m of ins.mounts) {
-        let mount: RunMount;
-        try {
-          mount = parseMount(m);
-        } catch (err) {
-          throw fail([ins.lines], (err as Error).message, err);
-        }
-        if (mount.from !== undefined && mount.from !== '') d.mountFrom.set(mount.from, resolveSource(d, mount.from, [ins.lines]));
+    if (pm.matched.size === 0 && pm.unmatched.size === 0) {
+      let p: Platform | undefined;
+      try {
+        p = parsePlatform(pm.result);
+      } catch (err) {
+        // Reported as an error just below.
+        if (!isCairnError(err)) throw err;
+        p = undefined;
       }
+      const stage = d.from.stageName ?? '';
+      if (p !== undefined && !stage.includes(p.os) && !stage.includes(p.architecture)) lint.run('FromPlatformFlagConstDisallowed', where, pm.result);
     }
-  };
-  for (const d of drafts) {
-    if (d.base?.type === 'stage') {
-      d.deps.add(d.base.stage);
-      const baseDraft = drafts[d.base.stage] as StageDraft;
-      // BuildKit runs the triggers at the child's FROM line.
-      for (const c of baseDraft.commands) if (c.ins.kind === 'onbuild') d.onbuildTriggers.push({ ...c.ins.trigger, lines: d.from.lines });
-      for (const t of d.onbuildTriggers) addSources(d, t);
-    }
-    for (const c of d.commands) addSources(d, c.ins);
   }
-  validateNoCycle(drafts, fail);
+  if (pm.result === '') throw new DockerfileError(src, where, `empty platform value from expression ${written}${didYouMeanAny(pm.unmatched, [...globalArgs.keys()])}`);
+  return withLocation(src, where, () => platformString(parsePlatform(pm.result)), `failed to parse platform ${written}: `);
+}
 
-  // ---- reachability
+/** What an expanded FROM names: an earlier stage, scratch, or an image. */
+function linkBase(src: SourceFile, d: StageDraft, drafts: StageDraft[], byName: StageNames): StageBase {
+  const baseStage = byName.get(d.baseName);
+  if (baseStage !== undefined) return { type: 'stage', stage: baseStage.index };
+  if (d.baseName === 'scratch') return { type: 'scratch' };
+  const later = drafts.find((o) => o.index > d.index && o.from.stageName === d.baseName.toLowerCase());
+  // cairn: BuildKit would try to pull an image named like the later stage; that is never what was meant.
+  if (later !== undefined) {
+    throw new DockerfileError(src, [d.from.lines], `stage ${JSON.stringify(later.from.stageName)} is defined later (line ${later.from.lines.start}); FROM can only use an earlier stage`);
+  }
+  return { type: 'image', ref: d.baseName, normalized: '' };
+}
+
+// ---- target selection
+
+/** The stage `--target` names (the last stage without one). */
+function selectTarget(drafts: StageDraft[], byName: StageNames, target: string | undefined): StageDraft {
+  if (target === undefined || target === '') return drafts[drafts.length - 1] as StageDraft;
+  const t = findStage(byName, target);
+  if (t !== undefined) return t;
+  const names = drafts.map((d) => d.from.stageName).filter((n): n is string => n !== undefined);
+  const hint = suggest(target, names, false);
+  throw new InvalidArgumentError(`target stage ${JSON.stringify(target)} could not be found${hint ? ` (did you mean ${hint}?)` : ''}`);
+}
+
+/** The stages `target` needs, itself included, in file order. */
+function neededBy(drafts: StageDraft[], target: StageDraft): StageDraft[] {
   const reachable = new Set<number>();
   const visit = (i: number): void => {
     if (reachable.has(i)) return;
     reachable.add(i);
     for (const dep of (drafts[i] as StageDraft).deps) visit(dep);
   };
-  visit(targetDraft.index);
-  const kept = drafts.filter((d) => opts.allStages === true || reachable.has(d.index));
+  visit(target.index);
+  return drafts.filter((d) => reachable.has(d.index));
+}
 
-  // ---- dispatch
+// ---- dependency ordering
+
+/**
+ * Each stage's dependencies (toCommand / detectRunMount): its base stage, COPY --from and
+ * RUN --mount from= sources, also those of the ONBUILD triggers inherited from a base stage.
+ * Every dependency is an earlier stage (linkBase and resolveSource refuse the others), so the
+ * graph has no cycle by construction.
+ */
+function resolveDependencies(src: SourceFile, drafts: StageDraft[], byName: StageNames): void {
+  for (const d of drafts) {
+    if (d.base?.type === 'stage') {
+      d.deps.add(d.base.stage);
+      const baseDraft = drafts[d.base.stage] as StageDraft;
+      // BuildKit runs the triggers at the child's FROM line.
+      for (const c of baseDraft.commands) if (c.kind === 'onbuild') d.onbuildTriggers.push({ ...c.trigger, lines: d.from.lines });
+      for (const t of d.onbuildTriggers) addSources(src, drafts, byName, d, t);
+    }
+    for (const c of d.commands) addSources(src, drafts, byName, d, c);
+  }
+}
+
+/** Resolve an instruction's COPY --from and RUN --mount from= into the stage's sources and dependencies. */
+function addSources(src: SourceFile, drafts: StageDraft[], byName: StageNames, d: StageDraft, ins: Instruction): void {
+  if (ins.kind === 'copy' && ins.from !== undefined) d.copyFrom.set(ins, resolveSource(src, drafts, byName, d, ins.from, [ins.lines]));
+  if (ins.kind !== 'run') return;
+  for (const m of ins.mounts) {
+    const mount: RunMount = withLocation(src, [ins.lines], () => parseMount(m));
+    if (mount.from !== undefined && mount.from !== '') d.mountFrom.set(mount.from, resolveSource(src, drafts, byName, d, mount.from, [ins.lines]));
+  }
+}
+
+/** A `--from` value: a stage index, an earlier stage's name, or an image reference. */
+function resolveSource(src: SourceFile, drafts: StageDraft[], byName: StageNames, d: StageDraft, from: string, where: LineRange[]): StageSource {
+  let dep: StageDraft | undefined;
+  if (/^\d+$/.test(from)) {
+    const i = parseInt(from, 10);
+    dep = drafts[i];
+    if (dep === undefined) throw new DockerfileError(src, where, `invalid stage index ${i}`);
+  } else dep = findStage(byName, from);
+  if (dep === undefined) {
+    if (!validReference(from)) throw new DockerfileError(src, where, `failed to parse stage name ${JSON.stringify(from)}: not a stage name or a valid image reference`);
+    d.images.add(from);
+    return { image: from };
+  }
+  if (dep === d) throw new DockerfileError(src, where, `circular dependency detected on stage: ${stageId(d)}`);
+  if (dep.index > d.index) {
+    throw new DockerfileError(src, where, `cannot copy from stage ${JSON.stringify(from)}, it needs to be defined before current stage ${JSON.stringify(stageId(d))}`);
+  }
+  d.deps.add(dep.index);
+  return { stage: dep.index };
+}
+
+/** Parallel waves: a stage runs one level after its deepest dependency. */
+function assignLevels(stages: PlanStage[]): number[][] {
+  const levelOf = new Map<number, number>();
+  for (const s of stages) {
+    let level = 0;
+    for (const dep of s.dependsOn) level = Math.max(level, (levelOf.get(dep) ?? 0) + 1);
+    levelOf.set(s.index, level);
+    s.level = level;
+  }
+  const groups: number[][] = [];
+  for (const s of stages) (groups[s.level] ??= []).push(s.index);
+  return groups;
+}
+
+// ---- stage dispatch
+
+interface PlanContext {
+  src: SourceFile;
+  lint: LintSink | undefined;
+  lexer: Lexer;
+  imageEnv: PlanOptions['imageEnv'];
+  buildArgs: Record<string, string>;
+  globalArgs: Map<string, string>;
+  /** ARGs some stage or the global scope declared (for unusedBuildArgs). */
+  usedArgs: Set<string>;
+}
+
+/** Each kept stage's steps: inherited ONBUILD triggers first, then its own commands. */
+function dispatchStages(kept: StageDraft[], pc: PlanContext): PlanStage[] {
+  const rawLexer = new Lexer('\\');
+  rawLexer.skipProcessQuotes = true;
   const states = new Map<number, StageState>();
   const stages: PlanStage[] = [];
-  const usedArgs = new Set<string>(metaDeclared.keys());
   for (const d of kept) {
     const base = d.base as StageBase;
     if (base.type === 'image') {
-      try {
-        base.normalized = parseNormalizedReference(base.ref).toString();
-        if (!/[:@]/.test(base.normalized.slice(base.normalized.lastIndexOf('/')))) base.normalized += ':latest';
-      } catch (err) {
-        throw fail([d.from.lines], `failed to parse stage name ${JSON.stringify(base.ref)}: ${(err as Error).message}`, err);
-      }
+      base.normalized = normalizedImage(pc.src, d, base.ref);
       d.images.add(base.ref);
     }
-    const st = initState(base, states, opts);
+    const st = initState(base, base.type === 'stage' ? states.get(base.stage) : undefined, pc.imageEnv);
     const stage: PlanStage = {
       index: d.index,
-      id: d.from.stageName ?? `stage-${d.index}`,
+      id: stageId(d),
       base,
       lines: d.from.lines,
       original: d.from.original,
@@ -822,395 +467,45 @@ export function buildPlan(opts: PlanOptions, lint?: LintSink): Plan {
     };
     if (d.from.stageName !== undefined) stage.name = d.from.stageName;
     if (d.platform !== undefined) stage.platform = d.platform;
-    const ctx: DispatchContext = { d, st, lint, lexer, rawLexer, fail, buildArgs, globalArgs, usedArgs };
+    const ctx: DispatchContext = { ...pc, rawLexer, copyFrom: d.copyFrom, mountFrom: d.mountFrom, st };
     for (const t of d.onbuildTriggers) {
       const step = dispatch(ctx, t);
       step.onbuild = true;
       stage.steps.push(step);
     }
-    for (const c of d.commands) stage.steps.push(dispatch(ctx, c.ins));
+    for (const c of d.commands) stage.steps.push(dispatch(ctx, c));
     states.set(d.index, st);
     stages.push(stage);
   }
-
-  // ---- levels
-  const levelOf = new Map<number, number>();
-  for (const s of stages) {
-    let level = 0;
-    for (const dep of s.dependsOn) level = Math.max(level, (levelOf.get(dep) ?? 0) + 1);
-    levelOf.set(s.index, level);
-    s.level = level;
-  }
-  const groups: number[][] = [];
-  for (const s of stages) (groups[s.level] ??= []).push(s.index);
-
-  // ---- proxy env, unused build args
-  const proxyEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries(buildArgs)) if (PROXY_ARGS.includes(k) || PROXY_ARGS.includes(k.toUpperCase())) proxyEnv[k] = v;
-  const unusedBuildArgs = Object.keys(buildArgs)
-    .filter((k) => !usedArgs.has(k) && !PROXY_ARGS.includes(k) && !PLATFORM_ARGS.includes(k) && !k.startsWith('BUILDKIT_') && !NON_ENV_ARGS.has(k))
-    .sort();
-
-  const plan: Plan = {
-    file: src.name,
-    escapeToken: parsed.escapeToken,
-    platforms: { build: platformString(build), target: platformString(target) },
-    target: targetDraft.index,
-    args: [...metaDeclared].map(([name, v]) => (v.value === undefined ? { name, line: v.line } : { name, value: v.value, line: v.line })),
-    stages,
-    groups,
-    proxyEnv,
-    unusedBuildArgs,
-  };
-  if (parsed.directives.syntax !== undefined) plan.syntax = parsed.directives.syntax.value;
-  return plan;
+  return stages;
 }
 
-function lines(node: Node): LineRange {
-  return { start: node.startLine, end: Math.max(node.startLine, node.endLine) };
+/** A base image reference in full form (docker.io/library/x:latest). */
+function normalizedImage(src: SourceFile, d: StageDraft, ref: string): string {
+  let normalized = withLocation(src, [d.from.lines], () => parseNormalizedReference(ref).toString(), `failed to parse stage name ${JSON.stringify(ref)}: `);
+  if (!/[:@]/.test(normalized.slice(normalized.lastIndexOf('/')))) normalized += ':latest';
+  return normalized;
 }
 
+// ---- helpers
+
+/** Whether `s` is a valid image reference. */
 function validReference(s: string): boolean {
   try {
     parseNormalizedReference(s);
     return true;
-  } catch {
+  } catch (err) {
     // Only validity matters here.
+    if (!isCairnError(err)) throw err;
     return false;
   }
 }
 
+/** ` (did you mean X?)` for the first of `names` close to one of `options`, else empty. */
 function didYouMeanAny(names: Set<string>, options: string[]): string {
   for (const n of names) {
     const s = suggest(n, options);
     if (s !== undefined) return ` (did you mean ${s}?)`;
   }
   return '';
-}
-
-function reportUndefinedFromArgs(lint: LintSink | undefined, known: Set<string>, unmatched: Set<string>, where: Where): void {
-  if (!lint) return;
-  for (const arg of unmatched) {
-    if (known.has(arg)) continue;
-    lint.run('UndefinedArgInFrom', where, arg, suggest(arg, known) ?? '');
-  }
-}
-
-/** InvalidDefinitionDescription (experimental): `# name description` above FROM ... AS name / ARG name. */
-function definitionDescription(ins: Instruction, node: Node, lint: LintSink): void {
-  let keys: string[] = [];
-  if (ins.kind === 'from' && ins.stageName !== undefined) keys = [ins.stageName];
-  else if (ins.kind === 'arg') keys = ins.args.map((a) => a.key);
-  else return;
-  const comments = node.prevComment;
-  if (comments.length === 0 || keys.length === 0) return;
-  const first = (comments[comments.length - 1] as string).split(' ')[0] as string;
-  if (keys.includes(first)) return;
-  lint.run('InvalidDefinitionDescription', [ins.lines], ins.kind === 'from' ? 'FROM' : 'ARG', keys.length > 1 ? '<arg_key>' : (keys[0] as string));
-}
-
-/** ConsistentInstructionCasing over stage commands (BuildKit's validateCommandCasing). */
-function commandCasing(drafts: StageDraft[], lint: LintSink): void {
-  let lower = 0;
-  let upper = 0;
-  const all: Array<{ kw: string; where: LineRange }> = [];
-  for (const d of drafts) {
-    all.push({ kw: d.from.keyword, where: d.from.lines });
-    for (const c of d.commands) all.push({ kw: c.ins.keyword, where: c.ins.lines });
-  }
-  for (const { kw } of all) {
-    if (kw === kw.toLowerCase()) lower++;
-    else if (kw === kw.toUpperCase()) upper++;
-  }
-  const majorityLower = lower > upper;
-  for (const { kw, where } of all) {
-    if (majorityLower && kw.toLowerCase() !== kw) lint.run('ConsistentInstructionCasing', [where], kw, 'lowercase');
-    else if (!majorityLower && kw.toUpperCase() !== kw) lint.run('ConsistentInstructionCasing', [where], kw, 'uppercase');
-  }
-}
-
-function validateNoCycle(drafts: StageDraft[], fail: (r: LineRange[], p: string) => DockerfileError): void {
-  const state = new Map<number, 'visiting' | 'done'>();
-  const walk = (i: number): void => {
-    state.set(i, 'visiting');
-    for (const dep of (drafts[i] as StageDraft).deps) {
-      const s = state.get(dep);
-      if (s === 'visiting') {
-        const d = drafts[i] as StageDraft;
-        throw fail([d.from.lines], `circular dependency detected on stage: ${d.from.stageName ?? `stage-${d.index}`}`);
-      }
-      if (s === undefined) walk(dep);
-    }
-    state.set(i, 'done');
-  };
-  for (const d of drafts) if (!state.has(d.index)) walk(d.index);
-}
-
-function initState(base: StageBase, states: Map<number, StageState>, opts: PlanOptions): StageState {
-  if (base.type === 'stage') {
-    const parent = states.get(base.stage);
-    if (parent !== undefined) {
-      return {
-        env: parent.env.clone(),
-        envKnown: parent.envKnown,
-        argKeys: new Set(parent.argKeys),
-        workdirSet: parent.workdirSet,
-        shellSet: parent.shellSet,
-        onbuilds: [],
-      };
-    }
-  }
-  const env = new Env();
-  let envKnown = true;
-  if (base.type === 'image') {
-    const imageEnv = opts.imageEnv?.(base.normalized);
-    if (imageEnv === undefined) envKnown = false;
-    else {
-      for (const kv of imageEnv) {
-        const eq = kv.indexOf('=');
-        env.set(eq < 0 ? kv : kv.slice(0, eq), eq < 0 ? '' : kv.slice(eq + 1));
-      }
-    }
-  }
-  if (!env.map.has('PATH')) env.set('PATH', DEFAULT_PATH);
-  return { env, envKnown, argKeys: new Set(), workdirSet: false, shellSet: false, onbuilds: [] };
-}
-
-interface DispatchContext {
-  d: StageDraft;
-  st: StageState;
-  lint: LintSink | undefined;
-  lexer: Lexer;
-  rawLexer: Lexer;
-  fail: (ranges: LineRange[], problem: string, cause?: unknown) => DockerfileError;
-  buildArgs: Record<string, string>;
-  globalArgs: Map<string, string>;
-  usedArgs: Set<string>;
-}
-
-/** Per-stage trackers for MultipleInstructionsDisallowed. */
-const trackers = new WeakMap<StageState, Map<string, LineRange>>();
-
-function dispatch(ctx: DispatchContext, ins: Instruction): Step {
-  const { st, lint, lexer, fail } = ctx;
-  const where = [ins.lines];
-  const base: StepBase = { instruction: ins.name, lines: ins.lines, original: ins.original };
-
-  /** Expand one word with the stage environment, reporting UndefinedVar (BuildKit's Expand). */
-  const expand = (word: string, lx: Lexer = lexer): string => {
-    let r;
-    try {
-      r = lx.processWordWithMatches(word, st.env.getter());
-    } catch (err) {
-      throw fail(where, (err as Error).message.replace(/^failed to process /, 'failed to process '), err);
-    }
-    if (lint && st.envKnown) {
-      for (const name of r.unmatched) {
-        if (st.argKeys.has(name) || NON_ENV_ARGS.has(name)) continue;
-        lint.run('UndefinedVar', where, name, suggest(name, st.env.map.keys()) ?? '');
-      }
-    }
-    return r.result;
-  };
-  const check = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof DockerfileError) throw err;
-      throw fail(where, (err as Error).message, err);
-    }
-  };
-  const usedOnce = (): void => {
-    let t = trackers.get(st);
-    if (t === undefined) trackers.set(st, (t = new Map()));
-    const prev = t.get(ins.name);
-    if (prev !== undefined) lint?.run('MultipleInstructionsDisallowed', [prev], ins.keyword);
-    t.set(ins.name, ins.lines);
-  };
-
-  switch (ins.kind) {
-    case 'from':
-      throw fail(where, 'FROM inside a stage');
-    case 'env':
-    case 'label': {
-      // All pairs are expanded against the environment before the instruction.
-      const pairs = ins.pairs.map((p) => [expand(p.key), expand(p.value)] as [string, string]);
-      ins.pairs.forEach((p, i) => {
-        if (p.legacy) lint?.run('LegacyKeyValueFormat', where, ins.keyword);
-        if (ins.kind === 'env') {
-          const key = (pairs[i] as [string, string])[0];
-          if (isSecretKey(key)) lint?.run('SecretsUsedInArgOrEnv', where, 'ENV', key);
-        }
-      });
-      if (ins.kind === 'env') for (const [k, v] of pairs) st.env.set(k, v);
-      return { ...base, instruction: ins.kind === 'env' ? 'ENV' : 'LABEL', pairs };
-    }
-    case 'arg': {
-      const out: ArgStep = { ...base, instruction: 'ARG', args: [] };
-      for (const a of ins.args) {
-        if (isSecretKey(a.key)) lint?.run('SecretsUsedInArgOrEnv', where, 'ARG', a.key);
-        ctx.usedArgs.add(a.key);
-        const override = ctx.buildArgs[a.key];
-        let value: string | undefined;
-        if (override !== undefined) value = override;
-        else if (a.value !== undefined) value = expand(a.value);
-        else value = ctx.globalArgs.get(a.key);
-        st.argKeys.add(a.key);
-        if (value !== undefined && !NON_ENV_ARGS.has(a.key)) st.env.set(a.key, value, true);
-        out.args.push(value === undefined ? { name: a.key } : { name: a.key, value });
-      }
-      return out;
-    }
-    case 'maintainer':
-      return { ...base, instruction: 'MAINTAINER', value: ins.maintainer };
-    case 'workdir': {
-      const path = expand(ins.path);
-      if (!st.workdirSet && !path.startsWith('/')) lint?.run('WorkdirRelativePath', where, path);
-      st.workdirSet = true;
-      return { ...base, instruction: 'WORKDIR', value: path };
-    }
-    case 'user':
-      return { ...base, instruction: 'USER', value: expand(ins.user) };
-    case 'stopsignal': {
-      const sig = expand(ins.signal);
-      check(() => parseSignal(sig));
-      return { ...base, instruction: 'STOPSIGNAL', value: sig };
-    }
-    case 'volume': {
-      const values = ins.volumes.map((v) => expand(v));
-      if (values.some((v) => v === '')) throw fail(where, 'VOLUME specified can not be an empty string');
-      return { ...base, instruction: 'VOLUME', values };
-    }
-    case 'expose': {
-      const words: string[] = [];
-      for (const p of ins.ports) words.push(...check(() => lexer.processWords(p, st.env.getter())));
-      const values: string[] = [];
-      for (const w of words) for (const v of check(() => parseExposePort(w, lint, where))) if (!values.includes(v)) values.push(v);
-      return { ...base, instruction: 'EXPOSE', values };
-    }
-    case 'add':
-    case 'copy': {
-      const step: CopyStep = {
-        ...base,
-        instruction: ins.kind === 'add' ? 'ADD' : 'COPY',
-        sources: [],
-        heredocs: [],
-        dest: '',
-        link: ins.link,
-        exclude: ins.exclude.slice(),
-      };
-      if (ins.chown !== undefined) {
-        const chown = expand(ins.chown);
-        if (chown !== '') {
-          check(() => validateChown(chown));
-          step.chown = chown;
-        }
-      }
-      if (ins.chmod !== undefined) {
-        const chmod = expand(ins.chmod);
-        if (chmod !== '') {
-          const mode = check(() => validateChmod(chmod));
-          step.chmod = chmod;
-          if (mode !== undefined) step.mode = mode;
-        }
-      }
-      if (ins.kind === 'add') {
-        if (ins.checksum !== undefined) {
-          const checksum = expand(ins.checksum);
-          if (checksum !== '') {
-            if (!/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(checksum)) throw fail(where, `invalid checksum digest format: ${checksum}`);
-            step.checksum = checksum;
-          }
-        }
-        step.keepGitDir = ins.keepGitDir;
-        if (ins.unpack !== undefined) step.unpack = ins.unpack;
-      } else {
-        step.parents = ins.parents;
-        const from = ctx.d.copyFrom.get(ins);
-        if (from !== undefined) step.from = from;
-      }
-      step.sources = ins.sources.map((s) => expand(s));
-      step.dest = expand(ins.dest);
-      step.heredocs = ins.heredocSources.map((h) => (h.expand ? { ...h, data: expand(h.data, ctx.rawLexer) } : { ...h }));
-      if (step.checksum !== undefined) {
-        if (step.sources.length !== 1) throw fail(where, "checksum can't be specified for multiple sources");
-        if (!isUrl(step.sources[0] as string) || isGitSource(step.sources[0] as string)) throw fail(where, "checksum can't be specified for non-HTTP(S) sources");
-      }
-      if (ins.kind === 'copy') {
-        for (const s of step.sources) {
-          if (isGitSource(s)) throw fail(where, "source can't be a git ref for COPY");
-          if (isUrl(s)) throw fail(where, "source can't be a URL for COPY");
-        }
-      }
-      if (lint?.ignored && step.from === undefined) {
-        for (const s of step.sources) {
-          if (isUrl(s) || isGitSource(s)) continue;
-          const rel = cleanRel(s);
-          if (lint.ignored(rel)) lint.run('CopyIgnoredFile', where, ins.kind === 'add' ? 'Add' : 'Copy', s);
-        }
-      }
-      return step;
-    }
-    case 'run': {
-      const mounts: PlanMount[] = ins.mounts.map((m) => {
-        const mount: PlanMount = check(() => parseMount(m, (w) => expand(w)));
-        if (mount.from !== undefined && mount.from !== '') {
-          const src = ctx.d.mountFrom.get(mount.from);
-          if (src !== undefined) mount.fromSource = src;
-        }
-        return mount;
-      });
-      const args: Array<[string, string]> = [];
-      for (const [k, v] of st.env.map) if (v.fromArg) args.push([k, v.value]);
-      const step: RunStep = { ...base, instruction: 'RUN', command: ins.command.slice(), shell: ins.prependShell, heredocs: ins.heredocs.slice(), mounts, args };
-      if (ins.network !== undefined) step.network = ins.network;
-      if (ins.security !== undefined) step.security = ins.security;
-      return step;
-    }
-    case 'cmd':
-    case 'entrypoint': {
-      usedOnce();
-      if (ins.prependShell && !st.shellSet) lint?.run('JSONArgsRecommended', where, ins.keyword);
-      return { ...base, instruction: ins.kind === 'cmd' ? 'CMD' : 'ENTRYPOINT', command: ins.command.slice(), shell: ins.prependShell };
-    }
-    case 'healthcheck': {
-      usedOnce();
-      return {
-        ...base,
-        instruction: 'HEALTHCHECK',
-        test: ins.test.slice(),
-        interval: ins.interval,
-        timeout: ins.timeout,
-        startPeriod: ins.startPeriod,
-        startInterval: ins.startInterval,
-        retries: ins.retries,
-      };
-    }
-    case 'shell':
-      st.shellSet = true;
-      return { ...base, instruction: 'SHELL', shell: ins.shell.slice() };
-    case 'onbuild':
-      st.onbuilds.push(ins.trigger);
-      return { ...base, instruction: 'ONBUILD', value: ins.expression };
-  }
-}
-
-/** A COPY source as a context-relative path for .dockerignore matching. */
-function cleanRel(s: string): string {
-  // cairn: BuildKit matches the source as written, so `./foo` escapes a `foo` pattern; we clean it first.
-  const parts: string[] = [];
-  for (const p of s.split('/')) {
-    if (p === '' || p === '.') continue;
-    if (p === '..') parts.pop();
-    else parts.push(p);
-  }
-  return parts.length === 0 ? '.' : parts.join('/');
-}
-
-const SECRET_RE = /(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)/i;
-const SECRET_ALLOW_RE = /(?:_|^)(?:public)(?:_|$)/i;
-
-/** BuildKit's secret-looking names for SecretsUsedInArgOrEnv. */
-export function isSecretKey(key: string): boolean {
-  return SECRET_RE.test(key) && !SECRET_ALLOW_RE.test(key);
 }

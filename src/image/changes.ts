@@ -5,9 +5,7 @@
  * Words are expanded with the image's environment, as in a Dockerfile.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { Node } from '../dockerfile/ast.js';
-import { parse } from '../dockerfile/parser.js';
-import { Lexer, envFromPairs } from '../dockerfile/shell.js';
+import { Lexer, envFromPairs, parse, type Node } from '../dockerfile/index.js';
 import type { ContainerConfig } from '../oci/types.js';
 
 const ALLOWED = new Set(['cmd', 'entrypoint', 'env', 'expose', 'label', 'onbuild', 'user', 'volume', 'workdir', 'stopsignal']);

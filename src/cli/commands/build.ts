@@ -4,9 +4,9 @@
  * them, or the report as JSON with `--format json`; exit 1 when there are findings.
  */
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { checkDockerfile, formatCheckReport } from '../../dockerfile/checks.js';
+import { checkDockerfile, dockerignoreCandidates, formatCheckReport, parseDockerignore } from '../../dockerfile/index.js';
 import { InvalidArgumentError, UnsupportedError, errnoCode } from '../../errors.js';
 import { goJson } from '../format.js';
 import { out } from '../context.js';
@@ -33,6 +33,24 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
   return out;
 }
 
+/**
+ * The patterns of the .dockerignore that applies to a build: the first of
+ * dockerignoreCandidates that exists; none when there is no ignore file.
+ */
+export async function readDockerignore(contextDir: string, dockerfilePath: string): Promise<string[]> {
+  for (const file of dockerignoreCandidates(contextDir, dockerfilePath)) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') continue;
+      throw e;
+    }
+    return parseDockerignore(text);
+  }
+  return [];
+}
+
 export async function run(_program: Command, cmd: Command, context: string): Promise<void> {
   const o = cmd.opts<Opts>();
   if (!o.check) throw new UnsupportedError('build: this version runs only `build --check`; building images comes with the builder');
@@ -45,10 +63,10 @@ export async function run(_program: Command, cmd: Command, context: string): Pro
     if (errnoCode(e) === 'ENOENT') throw new InvalidArgumentError(`failed to read dockerfile: open ${dockerfilePath}: no such file or directory`);
     throw e;
   }
-  const report = await checkDockerfile({
-    dockerfilePath,
+  const report = checkDockerfile({
     text,
-    contextDir,
+    file: basename(dockerfilePath),
+    dockerignore: await readDockerignore(contextDir, dockerfilePath),
     buildArgs: parseBuildArgs(o.buildArg),
     ...(o.target ? { target: o.target } : {}),
   });
