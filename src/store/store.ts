@@ -20,6 +20,7 @@ import { type Db, openDatabase, writeTx } from '../metadata/db.js';
 import { createLease, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, pruneLayerRecords, referencedDigests } from '../metadata/records.js';
 import { type DriverName, type Snapshotter, openSnapshotter } from '../snapshot/index.js';
 import { processAlive } from '../process.js';
+import { removeTree } from '../rmtree.js';
 
 export interface StoreOptions {
   /** Root directory; default: $CAIRN_ROOT, else /var/lib/cairn for root, else $XDG_DATA_HOME/cairn. */
@@ -114,7 +115,12 @@ export class Store {
   async scratchDir(): Promise<{ path: string; dispose: () => Promise<void> }> {
     const path = join(this.root, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
     await fsp.mkdir(path, { recursive: true });
-    return { path, dispose: () => fsp.rm(path, { recursive: true, force: true }) };
+    return {
+      path,
+      dispose: async () => {
+        await removeTree(path);
+      },
+    };
   }
 
   /**
@@ -188,6 +194,6 @@ async function cleanTmp(dir: string): Promise<void> {
   for (const name of await fsp.readdir(dir)) {
     const pid = Number(name.split('-', 1)[0]);
     if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
-    await fsp.rm(join(dir, name), { recursive: true, force: true });
+    await removeTree(join(dir, name));
   }
 }
