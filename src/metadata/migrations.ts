@@ -102,4 +102,14 @@ export const MIGRATIONS: readonly string[] = [
     target TEXT NOT NULL
   );
   `,
+  // v4: labels on snapshots (src/snapshot), as containerd has them. Keyed by the snapshot's id,
+  // which a commit keeps (its key changes); they go with their snapshot. Empty values are not stored.
+  `
+  CREATE TABLE snapshot_labels (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, name)
+  );
+  `,
 ];
