@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError, PreconditionError } from '../errors.js';
+import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError, PreconditionError, UnsupportedError } from '../errors.js';
 import { type Db, openDatabase } from '../metadata/db.js';
 import { constants, mknodat } from '../native/index.js';
 import { removeTree } from '../rmtree.js';
@@ -582,6 +582,8 @@ export function snapshotterSuite(driver: DriverName, factory: SnapshotterFactory
       const w = writableLayer(await r.sn.prepare(key, parent));
       // 1,500 levels of 50-byte names: about 76,000 bytes of path, 18 times PATH_MAX.
       deepChain(w.dir, 1500);
+      await assert.rejects(r.sn.commit(`${key}-c`, key), (e: unknown) => e instanceof UnsupportedError && /longer than PATH_MAX/.test(e.message));
+      assert.equal((await r.sn.stat(key)).kind, 'active', 'a refused commit leaves the snapshot active');
       await r.sn.remove(key);
       await assert.rejects(r.sn.stat(key), NotFoundError);
       assert.deepEqual(await fsp.readdir(r.driverDir), before, 'no snapshot directory, no trash is left');
