@@ -102,7 +102,17 @@ export const MIGRATIONS: readonly string[] = [
     target TEXT NOT NULL
   );
   `,
-  // v4: the reference graph garbage collection walks (src/metadata/refs.ts): typed edges from
+  // v4: labels on snapshots (src/snapshot), as containerd has them. Keyed by the snapshot's id,
+  // which a commit keeps (its key changes); they go with their snapshot. Empty values are not stored.
+  `
+  CREATE TABLE snapshot_labels (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, name)
+  );
+  `,
+  // v5: the reference graph garbage collection walks (src/metadata/refs.ts): typed edges from
   // roots (image records, image mounts, leases) and objects to the objects they keep alive.
   // Backfilled from the tables that held these relations implicitly; lease resources, untyped
   // until now, become lease -> blob and lease -> snapshot edges (a leased digest was either).
@@ -126,7 +136,7 @@ export const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO gc_refs SELECT 'lease', lease_id, 'snapshot', digest FROM lease_resources;
   DROP TABLE lease_resources;
   `,
-  // v5: a layer's tar-split record (src/layer/tarsplit.ts), a blob in the content store from
+  // v6: a layer's tar-split record (src/layer/tarsplit.ts), a blob in the content store from
   // which the layer's exact tar is re-emitted out of its snapshot; null when the layer's files
   // cannot reproduce it (then its blob is kept). The layer keeps the record alive.
   `

@@ -157,6 +157,7 @@ interface Binding {
     options: readonly string[],
   ): void;
   overlaySupportsLowerdirPlus(): boolean;
+  removeTreeAt(dirfd: number, name: PathArg): Promise<boolean>;
   constants: NativeConstants;
 }
 
@@ -509,4 +510,18 @@ export function overlayMount(opts: OverlayMountOptions): OverlayMountResult {
   }
   b.mount('overlay', opts.target, 'overlay', opts.readonly === true ? b.constants.MS_RDONLY : 0, data);
   return { method: 'legacy' };
+}
+
+// ---------------------------------------------------------------------------
+// trees (tree.c)
+
+/**
+ * Remove `name` (one path component) under directory `dirfd` and everything below it, on a
+ * worker thread: iterative and fd-relative, so no depth or path length is too much. Resolves
+ * true, or false when `name` did not exist. Rejects with an fs-style error (EXDEV when a
+ * directory inside is another file system's mount point, which is left untouched). Keep
+ * `dirfd` open until the promise settles.
+ */
+export function removeTreeAt(dirfd: number, name: PathArg): Promise<boolean> {
+  return binding().removeTreeAt(dirfd, name);
 }

@@ -1,45 +1,71 @@
 /**
  * The Snapshotter conformance suite (after containerd's snapshots/testsuite): one set of
- * behaviours every storage driver must show, run from snapshot.test.ts against each driver.
- * Each test gets a fresh store root, mounts only under it, unmounts everything in `finally`,
- * removes the root, and checks that /proc/mounts names nothing under it afterwards.
+ * behaviours every storage driver must show, run from snapshot.test.ts against each driver
+ * through a factory that opens it. Each test gets a fresh store root, mounts only under it,
+ * unmounts everything in `finally`, removes the root, and checks that /proc/mounts names
+ * nothing under it afterwards.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AlreadyExistsError, ConflictError, NotFoundError, PreconditionError } from '../errors.js';
+import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError, PreconditionError, UnsupportedError } from '../errors.js';
 import { type Db, openDatabase } from '../metadata/db.js';
-import { openSnapshotter } from './index.js';
+import { constants, mknodat } from '../native/index.js';
+import { removeTree } from '../rmtree.js';
+import { deepChain } from '../rmtree.fixture.js';
+import { openSnapshotter, type SnapshotStore } from './index.js';
 import { mountAll, unmount } from './mount.js';
 import type { DriverName, Info, Mount, Snapshotter } from './types.js';
+import { writableLayer } from './writable.js';
+
+/** Opens a snapshotter on a store (a fresh one, or the same one again to test start-up). */
+export type SnapshotterFactory = (store: SnapshotStore) => Promise<Snapshotter>;
+
+/** The factory of a registered driver (or, without one, the store's default driver). */
+export function driverFactory(driver?: DriverName): SnapshotterFactory {
+  return (store) => openSnapshotter(store, driver);
+}
 
 /** A temporary store root with its database, snapshotter and a mount helper that always cleans up. */
 export class TestRoot {
   readonly root: string;
   readonly db: Db;
   readonly sn: Snapshotter;
+  readonly factory: SnapshotterFactory;
   private readonly mounted: string[] = [];
   private seq = 0;
 
-  private constructor(root: string, db: Db, sn: Snapshotter) {
+  private constructor(root: string, db: Db, sn: Snapshotter, factory: SnapshotterFactory) {
     this.root = root;
     this.db = db;
     this.sn = sn;
+    this.factory = factory;
   }
 
-  static async create(driver?: DriverName): Promise<TestRoot> {
+  static async create(factory: SnapshotterFactory = driverFactory()): Promise<TestRoot> {
     const root = await fsp.mkdtemp(join(tmpdir(), 'cairn-snap-'));
     const db = openDatabase(join(root, 'metadata.db'));
     try {
-      return new TestRoot(root, db, await openSnapshotter({ root, db }, driver));
+      return new TestRoot(root, db, await factory({ root, db }), factory);
     } catch (e) {
       db.close();
-      await fsp.rm(root, { recursive: true, force: true });
+      await removeTree(root);
       throw e;
     }
+  }
+
+  /** The snapshotter opened again on the same store (what the next process would get). */
+  reopen(): Promise<Snapshotter> {
+    return this.factory({ root: this.root, db: this.db });
+  }
+
+  /** ROOT/snapshots/<driver>: where the driver keeps its snapshot directories. */
+  get driverDir(): string {
+    return join(this.root, 'snapshots', this.sn.driver);
   }
 
   /** Mount `mounts` at a fresh directory under the root; unmounted by `unmount` or `dispose`. */
@@ -92,7 +118,7 @@ export class TestRoot {
       }
     }
     this.db.close();
-    await fsp.rm(this.root, { recursive: true, force: true });
+    await removeTree(this.root);
     const left = mountsUnder(this.root);
     assert.deepEqual(left, [], `mounts left under ${this.root}`);
     if (errors.length > 0) throw errors[0];
@@ -108,9 +134,9 @@ export function mountsUnder(dir: string): string[] {
     .filter((p) => p === dir || p.startsWith(dir + '/'));
 }
 
-export function withRoot(driver: DriverName, fn: (t: TestRoot) => Promise<void>): () => Promise<void> {
+export function withRoot(driver: DriverName | SnapshotterFactory, fn: (t: TestRoot) => Promise<void>): () => Promise<void> {
   return async () => {
-    const t = await TestRoot.create(driver);
+    const t = await TestRoot.create(typeof driver === 'function' ? driver : driverFactory(driver));
     try {
       await fn(t);
     } finally {
@@ -135,14 +161,26 @@ async function collect(it: AsyncIterable<Info>): Promise<Info[]> {
   return out;
 }
 
+/** A pid that is certainly dead: a child that has already exited. */
+export function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
 export interface SuiteOptions {
   /** How many committed layers the many-layers test stacks under one writable snapshot. */
   manyLayers: number;
+  /**
+   * Whether a snapshot's directory holds only its own changes (overlay-like: usage counts
+   * them alone) rather than a whole tree (a full copy of its parent's files plus its own).
+   */
+  layered: boolean;
 }
 
-export function snapshotterSuite(driver: DriverName, opts: SuiteOptions): void {
+/** Run the suite against the driver `driver` that `factory` opens. */
+export function snapshotterSuite(driver: DriverName, factory: SnapshotterFactory, opts: SuiteOptions): void {
   const t = (name: string, fn: (r: TestRoot) => Promise<void>): void => {
-    test(`${driver}: ${name}`, withRoot(driver, fn));
+    test(`${driver}: ${name}`, withRoot(factory, fn));
   };
 
   t('basic: prepare, write, commit, stack, view, walk, remove', async (r) => {
@@ -339,7 +377,7 @@ export function snapshotterSuite(driver: DriverName, opts: SuiteOptions): void {
       parent = name;
     }
     const mounts = await r.sn.prepare('work', parent);
-    if (driver === 'overlay') assert.equal(mounts[0]!.lowerdirs!.length, n);
+    if (mounts[0]!.type === 'overlay') assert.equal(mounts[0]!.lowerdirs!.length, n);
     const at = await r.mount(mounts);
     const names = await fsp.readdir(at);
     assert.equal(names.length, n + 1);
@@ -420,7 +458,7 @@ export function snapshotterSuite(driver: DriverName, opts: SuiteOptions): void {
     await fsp.writeFile(join(active, 'small'), 'x');
     r.unmount(active);
     const ua = await r.sn.usage('a');
-    if (driver === 'overlay') {
+    if (opts.layered) {
       assert.equal(ua.inodes, 2, 'its root and its one new file');
       assert.ok(ua.size < data.length);
     } else {
@@ -428,5 +466,141 @@ export function snapshotterSuite(driver: DriverName, opts: SuiteOptions): void {
     }
     await r.sn.commit('l2', 'a');
     assert.deepEqual(await r.sn.usage('l2'), ua);
+  });
+
+  t('labels: given at prepare, view and commit, updated, removed, kept with the snapshot', async (r) => {
+    await r.sn.prepare('a', undefined, { labels: { 'cairn.io/x': '1', keep: 'k', dropped: '' } });
+    assert.deepEqual((await r.sn.stat('a')).labels, { 'cairn.io/x': '1', keep: 'k' }, 'an empty value is not stored');
+    let info = await r.sn.update('a', { 'cairn.io/x': '2', added: 'yes' });
+    assert.deepEqual(info.labels, { 'cairn.io/x': '2', added: 'yes', keep: 'k' }, 'update sets the labels given and keeps the others');
+    info = await r.sn.update('a', { keep: '' });
+    assert.deepEqual(info.labels, { 'cairn.io/x': '2', added: 'yes' }, 'an empty value removes a label');
+    assert.deepEqual((await r.sn.stat('a')).labels, info.labels);
+
+    await r.sn.commit('A', 'a', { labels: { committed: 'c', empty: '' } });
+    assert.deepEqual((await r.sn.stat('A')).labels, { committed: 'c' }, "a commit's labels replace the active snapshot's (as containerd)");
+    await r.sn.view('v', 'A', { labels: { v: '1' } });
+    await r.sn.prepare('plain', 'A');
+    assert.deepEqual((await r.sn.stat('plain')).labels, {});
+    info = await r.sn.update('A', { 'containerd.io/gc.root': 'now' });
+    assert.deepEqual(info.labels, { committed: 'c', 'containerd.io/gc.root': 'now' }, 'a committed snapshot takes labels too');
+    assert.equal(info.kind, 'committed');
+    assert.deepEqual(
+      (await collect(r.sn.walk())).map((i) => [i.key, i.labels]),
+      [
+        ['A', { committed: 'c', 'containerd.io/gc.root': 'now' }],
+        ['v', { v: '1' }],
+        ['plain', {}],
+      ],
+    );
+
+    await assert.rejects(r.sn.update('missing', { a: 'b' }), NotFoundError);
+    await assert.rejects(r.sn.update('A', { '': 'x' }), InvalidArgumentError);
+    await assert.rejects(r.sn.update('A', { big: 'x'.repeat(4094) }), (e: unknown) => e instanceof InvalidArgumentError && /4097 bytes/.test(e.message));
+    await r.sn.update('A', { big: 'x'.repeat(4093) });
+    assert.equal((await r.sn.stat('A')).labels.big!.length, 4093, 'name and value of exactly 4,096 bytes are accepted');
+    await assert.rejects(r.sn.prepare('bad', undefined, { labels: { 'a\0b': 'x' } }), InvalidArgumentError);
+    await assert.rejects(r.sn.stat('bad'), NotFoundError, 'a refused prepare makes nothing');
+    await r.sn.prepare('b2');
+    await assert.rejects(r.sn.commit('B2', 'b2', { labels: { n: 5 as unknown as string } }), InvalidArgumentError);
+    assert.equal((await r.sn.stat('b2')).kind, 'active', 'a refused commit leaves the snapshot active');
+
+    const again = await r.reopen();
+    assert.deepEqual((await again.stat('v')).labels, { v: '1' }, 'labels are kept in the store');
+    await r.sn.remove('v');
+    await r.sn.remove('plain');
+    await r.sn.remove('b2');
+    const stored = (r.db.prepare('SELECT COUNT(*) AS n FROM snapshot_labels').get() as { n: number }).n;
+    assert.equal(stored, 3, "a removed snapshot's labels go with it (A keeps committed, gc.root, big)");
+  });
+
+  t('rebase: a layer prepared without a parent is given one when committed, where the driver can', async (r) => {
+    await r.layer('P', undefined, async (d) => {
+      await fsp.writeFile(join(d, 'keep'), 'from P');
+      await fsp.writeFile(join(d, 'gone'), 'hidden by the child');
+      await fsp.mkdir(join(d, 'dir'));
+      await fsp.writeFile(join(d, 'dir', 'inner'), 'i');
+    });
+    // The layer is applied before its parent is known: into the writable directory, with an
+    // overlay whiteout (char 0:0) for the parent's file it deletes, as types.ts asks.
+    const w = writableLayer(await r.sn.prepare('orphan', undefined, { labels: { layer: 'C' } }));
+    await fsp.writeFile(join(w.dir, 'new'), 'n');
+    mknodat(constants.AT_FDCWD, join(w.dir, 'gone'), constants.S_IFCHR, 0, 0);
+
+    if (!r.sn.capabilities.rebase) {
+      await assert.rejects(
+        r.sn.commit('C', 'orphan', { parent: 'P' }),
+        (e: unknown) => e instanceof PreconditionError && e.message.includes(`storage driver ${driver}`) && !e.message.includes('\n'),
+      );
+      assert.equal((await r.sn.stat('orphan')).kind, 'active', 'a refused commit leaves the snapshot active');
+      await r.sn.commit('C', 'orphan');
+      assert.equal((await r.sn.stat('C')).parent, undefined);
+      return;
+    }
+    await assert.rejects(r.sn.commit('C', 'orphan', { parent: 'missing' }), NotFoundError);
+    await r.sn.prepare('not-committed');
+    await assert.rejects(r.sn.commit('C', 'orphan', { parent: 'not-committed' }), PreconditionError);
+    assert.equal((await r.sn.stat('orphan')).kind, 'active');
+
+    await r.sn.commit('C', 'orphan', { parent: 'P', labels: { layer: 'C' } });
+    const info = await r.sn.stat('C');
+    assert.deepEqual([info.kind, info.parent, info.labels], ['committed', 'P', { layer: 'C' }]);
+    await r.check('C', async (d) => {
+      assert.deepEqual((await fsp.readdir(d)).sort(), ['dir', 'keep', 'new'], "the parent's files show, the whited-out one does not");
+      assert.equal(await fsp.readFile(join(d, 'keep'), 'utf8'), 'from P');
+      assert.equal(await fsp.readFile(join(d, 'dir', 'inner'), 'utf8'), 'i');
+    });
+    // It stacks exactly as a snapshot prepared on P does.
+    await r.layer('C2', 'P', (d) => fsp.rm(join(d, 'gone')));
+    const [rebased] = await r.sn.view('v-rebased', 'C');
+    const [prepared] = await r.sn.view('v-prepared', 'C2');
+    assert.equal(rebased!.type, prepared!.type);
+    assert.deepEqual(rebased!.options, prepared!.options);
+    assert.equal(rebased!.lowerdirs!.length, 2);
+    assert.equal(rebased!.lowerdirs![1], prepared!.lowerdirs![1], 'P is the lower layer of both');
+    await r.sn.remove('v-rebased');
+    await r.sn.remove('v-prepared');
+    await r.layer('D', 'C', async (d) => {
+      assert.deepEqual((await fsp.readdir(d)).sort(), ['dir', 'keep', 'new']);
+      await fsp.writeFile(join(d, 'on-top'), 't');
+    });
+    await r.check('D', async (d) => assert.deepEqual((await fsp.readdir(d)).sort(), ['dir', 'keep', 'new', 'on-top']));
+    await assert.rejects(r.sn.remove('P'), ConflictError, 'P has children now');
+
+    // Only a snapshot prepared without a parent can be given one; naming its own is no change.
+    await r.sn.prepare('onP', 'P');
+    await assert.rejects(r.sn.commit('X', 'onP', { parent: 'C' }), (e: unknown) => e instanceof PreconditionError && /was prepared on P/.test(e.message));
+    await r.sn.commit('X', 'onP', { parent: 'P' });
+    assert.equal((await r.sn.stat('X')).parent, 'P');
+  });
+
+  t('a snapshot holding a directory chain deeper than PATH_MAX is removed, leaving nothing', async (r) => {
+    await r.layer('base', undefined, (d) => fsp.writeFile(join(d, 'f'), 'f'));
+    const before = await fsp.readdir(r.driverDir);
+    for (const parent of [undefined, 'base']) {
+      const key = `deep-on-${parent ?? 'nothing'}`;
+      const w = writableLayer(await r.sn.prepare(key, parent));
+      // 1,500 levels of 50-byte names: about 76,000 bytes of path, 18 times PATH_MAX.
+      deepChain(w.dir, 1500);
+      await assert.rejects(r.sn.commit(`${key}-c`, key), (e: unknown) => e instanceof UnsupportedError && /longer than PATH_MAX/.test(e.message));
+      assert.equal((await r.sn.stat(key)).kind, 'active', 'a refused commit leaves the snapshot active');
+      await r.sn.remove(key);
+      await assert.rejects(r.sn.stat(key), NotFoundError);
+      assert.deepEqual(await fsp.readdir(r.driverDir), before, 'no snapshot directory, no trash is left');
+    }
+    await r.check('base', async (d) => assert.deepEqual(await fsp.readdir(d), ['f']));
+  });
+
+  t("start-up removes a dead process's trash and temporary directories, however deep", async (r) => {
+    await r.sn.prepare('kept');
+    const before = await fsp.readdir(r.driverDir);
+    const dead = deadPid();
+    for (const name of [`.trash-${dead}-x`, `.tmp-${dead}-y`]) {
+      await fsp.mkdir(join(r.driverDir, name));
+      deepChain(join(r.driverDir, name), 3000);
+    }
+    const again = await r.reopen();
+    assert.deepEqual(await fsp.readdir(r.driverDir), before);
+    assert.equal((await again.stat('kept')).kind, 'active');
   });
 }

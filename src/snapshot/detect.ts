@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
 import { constants, isNativeAvailable, overlayMount, overlaySupportsLowerdirPlus, umount2 } from '../native/index.js';
+import { removeTree } from '../rmtree.js';
 import type { DriverName } from './types.js';
 
 export type OverlayProbe = { ok: true } | { ok: false; reason: string };
@@ -72,7 +73,7 @@ async function runProbe(dir: string): Promise<OverlayProbe> {
     }
     return { ok: true };
   } finally {
-    await fsp.rm(base, { recursive: true, force: true });
+    await removeTree(base);
   }
 }
 
@@ -97,7 +98,7 @@ export async function cleanProbeLeftovers(dir: string, alive: (pid: number) => b
       const code = errnoCode(e);
       if (code !== 'EINVAL' && code !== 'ENOENT') throw e;
     }
-    await fsp.rm(join(dir, name), { recursive: true, force: true });
+    await removeTree(join(dir, name));
   }
 }
 

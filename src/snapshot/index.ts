@@ -1,22 +1,26 @@
 /**
  * The snapshot module's entry point: `openSnapshotter` picks the store's storage driver
- * (the one recorded in the store, else the one asked for, else the machine's default),
- * records it on first use so a root is never opened with the wrong driver, cleans what
- * killed processes left, and returns the {@link Snapshotter}. `mountAll` / `unmount` perform
- * the mounts a snapshotter describes.
+ * (the one recorded in the store, else the one asked for, else the machine's default) from
+ * the driver registry (drivers.ts: overlay.ts, native.ts), records it on first use so a root
+ * is never opened with the wrong driver, cleans what killed processes left, and returns the
+ * {@link Snapshotter}. `mountAll` / `unmount` perform the mounts a snapshotter describes.
  */
 import * as fsp from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, PreconditionError, UnsupportedError } from '../errors.js';
 import { type Db, writeTx } from '../metadata/db.js';
-import { cleanProbeLeftovers, detectDefaultDriver, probeOverlay } from './detect.js';
+import { cleanProbeLeftovers, detectDefaultDriver } from './detect.js';
+import { snapshotterDriver } from './drivers.js';
 import { recordDriver, recordedDriver } from './meta.js';
-import { DirSnapshotter } from './snapshotter.js';
 import { DRIVER_NAMES, type DriverName, type Snapshotter } from './types.js';
 import { processAlive } from '../process.js';
 
-export type { DriverName, Info, Kind, Mount, Snapshotter, Usage } from './types.js';
+export type { Capabilities, CommitOptions, DriverName, Info, Kind, Labels, Mount, SnapshotOptions, Snapshotter, Usage } from './types.js';
 export { DRIVER_NAMES } from './types.js';
+export { BaseSnapshotter, type DriverContext, type SnapshotterDriver } from './base.js';
+export { OverlaySnapshotter } from './overlay.js';
+export { NativeSnapshotter } from './native.js';
+export { snapshotterDriver } from './drivers.js';
 export { detectDefaultDriver, probeOverlay } from './detect.js';
 export { mountAll, mountsUsing, unmount, OVERLAY_MAX_STACK, type MountOptions } from './mount.js';
 export { writableLayer, type WritableLayer } from './writable.js';
@@ -56,10 +60,8 @@ export async function openSnapshotter(store: SnapshotStore, driver?: DriverName)
     chosen = recorded;
   } else {
     chosen = driver ?? (await detectDefaultDriver(base));
-    if (chosen === 'overlay') {
-      const probe = await probeOverlay(base);
-      if (!probe.ok) throw new UnsupportedError(`storage driver overlay cannot be used for ${root}: ${probe.reason}`);
-    }
+    const why = await snapshotterDriver(chosen).unusable(base);
+    if (why !== undefined) throw new UnsupportedError(`storage driver ${chosen} cannot be used for ${root}: ${why}`);
     const now = writeTx(store.db, () => recordDriver(store.db, chosen));
     // Another process recorded a different driver first.
     if (now !== chosen) throw mismatch(root, now, chosen);
@@ -67,7 +69,7 @@ export async function openSnapshotter(store: SnapshotStore, driver?: DriverName)
 
   const dir = join(base, chosen);
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-  const snapshotter = new DirSnapshotter(store.db, dir, chosen);
+  const snapshotter = snapshotterDriver(chosen).open({ db: store.db, dir });
   await snapshotter.cleanup(processAlive);
   return snapshotter;
 }

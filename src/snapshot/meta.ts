@@ -1,10 +1,11 @@
 /**
- * Snapshot records in the store's metadata database (table `snapshots`, migration v2) and
- * the store's recorded storage driver (`store_info` key 'storage-driver').
+ * Snapshot records in the store's metadata database (table `snapshots`, migration v2; their
+ * labels in `snapshot_labels`, migration v4) and the store's recorded storage driver
+ * (`store_info` key 'storage-driver').
  * Plain functions over a Db; the snapshotter groups them in writeTx() where they must be atomic.
  */
 import type { Db } from '../metadata/db.js';
-import type { DriverName, Info, Kind, Usage } from './types.js';
+import type { DriverName, Info, Kind, Labels, Usage } from './types.js';
 
 export interface SnapshotRow {
   id: number;
@@ -46,10 +47,14 @@ export function nextId(db: Db): number {
   return Math.max(seq?.seq ?? 0, max.m ?? 0) + 1;
 }
 
-/** Active `key` becomes committed `name`, created now (as containerd does), with its usage fixed. */
-export function commitRow(db: Db, key: string, name: string, usage: Usage): void {
-  db.prepare("UPDATE snapshots SET key = ?, kind = 'committed', size = ?, inodes = ?, created_at = ? WHERE key = ?").run(
+/**
+ * Active `key` becomes committed `name` on `parent`, created now (as containerd does), with its
+ * usage fixed.
+ */
+export function commitRow(db: Db, key: string, name: string, parent: string | null, usage: Usage): void {
+  db.prepare("UPDATE snapshots SET key = ?, kind = 'committed', parent = ?, size = ?, inodes = ?, created_at = ? WHERE key = ?").run(
     name,
+    parent,
     usage.size,
     usage.inodes,
     new Date().toISOString(),
@@ -57,8 +62,47 @@ export function commitRow(db: Db, key: string, name: string, usage: Usage): void
   );
 }
 
+/** Delete a snapshot's row (its labels go with it: ON DELETE CASCADE). */
 export function deleteRow(db: Db, key: string): void {
   db.prepare('DELETE FROM snapshots WHERE key = ?').run(key);
+}
+
+/** The labels of snapshot `id`. */
+export function labelsOf(db: Db, id: number): Labels {
+  const rows = db.prepare('SELECT name, value FROM snapshot_labels WHERE snapshot_id = ? ORDER BY name').all(id) as Array<{ name: string; value: string }>;
+  return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+}
+
+/** Every snapshot's labels, by id (snapshots without labels are absent). */
+export function allLabels(db: Db): Map<number, Labels> {
+  const out = new Map<number, Labels>();
+  const rows = db.prepare('SELECT snapshot_id, name, value FROM snapshot_labels ORDER BY snapshot_id, name').all() as Array<{
+    snapshot_id: number;
+    name: string;
+    value: string;
+  }>;
+  for (const r of rows) {
+    let l = out.get(r.snapshot_id);
+    if (l === undefined) out.set(r.snapshot_id, (l = {}));
+    l[r.name] = r.value;
+  }
+  return out;
+}
+
+/** Set each of `labels` on snapshot `id`; an empty value removes that label. */
+export function updateLabels(db: Db, id: number, labels: Labels): void {
+  const set = db.prepare('INSERT INTO snapshot_labels (snapshot_id, name, value) VALUES (?, ?, ?) ON CONFLICT (snapshot_id, name) DO UPDATE SET value = excluded.value');
+  const del = db.prepare('DELETE FROM snapshot_labels WHERE snapshot_id = ? AND name = ?');
+  for (const [name, value] of Object.entries(labels)) {
+    if (value === '') del.run(id, name);
+    else set.run(id, name, value);
+  }
+}
+
+/** Replace all labels of snapshot `id` with `labels` (empty values are not stored). */
+export function replaceLabels(db: Db, id: number, labels: Labels): void {
+  db.prepare('DELETE FROM snapshot_labels WHERE snapshot_id = ?').run(id);
+  updateLabels(db, id, labels);
 }
 
 export function childCount(db: Db, key: string): number {
@@ -76,8 +120,8 @@ export function chain(db: Db, key: string): SnapshotRow[] {
     .all(key) as SnapshotRow[];
 }
 
-export function infoOf(r: SnapshotRow): Info {
-  const info: Info = { key: r.key, kind: r.kind, created: new Date(r.created_at) };
+export function infoOf(r: SnapshotRow, labels: Labels): Info {
+  const info: Info = { key: r.key, kind: r.kind, created: new Date(r.created_at), labels };
   if (r.parent !== null) info.parent = r.parent;
   return info;
 }

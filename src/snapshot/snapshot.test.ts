@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, PreconditionError, UnsupportedError } from '../errors.js';
@@ -10,16 +10,10 @@ import { allRows } from './meta.js';
 import { detectDefaultDriver, openSnapshotter, probeOverlay } from './index.js';
 import { mountAll, unmount } from './mount.js';
 import { writableLayer } from './writable.js';
-import { mountsUnder, snapshotterSuite, TestRoot, withRoot } from './conformance.js';
+import { deadPid, driverFactory, mountsUnder, snapshotterSuite, TestRoot, withRoot } from './conformance.js';
 
-snapshotterSuite('overlay', { manyLayers: 150 });
-snapshotterSuite('native', { manyLayers: 24 });
-
-/** A pid that is certainly dead: a child that has already exited. */
-function deadPid(): number {
-  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-  return Number(r.stdout);
-}
+snapshotterSuite('overlay', driverFactory('overlay'), { manyLayers: 150, layered: true });
+snapshotterSuite('native', driverFactory('native'), { manyLayers: 24, layered: false });
 
 test('this machine supports overlay, and it is the default driver', async () => {
   const probe = await probeOverlay();

@@ -14,6 +14,52 @@ export const DRIVER_NAMES: readonly DriverName[] = ['overlay', 'native'];
 
 export type Kind = 'active' | 'view' | 'committed';
 
+/**
+ * Labels on a snapshot, as containerd has them: free-form name → value strings kept with its
+ * record (names non-empty; name and value together at most 4,096 bytes; no NUL bytes).
+ * A label whose value is the empty string is not stored: giving one removes that label.
+ */
+export type Labels = Record<string, string>;
+
+export interface SnapshotOptions {
+  /** Labels of the new snapshot. */
+  labels?: Labels;
+}
+
+export interface CommitOptions {
+  /**
+   * Labels of the committed snapshot. As in containerd, the committed snapshot has these
+   * labels and not the active snapshot's.
+   */
+  labels?: Labels;
+  /**
+   * The committed parent of the new snapshot, for an active snapshot prepared WITHOUT a
+   * parent (a rebase; only for a driver with `capabilities.rebase`, else PreconditionError).
+   * Naming the parent the snapshot was prepared on is allowed and changes nothing; naming
+   * another one is a PreconditionError.
+   */
+  parent?: string;
+}
+
+/** What a driver can do beyond the contract every driver keeps. */
+export interface Capabilities {
+  /**
+   * A snapshot's directory holds only its own layer, stacked on its parents when mounted
+   * (overlay), so an active snapshot prepared without a parent can be given one when it is
+   * committed (`commit(name, key, { parent })`): its layer can be applied before its parent
+   * exists. Afterwards its mounts and views stack exactly as if it had been prepared on that
+   * parent.
+   *
+   * For such a driver, the writable directory of an active snapshot prepared without a parent
+   * (`writableLayer(mounts).dir`) is a future overlay upper directory, even though its mount
+   * is a plain bind mount (and `writableLayer` says deletions: 'remove'): a layer applied
+   * there before its parent is known must record deletions as overlay whiteouts (char device
+   * 0:0, opaque directories by xattr; the layer applier's whiteoutMode 'overlay'), or they
+   * would be lost when the parent is given.
+   */
+  rebase: boolean;
+}
+
 export interface Info {
   key: string;
   /** The committed snapshot this one stacks on; absent for a base snapshot. */
@@ -21,6 +67,8 @@ export interface Info {
   kind: Kind;
   /** When it was made (for a committed snapshot: when it was committed). */
   created: Date;
+  /** Its labels (empty when it has none). */
+  labels: Labels;
 }
 
 export interface Usage {
@@ -49,24 +97,38 @@ export interface Mount {
 export interface Snapshotter {
   /** The driver this snapshotter uses (also recorded in the store). */
   readonly driver: DriverName;
+  /** What this driver can do beyond the common contract. */
+  readonly capabilities: Readonly<Capabilities>;
   /** Throws NotFoundError for an unknown key. */
   stat(key: string): Promise<Info>;
+  /**
+   * Set or remove labels of snapshot `key` (of any kind): each label given is set to its
+   * value, one given with the empty string as value is removed, the others are kept.
+   * Returns the snapshot's Info afterwards. NotFoundError for an unknown key.
+   */
+  update(key: string, labels: Labels): Promise<Info>;
   /**
    * A new writable snapshot `key` on top of committed `parent` (or empty without one).
    * AlreadyExistsError if `key` exists; NotFoundError / PreconditionError for a missing or
    * non-committed parent.
    */
-  prepare(key: string, parent?: string): Promise<Mount[]>;
+  prepare(key: string, parent?: string, opts?: SnapshotOptions): Promise<Mount[]>;
   /** A new read-only snapshot `key` of committed `parent` (or empty without one). */
-  view(key: string, parent?: string): Promise<Mount[]>;
+  view(key: string, parent?: string, opts?: SnapshotOptions): Promise<Mount[]>;
   /** The mounts of an active snapshot or a view (PreconditionError for a committed one). */
   mounts(key: string): Promise<Mount[]>;
   /**
    * Turn active snapshot `key` into committed snapshot `name` (`key` ceases to exist).
-   * AlreadyExistsError if `name` exists; PreconditionError if `key` is still mounted.
+   * AlreadyExistsError if `name` exists; PreconditionError if `key` is still mounted, or for
+   * a parent given that the driver or the snapshot cannot take (see {@link CommitOptions}).
    */
-  commit(name: string, key: string): Promise<void>;
-  /** Remove a snapshot and its files. ConflictError for a snapshot with children or still mounted. */
+  commit(name: string, key: string, opts?: CommitOptions): Promise<void>;
+  /**
+   * Remove a snapshot and its files, however deep its tree. ConflictError for a snapshot
+   * with children or still mounted. The snapshot's record goes synchronously, before the
+   * first await (its files after): called inside a write transaction, the decision and the
+   * removal are one atomic step — the garbage collector (store/gc.ts) relies on it.
+   */
   remove(key: string): Promise<void>;
   /** Disk use of the snapshot's own files (for overlay: its layer only, not its parents). */
   usage(key: string): Promise<Usage>;

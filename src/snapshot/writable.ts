@@ -10,6 +10,11 @@
  *                                     stay untouched below it
  *   read-write bind (native, or an    write into the directory itself; a deletion removes the
  *   overlay snapshot with no parent)  file, since nothing lies below it
+ *
+ * Except for a layer applied before its parent is known: on a driver with
+ * `capabilities.rebase` (overlay), a snapshot prepared without a parent may be committed onto
+ * one, so its directory is a future upper directory and deletions must be whiteouts (see
+ * Capabilities in types.ts).
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Mount } from './types.js';

@@ -7,6 +7,8 @@ import { Readable } from 'node:stream';
 import { Store, defaultRoot } from './store.js';
 import { blobRef } from '../metadata/refs.js';
 import { digestOf } from '../digest/digest.js';
+import { deepChain } from '../rmtree.fixture.js';
+import { removeTree } from '../rmtree.js';
 
 test('defaultRoot: CAIRN_ROOT, else /var/lib/cairn for root, else XDG_DATA_HOME', () => {
   assert.equal(defaultRoot({ CAIRN_ROOT: '/x/y' }), '/x/y');
@@ -29,6 +31,26 @@ test('open creates the layout and cleans what dead processes left in tmp', async
     s.close();
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("scratch trees deeper than PATH_MAX are removed: a dead process's at start-up, and by dispose", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cairn-store-'));
+  try {
+    mkdirSync(join(root, 'tmp', '999999999-deep'), { recursive: true });
+    deepChain(join(root, 'tmp', '999999999-deep'), 3000);
+    const s = await Store.open({ root });
+    try {
+      assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+      const scratch = await s.scratchDir();
+      deepChain(scratch.path, 1500);
+      await scratch.dispose();
+      assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+    } finally {
+      s.close();
+    }
+  } finally {
+    await removeTree(root);
   }
 });
 

@@ -22,6 +22,7 @@ import { recordedDriver } from '../snapshot/meta.js';
 import { collectGarbage, type GcResult } from './gc.js';
 import { type DriverName, type Snapshotter, openSnapshotter } from '../snapshot/index.js';
 import { processAlive } from '../process.js';
+import { removeTree } from '../rmtree.js';
 
 export interface StoreOptions {
   /** Root directory; default: $CAIRN_ROOT, else /var/lib/cairn for root, else $XDG_DATA_HOME/cairn. */
@@ -87,7 +88,12 @@ export class Store {
   async scratchDir(): Promise<{ path: string; dispose: () => Promise<void> }> {
     const path = join(this.root, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
     await fsp.mkdir(path, { recursive: true });
-    return { path, dispose: () => fsp.rm(path, { recursive: true, force: true }) };
+    return {
+      path,
+      dispose: async () => {
+        await removeTree(path);
+      },
+    };
   }
 
   /**
@@ -169,6 +175,6 @@ async function cleanTmp(dir: string): Promise<void> {
   for (const name of await fsp.readdir(dir)) {
     const pid = Number(name.split('-', 1)[0]);
     if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
-    await fsp.rm(join(dir, name), { recursive: true, force: true });
+    await removeTree(join(dir, name));
   }
 }

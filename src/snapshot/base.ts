@@ -1,14 +1,9 @@
 /**
- * The snapshotter: snapshot records in the store's SQLite database, snapshot files under
- * ROOT/snapshots/<driver>/<id>/{fs,work}, and the two drivers' differences (what a new
- * snapshot's directory holds, and which mounts describe it).
- *
- *   overlay  a snapshot's fs/ holds only its own layer; mounts stack the committed parents
- *            as lower directories (topmost first) under fs/ as the upper, work/ as overlay's
- *            work directory. A base or single-parent view is a plain bind mount.
- *   native   a writable snapshot's fs/ is a full copy of its parent (reflinks where the
- *            file system has them); every mount is a bind mount. A view binds its parent
- *            read-only, since a committed snapshot never changes.
+ * What every snapshot driver shares: snapshot records (and labels) in the store's SQLite
+ * database, snapshot files under ROOT/snapshots/<driver>/<id>/fs, and the crash discipline.
+ * A driver (overlay.ts, native.ts) extends {@link BaseSnapshotter} with what differs: what a
+ * new snapshot's directory holds ({@link BaseSnapshotter.populate}) and which mounts describe
+ * a snapshot ({@link BaseSnapshotter.mountsOf}); drivers.ts names them.
  *
  * Committing or removing a snapshot whose files are still mounted is refused.
  *
@@ -17,45 +12,96 @@
  * inserts its row, so no reader ever sees a row without its files. A removal deletes the row
  * first and then the files (renamed to .trash-<pid>-<rand>). Opening the snapshotter removes
  * what killed processes left: temporary and trash directories of dead processes, and id
- * directories without a row (under the store's write lock).
+ * directories without a row (under the store's write lock). Every tree is removed with
+ * rmtree.ts, so no depth or path length makes a snapshot impossible to remove.
  */
 import * as fsp from 'node:fs/promises';
 import { existsSync, renameSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { AlreadyExistsError, CairnError, ConflictError, errnoCode, InvalidArgumentError, NotFoundError, PreconditionError } from '../errors.js';
+import { AlreadyExistsError, CairnError, ConflictError, errnoCode, InvalidArgumentError, NotFoundError, PreconditionError, UnsupportedError } from '../errors.js';
 import { type Db, writeTx } from '../metadata/db.js';
-import { copyTree, diskUsage } from './copy.js';
-import { pinnedOverlayOptions } from './detect.js';
+import { removeTree } from '../rmtree.js';
+import { diskUsage } from './copy.js';
+import { checkLabels } from './labels.js';
 import { mountsUsing } from './mount.js';
-import { allIds, allRows, chain, childCount, commitRow, deleteRow, getRow, infoOf, insertRow, type SnapshotRow } from './meta.js';
-import type { DriverName, Info, Kind, Mount, Snapshotter, Usage } from './types.js';
+import {
+  allIds,
+  allLabels,
+  allRows,
+  chain,
+  childCount,
+  commitRow,
+  deleteRow,
+  getRow,
+  infoOf,
+  insertRow,
+  labelsOf,
+  replaceLabels,
+  type SnapshotRow,
+  updateLabels,
+} from './meta.js';
+import type { Capabilities, CommitOptions, DriverName, Info, Kind, Labels, Mount, SnapshotOptions, Snapshotter, Usage } from './types.js';
 
 const TMP_PREFIX = '.tmp-';
 const TRASH_PREFIX = '.trash-';
 
-export class DirSnapshotter implements Snapshotter {
-  readonly driver: DriverName;
+/** Where a driver keeps its snapshots: the store's database and ROOT/snapshots/<driver>. */
+export interface DriverContext {
+  db: Db;
+  dir: string;
+}
+
+/** A storage driver, as the registry (drivers.ts) knows it. */
+export interface SnapshotterDriver {
+  readonly name: DriverName;
+  /** Why this driver cannot be used for snapshots under `base` (ROOT/snapshots) here; undefined when it can. */
+  unusable(base: string): Promise<string | undefined>;
+  /** The driver's snapshotter over `ctx` (not yet cleaned: the caller runs `cleanup`). */
+  open(ctx: DriverContext): BaseSnapshotter;
+}
+
+export abstract class BaseSnapshotter implements Snapshotter {
+  abstract readonly driver: DriverName;
+  abstract readonly capabilities: Readonly<Capabilities>;
   /** ROOT/snapshots/<driver> */
   readonly dir: string;
-  private readonly db: Db;
+  protected readonly db: Db;
 
-  constructor(db: Db, dir: string, driver: DriverName) {
-    this.db = db;
-    this.dir = dir;
-    this.driver = driver;
+  constructor(ctx: DriverContext) {
+    this.db = ctx.db;
+    this.dir = ctx.dir;
   }
+
+  /**
+   * Fill the directory of a new snapshot before it is published: `tmp` holds an empty `fs/`;
+   * `parent` is the committed parent, if any.
+   */
+  protected abstract populate(kind: Exclude<Kind, 'committed'>, tmp: string, parent: SnapshotRow | undefined): Promise<void>;
+
+  /** The mounts of active snapshot or view `row`, whose committed parents are `parents` (topmost first). */
+  protected abstract mountsOf(row: SnapshotRow, parents: SnapshotRow[]): Mount[];
 
   async stat(key: string): Promise<Info> {
-    return infoOf(this.row(key));
+    const row = this.row(key);
+    return infoOf(row, labelsOf(this.db, row.id));
   }
 
-  prepare(key: string, parent?: string): Promise<Mount[]> {
-    return this.create('active', key, parent);
+  async update(key: string, labels: Labels): Promise<Info> {
+    const checked = checkLabels(labels);
+    return writeTx(this.db, () => {
+      const row = this.row(key);
+      updateLabels(this.db, row.id, checked);
+      return infoOf(row, labelsOf(this.db, row.id));
+    });
   }
 
-  view(key: string, parent?: string): Promise<Mount[]> {
-    return this.create('view', key, parent);
+  prepare(key: string, parent?: string, opts?: SnapshotOptions): Promise<Mount[]> {
+    return this.create('active', key, parent, opts);
+  }
+
+  view(key: string, parent?: string, opts?: SnapshotOptions): Promise<Mount[]> {
+    return this.create('view', key, parent, opts);
   }
 
   async mounts(key: string): Promise<Mount[]> {
@@ -63,24 +109,33 @@ export class DirSnapshotter implements Snapshotter {
     if (row.kind === 'committed') {
       throw new PreconditionError(`snapshot ${key} is committed: only active snapshots and views have mounts (make a view of it)`);
     }
-    return this.mountsOf(row);
+    return this.mountsFor(row);
   }
 
-  async commit(name: string, key: string): Promise<void> {
+  async commit(name: string, key: string, opts: CommitOptions = {}): Promise<void> {
     checkKey(name);
+    const labels = checkLabels(opts.labels);
     const row = this.row(key);
     if (row.kind !== 'active') throw new PreconditionError(`snapshot ${key} is ${row.kind === 'view' ? 'a view' : 'committed'}: only an active snapshot can be committed`);
     if (getRow(this.db, name) !== undefined) throw new AlreadyExistsError(`snapshot ${name} already exists`);
+    const parent = this.commitParent(key, row, opts.parent);
     const mountedAt = mountsUsing(this.fsDir(row.id));
     if (mountedAt.length > 0) throw new PreconditionError(`snapshot ${key} is still mounted at ${mountedAt[0]}: unmount it before committing`);
-    const usage = await diskUsage(this.fsDir(row.id));
+    const usage = await diskUsage(this.fsDir(row.id)).catch((e: unknown) => {
+      // diskUsage walks whole paths: a tree deeper than PATH_MAX can be written fd-relative
+      // (and removed, rmtree.ts) but not measured.
+      if (errnoCode(e) !== 'ENAMETOOLONG') throw e;
+      throw new UnsupportedError(`snapshot ${key} holds paths longer than PATH_MAX (4,096 bytes): it cannot be committed`, { cause: e });
+    });
     writeTx(this.db, () => {
       const now = getRow(this.db, key);
-      if (now === undefined || now.id !== row.id || now.kind !== 'active') {
+      if (now === undefined || now.id !== row.id || now.kind !== 'active' || now.parent !== row.parent) {
         throw new ConflictError(`snapshot ${key} changed while it was being committed`);
       }
       if (getRow(this.db, name) !== undefined) throw new AlreadyExistsError(`snapshot ${name} already exists`);
-      commitRow(this.db, key, name, usage);
+      if (parent !== null) this.committedParent(key, parent);
+      commitRow(this.db, key, name, parent, usage);
+      replaceLabels(this.db, row.id, labels);
     });
   }
 
@@ -96,7 +151,7 @@ export class DirSnapshotter implements Snapshotter {
       deleteRow(this.db, key);
       return r;
     });
-    await this.discard(join(this.dir, String(row.id)));
+    await this.discard(this.snapDir(row.id));
   }
 
   async usage(key: string): Promise<Usage> {
@@ -106,7 +161,8 @@ export class DirSnapshotter implements Snapshotter {
   }
 
   async *walk(): AsyncIterable<Info> {
-    for (const r of allRows(this.db)) yield infoOf(r);
+    const labels = allLabels(this.db);
+    for (const r of allRows(this.db)) yield infoOf(r, labels.get(r.id) ?? {});
   }
 
   /** Remove what killed processes left in this driver's directory (see the module comment). */
@@ -117,7 +173,7 @@ export class DirSnapshotter implements Snapshotter {
       const pid = Number(name.slice(name.indexOf('-') + 1).split('-', 1)[0]);
       // Our own (work in progress) and live processes' are left alone.
       if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && alive(pid))) continue;
-      await fsp.rm(join(this.dir, name), { recursive: true, force: true });
+      await removeTree(join(this.dir, name));
     }
     // Id directories without a row: looked for without the lock, confirmed and moved under it
     // (a writer may be between renaming its directory and committing its row).
@@ -134,10 +190,20 @@ export class DirSnapshotter implements Snapshotter {
       }
       return out;
     });
-    for (const t of trash) await fsp.rm(t, { recursive: true, force: true });
+    for (const t of trash) await removeTree(t);
   }
 
   // -------------------------------------------------------------------------
+
+  /** ROOT/snapshots/<driver>/<id> */
+  protected snapDir(id: number): string {
+    return join(this.dir, String(id));
+  }
+
+  /** ROOT/snapshots/<driver>/<id>/fs: the snapshot's files. */
+  protected fsDir(id: number): string {
+    return join(this.dir, String(id), 'fs');
+  }
 
   private row(key: string): SnapshotRow {
     const r = getRow(this.db, key);
@@ -145,12 +211,8 @@ export class DirSnapshotter implements Snapshotter {
     return r;
   }
 
-  private snapDir(id: number): string {
-    return join(this.dir, String(id));
-  }
-
-  private fsDir(id: number): string {
-    return join(this.dir, String(id), 'fs');
+  private mountsFor(row: SnapshotRow): Mount[] {
+    return this.mountsOf(row, row.parent === null ? [] : chain(this.db, row.parent));
   }
 
   private trashName(): string {
@@ -164,9 +226,24 @@ export class DirSnapshotter implements Snapshotter {
     return p;
   }
 
-  private async create(kind: Kind, key: string, parent?: string): Promise<Mount[]> {
+  /** The parent active snapshot `row` is committed on, given the parent a commit asked for. */
+  private commitParent(key: string, row: SnapshotRow, asked: string | undefined): string | null {
+    if (asked === undefined || asked === row.parent) return row.parent;
+    checkKey(asked);
+    if (!this.capabilities.rebase) {
+      throw new PreconditionError(`storage driver ${this.driver} cannot give snapshot ${key} a parent when committing it: prepare it on ${asked} instead`);
+    }
+    if (row.parent !== null) {
+      throw new PreconditionError(`snapshot ${key} was prepared on ${row.parent}: only a snapshot prepared without a parent can be given one (${asked}) when committed`);
+    }
+    this.committedParent(key, asked);
+    return asked;
+  }
+
+  private async create(kind: Exclude<Kind, 'committed'>, key: string, parent: string | undefined, opts: SnapshotOptions = {}): Promise<Mount[]> {
     checkKey(key);
     if (parent !== undefined) checkKey(parent);
+    const labels = checkLabels(opts.labels);
     if (getRow(this.db, key) !== undefined) throw new AlreadyExistsError(`snapshot ${key} already exists`);
     const parentRow = parent === undefined ? undefined : this.committedParent(key, parent);
     const tmp = join(this.dir, `${TMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
@@ -174,10 +251,7 @@ export class DirSnapshotter implements Snapshotter {
     const trash: string[] = [];
     try {
       await fsp.mkdir(join(tmp, 'fs'), { recursive: true, mode: 0o755 });
-      if (this.driver === 'overlay' && kind === 'active') await fsp.mkdir(join(tmp, 'work'), { mode: 0o700 });
-      if (this.driver === 'native' && kind === 'active' && parentRow !== undefined) {
-        await copyTree(this.fsDir(parentRow.id), join(tmp, 'fs'));
-      }
+      await this.populate(kind, tmp, parentRow);
       row = writeTx(this.db, () => {
         if (getRow(this.db, key) !== undefined) throw new AlreadyExistsError(`snapshot ${key} already exists`);
         if (parent !== undefined) {
@@ -185,6 +259,7 @@ export class DirSnapshotter implements Snapshotter {
           if (p.id !== parentRow!.id) throw new ConflictError(`parent snapshot ${parent} of ${key} was replaced meanwhile`);
         }
         const id = insertRow(this.db, key, kind, parent, this.driver);
+        updateLabels(this.db, id, labels);
         const dest = this.snapDir(id);
         // A directory with this id and no row is a killed process's leftover: we hold the write lock.
         if (existsSync(dest)) {
@@ -195,50 +270,23 @@ export class DirSnapshotter implements Snapshotter {
         return getRow(this.db, key)!;
       });
     } catch (e) {
-      await fsp.rm(tmp, { recursive: true, force: true });
+      await removeTree(tmp);
       throw e;
     } finally {
-      for (const t of trash) await fsp.rm(t, { recursive: true, force: true });
+      for (const t of trash) await removeTree(t);
     }
-    return this.mountsOf(row);
+    return this.mountsFor(row);
   }
 
   /** Delete a snapshot directory whose row is gone (renamed first so a crash leaves only trash). */
   private async discard(dir: string): Promise<void> {
     const t = this.trashName();
-    if (moveAway(dir, t)) await fsp.rm(t, { recursive: true, force: true });
-  }
-
-  private mountsOf(row: SnapshotRow): Mount[] {
-    const parents = row.parent === null ? [] : chain(this.db, row.parent);
-    const own = this.fsDir(row.id);
-    if (row.kind === 'view') {
-      if (parents.length === 0) return [bind(own, true)];
-      if (this.driver === 'native' || parents.length === 1) return [bind(this.fsDir(parents[0]!.id), true)];
-      return [
-        {
-          type: 'overlay',
-          source: 'overlay',
-          options: ['ro', ...pinnedOverlayOptions()],
-          lowerdirs: parents.map((p) => this.fsDir(p.id)),
-        },
-      ];
-    }
-    if (this.driver === 'native' || parents.length === 0) return [bind(own, false)];
-    return [
-      {
-        type: 'overlay',
-        source: 'overlay',
-        options: ['rw', ...pinnedOverlayOptions()],
-        lowerdirs: parents.map((p) => this.fsDir(p.id)),
-        upperdir: own,
-        workdir: join(this.snapDir(row.id), 'work'),
-      },
-    ];
+    if (moveAway(dir, t)) await removeTree(t);
   }
 }
 
-function bind(source: string, readonly: boolean): Mount {
+/** A bind mount of `source`, read-only or read-write. */
+export function bind(source: string, readonly: boolean): Mount {
   return { type: 'bind', source, options: [readonly ? 'ro' : 'rw', 'rbind'] };
 }
 
