@@ -10,7 +10,8 @@
         "native/src/common.c",
         "native/src/at.c",
         "native/src/xattr.c",
-        "native/src/mount.c"
+        "native/src/mount.c",
+        "native/src/apply.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
@@ -21,7 +22,8 @@
             "native/src/common.c",
             "native/src/at.c",
             "native/src/xattr.c",
-            "native/src/mount.c"
+            "native/src/mount.c",
+            "native/src/apply.c"
           ]
         }]
       ]

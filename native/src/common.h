@@ -80,5 +80,6 @@ bool cn_export_fn(napi_env env, napi_value exports, const char *name, napi_callb
 bool cn_register_at(napi_env env, napi_value exports);
 bool cn_register_xattr(napi_env env, napi_value exports);
 bool cn_register_mount(napi_env env, napi_value exports);
+bool cn_register_apply(napi_env env, napi_value exports);
 
 #endif

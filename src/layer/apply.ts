@@ -69,21 +69,27 @@ import {
   UnsupportedError,
 } from '../errors.js';
 import {
+  applyFile,
+  applyNode,
   constants,
+  ENTRY_META_LENGTH,
   errnoCode,
   fchmodat,
-  fchownat,
+  fileMeta,
   fsetxattr,
   fstatat,
   linkat,
   mkdirat,
   mknodat,
+  NODE_KIND,
   openat,
   openat2,
-  symlinkat,
   unlinkat,
   utimensat,
+  type EntryXattrs,
+  type NativeError,
   type NativeStat,
+  type NodeKind,
 } from '../native/index.js';
 import { TarReader, type TarBody, type TarEntry, type TarHeader, type TarTime } from '../tar/index.js';
 import { isSameOrBelow, joinKey, keyBytes, keyDisplay, quoteName, safePath, UnsafeEntryError, type SafePath } from './pathsafe.js';
@@ -150,6 +156,13 @@ const MAX_MINOR = 0xfffff;
 
 /** Parent directory fds kept open between entries. */
 const DIR_CACHE_SIZE = 128;
+
+/**
+ * Files up to this size are written by one native call with their metadata (their body's
+ * chunks collected as views of the tar stream's buffers, not copied); larger ones are
+ * streamed chunk by chunk.
+ */
+const WHOLE_FILE_MAX = 4 * 1024 * 1024;
 
 /**
  * Apply one layer from `source` to `target.dir`. Returns the digests and sizes; throws
@@ -341,6 +354,8 @@ class Applier {
   private viaSymlink = false;
   /** The entry being applied, for messages. */
   private entry = '';
+  /** The current entry's owner, mode, times and device number, for the whole-entry native calls. */
+  private readonly meta = new Float64Array(ENTRY_META_LENGTH);
 
   constructor(
     dir: string,
@@ -436,14 +451,35 @@ class Applier {
     if (h.type !== 'dir') throw this.unsafe(`a ${h.type} cannot replace the root directory`);
     fchownSync(this.rootFd, h.uid, h.gid);
     fchmodSync(this.rootFd, h.mode);
-    this.setXattrs(this.rootFd, h, false);
+    this.setXattrs(this.rootFd, h);
     this.dirTimes.set('', { depth: 0, atime: h.atime ?? h.mtime, mtime: h.mtime });
   }
 
   private async file(p: SafePath, h: TarHeader, body: TarBody): Promise<void> {
-    const f = this.f;
     const pfd = this.parent(p);
     const base = keyBytes(p.baseKey);
+    const xattrs = this.xattrList(h);
+    if (body.size <= WHOLE_FILE_MAX) {
+      // the whole body (usually one view of the current chunk), then one native call
+      let chunks: Buffer | Buffer[] | null = null;
+      while (body.consumed < body.size) {
+        const c = await body.read();
+        if (c === null) break;
+        chunks = chunks === null ? c : Array.isArray(chunks) ? (chunks.push(c), chunks) : [chunks, c];
+      }
+      this.setMeta(h);
+      try {
+        if (!applyFile(pfd, base, chunks, this.meta, xattrs)) {
+          this.clear(pfd, p);
+          if (!applyFile(pfd, base, chunks, this.meta, xattrs)) throw this.stillThere();
+        }
+      } catch (e) {
+        throw this.xattrError(e);
+      }
+      this.touch(p, 'new');
+      return;
+    }
+    const f = this.f;
     const open = (): number => openat(pfd, base, f.O_WRONLY | f.O_CREAT | f.O_EXCL | f.O_NOFOLLOW, 0o600);
     let fd: number;
     try {
@@ -461,70 +497,44 @@ class Applier {
         let off = 0;
         while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
       }
-      fchownSync(fd, h.uid, h.gid);
-      fchmodSync(fd, h.mode);
-      this.setXattrs(fd, h, false);
-      const at = h.atime ?? h.mtime;
-      utimensat(fd, null, at.sec, at.nsec, h.mtime.sec, h.mtime.nsec, 0);
+      this.setMeta(h);
+      fileMeta(fd, this.meta, xattrs);
+    } catch (e) {
+      throw this.xattrError(e);
     } finally {
       closeSync(fd);
     }
   }
 
   private directory(p: SafePath, h: TarHeader): void {
-    const f = this.f;
     const pfd = this.parent(p);
     const base = keyBytes(p.baseKey);
-    let kind: Touch = 'new';
+    // mkdirat (an existing directory is kept: 'merged'), owner, mode, xattrs; times at the end
     let opaque = false;
-    try {
-      mkdirat(pfd, base, 0o700);
-    } catch (e) {
-      if (errnoCode(e) !== 'EEXIST') throw e;
-      const st = fstatat(pfd, base, f.AT_SYMLINK_NOFOLLOW);
-      if (this.isDir(st)) {
-        kind = 'merged';
-      } else {
-        // overlay: a directory this layer whited out and now writes hides the lower one
-        opaque = this.mode === 'overlay' && this.whiteouts.has(p.key);
-        this.clear(pfd, p, st);
-        mkdirat(pfd, base, 0o700);
-      }
+    let r = this.create(pfd, base, NODE_KIND.dir, h);
+    if (r < 0) {
+      // something else is there. overlay: a directory this layer whited out and now writes hides the lower one
+      opaque = this.mode === 'overlay' && this.whiteouts.has(p.key);
+      this.clear(pfd, p);
+      r = this.create(pfd, base, NODE_KIND.dir, h);
+      if (r < 0) throw this.stillThere();
     }
     const prev = this.touched.get(p.key);
-    this.touch(p, prev === 'new' ? 'new' : kind);
-    fchownat(pfd, base, h.uid, h.gid, f.AT_SYMLINK_NOFOLLOW);
-    fchmodat(pfd, base, h.mode, 0); // just created or checked to be a directory: nothing to follow
-    if (opaque || this.hasXattrs(h)) {
-      const fd = openat(pfd, base, f.O_PATH | f.O_NOFOLLOW | f.O_DIRECTORY);
-      try {
-        if (opaque) fsetxattr(fd, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE, 0);
-        this.setXattrs(fd, h, false);
-      } finally {
-        closeSync(fd);
-      }
-    }
+    this.touch(p, prev === 'new' || r === 0 ? 'new' : 'merged');
+    if (opaque) this.setOpaque(pfd, base);
     this.dirTimes.set(p.key, { depth: p.depth, atime: h.atime ?? h.mtime, mtime: h.mtime });
   }
 
   private symlink(p: SafePath, h: TarHeader): void {
-    const f = this.f;
     const target = h.linknameBytes ?? h.linkname;
     if (target.length === 0) throw this.corrupt('symlink with an empty target');
     const pfd = this.parent(p);
     const base = keyBytes(p.baseKey);
-    try {
-      symlinkat(target, pfd, base);
-    } catch (e) {
-      if (errnoCode(e) !== 'EEXIST') throw e;
+    if (this.create(pfd, base, NODE_KIND.symlink, h, target) < 0) {
       this.clear(pfd, p);
-      symlinkat(target, pfd, base);
+      if (this.create(pfd, base, NODE_KIND.symlink, h, target) < 0) throw this.stillThere();
     }
     this.touch(p, 'new');
-    fchownat(pfd, base, h.uid, h.gid, f.AT_SYMLINK_NOFOLLOW);
-    this.xattrsByName(pfd, base, h);
-    const at = h.atime ?? h.mtime;
-    utimensat(pfd, base, at.sec, at.nsec, h.mtime.sec, h.mtime.nsec, f.AT_SYMLINK_NOFOLLOW);
   }
 
   private hardlink(p: SafePath, h: TarHeader): void {
@@ -564,24 +574,52 @@ class Applier {
 
   /** Character and block devices, FIFOs. */
   private node(p: SafePath, h: TarHeader): void {
-    const f = this.f;
-    const type = h.type === 'char' ? f.S_IFCHR : h.type === 'block' ? f.S_IFBLK : f.S_IFIFO;
+    const kind = h.type === 'char' ? NODE_KIND.char : h.type === 'block' ? NODE_KIND.block : NODE_KIND.fifo;
     const pfd = this.parent(p);
     const base = keyBytes(p.baseKey);
-    const make = (): void => mknodat(pfd, base, type | 0o600, h.devmajor, h.devminor);
-    try {
-      make();
-    } catch (e) {
-      if (errnoCode(e) !== 'EEXIST') throw e;
+    if (this.create(pfd, base, kind, h) < 0) {
       this.clear(pfd, p);
-      make();
+      if (this.create(pfd, base, kind, h) < 0) throw this.stillThere();
     }
     this.touch(p, 'new');
-    fchownat(pfd, base, h.uid, h.gid, f.AT_SYMLINK_NOFOLLOW);
-    fchmodat(pfd, base, h.mode, 0); // just created, not a symlink
-    this.xattrsByName(pfd, base, h);
+  }
+
+  /** applyNode with this entry's metadata: 0 created, 1 an existing directory kept, -1 something else is there. */
+  private create(pfd: number, base: Buffer, kind: NodeKind, h: TarHeader, target?: string | Buffer): number {
+    this.setMeta(h);
+    try {
+      return applyNode(pfd, base, kind, this.meta, this.xattrList(h), target);
+    } catch (e) {
+      throw this.xattrError(e);
+    }
+  }
+
+  /** Fill `meta` from a header for the whole-entry native calls. */
+  private setMeta(h: TarHeader): void {
+    const m = this.meta;
     const at = h.atime ?? h.mtime;
-    utimensat(pfd, base, at.sec, at.nsec, h.mtime.sec, h.mtime.nsec, f.AT_SYMLINK_NOFOLLOW);
+    m[0] = h.uid;
+    m[1] = h.gid;
+    m[2] = h.mode & 0o7777;
+    m[3] = at.sec;
+    m[4] = at.nsec;
+    m[5] = h.mtime.sec;
+    m[6] = h.mtime.nsec;
+    m[7] = h.devmajor;
+    m[8] = h.devminor;
+  }
+
+  /** The entry's xattrs for the native calls (overlayfs' own dropped), or null when none. */
+  private xattrList(h: TarHeader): EntryXattrs {
+    if (h.xattrs.size === 0) return null;
+    const out: Array<string | Uint8Array> = [];
+    for (const [name, value] of h.xattrs) if (!isReservedXattr(name)) out.push(name, value);
+    return out.length === 0 ? null : out;
+  }
+
+  /** A name removed a moment ago exists again: something else writes in this directory. */
+  private stillThere(): CairnError {
+    return new CairnError('internal', `${this.what}: entry ${quoteName(this.entry)}: exists again right after it was removed`);
   }
 
   // ---------------------------------------------------------------------------
@@ -671,40 +709,33 @@ class Applier {
   // ---------------------------------------------------------------------------
   // metadata
 
-  private hasXattrs(h: TarHeader): boolean {
-    for (const name of h.xattrs.keys()) if (!isReservedXattr(name)) return true;
-    return false;
-  }
-
-  /** Set the entry's xattrs on `fd`. `special`: a symlink, device or FIFO (no user.* there). */
-  private setXattrs(fd: number, h: TarHeader, special: boolean): void {
+  /** Set the entry's xattrs on `fd` (the root directory). */
+  private setXattrs(fd: number, h: TarHeader): void {
     for (const [name, value] of h.xattrs) {
       if (isReservedXattr(name)) continue;
       try {
         fsetxattr(fd, name, value, 0);
       } catch (e) {
-        const code = errnoCode(e);
-        // Linux allows user.* attributes only on regular files and directories: a tar made
-        // elsewhere may carry them on a symlink or device; the kernel cannot store them (Docker
-        // skips the same EPERM).
-        if (special && code === 'EPERM' && name.startsWith('user.')) continue;
-        if (code === 'ENOTSUP') throw new UnsupportedError(`${this.what}: entry ${quoteName(this.entry)}: the file system does not support extended attribute ${name}`, { cause: e });
-        if (code === 'EINVAL' || code === 'EPERM' || code === 'ERANGE' || code === 'E2BIG') {
-          throw this.corrupt(`cannot set extended attribute ${name}: ${code}`, e);
-        }
-        throw e;
+        throw this.xattrError(e);
       }
     }
   }
 
-  private xattrsByName(pfd: number, base: Buffer, h: TarHeader): void {
-    if (!this.hasXattrs(h)) return;
-    const fd = openat(pfd, base, this.f.O_PATH | this.f.O_NOFOLLOW);
-    try {
-      this.setXattrs(fd, h, true);
-    } finally {
-      closeSync(fd);
+  /**
+   * The error for a refused extended attribute (a native error from fsetxattr, naming the
+   * attribute as its path); any other error unchanged. (On a symlink, device or FIFO the
+   * native call skips user.* attributes the kernel refuses with EPERM: Linux allows them
+   * only on regular files and directories, and Docker skips the same EPERM.)
+   */
+  private xattrError(e: unknown): unknown {
+    const code = errnoCode(e);
+    if (code === undefined || (e as NativeError).syscall !== 'fsetxattr') return e;
+    const name = (e as NativeError).path ?? '';
+    if (code === 'ENOTSUP') return new UnsupportedError(`${this.what}: entry ${quoteName(this.entry)}: the file system does not support extended attribute ${name}`, { cause: e });
+    if (code === 'EINVAL' || code === 'EPERM' || code === 'ERANGE' || code === 'E2BIG') {
+      return this.corrupt(`cannot set extended attribute ${name}: ${code}`, e);
     }
+    return e;
   }
 
   /** Directory times, deepest first (children change their parent's mtime). */
@@ -754,7 +785,7 @@ class Applier {
 
   /** Close the oldest cached directory fds (only between entries: fds in use stay valid). */
   private trimCache(): void {
-    for (const fd of this.transient.splice(0)) closeSync(fd);
+    if (this.transient.length > 0) for (const fd of this.transient.splice(0)) closeSync(fd);
     if (this.dirs.size <= DIR_CACHE_SIZE) return;
     for (const [k, fd] of this.dirs) {
       this.dirs.delete(k);
