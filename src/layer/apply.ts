@@ -69,8 +69,10 @@ import {
   UnsupportedError,
 } from '../errors.js';
 import {
+  applyBatch,
   applyFile,
   applyNode,
+  BATCH_FILE,
   constants,
   ENTRY_META_LENGTH,
   errnoCode,
@@ -86,6 +88,7 @@ import {
   openat2,
   unlinkat,
   utimensat,
+  type BatchOps,
   type EntryXattrs,
   type NativeError,
   type NativeStat,
@@ -163,6 +166,10 @@ const DIR_CACHE_SIZE = 128;
  * streamed chunk by chunk.
  */
 const WHOLE_FILE_MAX = 4 * 1024 * 1024;
+
+/** Entries, and bytes of file bodies, in one batch handed to a thread of the pool. */
+const BATCH_ENTRIES = 64;
+const BATCH_BYTES = 8 * 1024 * 1024;
 
 /**
  * Apply one layer from `source` to `target.dir`. Returns the digests and sizes; throws
@@ -242,7 +249,14 @@ export async function applyLayer(
         entries++;
         await applier.apply(entry);
       }
+      await applier.drain();
     } catch (e) {
+      // the entries before the failure are applied first (and an error of theirs comes first)
+      try {
+        await applier.drain();
+      } catch (e2) {
+        throw withWhat(e2, what);
+      }
       throw withWhat(e, what);
     }
     applier.finish();
@@ -265,7 +279,7 @@ export async function applyLayer(
     }
     return { diffId, digest, size, uncompressedSize: uncompressedBytes, entries, compression };
   } finally {
-    applier.close();
+    await applier.close();
   }
 }
 
@@ -335,7 +349,40 @@ interface DirTimes {
   mtime: TarTime;
 }
 
-/** Applies entries one by one to a directory; holds the fds and the per-layer bookkeeping. */
+/** An entry handed to the pool: what applying it here instead takes. */
+interface Queued {
+  p: SafePath;
+  h: TarHeader;
+  kind: NodeKind | typeof BATCH_FILE;
+  /** A file's body (views of the tar stream's chunks). */
+  chunks: Buffer | Buffer[] | null;
+}
+
+/** Entries applied together on a thread of the pool (native applyBatch). */
+class Batch {
+  readonly ops: BatchOps = [];
+  readonly queued: Queued[] = [];
+  readonly meta = new Float64Array(BATCH_ENTRIES * ENTRY_META_LENGTH);
+  readonly results = new Int32Array(BATCH_ENTRIES);
+  bytes = 0;
+  /** Set once handed to the pool: resolves to the number of entries done. */
+  running: Promise<number> | null = null;
+}
+
+/**
+ * Applies entries in order to a directory; holds the fds and the per-layer bookkeeping.
+ *
+ * Plain entries (regular files up to WHOLE_FILE_MAX, directories, symlinks, devices,
+ * FIFOs) are gathered into batches that a thread of libuv's pool applies (native
+ * applyBatch: the same calls, flags and openat2 resolution as here), one batch at a time
+ * and in order, while this thread parses the next ones. A batch stops at the first entry
+ * it cannot complete (a parent that does not resolve, a name that exists, a failed call);
+ * that entry and the rest of its batch are then applied here, by the code below, which
+ * removes, creates missing directories, follows symlinks where allowed and words the
+ * errors. The bookkeeping of a batch's entries is done here when it completes, in order.
+ * Everything else (the root entry, whiteouts, hard links, large files) waits until the
+ * batches before it are done, so it sees what they wrote.
+ */
 class Applier {
   private readonly f: Flags;
   private readonly rootFd: number;
@@ -356,6 +403,11 @@ class Applier {
   private entry = '';
   /** The current entry's owner, mode, times and device number, for the whole-entry native calls. */
   private readonly meta = new Float64Array(ENTRY_META_LENGTH);
+  /** The batch being gathered, and the one on the pool. */
+  private gathering = new Batch();
+  private running: Batch | null = null;
+  /** A batch's entry failed: nothing after it is applied. */
+  private broken = false;
 
   constructor(
     dir: string,
@@ -374,7 +426,11 @@ class Applier {
     }
   }
 
-  close(): void {
+  /** Close every fd, once the pool's work (which uses the root fd) is over. */
+  async close(): Promise<void> {
+    const r = this.running;
+    this.running = null;
+    if (r?.running) await r.running;
     for (const fd of this.transient.splice(0)) closeSync(fd);
     for (const fd of this.dirs.values()) closeSync(fd);
     this.dirs.clear();
@@ -404,18 +460,27 @@ class Applier {
   async apply(entry: TarEntry): Promise<void> {
     const h = entry.header;
     this.entry = h.name;
-    this.trimCache();
     const p = safePath(h.nameBytes ?? Buffer.from(h.name, 'utf8'), this.what, h.name);
     if (h.uid > MAX_ID || h.gid > MAX_ID) throw this.corrupt(`owner ${h.uid}:${h.gid} is out of range`);
     if ((h.type === 'char' || h.type === 'block') && (h.devmajor > MAX_MAJOR || h.devminor > MAX_MINOR)) {
       throw this.corrupt(`device number ${h.devmajor}:${h.devminor} is out of range`);
     }
+    const wh = p.key === '' ? null : classifyWhiteout(p.baseKey);
+    if (p.key !== '' && wh === null) {
+      const kind = this.batchKind(h);
+      if (kind !== null) {
+        await this.enqueue(p, h, kind, kind === BATCH_FILE ? await this.bodyOf(entry.body) : null);
+        return;
+      }
+    }
+    await this.drain();
+    this.entry = h.name;
+    this.trimCache();
     try {
       if (p.key === '') {
         this.root(h);
         return;
       }
-      const wh = classifyWhiteout(p.baseKey);
       if (wh !== null) {
         this.whiteout(p, wh);
         return;
@@ -455,30 +520,43 @@ class Applier {
     this.dirTimes.set('', { depth: 0, atime: h.atime ?? h.mtime, mtime: h.mtime });
   }
 
-  private async file(p: SafePath, h: TarHeader, body: TarBody): Promise<void> {
+  /** A small file's whole body: usually one view of the current chunk, else several. */
+  private async bodyOf(body: TarBody): Promise<Buffer | Buffer[] | null> {
+    let chunks: Buffer | Buffer[] | null = null;
+    while (body.consumed < body.size) {
+      const c = await body.read();
+      if (c === null) break;
+      chunks = chunks === null ? c : Array.isArray(chunks) ? (chunks.push(c), chunks) : [chunks, c];
+    }
+    return chunks;
+  }
+
+  /** A file whose whole body is at hand: one native call. */
+  private wholeFile(p: SafePath, h: TarHeader, chunks: Buffer | Buffer[] | null): void {
     const pfd = this.parent(p);
     const base = keyBytes(p.baseKey);
     const xattrs = this.xattrList(h);
+    this.setMeta(h, this.meta, 0);
+    try {
+      if (!applyFile(pfd, base, chunks, this.meta, xattrs)) {
+        this.clear(pfd, p);
+        if (!applyFile(pfd, base, chunks, this.meta, xattrs)) throw this.stillThere();
+      }
+    } catch (e) {
+      throw this.xattrError(e);
+    }
+    this.touch(p, 'new');
+  }
+
+  /** A file too large to hold: streamed into the file chunk by chunk. */
+  private async file(p: SafePath, h: TarHeader, body: TarBody): Promise<void> {
     if (body.size <= WHOLE_FILE_MAX) {
-      // the whole body (usually one view of the current chunk), then one native call
-      let chunks: Buffer | Buffer[] | null = null;
-      while (body.consumed < body.size) {
-        const c = await body.read();
-        if (c === null) break;
-        chunks = chunks === null ? c : Array.isArray(chunks) ? (chunks.push(c), chunks) : [chunks, c];
-      }
-      this.setMeta(h);
-      try {
-        if (!applyFile(pfd, base, chunks, this.meta, xattrs)) {
-          this.clear(pfd, p);
-          if (!applyFile(pfd, base, chunks, this.meta, xattrs)) throw this.stillThere();
-        }
-      } catch (e) {
-        throw this.xattrError(e);
-      }
-      this.touch(p, 'new');
+      this.wholeFile(p, h, await this.bodyOf(body));
       return;
     }
+    const pfd = this.parent(p);
+    const base = keyBytes(p.baseKey);
+    const xattrs = this.xattrList(h);
     const f = this.f;
     const open = (): number => openat(pfd, base, f.O_WRONLY | f.O_CREAT | f.O_EXCL | f.O_NOFOLLOW, 0o600);
     let fd: number;
@@ -497,7 +575,7 @@ class Applier {
         let off = 0;
         while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
       }
-      this.setMeta(h);
+      this.setMeta(h, this.meta, 0);
       fileMeta(fd, this.meta, xattrs);
     } catch (e) {
       throw this.xattrError(e);
@@ -586,7 +664,7 @@ class Applier {
 
   /** applyNode with this entry's metadata: 0 created, 1 an existing directory kept, -1 something else is there. */
   private create(pfd: number, base: Buffer, kind: NodeKind, h: TarHeader, target?: string | Buffer): number {
-    this.setMeta(h);
+    this.setMeta(h, this.meta, 0);
     try {
       return applyNode(pfd, base, kind, this.meta, this.xattrList(h), target);
     } catch (e) {
@@ -594,19 +672,113 @@ class Applier {
     }
   }
 
-  /** Fill `meta` from a header for the whole-entry native calls. */
-  private setMeta(h: TarHeader): void {
-    const m = this.meta;
+  /** Write a header's metadata at `off` in `m`, for the whole-entry native calls. */
+  private setMeta(h: TarHeader, m: Float64Array, off: number): void {
     const at = h.atime ?? h.mtime;
-    m[0] = h.uid;
-    m[1] = h.gid;
-    m[2] = h.mode & 0o7777;
-    m[3] = at.sec;
-    m[4] = at.nsec;
-    m[5] = h.mtime.sec;
-    m[6] = h.mtime.nsec;
-    m[7] = h.devmajor;
-    m[8] = h.devminor;
+    m[off] = h.uid;
+    m[off + 1] = h.gid;
+    m[off + 2] = h.mode & 0o7777;
+    m[off + 3] = at.sec;
+    m[off + 4] = at.nsec;
+    m[off + 5] = h.mtime.sec;
+    m[off + 6] = h.mtime.nsec;
+    m[off + 7] = h.devmajor;
+    m[off + 8] = h.devminor;
+  }
+
+  // ---------------------------------------------------------------------------
+  // batches on the pool
+
+  /** The batch kind of an entry the pool may apply, or null for one applied here. */
+  private batchKind(h: TarHeader): NodeKind | typeof BATCH_FILE | null {
+    switch (h.type) {
+      case 'file':
+        return h.size <= WHOLE_FILE_MAX ? BATCH_FILE : null;
+      case 'dir':
+        return NODE_KIND.dir;
+      case 'symlink':
+        return (h.linknameBytes ?? h.linkname).length > 0 ? NODE_KIND.symlink : null;
+      case 'char':
+        return NODE_KIND.char;
+      case 'block':
+        return NODE_KIND.block;
+      case 'fifo':
+        return NODE_KIND.fifo;
+      default:
+        return null;
+    }
+  }
+
+  private async enqueue(p: SafePath, h: TarHeader, kind: NodeKind | typeof BATCH_FILE, chunks: Buffer | Buffer[] | null): Promise<void> {
+    const b = this.gathering;
+    const i = b.queued.length;
+    const body = kind === BATCH_FILE ? chunks : kind === NODE_KIND.symlink ? (h.linknameBytes ?? h.linkname) : null;
+    b.ops.push(kind, keyBytes(p.parentKey), keyBytes(p.baseKey), body, this.xattrList(h));
+    this.setMeta(h, b.meta, i * ENTRY_META_LENGTH);
+    b.queued.push({ p, h, kind, chunks });
+    b.bytes += kind === BATCH_FILE ? h.size : 0;
+    if (b.queued.length >= BATCH_ENTRIES || b.bytes >= BATCH_BYTES) await this.submit();
+  }
+
+  /** Hand the gathered batch to the pool, once the one before it is done. */
+  private async submit(): Promise<void> {
+    await this.settle();
+    const b = this.gathering;
+    if (this.broken || b.queued.length === 0) return;
+    this.gathering = new Batch();
+    b.running = applyBatch(this.rootFd, this.f.RESOLVE, b.queued.length, b.ops, b.meta, b.results);
+    this.running = b;
+  }
+
+  /** Wait for the batch on the pool; do the bookkeeping of what it applied, and apply the rest here. */
+  private async settle(): Promise<void> {
+    const b = this.running;
+    if (b === null || b.running === null) return;
+    try {
+      const done = await b.running;
+      this.running = null;
+      for (let i = 0; i < b.queued.length; i++) {
+        const q = b.queued[i]!;
+        if (i < done) this.applied(q, b.results[i]!);
+        else this.applyHere(q);
+      }
+    } catch (e) {
+      this.running = null;
+      this.broken = true;
+      throw e;
+    }
+  }
+
+  /** Apply every entry gathered so far. */
+  async drain(): Promise<void> {
+    await this.submit();
+    await this.settle();
+  }
+
+  /** Bookkeeping of an entry the pool applied (`r`: 0 created, 1 an existing directory kept). */
+  private applied(q: Queued, r: number): void {
+    if (q.kind !== NODE_KIND.dir) {
+      this.touch(q.p, 'new');
+      return;
+    }
+    const h = q.h;
+    const prev = this.touched.get(q.p.key);
+    this.touch(q.p, prev === 'new' || r === 0 ? 'new' : 'merged');
+    this.dirTimes.set(q.p.key, { depth: q.p.depth, atime: h.atime ?? h.mtime, mtime: h.mtime });
+  }
+
+  /** An entry the pool stopped at (or one after it): applied here. */
+  private applyHere(q: Queued): void {
+    this.entry = q.h.name;
+    this.trimCache();
+    try {
+      if (q.kind === BATCH_FILE) this.wholeFile(q.p, q.h, q.chunks);
+      else if (q.kind === NODE_KIND.dir) this.directory(q.p, q.h);
+      else if (q.kind === NODE_KIND.symlink) this.symlink(q.p, q.h);
+      else this.node(q.p, q.h);
+    } catch (e) {
+      throw this.sysError(e);
+    }
   }
 
   /** The entry's xattrs for the native calls (overlayfs' own dropped), or null when none. */

@@ -162,6 +162,7 @@ interface Binding {
   applyFile(dirfd: number, name: PathArg, chunks: Uint8Array | readonly Uint8Array[] | null, meta: Float64Array, xattrs: EntryXattrs): boolean;
   fileMeta(fd: number, meta: Float64Array, xattrs: EntryXattrs): void;
   applyNode(dirfd: number, name: PathArg, kind: number, meta: Float64Array, xattrs: EntryXattrs, target?: PathArg): number;
+  applyBatch(rootfd: number, resolve: number, count: number, ops: BatchOps, meta: Float64Array, results: Int32Array): Promise<number>;
   constants: NativeConstants;
 }
 
@@ -484,6 +485,38 @@ export function applyNode(
   target?: PathArg,
 ): number {
   return binding().applyNode(dirfd, name, kind, meta, xattrs, target);
+}
+
+/** {@link applyBatch}'s kind of a regular file (the others are {@link NODE_KIND}'s). */
+export const BATCH_FILE = 5;
+
+/**
+ * Entries for {@link applyBatch}, {@link BATCH_OP_SLOTS} slots each: kind (a NODE_KIND or
+ * BATCH_FILE), the parent directory's path below the root (bytes; empty for the root
+ * itself), the name, the body's chunks (a file) or the target (a symlink) or null, xattrs.
+ */
+export type BatchOps = Array<number | PathArg | readonly Uint8Array[] | EntryXattrs>;
+export const BATCH_OP_SLOTS = 5;
+
+/**
+ * Apply `count` entries in order on a thread of libuv's pool, as {@link applyFile} and
+ * {@link applyNode} would, while the caller's thread goes on. Each parent is opened with
+ * openat2(rootfd, parent, O_PATH|O_DIRECTORY, `resolve`). The work stops at the first
+ * entry it cannot complete — its parent does not resolve, its name exists, a system call
+ * fails — and resolves to the number of entries done (results[i]: 0 created, 1 an
+ * existing directory kept); the caller applies the rest itself. `meta` holds
+ * ENTRY_META_LENGTH numbers per entry. The Buffers, `meta` and `results` are pinned until
+ * the promise settles; the caller must neither change them nor close rootfd before then.
+ */
+export function applyBatch(
+  rootfd: number,
+  resolve: number,
+  count: number,
+  ops: BatchOps,
+  meta: Float64Array,
+  results: Int32Array,
+): Promise<number> {
+  return binding().applyBatch(rootfd, resolve, count, ops, meta, results);
 }
 
 // ---------------------------------------------------------------------------
