@@ -55,6 +55,16 @@
  * setuid/setgid) → xattrs (after chown, which clears security.capability) → times with
  * nanoseconds. Directory times are set at the very end, deepest first, because creating
  * entries inside a directory changes its mtime.
+ *
+ * Speed: each entry is one native call that creates it with its metadata (native/src/apply.c:
+ * the same system calls, flags and order as above), and plain entries — regular files up to
+ * WHOLE_FILE_MAX, directories, symlinks, devices, FIFOs — go in batches to a thread of
+ * libuv's pool, which resolves each parent with the same openat2 flags, while this thread
+ * decompresses, hashes and parses the next ones (see {@link Applier}). Entries are still
+ * applied in the layer's order, one batch after the other; anything that is not plain waits
+ * for the batches before it. A small file's body is handed over as views of the stream's
+ * chunks (not copied), so a source must not reuse a chunk's memory once it has yielded it
+ * (Node's streams never do).
  */
 import { closeSync, fchmodSync, fchownSync, openSync, readdirSync, writeSync } from 'node:fs';
 
