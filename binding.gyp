@@ -11,7 +11,8 @@
         "native/src/at.c",
         "native/src/xattr.c",
         "native/src/mount.c",
-        "native/src/tree.c"
+        "native/src/tree.c",
+        "native/src/apply.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
@@ -23,7 +24,8 @@
             "native/src/at.c",
             "native/src/xattr.c",
             "native/src/mount.c",
-            "native/src/tree.c"
+            "native/src/tree.c",
+            "native/src/apply.c"
           ]
         }]
       ]

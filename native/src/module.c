@@ -1,6 +1,6 @@
 /*
- * cairn_native: module entry point. Registers the functions of at.c, xattr.c and
- * mount.c and tree.c and exports the platform's values of the flags they take as `constants`.
+ * cairn_native: module entry point. Registers the functions of at.c, xattr.c, mount.c,
+ * tree.c and apply.c and exports the platform's values of the flags they take as `constants`.
  */
 #include "common.h"
 
@@ -65,6 +65,7 @@ static bool export_constants(napi_env env, napi_value exports) {
 NAPI_MODULE_INIT() {
   if (!cn_register_at(env, exports) || !cn_register_xattr(env, exports) || !cn_register_mount(env, exports) ||
       !cn_register_tree(env, exports) ||
+      !cn_register_apply(env, exports) ||
       !export_constants(env, exports))
     return NULL;
   return exports;

@@ -55,6 +55,16 @@
  * setuid/setgid) → xattrs (after chown, which clears security.capability) → times with
  * nanoseconds. Directory times are set at the very end, deepest first, because creating
  * entries inside a directory changes its mtime.
+ *
+ * Speed: each entry is one native call that creates it with its metadata (native/src/apply.c:
+ * the same system calls, flags and order as above), and plain entries — regular files up to
+ * WHOLE_FILE_MAX, directories, symlinks, devices, FIFOs — go in batches to a thread of
+ * libuv's pool, which resolves each parent with the same openat2 flags, while this thread
+ * decompresses, hashes and parses the next ones (see {@link Applier}). Entries are still
+ * applied in the layer's order, one batch after the other; anything that is not plain waits
+ * for the batches before it. A small file's body is handed over as views of the stream's
+ * chunks (not copied), so a source must not reuse a chunk's memory once it has yielded it
+ * (Node's streams never do).
  */
 import { closeSync, fchmodSync, fchownSync, openSync, readdirSync, writeSync } from 'node:fs';
 
@@ -69,21 +79,30 @@ import {
   UnsupportedError,
 } from '../errors.js';
 import {
+  applyBatch,
+  applyFile,
+  applyNode,
+  BATCH_FILE,
   constants,
+  ENTRY_META_LENGTH,
   errnoCode,
   fchmodat,
-  fchownat,
+  fileMeta,
   fsetxattr,
   fstatat,
   linkat,
   mkdirat,
   mknodat,
+  NODE_KIND,
   openat,
   openat2,
-  symlinkat,
   unlinkat,
   utimensat,
+  type BatchOps,
+  type EntryXattrs,
+  type NativeError,
   type NativeStat,
+  type NodeKind,
 } from '../native/index.js';
 import { TarReader, type TarBody, type TarEntry, type TarHeader, type TarTap, type TarTime } from '../tar/index.js';
 import { isSameOrBelow, joinKey, keyBytes, keyDisplay, quoteName, safePath, UnsafeEntryError, type SafePath } from './pathsafe.js';
@@ -152,6 +171,17 @@ const MAX_MINOR = 0xfffff;
 
 /** Parent directory fds kept open between entries. */
 const DIR_CACHE_SIZE = 128;
+
+/**
+ * Files up to this size are written by one native call with their metadata (their body's
+ * chunks collected as views of the tar stream's buffers, not copied); larger ones are
+ * streamed chunk by chunk.
+ */
+const WHOLE_FILE_MAX = 4 * 1024 * 1024;
+
+/** Entries, and bytes of file bodies, in one batch handed to a thread of the pool. */
+const BATCH_ENTRIES = 64;
+const BATCH_BYTES = 8 * 1024 * 1024;
 
 /**
  * Apply one layer from `source` to `target.dir`. Returns the digests and sizes; throws
@@ -231,7 +261,14 @@ export async function applyLayer(
         entries++;
         await applier.apply(entry);
       }
+      await applier.drain();
     } catch (e) {
+      // the entries before the failure are applied first (and an error of theirs comes first)
+      try {
+        await applier.drain();
+      } catch (e2) {
+        throw withWhat(e2, what);
+      }
       throw withWhat(e, what);
     }
     applier.finish();
@@ -254,7 +291,7 @@ export async function applyLayer(
     }
     return { diffId, digest, size, uncompressedSize: uncompressedBytes, entries, compression };
   } finally {
-    applier.close();
+    await applier.close();
   }
 }
 
@@ -324,7 +361,40 @@ interface DirTimes {
   mtime: TarTime;
 }
 
-/** Applies entries one by one to a directory; holds the fds and the per-layer bookkeeping. */
+/** An entry handed to the pool: what applying it here instead takes. */
+interface Queued {
+  p: SafePath;
+  h: TarHeader;
+  kind: NodeKind | typeof BATCH_FILE;
+  /** A file's body (views of the tar stream's chunks). */
+  chunks: Buffer | Buffer[] | null;
+}
+
+/** Entries applied together on a thread of the pool (native applyBatch). */
+class Batch {
+  readonly ops: BatchOps = [];
+  readonly queued: Queued[] = [];
+  readonly meta = new Float64Array(BATCH_ENTRIES * ENTRY_META_LENGTH);
+  readonly results = new Int32Array(BATCH_ENTRIES);
+  bytes = 0;
+  /** Set once handed to the pool: resolves to the number of entries done. */
+  running: Promise<number> | null = null;
+}
+
+/**
+ * Applies entries in order to a directory; holds the fds and the per-layer bookkeeping.
+ *
+ * Plain entries (regular files up to WHOLE_FILE_MAX, directories, symlinks, devices,
+ * FIFOs) are gathered into batches that a thread of libuv's pool applies (native
+ * applyBatch: the same calls, flags and openat2 resolution as here), one batch at a time
+ * and in order, while this thread parses the next ones. A batch stops at the first entry
+ * it cannot complete (a parent that does not resolve, a name that exists, a failed call);
+ * that entry and the rest of its batch are then applied here, by the code below, which
+ * removes, creates missing directories, follows symlinks where allowed and words the
+ * errors. The bookkeeping of a batch's entries is done here when it completes, in order.
+ * Everything else (the root entry, whiteouts, hard links, large files) waits until the
+ * batches before it are done, so it sees what they wrote.
+ */
 class Applier {
   private readonly f: Flags;
   private readonly rootFd: number;
@@ -343,6 +413,13 @@ class Applier {
   private viaSymlink = false;
   /** The entry being applied, for messages. */
   private entry = '';
+  /** The current entry's owner, mode, times and device number, for the whole-entry native calls. */
+  private readonly meta = new Float64Array(ENTRY_META_LENGTH);
+  /** The batch being gathered, and the one on the pool. */
+  private gathering = new Batch();
+  private running: Batch | null = null;
+  /** A batch's entry failed: nothing after it is applied. */
+  private broken = false;
 
   constructor(
     dir: string,
@@ -361,7 +438,11 @@ class Applier {
     }
   }
 
-  close(): void {
+  /** Close every fd, once the pool's work (which uses the root fd) is over. */
+  async close(): Promise<void> {
+    const r = this.running;
+    this.running = null;
+    if (r?.running) await r.running;
     for (const fd of this.transient.splice(0)) closeSync(fd);
     for (const fd of this.dirs.values()) closeSync(fd);
     this.dirs.clear();
@@ -391,18 +472,27 @@ class Applier {
   async apply(entry: TarEntry): Promise<void> {
     const h = entry.header;
     this.entry = h.name;
-    this.trimCache();
     const p = safePath(h.nameBytes ?? Buffer.from(h.name, 'utf8'), this.what, h.name);
     if (h.uid > MAX_ID || h.gid > MAX_ID) throw this.corrupt(`owner ${h.uid}:${h.gid} is out of range`);
     if ((h.type === 'char' || h.type === 'block') && (h.devmajor > MAX_MAJOR || h.devminor > MAX_MINOR)) {
       throw this.corrupt(`device number ${h.devmajor}:${h.devminor} is out of range`);
     }
+    const wh = p.key === '' ? null : classifyWhiteout(p.baseKey);
+    if (p.key !== '' && wh === null) {
+      const kind = this.batchKind(h);
+      if (kind !== null) {
+        await this.enqueue(p, h, kind, kind === BATCH_FILE ? await this.bodyOf(entry.body) : null);
+        return;
+      }
+    }
+    await this.drain();
+    this.entry = h.name;
+    this.trimCache();
     try {
       if (p.key === '') {
         this.root(h);
         return;
       }
-      const wh = classifyWhiteout(p.baseKey);
       if (wh !== null) {
         this.whiteout(p, wh);
         return;
@@ -438,14 +528,48 @@ class Applier {
     if (h.type !== 'dir') throw this.unsafe(`a ${h.type} cannot replace the root directory`);
     fchownSync(this.rootFd, h.uid, h.gid);
     fchmodSync(this.rootFd, h.mode);
-    this.setXattrs(this.rootFd, h, false);
+    this.setXattrs(this.rootFd, h);
     this.dirTimes.set('', { depth: 0, atime: h.atime ?? h.mtime, mtime: h.mtime });
   }
 
-  private async file(p: SafePath, h: TarHeader, body: TarBody): Promise<void> {
-    const f = this.f;
+  /** A small file's whole body: usually one view of the current chunk, else several. */
+  private async bodyOf(body: TarBody): Promise<Buffer | Buffer[] | null> {
+    let chunks: Buffer | Buffer[] | null = null;
+    while (body.consumed < body.size) {
+      const c = await body.read();
+      if (c === null) break;
+      chunks = chunks === null ? c : Array.isArray(chunks) ? (chunks.push(c), chunks) : [chunks, c];
+    }
+    return chunks;
+  }
+
+  /** A file whose whole body is at hand: one native call. */
+  private wholeFile(p: SafePath, h: TarHeader, chunks: Buffer | Buffer[] | null): void {
     const pfd = this.parent(p);
     const base = keyBytes(p.baseKey);
+    const xattrs = this.xattrList(h);
+    this.setMeta(h, this.meta, 0);
+    try {
+      if (!applyFile(pfd, base, chunks, this.meta, xattrs)) {
+        this.clear(pfd, p);
+        if (!applyFile(pfd, base, chunks, this.meta, xattrs)) throw this.stillThere();
+      }
+    } catch (e) {
+      throw this.xattrError(e);
+    }
+    this.touch(p, 'new');
+  }
+
+  /** A file too large to hold: streamed into the file chunk by chunk. */
+  private async file(p: SafePath, h: TarHeader, body: TarBody): Promise<void> {
+    if (body.size <= WHOLE_FILE_MAX) {
+      this.wholeFile(p, h, await this.bodyOf(body));
+      return;
+    }
+    const pfd = this.parent(p);
+    const base = keyBytes(p.baseKey);
+    const xattrs = this.xattrList(h);
+    const f = this.f;
     const open = (): number => openat(pfd, base, f.O_WRONLY | f.O_CREAT | f.O_EXCL | f.O_NOFOLLOW, 0o600);
     let fd: number;
     try {
@@ -463,70 +587,44 @@ class Applier {
         let off = 0;
         while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
       }
-      fchownSync(fd, h.uid, h.gid);
-      fchmodSync(fd, h.mode);
-      this.setXattrs(fd, h, false);
-      const at = h.atime ?? h.mtime;
-      utimensat(fd, null, at.sec, at.nsec, h.mtime.sec, h.mtime.nsec, 0);
+      this.setMeta(h, this.meta, 0);
+      fileMeta(fd, this.meta, xattrs);
+    } catch (e) {
+      throw this.xattrError(e);
     } finally {
       closeSync(fd);
     }
   }
 
   private directory(p: SafePath, h: TarHeader): void {
-    const f = this.f;
     const pfd = this.parent(p);
     const base = keyBytes(p.baseKey);
-    let kind: Touch = 'new';
+    // mkdirat (an existing directory is kept: 'merged'), owner, mode, xattrs; times at the end
     let opaque = false;
-    try {
-      mkdirat(pfd, base, 0o700);
-    } catch (e) {
-      if (errnoCode(e) !== 'EEXIST') throw e;
-      const st = fstatat(pfd, base, f.AT_SYMLINK_NOFOLLOW);
-      if (this.isDir(st)) {
-        kind = 'merged';
-      } else {
-        // overlay: a directory this layer whited out and now writes hides the lower one
-        opaque = this.mode === 'overlay' && this.whiteouts.has(p.key);
-        this.clear(pfd, p, st);
-        mkdirat(pfd, base, 0o700);
-      }
+    let r = this.create(pfd, base, NODE_KIND.dir, h);
+    if (r < 0) {
+      // something else is there. overlay: a directory this layer whited out and now writes hides the lower one
+      opaque = this.mode === 'overlay' && this.whiteouts.has(p.key);
+      this.clear(pfd, p);
+      r = this.create(pfd, base, NODE_KIND.dir, h);
+      if (r < 0) throw this.stillThere();
     }
     const prev = this.touched.get(p.key);
-    this.touch(p, prev === 'new' ? 'new' : kind);
-    fchownat(pfd, base, h.uid, h.gid, f.AT_SYMLINK_NOFOLLOW);
-    fchmodat(pfd, base, h.mode, 0); // just created or checked to be a directory: nothing to follow
-    if (opaque || this.hasXattrs(h)) {
-      const fd = openat(pfd, base, f.O_PATH | f.O_NOFOLLOW | f.O_DIRECTORY);
-      try {
-        if (opaque) fsetxattr(fd, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE, 0);
-        this.setXattrs(fd, h, false);
-      } finally {
-        closeSync(fd);
-      }
-    }
+    this.touch(p, prev === 'new' || r === 0 ? 'new' : 'merged');
+    if (opaque) this.setOpaque(pfd, base);
     this.dirTimes.set(p.key, { depth: p.depth, atime: h.atime ?? h.mtime, mtime: h.mtime });
   }
 
   private symlink(p: SafePath, h: TarHeader): void {
-    const f = this.f;
     const target = h.linknameBytes ?? h.linkname;
     if (target.length === 0) throw this.corrupt('symlink with an empty target');
     const pfd = this.parent(p);
     const base = keyBytes(p.baseKey);
-    try {
-      symlinkat(target, pfd, base);
-    } catch (e) {
-      if (errnoCode(e) !== 'EEXIST') throw e;
+    if (this.create(pfd, base, NODE_KIND.symlink, h, target) < 0) {
       this.clear(pfd, p);
-      symlinkat(target, pfd, base);
+      if (this.create(pfd, base, NODE_KIND.symlink, h, target) < 0) throw this.stillThere();
     }
     this.touch(p, 'new');
-    fchownat(pfd, base, h.uid, h.gid, f.AT_SYMLINK_NOFOLLOW);
-    this.xattrsByName(pfd, base, h);
-    const at = h.atime ?? h.mtime;
-    utimensat(pfd, base, at.sec, at.nsec, h.mtime.sec, h.mtime.nsec, f.AT_SYMLINK_NOFOLLOW);
   }
 
   private hardlink(p: SafePath, h: TarHeader): void {
@@ -566,24 +664,146 @@ class Applier {
 
   /** Character and block devices, FIFOs. */
   private node(p: SafePath, h: TarHeader): void {
-    const f = this.f;
-    const type = h.type === 'char' ? f.S_IFCHR : h.type === 'block' ? f.S_IFBLK : f.S_IFIFO;
+    const kind = h.type === 'char' ? NODE_KIND.char : h.type === 'block' ? NODE_KIND.block : NODE_KIND.fifo;
     const pfd = this.parent(p);
     const base = keyBytes(p.baseKey);
-    const make = (): void => mknodat(pfd, base, type | 0o600, h.devmajor, h.devminor);
-    try {
-      make();
-    } catch (e) {
-      if (errnoCode(e) !== 'EEXIST') throw e;
+    if (this.create(pfd, base, kind, h) < 0) {
       this.clear(pfd, p);
-      make();
+      if (this.create(pfd, base, kind, h) < 0) throw this.stillThere();
     }
     this.touch(p, 'new');
-    fchownat(pfd, base, h.uid, h.gid, f.AT_SYMLINK_NOFOLLOW);
-    fchmodat(pfd, base, h.mode, 0); // just created, not a symlink
-    this.xattrsByName(pfd, base, h);
+  }
+
+  /** applyNode with this entry's metadata: 0 created, 1 an existing directory kept, -1 something else is there. */
+  private create(pfd: number, base: Buffer, kind: NodeKind, h: TarHeader, target?: string | Buffer): number {
+    this.setMeta(h, this.meta, 0);
+    try {
+      return applyNode(pfd, base, kind, this.meta, this.xattrList(h), target);
+    } catch (e) {
+      throw this.xattrError(e);
+    }
+  }
+
+  /** Write a header's metadata at `off` in `m`, for the whole-entry native calls. */
+  private setMeta(h: TarHeader, m: Float64Array, off: number): void {
     const at = h.atime ?? h.mtime;
-    utimensat(pfd, base, at.sec, at.nsec, h.mtime.sec, h.mtime.nsec, f.AT_SYMLINK_NOFOLLOW);
+    m[off] = h.uid;
+    m[off + 1] = h.gid;
+    m[off + 2] = h.mode & 0o7777;
+    m[off + 3] = at.sec;
+    m[off + 4] = at.nsec;
+    m[off + 5] = h.mtime.sec;
+    m[off + 6] = h.mtime.nsec;
+    m[off + 7] = h.devmajor;
+    m[off + 8] = h.devminor;
+  }
+
+  // ---------------------------------------------------------------------------
+  // batches on the pool
+
+  /** The batch kind of an entry the pool may apply, or null for one applied here. */
+  private batchKind(h: TarHeader): NodeKind | typeof BATCH_FILE | null {
+    switch (h.type) {
+      case 'file':
+        return h.size <= WHOLE_FILE_MAX ? BATCH_FILE : null;
+      case 'dir':
+        return NODE_KIND.dir;
+      case 'symlink':
+        return (h.linknameBytes ?? h.linkname).length > 0 ? NODE_KIND.symlink : null;
+      case 'char':
+        return NODE_KIND.char;
+      case 'block':
+        return NODE_KIND.block;
+      case 'fifo':
+        return NODE_KIND.fifo;
+      default:
+        return null;
+    }
+  }
+
+  private async enqueue(p: SafePath, h: TarHeader, kind: NodeKind | typeof BATCH_FILE, chunks: Buffer | Buffer[] | null): Promise<void> {
+    const b = this.gathering;
+    const i = b.queued.length;
+    const body = kind === BATCH_FILE ? chunks : kind === NODE_KIND.symlink ? (h.linknameBytes ?? h.linkname) : null;
+    b.ops.push(kind, keyBytes(p.parentKey), keyBytes(p.baseKey), body, this.xattrList(h));
+    this.setMeta(h, b.meta, i * ENTRY_META_LENGTH);
+    b.queued.push({ p, h, kind, chunks });
+    b.bytes += kind === BATCH_FILE ? h.size : 0;
+    if (b.queued.length >= BATCH_ENTRIES || b.bytes >= BATCH_BYTES) await this.submit();
+  }
+
+  /** Hand the gathered batch to the pool, once the one before it is done. */
+  private async submit(): Promise<void> {
+    await this.settle();
+    const b = this.gathering;
+    if (this.broken || b.queued.length === 0) return;
+    this.gathering = new Batch();
+    b.running = applyBatch(this.rootFd, this.f.RESOLVE, b.queued.length, b.ops, b.meta, b.results);
+    this.running = b;
+  }
+
+  /** Wait for the batch on the pool; do the bookkeeping of what it applied, and apply the rest here. */
+  private async settle(): Promise<void> {
+    const b = this.running;
+    if (b === null || b.running === null) return;
+    try {
+      const done = await b.running;
+      this.running = null;
+      for (let i = 0; i < b.queued.length; i++) {
+        const q = b.queued[i]!;
+        if (i < done) this.applied(q, b.results[i]!);
+        else this.applyHere(q);
+      }
+    } catch (e) {
+      this.running = null;
+      this.broken = true;
+      throw e;
+    }
+  }
+
+  /** Apply every entry gathered so far. */
+  async drain(): Promise<void> {
+    await this.submit();
+    await this.settle();
+  }
+
+  /** Bookkeeping of an entry the pool applied (`r`: 0 created, 1 an existing directory kept). */
+  private applied(q: Queued, r: number): void {
+    if (q.kind !== NODE_KIND.dir) {
+      this.touch(q.p, 'new');
+      return;
+    }
+    const h = q.h;
+    const prev = this.touched.get(q.p.key);
+    this.touch(q.p, prev === 'new' || r === 0 ? 'new' : 'merged');
+    this.dirTimes.set(q.p.key, { depth: q.p.depth, atime: h.atime ?? h.mtime, mtime: h.mtime });
+  }
+
+  /** An entry the pool stopped at (or one after it): applied here. */
+  private applyHere(q: Queued): void {
+    this.entry = q.h.name;
+    this.trimCache();
+    try {
+      if (q.kind === BATCH_FILE) this.wholeFile(q.p, q.h, q.chunks);
+      else if (q.kind === NODE_KIND.dir) this.directory(q.p, q.h);
+      else if (q.kind === NODE_KIND.symlink) this.symlink(q.p, q.h);
+      else this.node(q.p, q.h);
+    } catch (e) {
+      throw this.sysError(e);
+    }
+  }
+
+  /** The entry's xattrs for the native calls (overlayfs' own dropped), or null when none. */
+  private xattrList(h: TarHeader): EntryXattrs {
+    if (h.xattrs.size === 0) return null;
+    const out: Array<string | Uint8Array> = [];
+    for (const [name, value] of h.xattrs) if (!isReservedXattr(name)) out.push(name, value);
+    return out.length === 0 ? null : out;
+  }
+
+  /** A name removed a moment ago exists again: something else writes in this directory. */
+  private stillThere(): CairnError {
+    return new CairnError('internal', `${this.what}: entry ${quoteName(this.entry)}: exists again right after it was removed`);
   }
 
   // ---------------------------------------------------------------------------
@@ -673,40 +893,33 @@ class Applier {
   // ---------------------------------------------------------------------------
   // metadata
 
-  private hasXattrs(h: TarHeader): boolean {
-    for (const name of h.xattrs.keys()) if (!isReservedXattr(name)) return true;
-    return false;
-  }
-
-  /** Set the entry's xattrs on `fd`. `special`: a symlink, device or FIFO (no user.* there). */
-  private setXattrs(fd: number, h: TarHeader, special: boolean): void {
+  /** Set the entry's xattrs on `fd` (the root directory). */
+  private setXattrs(fd: number, h: TarHeader): void {
     for (const [name, value] of h.xattrs) {
       if (isReservedXattr(name)) continue;
       try {
         fsetxattr(fd, name, value, 0);
       } catch (e) {
-        const code = errnoCode(e);
-        // Linux allows user.* attributes only on regular files and directories: a tar made
-        // elsewhere may carry them on a symlink or device; the kernel cannot store them (Docker
-        // skips the same EPERM).
-        if (special && code === 'EPERM' && name.startsWith('user.')) continue;
-        if (code === 'ENOTSUP') throw new UnsupportedError(`${this.what}: entry ${quoteName(this.entry)}: the file system does not support extended attribute ${name}`, { cause: e });
-        if (code === 'EINVAL' || code === 'EPERM' || code === 'ERANGE' || code === 'E2BIG') {
-          throw this.corrupt(`cannot set extended attribute ${name}: ${code}`, e);
-        }
-        throw e;
+        throw this.xattrError(e);
       }
     }
   }
 
-  private xattrsByName(pfd: number, base: Buffer, h: TarHeader): void {
-    if (!this.hasXattrs(h)) return;
-    const fd = openat(pfd, base, this.f.O_PATH | this.f.O_NOFOLLOW);
-    try {
-      this.setXattrs(fd, h, true);
-    } finally {
-      closeSync(fd);
+  /**
+   * The error for a refused extended attribute (a native error from fsetxattr, naming the
+   * attribute as its path); any other error unchanged. (On a symlink, device or FIFO the
+   * native call skips user.* attributes the kernel refuses with EPERM: Linux allows them
+   * only on regular files and directories, and Docker skips the same EPERM.)
+   */
+  private xattrError(e: unknown): unknown {
+    const code = errnoCode(e);
+    if (code === undefined || (e as NativeError).syscall !== 'fsetxattr') return e;
+    const name = (e as NativeError).path ?? '';
+    if (code === 'ENOTSUP') return new UnsupportedError(`${this.what}: entry ${quoteName(this.entry)}: the file system does not support extended attribute ${name}`, { cause: e });
+    if (code === 'EINVAL' || code === 'EPERM' || code === 'ERANGE' || code === 'E2BIG') {
+      return this.corrupt(`cannot set extended attribute ${name}: ${code}`, e);
     }
+    return e;
   }
 
   /** Directory times, deepest first (children change their parent's mtime). */
@@ -756,7 +969,7 @@ class Applier {
 
   /** Close the oldest cached directory fds (only between entries: fds in use stay valid). */
   private trimCache(): void {
-    for (const fd of this.transient.splice(0)) closeSync(fd);
+    if (this.transient.length > 0) for (const fd of this.transient.splice(0)) closeSync(fd);
     if (this.dirs.size <= DIR_CACHE_SIZE) return;
     for (const [k, fd] of this.dirs) {
       this.dirs.delete(k);

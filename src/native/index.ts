@@ -5,7 +5,9 @@
  * This module owns loading that addon and its typed surface: directory-fd-relative
  * calls (openat2 with RESOLVE_IN_ROOT, mknodat, renameat2, utimensat with
  * nanoseconds, ...), extended attributes that never follow symlinks, mount/umount2,
- * overlay mounts through the new mount API ("lowerdir+"), flock and syncfs.
+ * overlay mounts through the new mount API ("lowerdir+"), flock and syncfs, and
+ * whole-entry calls for the layer applier (create a file, directory, symlink or device
+ * node with its owner, mode, xattrs and times in one crossing).
  *
  * Every call is synchronous. A failed system call throws a {@link NativeError}
  * shaped like Node's fs errors (`code` such as 'ENOENT', negative `errno`,
@@ -158,6 +160,10 @@ interface Binding {
   ): void;
   overlaySupportsLowerdirPlus(): boolean;
   removeTreeAt(dirfd: number, name: PathArg): Promise<boolean>;
+  applyFile(dirfd: number, name: PathArg, chunks: Uint8Array | readonly Uint8Array[] | null, meta: Float64Array, xattrs: EntryXattrs): boolean;
+  fileMeta(fd: number, meta: Float64Array, xattrs: EntryXattrs): void;
+  applyNode(dirfd: number, name: PathArg, kind: number, meta: Float64Array, xattrs: EntryXattrs, target?: PathArg): number;
+  applyBatch(rootfd: number, resolve: number, count: number, ops: BatchOps, meta: Float64Array, results: Int32Array): Promise<number>;
   constants: NativeConstants;
 }
 
@@ -418,6 +424,100 @@ export function flistxattr(fd: number): string[] {
 /** fremovexattr(2) on an fd (O_PATH fds too); throws ENODATA when absent. */
 export function fremovexattr(fd: number, name: string): void {
   binding().fremovexattr(fd, name);
+}
+
+// ---------------------------------------------------------------------------
+// whole entries (the layer applier's calls: one crossing per entry, see native/src/apply.c)
+
+/**
+ * An entry's metadata for {@link applyFile}, {@link fileMeta} and {@link applyNode}: a
+ * Float64Array of {@link ENTRY_META_LENGTH} numbers — uid, gid, mode (0..0o7777),
+ * atime seconds, atime nanoseconds, mtime seconds, mtime nanoseconds, device major,
+ * device minor — reusable from one call to the next. Out-of-range values throw a TypeError.
+ */
+export const ENTRY_META_LENGTH = 9;
+
+/** Extended attributes for the whole-entry calls: null, or [name, value, name, value, ...]. */
+export type EntryXattrs = Array<string | Uint8Array> | null;
+
+/** What {@link applyNode} creates. */
+export const NODE_KIND = { dir: 0, symlink: 1, char: 2, block: 3, fifo: 4 } as const;
+export type NodeKind = (typeof NODE_KIND)[keyof typeof NODE_KIND];
+
+/**
+ * Create regular file `name` in `dirfd` (O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600), write
+ * `chunks` (one buffer or several, written in order), then fchown, fchmod, fsetxattr each
+ * attribute, futimens and close — one call. Returns false, having done nothing, when
+ * `name` exists. A failure closes the file and throws; a refused attribute throws with
+ * syscall 'fsetxattr' and the attribute's name as `path`.
+ */
+export function applyFile(
+  dirfd: number,
+  name: PathArg,
+  chunks: Uint8Array | readonly Uint8Array[] | null,
+  meta: Float64Array,
+  xattrs: EntryXattrs = null,
+): boolean {
+  return binding().applyFile(dirfd, name, chunks, meta, xattrs);
+}
+
+/** fchown, fchmod, fsetxattr each attribute and futimens on an open file (as {@link applyFile} does). */
+export function fileMeta(fd: number, meta: Float64Array, xattrs: EntryXattrs = null): void {
+  binding().fileMeta(fd, meta, xattrs);
+}
+
+/**
+ * Create `name` in `dirfd` with its metadata, never following a symlink:
+ * - NODE_KIND.dir: mkdirat(0700) — an existing directory is kept — then owner, mode and
+ *   attributes (not times: entries created inside would change them again);
+ * - NODE_KIND.symlink to `target`: symlinkat, owner, attributes, times;
+ * - NODE_KIND.char / block / fifo: mknodat (meta's device number), owner, mode,
+ *   attributes, times.
+ * Returns 0 when created, 1 for an existing directory (metadata applied to it), -1 when
+ * `name` exists (as something other than a directory for `dir`), having done nothing.
+ * On a symlink, device or FIFO a `user.*` attribute the kernel refuses (EPERM) is skipped.
+ */
+export function applyNode(
+  dirfd: number,
+  name: PathArg,
+  kind: NodeKind,
+  meta: Float64Array,
+  xattrs: EntryXattrs = null,
+  target?: PathArg,
+): number {
+  return binding().applyNode(dirfd, name, kind, meta, xattrs, target);
+}
+
+/** {@link applyBatch}'s kind of a regular file (the others are {@link NODE_KIND}'s). */
+export const BATCH_FILE = 5;
+
+/**
+ * Entries for {@link applyBatch}, {@link BATCH_OP_SLOTS} slots each: kind (a NODE_KIND or
+ * BATCH_FILE), the parent directory's path below the root (bytes; empty for the root
+ * itself), the name, the body's chunks (a file) or the target (a symlink) or null, xattrs.
+ */
+export type BatchOps = Array<number | PathArg | readonly Uint8Array[] | EntryXattrs>;
+export const BATCH_OP_SLOTS = 5;
+
+/**
+ * Apply `count` entries in order on a thread of libuv's pool, as {@link applyFile} and
+ * {@link applyNode} would, while the caller's thread goes on. Each parent is opened with
+ * openat2(rootfd, parent, O_PATH|O_DIRECTORY, `resolve`). The work stops at the first
+ * entry it cannot complete — its parent does not resolve, its name exists, a system call
+ * fails — and resolves to the number of entries done (results[i]: 0 created, 1 an
+ * existing directory kept); the caller applies the rest itself. `meta` holds
+ * ENTRY_META_LENGTH numbers per entry. The Buffers, `meta` and `results` are pinned until
+ * the promise settles; the caller must neither change them nor close rootfd before then.
+ */
+export function applyBatch(
+  rootfd: number,
+  resolve: number,
+  count: number,
+  ops: BatchOps,
+  meta: Float64Array,
+  results: Int32Array,
+): Promise<number> {
+  return binding().applyBatch(rootfd, resolve, count, ops, meta, results);
 }
 
 // ---------------------------------------------------------------------------
