@@ -95,3 +95,38 @@ test('a file changed in a layer snapshot is detected when the layer is re-emitte
   assert.equal(existsSync(out), false, 'no partial archive');
   assert.deepEqual(readdirSync(dir.path).filter((f) => f.includes('corrupt.tar')), []);
 });
+
+test('a base layer holding whiteouts loads as a plain base: nothing of them shows when mounted; save still re-emits it', async () => {
+  const root = join(dir.path, 'base-whiteouts');
+  const odd = await makeTar([{ path: 'etc/', type: 'dir' }, { path: 'etc/.wh..wh..opq', content: '' }, { path: 'etc/f', content: 'f\n' }, { path: '.wh.nothing', content: '' }]);
+  await cairnOk(root, ['--storage-driver', 'overlay', 'load'], { input: await makeDockerArchive([{ layers: [odd], repoTags: ['once/odd-base:1'] }, { layers: [odd, top], repoTags: ['once/odd:1'] }]) });
+  // A one-layer image is its base directory mounted as it is: a whiteout device would show there.
+  for (const [image, want] of [['once/odd-base:1', ['etc']], ['once/odd:1', ['etc', 'top']]] as const) {
+    const target = (await cairnOk(root, ['image', 'mount', image])).stdout.trim();
+    try {
+      assert.deepEqual(readdirSync(target).sort(), want, image);
+      assert.deepEqual(readdirSync(join(target, 'etc')), ['f'], image);
+    } finally {
+      await cairnOk(root, ['image', 'umount', image]);
+    }
+  }
+  const out = join(dir.path, 'odd.tar');
+  await cairnOk(root, ['save', '-o', out, 'once/odd:1']);
+  assert.ok((await members(readFileSync(out))).get(`blobs/sha256/${sha(odd).slice(7)}`)?.equals(odd), 'the odd base layer re-emitted byte for byte');
+});
+
+test('an archive member that is neither JSON nor a layer any manifest names is ignored, and not kept', async () => {
+  const root = join(dir.path, 'extra-member');
+  const archive = await makeDockerArchive([{ layers: [base], repoTags: ['once/x:1'] }]);
+  // Appended before manifest.json's end: a tar is concatenable only before its end blocks, so rebuild.
+  const m = await members(archive);
+  const { tarBytes } = await import('./helpers.js');
+  const junk = randomBytesSeeded(50_000, 21);
+  const rebuilt = await tarBytes(async (tar) => {
+    await tar.add({ name: 'extra.bin', size: junk.length, mtime: 0 }, junk);
+    for (const [name, body] of m) await tar.add({ name, size: body.length, mtime: 0 }, body);
+  });
+  await cairnOk(root, ['load'], { input: rebuilt });
+  assert.equal((await cairnOk(root, ['images', '-q', 'once/x:1'])).stdout.trim().length, 12);
+  assert.ok(!blobs(root).includes(sha(junk)), 'the stray member is not kept');
+});

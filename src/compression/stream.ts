@@ -13,6 +13,9 @@ import { constants as zc, createGunzip, createGzip } from 'node:zlib';
 import { DataCorruptError, InvalidArgumentError } from '../errors.js';
 import { detectCompression, MAGIC_BYTES, type Compression } from './detect.js';
 import { zstdCompressStream, zstdDecompress } from './zstd.js';
+import { CompressedDataError } from './errors.js';
+
+export { CompressedDataError } from './errors.js';
 import { byteIterator, type ByteInput } from '../tar/source.js';
 
 
@@ -97,7 +100,7 @@ async function* gunzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer, voi
     if (inputError !== null && e === inputError) throw e;
     if (isZlibError(e)) {
       const msg = (e as Error).message === 'unexpected end of file' ? 'truncated data (unexpected end of file)' : `corrupt data: ${(e as Error).message}`;
-      throw new DataCorruptError(`gzip: ${msg} after ${total} decompressed bytes`, { cause: e });
+      throw new CompressedDataError(`gzip: ${msg} after ${total} decompressed bytes`, { cause: e });
     }
     throw e;
   } finally {
@@ -109,7 +112,7 @@ async function* gunzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer, voi
 async function* counted(src: AsyncIterable<Buffer>, stats: DecompressStats, limit: number | undefined): AsyncGenerator<Buffer, void, undefined> {
   for await (const c of src) {
     if (limit !== undefined && stats.bytesOut + c.length > limit) {
-      throw new DataCorruptError(`decompression limit of ${limit} bytes exceeded`);
+      throw new CompressedDataError(`decompression limit of ${limit} bytes exceeded`);
     }
     stats.bytesOut += c.length;
     yield c;

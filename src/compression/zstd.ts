@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type { Transform } from 'node:stream';
 import type bindingModule from 'zstd-napi/binding.js';
 import type * as zstdModule from 'zstd-napi';
-import { DataCorruptError } from '../errors.js';
+import { CompressedDataError } from './errors.js';
 
 // zstd-napi's native addon is loaded on first use, not at import: most commands never see a
 // zstd layer, and loading it costs ~15-20 ms of every start-up.
@@ -36,7 +36,7 @@ export async function* zstdDecompress(input: AsyncIterable<Buffer>): AsyncGenera
       try {
         [ret, produced, consumed] = dctx.decompressStream(dst, src);
       } catch (e) {
-        throw new DataCorruptError(`zstd: corrupt data after ${total} input bytes: ${(e as Error).message}`, { cause: e });
+        throw new CompressedDataError(`zstd: corrupt data after ${total} input bytes: ${(e as Error).message}`, { cause: e });
       }
       total += consumed;
       src = src.subarray(consumed);
@@ -47,7 +47,7 @@ export async function* zstdDecompress(input: AsyncIterable<Buffer>): AsyncGenera
       if (src.length === 0 && (produced < OUT_SIZE || ret === 0)) break;
     }
   }
-  if (inFrame) throw new DataCorruptError(`zstd: truncated data: stream ends inside a frame after ${total} input bytes`);
+  if (inFrame) throw new CompressedDataError(`zstd: truncated data: stream ends inside a frame after ${total} input bytes`);
 }
 
 /** A zstd compressing Transform (default level 3, checksums on). */

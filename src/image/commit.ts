@@ -23,6 +23,8 @@ export interface LayerForImage {
   mediaType: string;
   diffId: Digest;
   size: number;
+  /** The layer's tar-split record, when it was unpacked (and recorded) before the image is stored. */
+  tarSplit?: Digest;
 }
 
 export interface NewImage {
@@ -84,7 +86,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
   // layers do not apply is never listed.
   for (const p of prepared) {
     const splits = await unpackLayers(store, p.layers.map((l) => ({ chainId: l.chainId, parent: l.parent, blobDigest: l.blob.blobDigest, diffId: l.diffId })), protect, opts.progress);
-    for (const l of p.layers) l.tarSplit = splits.get(l.chainId) ?? null;
+    for (const [i, l] of p.layers.entries()) l.tarSplit = splits.get(l.chainId) ?? p.img.layers[i]!.tarSplit ?? null;
   }
   return writeTx(store.db, () => {
     const out: StoredImage[] = [];

@@ -11,6 +11,8 @@ import { DataCorruptError } from '../errors.js';
 import { type LayerForImage, type NewImage, type StoredImage, storeImages } from '../image/commit.js';
 import { type IngestedLayer, ingestLayer, knownLayer } from '../image/ingest.js';
 import type { UnpackProgress } from '../image/unpack.js';
+import { commitDetached, type Detached, type NotALayer, receiveLayer } from '../image/receive.js';
+import { chainIds } from '../oci/chainid.js';
 import { blobRef, type Ref } from '../metadata/refs.js';
 import { parseNormalizedReference } from '../reference/reference.js';
 import type { Lease, Store } from '../store/store.js';
@@ -35,6 +37,11 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
   private readonly leased: Ref[] = [];
   private readonly layers = new Map<Digest, IngestedLayer>();
   private readonly pending: NewImage[] = [];
+  /** Layers unpacked as they arrived, by blob digest, and those committed into place. */
+  private readonly detached = new Map<Digest, Detached>();
+  private readonly placed = new Set<string>();
+  /** Received bytes that did not unpack as a layer, and why. */
+  private readonly failed = new Map<Digest, NotALayer>();
   private done = false;
 
   constructor(
@@ -51,6 +58,25 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
   };
 
   async receive(bytes: AsyncIterable<Uint8Array>, hint: BlobHint): Promise<ReceivedBlob> {
+    if (hint.digest) {
+      // Known already (a second load of the same layer): its bytes are not read.
+      this.protect(blobRef(hint.digest));
+      const known = await knownLayer(this.store, hint.digest);
+      if (known) {
+        this.layers.set(known.blobDigest, known);
+        return { digest: known.blobDigest, size: known.blobSize, compression: known.compression, diffId: known.diffId, uncompressedSize: known.size, reused: true };
+      }
+    }
+    // Single pass where the driver allows it: unpacked as it streams, its parent given later.
+    if ((await this.store.snapshots()).capabilities.rebase) {
+      const r = await receiveLayer(this.store, bytes, { ...(hint.digest ? { digest: hint.digest } : {}), ...(hint.size !== undefined ? { size: hint.size } : {}), what: hint.what }, this.protect);
+      const b = r.kind === 'layer' ? r.layer : r.blob;
+      if (r.kind === 'layer') this.detached.set(b.digest, r.layer);
+      else this.failed.set(b.digest, r.blob);
+      // Input of unknown origin (import) must be a tar: say so now.
+      if (r.kind === 'blob' && hint.requireTar) throw new DataCorruptError(`layer ${r.blob.diffId}: ${r.blob.failure}`);
+      return { digest: b.digest, size: b.size, compression: b.compression, diffId: b.diffId, uncompressedSize: b.uncompressedSize, reused: false };
+    }
     const layer = await ingestLayer(
       this.store,
       bytes,
@@ -62,7 +88,7 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
   }
 
   async hasLayer(l: LayerDescriptor): Promise<boolean> {
-    const got = this.layers.get(l.digest);
+    const got = this.layers.get(l.digest) ?? this.detached.get(l.digest) ?? this.failed.get(l.digest);
     if (got) return got.diffId === l.diffId;
     // Leased before it is looked at: a concurrent collection cannot take it in between.
     this.protect(blobRef(l.digest));
@@ -79,12 +105,18 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
 
   async putImage(img: SourceImage): Promise<void> {
     const layers: LayerForImage[] = img.layers.map((l, i) => {
+      const failed = this.failed.get(l.digest);
+      if (failed) throw new DataCorruptError(`layer ${l.diffId}: ${failed.failure}`);
+      const d = this.detached.get(l.digest);
       const got = this.layers.get(l.digest);
-      if (!got) throw new DataCorruptError(`image ${img.config.digest}: layer ${i} (${l.digest}) was never delivered`);
-      if (got.diffId !== l.diffId) {
-        throw new DataCorruptError(`image ${img.config.digest}: layer ${i} (${l.digest}): diffID mismatch: the config names ${l.diffId}, the layer's content is ${got.diffId}`);
+      const diffId = d?.diffId ?? got?.diffId;
+      if (diffId === undefined) throw new DataCorruptError(`image ${img.config.digest}: layer ${i} (${l.digest}) was never delivered`);
+      if (diffId !== l.diffId) {
+        throw new DataCorruptError(`image ${img.config.digest}: layer ${i} (${l.digest}): diffID mismatch: the config names ${l.diffId}, the layer's content is ${diffId}`);
       }
-      return { blobDigest: l.digest, blobSize: got.blobSize, mediaType: l.mediaType, diffId: l.diffId, size: got.size };
+      return d
+        ? { blobDigest: l.digest, blobSize: d.size, mediaType: l.mediaType, diffId: l.diffId, size: d.uncompressedSize }
+        : { blobDigest: l.digest, blobSize: got!.blobSize, mediaType: l.mediaType, diffId: l.diffId, size: got!.size };
     });
     this.pending.push({
       manifestRaw: img.manifest.raw,
@@ -98,6 +130,19 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
   }
 
   async commit(): Promise<StoredImageResult[]> {
+    // Layers unpacked as they arrived get their place (parent, chainID), bottom up.
+    for (const img of this.pending) {
+      const chains = chainIds(img.layers.map((l) => l.diffId));
+      for (const [i, l] of img.layers.entries()) {
+        const d = this.detached.get(l.blobDigest);
+        if (!d || this.placed.has(d.key)) continue;
+        const r = await commitDetached(this.store, d, chains[i]!, i === 0 ? null : chains[i - 1]!, this.protect);
+        if (r.committed) {
+          this.placed.add(d.key);
+          if (r.tarSplit !== undefined) l.tarSplit = r.tarSplit;
+        }
+      }
+    }
     const stored = await storeImages(this.store, this.pending, this.protect, this.opts.progress ? { progress: this.opts.progress } : {});
     this.finish();
     // What the copy added that no image uses (an archive member no manifest names) goes.

@@ -1,0 +1,219 @@
+/**
+ * Unpacking a layer as it arrives, before anyone knows where it goes (a single-pass load):
+ * with a snapshotter that can rebase (overlay: a layer is an independent directory), the
+ * bytes are applied into a parentless active snapshot with overlay whiteouts while they
+ * stream — decompressed once, hashed once (digest and diffID), the tar-split recorded — and
+ * the snapshot gets its parent and its chainID later, when the image is recorded
+ * ({@link commitDetached}). The bytes also go to a content-store writer: a compressed layer
+ * keeps its blob (save and push keep its digest); an uncompressed one whose files reproduce
+ * it does not (the writer is abandoned before it is ever synced).
+ *
+ * Bytes that turn out not to be a layer (an archive member no manifest names as one, or a
+ * layer that does not apply) are kept as a plain blob, and the failure is kept: it is
+ * reported, naming the layer by its diffID as an unpack would, only if an image uses them.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Digest } from '../digest/digest.js';
+import { Digester } from '../digest/digest.js';
+import { CairnError, DataCorruptError } from '../errors.js';
+import { type Compression } from '../compression/detect.js';
+import { CompressedDataError, decompressStream } from '../compression/stream.js';
+import { applyLayer } from '../layer/apply.js';
+import { reassembleTar, TarSplitRecorder } from '../layer/tarsplit.js';
+import { classifyWhiteout } from '../layer/whiteout.js';
+import { blobRef, type Ref, snapshotRef } from '../metadata/refs.js';
+import { AlreadyExistsError } from '../errors.js';
+import { writableLayer } from '../snapshot/index.js';
+import type { Store } from '../store/store.js';
+import { applyRecorded } from './layertar.js';
+
+export interface Detached {
+  /** The active snapshot holding the layer (parentless), until it is committed. */
+  key: string;
+  digest: Digest;
+  size: number;
+  diffId: Digest;
+  uncompressedSize: number;
+  compression: Compression;
+  tarSplit: Digest | undefined;
+  /** The layer holds whiteouts (as overlay devices): committed as a base layer it must be re-applied. */
+  whiteouts: boolean;
+  /** Whether the blob was kept in the content store. */
+  blobKept: boolean;
+}
+
+export interface NotALayer {
+  digest: Digest;
+  size: number;
+  diffId: Digest;
+  uncompressedSize: number;
+  compression: Compression;
+  /** Why it could not be unpacked, as the applier said it, without the subject. */
+  failure: string;
+}
+
+export type Received = { kind: 'layer'; layer: Detached } | { kind: 'blob'; blob: NotALayer };
+
+export interface ReceiveHint {
+  digest?: Digest;
+  size?: number;
+  what: string;
+}
+
+/** Apply `source` into a new parentless snapshot as it streams (the snapshotter must rebase). */
+export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Array>, hint: ReceiveHint, protect: (ref: Ref) => void): Promise<Received> {
+  const sn = await store.snapshots();
+  const key = `extract-${process.pid}-${randomBytes(6).toString('hex')}`;
+  protect(snapshotRef(key));
+  const dir = writableLayer(await sn.prepare(key)).dir;
+  const writer = await store.content.writer();
+  const it = source[Symbol.asyncIterator]();
+  let sourceError: unknown;
+  let ended = false;
+  // The bytes go to the writer as the applier pulls them; the source is not closed if the applier stops early.
+  async function* tee(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await it.next();
+      } catch (e) {
+        sourceError = e;
+        throw e;
+      }
+      if (r.done) {
+        ended = true;
+        return;
+      }
+      await writer.write(r.value);
+      yield r.value;
+    }
+  }
+  let tarSplit: Digest | undefined;
+  let whiteouts = false;
+  const recorder = new TarSplitRecorder(async (record) => {
+    const w = await store.content.writer();
+    try {
+      for await (const c of record) await w.write(c);
+      protect(blobRef(w.digest()));
+      tarSplit = (await w.commit({ what: `tar-split of ${hint.what}` })).digest;
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+  }, { what: hint.what });
+  const tap = {
+    raw: recorder.tap.raw,
+    body: recorder.tap.body,
+    entry: (h: Parameters<typeof recorder.tap.entry>[0]) => {
+      const base = h.name.replace(/\/+$/, '').split('/').pop() ?? '';
+      if (!whiteouts && classifyWhiteout(base) !== null) whiteouts = true;
+      return recorder.tap.entry(h);
+    },
+  };
+  try {
+    const r = await applyLayer({ dir, whiteoutMode: 'overlay' }, tee(), {
+      ...(hint.digest ? { expectedDigest: hint.digest } : {}),
+      ...(hint.size !== undefined ? { expectedSize: hint.size } : {}),
+      what: hint.what,
+      tap,
+    });
+    const split = await recorder.finish();
+    const keep = r.compression !== 'none' || !split.reproducible;
+    if (keep) {
+      protect(blobRef(writer.digest()));
+      await writer.commit({ digest: r.digest, size: r.size, what: hint.what });
+    } else {
+      await writer.abort();
+    }
+    return {
+      kind: 'layer',
+      layer: { key, digest: r.digest, size: r.size, diffId: r.diffId, uncompressedSize: r.uncompressedSize, compression: r.compression, tarSplit: split.reproducible ? tarSplit : undefined, whiteouts, blobKept: keep },
+    };
+  } catch (e) {
+    recorder.abort(e);
+    // The source's own failure (a truncated archive) is the copy's, as it said it; bytes that
+    // do not decompress or do not match their digest or size fail the copy at once; only a
+    // tar that does not apply may still be a blob that is not a layer.
+    if (sourceError !== undefined) {
+      await writer.abort();
+      throw sourceError;
+    }
+    if (!(e instanceof DataCorruptError) || e instanceof CompressedDataError || e.cause instanceof CompressedDataError || /: (digest|size) mismatch|data after the end of the/.test(e.message)) {
+      await writer.abort();
+      throw e;
+    }
+    // Not a layer (or a layer that does not apply): keep the bytes as a blob, and why.
+    try {
+      if (!ended) for (let r = await it.next(); !r.done; r = await it.next()) await writer.write(r.value);
+      protect(blobRef(writer.digest()));
+      const blob = await writer.commit({ ...(hint.digest ? { digest: hint.digest } : {}), ...(hint.size !== undefined ? { size: hint.size } : {}), what: hint.what });
+      const { compression, diffId, uncompressedSize } = await diffIdOf(store, blob.digest);
+      const failure = e.message.startsWith(`${hint.what}: `) ? e.message.slice(hint.what.length + 2) : e.message;
+      return { kind: 'blob', blob: { digest: blob.digest, size: blob.size, diffId, uncompressedSize, compression, failure } };
+    } catch (e2) {
+      await writer.abort();
+      throw e2;
+    }
+  }
+}
+
+/** The diffID of a stored blob: its digest when uncompressed, else the digest of what it decompresses to. */
+async function diffIdOf(store: Store, digest: Digest): Promise<{ compression: Compression; diffId: Digest; uncompressedSize: number }> {
+  try {
+    const { compression, stream } = await decompressStream(await store.content.reader(digest));
+    if (compression === 'none') {
+      stream.destroy();
+      const info = await store.content.info(digest);
+      return { compression, diffId: digest, uncompressedSize: info?.size ?? 0 };
+    }
+    const d = new Digester();
+    for await (const c of stream) d.update(c as Buffer);
+    return { compression, diffId: d.digest(), uncompressedSize: d.size };
+  } catch (e) {
+    // A compressed blob that does not decompress has no diffID: its own digest names it.
+    if (e instanceof DataCorruptError) return { compression: 'none', diffId: digest, uncompressedSize: 0 };
+    throw e;
+  }
+}
+
+/**
+ * Give a detached layer its place: commit it as `chainId` on `parent`. A base layer holding
+ * whiteouts is re-applied from its own re-emitted tar into a fresh snapshot (whiteouts mean
+ * nothing there, and a base layer is mounted as a plain directory). Returns false when the
+ * chainID existed already (the detached snapshot is then left for the collector).
+ */
+export async function commitDetached(store: Store, l: Detached, chainId: Digest, parent: Digest | null, protect: (ref: Ref) => void): Promise<{ committed: boolean; tarSplit: Digest | undefined }> {
+  const sn = await store.snapshots();
+  protect(snapshotRef(chainId));
+  try {
+    await sn.stat(chainId);
+    return { committed: false, tarSplit: undefined };
+  } catch (e) {
+    if (!(e instanceof CairnError) || e.code !== 'not-found') throw e;
+  }
+  if (parent === null && l.whiteouts) {
+    if (l.tarSplit === undefined && !l.blobKept) throw new DataCorruptError(`layer ${l.diffId}: cannot be re-applied as a base layer`);
+    const from = writableLayer(await sn.mounts(l.key)).dir;
+    const bytes = l.blobKept ? await store.content.reader(l.digest) : reassembleTar(await store.content.reader(l.tarSplit!), from, { expectedDiffId: l.diffId });
+    const key = `extract-${process.pid}-${randomBytes(6).toString('hex')}`;
+    protect(snapshotRef(key));
+    const w = writableLayer(await sn.prepare(key));
+    const { tarSplit } = await applyRecorded(store, { dir: w.dir, whiteoutMode: w.deletions === 'whiteout' ? 'overlay' : 'oci-remove' }, bytes, { trusted: { digest: l.digest, diffId: l.diffId }, what: `layer ${l.diffId}` }, protect);
+    await commitOrDrop(store, key, chainId, undefined);
+    return { committed: true, tarSplit };
+  }
+  const committed = await commitOrDrop(store, l.key, chainId, parent ?? undefined);
+  return { committed, tarSplit: l.tarSplit };
+}
+
+async function commitOrDrop(store: Store, key: string, chainId: Digest, parent: string | undefined): Promise<boolean> {
+  const sn = await store.snapshots();
+  try {
+    await sn.commit(chainId, key, parent !== undefined ? { parent } : {});
+    return true;
+  } catch (e) {
+    // Another process committed the same chainID meanwhile: theirs stands; ours is collected.
+    if (e instanceof AlreadyExistsError) return false;
+    throw e;
+  }
+}
