@@ -5,20 +5,32 @@
  *     N runs after one warm-up; cold: caches dropped before each run).
  *   - `save` and `load` of a ~250 MB multi-layer image (5 layers x 50 MB of incompressible,
  *     deterministically generated data), load always into an empty store.
+ *   - the store's growth caused by one load into an empty store (`du -s -B1`), per engine.
  *
  * Peers: podman (own storage root, overlay driver), skopeo (an OCI layout is its "store":
- * save = `copy oci: -> docker-archive:`, load = `copy docker-archive: -> oci:`), docker when a
- * dockerd can be started (/usr/sbin/dockerd; see ../shared/notes/peers.md). Every engine reads
- * the same input archive (written by skopeo from the generated OCI layout) and writes the same
- * format (docker-archive). Caches are dropped (`sync; echo 1 > /proc/sys/vm/drop_caches`)
- * before every timed save/load step, for every engine alike, and the engines take turns
- * (rotated order) so that disk effects fall on all of them. Peak RSS and CPU time come from
- * `/usr/bin/time -f '%M %U %S'` around each command.
+ * save = `copy oci: -> docker-archive:`, load = `copy docker-archive: -> oci:`), and docker
+ * 20.10 (Debian's /usr/bin/docker and /usr/sbin/dockerd; the daemon is started when it does not
+ * answer, and stopped again at the end only if this script started it; see
+ * ../shared/notes/peers.md). Docker has one store, /var/lib/docker: the image is removed
+ * (`docker rmi`) before every timed load and at the end. Every engine reads the same input
+ * archive (written by skopeo from the generated OCI layout) and writes the same format
+ * (docker-archive). Caches are dropped (`sync; echo 1 > /proc/sys/vm/drop_caches`) before every
+ * timed save/load step, for every engine alike, and the engines take turns (rotated order) so
+ * that disk effects fall on all of them. Peak RSS and CPU time come from
+ * `/usr/bin/time -f '%M %U %S'` around each command; for docker that is the client, so the
+ * daemon's CPU time (from /proc/PID/stat) is added to it and its peak RSS (VmHWM, reset through
+ * /proc/PID/clear_refs before the step) is reported beside the client's.
  *
- * A script that prints a Markdown table (and writes JSON beside it), not a test. Run as root:
+ * Store growth: cairn, its --root; podman, its DIR (graphroot, runroot and tmpdir); skopeo,
+ * the OCI layout; docker, /var/lib/docker's `overlay2` and `image` directories (one `du`, so
+ * hard links count once), measured right before and right after the load.
  *
- *   node dist/bench/images.js [--runs 5] [--startup-runs 20] [--layers 5] [--layer-mb 50]
+ * A script that prints Markdown tables (and writes every sample as JSON, by default to
+ * /var/tmp/cairn-bench-images.json), not a test. Run as root:
+ *
+ *   node dist/bench/images.js [--runs 3] [--startup-runs 20] [--layers 5] [--layer-mb 50]
  *                             [--images 100] [--dir DIR] [--json FILE] [--keep] [--only startup|io]
+ *                             [--no-docker]
  */
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
@@ -28,6 +40,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createTarWriter } from '../src/tar/index.js';
 import { makeDockerArchive, makeTar } from '../test/helpers.js';
+import { DOCKER, DOCKERD, ensureDockerd, type DockerDaemon } from '../test/docker.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 // The entry point users run (a shell wrapper that keeps Node from loading NODE_EXTRA_CA_CERTS).
@@ -44,10 +57,12 @@ interface Options {
   json: string;
   keep: boolean;
   only?: 'startup' | 'io';
+  /** Leave docker out even when dockerd is installed. */
+  noDocker: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 5, startupRuns: 20, layers: 5, layerMb: 50, images: 100, dir: '', json: '', keep: false };
+  const o: Options = { runs: 3, startupRuns: 20, layers: 5, layerMb: 50, images: 100, dir: '', json: '', keep: false, noDocker: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => {
@@ -63,6 +78,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--dir') o.dir = v();
     else if (a === '--json') o.json = v();
     else if (a === '--keep') o.keep = true;
+    else if (a === '--no-docker') o.noDocker = true;
     else if (a === '--only') {
       const x = v();
       if (x !== 'startup' && x !== 'io') throw new Error('--only startup|io');
@@ -71,7 +87,7 @@ function parseArgs(argv: string[]): Options {
   }
   if (!o.dir) o.dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
   else mkdirSync(o.dir, { recursive: true });
-  if (!o.json) o.json = join(o.dir, 'results.json');
+  if (!o.json) o.json = '/var/tmp/cairn-bench-images.json'; // outside DIR, which is removed unless --keep
   return o;
 }
 
@@ -81,8 +97,11 @@ function parseArgs(argv: string[]): Options {
 interface Sample {
   ms: number;
   rssKb: number;
-  /** User + system CPU time of the command and its children. */
+  /** User + system CPU time of the command and its children (docker: plus the daemon's). */
   cpuMs: number;
+  /** docker only: the daemon's peak RSS during the step and its CPU time. */
+  daemonRssKb?: number;
+  daemonCpuMs?: number;
 }
 
 /** Run argv (command first). */
@@ -151,6 +170,61 @@ const podmanEngine: Engine = {
   why: 'podman is not installed',
   argv: (store, args) => ['podman', '--root', join(store, 'root'), '--runroot', join(store, 'run'), '--tmpdir', join(store, 'tmp'), '--storage-driver', 'overlay', '--events-backend', 'none', ...args],
 };
+
+/** Bytes used by these paths, as one `du -s -B1` (a hard-linked file counts once); missing paths count 0. */
+function duBytes(paths: string[]): number {
+  const present = paths.filter((p) => existsSync(p));
+  if (present.length === 0) return 0;
+  return sh('du', ['-s', '-B1', ...present]).trim().split('\n').reduce((n, line) => n + Number(line.split('\t')[0]), 0);
+}
+
+// docker: one store for the whole machine; Debian's CLI by path (DOCKER, see peers.md).
+const DOCKER_ROOT = '/var/lib/docker';
+
+function dockerHas(ref: string): boolean {
+  return spawnSync(DOCKER, ['image', 'inspect', ref], { stdio: 'ignore' }).status === 0;
+}
+
+function dockerRmi(ref: string): void {
+  if (dockerHas(ref)) sh(DOCKER, ['rmi', ref]);
+}
+
+/** The part of docker's store that a load grows: layer contents (overlay2) and image/layer metadata (image). */
+function dockerStoreBytes(): number {
+  return duBytes([join(DOCKER_ROOT, 'overlay2'), join(DOCKER_ROOT, 'image')]);
+}
+
+/** The one running dockerd's pid, or undefined when there is not exactly one. */
+function dockerdPid(): number | undefined {
+  const r = spawnSync('pidof', ['dockerd'], { encoding: 'utf8' });
+  const pids = r.status === 0 ? r.stdout.trim().split(/\s+/).map(Number) : [];
+  return pids.length === 1 ? pids[0] : undefined;
+}
+
+const CLK_TCK = Number(sh('getconf', ['CLK_TCK']).trim());
+
+/** User + system CPU time of a process (all its threads) so far. */
+function procCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // fields after "(comm)": state is field 3, utime 14, stime 15
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1000;
+}
+
+function procPeakRssKb(pid: number): number {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+) kB$/m);
+  if (!m) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(m[1]);
+}
+
+/** timed(), plus the daemon's CPU time during the command and its peak RSS (reset first). */
+function timedWithDaemon(argv: string[], env: NodeJS.ProcessEnv, rssFile: string, pid: number): Sample {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5\n'); // resets VmHWM to the current RSS
+  const cpu0 = procCpuMs(pid);
+  const s = timed(argv, env, rssFile);
+  const daemonCpuMs = procCpuMs(pid) - cpu0;
+  return { ...s, cpuMs: s.cpuMs + daemonCpuMs, daemonCpuMs, daemonRssKb: procPeakRssKb(pid) };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -250,11 +324,16 @@ interface Row {
   work: string;
   /** engine -> samples */
   samples: Record<string, Sample[]>;
+  /** load only: engine -> bytes the store grew by, one per run. */
+  growth?: Record<string, number[]>;
 }
 
 function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 }
+
+const fmtBytes = (n: number): string => `${n.toLocaleString('en-US')} B`;
+const fmtKb = (kb: number): string => `${(kb / 1024).toFixed(0)} MB`;
 
 function rotate<T>(xs: T[], k: number): T[] {
   const n = k % xs.length;
@@ -265,7 +344,10 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('run as root (drop_caches, podman storage)');
   if (!existsSync(TIME)) throw new Error(`${TIME} is missing (apt package "time")`);
-  const dockerd = existsSync('/usr/sbin/dockerd');
+  const useDocker = !o.noDocker && existsSync(DOCKERD) && existsSync(DOCKER);
+  let daemon: DockerDaemon | undefined;
+  let dockerVersion = o.noDocker ? 'left out (--no-docker)' : `unavailable: no ${DOCKERD} on this machine`;
+  const dockerRef = 'bench/big:1';
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   const rss = join(o.dir, 'rss.txt');
   const rows: Row[] = [];
@@ -336,6 +418,15 @@ async function main(): Promise<void> {
       const pSave = join(o.dir, 'podman-big');
       sh(CAIRN, ['--root', cSave, 'load', '-q', '-i', input]);
       if (podmanEngine.available) runArgv(podmanEngine.argv(pSave, ['load', '-q', '-i', input]));
+      let dockerd: number | undefined;
+      if (useDocker) {
+        daemon = await ensureDockerd();
+        log(daemon.started ? 'started dockerd (stopped again at the end)' : 'dockerd was running already (left running)');
+        dockerVersion = `${sh(DOCKER, ['version', '--format', '{{.Server.Version}}']).trim()} (${DOCKER}, storage driver ${sh(DOCKER, ['info', '--format', '{{.Driver}}']).trim()})`;
+        dockerd = dockerdPid();
+        if (dockerd === undefined) log('WARNING: not exactly one dockerd process: its CPU time and memory are not counted');
+        if (!dockerHas(dockerRef)) sh(DOCKER, ['load', '-q', '-i', input]); // for save
+      }
       const out = join(o.dir, 'out.tar');
       const fresh = join(o.dir, 'fresh');
       interface IoStep {
@@ -343,18 +434,25 @@ async function main(): Promise<void> {
         argv: string[];
         /** Run before caches are dropped (untimed). */
         prepare: () => void;
+        /** The bytes of the engine's store (load only), taken after prepare and after the step. */
+        storeBytes?: () => number;
+        /** docker: count the daemon's CPU time and memory too. */
+        daemon?: boolean;
       }
       const clearOut = () => rmSync(out, { force: true });
       const clearFresh = () => rmSync(fresh, { recursive: true, force: true });
+      const freshBytes = () => duBytes([fresh]);
       const saveSteps: IoStep[] = [
-        { engine: 'cairn', argv: cairnEngine.argv(cSave, ['save', '-o', out, 'bench/big:1']), prepare: clearOut },
-        ...(podmanEngine.available ? [{ engine: 'podman', argv: podmanEngine.argv(pSave, ['save', '-q', '-o', out, 'bench/big:1']), prepare: clearOut }] : []),
-        { engine: 'skopeo', argv: ['skopeo', 'copy', '-q', `oci:${layout}:bench`, `docker-archive:${out}:bench/big:1`], prepare: clearOut },
+        { engine: 'cairn', argv: cairnEngine.argv(cSave, ['save', '-o', out, dockerRef]), prepare: clearOut },
+        ...(podmanEngine.available ? [{ engine: 'podman', argv: podmanEngine.argv(pSave, ['save', '-q', '-o', out, dockerRef]), prepare: clearOut }] : []),
+        { engine: 'skopeo', argv: ['skopeo', 'copy', '-q', `oci:${layout}:bench`, `docker-archive:${out}:${dockerRef}`], prepare: clearOut },
+        ...(useDocker ? [{ engine: 'docker', argv: [DOCKER, 'save', '-o', out, dockerRef], prepare: clearOut, daemon: true }] : []),
       ];
       const loadSteps: IoStep[] = [
-        { engine: 'cairn', argv: cairnEngine.argv(fresh, ['load', '-q', '-i', input]), prepare: clearFresh },
-        ...(podmanEngine.available ? [{ engine: 'podman', argv: podmanEngine.argv(fresh, ['load', '-q', '-i', input]), prepare: clearFresh }] : []),
-        { engine: 'skopeo', argv: ['skopeo', 'copy', '-q', '--dest-oci-accept-uncompressed-layers', `docker-archive:${input}`, `oci:${fresh}:bench`], prepare: clearFresh },
+        { engine: 'cairn', argv: cairnEngine.argv(fresh, ['load', '-q', '-i', input]), prepare: clearFresh, storeBytes: freshBytes },
+        ...(podmanEngine.available ? [{ engine: 'podman', argv: podmanEngine.argv(fresh, ['load', '-q', '-i', input]), prepare: clearFresh, storeBytes: freshBytes }] : []),
+        { engine: 'skopeo', argv: ['skopeo', 'copy', '-q', '--dest-oci-accept-uncompressed-layers', `docker-archive:${input}`, `oci:${fresh}:bench`], prepare: clearFresh, storeBytes: freshBytes },
+        ...(useDocker ? [{ engine: 'docker', argv: [DOCKER, 'load', '-q', '-i', input], prepare: () => dockerRmi(dockerRef), storeBytes: dockerStoreBytes, daemon: true }] : []),
       ];
       const mb = Math.round(inputSize / 1e6);
       for (const [work, steps] of [[`save ${mb} MB (${o.layers} layers)`, saveSteps], [`load ${mb} MB (${o.layers} layers), empty store`, loadSteps]] as const) {
@@ -362,8 +460,11 @@ async function main(): Promise<void> {
         for (let r = 0; r < o.runs; r++) {
           for (const st of rotate([...steps], r)) {
             st.prepare();
+            const before = st.storeBytes?.();
             dropCaches();
-            (row.samples[st.engine] ??= []).push(timed(st.argv, baseEnv, rss));
+            const sample = st.daemon && dockerd !== undefined ? timedWithDaemon(st.argv, baseEnv, rss, dockerd) : timed(st.argv, baseEnv, rss);
+            (row.samples[st.engine] ??= []).push(sample);
+            if (st.storeBytes !== undefined) ((row.growth ??= {})[st.engine] ??= []).push(st.storeBytes() - before!);
           }
           log(`${work}: run ${r + 1}/${o.runs}`);
         }
@@ -373,6 +474,13 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    if (daemon !== undefined) {
+      try {
+        dockerRmi(dockerRef);
+      } finally {
+        await daemon.stop();
+      }
+    }
     if (!o.keep) {
       // podman's overlay storage may hold mounts only while a command runs; none remain here.
       rmSync(o.dir, { recursive: true, force: true });
@@ -380,27 +488,56 @@ async function main(): Promise<void> {
   }
 
   // --- report ---
-  const engines = ['cairn', 'cairn (no NODE_EXTRA_CA_CERTS)', 'podman', 'skopeo'];
+  const engines = ['cairn', 'cairn (no NODE_EXTRA_CA_CERTS)', 'podman', 'skopeo', 'docker'];
+  const peers = ['podman', 'skopeo', 'docker'];
+  const ratio = (c: number | undefined, p: number | undefined): string => (c !== undefined && p ? (c / p).toFixed(2) : '—');
   const lines: string[] = [];
-  lines.push(`| work | ${engines.join(' | ')} | docker | cairn / fastest peer | cairn peak RSS |`);
-  lines.push(`|---|${engines.map(() => '---:').join('|')}|---|---:|---:|`);
+  lines.push(`| work | ${engines.join(' | ')} | ${peers.map((p) => `cairn / ${p}`).join(' | ')} | cairn / best peer | cairn peak RSS |`);
+  lines.push(`|---|${engines.map(() => '---:').join('|')}|${peers.map(() => '---:').join('|')}|---:|---:|`);
   const summary = [];
   for (const row of rows) {
     const med = (e: string) => (row.samples[e] ? median(row.samples[e]!.map((s) => s.ms)) : undefined);
-    const peerMeds = ['podman', 'skopeo'].map(med).filter((x): x is number => x !== undefined);
+    const peerMeds = peers.map(med).filter((x): x is number => x !== undefined);
     const fastest = peerMeds.length ? Math.min(...peerMeds) : undefined;
     const c = med('cairn');
     const rssMax = row.samples.cairn ? Math.max(...row.samples.cairn.map((s) => s.rssKb)) : undefined;
-    lines.push(`| ${row.work} | ${engines.map((e) => (med(e) !== undefined ? fmtMs(med(e)!) : '—')).join(' | ')} | ${dockerd ? 'not run' : 'n/a'} | ${c !== undefined && fastest ? (c / fastest).toFixed(2) : '—'} | ${rssMax !== undefined ? `${(rssMax / 1024).toFixed(0)} MB` : '—'} |`);
+    lines.push(`| ${row.work} | ${engines.map((e) => (med(e) !== undefined ? fmtMs(med(e)!) : '—')).join(' | ')} | ${peers.map((p) => ratio(c, med(p))).join(' | ')} | ${ratio(c, fastest)} | ${rssMax !== undefined ? fmtKb(rssMax) : '—'} |`);
+    let growth: Record<string, number> | undefined;
+    if (row.growth) {
+      // the last run's growth (every run loads the same image into an empty store)
+      growth = Object.fromEntries(Object.entries(row.growth).map(([e, g]) => [e, g.at(-1)!]));
+      const peerGrowth = peers.map((p) => growth![p]).filter((x): x is number => x !== undefined);
+      const smallest = peerGrowth.length ? Math.min(...peerGrowth) : undefined;
+      lines.push(`| store growth after load | ${engines.map((e) => (growth![e] !== undefined ? fmtBytes(growth![e]!) : '—')).join(' | ')} | ${peers.map((p) => ratio(growth!.cairn, growth![p])).join(' | ')} | ${ratio(growth.cairn, smallest)} | — |`);
+    }
     summary.push({
       work: row.work,
       medianMs: Object.fromEntries(Object.keys(row.samples).map((e) => [e, med(e)])),
       peakRssKb: Object.fromEntries(Object.entries(row.samples).map(([e, s]) => [e, Math.max(...s.map((x) => x.rssKb))])),
+      ...(row.samples.docker?.[0]?.daemonRssKb !== undefined ? { dockerdPeakRssKb: Math.max(...row.samples.docker.map((x) => x.daemonRssKb!)) } : {}),
+      ...(growth ? { storeGrowthBytes: growth, storeGrowthBytesPerRun: row.growth } : {}),
       samples: row.samples,
     });
+    const varying = Object.entries(row.growth ?? {}).filter(([, g]) => new Set(g).size > 1);
+    for (const [e, g] of varying) process.stderr.write(`bench: note: ${e}'s store growth varied between runs: ${g.join(', ')} B (the table shows the last)\n`);
+  }
+  // Peak RSS (max of runs); docker: the CLI, and the daemon beside it.
+  lines.push('', `| work (peak RSS, max of runs) | ${engines.slice(0, -1).join(' | ')} | docker (client + dockerd) |`, `|---|${engines.map(() => '---:').join('|')}|`);
+  for (const row of rows) {
+    const peak = (e: string, f: (s: Sample) => number | undefined) => {
+      const xs = (row.samples[e] ?? []).map(f).filter((x): x is number => x !== undefined);
+      return xs.length ? Math.max(...xs) : undefined;
+    };
+    const cell = (e: string) => {
+      const client = peak(e, (s) => s.rssKb);
+      if (client === undefined) return '—';
+      const d = e === 'docker' ? peak(e, (s) => s.daemonRssKb) : undefined;
+      return d !== undefined ? `${fmtKb(client)} + ${fmtKb(d)}` : fmtKb(client);
+    };
+    lines.push(`| ${row.work} | ${engines.map(cell).join(' | ')} |`);
   }
   // CPU time (user + system, medians): independent of how busy the machine is.
-  lines.push('', `| work (CPU time, user + sys) | ${engines.join(' | ')} |`, `|---|${engines.map(() => '---:').join('|')}|`);
+  lines.push('', `| work (CPU time, user + sys) | ${engines.slice(0, -1).join(' | ')} | docker (client + dockerd) |`, `|---|${engines.map(() => '---:').join('|')}|`);
   for (const row of rows) {
     const cpu = (e: string) => (row.samples[e] ? fmtMs(median(row.samples[e]!.map((x) => x.cpuMs))) : '—');
     lines.push(`| ${row.work} | ${engines.map(cpu).join(' | ')} |`);
@@ -409,12 +546,13 @@ async function main(): Promise<void> {
   const versions = {
     podman: podmanEngine.available ? sh('podman', ['--version']).trim() : 'unavailable',
     skopeo: which('skopeo') ? sh('skopeo', ['--version']).trim() : 'unavailable',
-    docker: dockerd ? 'dockerd present but not run by this script' : 'unavailable: no /usr/sbin/dockerd on this machine',
+    docker: useDocker && o.only === 'startup' ? 'not used by the start-up rows' : dockerVersion,
   };
   const load = `load average (1/5/15 min) at start ${loadBefore}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
   const text = [`machine: ${machine}`, load, `peers: ${versions.podman}; ${versions.skopeo}; docker ${versions.docker}`, `runs: ${o.runs} (start-up warm: ${o.startupRuns})`, '', ...lines].join('\n');
   process.stdout.write(`${text}\n`);
-  if (o.keep || o.json !== join(o.dir, 'results.json')) writeFileSync(o.json, JSON.stringify({ machine, load, versions, options: o, rows: summary }, null, 2));
+  writeFileSync(o.json, JSON.stringify({ machine, load, versions, options: o, rows: summary }, null, 2));
+  log(`samples written to ${o.json}`);
 }
 
 await main();

@@ -33,10 +33,23 @@
  * run of each engine its tree is compared with tar's: type, mode, owner, mtime (ns), size,
  * link count and symlink target of every entry.
  *
+ * Import (issue 9): `bin/cairn --root STORE import LAYER bench/debian:1` (the CLI users run: a
+ * whole one-layer image made in a fresh store, Node start-up included) beside `tar -x` of the
+ * same file into an empty directory, for debian.tar and debian.tar.gz; the same method (fresh
+ * targets, caches dropped before every step, rotated order, medians), throughput in MB/s of
+ * the uncompressed tar for both, the ratio of cairn's throughput to tar's, peak RSS, and the
+ * bytes each leaves on disk (`du -s -B1` of the store / of the directory). After cairn's first
+ * import, `cairn inspect bench/debian:1` must find the image.
+ *
  * A script that prints Markdown tables (and writes JSON), not a test. Run as root:
  *
- *   node dist/bench/unpack.js [--dir /var/tmp/cairn-bench-unpack] [--runs 3] [--only debian|big]
+ *   node dist/bench/unpack.js [--dir /var/tmp/cairn-bench-unpack] [--runs 3]
+ *                             [--only debian|big|import] [--no-import]
  *                             [--settle 0] [--mirror URL] [--json FILE]
+ *
+ * Without --only: the unpack rows of both layers, then the import rows. --only debian|big:
+ * that layer's unpack rows only; --only import: the import rows only (needs only the Debian
+ * layer; umoci and the 1 GiB layer are not touched).
  */
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
@@ -47,6 +60,9 @@ import { performance } from 'node:perf_hooks';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const ONE = join(REPO, 'dist', 'bench', 'unpack-one.js');
+// The entry point users run (a shell wrapper around dist's CLI).
+const CAIRN = join(REPO, 'bin', 'cairn');
+const IMPORT_REF = 'bench/debian:1';
 const TIME = '/usr/bin/time';
 const SUITE = 'bookworm';
 const BIG_FILES = 16;
@@ -55,14 +71,15 @@ const BIG_FILE_BYTES = 64 << 20;
 interface Options {
   dir: string;
   runs: number;
-  only?: 'debian' | 'big';
+  only?: 'debian' | 'big' | 'import';
+  noImport: boolean;
   settle: number;
   mirror: string;
   json: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { dir: '/var/tmp/cairn-bench-unpack', runs: 3, settle: 0, mirror: '', json: '' };
+  const o: Options = { dir: '/var/tmp/cairn-bench-unpack', runs: 3, noImport: false, settle: 0, mirror: '', json: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = (): string => {
@@ -77,11 +94,13 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--json') o.json = v();
     else if (a === '--only') {
       const x = v();
-      if (x !== 'debian' && x !== 'big') throw new Error('--only debian|big');
+      if (x !== 'debian' && x !== 'big' && x !== 'import') throw new Error('--only debian|big|import');
       o.only = x;
-    } else throw new Error(`unknown argument ${a}`);
+    } else if (a === '--no-import') o.noImport = true;
+    else throw new Error(`unknown argument ${a}`);
   }
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be a positive integer');
+  if (o.only === 'import' && o.noImport) throw new Error('--only import and --no-import exclude each other');
   if (!(o.settle >= 0)) throw new Error('--settle must be a number of seconds');
   mkdirSync(o.dir, { recursive: true });
   if (!o.json) o.json = join(o.dir, 'results.json');
@@ -364,6 +383,103 @@ function compareListings(ref: string[], got: string[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Import: cairn's CLI making an image of a root filesystem tar, beside `tar -x` of it
+
+interface ImportInput {
+  /** e.g. "debian.tar.gz" */
+  name: string;
+  file: string;
+  gzip: boolean;
+  bytes: number;
+  /** Bytes of the uncompressed tar (the throughput basis). */
+  tarBytes: number;
+  entries: number;
+}
+
+/** debian.tar, and debian.tar.gz when the cache has it. */
+function importInputs(dir: string): ImportInput[] {
+  const tar = join(dir, 'debian.tar');
+  const tarBytes = statSync(tar).size;
+  const entries = sh('tar', ['-tf', tar]).split('\n').filter((l) => l !== '').length;
+  return [tar, `${tar}.gz`]
+    .filter((f) => existsSync(f))
+    .map((file) => ({ name: file.slice(dir.length + 1), file, gzip: file.endsWith('.gz'), bytes: statSync(file).size, tarBytes, entries }));
+}
+
+interface ImportEngine {
+  name: string;
+  /** Whether OUT must exist (empty) before the command, or must not exist. */
+  makeOut: boolean;
+  argv(l: ImportInput, out: string): string[];
+}
+
+const IMPORT_ENGINES: ImportEngine[] = [
+  { name: 'tar -x', makeOut: true, argv: (l, out) => ['tar', '-x', ...(l.gzip ? ['-z'] : []), '-f', l.file, '-C', out] },
+  { name: 'cairn import', makeOut: false, argv: (l, out) => [CAIRN, '--root', out, 'import', l.file, IMPORT_REF] },
+];
+
+interface ImportRow {
+  input: ImportInput;
+  samples: Record<string, Sample[]>;
+  /** Per engine: bytes on disk after its first run (`du -s -B1` of OUT). */
+  onDisk: Record<string, number>;
+}
+
+function duBytes(path: string): number {
+  return Number(sh('du', ['-s', '-B1', path]).split('\t')[0]);
+}
+
+function runImports(o: Options, inputs: ImportInput[], out: string, rss: string): ImportRow[] {
+  const rows: ImportRow[] = [];
+  rmSync(out, { recursive: true, force: true });
+  for (const l of inputs) {
+    const row: ImportRow = { input: l, samples: {}, onDisk: {} };
+    for (let r = 0; r < o.runs; r++) {
+      for (const e of rotate(IMPORT_ENGINES, r)) {
+        rmSync(out, { recursive: true, force: true });
+        if (e.makeOut) mkdirSync(out);
+        sleep(o.settle);
+        dropCaches();
+        const { sample, stdout } = timed(e.argv(l, out), rss);
+        (row.samples[e.name] ??= []).push(sample);
+        if (row.onDisk[e.name] === undefined) {
+          if (e.name === 'cairn import') {
+            if (!/^sha256:[0-9a-f]{64}$/.test(stdout.trim())) throw new Error(`cairn import printed ${JSON.stringify(stdout)}, not an image ID`);
+            sh(CAIRN, ['--root', out, 'inspect', IMPORT_REF]);
+          }
+          row.onDisk[e.name] = duBytes(out);
+        }
+      }
+      log(`import ${l.name}: run ${r + 1}/${o.runs}: ${IMPORT_ENGINES.map((e) => `${e.name} ${fmtS(row.samples[e.name]!.at(-1)!.ms)}`).join(', ')}`);
+    }
+    rmSync(out, { recursive: true, force: true });
+    rows.push(row);
+  }
+  return rows;
+}
+
+function importTables(rows: ImportRow[]): string[] {
+  const lines: string[] = [];
+  lines.push('| tar (import) | engine | time | MB/s | entries/s | peak RSS (max of runs) | CPU (user+sys) | on disk after |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
+  const summary = ['| tar (import) | cairn import / `tar -x` throughput | cairn import MB/s | `tar -x` MB/s | cairn import peak RSS (max of runs) | cairn store / `tar -x` tree on disk |', '|---|---:|---:|---:|---:|---:|'];
+  for (const row of rows) {
+    const l = row.input;
+    const med = (e: string): number => median(row.samples[e]!.map((s) => s.ms));
+    const label = `${l.name} (${(l.tarBytes / 1e6).toFixed(0)} MB tar${l.gzip ? `, ${(l.bytes / 1e6).toFixed(0)} MB gz` : ''}, ${l.entries.toLocaleString('en-US')} entries)`;
+    for (const e of IMPORT_ENGINES) {
+      const s = row.samples[e.name]!;
+      const m = med(e.name);
+      lines.push(`| ${label} | ${e.name} | ${fmtS(m)} | ${fmtMBs(l.tarBytes, m)} | ${fmtRate(l.entries, m)} | ${fmtMB(Math.max(...s.map((x) => x.rssKb)))} | ${fmtS(median(s.map((x) => x.cpuMs)))} | ${row.onDisk[e.name]!.toLocaleString('en-US')} B |`);
+    }
+    const c = med('cairn import');
+    const t = med('tar -x');
+    summary.push(`| ${l.name} | ${(t / c).toFixed(2)} | ${fmtMBs(l.tarBytes, c)} | ${fmtMBs(l.tarBytes, t)} | ${fmtMB(Math.max(...row.samples['cairn import']!.map((s) => s.rssKb)))} | ${(row.onDisk['cairn import']! / row.onDisk['tar -x']!).toFixed(2)} |`);
+  }
+  return [...lines, '', ...summary];
+}
+
+// ---------------------------------------------------------------------------------------------
 // The benchmark
 
 interface Row {
@@ -381,14 +497,18 @@ const fmtMB = (kb: number): string => `${(kb / 1024).toFixed(0)} MB`;
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('run as root (drop_caches, debootstrap, owners)');
-  for (const c of [TIME, '/usr/sbin/debootstrap', '/usr/bin/umoci']) if (!existsSync(c)) throw new Error(`${c} is missing (apt packages time, debootstrap, umoci)`);
-  if (!existsSync(ONE)) throw new Error(`${ONE} is missing: run npx tsc -p . first`);
+  const doUnpack = o.only !== 'import';
+  const doImport = !o.noImport && (o.only === undefined || o.only === 'import');
+  for (const c of [TIME, '/usr/sbin/debootstrap', ...(doUnpack ? ['/usr/bin/umoci'] : [])]) if (!existsSync(c)) throw new Error(`${c} is missing (apt packages time, debootstrap, umoci)`);
+  if (doUnpack && !existsSync(ONE)) throw new Error(`${ONE} is missing: run npx tsc -p . first`);
+  if (doImport && !existsSync(join(REPO, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/src/cli/main.js is missing: run npx tsc -p . first');
   const t0 = performance.now();
-  // both bases always (layers.json and the layout cover both); each step is skipped when done
   prepareDebian(o.dir, o.mirror || (existsSync(join(o.dir, 'debian.rootfs')) ? '' : findMirror()));
-  prepareBig(o.dir);
-  const layers = (await prepareLayers(o.dir)).filter((l) => o.only === undefined || l.name.startsWith(o.only));
-  log(`inputs ready in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${layers.map((l) => `${l.name} ${(l.bytes / 1e6).toFixed(0)} MB`).join(', ')}`);
+  // both bases for unpack (layers.json and the layout cover both); each step is skipped when done
+  if (doUnpack) prepareBig(o.dir);
+  const layers = doUnpack ? (await prepareLayers(o.dir)).filter((l) => o.only === undefined || l.name.startsWith(o.only)) : [];
+  const imports = doImport ? importInputs(o.dir) : [];
+  log(`inputs ready in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${[...layers, ...imports.map((l) => ({ ...l, name: `${l.name} (import)` }))].map((l) => `${l.name} ${(l.bytes / 1e6).toFixed(0)} MB`).join(', ')}`);
 
   const layout = join(o.dir, 'oci');
   const out = join(o.dir, 'out');
@@ -431,6 +551,7 @@ async function main(): Promise<void> {
     for (const [e, c] of Object.entries(row.checks)) if (c !== 'same') log(`WARNING ${l.name}: ${e}: ${c}`);
     rows.push(row);
   }
+  const importRows = runImports(o, imports, out, rss);
 
   // --- report ---
   const lines: string[] = [];
@@ -455,12 +576,21 @@ async function main(): Promise<void> {
     summary.push(`| ${l.name} | ${(med('tar -x') / c * 100).toFixed(0)} % | ${(med('umoci unpack') / c).toFixed(2)}× as fast | ${(med('umoci raw unpack') / c).toFixed(2)}× as fast | ${fmtS(apply)} (${fmtMBs(l.tarBytes, apply)} MB/s) | ${fmtMB(Math.max(...row.samples.cairn!.map((s) => s.rssKb)))} | ${fmtMB(Math.max(...row.samples.cairn!.map((s) => s.peakAnonKb!)))} | ${(med('tar -x') / ct * 100).toFixed(0)} % | ${fmtS(applyT)} |`);
   }
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, kernel ${release()}, node ${process.version}`;
-  const versions = [sh('tar', ['--version']).split('\n')[0]!, sh('gzip', ['--version']).split('\n')[0]!, sh('umoci', ['--version']).trim()].join('; ');
+  const versions = [sh('tar', ['--version']).split('\n')[0]!, sh('gzip', ['--version']).split('\n')[0]!, ...(doUnpack ? [sh('umoci', ['--version']).trim()] : [])].join('; ');
   const load = `load average (1/5/15 min) at start ${loadBefore}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
   const checks = rows.map((r) => `${r.layer.name}, trees (type, mode, owner, mtime, size, links, target of every entry) against tar -x's: ${Object.entries(r.checks).filter(([e]) => e !== 'tar -x').map(([e, c]) => `${e} ${c === 'same' ? 'same' : `DIFFERENT: ${c}`}`).join('; ')}`);
-  const text = [`machine: ${machine}`, load, `tools: ${versions}`, `runs: ${o.runs}, settle ${o.settle} s`, ...checks, '', ...lines, '', ...summary].join('\n');
+  const text = [
+    `machine: ${machine}`,
+    load,
+    `tools: ${versions}`,
+    `runs: ${o.runs}, settle ${o.settle} s`,
+    ...checks,
+    ...(rows.length ? ['', ...lines, '', ...summary] : []),
+    ...(importRows.length ? ['', ...importTables(importRows)] : []),
+  ].join('\n');
   process.stdout.write(`${text}\n`);
-  writeFileSync(o.json, JSON.stringify({ machine, load, versions, options: o, rows: rows.map((r) => ({ layer: r.layer, checks: r.checks, samples: r.samples })) }, null, 2));
+  const importJson = importRows.map((r) => ({ input: r.input, onDiskBytes: r.onDisk, samples: r.samples }));
+  writeFileSync(o.json, JSON.stringify({ machine, load, versions, options: o, rows: rows.map((r) => ({ layer: r.layer, checks: r.checks, samples: r.samples })), imports: importJson }, null, 2));
   log(`samples written to ${o.json}`);
 }
 
