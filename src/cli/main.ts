@@ -207,8 +207,22 @@ function commandPath(argv: string[]): string {
   return ['cairn', ...words.slice(0, words[0] === 'image' ? 2 : 1)].join(' ');
 }
 
+/**
+ * A promise rejected with nobody to hear it is a bug, but the user still gets one line, not a
+ * stack trace (with --debug, the stack too); the store is crash-safe, as for a kill.
+ */
+function lastResort(debug: () => boolean): void {
+  process.once('unhandledRejection', (e: unknown) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(`Error: ${err.message.split('\n')[0]}\n`);
+    if (debug() && err.stack) process.stderr.write(`${err.stack}\n`);
+    process.exit(e instanceof CairnError ? e.exitCode : 1);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  lastResort(() => program.opts<GlobalOptions>().debug === true);
   const args = normaliseArgv(argv);
   try {
     await program.parseAsync(args, { from: 'user' });

@@ -43,7 +43,7 @@ export async function collectGarbage(t: GcTarget): Promise<GcResult> {
   if (t.snapshots) for await (const i of t.snapshots.walk()) infos.push(i);
   const parents = new Map(infos.map((i) => [i.key, i.parent]));
 
-  const pending: Array<{ key: string; done: Promise<void> }> = [];
+  const pending: Array<{ key: string; done: Promise<boolean> }> = [];
   const result = writeTx(t.db, () => {
     const marked = markReachable(t.db);
     // A marked snapshot keeps its parents: a view or a container's layer stands on them.
@@ -61,20 +61,25 @@ export async function collectGarbage(t: GcTarget): Promise<GcResult> {
         return n;
       };
       const gone = infos.filter((i) => !marked.snapshot.has(i.key)).sort((a, b) => depth(b.key) - depth(a.key));
-      for (const i of gone) pending.push({ key: i.key, done: t.snapshots.remove(i.key) });
+      for (const i of gone) {
+        // Handled at once: removals settle in any order, and an unhandled rejection would end the process.
+        const done = t.snapshots.remove(i.key).then(
+          () => true,
+          (e: unknown) => {
+            // Made a parent meanwhile (a new child), or removed by another collector: it stays or is gone already.
+            if (e instanceof ConflictError || e instanceof NotFoundError) return false;
+            throw e;
+          },
+        );
+        done.catch(() => undefined);
+        pending.push({ key: i.key, done });
+      }
     }
     return { blobs: goneBlobs, layers };
   });
-  const snapshots: string[] = [];
-  for (const p of pending) {
-    try {
-      await p.done;
-      snapshots.push(p.key);
-    } catch (e) {
-      // Made a parent meanwhile (a new child), or removed by another collector: it stays or is gone already.
-      if (e instanceof ConflictError || e instanceof NotFoundError) continue;
-      throw e;
-    }
-  }
+  const settled = await Promise.allSettled(pending.map((p) => p.done));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const snapshots = pending.filter((_, i) => (settled[i] as PromiseFulfilledResult<boolean>).value).map((p) => p.key);
   return { ...result, snapshots };
 }

@@ -137,10 +137,11 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
         const d = this.detached.get(l.blobDigest);
         if (!d || this.placed.has(d.key)) continue;
         const r = await commitDetached(this.store, d, chains[i]!, i === 0 ? null : chains[i - 1]!, this.protect);
-        if (r.committed) {
-          this.placed.add(d.key);
-          if (r.tarSplit !== undefined) l.tarSplit = r.tarSplit;
-        }
+        if (r.committed) this.placed.add(d.key);
+        // The record is the tar's, whichever snapshot holds the chain: a chain another process
+        // committed first has the same files, so this record re-emits from it too.
+        const split = r.committed ? r.tarSplit : d.tarSplit;
+        if (split !== undefined) l.tarSplit = split;
       }
     }
     const stored = await storeImages(this.store, this.pending, this.protect, this.opts.progress ? { progress: this.opts.progress } : {});
