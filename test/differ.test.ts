@@ -8,13 +8,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { Store } from '../src/store/store.js';
 import { OverlayDiffer, WalkingDiffer, type Differ } from '../src/diff/differ.js';
 import { mountAll, unmount } from '../src/snapshot/index.js';
-import { makeTar, readableOf, tempDir } from './helpers.js';
+import { makeTar, readableOf, tempDir, fileTree, unmountUnder } from './helpers.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let store: Store;
@@ -24,35 +23,17 @@ before(async () => {
   store = await Store.open({ root: join(dir.path, 'root'), storageDriver: 'overlay' });
 });
 after(async () => {
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    const target = line.split(' ')[1];
-    if (target?.startsWith(dir.path)) spawnSync('umount', ['-l', target]);
-  }
+  unmountUnder(dir.path);
   store.close();
   await dir.cleanup();
 });
-
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(join(root, rel)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const p = join(root, r);
-      const st = lstatSync(p);
-      out[r] = st.isSymbolicLink() ? `link ${readlinkSync(p)}` : st.isDirectory() ? `dir ${(st.mode & 0o7777).toString(8)}` : `file ${(st.mode & 0o7777).toString(8)} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
-      if (st.isDirectory()) walk(r);
-    }
-  };
-  walk('');
-  return out;
-}
 
 async function view(key: string, parent: string, at: string): Promise<Record<string, string>> {
   const sn = await store.snapshots();
   mkdirSync(at, { recursive: true });
   mountAll(await sn.view(key, parent), at);
   try {
-    return tree(at);
+    return fileTree(at, { ownersAndTimes: false });
   } finally {
     unmount(at);
     await sn.remove(key);

@@ -5,10 +5,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir } from './helpers.js';
+import { cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir, unmountUnder } from './helpers.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 
@@ -16,10 +15,7 @@ before(async () => {
   dir = await tempDir('cairn-gc-');
 });
 after(async () => {
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    const target = line.split(' ')[1];
-    if (target?.startsWith(dir.path)) spawnSync('umount', ['-l', target]);
-  }
+  unmountUnder(dir.path);
   await dir.cleanup();
 });
 

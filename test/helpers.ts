@@ -8,6 +8,7 @@ import { readFileSync, readlinkSync, lstatSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createTarWriter, type TarWriter } from '../src/tar/index.js';
 
@@ -194,4 +195,34 @@ export async function makeDockerArchive(images: ArchiveImageSpec[]): Promise<Buf
     const m = Buffer.from(JSON.stringify(manifest));
     await tar.add({ name: 'manifest.json', size: m.length, mtime: 0 }, m);
   });
+}
+
+/** Lazily unmount everything mounted under `path`: a test's cleanup, whatever failed. */
+export function unmountUnder(path: string): void {
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const target = line.split(' ')[1];
+    if (target?.startsWith(path)) spawnSync('umount', ['-l', target]);
+  }
+}
+
+/**
+ * Every entry under `root`, for "the same file system" checks: type, mode, content hash or
+ * link target, and (unless turned off) owner, size and mtime (seconds) of non-directories.
+ */
+export function fileTree(root: string, opts: { ownersAndTimes?: boolean } = {}): Record<string, string> {
+  const full = opts.ownersAndTimes ?? true;
+  const out: Record<string, string> = {};
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(join(root, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const p = join(root, r);
+      const st = lstatSync(p);
+      const what = st.isSymbolicLink() ? `link ${readlinkSync(p)}` : st.isDirectory() ? 'dir' : `file ${createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16)}`;
+      const extra = full ? ` ${st.uid}:${st.gid} ${st.isDirectory() ? '' : `${st.size} ${Math.floor(st.mtimeMs / 1000)}`}` : '';
+      out[r] = `${what} ${(st.mode & 0o7777).toString(8)}${extra}`;
+      if (st.isDirectory()) walk(r);
+    }
+  };
+  walk('');
+  return out;
 }

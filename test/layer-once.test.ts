@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir } from './helpers.js';
+import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir, unmountUnder } from './helpers.js';
 import { readTar } from '../src/tar/index.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -23,10 +22,7 @@ before(async () => {
   top = await makeTar([{ path: 'top', content: randomBytesSeeded(300_000, 12) }, { path: '.wh.gone', content: '' }]);
 });
 after(async () => {
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    const target = line.split(' ')[1];
-    if (target?.startsWith(dir.path)) spawnSync('umount', ['-l', target]);
-  }
+  unmountUnder(dir.path);
   await dir.cleanup();
 });
 

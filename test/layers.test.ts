@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir } from './helpers.js';
+import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir, unmountUnder } from './helpers.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let base: Buffer;
@@ -28,10 +28,7 @@ before(async () => {
 });
 after(async () => {
   // Never leave a mount behind, whatever failed.
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    const target = line.split(' ')[1];
-    if (target?.startsWith(dir.path)) spawnSync('umount', ['-l', target]);
-  }
+  unmountUnder(dir.path);
   await dir.cleanup();
 });
 

@@ -5,11 +5,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir } from './helpers.js';
+import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir, fileTree, unmountUnder } from './helpers.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let archive: Buffer;
@@ -53,34 +50,14 @@ before(async () => {
 });
 
 after(async () => {
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    const target = line.split(' ')[1];
-    if (target?.startsWith(dir.path)) spawnSync('umount', ['-l', target]);
-  }
+  unmountUnder(dir.path);
   await dir.cleanup();
 });
-
-/** Every entry under `root`: type, mode, owner, size, content hash or link target, mtime. */
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(join(root, rel)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const p = join(root, r);
-      const st = lstatSync(p);
-      const what = st.isSymbolicLink() ? `link ${readlinkSync(p)}` : st.isDirectory() ? 'dir' : `file ${createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16)}`;
-      out[r] = `${what} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? '' : st.size} ${st.isDirectory() ? '' : Math.floor(st.mtimeMs / 1000)}`;
-      if (st.isDirectory()) walk(r);
-    }
-  };
-  walk('');
-  return out;
-}
 
 async function mounted(root: string, image: string): Promise<Record<string, string>> {
   const target = (await cairnOk(root, ['image', 'mount', image])).stdout.trim();
   try {
-    return tree(target);
+    return fileTree(target);
   } finally {
     await cairnOk(root, ['image', 'umount', image]);
   }

@@ -6,6 +6,7 @@
  * no mount or view is leaked. While mounted, an image cannot be removed.
  */
 import { addRefs, dropRefs, snapshotRef } from '../metadata/refs.js';
+import { removeTree } from '../rmtree.js';
 import { closeSync, fstatSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Digest } from '../digest/digest.js';
@@ -121,7 +122,7 @@ export async function unmountImage(store: Store, name: string, opts: { all?: boo
       store.db.prepare('DELETE FROM image_mounts WHERE image_id = ?').run(image.id);
       dropRefs(store.db, { kind: 'mount', id: image.id });
     });
-    rmSync(join(store.root, 'mounts', hexOf(image.id)), { recursive: true, force: true });
+    await removeTree(join(store.root, 'mounts', hexOf(image.id)));
     return { id: image.id, left: 0 };
   });
 }
