@@ -92,7 +92,7 @@ for (const [name, make] of Object.entries(DIFFERS)) {
     const got = await view(`v1-${name}`, `applied-${name}-c`, join(dir.path, `v1-${name}`));
     await sn.commit(`ctr-${name}-c`, ctr);
     const expected = await view(`v2-${name}`, `ctr-${name}-c`, join(dir.path, `v2-${name}`));
-    assert.equal(expected['etc/change']?.endsWith(createHash('sha256').update('after\n').digest('hex')), true, 'the fixture changed a file');
+    assert.ok(expected['etc/change']?.includes(createHash('sha256').update('after\n').digest('hex').slice(0, 16)), 'the fixture changed a file');
     assert.equal(expected['etc/gone'], undefined);
     assert.deepEqual(got, expected);
   });
