@@ -100,4 +100,20 @@ export function contentStoreSuite(name: string, make: () => Promise<{ store: Con
     await w.abort();
     assert.equal(await s.info(digestOf('12345')), undefined);
   }));
+
+  test(`${name}: a writer whose caller hashes: commits under the caller's digest, still checks the size, hashes itself when given none`, withStore(async (s) => {
+    const w = await s.writer({ hashedByCaller: true });
+    await w.write(Buffer.from('caller'));
+    assert.equal(w.offset, 6);
+    assert.throws(() => w.digest(), /caller/);
+    assert.deepEqual(await w.commit({ digest: digestOf('caller'), size: 6 }), { digest: digestOf('caller'), size: 6 });
+    assert.equal((await s.readBytes(digestOf('caller'))).toString(), 'caller');
+    const short = await s.writer({ hashedByCaller: true });
+    await short.write(Buffer.from('abc'));
+    await assert.rejects(short.commit({ digest: digestOf('abcd'), size: 4 }), /size mismatch/);
+    assert.equal(await s.info(digestOf('abcd')), undefined);
+    const unnamed = await s.writer({ hashedByCaller: true });
+    await unnamed.write(Buffer.from('read back'));
+    assert.deepEqual(await unnamed.commit(), { digest: digestOf('read back'), size: 9 });
+  }));
 }

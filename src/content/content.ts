@@ -21,6 +21,16 @@ export interface Expected {
   what?: string;
 }
 
+export interface WriterOptions {
+  /**
+   * The caller hashes these bytes itself (a layer applier verifying its digest as it reads
+   * them): the writer does not hash them a second time, `digest()` is not available, and a
+   * commit with an expected digest publishes under it once the caller has checked it (the
+   * size is still checked). A commit without one hashes what was written, read back.
+   */
+  hashedByCaller?: boolean;
+}
+
 export interface ContentWriter {
   /** Append bytes. */
   write(chunk: Uint8Array): Promise<void>;
@@ -42,7 +52,7 @@ export interface ContentStore {
   /** The whole blob, for small documents; refuses blobs larger than `maxBytes`. */
   readBytes(digest: Digest, maxBytes?: number): Promise<Buffer>;
   /** Start writing a blob. */
-  writer(): Promise<ContentWriter>;
+  writer(opts?: WriterOptions): Promise<ContentWriter>;
   /** Stream `source` into the store and commit it (verifying `expected`). */
   ingest(source: AsyncIterable<Uint8Array>, expected?: Expected): Promise<BlobInfo>;
   /** Remove a blob; absent blobs are not an error. */

@@ -11,9 +11,9 @@ import * as fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type Digest, Digester, algorithmOf, hexOf, parseDigest } from '../digest/digest.js';
-import { DataCorruptError, NotFoundError, errnoCode } from '../errors.js';
-import { type BlobInfo, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, ingestWith } from './content.js';
+import { type Digest, Digester, algorithmOf, digestStream, hexOf, parseDigest } from '../digest/digest.js';
+import { DataCorruptError, NotFoundError, PreconditionError, errnoCode } from '../errors.js';
+import { type BlobInfo, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith } from './content.js';
 import { processAlive } from '../process.js';
 
 export class LocalContentStore implements ContentStore {
@@ -66,11 +66,11 @@ export class LocalContentStore implements ContentStore {
     return fsp.readFile(this.blobPath(digest));
   }
 
-  async writer(): Promise<ContentWriter> {
+  async writer(opts: WriterOptions = {}): Promise<ContentWriter> {
     const name = `${process.pid}-${randomBytes(8).toString('hex')}`;
     const path = join(this.ingestDir, name);
     const fh = await fsp.open(path, 'wx', 0o644);
-    return new LocalWriter(this, fh, path);
+    return new LocalWriter(this, fh, path, opts.hashedByCaller === true);
   }
 
   ingest(source: AsyncIterable<Uint8Array>, expected?: Expected): Promise<BlobInfo> {
@@ -133,24 +133,31 @@ export class LocalContentStore implements ContentStore {
 
 
 class LocalWriter implements ContentWriter {
-  private readonly digester = new Digester();
+  /** null when the caller hashes the bytes (see WriterOptions.hashedByCaller). */
+  private readonly digester: Digester | null;
+  private written = 0;
   private done = false;
   constructor(
     private readonly store: LocalContentStore,
     private readonly fh: fsp.FileHandle,
     private readonly path: string,
-  ) {}
+    hashedByCaller: boolean,
+  ) {
+    this.digester = hashedByCaller ? null : new Digester();
+  }
 
   get offset(): number {
-    return this.digester.size;
+    return this.written;
   }
 
   digest(): Digest {
+    if (!this.digester) throw new PreconditionError('this writer does not hash: its caller does (hashedByCaller)');
     return this.digester.peek();
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    this.digester.update(chunk);
+    this.digester?.update(chunk);
+    this.written += chunk.length;
     let off = 0;
     while (off < chunk.length) {
       const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off);
@@ -160,10 +167,11 @@ class LocalWriter implements ContentWriter {
 
   async commit(expected?: Expected): Promise<BlobInfo> {
     const what = expected?.what ?? 'blob';
-    const size = this.digester.size;
-    const digest = this.digester.digest();
+    const size = this.written;
     this.done = true;
     try {
+      // The caller's verified digest, or the bytes' own (hashed here, or read back and hashed).
+      const digest = this.digester ? this.digester.digest() : (expected?.digest ?? (await digestStream(createReadStream(this.path, { highWaterMark: 1 << 20 }))).digest);
       if (expected?.size !== undefined && size !== expected.size) {
         throw new DataCorruptError(`${what}: size mismatch: got ${size} bytes, expected ${expected.size}`);
       }

@@ -5,8 +5,8 @@
  */
 import { Readable } from 'node:stream';
 import { type Digest, Digester } from '../digest/digest.js';
-import { DataCorruptError, NotFoundError } from '../errors.js';
-import { type BlobInfo, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, ingestWith } from './content.js';
+import { DataCorruptError, NotFoundError, PreconditionError } from '../errors.js';
+import { type BlobInfo, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith } from './content.js';
 
 export class MemoryContentStore implements ContentStore {
   private readonly blobs = new Map<Digest, Buffer>();
@@ -29,7 +29,8 @@ export class MemoryContentStore implements ContentStore {
     return Buffer.from(b);
   }
 
-  async writer(): Promise<ContentWriter> {
+  async writer(opts: WriterOptions = {}): Promise<ContentWriter> {
+    const hashedByCaller = opts.hashedByCaller === true;
     const chunks: Buffer[] = [];
     const digester = new Digester();
     const blobs = this.blobs;
@@ -38,6 +39,7 @@ export class MemoryContentStore implements ContentStore {
         return digester.size;
       },
       digest() {
+        if (hashedByCaller) throw new PreconditionError('this writer does not hash: its caller does (hashedByCaller)');
         return digester.peek();
       },
       async write(chunk: Uint8Array) {

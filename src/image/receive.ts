@@ -66,7 +66,8 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
   const key = `extract-${process.pid}-${randomBytes(6).toString('hex')}`;
   protect(snapshotRef(key));
   const dir = writableLayer(await sn.prepare(key)).dir;
-  const writer = await store.content.writer();
+  // The applier hashes these bytes (digest and diffID): the writer does not hash them again.
+  const writer = await store.content.writer({ hashedByCaller: true });
   const it = source[Symbol.asyncIterator]();
   let sourceError: unknown;
   let ended = false;
@@ -120,7 +121,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
     const split = await recorder.finish();
     const keep = r.compression !== 'none' || !split.reproducible;
     if (keep) {
-      protect(blobRef(writer.digest()));
+      protect(blobRef(r.digest));
       await writer.commit({ digest: r.digest, size: r.size, what: hint.what });
     } else {
       await writer.abort();
@@ -145,8 +146,11 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
     // Not a layer (or a layer that does not apply): keep the bytes as a blob, and why.
     try {
       if (!ended) for (let r = await it.next(); !r.done; r = await it.next()) await writer.write(r.value);
-      protect(blobRef(writer.digest()));
-      const blob = await writer.commit({ ...(hint.digest ? { digest: hint.digest } : {}), ...(hint.size !== undefined ? { size: hint.size } : {}), what: hint.what });
+      // Hashed by the writer now (read back): nothing verified these bytes whole.
+      if (hint.digest) protect(blobRef(hint.digest));
+      const blob = await writer.commit({ ...(hint.size !== undefined ? { size: hint.size } : {}), what: hint.what });
+      protect(blobRef(blob.digest));
+      if (hint.digest && blob.digest !== hint.digest) throw new DataCorruptError(`${hint.what}: digest mismatch: got ${blob.digest}, expected ${hint.digest}`);
       const { compression, diffId, uncompressedSize } = await diffIdOf(store, blob.digest);
       const failure = e.message.startsWith(`${hint.what}: `) ? e.message.slice(hint.what.length + 2) : e.message;
       return { kind: 'blob', blob: { digest: blob.digest, size: blob.size, diffId, uncompressedSize, compression, failure } };
