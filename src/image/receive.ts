@@ -71,6 +71,29 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
   const it = source[Symbol.asyncIterator]();
   let sourceError: unknown;
   let ended = false;
+  // Writes go behind the applier, in order, a few chunks at most in flight: the file is
+  // written while the next chunk is parsed and applied.
+  let queue: Promise<void> = Promise.resolve();
+  let inFlight = 0;
+  let writeError: unknown;
+  const enqueue = async (chunk: Uint8Array): Promise<void> => {
+    if (writeError !== undefined) throw writeError;
+    inFlight++;
+    queue = queue
+      .then(() => writer.write(chunk))
+      .then(
+        () => void inFlight--,
+        (e: unknown) => {
+          inFlight--;
+          writeError ??= e;
+        },
+      );
+    if (inFlight >= 4) await queue;
+  };
+  const flush = async (): Promise<void> => {
+    await queue;
+    if (writeError !== undefined) throw writeError;
+  };
   // The bytes go to the writer as the applier pulls them; the source is not closed if the applier stops early.
   async function* tee(): AsyncGenerator<Uint8Array> {
     for (;;) {
@@ -85,7 +108,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
         ended = true;
         return;
       }
-      await writer.write(r.value);
+      await enqueue(r.value);
       yield r.value;
     }
   }
@@ -119,6 +142,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
       tap,
     });
     const split = await recorder.finish();
+    await flush();
     const keep = r.compression !== 'none' || !split.reproducible;
     if (keep) {
       protect(blobRef(r.digest));
@@ -135,6 +159,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
     // The source's own failure (a truncated archive) is the copy's, as it said it; bytes that
     // do not decompress or do not match their digest or size fail the copy at once; only a
     // tar that does not apply may still be a blob that is not a layer.
+    await queue; // nothing in flight while the writer is aborted or written on
     if (sourceError !== undefined) {
       await writer.abort();
       throw sourceError;
@@ -145,6 +170,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
     }
     // Not a layer (or a layer that does not apply): keep the bytes as a blob, and why.
     try {
+      if (writeError !== undefined) throw writeError;
       if (!ended) for (let r = await it.next(); !r.done; r = await it.next()) await writer.write(r.value);
       // Hashed by the writer now (read back): nothing verified these bytes whole.
       if (hint.digest) protect(blobRef(hint.digest));
