@@ -24,6 +24,8 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
       for (const r of results) {
         out(renderTemplate(o.format, (f) => {
           const v = (r as unknown as Record<string, unknown>)[f];
+          // Go's template on a map prints "<no value>" for a key that is not there.
+          if (v === undefined) return '<no value>';
           return typeof v === 'string' ? v : goJson(v);
         }, () => goJson(r)) + '\n');
       }

@@ -1,10 +1,9 @@
 /** `cairn save [-o FILE] [--format docker-archive|oci-archive] IMAGE...`. */
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import type { Command } from 'commander';
 import type { ArchiveFormat } from '../../archive/save.js';
-import { CairnError } from '../../errors.js';
+import { CairnError, errnoCode } from '../../errors.js';
 import { createProgress } from '../progress.js';
 import { withCairn } from '../context.js';
 
@@ -19,10 +18,20 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
       await cairn.save(images, process.stdout, { format: o.format, progress });
       return;
     }
+    // Docker checks the directory first: "invalid output path: directory ... does not exist".
+    const dir = dirname(o.output);
+    const st = await stat(dir).catch((e: unknown) => {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
+      throw e;
+    });
+    if (!st?.isDirectory()) throw new CairnError('failed-precondition', `failed to save image: invalid output path: directory "${dir}" does not exist`);
     // Write beside the target and rename: a failed save never leaves a partial archive.
-    const tmp = join(dirname(o.output), `.${basename(o.output)}.cairn-${process.pid}`);
+    const tmp = join(dir, `.${basename(o.output)}.cairn-${process.pid}`);
+    const fh = await open(tmp, 'w').catch((e: unknown) => {
+      throw new CairnError('permission', `failed to save image: open ${o.output}: ${errnoCode(e) === 'EACCES' || errnoCode(e) === 'EPERM' ? 'permission denied' : (e as Error).message}`, { cause: e });
+    });
     try {
-      await cairn.save(images, createWriteStream(tmp), { format: o.format, progress });
+      await cairn.save(images, fh.createWriteStream(), { format: o.format, progress });
       await rename(tmp, o.output);
     } catch (e) {
       await rm(tmp, { force: true });
