@@ -66,7 +66,7 @@
  * chunks (not copied), so a source must not reuse a chunk's memory once it has yielded it
  * (Node's streams never do).
  */
-import { closeSync, fchmodSync, fchownSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, openSync, readdirSync, write as fsWrite } from 'node:fs';
 
 import { decompressStream, type Compression } from '../compression/index.js';
 import { algorithmOf, Digester, type Digest } from '../digest/digest.js';
@@ -581,11 +581,24 @@ class Applier {
     }
     this.touch(p, 'new');
     try {
-      for (;;) {
-        const chunk = await body.read();
-        if (chunk === null) break;
-        let off = 0;
-        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+      // Written at explicit offsets on the thread pool, a few chunks in flight, so that the
+      // main thread reads, hashes and parses the next chunk while the disk takes this one.
+      const inFlight = new Set<Promise<void>>();
+      let pos = 0;
+      try {
+        for (;;) {
+          const chunk = await body.read();
+          if (chunk === null) break;
+          const job = pwriteAll(fd, chunk, pos).finally(() => inFlight.delete(job));
+          job.catch(() => undefined); // awaited below
+          inFlight.add(job);
+          pos += chunk.length;
+          if (inFlight.size >= 4) await Promise.race(inFlight);
+        }
+      } finally {
+        const settled = await Promise.allSettled(inFlight);
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       }
       this.setMeta(h, this.meta, 0);
       fileMeta(fd, this.meta, xattrs);
@@ -1179,4 +1192,15 @@ class Applier {
       }
     }
   }
+}
+
+/** pwrite(2) of all of `chunk` at `pos`, on the thread pool (looping over short writes). */
+function pwriteAll(fd: number, chunk: Uint8Array, pos: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (off: number): void => {
+      if (off >= chunk.length) return resolve();
+      fsWrite(fd, chunk, off, chunk.length - off, pos + off, (err, n) => (err ? reject(err) : step(off + n)));
+    };
+    step(0);
+  });
 }
