@@ -1,5 +1,5 @@
 /**
- * The reference graph garbage collection walks (table `gc_refs`, migration v4): typed edges
+ * The reference graph garbage collection walks (table `gc_refs`, migration v5): typed edges
  * from an owner to an object it keeps alive.
  *
  *   owners (roots)   image records, image mounts, leases of work in flight — and, later,
