@@ -126,3 +126,23 @@ test('an archive member that is neither JSON nor a layer any manifest names is i
   assert.equal((await cairnOk(root, ['images', '-q', 'once/x:1'])).stdout.trim().length, 12);
   assert.ok(!blobs(root).includes(sha(junk)), 'the stray member is not kept');
 });
+
+test('one uncompressed layer on two different bases in one archive: both chains unpacked, the layer kept once as files', async () => {
+  const root = join(dir.path, 'two-chains');
+  const a = await makeTar([{ path: 'a', content: 'A\n' }]);
+  const b = await makeTar([{ path: 'b', content: 'B\n' }]);
+  const x = await makeTar([{ path: 'x', content: randomBytesSeeded(200_000, 31) }]);
+  await cairnOk(root, ['--storage-driver', 'overlay', 'load'], { input: await makeDockerArchive([{ layers: [a, x], repoTags: ['two/a:1'] }, { layers: [b, x], repoTags: ['two/b:1'] }]) });
+  assert.ok(!blobs(root).includes(sha(x)), 'no blob of the shared layer');
+  for (const [image, own] of [['two/a:1', 'a'], ['two/b:1', 'b']] as const) {
+    const target = (await cairnOk(root, ['image', 'mount', image])).stdout.trim();
+    try {
+      assert.deepEqual(readdirSync(target).sort(), [own, 'x'], image);
+    } finally {
+      await cairnOk(root, ['image', 'umount', image]);
+    }
+    const out = join(dir.path, `two-${own}.tar`);
+    await cairnOk(root, ['save', '-o', out, image]);
+    assert.ok((await members(readFileSync(out))).get(`blobs/sha256/${sha(x).slice(7)}`)?.equals(x), `${image}: the shared layer re-emitted byte for byte`);
+  }
+});

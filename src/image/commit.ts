@@ -25,6 +25,8 @@ export interface LayerForImage {
   size: number;
   /** The layer's tar-split record, when it was unpacked (and recorded) before the image is stored. */
   tarSplit?: Digest;
+  /** A snapshot (not yet recorded) holding the same layer on another chain, to re-emit it from when the store keeps no blob. */
+  unpackedAs?: { chainId: Digest; tarSplit: Digest };
 }
 
 export interface NewImage {
@@ -85,7 +87,15 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
   // Unpack every layer (each chainID once) before anything is recorded: an image whose
   // layers do not apply is never listed.
   for (const p of prepared) {
-    const splits = await unpackLayers(store, p.layers.map((l) => ({ chainId: l.chainId, parent: l.parent, blobDigest: l.blob.blobDigest, diffId: l.diffId })), protect, opts.progress);
+    const splits = await unpackLayers(
+      store,
+      p.layers.map((l, i) => {
+        const from = p.img.layers[i]!.unpackedAs;
+        return { chainId: l.chainId, parent: l.parent, blobDigest: l.blob.blobDigest, diffId: l.diffId, ...(from ? { reemitFrom: from } : {}) };
+      }),
+      protect,
+      opts.progress,
+    );
     for (const [i, l] of p.layers.entries()) l.tarSplit = splits.get(l.chainId) ?? p.img.layers[i]!.tarSplit ?? null;
   }
   return writeTx(store.db, () => {

@@ -21,6 +21,8 @@ export interface UnpackLayer {
   parent: Digest | null;
   blobDigest: Digest;
   diffId: Digest;
+  /** A snapshot holding the same layer on another chain, not yet recorded: re-emit from it when there is no blob. */
+  reemitFrom?: { chainId: Digest; tarSplit: Digest };
 }
 
 export interface UnpackProgress {
@@ -86,6 +88,7 @@ export async function unpackLayers(store: Store, layers: UnpackLayer[], protect:
 /** The layer's bytes: its blob, or (an uncompressed layer the store keeps no blob of) its tar re-emitted from another chain's snapshot. */
 async function layerSource(store: Store, l: UnpackLayer): Promise<AsyncIterable<Uint8Array>> {
   if ((await store.content.info(l.blobDigest)) !== undefined) return store.content.reader(l.blobDigest);
+  if (l.reemitFrom) return reemit(store, l.reemitFrom.chainId, l.diffId, l.reemitFrom.tarSplit);
   const other = l.blobDigest === l.diffId ? reproducibleLayer(store.db, l.diffId) : undefined;
   if (!other || other.tarSplit === null) throw new NotFoundError(`layer ${l.diffId}: blob ${l.blobDigest} is not in the content store`);
   return reemit(store, other.chainId, other.diffId, other.tarSplit);

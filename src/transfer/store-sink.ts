@@ -39,7 +39,7 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
   private readonly pending: NewImage[] = [];
   /** Layers unpacked as they arrived, by blob digest, and those committed into place. */
   private readonly detached = new Map<Digest, Detached>();
-  private readonly placed = new Set<string>();
+  private readonly placed = new Map<string, { chainId: Digest; tarSplit: Digest | undefined }>();
   /** Received bytes that did not unpack as a layer, and why. */
   private readonly failed = new Map<Digest, NotALayer>();
   private done = false;
@@ -135,9 +135,16 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
       const chains = chainIds(img.layers.map((l) => l.diffId));
       for (const [i, l] of img.layers.entries()) {
         const d = this.detached.get(l.blobDigest);
-        if (!d || this.placed.has(d.key)) continue;
+        if (!d) continue;
+        const at = this.placed.get(d.key);
+        if (at) {
+          // Placed on another chain already: a different parent needs its own snapshot, unpacked
+          // at record time from this one (the store may keep no blob of it).
+          if (at.chainId !== chains[i] && at.tarSplit !== undefined) l.unpackedAs = { chainId: at.chainId, tarSplit: at.tarSplit };
+          continue;
+        }
         const r = await commitDetached(this.store, d, chains[i]!, i === 0 ? null : chains[i - 1]!, this.protect);
-        if (r.committed) this.placed.add(d.key);
+        if (r.committed) this.placed.set(d.key, { chainId: chains[i]!, tarSplit: r.tarSplit });
         // The record is the tar's, whichever snapshot holds the chain: a chain another process
         // committed first has the same files, so this record re-emits from it too.
         const split = r.committed ? r.tarSplit : d.tarSplit;
