@@ -385,16 +385,8 @@ function compareListings(ref: string[], got: string[]): string {
 // ---------------------------------------------------------------------------------------------
 // Import: cairn's CLI making an image of a root filesystem tar, beside `tar -x` of it
 
-interface ImportInput {
-  /** e.g. "debian.tar.gz" */
-  name: string;
-  file: string;
-  gzip: boolean;
-  bytes: number;
-  /** Bytes of the uncompressed tar (the throughput basis). */
-  tarBytes: number;
-  entries: number;
-}
+/** A root filesystem tar to import: a layer of the cache without its image bookkeeping. */
+type ImportInput = Pick<Layer, 'name' | 'file' | 'gzip' | 'bytes' | 'tarBytes' | 'entries'>;
 
 /** debian.tar, and debian.tar.gz when the cache has it. */
 function importInputs(dir: string): ImportInput[] {

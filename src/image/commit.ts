@@ -55,10 +55,6 @@ export interface StoreOptions {
   progress?: UnpackProgress;
 }
 
-export async function storeImage(store: Store, img: NewImage, protect: (ref: Ref) => void, opts: StoreOptions = {}): Promise<StoredImage> {
-  return (await storeImages(store, [img], protect, opts))[0]!;
-}
-
 /**
  * Record several images together (an archive's): all of them become visible in one write
  * transaction, or none does.

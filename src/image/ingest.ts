@@ -12,7 +12,7 @@ import { type Compression } from '../compression/detect.js';
 import { decompressStream } from '../compression/stream.js';
 import { readTar } from '../tar/index.js';
 import type { Store } from '../store/store.js';
-import { blobsForDiffId, getLayerBlob, layerSizeByDiffId, reproducibleLayer } from '../metadata/records.js';
+import { getLayerBlob, layerSizeByDiffId, reproducibleLayer } from '../metadata/records.js';
 import { blobRef, type Ref } from '../metadata/refs.js';
 
 export interface IngestedLayer {
@@ -126,4 +126,3 @@ function compressionOfMediaType(m: string): Compression {
   return 'none';
 }
 
-export { blobsForDiffId };

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Digest } from '../digest/digest.js';
 import { NotFoundError } from '../errors.js';
 import { type ApplyOptions, type ApplyResult, type ApplyTarget, applyLayer } from '../layer/apply.js';
-import { reassembleTar, TarSplitRecorder } from '../layer/tarsplit.js';
+import { reassembleTar, TarSplitRecorder, type TarSplitRecorderOptions } from '../layer/tarsplit.js';
 import { blobRef, type Ref, snapshotRef } from '../metadata/refs.js';
 import { mountAll, unmount } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
@@ -21,8 +21,11 @@ export interface RecordedApply {
   tarSplit: Digest | undefined;
 }
 
-/** Apply a layer into `target` and record its tar-split in the content store (leased with `protect`). */
-export async function applyRecorded(store: Store, target: ApplyTarget, source: AsyncIterable<Uint8Array>, opts: ApplyOptions, protect: (ref: Ref) => void): Promise<RecordedApply> {
+/**
+ * A tar-split recorder whose record goes into the content store as a blob, leased with
+ * `protect` before it becomes visible; `recorded()` is its digest once the recorder finished.
+ */
+export function contentRecorder(store: Store, protect: (ref: Ref) => void, opts: TarSplitRecorderOptions = {}): { recorder: TarSplitRecorder; recorded: () => Digest | undefined } {
   let recorded: Digest | undefined;
   const recorder = new TarSplitRecorder(async (record) => {
     const w = await store.content.writer();
@@ -34,7 +37,16 @@ export async function applyRecorded(store: Store, target: ApplyTarget, source: A
       await w.abort();
       throw e;
     }
-  }, { ...(opts.what !== undefined ? { what: opts.what } : {}), ...(opts.followSymlinks === 'inside' ? { followSymlinks: 'inside' as const, dir: target.dir } : {}) });
+  }, opts);
+  return { recorder, recorded: () => recorded };
+}
+
+/** Apply a layer into `target` and record its tar-split in the content store (leased with `protect`). */
+export async function applyRecorded(store: Store, target: ApplyTarget, source: AsyncIterable<Uint8Array>, opts: ApplyOptions, protect: (ref: Ref) => void): Promise<RecordedApply> {
+  const { recorder, recorded } = contentRecorder(store, protect, {
+    ...(opts.what !== undefined ? { what: opts.what } : {}),
+    ...(opts.followSymlinks === 'inside' ? { followSymlinks: 'inside' as const, dir: target.dir } : {}),
+  });
   let result: ApplyResult;
   try {
     result = await applyLayer(target, source, { ...opts, tap: recorder.tap });
@@ -43,7 +55,7 @@ export async function applyRecorded(store: Store, target: ApplyTarget, source: A
     throw e;
   }
   const split = await recorder.finish();
-  return { result, tarSplit: split.reproducible ? recorded : undefined };
+  return { result, tarSplit: split.reproducible ? recorded() : undefined };
 }
 
 export interface StoredLayer {

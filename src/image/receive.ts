@@ -19,13 +19,13 @@ import { CairnError, DataCorruptError } from '../errors.js';
 import { type Compression } from '../compression/detect.js';
 import { CompressedDataError, decompressStream } from '../compression/stream.js';
 import { applyLayer } from '../layer/apply.js';
-import { reassembleTar, TarSplitRecorder } from '../layer/tarsplit.js';
+import { reassembleTar } from '../layer/tarsplit.js';
 import { classifyWhiteout } from '../layer/whiteout.js';
 import { blobRef, type Ref, snapshotRef } from '../metadata/refs.js';
 import { AlreadyExistsError } from '../errors.js';
 import { writableLayer } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
-import { applyRecorded } from './layertar.js';
+import { applyRecorded, contentRecorder } from './layertar.js';
 
 export interface Detached {
   /** The active snapshot holding the layer (parentless), until it is committed. */
@@ -112,19 +112,8 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
       yield r.value;
     }
   }
-  let tarSplit: Digest | undefined;
   let whiteouts = false;
-  const recorder = new TarSplitRecorder(async (record) => {
-    const w = await store.content.writer();
-    try {
-      for await (const c of record) await w.write(c);
-      protect(blobRef(w.digest()));
-      tarSplit = (await w.commit({ what: `tar-split of ${hint.what}` })).digest;
-    } catch (e) {
-      await w.abort();
-      throw e;
-    }
-  }, { what: hint.what });
+  const { recorder, recorded } = contentRecorder(store, protect, { what: hint.what });
   const tap = {
     raw: recorder.tap.raw,
     body: recorder.tap.body,
@@ -152,7 +141,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
     }
     return {
       kind: 'layer',
-      layer: { key, digest: r.digest, size: r.size, diffId: r.diffId, uncompressedSize: r.uncompressedSize, compression: r.compression, tarSplit: split.reproducible ? tarSplit : undefined, whiteouts, blobKept: keep },
+      layer: { key, digest: r.digest, size: r.size, diffId: r.diffId, uncompressedSize: r.uncompressedSize, compression: r.compression, tarSplit: split.reproducible ? recorded() : undefined, whiteouts, blobKept: keep },
     };
   } catch (e) {
     recorder.abort(e);

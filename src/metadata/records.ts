@@ -166,16 +166,6 @@ export function layerSizeByDiffId(db: Db, diffId: Digest): number | undefined {
   return r?.size;
 }
 
-/** A known blob holding `diffId`, if any (the blob-info cache: lets a second load skip work). */
-export function blobsForDiffId(db: Db, diffId: Digest): LayerBlobRecord[] {
-  return (db.prepare('SELECT blob_digest, diff_id, media_type, size FROM layer_blobs WHERE diff_id = ?').all(diffId) as Array<{ blob_digest: string; diff_id: string; media_type: string; size: number }>).map((r) => ({
-    blobDigest: r.blob_digest as Digest,
-    diffId: r.diff_id as Digest,
-    mediaType: r.media_type,
-    size: r.size,
-  }));
-}
-
 export function getLayerBlob(db: Db, blobDigest: Digest): LayerBlobRecord | undefined {
   const r = db.prepare('SELECT blob_digest, diff_id, media_type, size FROM layer_blobs WHERE blob_digest = ?').get(blobDigest) as
     | { blob_digest: string; diff_id: string; media_type: string; size: number }
