@@ -12,7 +12,8 @@
         "native/src/xattr.c",
         "native/src/mount.c",
         "native/src/tree.c",
-        "native/src/apply.c"
+        "native/src/apply.c",
+        "native/src/hash.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
@@ -25,7 +26,8 @@
             "native/src/xattr.c",
             "native/src/mount.c",
             "native/src/tree.c",
-            "native/src/apply.c"
+            "native/src/apply.c",
+        "native/src/hash.c"
           ]
         }]
       ]

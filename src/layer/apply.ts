@@ -69,7 +69,8 @@
 import { closeSync, fchmodSync, fchownSync, openSync, readdirSync, write as fsWrite } from 'node:fs';
 
 import { decompressStream, type Compression } from '../compression/index.js';
-import { algorithmOf, Digester, type Digest } from '../digest/digest.js';
+import { algorithmOf, type Digest } from '../digest/digest.js';
+import { PoolDigester } from '../digest/pool.js';
 import {
   CairnError,
   DataCorruptError,
@@ -212,9 +213,10 @@ export async function applyLayer(
   const diffIdAlg = opts.expectedDiffId !== undefined ? algorithmOf(opts.expectedDiffId) : 'sha256';
   // Bytes from a store that verified them when they came in need not be hashed again.
   const trusted = opts.trusted;
-  const compressed = trusted ? null : new Digester(digestAlg);
+  // hashed on the pool while this thread parses and applies (see digest/pool.ts)
+  const compressed = trusted ? null : new PoolDigester(digestAlg);
   let compressedSize = 0;
-  let uncompressed: Digester | null = null;
+  let uncompressed: PoolDigester | null = null;
   let uncompressedBytes = 0;
   let sourceEnded = false;
 
@@ -222,7 +224,8 @@ export async function applyLayer(
     for await (const chunk of source) {
       const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       compressedSize += b.length;
-      compressed?.update(b);
+      const room = compressed?.update(b);
+      if (room !== undefined) await room;
       if (expectedSize !== undefined && compressedSize > expectedSize) {
         throw new DataCorruptError(`${what}: size mismatch: more than the expected ${expectedSize} bytes`);
       }
@@ -246,13 +249,14 @@ export async function applyLayer(
       compression = d.compression;
       const stream = d.stream;
       // an uncompressed layer's diffID is its digest: hash it once when the algorithms agree
-      if (!trusted && (compression !== 'none' || diffIdAlg !== digestAlg)) uncompressed = new Digester(diffIdAlg);
+      if (!trusted && (compression !== 'none' || diffIdAlg !== digestAlg)) uncompressed = new PoolDigester(diffIdAlg);
       const tarHasher = uncompressed;
       async function* hashedTar(): AsyncGenerator<Buffer, void, undefined> {
         for await (const c of stream) {
           const b = c as Buffer;
           uncompressedBytes += b.length;
-          tarHasher?.update(b);
+          const room = tarHasher?.update(b);
+          if (room !== undefined) await room;
           yield b;
         }
       }
@@ -280,8 +284,8 @@ export async function applyLayer(
     }
     const size = compressedSize;
     if (trusted) return { diffId: trusted.diffId, digest: trusted.digest, size, uncompressedSize: uncompressedBytes, entries, compression };
-    const digest = compressed!.digest();
-    const tarDigest = uncompressed?.digest();
+    const digest = await compressed!.digest();
+    const tarDigest = await uncompressed?.digest();
     if (opts.expectedDigest !== undefined && digest !== opts.expectedDigest) {
       throw new DataCorruptError(`${what}: digest mismatch: got ${digest}, expected ${opts.expectedDigest}`);
     }

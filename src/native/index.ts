@@ -160,10 +160,14 @@ interface Binding {
   ): void;
   overlaySupportsLowerdirPlus(): boolean;
   removeTreeAt(dirfd: number, name: PathArg): Promise<boolean>;
+  treeUsageAt(dirfd: number, name: PathArg): Promise<{ size: number; inodes: number }>;
   applyFile(dirfd: number, name: PathArg, chunks: Uint8Array | readonly Uint8Array[] | null, meta: Float64Array, xattrs: EntryXattrs): boolean;
   fileMeta(fd: number, meta: Float64Array, xattrs: EntryXattrs): void;
   applyNode(dirfd: number, name: PathArg, kind: number, meta: Float64Array, xattrs: EntryXattrs, target?: PathArg): number;
   applyBatch(rootfd: number, resolve: number, count: number, ops: BatchOps, meta: Float64Array, results: Int32Array): Promise<number>;
+  hashNew(algorithm: string): NativeHasher;
+  hashUpdate(hasher: NativeHasher, chunks: readonly Uint8Array[]): Promise<void>;
+  hashDigest(hasher: NativeHasher): string;
   constants: NativeConstants;
 }
 
@@ -624,4 +628,39 @@ export function overlayMount(opts: OverlayMountOptions): OverlayMountResult {
  */
 export function removeTreeAt(dirfd: number, name: PathArg): Promise<boolean> {
   return binding().removeTreeAt(dirfd, name);
+}
+
+/**
+ * The allocated bytes (st_blocks * 512) and distinct inodes of `name` under `dirfd` and all
+ * below it (hard links once), measured on a worker thread with removeTreeAt's walk: fd-relative,
+ * iterative, no depth or path-length limit. A directory on another device counts as itself
+ * (its contents are not walked); entries that vanish meanwhile are skipped. Keep `dirfd` open
+ * until the promise settles.
+ */
+export function treeUsageAt(dirfd: number, name: PathArg): Promise<{ size: number; inodes: number }> {
+  return binding().treeUsageAt(dirfd, name);
+}
+
+// ---------------------------------------------------------------------------
+// hashing on the pool (hash.c)
+
+/** An incremental hash in the addon (OpenSSL's, the one Node is linked with). */
+export type NativeHasher = { readonly __brand: 'NativeHasher' };
+
+/** A new hash of `algorithm` ('sha256', 'sha384' or 'sha512'). */
+export function hashNew(algorithm: string): NativeHasher {
+  return binding().hashNew(algorithm);
+}
+
+/**
+ * Hash `chunks` (at most 256), in order, on a thread of libuv's pool. The chunks are referenced,
+ * not copied: they must not change until the promise settles. One update at a time per hasher.
+ */
+export function hashUpdate(hasher: NativeHasher, chunks: readonly Uint8Array[]): Promise<void> {
+  return binding().hashUpdate(hasher, chunks);
+}
+
+/** The lowercase hex digest; the hasher is spent. Not while an update is in flight. */
+export function hashDigest(hasher: NativeHasher): string {
+  return binding().hashDigest(hasher);
 }

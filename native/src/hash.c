@@ -1,0 +1,193 @@
+/*
+ * cairn_native: hashing on libuv's thread pool.
+ *
+ * Node's crypto hashes on the calling (main) thread. Every byte of a layer is hashed
+ * once or twice (its digest, its diffID) while the main thread also parses the tar:
+ * here the hashing runs on a thread of the pool instead, beside the parsing.
+ *
+ *   hashNew(algorithm) -> handle            'sha256', 'sha384' or 'sha512'
+ *   hashUpdate(handle, chunks) -> Promise   chunks: an array of Uint8Array, hashed in
+ *                                           order on a pool thread; the chunks are
+ *                                           referenced (not copied) until it settles, and
+ *                                           must not change meanwhile
+ *   hashDigest(handle) -> string            the lowercase hex digest; the handle is spent
+ *
+ * One update at a time per handle: the caller waits for an update to settle before the
+ * next (or the digest). OpenSSL is the one Node itself is linked with (its EVP symbols
+ * are exported by the node binary, its headers ship with Node's).
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#define MAX_CHUNKS 256
+
+struct hasher {
+  EVP_MD_CTX *ctx;
+  bool busy;   /* an update is in flight */
+  bool spent;  /* the digest was taken */
+};
+
+struct update_job {
+  napi_async_work work;
+  napi_deferred deferred;
+  struct hasher *h;
+  napi_ref handle_ref;
+  napi_ref chunks_ref;
+  size_t count;
+  const uint8_t *data[MAX_CHUNKS];
+  size_t len[MAX_CHUNKS];
+  bool failed;
+};
+
+static void hasher_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  struct hasher *h = data;
+  EVP_MD_CTX_free(h->ctx);
+  free(h);
+}
+
+static bool get_hasher(napi_env env, napi_value v, struct hasher **out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) {
+    cn_throw_type(env, "ERR_INVALID_ARG_TYPE", "The \"handle\" argument must be a hasher from hashNew()");
+    return false;
+  }
+  void *p;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return false;
+  *out = p;
+  return true;
+}
+
+static napi_value js_hash_new(napi_env env, napi_callback_info info) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 1, argv, NULL)) return NULL;
+  char alg[16];
+  size_t n;
+  if (napi_get_value_string_utf8(env, argv[0], alg, sizeof alg, &n) != napi_ok) {
+    return cn_throw_type(env, "ERR_INVALID_ARG_TYPE", "The \"algorithm\" argument must be a string");
+  }
+  const EVP_MD *md = strcmp(alg, "sha256") == 0 ? EVP_sha256() : strcmp(alg, "sha384") == 0 ? EVP_sha384() : strcmp(alg, "sha512") == 0 ? EVP_sha512() : NULL;
+  if (md == NULL) return cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "unsupported hash algorithm '%s'", alg);
+  struct hasher *h = calloc(1, sizeof *h);
+  if (h == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
+  h->ctx = EVP_MD_CTX_new();
+  if (h->ctx == NULL || EVP_DigestInit_ex(h->ctx, md, NULL) != 1) {
+    EVP_MD_CTX_free(h->ctx);
+    free(h);
+    return cn_throw_errno(env, ENOMEM, "EVP_DigestInit_ex", NULL, NULL, NULL);
+  }
+  napi_value ext;
+  if (napi_create_external(env, h, hasher_finalize, NULL, &ext) != napi_ok) {
+    EVP_MD_CTX_free(h->ctx);
+    free(h);
+    return NULL;
+  }
+  return ext;
+}
+
+static void update_execute(napi_env env, void *data) {
+  (void)env;
+  struct update_job *j = data;
+  for (size_t i = 0; i < j->count; i++) {
+    if (EVP_DigestUpdate(j->h->ctx, j->data[i], j->len[i]) != 1) {
+      j->failed = true;
+      return;
+    }
+  }
+}
+
+static void update_complete(napi_env env, napi_status status, void *data) {
+  struct update_job *j = data;
+  j->h->busy = false;
+  if (status == napi_ok && !j->failed) {
+    napi_resolve_deferred(env, j->deferred, cn_undefined(env));
+  } else {
+    cn_throw_errno(env, status == napi_ok ? EIO : ECANCELED, "EVP_DigestUpdate", NULL, NULL, NULL);
+    napi_value e;
+    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_reject_deferred(env, j->deferred, e);
+  }
+  napi_delete_reference(env, j->chunks_ref);
+  napi_delete_reference(env, j->handle_ref);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static napi_value js_hash_update(napi_env env, napi_callback_info info) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 2, argv, NULL)) return NULL;
+  struct hasher *h;
+  if (!get_hasher(env, argv[0], &h)) return NULL;
+  if (h->busy || h->spent) return cn_throw_type(env, "ERR_INVALID_STATE", h->spent ? "the hasher's digest was taken" : "an update of this hasher is in flight");
+  bool is_array;
+  uint32_t count;
+  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &count) != napi_ok) {
+    return cn_throw_type(env, "ERR_INVALID_ARG_TYPE", "The \"chunks\" argument must be an array of Uint8Array");
+  }
+  if (count > MAX_CHUNKS) return cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "at most %d chunks per update", MAX_CHUNKS);
+  struct update_job *j = calloc(1, sizeof *j);
+  if (j == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
+  j->h = h;
+  j->count = count;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value c;
+    const void *p;
+    if (napi_get_element(env, argv[1], i, &c) != napi_ok || !cn_get_bytes(env, c, "chunk", &p, &j->len[i])) {
+      free(j);
+      return NULL;
+    }
+    j->data[i] = p;
+  }
+  napi_value promise, name;
+  if (napi_create_reference(env, argv[0], 1, &j->handle_ref) != napi_ok) {
+    free(j);
+    return NULL;
+  }
+  if (napi_create_reference(env, argv[1], 1, &j->chunks_ref) != napi_ok) {
+    napi_delete_reference(env, j->handle_ref);
+    free(j);
+    return NULL;
+  }
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "cairn:hashUpdate", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, update_execute, update_complete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_reference(env, j->chunks_ref);
+    napi_delete_reference(env, j->handle_ref);
+    free(j);
+    return NULL;
+  }
+  h->busy = true;
+  return promise;
+}
+
+static napi_value js_hash_digest(napi_env env, napi_callback_info info) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 1, argv, NULL)) return NULL;
+  struct hasher *h;
+  if (!get_hasher(env, argv[0], &h)) return NULL;
+  if (h->busy || h->spent) return cn_throw_type(env, "ERR_INVALID_STATE", h->spent ? "the hasher's digest was taken" : "an update of this hasher is in flight");
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_DigestFinal_ex(h->ctx, md, &n) != 1) return cn_throw_errno(env, EIO, "EVP_DigestFinal_ex", NULL, NULL, NULL);
+  h->spent = true;
+  static const char hex[] = "0123456789abcdef";
+  char out[2 * EVP_MAX_MD_SIZE + 1];
+  for (unsigned int i = 0; i < n; i++) {
+    out[2 * i] = hex[md[i] >> 4];
+    out[2 * i + 1] = hex[md[i] & 15];
+  }
+  napi_value s;
+  if (napi_create_string_latin1(env, out, 2 * n, &s) != napi_ok) return NULL;
+  return s;
+}
+
+bool cn_register_hash(napi_env env, napi_value exports) {
+  return cn_export_fn(env, exports, "hashNew", js_hash_new) && cn_export_fn(env, exports, "hashUpdate", js_hash_update) &&
+         cn_export_fn(env, exports, "hashDigest", js_hash_digest);
+}
