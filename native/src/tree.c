@@ -1,5 +1,5 @@
 /*
- * cairn_native: removing a directory tree with no depth or path-length limit.
+ * cairn_native: removing and measuring a directory tree with no depth or path-length limit.
  *
  * removeTreeAt(dirfd, name) -> Promise<boolean> removes `name` (one path
  * component) under the directory `dirfd`, on a libuv worker thread, and
@@ -288,6 +288,316 @@ static napi_value js_remove_tree_at(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* ------------------------------------------------------------------------------------------
+ * treeUsageAt(dirfd, name) -> Promise<{ size, inodes }>: the allocated bytes (st_blocks * 512)
+ * and the distinct inodes of `name` under `dirfd` and everything below it (hard links counted
+ * once), on a libuv worker thread, with the same walk discipline as removeTreeAt: fd-relative,
+ * iterative, no depth or path-length limit, at most KEEP_OPEN directory fds held (a closed
+ * level is reopened through ".." of its child and checked by device and inode). A directory
+ * on another device (a mount point) counts as itself; its contents are not walked. An entry
+ * that vanishes meanwhile is skipped.
+ */
+
+struct ulevel {
+  int fd;          /* -1 once closed to stay under KEEP_OPEN */
+  dev_t dev;
+  ino_t ino;
+  char *names;     /* this directory's entry names, NUL-separated, read when it was entered */
+  size_t names_len;
+  size_t pos;      /* next name to visit */
+  char *name;      /* this directory's name in its parent */
+};
+
+struct linked {
+  dev_t dev;
+  ino_t ino;
+  blkcnt_t blocks;
+};
+
+struct ujob {
+  napi_async_work work;
+  napi_deferred deferred;
+  int dirfd;
+  char *name;
+  uint64_t size;
+  uint64_t inodes;
+  struct linked *links;
+  size_t nlinks, caplinks;
+  int err;
+  const char *syscall;
+  size_t depth;
+  char entry[256];
+};
+
+static void ufail(struct ujob *j, int err, const char *syscall, size_t depth, const char *entry) {
+  j->err = err;
+  j->syscall = syscall;
+  j->depth = depth;
+  snprintf(j->entry, sizeof j->entry, "%s", entry == NULL ? "" : entry);
+}
+
+/* All entry names of the directory `fd` (without "." and ".."), NUL-separated. */
+static bool read_names(struct ujob *j, int fd, size_t depth, const char *dname, char **out, size_t *out_len) {
+  size_t cap = 4096, len = 0;
+  char *names = malloc(cap);
+  char *buf = malloc(DENTS_BUF);
+  if (names == NULL || buf == NULL) {
+    free(names);
+    free(buf);
+    ufail(j, ENOMEM, "malloc", depth, dname);
+    return false;
+  }
+  for (;;) {
+    long got = syscall(SYS_getdents64, fd, buf, DENTS_BUF);
+    if (got < 0) {
+      ufail(j, errno, "getdents64", depth, dname);
+      free(names);
+      free(buf);
+      return false;
+    }
+    if (got == 0) break;
+    for (long off = 0; off < got;) {
+      struct dent64 *d = (struct dent64 *)(buf + off);
+      off += d->d_reclen;
+      const char *nm = d->d_name;
+      if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) continue;
+      size_t n = strlen(nm) + 1;
+      if (len + n > cap) {
+        while (len + n > cap) cap *= 2;
+        char *bigger = realloc(names, cap);
+        if (bigger == NULL) {
+          ufail(j, ENOMEM, "realloc", depth, dname);
+          free(names);
+          free(buf);
+          return false;
+        }
+        names = bigger;
+      }
+      memcpy(names + len, nm, n);
+      len += n;
+    }
+  }
+  free(buf);
+  *out = names;
+  *out_len = len;
+  return true;
+}
+
+/* Count one inode: at once when it has one link (or is a directory), else once per (dev, ino). */
+static bool count_inode(struct ujob *j, const struct stat *st, size_t depth, const char *nm) {
+  if (S_ISDIR(st->st_mode) || st->st_nlink <= 1) {
+    j->size += (uint64_t)st->st_blocks * 512;
+    j->inodes++;
+    return true;
+  }
+  if (j->nlinks == j->caplinks) {
+    size_t cap = j->caplinks == 0 ? 256 : 2 * j->caplinks;
+    struct linked *bigger = realloc(j->links, cap * sizeof *bigger);
+    if (bigger == NULL) {
+      ufail(j, ENOMEM, "realloc", depth, nm);
+      return false;
+    }
+    j->links = bigger;
+    j->caplinks = cap;
+  }
+  j->links[j->nlinks++] = (struct linked){.dev = st->st_dev, .ino = st->st_ino, .blocks = st->st_blocks};
+  return true;
+}
+
+static int cmp_linked(const void *a, const void *b) {
+  const struct linked *x = a, *y = b;
+  if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+  if (x->ino != y->ino) return x->ino < y->ino ? -1 : 1;
+  return 0;
+}
+
+static bool uensure_open(struct ujob *j, struct ulevel *stack, size_t i) {
+  if (stack[i].fd >= 0) return true;
+  int fd = openat(stack[i + 1].fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    ufail(j, errno, "openat", i, "..");
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_dev != stack[i].dev || st.st_ino != stack[i].ino) {
+    ufail(j, ESTALE, "openat", i, "..");
+    close(fd);
+    return false;
+  }
+  stack[i].fd = fd;
+  return true;
+}
+
+static void tree_usage(struct ujob *j) {
+  int fd = openat(j->dirfd, j->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) {
+    if (errno != ENOTDIR && errno != ELOOP) {
+      ufail(j, errno, "openat", 0, j->name);
+      return;
+    }
+    /* Not a directory: the one inode. */
+    if (fstatat(j->dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) != 0) ufail(j, errno, "fstatat", 0, j->name);
+    else count_inode(j, &st, 0, j->name);
+    return;
+  }
+  if (fstat(fd, &st) != 0) {
+    ufail(j, errno, "fstat", 0, j->name);
+    close(fd);
+    return;
+  }
+  count_inode(j, &st, 0, j->name);
+  size_t cap = 64, n = 0;
+  struct ulevel *stack = malloc(cap * sizeof *stack);
+  char *top_name = strdup(j->name);
+  char *names = NULL;
+  size_t names_len = 0;
+  if (stack == NULL || top_name == NULL || !read_names(j, fd, 0, j->name, &names, &names_len)) {
+    if (j->err == 0) ufail(j, ENOMEM, "malloc", 0, j->name);
+    close(fd);
+    free(stack);
+    free(top_name);
+    return;
+  }
+  stack[n++] = (struct ulevel){.fd = fd, .dev = st.st_dev, .ino = st.st_ino, .names = names, .names_len = names_len, .pos = 0, .name = top_name};
+
+  while (n > 0 && j->err == 0) {
+    struct ulevel *cur = &stack[n - 1];
+    if (cur->pos >= cur->names_len) {
+      /* Done with cur: go up, reopening the parent through ".." if it was closed. */
+      if (n >= 2 && !uensure_open(j, stack, n - 2)) break;
+      close(cur->fd);
+      free(cur->names);
+      free(cur->name);
+      n--;
+      continue;
+    }
+    const char *nm = cur->names + cur->pos;
+    cur->pos += strlen(nm) + 1;
+    struct stat cst;
+    if (fstatat(cur->fd, nm, &cst, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;
+      ufail(j, errno, "fstatat", n, nm);
+      break;
+    }
+    if (!count_inode(j, &cst, n, nm)) break;
+    if (!S_ISDIR(cst.st_mode) || cst.st_dev != cur->dev) continue;
+    int cfd = openat(cur->fd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (cfd < 0) {
+      if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue; /* gone or replaced meanwhile */
+      ufail(j, errno, "openat", n, nm);
+      break;
+    }
+    struct stat dst;
+    if (fstat(cfd, &dst) != 0 || dst.st_ino != cst.st_ino || dst.st_dev != cst.st_dev) {
+      close(cfd); /* replaced between fstatat and openat: counted as it was */
+      continue;
+    }
+    char *cnames = NULL;
+    size_t cnames_len = 0;
+    if (!read_names(j, cfd, n, nm, &cnames, &cnames_len)) {
+      close(cfd);
+      break;
+    }
+    if (n == cap) {
+      struct ulevel *bigger = realloc(stack, 2 * cap * sizeof *stack);
+      if (bigger == NULL) {
+        ufail(j, ENOMEM, "realloc", n, nm);
+        close(cfd);
+        free(cnames);
+        break;
+      }
+      stack = bigger;
+      cap *= 2;
+    }
+    char *cname = strdup(nm);
+    if (cname == NULL) {
+      ufail(j, ENOMEM, "strdup", n, nm);
+      close(cfd);
+      free(cnames);
+      break;
+    }
+    stack[n] = (struct ulevel){.fd = cfd, .dev = dst.st_dev, .ino = dst.st_ino, .names = cnames, .names_len = cnames_len, .pos = 0, .name = cname};
+    n++;
+    if (n > KEEP_OPEN && stack[n - 1 - KEEP_OPEN].fd >= 0) {
+      close(stack[n - 1 - KEEP_OPEN].fd);
+      stack[n - 1 - KEEP_OPEN].fd = -1;
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (stack[i].fd >= 0) close(stack[i].fd);
+    free(stack[i].names);
+    free(stack[i].name);
+  }
+  free(stack);
+  if (j->err == 0 && j->nlinks > 0) {
+    qsort(j->links, j->nlinks, sizeof *j->links, cmp_linked);
+    for (size_t i = 0; i < j->nlinks; i++) {
+      if (i > 0 && cmp_linked(&j->links[i], &j->links[i - 1]) == 0) continue;
+      j->size += (uint64_t)j->links[i].blocks * 512;
+      j->inodes++;
+    }
+  }
+}
+
+static void uexecute(napi_env env, void *data) {
+  (void)env;
+  tree_usage((struct ujob *)data);
+}
+
+static void ucomplete(napi_env env, napi_status status, void *data) {
+  struct ujob *j = data;
+  if (status != napi_ok && j->err == 0) ufail(j, ECANCELED, "treeUsageAt", 0, j->name);
+  if (j->err == 0) {
+    napi_value r;
+    if (napi_create_object(env, &r) == napi_ok && cn_set_double(env, r, "size", (double)j->size) && cn_set_double(env, r, "inodes", (double)j->inodes)) {
+      napi_resolve_deferred(env, j->deferred, r);
+    } else {
+      napi_value e;
+      if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_reject_deferred(env, j->deferred, e);
+    }
+  } else {
+    char detail[400];
+    snprintf(detail, sizeof detail, "at depth %zu, entry '%s'", j->depth, j->entry);
+    cn_throw_errno(env, j->err, j->syscall, j->name, NULL, detail);
+    napi_value e;
+    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_reject_deferred(env, j->deferred, e);
+  }
+  napi_delete_async_work(env, j->work);
+  free(j->links);
+  free(j->name);
+  free(j);
+}
+
+static napi_value js_tree_usage_at(napi_env env, napi_callback_info info) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 2, argv, NULL)) return NULL;
+  int32_t dirfd;
+  char *name = NULL;
+  if (!cn_get_int32(env, argv[0], "dirfd", &dirfd) || !cn_get_path(env, argv[1], "name", false, &name)) return NULL;
+  if (name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, "..") == 0) {
+    free(name);
+    return cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"name\" argument must be one path component");
+  }
+  struct ujob *j = calloc(1, sizeof *j);
+  if (j == NULL) {
+    free(name);
+    return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
+  }
+  j->dirfd = dirfd;
+  j->name = name;
+  napi_value promise, resource_name;
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "cairn:treeUsageAt", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, uexecute, ucomplete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    free(name);
+    free(j);
+    return NULL;
+  }
+  return promise;
+}
+
 bool cn_register_tree(napi_env env, napi_value exports) {
-  return cn_export_fn(env, exports, "removeTreeAt", js_remove_tree_at);
+  return cn_export_fn(env, exports, "removeTreeAt", js_remove_tree_at) && cn_export_fn(env, exports, "treeUsageAt", js_tree_usage_at);
 }

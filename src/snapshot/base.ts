@@ -19,7 +19,7 @@ import * as fsp from 'node:fs/promises';
 import { existsSync, renameSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { AlreadyExistsError, CairnError, ConflictError, errnoCode, InvalidArgumentError, NotFoundError, PreconditionError, UnsupportedError } from '../errors.js';
+import { AlreadyExistsError, CairnError, ConflictError, errnoCode, InvalidArgumentError, NotFoundError, PreconditionError } from '../errors.js';
 import { type Db, writeTx } from '../metadata/db.js';
 import { removeTree } from '../rmtree.js';
 import { diskUsage } from './copy.js';
@@ -121,12 +121,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
     const parent = this.commitParent(key, row, opts.parent);
     const mountedAt = mountsUsing(this.fsDir(row.id));
     if (mountedAt.length > 0) throw new PreconditionError(`snapshot ${key} is still mounted at ${mountedAt[0]}: unmount it before committing`);
-    const usage = await diskUsage(this.fsDir(row.id)).catch((e: unknown) => {
-      // diskUsage walks whole paths: a tree deeper than PATH_MAX can be written fd-relative
-      // (and removed, rmtree.ts) but not measured.
-      if (errnoCode(e) !== 'ENAMETOOLONG') throw e;
-      throw new UnsupportedError(`snapshot ${key} holds paths longer than PATH_MAX (4,096 bytes): it cannot be committed`, { cause: e });
-    });
+    const usage = await diskUsage(this.fsDir(row.id));
     writeTx(this.db, () => {
       const now = getRow(this.db, key);
       if (now === undefined || now.id !== row.id || now.kind !== 'active' || now.parent !== row.parent) {

@@ -8,8 +8,9 @@
  * Also `diskUsage`: the allocated size and inode count of a tree, hard links counted once.
  */
 import * as fsp from 'node:fs/promises';
-import { constants as fsc } from 'node:fs';
-import { constants, fchmodat, fchownat, fstatat, lgetxattr, llistxattr, lsetxattr, mknodat, utimensatNs, type NativeStat } from '../native/index.js';
+import { closeSync, constants as fsc, openSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { constants, fchmodat, fchownat, fstatat, lgetxattr, llistxattr, lsetxattr, mknodat, treeUsageAt, utimensatNs, type NativeStat } from '../native/index.js';
 import type { Usage } from './types.js';
 
 /** Entries of one directory copied at once (file data goes through libuv's thread pool). */
@@ -101,21 +102,15 @@ function applyMetadata(src: Buffer, dst: Buffer, st: NativeStat): void {
   utimensatNs(constants.AT_FDCWD, dst, st.atimeNs, st.mtimeNs, nofollow);
 }
 
-/** Allocated bytes (st_blocks * 512) and distinct inodes under `root`, `root` included. */
+/**
+ * Allocated bytes (st_blocks * 512) and distinct inodes under `root`, `root` included: one
+ * native walk on a worker thread, fd-relative, so a tree deeper than PATH_MAX is measured too.
+ */
 export async function diskUsage(root: string): Promise<Usage> {
-  const seen = new Set<string>();
-  let size = 0;
-  const visit = async (path: Buffer): Promise<void> => {
-    const st = await fsp.lstat(path, { bigint: true });
-    const id = `${st.dev}:${st.ino}`;
-    if (!seen.has(id)) {
-      seen.add(id);
-      size += Number(st.blocks) * 512;
-    }
-    if (st.isDirectory()) {
-      for (const name of await fsp.readdir(path, { encoding: 'buffer' })) await visit(child(path, name));
-    }
-  };
-  await visit(Buffer.from(root));
-  return { size, inodes: seen.size };
+  const fd = openSync(dirname(root), fsc.O_RDONLY | fsc.O_DIRECTORY);
+  try {
+    return await treeUsageAt(fd, basename(root));
+  } finally {
+    closeSync(fd);
+  }
 }
