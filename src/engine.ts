@@ -23,6 +23,7 @@ import type { LoadResult } from './archive/load.js';
 import type { ImportOptions } from './archive/import.js';
 import type { StoredImageResult } from './transfer/store-sink.js';
 import type { SquashOptions } from './transfer/squash.js';
+import type { ByteOrigin } from './transfer/origin.js';
 import type { CopyProgress } from './transfer/types.js';
 
 /** Where the store is and how it unpacks layers: the one options type of the library. */
@@ -90,8 +91,11 @@ export class Cairn {
     return (await import('./image/tags.js')).removeImage(this.store, name, opts);
   }
 
-  /** `load`: an image archive (docker-archive or OCI layout, any compression), read once. */
-  async load(archive: AsyncIterable<Uint8Array>, progress?: CopyProgress): Promise<LoadResult> {
+  /**
+   * `load`: an image archive (docker-archive or OCI layout, any compression), read once — a
+   * stream, or `{ file }` (then a layer is never copied while it streams: see transfer/origin.ts).
+   */
+  async load(archive: ByteOrigin, progress?: CopyProgress): Promise<LoadResult> {
     return (await import('./archive/load.js')).loadArchive(this.store, archive, progress);
   }
 
@@ -101,7 +105,7 @@ export class Cairn {
   }
 
   /** `import`: a root filesystem tar (plain, gzip or zstd) as a one-layer image. */
-  async import(rootfs: AsyncIterable<Uint8Array> | Readable, opts: ImportOptions = {}): Promise<StoredImageResult & { tag?: string }> {
+  async import(rootfs: ByteOrigin | Readable, opts: ImportOptions = {}): Promise<StoredImageResult & { tag?: string }> {
     return (await import('./archive/import.js')).importImage(this.store, rootfs, opts);
   }
 

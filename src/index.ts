@@ -27,6 +27,7 @@ export type { GcResult } from './store/gc.js';
 
 // Images between sources and sinks.
 export type { ImageSource, ImageSink, SourceImage, CopyProgress, BlobHint, ReceivedBlob, PutLayerOptions, ResolveOptions } from './transfer/types.js';
+export type { ByteOrigin, FileBytes } from './transfer/origin.js';
 export { copyImages, type CopyOptions } from './transfer/copy.js';
 export { ArchiveSource, type ArchiveKind } from './archive/source.js';
 export { ArchiveSink } from './archive/sink.js';

@@ -146,3 +146,49 @@ test('one uncompressed layer on two different bases in one archive: both chains 
     assert.ok((await members(readFileSync(out))).get(`blobs/sha256/${sha(x).slice(7)}`)?.equals(x), `${image}: the shared layer re-emitted byte for byte`);
   }
 });
+
+test('a layer its files cannot reproduce (a path given twice) keeps its blob, from a pipe (teed) and from a file (read again): save is byte for byte', async () => {
+  const dup = await makeTar([{ path: 'dup', content: randomBytesSeeded(150_000, 41) }, { path: 'dup', content: 'second\n' }, { path: 'other', content: 'o\n' }]);
+  const archive = await makeDockerArchive([{ layers: [dup], repoTags: ['dup/x:1'] }]);
+  const file = join(dir.path, 'dup-archive.tar');
+  writeFileSync(file, archive);
+  const rootfs = join(dir.path, 'dup-rootfs.tar');
+  writeFileSync(rootfs, dup);
+  const cases: [string, string[], Buffer | undefined, string][] = [
+    ['pipe', ['load'], archive, 'dup/x:1'],
+    ['file', ['load', '-i', file], undefined, 'dup/x:1'],
+    ['import', ['import', rootfs, 'dup/i:1'], undefined, 'dup/i:1'],
+  ];
+  for (const [name, argv, input, image] of cases) {
+    const root = join(dir.path, `dup-${name}`);
+    await cairnOk(root, argv, input ? { input } : {});
+    assert.ok(blobs(root).includes(sha(dup)), `${name}: the layer's blob is kept`);
+    const out = join(dir.path, `dup-${name}-saved.tar`);
+    await cairnOk(root, ['save', '-o', out, image]);
+    assert.ok((await members(readFileSync(out))).get(`blobs/sha256/${sha(dup).slice(7)}`)?.equals(dup), `${name}: the layer saved byte for byte`);
+  }
+  // A reproducible layer from a file keeps no blob, as from a pipe.
+  const plain = join(dir.path, 'plain-archive.tar');
+  writeFileSync(plain, await makeDockerArchive([{ layers: [base], repoTags: ['plain/x:1'] }]));
+  const root = join(dir.path, 'plain-file');
+  await cairnOk(root, ['load', '-i', plain]);
+  assert.ok(!blobs(root).includes(sha(base)), 'no blob of a reproducible layer');
+  assert.deepEqual(readdirSync(join(root, 'content', 'ingest')), [], 'no ingest file is left');
+});
+
+test('from a file, a member that is not a layer is read again, checked and dropped like one from a pipe', async () => {
+  const archive = await makeDockerArchive([{ layers: [base], repoTags: ['once/y:1'] }]);
+  const m = await members(archive);
+  const { tarBytes } = await import('./helpers.js');
+  const junk = randomBytesSeeded(50_000, 22);
+  const rebuilt = await tarBytes(async (tar) => {
+    await tar.add({ name: 'extra.bin', size: junk.length, mtime: 0 }, junk);
+    for (const [name, body] of m) await tar.add({ name, size: body.length, mtime: 0 }, body);
+  });
+  const file = join(dir.path, 'extra-member.tar');
+  writeFileSync(file, rebuilt);
+  const root = join(dir.path, 'extra-member-file');
+  await cairnOk(root, ['load', '-i', file]);
+  assert.equal((await cairnOk(root, ['images', '-q', 'once/y:1'])).stdout.trim().length, 12);
+  assert.ok(!blobs(root).includes(sha(junk)), 'the stray member is not kept');
+});

@@ -8,6 +8,7 @@ import { hostPlatform } from '../oci/platform.js';
 import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
 import { copyImages } from '../transfer/copy.js';
+import type { ByteOrigin } from '../transfer/origin.js';
 import { StoreSink, type StoredImageResult } from '../transfer/store-sink.js';
 import { RootfsSource } from './rootfs.js';
 
@@ -23,7 +24,7 @@ export interface ImportOptions {
   created?: Date;
 }
 
-export async function importImage(store: Store, stream: AsyncIterable<Uint8Array>, opts: ImportOptions = {}): Promise<StoredImageResult & { tag?: string }> {
+export async function importImage(store: Store, stream: ByteOrigin, opts: ImportOptions = {}): Promise<StoredImageResult & { tag?: string }> {
   const tag = opts.reference ? withDefaultTag(parseNormalizedReference(opts.reference)) : undefined;
   if (tag?.digest) throw new InvalidArgumentError(`refusing to create a tag with a digest reference: ${opts.reference}`);
   // --change errors are reported before the tar is read.

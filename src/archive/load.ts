@@ -5,6 +5,7 @@
  * anything fails, no image is recorded and what this load added is removed.
  */
 import { copyImages } from '../transfer/copy.js';
+import type { ByteOrigin } from '../transfer/origin.js';
 import { StoreSink, type StoredImageResult } from '../transfer/store-sink.js';
 import type { CopyProgress } from '../transfer/types.js';
 import type { Store } from '../store/store.js';
@@ -18,7 +19,7 @@ export interface LoadResult {
   images: LoadedImage[];
 }
 
-export async function loadArchive(store: Store, stream: AsyncIterable<Uint8Array>, progress?: LoadProgress): Promise<LoadResult> {
+export async function loadArchive(store: Store, stream: ByteOrigin, progress?: LoadProgress): Promise<LoadResult> {
   const source = new ArchiveSource(stream);
   const images = await copyImages(source, new StoreSink(store), progress ? { progress } : {});
   return { format: source.kind!, images };

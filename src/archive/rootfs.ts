@@ -19,6 +19,7 @@ import {
   setCreated,
 } from '../oci/mutate.js';
 import type { ContainerConfig, Platform } from '../oci/types.js';
+import { type ByteOrigin, isFileBytes, streamOf } from '../transfer/origin.js';
 import type { ImageSink, ImageSource, ReceivedBlob, SourceImage } from '../transfer/types.js';
 
 export interface RootfsImageOptions {
@@ -39,12 +40,14 @@ export class RootfsSource implements ImageSource {
   private blob: ReceivedBlob | undefined;
 
   constructor(
-    private readonly stream: AsyncIterable<Uint8Array>,
+    private readonly origin: ByteOrigin,
     private readonly opts: RootfsImageOptions,
   ) {}
 
   async deliver(sink: ImageSink<unknown>): Promise<void> {
-    this.blob = await sink.receive(this.stream, { what: 'imported root filesystem', requireTar: true });
+    const origin = this.origin;
+    const reread = isFileBytes(origin) ? () => streamOf(origin) : undefined;
+    this.blob = await sink.receive(streamOf(origin), { what: 'imported root filesystem', requireTar: true, ...(reread ? { reread } : {}) });
   }
 
   async images(): Promise<SourceImage[]> {

@@ -1,7 +1,8 @@
 /**
  * An image archive as a source, read once from a stream in its own order: docker-archive
  * (manifest.json, what `docker save` writes, legacy `<id>/layer.tar` or blob layout) or OCI
- * image layout (index.json + oci-layout), plain or compressed as a whole.
+ * image layout (index.json + oci-layout), plain or compressed as a whole. From an uncompressed
+ * archive file, each member can also be read again where it lies (BlobHint's `reread`).
  *
  * Members arrive in any order (Docker writes manifest.json last), so `deliver` hands every
  * member that is not a small JSON document to the sink as it passes (a member named
@@ -19,6 +20,7 @@ import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../oci/ty
 import { checkManifestConfig, parseImageConfig, parseIndex, parseManifestOrIndex, parseOciLayout } from '../oci/validate.js';
 import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
 import { readTar } from '../tar/index.js';
+import { type ByteOrigin, isFileBytes, rangeOf, streamOf } from '../transfer/origin.js';
 import type { CopyProgress, ImageSink, ImageSource, ReceivedBlob, ResolveOptions, SourceImage } from '../transfer/types.js';
 import { memberPath, resolveLink } from './paths.js';
 
@@ -45,7 +47,7 @@ export class ArchiveSource implements ImageSource {
   private delivered = false;
   private documentBytes = 0;
 
-  constructor(private readonly stream: AsyncIterable<Uint8Array>) {}
+  constructor(private readonly origin: ByteOrigin) {}
 
   /** Which format the archive turned out to be (known once `images` ran). */
   kind: ArchiveKind | undefined;
@@ -57,7 +59,9 @@ export class ArchiveSource implements ImageSource {
   }
 
   async deliver(sink: ImageSink<unknown>, progress?: CopyProgress): Promise<void> {
-    const { stream } = await decompressStream(this.stream);
+    const { compression, stream } = await decompressStream(streamOf(this.origin));
+    // An uncompressed archive file: each member can be read again where it lies.
+    const file = compression === 'none' && isFileBytes(this.origin) ? this.origin.file : undefined;
     for await (const entry of readTar(stream)) {
       const h = entry.header;
       const path = memberPath(h.name);
@@ -98,7 +102,7 @@ export class ArchiveSource implements ImageSource {
           yield c;
         }
       }
-      const blob = await sink.receive(bytes(), { ...(named ? { digest: named } : {}), size: h.size, what: `archive member ${path}` });
+      const blob = await sink.receive(bytes(), { ...(named ? { digest: named } : {}), size: h.size, what: `archive member ${path}`, ...(file !== undefined ? { reread: rangeOf(file, entry.dataOffset, h.size) } : {}) });
       this.members.set(path, { path, blob });
       if (big) progress?.finish(id, blob.reused ? 'Already exists' : sink.verbs.done);
     }

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { Digest } from '../digest/digest.js';
 import { Digester } from '../digest/digest.js';
 import { CairnError, DataCorruptError } from '../errors.js';
-import { type Compression } from '../compression/detect.js';
+import { type Compression, detectCompression, MAGIC_BYTES } from '../compression/detect.js';
 import { CompressedDataError, decompressStream } from '../compression/stream.js';
 import { applyLayer } from '../layer/apply.js';
 import { reassembleTar } from '../layer/tarsplit.js';
@@ -24,6 +24,7 @@ import { classifyWhiteout } from '../layer/whiteout.js';
 import { blobRef, type Ref, snapshotRef } from '../metadata/refs.js';
 import { AlreadyExistsError } from '../errors.js';
 import { writableLayer } from '../snapshot/index.js';
+import type { ContentWriter } from '../content/content.js';
 import type { Store } from '../store/store.js';
 import { applyRecorded, contentRecorder } from './layertar.js';
 
@@ -58,6 +59,8 @@ export interface ReceiveHint {
   digest?: Digest;
   size?: number;
   what: string;
+  /** The same bytes read again (see BlobHint): an uncompressed layer is then not copied while it streams. */
+  reread?: () => AsyncIterable<Uint8Array>;
 }
 
 /** Apply `source` into a new parentless snapshot as it streams (the snapshotter must rebase). */
@@ -66,8 +69,12 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
   const key = `extract-${process.pid}-${randomBytes(6).toString('hex')}`;
   protect(snapshotRef(key));
   const dir = writableLayer(await sn.prepare(key)).dir;
-  // The applier hashes these bytes (digest and diffID): the writer does not hash them again.
-  const writer = await store.content.writer({ hashedByCaller: true });
+  // The bytes go to a content-store writer as they stream (a tee), unless they can be read
+  // again and are uncompressed: such a layer keeps no blob when its files reproduce it, and
+  // is read again in the rare case they do not. The applier hashes the bytes (digest and
+  // diffID): the tee's writer does not hash them again.
+  let writer: ContentWriter | undefined;
+  let teeing: boolean | undefined;
   const it = source[Symbol.asyncIterator]();
   let sourceError: unknown;
   let ended = false;
@@ -76,11 +83,11 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
   let queue: Promise<void> = Promise.resolve();
   let inFlight = 0;
   let writeError: unknown;
-  const enqueue = async (chunk: Uint8Array): Promise<void> => {
+  const enqueue = async (w: ContentWriter, chunk: Uint8Array): Promise<void> => {
     if (writeError !== undefined) throw writeError;
     inFlight++;
     queue = queue
-      .then(() => writer.write(chunk))
+      .then(() => w.write(chunk))
       .then(
         () => void inFlight--,
         (e: unknown) => {
@@ -108,7 +115,11 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
         ended = true;
         return;
       }
-      await enqueue(r.value);
+      if (teeing === undefined) {
+        teeing = hint.reread === undefined || r.value.length < MAGIC_BYTES || detectCompression(r.value) !== 'none';
+        if (teeing) writer = await store.content.writer({ hashedByCaller: true });
+      }
+      if (writer !== undefined) await enqueue(writer, r.value);
       yield r.value;
     }
   }
@@ -135,9 +146,10 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
     const keep = r.compression !== 'none' || !split.reproducible;
     if (keep) {
       protect(blobRef(r.digest));
-      await writer.commit({ digest: r.digest, size: r.size, what: hint.what });
+      if (writer !== undefined) await writer.commit({ digest: r.digest, size: r.size, what: hint.what });
+      else await storeAgain(store, hint.reread!, { digest: r.digest, size: r.size, what: hint.what });
     } else {
-      await writer.abort();
+      await writer?.abort();
     }
     return {
       kind: 'layer',
@@ -150,30 +162,49 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
     // tar that does not apply may still be a blob that is not a layer.
     await queue; // nothing in flight while the writer is aborted or written on
     if (sourceError !== undefined) {
-      await writer.abort();
+      await writer?.abort();
       throw sourceError;
     }
     if (!(e instanceof DataCorruptError) || e instanceof CompressedDataError || e.cause instanceof CompressedDataError || /: (digest|size) mismatch|data after the end of the/.test(e.message)) {
-      await writer.abort();
+      await writer?.abort();
       throw e;
     }
     // Not a layer (or a layer that does not apply): keep the bytes as a blob, and why.
     try {
       if (writeError !== undefined) throw writeError;
-      if (!ended) for (let r = await it.next(); !r.done; r = await it.next()) await writer.write(r.value);
-      // Hashed by the writer now (read back): nothing verified these bytes whole.
+      let blob: { digest: Digest; size: number };
       if (hint.digest) protect(blobRef(hint.digest));
-      const blob = await writer.commit({ ...(hint.size !== undefined ? { size: hint.size } : {}), what: hint.what });
+      const expected = { ...(hint.size !== undefined ? { size: hint.size } : {}), what: hint.what };
+      if (writer !== undefined) {
+        if (!ended) for (let r = await it.next(); !r.done; r = await it.next()) await writer.write(r.value);
+        // Hashed by the writer now (read back): nothing verified these bytes whole.
+        blob = await writer.commit(expected);
+      } else {
+        if (!ended) for (let r = await it.next(); !r.done; r = await it.next());
+        blob = await storeAgain(store, hint.reread!, expected);
+      }
       protect(blobRef(blob.digest));
       if (hint.digest && blob.digest !== hint.digest) throw new DataCorruptError(`${hint.what}: digest mismatch: got ${blob.digest}, expected ${hint.digest}`);
       const { compression, diffId, uncompressedSize } = await diffIdOf(store, blob.digest);
       const failure = e.message.startsWith(`${hint.what}: `) ? e.message.slice(hint.what.length + 2) : e.message;
       return { kind: 'blob', blob: { digest: blob.digest, size: blob.size, diffId, uncompressedSize, compression, failure } };
     } catch (e2) {
-      await writer.abort();
+      await writer?.abort();
       throw e2;
     }
   }
+}
+
+/** Store bytes read again from their origin as a blob, hashed and checked on the way in. */
+async function storeAgain(store: Store, reread: () => AsyncIterable<Uint8Array>, expected: { digest?: Digest; size?: number; what: string }): Promise<{ digest: Digest; size: number }> {
+  const w = await store.content.writer();
+  try {
+    for await (const c of reread()) await w.write(c);
+  } catch (e) {
+    await w.abort();
+    throw e;
+  }
+  return w.commit(expected);
 }
 
 /** The diffID of a stored blob: its digest when uncompressed, else the digest of what it decompresses to. */

@@ -69,7 +69,7 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
     }
     // Single pass where the driver allows it: unpacked as it streams, its parent given later.
     if ((await this.store.snapshots()).capabilities.rebase) {
-      const r = await receiveLayer(this.store, bytes, { ...(hint.digest ? { digest: hint.digest } : {}), ...(hint.size !== undefined ? { size: hint.size } : {}), what: hint.what }, this.protect);
+      const r = await receiveLayer(this.store, bytes, { ...(hint.digest ? { digest: hint.digest } : {}), ...(hint.size !== undefined ? { size: hint.size } : {}), what: hint.what, ...(hint.reread ? { reread: hint.reread } : {}) }, this.protect);
       const b = r.kind === 'layer' ? r.layer : r.blob;
       if (r.kind === 'layer') this.detached.set(b.digest, r.layer);
       else this.failed.set(b.digest, r.blob);

@@ -44,6 +44,12 @@ export interface BlobHint {
   what: string;
   /** The bytes must be a (possibly compressed) tar: a root filesystem given to import. */
   requireTar?: boolean;
+  /**
+   * The same bytes, read again from where they came from (a member of an archive file, a file
+   * on disk): a sink may then keep no copy while they stream and read them again only if it
+   * needs them. A sink verifies what it re-reads (the file may have changed).
+   */
+  reread?: () => AsyncIterable<Uint8Array>;
 }
 
 export interface ReceivedBlob {

@@ -1,5 +1,4 @@
 /** `cairn import FILE|- [REF]`: prints the new image ID, as Docker. */
-import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { parsePlatform } from '../../oci/platform.js';
 import { NotFoundError, errnoCode } from '../../errors.js';
@@ -23,7 +22,7 @@ export async function run(program: Command, cmd: Command, file: string, referenc
     }
   }
   await withCairn(program, async (cairn) => {
-    const source = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
+    const source = file === '-' ? process.stdin : { file };
     const platform = o.platform ? parsePlatform(o.platform) : undefined;
     const r = await cairn.import(source, {
       ...(reference ? { reference } : {}),

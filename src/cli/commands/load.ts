@@ -1,5 +1,4 @@
 /** `cairn load [-i FILE] [-q]`: Docker's `Loaded image:` lines. */
-import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CairnError, NotFoundError, errnoCode } from '../../errors.js';
@@ -19,7 +18,7 @@ export async function run(program: Command, cmd: Command): Promise<void> {
     }
   }
   await withCairn(program, async (cairn) => {
-    const source = o.input ? createReadStream(o.input, { highWaterMark: 1 << 20 }) : process.stdin;
+    const source = o.input ? { file: o.input } : process.stdin;
     const result = await cairn.load(source, createProgress(process.stderr, o.quiet ?? false));
     if (o.quiet) return;
     for (const img of result.images) {
