@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -297,14 +297,23 @@ async function bigArchive(path: string): Promise<{ diffId: string }> {
 
 let bigFile: string | undefined;
 
-/** SIGKILL a `cairn load` of a ~100 MB image once `caught()` says it is where the test wants it. */
-async function killLoad(root: string, caught: () => number, what: string): Promise<void> {
+/**
+ * SIGKILL a `cairn load` of a ~100 MB image once `caught()` says it is where the test wants it.
+ * `pipe`: the archive comes on stdin (so its layer is teed into an ingest file as it streams;
+ * from `-i FILE` an uncompressed layer is not copied, it can be read again).
+ */
+async function killLoad(root: string, caught: () => number, what: string, pipe = false): Promise<void> {
   bigFile ??= join(dir.path, 'big.tar');
   if (!existsSync(bigFile)) await bigArchive(bigFile);
-  const child = spawn(process.execPath, [CAIRN, '--root', root, 'load', '-i', bigFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CAIRN, '--root', root, 'load', ...(pipe ? [] : ['-i', bigFile])], { stdio: [pipe ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  if (pipe) {
+    const input = createReadStream(bigFile);
+    input.pipe(child.stdin!);
+    child.stdin!.on('error', () => undefined); // EPIPE once the child is killed
+  }
   const exited = once(child, 'exit');
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 60_000;
   let at = 0;
   while (Date.now() < deadline && child.exitCode === null) {
@@ -334,7 +343,7 @@ async function afterKill(root: string, blobsBefore: Map<string, string>): Promis
   assert.deepEqual(snapshotTree(join(root, 'content', 'blobs')), blobsBefore);
 }
 
-test('a load killed while writing its layer leaves no image, and the next command cleans up', async () => {
+test('a load from a pipe killed while writing its layer leaves no image, and the next command cleans up', async () => {
   const root = join(dir.path, 'root-kill');
   await cairnOk(root, ['import', files['S.tar']!, 'keep:1']);
   const blobsBefore = snapshotTree(join(root, 'content', 'blobs'));
@@ -348,6 +357,7 @@ test('a load killed while writing its layer leaves no image, and the next comman
       return size > 8 * 1024 * 1024 ? size : 0;
     },
     'writing its layer',
+    true,
   );
   assert.ok(size < 100 * 1024 * 1024, 'killed before the layer was complete');
   assert.notDeepEqual(readdirSync(ingest), [], 'the killed load left its ingest file');
