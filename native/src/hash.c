@@ -11,10 +11,14 @@
  *                                           referenced (not copied) until it settles, and
  *                                           must not change meanwhile
  *   hashDigest(handle) -> string            the lowercase hex digest; the handle is spent
+ *   crc32Chunk(chunk) -> Promise<number>    the CRC-32 (zlib's) of one chunk, on a pool thread;
+ *                                           the chunk is referenced until it settles
+ *   crc32Combine(crc1, crc2, len2) -> number the CRC-32 of two pieces from theirs (zlib's
+ *                                           crc32_combine): chunks checked in parallel, joined
  *
  * One update at a time per handle: the caller waits for an update to settle before the
- * next (or the digest). OpenSSL is the one Node itself is linked with (its EVP symbols
- * are exported by the node binary, its headers ship with Node's).
+ * next (or the digest). OpenSSL and zlib are the ones Node itself is linked with (their
+ * symbols are exported by the node binary, their headers ship with Node's).
  */
 #include "common.h"
 
@@ -23,6 +27,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #define MAX_CHUNKS 256
 
@@ -187,7 +192,76 @@ static napi_value js_hash_digest(napi_env env, napi_callback_info info) {
   return s;
 }
 
+struct crc_job {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref chunk_ref;
+  const uint8_t *data;
+  size_t len;
+  uint32_t crc;
+};
+
+static void crc_execute(napi_env env, void *data) {
+  (void)env;
+  struct crc_job *j = data;
+  j->crc = (uint32_t)crc32_z(0, j->data, j->len);
+}
+
+static void crc_complete(napi_env env, napi_status status, void *data) {
+  struct crc_job *j = data;
+  if (status == napi_ok) {
+    napi_value v;
+    if (napi_create_uint32(env, j->crc, &v) == napi_ok) napi_resolve_deferred(env, j->deferred, v);
+  } else {
+    cn_throw_errno(env, ECANCELED, "crc32", NULL, NULL, NULL);
+    napi_value e;
+    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_reject_deferred(env, j->deferred, e);
+  }
+  napi_delete_reference(env, j->chunk_ref);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static napi_value js_crc32_chunk(napi_env env, napi_callback_info info) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 1, argv, NULL)) return NULL;
+  const void *p;
+  size_t len;
+  if (!cn_get_bytes(env, argv[0], "chunk", &p, &len)) return NULL;
+  struct crc_job *j = calloc(1, sizeof *j);
+  if (j == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
+  j->data = p;
+  j->len = len;
+  napi_value promise, name;
+  if (napi_create_reference(env, argv[0], 1, &j->chunk_ref) != napi_ok) {
+    free(j);
+    return NULL;
+  }
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "cairn:crc32Chunk", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, crc_execute, crc_complete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_reference(env, j->chunk_ref);
+    free(j);
+    return NULL;
+  }
+  return promise;
+}
+
+static napi_value js_crc32_combine(napi_env env, napi_callback_info info) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 3, argv, NULL)) return NULL;
+  uint32_t a, b;
+  int64_t len2;
+  if (!cn_get_uint32(env, argv[0], "crc1", &a) || !cn_get_uint32(env, argv[1], "crc2", &b) || !cn_get_int64(env, argv[2], "len2", &len2)) return NULL;
+  if (len2 < 0) return cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"len2\" argument must not be negative");
+  napi_value v;
+  if (napi_create_uint32(env, (uint32_t)crc32_combine64(a, b, (z_off64_t)len2), &v) != napi_ok) return NULL;
+  return v;
+}
+
 bool cn_register_hash(napi_env env, napi_value exports) {
   return cn_export_fn(env, exports, "hashNew", js_hash_new) && cn_export_fn(env, exports, "hashUpdate", js_hash_update) &&
-         cn_export_fn(env, exports, "hashDigest", js_hash_digest);
+         cn_export_fn(env, exports, "hashDigest", js_hash_digest) && cn_export_fn(env, exports, "crc32Chunk", js_crc32_chunk) &&
+         cn_export_fn(env, exports, "crc32Combine", js_crc32_combine);
 }

@@ -37,13 +37,14 @@
  * and the set of their parent directories (for the rules above); the reassembler one chunk
  * of a file (1 MiB) or of the record at a time.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read as readCb, readSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createGunzip, createGzip, type Gzip } from 'node:zlib';
 
-import { algorithmOf, Digester, type Digest } from '../digest/digest.js';
+import { algorithmOf, type Digest } from '../digest/digest.js';
+import { PoolDigester } from '../digest/pool.js';
 import { CairnError, DataCorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { constants, errnoCode, openat2 } from '../native/index.js';
+import { constants, crc32Chunk, crc32Combine, errnoCode, openat2 } from '../native/index.js';
 import { ByteSource, type TarHeader, type TarTap } from '../tar/index.js';
 import { keyBytes, keyDisplay, PATH_MAX, quoteName, safePath } from './pathsafe.js';
 import { classifyWhiteout } from './whiteout.js';
@@ -420,7 +421,8 @@ export async function* reassembleTar(
 ): AsyncGenerator<Buffer, void, undefined> {
   const what = opts.what ?? `layer ${opts.expectedDiffId}`;
   const mismatch = `${what}: re-emitted tar does not match its diffID`;
-  const hasher = new Digester(algorithmOf(opts.expectedDiffId));
+  // hashed on the pool while this thread reads the next files (digest/pool.ts)
+  const hasher = new PoolDigester(algorithmOf(opts.expectedDiffId));
   const c = constants;
   let rootFd: number;
   try {
@@ -480,7 +482,8 @@ export async function* reassembleTar(
         while (left > 0) {
           const chunk = await readRecord(Math.min(left, 64 * 1024), 'a raw segment');
           left -= chunk.length;
-          hasher.update(chunk);
+          const room = hasher.update(chunk);
+          if (room !== undefined) await room;
           emitted += chunk.length;
           yield chunk;
         }
@@ -490,8 +493,9 @@ export async function* reassembleTar(
         if (size === 0 || plen === 0 || plen > PATH_MAX) throw corrupt(`file reference of ${size} bytes with a path of ${plen} bytes`);
         const path = Buffer.from(await readRecord(plen, 'a file reference'));
         const crc = (await readRecord(4, 'a file reference')).readUInt32BE(0);
-        for (const chunk of fileBody(rootFd, path, size, crc, mismatch)) {
-          hasher.update(chunk);
+        for await (const chunk of fileBody(rootFd, path, size, crc, mismatch)) {
+          const room = hasher.update(chunk);
+          if (room !== undefined) await room;
           emitted += chunk.length;
           yield chunk;
         }
@@ -505,7 +509,7 @@ export async function* reassembleTar(
         throw corrupt(`unknown record tag 0x${tag.toString(16).padStart(2, '0')}`);
       }
     }
-    const got = hasher.digest();
+    const got = await hasher.digest();
     if (got !== opts.expectedDiffId) throw new DataCorruptError(`${mismatch} (got ${got})`);
   } finally {
     closeSync(rootFd);
@@ -514,8 +518,16 @@ export async function* reassembleTar(
   }
 }
 
-/** One FILE record's body, read in chunks below the root; its crc32 is checked before its last chunk is given out. */
-function* fileBody(rootFd: number, path: Buffer, size: number, crc: number, mismatch: string): Generator<Buffer, void, undefined> {
+/** Reads of one big file in flight at once, each on a thread of the pool: the disk works ahead of the reader. */
+const READS_AHEAD = 4;
+
+/**
+ * One FILE record's body, read in chunks below the root; its crc32 is checked before its last
+ * chunk is given out. A file of one chunk is read synchronously (one pool round trip would cost
+ * more than the read); a bigger one with several reads in flight, so that a cold file streams
+ * at the disk's speed rather than one synchronous read at a time.
+ */
+async function* fileBody(rootFd: number, path: Buffer, size: number, crc: number, mismatch: string): AsyncGenerator<Buffer, void, undefined> {
   const c = constants;
   const name = quoteName(path.toString('utf8'));
   let fd: number;
@@ -529,24 +541,51 @@ function* fileBody(rootFd: number, path: Buffer, size: number, crc: number, mism
     if (code === 'ENXIO' || code === 'ENODEV' || code === 'EISDIR') throw new DataCorruptError(`${mismatch}: file ${name} is no longer a regular file`, { cause: e });
     throw e;
   }
+  const reads: Promise<{ buf: Buffer; crc: number }>[] = [];
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new DataCorruptError(`${mismatch}: file ${name} is no longer a regular file`);
     if (st.size !== size) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked (${st.size} bytes, expected ${size})`);
-    let pos = 0;
+    const short = (at: number) => new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked (it ends after ${at} of ${size} bytes)`);
+    if (size <= READ_CHUNK) {
+      const buf = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) {
+        const n = readSync(fd, buf, got, size - got, got);
+        if (n === 0) throw short(got);
+        got += n;
+      }
+      if (crc32(buf) >>> 0 !== crc) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked`);
+      yield buf;
+      return;
+    }
+    let next = 0;
+    const start = (): void => {
+      const pos = next;
+      const len = Math.min(READ_CHUNK, size - pos);
+      next += len;
+      // read, then its crc32, both on the pool: this thread only joins the crcs
+      const p = new Promise<Buffer>((resolve, reject) => {
+        const buf = Buffer.allocUnsafe(len);
+        readCb(fd, buf, 0, len, pos, (e, n) => (e ? reject(e) : n === len ? resolve(buf) : reject(short(pos + n))));
+      }).then(async (buf) => ({ buf, crc: await crc32Chunk(buf) }));
+      p.catch(() => undefined); // awaited in order below; one failing early is not unhandled
+      reads.push(p);
+    };
+    while (reads.length < READS_AHEAD && next < size) start();
     let sum = 0;
-    while (pos < size) {
-      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - pos));
-      // synchronous, as the applier writes: one thread-pool round trip per file would cost more than the read
-      const bytesRead = readSync(fd, buf, 0, buf.length, pos);
-      if (bytesRead === 0) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked (it ends after ${pos} of ${size} bytes)`);
-      const chunk = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-      pos += bytesRead;
-      sum = crc32(chunk, sum);
-      if (pos === size && sum >>> 0 !== crc) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked`);
+    let done = 0;
+    while (reads.length > 0) {
+      const { buf: chunk, crc: chunkCrc } = await reads[0]!;
+      reads.shift();
+      if (next < size) start();
+      done += chunk.length;
+      sum = crc32Combine(sum, chunkCrc, chunk.length);
+      if (done === size && sum >>> 0 !== crc) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked`);
       yield chunk;
     }
   } finally {
+    await Promise.allSettled(reads); // no read is left using the fd
     closeSync(fd);
   }
 }

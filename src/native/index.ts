@@ -168,6 +168,8 @@ interface Binding {
   hashNew(algorithm: string): NativeHasher;
   hashUpdate(hasher: NativeHasher, chunks: readonly Uint8Array[]): Promise<void>;
   hashDigest(hasher: NativeHasher): string;
+  crc32Chunk(chunk: Uint8Array): Promise<number>;
+  crc32Combine(crc1: number, crc2: number, len2: number): number;
   constants: NativeConstants;
 }
 
@@ -663,4 +665,14 @@ export function hashUpdate(hasher: NativeHasher, chunks: readonly Uint8Array[]):
 /** The lowercase hex digest; the hasher is spent. Not while an update is in flight. */
 export function hashDigest(hasher: NativeHasher): string {
   return binding().hashDigest(hasher);
+}
+
+/** The CRC-32 (zlib's, as node:zlib's crc32) of `chunk`, computed on a thread of the pool; the chunk must not change meanwhile. */
+export function crc32Chunk(chunk: Uint8Array): Promise<number> {
+  return binding().crc32Chunk(chunk);
+}
+
+/** The CRC-32 of piece 1 followed by piece 2 (of `len2` bytes), from their CRCs (zlib's crc32_combine). */
+export function crc32Combine(crc1: number, crc2: number, len2: number): number {
+  return binding().crc32Combine(crc1, crc2, len2);
 }
