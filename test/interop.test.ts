@@ -1,6 +1,6 @@
 /**
  * Interoperability with tools no one here wrote (installed by scripts/setup.sh): archives made
- * by `cairn save` are read by skopeo, umoci and podman; archives made by skopeo and podman load
+ * by `cairn save` are read by skopeo, umoci, podman and docker (Debian's dockerd 20.10); archives made by skopeo and podman load
  * with `cairn load` and give the same image (config digest = image ID, diffIDs, and the manifest
  * digest where the format keeps it); save -> load -> save is byte-stable for both formats.
  *
@@ -19,6 +19,7 @@ import { Store } from '../src/store/store.js';
 import { getImage } from '../src/metadata/records.js';
 import type { Digest } from '../src/digest/digest.js';
 import { busyboxTar, cairn, cairnOk, have, tempDir } from './helpers.js';
+import { DOCKER, ensureDockerd, type DockerDaemon } from './docker.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -457,3 +458,42 @@ test("podman loads cairn's archives, and cairn loads podman's", async () => {
   assert.deepEqual((await inspect(root3, 'example.com/ex/three:oci')).RootFS.Layers, three.diffIds);
   assert.deepEqual((await inspect(root3, 'example.com/ex/four:v1')).RootFS.Layers, four.diffIds);
 });
+
+test("docker (dockerd 20.10) loads cairn's docker-archives, layers re-emitted from their files, and cairn loads docker's", async () => {
+  let daemon: DockerDaemon | null = null;
+  const names = ['example.com/ex/three:oci', 'example.com/ex/four:v1', 'cairn-interop/bb:1'];
+  try {
+    daemon = await ensureDockerd();
+    const root = fresh('root');
+    // four's layers come from a gzip oci-archive (blobs kept); bb is imported uncompressed
+    // (no blob: save re-emits it from its snapshot and tar-split record).
+    await cairnOk(root, ['load', '-q', '-i', skOci]);
+    await cairnOk(root, ['load', '-q', '-i', skOciFour]);
+    await cairnOk(root, ['import', join(dir.path, 'bb.tar'), names[2]!]);
+    const archive = fresh('for-docker.tar');
+    await cairnOk(root, ['save', '-o', archive, ...names]);
+    const loaded = docker(['load', '-i', archive]);
+    for (const n of names) assert.match(loaded, new RegExp(`Loaded image: ${n.replace(/[.]/g, '\\.')}`));
+    for (const n of names) {
+      const [d] = JSON.parse(docker(['image', 'inspect', n])) as Array<{ Id: string; RootFS: { Layers: string[] } }>;
+      const c = await inspect(root, n);
+      assert.equal(d!.Id, c.Id, `${n}: docker has the same image ID`);
+      assert.deepEqual(d!.RootFS.Layers, c.RootFS.Layers, `${n}: docker has the same diffIDs`);
+    }
+    // and back: docker's save of the imported image loads into cairn as the same image
+    const back = fresh('from-docker.tar');
+    docker(['save', '-o', back, names[2]!]);
+    const root2 = fresh('root');
+    await cairnOk(root2, ['load', '-q', '-i', back]);
+    assert.equal((await inspect(root2, names[2]!)).Id, (await inspect(root, names[2]!)).Id);
+  } finally {
+    if (daemon !== null) {
+      spawnSync(DOCKER, ['rmi', '-f', ...names], { stdio: 'ignore' });
+      await daemon.stop();
+    }
+  }
+});
+
+function docker(args: string[]): string {
+  return run(DOCKER, args);
+}
