@@ -14,7 +14,7 @@ import { listImages, listTags, tagsOf } from './metadata/records.js';
 import { SCHEMA_VERSION } from './metadata/db.js';
 import { parseReference } from './reference/reference.js';
 import { type DriverName } from './snapshot/index.js';
-import { Store } from './store/store.js';
+import { type CompressedBlobs, Store } from './store/store.js';
 import type { GcResult } from './store/gc.js';
 import type { HistoryRow, ImageInspect, ImageRow, ListOptions } from './image/query.js';
 import type { RemoveEvent, RemoveOptions } from './image/tags.js';
@@ -32,6 +32,12 @@ export interface CairnOptions {
   root?: string;
   /** `overlay` or `native`; default: the one recorded in the store, else the machine's best. */
   storageDriver?: DriverName;
+  /**
+   * `keep` (default) or `drop` the compressed blob of a layer the store can re-emit from its
+   * files: recorded in the store when given; `drop` halves the disk of compressed layers, and
+   * save then writes them uncompressed (see StoreOptions).
+   */
+  compressedBlobs?: CompressedBlobs;
 }
 
 export interface StoreInfo {
@@ -41,6 +47,8 @@ export interface StoreInfo {
   tags: number;
   contentBlobs: number;
   contentBytes: number;
+  /** The store's compressed-blobs policy (see CairnOptions). */
+  compressedBlobs: CompressedBlobs;
 }
 
 export interface MountedImage {
@@ -136,7 +144,7 @@ export class Cairn {
       contentBlobs++;
       contentBytes += b.size;
     }
-    return { root: this.store.root, schemaVersion: SCHEMA_VERSION, images: listImages(this.store.db).length, tags: listTags(this.store.db).length, contentBlobs, contentBytes };
+    return { root: this.store.root, schemaVersion: SCHEMA_VERSION, images: listImages(this.store.db).length, tags: listTags(this.store.db).length, contentBlobs, contentBytes, compressedBlobs: this.store.compressedBlobs };
   }
 
   /** Remove what nothing uses (it also runs after every removal and copy). */

@@ -19,6 +19,7 @@ export { defaultRoot } from './store/store.js';
 export type { ImageRow, ListOptions, HistoryRow, ImageInspect, InspectContainerConfig } from './image/query.js';
 export type { RemoveEvent, RemoveOptions } from './image/tags.js';
 export type { ImportOptions } from './archive/import.js';
+export type { CompressedBlobs } from './store/store.js';
 export type { LoadResult, LoadedImage } from './archive/load.js';
 export type { ArchiveFormat, SaveResult } from './archive/sink.js';
 export type { SquashOptions } from './transfer/squash.js';

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Cairn } from '../engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import { isDriverName } from '../snapshot/index.js';
+import type { CompressedBlobs } from '../store/store.js';
 import type { GlobalOptions } from './main.js';
 
 export async function openCairn(program: Command): Promise<Cairn> {
@@ -10,7 +11,26 @@ export async function openCairn(program: Command): Promise<Cairn> {
   if (g.storageDriver !== undefined && !isDriverName(g.storageDriver)) {
     throw new InvalidArgumentError(`unknown storage driver ${JSON.stringify(g.storageDriver)}: use overlay or native`);
   }
-  return Cairn.open({ ...(g.root !== undefined ? { root: g.root } : {}), ...(g.storageDriver !== undefined ? { storageDriver: g.storageDriver } : {}) });
+  const compressedBlobs = storageOpts(g.storageOpt);
+  return Cairn.open({
+    ...(g.root !== undefined ? { root: g.root } : {}),
+    ...(g.storageDriver !== undefined ? { storageDriver: g.storageDriver } : {}),
+    ...(compressedBlobs !== undefined ? { compressedBlobs } : {}),
+  });
+}
+
+/** `--storage-opt KEY=VALUE` (podman's flag): the one option known is compressed-blobs=keep|drop. */
+function storageOpts(opts: readonly string[]): CompressedBlobs | undefined {
+  let compressedBlobs: CompressedBlobs | undefined;
+  for (const o of opts) {
+    const eq = o.indexOf('=');
+    const key = eq < 0 ? o : o.slice(0, eq);
+    const value = eq < 0 ? '' : o.slice(eq + 1);
+    if (key !== 'compressed-blobs') throw new InvalidArgumentError(`unknown storage option ${JSON.stringify(key)}: the one known is compressed-blobs=keep|drop`);
+    if (value !== 'keep' && value !== 'drop') throw new InvalidArgumentError(`invalid storage option ${JSON.stringify(o)}: compressed-blobs is keep or drop`);
+    compressedBlobs = value;
+  }
+  return compressedBlobs;
 }
 
 /** Open the store, run `fn`, always close. */

@@ -13,6 +13,7 @@ import type { DriverName } from '../snapshot/types.js';
 export interface GlobalOptions {
   root?: string;
   storageDriver?: DriverName;
+  storageOpt: string[];
   debug?: boolean;
 }
 
@@ -115,6 +116,7 @@ export function buildProgram(): Command {
     .usage('[OPTIONS] COMMAND')
     .option('--root <dir>', 'root directory of the store (default: $CAIRN_ROOT, /var/lib/cairn for root)')
     .option('--storage-driver <driver>', 'storage driver (overlay, native)')
+    .option('--storage-opt <option>', 'storage option, recorded in the store: compressed-blobs=keep|drop', collect, [])
     .option('-D, --debug', 'print stack traces of errors')
     .version(VERSION, '-v, --version', 'print version information and quit')
     .showSuggestionAfterError(true)

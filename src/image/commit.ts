@@ -104,7 +104,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
       for (const l of layers) {
         const d = l.blob.blobDigest;
         if (existsSync(store.content.blobPath(d))) continue;
-        if (d === l.diffId && (l.tarSplit !== null || reproducibleLayer(store.db, l.diffId) !== undefined)) continue;
+        if ((d === l.diffId || store.compressedBlobs === 'drop') && (l.tarSplit !== null || reproducibleLayer(store.db, l.diffId) !== undefined)) continue;
         throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
       }
       for (const c of chains) {
@@ -127,6 +127,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
           addedAt: new Date().toISOString(),
         },
         layers,
+        store.compressedBlobs === 'keep',
       );
       const retagged: Array<[string, Digest]> = [];
       for (const t of img.tags ?? []) {

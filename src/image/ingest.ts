@@ -49,8 +49,9 @@ export async function knownLayer(store: Store, digest: Digest, diffId?: Digest):
   const size = layerSizeByDiffId(store.db, known.diffId);
   if (size === undefined) return undefined;
   const info = await store.content.info(digest);
-  // Present, or an uncompressed tar a layer's files re-emit (the store keeps no blob of it).
-  const reemittable = digest === known.diffId && reproducibleLayer(store.db, known.diffId) !== undefined;
+  // Present, or a tar a layer's files re-emit (the store keeps no blob of it): an uncompressed
+  // one, or, when the store drops compressed blobs, a compressed one (saved uncompressed).
+  const reemittable = (digest === known.diffId || store.compressedBlobs === 'drop') && reproducibleLayer(store.db, known.diffId) !== undefined;
   if (!info && !reemittable) return undefined;
   return { blobDigest: digest, blobSize: info?.size ?? known.size, compression: compressionOfMediaType(known.mediaType), diffId: known.diffId, size, reused: true };
 }

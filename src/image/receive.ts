@@ -70,8 +70,9 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
   protect(snapshotRef(key));
   const dir = writableLayer(await sn.prepare(key)).dir;
   // The bytes go to a content-store writer as they stream (a tee), unless they can be read
-  // again and are uncompressed: such a layer keeps no blob when its files reproduce it, and
-  // is read again in the rare case they do not. The applier hashes the bytes (digest and
+  // again and will not be kept (uncompressed, or compressed in a store that drops those): such
+  // a layer keeps no blob when its files reproduce it, and is read again in the rare case they
+  // do not. The applier hashes the bytes (digest and
   // diffID): the tee's writer does not hash them again.
   let writer: ContentWriter | undefined;
   let teeing: boolean | undefined;
@@ -116,7 +117,8 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
         return;
       }
       if (teeing === undefined) {
-        teeing = hint.reread === undefined || r.value.length < MAGIC_BYTES || detectCompression(r.value) !== 'none';
+        const compressed = r.value.length < MAGIC_BYTES || detectCompression(r.value) !== 'none';
+        teeing = hint.reread === undefined || (compressed && store.compressedBlobs === 'keep');
         if (teeing) writer = await store.content.writer({ hashedByCaller: true });
       }
       if (writer !== undefined) await enqueue(writer, r.value);
@@ -143,7 +145,8 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
     });
     const split = await recorder.finish();
     await flush();
-    const keep = r.compression !== 'none' || !split.reproducible;
+    // kept: a layer its files cannot reproduce, and a compressed one unless the store drops those
+    const keep = !split.reproducible || (r.compression !== 'none' && store.compressedBlobs === 'keep');
     if (keep) {
       protect(blobRef(r.digest));
       if (writer !== undefined) await writer.commit({ digest: r.digest, size: r.size, what: hint.what });

@@ -65,6 +65,8 @@ const OUT_BUFFER = 256 * 1024;
 const MAX_RAW = 1024 * 1024;
 /** Chunk size for reading file bodies. */
 const READ_CHUNK = 1024 * 1024;
+/** Body chunks at least this big get their crc32 computed on the pool while the next ones are parsed. */
+const POOL_CRC_MIN = 256 * 1024;
 
 function varint(n: number): Buffer {
   const out: number[] = [];
@@ -140,6 +142,8 @@ export class TarSplitRecorder {
   private bodyLeft = 0;
   private bodySize = 0;
   private crc = 0;
+  /** Pieces of the current body after `crc`, in order: big chunks' crcs come from the pool. */
+  private crcParts: { crc: number | Promise<number>; len: number }[] = [];
   /** Paths of recorded file bodies, and every directory they lie in. */
   private readonly recorded = new Set<string>();
   private readonly recordedDirs = new Set<string>();
@@ -280,10 +284,27 @@ export class TarSplitRecorder {
   private body(b: Buffer): void | Promise<void> {
     this.tarSize += b.length;
     if (this.bodyKey === null) return this.addRaw(b);
-    this.crc = crc32(b, this.crc);
+    if (b.length >= POOL_CRC_MIN) {
+      // a big chunk's crc32 on the pool (the chunk is a view of the stream: never changed), joined at the file's end
+      const crc = crc32Chunk(b);
+      crc.catch(() => undefined); // awaited at the file's end; an aborted recording never awaits it
+      this.crcParts.push({ crc, len: b.length });
+    } else if (this.crcParts.length > 0) {
+      this.crcParts.push({ crc: crc32(b), len: b.length });
+    } else {
+      this.crc = crc32(b, this.crc);
+    }
     this.bodyLeft -= b.length;
     if (this.bodyLeft > 0) return;
-    return this.endFile();
+    return this.crcParts.length > 0 ? this.joinCrc().then(() => this.endFile()) : this.endFile();
+  }
+
+  private async joinCrc(): Promise<void> {
+    const parts = this.crcParts;
+    this.crcParts = [];
+    let crc = this.crc >>> 0;
+    for (const p of parts) crc = crc32Combine(crc, await p.crc, p.len);
+    this.crc = crc;
   }
 
   private endFile(): void | Promise<void> {
@@ -326,6 +347,7 @@ export class TarSplitRecorder {
     this.bodySize = h.size;
     this.bodyLeft = h.size;
     this.crc = 0;
+    this.crcParts = [];
     this.files++;
     this.fileBytes += h.size;
     this.recorded.add(key);

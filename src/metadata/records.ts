@@ -92,8 +92,12 @@ export function findImagesByIdPrefix(db: Db, hexPrefix: string): ImageRecord[] {
   return (db.prepare("SELECT * FROM images WHERE id >= ? AND id < ? LIMIT 2").all(`sha256:${hexPrefix}`, `sha256:${hexPrefix}\uffff`) as ImageRow[]).map(imageFromRow);
 }
 
-/** Insert or replace an image with its layers. Layer and blob records are created as needed. */
-export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[]): void {
+/**
+ * Insert or replace an image with its layers. Layer and blob records are created as needed.
+ * `keepCompressed` (the store's compressed-blobs policy): whether the image keeps alive the
+ * compressed blob of a layer whose files can re-emit its tar (see {@link recordImageRefs}).
+ */
+export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[], keepCompressed = true): void {
   db.prepare(
     `INSERT INTO images (id, manifest_digest, manifest_media_type, manifest_size, config_media_type, config_size, created, size, parent, top_chain_id, last_tag_time, added_at)
      VALUES (@id, @manifestDigest, @manifestMediaType, @manifestSize, @configMediaType, @configSize, @created, @size, @parent, @topChainId, @lastTagTime, @addedAt)
@@ -120,12 +124,32 @@ export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[])
     insBlob.run(l.blob.blobDigest, l.blob.diffId, l.blob.mediaType, l.blob.size);
     insImgLayer.run(image.id, l.index, l.chainId, l.blob.blobDigest);
   }
-  // What the image keeps alive: its config and manifest, its layers, and the layer blobs the
-  // store keeps (compressed ones, and any whose layer has no tar-split to re-emit it from).
-  const owner = { kind: 'image', id: image.id } as const;
+  recordImageRefs(db, image.id, keepCompressed);
+}
+
+/**
+ * (Re)write what image `id` keeps alive: its config and manifest, its layers, and the layer
+ * blobs the store keeps — any whose layer has no tar-split record to re-emit it from, and,
+ * with `keepCompressed`, every compressed one (so that save and push keep its digest; without,
+ * save writes such a layer uncompressed, re-emitted from its files).
+ */
+export function recordImageRefs(db: Db, id: Digest, keepCompressed: boolean): void {
+  const image = getImage(db, id);
+  if (image === undefined) return;
+  const layers = imageLayers(db, id);
+  const owner = { kind: 'image', id } as const;
   dropRefs(db, owner);
-  const kept = layers.filter((l) => l.blob.blobDigest !== l.diffId || getLayer(db, l.chainId)?.tarSplit == null);
-  addRefs(db, owner, [blobRef(image.id), blobRef(image.manifestDigest), ...layers.map((l) => layerRef(l.chainId)), ...kept.map((l) => blobRef(l.blob.blobDigest))]);
+  const kept = layers.filter((l) => getLayer(db, l.chainId)?.tarSplit == null || (keepCompressed && l.blob.blobDigest !== l.diffId));
+  addRefs(db, owner, [blobRef(id), blobRef(image.manifestDigest), ...layers.map((l) => layerRef(l.chainId)), ...kept.map((l) => blobRef(l.blob.blobDigest))]);
+}
+
+/** A store-wide setting (`store_info`), or undefined when never recorded. */
+export function storeSetting(db: Db, key: string): string | undefined {
+  return (db.prepare('SELECT value FROM store_info WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+}
+
+export function setStoreSetting(db: Db, key: string, value: string): void {
+  db.prepare('INSERT INTO store_info (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
 }
 
 export function imageLayers(db: Db, id: Digest): ImageLayerRecord[] {
@@ -290,14 +314,16 @@ export function sweepLayerRecords(db: Db, keep: ReadonlySet<string>): Digest[] {
 }
 
 /**
- * Forget what was known about blobs that are gone (the digest -> diffID cache), unless a
- * remaining layer can still re-emit them (an uncompressed blob whose layer has a tar-split).
+ * Forget what was known about blobs that are gone (the digest -> diffID cache), unless an
+ * image still names them as a layer (its blob dropped: compressed-blobs=drop) or a remaining
+ * layer can still re-emit them (an uncompressed blob whose layer has a tar-split).
  */
 export function sweepLayerBlobRecords(db: Db, keep: ReadonlySet<string>): void {
   const del = db.prepare('DELETE FROM layer_blobs WHERE blob_digest = ?');
   const reemittable = db.prepare('SELECT 1 FROM layers WHERE diff_id = ? AND tar_split IS NOT NULL LIMIT 1');
+  const named = db.prepare('SELECT 1 FROM image_layers WHERE blob_digest = ? LIMIT 1');
   for (const r of db.prepare('SELECT blob_digest, diff_id FROM layer_blobs').all() as Array<{ blob_digest: string; diff_id: string }>) {
-    if (keep.has(r.blob_digest)) continue;
+    if (keep.has(r.blob_digest) || named.get(r.blob_digest) !== undefined) continue;
     if (r.blob_digest === r.diff_id && reemittable.get(r.diff_id) !== undefined) continue;
     del.run(r.blob_digest);
   }

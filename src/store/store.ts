@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { CairnError, errnoCode } from '../errors.js';
 import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, writeTx } from '../metadata/db.js';
-import { createLease, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd } from '../metadata/records.js';
+import { createLease, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
 import type { Ref } from '../metadata/refs.js';
 import { recordedDriver } from '../snapshot/meta.js';
 import { collectGarbage, type GcResult } from './gc.js';
@@ -29,7 +29,19 @@ export interface StoreOptions {
   root?: string;
   /** Storage driver for layers (`overlay`, `native`); default: the one recorded in the store, else the machine's best. */
   storageDriver?: DriverName;
+  /**
+   * Whether the store keeps the compressed blob of a layer it has unpacked and can re-emit
+   * from its files. `keep` (the default): save and push keep the layer's digest. `drop`:
+   * such a layer is on disk once (its snapshot and tar-split record, about half the disk of
+   * a compressed layer kept twice), and save writes it uncompressed. Recorded in the store
+   * when given; switching to `drop` removes the compressed blobs kept so far.
+   */
+  compressedBlobs?: CompressedBlobs;
 }
+
+export type CompressedBlobs = 'keep' | 'drop';
+
+const COMPRESSED_BLOBS_KEY = 'compressed-blobs';
 
 /** Protection from garbage collection for work in progress (see {@link Store.lease}). */
 export interface Lease {
@@ -52,6 +64,8 @@ export class Store {
 
   private snapshotter: Promise<Snapshotter> | undefined;
   private storageDriver: DriverName | undefined;
+  /** The compressed-blobs policy in force (see StoreOptions). */
+  compressedBlobs: CompressedBlobs = 'keep';
 
   private constructor(root: string, content: LocalContentStore, db: Db) {
     this.root = root;
@@ -72,7 +86,21 @@ export class Store {
     // A killed cairn's lease goes, and so does what it protected that nothing else uses.
     // Asked first with a read, so that read-only commands do not queue for the write lock.
     if (hasDeadLeases(db, processAlive) && writeTx(db, () => expireDeadLeases(db, processAlive)) > 0) await store.gc();
+    await store.applyCompressedBlobs(opts.compressedBlobs);
     return store;
+  }
+
+  /** The recorded policy, or `given` recorded (switching to `drop` lets the collector take the compressed blobs). */
+  private async applyCompressedBlobs(given: CompressedBlobs | undefined): Promise<void> {
+    const recorded = storeSetting(this.db, COMPRESSED_BLOBS_KEY);
+    this.compressedBlobs = recorded === 'drop' ? 'drop' : 'keep';
+    if (given === undefined || given === this.compressedBlobs) return;
+    this.compressedBlobs = given;
+    writeTx(this.db, () => {
+      setStoreSetting(this.db, COMPRESSED_BLOBS_KEY, given);
+      for (const img of listImages(this.db)) recordImageRefs(this.db, img.id, given === 'keep');
+    });
+    if (given === 'drop') await this.gc();
   }
 
   /**

@@ -2,7 +2,9 @@
  * The local store as a source: the images the given names resolve to (each once, with the
  * names that select it: `save busybox` carries every tag of the repository, `save busybox:1`
  * only that tag, as Docker), their documents read back from the content store and their
- * layers streamed from their blobs. Everything it will read is leased from `images()` until
+ * layers streamed from their blobs, or re-emitted from their files when the store keeps none
+ * (an uncompressed layer; a compressed one whose blob the store dropped is offered
+ * uncompressed, under a manifest rewritten to say so). Everything it will read is leased from `images()` until
  * `close()`, so a concurrent rmi cannot remove it mid-copy.
  */
 import type { Digest } from '../digest/digest.js';
@@ -12,7 +14,8 @@ import { layerBlob, type StoredLayer } from '../image/layertar.js';
 import { resolveImage } from '../image/resolve.js';
 import { imageLayers, tagsOf } from '../metadata/records.js';
 import { blobRef, layerRef } from '../metadata/refs.js';
-import { parseMediaType } from '../oci/mediatypes.js';
+import { OCI_MANIFEST, parseMediaType } from '../oci/mediatypes.js';
+import { buildManifest, layerMediaType, type MediaFamily } from '../oci/mutate.js';
 import { parseReference } from '../reference/reference.js';
 import type { Lease, Store } from '../store/store.js';
 import type { ImageSource, LayerDescriptor, SourceImage } from './types.js';
@@ -60,17 +63,28 @@ export class StoreSource implements ImageSource {
       }
       const { raw: manifestRaw, manifest } = await readManifest(this.store.content, r.image.manifestDigest);
       const { raw: configRaw, config } = await readConfig(this.store.content, id);
-      for (const l of records) this.stored.set(l.blob.blobDigest, { chainId: l.chainId, diffId: l.diffId, blobDigest: l.blob.blobDigest, tarSplit: l.tarSplit });
-      const layers: LayerDescriptor[] = records.map((l) => ({
-        mediaType: parseMediaType(l.blob.mediaType, `layer ${l.index} of image ${id}`),
-        digest: l.blob.blobDigest,
-        size: l.blob.size,
-        diffId: l.diffId,
-        uncompressedSize: l.size,
-      }));
+      const manifestMediaType = parseMediaType(r.image.manifestMediaType);
+      const family: MediaFamily = manifestMediaType === OCI_MANIFEST ? 'oci' : 'docker';
+      let rewritten = false;
+      const layers: LayerDescriptor[] = [];
+      for (const l of records) {
+        const stored = { chainId: l.chainId, diffId: l.diffId, blobDigest: l.blob.blobDigest, tarSplit: l.tarSplit };
+        // A compressed blob the store dropped (compressed-blobs=drop): the layer goes uncompressed,
+        // re-emitted from its files, and the manifest names it so.
+        if (l.blob.blobDigest !== l.diffId && l.tarSplit !== null && (await this.store.content.info(l.blob.blobDigest)) === undefined) {
+          rewritten = true;
+          this.stored.set(l.diffId, { ...stored, blobDigest: l.diffId });
+          layers.push({ mediaType: layerMediaType('none', family), digest: l.diffId, size: l.size, diffId: l.diffId, uncompressedSize: l.size });
+          continue;
+        }
+        this.stored.set(l.blob.blobDigest, stored);
+        layers.push({ mediaType: parseMediaType(l.blob.mediaType, `layer ${l.index} of image ${id}`), digest: l.blob.blobDigest, size: l.blob.size, diffId: l.diffId, uncompressedSize: l.size });
+      }
+      const configMediaType = parseMediaType(r.image.configMediaType);
+      const m = rewritten ? buildManifest(family, { raw: configRaw, mediaType: configMediaType }, layers) : undefined;
       out.set(id, {
-        manifest: { raw: manifestRaw, digest: r.image.manifestDigest, mediaType: parseMediaType(r.image.manifestMediaType), parsed: manifest },
-        config: { raw: configRaw, digest: id, mediaType: parseMediaType(r.image.configMediaType), parsed: config },
+        manifest: m ? { raw: m.raw, digest: m.digest, mediaType: manifestMediaType, parsed: m.manifest } : { raw: manifestRaw, digest: r.image.manifestDigest, mediaType: manifestMediaType, parsed: manifest },
+        config: { raw: configRaw, digest: id, mediaType: configMediaType, parsed: config },
         layers,
         names: [...tags],
       });

@@ -20,13 +20,14 @@ export async function run(program: Command, cmd: Command): Promise<void> {
       SchemaVersion: s.schemaVersion,
       ContentBlobs: blobs,
       ContentBytes: bytes,
+      CompressedBlobs: s.compressedBlobs,
       OSType: p.os,
       Architecture: p.architecture,
       NodeVersion: process.versions.node,
     };
     if (o.format === 'json') return out(goJson(info) + '\n');
     out(
-      `Server Version: ${info.ServerVersion}\nImages: ${info.Images}\nTags: ${info.Tags}\nRoot Dir: ${info.RootDir}\nSchema Version: ${info.SchemaVersion}\nContent: ${blobs} blobs, ${bytes} bytes\nOSType: ${info.OSType}\nArchitecture: ${info.Architecture}\n`,
+      `Server Version: ${info.ServerVersion}\nImages: ${info.Images}\nTags: ${info.Tags}\nRoot Dir: ${info.RootDir}\nSchema Version: ${info.SchemaVersion}\nContent: ${blobs} blobs, ${bytes} bytes\nCompressed Blobs: ${info.CompressedBlobs}\nOSType: ${info.OSType}\nArchitecture: ${info.Architecture}\n`,
     );
   });
 }
