@@ -70,9 +70,16 @@ export function contentStoreSuite(name: string, make: () => Promise<{ store: Con
 
   test(`${name}: delete, and missing blobs`, withStore(async (s) => {
     const info = await s.ingest(Readable.from([Buffer.from('to delete')]));
+    assert.equal(s.has(info.digest), true);
     await s.delete(info.digest);
     assert.equal(await s.info(info.digest), undefined);
+    assert.equal(s.has(info.digest), false);
     await s.delete(info.digest);
+    const again = await s.ingest(Readable.from([Buffer.from('to delete at once')]));
+    s.deleteSync(again.digest);
+    assert.equal(s.has(again.digest), false);
+    assert.equal(await s.info(again.digest), undefined);
+    s.deleteSync(again.digest);
     await assert.rejects(s.reader(info.digest), NotFoundError);
     await assert.rejects(s.readBytes(info.digest), NotFoundError);
   }));

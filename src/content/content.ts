@@ -57,6 +57,13 @@ export interface ContentStore {
   ingest(source: AsyncIterable<Uint8Array>, expected?: Expected): Promise<BlobInfo>;
   /** Remove a blob; absent blobs are not an error. */
   delete(digest: Digest): Promise<void>;
+  /**
+   * Whether a blob is present, answered at once: for checks inside a metadata transaction
+   * (which cannot wait), such as recording an image or collecting garbage.
+   */
+  has(digest: Digest): boolean;
+  /** {@link delete}, done at once: the collector removes blobs while it holds the metadata lock. */
+  deleteSync(digest: Digest): void;
   /** Every committed blob. */
   walk(): AsyncIterable<BlobInfo>;
 }

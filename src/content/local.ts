@@ -6,7 +6,7 @@
  * directory. A killed writer leaves only an ingest file, which `cleanIngest` removes once its
  * process is gone. Blobs are immutable: a blob that already exists is never rewritten.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -79,6 +79,14 @@ export class LocalContentStore implements ContentStore {
 
   async delete(digest: Digest): Promise<void> {
     await fsp.rm(this.blobPath(digest), { force: true });
+  }
+
+  has(digest: Digest): boolean {
+    return existsSync(this.blobPath(digest));
+  }
+
+  deleteSync(digest: Digest): void {
+    rmSync(this.blobPath(digest), { force: true });
   }
 
   async *walk(): AsyncIterable<BlobInfo> {

@@ -70,6 +70,14 @@ export class MemoryContentStore implements ContentStore {
     this.blobs.delete(digest);
   }
 
+  has(digest: Digest): boolean {
+    return this.blobs.has(digest);
+  }
+
+  deleteSync(digest: Digest): void {
+    this.blobs.delete(digest);
+  }
+
   async *walk(): AsyncIterable<BlobInfo> {
     for (const d of [...this.blobs.keys()].sort()) yield { digest: d, size: this.blobs.get(d)!.length };
   }

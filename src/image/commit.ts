@@ -4,7 +4,6 @@
  * after checking that every blob it names is present. Until that transaction, nothing of the
  * image can be listed; if it fails, nothing is.
  */
-import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { type Digest, digestOf } from '../digest/digest.js';
 import { DataCorruptError } from '../errors.js';
@@ -98,12 +97,12 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
     const out: StoredImage[] = [];
     for (const { img, id, manifestDigest, chains, layers } of prepared) {
       for (const d of [id, manifestDigest]) {
-        if (!existsSync(store.content.blobPath(d))) throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
+        if (!store.content.has(d)) throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
       }
       // A layer blob is in the store, or is an uncompressed tar a layer's files re-emit.
       for (const l of layers) {
         const d = l.blob.blobDigest;
-        if (existsSync(store.content.blobPath(d))) continue;
+        if (store.content.has(d)) continue;
         if ((d === l.diffId || store.compressedBlobs === 'drop') && (l.tarSplit !== null || reproducibleLayer(store.db, l.diffId) !== undefined)) continue;
         throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
       }

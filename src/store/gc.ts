@@ -11,7 +11,6 @@
  * await) and its files after. Candidates are listed before the lock (the content walk is
  * asynchronous); anything made after that listing is not a candidate this time.
  */
-import { rmSync } from 'node:fs';
 import type { Digest } from '../digest/digest.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { ContentStore } from '../content/content.js';
@@ -31,7 +30,7 @@ export interface GcResult {
 
 export interface GcTarget {
   db: Db;
-  content: ContentStore & { blobPath(d: Digest): string };
+  content: ContentStore;
   /** The snapshotter, or undefined when the store has none yet (nothing was ever unpacked). */
   snapshots: Snapshotter | undefined;
 }
@@ -52,7 +51,7 @@ export async function collectGarbage(t: GcTarget): Promise<GcResult> {
     }
     const layers = sweepLayerRecords(t.db, marked.layer);
     const goneBlobs = blobs.filter((d) => !marked.blob.has(d));
-    for (const d of goneBlobs) rmSync(t.content.blobPath(d), { force: true });
+    for (const d of goneBlobs) t.content.deleteSync(d);
     sweepLayerBlobRecords(t.db, marked.blob);
     if (t.snapshots) {
       const depth = (k: string): number => {

@@ -14,6 +14,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CairnError, errnoCode } from '../errors.js';
+import type { ContentStore } from '../content/content.js';
 import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, writeTx } from '../metadata/db.js';
 import { createLease, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
@@ -58,7 +59,7 @@ export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 export class Store {
   readonly root: string;
-  readonly content: LocalContentStore;
+  readonly content: ContentStore;
   readonly db: Db;
   private closed = false;
 
@@ -67,7 +68,7 @@ export class Store {
   /** The compressed-blobs policy in force (see StoreOptions). */
   compressedBlobs: CompressedBlobs = 'keep';
 
-  private constructor(root: string, content: LocalContentStore, db: Db) {
+  private constructor(root: string, content: ContentStore, db: Db) {
     this.root = root;
     this.content = content;
     this.db = db;
