@@ -78,3 +78,21 @@ test('writeTx rolls back everything when its function throws', () => {
     t.done();
   }
 });
+
+test('a new database has 1 KiB pages; an existing one keeps its page size', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-db-page-'));
+  try {
+    const fresh = openDatabase(join(dir, 'new.db'));
+    assert.equal(fresh.pragma('page_size', { simple: true }), 1024);
+    fresh.close();
+    const old = new Database(join(dir, 'old.db'));
+    old.exec('CREATE TABLE t (x)');
+    assert.equal(old.pragma('page_size', { simple: true }), 4096);
+    old.close();
+    const reopened = openDatabase(join(dir, 'old.db'));
+    assert.equal(reopened.pragma('page_size', { simple: true }), 4096);
+    reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

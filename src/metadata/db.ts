@@ -23,6 +23,9 @@ export interface OpenOptions {
   readonly?: boolean;
 }
 
+/** Page size of a new metadata database (SQLite's default is 4 KiB). */
+const PAGE_SIZE = 1024;
+
 export function openDatabase(path: string, opts: OpenOptions = {}): Db {
   let db: Db;
   try {
@@ -39,6 +42,10 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
       );
     }
     if (!opts.readonly) {
+      // A new database: 1 KiB pages (set before anything is written; WAL fixes the size). Its
+      // tables and indexes each take at least a page and hold small rows: a fresh store's
+      // database is ~40 KB instead of ~160 KB.
+      if (version === 0 && (db.pragma('page_count', { simple: true }) as number) === 0) db.pragma(`page_size = ${PAGE_SIZE}`);
       if ((db.pragma('journal_mode', { simple: true }) as string) !== 'wal') db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
