@@ -132,7 +132,11 @@ export abstract class BaseSnapshotter implements Snapshotter {
       commitRow(this.db, key, name, parent, usage);
       replaceLabels(this.db, row.id, labels);
     });
+    await this.committed(row.id);
   }
+
+  /** After a commit: what a driver keeps only for active snapshots can go (a crash before leaves it, harmlessly). */
+  protected async committed(_id: number): Promise<void> {}
 
   async remove(key: string): Promise<void> {
     const row = writeTx(this.db, () => {

@@ -10,6 +10,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
+import { removeTree } from '../rmtree.js';
 import { BaseSnapshotter, bind, type SnapshotterDriver } from './base.js';
 import { pinnedOverlayOptions, probeOverlay } from './detect.js';
 import type { SnapshotRow } from './meta.js';
@@ -23,6 +24,11 @@ export class OverlaySnapshotter extends BaseSnapshotter {
     // Made for every active snapshot, with or without a parent: one prepared without a parent
     // may get one at commit time, and its mounts then need a work directory.
     if (kind === 'active') await fsp.mkdir(join(tmp, 'work'), { mode: 0o700 });
+  }
+
+  /** A committed layer is only ever a lower (or read-only) directory: its work directory goes. */
+  protected override async committed(id: number): Promise<void> {
+    await removeTree(join(this.snapDir(id), 'work'));
   }
 
   protected mountsOf(row: SnapshotRow, parents: SnapshotRow[]): Mount[] {

@@ -93,6 +93,10 @@ test('overlay: mounts are plain data naming the layers topmost first', withRoot(
   assert.deepEqual(v2!.lowerdirs, [c!.upperdir, b!.source]);
   assert.equal(v2!.upperdir, undefined);
   assert.ok(v2!.options.includes('ro'));
+  // A committed layer is only ever a lower directory: its work directory went at commit; an
+  // active snapshot keeps its own.
+  for (const committed of [b!.source, c!.upperdir!]) assert.deepEqual(await fsp.readdir(join(committed, '..')), ['fs']);
+  assert.deepEqual((await fsp.readdir(join(d!.upperdir!, '..'))).sort(), ['fs', 'work']);
 }));
 
 test('native: a writable snapshot is a full copy; a view binds its parent read-only', withRoot('native', async (r) => {
