@@ -14,7 +14,6 @@ import { chainIds } from '../oci/chainid.js';
 import type { ImageConfig } from '../oci/types.js';
 import type { Store } from '../store/store.js';
 import { type UnpackProgress, unpackLayers } from './unpack.js';
-import { getRow } from '../snapshot/meta.js';
 
 export interface LayerForImage {
   blobDigest: Digest;
@@ -93,6 +92,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
     );
     for (const [i, l] of p.layers.entries()) l.tarSplit = splits.get(l.chainId) ?? p.img.layers[i]!.tarSplit ?? null;
   }
+  const sn = await store.snapshots();
   return writeTx(store.db, () => {
     const out: StoredImage[] = [];
     for (const { img, id, manifestDigest, chains, layers } of prepared) {
@@ -107,7 +107,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
         throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
       }
       for (const c of chains) {
-        if (getRow(store.db, c)?.kind !== 'committed') throw new DataCorruptError(`layer ${c} was removed by another process while the image was being recorded; retry`);
+        if (!sn.isCommitted(c)) throw new DataCorruptError(`layer ${c} was removed by another process while the image was being recorded; retry`);
       }
       putImage(
         store.db,

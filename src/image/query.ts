@@ -9,7 +9,6 @@ import { parseNormalizedReference, parseReference } from '../reference/reference
 import { readConfig } from './config.js';
 import { resolveImage } from './resolve.js';
 import { InvalidArgumentError } from '../errors.js';
-import { recordedDriver } from '../snapshot/meta.js';
 
 export interface ImageRow {
   id: Digest;
@@ -271,7 +270,7 @@ export async function inspectImage(store: Store, name: string): Promise<ImageIns
     Size: image.size,
     VirtualSize: image.size,
     // The storage driver the store's layers are unpacked with (recorded on first use).
-    GraphDriver: { Data: null, Name: recordedDriver(store.db) ?? '' },
+    GraphDriver: { Data: null, Name: store.recordedDriver ?? '' },
     RootFS: { Type: 'layers', Layers: layers.map((l) => l.diffId) },
     Metadata: { LastTagTime: image.lastTagTime ?? ZERO_TIME },
   };

@@ -13,7 +13,7 @@ import { reproducibleLayer } from '../metadata/records.js';
 import { applyRecorded, reemit } from './layertar.js';
 import { type Ref, snapshotRef } from '../metadata/refs.js';
 import type { Snapshotter } from '../snapshot/index.js';
-import { writableLayer } from '../snapshot/writable.js';
+import { writableLayer } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
 
 export interface UnpackLayer {

@@ -153,6 +153,10 @@ export abstract class BaseSnapshotter implements Snapshotter {
     await this.discard(this.snapDir(row.id));
   }
 
+  isCommitted(key: string): boolean {
+    return getRow(this.db, key)?.kind === 'committed';
+  }
+
   async usage(key: string): Promise<Usage> {
     const row = this.row(key);
     if (row.kind === 'committed' && row.size !== null && row.inodes !== null) return { size: row.size, inodes: row.inodes };

@@ -417,6 +417,7 @@ export function snapshotterSuite(driver: DriverName, factory: SnapshotterFactory
     await assert.rejects(r.sn.commit('cv', 'v'), PreconditionError);
     await assert.rejects(r.sn.prepare('e', 'v'), PreconditionError, 'a view is no parent');
     await assert.rejects(r.sn.commit('c2', 'c'), PreconditionError, 'a committed snapshot cannot be committed again');
+    assert.deepEqual(['c', 'd', 'v', 'nothing'].map((k) => r.sn.isCommitted(k)), [true, false, false, false], 'isCommitted: only the committed one');
 
     await assert.rejects(r.sn.remove('c'), ConflictError);
     await r.sn.remove('v');

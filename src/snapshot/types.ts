@@ -102,6 +102,11 @@ export interface Snapshotter {
   /** Throws NotFoundError for an unknown key. */
   stat(key: string): Promise<Info>;
   /**
+   * Whether `key` is a committed snapshot, answered at once: for checks inside a metadata
+   * transaction (which cannot wait), such as recording an image on its layers.
+   */
+  isCommitted(key: string): boolean;
+  /**
    * Set or remove labels of snapshot `key` (of any kind): each label given is set to its
    * value, one given with the empty string as value is removed, the others are kept.
    * Returns the snapshot's Info afterwards. NotFoundError for an unknown key.

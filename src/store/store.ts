@@ -19,9 +19,8 @@ import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, writeTx } from '../metadata/db.js';
 import { createLease, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
 import type { Ref } from '../metadata/refs.js';
-import { recordedDriver } from '../snapshot/meta.js';
 import { collectGarbage, type GcResult } from './gc.js';
-import { type DriverName, type Snapshotter, openSnapshotter } from '../snapshot/index.js';
+import { type DriverName, type Snapshotter, openSnapshotter, recordedDriver } from '../snapshot/index.js';
 import { processAlive } from '../process.js';
 import { removeTree } from '../rmtree.js';
 
@@ -155,12 +154,17 @@ export class Store {
     };
   }
 
+  /** The snapshot driver recorded in the store, or undefined before anything was unpacked. */
+  get recordedDriver(): string | undefined {
+    return recordedDriver(this.db);
+  }
+
   /**
    * Remove everything no root reaches (see gc.ts): blobs, layer records, snapshots. The
    * snapshotter is opened only if the store has one (nothing is recorded otherwise).
    */
   async gc(): Promise<GcResult> {
-    const snapshots = recordedDriver(this.db) !== undefined ? await this.snapshots() : undefined;
+    const snapshots = this.recordedDriver !== undefined ? await this.snapshots() : undefined;
     return collectGarbage({ db: this.db, content: this.content, snapshots });
   }
 
