@@ -6,6 +6,8 @@
  *   - `save` and `load` of a ~250 MB multi-layer image (5 layers x 50 MB of incompressible,
  *     deterministically generated data), load always into an empty store.
  *   - the store's growth caused by one load into an empty store (`du -s -B1`), per engine.
+ *   - beside the loads, "node floor" (bench/load-floor.ts): a Node process that only reads,
+ *     hashes and writes the archive's bytes — no engine, the least a Node `load` must do.
  *
  * Peers: podman (own storage root, overlay driver), skopeo (an OCI layout is its "store":
  * save = `copy oci: -> docker-archive:`, load = `copy docker-archive: -> oci:`), and docker
@@ -452,6 +454,8 @@ async function main(): Promise<void> {
         { engine: 'cairn', argv: cairnEngine.argv(fresh, ['load', '-q', '-i', input]), prepare: clearFresh, storeBytes: freshBytes },
         ...(podmanEngine.available ? [{ engine: 'podman', argv: podmanEngine.argv(fresh, ['load', '-q', '-i', input]), prepare: clearFresh, storeBytes: freshBytes }] : []),
         { engine: 'skopeo', argv: ['skopeo', 'copy', '-q', '--dest-oci-accept-uncompressed-layers', `docker-archive:${input}`, `oci:${fresh}:bench`], prepare: clearFresh, storeBytes: freshBytes },
+        // not an engine: the least a Node process loading this archive must do (bench/load-floor.ts)
+        { engine: 'node floor', argv: [process.execPath, join(REPO, 'dist', 'bench', 'load-floor.js'), input, fresh], prepare: clearFresh },
         ...(useDocker ? [{ engine: 'docker', argv: [DOCKER, 'load', '-q', '-i', input], prepare: () => dockerRmi(dockerRef), storeBytes: dockerStoreBytes, daemon: true }] : []),
       ];
       const mb = Math.round(inputSize / 1e6);
@@ -488,7 +492,8 @@ async function main(): Promise<void> {
   }
 
   // --- report ---
-  const engines = ['cairn', 'cairn (no NODE_EXTRA_CA_CERTS)', 'podman', 'skopeo', 'docker'];
+  // 'node floor' is no peer (see bench/load-floor.ts); docker stays last (its columns add the daemon)
+  const engines = ['cairn', 'cairn (no NODE_EXTRA_CA_CERTS)', 'podman', 'skopeo', 'node floor', 'docker'];
   const peers = ['podman', 'skopeo', 'docker'];
   const ratio = (c: number | undefined, p: number | undefined): string => (c !== undefined && p ? (c / p).toFixed(2) : '—');
   const lines: string[] = [];
