@@ -12,15 +12,16 @@ import { type ImageLayerRecord, putImage, reproducibleLayer, setRepoDigest, setT
 import { blobRef, type Ref } from '../metadata/refs.js';
 import { chainIds } from '../oci/chainid.js';
 import type { ImageConfig } from '../oci/types.js';
+import type { LayerDescriptor } from '../oci/mutate.js';
 import type { Store } from '../store/store.js';
 import { type UnpackProgress, unpackLayers } from './unpack.js';
 
-export interface LayerForImage {
-  blobDigest: Digest;
-  blobSize: number;
-  mediaType: string;
-  diffId: Digest;
-  size: number;
+/**
+ * A layer of an image to record: its descriptor as the manifest names it (blob digest, size
+ * and media type; diffID; uncompressed size), and what the store already knows of it.
+ */
+export interface LayerForImage extends LayerDescriptor {
+  uncompressedSize: number;
   /** The layer's tar-split record, when it was unpacked (and recorded) before the image is stored. */
   tarSplit?: Digest;
   /** A snapshot (not yet recorded) holding the same layer on another chain, to re-emit it from when the store keeps no blob. */
@@ -72,9 +73,9 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
       chainId: chains[i]!,
       diffId: l.diffId,
       parent: i === 0 ? null : chains[i - 1]!,
-      size: l.size,
+      size: l.uncompressedSize,
       tarSplit: null,
-      blob: { blobDigest: l.blobDigest, diffId: l.diffId, mediaType: l.mediaType, size: l.blobSize },
+      blob: { blobDigest: l.digest, diffId: l.diffId, mediaType: l.mediaType, size: l.size },
     }));
     prepared.push({ img, id, manifestDigest, chains, layers });
   }
@@ -119,7 +120,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
           configMediaType: img.configMediaType,
           configSize: img.configRaw.length,
           created: img.config.created ?? null,
-          size: img.layers.reduce((a, l) => a + l.size, 0),
+          size: img.layers.reduce((a, l) => a + l.uncompressedSize, 0),
           parent: img.parent ?? null,
           topChainId: chains.length ? chains[chains.length - 1]! : null,
           lastTagTime: null,

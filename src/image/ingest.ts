@@ -16,12 +16,13 @@ import { getLayerBlob, layerSizeByDiffId, reproducibleLayer } from '../metadata/
 import { blobRef, type Ref } from '../metadata/refs.js';
 
 export interface IngestedLayer {
-  blobDigest: Digest;
-  blobSize: number;
+  /** The blob's digest and size (compressed, as given). */
+  digest: Digest;
+  size: number;
   compression: Compression;
   diffId: Digest;
-  /** Uncompressed (tar) size. */
-  size: number;
+  /** Bytes of the uncompressed tar. */
+  uncompressedSize: number;
   /** true when the blob was already in the store and its bytes were not read. */
   reused: boolean;
 }
@@ -53,7 +54,7 @@ export async function knownLayer(store: Store, digest: Digest, diffId?: Digest):
   // one, or, when the store drops compressed blobs, a compressed one (saved uncompressed).
   const reemittable = (digest === known.diffId || store.compressedBlobs === 'drop') && reproducibleLayer(store.db, known.diffId) !== undefined;
   if (!info && !reemittable) return undefined;
-  return { blobDigest: digest, blobSize: info?.size ?? known.size, compression: compressionOfMediaType(known.mediaType), diffId: known.diffId, size, reused: true };
+  return { digest, size: info?.size ?? known.size, compression: compressionOfMediaType(known.mediaType), diffId: known.diffId, uncompressedSize: size, reused: true };
 }
 
 export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array>, exp: LayerExpectation, protect?: (ref: Ref) => void): Promise<IngestedLayer> {
@@ -102,7 +103,7 @@ export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array
       }
       if (leaseFirst) protect?.(blobRef(writer.digest()));
       const blob = await writer.commit({ digest: exp.digest ?? exp.diffId, size: exp.size, what: exp.what });
-      return { blobDigest: blob.digest, blobSize: blob.size, compression, diffId: blob.digest, size, reused: false };
+      return { digest: blob.digest, size: blob.size, compression, diffId: blob.digest, uncompressedSize: size, reused: false };
     }
     const diffId = tar.digest();
     if (exp.diffId !== undefined && diffId !== exp.diffId) {
@@ -110,7 +111,7 @@ export async function ingestLayer(store: Store, source: AsyncIterable<Uint8Array
     }
     if (leaseFirst) protect?.(blobRef(writer.digest()));
     const blob = await writer.commit({ digest: exp.digest, size: exp.size, what: exp.what });
-    return { blobDigest: blob.digest, blobSize: blob.size, compression, diffId, size, reused: false };
+    return { digest: blob.digest, size: blob.size, compression, diffId, uncompressedSize: size, reused: false };
   } catch (e) {
     await writer.abort();
     // Decompression and tar errors say which layer; the source's own errors speak for themselves.

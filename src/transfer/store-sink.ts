@@ -63,8 +63,8 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
       this.protect(blobRef(hint.digest));
       const known = await knownLayer(this.store, hint.digest);
       if (known) {
-        this.layers.set(known.blobDigest, known);
-        return { digest: known.blobDigest, size: known.blobSize, compression: known.compression, diffId: known.diffId, uncompressedSize: known.size, reused: true };
+        this.layers.set(known.digest, known);
+        return known;
       }
     }
     // Single pass where the driver allows it: unpacked as it streams, its parent given later.
@@ -83,8 +83,8 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
       { ...(hint.digest ? { digest: hint.digest } : {}), ...(hint.size !== undefined ? { size: hint.size } : {}), what: hint.what, ...(hint.requireTar ? { requireTar: true } : {}) },
       this.protect,
     );
-    this.layers.set(layer.blobDigest, layer);
-    return { digest: layer.blobDigest, size: layer.blobSize, compression: layer.compression, diffId: layer.diffId, uncompressedSize: layer.size, reused: layer.reused };
+    this.layers.set(layer.digest, layer);
+    return layer;
   }
 
   async hasLayer(l: LayerDescriptor): Promise<boolean> {
@@ -100,7 +100,7 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
 
   async putLayer(l: LayerDescriptor, bytes: AsyncIterable<Uint8Array>, opts: PutLayerOptions): Promise<void> {
     const layer = await ingestLayer(this.store, bytes, { digest: l.digest, size: l.size, diffId: l.diffId, what: opts.what }, this.protect);
-    this.layers.set(layer.blobDigest, layer);
+    this.layers.set(layer.digest, layer);
   }
 
   async putImage(img: SourceImage): Promise<void> {
@@ -115,8 +115,8 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
         throw new DataCorruptError(`image ${img.config.digest}: layer ${i} (${l.digest}): diffID mismatch: the config names ${l.diffId}, the layer's content is ${diffId}`);
       }
       return d
-        ? { blobDigest: l.digest, blobSize: d.size, mediaType: l.mediaType, diffId: l.diffId, size: d.uncompressedSize }
-        : { blobDigest: l.digest, blobSize: got!.blobSize, mediaType: l.mediaType, diffId: l.diffId, size: got!.size };
+        ? { mediaType: l.mediaType, digest: l.digest, size: d.size, diffId: l.diffId, uncompressedSize: d.uncompressedSize }
+        : { mediaType: l.mediaType, digest: l.digest, size: got!.size, diffId: l.diffId, uncompressedSize: got!.uncompressedSize };
     });
     this.pending.push({
       manifestRaw: img.manifest.raw,
@@ -134,7 +134,7 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
     for (const img of this.pending) {
       const chains = chainIds(img.layers.map((l) => l.diffId));
       for (const [i, l] of img.layers.entries()) {
-        const d = this.detached.get(l.blobDigest);
+        const d = this.detached.get(l.digest);
         if (!d) continue;
         const at = this.placed.get(d.key);
         if (at) {
