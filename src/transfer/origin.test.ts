@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isFileBytes, rangeOf, streamOf } from './origin.js';
+
+async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of it) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+test('a file origin streams its bytes, and any range of them again, as often as asked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-origin-'));
+  try {
+    const data = Buffer.alloc(3 * 1024 * 1024 + 17);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7 + 3) & 0xff;
+    const file = join(dir, 'f');
+    writeFileSync(file, data);
+    const o = { file };
+    assert.equal(isFileBytes(o), true);
+    assert.ok((await collect(streamOf(o))).equals(data));
+    for (const [start, length] of [[0, data.length], [1, 10], [1 << 20, (2 << 20) + 5], [data.length - 1, 1], [5, 0]] as const) {
+      const again = rangeOf(file, start, length);
+      assert.ok((await collect(again())).equals(data.subarray(start, start + length)), `${start}+${length}`);
+      assert.ok((await collect(again())).equals(data.subarray(start, start + length)), `${start}+${length}, read twice`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a stream origin is itself', async () => {
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    yield Buffer.from('ab');
+    yield Buffer.from('c');
+  }
+  const s = bytes();
+  assert.equal(isFileBytes(s), false);
+  assert.equal(streamOf(s), s);
+  assert.equal((await collect(streamOf(s))).toString(), 'abc');
+});
