@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir, unmountUnder } from './helpers.js';
+import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tarBytes, tempDir, unmountUnder } from './helpers.js';
 import { readTar } from '../src/tar/index.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -42,6 +42,15 @@ async function members(archive: Buffer): Promise<Map<string, Buffer>> {
     if (e.header.type === 'file') out.set(e.header.name, Buffer.concat(chunks));
   }
   return out;
+}
+
+/** A docker-archive of `base` as `tag` with a stray first member `extra.bin` (a tar is concatenable only before its end blocks, so rebuilt). */
+async function withStrayMember(tag: string, junk: Buffer): Promise<Buffer> {
+  const m = await members(await makeDockerArchive([{ layers: [base], repoTags: [tag] }]));
+  return tarBytes(async (tar) => {
+    await tar.add({ name: 'extra.bin', size: junk.length, mtime: 0 }, junk);
+    for (const [name, body] of m) await tar.add({ name, size: body.length, mtime: 0 }, body);
+  });
 }
 
 for (const driver of ['overlay', 'native'] as const) {
@@ -113,15 +122,8 @@ test('a base layer holding whiteouts loads as a plain base: nothing of them show
 
 test('an archive member that is neither JSON nor a layer any manifest names is ignored, and not kept', async () => {
   const root = join(dir.path, 'extra-member');
-  const archive = await makeDockerArchive([{ layers: [base], repoTags: ['once/x:1'] }]);
-  // Appended before manifest.json's end: a tar is concatenable only before its end blocks, so rebuild.
-  const m = await members(archive);
-  const { tarBytes } = await import('./helpers.js');
   const junk = randomBytesSeeded(50_000, 21);
-  const rebuilt = await tarBytes(async (tar) => {
-    await tar.add({ name: 'extra.bin', size: junk.length, mtime: 0 }, junk);
-    for (const [name, body] of m) await tar.add({ name, size: body.length, mtime: 0 }, body);
-  });
+  const rebuilt = await withStrayMember('once/x:1', junk);
   await cairnOk(root, ['load'], { input: rebuilt });
   assert.equal((await cairnOk(root, ['images', '-q', 'once/x:1'])).stdout.trim().length, 12);
   assert.ok(!blobs(root).includes(sha(junk)), 'the stray member is not kept');
@@ -177,14 +179,8 @@ test('a layer its files cannot reproduce (a path given twice) keeps its blob, fr
 });
 
 test('from a file, a member that is not a layer is read again, checked and dropped like one from a pipe', async () => {
-  const archive = await makeDockerArchive([{ layers: [base], repoTags: ['once/y:1'] }]);
-  const m = await members(archive);
-  const { tarBytes } = await import('./helpers.js');
   const junk = randomBytesSeeded(50_000, 22);
-  const rebuilt = await tarBytes(async (tar) => {
-    await tar.add({ name: 'extra.bin', size: junk.length, mtime: 0 }, junk);
-    for (const [name, body] of m) await tar.add({ name, size: body.length, mtime: 0 }, body);
-  });
+  const rebuilt = await withStrayMember('once/y:1', junk);
   const file = join(dir.path, 'extra-member.tar');
   writeFileSync(file, rebuilt);
   const root = join(dir.path, 'extra-member-file');

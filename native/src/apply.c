@@ -604,18 +604,14 @@ static napi_value js_apply_batch(napi_env env, napi_callback_info info) {
     }
   }
   b->n = n;
-  napi_value promise, name;
   if (napi_create_reference(env, argv[3], 1, &b->keep[0]) != napi_ok ||
       napi_create_reference(env, argv[4], 1, &b->keep[1]) != napi_ok ||
-      napi_create_reference(env, argv[5], 1, &b->keep[2]) != napi_ok ||
-      napi_create_promise(env, &b->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "cairn.applyBatch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, batch_execute, batch_complete, b, &b->work) != napi_ok ||
-      napi_queue_async_work(env, b->work) != napi_ok) {
-    /* a created promise would stay pending: only reached when N-API itself fails */
+      napi_create_reference(env, argv[5], 1, &b->keep[2]) != napi_ok) {
     free_batch(env, b);
     return NULL;
   }
+  napi_value promise = cn_queue_promise(env, "cairn:applyBatch", batch_execute, batch_complete, b, &b->deferred, &b->work);
+  if (promise == NULL) free_batch(env, b); /* only when N-API itself fails */
   return promise;
 }
 

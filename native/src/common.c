@@ -289,3 +289,28 @@ bool cn_export_fn(napi_env env, napi_value exports, const char *name, napi_callb
   return napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn) == napi_ok &&
          cn_set_value(env, exports, name, fn);
 }
+
+napi_value cn_queue_promise(napi_env env, const char *resource, napi_async_execute_callback execute,
+                            napi_async_complete_callback complete, void *data, napi_deferred *deferred,
+                            napi_async_work *work) {
+  napi_value promise, name;
+  if (napi_create_promise(env, deferred, &promise) != napi_ok) return NULL;
+  if (napi_create_string_utf8(env, resource, NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, data, work) != napi_ok) {
+    /* the promise is dropped unsettled: nothing refers to it yet */
+    return NULL;
+  }
+  if (napi_queue_async_work(env, *work) != napi_ok) {
+    napi_delete_async_work(env, *work);
+    *work = NULL;
+    return NULL;
+  }
+  return promise;
+}
+
+void cn_reject_errno(napi_env env, napi_deferred deferred, int err, const char *syscall, const char *path,
+                     const char *detail) {
+  cn_throw_errno(env, err, syscall, path, NULL, detail);
+  napi_value e;
+  if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_reject_deferred(env, deferred, e);
+}

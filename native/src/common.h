@@ -73,6 +73,19 @@ bool cn_set_bigint_u64(napi_env env, napi_value obj, const char *key, uint64_t v
 bool cn_set_bigint_i64(napi_env env, napi_value obj, const char *key, int64_t v);
 bool cn_set_string(napi_env env, napi_value obj, const char *key, const char *v);
 
+/*
+ * Work on libuv's pool that settles a promise: creates the promise and queues `execute` (on a
+ * pool thread) then `complete` (on the main thread, which settles *deferred and frees `data`).
+ * Returns the promise, or NULL with nothing queued (the caller frees `data`) when N-API fails.
+ */
+napi_value cn_queue_promise(napi_env env, const char *resource, napi_async_execute_callback execute,
+                            napi_async_complete_callback complete, void *data, napi_deferred *deferred,
+                            napi_async_work *work);
+
+/* Reject `deferred` with the errno error cn_throw_errno would throw. */
+void cn_reject_errno(napi_env env, napi_deferred deferred, int err, const char *syscall, const char *path,
+                     const char *detail);
+
 /* Register a function on the exports object. */
 bool cn_export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
 

@@ -113,9 +113,7 @@ static void update_complete(napi_env env, napi_status status, void *data) {
   if (status == napi_ok && !j->failed) {
     napi_resolve_deferred(env, j->deferred, cn_undefined(env));
   } else {
-    cn_throw_errno(env, status == napi_ok ? EIO : ECANCELED, "EVP_DigestUpdate", NULL, NULL, NULL);
-    napi_value e;
-    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_reject_deferred(env, j->deferred, e);
+    cn_reject_errno(env, j->deferred, status == napi_ok ? EIO : ECANCELED, "EVP_DigestUpdate", NULL, NULL);
   }
   napi_delete_reference(env, j->chunks_ref);
   napi_delete_reference(env, j->handle_ref);
@@ -148,7 +146,6 @@ static napi_value js_hash_update(napi_env env, napi_callback_info info) {
     }
     j->data[i] = p;
   }
-  napi_value promise, name;
   if (napi_create_reference(env, argv[0], 1, &j->handle_ref) != napi_ok) {
     free(j);
     return NULL;
@@ -158,10 +155,8 @@ static napi_value js_hash_update(napi_env env, napi_callback_info info) {
     free(j);
     return NULL;
   }
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "cairn:hashUpdate", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, update_execute, update_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  napi_value promise = cn_queue_promise(env, "cairn:hashUpdate", update_execute, update_complete, j, &j->deferred, &j->work);
+  if (promise == NULL) {
     napi_delete_reference(env, j->chunks_ref);
     napi_delete_reference(env, j->handle_ref);
     free(j);
@@ -213,9 +208,7 @@ static void crc_complete(napi_env env, napi_status status, void *data) {
     napi_value v;
     if (napi_create_uint32(env, j->crc, &v) == napi_ok) napi_resolve_deferred(env, j->deferred, v);
   } else {
-    cn_throw_errno(env, ECANCELED, "crc32", NULL, NULL, NULL);
-    napi_value e;
-    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_reject_deferred(env, j->deferred, e);
+    cn_reject_errno(env, j->deferred, ECANCELED, "crc32", NULL, NULL);
   }
   napi_delete_reference(env, j->chunk_ref);
   napi_delete_async_work(env, j->work);
@@ -232,18 +225,14 @@ static napi_value js_crc32_chunk(napi_env env, napi_callback_info info) {
   if (j == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
   j->data = p;
   j->len = len;
-  napi_value promise, name;
   if (napi_create_reference(env, argv[0], 1, &j->chunk_ref) != napi_ok) {
     free(j);
     return NULL;
   }
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "cairn:crc32Chunk", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, crc_execute, crc_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  napi_value promise = cn_queue_promise(env, "cairn:crc32Chunk", crc_execute, crc_complete, j, &j->deferred, &j->work);
+  if (promise == NULL) {
     napi_delete_reference(env, j->chunk_ref);
     free(j);
-    return NULL;
   }
   return promise;
 }

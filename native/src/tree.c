@@ -39,11 +39,23 @@ struct dent64 {
   char d_name[];
 };
 
+/* A directory on a walk's stack. */
 struct level {
-  int fd;       /* -1 once closed to stay under KEEP_OPEN */
+  int fd;           /* -1 once closed to stay under KEEP_OPEN */
   dev_t dev;
   ino_t ino;
-  char *name;   /* this directory's name in its parent */
+  char *name;       /* this directory's name in its parent */
+  char *names;      /* usage walk: its entry names, NUL-separated, read when it was entered */
+  size_t names_len;
+  size_t pos;       /* usage walk: the next name to visit */
+};
+
+/* Where a walk failed: the first failure wins. */
+struct walk_error {
+  int err;
+  const char *syscall;
+  size_t depth;
+  char entry[256];
 };
 
 struct job {
@@ -53,17 +65,65 @@ struct job {
   char *name;
   /* results */
   bool existed;
-  int err;
-  const char *syscall;
-  size_t depth;
-  char entry[256];
+  struct walk_error e;
 };
 
-static void fail(struct job *j, int err, const char *syscall, size_t depth, const char *entry) {
-  j->err = err;
-  j->syscall = syscall;
-  j->depth = depth;
-  snprintf(j->entry, sizeof j->entry, "%s", entry == NULL ? "" : entry);
+static void fail(struct walk_error *w, int err, const char *syscall, size_t depth, const char *entry) {
+  w->err = err;
+  w->syscall = syscall;
+  w->depth = depth;
+  snprintf(w->entry, sizeof w->entry, "%s", entry == NULL ? "" : entry);
+}
+
+/*
+ * Push directory `nm` (open as `fd`, `st` its fstat; for the usage walk, its entry names) on a
+ * walk's stack, growing it, and close the fd of the level KEEP_OPEN below. On failure nothing is
+ * pushed: the caller still owns `fd` and `names`.
+ */
+static bool push_level(struct walk_error *w, struct level **stack, size_t *cap, size_t *n, int fd, const struct stat *st,
+                       const char *nm, char *names, size_t names_len) {
+  if (*n == *cap) {
+    struct level *bigger = realloc(*stack, 2 * *cap * sizeof **stack);
+    if (bigger == NULL) {
+      fail(w, ENOMEM, "realloc", *n, nm);
+      return false;
+    }
+    *stack = bigger;
+    *cap *= 2;
+  }
+  char *name = strdup(nm);
+  if (name == NULL) {
+    fail(w, ENOMEM, "strdup", *n, nm);
+    return false;
+  }
+  (*stack)[*n] = (struct level){.fd = fd, .dev = st->st_dev, .ino = st->st_ino, .name = name, .names = names, .names_len = names_len, .pos = 0};
+  (*n)++;
+  if (*n > KEEP_OPEN && (*stack)[*n - 1 - KEEP_OPEN].fd >= 0) {
+    close((*stack)[*n - 1 - KEEP_OPEN].fd);
+    (*stack)[*n - 1 - KEEP_OPEN].fd = -1;
+  }
+  return true;
+}
+
+/* Reject a walk's promise with its failure, naming where in the tree it happened. */
+static void reject_walk(napi_env env, napi_deferred deferred, const struct walk_error *w, const char *name) {
+  char detail[400];
+  snprintf(detail, sizeof detail, "at depth %zu, entry '%s'", w->depth, w->entry);
+  cn_reject_errno(env, deferred, w->err, w->syscall, name, detail);
+}
+
+/* A walk's arguments: a directory fd and one path component below it. */
+static bool walk_args(napi_env env, napi_callback_info info, bool allow_dot, int32_t *dirfd, char **name) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 2, argv, NULL)) return false;
+  if (!cn_get_int32(env, argv[0], "dirfd", dirfd) || !cn_get_path(env, argv[1], "name", false, name)) return false;
+  if ((*name)[0] == '\0' || strchr(*name, '/') != NULL || (!allow_dot && strcmp(*name, ".") == 0) || strcmp(*name, "..") == 0) {
+    free(*name);
+    *name = NULL;
+    cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"name\" argument must be one path component");
+    return false;
+  }
+  return true;
 }
 
 static int open_dir(int dirfd, const char *name) {
@@ -71,7 +131,7 @@ static int open_dir(int dirfd, const char *name) {
 }
 
 /* The fd of stack[i], reopened through ".." of stack[i + 1] (open) when it was closed. */
-static bool ensure_open(struct job *j, struct level *stack, size_t i) {
+static bool ensure_open(struct walk_error *j, struct level *stack, size_t i) {
   if (stack[i].fd >= 0) return true;
   int fd = openat(stack[i + 1].fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
@@ -100,18 +160,18 @@ static void remove_tree(struct job *j) {
     int e = errno;
     if (e == ENOENT) return;
     if (e != ENOTDIR && e != ELOOP) {
-      fail(j, e, "openat", 0, j->name);
+      fail(&j->e, e, "openat", 0, j->name);
       return;
     }
     /* Not a directory: one unlink. */
     j->existed = true;
-    if (unlinkat(j->dirfd, j->name, 0) != 0 && errno != ENOENT) fail(j, errno, "unlinkat", 0, j->name);
+    if (unlinkat(j->dirfd, j->name, 0) != 0 && errno != ENOENT) fail(&j->e, errno, "unlinkat", 0, j->name);
     return;
   }
   j->existed = true;
   struct stat st;
   if (fstat(fd, &st) != 0) {
-    fail(j, errno, "fstat", 0, j->name);
+    fail(&j->e, errno, "fstat", 0, j->name);
     close(fd);
     return;
   }
@@ -120,7 +180,7 @@ static void remove_tree(struct job *j) {
   char *buf = malloc(DENTS_BUF);
   char *top_name = strdup(j->name);
   if (stack == NULL || buf == NULL || top_name == NULL) {
-    fail(j, ENOMEM, "malloc", 0, j->name);
+    fail(&j->e, ENOMEM, "malloc", 0, j->name);
     close(fd);
     free(stack);
     free(buf);
@@ -129,21 +189,21 @@ static void remove_tree(struct job *j) {
   }
   stack[n++] = (struct level){.fd = fd, .dev = st.st_dev, .ino = st.st_ino, .name = top_name};
 
-  while (n > 0 && j->err == 0) {
+  while (n > 0 && j->e.err == 0) {
     struct level *cur = &stack[n - 1];
     bool descended = false;
     if (lseek(cur->fd, 0, SEEK_SET) < 0) {
-      fail(j, errno, "lseek", n - 1, cur->name);
+      fail(&j->e, errno, "lseek", n - 1, cur->name);
       break;
     }
     for (;;) {
       long got = syscall(SYS_getdents64, cur->fd, buf, DENTS_BUF);
       if (got < 0) {
-        fail(j, errno, "getdents64", n - 1, cur->name);
+        fail(&j->e, errno, "getdents64", n - 1, cur->name);
         break;
       }
       if (got == 0) break;
-      for (long off = 0; off < got && !descended && j->err == 0;) {
+      for (long off = 0; off < got && !descended && j->e.err == 0;) {
         struct dent64 *d = (struct dent64 *)(buf + off);
         off += d->d_reclen;
         const char *nm = d->d_name;
@@ -153,13 +213,13 @@ static void remove_tree(struct job *j) {
           struct stat cst;
           if (fstatat(cur->fd, nm, &cst, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT) continue;
-            fail(j, errno, "fstatat", n, nm);
+            fail(&j->e, errno, "fstatat", n, nm);
             break;
           }
           is_dir = S_ISDIR(cst.st_mode);
         }
         if (!is_dir) {
-          if (unlinkat(cur->fd, nm, 0) != 0 && errno != ENOENT) fail(j, errno, "unlinkat", n, nm);
+          if (unlinkat(cur->fd, nm, 0) != 0 && errno != ENOENT) fail(&j->e, errno, "unlinkat", n, nm);
           continue;
         }
         int cfd = open_dir(cur->fd, nm);
@@ -167,64 +227,46 @@ static void remove_tree(struct job *j) {
           int e = errno;
           if (e == ENOENT) continue;
           if (e == ENOTDIR || e == ELOOP) { /* replaced meanwhile by a non-directory */
-            if (unlinkat(cur->fd, nm, 0) != 0 && errno != ENOENT) fail(j, errno, "unlinkat", n, nm);
+            if (unlinkat(cur->fd, nm, 0) != 0 && errno != ENOENT) fail(&j->e, errno, "unlinkat", n, nm);
             continue;
           }
-          fail(j, e, "openat", n, nm);
+          fail(&j->e, e, "openat", n, nm);
           break;
         }
         struct stat cst;
         if (fstat(cfd, &cst) != 0) {
-          fail(j, errno, "fstat", n, nm);
+          fail(&j->e, errno, "fstat", n, nm);
           close(cfd);
           break;
         }
         if (cst.st_dev != cur->dev) {
-          fail(j, EXDEV, "openat", n, nm); /* a mount point: never remove another file system's files */
+          fail(&j->e, EXDEV, "openat", n, nm); /* a mount point: never remove another file system's files */
           close(cfd);
           break;
         }
-        if (n == cap) {
-          struct level *bigger = realloc(stack, 2 * cap * sizeof *stack);
-          if (bigger == NULL) {
-            fail(j, ENOMEM, "realloc", n, nm);
-            close(cfd);
-            break;
-          }
-          stack = bigger;
-          cap *= 2;
-        }
-        char *cname = strdup(nm);
-        if (cname == NULL) {
-          fail(j, ENOMEM, "strdup", n, nm);
+        if (!push_level(&j->e, &stack, &cap, &n, cfd, &cst, nm, NULL, 0)) {
           close(cfd);
           break;
-        }
-        stack[n] = (struct level){.fd = cfd, .dev = cst.st_dev, .ino = cst.st_ino, .name = cname};
-        n++;
-        if (n > KEEP_OPEN && stack[n - 1 - KEEP_OPEN].fd >= 0) {
-          close(stack[n - 1 - KEEP_OPEN].fd);
-          stack[n - 1 - KEEP_OPEN].fd = -1;
         }
         descended = true;
       }
-      if (descended || j->err != 0) break;
+      if (descended || j->e.err != 0) break;
     }
-    if (descended || j->err != 0) continue;
+    if (descended || j->e.err != 0) continue;
     /* cur is empty: remove it from its parent and go up. */
     if (n == 1) {
       close(cur->fd);
       cur->fd = -1;
-      if (unlinkat(j->dirfd, cur->name, AT_REMOVEDIR) != 0 && errno != ENOENT) fail(j, errno, "unlinkat", 0, cur->name);
+      if (unlinkat(j->dirfd, cur->name, AT_REMOVEDIR) != 0 && errno != ENOENT) fail(&j->e, errno, "unlinkat", 0, cur->name);
       free(cur->name);
       n--;
       break;
     }
-    if (!ensure_open(j, stack, n - 2)) break;
+    if (!ensure_open(&j->e, stack, n - 2)) break;
     close(cur->fd);
     cur->fd = -1;
     if (unlinkat(stack[n - 2].fd, cur->name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
-      fail(j, errno, "unlinkat", n - 1, cur->name);
+      fail(&j->e, errno, "unlinkat", n - 1, cur->name);
     }
     free(cur->name);
     n--;
@@ -244,31 +286,18 @@ static void execute(napi_env env, void *data) {
 
 static void complete(napi_env env, napi_status status, void *data) {
   struct job *j = data;
-  if (status != napi_ok && j->err == 0) fail(j, ECANCELED, "removeTreeAt", 0, j->name);
-  if (j->err == 0) {
-    napi_resolve_deferred(env, j->deferred, cn_bool(env, j->existed));
-  } else {
-    char detail[400];
-    snprintf(detail, sizeof detail, "at depth %zu, entry '%s'", j->depth, j->entry);
-    cn_throw_errno(env, j->err, j->syscall, j->name, NULL, detail);
-    napi_value e;
-    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_reject_deferred(env, j->deferred, e);
-  }
+  if (status != napi_ok && j->e.err == 0) fail(&j->e, ECANCELED, "removeTreeAt", 0, j->name);
+  if (j->e.err == 0) napi_resolve_deferred(env, j->deferred, cn_bool(env, j->existed));
+  else reject_walk(env, j->deferred, &j->e, j->name);
   napi_delete_async_work(env, j->work);
   free(j->name);
   free(j);
 }
 
 static napi_value js_remove_tree_at(napi_env env, napi_callback_info info) {
-  napi_value argv[CAIRN_MAX_ARGS];
-  if (!cn_args(env, info, 2, argv, NULL)) return NULL;
   int32_t dirfd;
   char *name = NULL;
-  if (!cn_get_int32(env, argv[0], "dirfd", &dirfd) || !cn_get_path(env, argv[1], "name", false, &name)) return NULL;
-  if (name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-    free(name);
-    return cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"name\" argument must be one path component");
-  }
+  if (!walk_args(env, info, false, &dirfd, &name)) return NULL;
   struct job *j = calloc(1, sizeof *j);
   if (j == NULL) {
     free(name);
@@ -276,14 +305,10 @@ static napi_value js_remove_tree_at(napi_env env, napi_callback_info info) {
   }
   j->dirfd = dirfd;
   j->name = name;
-  napi_value promise, resource_name;
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "cairn:removeTreeAt", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
-      napi_create_async_work(env, NULL, resource_name, execute, complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  napi_value promise = cn_queue_promise(env, "cairn:removeTreeAt", execute, complete, j, &j->deferred, &j->work);
+  if (promise == NULL) {
     free(name);
     free(j);
-    return NULL;
   }
   return promise;
 }
@@ -297,16 +322,6 @@ static napi_value js_remove_tree_at(napi_env env, napi_callback_info info) {
  * on another device (a mount point) counts as itself; its contents are not walked. An entry
  * that vanishes meanwhile is skipped.
  */
-
-struct ulevel {
-  int fd;          /* -1 once closed to stay under KEEP_OPEN */
-  dev_t dev;
-  ino_t ino;
-  char *names;     /* this directory's entry names, NUL-separated, read when it was entered */
-  size_t names_len;
-  size_t pos;      /* next name to visit */
-  char *name;      /* this directory's name in its parent */
-};
 
 struct linked {
   dev_t dev;
@@ -323,18 +338,8 @@ struct ujob {
   uint64_t inodes;
   struct linked *links;
   size_t nlinks, caplinks;
-  int err;
-  const char *syscall;
-  size_t depth;
-  char entry[256];
+  struct walk_error e;
 };
-
-static void ufail(struct ujob *j, int err, const char *syscall, size_t depth, const char *entry) {
-  j->err = err;
-  j->syscall = syscall;
-  j->depth = depth;
-  snprintf(j->entry, sizeof j->entry, "%s", entry == NULL ? "" : entry);
-}
 
 /* All entry names of the directory `fd` (without "." and ".."), NUL-separated. */
 static bool read_names(struct ujob *j, int fd, size_t depth, const char *dname, char **out, size_t *out_len) {
@@ -344,13 +349,13 @@ static bool read_names(struct ujob *j, int fd, size_t depth, const char *dname, 
   if (names == NULL || buf == NULL) {
     free(names);
     free(buf);
-    ufail(j, ENOMEM, "malloc", depth, dname);
+    fail(&j->e, ENOMEM, "malloc", depth, dname);
     return false;
   }
   for (;;) {
     long got = syscall(SYS_getdents64, fd, buf, DENTS_BUF);
     if (got < 0) {
-      ufail(j, errno, "getdents64", depth, dname);
+      fail(&j->e, errno, "getdents64", depth, dname);
       free(names);
       free(buf);
       return false;
@@ -366,7 +371,7 @@ static bool read_names(struct ujob *j, int fd, size_t depth, const char *dname, 
         while (len + n > cap) cap *= 2;
         char *bigger = realloc(names, cap);
         if (bigger == NULL) {
-          ufail(j, ENOMEM, "realloc", depth, dname);
+          fail(&j->e, ENOMEM, "realloc", depth, dname);
           free(names);
           free(buf);
           return false;
@@ -394,7 +399,7 @@ static bool count_inode(struct ujob *j, const struct stat *st, size_t depth, con
     size_t cap = j->caplinks == 0 ? 256 : 2 * j->caplinks;
     struct linked *bigger = realloc(j->links, cap * sizeof *bigger);
     if (bigger == NULL) {
-      ufail(j, ENOMEM, "realloc", depth, nm);
+      fail(&j->e, ENOMEM, "realloc", depth, nm);
       return false;
     }
     j->links = bigger;
@@ -411,61 +416,44 @@ static int cmp_linked(const void *a, const void *b) {
   return 0;
 }
 
-static bool uensure_open(struct ujob *j, struct ulevel *stack, size_t i) {
-  if (stack[i].fd >= 0) return true;
-  int fd = openat(stack[i + 1].fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    ufail(j, errno, "openat", i, "..");
-    return false;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || st.st_dev != stack[i].dev || st.st_ino != stack[i].ino) {
-    ufail(j, ESTALE, "openat", i, "..");
-    close(fd);
-    return false;
-  }
-  stack[i].fd = fd;
-  return true;
-}
-
 static void tree_usage(struct ujob *j) {
   int fd = openat(j->dirfd, j->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
   if (fd < 0) {
     if (errno != ENOTDIR && errno != ELOOP) {
-      ufail(j, errno, "openat", 0, j->name);
+      fail(&j->e, errno, "openat", 0, j->name);
       return;
     }
     /* Not a directory: the one inode. */
-    if (fstatat(j->dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) != 0) ufail(j, errno, "fstatat", 0, j->name);
+    if (fstatat(j->dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) != 0) fail(&j->e, errno, "fstatat", 0, j->name);
     else count_inode(j, &st, 0, j->name);
     return;
   }
   if (fstat(fd, &st) != 0) {
-    ufail(j, errno, "fstat", 0, j->name);
+    fail(&j->e, errno, "fstat", 0, j->name);
     close(fd);
     return;
   }
   count_inode(j, &st, 0, j->name);
   size_t cap = 64, n = 0;
-  struct ulevel *stack = malloc(cap * sizeof *stack);
+  struct level *stack = malloc(cap * sizeof *stack);
   char *top_name = strdup(j->name);
   char *names = NULL;
   size_t names_len = 0;
   if (stack == NULL || top_name == NULL || !read_names(j, fd, 0, j->name, &names, &names_len)) {
-    if (j->err == 0) ufail(j, ENOMEM, "malloc", 0, j->name);
+    if (j->e.err == 0) fail(&j->e, ENOMEM, "malloc", 0, j->name);
     close(fd);
     free(stack);
     free(top_name);
     return;
   }
-  stack[n++] = (struct ulevel){.fd = fd, .dev = st.st_dev, .ino = st.st_ino, .names = names, .names_len = names_len, .pos = 0, .name = top_name};
+  stack[n++] = (struct level){.fd = fd, .dev = st.st_dev, .ino = st.st_ino, .names = names, .names_len = names_len, .pos = 0, .name = top_name};
 
-  while (n > 0 && j->err == 0) {
-    struct ulevel *cur = &stack[n - 1];
+  while (n > 0 && j->e.err == 0) {
+    struct level *cur = &stack[n - 1];
     if (cur->pos >= cur->names_len) {
       /* Done with cur: go up, reopening the parent through ".." if it was closed. */
-      if (n >= 2 && !uensure_open(j, stack, n - 2)) break;
+      if (n >= 2 && !ensure_open(&j->e, stack, n - 2)) break;
       close(cur->fd);
       free(cur->names);
       free(cur->name);
@@ -477,7 +465,7 @@ static void tree_usage(struct ujob *j) {
     struct stat cst;
     if (fstatat(cur->fd, nm, &cst, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;
-      ufail(j, errno, "fstatat", n, nm);
+      fail(&j->e, errno, "fstatat", n, nm);
       break;
     }
     if (!count_inode(j, &cst, n, nm)) break;
@@ -485,7 +473,7 @@ static void tree_usage(struct ujob *j) {
     int cfd = openat(cur->fd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (cfd < 0) {
       if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue; /* gone or replaced meanwhile */
-      ufail(j, errno, "openat", n, nm);
+      fail(&j->e, errno, "openat", n, nm);
       break;
     }
     struct stat dst;
@@ -499,29 +487,10 @@ static void tree_usage(struct ujob *j) {
       close(cfd);
       break;
     }
-    if (n == cap) {
-      struct ulevel *bigger = realloc(stack, 2 * cap * sizeof *stack);
-      if (bigger == NULL) {
-        ufail(j, ENOMEM, "realloc", n, nm);
-        close(cfd);
-        free(cnames);
-        break;
-      }
-      stack = bigger;
-      cap *= 2;
-    }
-    char *cname = strdup(nm);
-    if (cname == NULL) {
-      ufail(j, ENOMEM, "strdup", n, nm);
+    if (!push_level(&j->e, &stack, &cap, &n, cfd, &dst, nm, cnames, cnames_len)) {
       close(cfd);
       free(cnames);
       break;
-    }
-    stack[n] = (struct ulevel){.fd = cfd, .dev = dst.st_dev, .ino = dst.st_ino, .names = cnames, .names_len = cnames_len, .pos = 0, .name = cname};
-    n++;
-    if (n > KEEP_OPEN && stack[n - 1 - KEEP_OPEN].fd >= 0) {
-      close(stack[n - 1 - KEEP_OPEN].fd);
-      stack[n - 1 - KEEP_OPEN].fd = -1;
     }
   }
   for (size_t i = 0; i < n; i++) {
@@ -530,7 +499,7 @@ static void tree_usage(struct ujob *j) {
     free(stack[i].name);
   }
   free(stack);
-  if (j->err == 0 && j->nlinks > 0) {
+  if (j->e.err == 0 && j->nlinks > 0) {
     qsort(j->links, j->nlinks, sizeof *j->links, cmp_linked);
     for (size_t i = 0; i < j->nlinks; i++) {
       if (i > 0 && cmp_linked(&j->links[i], &j->links[i - 1]) == 0) continue;
@@ -547,8 +516,8 @@ static void uexecute(napi_env env, void *data) {
 
 static void ucomplete(napi_env env, napi_status status, void *data) {
   struct ujob *j = data;
-  if (status != napi_ok && j->err == 0) ufail(j, ECANCELED, "treeUsageAt", 0, j->name);
-  if (j->err == 0) {
+  if (status != napi_ok && j->e.err == 0) fail(&j->e, ECANCELED, "treeUsageAt", 0, j->name);
+  if (j->e.err == 0) {
     napi_value r;
     if (napi_create_object(env, &r) == napi_ok && cn_set_double(env, r, "size", (double)j->size) && cn_set_double(env, r, "inodes", (double)j->inodes)) {
       napi_resolve_deferred(env, j->deferred, r);
@@ -557,11 +526,7 @@ static void ucomplete(napi_env env, napi_status status, void *data) {
       if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_reject_deferred(env, j->deferred, e);
     }
   } else {
-    char detail[400];
-    snprintf(detail, sizeof detail, "at depth %zu, entry '%s'", j->depth, j->entry);
-    cn_throw_errno(env, j->err, j->syscall, j->name, NULL, detail);
-    napi_value e;
-    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_reject_deferred(env, j->deferred, e);
+    reject_walk(env, j->deferred, &j->e, j->name);
   }
   napi_delete_async_work(env, j->work);
   free(j->links);
@@ -570,15 +535,9 @@ static void ucomplete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value js_tree_usage_at(napi_env env, napi_callback_info info) {
-  napi_value argv[CAIRN_MAX_ARGS];
-  if (!cn_args(env, info, 2, argv, NULL)) return NULL;
   int32_t dirfd;
   char *name = NULL;
-  if (!cn_get_int32(env, argv[0], "dirfd", &dirfd) || !cn_get_path(env, argv[1], "name", false, &name)) return NULL;
-  if (name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, "..") == 0) {
-    free(name);
-    return cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"name\" argument must be one path component");
-  }
+  if (!walk_args(env, info, true, &dirfd, &name)) return NULL;
   struct ujob *j = calloc(1, sizeof *j);
   if (j == NULL) {
     free(name);
@@ -586,14 +545,10 @@ static napi_value js_tree_usage_at(napi_env env, napi_callback_info info) {
   }
   j->dirfd = dirfd;
   j->name = name;
-  napi_value promise, resource_name;
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "cairn:treeUsageAt", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
-      napi_create_async_work(env, NULL, resource_name, uexecute, ucomplete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  napi_value promise = cn_queue_promise(env, "cairn:treeUsageAt", uexecute, ucomplete, j, &j->deferred, &j->work);
+  if (promise == NULL) {
     free(name);
     free(j);
-    return NULL;
   }
   return promise;
 }
