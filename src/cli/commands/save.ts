@@ -13,7 +13,8 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
     throw new CairnError('usage', 'cowardly refusing to save to a terminal. Use the -o flag or redirect', { exitCode: 1 });
   }
   await withCairn(program, async (cairn) => {
-    const progress = createProgress(process.stderr, !process.stderr.isTTY && !o.output);
+    // Docker's save prints nothing; on a terminal cairn shows each layer's progress.
+    const progress = createProgress(process.stderr, !process.stderr.isTTY);
     if (!o.output) {
       await cairn.save(images, process.stdout, { format: o.format, progress });
       return;
