@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isFileBytes, rangeOf, streamOf } from './origin.js';
+import { execFileSync } from 'node:child_process';
+import { isFileBytes, pathOrigin, rangeOf, streamOf } from './origin.js';
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -40,4 +41,26 @@ test('a stream origin is itself', async () => {
   assert.equal(isFileBytes(s), false);
   assert.equal(streamOf(s), s);
   assert.equal((await collect(streamOf(s))).toString(), 'abc');
+});
+
+test('a path is a file origin only when it is a regular file (a FIFO is streamed once)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-origin-'));
+  try {
+    const file = join(dir, 'f');
+    writeFileSync(file, 'regular');
+    assert.deepEqual(await pathOrigin(file), { file });
+    const fifo = join(dir, 'p');
+    execFileSync('mkfifo', [fifo]);
+    const o = await pathOrigin(fifo);
+    assert.equal(isFileBytes(o), false);
+    const writer = new Promise<void>((resolve, reject) => {
+      // the FIFO's other end, as a shell redirect would give it
+      import('node:fs').then(({ writeFile }) => writeFile(fifo, 'piped', (e) => (e ? reject(e) : resolve())), reject);
+    });
+    assert.equal((await collect(streamOf(o))).toString(), 'piped');
+    await writer;
+    await assert.rejects(pathOrigin(join(dir, 'missing')), { code: 'ENOENT' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

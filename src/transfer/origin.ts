@@ -5,8 +5,9 @@
  * `reread`): the copy is made only in the rare case it turns out to be needed.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 
-/** A file on disk, as bytes. */
+/** A regular file on disk, as bytes (see {@link pathOrigin} for any path). */
 export interface FileBytes {
   readonly file: string;
 }
@@ -18,6 +19,15 @@ const READ_CHUNK = 1 << 20;
 
 export function isFileBytes(o: ByteOrigin): o is FileBytes {
   return typeof (o as Partial<FileBytes>).file === 'string';
+}
+
+/**
+ * The origin of the bytes at `path`: a regular file as `{ file }` (it can be read again in
+ * part), anything else (a FIFO, a character device such as /dev/stdin) as a stream read once.
+ */
+export async function pathOrigin(path: string): Promise<ByteOrigin> {
+  const st = await stat(path);
+  return st.isFile() ? { file: path } : createReadStream(path, { highWaterMark: READ_CHUNK });
 }
 
 /** The bytes as one stream. */

@@ -1,5 +1,6 @@
 /** `cairn import FILE|- [REF]`: prints the new image ID, as Docker. */
 import type { Command } from 'commander';
+import { pathOrigin } from '../../transfer/origin.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { NotFoundError, errnoCode } from '../../errors.js';
 import { out, withCairn } from '../context.js';
@@ -22,7 +23,7 @@ export async function run(program: Command, cmd: Command, file: string, referenc
     }
   }
   await withCairn(program, async (cairn) => {
-    const source = file === '-' ? process.stdin : { file };
+    const source = file === '-' ? process.stdin : await pathOrigin(file);
     const platform = o.platform ? parsePlatform(o.platform) : undefined;
     const r = await cairn.import(source, {
       ...(reference ? { reference } : {}),

@@ -1,6 +1,7 @@
 /** `cairn load [-i FILE] [-q]`: Docker's `Loaded image:` lines. */
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { pathOrigin } from '../../transfer/origin.js';
 import { CairnError, NotFoundError, errnoCode } from '../../errors.js';
 import { parseNormalizedReference } from '../../reference/reference.js';
 import { createProgress } from '../progress.js';
@@ -18,7 +19,7 @@ export async function run(program: Command, cmd: Command): Promise<void> {
     }
   }
   await withCairn(program, async (cairn) => {
-    const source = o.input ? { file: o.input } : process.stdin;
+    const source = o.input ? await pathOrigin(o.input) : process.stdin;
     const result = await cairn.load(source, createProgress(process.stderr, o.quiet ?? false));
     if (o.quiet) return;
     for (const img of result.images) {
