@@ -58,6 +58,7 @@ export async function applyRecorded(store: Store, target: ApplyTarget, source: A
   return { result, tarSplit: split.reproducible ? recorded() : undefined };
 }
 
+/** A layer the store holds (or is unpacking): its chain, its diffID, the blob a manifest names, its tar-split record. */
 export interface StoredLayer {
   chainId: Digest;
   diffId: Digest;

@@ -10,17 +10,15 @@ import { randomBytes } from 'node:crypto';
 import type { Digest } from '../digest/digest.js';
 import { AlreadyExistsError, NotFoundError } from '../errors.js';
 import { reproducibleLayer } from '../metadata/records.js';
-import { applyRecorded, reemit } from './layertar.js';
+import { applyRecorded, reemit, type StoredLayer } from './layertar.js';
 import { type Ref, snapshotRef } from '../metadata/refs.js';
 import type { Snapshotter } from '../snapshot/index.js';
 import { writableLayer } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
 
-export interface UnpackLayer {
-  chainId: Digest;
+/** A layer to unpack: a stored layer (its tar-split not known yet) with its place in the chain. */
+export interface UnpackLayer extends Omit<StoredLayer, 'tarSplit'> {
   parent: Digest | null;
-  blobDigest: Digest;
-  diffId: Digest;
   /** A snapshot holding the same layer on another chain, not yet recorded: re-emit from it when there is no blob. */
   reemitFrom?: { chainId: Digest; tarSplit: Digest };
 }
