@@ -188,3 +188,22 @@ test('from a file, a member that is not a layer is read again, checked and dropp
   assert.equal((await cairnOk(root, ['images', '-q', 'once/y:1'])).stdout.trim().length, 12);
   assert.ok(!blobs(root).includes(sha(junk)), 'the stray member is not kept');
 });
+
+test('an empty (0-byte) layer loads from a pipe and from a file, and saves back as the same image', async () => {
+  const archive = await makeDockerArchive([{ layers: [Buffer.alloc(0)], repoTags: ['once/empty:1'] }]);
+  const file = join(dir.path, 'empty-layer.tar');
+  writeFileSync(file, archive);
+  const ids: string[] = [];
+  for (const [name, argv, input] of [['pipe', ['load'], archive], ['file', ['load', '-i', file], undefined]] as const) {
+    const root = join(dir.path, `empty-${name}`);
+    const r = await cairnOk(root, [...argv], input ? { input } : {});
+    assert.match(r.stdout, /^Loaded image: once\/empty:1$/m, name);
+    ids.push((await cairnOk(root, ['images', '-q', '--no-trunc', 'once/empty:1'])).stdout.trim());
+    const out = join(dir.path, `empty-${name}-saved.tar`);
+    await cairnOk(root, ['save', '-o', out, 'once/empty:1']);
+    const again = join(dir.path, `empty-${name}-again`);
+    await cairnOk(again, ['load', '-i', out]);
+    assert.equal((await cairnOk(again, ['images', '-q', '--no-trunc', 'once/empty:1'])).stdout.trim(), ids.at(-1), `${name}: saved and loaded back, the same image`);
+  }
+  assert.equal(ids[0], ids[1]);
+});

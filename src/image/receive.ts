@@ -72,8 +72,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
   // The bytes go to a content-store writer as they stream (a tee), unless they can be read
   // again and will not be kept (uncompressed, or compressed in a store that drops those): such
   // a layer keeps no blob when its files reproduce it, and is read again in the rare case they
-  // do not. The applier hashes the bytes (digest and
-  // diffID): the tee's writer does not hash them again.
+  // do not. The applier hashes the bytes (digest and diffID): the tee's writer does not.
   let writer: ContentWriter | undefined;
   let teeing: boolean | undefined;
   const it = source[Symbol.asyncIterator]();
@@ -125,6 +124,8 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
       yield r.value;
     }
   }
+  // Not teed: the bytes read again (none arrived at all when there is no way to read them again).
+  const again = (): AsyncIterable<Uint8Array> => (hint.reread !== undefined ? hint.reread() : noBytes());
   let whiteouts = false;
   const { recorder, recorded } = contentRecorder(store, protect, { what: hint.what });
   const tap = {
@@ -150,7 +151,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
     if (keep) {
       protect(blobRef(r.digest));
       if (writer !== undefined) await writer.commit({ digest: r.digest, size: r.size, what: hint.what });
-      else await storeAgain(store, hint.reread!, { digest: r.digest, size: r.size, what: hint.what });
+      else await storeAgain(store, again(), { digest: r.digest, size: r.size, what: hint.what });
     } else {
       await writer?.abort();
     }
@@ -184,7 +185,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
         blob = await writer.commit(expected);
       } else {
         if (!ended) for (let r = await it.next(); !r.done; r = await it.next());
-        blob = await storeAgain(store, hint.reread!, expected);
+        blob = await storeAgain(store, again(), expected);
       }
       protect(blobRef(blob.digest));
       if (hint.digest && blob.digest !== hint.digest) throw new DataCorruptError(`${hint.what}: digest mismatch: got ${blob.digest}, expected ${hint.digest}`);
@@ -198,11 +199,13 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
   }
 }
 
+async function* noBytes(): AsyncGenerator<Uint8Array> {}
+
 /** Store bytes read again from their origin as a blob, hashed and checked on the way in. */
-async function storeAgain(store: Store, reread: () => AsyncIterable<Uint8Array>, expected: { digest?: Digest; size?: number; what: string }): Promise<{ digest: Digest; size: number }> {
+async function storeAgain(store: Store, bytes: AsyncIterable<Uint8Array>, expected: { digest?: Digest; size?: number; what: string }): Promise<{ digest: Digest; size: number }> {
   const w = await store.content.writer();
   try {
-    for await (const c of reread()) await w.write(c);
+    for await (const c of bytes) await w.write(c);
   } catch (e) {
     await w.abort();
     throw e;
