@@ -124,7 +124,7 @@ export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[],
     insBlob.run(l.blob.blobDigest, l.blob.diffId, l.blob.mediaType, l.blob.size);
     insImgLayer.run(image.id, l.index, l.chainId, l.blob.blobDigest);
   }
-  recordImageRefs(db, image.id, keepCompressed);
+  writeImageRefs(db, image, layers, keepCompressed);
 }
 
 /**
@@ -135,12 +135,15 @@ export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[],
  */
 export function recordImageRefs(db: Db, id: Digest, keepCompressed: boolean): void {
   const image = getImage(db, id);
-  if (image === undefined) return;
-  const layers = imageLayers(db, id);
-  const owner = { kind: 'image', id } as const;
+  if (image !== undefined) writeImageRefs(db, image, imageLayers(db, id), keepCompressed);
+}
+
+function writeImageRefs(db: Db, image: Pick<ImageRecord, 'id' | 'manifestDigest'>, layers: readonly ImageLayerRecord[], keepCompressed: boolean): void {
+  const owner = { kind: 'image', id: image.id } as const;
   dropRefs(db, owner);
+  // the layer's recorded tar-split (putImage's argument may predate it)
   const kept = layers.filter((l) => getLayer(db, l.chainId)?.tarSplit == null || (keepCompressed && l.blob.blobDigest !== l.diffId));
-  addRefs(db, owner, [blobRef(id), blobRef(image.manifestDigest), ...layers.map((l) => layerRef(l.chainId)), ...kept.map((l) => blobRef(l.blob.blobDigest))]);
+  addRefs(db, owner, [blobRef(image.id), blobRef(image.manifestDigest), ...layers.map((l) => layerRef(l.chainId)), ...kept.map((l) => blobRef(l.blob.blobDigest))]);
 }
 
 /** A store-wide setting (`store_info`), or undefined when never recorded. */

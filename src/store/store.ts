@@ -64,8 +64,7 @@ export class Store {
 
   private snapshotter: Promise<Snapshotter> | undefined;
   private storageDriver: DriverName | undefined;
-  /** The compressed-blobs policy in force (see StoreOptions). */
-  compressedBlobs: CompressedBlobs = 'keep';
+  private policy: CompressedBlobs = 'keep';
 
   private constructor(root: string, content: ContentStore, db: Db) {
     this.root = root;
@@ -90,12 +89,17 @@ export class Store {
     return store;
   }
 
+  /** The compressed-blobs policy in force (see StoreOptions). */
+  get compressedBlobs(): CompressedBlobs {
+    return this.policy;
+  }
+
   /** The recorded policy, or `given` recorded (switching to `drop` lets the collector take the compressed blobs). */
   private async applyCompressedBlobs(given: CompressedBlobs | undefined): Promise<void> {
     const recorded = storeSetting(this.db, COMPRESSED_BLOBS_KEY);
-    this.compressedBlobs = recorded === 'drop' ? 'drop' : 'keep';
-    if (given === undefined || given === this.compressedBlobs) return;
-    this.compressedBlobs = given;
+    this.policy = recorded === 'drop' ? 'drop' : 'keep';
+    if (given === undefined || given === this.policy) return;
+    this.policy = given;
     writeTx(this.db, () => {
       setStoreSetting(this.db, COMPRESSED_BLOBS_KEY, given);
       for (const img of listImages(this.db)) recordImageRefs(this.db, img.id, given === 'keep');

@@ -4,8 +4,8 @@
  * only that tag, as Docker), their documents read back from the content store and their
  * layers streamed from their blobs, or re-emitted from their files when the store keeps none
  * (an uncompressed layer; a compressed one whose blob the store dropped is offered
- * uncompressed, under a manifest rewritten to say so). Everything it will read is leased from `images()` until
- * `close()`, so a concurrent rmi cannot remove it mid-copy.
+ * uncompressed, under a manifest rewritten to say so). Everything it will read is leased from
+ * `images()` until `close()`, so a concurrent rmi cannot remove it mid-copy.
  */
 import type { Digest } from '../digest/digest.js';
 import { InvalidArgumentError } from '../errors.js';
