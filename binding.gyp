@@ -13,7 +13,8 @@
         "native/src/mount.c",
         "native/src/tree.c",
         "native/src/apply.c",
-        "native/src/hash.c"
+        "native/src/hash.c",
+        "native/src/copy.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
@@ -27,7 +28,8 @@
             "native/src/mount.c",
             "native/src/tree.c",
             "native/src/apply.c",
-        "native/src/hash.c"
+            "native/src/hash.c",
+            "native/src/copy.c"
           ]
         }]
       ]

@@ -15,6 +15,14 @@
  *                                           the chunk is referenced until it settles
  *   crc32Combine(crc1, crc2, len2) -> number the CRC-32 of two pieces from theirs (zlib's
  *                                           crc32_combine): chunks checked in parallel, joined
+ *   hashFile(handle, fd, offset, length) -> Promise
+ *                                           hash `length` bytes of an open file from `offset`
+ *                                           (pread on a pool thread: the bytes never cross into
+ *                                           JavaScript); an update like hashUpdate
+ *   crc32File(fd, offset, length) -> Promise<number>
+ *                                           the CRC-32 of `length` bytes of an open file
+ *
+ * A file that ends before offset + length fails with ENODATA ("the file ended early").
  *
  * One update at a time per handle: the caller waits for an update to settle before the
  * next (or the digest). OpenSSL and zlib are the ones Node itself is linked with (their
@@ -25,6 +33,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <zlib.h>
@@ -249,7 +258,143 @@ static napi_value js_crc32_combine(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* --- spans of open files ----------------------------------------------------------- */
+
+#define FILE_CHUNK (1 << 20)
+
+struct file_job {
+  napi_async_work work;
+  napi_deferred deferred;
+  struct hasher *h;      /* NULL: crc only */
+  napi_ref handle_ref;
+  int fd;
+  int64_t offset;
+  int64_t length;
+  uint32_t crc;
+  int err;               /* errno of the failing call, 0 when it succeeded */
+  const char *syscall;
+  bool short_read;
+};
+
+static void file_execute(napi_env env, void *data) {
+  (void)env;
+  struct file_job *j = data;
+  uint8_t *buf = malloc(j->length < FILE_CHUNK ? (size_t)(j->length > 0 ? j->length : 1) : FILE_CHUNK);
+  if (buf == NULL) {
+    j->err = ENOMEM;
+    j->syscall = "malloc";
+    return;
+  }
+  uint32_t crc = 0;
+  int64_t pos = j->offset, left = j->length;
+  while (left > 0) {
+    size_t want = left < FILE_CHUNK ? (size_t)left : FILE_CHUNK;
+    ssize_t n = pread(j->fd, buf, want, (off_t)pos);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      j->err = errno;
+      j->syscall = "pread";
+      break;
+    }
+    if (n == 0) {
+      j->err = ENODATA;
+      j->syscall = "pread";
+      j->short_read = true;
+      break;
+    }
+    if (j->h != NULL) {
+      if (EVP_DigestUpdate(j->h->ctx, buf, (size_t)n) != 1) {
+        j->err = EIO;
+        j->syscall = "EVP_DigestUpdate";
+        break;
+      }
+    } else {
+      crc = (uint32_t)crc32_z(crc, buf, (size_t)n);
+    }
+    pos += n;
+    left -= n;
+  }
+  j->crc = crc;
+  free(buf);
+}
+
+static void file_complete(napi_env env, napi_status status, void *data) {
+  struct file_job *j = data;
+  if (j->h != NULL) j->h->busy = false;
+  if (status != napi_ok) {
+    cn_reject_errno(env, j->deferred, ECANCELED, j->h != NULL ? "hashFile" : "crc32File", NULL, NULL);
+  } else if (j->err != 0) {
+    cn_reject_errno(env, j->deferred, j->err, j->syscall, NULL, j->short_read ? "the file ended early" : NULL);
+  } else if (j->h != NULL) {
+    napi_resolve_deferred(env, j->deferred, cn_undefined(env));
+  } else {
+    napi_value v;
+    if (napi_create_uint32(env, j->crc, &v) == napi_ok) napi_resolve_deferred(env, j->deferred, v);
+  }
+  if (j->handle_ref != NULL) napi_delete_reference(env, j->handle_ref);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+/* fd, offset and length from argv[first..first+2]. */
+static bool get_span(napi_env env, napi_value *argv, int32_t *fd, int64_t *offset, int64_t *length) {
+  if (!cn_get_int32(env, argv[0], "fd", fd) || !cn_get_int64(env, argv[1], "offset", offset) || !cn_get_int64(env, argv[2], "length", length)) return false;
+  if (*fd < 0 || *offset < 0 || *length < 0) {
+    cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "fd, offset and length must not be negative");
+    return false;
+  }
+  return true;
+}
+
+static napi_value queue_file_job(napi_env env, struct file_job *j, const char *resource) {
+  napi_value promise = cn_queue_promise(env, resource, file_execute, file_complete, j, &j->deferred, &j->work);
+  if (promise == NULL) {
+    if (j->handle_ref != NULL) napi_delete_reference(env, j->handle_ref);
+    free(j);
+    return NULL;
+  }
+  if (j->h != NULL) j->h->busy = true;
+  return promise;
+}
+
+static napi_value js_hash_file(napi_env env, napi_callback_info info) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 4, argv, NULL)) return NULL;
+  struct hasher *h;
+  if (!get_hasher(env, argv[0], &h)) return NULL;
+  if (h->busy || h->spent) return cn_throw_type(env, "ERR_INVALID_STATE", h->spent ? "the hasher's digest was taken" : "an update of this hasher is in flight");
+  int32_t fd;
+  int64_t offset, length;
+  if (!get_span(env, argv + 1, &fd, &offset, &length)) return NULL;
+  struct file_job *j = calloc(1, sizeof *j);
+  if (j == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
+  j->h = h;
+  j->fd = fd;
+  j->offset = offset;
+  j->length = length;
+  if (napi_create_reference(env, argv[0], 1, &j->handle_ref) != napi_ok) {
+    free(j);
+    return NULL;
+  }
+  return queue_file_job(env, j, "cairn:hashFile");
+}
+
+static napi_value js_crc32_file(napi_env env, napi_callback_info info) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 3, argv, NULL)) return NULL;
+  int32_t fd;
+  int64_t offset, length;
+  if (!get_span(env, argv, &fd, &offset, &length)) return NULL;
+  struct file_job *j = calloc(1, sizeof *j);
+  if (j == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
+  j->fd = fd;
+  j->offset = offset;
+  j->length = length;
+  return queue_file_job(env, j, "cairn:crc32File");
+}
+
 bool cn_register_hash(napi_env env, napi_value exports) {
+  if (!cn_export_fn(env, exports, "hashFile", js_hash_file) || !cn_export_fn(env, exports, "crc32File", js_crc32_file)) return false;
   return cn_export_fn(env, exports, "hashNew", js_hash_new) && cn_export_fn(env, exports, "hashUpdate", js_hash_update) &&
          cn_export_fn(env, exports, "hashDigest", js_hash_digest) && cn_export_fn(env, exports, "crc32Chunk", js_crc32_chunk) &&
          cn_export_fn(env, exports, "crc32Combine", js_crc32_combine);

@@ -1,6 +1,6 @@
 /*
  * cairn_native: module entry point. Registers the functions of at.c, xattr.c, mount.c,
- * tree.c, apply.c and hash.c and exports the platform's values of the flags they take as `constants`.
+ * tree.c, apply.c, hash.c and copy.c and exports the platform's values of the flags they take as `constants`.
  */
 #include "common.h"
 
@@ -65,7 +65,7 @@ static bool export_constants(napi_env env, napi_value exports) {
 NAPI_MODULE_INIT() {
   if (!cn_register_at(env, exports) || !cn_register_xattr(env, exports) || !cn_register_mount(env, exports) ||
       !cn_register_tree(env, exports) ||
-      !cn_register_apply(env, exports) || !cn_register_hash(env, exports) ||
+      !cn_register_apply(env, exports) || !cn_register_hash(env, exports) || !cn_register_copy(env, exports) ||
       !export_constants(env, exports))
     return NULL;
   return exports;

@@ -1,9 +1,12 @@
-/** hash.c: hashing and CRC-32 on the pool give what node:crypto and node:zlib give. */
+/** hash.c and copy.c: hashing, CRC-32 and copies on the pool give what node:crypto, node:zlib and a plain read give. */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { crc32Chunk, crc32Combine, hashDigest, hashNew, hashUpdate } from './index.js';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { copyFileRange, crc32Chunk, crc32Combine, crc32File, hashDigest, hashFile, hashNew, hashUpdate } from './index.js';
 
 describe('hashing on the pool', () => {
   it('hashUpdate/hashDigest give node:crypto digests, and a spent or busy hasher is refused', async () => {
@@ -32,5 +35,55 @@ describe('hashing on the pool', () => {
       assert.equal(crc32Combine(ca, cb, b.length), crc32(whole), `cut at ${cut}`);
     }
     assert.throws(() => crc32Combine(1, 2, -1), /must not be negative/);
+  });
+});
+
+describe('spans of open files on the pool', () => {
+  it('hashFile and crc32File read a span of a file; copyFileRange copies one; a file that ends early is ENODATA', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-span-'));
+    try {
+      const data = randomBytes((3 << 20) + 777);
+      writeFileSync(join(dir, 'src'), data);
+      const fd = openSync(join(dir, 'src'), 'r');
+      try {
+        for (const [off, len] of [
+          [0, data.length],
+          [12345, 2 << 20],
+          [data.length - 1, 1],
+          [100, 0],
+        ] as const) {
+          const part = data.subarray(off, off + len);
+          const h = hashNew('sha256');
+          const p = hashFile(h, fd, off, len);
+          assert.throws(() => hashUpdate(h, []), /in flight/, 'one update at a time, files too');
+          await p;
+          assert.equal(hashDigest(h), createHash('sha256').update(part).digest('hex'), `hash of [${off}, +${len})`);
+          assert.equal(await crc32File(fd, off, len), crc32(part), `crc of [${off}, +${len})`);
+          const out = openSync(join(dir, `out-${off}`), 'w');
+          try {
+            await copyFileRange(fd, off, len, out);
+          } finally {
+            closeSync(out);
+          }
+          assert.deepEqual(readFileSync(join(dir, `out-${off}`)), part, `copy of [${off}, +${len})`);
+        }
+        // past the end of the file: the caller's span was longer than the file is now
+        await assert.rejects(hashFile(hashNew('sha256'), fd, data.length - 10, 20), (e: NodeJS.ErrnoException) => e.code === 'ENODATA' && /ended early/.test(e.message));
+        await assert.rejects(crc32File(fd, data.length, 1), (e: NodeJS.ErrnoException) => e.code === 'ENODATA');
+        const out = openSync(join(dir, 'short'), 'w');
+        try {
+          await assert.rejects(copyFileRange(fd, data.length - 5, 10, out), (e: NodeJS.ErrnoException) => e.code === 'ENODATA');
+        } finally {
+          closeSync(out);
+        }
+        assert.equal(readFileSync(join(dir, 'short')).length, 5, 'what was there was copied before the end');
+        assert.throws(() => crc32File(-1, 0, 1), /must not be negative/);
+        await assert.rejects(copyFileRange(fd, 0, 1, 987654), (e: NodeJS.ErrnoException) => e.code === 'EBADF');
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

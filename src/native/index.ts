@@ -170,6 +170,9 @@ interface Binding {
   hashDigest(hasher: NativeHasher): string;
   crc32Chunk(chunk: Uint8Array): Promise<number>;
   crc32Combine(crc1: number, crc2: number, len2: number): number;
+  hashFile(hasher: NativeHasher, fd: number, offset: number, length: number): Promise<void>;
+  crc32File(fd: number, offset: number, length: number): Promise<number>;
+  copyFileRange(srcFd: number, srcOffset: number, length: number, dstFd: number): Promise<void>;
   constants: NativeConstants;
 }
 
@@ -675,4 +678,30 @@ export function crc32Chunk(chunk: Uint8Array): Promise<number> {
 /** The CRC-32 of piece 1 followed by piece 2 (of `len2` bytes), from their CRCs (zlib's crc32_combine). */
 export function crc32Combine(crc1: number, crc2: number, len2: number): number {
   return binding().crc32Combine(crc1, crc2, len2);
+}
+
+/**
+ * Hash `length` bytes of the open file `fd` from `offset`, read on a thread of the pool (the
+ * bytes never cross into JavaScript); an update like {@link hashUpdate}. A file that ends
+ * first rejects with code ENODATA.
+ */
+export function hashFile(hasher: NativeHasher, fd: number, offset: number, length: number): Promise<void> {
+  return binding().hashFile(hasher, fd, offset, length);
+}
+
+/** The CRC-32 of `length` bytes of the open file `fd` from `offset`, read on a thread of the pool (ENODATA if it ends first). */
+export function crc32File(fd: number, offset: number, length: number): Promise<number> {
+  return binding().crc32File(fd, offset, length);
+}
+
+// ---------------------------------------------------------------------------
+// copying between files (copy.c)
+
+/**
+ * Copy `length` bytes of `srcFd` from `srcOffset` to the start of `dstFd` on a thread of the
+ * pool, in the kernel (copy_file_range(2); pread/pwrite where it cannot). A source that ends
+ * first rejects with code ENODATA.
+ */
+export function copyFileRange(srcFd: number, srcOffset: number, length: number, dstFd: number): Promise<void> {
+  return binding().copyFileRange(srcFd, srcOffset, length, dstFd);
 }
