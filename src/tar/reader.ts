@@ -32,7 +32,7 @@ import { Readable } from 'node:stream';
 import { DataCorruptError, InvalidArgumentError, PreconditionError, UnsupportedError } from '../errors.js';
 import { BLOCK, checksums, decodeName, F, fieldBytes, headerFormat, isZeroBlock, readField, readNumeric, type Field } from './fields.js';
 import { parsePaxInteger, parsePaxRecords, parsePaxTime, xattrsFromPax } from './pax.js';
-import { ByteSource, type ByteInput } from './source.js';
+import { ByteSource, type ByteInput, type FileSpan, type FileSpanBytes } from './source.js';
 import { DEFAULT_TAR_LIMITS, isHeaderOnlyType, type TarEntryType, type TarHeader, type TarLimits, type TarTime } from './types.js';
 
 export interface TarReadOptions extends Partial<TarLimits> {
@@ -44,6 +44,17 @@ export interface TarReadOptions extends Partial<TarLimits> {
   keepRawHeaders?: boolean;
   /** Report every byte of the input as it passes (see the module comment). Implies `drainTrailing`. */
   tap?: TarTap;
+  /**
+   * Sees every byte of the input in order, before the tap (a digest of the whole input):
+   * as bytes, or as spans of the input's file where a body is taken by position.
+   */
+  inputTap?: InputTap;
+}
+
+/** See `TarReadOptions.inputTap`. Each call may return a promise, awaited before reading goes on. */
+export interface InputTap {
+  bytes(bytes: Buffer): void | Promise<void>;
+  span(span: FileSpan): void | Promise<void>;
 }
 
 /**
@@ -57,6 +68,11 @@ export interface TarTap {
   entry(header: TarHeader): void | Promise<void>;
   /** Bytes of the current entry's body, in order (all `header.size` of them, read or skipped). */
   body(bytes: Buffer): void | Promise<void>;
+  /**
+   * Body bytes taken by position from the input's file instead of read (the input is a
+   * {@link FileSpanBytes}): a tap without this method makes the reader read them as bytes.
+   */
+  bodySpan?(span: FileSpan): void | Promise<void>;
 }
 
 export interface TarEntry {
@@ -141,6 +157,26 @@ export class TarBody implements AsyncIterable<Buffer> {
     if (c === null) throw this.truncated();
     this.remaining -= c.length;
     return c;
+  }
+
+  /**
+   * The rest of the body as a span of the input's file, taken by position without reading it
+   * (the taps see it as a span), or null when the input is not a file span that allows it.
+   */
+  async span(): Promise<FileSpan | null> {
+    if (this.detached) throw new PreconditionError(`tar: body of ${q(this.entryName)} read after the reader moved past it`);
+    if (this.inflight) throw new PreconditionError(`tar: concurrent reads of the body of ${q(this.entryName)}`);
+    if (this.remaining === 0 || !this.src.canSpan) return null;
+    this.src.inBody = true;
+    let s: FileSpan;
+    try {
+      s = await this.src.takeSpan(this.remaining);
+    } finally {
+      this.src.inBody = false;
+    }
+    this.remaining -= s.length;
+    if (this.remaining > 0) throw this.truncated();
+    return s;
   }
 
   private truncated(): DataCorruptError {
@@ -233,6 +269,11 @@ const TYPEFLAGS: Record<number, TarEntryType> = {
   0x36: 'fifo',
 };
 
+/** Run `next` after `r` (at once when `r` is not a promise). */
+function then(r: void | Promise<void>, next: () => void | Promise<void>): void | Promise<void> {
+  return r instanceof Promise ? r.then(next) : next();
+}
+
 function typeflagName(tf: number): string {
   return tf >= 0x20 && tf < 0x7f ? `'${String.fromCharCode(tf)}'` : `0x${tf.toString(16).padStart(2, '0')}`;
 }
@@ -256,13 +297,21 @@ class TarParser {
   private current: TarBody | null = null;
   private readonly tap: TarTap | null;
 
-  constructor(input: ByteInput, opts: TarReadOptions) {
+  constructor(input: ByteInput | FileSpanBytes, opts: TarReadOptions) {
     const tap = opts.tap ?? null;
-    if (tap !== null && opts.drainTrailing === false) {
+    const inputTap = opts.inputTap ?? null;
+    if ((tap !== null || inputTap !== null) && opts.drainTrailing === false) {
       throw new InvalidArgumentError('tar: a tap reads the input to its end: drainTrailing cannot be false');
     }
     this.tap = tap;
-    this.src = new ByteSource(input, tap === null ? null : (b, inBody) => (inBody ? tap.body(b) : tap.raw(b)));
+    const tapBytes = tap === null ? null : (b: Buffer, inBody: boolean): void | Promise<void> => (inBody ? tap.body(b) : tap.raw(b));
+    const bodySpan = tap === null ? null : tap.bodySpan === undefined ? undefined : tap.bodySpan.bind(tap);
+    this.src = new ByteSource(
+      input,
+      inputTap === null ? tapBytes : (b, inBody) => then(inputTap.bytes(b), () => tapBytes?.(b, inBody)),
+      // spans only where the tap sees them (a body; nothing else is taken by position)
+      bodySpan === undefined ? null : (s) => then(inputTap?.span(s), () => bodySpan?.(s)),
+    );
     this.opts = opts;
     this.limits = {
       maxPaxSize: opts.maxPaxSize ?? DEFAULT_TAR_LIMITS.maxPaxSize,
@@ -531,7 +580,7 @@ class TarParser {
  * Read a tar stream entry by entry. The generator's return value (visible when driving it
  * with `next()`) is a TarSummary; `TarReader` exposes the same numbers for `for await` use.
  */
-export function readTar(source: ByteInput, opts: TarReadOptions = {}): AsyncGenerator<TarEntry, TarSummary, undefined> {
+export function readTar(source: ByteInput | FileSpanBytes, opts: TarReadOptions = {}): AsyncGenerator<TarEntry, TarSummary, undefined> {
   return new TarReader(source, opts).entries();
 }
 
@@ -541,7 +590,7 @@ export class TarReader implements AsyncIterable<TarEntry> {
   private started = false;
   private done = false;
 
-  constructor(source: ByteInput, opts: TarReadOptions = {}) {
+  constructor(source: ByteInput | FileSpanBytes, opts: TarReadOptions = {}) {
     this.parser = new TarParser(source, opts);
   }
 

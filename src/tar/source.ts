@@ -5,11 +5,72 @@
  * absolute position. It never holds more than the current chunk. An optional tap sees
  * every byte handed out or skipped, in order (the tar reader's raw-bytes tap).
  */
+import { read as fsRead } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError } from '../errors.js';
+import { DataCorruptError, InvalidArgumentError } from '../errors.js';
 
 /** Bytes: a Readable, an async iterable of chunks, a plain iterable such as an array of Buffers, or one Uint8Array. */
 export type ByteInput = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable | Uint8Array;
+
+/** `length` bytes of the open file `fd` from `offset`. */
+export interface FileSpan {
+  readonly fd: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Reads of a file span: large, few round trips to the pool. */
+const SPAN_READ = 1 << 20;
+/** The first read after a stretch taken by position: most likely headers, then another big body. */
+const SPAN_READ_AFTER_SKIP = 64 << 10;
+
+/**
+ * A span of an open file as bytes: iterating it reads them (positional reads on the pool),
+ * and a consumer that knows spans can instead take whole stretches of it by position, never
+ * reading them into JavaScript (see {@link ByteSource.takeSpan}). The file is the caller's
+ * to keep open while the bytes are used.
+ */
+export class FileSpanBytes implements AsyncIterable<Uint8Array>, FileSpan {
+  constructor(
+    readonly fd: number,
+    readonly offset: number,
+    readonly length: number,
+  ) {}
+
+  /** Up to `n` bytes from `at` (relative to the span), fewer only where the span or the file ends. */
+  async read(at: number, n: number): Promise<Buffer> {
+    const want = Math.max(0, Math.min(n, this.length - at));
+    const buf = Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      const k = await preadInto(this.fd, buf, got, want - got, this.offset + at + got);
+      if (k === 0) break;
+      got += k;
+    }
+    return got === want ? buf : buf.subarray(0, got);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    for (let at = 0; at < this.length; ) {
+      const b = await this.read(at, SPAN_READ);
+      if (b.length === 0) throw spanEnded(this);
+      at += b.length;
+      yield b;
+    }
+  }
+}
+
+export function isFileSpanBytes(x: unknown): x is FileSpanBytes {
+  return x instanceof FileSpanBytes;
+}
+
+function spanEnded(s: FileSpan): DataCorruptError {
+  return new DataCorruptError(`the input file ended before the ${s.length} bytes at offset ${s.offset} were read (it changed while it was read?)`);
+}
+
+function preadInto(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => fsRead(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
+}
 
 /** The async iterator behind any ByteInput. */
 export function byteIterator(input: ByteInput): AsyncIterator<unknown> {
@@ -42,8 +103,13 @@ function toBuffer(chunk: unknown): Buffer {
  */
 export type ByteTap = (bytes: Buffer, inBody: boolean) => void | Promise<void>;
 
+/** Sees the stretches of a file span taken by position ({@link ByteSource.takeSpan}), in order with the tapped bytes. */
+export type SpanTap = (span: FileSpan, inBody: boolean) => void | Promise<void>;
+
 export class ByteSource {
-  private readonly it: AsyncIterator<unknown>;
+  private readonly it: AsyncIterator<unknown> | null;
+  /** The input when it is a span of a file: read by position, stretches of it taken whole. */
+  private readonly file: FileSpanBytes | null;
   private buf: Buffer = EMPTY;
   private off = 0;
   private done = false;
@@ -52,17 +118,73 @@ export class ByteSource {
   /** Reported with each tapped chunk: whether it belongs to an entry's body. */
   inBody = false;
   private readonly tap: ByteTap | null;
+  private readonly spanTap: SpanTap | null;
+  /** Position of the end of `buf` (a file span's next read starts there). */
+  private bufEnd = 0;
+  /** Size of a file span's next read: small after a stretch taken by position, doubling up to SPAN_READ. */
+  private readSize = SPAN_READ;
 
-  constructor(input: ByteInput, tap: ByteTap | null = null) {
-    this.it = byteIterator(input);
+  /**
+   * `spanTap`: with a tap, stretches of a file span are taken by position only when a span
+   * tap sees them too; without one, the bytes are read and tapped as usual.
+   */
+  constructor(input: ByteInput | FileSpanBytes, tap: ByteTap | null = null, spanTap: SpanTap | null = null) {
+    this.file = isFileSpanBytes(input) ? input : null;
+    this.it = this.file === null ? byteIterator(input) : null;
     this.tap = tap;
+    this.spanTap = spanTap;
+  }
+
+  /** Whether {@link takeSpan} takes bytes by position (the input is a file span and any tap sees spans). */
+  get canSpan(): boolean {
+    return this.file !== null && (this.tap === null || this.spanTap !== null);
+  }
+
+  /**
+   * The next `n` bytes (fewer where the input ends) as a span of the input's file, without
+   * reading them: the position moves past them and the span tap sees them. Only when
+   * {@link canSpan}.
+   */
+  async takeSpan(n: number): Promise<FileSpan> {
+    const f = this.file;
+    if (f === null || !this.canSpan) throw new InvalidArgumentError('tar: takeSpan on a source that cannot take spans');
+    const k = Math.max(0, Math.min(n, f.length - this.position));
+    const span: FileSpan = { fd: f.fd, offset: f.offset + this.position, length: k };
+    const buffered = this.buf.length - this.off;
+    if (k < buffered) {
+      this.off += k;
+    } else {
+      this.buf = EMPTY;
+      this.off = 0;
+      this.bufEnd = this.position + k;
+      this.readSize = SPAN_READ_AFTER_SKIP;
+    }
+    this.position += k;
+    if (k > 0 && this.spanTap !== null) {
+      const r = this.spanTap(span, this.inBody);
+      if (r !== undefined) await r;
+    }
+    return span;
   }
 
   /** Make unread bytes available; false at end of input. */
   private async fill(): Promise<boolean> {
     while (this.off >= this.buf.length) {
       if (this.done) return false;
-      const r = await this.it.next();
+      if (this.file !== null) {
+        if (this.bufEnd >= this.file.length) {
+          this.done = true;
+          return false;
+        }
+        const b = await this.file.read(this.bufEnd, this.readSize);
+        this.readSize = Math.min(SPAN_READ, this.readSize * 2);
+        if (b.length === 0) throw spanEnded(this.file);
+        this.buf = b;
+        this.off = 0;
+        this.bufEnd += b.length;
+        continue;
+      }
+      const r = await this.it!.next();
       if (r.done) {
         this.done = true;
         this.buf = EMPTY;
@@ -116,8 +238,9 @@ export class ByteSource {
     return out;
   }
 
-  /** Discard up to `n` bytes; returns how many were discarded (less only at end of input). */
+  /** Discard up to `n` bytes; returns how many were discarded (less only at end of input). Body bytes of a file span are skipped by position. */
   async skip(n: number): Promise<number> {
+    if (this.inBody && this.canSpan) return (await this.takeSpan(n)).length;
     let left = n;
     while (left > 0) {
       const c = await this.read(left);
@@ -142,6 +265,6 @@ export class ByteSource {
     if (this.done) return;
     this.done = true;
     this.buf = EMPTY;
-    await this.it.return?.();
+    await this.it?.return?.();
   }
 }
