@@ -60,3 +60,36 @@ test('PoolDigester: a spent digester refuses more bytes', async () => {
     await d.digest();
   }, /digest was taken/);
 });
+
+test('PoolDigester: spans of a file hashed in their turn between chunks; a span past the end of the file fails the digest', async () => {
+  const { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-pool-'));
+  try {
+    const file = randomBytes(5 << 20);
+    writeFileSync(join(dir, 'f'), file);
+    const fd = openSync(join(dir, 'f'), 'r');
+    try {
+      const a = randomBytes(100);
+      const b = randomBytes(3 << 20);
+      const d = new PoolDigester();
+      d.update(a);
+      d.updateFile(fd, 10, 2 << 20);
+      const room = d.update(b);
+      if (room !== undefined) await room;
+      d.updateFile(fd, 0, 0);
+      d.updateFile(fd, file.length - 7, 7);
+      assert.equal(d.size, 100 + (2 << 20) + (3 << 20) + 7);
+      assert.equal(await d.digest(), expected('sha256', [a, file.subarray(10, 10 + (2 << 20)), b, file.subarray(file.length - 7)]));
+
+      const bad = new PoolDigester();
+      bad.updateFile(fd, file.length - 7, 8);
+      await assert.rejects(bad.digest(), /ended before the 8 bytes at offset/);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

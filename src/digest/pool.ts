@@ -6,7 +6,8 @@
  * `update` returns a promise only when more than {@link MAX_QUEUED} bytes wait (backpressure),
  * so memory stays bounded.
  */
-import { hashDigest, hashNew, hashUpdate, type NativeHasher } from '../native/index.js';
+import { DataCorruptError } from '../errors.js';
+import { errnoCode, hashDigest, hashFile, hashNew, hashUpdate, type NativeHasher } from '../native/index.js';
 import type { Algorithm, Digest } from './digest.js';
 
 /** Bytes gathered before a batch goes to the pool. */
@@ -16,13 +17,20 @@ const BATCH_CHUNKS = 256;
 /** Bytes handed over but not yet hashed before `update` makes its caller wait. */
 const MAX_QUEUED = 16 << 20;
 
+/** Work for the pool, in order: chunks in memory, or a span of an open file. */
+type Job = { chunks: Uint8Array[]; bytes: number } | { fd: number; offset: number; length: number };
+
 export class PoolDigester {
   readonly algorithm: Algorithm;
   private readonly h: NativeHasher;
+  /** Chunks gathered for the next batch. */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
+  /** Batches and file spans waiting their turn behind the one in flight. */
+  private readonly queue: Job[] = [];
+  /** Bytes in memory handed over and not yet hashed (gathered, queued, in flight). */
+  private heldBytes = 0;
   private inFlight: Promise<void> | null = null;
-  private inFlightBytes = 0;
   private failure: unknown;
   private bytes = 0;
 
@@ -40,17 +48,36 @@ export class PoolDigester {
     if (this.failure !== undefined) throw this.failure;
     if (chunk.length === 0) return undefined;
     this.bytes += chunk.length;
+    this.heldBytes += chunk.length;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.inFlight === null && (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_CHUNKS)) this.launch();
-    if (this.pendingBytes + this.inFlightBytes > MAX_QUEUED || this.pending.length >= BATCH_CHUNKS) return this.room();
+    if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_CHUNKS) {
+      this.gather();
+      this.next();
+    }
+    if (this.heldBytes > MAX_QUEUED) return this.room();
     return undefined;
+  }
+
+  /**
+   * Hand over `length` bytes of the open file `fd` from `offset`, hashed in their turn by a
+   * read on the pool (they never cross into JavaScript, and hold no memory here meanwhile).
+   * The file must stay open, and unchanged, until the digest is taken.
+   */
+  updateFile(fd: number, offset: number, length: number): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (length === 0) return;
+    this.bytes += length;
+    this.gather();
+    this.queue.push({ fd, offset, length });
+    this.next();
   }
 
   /** The digest of every byte handed over; the digester is spent. */
   async digest(): Promise<Digest> {
-    while (this.inFlight !== null || this.pending.length > 0) {
-      if (this.inFlight === null) this.launch();
+    this.gather();
+    this.next();
+    while (this.inFlight !== null) {
       await this.inFlight;
       if (this.failure !== undefined) throw this.failure;
     }
@@ -59,32 +86,40 @@ export class PoolDigester {
   }
 
   private async room(): Promise<void> {
-    while (this.inFlight !== null && (this.pendingBytes + this.inFlightBytes > MAX_QUEUED || this.pending.length >= BATCH_CHUNKS)) {
-      await this.inFlight;
-    }
+    while (this.inFlight !== null && this.heldBytes > MAX_QUEUED) await this.inFlight;
     if (this.failure !== undefined) throw this.failure;
   }
 
-  private launch(): void {
-    const chunks = this.pending.length > BATCH_CHUNKS ? this.pending.splice(0, BATCH_CHUNKS) : this.pending;
-    if (chunks === this.pending) this.pending = [];
-    let n = 0;
-    for (const c of chunks) n += c.length;
-    this.pendingBytes -= n;
-    this.inFlightBytes = n;
-    this.inFlight = hashUpdate(this.h, chunks).then(
-      () => this.settled(),
+  /** The gathered chunks become a batch in the queue. */
+  private gather(): void {
+    if (this.pending.length === 0) return;
+    this.queue.push({ chunks: this.pending, bytes: this.pendingBytes });
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /** Start the next job when none is in flight. */
+  private next(): void {
+    if (this.inFlight !== null || this.failure !== undefined) return;
+    const job = this.queue.shift();
+    if (job === undefined) return;
+    let run: Promise<void>;
+    if ('chunks' in job) {
+      run = hashUpdate(this.h, job.chunks).then(() => void (this.heldBytes -= job.bytes));
+    } else {
+      run = hashFile(this.h, job.fd, job.offset, job.length).catch((e: unknown) => {
+        throw errnoCode(e) === 'ENODATA' ? new DataCorruptError(`the input file ended before the ${job.length} bytes at offset ${job.offset} were hashed (it changed while it was read?)`) : e;
+      });
+    }
+    this.inFlight = run.then(
+      () => {
+        this.inFlight = null;
+        this.next();
+      },
       (e: unknown) => {
         this.failure ??= e;
         this.inFlight = null;
-        this.inFlightBytes = 0;
       },
     );
-  }
-
-  private settled(): void {
-    this.inFlight = null;
-    this.inFlightBytes = 0;
-    if (this.pending.length > 0 && (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_CHUNKS)) this.launch();
   }
 }
