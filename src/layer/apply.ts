@@ -65,10 +65,17 @@
  * for the batches before it. A small file's body is handed over as views of the stream's
  * chunks (not copied), so a source must not reuse a chunk's memory once it has yielded it
  * (Node's streams never do).
+ *
+ * A source that is a span of an uncompressed file on disk (a layer inside an archive file, a
+ * tar given to import: a {@link FileSpanBytes}) is read by position, and the body of a big
+ * file never crosses into JavaScript: it is copied into its file in the kernel
+ * (`copyFileRange`), hashed (`hashFile`) and its tar-split crc taken (`crc32File`) by reads of
+ * the same span on the pool. The source file must not change meanwhile (the caller checks).
  */
 import { closeSync, fchmodSync, fchownSync, openSync, readdirSync, write as fsWrite } from 'node:fs';
 
 import { decompressStream, type Compression } from '../compression/index.js';
+import { detectCompression, MAGIC_BYTES } from '../compression/detect.js';
 import { algorithmOf, type Digest } from '../digest/digest.js';
 import { PoolDigester } from '../digest/pool.js';
 import {
@@ -85,6 +92,7 @@ import {
   applyNode,
   BATCH_FILE,
   constants,
+  copyFileRange,
   ENTRY_META_LENGTH,
   errnoCode,
   fchmodat,
@@ -105,7 +113,7 @@ import {
   type NativeStat,
   type NodeKind,
 } from '../native/index.js';
-import { TarReader, type TarBody, type TarEntry, type TarHeader, type TarTap, type TarTime } from '../tar/index.js';
+import { FileSpanBytes, isFileSpanBytes, TarReader, type FileSpan, type InputTap, type TarBody, type TarEntry, type TarHeader, type TarTap, type TarTime } from '../tar/index.js';
 import { isSameOrBelow, joinKey, keyBytes, keyDisplay, quoteName, safePath, UnsafeEntryError, type SafePath } from './pathsafe.js';
 import { classifyWhiteout, isReservedXattr, OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, type WhiteoutKind } from './whiteout.js';
 
@@ -180,6 +188,9 @@ const DIR_CACHE_SIZE = 128;
  */
 const WHOLE_FILE_MAX = 4 * 1024 * 1024;
 
+/** Big files copied from the source file at once (each holds an fd until its copy is done). */
+const MAX_COPIES = 8;
+
 /** Entries, and bytes of file bodies, in one batch handed to a thread of the pool. */
 const BATCH_ENTRIES = 64;
 const BATCH_BYTES = 8 * 1024 * 1024;
@@ -192,7 +203,7 @@ const BATCH_BYTES = 8 * 1024 * 1024;
  */
 export async function applyLayer(
   target: ApplyTarget,
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | FileSpanBytes,
   opts: ApplyOptions = {},
 ): Promise<ApplyResult> {
   const what = opts.what ?? 'layer';
@@ -213,6 +224,11 @@ export async function applyLayer(
   const diffIdAlg = opts.expectedDiffId !== undefined ? algorithmOf(opts.expectedDiffId) : 'sha256';
   // Bytes from a store that verified them when they came in need not be hashed again.
   const trusted = opts.trusted;
+  // An uncompressed span of a file is read by position (see the module comment).
+  if (isFileSpanBytes(source) && (trusted !== undefined || diffIdAlg === digestAlg)) {
+    const head = await source.read(0, MAGIC_BYTES);
+    if (head.length < MAGIC_BYTES || detectCompression(head) === 'none') return applySpan(target, source, opts, what, trusted ? null : new PoolDigester(digestAlg));
+  }
   // hashed on the pool while this thread parses and applies (see digest/pool.ts)
   const compressed = trusted ? null : new PoolDigester(digestAlg);
   let compressedSize = 0;
@@ -266,6 +282,7 @@ export async function applyLayer(
         await applier.apply(entry);
       }
       await applier.drain();
+      await applier.settleFiles();
     } catch (e) {
       // the entries before the failure are applied first (and an error of theirs comes first)
       try {
@@ -294,6 +311,49 @@ export async function applyLayer(
       throw new DataCorruptError(`${what}: diffID mismatch: got ${diffId}, expected ${opts.expectedDiffId}`);
     }
     return { diffId, digest, size, uncompressedSize: uncompressedBytes, entries, compression };
+  } finally {
+    await applier.close();
+  }
+}
+
+/** applyLayer of an uncompressed span of a file, read by position; `hasher` null when trusted. */
+async function applySpan(target: ApplyTarget, source: FileSpanBytes, opts: ApplyOptions, what: string, hasher: PoolDigester | null): Promise<ApplyResult> {
+  const size = source.length;
+  if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
+    throw new DataCorruptError(`${what}: size mismatch: got ${size} bytes, expected ${opts.expectedSize}`);
+  }
+  const limit = opts.decompressLimit ?? DEFAULT_DECOMPRESS_LIMIT;
+  if (size > limit) throw new DataCorruptError(`${what}: decompression limit of ${limit} bytes exceeded`);
+  const applier = new Applier(target.dir, target.whiteoutMode, what, opts.followSymlinks ?? 'never');
+  try {
+    let entries = 0;
+    const inputTap: InputTap | undefined = hasher === null ? undefined : { bytes: (b) => hasher.update(b), span: (s) => hasher.updateFile(s.fd, s.offset, s.length) };
+    try {
+      const reader = new TarReader(source, { ...(opts.tap ? { tap: opts.tap } : {}), ...(inputTap ? { inputTap } : {}) });
+      for await (const entry of reader) {
+        entries++;
+        await applier.apply(entry);
+      }
+      await applier.drain();
+      await applier.settleFiles();
+    } catch (e) {
+      try {
+        await applier.drain();
+      } catch (e2) {
+        throw withWhat(e2, what);
+      }
+      throw withWhat(e, what);
+    }
+    applier.finish();
+    if (opts.trusted) return { diffId: opts.trusted.diffId, digest: opts.trusted.digest, size, uncompressedSize: size, entries, compression: 'none' };
+    const digest = await hasher!.digest();
+    if (opts.expectedDigest !== undefined && digest !== opts.expectedDigest) {
+      throw new DataCorruptError(`${what}: digest mismatch: got ${digest}, expected ${opts.expectedDigest}`);
+    }
+    if (opts.expectedDiffId !== undefined && digest !== opts.expectedDiffId) {
+      throw new DataCorruptError(`${what}: diffID mismatch: got ${digest}, expected ${opts.expectedDiffId}`);
+    }
+    return { diffId: digest, digest, size, uncompressedSize: size, entries, compression: 'none' };
   } finally {
     await applier.close();
   }
@@ -424,6 +484,9 @@ class Applier {
   private running: Batch | null = null;
   /** A batch's entry failed: nothing after it is applied. */
   private broken = false;
+  /** Big files being copied from the source file (see copyInBackground), and the first failure. */
+  private readonly copies = new Set<Promise<void>>();
+  private copyFailure: unknown;
 
   constructor(
     dir: string,
@@ -447,6 +510,7 @@ class Applier {
     const r = this.running;
     this.running = null;
     if (r?.running) await r.running;
+    while (this.copies.size > 0) await Promise.allSettled([...this.copies]);
     for (const fd of this.transient.splice(0)) closeSync(fd);
     for (const fd of this.dirs.values()) closeSync(fd);
     this.dirs.clear();
@@ -584,6 +648,18 @@ class Applier {
       fd = open();
     }
     this.touch(p, 'new');
+    let span: FileSpan | null;
+    try {
+      span = await body.span();
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    if (span !== null) {
+      this.copyInBackground(fd, span, h, xattrs);
+      if (this.copies.size >= MAX_COPIES) await Promise.race(this.copies).catch(() => undefined); // failures: settleFiles
+      return;
+    }
     try {
       // Written at explicit offsets on the thread pool, a few chunks in flight, so that the
       // main thread reads, hashes and parses the next chunk while the disk takes this one.
@@ -611,6 +687,38 @@ class Applier {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * A big file's body that is a span of the source file: copied in the kernel on the pool,
+   * then its owner, mode, xattrs and times set and its fd closed, while this thread goes on
+   * with the next entries. Nothing later needs its bytes in place: a later entry that replaces
+   * or links it works on names, and the copy goes to this inode whatever happens to its name.
+   * {@link settleFiles} waits for every copy (a failure is reported there, naming its entry).
+   */
+  private copyInBackground(fd: number, span: FileSpan, h: TarHeader, xattrs: EntryXattrs): void {
+    const entry = this.entry;
+    const meta = new Float64Array(ENTRY_META_LENGTH);
+    this.setMeta(h, meta, 0);
+    const job = copyFileRange(span.fd, span.offset, span.length, fd)
+      .then(() => fileMeta(fd, meta, xattrs))
+      .catch((e: unknown) => {
+        this.entry = entry;
+        if (errnoCode(e) === 'ENODATA') throw this.corrupt(`the layer's file ended inside the body (it changed while it was read?)`);
+        throw this.sysError(this.xattrError(e));
+      })
+      .finally(() => {
+        closeSync(fd);
+        this.copies.delete(job);
+      });
+    job.catch((e: unknown) => void (this.copyFailure ??= e)); // reported by settleFiles
+    this.copies.add(job);
+  }
+
+  /** Wait for the big files still being copied; the first failure is thrown. */
+  async settleFiles(): Promise<void> {
+    while (this.copies.size > 0) await Promise.allSettled([...this.copies]);
+    if (this.copyFailure !== undefined) throw this.copyFailure;
   }
 
   private directory(p: SafePath, h: TarHeader): void {

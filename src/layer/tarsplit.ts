@@ -44,8 +44,8 @@ import { crc32, createGunzip, createGzip, type Gzip } from 'node:zlib';
 import { algorithmOf, type Digest } from '../digest/digest.js';
 import { PoolDigester } from '../digest/pool.js';
 import { CairnError, DataCorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { constants, crc32Chunk, crc32Combine, errnoCode, openat2 } from '../native/index.js';
-import { ByteSource, type TarHeader, type TarTap } from '../tar/index.js';
+import { constants, crc32Chunk, crc32Combine, crc32File, errnoCode, openat2 } from '../native/index.js';
+import { ByteSource, FileSpanBytes, type FileSpan, type TarHeader, type TarTap } from '../tar/index.js';
 import { keyBytes, keyDisplay, PATH_MAX, quoteName, safePath } from './pathsafe.js';
 import { classifyWhiteout } from './whiteout.js';
 
@@ -199,6 +199,7 @@ export class TarSplitRecorder {
       raw: (b) => this.raw(b),
       entry: (h) => this.entry(h),
       body: (b) => this.body(b),
+      bodySpan: (sp) => this.bodySpan(sp),
     };
   }
 
@@ -297,6 +298,25 @@ export class TarSplitRecorder {
     this.bodyLeft -= b.length;
     if (this.bodyLeft > 0) return;
     return this.crcParts.length > 0 ? this.joinCrc().then(() => this.endFile()) : this.endFile();
+  }
+
+  /** Body bytes taken by position from the layer's file: their crc32 read on the pool. */
+  private bodySpan(sp: FileSpan): void | Promise<void> {
+    this.tarSize += sp.length;
+    if (this.bodyKey === null) return this.rawSpan(sp);
+    const crc = crc32File(sp.fd, sp.offset, sp.length).catch((e: unknown) => {
+      throw errnoCode(e) === 'ENODATA' ? new DataCorruptError(`${this.what}: the layer's file ended before the ${sp.length} bytes at offset ${sp.offset} were read (it changed while it was read?)`) : e;
+    });
+    crc.catch(() => undefined); // awaited at the file's end; an aborted recording never awaits it
+    this.crcParts.push({ crc, len: sp.length });
+    this.bodyLeft -= sp.length;
+    if (this.bodyLeft > 0) return;
+    return this.joinCrc().then(() => this.endFile());
+  }
+
+  /** A body recorded as raw bytes, read from its span. */
+  private async rawSpan(sp: FileSpan): Promise<void> {
+    for await (const c of new FileSpanBytes(sp.fd, sp.offset, sp.length)) await this.addRaw(c as Buffer);
   }
 
   private async joinCrc(): Promise<void> {
