@@ -19,7 +19,7 @@ import {
   setCreated,
 } from '../oci/mutate.js';
 import type { ContainerConfig, Platform } from '../oci/types.js';
-import { type ByteOrigin, isFileBytes, streamOf } from '../transfer/origin.js';
+import { type ByteOrigin, isFileBytes, OpenFile, streamOf } from '../transfer/origin.js';
 import type { ImageSink, ImageSource, ReceivedBlob, SourceImage } from '../transfer/types.js';
 
 export interface RootfsImageOptions {
@@ -46,8 +46,19 @@ export class RootfsSource implements ImageSource {
 
   async deliver(sink: ImageSink<unknown>): Promise<void> {
     const origin = this.origin;
-    const reread = isFileBytes(origin) ? () => streamOf(origin) : undefined;
-    this.blob = await sink.receive(streamOf(origin), { what: 'imported root filesystem', requireTar: true, ...(reread ? { reread } : {}) });
+    const hint = { what: 'imported root filesystem', requireTar: true };
+    if (!isFileBytes(origin)) {
+      this.blob = await sink.receive(origin, hint);
+      return;
+    }
+    // A file is handed over as a span of it: an uncompressed tar is then read by position.
+    const f = new OpenFile(origin.file);
+    try {
+      this.blob = await sink.receive(f.span(0, f.size), { ...hint, reread: () => streamOf(origin) });
+      f.checkUnchanged(origin.file);
+    } finally {
+      f.close();
+    }
   }
 
   async images(): Promise<SourceImage[]> {

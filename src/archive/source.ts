@@ -20,7 +20,8 @@ import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../oci/ty
 import { checkManifestConfig, parseImageConfig, parseIndex, parseManifestOrIndex, parseOciLayout } from '../oci/validate.js';
 import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
 import { readTar } from '../tar/index.js';
-import { type ByteOrigin, isFileBytes, rangeOf, streamOf } from '../transfer/origin.js';
+import { type ByteOrigin, isFileBytes, OpenFile, rangeOf, streamOf } from '../transfer/origin.js';
+import { detectCompression, MAGIC_BYTES } from '../compression/detect.js';
 import type { CopyProgress, ImageSink, ImageSource, ReceivedBlob, ResolveOptions, SourceImage } from '../transfer/types.js';
 import { memberPath, resolveLink } from './paths.js';
 
@@ -59,54 +60,97 @@ export class ArchiveSource implements ImageSource {
   }
 
   async deliver(sink: ImageSink<unknown>, progress?: CopyProgress): Promise<void> {
-    const { compression, stream } = await decompressStream(streamOf(this.origin));
-    // An uncompressed archive file: each member can be read again where it lies.
-    const file = compression === 'none' && isFileBytes(this.origin) ? this.origin.file : undefined;
-    for await (const entry of readTar(stream)) {
-      const h = entry.header;
-      const path = memberPath(h.name);
-      if (h.type === 'symlink') {
-        this.links.set(path, resolveLink(path, h.linkname));
-        continue;
-      }
-      if (h.type === 'hardlink') {
-        this.links.set(path, memberPath(h.linkname, `archive member ${JSON.stringify(h.name)} link target`));
-        continue;
-      }
-      if (h.type !== 'file') continue;
-      const m = BLOB_PATH.exec(path);
-      const named = m ? parseDigest(`${m[1]}:${m[2]}`, `archive member ${path}`) : undefined;
-      const first = h.size > 0 ? await entry.body.read() : null;
-      if (h.size === 0 || (h.size <= MAX_DOCUMENT && first !== null && looksLikeJson(first))) {
-        const chunks: Buffer[] = first ? [first] : [];
-        for (let c = await entry.body.read(); c !== null; c = await entry.body.read()) chunks.push(c);
-        const bytes = Buffer.concat(chunks);
-        this.documentBytes += bytes.length;
-        if (this.documentBytes > MAX_DOCUMENTS_TOTAL) throw new DataCorruptError(`archive holds more than ${MAX_DOCUMENTS_TOTAL} bytes of JSON documents`);
-        const digest = digestOf(bytes, named ? (named.split(':')[0] as 'sha256') : 'sha256');
-        if (named && digest !== named) throw new DataCorruptError(`archive member ${path}: digest mismatch: got ${digest}, expected ${named}`);
-        // An empty member may be a (degenerate) layer too: the sink gets it as well.
-        const blob = bytes.length === 0 ? await sink.receive(empty(), { digest, size: 0, what: `archive member ${path}` }) : undefined;
-        this.members.set(path, { path, doc: { bytes, digest }, ...(blob ? { blob } : {}) });
-        continue;
-      }
-      const id = m ? m[2]!.slice(0, 12) : path.split('/')[0]!.slice(0, 12);
-      const big = h.size >= 1 << 20;
-      if (big) progress?.start(id, sink.verbs.active, h.size);
-      let seen = 0;
-      const body = entry.body;
-      async function* bytes(): AsyncGenerator<Uint8Array> {
-        for (let c = first; c !== null; c = await body.read()) {
-          seen += c.length;
-          if (big) progress?.update(id, seen);
-          yield c;
-        }
-      }
-      const blob = await sink.receive(bytes(), { ...(named ? { digest: named } : {}), size: h.size, what: `archive member ${path}`, ...(file !== undefined ? { reread: rangeOf(file, entry.dataOffset, h.size) } : {}) });
-      this.members.set(path, { path, blob });
-      if (big) progress?.finish(id, blob.reused ? 'Already exists' : sink.verbs.done);
+    // An uncompressed archive file is read by position: each member is handed to the sink as a
+    // span of it (read again where it lies, big bodies never read into JavaScript).
+    let open: OpenFile | undefined;
+    if (isFileBytes(this.origin)) {
+      const f = new OpenFile(this.origin.file);
+      const head = await f.span(0, MAGIC_BYTES).read(0, MAGIC_BYTES);
+      if (head.length === MAGIC_BYTES && detectCompression(head) === 'none') open = f;
+      else f.close();
+    }
+    try {
+      await this.deliverFrom(sink, open, progress);
+      open?.checkUnchanged(`archive ${open.path}`);
+    } finally {
+      open?.close();
     }
     this.delivered = true;
+  }
+
+  private async deliverFrom(sink: ImageSink<unknown>, open: OpenFile | undefined, progress?: CopyProgress): Promise<void> {
+    const { compression, stream } = open !== undefined ? { compression: 'none', stream: open.span(0, open.size) } : await decompressStream(streamOf(this.origin));
+    // An uncompressed archive file: each member can be read again where it lies.
+    const file = compression === 'none' && isFileBytes(this.origin) ? this.origin.file : undefined;
+    // Members received at once (from a file only), and the first failure among them.
+    const slots = open !== undefined ? ((await sink.receiveSlots?.()) ?? 1) : 1;
+    const receiving = new Set<Promise<void>>();
+    let failure: unknown;
+    try {
+      for await (const entry of readTar(stream)) {
+        const h = entry.header;
+        const path = memberPath(h.name);
+        if (h.type === 'symlink') {
+          this.links.set(path, resolveLink(path, h.linkname));
+          continue;
+        }
+        if (h.type === 'hardlink') {
+          this.links.set(path, memberPath(h.linkname, `archive member ${JSON.stringify(h.name)} link target`));
+          continue;
+        }
+        if (h.type !== 'file') continue;
+        const m = BLOB_PATH.exec(path);
+        const named = m ? parseDigest(`${m[1]}:${m[2]}`, `archive member ${path}`) : undefined;
+        const first = h.size > 0 ? await entry.body.read() : null;
+        if (h.size === 0 || (h.size <= MAX_DOCUMENT && first !== null && looksLikeJson(first))) {
+          const chunks: Buffer[] = first ? [first] : [];
+          for (let c = await entry.body.read(); c !== null; c = await entry.body.read()) chunks.push(c);
+          const bytes = Buffer.concat(chunks);
+          this.documentBytes += bytes.length;
+          if (this.documentBytes > MAX_DOCUMENTS_TOTAL) throw new DataCorruptError(`archive holds more than ${MAX_DOCUMENTS_TOTAL} bytes of JSON documents`);
+          const digest = digestOf(bytes, named ? (named.split(':')[0] as 'sha256') : 'sha256');
+          if (named && digest !== named) throw new DataCorruptError(`archive member ${path}: digest mismatch: got ${digest}, expected ${named}`);
+          // An empty member may be a (degenerate) layer too: the sink gets it as well.
+          const blob = bytes.length === 0 ? await sink.receive(empty(), { digest, size: 0, what: `archive member ${path}` }) : undefined;
+          this.members.set(path, { path, doc: { bytes, digest }, ...(blob ? { blob } : {}) });
+          continue;
+        }
+        const id = m ? m[2]!.slice(0, 12) : path.split('/')[0]!.slice(0, 12);
+        const big = h.size >= 1 << 20;
+        if (big) progress?.start(id, sink.verbs.active, h.size);
+        let seen = 0;
+        const body = entry.body;
+        async function* bytes(): AsyncGenerator<Uint8Array> {
+          for (let c = first; c !== null; c = await body.read()) {
+            seen += c.length;
+            if (big) progress?.update(id, seen);
+            yield c;
+          }
+        }
+        const hint = { ...(named ? { digest: named } : {}), size: h.size, what: `archive member ${path}`, ...(file !== undefined ? { reread: rangeOf(file, entry.dataOffset, h.size) } : {}) };
+        const receive = async (b: AsyncIterable<Uint8Array>): Promise<void> => {
+          const blob = await sink.receive(b, hint);
+          this.members.set(path, { path, blob });
+          if (big) progress?.finish(id, blob.reused ? 'Already exists' : sink.verbs.done);
+        };
+        if (open === undefined) {
+          await receive(bytes());
+          continue;
+        }
+        // A member cut short by the end of the file: the reader says so (truncated archive) as it moves on.
+        if (entry.dataOffset + h.size > open.size) continue;
+        // Members of a file lie where they are: the next one is read while this one is received.
+        const job: Promise<void> = receive(open.span(entry.dataOffset, h.size)).finally(() => receiving.delete(job));
+        job.catch((e: unknown) => void (failure ??= e));
+        receiving.add(job);
+        while (receiving.size >= slots && failure === undefined) await Promise.race(receiving).catch(() => undefined);
+        if (failure !== undefined) break;
+      }
+    } finally {
+      // nothing of this copy goes on after it failed: the sink is aborted next
+      while (receiving.size > 0) await Promise.allSettled([...receiving]);
+    }
+    if (failure !== undefined) throw failure;
   }
 
   async images(opts: ResolveOptions = {}): Promise<SourceImage[]> {

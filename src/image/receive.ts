@@ -19,6 +19,7 @@ import { CairnError, DataCorruptError } from '../errors.js';
 import { type Compression, detectCompression, MAGIC_BYTES } from '../compression/detect.js';
 import { CompressedDataError, decompressStream } from '../compression/stream.js';
 import { applyLayer } from '../layer/apply.js';
+import { type FileSpanBytes, isFileSpanBytes, type TarTap } from '../tar/index.js';
 import { reassembleTar } from '../layer/tarsplit.js';
 import { classifyWhiteout } from '../layer/whiteout.js';
 import { blobRef, type Ref, snapshotRef } from '../metadata/refs.js';
@@ -63,8 +64,11 @@ export interface ReceiveHint {
   reread?: () => AsyncIterable<Uint8Array>;
 }
 
-/** Apply `source` into a new parentless snapshot as it streams (the snapshotter must rebase). */
-export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Array>, hint: ReceiveHint, protect: (ref: Ref) => void): Promise<Received> {
+/**
+ * Apply `source` into a new parentless snapshot as it streams (the snapshotter must rebase). A
+ * span of a file ({@link FileSpanBytes}) that is not kept as a blob is read by position.
+ */
+export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Array> | FileSpanBytes, hint: ReceiveHint, protect: (ref: Ref) => void): Promise<Received> {
   const sn = await store.snapshots();
   const key = `extract-${process.pid}-${randomBytes(6).toString('hex')}`;
   protect(snapshotRef(key));
@@ -75,6 +79,16 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
   // do not. The applier hashes the bytes (digest and diffID): the tee's writer does not.
   let writer: ContentWriter | undefined;
   let teeing: boolean | undefined;
+  // A span of a file is applied by position unless its bytes are to be kept (then teed as they stream).
+  let span: FileSpanBytes | undefined;
+  if (isFileSpanBytes(source) && hint.reread !== undefined) {
+    const head = await source.read(0, MAGIC_BYTES);
+    const compressed = head.length < MAGIC_BYTES || detectCompression(head) !== 'none';
+    if (!(compressed && store.compressedBlobs === 'keep')) {
+      span = source;
+      teeing = false;
+    }
+  }
   const it = source[Symbol.asyncIterator]();
   let sourceError: unknown;
   let ended = false;
@@ -128,9 +142,10 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
   const again = (): AsyncIterable<Uint8Array> => (hint.reread !== undefined ? hint.reread() : noBytes());
   let whiteouts = false;
   const { recorder, recorded } = contentRecorder(store, protect, { what: hint.what });
-  const tap = {
+  const tap: TarTap = {
     raw: recorder.tap.raw,
     body: recorder.tap.body,
+    ...(recorder.tap.bodySpan ? { bodySpan: recorder.tap.bodySpan } : {}),
     entry: (h: Parameters<typeof recorder.tap.entry>[0]) => {
       const base = h.name.replace(/\/+$/, '').split('/').pop() ?? '';
       if (!whiteouts && classifyWhiteout(base) !== null) whiteouts = true;
@@ -138,7 +153,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
     },
   };
   try {
-    const r = await applyLayer({ dir, whiteoutMode: 'overlay' }, tee(), {
+    const r = await applyLayer({ dir, whiteoutMode: 'overlay' }, span ?? tee(), {
       ...(hint.digest ? { expectedDigest: hint.digest } : {}),
       ...(hint.size !== undefined ? { expectedSize: hint.size } : {}),
       what: hint.what,
@@ -184,7 +199,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
         // Hashed by the writer now (read back): nothing verified these bytes whole.
         blob = await writer.commit(expected);
       } else {
-        if (!ended) for (let r = await it.next(); !r.done; r = await it.next());
+        if (!ended && span === undefined) for (let r = await it.next(); !r.done; r = await it.next());
         blob = await storeAgain(store, again(), expected);
       }
       protect(blobRef(blob.digest));

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { isFileBytes, pathOrigin, rangeOf, streamOf } from './origin.js';
+import { isFileBytes, OpenFile, pathOrigin, rangeOf, streamOf } from './origin.js';
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -60,6 +60,34 @@ test('a path is a file origin only when it is a regular file (a FIFO is streamed
     assert.equal((await collect(streamOf(o))).toString(), 'piped');
     await writer;
     await assert.rejects(pathOrigin(join(dir, 'missing')), { code: 'ENOENT' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an open file origin hands out spans of the file, and says when the file changed while it was read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-origin-'));
+  try {
+    const file = join(dir, 'f');
+    writeFileSync(file, Buffer.from('0123456789'));
+    const f = new OpenFile(file);
+    try {
+      assert.equal(f.size, 10);
+      assert.ok((await collect(f.span(2, 5))).equals(Buffer.from('23456')));
+      f.checkUnchanged('archive f');
+      appendFileSync(file, 'more');
+      assert.throws(() => f.checkUnchanged('archive f'), /^DataCorruptError: archive f: the file changed while it was read$/);
+    } finally {
+      f.close();
+    }
+    const g = new OpenFile(file);
+    try {
+      await new Promise((r) => setTimeout(r, 20)); // file times tick coarsely (a few ms)
+      writeFileSync(file, 'same size!!!!!'); // rewritten in place, same length: its times moved
+      assert.throws(() => g.checkUnchanged('x'), /the file changed while it was read/);
+    } finally {
+      g.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

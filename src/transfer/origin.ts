@@ -4,8 +4,10 @@
  * the bytes of a layer need not keep a copy of them while they stream past (see BlobHint's
  * `reread`): the copy is made only in the rare case it turns out to be needed.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, constants as fsc, createReadStream, fstatSync, openSync, type BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { DataCorruptError } from '../errors.js';
+import { FileSpanBytes } from '../tar/index.js';
 
 /** A regular file on disk, as bytes (see {@link pathOrigin} for any path). */
 export interface FileBytes {
@@ -41,3 +43,42 @@ export function rangeOf(file: string, start: number, length: number): () => Asyn
 }
 
 async function* emptyBytes(): AsyncGenerator<Uint8Array> {}
+
+/**
+ * A file origin held open while a source reads it by position: its spans are handed to a sink
+ * as {@link FileSpanBytes} (read by position, big bodies never read into JavaScript). Bytes
+ * read at different times must be the same bytes, so `checkUnchanged` fails the copy when the
+ * file was written meanwhile (its size, change or modification time moved).
+ */
+export class OpenFile {
+  readonly fd: number;
+  readonly size: number;
+  private readonly st: BigIntStats;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, fsc.O_RDONLY);
+    try {
+      this.st = fstatSync(this.fd, { bigint: true });
+    } catch (e) {
+      closeSync(this.fd);
+      throw e;
+    }
+    this.size = Number(this.st.size);
+  }
+
+  span(offset: number, length: number): FileSpanBytes {
+    return new FileSpanBytes(this.fd, offset, length);
+  }
+
+  /** Throws when the file changed since it was opened. */
+  checkUnchanged(what: string): void {
+    const now = fstatSync(this.fd, { bigint: true });
+    if (now.size !== this.st.size || now.mtimeNs !== this.st.mtimeNs || now.ctimeNs !== this.st.ctimeNs) {
+      throw new DataCorruptError(`${what}: the file changed while it was read`);
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

@@ -18,6 +18,9 @@ import { parseNormalizedReference } from '../reference/reference.js';
 import type { Lease, Store } from '../store/store.js';
 import type { BlobHint, ImageSink, LayerDescriptor, PutLayerOptions, ReceivedBlob, SourceImage } from './types.js';
 
+/** Layers a store sink unpacks at once when its snapshotter allows it (see receiveSlots). */
+const RECEIVE_SLOTS = 2;
+
 export interface StoredImageResult extends StoredImage {
   /** Familiar tag names the image was recorded with (empty when untagged). */
   tags: string[];
@@ -85,6 +88,11 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
     );
     this.layers.set(layer.digest, layer);
     return layer;
+  }
+
+  /** Layers unpacked at once: two where each goes into its own parentless snapshot (a layer's work keeps about one CPU busy). */
+  async receiveSlots(): Promise<number> {
+    return (await this.store.snapshots()).capabilities.rebase ? RECEIVE_SLOTS : 1;
   }
 
   async hasLayer(l: LayerDescriptor): Promise<boolean> {

@@ -75,6 +75,12 @@ export interface ImageSink<R> {
   readonly verbs: { active: string; done: string };
   /** Bytes a streamed source delivers in its own order (see the module comment). */
   receive(bytes: AsyncIterable<Uint8Array>, hint: BlobHint): Promise<ReceivedBlob>;
+  /**
+   * How many `receive` calls may run at once (default 1: one after the other). A source whose
+   * blobs can be read independently (the members of an archive file) then hands over the next
+   * while the sink still works on the last.
+   */
+  receiveSlots?(): Promise<number>;
   /** Whether the sink holds this layer already (it is then not read from the source: "Already exists"). */
   hasLayer(layer: LayerDescriptor): Promise<boolean>;
   /** Store one layer's bytes, verifying its digest, size and diffID unless `trusted`. */
