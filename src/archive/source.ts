@@ -102,7 +102,7 @@ export class ArchiveSource implements ImageSource {
         const m = BLOB_PATH.exec(path);
         const named = m ? parseDigest(`${m[1]}:${m[2]}`, `archive member ${path}`) : undefined;
         const first = h.size > 0 ? await entry.body.read() : null;
-        if (h.size === 0 || (h.size <= MAX_DOCUMENT && first !== null && looksLikeJson(first))) {
+        if (h.size === 0 || (h.size <= MAX_DOCUMENT && first !== null && (looksLikeJson(first) || cannotBeLayer(first, h.size)))) {
           const chunks: Buffer[] = first ? [first] : [];
           for (let c = await entry.body.read(); c !== null; c = await entry.body.read()) chunks.push(c);
           const bytes = Buffer.concat(chunks);
@@ -311,6 +311,14 @@ export class ArchiveSource implements ImageSource {
 async function* empty(): AsyncGenerator<Uint8Array> {}
 
 /** A JSON document starts with `{` or `[` (after white space); a tar, gzip or zstd stream never does in practice. */
+/**
+ * A member too short for a tar header and not compressed (docker-archive's `VERSION` files):
+ * no layer, so it is kept with the documents instead of being handed to the sink to unpack.
+ */
+function cannotBeLayer(first: Buffer, size: number): boolean {
+  return size < 512 && first.length === size && detectCompression(first) === 'none';
+}
+
 function looksLikeJson(b: Buffer): boolean {
   for (const c of b) {
     if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
