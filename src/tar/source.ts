@@ -50,12 +50,20 @@ export class FileSpanBytes implements AsyncIterable<Uint8Array>, FileSpan {
     return got === want ? buf : buf.subarray(0, got);
   }
 
+  /** The bytes in order, the next read in flight while the last chunk is used. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    for (let at = 0; at < this.length; ) {
-      const b = await this.read(at, SPAN_READ);
-      if (b.length === 0) throw spanEnded(this);
-      at += b.length;
-      yield b;
+    let at = 0;
+    let next = this.length > 0 ? this.read(0, SPAN_READ) : null;
+    try {
+      while (next !== null) {
+        const b = await next;
+        if (b.length === 0) throw spanEnded(this);
+        at += b.length;
+        next = at < this.length ? this.read(at, SPAN_READ) : null;
+        yield b;
+      }
+    } finally {
+      next?.catch(() => undefined); // a read left in flight by a consumer that stopped: its result is not wanted
     }
   }
 }
@@ -123,6 +131,8 @@ export class ByteSource {
   private bufEnd = 0;
   /** Size of a file span's next read: small after a stretch taken by position, doubling up to SPAN_READ. */
   private readSize = SPAN_READ;
+  /** The next read of a file span, started while the current chunk is parsed. */
+  private ahead: { at: number; read: Promise<Buffer> } | null = null;
 
   /**
    * `spanTap`: with a tap, stretches of a file span are taken by position only when a span
@@ -176,12 +186,20 @@ export class ByteSource {
           this.done = true;
           return false;
         }
-        const b = await this.file.read(this.bufEnd, this.readSize);
-        this.readSize = Math.min(SPAN_READ, this.readSize * 2);
+        // the read started ahead when it is of the bytes wanted now, else a new one
+        const ahead = this.ahead;
+        this.ahead = null;
+        const b = await (ahead !== null && ahead.at === this.bufEnd ? ahead.read : this.file.read(this.bufEnd, this.readSize));
         if (b.length === 0) throw spanEnded(this.file);
+        this.readSize = Math.min(SPAN_READ, this.readSize * 2);
         this.buf = b;
         this.off = 0;
         this.bufEnd += b.length;
+        if (this.bufEnd < this.file.length) {
+          const read = this.file.read(this.bufEnd, this.readSize);
+          read.catch(() => undefined); // awaited when used; a read overtaken by a span is dropped
+          this.ahead = { at: this.bufEnd, read };
+        }
         continue;
       }
       const r = await this.it!.next();
