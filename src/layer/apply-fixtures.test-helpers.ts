@@ -36,6 +36,24 @@ export async function* chunks(buf: Buffer, size = 4096): AsyncGenerator<Buffer> 
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
 }
 
+/** `size` pseudo-random bytes, the same for the same seed. */
+export function pattern(size: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  let x = seed | 1;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+/** Every byte of a stream, in one buffer. */
+export async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const c of it) out.push(Buffer.from(c));
+  return Buffer.concat(out);
+}
+
 /** A layer from writer entries. */
 export function layer(entries: Array<[TarWriteHeader, TarBodyInput?]>): Promise<Buffer> {
   return writeArchive(entries, { paxNanoseconds: true });

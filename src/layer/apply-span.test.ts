@@ -14,27 +14,11 @@ import { digestOf, type Digest } from '../digest/digest.js';
 import { DataCorruptError } from '../errors.js';
 import { FileSpanBytes, type TarWriteHeader } from '../tar/index.js';
 import { applyLayer, type ApplyResult, type WhiteoutMode } from './apply.js';
-import { chunks, comparable, layer, snapTree, tempDir } from './apply-fixtures.test-helpers.js';
+import { chunks, collect, comparable, layer, pattern, snapTree, tempDir } from './apply-fixtures.test-helpers.js';
 import { reassembleTar, TarSplitRecorder } from './tarsplit.js';
 
 const BIG = 5 << 20; // above the applier's whole-file limit: copied from the span
 const T = { sec: 1700000000, nsec: 5 };
-
-function pattern(size: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(size);
-  let x = seed | 1;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
-
-async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const out: Buffer[] = [];
-  for await (const c of it) out.push(Buffer.from(c));
-  return Buffer.concat(out);
-}
 
 /** A layer with big files, a hard link, a whiteout; `dup`: one path given twice (the last stands; not reproducible). */
 function sample(dup = false): Promise<Buffer> {

@@ -276,20 +276,8 @@ export async function applyLayer(
           yield b;
         }
       }
-      const reader = new TarReader(hashedTar(), opts.tap ? { tap: opts.tap } : {});
-      for await (const entry of reader) {
-        entries++;
-        await applier.apply(entry);
-      }
-      await applier.drain();
-      await applier.settleFiles();
+      entries = await applyEntries(applier, new TarReader(hashedTar(), opts.tap ? { tap: opts.tap } : {}), what);
     } catch (e) {
-      // the entries before the failure are applied first (and an error of theirs comes first)
-      try {
-        await applier.drain();
-      } catch (e2) {
-        throw withWhat(e2, what);
-      }
       throw withWhat(e, what);
     }
     applier.finish();
@@ -316,6 +304,30 @@ export async function applyLayer(
   }
 }
 
+/**
+ * Every entry of `reader` through `applier`, then what is still on the pool; returns the count.
+ * On a failure the entries before it are applied first (and an error of theirs comes first).
+ */
+async function applyEntries(applier: Applier, reader: TarReader, what: string): Promise<number> {
+  let entries = 0;
+  try {
+    for await (const entry of reader) {
+      entries++;
+      await applier.apply(entry);
+    }
+    await applier.drain();
+    await applier.settleFiles();
+    return entries;
+  } catch (e) {
+    try {
+      await applier.drain();
+    } catch (e2) {
+      throw withWhat(e2, what);
+    }
+    throw withWhat(e, what);
+  }
+}
+
 /** applyLayer of an uncompressed span of a file, read by position; `hasher` null when trusted. */
 async function applySpan(target: ApplyTarget, source: FileSpanBytes, opts: ApplyOptions, what: string, hasher: PoolDigester | null): Promise<ApplyResult> {
   const size = source.length;
@@ -326,24 +338,8 @@ async function applySpan(target: ApplyTarget, source: FileSpanBytes, opts: Apply
   if (size > limit) throw new DataCorruptError(`${what}: decompression limit of ${limit} bytes exceeded`);
   const applier = new Applier(target.dir, target.whiteoutMode, what, opts.followSymlinks ?? 'never');
   try {
-    let entries = 0;
     const inputTap: InputTap | undefined = hasher === null ? undefined : { bytes: (b) => hasher.update(b), span: (s) => hasher.updateFile(s.fd, s.offset, s.length) };
-    try {
-      const reader = new TarReader(source, { ...(opts.tap ? { tap: opts.tap } : {}), ...(inputTap ? { inputTap } : {}) });
-      for await (const entry of reader) {
-        entries++;
-        await applier.apply(entry);
-      }
-      await applier.drain();
-      await applier.settleFiles();
-    } catch (e) {
-      try {
-        await applier.drain();
-      } catch (e2) {
-        throw withWhat(e2, what);
-      }
-      throw withWhat(e, what);
-    }
+    const entries = await applyEntries(applier, new TarReader(source, { ...(opts.tap ? { tap: opts.tap } : {}), ...(inputTap ? { inputTap } : {}) }), what);
     applier.finish();
     if (opts.trusted) return { diffId: opts.trusted.diffId, digest: opts.trusted.digest, size, uncompressedSize: size, entries, compression: 'none' };
     const digest = await hasher!.digest();

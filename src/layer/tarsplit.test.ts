@@ -17,27 +17,11 @@ import { DataCorruptError, InvalidArgumentError } from '../errors.js';
 import { BLOCK } from '../tar/fields.js';
 import { paxGlobalHeader, run } from '../tar/test-helpers.js';
 import { applyLayer, type WhiteoutMode } from './apply.js';
-import { chunks, gnuLongHeader, layer, tempDir } from './apply-fixtures.test-helpers.js';
+import { chunks, collect, gnuLongHeader, layer, pattern, tempDir } from './apply-fixtures.test-helpers.js';
 import { reassembleTar, TarSplitRecorder, TARSPLIT_MAGIC, type TarSplitResult } from './tarsplit.js';
 
 const MODES: WhiteoutMode[] = ['overlay', 'oci-remove'];
 const T1 = { sec: 1700000000, nsec: 123456789 };
-
-function pattern(size: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(size);
-  let x = seed | 1;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
-
-async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const out: Buffer[] = [];
-  for await (const c of it) out.push(Buffer.from(c));
-  return Buffer.concat(out);
-}
 
 interface Recorded {
   result: TarSplitResult;
