@@ -213,3 +213,31 @@ test('a failed copy leaves the sink as it was: a layer whose bytes do not match 
   for await (const b of store.content.walk()) blobs.push(b);
   assert.deepEqual(blobs, [], 'nothing left in the content store');
 });
+
+test('from an archive file, layers are read by position, two at a time on overlay, and progress still moves as each is read', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const layers = [0, 1, 2].map((i) => randomBytesSeeded(3 << 20, 70 + i));
+  const tars = await Promise.all(layers.map((b, i) => makeTar([{ path: `f${i}`, content: b }])));
+  const file = join(dir.path, 'progress-archive.tar');
+  writeFileSync(file, await makeDockerArchive([{ layers: tars, repoTags: ['span/progress:1'] }]));
+  const store = await openStore();
+  const events: string[] = [];
+  const seen = new Map<string, number[]>();
+  const progress = {
+    start: (id: string, label: string, total?: number) => void events.push(`start ${id} ${label} ${total}`),
+    update: (id: string, done: number) => void (seen.get(id) ?? seen.set(id, []).get(id)!).push(done),
+    finish: (id: string, message: string) => void events.push(`finish ${id} ${message}`),
+  };
+  const sink = new StoreSink(store);
+  assert.equal(await sink.receiveSlots(), (await store.snapshots()).capabilities.rebase ? 2 : 1);
+  const [img] = await copyImages(new ArchiveSource({ file }), sink, { progress });
+  assert.equal(img!.tags[0], 'span/progress:1');
+  assert.equal(events.filter((e) => e.startsWith('start')).length, 3);
+  assert.equal(events.filter((e) => e.startsWith('finish') && e.endsWith('Loaded')).length, 3);
+  assert.equal(seen.size, 3, 'every big layer reported progress');
+  for (const [id, done] of seen) {
+    assert.ok(done.length >= 2, `${id}: more than one update`);
+    for (let i = 1; i < done.length; i++) assert.ok(done[i]! >= done[i - 1]!, `${id}: progress never goes back`);
+    assert.equal(done.at(-1), tars.find((t) => t.length === done.at(-1))?.length, `${id}: ends at the layer's size`);
+  }
+});

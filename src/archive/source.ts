@@ -140,7 +140,8 @@ export class ArchiveSource implements ImageSource {
         // A member cut short by the end of the file: the reader says so (truncated archive) as it moves on.
         if (entry.dataOffset + h.size > open.size) continue;
         // Members of a file lie where they are: the next one is read while this one is received.
-        const job: Promise<void> = receive(open.span(entry.dataOffset, h.size)).finally(() => receiving.delete(job));
+        const span = open.span(entry.dataOffset, h.size, big && progress ? (done) => progress.update(id, done) : undefined);
+        const job: Promise<void> = receive(span).finally(() => receiving.delete(job));
         job.catch((e: unknown) => void (failure ??= e));
         receiving.add(job);
         while (receiving.size >= slots && failure === undefined) await Promise.race(receiving).catch(() => undefined);

@@ -31,10 +31,15 @@ const SPAN_READ_AFTER_SKIP = 64 << 10;
  * to keep open while the bytes are used.
  */
 export class FileSpanBytes implements AsyncIterable<Uint8Array>, FileSpan {
+  /**
+   * `onRead`: told how far into the span its reader has come (bytes read or taken by
+   * position), as it goes — a copy's progress.
+   */
   constructor(
     readonly fd: number,
     readonly offset: number,
     readonly length: number,
+    readonly onRead?: (done: number) => void,
   ) {}
 
   /** Up to `n` bytes from `at` (relative to the span), fewer only where the span or the file ends. */
@@ -59,6 +64,7 @@ export class FileSpanBytes implements AsyncIterable<Uint8Array>, FileSpan {
         const b = await next;
         if (b.length === 0) throw spanEnded(this);
         at += b.length;
+        this.onRead?.(at);
         next = at < this.length ? this.read(at, SPAN_READ) : null;
         yield b;
       }
@@ -170,6 +176,7 @@ export class ByteSource {
       this.readSize = SPAN_READ_AFTER_SKIP;
     }
     this.position += k;
+    f.onRead?.(this.position);
     if (k > 0 && this.spanTap !== null) {
       const r = this.spanTap(span, this.inBody);
       if (r !== undefined) await r;
@@ -195,6 +202,7 @@ export class ByteSource {
         this.buf = b;
         this.off = 0;
         this.bufEnd += b.length;
+        this.file.onRead?.(this.bufEnd);
         if (this.bufEnd < this.file.length) {
           const read = this.file.read(this.bufEnd, this.readSize);
           read.catch(() => undefined); // awaited when used; a read overtaken by a span is dropped

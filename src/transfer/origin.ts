@@ -66,8 +66,9 @@ export class OpenFile {
     this.size = Number(this.st.size);
   }
 
-  span(offset: number, length: number): FileSpanBytes {
-    return new FileSpanBytes(this.fd, offset, length);
+  /** `length` bytes from `offset`; `onRead` hears how far a reader of them has come. */
+  span(offset: number, length: number, onRead?: (done: number) => void): FileSpanBytes {
+    return new FileSpanBytes(this.fd, offset, length, onRead);
   }
 
   /** Throws when the file changed since it was opened. */
