@@ -113,7 +113,7 @@ import {
   type NativeStat,
   type NodeKind,
 } from '../native/index.js';
-import { FileSpanBytes, isFileSpanBytes, TarReader, type FileSpan, type InputTap, type TarBody, type TarEntry, type TarHeader, type TarTap, type TarTime } from '../tar/index.js';
+import { FileSpanBytes, isFileSpanBytes, TarReader, type FileSpan, type TarBody, type TarEntry, type TarHeader, type TarTap, type TarTime } from '../tar/index.js';
 import { isSameOrBelow, joinKey, keyBytes, keyDisplay, quoteName, safePath, UnsafeEntryError, type SafePath } from './pathsafe.js';
 import { classifyWhiteout, isReservedXattr, OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, type WhiteoutKind } from './whiteout.js';
 
@@ -338,8 +338,10 @@ async function applySpan(target: ApplyTarget, source: FileSpanBytes, opts: Apply
   if (size > limit) throw new DataCorruptError(`${what}: decompression limit of ${limit} bytes exceeded`);
   const applier = new Applier(target.dir, target.whiteoutMode, what, opts.followSymlinks ?? 'never');
   try {
-    const inputTap: InputTap | undefined = hasher === null ? undefined : { bytes: (b) => hasher.update(b), span: (s) => hasher.updateFile(s.fd, s.offset, s.length) };
-    const entries = await applyEntries(applier, new TarReader(source, { ...(opts.tap ? { tap: opts.tap } : {}), ...(inputTap ? { inputTap } : {}) }), what);
+    // The layer's digest is the digest of the span: hashed whole, in one read on the pool, beside
+    // the parsing (the file must not change meanwhile: the caller checks it did not).
+    hasher?.updateFile(source.fd, source.offset, source.length);
+    const entries = await applyEntries(applier, new TarReader(source, opts.tap ? { tap: opts.tap } : {}), what);
     applier.finish();
     if (opts.trusted) return { diffId: opts.trusted.diffId, digest: opts.trusted.digest, size, uncompressedSize: size, entries, compression: 'none' };
     const digest = await hasher!.digest();

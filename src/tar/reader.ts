@@ -44,17 +44,6 @@ export interface TarReadOptions extends Partial<TarLimits> {
   keepRawHeaders?: boolean;
   /** Report every byte of the input as it passes (see the module comment). Implies `drainTrailing`. */
   tap?: TarTap;
-  /**
-   * Sees every byte of the input in order, before the tap (a digest of the whole input):
-   * as bytes, or as spans of the input's file where a body is taken by position.
-   */
-  inputTap?: InputTap;
-}
-
-/** See `TarReadOptions.inputTap`. Each call may return a promise, awaited before reading goes on. */
-export interface InputTap {
-  bytes(bytes: Buffer): void | Promise<void>;
-  span(span: FileSpan): void | Promise<void>;
 }
 
 /**
@@ -269,11 +258,6 @@ const TYPEFLAGS: Record<number, TarEntryType> = {
   0x36: 'fifo',
 };
 
-/** Run `next` after `r` (at once when `r` is not a promise). */
-function then(r: void | Promise<void>, next: () => void | Promise<void>): void | Promise<void> {
-  return r instanceof Promise ? r.then(next) : next();
-}
-
 function typeflagName(tf: number): string {
   return tf >= 0x20 && tf < 0x7f ? `'${String.fromCharCode(tf)}'` : `0x${tf.toString(16).padStart(2, '0')}`;
 }
@@ -299,18 +283,15 @@ class TarParser {
 
   constructor(input: ByteInput | FileSpanBytes, opts: TarReadOptions) {
     const tap = opts.tap ?? null;
-    const inputTap = opts.inputTap ?? null;
-    if ((tap !== null || inputTap !== null) && opts.drainTrailing === false) {
+    if (tap !== null && opts.drainTrailing === false) {
       throw new InvalidArgumentError('tar: a tap reads the input to its end: drainTrailing cannot be false');
     }
     this.tap = tap;
-    const tapBytes = tap === null ? null : (b: Buffer, inBody: boolean): void | Promise<void> => (inBody ? tap.body(b) : tap.raw(b));
-    const bodySpan = tap === null ? null : tap.bodySpan === undefined ? undefined : tap.bodySpan.bind(tap);
     this.src = new ByteSource(
       input,
-      inputTap === null ? tapBytes : (b, inBody) => then(inputTap.bytes(b), () => tapBytes?.(b, inBody)),
+      tap === null ? null : (b, inBody) => (inBody ? tap.body(b) : tap.raw(b)),
       // spans only where the tap sees them (a body; nothing else is taken by position)
-      bodySpan === undefined ? null : (s) => then(inputTap?.span(s), () => bodySpan?.(s)),
+      tap === null ? (): void => undefined : tap.bodySpan === undefined ? null : (s) => tap.bodySpan!(s),
     );
     this.opts = opts;
     this.limits = {
