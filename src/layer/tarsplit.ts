@@ -16,6 +16,9 @@
  *                                                   the body of a regular file: `size` (> 0) bytes
  *                                                   read from `path` below the layer directory
  *       0x03 END   tarSize:varint  entries:varint    last record; nothing follows it
+ *       0x04 FILE  size:varint  plen:varint  path[plen]    (no crc32)
+ *                                                   a body copied whole from the layer's file
+ *                                                   by the kernel, never read by the recorder
  *
  * varint: unsigned LEB128 (7 bits per byte, low first, at most 8 bytes: < 2^53).
  * RAW holds everything that is not a regular file's body on disk: header blocks, PAX and
@@ -24,7 +27,11 @@
  * (a whiteout `.wh.NAME` with a body: whiteouts become devices, xattrs or removals, so
  * every byte of a whiteout entry is RAW and the reassembler never reads one from disk).
  * FILE's path is the entry name cleaned exactly as the applier cleans it (pathsafe.ts),
- * as raw bytes; crc32 (zlib's) of the body names a file whose content changed.
+ * as raw bytes; crc32 (zlib's) of the body names a file whose content changed. A big body
+ * taken whole as a span of the layer's file (the applier copies it in the kernel) is recorded
+ * without one: reading it again only for a checksum would cost a fifth of a load's work on the
+ * pool, and a change to that file is still caught on re-emit, by the diffID (the message then
+ * names the layer, not the file).
  *
  * Reproducibility: the recorder reports whether the files will still hold every FILE body
  * once the layer is applied. Not when a regular file's path appears again later in the layer
@@ -57,6 +64,7 @@ export const TARSPLIT_VERSION = 1;
 const TAG_RAW = 0x01;
 const TAG_FILE = 0x02;
 const TAG_END = 0x03;
+const TAG_FILE_UNCHECKED = 0x04;
 /** RAW bytes are buffered up to this size before a record is written. */
 const RAW_BUFFER = 64 * 1024;
 /** Encoded records are gathered up to this size before they go to the gzip stream. */
@@ -142,6 +150,8 @@ export class TarSplitRecorder {
   private bodyLeft = 0;
   private bodySize = 0;
   private crc = 0;
+  /** The current body was taken whole as a span: recorded without a crc. */
+  private unchecked = false;
   /** Pieces of the current body after `crc`, in order: big chunks' crcs come from the pool. */
   private crcParts: { crc: number | Promise<number>; len: number }[] = [];
   /** Paths of recorded file bodies, and every directory they lie in. */
@@ -300,10 +310,18 @@ export class TarSplitRecorder {
     return this.crcParts.length > 0 ? this.joinCrc().then(() => this.endFile()) : this.endFile();
   }
 
-  /** Body bytes taken by position from the layer's file: their crc32 read on the pool. */
+  /**
+   * Body bytes taken by position from the layer's file: a whole body is recorded without a crc
+   * (see the module comment); the rest of one begun as bytes gets its crc32 read on the pool.
+   */
   private bodySpan(sp: FileSpan): void | Promise<void> {
     this.tarSize += sp.length;
     if (this.bodyKey === null) return this.rawSpan(sp);
+    if (sp.length === this.bodySize && this.bodyLeft === this.bodySize) {
+      this.bodyLeft = 0;
+      this.unchecked = true;
+      return this.endFile();
+    }
     const crc = crc32File(sp.fd, sp.offset, sp.length).catch((e: unknown) => {
       throw errnoCode(e) === 'ENODATA' ? new DataCorruptError(`${this.what}: the layer's file ended before the ${sp.length} bytes at offset ${sp.offset} were read (it changed while it was read?)`) : e;
     });
@@ -331,9 +349,15 @@ export class TarSplitRecorder {
     const key = this.bodyKey!;
     this.bodyKey = null;
     const path = keyBytes(key);
-    const crc = Buffer.allocUnsafe(4);
-    crc.writeUInt32BE(this.crc >>> 0);
-    const record = [Buffer.from([TAG_FILE]), varint(this.bodySize), varint(path.length), path, crc];
+    let record: Buffer[];
+    if (this.unchecked) {
+      this.unchecked = false;
+      record = [Buffer.from([TAG_FILE_UNCHECKED]), varint(this.bodySize), varint(path.length), path];
+    } else {
+      const crc = Buffer.allocUnsafe(4);
+      crc.writeUInt32BE(this.crc >>> 0);
+      record = [Buffer.from([TAG_FILE]), varint(this.bodySize), varint(path.length), path, crc];
+    }
     const p = this.flushRaw();
     if (p !== undefined) return p.then(() => this.emit(...record));
     return this.emit(...record);
@@ -368,6 +392,7 @@ export class TarSplitRecorder {
     this.bodyLeft = h.size;
     this.crc = 0;
     this.crcParts = [];
+    this.unchecked = false;
     this.files++;
     this.fileBytes += h.size;
     this.recorded.add(key);
@@ -529,12 +554,12 @@ export async function* reassembleTar(
           emitted += chunk.length;
           yield chunk;
         }
-      } else if (tag === TAG_FILE) {
+      } else if (tag === TAG_FILE || tag === TAG_FILE_UNCHECKED) {
         const size = await readVarint('a file reference');
         const plen = await readVarint('a file reference');
         if (size === 0 || plen === 0 || plen > PATH_MAX) throw corrupt(`file reference of ${size} bytes with a path of ${plen} bytes`);
         const path = Buffer.from(await readRecord(plen, 'a file reference'));
-        const crc = (await readRecord(4, 'a file reference')).readUInt32BE(0);
+        const crc = tag === TAG_FILE ? (await readRecord(4, 'a file reference')).readUInt32BE(0) : null;
         for await (const chunk of fileBody(rootFd, path, size, crc, mismatch)) {
           const room = hasher.update(chunk);
           if (room !== undefined) await room;
@@ -564,12 +589,12 @@ export async function* reassembleTar(
 const READS_AHEAD = 4;
 
 /**
- * One FILE record's body, read in chunks below the root; its crc32 is checked before its last
- * chunk is given out. A file of one chunk is read synchronously (one pool round trip would cost
+ * One FILE record's body, read in chunks below the root; its crc32 (when recorded) is checked
+ * before its last chunk is given out. A file of one chunk is read synchronously (one pool round trip would cost
  * more than the read); a bigger one with several reads in flight, so that a cold file streams
  * at the disk's speed rather than one synchronous read at a time.
  */
-async function* fileBody(rootFd: number, path: Buffer, size: number, crc: number, mismatch: string): AsyncGenerator<Buffer, void, undefined> {
+async function* fileBody(rootFd: number, path: Buffer, size: number, crc: number | null, mismatch: string): AsyncGenerator<Buffer, void, undefined> {
   const c = constants;
   const name = quoteName(path.toString('utf8'));
   let fd: number;
@@ -597,7 +622,7 @@ async function* fileBody(rootFd: number, path: Buffer, size: number, crc: number
         if (n === 0) throw short(got);
         got += n;
       }
-      if (crc32(buf) >>> 0 !== crc) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked`);
+      if (crc !== null && crc32(buf) >>> 0 !== crc) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked`);
       yield buf;
       return;
     }
@@ -610,7 +635,7 @@ async function* fileBody(rootFd: number, path: Buffer, size: number, crc: number
       const p = new Promise<Buffer>((resolve, reject) => {
         const buf = Buffer.allocUnsafe(len);
         readCb(fd, buf, 0, len, pos, (e, n) => (e ? reject(e) : n === len ? resolve(buf) : reject(short(pos + n))));
-      }).then(async (buf) => ({ buf, crc: await crc32Chunk(buf) }));
+      }).then(async (buf) => ({ buf, crc: crc === null ? 0 : await crc32Chunk(buf) }));
       p.catch(() => undefined); // awaited in order below; one failing early is not unhandled
       reads.push(p);
     };
@@ -622,8 +647,8 @@ async function* fileBody(rootFd: number, path: Buffer, size: number, crc: number
       reads.shift();
       if (next < size) start();
       done += chunk.length;
-      sum = crc32Combine(sum, chunkCrc, chunk.length);
-      if (done === size && sum >>> 0 !== crc) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked`);
+      if (crc !== null) sum = crc32Combine(sum, chunkCrc, chunk.length);
+      if (crc !== null && done === size && sum >>> 0 !== crc) throw new DataCorruptError(`${mismatch}: file ${name} changed since it was unpacked`);
       yield chunk;
     }
   } finally {
