@@ -19,10 +19,8 @@
  *                                           hash `length` bytes of an open file from `offset`
  *                                           (pread on a pool thread: the bytes never cross into
  *                                           JavaScript); an update like hashUpdate
- *   crc32File(fd, offset, length) -> Promise<number>
- *                                           the CRC-32 of `length` bytes of an open file
  *
- * A file that ends before offset + length fails with ENODATA ("the file ended early").
+ * hashFile: a file that ends before offset + length fails with ENODATA ("the file ended early").
  *
  * One update at a time per handle: the caller waits for an update to settle before the
  * next (or the digest). OpenSSL and zlib are the ones Node itself is linked with (their
@@ -265,12 +263,11 @@ static napi_value js_crc32_combine(napi_env env, napi_callback_info info) {
 struct file_job {
   napi_async_work work;
   napi_deferred deferred;
-  struct hasher *h;      /* NULL: crc only */
+  struct hasher *h;
   napi_ref handle_ref;
   int fd;
   int64_t offset;
   int64_t length;
-  uint32_t crc;
   int err;               /* errno of the failing call, 0 when it succeeded */
   const char *syscall;
   bool short_read;
@@ -285,7 +282,6 @@ static void file_execute(napi_env env, void *data) {
     j->syscall = "malloc";
     return;
   }
-  uint32_t crc = 0;
   int64_t pos = j->offset, left = j->length;
   while (left > 0) {
     size_t want = left < FILE_CHUNK ? (size_t)left : FILE_CHUNK;
@@ -302,41 +298,29 @@ static void file_execute(napi_env env, void *data) {
       j->short_read = true;
       break;
     }
-    if (j->h != NULL) {
-      if (EVP_DigestUpdate(j->h->ctx, buf, (size_t)n) != 1) {
-        j->err = EIO;
-        j->syscall = "EVP_DigestUpdate";
-        break;
-      }
-    } else {
-      crc = (uint32_t)crc32_z(crc, buf, (size_t)n);
+    if (EVP_DigestUpdate(j->h->ctx, buf, (size_t)n) != 1) {
+      j->err = EIO;
+      j->syscall = "EVP_DigestUpdate";
+      break;
     }
     pos += n;
     left -= n;
   }
-  j->crc = crc;
   free(buf);
 }
 
 static void file_complete(napi_env env, napi_status status, void *data) {
   struct file_job *j = data;
-  if (j->h != NULL) j->h->busy = false;
-  if (status != napi_ok) {
-    cn_reject_errno(env, j->deferred, ECANCELED, j->h != NULL ? "hashFile" : "crc32File", NULL, NULL);
-  } else if (j->err != 0) {
-    cn_reject_errno(env, j->deferred, j->err, j->syscall, NULL, j->short_read ? "the file ended early" : NULL);
-  } else if (j->h != NULL) {
-    napi_resolve_deferred(env, j->deferred, cn_undefined(env));
-  } else {
-    napi_value v;
-    if (napi_create_uint32(env, j->crc, &v) == napi_ok) napi_resolve_deferred(env, j->deferred, v);
-  }
-  if (j->handle_ref != NULL) napi_delete_reference(env, j->handle_ref);
+  j->h->busy = false;
+  if (status != napi_ok) cn_reject_errno(env, j->deferred, ECANCELED, "hashFile", NULL, NULL);
+  else if (j->err != 0) cn_reject_errno(env, j->deferred, j->err, j->syscall, NULL, j->short_read ? "the file ended early" : NULL);
+  else napi_resolve_deferred(env, j->deferred, cn_undefined(env));
+  napi_delete_reference(env, j->handle_ref);
   napi_delete_async_work(env, j->work);
   free(j);
 }
 
-/* fd, offset and length from argv[first..first+2]. */
+/* fd, offset and length from argv[0..2]. */
 static bool get_span(napi_env env, napi_value *argv, int32_t *fd, int64_t *offset, int64_t *length) {
   if (!cn_get_int32(env, argv[0], "fd", fd) || !cn_get_int64(env, argv[1], "offset", offset) || !cn_get_int64(env, argv[2], "length", length)) return false;
   if (*fd < 0 || *offset < 0 || *length < 0) {
@@ -344,17 +328,6 @@ static bool get_span(napi_env env, napi_value *argv, int32_t *fd, int64_t *offse
     return false;
   }
   return true;
-}
-
-static napi_value queue_file_job(napi_env env, struct file_job *j, const char *resource) {
-  napi_value promise = cn_queue_promise(env, resource, file_execute, file_complete, j, &j->deferred, &j->work);
-  if (promise == NULL) {
-    if (j->handle_ref != NULL) napi_delete_reference(env, j->handle_ref);
-    free(j);
-    return NULL;
-  }
-  if (j->h != NULL) j->h->busy = true;
-  return promise;
 }
 
 static napi_value js_hash_file(napi_env env, napi_callback_info info) {
@@ -376,26 +349,18 @@ static napi_value js_hash_file(napi_env env, napi_callback_info info) {
     free(j);
     return NULL;
   }
-  return queue_file_job(env, j, "cairn:hashFile");
-}
-
-static napi_value js_crc32_file(napi_env env, napi_callback_info info) {
-  napi_value argv[CAIRN_MAX_ARGS];
-  if (!cn_args(env, info, 3, argv, NULL)) return NULL;
-  int32_t fd;
-  int64_t offset, length;
-  if (!get_span(env, argv, &fd, &offset, &length)) return NULL;
-  struct file_job *j = calloc(1, sizeof *j);
-  if (j == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
-  j->fd = fd;
-  j->offset = offset;
-  j->length = length;
-  return queue_file_job(env, j, "cairn:crc32File");
+  napi_value promise = cn_queue_promise(env, "cairn:hashFile", file_execute, file_complete, j, &j->deferred, &j->work);
+  if (promise == NULL) {
+    napi_delete_reference(env, j->handle_ref);
+    free(j);
+    return NULL;
+  }
+  h->busy = true;
+  return promise;
 }
 
 bool cn_register_hash(napi_env env, napi_value exports) {
-  if (!cn_export_fn(env, exports, "hashFile", js_hash_file) || !cn_export_fn(env, exports, "crc32File", js_crc32_file)) return false;
-  return cn_export_fn(env, exports, "hashNew", js_hash_new) && cn_export_fn(env, exports, "hashUpdate", js_hash_update) &&
+  return cn_export_fn(env, exports, "hashFile", js_hash_file) && cn_export_fn(env, exports, "hashNew", js_hash_new) && cn_export_fn(env, exports, "hashUpdate", js_hash_update) &&
          cn_export_fn(env, exports, "hashDigest", js_hash_digest) && cn_export_fn(env, exports, "crc32Chunk", js_crc32_chunk) &&
          cn_export_fn(env, exports, "crc32Combine", js_crc32_combine);
 }

@@ -67,10 +67,11 @@
  * (Node's streams never do).
  *
  * A source that is a span of an uncompressed file on disk (a layer inside an archive file, a
- * tar given to import: a {@link FileSpanBytes}) is read by position, and the body of a big
- * file never crosses into JavaScript: it is copied into its file in the kernel
- * (`copyFileRange`), hashed (`hashFile`) and its tar-split crc taken (`crc32File`) by reads of
- * the same span on the pool. The source file must not change meanwhile (the caller checks).
+ * tar given to import: a {@link FileSpanBytes}) is read by position: the layer's digest is the
+ * span's, hashed whole in one read on the pool (`hashFile`) beside the parsing, and the body of
+ * a big file never crosses into JavaScript — it is copied into its file in the kernel
+ * (`copyFileRange`, see {@link Applier}) and recorded in the tar-split without a crc. The
+ * source file must not change meanwhile (the caller checks).
  */
 import { closeSync, fchmodSync, fchownSync, openSync, readdirSync, write as fsWrite } from 'node:fs';
 

@@ -15,6 +15,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { digestOf, type Digest } from '../digest/digest.js';
 import { DataCorruptError, InvalidArgumentError } from '../errors.js';
 import { BLOCK } from '../tar/fields.js';
+import { FileSpanBytes, readTar } from '../tar/index.js';
 import { paxGlobalHeader, run } from '../tar/test-helpers.js';
 import { applyLayer, type WhiteoutMode } from './apply.js';
 import { chunks, collect, gnuLongHeader, layer, pattern, tempDir } from './apply-fixtures.test-helpers.js';
@@ -391,6 +392,49 @@ test('an aborted recording ends the sink with the error; a failing sink fails th
       failing.abort();
       u.cleanup();
     }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('from a span of a file: a body taken whole is recorded without a crc, one begun as bytes and skipped by position keeps its crc; both re-emit byte for byte', async () => {
+  const t = tempDir();
+  try {
+    const whole = pattern(3 << 20, 31);
+    const partly = pattern(2 << 20, 32);
+    const tar = await layer([[{ name: 'whole' }, whole], [{ name: 'partly' }, partly]]);
+    const file = join(t.path, 'layer.tar');
+    writeFileSync(file, tar);
+    const dir = join(t.path, 'dir');
+    mkdirSync(dir);
+    // the files are where the record says (as an applier would have put them)
+    writeFileSync(join(dir, 'whole'), whole);
+    writeFileSync(join(dir, 'partly'), partly);
+    let record: Buffer = Buffer.alloc(0);
+    const rec = new TarSplitRecorder(async (s) => {
+      record = await collect(s);
+    }, { what: 'layer test', dir });
+    const fd = openSync(file, 'r');
+    try {
+      for await (const e of readTar(new FileSpanBytes(fd, 0, tar.length), { tap: rec.tap })) {
+        if (e.header.name === 'whole') assert.ok((await e.body.span()) !== null);
+        else await e.body.read(); // the first chunk as bytes; the reader skips the rest by position
+      }
+    } finally {
+      closeSync(fd);
+    }
+    assert.equal((await rec.finish()).reproducible, true);
+    assert.ok((await collect(reassembleTar([record], dir, { expectedDiffId: digestOf(tar), what: 'layer test' }))).equals(tar));
+    // the partly read file is checked by its crc (named); the whole one only by the diffID
+    const fdw = openSync(join(dir, 'partly'), 'r+');
+    writeSync(fdw, Buffer.from('!'), 0, 1, 5);
+    closeSync(fdw);
+    await assert.rejects(collect(reassembleTar([record], dir, { expectedDiffId: digestOf(tar), what: 'layer test' })), /file "partly" changed since it was unpacked/);
+    writeFileSync(join(dir, 'partly'), partly);
+    const fdx = openSync(join(dir, 'whole'), 'r+');
+    writeSync(fdx, Buffer.from('!'), 0, 1, 5);
+    closeSync(fdx);
+    await assert.rejects(collect(reassembleTar([record], dir, { expectedDiffId: digestOf(tar), what: 'layer test' })), /^DataCorruptError: layer test: re-emitted tar does not match its diffID \(got sha256:/);
   } finally {
     t.cleanup();
   }

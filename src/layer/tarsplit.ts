@@ -51,7 +51,7 @@ import { crc32, createGunzip, createGzip, type Gzip } from 'node:zlib';
 import { algorithmOf, type Digest } from '../digest/digest.js';
 import { PoolDigester } from '../digest/pool.js';
 import { CairnError, DataCorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { constants, crc32Chunk, crc32Combine, crc32File, errnoCode, openat2 } from '../native/index.js';
+import { constants, crc32Chunk, crc32Combine, errnoCode, openat2 } from '../native/index.js';
 import { ByteSource, FileSpanBytes, type FileSpan, type TarHeader, type TarTap } from '../tar/index.js';
 import { keyBytes, keyDisplay, PATH_MAX, quoteName, safePath } from './pathsafe.js';
 import { classifyWhiteout } from './whiteout.js';
@@ -312,29 +312,21 @@ export class TarSplitRecorder {
 
   /**
    * Body bytes taken by position from the layer's file: a whole body is recorded without a crc
-   * (see the module comment); the rest of one begun as bytes gets its crc32 read on the pool.
+   * (see the module comment); the rest of one begun as bytes is read and goes on as bytes.
    */
   private bodySpan(sp: FileSpan): void | Promise<void> {
-    this.tarSize += sp.length;
-    if (this.bodyKey === null) return this.rawSpan(sp);
-    if (sp.length === this.bodySize && this.bodyLeft === this.bodySize) {
+    if (this.bodyKey !== null && sp.length === this.bodySize && this.bodyLeft === this.bodySize) {
+      this.tarSize += sp.length;
       this.bodyLeft = 0;
       this.unchecked = true;
       return this.endFile();
     }
-    const crc = crc32File(sp.fd, sp.offset, sp.length).catch((e: unknown) => {
-      throw errnoCode(e) === 'ENODATA' ? new DataCorruptError(`${this.what}: the layer's file ended before the ${sp.length} bytes at offset ${sp.offset} were read (it changed while it was read?)`) : e;
-    });
-    crc.catch(() => undefined); // awaited at the file's end; an aborted recording never awaits it
-    this.crcParts.push({ crc, len: sp.length });
-    this.bodyLeft -= sp.length;
-    if (this.bodyLeft > 0) return;
-    return this.joinCrc().then(() => this.endFile());
+    return this.spanAsBytes(sp);
   }
 
-  /** A body recorded as raw bytes, read from its span. */
-  private async rawSpan(sp: FileSpan): Promise<void> {
-    for await (const c of new FileSpanBytes(sp.fd, sp.offset, sp.length)) await this.addRaw(c as Buffer);
+  /** A span read and recorded as the body bytes it holds. */
+  private async spanAsBytes(sp: FileSpan): Promise<void> {
+    for await (const c of new FileSpanBytes(sp.fd, sp.offset, sp.length)) await this.body(c as Buffer);
   }
 
   private async joinCrc(): Promise<void> {

@@ -171,7 +171,6 @@ interface Binding {
   crc32Chunk(chunk: Uint8Array): Promise<number>;
   crc32Combine(crc1: number, crc2: number, len2: number): number;
   hashFile(hasher: NativeHasher, fd: number, offset: number, length: number): Promise<void>;
-  crc32File(fd: number, offset: number, length: number): Promise<number>;
   copyFileRange(srcFd: number, srcOffset: number, length: number, dstFd: number): Promise<void>;
   constants: NativeConstants;
 }
@@ -687,11 +686,6 @@ export function crc32Combine(crc1: number, crc2: number, len2: number): number {
  */
 export function hashFile(hasher: NativeHasher, fd: number, offset: number, length: number): Promise<void> {
   return binding().hashFile(hasher, fd, offset, length);
-}
-
-/** The CRC-32 of `length` bytes of the open file `fd` from `offset`, read on a thread of the pool (ENODATA if it ends first). */
-export function crc32File(fd: number, offset: number, length: number): Promise<number> {
-  return binding().crc32File(fd, offset, length);
 }
 
 // ---------------------------------------------------------------------------
