@@ -14,7 +14,8 @@
         "native/src/tree.c",
         "native/src/apply.c",
         "native/src/hash.c",
-        "native/src/copy.c"
+        "native/src/copy.c",
+        "native/src/scan.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
@@ -29,7 +30,8 @@
             "native/src/tree.c",
             "native/src/apply.c",
             "native/src/hash.c",
-            "native/src/copy.c"
+            "native/src/copy.c",
+        "native/src/scan.c"
           ]
         }]
       ]

@@ -615,9 +615,187 @@ static napi_value js_apply_batch(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/*
+ * applyPlain(rootfd, resolve, count, info, meta, names, buf, results) -> Promise<number>
+ *
+ * applyBatch for entries read by scanPlain (scan.c): their names, link targets and bodies
+ * are read where scanPlain left them (the key's parent and last component in `names`, the
+ * body in `buf`), so nothing is converted per entry. Same order, calls, flags, parent
+ * resolution and early stop as applyBatch; no xattrs (scanPlain takes no entry with any).
+ * The arrays and buffers are pinned until the work completes: the caller must not change them.
+ */
+#define INFO_SLOTS 12
+
+struct plain {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref keep[5];
+  int rootfd;
+  uint64_t resolve;
+  uint32_t n;
+  int32_t *results;
+  const int32_t *info;
+  const double *meta;
+  const char *names;
+  size_t names_len;
+  const uint8_t *buf;
+  size_t buf_len;
+  uint32_t done;
+};
+
+static void free_plain(napi_env env, struct plain *b) {
+  for (int i = 0; i < 5; i++)
+    if (b->keep[i] != NULL) napi_delete_reference(env, b->keep[i]);
+  if (b->work != NULL) napi_delete_async_work(env, b->work);
+  free(b);
+}
+
+static void plain_execute(napi_env env, void *data) {
+  struct plain *b = data;
+  char parent[4097], pkey[4097], base[256], target[4097];
+  int pfd = -1;
+  uint32_t i;
+  pkey[0] = '\0';
+  bool have = false;
+  for (i = 0; i < b->n; i++) {
+    const int32_t *in = b->info + (size_t)i * INFO_SLOTS;
+    int kind = in[0];
+    size_t key_off = (size_t)in[1], key_len = (size_t)in[2], base_off = (size_t)in[3];
+    size_t plen = base_off > 0 ? base_off - 1 : 0, blen = key_len - base_off;
+    if (key_off + key_len > b->names_len || plen >= sizeof parent || blen >= sizeof base) break;
+    memcpy(parent, b->names + key_off, plen);
+    parent[plen] = '\0';
+    memcpy(base, b->names + key_off + base_off, blen);
+    base[blen] = '\0';
+    if (!have || strcmp(pkey, parent) != 0) {
+      if (pfd >= 0 && pfd != b->rootfd) close(pfd);
+      have = false;
+      pfd = open_parent(b->rootfd, parent, b->resolve);
+      if (pfd < 0) break;
+      memcpy(pkey, parent, plen + 1);
+      have = true;
+    }
+    struct meta m;
+    const double *d = b->meta + (size_t)i * META_LEN;
+    m.uid = (uid_t)d[0];
+    m.gid = (gid_t)d[1];
+    m.mode = (mode_t)d[2];
+    m.ts[0].tv_sec = (time_t)d[3];
+    m.ts[0].tv_nsec = (long)d[4];
+    m.ts[1].tv_sec = (time_t)d[5];
+    m.ts[1].tv_nsec = (long)d[6];
+    m.major_ = 0;
+    m.minor_ = 0;
+    struct xattrs x = {0};
+    struct failure f = {0};
+    int r;
+    if (kind == K_FILE) {
+      size_t off = (size_t)in[7], size = (size_t)in[8];
+      if (off + size > b->buf_len) break;
+      struct chunks c = {0};
+      c.one_data = b->buf + off;
+      c.one_len = size;
+      c.n = size > 0 ? 1 : 0;
+      c.data = &c.one_data;
+      c.len = &c.one_len;
+      r = make_file(pfd, base, &c, &m, &x, &f);
+    } else if (kind == K_SYMLINK) {
+      size_t loff = (size_t)in[4], llen = (size_t)in[5];
+      if (loff + llen > b->names_len || llen >= sizeof target) break;
+      memcpy(target, b->names + loff, llen);
+      target[llen] = '\0';
+      r = make_node(pfd, base, K_SYMLINK, target, &m, &x, &f);
+    } else if (kind == K_DIR) {
+      r = make_node(pfd, base, K_DIR, NULL, &m, &x, &f);
+    } else {
+      break;
+    }
+    if (r < 0) break;
+    b->results[i] = r; /* 0 created, 1 an existing directory kept */
+  }
+  if (pfd >= 0 && pfd != b->rootfd) close(pfd);
+  b->done = i;
+}
+static void plain_complete(napi_env env, napi_status status, void *data) {
+  struct plain *b = data;
+  napi_value v;
+  if (status == napi_ok && napi_create_uint32(env, b->done, &v) == napi_ok) {
+    napi_resolve_deferred(env, b->deferred, v);
+  } else {
+    napi_value msg, err;
+    if (napi_create_string_utf8(env, "applyPlain: the work was cancelled", NAPI_AUTO_LENGTH, &msg) == napi_ok &&
+        napi_create_error(env, NULL, msg, &err) == napi_ok)
+      napi_reject_deferred(env, b->deferred, err);
+  }
+  free_plain(env, b);
+}
+
+static bool typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size_t min, const char *name, void **data,
+                      size_t *len) {
+  bool is = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, v, &is) != napi_ok) return false;
+  if (!is || napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) != napi_ok || type != want || *len < min) {
+    cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"%s\" argument must be a typed array of at least %zu numbers", name, min);
+    return false;
+  }
+  return true;
+}
+
+static napi_value js_apply_plain(napi_env env, napi_callback_info info) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 8, argv, NULL)) return NULL;
+  int32_t rootfd;
+  int64_t resolve;
+  uint32_t n;
+  if (!cn_get_int32(env, argv[0], "rootfd", &rootfd) || !cn_get_int64(env, argv[1], "resolve", &resolve) ||
+      !cn_get_uint32(env, argv[2], "count", &n))
+    return NULL;
+  if (resolve < 0) return cn_throw_type(env, "ERR_OUT_OF_RANGE", "resolve must not be negative");
+  void *info_data, *meta_data, *res_data;
+  size_t info_len, meta_len, res_len, names_len, buf_len;
+  const void *names, *buf;
+  if (!typed_arg(env, argv[3], napi_int32_array, (size_t)n * INFO_SLOTS, "info", &info_data, &info_len) ||
+      !typed_arg(env, argv[4], napi_float64_array, (size_t)n * META_LEN, "meta", &meta_data, &meta_len) ||
+      !cn_get_bytes(env, argv[5], "names", &names, &names_len) || !cn_get_bytes(env, argv[6], "buf", &buf, &buf_len) ||
+      !typed_arg(env, argv[7], napi_int32_array, n, "results", &res_data, &res_len))
+    return NULL;
+  const int32_t *in = info_data;
+  for (uint32_t i = 0; i < n; i++) {
+    /* the same checks applyBatch makes of its meta (check_meta throws on the first bad one) */
+    struct meta m;
+    if (!check_meta(env, (const double *)meta_data + (size_t)i * META_LEN, &m)) return NULL;
+    int kind = in[(size_t)i * INFO_SLOTS];
+    if (kind != K_DIR && kind != K_SYMLINK && kind != K_FILE)
+      return cn_throw_type(env, "ERR_OUT_OF_RANGE", "entry %u: kind must be 0, 1 or 5", i);
+  }
+  struct plain *b = calloc(1, sizeof *b);
+  if (b == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
+  b->rootfd = rootfd;
+  b->resolve = (uint64_t)resolve;
+  b->n = n;
+  b->info = info_data;
+  b->meta = meta_data;
+  b->names = names;
+  b->names_len = names_len;
+  b->buf = buf;
+  b->buf_len = buf_len;
+  b->results = res_data;
+  for (int k = 0; k < 5; k++) {
+    if (napi_create_reference(env, argv[3 + k], 1, &b->keep[k]) != napi_ok) {
+      free_plain(env, b);
+      return NULL;
+    }
+  }
+  napi_value promise = cn_queue_promise(env, "cairn:applyPlain", plain_execute, plain_complete, b, &b->deferred, &b->work);
+  if (promise == NULL) free_plain(env, b);
+  return promise;
+}
+
 bool cn_register_apply(napi_env env, napi_value exports) {
   return cn_export_fn(env, exports, "applyFile", js_apply_file) &&
          cn_export_fn(env, exports, "applyBatch", js_apply_batch) &&
+         cn_export_fn(env, exports, "applyPlain", js_apply_plain) &&
          cn_export_fn(env, exports, "fileMeta", js_file_meta) &&
          cn_export_fn(env, exports, "applyNode", js_apply_node);
 }

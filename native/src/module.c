@@ -65,7 +65,7 @@ static bool export_constants(napi_env env, napi_value exports) {
 NAPI_MODULE_INIT() {
   if (!cn_register_at(env, exports) || !cn_register_xattr(env, exports) || !cn_register_mount(env, exports) ||
       !cn_register_tree(env, exports) ||
-      !cn_register_apply(env, exports) || !cn_register_hash(env, exports) || !cn_register_copy(env, exports) ||
+      !cn_register_apply(env, exports) || !cn_register_hash(env, exports) || !cn_register_copy(env, exports) || !cn_register_scan(env, exports) ||
       !export_constants(env, exports))
     return NULL;
   return exports;

@@ -165,6 +165,8 @@ interface Binding {
   fileMeta(fd: number, meta: Float64Array, xattrs: EntryXattrs): void;
   applyNode(dirfd: number, name: PathArg, kind: number, meta: Float64Array, xattrs: EntryXattrs, target?: PathArg): number;
   applyBatch(rootfd: number, resolve: number, count: number, ops: BatchOps, meta: Float64Array, results: Int32Array): Promise<number>;
+  scanPlain(buf: Uint8Array, start: number, end: number, max: number, maxFile: number, info: Int32Array, meta: Float64Array, names: Uint8Array): number;
+  applyPlain(rootfd: number, resolve: number, count: number, info: Int32Array, meta: Float64Array, names: Uint8Array, buf: Uint8Array, results: Int32Array): Promise<number>;
   hashNew(algorithm: string): NativeHasher;
   hashUpdate(hasher: NativeHasher, chunks: readonly Uint8Array[]): Promise<void>;
   hashDigest(hasher: NativeHasher): string;
@@ -526,6 +528,60 @@ export function applyBatch(
   results: Int32Array,
 ): Promise<number> {
   return binding().applyBatch(rootfd, resolve, count, ops, meta, results);
+}
+
+/**
+ * {@link scanPlain}'s numbers per entry in `info`: kind (0 directory, 1 symlink, 5 regular
+ * file), the cleaned key's offset and length in `names`, the offset of its last component
+ * within the key (0 at the top), the symlink target's offset and length in `names`, the
+ * entry's first byte in the buffer (its PAX header's when it has one), its body's first byte,
+ * the body's size, the end of the entry (after its padding), the body's CRC-32 (zlib's; as an
+ * int32), the number of components.
+ */
+export const PLAIN_INFO_SLOTS = 12;
+export const PLAIN = {
+  kind: 0,
+  keyOff: 1,
+  keyLen: 2,
+  baseOff: 3,
+  linkOff: 4,
+  linkLen: 5,
+  headerOff: 6,
+  dataOff: 7,
+  size: 8,
+  end: 9,
+  crc: 10,
+  depth: 11,
+} as const;
+
+/**
+ * Parse the plain tar entries lying wholly in `buf[start, end)` (native/src/scan.c: POSIX ustar
+ * files of at most `maxFile` bytes, directories and symlinks, with at most a PAX header of
+ * times, path and linkpath, names the path rules accept as they are; no whiteouts), up to
+ * `max`, stopping at the first entry that is anything else (the tar reader then reads it).
+ * Fills `info` ({@link PLAIN_INFO_SLOTS} per entry), `meta` (ENTRY_META_LENGTH per entry, as
+ * applyFile's) and `names` (the cleaned keys and link targets). Returns the count.
+ */
+export function scanPlain(buf: Uint8Array, start: number, end: number, max: number, maxFile: number, info: Int32Array, meta: Float64Array, names: Uint8Array): number {
+  return binding().scanPlain(buf, start, end, max, maxFile, info, meta, names);
+}
+
+/**
+ * {@link applyBatch} for `count` entries {@link scanPlain} read into `info`, `meta` and
+ * `names`, with their bodies in `buf`: the same calls, order, resolution and early stop.
+ * Everything passed is pinned until the promise settles; the caller must not change it.
+ */
+export function applyPlain(
+  rootfd: number,
+  resolve: number,
+  count: number,
+  info: Int32Array,
+  meta: Float64Array,
+  names: Uint8Array,
+  buf: Uint8Array,
+  results: Int32Array,
+): Promise<number> {
+  return binding().applyPlain(rootfd, resolve, count, info, meta, names, buf, results);
 }
 
 // ---------------------------------------------------------------------------
