@@ -146,6 +146,7 @@ export async function receiveLayer(store: Store, source: AsyncIterable<Uint8Arra
     raw: recorder.tap.raw,
     body: recorder.tap.body,
     ...(recorder.tap.bodySpan ? { bodySpan: recorder.tap.bodySpan } : {}),
+    ...(recorder.tap.plain ? { plain: recorder.tap.plain } : {}), // a plain run holds no whiteout
     entry: (h: Parameters<typeof recorder.tap.entry>[0]) => {
       const base = h.name.replace(/\/+$/, '').split('/').pop() ?? '';
       if (!whiteouts && classifyWhiteout(base) !== null) whiteouts = true;

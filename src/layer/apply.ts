@@ -66,6 +66,16 @@
  * chunks (not copied), so a source must not reuse a chunk's memory once it has yielded it
  * (Node's streams never do).
  *
+ * Most entries of a layer never become objects at all: the tar reader offers the bytes at hand
+ * to the applier's plain lane ({@link Applier.plainLane}) before each header, and the native
+ * scanner (scanPlain, native/src/scan.c) reads the run of ordinary entries lying there — files
+ * up to WHOLE_FILE_MAX, directories, symlinks, with names that need only cleaning, no xattrs,
+ * no whiteouts — exactly as the reader and pathsafe.ts would, with each body's CRC for the
+ * tar-split; the run goes to the tap (`TarTap.plain`) and then to the pool (applyPlain) as one
+ * batch. The scanner stops at anything else, which the reader then reads and {@link
+ * Applier.apply} applies; entries of a run the pool stops at are read again from the run's
+ * bytes by the reader and applied here, as a batch's are.
+ *
  * A source that is a span of an uncompressed file on disk (a layer inside an archive file, a
  * tar given to import: a {@link FileSpanBytes}) is read by position: the layer's digest is the
  * span's, hashed whole in one read on the pool (`hashFile`) beside the parsing, and the body of
@@ -91,6 +101,7 @@ import {
   applyBatch,
   applyFile,
   applyNode,
+  applyPlain,
   BATCH_FILE,
   constants,
   copyFileRange,
@@ -106,6 +117,9 @@ import {
   NODE_KIND,
   openat,
   openat2,
+  PLAIN,
+  PLAIN_INFO_SLOTS,
+  scanPlain,
   unlinkat,
   utimensat,
   type BatchOps,
@@ -114,7 +128,20 @@ import {
   type NativeStat,
   type NodeKind,
 } from '../native/index.js';
-import { FileSpanBytes, isFileSpanBytes, TarReader, type FileSpan, type TarBody, type TarEntry, type TarHeader, type TarTap, type TarTime } from '../tar/index.js';
+import {
+  FileSpanBytes,
+  isFileSpanBytes,
+  TarReader,
+  type FileSpan,
+  type PlainRun,
+  type PlainTaken,
+  type TarBody,
+  type TarEntry,
+  type TarHeader,
+  type TarReadOptions,
+  type TarTap,
+  type TarTime,
+} from '../tar/index.js';
 import { isSameOrBelow, joinKey, keyBytes, keyDisplay, quoteName, safePath, UnsafeEntryError, type SafePath } from './pathsafe.js';
 import { classifyWhiteout, isReservedXattr, OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, type WhiteoutKind } from './whiteout.js';
 
@@ -179,6 +206,8 @@ const MAX_ID = 0xfffffffe;
 const MAX_MAJOR = 0xfff;
 const MAX_MINOR = 0xfffff;
 
+const NOTHING_TAKEN: PlainTaken = Object.freeze({ bytes: 0, entries: 0, last: '' });
+
 /** Parent directory fds kept open between entries. */
 const DIR_CACHE_SIZE = 128;
 
@@ -195,6 +224,9 @@ const MAX_COPIES = 8;
 /** Entries, and bytes of file bodies, in one batch handed to a thread of the pool. */
 const BATCH_ENTRIES = 64;
 const BATCH_BYTES = 8 * 1024 * 1024;
+/** Entries, and bytes of their names and link targets, in one plain run (see {@link Applier.plainLane}). */
+const PLAIN_ENTRIES = 256;
+const PLAIN_NAMES = 64 * 1024;
 
 /**
  * Apply one layer from `source` to `target.dir`. Returns the digests and sizes; throws
@@ -277,7 +309,7 @@ export async function applyLayer(
           yield b;
         }
       }
-      entries = await applyEntries(applier, new TarReader(hashedTar(), opts.tap ? { tap: opts.tap } : {}), what);
+      entries = await applyEntries(applier, new TarReader(hashedTar(), readOptions(applier, opts)), what);
     } catch (e) {
       throw withWhat(e, what);
     }
@@ -318,7 +350,7 @@ async function applyEntries(applier: Applier, reader: TarReader, what: string): 
     }
     await applier.drain();
     await applier.settleFiles();
-    return entries;
+    return entries + applier.plainEntries;
   } catch (e) {
     try {
       await applier.drain();
@@ -327,6 +359,17 @@ async function applyEntries(applier: Applier, reader: TarReader, what: string): 
     }
     throw withWhat(e, what);
   }
+}
+
+/**
+ * The tar reader's options: the tap, and the applier's plain lane where nothing needs each
+ * entry on its own (a tap that takes plain runs or none; no symlinks followed, whose check
+ * the tap makes entry by entry).
+ */
+function readOptions(applier: Applier, opts: ApplyOptions): TarReadOptions {
+  const tap = opts.tap;
+  const lane = (opts.followSymlinks ?? 'never') === 'never' && (tap === undefined || tap.plain !== undefined);
+  return { ...(tap ? { tap } : {}), ...(lane ? { plain: (view: Buffer) => applier.plainLane(view, tap ?? null) } : {}) };
 }
 
 /** applyLayer of an uncompressed span of a file, read by position; `hasher` null when trusted. */
@@ -342,7 +385,7 @@ async function applySpan(target: ApplyTarget, source: FileSpanBytes, opts: Apply
     // The layer's digest is the digest of the span: hashed whole, in one read on the pool, beside
     // the parsing (the file must not change meanwhile: the caller checks it did not).
     hasher?.updateFile(source.fd, source.offset, source.length);
-    const entries = await applyEntries(applier, new TarReader(source, opts.tap ? { tap: opts.tap } : {}), what);
+    const entries = await applyEntries(applier, new TarReader(source, readOptions(applier, opts)), what);
     applier.finish();
     if (opts.trusted) return { diffId: opts.trusted.diffId, digest: opts.trusted.digest, size, uncompressedSize: size, entries, compression: 'none' };
     const digest = await hasher!.digest();
@@ -444,6 +487,27 @@ class Batch {
   running: Promise<number> | null = null;
 }
 
+/** A run of entries the native scanner read where they lie (see {@link Applier.plainLane}), applied on the pool. */
+class PlainBatch implements PlainRun {
+  readonly info = new Int32Array(PLAIN_ENTRIES * PLAIN_INFO_SLOTS);
+  readonly meta = new Float64Array(PLAIN_ENTRIES * ENTRY_META_LENGTH);
+  readonly names = Buffer.allocUnsafe(PLAIN_NAMES);
+  readonly results = new Int32Array(PLAIN_ENTRIES);
+  /** The bytes the entries lie in (a view of the tar stream's chunk, never reused by it). */
+  buf: Buffer = Buffer.alloc(0);
+  count = 0;
+  running: Promise<number> | null = null;
+
+  /** Entry i's cleaned path. */
+  path(i: number): SafePath {
+    const o = i * PLAIN_INFO_SLOTS;
+    const off = this.info[o + PLAIN.keyOff]!;
+    const key = this.names.toString('latin1', off, off + this.info[o + PLAIN.keyLen]!);
+    const base = this.info[o + PLAIN.baseOff]!;
+    return { key, parentKey: base === 0 ? '' : key.slice(0, base - 1), baseKey: base === 0 ? key : key.slice(base), depth: this.info[o + PLAIN.depth]! };
+  }
+}
+
 /**
  * Applies entries in order to a directory; holds the fds and the per-layer bookkeeping.
  *
@@ -480,7 +544,11 @@ class Applier {
   private readonly meta = new Float64Array(ENTRY_META_LENGTH);
   /** The batch being gathered, and the one on the pool. */
   private gathering = new Batch();
-  private running: Batch | null = null;
+  private running: Batch | PlainBatch | null = null;
+  /** Entries taken by the plain lane (never yielded by the reader). */
+  plainEntries = 0;
+  /** A plain run's arrays the last offer did not use. */
+  private spare: PlainBatch | null = null;
   /** A batch's entry failed: nothing after it is applied. */
   private broken = false;
   /** Big files being copied from the source file (see copyInBackground), and the first failure. */
@@ -866,6 +934,70 @@ class Applier {
     this.running = b;
   }
 
+  /**
+   * The tar reader's plain lane: the entries at the start of `view` that the native scanner
+   * reads where they lie (ordinary files, directories and symlinks whose names need no more
+   * than cleaning: see scanPlain) are told to the tap and applied on the pool as one run,
+   * without a header object, a body object or a promise each. Whatever the scanner stops at
+   * is left to the reader, and to {@link apply}.
+   */
+  async plainLane(view: Buffer, tap: TarTap | null): Promise<PlainTaken> {
+    if (this.broken) return NOTHING_TAKEN;
+    // a run's arrays are the pool's until it completes; unused ones wait for the next offer
+    const run = this.spare ?? new PlainBatch();
+    this.spare = null;
+    const n = scanPlain(view, 0, view.length, PLAIN_ENTRIES, WHOLE_FILE_MAX, run.info, run.meta, run.names);
+    if (n === 0) {
+      this.spare = run;
+      return NOTHING_TAKEN;
+    }
+    run.buf = view;
+    run.count = n;
+    if (tap?.plain !== undefined) {
+      const r = tap.plain(run);
+      if (r !== undefined) await r;
+    }
+    await this.submit(); // what was gathered before comes first
+    await this.settle();
+    if (this.broken) throw new CairnError('internal', `${this.what}: a plain run after a failed batch`);
+    run.running = applyPlain(this.rootFd, this.f.RESOLVE, n, run.info, run.meta, run.names, view, run.results);
+    this.running = run;
+    this.plainEntries += n;
+    const last = (n - 1) * PLAIN_INFO_SLOTS;
+    return { bytes: run.info[last + PLAIN.end]!, entries: n, last: keyDisplay(run.path(n - 1).key) };
+  }
+
+  /** Bookkeeping of a plain run's entry the pool applied (`r`: 0 created, 1 an existing directory kept). */
+  private appliedPlain(b: PlainBatch, i: number, r: number): void {
+    const p = b.path(i);
+    if (b.info[i * PLAIN_INFO_SLOTS + PLAIN.kind] !== NODE_KIND.dir) {
+      this.touch(p, 'new');
+      return;
+    }
+    const prev = this.touched.get(p.key);
+    this.touch(p, prev === 'new' || r === 0 ? 'new' : 'merged');
+    const m = b.meta;
+    const o = i * ENTRY_META_LENGTH;
+    this.dirTimes.set(p.key, { depth: p.depth, atime: { sec: m[o + 3]!, nsec: m[o + 4]! }, mtime: { sec: m[o + 5]!, nsec: m[o + 6]! } });
+  }
+
+  /**
+   * The entries of a plain run from `from` on, which the pool stopped at: read again from the
+   * run's bytes by the tar reader (so that they are what it would have made of them) and
+   * applied here, in order.
+   */
+  private async applyPlainHere(b: PlainBatch, from: number): Promise<void> {
+    const start = b.info[from * PLAIN_INFO_SLOTS + PLAIN.headerOff]!;
+    const end = b.info[(b.count - 1) * PLAIN_INFO_SLOTS + PLAIN.end]!;
+    for await (const entry of new TarReader([b.buf.subarray(start, end)])) {
+      const h = entry.header;
+      const p = safePath(h.nameBytes ?? Buffer.from(h.name, 'utf8'), this.what, h.name);
+      const kind = this.batchKind(h);
+      if (kind === null) throw new CairnError('internal', `${this.what}: entry ${quoteName(h.name)} of a plain run is not a plain entry`);
+      this.applyHere({ p, h, kind, chunks: kind === BATCH_FILE ? await this.bodyOf(entry.body) : null });
+    }
+  }
+
   /** Wait for the batch on the pool; do the bookkeeping of what it applied, and apply the rest here. */
   private async settle(): Promise<void> {
     const b = this.running;
@@ -873,6 +1005,11 @@ class Applier {
     try {
       const done = await b.running;
       this.running = null;
+      if (b instanceof PlainBatch) {
+        for (let i = 0; i < done; i++) this.appliedPlain(b, i, b.results[i]!);
+        if (done < b.count) await this.applyPlainHere(b, done);
+        return;
+      }
       for (let i = 0; i < b.queued.length; i++) {
         const q = b.queued[i]!;
         if (i < done) this.applied(q, b.results[i]!);

@@ -51,8 +51,8 @@ import { crc32, createGunzip, createGzip, type Gzip } from 'node:zlib';
 import { algorithmOf, type Digest } from '../digest/digest.js';
 import { PoolDigester } from '../digest/pool.js';
 import { CairnError, DataCorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { constants, crc32Chunk, crc32Combine, errnoCode, openat2 } from '../native/index.js';
-import { ByteSource, FileSpanBytes, type FileSpan, type TarHeader, type TarTap } from '../tar/index.js';
+import { BATCH_FILE, constants, crc32Chunk, crc32Combine, errnoCode, NODE_KIND, openat2, PLAIN, PLAIN_INFO_SLOTS } from '../native/index.js';
+import { ByteSource, FileSpanBytes, type FileSpan, type PlainRun, type TarHeader, type TarTap } from '../tar/index.js';
 import { keyBytes, keyDisplay, PATH_MAX, quoteName, safePath } from './pathsafe.js';
 import { classifyWhiteout } from './whiteout.js';
 
@@ -71,6 +71,9 @@ const RAW_BUFFER = 64 * 1024;
 const OUT_BUFFER = 256 * 1024;
 /** Largest RAW record accepted when reading. */
 const MAX_RAW = 1024 * 1024;
+/** Kinds in a plain run's info (native/src/scan.c). */
+const PLAIN_FILE = BATCH_FILE;
+const PLAIN_DIR = NODE_KIND.dir;
 /** Chunk size for reading file bodies. */
 const READ_CHUNK = 1024 * 1024;
 /** Body chunks at least this big get their crc32 computed on the pool while the next ones are parsed. */
@@ -210,6 +213,7 @@ export class TarSplitRecorder {
       entry: (h) => this.entry(h),
       body: (b) => this.body(b),
       bodySpan: (sp) => this.bodySpan(sp),
+      ...(follow === 'never' ? { plain: (run: PlainRun) => this.plain(run) } : {}),
     };
   }
 
@@ -392,6 +396,54 @@ export class TarSplitRecorder {
       this.recordedDirs.add(k);
       const slash = k.lastIndexOf('/');
       k = slash < 0 ? '' : k.slice(0, slash);
+    }
+  }
+
+  /**
+   * A run of entries the applier's plain lane took whole (ordinary files, directories and
+   * symlinks; names that need only cleaning; the bodies' CRCs already computed by the scanner):
+   * recorded as entry, raw and body would record them one by one.
+   */
+  private async plain(run: PlainRun): Promise<void> {
+    const { info, names, buf } = run;
+    for (let i = 0; i < run.count; i++) {
+      const o = i * PLAIN_INFO_SLOTS;
+      const data = info[o + PLAIN.dataOff]!;
+      const size = info[o + PLAIN.size]!;
+      const end = info[o + PLAIN.end]!;
+      this.entries++;
+      const keyOff = info[o + PLAIN.keyOff]!;
+      const key = names.toString('latin1', keyOff, keyOff + info[o + PLAIN.keyLen]!);
+      const kind = info[o + PLAIN.kind]!;
+      const file = kind === PLAIN_FILE;
+      if (this.recorded.has(key)) {
+        this.notReproducible(file ? `file ${quoteName(keyDisplay(key))} appears twice in the layer` : `file ${quoteName(keyDisplay(key))} is replaced by a later entry`);
+      } else if (kind !== PLAIN_DIR && this.recordedDirs.has(key)) {
+        this.notReproducible(`directory ${quoteName(keyDisplay(key))}, which holds files of the layer, is replaced by a later entry`);
+      }
+      let r = this.raw(buf.subarray(info[o + PLAIN.headerOff]!, data));
+      if (r !== undefined) await r;
+      if (!file || size === 0) continue;
+      this.files++;
+      this.fileBytes += size;
+      this.recorded.add(key);
+      const base = info[o + PLAIN.baseOff]!;
+      for (let k = base === 0 ? '' : key.slice(0, base - 1); k !== '' && !this.recordedDirs.has(k); ) {
+        this.recordedDirs.add(k);
+        const slash = k.lastIndexOf('/');
+        k = slash < 0 ? '' : k.slice(0, slash);
+      }
+      this.tarSize += size;
+      this.bodyKey = key;
+      this.bodySize = size;
+      this.crc = info[o + PLAIN.crc]! >>> 0;
+      this.unchecked = false;
+      r = this.endFile();
+      if (r !== undefined) await r;
+      if (end > data + size) {
+        r = this.raw(buf.subarray(data + size, end));
+        if (r !== undefined) await r;
+      }
     }
   }
 

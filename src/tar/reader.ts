@@ -44,6 +44,38 @@ export interface TarReadOptions extends Partial<TarLimits> {
   keepRawHeaders?: boolean;
   /** Report every byte of the input as it passes (see the module comment). Implies `drainTrailing`. */
   tap?: TarTap;
+  /**
+   * A fast lane for runs of ordinary entries (see {@link PlainLane}). With a tap, the tap must
+   * have `plain` (the lane tells it of what it takes); not with `keepRawHeaders`.
+   */
+  plain?: PlainLane;
+}
+
+/**
+ * Offered the unread bytes at hand before each entry's header (none of a meta header or
+ * body is pending): it may take whole entries from their start, doing with them what the
+ * reader's consumer would, and returns how many bytes and entries it took (0 when none: the
+ * reader then reads the next entry itself). The bytes it takes are not reported to the
+ * tap's raw/entry/body (the taker tells the tap through `plain`), and those entries are not
+ * yielded. Not offered once a PAX global header was seen. `last`: the last entry's name,
+ * for messages about what follows.
+ */
+export type PlainLane = (view: Buffer) => Promise<PlainTaken> | PlainTaken;
+export interface PlainTaken {
+  bytes: number;
+  entries: number;
+  last: string;
+}
+
+/** A run of entries a {@link PlainLane} took, as the native scanner read them (native/src/scan.c). */
+export interface PlainRun {
+  /** The bytes the entries lie in; offsets in `info` are into it. */
+  readonly buf: Buffer;
+  /** PLAIN_INFO_SLOTS numbers per entry (src/native/index.ts, PLAIN). */
+  readonly info: Int32Array;
+  /** The cleaned keys and link targets `info` points into. */
+  readonly names: Buffer;
+  readonly count: number;
 }
 
 /**
@@ -62,6 +94,8 @@ export interface TarTap {
    * {@link FileSpanBytes}): a tap without this method makes the reader read them as bytes.
    */
   bodySpan?(span: FileSpan): void | Promise<void>;
+  /** Entries a {@link PlainLane} took, in order with the rest: told instead of raw, entry and body for them. */
+  plain?(run: PlainRun): void | Promise<void>;
 }
 
 export interface TarEntry {
@@ -280,6 +314,7 @@ class TarParser {
   trailingBytes = 0;
   private current: TarBody | null = null;
   private readonly tap: TarTap | null;
+  private readonly plain: PlainLane | null;
 
   constructor(input: ByteInput | FileSpanBytes, opts: TarReadOptions) {
     const tap = opts.tap ?? null;
@@ -287,6 +322,10 @@ class TarParser {
       throw new InvalidArgumentError('tar: a tap reads the input to its end: drainTrailing cannot be false');
     }
     this.tap = tap;
+    this.plain = opts.plain ?? null;
+    if (this.plain !== null && ((tap !== null && tap.plain === undefined) || opts.keepRawHeaders)) {
+      throw new InvalidArgumentError('tar: a plain lane needs a tap that takes plain runs, and no raw headers kept');
+    }
     this.src = new ByteSource(
       input,
       tap === null ? null : (b, inBody) => (inBody ? tap.body(b) : tap.raw(b)),
@@ -334,6 +373,7 @@ class TarParser {
 
   async next(): Promise<TarEntry | null> {
     await this.finishCurrent();
+    if (this.plain !== null) await this.offerPlain(this.plain);
     let headerOffset = -1;
     let longName: Uint8Array | null = null;
     let longLink: Uint8Array | null = null;
@@ -407,6 +447,19 @@ class TarParser {
       this.lastName = entry.header.name;
       this.current = entry.body;
       return entry;
+    }
+  }
+
+  /** Let the plain lane take the entries it can, from the bytes at hand (see {@link PlainLane}). */
+  private async offerPlain(lane: PlainLane): Promise<void> {
+    while (this.globalPax.size === 0) {
+      const view = await this.src.peek();
+      if (view === null || view.length < 2 * BLOCK) return;
+      const t = await lane(view);
+      if (t.bytes === 0) return;
+      this.src.consumeUntapped(t.bytes);
+      this.entries += t.entries;
+      this.lastName = t.last;
     }
   }
 

@@ -223,6 +223,27 @@ export class ByteSource {
     return true;
   }
 
+  /**
+   * The unread bytes of the current chunk (the next chunk when none are left), as a view,
+   * without consuming them; null at end of input. See {@link consumeUntapped}.
+   */
+  async peek(): Promise<Buffer | null> {
+    if (!(await this.fill())) return null;
+    return this.buf.subarray(this.off);
+  }
+
+  /**
+   * Consume the first `n` bytes of what {@link peek} returned, without showing them to the
+   * tap: the caller accounts for them itself.
+   */
+  consumeUntapped(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0 || n > this.buf.length - this.off) {
+      throw new InvalidArgumentError(`tar: cannot consume ${n} bytes of the ${this.buf.length - this.off} at hand`);
+    }
+    this.off += n;
+    this.position += n;
+  }
+
   /** Up to `max` bytes as a view of the current chunk; null at end of input. */
   async read(max: number): Promise<Buffer | null> {
     if (!(await this.fill())) return null;
