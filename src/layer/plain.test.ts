@@ -286,3 +286,58 @@ test('a path through a symlink is refused with the same message, naming the entr
   assert.equal(messages[0], messages[1]);
   assert.match(messages[0]!, /"\.\/via\/file"/);
 });
+
+test('random layers over a few paths give the same tree, or the same first error, with the lane as without it (150 tries)', async () => {
+  const paths = ['a', 'a/b', 'a/b/c', 'a/d', 'b', 'b/e', 'c', 'a/b/f', 'b/e/g'];
+  let seed = 11;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  let laneRuns = 0;
+  for (let t = 0; t < 150; t++) {
+    const entries: Array<[TarWriteHeader, Buffer?]> = [];
+    for (let k = 3 + rnd(14); k > 0; k--) {
+      const name = paths[rnd(paths.length)]!;
+      const kind = rnd(3);
+      if (kind === 0) entries.push([{ name: `${name}/`, type: 'dir', mode: 0o700 + rnd(0o77), uid: rnd(3), mtime: T }]);
+      else if (kind === 1) entries.push([{ name, mode: 0o600 + rnd(0o77), mtime: T }, pattern(rnd(400), t * 31 + k)]);
+      else entries.push([{ name, type: 'symlink', linkname: paths[rnd(paths.length)]!, mtime: T }]);
+    }
+    const tar = await layer(entries);
+    const mode: WhiteoutMode = rnd(2) === 0 ? 'overlay' : 'oci-remove';
+    const size = [1536, 2048, 3072, 4096][rnd(4)]!;
+    const outcomes: string[] = [];
+    for (const lane of [true, false]) {
+      const d = tempDir();
+      try {
+        if (mode === 'oci-remove') {
+          mkdirSync(join(d.path, 'a/b'), { recursive: true });
+          writeFileSync(join(d.path, 'a/b/lower'), 'lower');
+          writeFileSync(join(d.path, 'c'), 'lower c');
+        }
+        let runs = 0;
+        const rec = new TarSplitRecorder(async (s) => void (await collect(s)));
+        const tap = lane
+          ? { ...rec.tap, plain: (run: Parameters<NonNullable<typeof rec.tap.plain>>[0]) => (runs++, rec.tap.plain!(run)) }
+          : { raw: rec.tap.raw, entry: rec.tap.entry, body: rec.tap.body };
+        try {
+          await applyLayer({ dir: d.path, whiteoutMode: mode }, chunks(tar, size), { tap });
+          await rec.finish();
+          const tree = comparable(snapTree(d.path));
+          const recent = BigInt(Date.now() - 600_000) * 1_000_000n;
+          for (const e of Object.values(tree)) if (e.mtimeNs > recent) e.mtimeNs = 0n;
+          outcomes.push(JSON.stringify(tree, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+        } catch (e) {
+          rec.abort(e);
+          outcomes.push(`error: ${(e as Error).message}`);
+        }
+        if (lane) laneRuns += runs;
+      } finally {
+        d.cleanup();
+      }
+    }
+    assert.equal(outcomes[0], outcomes[1], `try ${t} (${mode}, chunks of ${size}): ${entries.map(([h]) => `${h.type ?? 'file'} ${h.name}`).join(', ')}`);
+  }
+  assert.ok(laneRuns > 300, `the lane took many runs (${laneRuns})`);
+});
