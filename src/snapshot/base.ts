@@ -38,6 +38,7 @@ import {
   insertRow,
   labelsOf,
   replaceLabels,
+  setUsage,
   type SnapshotRow,
   updateLabels,
 } from './meta.js';
@@ -121,7 +122,6 @@ export abstract class BaseSnapshotter implements Snapshotter {
     const parent = this.commitParent(key, row, opts.parent);
     const mountedAt = mountsUsing(this.fsDir(row.id));
     if (mountedAt.length > 0) throw new PreconditionError(`snapshot ${key} is still mounted at ${mountedAt[0]}: unmount it before committing`);
-    const usage = await diskUsage(this.fsDir(row.id));
     writeTx(this.db, () => {
       const now = getRow(this.db, key);
       if (now === undefined || now.id !== row.id || now.kind !== 'active' || now.parent !== row.parent) {
@@ -129,7 +129,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
       }
       if (getRow(this.db, name) !== undefined) throw new AlreadyExistsError(`snapshot ${name} already exists`);
       if (parent !== null) this.committedParent(key, parent);
-      commitRow(this.db, key, name, parent, usage);
+      commitRow(this.db, key, name, parent);
       replaceLabels(this.db, row.id, labels);
     });
     await this.committed(row.id);
@@ -157,10 +157,16 @@ export abstract class BaseSnapshotter implements Snapshotter {
     return getRow(this.db, key)?.kind === 'committed';
   }
 
+  /**
+   * A committed snapshot's usage is measured the first time it is asked for, then kept (its
+   * files never change): committing does not walk the tree a second time.
+   */
   async usage(key: string): Promise<Usage> {
     const row = this.row(key);
     if (row.kind === 'committed' && row.size !== null && row.inodes !== null) return { size: row.size, inodes: row.inodes };
-    return diskUsage(this.fsDir(row.id));
+    const usage = await diskUsage(this.fsDir(row.id));
+    if (row.kind === 'committed') writeTx(this.db, () => setUsage(this.db, row.id, usage));
+    return usage;
   }
 
   async *walk(): AsyncIterable<Info> {

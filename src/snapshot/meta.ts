@@ -48,18 +48,21 @@ export function nextId(db: Db): number {
 }
 
 /**
- * Active `key` becomes committed `name` on `parent`, created now (as containerd does), with its
- * usage fixed.
+ * Active `key` becomes committed `name` on `parent`, created now (as containerd does); its usage
+ * is measured when first asked for ({@link setUsage}).
  */
-export function commitRow(db: Db, key: string, name: string, parent: string | null, usage: Usage): void {
-  db.prepare("UPDATE snapshots SET key = ?, kind = 'committed', parent = ?, size = ?, inodes = ?, created_at = ? WHERE key = ?").run(
+export function commitRow(db: Db, key: string, name: string, parent: string | null): void {
+  db.prepare("UPDATE snapshots SET key = ?, kind = 'committed', parent = ?, size = NULL, inodes = NULL, created_at = ? WHERE key = ?").run(
     name,
     parent,
-    usage.size,
-    usage.inodes,
     new Date().toISOString(),
     key,
   );
+}
+
+/** Record the usage measured of committed snapshot `id` (its files never change again). */
+export function setUsage(db: Db, id: number, usage: Usage): void {
+  db.prepare("UPDATE snapshots SET size = ?, inodes = ? WHERE id = ? AND kind = 'committed'").run(usage.size, usage.inodes, id);
 }
 
 /** Delete a snapshot's row (its labels go with it: ON DELETE CASCADE). */

@@ -135,7 +135,11 @@ export interface Snapshotter {
    * removal are one atomic step — the garbage collector (store/gc.ts) relies on it.
    */
   remove(key: string): Promise<void>;
-  /** Disk use of the snapshot's own files (for overlay: its layer only, not its parents). */
+  /**
+   * Disk use of the snapshot's own files (for overlay: its layer only, not its parents). A
+   * committed snapshot's is measured the first time it is asked for and kept: committing
+   * does not walk the files again.
+   */
   usage(key: string): Promise<Usage>;
   /** Every snapshot, in the order they were made. */
   walk(): AsyncIterable<Info>;
