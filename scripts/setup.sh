@@ -66,5 +66,5 @@ if [ -f binding.gyp ]; then
 fi
 say "compiling TypeScript"
 npx --no-install tsc -p .
-say "bundling the CLI (dist/cairn.mjs)"
+say "bundling the CLI (dist/cairn.cjs)"
 node scripts/bundle.mjs
