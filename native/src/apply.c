@@ -523,17 +523,21 @@ static void batch_execute(napi_env env, void *data) {
   b->done = i;
 }
 
+/* Resolve a batch's promise to the number of entries done, or reject it when the work was cancelled. */
+static void settle_done(napi_env env, napi_status status, napi_deferred deferred, uint32_t done, const char *cancelled) {
+  napi_value v;
+  if (status == napi_ok && napi_create_uint32(env, done, &v) == napi_ok) {
+    napi_resolve_deferred(env, deferred, v);
+    return;
+  }
+  napi_value msg, err;
+  if (napi_create_string_utf8(env, cancelled, NAPI_AUTO_LENGTH, &msg) == napi_ok && napi_create_error(env, NULL, msg, &err) == napi_ok)
+    napi_reject_deferred(env, deferred, err);
+}
+
 static void batch_complete(napi_env env, napi_status status, void *data) {
   struct batch *b = data;
-  napi_value v;
-  if (status == napi_ok && napi_create_uint32(env, b->done, &v) == napi_ok) {
-    napi_resolve_deferred(env, b->deferred, v);
-  } else {
-    napi_value msg, err;
-    if (napi_create_string_utf8(env, "applyBatch: the work was cancelled", NAPI_AUTO_LENGTH, &msg) == napi_ok &&
-        napi_create_error(env, NULL, msg, &err) == napi_ok)
-      napi_reject_deferred(env, b->deferred, err);
-  }
+  settle_done(env, status, b->deferred, b->done, "applyBatch: the work was cancelled");
   free_batch(env, b);
 }
 
@@ -571,18 +575,11 @@ static napi_value js_apply_batch(napi_env env, napi_callback_info info) {
   if (napi_is_array(env, argv[3], &is_array) != napi_ok) return NULL;
   if (!is_array || napi_get_array_length(env, argv[3], &len) != napi_ok || len < (uint64_t)n * OP_SLOTS)
     return cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"ops\" argument must be an array of %u entries of %d slots", n, OP_SLOTS);
-  napi_typedarray_type type;
   size_t mlen = 0, rlen = 0;
   void *mdata = NULL, *rdata = NULL;
-  bool typed = false;
-  if (napi_is_typedarray(env, argv[4], &typed) != napi_ok) return NULL;
-  if (!typed || napi_get_typedarray_info(env, argv[4], &type, &mlen, &mdata, NULL, NULL) != napi_ok ||
-      type != napi_float64_array || mlen < (size_t)n * META_LEN)
-    return cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"meta\" argument must be a Float64Array of %u numbers", n * META_LEN);
-  if (napi_is_typedarray(env, argv[5], &typed) != napi_ok) return NULL;
-  if (!typed || napi_get_typedarray_info(env, argv[5], &type, &rlen, &rdata, NULL, NULL) != napi_ok ||
-      type != napi_int32_array || rlen < n)
-    return cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"results\" argument must be an Int32Array of %u numbers", n);
+  if (!cn_get_typed(env, argv[4], napi_float64_array, (size_t)n * META_LEN, "meta", &mdata, &mlen) ||
+      !cn_get_typed(env, argv[5], napi_int32_array, n, "results", &rdata, &rlen))
+    return NULL;
 
   struct batch *b = calloc(1, sizeof *b);
   if (b == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
@@ -718,28 +715,8 @@ static void plain_execute(napi_env env, void *data) {
 }
 static void plain_complete(napi_env env, napi_status status, void *data) {
   struct plain *b = data;
-  napi_value v;
-  if (status == napi_ok && napi_create_uint32(env, b->done, &v) == napi_ok) {
-    napi_resolve_deferred(env, b->deferred, v);
-  } else {
-    napi_value msg, err;
-    if (napi_create_string_utf8(env, "applyPlain: the work was cancelled", NAPI_AUTO_LENGTH, &msg) == napi_ok &&
-        napi_create_error(env, NULL, msg, &err) == napi_ok)
-      napi_reject_deferred(env, b->deferred, err);
-  }
+  settle_done(env, status, b->deferred, b->done, "applyPlain: the work was cancelled");
   free_plain(env, b);
-}
-
-static bool typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size_t min, const char *name, void **data,
-                      size_t *len) {
-  bool is = false;
-  napi_typedarray_type type;
-  if (napi_is_typedarray(env, v, &is) != napi_ok) return false;
-  if (!is || napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) != napi_ok || type != want || *len < min) {
-    cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"%s\" argument must be a typed array of at least %zu numbers", name, min);
-    return false;
-  }
-  return true;
 }
 
 static napi_value js_apply_plain(napi_env env, napi_callback_info info) {
@@ -755,10 +732,10 @@ static napi_value js_apply_plain(napi_env env, napi_callback_info info) {
   void *info_data, *meta_data, *res_data;
   size_t info_len, meta_len, res_len, names_len, buf_len;
   const void *names, *buf;
-  if (!typed_arg(env, argv[3], napi_int32_array, (size_t)n * INFO_SLOTS, "info", &info_data, &info_len) ||
-      !typed_arg(env, argv[4], napi_float64_array, (size_t)n * META_LEN, "meta", &meta_data, &meta_len) ||
+  if (!cn_get_typed(env, argv[3], napi_int32_array, (size_t)n * INFO_SLOTS, "info", &info_data, &info_len) ||
+      !cn_get_typed(env, argv[4], napi_float64_array, (size_t)n * META_LEN, "meta", &meta_data, &meta_len) ||
       !cn_get_bytes(env, argv[5], "names", &names, &names_len) || !cn_get_bytes(env, argv[6], "buf", &buf, &buf_len) ||
-      !typed_arg(env, argv[7], napi_int32_array, n, "results", &res_data, &res_len))
+      !cn_get_typed(env, argv[7], napi_int32_array, n, "results", &res_data, &res_len))
     return NULL;
   const int32_t *in = info_data;
   for (uint32_t i = 0; i < n; i++) {

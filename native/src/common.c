@@ -112,6 +112,18 @@ bool cn_get_bytes(napi_env env, napi_value v, const char *name, const void **dat
   return false;
 }
 
+bool cn_get_typed(napi_env env, napi_value v, napi_typedarray_type want, size_t min, const char *name, void **data, size_t *len) {
+  bool is = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, v, &is) != napi_ok) return false;
+  if (!is || napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) != napi_ok || type != want || *len < min) {
+    const char *what = want == napi_float64_array ? "Float64Array" : want == napi_int32_array ? "Int32Array" : "typed array";
+    cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "The \"%s\" argument must be a %s of %zu numbers", name, what, min);
+    return false;
+  }
+  return true;
+}
+
 bool cn_get_path(napi_env env, napi_value v, const char *name, bool nullable, char **out) {
   *out = NULL;
   napi_valuetype t;

@@ -43,6 +43,13 @@ bool cn_get_path(napi_env env, napi_value v, const char *name, bool nullable, ch
 /* Raw bytes of a Buffer/Uint8Array (not copied; valid during the call). */
 bool cn_get_bytes(napi_env env, napi_value v, const char *name, const void **data, size_t *len);
 
+/*
+ * A typed array of the given type with at least `min` elements (the message says "of min numbers"):
+ * its data and element count.
+ * Throws ERR_INVALID_ARG_VALUE naming `name` otherwise.
+ */
+bool cn_get_typed(napi_env env, napi_value v, napi_typedarray_type want, size_t min, const char *name, void **data, size_t *len);
+
 /* Whether v is null or undefined. */
 bool cn_is_nullish(napi_env env, napi_value v);
 

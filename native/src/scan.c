@@ -299,17 +299,6 @@ static size_t scan_one(const uint8_t *buf, size_t pos, size_t end, uint64_t max_
   return stop;
 }
 
-static bool typed(napi_env env, napi_value v, napi_typedarray_type want, const char *name, void **data, size_t *len) {
-  bool is = false;
-  napi_typedarray_type type;
-  if (napi_is_typedarray(env, v, &is) != napi_ok) return false;
-  if (!is || napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) != napi_ok || type != want) {
-    cn_throw_type(env, "ERR_INVALID_ARG_TYPE", "The \"%s\" argument has the wrong type", name);
-    return false;
-  }
-  return true;
-}
-
 static napi_value js_scan_plain(napi_env env, napi_callback_info info) {
   napi_value argv[CAIRN_MAX_ARGS];
   if (!cn_args(env, info, 8, argv, NULL)) return NULL;
@@ -321,8 +310,8 @@ static napi_value js_scan_plain(napi_env env, napi_callback_info info) {
   if (!cn_get_bytes(env, argv[0], "buf", &buf, &buf_len) || !cn_get_uint32(env, argv[1], "start", &start) ||
       !cn_get_uint32(env, argv[2], "end", &end) || !cn_get_uint32(env, argv[3], "max", &max) ||
       !cn_get_int64(env, argv[4], "maxFile", &max_file) ||
-      !typed(env, argv[5], napi_int32_array, "info", &info_data, &info_len) ||
-      !typed(env, argv[6], napi_float64_array, "meta", &meta_data, &meta_len) ||
+      !cn_get_typed(env, argv[5], napi_int32_array, 0, "info", &info_data, &info_len) ||
+      !cn_get_typed(env, argv[6], napi_float64_array, 0, "meta", &meta_data, &meta_len) ||
       !cn_get_bytes(env, argv[7], "names", (const void **)&names_data, &names_len))
     return NULL;
   if (start > end || end > buf_len) return cn_throw_type(env, "ERR_OUT_OF_RANGE", "start..end must lie in buf");
