@@ -227,6 +227,8 @@ const BATCH_BYTES = 8 * 1024 * 1024;
 /** Entries, and bytes of their names and link targets, in one plain run (see {@link Applier.plainLane}). */
 const PLAIN_ENTRIES = 256;
 const PLAIN_NAMES = 64 * 1024;
+/** Most bytes of a chunk offered to the scanner at once. */
+const PLAIN_WINDOW = 64 * 1024 * 1024;
 
 /**
  * Apply one layer from `source` to `target.dir`. Returns the digests and sizes; throws
@@ -946,6 +948,8 @@ class Applier {
     // a run's arrays are the pool's until it completes; unused ones wait for the next offer
     const run = this.spare ?? new PlainBatch();
     this.spare = null;
+    // a huge chunk (a whole layer given as one Buffer) is taken a window at a time: offsets are int32
+    if (view.length > PLAIN_WINDOW) view = view.subarray(0, PLAIN_WINDOW);
     const n = scanPlain(view, 0, view.length, PLAIN_ENTRIES, WHOLE_FILE_MAX, run.info, run.meta, run.names);
     if (n === 0) {
       this.spare = run;

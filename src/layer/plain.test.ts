@@ -341,3 +341,19 @@ test('random layers over a few paths give the same tree, or the same first error
   }
   assert.ok(laneRuns > 300, `the lane took many runs (${laneRuns})`);
 });
+
+test('a layer given as one chunk larger than the scanner takes at once is applied whole', async () => {
+  const entries: Array<[TarWriteHeader, Buffer?]> = [[{ name: 'd/', type: 'dir', mode: 0o755, mtime: T }]];
+  for (let i = 0; i < 24; i++) entries.push([{ name: `d/f${i}`, mode: 0o644, mtime: T }, pattern(3 << 20, i)]);
+  const tar = await layer(entries);
+  assert.ok(tar.length > 64 * 1024 * 1024, 'more than one window');
+  const d = tempDir();
+  try {
+    const r = await applyLayer({ dir: d.path, whiteoutMode: 'overlay' }, chunks(tar, tar.length));
+    assert.equal(r.entries, 25);
+    const tree = comparable(snapTree(d.path));
+    assert.equal(Object.keys(tree).filter((k) => k.startsWith('d/f')).length, 24);
+  } finally {
+    d.cleanup();
+  }
+});
