@@ -28,7 +28,8 @@ function loadBundle() {
   try {
     cachedData = readFileSync(cacheFile);
   } catch (e) {
-    if (e.code !== 'ENOENT') throw e;
+    // none yet, or one this user may not read (written by another user): compiled without it
+    if (e.code !== 'ENOENT' && e.code !== 'EACCES' && e.code !== 'EPERM') throw e;
   }
   const script = new vm.Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} };

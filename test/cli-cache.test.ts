@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, tempDir } from './helpers.js';
 
@@ -68,6 +68,22 @@ test('an installation that cannot be written runs without a cache, silently', as
     assert.equal(existsSync(join(distDir, 'cairn.cjs.cache')), false);
   } finally {
     assert.equal(spawnSync('umount', [distDir]).status, 0);
+    await d.cleanup();
+  }
+});
+
+test('a cache this user may not read is passed over', async () => {
+  const d = await tempDir();
+  try {
+    const root = install(d.path);
+    const cache = join(root, 'dist', 'cairn.cjs.cache');
+    assert.equal(version(root).status, 0);
+    chmodSync(cache, 0o600);
+    chmodSync(root, 0o755);
+    // another user (nobody) runs the same installation: the cache is root's and unreadable
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(root, 'bin', 'cairn.js'), '--version'], { encoding: 'utf8' });
+    assert.deepEqual({ stdout: r.stdout, stderr: r.stderr, status: r.status }, { stdout: expected(), stderr: '', status: 0 });
+  } finally {
     await d.cleanup();
   }
 });
