@@ -499,27 +499,49 @@ static int open_parent(int rootfd, const char *parent, uint64_t resolve) {
   return (int)fd;
 }
 
+/* The parent directory of the entries being applied, open once per run of entries sharing it. */
+struct parent_cache {
+  int rootfd;
+  uint64_t resolve;
+  int fd; /* -1: none open */
+  char key[4097];
+};
+
+/* An fd of directory `parent` below the root (the cached one when it is the same), or -1. */
+static int parent_fd(struct parent_cache *c, const char *parent) {
+  if (c->fd >= 0 && strcmp(c->key, parent) == 0) return c->fd;
+  if (c->fd >= 0 && c->fd != c->rootfd) close(c->fd);
+  c->fd = -1;
+  size_t len = strlen(parent);
+  if (len >= sizeof c->key) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  c->fd = open_parent(c->rootfd, parent, c->resolve);
+  if (c->fd >= 0) memcpy(c->key, parent, len + 1);
+  return c->fd;
+}
+
+static void parent_close(struct parent_cache *c) {
+  if (c->fd >= 0 && c->fd != c->rootfd) close(c->fd);
+  c->fd = -1;
+}
+
 static void batch_execute(napi_env env, void *data) {
   struct batch *b = data;
-  int pfd = -1;
-  const char *pkey = NULL;
+  struct parent_cache pc = {b->rootfd, b->resolve, -1, ""};
   uint32_t i;
   for (i = 0; i < b->n; i++) {
     struct op *op = &b->ops[i];
-    if (pkey == NULL || strcmp(pkey, op->parent) != 0) {
-      if (pfd >= 0 && pfd != b->rootfd) close(pfd);
-      pkey = NULL;
-      pfd = open_parent(b->rootfd, op->parent, b->resolve);
-      if (pfd < 0) break;
-      pkey = op->parent;
-    }
+    int pfd = parent_fd(&pc, op->parent);
+    if (pfd < 0) break;
     struct failure f = {0};
     int r = op->kind == K_FILE ? make_file(pfd, op->name, &op->chunks, &op->m, &op->x, &f)
                                : make_node(pfd, op->name, op->kind, op->target, &op->m, &op->x, &f);
     if (r < 0) break;
     b->results[i] = r;
   }
-  if (pfd >= 0 && pfd != b->rootfd) close(pfd);
+  parent_close(&pc);
   b->done = i;
 }
 
@@ -560,16 +582,25 @@ static bool get_op(napi_env env, napi_value ops, uint32_t i, const double *meta,
   return check_meta(env, meta + (size_t)i * META_LEN, &op->m);
 }
 
+/* rootfd, resolve and count: the first three arguments of applyBatch and applyPlain. */
+static bool get_batch_head(napi_env env, napi_value *argv, int32_t *rootfd, int64_t *resolve, uint32_t *n) {
+  if (!cn_get_int32(env, argv[0], "rootfd", rootfd) || !cn_get_int64(env, argv[1], "resolve", resolve) ||
+      !cn_get_uint32(env, argv[2], "count", n))
+    return false;
+  if (*resolve < 0) {
+    cn_throw_type(env, "ERR_OUT_OF_RANGE", "resolve must not be negative");
+    return false;
+  }
+  return true;
+}
+
 static napi_value js_apply_batch(napi_env env, napi_callback_info info) {
   napi_value argv[CAIRN_MAX_ARGS];
   if (!cn_args(env, info, 6, argv, NULL)) return NULL;
   int32_t rootfd;
   int64_t resolve;
   uint32_t n;
-  if (!cn_get_int32(env, argv[0], "rootfd", &rootfd) || !cn_get_int64(env, argv[1], "resolve", &resolve) ||
-      !cn_get_uint32(env, argv[2], "count", &n))
-    return NULL;
-  if (resolve < 0) return cn_throw_type(env, "ERR_OUT_OF_RANGE", "resolve must not be negative");
+  if (!get_batch_head(env, argv, &rootfd, &resolve, &n)) return NULL;
   bool is_array = false;
   uint32_t len = 0;
   if (napi_is_array(env, argv[3], &is_array) != napi_ok) return NULL;
@@ -619,20 +650,21 @@ static napi_value js_apply_batch(napi_env env, napi_callback_info info) {
  * are read where scanPlain left them (the key's parent and last component in `names`, the
  * body in `buf`), so nothing is converted per entry. Same order, calls, flags, parent
  * resolution and early stop as applyBatch; no xattrs (scanPlain takes no entry with any).
- * The arrays and buffers are pinned until the work completes: the caller must not change them.
+ * `meta` is checked and copied at the call; info, names, buf and results are pinned until the
+ * work completes: the caller must not change them.
  */
 #define INFO_SLOTS 12
 
 struct plain {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref keep[5];
+  napi_ref keep[4];
   int rootfd;
   uint64_t resolve;
   uint32_t n;
   int32_t *results;
   const int32_t *info;
-  const double *meta;
+  struct meta *metas; /* decoded and checked when the call was made */
   const char *names;
   size_t names_len;
   const uint8_t *buf;
@@ -641,19 +673,18 @@ struct plain {
 };
 
 static void free_plain(napi_env env, struct plain *b) {
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < 4; i++)
     if (b->keep[i] != NULL) napi_delete_reference(env, b->keep[i]);
   if (b->work != NULL) napi_delete_async_work(env, b->work);
+  free(b->metas);
   free(b);
 }
 
 static void plain_execute(napi_env env, void *data) {
   struct plain *b = data;
-  char parent[4097], pkey[4097], base[256], target[4097];
-  int pfd = -1;
+  char parent[4097], base[256], target[4097];
+  struct parent_cache pc = {b->rootfd, b->resolve, -1, ""};
   uint32_t i;
-  pkey[0] = '\0';
-  bool have = false;
   for (i = 0; i < b->n; i++) {
     const int32_t *in = b->info + (size_t)i * INFO_SLOTS;
     int kind = in[0];
@@ -664,25 +695,9 @@ static void plain_execute(napi_env env, void *data) {
     parent[plen] = '\0';
     memcpy(base, b->names + key_off + base_off, blen);
     base[blen] = '\0';
-    if (!have || strcmp(pkey, parent) != 0) {
-      if (pfd >= 0 && pfd != b->rootfd) close(pfd);
-      have = false;
-      pfd = open_parent(b->rootfd, parent, b->resolve);
-      if (pfd < 0) break;
-      memcpy(pkey, parent, plen + 1);
-      have = true;
-    }
-    struct meta m;
-    const double *d = b->meta + (size_t)i * META_LEN;
-    m.uid = (uid_t)d[0];
-    m.gid = (gid_t)d[1];
-    m.mode = (mode_t)d[2];
-    m.ts[0].tv_sec = (time_t)d[3];
-    m.ts[0].tv_nsec = (long)d[4];
-    m.ts[1].tv_sec = (time_t)d[5];
-    m.ts[1].tv_nsec = (long)d[6];
-    m.major_ = 0;
-    m.minor_ = 0;
+    int pfd = parent_fd(&pc, parent);
+    if (pfd < 0) break;
+    const struct meta *m = &b->metas[i];
     struct xattrs x = {0};
     struct failure f = {0};
     int r;
@@ -695,22 +710,22 @@ static void plain_execute(napi_env env, void *data) {
       c.n = size > 0 ? 1 : 0;
       c.data = &c.one_data;
       c.len = &c.one_len;
-      r = make_file(pfd, base, &c, &m, &x, &f);
+      r = make_file(pfd, base, &c, m, &x, &f);
     } else if (kind == K_SYMLINK) {
       size_t loff = (size_t)in[4], llen = (size_t)in[5];
       if (loff + llen > b->names_len || llen >= sizeof target) break;
       memcpy(target, b->names + loff, llen);
       target[llen] = '\0';
-      r = make_node(pfd, base, K_SYMLINK, target, &m, &x, &f);
+      r = make_node(pfd, base, K_SYMLINK, target, m, &x, &f);
     } else if (kind == K_DIR) {
-      r = make_node(pfd, base, K_DIR, NULL, &m, &x, &f);
+      r = make_node(pfd, base, K_DIR, NULL, m, &x, &f);
     } else {
       break;
     }
     if (r < 0) break;
     b->results[i] = r; /* 0 created, 1 an existing directory kept */
   }
-  if (pfd >= 0 && pfd != b->rootfd) close(pfd);
+  parent_close(&pc);
   b->done = i;
 }
 static void plain_complete(napi_env env, napi_status status, void *data) {
@@ -725,10 +740,7 @@ static napi_value js_apply_plain(napi_env env, napi_callback_info info) {
   int32_t rootfd;
   int64_t resolve;
   uint32_t n;
-  if (!cn_get_int32(env, argv[0], "rootfd", &rootfd) || !cn_get_int64(env, argv[1], "resolve", &resolve) ||
-      !cn_get_uint32(env, argv[2], "count", &n))
-    return NULL;
-  if (resolve < 0) return cn_throw_type(env, "ERR_OUT_OF_RANGE", "resolve must not be negative");
+  if (!get_batch_head(env, argv, &rootfd, &resolve, &n)) return NULL;
   void *info_data, *meta_data, *res_data;
   size_t info_len, meta_len, res_len, names_len, buf_len;
   const void *names, *buf;
@@ -737,29 +749,36 @@ static napi_value js_apply_plain(napi_env env, napi_callback_info info) {
       !cn_get_bytes(env, argv[5], "names", &names, &names_len) || !cn_get_bytes(env, argv[6], "buf", &buf, &buf_len) ||
       !cn_get_typed(env, argv[7], napi_int32_array, n, "results", &res_data, &res_len))
     return NULL;
+  struct plain *b = calloc(1, sizeof *b);
+  if (b == NULL || (n > 0 && (b->metas = calloc(n, sizeof *b->metas)) == NULL)) {
+    if (b != NULL) free_plain(env, b);
+    return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
+  }
   const int32_t *in = info_data;
   for (uint32_t i = 0; i < n; i++) {
     /* the same checks applyBatch makes of its meta (check_meta throws on the first bad one) */
-    struct meta m;
-    if (!check_meta(env, (const double *)meta_data + (size_t)i * META_LEN, &m)) return NULL;
     int kind = in[(size_t)i * INFO_SLOTS];
-    if (kind != K_DIR && kind != K_SYMLINK && kind != K_FILE)
+    if (!check_meta(env, (const double *)meta_data + (size_t)i * META_LEN, &b->metas[i])) {
+      free_plain(env, b);
+      return NULL;
+    }
+    if (kind != K_DIR && kind != K_SYMLINK && kind != K_FILE) {
+      free_plain(env, b);
       return cn_throw_type(env, "ERR_OUT_OF_RANGE", "entry %u: kind must be 0, 1 or 5", i);
+    }
   }
-  struct plain *b = calloc(1, sizeof *b);
-  if (b == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
   b->rootfd = rootfd;
   b->resolve = (uint64_t)resolve;
   b->n = n;
   b->info = info_data;
-  b->meta = meta_data;
   b->names = names;
   b->names_len = names_len;
   b->buf = buf;
   b->buf_len = buf_len;
   b->results = res_data;
-  for (int k = 0; k < 5; k++) {
-    if (napi_create_reference(env, argv[3 + k], 1, &b->keep[k]) != napi_ok) {
+  const int pinned[4] = {3, 5, 6, 7}; /* info, names, buf, results (meta was copied above) */
+  for (int k = 0; k < 4; k++) {
+    if (napi_create_reference(env, argv[pinned[k]], 1, &b->keep[k]) != napi_ok) {
       free_plain(env, b);
       return NULL;
     }
