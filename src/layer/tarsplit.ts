@@ -373,26 +373,35 @@ export class TarSplitRecorder {
       this.bodyKey = null;
       return;
     }
-    const key = p.key;
-    if (this.recorded.has(key)) {
-      this.notReproducible(h.type === 'file' ? `file ${quoteName(keyDisplay(key))} appears twice in the layer` : `file ${quoteName(keyDisplay(key))} is replaced by a later entry`);
-    } else if (h.type !== 'dir' && this.recordedDirs.has(key)) {
-      this.notReproducible(`directory ${quoteName(keyDisplay(key))}, which holds files of the layer, is replaced by a later entry`);
-    }
+    this.checkReplaced(p.key, h.type === 'file', h.type === 'dir');
     if (h.type !== 'file' || h.size === 0) {
       this.bodyKey = null;
       return;
     }
-    this.bodyKey = key;
-    this.bodySize = h.size;
+    this.beginFile(p.key, p.parentKey, h.size);
     this.bodyLeft = h.size;
     this.crc = 0;
     this.crcParts = [];
+  }
+
+  /** An entry at `key`: the record is not reproducible if it replaces a recorded file or a directory holding some. */
+  private checkReplaced(key: string, file: boolean, dir: boolean): void {
+    if (this.recorded.has(key)) {
+      this.notReproducible(file ? `file ${quoteName(keyDisplay(key))} appears twice in the layer` : `file ${quoteName(keyDisplay(key))} is replaced by a later entry`);
+    } else if (!dir && this.recordedDirs.has(key)) {
+      this.notReproducible(`directory ${quoteName(keyDisplay(key))}, which holds files of the layer, is replaced by a later entry`);
+    }
+  }
+
+  /** A regular file's body of `size` (> 0) bytes comes next: it will be a FILE record for `key`. */
+  private beginFile(key: string, parentKey: string, size: number): void {
+    this.bodyKey = key;
+    this.bodySize = size;
     this.unchecked = false;
     this.files++;
-    this.fileBytes += h.size;
+    this.fileBytes += size;
     this.recorded.add(key);
-    for (let k = p.parentKey; k !== '' && !this.recordedDirs.has(k); ) {
+    for (let k = parentKey; k !== '' && !this.recordedDirs.has(k); ) {
       this.recordedDirs.add(k);
       const slash = k.lastIndexOf('/');
       k = slash < 0 ? '' : k.slice(0, slash);
@@ -416,28 +425,14 @@ export class TarSplitRecorder {
       const key = names.toString('latin1', keyOff, keyOff + info[o + PLAIN.keyLen]!);
       const kind = info[o + PLAIN.kind]!;
       const file = kind === PLAIN_FILE;
-      if (this.recorded.has(key)) {
-        this.notReproducible(file ? `file ${quoteName(keyDisplay(key))} appears twice in the layer` : `file ${quoteName(keyDisplay(key))} is replaced by a later entry`);
-      } else if (kind !== PLAIN_DIR && this.recordedDirs.has(key)) {
-        this.notReproducible(`directory ${quoteName(keyDisplay(key))}, which holds files of the layer, is replaced by a later entry`);
-      }
+      this.checkReplaced(key, file, kind === PLAIN_DIR);
       let r = this.raw(buf.subarray(info[o + PLAIN.headerOff]!, data));
       if (r !== undefined) await r;
       if (!file || size === 0) continue;
-      this.files++;
-      this.fileBytes += size;
-      this.recorded.add(key);
       const base = info[o + PLAIN.baseOff]!;
-      for (let k = base === 0 ? '' : key.slice(0, base - 1); k !== '' && !this.recordedDirs.has(k); ) {
-        this.recordedDirs.add(k);
-        const slash = k.lastIndexOf('/');
-        k = slash < 0 ? '' : k.slice(0, slash);
-      }
+      this.beginFile(key, base === 0 ? '' : key.slice(0, base - 1), size);
       this.tarSize += size;
-      this.bodyKey = key;
-      this.bodySize = size;
       this.crc = info[o + PLAIN.crc]! >>> 0;
-      this.unchecked = false;
       r = this.endFile();
       if (r !== undefined) await r;
       if (end > data + size) {
