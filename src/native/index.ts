@@ -569,7 +569,8 @@ export function scanPlain(buf: Uint8Array, start: number, end: number, max: numb
 /**
  * {@link applyBatch} for `count` entries {@link scanPlain} read into `info`, `meta` and
  * `names`, with their bodies in `buf`: the same calls, order, resolution and early stop.
- * Everything passed is pinned until the promise settles; the caller must not change it.
+ * `meta` is checked and copied at the call; `info`, `names`, `buf` and `results` are pinned
+ * until the promise settles, and the caller must not change them.
  */
 export function applyPlain(
   rootfd: number,
