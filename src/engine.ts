@@ -25,6 +25,7 @@ import type { StoredImageResult } from './transfer/store-sink.js';
 import type { SquashOptions } from './transfer/squash.js';
 import type { ByteOrigin } from './transfer/origin.js';
 import type { CopyProgress } from './transfer/types.js';
+import type { PullOptions, PullResult, PushOptions, PushResult } from './registry/transfer.js';
 
 /** Where the store is and how it unpacks layers: the one options type of the library. */
 export interface CairnOptions {
@@ -115,6 +116,21 @@ export class Cairn {
   /** `import`: a root filesystem tar (plain, gzip or zstd) as a one-layer image. */
   async import(rootfs: ByteOrigin | Readable, opts: ImportOptions = {}): Promise<StoredImageResult & { tag?: string }> {
     return (await import('./archive/import.js')).importImage(this.store, rootfs, opts);
+  }
+
+  /** `pull`: an image from its registry (a tag, default `latest`, or a digest), layers the store has skipped. */
+  async pull(reference: string, opts: PullOptions = {}): Promise<PullResult> {
+    return (await import('./registry/transfer.js')).pullImage(this.store, reference, opts);
+  }
+
+  /** `push`: a local image to its registry under its tag; blobs the repository has are skipped. */
+  async push(reference: string, opts: PushOptions = {}): Promise<PushResult> {
+    return (await import('./registry/transfer.js')).pushImage(this.store, reference, opts);
+  }
+
+  /** The local tags of a repository, canonical (`push --all-tags`). */
+  async repositoryTags(repository: string): Promise<string[]> {
+    return (await import('./registry/transfer.js')).localTags(this.store, repository);
   }
 
   /** `image squash`: the image's layers (all, or those above the bottom N) merged into one. */

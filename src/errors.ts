@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'unsupported'
   | 'permission'
   | 'usage'
+  | 'registry'
+  | 'unauthorized'
   | 'internal';
 
 export class CairnError extends Error {

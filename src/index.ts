@@ -33,6 +33,16 @@ export { copyImages, type CopyOptions } from './transfer/copy.js';
 export { ArchiveSource, type ArchiveKind } from './archive/source.js';
 export { ArchiveSink } from './archive/sink.js';
 export { RootfsSource, type RootfsImageOptions } from './archive/rootfs.js';
+export type { SinkVerbs } from './transfer/types.js';
+
+// Registries.
+export type { PullOptions, PullResult, PushOptions, PushResult, RegistryAccess } from './registry/transfer.js';
+export { RegistryClient, type RegistryOptions } from './registry/client.js';
+export { RegistrySource } from './registry/source.js';
+export { RegistrySink, type PushedImage, type BlobMemory } from './registry/sink.js';
+export { RegistryError } from './registry/http.js';
+export { login, logout, type LoginOptions } from './registry/login.js';
+export { lookupCredentials, type Credentials } from './registry/credentials.js';
 
 // File systems and layers.
 export { OverlayDiffer, WalkingDiffer, differFor, type Differ, type Scratch } from './diff/differ.js';

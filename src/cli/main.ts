@@ -110,6 +110,51 @@ function loadCommand(c: Command): Command {
     .action(lazy(() => import('./commands/load.js')));
 }
 
+function pullCommand(c: Command): Command {
+  return c
+    .description('Download an image from a registry')
+    .argument('<name>', 'NAME[:TAG|@DIGEST]')
+    .option('-a, --all-tags', 'download all tagged images in the repository')
+    .option('-q, --quiet', 'suppress verbose output')
+    .option('--platform <platform>', 'set platform if server is multi-platform capable (os/arch[/variant])')
+    .option('--authfile <file>', 'path of the client configuration file with credentials (default: Docker\'s)')
+    .addOption(new Option('--tls-verify <bool>', 'require https and verify certificates').argParser((v) => v !== 'false'))
+    .action(lazy(() => import('./commands/pull.js')));
+}
+
+function pushCommand(c: Command): Command {
+  return c
+    .description('Upload an image to a registry')
+    .argument('<name>', 'NAME[:TAG]')
+    .option('-a, --all-tags', 'push all tags of an image to the repository')
+    .option('-q, --quiet', 'suppress verbose output')
+    .option('--authfile <file>', 'path of the client configuration file with credentials (default: Docker\'s)')
+    .addOption(new Option('--tls-verify <bool>', 'require https and verify certificates').argParser((v) => v !== 'false'))
+    .option('--compression-format <format>', 'compression of layers stored uncompressed: gzip (default) or zstd')
+    .option('--compression-level <level>', 'compression level of those layers')
+    .action(lazy(() => import('./commands/push.js')));
+}
+
+function loginCommand(c: Command): Command {
+  return c
+    .description('Log in to a registry')
+    .argument('[server]', 'the registry (default: Docker Hub)')
+    .option('-u, --username <username>', 'username')
+    .option('-p, --password <password>', 'password')
+    .option('--password-stdin', 'take the password from stdin')
+    .option('--authfile <file>', 'path of the client configuration file to store the credentials in (default: Docker\'s)')
+    .addOption(new Option('--tls-verify <bool>', 'require https and verify certificates').argParser((v) => v !== 'false'))
+    .action(lazy(() => import('./commands/login.js')));
+}
+
+function logoutCommand(c: Command): Command {
+  return c
+    .description('Log out from a registry')
+    .argument('[server]', 'the registry (default: Docker Hub)')
+    .option('--authfile <file>', 'path of the client configuration file (default: Docker\'s)')
+    .action(lazy(() => import('./commands/logout.js')));
+}
+
 export function buildProgram(): Command {
   const program = new Command('cairn')
     .description('A daemonless container image and layer engine')
@@ -130,6 +175,10 @@ export function buildProgram(): Command {
   importCommand(program.command('import'));
   saveCommand(program.command('save'));
   loadCommand(program.command('load'));
+  pullCommand(program.command('pull'));
+  pushCommand(program.command('push'));
+  loginCommand(program.command('login'));
+  logoutCommand(program.command('logout'));
 
   const image = program.command('image').description('Manage images');
   imagesCommand(image.command('ls').alias('list'));
@@ -140,6 +189,8 @@ export function buildProgram(): Command {
   importCommand(image.command('import'));
   saveCommand(image.command('save'));
   loadCommand(image.command('load'));
+  pullCommand(image.command('pull'));
+  pushCommand(image.command('push'));
   image
     .command('mount')
     .description("Mount an image's root file system read-only and print where (no argument: list mounted images)")

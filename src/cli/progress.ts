@@ -9,26 +9,42 @@ export interface ProgressSink {
   start(id: string, label: string, total?: number): void;
   update(id: string, done: number): void;
   finish(id: string, message: string): void;
+  /** A state with no bytes to count ("Already exists"): its own line, or the item's line redrawn. */
+  status(id: string, message: string): void;
 }
 
 export class NullProgress implements ProgressSink {
   start(): void {}
   update(): void {}
   finish(): void {}
+  status(): void {}
 }
 
-export function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): ProgressSink {
+export interface ProgressStyle {
+  /** Plain output: the line printed when an item starts (default `ID: LABEL (SIZE)`); null: none. */
+  plainStart?: ((id: string, label: string, total?: number) => string) | null;
+}
+
+export function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false, style: ProgressStyle = {}): ProgressSink {
   if (quiet) return new NullProgress();
-  return stream.isTTY ? new TerminalProgress(stream) : new PlainProgress(stream);
+  return stream.isTTY ? new TerminalProgress(stream) : new PlainProgress(stream, style);
 }
 
 class PlainProgress implements ProgressSink {
-  constructor(private readonly out: NodeJS.WritableStream) {}
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly style: ProgressStyle,
+  ) {}
   start(id: string, label: string, total?: number): void {
-    this.out.write(`${id}: ${label}${total !== undefined ? ` (${humanSize(total)})` : ''}\n`);
+    if (this.style.plainStart === null) return;
+    const line = this.style.plainStart ? this.style.plainStart(id, label, total) : `${id}: ${label}${total !== undefined ? ` (${humanSize(total)})` : ''}`;
+    this.out.write(`${line}\n`);
   }
   update(): void {}
   finish(id: string, message: string): void {
+    this.out.write(`${id}: ${message}\n`);
+  }
+  status(id: string, message: string): void {
     this.out.write(`${id}: ${message}\n`);
   }
 }
@@ -48,19 +64,35 @@ class TerminalProgress implements ProgressSink {
   constructor(private readonly out: NodeJS.WriteStream) {}
 
   start(id: string, label: string, total?: number): void {
-    this.lines.push({ id, label, ...(total !== undefined ? { total } : {}), done: 0 });
+    const l = this.lines.find((x) => x.id === id);
+    if (l) {
+      l.label = label;
+      if (total !== undefined) l.total = total;
+      l.done = 0;
+      delete l.message;
+    } else this.lines.push({ id, label, ...(total !== undefined ? { total } : {}), done: 0 });
     this.draw(true);
   }
   update(id: string, done: number): void {
     const l = this.lines.find((x) => x.id === id);
     if (!l) return;
     l.done = done;
+    delete l.message;
     this.draw(false);
   }
   finish(id: string, message: string): void {
     const l = this.lines.find((x) => x.id === id);
     if (!l) return;
     l.message = message;
+    this.draw(true);
+  }
+
+  status(id: string, message: string): void {
+    const l = this.lines.find((x) => x.id === id);
+    if (l) {
+      l.message = message;
+      l.done = 0;
+    } else this.lines.push({ id, label: '', done: 0, message });
     this.draw(true);
   }
 

@@ -142,4 +142,22 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE layers ADD COLUMN tar_split TEXT;
   `,
+  // v7: where blobs were seen in registries (Docker's distribution metadata): each row says that
+  // `registry` holds blob `digest` (media type, size) of the layer `diff_id` in `repository`.
+  // Written by pull and push; push reads it to skip a layer the repository has under another
+  // blob (a compressed form pushed before), or to mount it from another repository. Pure
+  // knowledge about registries: it keeps nothing alive in the store.
+  `
+  CREATE TABLE blob_sources (
+    digest TEXT NOT NULL,
+    diff_id TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    registry TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (digest, registry, repository)
+  );
+  CREATE INDEX blob_sources_layer ON blob_sources(diff_id, registry);
+  `,
 ];

@@ -7,7 +7,7 @@
  * goes to the caller unchanged.
  */
 import { hexOf } from '../digest/digest.js';
-import type { CopyProgress, ImageSink, ImageSource, ResolveOptions } from './types.js';
+import type { CopyProgress, ImageSink, ImageSource, LayerDescriptor, ResolveOptions } from './types.js';
 
 export interface CopyOptions extends ResolveOptions {
   progress?: CopyProgress;
@@ -19,23 +19,36 @@ export async function copyImages<R>(source: ImageSource, sink: ImageSink<R>, opt
   try {
     if (source.deliver) await source.deliver(sink as ImageSink<unknown>, progress);
     const images = await source.images(opts.platform ? { platform: opts.platform } : {});
+    const verbs = sink.verbs;
     for (const img of images) {
+      const idOf = (l: LayerDescriptor): string => hexOf(verbs.id === 'diffId' ? l.diffId : l.digest).slice(0, 12);
+      if (verbs.prepare) for (const layer of img.layers) progress?.status?.(idOf(layer), verbs.prepare);
+      const missing: Array<{ i: number; layer: LayerDescriptor }> = [];
       for (const [i, layer] of img.layers.entries()) {
-        const id = hexOf(layer.digest).slice(0, 12);
-        if (await sink.hasLayer(layer)) continue;
-        const big = layer.size >= 1 << 20;
-        if (big) progress?.start(id, sink.verbs.active, layer.size);
+        const has = await sink.hasLayer(layer);
+        if (has !== false) {
+          const said = has === true ? verbs.exists : has.said;
+          if (said) progress?.status?.(idOf(layer), said);
+        } else {
+          if (verbs.queued) progress?.status?.(idOf(layer), verbs.queued);
+          missing.push({ i, layer });
+        }
+      }
+      for (const { i, layer } of missing) {
+        const id = idOf(layer);
+        const shown = verbs.all === true || layer.size >= 1 << 20;
+        if (shown) progress?.start(id, verbs.active, layer.size);
         const bytes = await source.layer(layer);
         let seen = 0;
         async function* counted(): AsyncGenerator<Uint8Array> {
           for await (const c of bytes) {
             seen += c.length;
-            if (big) progress?.update(id, seen);
+            if (shown) progress?.update(id, seen);
             yield c;
           }
         }
         await sink.putLayer(layer, counted(), { trusted: source.verified, what: `layer ${i} (${layer.digest})` });
-        if (big) progress?.finish(id, sink.verbs.done);
+        if (shown) progress?.finish(id, verbs.done);
       }
       await sink.putImage(img);
     }

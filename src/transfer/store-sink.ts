@@ -16,7 +16,7 @@ import { chainIds } from '../oci/chainid.js';
 import { blobRef, type Ref } from '../metadata/refs.js';
 import { parseNormalizedReference } from '../reference/reference.js';
 import type { Lease, Store } from '../store/store.js';
-import type { BlobHint, ImageSink, LayerDescriptor, PutLayerOptions, ReceivedBlob, SourceImage } from './types.js';
+import type { BlobHint, ImageSink, LayerDescriptor, PutLayerOptions, ReceivedBlob, SinkVerbs, SourceImage } from './types.js';
 
 /** Layers a store sink unpacks at once when its snapshotter allows it (see receiveSlots). */
 const RECEIVE_SLOTS = 2;
@@ -30,11 +30,11 @@ export interface StoreSinkOptions {
   /** Shown while layers are unpacked. */
   progress?: UnpackProgress;
   /** Progress labels for layers read from the source (default: Docker's load wording). */
-  verbs?: { active: string; done: string };
+  verbs?: SinkVerbs;
 }
 
 export class StoreSink implements ImageSink<StoredImageResult[]> {
-  readonly verbs: { active: string; done: string };
+  readonly verbs: SinkVerbs;
   private readonly lease: Lease;
   /** Everything leased (blobs, documents, snapshots), for cleanup after a failure. */
   private readonly leased: Ref[] = [];
@@ -134,6 +134,7 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
       config: img.config.parsed,
       layers,
       tags: img.names,
+      ...(img.repoDigests ? { repoDigests: img.repoDigests } : {}),
     });
   }
 

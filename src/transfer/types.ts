@@ -26,6 +26,8 @@ export interface SourceImage {
   layers: LayerDescriptor[];
   /** Canonical tag names the image carries (`docker.io/library/busybox:latest`). */
   names: string[];
+  /** `name@digest` references the image was fetched by (a registry's manifest digest). */
+  repoDigests?: string[];
 }
 
 /** Progress of a copy, per layer (the CLI draws Docker's progress lines from these). */
@@ -33,6 +35,26 @@ export interface CopyProgress {
   start(id: string, label: string, total?: number): void;
   update(id: string, done: number): void;
   finish(id: string, message: string): void;
+  /** A one-line state of a layer with no bytes to count ("Already exists", "Pulling fs layer"). */
+  status?(id: string, message: string): void;
+}
+
+/** How a sink's progress reads (Docker's words for load, pull, push). */
+export interface SinkVerbs {
+  /** While a layer's bytes move. */
+  active: string;
+  /** When they have. */
+  done: string;
+  /** Said of every layer first, before the sink is asked whether it has it ("Preparing"). */
+  prepare?: string;
+  /** A layer the sink has already; none: said of no layer. */
+  exists?: string;
+  /** Said of every layer the sink lacks before any moves ("Pulling fs layer"); none: not said. */
+  queued?: string;
+  /** Layers are named by their blob digest (pull, load) or their diffID (push), 12 hex digits. */
+  id?: 'digest' | 'diffId';
+  /** Progress for every layer, not only those of 1 MiB or more. */
+  all?: boolean;
 }
 
 /** What a sink knows about bytes a source delivered before saying what they are. */
@@ -72,7 +94,7 @@ export interface PutLayerOptions {
 
 export interface ImageSink<R> {
   /** Progress labels: while a layer is copied, and when it is done. */
-  readonly verbs: { active: string; done: string };
+  readonly verbs: SinkVerbs;
   /** Bytes a streamed source delivers in its own order (see the module comment). */
   receive(bytes: AsyncIterable<Uint8Array>, hint: BlobHint): Promise<ReceivedBlob>;
   /**
@@ -81,8 +103,11 @@ export interface ImageSink<R> {
    * while the sink still works on the last.
    */
   receiveSlots?(): Promise<number>;
-  /** Whether the sink holds this layer already (it is then not read from the source: "Already exists"). */
-  hasLayer(layer: LayerDescriptor): Promise<boolean>;
+  /**
+   * Whether the sink holds this layer already (it is then not read from the source: "Already
+   * exists"); `{ said }` when it does and has something else to say of how ("Mounted from X").
+   */
+  hasLayer(layer: LayerDescriptor): Promise<boolean | { said: string }>;
   /** Store one layer's bytes, verifying its digest, size and diffID unless `trusted`. */
   putLayer(layer: LayerDescriptor, bytes: AsyncIterable<Uint8Array>, opts: PutLayerOptions): Promise<void>;
   /** An image whose layers are all in the sink; visible only after `commit`. */

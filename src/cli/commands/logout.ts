@@ -1,0 +1,2 @@
+/** `cairn logout [SERVER]`: see login.ts. */
+export { runLogout as run } from './login.js';

@@ -1,0 +1,84 @@
+/**
+ * `cairn pull [-a] [-q] [--platform P] NAME[:TAG|@DIGEST]`: Docker's lines on stdout — `TAG:
+ * Pulling from REPO`, a line per layer (`Already exists`, `Pulling fs layer`, `Download
+ * complete`, `Pull complete`; redrawn in place on a terminal), `Digest:`, `Status:` and the
+ * reference.
+ */
+import type { Command } from 'commander';
+import { parsePlatform } from '../../oci/platform.js';
+import { parseNormalizedReference, withTag } from '../../reference/reference.js';
+import type { Cairn } from '../../engine.js';
+import type { PullResult } from '../../registry/transfer.js';
+import { createProgress, NullProgress, type ProgressSink } from '../progress.js';
+import { out, withCairn } from '../context.js';
+
+interface PullFlags {
+  allTags?: boolean;
+  quiet?: boolean;
+  platform?: string;
+  authfile?: string;
+  tlsVerify?: boolean;
+}
+
+/** Docker's progress for one image: layers downloaded are "Pull complete" once recorded. */
+function pullProgress(quiet: boolean): { sink: ProgressSink; complete(): void } {
+  if (quiet) return { sink: new NullProgress(), complete() {} };
+  const inner = createProgress(process.stdout, false, { plainStart: null });
+  const downloaded: string[] = [];
+  const sink: ProgressSink = {
+    start: (id, label, total) => inner.start(id, label, total),
+    update: (id, done) => inner.update(id, done),
+    finish: (id, message) => {
+      if (!process.stdout.isTTY) inner.status(id, 'Verifying Checksum');
+      inner.finish(id, message);
+      downloaded.push(id);
+    },
+    status: (id, message) => inner.status(id, message),
+  };
+  return { sink, complete: () => downloaded.forEach((id) => inner.status(id, 'Pull complete')) };
+}
+
+async function pullOne(cairn: Cairn, reference: string, label: string, o: PullFlags): Promise<PullResult> {
+  const ref = parseNormalizedReference(reference);
+  if (!o.quiet) out(`${label}: Pulling from ${ref.path}\n`);
+  const progress = pullProgress(o.quiet ?? false);
+  const result = await cairn.pull(reference, {
+    progress: progress.sink,
+    ...(o.platform ? { platform: parsePlatform(o.platform) } : {}),
+    ...(o.authfile ? { authfile: o.authfile } : {}),
+    ...(o.tlsVerify === false ? { insecure: [ref.domain] } : {}),
+  });
+  progress.complete();
+  if (!o.quiet) out(`Digest: ${result.digest}\n`);
+  return result;
+}
+
+export async function run(program: Command, cmd: Command, name: string): Promise<void> {
+  const o = cmd.opts<PullFlags>();
+  let ref = parseNormalizedReference(name);
+  await withCairn(program, async (cairn) => {
+    if (o.allTags) {
+      const { listRemoteTags } = await import('../../registry/tags.js');
+      const tags = await listRemoteTags(ref, o.authfile, o.tlsVerify === false);
+      let newer = false;
+      for (const t of tags) {
+        const r = await pullOne(cairn, withTag(ref, t).toString(), t, o);
+        newer ||= !r.upToDate;
+      }
+      if (o.quiet) out(`${ref.toString()}\n`);
+      else out(`Status: ${newer ? 'Downloaded newer image for' : 'Image is up to date for'} ${ref.familiarName}\n${ref.toString()}\n`);
+      return;
+    }
+    if (!ref.tag && !ref.digest) {
+      if (!o.quiet) out('Using default tag: latest\n');
+      ref = withTag(ref, 'latest');
+    }
+    const shown = ref.digest ? ref.familiarString().replace(/:[^/@]+@/, '@') : ref.tag!;
+    const r = await pullOne(cairn, ref.toString(), shown, o);
+    if (!o.quiet) {
+      const named = ref.digest ? ref.familiarString().replace(/:[^/@]+@/, '@') : ref.familiarString();
+      out(`Status: ${r.upToDate ? 'Image is up to date for' : 'Downloaded newer image for'} ${named}\n`);
+    }
+    out(`${ref.toString()}\n`);
+  });
+}

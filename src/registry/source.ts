@@ -1,0 +1,118 @@
+/**
+ * A registry as an image source (pull): the reference's manifest fetched by tag or digest, an
+ * index or manifest list resolved to the platform asked for, the config fetched and checked
+ * against its digest, each layer paired with the config's diffID and read lazily from the
+ * registry as a stream (resumed where it broke off; the sink verifies digest, size and diffID).
+ */
+import { digestOf, type Digest } from '../digest/digest.js';
+import { DataCorruptError, NotFoundError, UnsupportedError } from '../errors.js';
+import {
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  DOCKER_MANIFEST_SCHEMA1,
+  DOCKER_MANIFEST_SCHEMA1_SIGNED,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  isSchema1Type,
+  parseMediaType,
+} from '../oci/mediatypes.js';
+import { hostPlatform, platformString, selectManifest } from '../oci/platform.js';
+import type { Platform } from '../oci/types.js';
+import { parseImageConfig, parseManifestOrIndex } from '../oci/validate.js';
+import type { Reference } from '../reference/reference.js';
+import type { ImageSource, LayerDescriptor, ResolveOptions, SourceImage } from '../transfer/types.js';
+import type { RegistryClient } from './client.js';
+
+/** What a manifest request accepts, in Docker's order of preference. */
+export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST, DOCKER_MANIFEST_SCHEMA1_SIGNED, DOCKER_MANIFEST_SCHEMA1];
+
+/** A config above this size is refused (real ones are a few KiB; Docker's cap is 8 MiB). */
+const CONFIG_MAX = 8 << 20;
+/** Index nesting cairn follows (an index naming an index); more is refused. */
+const INDEX_DEPTH_MAX = 4;
+
+export interface RegistrySourceOptions {
+  /** The name the pulled image is recorded under (the reference with its tag); none for a digest pull. */
+  tag?: string;
+}
+
+export class RegistrySource implements ImageSource {
+  readonly verified = false;
+  /** The digest of the manifest the reference resolved to (the top one: an index's, when it is one). */
+  resolvedDigest: Digest | undefined;
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly ref: Reference,
+    private readonly opts: RegistrySourceOptions = {},
+  ) {}
+
+  private get repo(): string {
+    return this.ref.path;
+  }
+
+  private readonly resolved = new Map<string, Promise<SourceImage[]>>();
+
+  /** The image for the platform (resolved once per platform; later calls give the same answer). */
+  images(opts: ResolveOptions = {}): Promise<SourceImage[]> {
+    const want: Platform = opts.platform ?? hostPlatform();
+    const key = platformString(want);
+    let p = this.resolved.get(key);
+    if (!p) {
+      p = this.resolve(want);
+      this.resolved.set(key, p);
+    }
+    return p;
+  }
+
+  private async resolve(want: Platform): Promise<SourceImage[]> {
+    const display = this.ref.toString().replace(/^docker\.io\//, 'docker.io/');
+    const tagOrDigest = this.ref.digest ?? this.ref.tag ?? 'latest';
+    let doc = await this.client.manifest(this.repo, tagOrDigest, MANIFEST_ACCEPT, this.ref.familiarString());
+    this.resolvedDigest = doc.digest;
+    for (let depth = 0; ; depth++) {
+      if (isSchema1Type(doc.mediaType)) {
+        throw new UnsupportedError(`${display}: Docker schema 1 manifests are not supported (push the image again with a current client)`);
+      }
+      const parsed = parseManifestOrIndex(doc.raw, `manifest ${doc.digest}`, doc.mediaType || undefined);
+      if (parsed.kind === 'manifest') {
+        const manifest = parsed.manifest;
+        const mediaType = parseMediaType(manifest.mediaType ?? (doc.mediaType || OCI_MANIFEST), `manifest ${doc.digest} mediaType`);
+        const configRaw = await this.client.blobBytes(this.repo, manifest.config.digest, CONFIG_MAX);
+        const got = digestOf(configRaw);
+        if (got !== manifest.config.digest || configRaw.length !== manifest.config.size) {
+          throw new DataCorruptError(`config ${manifest.config.digest} of ${display}: the registry sent ${configRaw.length} bytes with digest ${got}`);
+        }
+        const config = parseImageConfig(configRaw, `config ${manifest.config.digest}`);
+        if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+          throw new DataCorruptError(`${display}: the config names ${config.rootfs.diff_ids.length} layers but the manifest has ${manifest.layers.length}`);
+        }
+        const layers: LayerDescriptor[] = manifest.layers.map((l, i) => ({ ...l, diffId: config.rootfs.diff_ids[i]! }));
+        const repoDigest = `${this.ref.name}@${this.resolvedDigest}`;
+        return [
+          {
+            manifest: { raw: doc.raw, digest: doc.digest, mediaType, parsed: manifest },
+            config: { raw: configRaw, digest: manifest.config.digest, mediaType: manifest.config.mediaType, parsed: config },
+            layers,
+            names: this.opts.tag ? [this.opts.tag] : [],
+            repoDigests: [repoDigest],
+          },
+        ];
+      }
+      if (depth >= INDEX_DEPTH_MAX) throw new DataCorruptError(`${display}: indexes nested more than ${INDEX_DEPTH_MAX} deep`);
+      const chosen = selectManifest(parsed.index, want) ?? parsed.index.manifests.find((m) => (m.mediaType === OCI_INDEX || m.mediaType === DOCKER_MANIFEST_LIST) && (!m.platform || m.platform.os === want.os));
+      if (!chosen) {
+        throw new NotFoundError(`no matching manifest for ${platformString(want)} in the manifest list entries of ${this.ref.familiarString()}`);
+      }
+      if (chosen.digest === doc.digest) throw new DataCorruptError(`${display}: index ${doc.digest} names itself`);
+      doc = await this.client.manifest(this.repo, chosen.digest, MANIFEST_ACCEPT, `${this.ref.name}@${chosen.digest}`);
+      if (doc.raw.length !== chosen.size) throw new DataCorruptError(`manifest ${chosen.digest}: ${doc.raw.length} bytes, the index says ${chosen.size}`);
+    }
+  }
+
+  async layer(l: LayerDescriptor): Promise<AsyncIterable<Uint8Array>> {
+    return this.client.blob(this.repo, l.digest, l.size);
+  }
+
+  async close(): Promise<void> {}
+}

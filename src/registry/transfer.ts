@@ -1,0 +1,120 @@
+/**
+ * `pull` and `push`: copies between a registry and the store (transfer/copy.ts), with what
+ * Docker decides around them — the default tag, which image is "up to date", the name the
+ * pulled image is recorded under and the repo digest it keeps, and which local image a push
+ * sends under which tag.
+ */
+import type { Digest } from '../digest/digest.js';
+import { NotFoundError } from '../errors.js';
+import { getImage, getRepoDigest, getTag, listTags } from '../metadata/records.js';
+import { blobSourcesOf, forgetBlobSource, rememberBlobSource } from '../metadata/distribution.js';
+import type { Platform } from '../oci/types.js';
+import { parseNormalizedReference, parseReference, type Reference, withTag } from '../reference/reference.js';
+import type { Store } from '../store/store.js';
+import { copyImages } from '../transfer/copy.js';
+import { StoreSink } from '../transfer/store-sink.js';
+import { StoreSource } from '../transfer/store-source.js';
+import type { CopyProgress } from '../transfer/types.js';
+import { RegistryClient, type RegistryOptions } from './client.js';
+import { lookupCredentials } from './credentials.js';
+import { type BlobMemory, type PushedImage, RegistrySink } from './sink.js';
+import { RegistrySource } from './source.js';
+
+export interface RegistryAccess {
+  /** Client configuration file with credentials (default: Docker's). */
+  authfile?: string;
+  /** Hosts allowed plain http / unverified TLS beside loopback ones. */
+  insecure?: readonly string[];
+  /** Passed to the client (timeouts, retries). */
+  client?: Omit<RegistryOptions, 'credentials' | 'insecure'>;
+}
+
+export interface PullOptions extends RegistryAccess {
+  platform?: Platform;
+  progress?: CopyProgress;
+}
+
+export interface PullResult {
+  /** The reference pulled, canonical (`127.0.0.1:5000/ref/multi:1`). */
+  reference: string;
+  id: Digest;
+  /** The digest of the manifest (or index) the reference resolved to. */
+  digest: Digest;
+  /** The image was already here under this reference: nothing changed. */
+  upToDate: boolean;
+}
+
+export function clientFor(ref: Reference, access: RegistryAccess): RegistryClient {
+  const credentials = lookupCredentials(ref.domain, access.authfile);
+  return new RegistryClient(ref.domain, { ...(access.client ?? {}), ...(credentials ? { credentials } : {}), ...(access.insecure ? { insecure: access.insecure } : {}) });
+}
+
+/** The store's distribution metadata for one registry, as the registry sink asks it. */
+function blobMemory(store: Store, registry: string): BlobMemory {
+  return {
+    known: (diffId) => blobSourcesOf(store.db, diffId, registry),
+    remember: (b) => rememberBlobSource(store.db, { digest: b.digest, diffId: b.diffId, mediaType: b.mediaType, size: b.size, registry, repository: b.repository }),
+    forget: (digest, repository) => forgetBlobSource(store.db, digest, registry, repository),
+  };
+}
+
+/** Pull `reference` (a tag, default `latest`, or a digest) into the store. */
+export async function pullImage(store: Store, reference: string, opts: PullOptions = {}): Promise<PullResult> {
+  let ref = parseNormalizedReference(reference);
+  if (!ref.tag && !ref.digest) ref = withTag(ref, 'latest');
+  const client = clientFor(ref, opts);
+  const tagName = ref.digest ? undefined : ref.toString();
+  const before = tagName ? getTag(store.db, tagName)?.imageId : undefined;
+  const source = new RegistrySource(client, ref, tagName ? { tag: tagName } : {});
+  const sink = new StoreSink(store, { verbs: { active: 'Downloading', done: 'Download complete', exists: 'Already exists', queued: 'Pulling fs layer', all: true } });
+  const platform = opts.platform ? { platform: opts.platform } : {};
+  // Resolved first (the source keeps the answer): was the image here before, by its ID?
+  const existed = (await source.images(platform)).every((i) => getImage(store.db, i.config.digest) !== undefined);
+  // an image already here has nothing to say about its layers (Docker prints none)
+  const [stored] = await copyImages(source, sink, { ...platform, ...(opts.progress && !existed ? { progress: opts.progress } : {}) });
+  const id = stored!.id;
+  const memory = blobMemory(store, ref.domain);
+  for (const img of await source.images(platform)) for (const l of img.layers) memory.remember({ ...l, repository: ref.path });
+  const upToDate = existed && (tagName ? before === id : getRepoDigest(store.db, `${ref.name}@${ref.digest}`) === id);
+  return { reference: ref.toString(), id, digest: source.resolvedDigest!, upToDate };
+}
+
+export interface PushOptions extends RegistryAccess {
+  progress?: CopyProgress;
+  compression?: 'gzip' | 'zstd';
+  level?: number;
+}
+
+export interface PushResult {
+  /** The repository pushed to, canonical (`127.0.0.1:5000/ref/multi`). */
+  repository: string;
+  images: PushedImage[];
+}
+
+/** Push the local image `reference` (default tag `latest`) to its registry under its tag. */
+export async function pushImage(store: Store, reference: string, opts: PushOptions = {}): Promise<PushResult> {
+  let ref = parseNormalizedReference(reference);
+  if (!ref.tag && !ref.digest) ref = withTag(ref, 'latest');
+  const local = ref.toString();
+  if (getTag(store.db, local) === undefined) {
+    if (localTags(store, ref.name).length === 0) throw new NotFoundError(`An image does not exist locally with the tag: ${ref.familiarName}`);
+    throw new NotFoundError(`tag does not exist: ${ref.familiarString()}`);
+  }
+  const client = clientFor(ref, opts);
+  const source = new StoreSource(store, [local]);
+  const sink = new RegistrySink(client, { repo: ref.path, tag: ref.tag!, memory: blobMemory(store, ref.domain), ...(opts.compression ? { compression: opts.compression } : {}), ...(opts.level !== undefined ? { level: opts.level } : {}) });
+  const images = await copyImages(source, sink, opts.progress ? { progress: opts.progress } : {});
+  return { repository: ref.name, images };
+}
+
+/** The local tags of `repository`, canonical, sorted (push -a). */
+export function localTags(store: Store, repository: string): string[] {
+  const name = parseNormalizedReference(repository).name;
+  return listTags(store.db)
+    .map((t) => t.name)
+    .filter((t) => {
+      const r = parseReference(t);
+      return r.name === name && r.tag !== undefined;
+    })
+    .sort();
+}

@@ -1,0 +1,226 @@
+/**
+ * `pull` and `push` against real registries (issue 10): Docker's Distribution registry started
+ * on a loopback port (plain, and behind htpasswd basic auth), a counting proxy in front of it,
+ * skopeo reading what cairn pushed. Round trips keep the image ID and manifest digest; a
+ * second image sharing the base downloads no base bytes; a blob cut off mid-body resumes;
+ * errors are Docker's one-liners.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cairn, cairnOk, busyboxTar, makeDockerArchive, randomBytesSeeded, makeTar, tempDir } from './helpers.js';
+import { startProxy, startRegistry, type Proxy, type Registry } from './registry.js';
+
+let dir: { path: string; cleanup: () => Promise<void> };
+let reg: Registry;
+let proxy: Proxy;
+let n = 0;
+const fresh = (name: string) => join(dir.path, `${name}-${++n}`);
+
+/** The multi-layer images: A and B share their two bottom layers (busybox and a 3 MB file). */
+let archive: Buffer;
+let baseLayers: Buffer[];
+
+before(async () => {
+  dir = await tempDir('cairn-registry-');
+  reg = await startRegistry(join(dir.path, 'registry'));
+  proxy = await startProxy(reg.host);
+  const bb = await busyboxTar();
+  const big = await makeTar([{ path: 'opt/big.bin', content: randomBytesSeeded(3 << 20, 7) }]);
+  baseLayers = [bb, big];
+  const a = await makeTar([{ path: 'opt/a.txt', content: Buffer.from('image a\n') }]);
+  const b = await makeTar([{ path: 'opt/b.txt', content: Buffer.from('image b\n') }]);
+  archive = await makeDockerArchive([
+    { layers: [...baseLayers, a], repoTags: ['t/a:1'] },
+    { layers: [...baseLayers, b], repoTags: ['t/b:1'], config: { config: { Cmd: ['sh'], Env: ['B=1'] } } },
+  ]);
+});
+
+after(async () => {
+  await proxy?.stop();
+  await reg?.stop();
+  await dir?.cleanup();
+});
+
+/** A store holding images A and B under the names `HOST/t/a:1` and `HOST/t/b:1`. */
+async function storeWithImages(host: string): Promise<string> {
+  const root = fresh('store');
+  await cairnOk(root, ['load'], { input: archive });
+  await cairnOk(root, ['tag', 't/a:1', `${host}/t/a:1`]);
+  await cairnOk(root, ['tag', 't/b:1', `${host}/t/b:1`]);
+  return root;
+}
+
+function lines(s: string): string[] {
+  return s.split('\n').filter((l) => l !== '');
+}
+
+test('import, push, rmi, pull: the same image ID and manifest digest; skopeo reads what was pushed', async () => {
+  const root = fresh('store');
+  const ref = `${reg.host}/t/bb:1`;
+  const id = (await cairnOk(root, ['import', '-', ref], { input: await busyboxTar() })).stdout.trim();
+  const push = await cairnOk(root, ['push', ref]);
+  const out = lines(push.stdout);
+  assert.equal(out[0], `The push refers to repository [${reg.host}/t/bb]`);
+  const inspectOf = async (): Promise<{ RootFS: { Layers: string[] }; RepoDigests: string[] }> => JSON.parse((await cairnOk(root, ['inspect', ref])).stdout)[0];
+  const diffId = (await inspectOf()).RootFS.Layers[0]!;
+  assert.ok(out.includes(`${diffId.slice(7, 19)}: Preparing`), push.stdout);
+  assert.ok(out.includes(`${diffId.slice(7, 19)}: Pushed`), push.stdout);
+  const m = /^1: digest: (sha256:[0-9a-f]{64}) size: (\d+)$/.exec(out.at(-1)!);
+  assert.ok(m, push.stdout);
+  const digest = m[1]!;
+
+  // the registry holds that manifest: its bytes hash to the digest, its length is the size
+  const inspect = spawnSync('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${ref}`]);
+  assert.equal(inspect.status, 0, inspect.stderr?.toString());
+  const raw = inspect.stdout;
+  assert.equal(raw.length, Number(m[2]));
+  const { createHash } = await import('node:crypto');
+  assert.equal(`sha256:${createHash('sha256').update(raw).digest('hex')}`, digest);
+  const manifest = JSON.parse(raw.toString()) as { layers: Array<{ mediaType: string }>; config: { digest: string } };
+  assert.equal(manifest.config.digest, id, 'the config (image ID) is pushed as it is');
+  assert.equal(manifest.layers[0]!.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip', 'an imported layer is pushed gzip-compressed');
+
+  await cairnOk(root, ['rmi', ref]);
+  const pull = await cairnOk(root, ['pull', ref]);
+  const p = lines(pull.stdout);
+  assert.equal(p[0], '1: Pulling from t/bb');
+  assert.ok(p.some((l) => /^[0-9a-f]{12}: Pull complete$/.test(l)), pull.stdout);
+  assert.ok(p.includes(`Digest: ${digest}`), pull.stdout);
+  assert.ok(p.includes(`Status: Downloaded newer image for ${ref}`), pull.stdout);
+  assert.equal(p.at(-1), ref);
+  const ids = (await cairnOk(root, ['images', '-q', '--no-trunc', ref])).stdout.trim();
+  assert.equal(ids, id, 'the pulled image has the pushed image ID');
+  assert.deepEqual((await inspectOf()).RepoDigests, [`${reg.host}/t/bb@${digest}`]);
+
+  // pulled again: up to date, no layer lines
+  const again = lines((await cairnOk(root, ['pull', ref])).stdout);
+  assert.deepEqual(again, ['1: Pulling from t/bb', `Digest: ${digest}`, `Status: Image is up to date for ${ref}`, ref]);
+  // the pulled image pushes back unchanged: same manifest digest
+  const push2 = lines((await cairnOk(root, ['push', ref])).stdout);
+  assert.equal(push2.at(-1), `1: digest: ${digest} size: ${m[2]}`);
+  assert.ok(push2.some((l) => l.endsWith(': Layer already exists')), push2.join('\n'));
+});
+
+test('an imported layer pushed twice is compressed once; another repository of the registry mounts it', async () => {
+  const root = fresh('store');
+  const ref = `${proxy.host}/t/twice:1`;
+  await cairnOk(root, ['import', '-', ref], { input: await busyboxTar() });
+  const first = lines((await cairnOk(root, ['push', ref])).stdout);
+  const seen = proxy.requests.length;
+  const second = lines((await cairnOk(root, ['push', ref])).stdout);
+  assert.equal(second.at(-1), first.at(-1), 'the same manifest digest and size');
+  const id = second.find((l) => l.endsWith(': Preparing'))!.split(':')[0]!;
+  assert.ok(second.includes(`${id}: Layer already exists`), second.join('\n'));
+  const uploads = proxy.requests.slice(seen).filter((l) => l.startsWith('PATCH') || l.startsWith('POST'));
+  assert.deepEqual(uploads, [], 'nothing uploaded the second time');
+
+  await cairnOk(root, ['tag', ref, `${proxy.host}/t/other-repo:1`]);
+  const mounted = lines((await cairnOk(root, ['push', `${proxy.host}/t/other-repo:1`])).stdout);
+  assert.ok(mounted.includes(`${id}: Mounted from t/twice`), mounted.join('\n'));
+  assert.equal(mounted.at(-1)!.replace(/^1: /, ''), first.at(-1)!.replace(/^1: /, ''));
+});
+
+test('a second image sharing the base downloads none of the base: "Already exists"', async () => {
+  const src = await storeWithImages(proxy.host);
+  await cairnOk(src, ['push', `${proxy.host}/t/a:1`]);
+  await cairnOk(src, ['push', `${proxy.host}/t/b:1`]);
+  const root = fresh('store');
+  const before = proxy.blobBytes;
+  await cairnOk(root, ['pull', `${proxy.host}/t/a:1`]);
+  const afterA = proxy.blobBytes;
+  assert.ok(afterA - before > 3 << 20, `image A's layers came through the proxy (${afterA - before} bytes)`);
+  const pullB = await cairnOk(root, ['pull', `${proxy.host}/t/b:1`]);
+  const out = lines(pullB.stdout);
+  assert.equal(out.filter((l) => l.endsWith(': Already exists')).length, 2, pullB.stdout);
+  assert.equal(out.filter((l) => l.endsWith(': Pull complete')).length, 1, pullB.stdout);
+  const bBytes = proxy.blobBytes - afterA;
+  // only B's own small layer and its config
+  assert.ok(bBytes < 64 << 10, `pulling B moved ${bBytes} blob bytes`);
+  const ids = (await cairnOk(root, ['images', '-q', '--no-trunc'])).stdout.trim().split('\n').sort();
+  const want = (await cairnOk(src, ['images', '-q', '--no-trunc', `${proxy.host}/t/a:1`])).stdout.trim();
+  assert.ok(ids.includes(want));
+});
+
+test('a blob cut off mid-body resumes with a Range request and moves less than 1.2x its size', async () => {
+  const src = await storeWithImages(proxy.host);
+  await cairnOk(src, ['push', `${proxy.host}/t/a:1`]);
+  let start = proxy.blobBytes;
+  await cairnOk(fresh('store'), ['pull', `${proxy.host}/t/a:1`]);
+  const clean = proxy.blobBytes - start;
+  start = proxy.blobBytes;
+  const seen = proxy.requests.length;
+  // the config (a few hundred bytes) is fetched first; the first layer blob over 1 MiB is cut there
+  proxy.cutNextBlobAt(1 << 20);
+  const r = await cairn(fresh('store'), ['pull', `${proxy.host}/t/a:1`]);
+  assert.equal(r.code, 0, r.stderr);
+  const moved = proxy.blobBytes - start;
+  assert.ok(moved < 1.2 * clean, `moved ${moved} bytes against ${clean} for a clean pull`);
+  const ranged = proxy.requests.slice(seen).filter((l) => / range=bytes=\d+-$/.test(l));
+  assert.equal(ranged.length, 1, proxy.requests.slice(seen).join('\n'));
+});
+
+test('errors: Docker\'s one-line messages and exit codes; nothing is recorded', async () => {
+  const root = fresh('store');
+  let r = await cairn(root, ['pull', `${reg.host}/t/nosuch:1`]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim(), `Error: manifest for ${reg.host}/t/nosuch:1 not found: manifest unknown: manifest unknown`);
+  r = await cairn(root, ['pull', '127.0.0.1:1/t/x:1']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim(), 'Error: Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused');
+  r = await cairn(root, ['push', `${reg.host}/t/nosuch:1`]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim(), `Error: An image does not exist locally with the tag: ${reg.host}/t/nosuch`);
+  r = await cairn(root, ['pull', `${reg.host}/t/UPPER:1`]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /repository name \(t\/UPPER\) must be lowercase/);
+  assert.equal((await cairnOk(root, ['images', '-q'])).stdout, '');
+});
+
+test('basic auth (htpasswd): refused without credentials, works with them from an auth file', async () => {
+  const authReg = await startRegistry(join(dir.path, 'registry-auth'), { htpasswd: { alice: 's3cret' } });
+  try {
+    const root = fresh('store');
+    const ref = `${authReg.host}/t/bb:1`;
+    await cairnOk(root, ['import', '-', ref], { input: await busyboxTar() });
+    let r = await cairn(root, ['push', ref]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unauthorized/);
+    const authfile = join(dir.path, 'auth.json');
+    writeFileSync(authfile, JSON.stringify({ auths: { [authReg.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+    r = await cairn(root, ['push', '--authfile', authfile, ref]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /s3cret/);
+    await cairnOk(root, ['rmi', ref]);
+    r = await cairn(root, ['pull', '--authfile', authfile, ref]);
+    assert.equal(r.code, 0, r.stderr);
+    writeFileSync(authfile, JSON.stringify({ auths: { [authReg.host]: { auth: Buffer.from('alice:wrong').toString('base64') } } }));
+    await cairnOk(root, ['rmi', ref]);
+    r = await cairn(root, ['pull', '--authfile', authfile, ref]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unauthorized/);
+
+    // login checks the password with the registry before storing it; logout removes it
+    const loginFile = join(dir.path, 'login', 'config.json');
+    r = await cairn(root, ['login', '-u', 'alice', '--password-stdin', '--authfile', loginFile, authReg.host], { input: 'wrong\n' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unauthorized/);
+    assert.equal(existsSync(loginFile), false, 'a refused login stores nothing');
+    r = await cairn(root, ['login', '-u', 'alice', '--password-stdin', '--authfile', loginFile, authReg.host], { input: 's3cret\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Login Succeeded\n$/);
+    assert.doesNotMatch(r.stdout + r.stderr, /s3cret/);
+    assert.equal(statSync(loginFile).mode & 0o777, 0o600);
+    r = await cairn(root, ['pull', '--authfile', loginFile, ref]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await cairnOk(root, ['logout', '--authfile', loginFile, authReg.host])).stdout, `Removing login credentials for ${authReg.host}\n`);
+    assert.equal((await cairnOk(root, ['logout', '--authfile', loginFile, authReg.host])).stdout, `Not logged in to ${authReg.host}\n`);
+    r = await cairn(root, ['login', '-u', 'alice', '--authfile', loginFile, authReg.host], { input: '' });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(), 'Error: Cannot perform an interactive login from a non TTY device');
+  } finally {
+    await authReg.stop();
+  }
+});

@@ -1,0 +1,139 @@
+/**
+ * Real registries for tests: Docker's Distribution registry (Debian's docker-registry package,
+ * installed by scripts/setup.sh) started on a free loopback port with its own storage directory,
+ * optionally behind htpasswd basic auth; and a loopback proxy in front of a registry that counts
+ * the bytes of every blob it serves and can cut a blob's body short once (to test resumption).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+export interface Registry {
+  /** `127.0.0.1:PORT` */
+  host: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitUp(host: string, child: ChildProcess, log: () => string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited ${child.exitCode}: ${log()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const r = request(`http://${host}/v2/`, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200 || res.statusCode === 401);
+      });
+      r.on('error', () => resolve(false));
+      r.end();
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`docker-registry did not answer on ${host}: ${log()}`);
+}
+
+/** Start a Distribution registry; `htpasswd` users make it ask for basic auth. */
+export async function startRegistry(dir: string, opts: { htpasswd?: Record<string, string> } = {}): Promise<Registry> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  let auth = '';
+  if (opts.htpasswd) {
+    const file = join(dir, 'htpasswd');
+    writeFileSync(file, '');
+    for (const [user, pass] of Object.entries(opts.htpasswd)) {
+      const r = spawnSync('htpasswd', ['-bB', file, user, pass], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`htpasswd: ${r.stderr}`);
+    }
+    auth = `auth:\n  htpasswd:\n    realm: cairn-test\n    path: ${file}\n`;
+  }
+  const config = join(dir, 'config.yml');
+  writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n${auth}`);
+  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  await waitUp(host, child, () => log);
+  return {
+    host,
+    dir,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await done;
+    },
+  };
+}
+
+export interface Proxy {
+  host: string;
+  /** Bytes of blob bodies served (GET …/blobs/…), total. */
+  blobBytes: number;
+  /** Requests seen, as `METHOD path`. */
+  requests: string[];
+  /** Cut the next blob body this many bytes in (then serve normally). */
+  cutNextBlobAt(n: number): void;
+  stop(): Promise<void>;
+}
+
+/** A counting proxy in front of `target` (`127.0.0.1:PORT`). */
+export async function startProxy(target: string): Promise<Proxy> {
+  let cut: number | undefined;
+  const state = { blobBytes: 0, requests: [] as string[] };
+  const server: Server = createServer((req, res) => {
+    state.requests.push(`${req.method} ${req.url}${req.headers.range ? ` range=${req.headers.range}` : ''}`);
+    const up = request(`http://${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: target } }, (ures) => {
+      res.writeHead(ures.statusCode ?? 502, ures.headers);
+      const isBlob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
+      let sent = 0;
+      const big = Number(ures.headers['content-length'] ?? 0) > (cut ?? Infinity);
+      const limit = isBlob && cut !== undefined && big ? cut : undefined;
+      if (limit !== undefined) cut = undefined;
+      ures.on('data', (d: Buffer) => {
+        if (limit !== undefined && sent + d.length > limit) {
+          const part = d.subarray(0, limit - sent);
+          sent += part.length;
+          if (isBlob) state.blobBytes += part.length;
+          res.write(part);
+          ures.destroy();
+          res.socket?.destroy();
+          return;
+        }
+        sent += d.length;
+        if (isBlob) state.blobBytes += d.length;
+        res.write(d);
+      });
+      ures.on('end', () => res.end());
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    host,
+    get blobBytes() {
+      return state.blobBytes;
+    },
+    get requests() {
+      return state.requests;
+    },
+    cutNextBlobAt(n: number) {
+      cut = n;
+    },
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
