@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cairn, cairnOk, busyboxTar, makeDockerArchive, randomBytesSeeded, makeTar, tempDir } from './helpers.js';
 import { startProxy, startRegistry, type Proxy, type Registry } from './registry.js';
@@ -177,6 +177,25 @@ test('errors: Docker\'s one-line messages and exit codes; nothing is recorded', 
   assert.equal(r.code, 1);
   assert.match(r.stderr, /repository name \(t\/UPPER\) must be lowercase/);
   assert.equal((await cairnOk(root, ['images', '-q'])).stdout, '');
+});
+
+test('a registry that sends a layer not matching its digest: one error line naming the layer, nothing left behind', async () => {
+  const src = await storeWithImages(proxy.host);
+  await cairnOk(src, ['push', `${proxy.host}/t/a:1`]);
+  const root = fresh('store');
+  proxy.corruptNextBlob();
+  const r = await cairn(root, ['pull', `${proxy.host}/t/a:1`]);
+  assert.equal(r.code, 1, r.stdout);
+  const errors = r.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(errors.length, 1, r.stderr);
+  assert.match(errors[0]!, /^Error: layer \d \(sha256:[0-9a-f]{64}\).*(digest mismatch|invalid|corrupt)/);
+  assert.equal((await cairnOk(root, ['images', '-qa'])).stdout, '');
+  assert.deepEqual(readdirSync(join(root, 'content', 'ingest')), []);
+  assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+  const snaps = join(root, 'snapshots', 'overlay');
+  assert.deepEqual(existsSync(snaps) ? readdirSync(snaps) : [], [], 'no snapshot is left');
+  // and the same pull then works
+  await cairnOk(root, ['pull', `${proxy.host}/t/a:1`]);
 });
 
 test('basic auth (htpasswd): refused without credentials, works with them from an auth file', async () => {

@@ -83,12 +83,15 @@ export interface Proxy {
   requests: string[];
   /** Cut the next blob body this many bytes in (then serve normally). */
   cutNextBlobAt(n: number): void;
+  /** Flip one byte of the next blob body over 1 MiB (the registry sends bytes that do not match their digest). */
+  corruptNextBlob(): void;
   stop(): Promise<void>;
 }
 
 /** A counting proxy in front of `target` (`127.0.0.1:PORT`). */
 export async function startProxy(target: string): Promise<Proxy> {
   let cut: number | undefined;
+  let corrupt = false;
   const state = { blobBytes: 0, requests: [] as string[] };
   const server: Server = createServer((req, res) => {
     state.requests.push(`${req.method} ${req.url}${req.headers.range ? ` range=${req.headers.range}` : ''}`);
@@ -99,7 +102,14 @@ export async function startProxy(target: string): Promise<Proxy> {
       const big = Number(ures.headers['content-length'] ?? 0) > (cut ?? Infinity);
       const limit = isBlob && cut !== undefined && big ? cut : undefined;
       if (limit !== undefined) cut = undefined;
+      let flip = isBlob && corrupt && Number(ures.headers['content-length'] ?? 0) > 1 << 20;
+      if (flip) corrupt = false;
       ures.on('data', (d: Buffer) => {
+        if (flip && d.length > 0) {
+          d = Buffer.from(d);
+          d[d.length >> 1] ^= 0xff;
+          flip = false;
+        }
         if (limit !== undefined && sent + d.length > limit) {
           const part = d.subarray(0, limit - sent);
           sent += part.length;
@@ -130,6 +140,9 @@ export async function startProxy(target: string): Promise<Proxy> {
     },
     cutNextBlobAt(n: number) {
       cut = n;
+    },
+    corruptNextBlob() {
+      corrupt = true;
     },
     stop: async () => {
       server.closeAllConnections();

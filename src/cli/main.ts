@@ -117,6 +117,7 @@ function pullCommand(c: Command): Command {
     .option('-a, --all-tags', 'download all tagged images in the repository')
     .option('-q, --quiet', 'suppress verbose output')
     .option('--platform <platform>', 'set platform if server is multi-platform capable (os/arch[/variant])')
+    .option('--max-concurrent-downloads <n>', 'layers downloaded and unpacked at once (default 3)')
     .option('--authfile <file>', 'path of the client configuration file with credentials (default: Docker\'s)')
     .addOption(new Option('--tls-verify <bool>', 'require https and verify certificates').argParser((v) => v !== 'false'))
     .action(lazy(() => import('./commands/pull.js')));

@@ -32,6 +32,8 @@ export interface RegistryAccess {
 export interface PullOptions extends RegistryAccess {
   platform?: Platform;
   progress?: CopyProgress;
+  /** Layers downloaded (and unpacked) at once; default 3. */
+  maxConcurrent?: number;
 }
 
 export interface PullResult {
@@ -71,7 +73,7 @@ export async function pullImage(store: Store, reference: string, opts: PullOptio
   // Resolved first (the source keeps the answer): was the image here before, by its ID?
   const existed = (await source.images(platform)).every((i) => getImage(store.db, i.config.digest) !== undefined);
   // an image already here has nothing to say about its layers (Docker prints none)
-  const [stored] = await copyImages(source, sink, { ...platform, ...(opts.progress && !existed ? { progress: opts.progress } : {}) });
+  const [stored] = await copyImages(source, sink, { ...platform, ...(opts.progress && !existed ? { progress: opts.progress } : {}), ...(opts.maxConcurrent !== undefined ? { maxConcurrent: opts.maxConcurrent } : {}) });
   const id = stored!.id;
   const memory = blobMemory(store, ref.domain);
   for (const img of await source.images(platform)) for (const l of img.layers) memory.remember({ ...l, repository: ref.path });

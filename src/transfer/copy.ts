@@ -11,6 +11,12 @@ import type { CopyProgress, ImageSink, ImageSource, LayerDescriptor, ResolveOpti
 
 export interface CopyOptions extends ResolveOptions {
   progress?: CopyProgress;
+  /**
+   * Layers read from the source at once when the sink can take several (`receiveSlots` above 1:
+   * the store on overlay, where each layer is unpacked into its own snapshot); default 3, as
+   * Docker's max-concurrent-downloads. Layers beyond it are said to be "Waiting".
+   */
+  maxConcurrent?: number;
 }
 
 /** Copy every image `source` offers into `sink`; returns what the sink's commit returns. */
@@ -34,7 +40,10 @@ export async function copyImages<R>(source: ImageSource, sink: ImageSink<R>, opt
           missing.push({ i, layer });
         }
       }
-      for (const { i, layer } of missing) {
+      const slots = sink.receiveSlots ? await sink.receiveSlots() : 1;
+      const width = slots > 1 ? Math.max(1, opts.maxConcurrent ?? 3) : 1;
+      if (width > 1 && verbs.queued) for (const { layer } of missing.slice(width)) progress?.status?.(idOf(layer), 'Waiting');
+      const copyOne = async ({ i, layer }: { i: number; layer: LayerDescriptor }): Promise<void> => {
         const id = idOf(layer);
         const shown = verbs.all === true || layer.size >= 1 << 20;
         if (shown) progress?.start(id, verbs.active, layer.size);
@@ -49,7 +58,8 @@ export async function copyImages<R>(source: ImageSource, sink: ImageSink<R>, opt
         }
         await sink.putLayer(layer, counted(), { trusted: source.verified, what: `layer ${i} (${layer.digest})` });
         if (shown) progress?.finish(id, verbs.done);
-      }
+      };
+      await inParallel(missing, width, copyOne);
       await sink.putImage(img);
     }
     return await sink.commit();
@@ -59,4 +69,28 @@ export async function copyImages<R>(source: ImageSource, sink: ImageSink<R>, opt
   } finally {
     await source.close();
   }
+}
+
+/**
+ * Run `fn` over `items`, at most `width` at once, in order of start. The first failure stops
+ * new starts; the ones running are waited for (their sink work must end before an abort), then
+ * it is thrown.
+ */
+async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  let first: unknown;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (e) {
+        if (!failed) first = e;
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  if (failed) throw first;
 }

@@ -107,6 +107,15 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
   }
 
   async putLayer(l: LayerDescriptor, bytes: AsyncIterable<Uint8Array>, opts: PutLayerOptions): Promise<void> {
+    // Where the driver allows it, unpacked as it streams (a pull: network -> digest -> decompress
+    // -> diffID -> snapshot in one pass), its parent given at commit.
+    if (!opts.trusted && (await this.store.snapshots()).capabilities.rebase) {
+      const got = await this.receive(bytes, { digest: l.digest, size: l.size, what: opts.what });
+      const failed = this.failed.get(got.digest);
+      if (failed) throw new DataCorruptError(`${opts.what}: ${failed.failure}`);
+      if (got.diffId !== l.diffId) throw new DataCorruptError(`${opts.what}: diffID mismatch: the config names ${l.diffId}, the layer's content is ${got.diffId}`);
+      return;
+    }
     const layer = await ingestLayer(this.store, bytes, { digest: l.digest, size: l.size, diffId: l.diffId, what: opts.what }, this.protect);
     this.layers.set(layer.digest, layer);
   }

@@ -5,6 +5,7 @@
  * reference.
  */
 import type { Command } from 'commander';
+import { CairnError } from '../../errors.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { parseNormalizedReference, withTag } from '../../reference/reference.js';
 import type { Cairn } from '../../engine.js';
@@ -18,6 +19,7 @@ interface PullFlags {
   platform?: string;
   authfile?: string;
   tlsVerify?: boolean;
+  maxConcurrentDownloads?: string;
 }
 
 /** Docker's progress for one image: layers downloaded are "Pull complete" once recorded. */
@@ -44,6 +46,7 @@ async function pullOne(cairn: Cairn, reference: string, label: string, o: PullFl
   const progress = pullProgress(o.quiet ?? false);
   const result = await cairn.pull(reference, {
     progress: progress.sink,
+    ...(o.maxConcurrentDownloads !== undefined ? { maxConcurrent: Number(o.maxConcurrentDownloads) } : {}),
     ...(o.platform ? { platform: parsePlatform(o.platform) } : {}),
     ...(o.authfile ? { authfile: o.authfile } : {}),
     ...(o.tlsVerify === false ? { insecure: [ref.domain] } : {}),
@@ -55,6 +58,9 @@ async function pullOne(cairn: Cairn, reference: string, label: string, o: PullFl
 
 export async function run(program: Command, cmd: Command, name: string): Promise<void> {
   const o = cmd.opts<PullFlags>();
+  if (o.maxConcurrentDownloads !== undefined && !/^[1-9][0-9]?$/.test(o.maxConcurrentDownloads)) {
+    throw new CairnError('usage', `invalid --max-concurrent-downloads ${JSON.stringify(o.maxConcurrentDownloads)}: a number from 1 to 99`);
+  }
   let ref = parseNormalizedReference(name);
   await withCairn(program, async (cairn) => {
     if (o.allTags) {
