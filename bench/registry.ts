@@ -1,0 +1,279 @@
+/**
+ * Benchmark (issue 10): pull and push through a loopback Distribution registry, cairn beside
+ * docker 20.10, podman and skopeo in the same run.
+ *
+ * The image: the Debian minbase root filesystem (bench/unpack.ts makes it: debootstrap) plus
+ * five layers of 25 MB of incompressible data — ~250 MB — and a second image sharing the
+ * Debian base with one 5 MB layer of its own. They are loaded into a seed cairn store from a
+ * docker-archive and pushed (gzip'd on the way) to a registry that every pull reads from.
+ *
+ * Steps, per engine, the engines rotated from run to run, caches dropped before every timed
+ * step (`sync; echo 1 > /proc/sys/vm/drop_caches`) and a few seconds of quiet before it:
+ *   - pull: the 250 MB image into an empty store (docker: its layers removed first; skopeo:
+ *     `copy docker://… oci:DIR`, blobs only, no unpacking);
+ *   - pull 2nd: then the second image (only its own layer is new);
+ *   - push: the 250 MB image from the engine's store to a new, empty registry (a fresh
+ *     docker-registry on its own port): docker and podman compress the layers they hold
+ *     uncompressed; skopeo copies its OCI layout's gzip'd blobs as they are; cairn twice —
+ *     "cairn push" from the store it pulled into (the compressed blobs are kept, so nothing is
+ *     compressed) and "cairn push (compressing)" from the seed store, where the layers were
+ *     loaded uncompressed and are gzip'd while they upload;
+ *   - push 2nd: then the second image to the same registry.
+ *
+ * Prints Markdown tables; every sample goes to a JSON file. Run as root, after
+ * `node dist/bench/unpack.js --only import` has made the Debian tar:
+ *
+ *   node dist/bench/registry.js [--runs 3] [--dir /var/tmp/cairn-bench-registry] [--json FILE]
+ *                               [--settle 3] [--no-docker]
+ */
+import { spawnSync } from 'node:child_process';
+import { createCipheriv, createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem, release } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { makeDockerArchive, makeTar } from '../test/helpers.js';
+import { DOCKER, ensureDockerd, type DockerDaemon } from '../test/docker.js';
+import { startRegistry, type Registry } from '../test/registry.js';
+
+const REPO = new URL('../../', import.meta.url).pathname;
+const CAIRN = join(REPO, 'bin', 'cairn');
+const TIME = '/usr/bin/time';
+const DEBIAN_TAR = '/var/tmp/cairn-bench-unpack/debian.tar';
+
+interface Options {
+  runs: number;
+  dir: string;
+  json: string;
+  settle: number;
+  docker: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { runs: 3, dir: '/var/tmp/cairn-bench-registry', json: '/var/tmp/cairn-bench-registry.json', settle: 3, docker: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${a} needs a value`);
+      return x;
+    };
+    if (a === '--runs') o.runs = Number(v());
+    else if (a === '--dir') o.dir = v();
+    else if (a === '--json') o.json = v();
+    else if (a === '--settle') o.settle = Number(v());
+    else if (a === '--no-docker') o.docker = false;
+    else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+interface Sample {
+  ms: number;
+  rssKb: number;
+  cpuMs: number;
+}
+
+function sh(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20 });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function dropCaches(settle: number): void {
+  sh('sync', []);
+  writeFileSync('/proc/sys/vm/drop_caches', '1\n');
+  if (settle > 0) spawnSync('sleep', [String(settle)]);
+}
+
+function timed(argv: string[], rssFile: string): Sample {
+  const t0 = performance.now();
+  const r = spawnSync(TIME, ['-f', '%M %U %S', '-o', rssFile, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+  const ms = performance.now() - t0;
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  const [rss, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return { ms, rssKb: rss!, cpuMs: (user! + sys!) * 1000 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Deterministic incompressible bytes: AES-128-CTR over zeros, keyed by the seed. */
+function pseudoRandom(size: number, seed: number): Buffer {
+  const key = createHash('sha256').update(`cairn-bench-registry-${seed}`).digest().subarray(0, 16);
+  return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(size));
+}
+
+interface Engine {
+  name: string;
+  /** Make the engine's store empty (of these images) before a pull. */
+  reset(dir: string): void;
+  pull(dir: string, ref: string): string[];
+  push(dir: string, local: string, remote: string): string[];
+  /** Name `remote` for the local image `local` (before a push), if the engine needs it. */
+  tag?(dir: string, local: string, remote: string): void;
+}
+
+const podmanArgs = (dir: string): string[] => ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--storage-driver', 'overlay', '--events-backend', 'none'];
+
+function engines(o: Options): Engine[] {
+  const list: Engine[] = [
+    {
+      name: 'cairn',
+      reset: (dir) => rmSync(dir, { recursive: true, force: true }),
+      pull: (dir, ref) => [CAIRN, '--root', dir, 'pull', ref],
+      push: (dir, local, remote) => [CAIRN, '--root', dir, 'push', remote],
+      tag: (dir, local, remote) => void sh(CAIRN, ['--root', dir, 'tag', local, remote]),
+    },
+    {
+      name: 'podman',
+      reset: (dir) => {
+        if (existsSync(join(dir, 'root'))) spawnSync('podman', [...podmanArgs(dir), 'system', 'reset', '-f'], { stdio: 'ignore' });
+        rmSync(dir, { recursive: true, force: true });
+      },
+      pull: (dir, ref) => ['podman', ...podmanArgs(dir), 'pull', '-q', '--tls-verify=false', ref],
+      push: (dir, local, remote) => ['podman', ...podmanArgs(dir), 'push', '-q', '--tls-verify=false', local, `docker://${remote}`],
+    },
+    {
+      name: 'skopeo',
+      reset: (dir) => rmSync(dir, { recursive: true, force: true }),
+      pull: (dir, ref) => ['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}:${ref.split(':').pop()}`],
+      push: (dir, local, remote) => ['skopeo', 'copy', '-q', '--dest-tls-verify=false', `oci:${dir}:${local.split(':').pop()}`, `docker://${remote}`],
+    },
+  ];
+  if (o.docker) {
+    list.push({
+      name: 'docker',
+      reset: () => {
+        for (const line of sh(DOCKER, ['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n')) {
+          if (line.includes('/bench/reg-')) spawnSync(DOCKER, ['rmi', '-f', line], { stdio: 'ignore' });
+        }
+      },
+      pull: (_dir, ref) => [DOCKER, 'pull', '-q', ref],
+      push: (_dir, _local, remote) => [DOCKER, 'push', remote],
+      tag: (_dir, local, remote) => void sh(DOCKER, ['tag', local, remote]),
+    });
+  }
+  return list;
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  if (process.getuid?.() !== 0) throw new Error('run as root (drop_caches, docker)');
+  if (!existsSync(DEBIAN_TAR)) throw new Error(`${DEBIAN_TAR} is missing: run node dist/bench/unpack.js --only import first (it makes it with debootstrap)`);
+  rmSync(o.dir, { recursive: true, force: true });
+  mkdirSync(o.dir, { recursive: true });
+  const rss = join(o.dir, 'time.txt');
+  let daemon: DockerDaemon | undefined;
+  const registries: Registry[] = [];
+  try {
+    if (o.docker) daemon = await ensureDockerd();
+    // --- inputs
+    const t0 = performance.now();
+    const debian = readFileSync(DEBIAN_TAR);
+    const layers = [];
+    for (let i = 0; i < 5; i++) layers.push(await makeTar([{ path: `data/layer-${i}.bin`, content: pseudoRandom(25 << 20, i) }]));
+    const own = await makeTar([{ path: 'data/second.bin', content: pseudoRandom(5 << 20, 99) }]);
+    const archive = join(o.dir, 'images.tar');
+    writeFileSync(archive, await makeDockerArchive([
+      { layers: [debian, ...layers], repoTags: ['bench/reg-a:1'] },
+      { layers: [debian, own], repoTags: ['bench/reg-b:1'] },
+    ]));
+    const source = await startRegistry(join(o.dir, 'registry-source'));
+    registries.push(source);
+    const seed = join(o.dir, 'seed');
+    sh(CAIRN, ['--root', seed, 'load', '-i', archive]);
+    const A = `${source.host}/bench/reg-a:1`;
+    const B = `${source.host}/bench/reg-b:1`;
+    for (const [l, r] of [['bench/reg-a:1', A], ['bench/reg-b:1', B]] as const) {
+      sh(CAIRN, ['--root', seed, 'tag', l, r]);
+      sh(CAIRN, ['--root', seed, 'push', r]);
+    }
+    const aBytes = JSON.parse(sh('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${A}`])) as { layers: Array<{ size: number }> };
+    const compressed = aBytes.layers.reduce((s, l) => s + l.size, 0);
+    process.stderr.write(`inputs ready in ${((performance.now() - t0) / 1000).toFixed(0)} s: image A ${(compressed / 1e6).toFixed(0)} MB compressed in ${aBytes.layers.length} layers\n`);
+
+    const es = engines(o);
+    const samples: Record<string, Record<string, Sample[]>> = {};
+    const add = (step: string, engine: string, s: Sample): void => void ((samples[step] ??= {})[engine] ??= []).push(s);
+    for (let run = 0; run < o.runs; run++) {
+      const order = es.map((_, i) => es[(i + run) % es.length]!);
+      for (const e of order) {
+        const dir = join(o.dir, `store-${e.name}`);
+        e.reset(dir);
+        dropCaches(o.settle);
+        add('pull', e.name, timed(e.pull(dir, A), rss));
+        dropCaches(o.settle);
+        add('pull 2nd', e.name, timed(e.pull(dir, B), rss));
+        // push to a new, empty registry
+        const target = await startRegistry(join(o.dir, `registry-${e.name}-${run}`));
+        registries.push(target);
+        const pA = `${target.host}/bench/reg-a:1`;
+        const pB = `${target.host}/bench/reg-b:1`;
+        e.tag?.(dir, A, pA);
+        e.tag?.(dir, B, pB);
+        dropCaches(o.settle);
+        add('push', e.name, timed(e.push(dir, A, pA), rss));
+        dropCaches(o.settle);
+        add('push 2nd', e.name, timed(e.push(dir, B, pB), rss));
+        await target.stop();
+        rmSync(target.dir, { recursive: true, force: true });
+        if (e.name === 'cairn') {
+          // the same pushes from the seed store, where the layers are held uncompressed
+          const t2 = await startRegistry(join(o.dir, `registry-cairn-seed-${run}`));
+          registries.push(t2);
+          sh(CAIRN, ['--root', seed, 'tag', 'bench/reg-a:1', `${t2.host}/bench/reg-a:1`]);
+          sh(CAIRN, ['--root', seed, 'tag', 'bench/reg-b:1', `${t2.host}/bench/reg-b:1`]);
+          dropCaches(o.settle);
+          add('push', 'cairn (compressing)', timed([CAIRN, '--root', seed, 'push', `${t2.host}/bench/reg-a:1`], rss));
+          dropCaches(o.settle);
+          add('push 2nd', 'cairn (compressing)', timed([CAIRN, '--root', seed, 'push', `${t2.host}/bench/reg-b:1`], rss));
+          await t2.stop();
+          rmSync(t2.dir, { recursive: true, force: true });
+        }
+        process.stderr.write(`run ${run + 1}/${o.runs} ${e.name}: ${['pull', 'pull 2nd', 'push', 'push 2nd'].map((s) => `${s} ${(samples[s]![e.name]!.at(-1)!.ms / 1000).toFixed(2)} s`).join(', ')}\n`);
+      }
+    }
+
+    // --- report
+    const names = [...new Set(Object.values(samples).flatMap((s) => Object.keys(s)))];
+    const lines = [
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${o.runs} runs, medians; image A ${(compressed / 1e6).toFixed(0)} MB gzip'd in ${aBytes.layers.length} layers`,
+      '',
+      `| step | ${names.join(' | ')} |`,
+      `|---|${names.map(() => '---:').join('|')}|`,
+    ];
+    for (const [step, by] of Object.entries(samples)) {
+      lines.push(`| ${step} | ${names.map((n) => (by[n] ? `${(median(by[n]!.map((s) => s.ms)) / 1000).toFixed(2)} s` : '—')).join(' | ')} |`);
+    }
+    lines.push(`| peak RSS (max) | ${names.map((n) => {
+      const all = Object.values(samples).flatMap((by) => by[n] ?? []);
+      return all.length ? `${(Math.max(...all.map((s) => s.rssKb)) / 1024).toFixed(0)} MB` : '—';
+    }).join(' | ')} |`);
+    lines.push('', '| ratio (cairn / peer, medians) | vs docker | vs podman | vs skopeo |', '|---|---:|---:|---:|');
+    for (const [step, by] of Object.entries(samples)) {
+      for (const c of ['cairn', 'cairn (compressing)']) {
+        if (!by[c]) continue;
+        const m = median(by[c]!.map((s) => s.ms));
+        const r = (p: string): string => (by[p] ? (m / median(by[p]!.map((s) => s.ms))).toFixed(2) : '—');
+        lines.push(`| ${step}: ${c} | ${r('docker')} | ${r('podman')} | ${r('skopeo')} |`);
+      }
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+    writeFileSync(o.json, JSON.stringify({ options: o, compressedBytes: compressed, samples }, null, 2));
+  } finally {
+    for (const r of registries) await r.stop().catch(() => undefined);
+    if (o.docker) for (const e of engines(o)) if (e.name === 'docker') e.reset('');
+    await daemon?.stop();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
