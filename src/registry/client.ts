@@ -27,6 +27,8 @@ import { discard, type HttpRequest, type HttpResponse, RegistryError, readBody, 
 /** The most bytes a manifest or index may have (Docker's limit is 4 MiB too). */
 export const MANIFEST_MAX = 4 << 20;
 const REDIRECT_MAX = 10;
+/** Bytes passed on at once from a download (see blob). */
+const CHUNK = 1 << 20;
 
 export interface RegistryOptions {
   /** Credentials to use (else none: anonymous). */
@@ -295,6 +297,16 @@ export class RegistryClient {
   async *blob(repo: string, digest: Digest, size: number): AsyncGenerator<Uint8Array> {
     let got = 0;
     let failures = 0;
+    // The socket gives chunks of at most 64 KiB; every stage after this (hashing, gunzip, the
+    // applier, the content-store writer) costs per chunk, so they are passed on ~1 MiB at a time.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = (): Buffer => {
+      const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      return b;
+    };
     for (;;) {
       const res = await this.call({ method: 'GET', path: `v2/${repo}/blobs/${digest}`, headers: got > 0 ? { Range: `bytes=${got}-` } : {}, scopes: [repositoryScope(repo, ['pull'])], repeatable: true });
       if (res.status === 404) throw new NotFoundError((await this.failure(res, `blob ${digest} of ${this.domain}/${repo} not found`)).message);
@@ -314,13 +326,20 @@ export class RegistryClient {
           }
           got += c.length;
           if (got > size) throw new RegistryError(`blob ${digest}: the registry sent more than its ${size} bytes`);
-          yield c;
+          pending.push(c);
+          pendingBytes += c.length;
+          if (pendingBytes >= CHUNK) yield flush();
         }
-        if (got >= size) return;
+        if (got >= size) {
+          if (pendingBytes > 0) yield flush();
+          return;
+        }
         throw new RegistryError(`blob ${digest}: the connection closed after ${got} of ${size} bytes`);
       } catch (e) {
         if (e instanceof RegistryError && /more than its/.test(e.message)) throw e;
         if (++failures > this.retries) throw e instanceof RegistryError ? e : new RegistryError(`blob ${digest}: ${(e as Error).message}`, { cause: e });
+        // what arrived before the break is good: passed on, and asked for from there
+        if (pendingBytes > 0) yield flush();
         await sleep(this.backoffMs * 2 ** (failures - 1));
       }
     }
