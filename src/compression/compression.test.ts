@@ -8,7 +8,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { compress as zstdCompressSync } from 'zstd-napi';
 import { DataCorruptError, InvalidArgumentError } from '../errors.js';
 import { detectCompression } from './detect.js';
-import { compressStream, decompressStream, type DecompressOptions } from './stream.js';
+import { compressStream, decompressStream, gzipPieces, type DecompressOptions } from './stream.js';
 import type { Compression } from './detect.js';
 
 const MB = 1024 * 1024;
@@ -211,4 +211,44 @@ test('compressStream validates its arguments', () => {
   assert.throws(() => compressStream('gzip', 0), InvalidArgumentError);
   assert.throws(() => compressStream('zstd', 99), InvalidArgumentError);
   assert.throws(() => compressStream('lz4' as Compression), /unknown compression "lz4"/);
+});
+
+async function gzipPiecesAll(data: Buffer, level = 6, chunk = 65536): Promise<Buffer> {
+  async function* src(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < data.length; i += chunk) yield new Uint8Array(data.buffer, data.byteOffset + i, Math.min(chunk, data.length - i));
+  }
+  const parts: Buffer[] = [];
+  for await (const p of gzipPieces(src(), level)) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+test('gzipPieces: one gzip member that gunzip and gzip(1) read back, at every size around a piece boundary', async () => {
+  const MiB = 1 << 20;
+  const text = Buffer.from(Array.from({ length: 200_000 }, (_, i) => `line ${i} of a compressible layer\n`).join(''));
+  for (const size of [0, 1, 4095, MiB - 1, MiB, MiB + 1, 3 * MiB + 7]) {
+    const data = Buffer.concat([text, randomBytes(size)]).subarray(text.length - Math.min(text.length, size >> 1)).subarray(0, size);
+    for (const chunk of [1000, 65536, 3 * MiB]) {
+      const gz = await gzipPiecesAll(data, 6, chunk);
+      assert.ok(gunzipSync(gz).equals(data), `size ${size}, chunks of ${chunk}`);
+    }
+    const gz = await gzipPiecesAll(data);
+    const r = spawnSync('gzip', ['-dc'], { input: gz, maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stderr?.toString());
+    assert.ok(r.stdout.equals(data), `gzip -dc, size ${size}`);
+    assert.equal(detectCompression(gz), 'gzip');
+  }
+});
+
+test('gzipPieces: the same input gives the same bytes; incompressible pieces are stored; text compresses as deflate does', async () => {
+  const random = randomBytes(5 << 20);
+  const text = Buffer.from(Array.from({ length: 300_000 }, (_, i) => `entry ${i % 977} /usr/share/doc/package-${i % 131}/copyright\n`).join(''));
+  const a = await gzipPiecesAll(Buffer.concat([text, random]));
+  const b = await gzipPiecesAll(Buffer.concat([text, random]), 6, 12345);
+  assert.ok(a.equals(b), 'deterministic, whatever the chunking of the input');
+  const stored = await gzipPiecesAll(random);
+  assert.ok(stored.length < random.length * 1.001, `random data stays its size (${stored.length} for ${random.length})`);
+  const deflated = await gzipPiecesAll(text);
+  const plain = gzipSync(text, { level: 6 });
+  assert.ok(deflated.length < plain.length * 1.05, `within 5% of one zlib stream (${deflated.length} vs ${plain.length})`);
+  await assert.rejects(gzipPiecesAll(text, 0), InvalidArgumentError);
 });

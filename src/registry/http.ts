@@ -130,8 +130,17 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
         return;
       }
       settled = true;
-      // the same idle limit while the body streams
-      res.socket?.setTimeout(idle, () => res.destroy(new RegistryError(describeNetError(req.method, url, Object.assign(new Error(`for ${Math.round(idle / 1000)} s`), { code: 'CAIRN_IDLE' })))));
+      // The same idle limit while the body streams. The socket is kept alive for later requests:
+      // the listener goes with this response, or every reuse would add one.
+      const socket = res.socket;
+      const onIdle = (): void => {
+        res.destroy(new RegistryError(describeNetError(req.method, url, Object.assign(new Error(`for ${Math.round(idle / 1000)} s`), { code: 'CAIRN_IDLE' }))));
+      };
+      if (socket) {
+        socket.setTimeout(idle);
+        socket.on('timeout', onIdle);
+        res.once('close', () => socket.off('timeout', onIdle));
+      }
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
     });
     if (req.body === undefined) r.end();

@@ -9,7 +9,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Digester, type Digest } from '../digest/digest.js';
-import { compressStream } from '../compression/stream.js';
+import { compressStream, gzipPieces } from '../compression/stream.js';
 import { layerCompression } from '../oci/mediatypes.js';
 import { buildManifest, layerMediaType, type MediaFamily } from '../oci/mutate.js';
 import { OCI_MANIFEST } from '../oci/mediatypes.js';
@@ -24,6 +24,9 @@ export interface BlobMemory {
   remember(blob: { digest: Digest; diffId: Digest; mediaType: string; size: number; repository: string }): void;
   forget(digest: Digest, repository: string): void;
 }
+
+/** Uploads at once (copyImages runs up to its maxConcurrent, default 3, when this is above 1). */
+const UPLOAD_SLOTS = 2;
 
 export interface RegistrySinkOptions {
   /** The repository path in the registry (`ref/multi`). */
@@ -54,6 +57,11 @@ export class RegistrySink implements ImageSink<PushedImage[]> {
     private readonly client: RegistryClient,
     private readonly opts: RegistrySinkOptions,
   ) {}
+
+  /** Layers uploaded (and compressed) at once: Docker's max-concurrent-uploads is 5; two cores compress. */
+  async receiveSlots(): Promise<number> {
+    return UPLOAD_SLOTS;
+  }
 
   async receive(_bytes: AsyncIterable<Uint8Array>, hint: BlobHint): Promise<ReceivedBlob> {
     throw new UnsupportedError(`${hint.what}: a registry takes images from a source that names them first`);
@@ -100,10 +108,16 @@ export class RegistrySink implements ImageSink<PushedImage[]> {
     }
     const kind = this.opts.compression ?? 'gzip';
     const hasher = new Digester();
-    const z = compressStream(kind, this.opts.level);
-    const feeding = pipeline(Readable.from(bytes, { objectMode: false }), z);
+    let stream: AsyncIterable<Uint8Array>;
+    let feeding: Promise<void> = Promise.resolve();
+    if (kind === 'gzip') stream = gzipPieces(bytes, this.opts.level ?? 6);
+    else {
+      const z = compressStream(kind, this.opts.level);
+      feeding = pipeline(Readable.from(bytes, { objectMode: false }), z);
+      stream = z;
+    }
     async function* compressed(): AsyncGenerator<Uint8Array> {
-      for await (const c of z as AsyncIterable<Buffer>) {
+      for await (const c of stream) {
         hasher.update(c);
         yield c;
       }

@@ -12,9 +12,9 @@ import type { CopyProgress, ImageSink, ImageSource, LayerDescriptor, ResolveOpti
 export interface CopyOptions extends ResolveOptions {
   progress?: CopyProgress;
   /**
-   * Layers read from the source at once when the sink can take several (`receiveSlots` above 1:
-   * the store on overlay, where each layer is unpacked into its own snapshot); default 3, as
-   * Docker's max-concurrent-downloads. Layers beyond it are said to be "Waiting".
+   * Layers read from the source at once, at most as many as the sink can take (`receiveSlots`:
+   * two for the store on overlay, where each layer is unpacked into its own snapshot, and for a
+   * registry); default 3, as Docker's max-concurrent-downloads. Layers beyond it are "Waiting".
    */
   maxConcurrent?: number;
 }
@@ -41,7 +41,7 @@ export async function copyImages<R>(source: ImageSource, sink: ImageSink<R>, opt
         }
       }
       const slots = sink.receiveSlots ? await sink.receiveSlots() : 1;
-      const width = slots > 1 ? Math.max(1, opts.maxConcurrent ?? 3) : 1;
+      const width = Math.max(1, Math.min(opts.maxConcurrent ?? 3, slots));
       if (width > 1 && verbs.queued) for (const { layer } of missing.slice(width)) progress?.status?.(idOf(layer), 'Waiting');
       const copyOne = async ({ i, layer }: { i: number; layer: LayerDescriptor }): Promise<void> => {
         const id = idOf(layer);
