@@ -28,6 +28,8 @@ export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, D
 
 /** A config above this size is refused (real ones are a few KiB; Docker's cap is 8 MiB). */
 const CONFIG_MAX = 8 << 20;
+/** A layer blob above this size is refused before anything is read (1 TiB). */
+const LAYER_MAX = 2 ** 40;
 /** Index nesting cairn follows (an index naming an index); more is refused. */
 const INDEX_DEPTH_MAX = 4;
 
@@ -86,6 +88,9 @@ export class RegistrySource implements ImageSource {
         const config = parseImageConfig(configRaw, `config ${manifest.config.digest}`);
         if (config.rootfs.diff_ids.length !== manifest.layers.length) {
           throw new DataCorruptError(`${display}: the config names ${config.rootfs.diff_ids.length} layers but the manifest has ${manifest.layers.length}`);
+        }
+        for (const [i, l] of manifest.layers.entries()) {
+          if (l.size > LAYER_MAX) throw new DataCorruptError(`${display}: layer ${i} (${l.digest}): size ${l.size} is more than any layer cairn takes (${LAYER_MAX} bytes)`);
         }
         const layers: LayerDescriptor[] = manifest.layers.map((l, i) => ({ ...l, diffId: config.rootfs.diff_ids[i]! }));
         const repoDigest = `${this.ref.name}@${this.resolvedDigest}`;
