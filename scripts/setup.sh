@@ -17,7 +17,7 @@ APT_PACKAGES=(
   jq               # used by the demo
   podman crun conmon fuse-overlayfs uidmap  # peers for benchmarks; runtime for later issues
   docker.io                                 # peer: interop tests (docker save); started by test/docker.ts
-  docker-registry apache2-utils             # Distribution registry for pull/push tests (test/registry.ts); htpasswd
+  docker-registry apache2-utils openssl     # Distribution registry for pull/push tests (test/registry.ts); htpasswd; token certificates
   hyperfine debootstrap time                # benchmarks (time: /usr/bin/time for peak memory)
 )
 missing=()

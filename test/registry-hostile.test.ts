@@ -262,3 +262,47 @@ test('a layer descriptor of absurd size is refused before anything is downloaded
   await failsCleanly(`${fake.host}/t/x:1`, /^Error: .*layer 0 .*size 4503599627370496/);
   assert.equal(fake.seen.slice(before).filter((s) => s.url.includes(sha(layer))).length, 0, 'the layer was not asked for');
 });
+
+test('an index: the host\'s platform by default, --platform chooses, a platform the index lacks is a clear error', async () => {
+  const armConfig = Buffer.from(config.toString().replace('"architecture":"amd64"', '"architecture":"arm64"'));
+  const armManifest = Buffer.from(manifest.toString().replace(sha(config), sha(armConfig)).replace(`"size":${config.length}`, `"size":${armConfig.length}`));
+  const index = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    manifests: [
+      { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: sha(manifest), size: manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
+      { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: sha(armManifest), size: armManifest.length, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+    ],
+  }));
+  fake.override = (req, res) => {
+    const type = 'application/vnd.docker.distribution.manifest.v2+json';
+    if (req.url === '/v2/t/x/manifests/multi') {
+      res.writeHead(200, { 'Content-Type': 'application/vnd.docker.distribution.manifest.list.v2+json' });
+      res.end(index);
+      return true;
+    }
+    if (req.url === `/v2/t/x/manifests/${sha(armManifest)}`) {
+      res.writeHead(200, { 'Content-Type': type });
+      res.end(armManifest);
+      return true;
+    }
+    if (req.url === `/v2/t/x/blobs/${sha(armConfig)}`) {
+      res.writeHead(200, { 'Content-Length': String(armConfig.length) });
+      res.end(armConfig);
+      return true;
+    }
+    return false;
+  };
+  const root = fresh('store');
+  const pulled = await cairnOk(root, ['pull', `${fake.host}/t/x:multi`]);
+  assert.match(pulled.stdout, new RegExp(`Digest: ${sha(index)}`), 'the digest shown is the index\'s, as Docker shows it');
+  assert.equal(JSON.parse((await cairnOk(root, ['inspect', `${fake.host}/t/x:multi`])).stdout)[0].Architecture, 'amd64');
+  await cairnOk(root, ['pull', '--platform', 'linux/arm64', `${fake.host}/t/x:multi`]);
+  const arm = JSON.parse((await cairnOk(root, ['inspect', `${fake.host}/t/x:multi`])).stdout)[0] as { Id: string; Architecture: string; RepoDigests: string[] };
+  assert.equal(arm.Architecture, 'arm64');
+  assert.equal(arm.Id, sha(armConfig));
+  assert.deepEqual(arm.RepoDigests, [`${fake.host}/t/x@${sha(index)}`]);
+  const r = await cairn(fresh('store'), ['pull', '--platform', 'windows/amd64', `${fake.host}/t/x:multi`]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim(), `Error: no matching manifest for windows/amd64 in the manifest list entries of ${fake.host}/t/x:multi`);
+});

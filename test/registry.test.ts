@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cairn, cairnOk, busyboxTar, makeDockerArchive, randomBytesSeeded, makeTar, tempDir } from './helpers.js';
-import { startProxy, startRegistry, type Proxy, type Registry } from './registry.js';
+import { startProxy, startRegistry, startTokenServer, type Proxy, type Registry } from './registry.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let reg: Registry;
@@ -242,4 +242,54 @@ test('basic auth (htpasswd): refused without credentials, works with them from a
   } finally {
     await authReg.stop();
   }
+});
+
+test('bearer tokens (Distribution with token auth, a token server): asked for the scope each call needs, reused, refused without credentials', async () => {
+  const tokens = await startTokenServer(join(dir.path, 'tokens'), { bob: 'hunter2' });
+  const tokReg = await startRegistry(join(dir.path, 'registry-token'), { token: tokens.auth });
+  try {
+    const root = fresh('store');
+    const ref = `${tokReg.host}/t/tok:1`;
+    await cairnOk(root, ['load'], { input: archive });
+    await cairnOk(root, ['tag', 't/a:1', ref]);
+    let r = await cairn(root, ['push', ref]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unauthorized|denied/);
+    const authfile = join(dir.path, 'token-auth.json');
+    writeFileSync(authfile, JSON.stringify({ auths: { [tokReg.host]: { auth: Buffer.from('bob:hunter2').toString('base64') } } }));
+    const asked = tokens.requests.length;
+    r = await cairn(root, ['push', '--authfile', authfile, ref]);
+    assert.equal(r.code, 0, r.stderr);
+    const pushAsks = tokens.requests.slice(asked);
+    assert.ok(pushAsks.every((q) => q.user === 'bob' && q.service === 'cairn-test'), JSON.stringify(pushAsks));
+    assert.ok(pushAsks.some((q) => q.scopes.includes('repository:t/tok:pull,push')), JSON.stringify(pushAsks));
+    // one token per scope set, reused for the many calls of the push (HEADs, uploads, manifest)
+    assert.ok(pushAsks.length <= 3, `${pushAsks.length} token requests`);
+    await cairnOk(root, ['rmi', ref]);
+    r = await cairn(root, ['pull', '--authfile', authfile, ref]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(tokens.requests.slice(asked).some((q) => q.scopes.includes('repository:t/tok:pull')));
+    r = await cairn(fresh('store'), ['pull', ref]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unauthorized|denied/);
+  } finally {
+    await tokReg.stop();
+    await tokens.close();
+  }
+});
+
+test('pull -a: every tag of the repository; -q prints only the reference', async () => {
+  const src = await storeWithImages(reg.host);
+  await cairnOk(src, ['tag', `${reg.host}/t/a:1`, `${reg.host}/t/all:1`]);
+  await cairnOk(src, ['tag', `${reg.host}/t/b:1`, `${reg.host}/t/all:2`]);
+  await cairnOk(src, ['push', '-a', `${reg.host}/t/all`]);
+  const root = fresh('store');
+  const r = await cairnOk(root, ['pull', '-a', `${reg.host}/t/all`]);
+  const out = lines(r.stdout);
+  assert.ok(out.includes('1: Pulling from t/all') && out.includes('2: Pulling from t/all'), r.stdout);
+  assert.equal(out.at(-1), `${reg.host}/t/all`);
+  const tags = (await cairnOk(root, ['images', '--format', '{{.Tag}}', `${reg.host}/t/all`])).stdout.trim().split('\n').sort();
+  assert.deepEqual(tags, ['1', '2']);
+  const q = await cairnOk(fresh('store'), ['pull', '-q', `${reg.host}/t/all:2`]);
+  assert.equal(q.stdout, `${reg.host}/t/all:2\n`);
 });

@@ -42,8 +42,19 @@ async function waitUp(host: string, child: ChildProcess, log: () => string): Pro
   throw new Error(`docker-registry did not answer on ${host}: ${log()}`);
 }
 
-/** Start a Distribution registry; `htpasswd` users make it ask for basic auth. */
-export async function startRegistry(dir: string, opts: { htpasswd?: Record<string, string> } = {}): Promise<Registry> {
+export interface TokenAuth {
+  realm: string;
+  service: string;
+  issuer: string;
+  /** PEM file of the certificate that signs the tokens. */
+  rootCertBundle: string;
+}
+
+/**
+ * Start a Distribution registry; `htpasswd` users make it ask for basic auth, `token` for
+ * bearer tokens from a token server (startTokenServer).
+ */
+export async function startRegistry(dir: string, opts: { htpasswd?: Record<string, string>; token?: TokenAuth } = {}): Promise<Registry> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -56,6 +67,10 @@ export async function startRegistry(dir: string, opts: { htpasswd?: Record<strin
       if (r.status !== 0) throw new Error(`htpasswd: ${r.stderr}`);
     }
     auth = `auth:\n  htpasswd:\n    realm: cairn-test\n    path: ${file}\n`;
+  }
+  if (opts.token) {
+    const t = opts.token;
+    auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.rootCertBundle}\n`;
   }
   const config = join(dir, 'config.yml');
   writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n${auth}`);
@@ -147,6 +162,72 @@ export async function startProxy(target: string): Promise<Proxy> {
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+export interface TokenServer {
+  auth: TokenAuth;
+  /** Token requests seen: the scopes asked for and the user who asked (none: anonymous). */
+  requests: Array<{ scopes: string[]; user: string | undefined; service: string | null }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A token server for Distribution's token auth (the distribution spec's token flow), written for
+ * the tests: basic-auth users get tokens (RS256 JWTs signed by a self-signed certificate made
+ * with openssl, carried in the x5c header) granting the actions they ask for; anonymous callers
+ * get tokens granting nothing.
+ */
+export async function startTokenServer(dir: string, users: Record<string, string>): Promise<TokenServer> {
+  const { createPrivateKey, sign, X509Certificate, randomBytes } = await import('node:crypto');
+  const { readFileSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const keyFile = join(dir, 'token.key');
+  const certFile = join(dir, 'token.crt');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=cairn-test-token'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
+  const key = createPrivateKey(readFileSync(keyFile));
+  const der = new X509Certificate(readFileSync(certFile)).raw.toString('base64');
+  const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
+  const service = 'cairn-test';
+  const issuer = 'cairn-test-issuer';
+  const requests: TokenServer['requests'] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const scopes = url.searchParams.getAll('scope');
+    let user: string | undefined;
+    const h = req.headers.authorization;
+    if (h?.startsWith('Basic ')) {
+      const [u, p] = Buffer.from(h.slice(6), 'base64').toString().split(':');
+      if (users[u!] === undefined || users[u!] !== p) {
+        res.writeHead(401, { 'Content-Type': 'application/json' });
+        res.end('{"details":"incorrect username or password"}');
+        return;
+      }
+      user = u;
+    }
+    requests.push({ scopes, user, service: url.searchParams.get('service') });
+    const access = user === undefined ? [] : scopes.map((s) => {
+      const [type, name, actions] = [s.slice(0, s.indexOf(':')), s.slice(s.indexOf(':') + 1, s.lastIndexOf(':')), s.slice(s.lastIndexOf(':') + 1)];
+      return { type, name, actions: actions.split(',') };
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const header = { typ: 'JWT', alg: 'RS256', x5c: [der] };
+    const claims = { iss: issuer, sub: user ?? '', aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access };
+    const signing = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+    const token = `${signing}.${b64url(sign('sha256', Buffer.from(signing), key))}`;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ token, expires_in: 300 }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const realm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+  return {
+    auth: { realm, service, issuer, rootCertBundle: certFile },
+    requests,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
