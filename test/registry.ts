@@ -25,10 +25,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitUp(host: string, child: ChildProcess, log: () => string): Promise<void> {
+async function waitUp(host: string, child: ChildProcess, log: () => string, tls = false): Promise<void> {
+  const { connect } = await import('node:net');
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited ${child.exitCode}: ${log()}`);
     const ok = await new Promise<boolean>((resolve) => {
+      if (tls) {
+        // a TLS registry may want a client certificate: a listening port is enough
+        const [h, p] = [host.slice(0, host.lastIndexOf(':')), Number(host.slice(host.lastIndexOf(':') + 1))];
+        const sock = connect(p, h, () => {
+          sock.destroy();
+          resolve(true);
+        });
+        sock.on('error', () => resolve(false));
+        return;
+      }
       const r = request(`http://${host}/v2/`, (res) => {
         res.resume();
         resolve(res.statusCode === 200 || res.statusCode === 401);
@@ -54,10 +65,19 @@ export interface TokenAuth {
  * Start a Distribution registry; `htpasswd` users make it ask for basic auth, `token` for
  * bearer tokens from a token server (startTokenServer).
  */
-export async function startRegistry(dir: string, opts: { htpasswd?: Record<string, string>; token?: TokenAuth } = {}): Promise<Registry> {
+export interface RegistryTls {
+  /** The address to listen on (a non-loopback one, so that clients verify the certificate). */
+  ip: string;
+  certificate: string;
+  key: string;
+  /** PEM file of CAs whose client certificates the registry requires. */
+  clientCas?: string;
+}
+
+export async function startRegistry(dir: string, opts: { htpasswd?: Record<string, string>; token?: TokenAuth; tls?: RegistryTls } = {}): Promise<Registry> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const host = `127.0.0.1:${port}`;
+  const host = `${opts.tls?.ip ?? '127.0.0.1'}:${port}`;
   let auth = '';
   if (opts.htpasswd) {
     const file = join(dir, 'htpasswd');
@@ -73,11 +93,12 @@ export async function startRegistry(dir: string, opts: { htpasswd?: Record<strin
     auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.rootCertBundle}\n`;
   }
   const config = join(dir, 'config.yml');
-  writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n${auth}`);
+  const tls = opts.tls ? `  tls:\n    certificate: ${opts.tls.certificate}\n    key: ${opts.tls.key}\n${opts.tls.clientCas ? `    clientcas:\n      - ${opts.tls.clientCas}\n` : ''}` : '';
+  writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n${tls}${auth}`);
   const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  await waitUp(host, child, () => log);
+  await waitUp(host, child, () => log, opts.tls !== undefined);
   return {
     host,
     dir,
@@ -230,4 +251,32 @@ export async function startTokenServer(dir: string, users: Record<string, string
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** openssl, failing loudly. */
+function openssl(args: string[]): void {
+  const r = spawnSync('openssl', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+}
+
+export interface TestPki {
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/** A CA, a server certificate for `ip` and a client certificate, all signed by the CA (openssl). */
+export function makePki(dir: string, ip: string): TestPki {
+  mkdirSync(dir, { recursive: true });
+  const p = (f: string): string => join(dir, f);
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '2', '-subj', '/CN=cairn-test-ca']);
+  writeFileSync(p('server.ext'), `subjectAltName=IP:${ip}\nextendedKeyUsage=serverAuth\n`);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', `/CN=${ip}`]);
+  openssl(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.crt'), '-days', '2', '-extfile', p('server.ext')]);
+  writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\n');
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('client.key'), '-out', p('client.csr'), '-subj', '/CN=cairn-test-client']);
+  openssl(['x509', '-req', '-in', p('client.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('client.cert'), '-days', '2', '-extfile', p('client.ext')]);
+  return { caCert: p('ca.crt'), serverCert: p('server.crt'), serverKey: p('server.key'), clientCert: p('client.cert'), clientKey: p('client.key') };
 }

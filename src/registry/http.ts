@@ -97,6 +97,18 @@ export function describeNetError(method: string, url: URL, e: unknown): string {
     case 'ECONNRESET':
     case 'EPIPE':
       return `${where}: connection reset by peer`;
+    // TLS, in Go's words (what Docker prints)
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return `${where}: x509: certificate signed by unknown authority`;
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return `${where}: x509: certificate has expired or is not yet valid`;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `${where}: x509: certificate is not valid for ${url.hostname}`;
     default:
       return `${where}: ${(err.message ?? String(e)).split('\n')[0]}`;
   }
