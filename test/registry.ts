@@ -119,6 +119,10 @@ export interface Proxy {
   requests: string[];
   /** Cut the next blob body this many bytes in (then serve normally). */
   cutNextBlobAt(n: number): void;
+  /** Drop the connection of the next upload PATCH after this many bytes of its body. */
+  cutNextUploadAt(n: number): void;
+  /** Bytes of upload (PATCH and PUT) bodies passed on, total. */
+  uploadBytes: number;
   /** Flip one byte of the next blob body over 1 MiB (the registry sends bytes that do not match their digest). */
   corruptNextBlob(): void;
   stop(): Promise<void>;
@@ -128,10 +132,12 @@ export interface Proxy {
 export async function startProxy(target: string): Promise<Proxy> {
   let cut: number | undefined;
   let corrupt = false;
-  const state = { blobBytes: 0, requests: [] as string[] };
+  let cutUpload: number | undefined;
+  const state = { blobBytes: 0, uploadBytes: 0, requests: [] as string[] };
   const server: Server = createServer((req, res) => {
     state.requests.push(`${req.method} ${req.url}${req.headers.range ? ` range=${req.headers.range}` : ''}`);
-    const up = request(`http://${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: target } }, (ures) => {
+    // the Host header stays the proxy's: the registry then names its upload sessions (Location) through the proxy
+    const up = request(`http://${target}${req.url}`, { method: req.method, headers: { ...req.headers } }, (ures) => {
       res.writeHead(ures.statusCode ?? 502, ures.headers);
       const isBlob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
       let sent = 0;
@@ -162,6 +168,28 @@ export async function startProxy(target: string): Promise<Proxy> {
       ures.on('end', () => res.end());
     });
     up.on('error', () => res.destroy());
+    if (req.method === 'PATCH' || req.method === 'PUT') {
+      const limit = req.method === 'PATCH' ? cutUpload : undefined;
+      if (limit !== undefined) cutUpload = undefined;
+      let passed = 0;
+      req.on('data', (d: Buffer) => {
+        if (limit !== undefined && passed + d.length > limit) {
+          const part = d.subarray(0, limit - passed);
+          passed += part.length;
+          state.uploadBytes += part.length;
+          up.write(part);
+          // the client's connection drops; the registry keeps what it got
+          req.socket.destroy();
+          up.end();
+          return;
+        }
+        passed += d.length;
+        state.uploadBytes += d.length;
+        up.write(d);
+      });
+      req.on('end', () => up.end());
+      return;
+    }
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -179,6 +207,12 @@ export async function startProxy(target: string): Promise<Proxy> {
     },
     corruptNextBlob() {
       corrupt = true;
+    },
+    cutNextUploadAt(n: number) {
+      cutUpload = n;
+    },
+    get uploadBytes() {
+      return state.uploadBytes;
     },
     stop: async () => {
       server.closeAllConnections();

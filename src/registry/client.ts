@@ -27,6 +27,8 @@ import { discard, type HttpRequest, type HttpResponse, RegistryError, readBody, 
 /** The most bytes a manifest or index may have (Docker's limit is 4 MiB too). */
 export const MANIFEST_MAX = 4 << 20;
 const REDIRECT_MAX = 10;
+/** Bytes sent per PATCH of an upload, kept until the registry has them (see upload). */
+const UPLOAD_PIECE = 8 << 20;
 /** Bytes passed on at once from a download (see blob). */
 const CHUNK = 1 << 20;
 
@@ -365,8 +367,13 @@ export class RegistryClient {
   }
 
   /**
-   * Upload a blob: POST an upload session, PATCH the bytes as one streamed request, PUT with the
-   * digest (known only at the end when `digestAfter` gives it). Returns the registry's answer.
+   * Upload a blob: POST an upload session; then either one PUT with the whole body (a small blob
+   * given whole, its digest known) or the bytes as PATCHes of UPLOAD_PIECE each, with
+   * Content-Range, and a PUT with the digest (known only at the end when `digest` is a
+   * function). A PATCH that fails (the connection drops, a 5xx) is resumed from the offset the
+   * registry reports for the session (GET of its Location: `Range: 0-N`), resending only what it
+   * lacks — the piece in hand is kept until the registry has it — at most `retries` times in a
+   * row, with backoff.
    */
   async upload(repo: string, body: AsyncIterable<Uint8Array> | Buffer, digest: Digest | (() => Digest)): Promise<void> {
     const scopes = [repositoryScope(repo, ['pull', 'push'])];
@@ -374,22 +381,78 @@ export class RegistryClient {
     discard(start);
     if (start.status !== 202 || !start.headers.location) throw await this.failure(start, `upload to ${this.domain}/${repo}`);
     let location = new URL(start.headers.location, this.base);
-    if (Buffer.isBuffer(body) && typeof digest === 'string') {
+    if (Buffer.isBuffer(body) && typeof digest === 'string' && body.length <= UPLOAD_PIECE) {
       location.searchParams.set('digest', digest);
       const put = await this.call({ method: 'PUT', path: location.href, headers: { 'Content-Type': 'application/octet-stream' }, body, scopes, repeatable: true });
       discard(put);
       if (put.status !== 201) throw await this.failure(put, `upload of ${digest} to ${this.domain}/${repo}`);
       return;
     }
-    const patch = await this.call({ method: 'PATCH', path: location.href, headers: { 'Content-Type': 'application/octet-stream' }, body, scopes });
-    discard(patch);
-    if (patch.status !== 202) throw await this.failure(patch, `upload to ${this.domain}/${repo}`);
-    if (patch.headers.location) location = new URL(patch.headers.location, this.base);
+    let offset = 0;
+    let parts: Buffer[] = [];
+    let partBytes = 0;
+    const sendPiece = async (): Promise<void> => {
+      const piece = Buffer.concat(parts, partBytes);
+      parts = [];
+      partBytes = 0;
+      location = await this.patch(repo, location, piece, offset, scopes);
+      offset += piece.length;
+    };
+    const chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = Buffer.isBuffer(body) ? [body] : body;
+    for await (const chunk of chunks) {
+      let c = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      while (c.length > 0) {
+        const take = Math.min(c.length, UPLOAD_PIECE - partBytes);
+        parts.push(c.subarray(0, take));
+        partBytes += take;
+        c = c.subarray(take);
+        if (partBytes === UPLOAD_PIECE) await sendPiece();
+      }
+    }
+    if (partBytes > 0) await sendPiece();
     const d = typeof digest === 'string' ? digest : digest();
     location.searchParams.set('digest', d);
     const put = await this.call({ method: 'PUT', path: location.href, scopes, repeatable: true });
     discard(put);
     if (put.status !== 201) throw await this.failure(put, `upload of ${d} to ${this.domain}/${repo}`);
+  }
+
+  /** PATCH `piece` at `offset` of an upload session, resuming after failures; returns the session's next Location. */
+  private async patch(repo: string, location: URL, piece: Buffer, offset: number, scopes: readonly string[]): Promise<URL> {
+    let failures = 0;
+    let sent = 0; // bytes of the piece the registry has
+    for (;;) {
+      const rest = piece.subarray(sent);
+      let why: string;
+      try {
+        const res = await this.call({
+          method: 'PATCH',
+          path: location.href,
+          headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${offset + sent}-${offset + piece.length - 1}` },
+          body: rest,
+          scopes,
+        });
+        discard(res);
+        if (res.status === 202) return res.headers.location ? new URL(res.headers.location, this.base) : location;
+        if (res.status < 500 && res.status !== 416) throw await this.failure(res, `upload to ${this.domain}/${repo}`);
+        why = `${res.status} ${statusText(res.status)}`;
+      } catch (e) {
+        if (e instanceof RegistryError && e.status !== undefined) throw e;
+        why = (e as Error).message;
+      }
+      if (++failures > this.retries) throw new RegistryError(`upload to ${this.domain}/${repo}: ${why}`);
+      await sleep(this.backoffMs * 2 ** (failures - 1));
+      // where the session stands: Range 0-N means N+1 bytes received
+      const st = await this.call({ method: 'GET', path: location.href, scopes, repeatable: true });
+      discard(st);
+      if (st.status !== 204) throw await this.failure(st, `upload to ${this.domain}/${repo}`);
+      if (st.headers.location) location = new URL(st.headers.location, this.base);
+      const m = /^(?:bytes=)?0-(\d+)$/.exec(String(st.headers.range ?? ''));
+      const have = m ? Number(m[1]) + 1 : 0;
+      if (have < offset || have > offset + piece.length) throw new RegistryError(`upload to ${this.domain}/${repo}: the registry holds ${have} bytes, ${offset} were acknowledged`);
+      sent = have - offset;
+      if (sent === piece.length) return location;
+    }
   }
 
   /** PUT a manifest under a tag or digest; returns the digest the registry gives it. */
