@@ -17,7 +17,6 @@ export type ErrorCode =
   | 'permission'
   | 'usage'
   | 'registry'
-  | 'unauthorized'
   | 'internal';
 
 export class CairnError extends Error {

@@ -215,7 +215,7 @@ export class RegistryClient {
         authRetried = true;
         const retry = this.auth.onUnauthorized(res, c.scopes, authorization);
         discard(res);
-        if (!retry) return this.unauthorized(c, res);
+        if (!retry) throw new RegistryError(`${this.domain}: unauthorized: authentication required`, { status: res.status });
         authorization = await this.auth.header(c.scopes);
         continue;
       }
@@ -232,11 +232,6 @@ export class RegistryClient {
       }
       return res;
     }
-  }
-
-  private unauthorized(c: Call, res: HttpResponse): never {
-    void c;
-    throw new RegistryError(`${this.domain}: unauthorized: authentication required`, { status: res.status });
   }
 
   /** A registry's error answer as Docker words it: `manifest unknown: manifest unknown`. */

@@ -68,7 +68,7 @@ export class RegistrySource implements ImageSource {
   }
 
   private async resolve(want: Platform): Promise<SourceImage[]> {
-    const display = this.ref.toString().replace(/^docker\.io\//, 'docker.io/');
+    const display = this.ref.toString();
     const tagOrDigest = this.ref.digest ?? this.ref.tag ?? 'latest';
     let doc = await this.client.manifest(this.repo, tagOrDigest, MANIFEST_ACCEPT, this.ref.familiarString());
     this.resolvedDigest = doc.digest;

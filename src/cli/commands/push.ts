@@ -37,7 +37,7 @@ export async function run(program: Command, cmd: Command, name: string): Promise
     ref = withTag(ref, 'latest');
   }
   await withCairn(program, async (cairn) => {
-    if (!o.quiet) out(`The push refers to repository [${ref.name.replace(/^docker\.io\//, 'docker.io/')}]\n`);
+    if (!o.quiet) out(`The push refers to repository [${ref.name}]\n`);
     const tags = o.allTags ? await cairn.repositoryTags(ref.name) : [ref.toString()];
     if (tags.length === 0) throw new CairnError('not-found', `An image does not exist locally with the tag: ${ref.familiarName}`);
     for (const t of tags) {
