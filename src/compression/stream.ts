@@ -10,6 +10,7 @@
  */
 import { PassThrough, Readable, pipeline, type Transform } from 'node:stream';
 import { constants as zc, createGunzip, createGzip, deflateRaw, deflateRawSync } from 'node:zlib';
+import { pieces } from '../pieces.js';
 import { DataCorruptError, InvalidArgumentError } from '../errors.js';
 import { detectCompression, MAGIC_BYTES, type Compression } from './detect.js';
 import { zstdCompressStream, zstdDecompress } from './zstd.js';
@@ -217,26 +218,13 @@ export async function* gzipPieces(src: AsyncIterable<Uint8Array>, level = 6): As
     total += r.len;
     return r.out;
   };
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
   try {
-    for await (const chunk of src) {
-      let c = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      while (c.length > 0) {
-        const take = Math.min(c.length, PIECE - pendingBytes);
-        pending.push(c.subarray(0, take));
-        pendingBytes += take;
-        c = c.subarray(take);
-        if (pendingBytes === PIECE) {
-          // a full piece goes now, not final; the end of the input sends a (maybe empty) final one
-          if (inFlight.length >= PIECES_IN_FLIGHT) yield await settle();
-          start(Buffer.concat(pending, pendingBytes), false);
-          pending = [];
-          pendingBytes = 0;
-        }
-      }
+    // every piece goes as it fills, not final; a last, empty piece ends the deflate stream
+    for await (const piece of pieces(src, PIECE)) {
+      if (inFlight.length >= PIECES_IN_FLIGHT) yield await settle();
+      start(piece, false);
     }
-    start(Buffer.concat(pending, pendingBytes), true);
+    start(Buffer.alloc(0), true);
     while (inFlight.length > 0) yield await settle();
   } finally {
     // a consumer that stops early leaves pieces on the pool: let them end unobserved

@@ -20,6 +20,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { type Digest, digestOf } from '../digest/digest.js';
 import { errnoCode, NotFoundError } from '../errors.js';
+import { pieces } from '../pieces.js';
 import { Authenticator, repositoryScope, statusText } from './auth.js';
 import type { Credentials } from './credentials.js';
 import { discard, type HttpRequest, type HttpResponse, RegistryError, readBody, send, type TlsOptions } from './http.js';
@@ -384,27 +385,10 @@ export class RegistryClient {
       return;
     }
     let offset = 0;
-    let parts: Buffer[] = [];
-    let partBytes = 0;
-    const sendPiece = async (): Promise<void> => {
-      const piece = Buffer.concat(parts, partBytes);
-      parts = [];
-      partBytes = 0;
+    for await (const piece of pieces(Buffer.isBuffer(body) ? [body] : body, UPLOAD_PIECE)) {
       location = await this.patch(repo, location, piece, offset, scopes);
       offset += piece.length;
-    };
-    const chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = Buffer.isBuffer(body) ? [body] : body;
-    for await (const chunk of chunks) {
-      let c = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      while (c.length > 0) {
-        const take = Math.min(c.length, UPLOAD_PIECE - partBytes);
-        parts.push(c.subarray(0, take));
-        partBytes += take;
-        c = c.subarray(take);
-        if (partBytes === UPLOAD_PIECE) await sendPiece();
-      }
     }
-    if (partBytes > 0) await sendPiece();
     const d = typeof digest === 'string' ? digest : digest();
     location.searchParams.set('digest', d);
     const put = await this.call({ method: 'PUT', path: location.href, scopes, repeatable: true });
