@@ -306,3 +306,43 @@ test('an index: the host\'s platform by default, --platform chooses, a platform 
   assert.equal(r.code, 1);
   assert.equal(r.stderr.trim(), `Error: no matching manifest for windows/amd64 in the manifest list entries of ${fake.host}/t/x:multi`);
 });
+
+test('a redirect from https down to http is refused', async () => {
+  const { createServer: createHttpsServer } = await import('node:https');
+  const { readFileSync } = await import('node:fs');
+  const { makePki } = await import('./registry.js');
+  const pki = makePki(join(dir.path, 'pki'), '127.0.0.1');
+  const server = createHttpsServer({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) }, (req, res) => {
+    if (req.url === `/v2/t/x/blobs/${sha(layer)}`) {
+      res.writeHead(307, { Location: `http://${fake.host}/v2/t/x/blobs/${sha(layer)}` });
+      res.end();
+      return;
+    }
+    normal(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    fake.override = undefined;
+    const before = fake.seen.length;
+    // a loopback registry: https is tried first and answers, so https it is
+    await failsCleanly(`${host}/t/x:1`, /^Error: GET https:\/\/.*: refused a redirect from https to http \(http:\/\/127\.0\.0\.1:\d+\)$/);
+    assert.equal(fake.seen.length, before, 'the http target was never asked');
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('pull by digest: the image, recorded under its repo digest only', async () => {
+  fake.override = undefined;
+  const root = fresh('store');
+  const ref = `${fake.host}/t/x@${sha(manifest)}`;
+  const r = await cairnOk(root, ['pull', ref]);
+  assert.match(r.stdout, new RegExp(`^${ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: Pulling from t/x$`, 'm'));
+  assert.equal(r.stdout.trim().split('\n').at(-1), ref);
+  const inspect = JSON.parse((await cairnOk(root, ['inspect', ref])).stdout)[0] as { Id: string; RepoTags: string[]; RepoDigests: string[] };
+  assert.equal(inspect.Id, sha(config));
+  assert.deepEqual(inspect.RepoTags, []);
+  assert.deepEqual(inspect.RepoDigests, [ref]);
+});
