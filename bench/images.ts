@@ -39,10 +39,10 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, createWriteStream, renameSync, mkdtempSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { createTarWriter } from '../src/tar/index.js';
 import { makeDockerArchive, makeTar } from '../test/helpers.js';
 import { DOCKER, DOCKERD, ensureDockerd, type DockerDaemon } from '../test/docker.js';
+import { dropCaches, median, sh, timed, type Sample as BaseSample } from './common.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 // The entry point users run (a shell wrapper that keeps Node from loading NODE_EXTRA_CA_CERTS).
@@ -96,11 +96,8 @@ function parseArgs(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // Running and timing commands
 
-interface Sample {
-  ms: number;
-  rssKb: number;
-  /** User + system CPU time of the command and its children (docker: plus the daemon's). */
-  cpuMs: number;
+/** A step's sample; for docker, cpuMs adds the daemon's CPU time. */
+interface Sample extends BaseSample {
   /** docker only: the daemon's peak RSS during the step and its CPU time. */
   daemonRssKb?: number;
   daemonCpuMs?: number;
@@ -109,35 +106,6 @@ interface Sample {
 /** Run argv (command first). */
 function runArgv(argv: string[]): string {
   return sh(argv[0]!, argv.slice(1));
-}
-
-function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...(env ? { env } : {}) });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function dropCaches(): void {
-  sh('sync', []);
-  writeFileSync('/proc/sys/vm/drop_caches', '1\n');
-}
-
-/** Run argv under /usr/bin/time; wall time measured here (spawn overhead is the same for all). */
-function timed(argv: string[], env: NodeJS.ProcessEnv, rssFile: string): Sample {
-  const t0 = performance.now();
-  const r = spawnSync(TIME, ['-f', '%M %U %S', '-o', rssFile, ...argv], { env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
-  const ms = performance.now() - t0;
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
-  const [rss, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  return { ms, rssKb: rss!, cpuMs: (user! + sys!) * 1000 };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 // ---------------------------------------------------------------------------------------------

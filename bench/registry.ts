@@ -35,10 +35,10 @@ import { performance } from 'node:perf_hooks';
 import { makeDockerArchive, makeTar } from '../test/helpers.js';
 import { DOCKER, ensureDockerd, type DockerDaemon } from '../test/docker.js';
 import { startRegistry, type Registry } from '../test/registry.js';
+import { dropCaches, median, sh, timed, type Sample } from './common.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const CAIRN = join(REPO, 'bin', 'cairn');
-const TIME = '/usr/bin/time';
 const DEBIAN_TAR = '/var/tmp/cairn-bench-unpack/debian.tar';
 
 interface Options {
@@ -68,39 +68,10 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-interface Sample {
-  ms: number;
-  rssKb: number;
-  cpuMs: number;
-}
-
-function sh(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20 });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function dropCaches(settle: number): void {
-  sh('sync', []);
-  writeFileSync('/proc/sys/vm/drop_caches', '1\n');
+/** Drop the page cache, then leave the machine quiet for `settle` seconds. */
+function settleDown(settle: number): void {
+  dropCaches();
   if (settle > 0) spawnSync('sleep', [String(settle)]);
-}
-
-function timed(argv: string[], rssFile: string): Sample {
-  const t0 = performance.now();
-  const r = spawnSync(TIME, ['-f', '%M %U %S', '-o', rssFile, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
-  const ms = performance.now() - t0;
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
-  const [rss, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  return { ms, rssKb: rss!, cpuMs: (user! + sys!) * 1000 };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Deterministic incompressible bytes: AES-128-CTR over zeros, keyed by the seed. */
@@ -206,10 +177,10 @@ async function main(): Promise<void> {
       for (const e of order) {
         const dir = join(o.dir, `store-${e.name}`);
         e.reset(dir);
-        dropCaches(o.settle);
-        add('pull', e.name, timed(e.pull(dir, A), rss));
-        dropCaches(o.settle);
-        add('pull 2nd', e.name, timed(e.pull(dir, B), rss));
+        settleDown(o.settle);
+        add('pull', e.name, timed(e.pull(dir, A), process.env, rss));
+        settleDown(o.settle);
+        add('pull 2nd', e.name, timed(e.pull(dir, B), process.env, rss));
         // push to a new, empty registry
         const target = await startRegistry(join(o.dir, `registry-${e.name}-${run}`));
         registries.push(target);
@@ -217,10 +188,10 @@ async function main(): Promise<void> {
         const pB = `${target.host}/bench/reg-b:1`;
         e.tag?.(dir, A, pA);
         e.tag?.(dir, B, pB);
-        dropCaches(o.settle);
-        add('push', e.name, timed(e.push(dir, A, pA), rss));
-        dropCaches(o.settle);
-        add('push 2nd', e.name, timed(e.push(dir, B, pB), rss));
+        settleDown(o.settle);
+        add('push', e.name, timed(e.push(dir, A, pA), process.env, rss));
+        settleDown(o.settle);
+        add('push 2nd', e.name, timed(e.push(dir, B, pB), process.env, rss));
         await target.stop();
         rmSync(target.dir, { recursive: true, force: true });
         if (e.name === 'cairn') {
@@ -229,10 +200,10 @@ async function main(): Promise<void> {
           registries.push(t2);
           sh(CAIRN, ['--root', seed, 'tag', 'bench/reg-a:1', `${t2.host}/bench/reg-a:1`]);
           sh(CAIRN, ['--root', seed, 'tag', 'bench/reg-b:1', `${t2.host}/bench/reg-b:1`]);
-          dropCaches(o.settle);
-          add('push', 'cairn (compressing)', timed([CAIRN, '--root', seed, 'push', `${t2.host}/bench/reg-a:1`], rss));
-          dropCaches(o.settle);
-          add('push 2nd', 'cairn (compressing)', timed([CAIRN, '--root', seed, 'push', `${t2.host}/bench/reg-b:1`], rss));
+          settleDown(o.settle);
+          add('push', 'cairn (compressing)', timed([CAIRN, '--root', seed, 'push', `${t2.host}/bench/reg-a:1`], process.env, rss));
+          settleDown(o.settle);
+          add('push 2nd', 'cairn (compressing)', timed([CAIRN, '--root', seed, 'push', `${t2.host}/bench/reg-b:1`], process.env, rss));
           await t2.stop();
           rmSync(t2.dir, { recursive: true, force: true });
         }

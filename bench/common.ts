@@ -1,0 +1,48 @@
+/**
+ * What the benchmarks share: running a command (failing loudly), dropping the page cache before a
+ * timed step, timing a command under /usr/bin/time (wall time measured here, peak RSS and CPU
+ * time from time's report), and medians.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+const TIME = '/usr/bin/time';
+
+export interface Sample {
+  ms: number;
+  rssKb: number;
+  /** User + system CPU time of the command and its children. */
+  cpuMs: number;
+}
+
+/** Run a command; its stdout, or an error with its stderr when it fails. */
+export function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...(env ? { env } : {}) });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** `sync; echo 1 > /proc/sys/vm/drop_caches` (root only). */
+export function dropCaches(): void {
+  sh('sync', []);
+  writeFileSync('/proc/sys/vm/drop_caches', '1\n');
+}
+
+/** Run argv under /usr/bin/time; wall time measured here (spawn overhead is the same for all). */
+export function timed(argv: string[], env: NodeJS.ProcessEnv, rssFile: string): Sample {
+  const t0 = performance.now();
+  const r = spawnSync(TIME, ['-f', '%M %U %S', '-o', rssFile, ...argv], { env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+  const ms = performance.now() - t0;
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  const [rss, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return { ms, rssKb: rss!, cpuMs: (user! + sys!) * 1000 };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
