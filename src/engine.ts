@@ -25,7 +25,7 @@ import type { StoredImageResult } from './transfer/store-sink.js';
 import type { SquashOptions } from './transfer/squash.js';
 import type { ByteOrigin } from './transfer/origin.js';
 import type { CopyProgress } from './transfer/types.js';
-import type { PullOptions, PullResult, PushOptions, PushResult } from './registry/transfer.js';
+import type { PullOptions, PullResult, PushOptions, PushResult, RegistryAccess } from './registry/transfer.js';
 
 /** Where the store is and how it unpacks layers: the one options type of the library. */
 export interface CairnOptions {
@@ -126,6 +126,11 @@ export class Cairn {
   /** `push`: a local image to its registry under its tag; blobs the repository has are skipped. */
   async push(reference: string, opts: PushOptions = {}): Promise<PushResult> {
     return (await import('./registry/transfer.js')).pushImage(this.store, reference, opts);
+  }
+
+  /** A repository's tags in its registry (`pull --all-tags`). */
+  async remoteTags(repository: string, access: RegistryAccess = {}): Promise<string[]> {
+    return (await import('./registry/transfer.js')).remoteTags(repository, access);
   }
 
   /** The local tags of a repository, canonical (`push --all-tags`). */

@@ -120,3 +120,9 @@ export function localTags(store: Store, repository: string): string[] {
     })
     .sort();
 }
+
+/** A repository's tags in its registry (`pull --all-tags`). */
+export async function remoteTags(repository: string, access: RegistryAccess = {}): Promise<string[]> {
+  const ref = parseNormalizedReference(repository);
+  return clientFor(ref, access).tags(ref.path);
+}

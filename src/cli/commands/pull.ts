@@ -64,8 +64,7 @@ export async function run(program: Command, cmd: Command, name: string): Promise
   let ref = parseNormalizedReference(name);
   await withCairn(program, async (cairn) => {
     if (o.allTags) {
-      const { listRemoteTags } = await import('../../registry/tags.js');
-      const tags = await listRemoteTags(ref, o.authfile, o.tlsVerify === false);
+      const tags = await cairn.remoteTags(ref.name, { ...(o.authfile ? { authfile: o.authfile } : {}), ...(o.tlsVerify === false ? { insecure: [ref.domain] } : {}) });
       let newer = false;
       for (const t of tags) {
         const r = await pullOne(cairn, withTag(ref, t).toString(), t, o);
