@@ -17,7 +17,7 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const port = (s.address() as AddressInfo).port;
@@ -74,10 +74,15 @@ export interface RegistryTls {
   clientCas?: string;
 }
 
-export async function startRegistry(dir: string, opts: { htpasswd?: Record<string, string>; token?: TokenAuth; tls?: RegistryTls } = {}): Promise<Registry> {
+/**
+ * Start Distribution on a free port. `foreignUrls`: accept manifests whose foreign layers name
+ * http(s) URLs (Distribution refuses every such URL unless an allow pattern is configured).
+ * `ip`: listen there instead of 127.0.0.1 (plain http on a non-loopback address).
+ */
+export async function startRegistry(dir: string, opts: { htpasswd?: Record<string, string>; token?: TokenAuth; tls?: RegistryTls; foreignUrls?: boolean; ip?: string } = {}): Promise<Registry> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const host = `${opts.tls?.ip ?? '127.0.0.1'}:${port}`;
+  const host = `${opts.tls?.ip ?? opts.ip ?? '127.0.0.1'}:${port}`;
   let auth = '';
   if (opts.htpasswd) {
     const file = join(dir, 'htpasswd');
@@ -94,7 +99,7 @@ export async function startRegistry(dir: string, opts: { htpasswd?: Record<strin
   }
   const config = join(dir, 'config.yml');
   const tls = opts.tls ? `  tls:\n    certificate: ${opts.tls.certificate}\n    key: ${opts.tls.key}\n${opts.tls.clientCas ? `    clientcas:\n      - ${opts.tls.clientCas}\n` : ''}` : '';
-  writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n${tls}${auth}`);
+  writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n${tls}${auth}${opts.foreignUrls ? 'validation:\n  manifests:\n    urls:\n      allow:\n        - ^https?://\n' : ''}`);
   const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));

@@ -167,7 +167,7 @@ export class ArchiveSink implements ImageSink<SaveResult> {
     await this.tar.add({ name: 'blobs/sha256/', type: 'dir', mode: 0o755, mtime: 0, uname: '', gname: '' });
   }
 
-  private async writeBlob(digest: Digest, size: number, bytes: AsyncIterable<Uint8Array>, opts: PutLayerOptions): Promise<void> {
+  private async writeBlob(digest: Digest, size: number, bytes: AsyncIterable<Uint8Array>, opts: Pick<PutLayerOptions, 'trusted' | 'what'>): Promise<void> {
     if (this.written.has(digest)) return;
     await this.begin();
     const check = opts.trusted ? undefined : new Digester(digest.split(':')[0] as 'sha256');

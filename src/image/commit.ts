@@ -11,6 +11,7 @@ import { writeTx } from '../metadata/db.js';
 import { type ImageLayerRecord, putImage, reproducibleLayer, setRepoDigest, setTag } from '../metadata/records.js';
 import { blobRef, type Ref } from '../metadata/refs.js';
 import { chainIds } from '../oci/chainid.js';
+import { unpacksHere } from '../oci/platform.js';
 import type { ImageConfig } from '../oci/types.js';
 import type { LayerDescriptor } from '../oci/mutate.js';
 import type { Store } from '../store/store.js';
@@ -59,7 +60,7 @@ export interface StoreOptions {
  * transaction, or none does.
  */
 export async function storeImages(store: Store, imgs: NewImage[], protect: (ref: Ref) => void, opts: StoreOptions = {}): Promise<StoredImage[]> {
-  const prepared: Array<{ img: NewImage; id: Digest; manifestDigest: Digest; chains: Digest[]; layers: ImageLayerRecord[] }> = [];
+  const prepared: Array<{ img: NewImage; id: Digest; manifestDigest: Digest; chains: Digest[]; layers: ImageLayerRecord[]; unpacked: boolean }> = [];
   for (const img of imgs) {
     const id = digestOf(img.configRaw);
     const manifestDigest = digestOf(img.manifestRaw);
@@ -77,11 +78,13 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
       tarSplit: null,
       blob: { blobDigest: l.digest, diffId: l.diffId, mediaType: l.mediaType, size: l.size },
     }));
-    prepared.push({ img, id, manifestDigest, chains, layers });
+    prepared.push({ img, id, manifestDigest, chains, layers, unpacked: unpacksHere(img.config) });
   }
   // Unpack every layer (each chainID once) before anything is recorded: an image whose
-  // layers do not apply is never listed.
+  // layers do not apply is never listed. An image of another OS (Windows) keeps its layers as
+  // blobs only: they are never applied here.
   for (const p of prepared) {
+    if (!p.unpacked) continue;
     const splits = await unpackLayers(
       store,
       p.layers.map((l, i) => {
@@ -96,7 +99,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
   const sn = await store.snapshots();
   return writeTx(store.db, () => {
     const out: StoredImage[] = [];
-    for (const { img, id, manifestDigest, chains, layers } of prepared) {
+    for (const { img, id, manifestDigest, chains, layers, unpacked } of prepared) {
       for (const d of [id, manifestDigest]) {
         if (!store.content.has(d)) throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
       }
@@ -107,7 +110,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
         if ((d === l.diffId || store.compressedBlobs === 'drop') && (l.tarSplit !== null || reproducibleLayer(store.db, l.diffId) !== undefined)) continue;
         throw new DataCorruptError(`blob ${d} vanished from the content store while the image was being recorded; retry`);
       }
-      for (const c of chains) {
+      for (const c of unpacked ? chains : []) {
         if (!sn.isCommitted(c)) throw new DataCorruptError(`layer ${c} was removed by another process while the image was being recorded; retry`);
       }
       putImage(

@@ -5,6 +5,8 @@ import type { Digest } from '../digest/digest.js';
 import type { ContentStore } from '../content/content.js';
 import { parseImageConfig, parseManifest } from '../oci/validate.js';
 import type { ImageConfig, ImageManifest } from '../oci/types.js';
+import { unpacksHere } from '../oci/platform.js';
+import { UnsupportedError } from '../errors.js';
 
 export async function readConfig(content: ContentStore, id: Digest): Promise<{ raw: Buffer; config: ImageConfig }> {
   const raw = await content.readBytes(id);
@@ -14,4 +16,15 @@ export async function readConfig(content: ContentStore, id: Digest): Promise<{ r
 export async function readManifest(content: ContentStore, digest: Digest): Promise<{ raw: Buffer; manifest: ImageManifest }> {
   const raw = await content.readBytes(digest);
   return { raw, manifest: parseManifest(raw, `manifest ${digest}`) };
+}
+
+/**
+ * Throw unless image `id`'s layers are unpacked here: an image of another OS (Windows) is
+ * stored as blobs only, and whatever needs its files (mount, squash, run) refuses it.
+ */
+export async function requireUnpacked(content: ContentStore, id: Digest, name: string): Promise<void> {
+  const { config } = await readConfig(content, id);
+  if (!unpacksHere(config)) {
+    throw new UnsupportedError(`image operating system ${JSON.stringify(config.os)} cannot be used on this platform: ${name} is stored, not unpacked`);
+  }
 }

@@ -16,6 +16,7 @@ import { type Db, writeTx } from '../metadata/db.js';
 import { constants, flock } from '../native/index.js';
 import { mountAll, unmount } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
+import { requireUnpacked } from './config.js';
 import { resolveImage } from './resolve.js';
 
 interface MountRow {
@@ -70,6 +71,7 @@ export function isImageMounted(db: Db, id: Digest): boolean {
 /** Mount the image's root filesystem read-only; returns where. */
 export async function mountImage(store: Store, name: string): Promise<{ id: Digest; target: string }> {
   const { image } = resolveImage(store.db, name);
+  await requireUnpacked(store.content, image.id, name);
   return withImageLock(store, image.id, async () => {
     const row = store.db.prepare('SELECT * FROM image_mounts WHERE image_id = ?').get(image.id) as MountRow | undefined;
     if (row) {

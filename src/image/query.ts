@@ -239,6 +239,7 @@ export interface ImageInspect {
   Architecture: string;
   Variant?: string;
   Os: string;
+  OsVersion?: string;
   Size: number;
   VirtualSize: number;
   GraphDriver: { Data: null; Name: string };
@@ -267,6 +268,7 @@ export async function inspectImage(store: Store, name: string): Promise<ImageIns
     Architecture: config.architecture,
     ...(config.variant ? { Variant: config.variant } : {}),
     Os: config.os,
+    ...(config['os.version'] ? { OsVersion: config['os.version'] } : {}),
     Size: image.size,
     VirtualSize: image.size,
     // The storage driver the store's layers are unpacked with (recorded on first use).

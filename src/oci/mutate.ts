@@ -132,7 +132,8 @@ export function buildManifest(family: MediaFamily, config: { raw: Buffer; mediaT
     schemaVersion: 2,
     mediaType: manifestMediaType(family),
     config: { mediaType: config.mediaType ?? configMediaType(family), size: config.raw.length, digest: digestOf(config.raw) },
-    layers: layers.map((l) => ({ mediaType: l.mediaType, size: l.size, digest: l.digest })),
+    // a foreign layer keeps the URLs it is fetched from
+    layers: layers.map((l) => ({ mediaType: l.mediaType, size: l.size, digest: l.digest, ...(l.urls?.length ? { urls: l.urls } : {}) })),
   };
   const raw = canonicalJson(manifest);
   return { raw, digest: digestOf(raw), manifest };

@@ -151,3 +151,12 @@ export function matchPlatform(want: Platform, have: Platform): boolean {
 export function selectManifest(index: ImageIndex, want: Platform): Descriptor | undefined {
   return index.manifests.find((m) => isManifestType(m.mediaType) && (!m.platform || matchPlatform(want, m.platform)));
 }
+
+/**
+ * Whether an image's layers are unpacked into snapshots on this (Linux) host: an image whose
+ * config names another operating system (Windows) has its layers stored and verified as blobs
+ * only, and cannot be mounted or run. A config without an OS is taken as Linux's.
+ */
+export function unpacksHere(config: { os?: string }): boolean {
+  return (config.os || 'linux') === 'linux';
+}

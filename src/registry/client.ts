@@ -104,6 +104,21 @@ interface Call {
   repeatable?: boolean;
 }
 
+/**
+ * Where a redirect answer leads (undefined when `res` is none): followed at most
+ * {@link REDIRECT_MAX} times, never from https down to http. The answer's body is discarded.
+ */
+function redirectOf(method: string, url: URL, res: HttpResponse, hops: number): URL | undefined {
+  if (res.status < 300 || res.status >= 400 || res.status === 304 || !res.headers.location) return undefined;
+  discard(res);
+  if (hops >= REDIRECT_MAX) throw new RegistryError(`${method} ${url.href}: stopped after ${REDIRECT_MAX} redirects`);
+  const next = new URL(res.headers.location, url);
+  if (url.protocol === 'https:' && next.protocol !== 'https:') {
+    throw new RegistryError(`${method} ${url.href}: refused a redirect from https to ${next.protocol.replace(':', '')} (${next.origin})`);
+  }
+  return next;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -220,18 +235,31 @@ export class RegistryClient {
         authorization = await this.auth.header(c.scopes);
         continue;
       }
-      if (res.status >= 300 && res.status < 400 && res.headers.location && res.status !== 304) {
-        discard(res);
-        if (hops >= REDIRECT_MAX) throw new RegistryError(`${c.method} ${url.href}: stopped after ${REDIRECT_MAX} redirects`);
-        const next = new URL(res.headers.location, url);
-        if (url.protocol === 'https:' && next.protocol !== 'https:') {
-          throw new RegistryError(`${c.method} ${url.href}: refused a redirect from https to ${next.protocol.replace(':', '')} (${next.origin})`);
-        }
+      const next = redirectOf(c.method, url, res, hops);
+      if (next) {
         if (c.body !== undefined && !Buffer.isBuffer(c.body)) throw new RegistryError(`${c.method} ${url.href}: the registry redirected a streamed upload`);
         url = next;
         continue;
       }
       return res;
+    }
+  }
+
+  /**
+   * GET a URL outside the registry's API (a foreign layer's): no credentials, the client's
+   * timeout, redirects followed by the same policy; from byte `offset` on when above 0.
+   */
+  private async getUrl(url: URL, offset: number): Promise<HttpResponse> {
+    for (let hops = 0; ; hops++) {
+      const res = await send({
+        method: 'GET',
+        url,
+        headers: offset > 0 ? { Range: `bytes=${offset}-` } : {},
+        ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
+      });
+      const next = redirectOf('GET', url, res, hops);
+      if (!next) return res;
+      url = next;
     }
   }
 
@@ -292,9 +320,31 @@ export class RegistryClient {
    * A blob's bytes as a stream: when the connection breaks off, asked again from the byte it
    * stopped at (a Range request), at most `retries` times. The caller verifies the digest.
    */
-  async *blob(repo: string, digest: Digest, size: number): AsyncGenerator<Uint8Array> {
+  blob(repo: string, digest: Digest, size: number): AsyncGenerator<Uint8Array> {
+    const request = (offset: number): Promise<HttpResponse> =>
+      this.call({ method: 'GET', path: `v2/${repo}/blobs/${digest}`, headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, scopes: [repositoryScope(repo, ['pull'])], repeatable: true });
+    return this.ranged(digest, size, `blob ${digest} of ${this.domain}/${repo}`, request);
+  }
+
+  /**
+   * A foreign layer's blob from one of the URLs its descriptor names (Windows base layers):
+   * no credentials go there. The first request is made now, so that a URL that does not
+   * answer throws here and the caller can try the next; the stream then resumes as {@link blob}'s.
+   */
+  async foreignBlob(url: URL, digest: Digest, size: number): Promise<AsyncGenerator<Uint8Array>> {
+    const first = await this.getUrl(url, 0);
+    if (first.status !== 200) {
+      discard(first);
+      throw new RegistryError(`${url.href}: ${first.status} ${statusText(first.status)}`.trim(), { status: first.status });
+    }
+    return this.ranged(digest, size, `blob ${digest} from ${url.href}`, (offset) => this.getUrl(url, offset), first);
+  }
+
+  /** The resumed download behind {@link blob} and {@link foreignBlob}: `request(offset)` asks from a byte on. */
+  private async *ranged(digest: Digest, size: number, what: string, request: (offset: number) => Promise<HttpResponse>, first?: HttpResponse): AsyncGenerator<Uint8Array> {
     let got = 0;
     let failures = 0;
+    let next = first;
     // The socket gives chunks of at most 64 KiB; every stage after this (hashing, gunzip, the
     // applier, the content-store writer) costs per chunk, so they are passed on ~1 MiB at a time.
     let pending: Buffer[] = [];
@@ -306,9 +356,10 @@ export class RegistryClient {
       return b;
     };
     for (;;) {
-      const res = await this.call({ method: 'GET', path: `v2/${repo}/blobs/${digest}`, headers: got > 0 ? { Range: `bytes=${got}-` } : {}, scopes: [repositoryScope(repo, ['pull'])], repeatable: true });
-      if (res.status === 404) throw new NotFoundError((await this.failure(res, `blob ${digest} of ${this.domain}/${repo} not found`)).message);
-      if (res.status !== 200 && res.status !== 206) throw await this.failure(res, `blob ${digest} of ${this.domain}/${repo}`);
+      const res = next ?? (await request(got));
+      next = undefined;
+      if (res.status === 404) throw new NotFoundError((await this.failure(res, `${what} not found`)).message);
+      if (res.status !== 200 && res.status !== 206) throw await this.failure(res, what);
       // a server that ignores Range starts again from 0: skip what was already given
       let skip = got > 0 && res.status === 200 ? got : 0;
       try {

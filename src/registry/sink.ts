@@ -68,11 +68,14 @@ export class RegistrySink implements ImageSink<PushedImage[]> {
   }
 
   /**
-   * The repository has the layer's blob (HEAD); or, from what the store remembers, another blob
+   * A layer with URLs is foreign: skipped, as Docker skips it. Otherwise the repository has the
+   * layer's blob (HEAD); or, from what the store remembers, another blob
    * of the same layer (a compressed form pushed before: the manifest then names that one), or
    * another repository of this registry has one and it is mounted from there.
    */
   async hasLayer(l: LayerDescriptor): Promise<boolean | { said: string }> {
+    // A foreign layer (Windows base layers) is fetched from its URLs, never pushed: Docker's rule.
+    if (l.urls?.length) return { said: 'Skipped foreign layer' };
     const repo = this.opts.repo;
     const memory = this.opts.memory;
     if (await this.client.hasBlob(repo, l.digest)) {

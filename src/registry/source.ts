@@ -5,7 +5,7 @@
  * registry as a stream (resumed where it broke off; the sink verifies digest, size and diffID).
  */
 import { digestOf, type Digest } from '../digest/digest.js';
-import { DataCorruptError, NotFoundError, UnsupportedError } from '../errors.js';
+import { CairnError, DataCorruptError, NotFoundError, UnsupportedError } from '../errors.js';
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
@@ -115,8 +115,24 @@ export class RegistrySource implements ImageSource {
     }
   }
 
+  /**
+   * A layer's blob from the registry; a foreign layer (one with URLs: Windows base layers) from
+   * the registry when it has it, else from the first of its URLs that answers, as Docker does.
+   * The sink checks its digest and size wherever it came from.
+   */
   async layer(l: LayerDescriptor): Promise<AsyncIterable<Uint8Array>> {
-    return this.client.blob(this.repo, l.digest, l.size);
+    if (!l.urls?.length || (await this.client.hasBlob(this.repo, l.digest))) return this.client.blob(this.repo, l.digest, l.size);
+    const failures: string[] = [];
+    // (the manifest's validation made sure each is a URL; send refuses schemes other than http and https)
+    for (const u of l.urls) {
+      try {
+        return await this.client.foreignBlob(new URL(u), l.digest, l.size);
+      } catch (e) {
+        if (!(e instanceof CairnError)) throw e;
+        failures.push(e.message);
+      }
+    }
+    throw new NotFoundError(`foreign layer ${l.digest} is not available: the registry does not have it and none of its URLs answered (${failures.join('; ')})`);
   }
 
   async close(): Promise<void> {}

@@ -7,6 +7,7 @@
  * goes to the caller unchanged.
  */
 import { hexOf } from '../digest/digest.js';
+import { unpacksHere } from '../oci/platform.js';
 import type { CopyProgress, ImageSink, ImageSource, LayerDescriptor, ResolveOptions } from './types.js';
 
 export interface CopyOptions extends ResolveOptions {
@@ -27,6 +28,7 @@ export async function copyImages<R>(source: ImageSource, sink: ImageSink<R>, opt
     const images = await source.images(opts.platform ? { platform: opts.platform } : {});
     const verbs = sink.verbs;
     for (const img of images) {
+      const unpack = unpacksHere(img.config.parsed);
       const idOf = (l: LayerDescriptor): string => hexOf(verbs.id === 'diffId' ? l.diffId : l.digest).slice(0, 12);
       if (verbs.prepare) for (const layer of img.layers) progress?.status?.(idOf(layer), verbs.prepare);
       const missing: Array<{ i: number; layer: LayerDescriptor }> = [];
@@ -56,7 +58,7 @@ export async function copyImages<R>(source: ImageSource, sink: ImageSink<R>, opt
             yield c;
           }
         }
-        await sink.putLayer(layer, counted(), { trusted: source.verified, what: `layer ${i} (${layer.digest})` });
+        await sink.putLayer(layer, counted(), { trusted: source.verified, what: `layer ${i} (${layer.digest})`, unpack });
         if (shown) progress?.finish(id, verbs.done);
       };
       await inParallel(missing, width, copyOne);

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Digest } from '../digest/digest.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { differFor } from '../diff/differ.js';
-import { readConfig, readManifest } from '../image/config.js';
+import { readConfig, readManifest, requireUnpacked } from '../image/config.js';
 import { layerBlob } from '../image/layertar.js';
 import { resolveImage } from '../image/resolve.js';
 import { imageLayers } from '../metadata/records.js';
@@ -45,7 +45,7 @@ export class SquashSource implements ImageSource {
 
   constructor(
     private readonly store: Store,
-    name: string,
+    private readonly name: string,
     private readonly opts: SquashOptions = {},
   ) {
     const r = resolveImage(store.db, name);
@@ -59,6 +59,7 @@ export class SquashSource implements ImageSource {
   }
 
   async deliver(sink: ImageSink<unknown>): Promise<void> {
+    await requireUnpacked(this.store.content, this.image.id, this.name);
     this.lease = this.store.lease();
     this.sn = await this.store.snapshots();
     const top = this.layers[this.layers.length - 1]!.chainId;

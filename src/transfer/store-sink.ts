@@ -109,7 +109,8 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
   async putLayer(l: LayerDescriptor, bytes: AsyncIterable<Uint8Array>, opts: PutLayerOptions): Promise<void> {
     // Where the driver allows it, unpacked as it streams (a pull: network -> digest -> decompress
     // -> diffID -> snapshot in one pass), its parent given at commit.
-    if (!opts.trusted && (await this.store.snapshots()).capabilities.rebase) {
+    // A layer of an image not unpacked here (Windows) is only stored, verified on the way.
+    if (!opts.trusted && opts.unpack && (await this.store.snapshots()).capabilities.rebase) {
       const got = await this.receive(bytes, { digest: l.digest, size: l.size, what: opts.what });
       const failed = this.failed.get(got.digest);
       if (failed) throw new DataCorruptError(`${opts.what}: ${failed.failure}`);

@@ -68,6 +68,9 @@ export class StoreSource implements ImageSource {
       let rewritten = false;
       const layers: LayerDescriptor[] = [];
       for (const l of records) {
+        // a foreign layer's URLs are the manifest's (the records keep digest, size and type)
+        const named = manifest.layers[l.index];
+        const urls = named?.digest === l.blob.blobDigest && named.urls?.length ? { urls: named.urls } : {};
         const stored = { chainId: l.chainId, diffId: l.diffId, blobDigest: l.blob.blobDigest, tarSplit: l.tarSplit };
         // A compressed blob the store dropped (compressed-blobs=drop): the layer goes uncompressed,
         // re-emitted from its files, and the manifest names it so.
@@ -78,7 +81,7 @@ export class StoreSource implements ImageSource {
           continue;
         }
         this.stored.set(l.blob.blobDigest, stored);
-        layers.push({ mediaType: parseMediaType(l.blob.mediaType, `layer ${l.index} of image ${id}`), digest: l.blob.blobDigest, size: l.blob.size, diffId: l.diffId, uncompressedSize: l.size });
+        layers.push({ mediaType: parseMediaType(l.blob.mediaType, `layer ${l.index} of image ${id}`), digest: l.blob.blobDigest, size: l.blob.size, diffId: l.diffId, uncompressedSize: l.size, ...urls });
       }
       const configMediaType = parseMediaType(r.image.configMediaType);
       const m = rewritten ? buildManifest(family, { raw: configRaw, mediaType: configMediaType }, layers) : undefined;

@@ -90,6 +90,11 @@ export interface PutLayerOptions {
   trusted: boolean;
   /** Names the layer in errors. */
   what: string;
+  /**
+   * The layer belongs to an image whose layers are unpacked here (a Linux image); false: one
+   * stored as blobs only (a Windows image on Linux: `unpacksHere`).
+   */
+  unpack: boolean;
 }
 
 export interface ImageSink<R> {
