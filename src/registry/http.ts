@@ -109,6 +109,14 @@ export function describeNetError(method: string, url: URL, e: unknown): string {
       return `${where}: x509: certificate has expired or is not yet valid`;
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return `${where}: x509: certificate is not valid for ${url.hostname}`;
+    case 'EPROTO':
+      // OpenSSL reading a plain-http answer as a TLS record
+      if (/wrong version number|packet length too long|http request/i.test(err.message ?? '')) return `${where}: http: server gave HTTP response to HTTPS client`;
+    {
+      // `…:SSL routines:FUNCTION:REASON:file:line:` (FUNCTION empty in OpenSSL 3)
+      const parts = (err.message ?? '').replace(/^.*routines:/, '').split(':');
+      return `${where}: tls: ${parts[1] || parts[0]}`;
+    }
     default:
       return `${where}: ${(err.message ?? String(e)).split('\n')[0]}`;
   }

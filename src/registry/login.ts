@@ -5,11 +5,14 @@
  */
 import { parseNormalizedReference } from '../reference/reference.js';
 import { RegistryClient } from './client.js';
+import { loadRegistryConfig, type RegistryConfig } from './config.js';
 import { type Credentials, defaultConfigPath, removeCredentials, storeCredentials } from './credentials.js';
 
 export interface LoginOptions {
   authfile?: string;
   insecure?: readonly string[];
+  /** Insecure registries configured (default: cairn's configuration file, see config.ts). */
+  registries?: RegistryConfig;
 }
 
 /** The registry a login names: a host (`127.0.0.1:5000`, `https://host/v1/`), default Docker Hub. */
@@ -24,7 +27,8 @@ export function loginServer(server: string | undefined): string {
 /** Check the credentials with the registry, then store them; returns the file written. */
 export async function login(server: string | undefined, creds: Credentials, opts: LoginOptions = {}): Promise<string> {
   const host = loginServer(server);
-  const client = new RegistryClient(host, { credentials: creds, ...(opts.insecure ? { insecure: opts.insecure } : {}) });
+  const insecure = [...(opts.insecure ?? []), ...(opts.registries ?? loadRegistryConfig()).insecure];
+  const client = new RegistryClient(host, { credentials: creds, ...(insecure.length ? { insecure } : {}) });
   await client.checkLogin();
   const file = opts.authfile ?? defaultConfigPath();
   storeCredentials(host, creds, file);

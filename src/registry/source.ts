@@ -36,6 +36,8 @@ const INDEX_DEPTH_MAX = 4;
 export interface RegistrySourceOptions {
   /** The name the pulled image is recorded under (the reference with its tag); none for a digest pull. */
   tag?: string;
+  /** The repository's path on this registry when it is not the reference's (a mirror's, under its prefix). */
+  repo?: string;
 }
 
 export class RegistrySource implements ImageSource {
@@ -50,7 +52,7 @@ export class RegistrySource implements ImageSource {
   ) {}
 
   private get repo(): string {
-    return this.ref.path;
+    return this.opts.repo ?? this.ref.path;
   }
 
   private readonly resolved = new Map<string, Promise<SourceImage[]>>();

@@ -5,7 +5,7 @@
  * sends under which tag.
  */
 import type { Digest } from '../digest/digest.js';
-import { NotFoundError } from '../errors.js';
+import { CairnError, NotFoundError } from '../errors.js';
 import { getImage, getRepoDigest, getTag, listTags } from '../metadata/records.js';
 import { blobSourcesOf, forgetBlobSource, rememberBlobSource } from '../metadata/distribution.js';
 import type { Platform } from '../oci/types.js';
@@ -16,6 +16,7 @@ import { StoreSink } from '../transfer/store-sink.js';
 import { StoreSource } from '../transfer/store-source.js';
 import type { CopyProgress } from '../transfer/types.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
+import { loadRegistryConfig, type RegistryConfig } from './config.js';
 import { lookupCredentials } from './credentials.js';
 import { type BlobMemory, type PushedImage, RegistrySink } from './sink.js';
 import { RegistrySource } from './source.js';
@@ -27,6 +28,8 @@ export interface RegistryAccess {
   insecure?: readonly string[];
   /** Passed to the client (timeouts, retries). */
   client?: Omit<RegistryOptions, 'credentials' | 'insecure'>;
+  /** Mirrors and insecure registries (default: cairn's configuration file, see config.ts). */
+  registries?: RegistryConfig;
 }
 
 export interface PullOptions extends RegistryAccess {
@@ -46,9 +49,39 @@ export interface PullResult {
   upToDate: boolean;
 }
 
+/** A client of `domain` (a registry or a mirror), with its credentials and the insecure hosts named by the caller or the configuration. */
+function clientOf(domain: string, access: RegistryAccess, extraInsecure: readonly string[] = []): RegistryClient {
+  const credentials = lookupCredentials(domain, access.authfile);
+  const insecure = [...(access.insecure ?? []), ...(access.registries ?? loadRegistryConfig()).insecure, ...extraInsecure];
+  return new RegistryClient(domain, { ...(access.client ?? {}), ...(credentials ? { credentials } : {}), ...(insecure.length ? { insecure } : {}) });
+}
+
 export function clientFor(ref: Reference, access: RegistryAccess): RegistryClient {
-  const credentials = lookupCredentials(ref.domain, access.authfile);
-  return new RegistryClient(ref.domain, { ...(access.client ?? {}), ...(credentials ? { credentials } : {}), ...(access.insecure ? { insecure: access.insecure } : {}) });
+  return clientOf(ref.domain, access);
+}
+
+/**
+ * The source of a pull: the reference resolved on each configured mirror in turn, then on the
+ * registry itself — the first that answers serves the whole image (as Docker falls back from a
+ * mirror that fails). The image is recorded under the reference's own name either way.
+ */
+async function resolvePullSource(ref: Reference, tagName: string | undefined, access: RegistryAccess, platform: { platform?: Platform }): Promise<RegistrySource> {
+  const config = access.registries ?? loadRegistryConfig();
+  const withConfig = { ...access, registries: config };
+  for (const m of config.mirrors(ref.domain)) {
+    const client = clientOf(m.domain, withConfig, m.insecure ? [m.domain] : []);
+    const source = new RegistrySource(client, ref, { ...(tagName ? { tag: tagName } : {}), repo: m.prefix ? `${m.prefix}/${ref.path}` : ref.path });
+    try {
+      await source.images(platform);
+      return source;
+    } catch (e) {
+      // a mirror that fails in any way of cairn's (unreachable, not found, refused) is passed over
+      if (!(e instanceof CairnError)) throw e;
+    }
+  }
+  const source = new RegistrySource(clientOf(ref.domain, withConfig), ref, tagName ? { tag: tagName } : {});
+  await source.images(platform);
+  return source;
 }
 
 /** The store's distribution metadata for one registry, as the registry sink asks it. */
@@ -64,12 +97,11 @@ function blobMemory(store: Store, registry: string): BlobMemory {
 export async function pullImage(store: Store, reference: string, opts: PullOptions = {}): Promise<PullResult> {
   let ref = parseNormalizedReference(reference);
   if (!ref.tag && !ref.digest) ref = withTag(ref, 'latest');
-  const client = clientFor(ref, opts);
   const tagName = ref.digest ? undefined : ref.toString();
   const before = tagName ? getTag(store.db, tagName)?.imageId : undefined;
-  const source = new RegistrySource(client, ref, tagName ? { tag: tagName } : {});
-  const sink = new StoreSink(store, { verbs: { active: 'Downloading', done: 'Download complete', exists: 'Already exists', queued: 'Pulling fs layer', all: true } });
   const platform = opts.platform ? { platform: opts.platform } : {};
+  const source = await resolvePullSource(ref, tagName, opts, platform);
+  const sink = new StoreSink(store, { verbs: { active: 'Downloading', done: 'Download complete', exists: 'Already exists', queued: 'Pulling fs layer', all: true } });
   // Resolved first (the source keeps the answer): was the image here before, by its ID?
   const existed = (await source.images(platform)).every((i) => getImage(store.db, i.config.digest) !== undefined);
   // an image already here has nothing to say about its layers (Docker prints none)
