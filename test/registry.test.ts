@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cairn, cairnOk, busyboxTar, makeDockerArchive, randomBytesSeeded, makeTar, tempDir } from './helpers.js';
+import { CAIRN, cairn, cairnOk, busyboxTar, makeDockerArchive, randomBytesSeeded, makeTar, tempDir } from './helpers.js';
 import { startProxy, startRegistry, startTokenServer, type Proxy, type Registry } from './registry.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -313,4 +313,31 @@ test('an upload whose connection drops mid-body: Distribution refuses to resume 
   const root = fresh('store');
   await cairnOk(root, ['pull', ref]);
   assert.equal((await cairnOk(root, ['images', '-q', '--no-trunc', ref])).stdout, (await cairnOk(src, ['images', '-q', '--no-trunc', ref])).stdout);
+});
+
+test("on a terminal, each layer's line is redrawn through Docker's states; the bar only above 110 columns", async () => {
+  const seedRoot = await storeWithImages(reg.host);
+  await cairnOk(seedRoot, ['push', `${reg.host}/t/a:1`]);
+  for (const cols of [120, 100]) {
+    const root = fresh('store');
+    const cmd = `stty cols ${cols} rows 30; exec ${process.execPath} ${CAIRN} --root ${root} pull ${reg.host}/t/a:1`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout);
+    const raw = r.stdout;
+    // lines are redrawn in place (cursor up, erase line), not appended
+    assert.match(raw, /\x1b\[\d+A/);
+    assert.match(raw, /\x1b\[2K[0-9a-f]{12}: Pulling fs layer/);
+    for (const state of ['Downloading', 'Verifying Checksum', 'Download complete', 'Extracting', 'Pull complete']) assert.ok(raw.includes(`: ${state}`), `${state} at ${cols} columns:\n${raw}`);
+    if (cols > 110) assert.match(raw, /: Extracting \[={50}>\] +\d[\d.]*[kMG]?B\/\d[\d.]*[kMG]?B/);
+    else {
+      assert.ok(!/: (Downloading|Extracting) \[/.test(raw), `no bar at ${cols} columns`);
+      assert.match(raw, /: Extracting +\d[\d.]*[kMG]?B\/\d[\d.]*[kMG]?B/);
+    }
+    assert.match(raw, /Status: Downloaded newer image for /);
+    // the last frame drawn before "Digest:": each of the image's three layers "Pull complete"
+    const frames = raw.slice(0, raw.indexOf('Digest:')).split(/\x1b\[\d+A/);
+    const last = frames[frames.length - 1]!.split('\n').map((l) => l.replace(/\x1b\[2K|\r/g, '')).filter((l) => l !== '');
+    assert.equal(last.length, 3, JSON.stringify(last));
+    for (const l of last) assert.match(l, /^[0-9a-f]{12}: Pull complete$/);
+  }
 });

@@ -49,6 +49,19 @@ class PlainProgress implements ProgressSink {
   }
 }
 
+/**
+ * Docker's progress field (jsonmessage's JSONProgress.String): on a terminal wider than 110
+ * columns a 50-step bar `[=====>      ] `, then the byte counts, the current one right-aligned
+ * in 8 (`  269.3kB/24.01MB`), sizes with 4 significant digits; narrower, the counts alone.
+ */
+export function progressBar(done: number, total: number | undefined, columns: number): string {
+  const current = humanSize(done, 4);
+  if (total === undefined || total <= 0) return current.padStart(8);
+  const steps = Math.min(50, Math.trunc(Math.trunc((done / total) * 100) / 2));
+  const bar = columns > 110 ? `[${'='.repeat(steps)}>${' '.repeat(50 - steps)}] ` : '';
+  return `${bar}${current.padStart(8)}/${humanSize(total, 4)}`;
+}
+
 interface Line {
   id: string;
   label: string;
@@ -98,14 +111,7 @@ class TerminalProgress implements ProgressSink {
 
   private render(l: Line): string {
     if (l.message) return `${l.id}: ${l.message}`;
-    const width = 50;
-    if (l.total && l.total > 0) {
-      const frac = Math.min(1, l.done / l.total);
-      const n = Math.floor(frac * width);
-      const bar = '='.repeat(Math.max(0, n - 1)) + (n > 0 ? '>' : '') + ' '.repeat(width - n);
-      return `${l.id}: ${l.label} [${bar}] ${humanSize(l.done)}/${humanSize(l.total)}`;
-    }
-    return `${l.id}: ${l.label} ${humanSize(l.done)}`;
+    return `${l.id}: ${l.label} ${progressBar(l.done, l.total, this.out.columns || 120)}`;
   }
 
   private draw(force: boolean): void {

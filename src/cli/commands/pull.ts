@@ -22,16 +22,40 @@ interface PullFlags {
   maxConcurrentDownloads?: string;
 }
 
-/** Docker's progress for one image: layers downloaded are "Pull complete" once recorded. */
+/**
+ * Docker's progress for one image. Plain lines (as Docker's when stdout is not a terminal):
+ * "Verifying Checksum" and "Download complete" as each layer is in, "Pull complete" for each
+ * once the image is recorded. On a terminal, a layer's line goes through Docker's states:
+ * "Downloading [bar]"; with its last byte "Verifying Checksum", "Download complete" and
+ * "Extracting [bar]" while the layer, unpacked as it streamed, is finished (the sink verifies
+ * and closes it); then "Pull complete".
+ */
 function pullProgress(quiet: boolean): { sink: ProgressSink; complete(): void } {
   if (quiet) return { sink: new NullProgress(), complete() {} };
   const inner = createProgress(process.stdout, false, { plainStart: null });
   const downloaded: string[] = [];
+  const tty = process.stdout.isTTY === true;
+  const totals = new Map<string, number | undefined>();
   const sink: ProgressSink = {
-    start: (id, label, total) => inner.start(id, label, total),
-    update: (id, done) => inner.update(id, done),
+    start: (id, label, total) => {
+      totals.set(id, total);
+      inner.start(id, label, total);
+    },
+    update: (id, done) => {
+      const total = totals.get(id);
+      if (tty && total !== undefined && done >= total) {
+        inner.status(id, 'Verifying Checksum');
+        inner.status(id, 'Download complete');
+        inner.start(id, 'Extracting', total);
+      }
+      inner.update(id, done);
+    },
     finish: (id, message) => {
-      if (!process.stdout.isTTY) inner.status(id, 'Verifying Checksum');
+      if (tty) {
+        inner.finish(id, 'Pull complete');
+        return;
+      }
+      inner.status(id, 'Verifying Checksum');
       inner.finish(id, message);
       downloaded.push(id);
     },
