@@ -22,11 +22,17 @@ export type ErrorCode =
 export class CairnError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: number;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; exitCode?: number }) {
+  /**
+   * The same work may succeed if done again from its start (a registry that lost an upload
+   * session after a dropped connection): a layer copy is then retried, as Docker retries it.
+   */
+  readonly transient: boolean;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; exitCode?: number; transient?: boolean }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CairnError';
     this.code = code;
     this.exitCode = options?.exitCode ?? (code === 'usage' ? 125 : 1);
+    this.transient = options?.transient ?? false;
   }
 }
 

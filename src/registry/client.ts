@@ -474,6 +474,12 @@ export class RegistryClient {
       await sleep(this.backoffMs * 2 ** (failures - 1));
       // where the session stands: Range 0-N means N+1 bytes received
       const st = await this.call({ method: 'GET', path: location.href, scopes, repeatable: true });
+      if (st.status === 400 || st.status === 404) {
+        // The session is gone (Distribution: BLOB_UPLOAD_INVALID once a PATCH was cut, its state
+        // no longer matching the bytes written): the blob can only be sent again from its start.
+        const lost = await this.failure(st, `upload to ${this.domain}/${repo}`);
+        throw new RegistryError(`${lost.message} (the session was lost after: ${why})`, { status: st.status, transient: true });
+      }
       discard(st);
       if (st.status !== 204) throw await this.failure(st, `upload to ${this.domain}/${repo}`);
       if (st.headers.location) location = new URL(st.headers.location, this.base);

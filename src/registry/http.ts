@@ -20,8 +20,8 @@ import { CairnError } from '../errors.js';
 export class RegistryError extends CairnError {
   /** The HTTP status, when there was an answer. */
   readonly status: number | undefined;
-  constructor(message: string, opts: { status?: number; cause?: unknown } = {}) {
-    super('registry', message, opts.cause !== undefined ? { cause: opts.cause } : {});
+  constructor(message: string, opts: { status?: number; cause?: unknown; transient?: boolean } = {}) {
+    super('registry', message, { ...(opts.cause !== undefined ? { cause: opts.cause } : {}), ...(opts.transient ? { transient: true } : {}) });
     this.name = 'RegistryError';
     this.status = opts.status;
   }

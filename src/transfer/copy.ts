@@ -7,6 +7,7 @@
  * goes to the caller unchanged.
  */
 import { hexOf } from '../digest/digest.js';
+import { CairnError } from '../errors.js';
 import { unpacksHere } from '../oci/platform.js';
 import type { CopyProgress, ImageSink, ImageSource, LayerDescriptor, ResolveOptions } from './types.js';
 
@@ -18,6 +19,15 @@ export interface CopyOptions extends ResolveOptions {
    * registry); default 3, as Docker's max-concurrent-downloads. Layers beyond it are "Waiting".
    */
   maxConcurrent?: number;
+  /** One second of a retry's countdown, in ms (default 1000; tests shorten it). */
+  retryTickMs?: number;
+}
+
+/** Attempts per layer when a failure is transient (Docker's maxDownloadAttempts and maxUploadAttempts). */
+const LAYER_ATTEMPTS = 5;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Copy every image `source` offers into `sink`; returns what the sink's commit returns. */
@@ -45,7 +55,7 @@ export async function copyImages<R>(source: ImageSource, sink: ImageSink<R>, opt
       const slots = sink.receiveSlots ? await sink.receiveSlots() : 1;
       const width = Math.max(1, Math.min(opts.maxConcurrent ?? 3, slots));
       if (width > 1 && verbs.queued) for (const { layer } of missing.slice(width)) progress?.status?.(idOf(layer), 'Waiting');
-      const copyOne = async ({ i, layer }: { i: number; layer: LayerDescriptor }): Promise<void> => {
+      const copyOnce = async ({ i, layer }: { i: number; layer: LayerDescriptor }): Promise<void> => {
         const id = idOf(layer);
         const shown = verbs.all === true || layer.size >= 1 << 20;
         if (shown) progress?.start(id, verbs.active, layer.size);
@@ -60,6 +70,21 @@ export async function copyImages<R>(source: ImageSource, sink: ImageSink<R>, opt
         }
         await sink.putLayer(layer, counted(), { trusted: source.verified, what: `layer ${i} (${layer.digest})`, unpack });
         if (shown) progress?.finish(id, verbs.done);
+      };
+      // Docker's retries of a layer (xfer's download and upload managers): after a transient
+      // failure, "Retrying in N seconds" counted down, N = 5 x the attempts so far, at most 5 attempts.
+      const copyOne = async (item: { i: number; layer: LayerDescriptor }): Promise<void> => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await copyOnce(item);
+          } catch (e) {
+            if (!(e instanceof CairnError && e.transient) || attempt >= LAYER_ATTEMPTS) throw e;
+            for (let left = attempt * 5; left > 0; left--) {
+              progress?.status?.(idOf(item.layer), `Retrying in ${left} second${left === 1 ? '' : 's'}`);
+              await sleep(opts.retryTickMs ?? 1000);
+            }
+          }
+        }
       };
       await inParallel(missing, width, copyOne);
       await sink.putImage(img);
