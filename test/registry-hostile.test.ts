@@ -346,3 +346,49 @@ test('pull by digest: the image, recorded under its repo digest only', async () 
   assert.deepEqual(inspect.RepoTags, []);
   assert.deepEqual(inspect.RepoDigests, [ref]);
 });
+
+test('a Docker schema 1 manifest is a clear error', async () => {
+  const schema1 = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 't/x', tag: '1', architecture: 'amd64', fsLayers: [{ blobSum: sha(layer) }], history: [{ v1Compatibility: '{}' }] }));
+  fake.override = (req, res) => {
+    if (req.url !== '/v2/t/x/manifests/1') return false;
+    res.writeHead(200, { 'Content-Type': 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'Content-Length': String(schema1.length) }).end(schema1);
+    return true;
+  };
+  try {
+    await failsCleanly(`${fake.host}/t/x:1`, /^Error: [^ ]+\/t\/x:1: Docker schema 1 manifests are not supported \(push the image again with a current client\)$/);
+  } finally {
+    fake.override = undefined;
+  }
+});
+
+test('a body that stalls: the request times out (bounded retries from where it stopped), one line, nothing left', async () => {
+  // half the layer, then nothing: the connection stays open
+  fake.override = (req, res) => {
+    if (req.url !== `/v2/t/x/blobs/${sha(layer)}`) return false;
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(layer.length) });
+    res.write(layer.subarray(0, layer.length >> 1));
+    return true;
+  };
+  const root = fresh('store');
+  const { Cairn } = await import('../src/index.js');
+  const c = await Cairn.open({ root });
+  try {
+    const seen = fake.seen.length;
+    await assert.rejects(
+      c.pull(`${fake.host}/t/x:1`, { client: { idleTimeoutMs: 300, retries: 2, backoffMs: 10 } }),
+      (e: unknown) => e instanceof Error && /^Get "http:\/\/[^"]+\/blobs\/sha256:[0-9a-f]{64}": timeout: no data moved for \d+ s$/.test(e.message),
+    );
+    // asked again from where it stopped, a bounded number of times (1 + 2 retries)
+    const gets = fake.seen.slice(seen).filter((r) => r.method === 'GET' && r.url.includes('/blobs/') && !r.url.includes(sha(config)));
+    assert.equal(gets.length, 3);
+  } finally {
+    fake.override = undefined;
+    c.close();
+  }
+  assert.equal((await cairnOk(root, ['images', '-qa'])).stdout, '');
+  assert.deepEqual(readdirSync(join(root, 'content', 'ingest')), []);
+  const blobs = join(root, 'content', 'blobs', 'sha256');
+  assert.deepEqual(existsSync(blobs) ? readdirSync(blobs) : [], []);
+  const snaps = join(root, 'snapshots', 'overlay');
+  assert.deepEqual(existsSync(snaps) ? readdirSync(snaps) : [], []);
+});
