@@ -89,9 +89,9 @@ after(async () => {
 });
 
 /** Pull from the fake registry; the pull must fail with one line matching `pattern` and leave nothing. */
-async function failsCleanly(ref: string, pattern: RegExp): Promise<string> {
+async function failsCleanly(ref: string, pattern: RegExp, command: string[] = ['pull']): Promise<string> {
   const root = fresh('store');
-  const r = await cairn(root, ['pull', ref]);
+  const r = await cairn(root, [...command, ref]);
   assert.equal(r.code, 1, `exit code; stdout: ${r.stdout}`);
   const lines = r.stderr.split('\n').filter((l) => l !== '');
   assert.equal(lines.length, 1, `one line on stderr:\n${r.stderr}`);
@@ -391,4 +391,20 @@ test('a body that stalls: the request times out (bounded retries from where it s
   assert.deepEqual(existsSync(blobs) ? readdirSync(blobs) : [], []);
   const snaps = join(root, 'snapshots', 'overlay');
   assert.deepEqual(existsSync(snaps) ? readdirSync(snaps) : [], []);
+});
+
+test('pull -a of a repository whose tag list names a tag with path characters: refused before anything is pulled', async () => {
+  fake.override = (req, res) => {
+    if (!req.url?.startsWith('/v2/t/x/tags/list')) return false;
+    const body = Buffer.from(JSON.stringify({ name: 't/x', tags: ['1', '../../v2/y'] }));
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) }).end(body);
+    return true;
+  };
+  try {
+    const seen = fake.seen.length;
+    await failsCleanly(`${fake.host}/t/x`, /^Error: invalid tag "\.\.\/\.\.\/v2\/y": a tag is up to 128 of \[A-Za-z0-9_.-\] and cannot start with "\." or "-"$/, ['pull', '-a']);
+    assert.ok(!fake.seen.slice(seen).some((r) => r.url.includes('/manifests/')), 'no manifest was asked for');
+  } finally {
+    fake.override = undefined;
+  }
 });

@@ -89,9 +89,11 @@ export async function run(program: Command, cmd: Command, name: string): Promise
   await withCairn(program, async (cairn) => {
     if (o.allTags) {
       const tags = await cairn.remoteTags(ref.name, { ...(o.authfile ? { authfile: o.authfile } : {}), ...(o.tlsVerify === false ? { insecure: [ref.domain] } : {}) });
+      // every tag the registry names checked before anything is pulled (a hostile list: `../x`)
+      const refs = tags.map((t) => ({ t, name: withTag(ref, t).toString() }));
       let newer = false;
-      for (const t of tags) {
-        const r = await pullOne(cairn, withTag(ref, t).toString(), t, o);
+      for (const { t, name } of refs) {
+        const r = await pullOne(cairn, name, t, o);
         newer ||= !r.upToDate;
       }
       if (o.quiet) out(`${ref.toString()}\n`);
