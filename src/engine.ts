@@ -26,6 +26,8 @@ import type { SquashOptions } from './transfer/squash.js';
 import type { ByteOrigin } from './transfer/origin.js';
 import type { CopyProgress } from './transfer/types.js';
 import type { PullOptions, PullResult, PushOptions, PushResult, RegistryAccess } from './registry/transfer.js';
+import type { ServeOptions } from './distribution/server.js';
+import type { AddressInfo } from 'node:net';
 
 /** Where the store is and how it unpacks layers: the one options type of the library. */
 export interface CairnOptions {
@@ -166,6 +168,17 @@ export class Cairn {
       contentBytes += b.size;
     }
     return { root: this.store.root, schemaVersion: SCHEMA_VERSION, images: listImages(this.store.db).length, tags: listTags(this.store.db).length, contentBlobs, contentBytes, compressedBlobs: this.store.compressedBlobs };
+  }
+
+  /**
+   * `registry serve`: serve this store's repositories over the distribution API on
+   * `host:port` (port 0: a free one) until `close`.
+   */
+  async serveRegistry(host: string, port: number, opts: ServeOptions = {}): Promise<{ address: AddressInfo; close(): Promise<void> }> {
+    const { RegistryServer } = await import('./distribution/server.js');
+    const server = new RegistryServer(this.store, opts);
+    const address = await server.listen(host, port);
+    return { address, close: () => server.close() };
   }
 
   /** Remove what nothing uses (it also runs after every removal and copy). */

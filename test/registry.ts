@@ -124,7 +124,7 @@ export interface Proxy {
   requests: string[];
   /** Cut the next blob body this many bytes in (then serve normally). */
   cutNextBlobAt(n: number): void;
-  /** Drop the connection of the next upload PATCH after this many bytes of its body. */
+  /** Drop the connection of the next upload PATCH whose body reaches this many bytes, there. */
   cutNextUploadAt(n: number): void;
   /** Bytes of upload (PATCH and PUT) bodies passed on, total. */
   uploadBytes: number;
@@ -174,18 +174,18 @@ export async function startProxy(target: string): Promise<Proxy> {
     });
     up.on('error', () => res.destroy());
     if (req.method === 'PATCH' || req.method === 'PUT') {
+      // the next PATCH whose body reaches the limit is cut (smaller ones pass)
       const limit = req.method === 'PATCH' ? cutUpload : undefined;
-      if (limit !== undefined) cutUpload = undefined;
       let passed = 0;
       req.on('data', (d: Buffer) => {
-        if (limit !== undefined && passed + d.length > limit) {
+        if (limit !== undefined && cutUpload === limit && passed + d.length > limit) {
+          cutUpload = undefined;
           const part = d.subarray(0, limit - passed);
           passed += part.length;
           state.uploadBytes += part.length;
-          up.write(part);
-          // the client's connection drops; the registry keeps what it got
+          // the client's connection drops, and so does the registry's: it keeps what it got
           req.socket.destroy();
-          up.end();
+          up.write(part, () => up.destroy());
           return;
         }
         passed += d.length;
@@ -318,4 +318,26 @@ export function makePki(dir: string, ip: string): TestPki {
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('client.key'), '-out', p('client.csr'), '-subj', '/CN=cairn-test-client']);
   openssl(['x509', '-req', '-in', p('client.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('client.cert'), '-days', '2', '-extfile', p('client.ext')]);
   return { caCert: p('ca.crt'), serverCert: p('server.crt'), serverKey: p('server.key'), clientCert: p('client.cert'), clientKey: p('client.key') };
+}
+
+/** `cairn registry serve` on a free loopback port, serving the store at `root`. */
+export async function startCairnRegistry(root: string, args: string[] = []): Promise<Registry & { log: () => string }> {
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const cairnJs = new URL('../../bin/cairn.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [cairnJs, '--root', root, 'registry', 'serve', '--addr', host, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  await waitUp(host, child, () => log);
+  return {
+    host,
+    dir: root,
+    log: () => log,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await done;
+    },
+  };
 }

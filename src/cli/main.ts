@@ -214,6 +214,14 @@ export function buildProgram(): Command {
     .option('-f, --force', 'unmount even if mounted several times')
     .action(lazy(() => import('./commands/umount.js')));
 
+  const registry = program.command('registry').description('Serve this store as a registry');
+  registry
+    .command('serve')
+    .description('Serve the store\'s repositories over the OCI distribution API (the Docker registry API v2)')
+    .option('--addr <host:port>', 'where to listen', '127.0.0.1:5000')
+    .option('--read-only', 'refuse pushes and deletes')
+    .action(lazy(() => import('./commands/registry-serve.js')));
+
   program
     .command('version')
     .description('Show the cairn version information')

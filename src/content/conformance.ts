@@ -34,6 +34,14 @@ export function contentStoreSuite(name: string, make: () => Promise<{ store: Con
     assert.deepEqual(await s.readBytes(info.digest), data);
   }));
 
+  test(`${name}: a range of a blob (both ends inclusive; open-ended to the last byte)`, withStore(async (s) => {
+    const data = Buffer.from('0123456789');
+    const info = await s.ingest(Readable.from([data]), { digest: digestOf(data) });
+    assert.deepEqual(await readAll(await s.reader(info.digest, { start: 2, end: 4 })), Buffer.from('234'));
+    assert.deepEqual(await readAll(await s.reader(info.digest, { start: 7 })), Buffer.from('789'));
+    assert.deepEqual(await readAll(await s.reader(info.digest, { start: 0, end: 0 })), Buffer.from('0'));
+  }));
+
   test(`${name}: a digest mismatch commits nothing`, withStore(async (s) => {
     const data = Buffer.from('payload');
     const wrong = digestOf('something else');

@@ -13,6 +13,12 @@ export interface BlobInfo {
   size: number;
 }
 
+/** Bytes `start` to `end` of a blob, both inclusive, as an HTTP Range names them. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
 /** What the writer is expected to produce; a mismatch fails the commit. */
 export interface Expected {
   digest?: Digest;
@@ -47,8 +53,11 @@ export interface ContentWriter {
 export interface ContentStore {
   /** Size of a blob, or undefined when it is absent. */
   info(digest: Digest): Promise<BlobInfo | undefined>;
-  /** A stream of the blob's bytes. Throws NotFoundError when absent. */
-  reader(digest: Digest): Promise<Readable>;
+  /**
+   * A stream of the blob's bytes — of bytes `start` to `end` inclusive when given (a Range
+   * request; `end` defaults to the last byte). Throws NotFoundError when absent.
+   */
+  reader(digest: Digest, range?: ByteRange): Promise<Readable>;
   /** The whole blob, for small documents; refuses blobs larger than `maxBytes`. */
   readBytes(digest: Digest, maxBytes?: number): Promise<Buffer>;
   /** Start writing a blob. */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Digest, Digester, algorithmOf, digestStream, hexOf, parseDigest } from '../digest/digest.js';
 import { DataCorruptError, NotFoundError, PreconditionError, errnoCode } from '../errors.js';
-import { type BlobInfo, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith } from './content.js';
+import { type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith } from './content.js';
 import { processAlive } from '../process.js';
 
 export class LocalContentStore implements ContentStore {
@@ -48,7 +48,7 @@ export class LocalContentStore implements ContentStore {
     }
   }
 
-  async reader(digest: Digest): Promise<Readable> {
+  async reader(digest: Digest, range?: ByteRange): Promise<Readable> {
     let fh: fsp.FileHandle;
     try {
       fh = await fsp.open(this.blobPath(digest), 'r');
@@ -56,7 +56,7 @@ export class LocalContentStore implements ContentStore {
       if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`blob ${digest} not found in the content store`);
       throw e;
     }
-    return createReadStream('', { fd: fh, highWaterMark: 1 << 20 });
+    return createReadStream('', { fd: fh, highWaterMark: 1 << 20, ...(range ? { start: range.start, ...(range.end !== undefined ? { end: range.end } : {}) } : {}) });
   }
 
   async readBytes(digest: Digest, maxBytes = MAX_DOCUMENT_BYTES): Promise<Buffer> {

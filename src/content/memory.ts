@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { type Digest, Digester } from '../digest/digest.js';
 import { DataCorruptError, NotFoundError, PreconditionError } from '../errors.js';
-import { type BlobInfo, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith } from './content.js';
+import { type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith } from './content.js';
 
 export class MemoryContentStore implements ContentStore {
   private readonly blobs = new Map<Digest, Buffer>();
@@ -16,10 +16,10 @@ export class MemoryContentStore implements ContentStore {
     return b ? { digest, size: b.length } : undefined;
   }
 
-  async reader(digest: Digest): Promise<Readable> {
+  async reader(digest: Digest, range?: ByteRange): Promise<Readable> {
     const b = this.blobs.get(digest);
     if (!b) throw new NotFoundError(`blob ${digest} not found in the content store`);
-    return Readable.from([b]);
+    return Readable.from([range ? b.subarray(range.start, range.end === undefined ? undefined : range.end + 1) : b]);
   }
 
   async readBytes(digest: Digest, maxBytes = MAX_DOCUMENT_BYTES): Promise<Buffer> {

@@ -160,4 +160,33 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX blob_sources_layer ON blob_sources(diff_id, registry);
   `,
+  // v8: the repositories `cairn registry serve` serves from this store (metadata/registry.ts):
+  // which blobs each repository holds (a layer, a config or a manifest pushed or mounted there;
+  // the repository keeps them alive: gc_refs edges from 'repository'), the manifests it holds
+  // (media type, size, and for the referrers API its artifact type and subject) and its tags.
+  `
+  CREATE TABLE registry_blobs (
+    repo TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (repo, digest)
+  );
+  CREATE TABLE registry_manifests (
+    repo TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    artifact_type TEXT,
+    subject TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (repo, digest)
+  );
+  CREATE INDEX registry_manifests_subject ON registry_manifests(repo, subject);
+  CREATE TABLE registry_tags (
+    repo TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (repo, tag)
+  );
+  `,
 ];

@@ -2,9 +2,9 @@
  * The reference graph garbage collection walks (table `gc_refs`, migration v5): typed edges
  * from an owner to an object it keeps alive.
  *
- *   owners (roots)   image records, image mounts, leases of work in flight — and, later,
- *                    containers, volumes, build cache, registry repositories: a new kind of
- *                    root is one more entry in {@link ROOT_KINDS}
+ *   owners (roots)   image records, image mounts, leases of work in flight, the repositories
+ *                    `registry serve` serves — and, later, containers, volumes, build
+ *                    cache: a new kind of root is one more entry in {@link ROOT_KINDS}
  *   objects          blob (content store), layer (a layer record, by chainID), snapshot
  *                    (by key); objects refer to objects too (a layer to its snapshot, its
  *                    parent layer and, later, its tar-split record)
@@ -18,7 +18,7 @@ import type { Db } from './db.js';
 
 export type ObjectKind = 'blob' | 'layer' | 'snapshot';
 /** Kinds whose rows are roots of the graph. */
-export const ROOT_KINDS = ['image', 'mount', 'lease'] as const;
+export const ROOT_KINDS = ['image', 'mount', 'lease', 'repository'] as const;
 export type RootKind = (typeof ROOT_KINDS)[number];
 
 export interface Ref {
@@ -44,6 +44,11 @@ export function addRefs(db: Db, from: Owner, to: readonly Ref[]): void {
 /** `from` keeps nothing alive any more (it is being deleted). */
 export function dropRefs(db: Db, from: Owner): void {
   db.prepare('DELETE FROM gc_refs WHERE src_kind = ? AND src_id = ?').run(from.kind, from.id);
+}
+
+/** `from` no longer keeps `to` alive (one edge; the others stay). */
+export function dropRef(db: Db, from: Owner, to: Ref): void {
+  db.prepare('DELETE FROM gc_refs WHERE src_kind = ? AND src_id = ? AND dst_kind = ? AND dst_id = ?').run(from.kind, from.id, to.kind, to.id);
 }
 
 /** What `from` refers to directly. */

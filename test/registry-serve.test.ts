@@ -1,0 +1,224 @@
+/**
+ * `cairn registry serve` (issue 13), first slice: the store served over the distribution API to
+ * real clients — cairn's own and skopeo — with the same digests back; chunked uploads resumed
+ * from the offset the server reports after a dropped connection (issue 10's resume target: less
+ * than 1.2x the blob's size moved); cross-repository mounts; blobs stored once beside the store's
+ * own images; the spec's errors for what a client gets wrong.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { cairn, cairnOk, busyboxTar, makeDockerArchive, makeTar, randomBytesSeeded, tempDir } from './helpers.js';
+import { startCairnRegistry, startProxy, type Proxy, type Registry } from './registry.js';
+
+const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+let dir: { path: string; cleanup: () => Promise<void> };
+let serverRoot: string;
+let reg: Registry & { log: () => string };
+let proxy: Proxy;
+let archive: Buffer;
+let n = 0;
+const fresh = (name: string): string => join(dir.path, `${name}-${++n}`);
+
+before(async () => {
+  dir = await tempDir('cairn-serve-');
+  serverRoot = join(dir.path, 'served');
+  reg = await startCairnRegistry(serverRoot);
+  proxy = await startProxy(reg.host);
+  const bb = await busyboxTar();
+  // 20 MiB of incompressible data: three 8 MiB PATCHes when pushed
+  const big = await makeTar([{ path: 'opt/big.bin', content: randomBytesSeeded(20 << 20, 3) }]);
+  const a = await makeTar([{ path: 'opt/a.txt', content: 'image a\n' }]);
+  const b = await makeTar([{ path: 'opt/b.txt', content: 'image b\n' }]);
+  archive = await makeDockerArchive([
+    { layers: [bb, big, a], repoTags: ['t/a:1'] },
+    { layers: [bb, big, b], repoTags: ['t/b:1'] },
+  ]);
+});
+
+after(async () => {
+  await proxy?.stop();
+  await reg?.stop();
+  await dir?.cleanup();
+});
+
+async function loaded(): Promise<string> {
+  const root = fresh('store');
+  await cairnOk(root, ['load'], { input: archive });
+  return root;
+}
+
+test('serve says where it listens and what it serves', () => {
+  assert.equal(reg.log(), `cairn registry: serving the store at ${serverRoot} on http://${reg.host}\n`);
+});
+
+test('push, pull: the same image ID and manifest digest; skopeo reads and writes it; a second repository mounts the shared layers', async () => {
+  const src = await loaded();
+  const ref = `${reg.host}/t/a:1`;
+  await cairnOk(src, ['tag', 't/a:1', ref]);
+  const push = await cairnOk(src, ['push', ref]);
+  const digest = /1: digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(push.stdout)![1]!;
+  const root = fresh('store');
+  const pull = await cairnOk(root, ['pull', ref]);
+  assert.match(pull.stdout, new RegExp(`Digest: ${digest}`));
+  const id = (r: string) => cairnOk(r, ['images', '-q', '--no-trunc', ref]).then((x) => x.stdout);
+  assert.equal(await id(root), await id(src));
+
+  // skopeo pulls it and pushes it under another name (its own upload and mount code): the manifest digest holds
+  const copy = spawnSync('skopeo', ['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${ref}`, `docker://${reg.host}/t/skopeo:1`], { encoding: 'utf8' });
+  assert.equal(copy.status, 0, copy.stderr);
+  const raw = spawnSync('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/t/skopeo:1`]);
+  assert.equal(raw.status, 0);
+  assert.equal(sha(raw.stdout), digest);
+
+  // t/b shares the busybox and big layers: mounted from t/a, not uploaded again
+  const ref2 = `${reg.host}/t/b:1`;
+  await cairnOk(src, ['tag', 't/b:1', ref2]);
+  const push2 = await cairnOk(src, ['push', ref2]);
+  assert.equal((push2.stdout.match(/: Mounted from t\/a$/gm) ?? []).length, 2, push2.stdout);
+  const tags = await (await fetch(`http://${reg.host}/v2/_catalog`)).json();
+  assert.deepEqual(tags, { repositories: ['t/a', 't/b', 't/skopeo'] });
+});
+
+test('blobs are stored once: the served store pulling from itself keeps one file per blob', async () => {
+  const src = await loaded();
+  const ref = `${reg.host}/t/once:1`;
+  await cairnOk(src, ['tag', 't/a:1', ref]);
+  await cairnOk(src, ['push', ref]);
+  const blobsDir = join(serverRoot, 'content', 'blobs', 'sha256');
+  const before = readdirSync(blobsDir).length;
+  // the server's own store pulls the image it serves: its compressed layers are the served blobs
+  await cairnOk(serverRoot, ['pull', ref]);
+  const added = readdirSync(blobsDir).length - before;
+  // only tar-split records are new (a pulled layer's record of its tar); no layer blob twice
+  const manifest = (await (await fetch(`http://${reg.host}/v2/t/once/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).json()) as { layers: Array<{ digest: string }> };
+  for (const l of manifest.layers) assert.ok(existsSync(join(blobsDir, l.digest.slice(7))));
+  assert.ok(added <= manifest.layers.length, `${added} blobs added`);
+  await cairnOk(serverRoot, ['rmi', ref]);
+  // the repository still holds every blob it serves
+  const again = await cairn(fresh('store'), ['pull', ref]);
+  assert.equal(again.code, 0, again.stderr);
+});
+
+test('a chunked upload whose connection drops mid-PATCH resumes from the offset the server reports: less than 1.2x the blob moved', async () => {
+  const src = await loaded();
+  const ref = `${proxy.host}/t/resume:1`;
+  await cairnOk(src, ['tag', 't/a:1', ref]);
+  const before = proxy.uploadBytes;
+  const seen = proxy.requests.length;
+  proxy.cutNextUploadAt(5 << 20);
+  const push = await cairn(src, ['push', ref]);
+  assert.equal(push.code, 0, push.stderr);
+  assert.doesNotMatch(push.stdout, /Retrying/);
+  const reqs = proxy.requests.slice(seen);
+  assert.ok(reqs.some((l) => l.startsWith('GET') && l.includes('/blobs/uploads/')), 'the session was asked where it stood');
+  const manifest = (await (await fetch(`http://${reg.host}/v2/t/resume/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).json()) as { layers: Array<{ size: number }>; config: { size: number } };
+  const sizes = [...manifest.layers.map((l) => l.size), manifest.config.size];
+  const total = sizes.reduce((x, y) => x + y, 0);
+  const moved = proxy.uploadBytes - before;
+  assert.ok(moved >= total && moved < 1.2 * total, `moved ${moved} bytes for ${total}`);
+  const biggest = Math.max(...sizes);
+  assert.ok(moved - total < 0.2 * biggest, `the big blob moved ${(moved - total) / biggest} more than once`);
+  const root = fresh('store');
+  await cairnOk(root, ['pull', `${reg.host}/t/resume:1`]);
+});
+
+test("the spec's errors: unknown manifests and blobs, another repository's blob, bad names, a manifest naming a missing blob, a wrong digest, a chunk out of order", async () => {
+  const base = `http://${reg.host}/v2`;
+  const code = async (r: Response): Promise<string> => ((await r.json()) as { errors: Array<{ code: string }> }).errors[0]!.code;
+  let r = await fetch(`${base}/t/nosuch/manifests/1`);
+  assert.equal(r.status, 404);
+  assert.equal(await code(r), 'MANIFEST_UNKNOWN');
+  r = await fetch(`${base}/t/a/blobs/sha256:${'0'.repeat(64)}`);
+  assert.equal(r.status, 404);
+  assert.equal(await code(r), 'BLOB_UNKNOWN');
+  r = await fetch(`${base}/t/UPPER/manifests/1`);
+  assert.equal(r.status, 400);
+  assert.equal(await code(r), 'NAME_INVALID');
+  // a path with `..` (sent as it is: fetch would normalise it away)
+  const raw = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: Number(reg.host.split(':')[1]), path: '/v2/t/../etc/manifests/1' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(raw.status, 400);
+  assert.equal(JSON.parse(raw.body).errors[0].code, 'NAME_INVALID');
+
+  // a blob pushed to t/own is not served from t/other without a mount
+  const blob = Buffer.from('only in t/own\n');
+  r = await fetch(`${base}/t/own/blobs/uploads/?digest=${sha(blob)}`, { method: 'POST', body: blob });
+  assert.equal(r.status, 201);
+  assert.equal(r.headers.get('docker-content-digest'), sha(blob));
+  assert.equal((await fetch(`${base}/t/own/blobs/${sha(blob)}`)).status, 200);
+  r = await fetch(`${base}/t/other/blobs/${sha(blob)}`);
+  assert.equal(r.status, 404);
+  // a Range request
+  r = await fetch(`${base}/t/own/blobs/${sha(blob)}`, { headers: { Range: 'bytes=5-6' } });
+  assert.equal(r.status, 206);
+  assert.equal(r.headers.get('content-range'), `bytes 5-6/${blob.length}`);
+  assert.equal(await r.text(), 'in');
+
+  // a manifest naming a blob the repository lacks is refused, and is not listed
+  const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+  r = await fetch(`${base}/t/own/blobs/uploads/?digest=${sha(config)}`, { method: 'POST', body: config });
+  assert.equal(r.status, 201);
+  const manifest = (layer: string) =>
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layer, size: 14 }] }));
+  r = await fetch(`${base}/t/own/manifests/1`, { method: 'PUT', body: manifest(`sha256:${'1'.repeat(64)}`), headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+  assert.equal(r.status, 400);
+  assert.equal(await code(r), 'MANIFEST_BLOB_UNKNOWN');
+  assert.equal((await fetch(`${base}/t/own/manifests/1`)).status, 404);
+  const good = manifest(sha(blob));
+  // by digest, a digest that does not match the body
+  r = await fetch(`${base}/t/own/manifests/sha256:${'2'.repeat(64)}`, { method: 'PUT', body: good, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+  assert.equal(r.status, 400);
+  assert.equal(await code(r), 'DIGEST_INVALID');
+  r = await fetch(`${base}/t/own/manifests/1`, { method: 'PUT', body: good, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+  assert.equal(r.status, 201);
+  assert.equal(r.headers.get('docker-content-digest'), sha(good));
+
+  // an upload finished under the wrong digest: refused, nothing visible
+  r = await fetch(`${base}/t/own/blobs/uploads/`, { method: 'POST' });
+  assert.equal(r.status, 202);
+  const loc = new URL(r.headers.get('location')!, `http://${reg.host}`);
+  r = await fetch(loc, { method: 'PATCH', body: Buffer.from('abc'), headers: { 'Content-Range': '0-2', 'Content-Type': 'application/octet-stream' } });
+  assert.equal(r.status, 202);
+  assert.equal(r.headers.get('range'), '0-2');
+  // a chunk that does not start where the upload stands: 416, and where it stands
+  r = await fetch(loc, { method: 'PATCH', body: Buffer.from('xyz'), headers: { 'Content-Range': '5-7', 'Content-Type': 'application/octet-stream' } });
+  assert.equal(r.status, 416);
+  assert.equal(r.headers.get('range'), '0-2');
+  const wrong = `sha256:${'3'.repeat(64)}`;
+  const put = new URL(loc);
+  put.searchParams.set('digest', wrong);
+  r = await fetch(put, { method: 'PUT' });
+  assert.equal(r.status, 400);
+  assert.equal(await code(r), 'DIGEST_INVALID');
+  assert.equal((await fetch(`${base}/t/own/blobs/${wrong}`)).status, 404);
+  assert.equal((await fetch(loc)).status, 404, 'the session is gone');
+});
+
+test('tags are listed in order, a page at a time, with a Link to the next', async () => {
+  const src = await loaded();
+  for (const t of ['3', '1', '2']) {
+    await cairnOk(src, ['tag', 't/a:1', `${reg.host}/t/pages:${t}`]);
+    await cairnOk(src, ['push', `${reg.host}/t/pages:${t}`]);
+  }
+  let r = await fetch(`http://${reg.host}/v2/t/pages/tags/list?n=2`);
+  assert.deepEqual(await r.json(), { name: 't/pages', tags: ['1', '2'] });
+  assert.equal(r.headers.get('link'), '</v2/t/pages/tags/list?last=2&n=2>; rel="next"');
+  r = await fetch(`http://${reg.host}/v2/t/pages/tags/list?n=2&last=2`);
+  assert.deepEqual(await r.json(), { name: 't/pages', tags: ['3'] });
+  assert.equal(r.headers.get('link'), null);
+  r = await fetch(`http://${reg.host}/v2/t/nosuch/tags/list`);
+  assert.equal(r.status, 404);
+});
