@@ -26,7 +26,17 @@ import type { SquashOptions } from './transfer/squash.js';
 import type { ByteOrigin } from './transfer/origin.js';
 import type { CopyProgress } from './transfer/types.js';
 import type { PullOptions, PullResult, PushOptions, PushResult, RegistryAccess } from './registry/transfer.js';
-import type { ServeOptions } from './distribution/server.js';
+
+/** `registry serve`'s options, as files the engine reads. */
+export interface RegistryServeOptions {
+  /** Refuse pushes and deletes. */
+  readOnly?: boolean;
+  /** Require basic auth by the users of this htpasswd file (bcrypt entries). */
+  htpasswdFile?: string;
+  /** Serve https with this certificate and key (PEM files). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+}
 import type { AddressInfo } from 'node:net';
 
 /** Where the store is and how it unpacks layers: the one options type of the library. */
@@ -174,9 +184,14 @@ export class Cairn {
    * `registry serve`: serve this store's repositories over the distribution API on
    * `host:port` (port 0: a free one) until `close`.
    */
-  async serveRegistry(host: string, port: number, opts: ServeOptions = {}): Promise<{ address: AddressInfo; close(): Promise<void> }> {
-    const { RegistryServer } = await import('./distribution/server.js');
-    const server = new RegistryServer(this.store, opts);
+  async serveRegistry(host: string, port: number, opts: RegistryServeOptions = {}): Promise<{ address: AddressInfo; close(): Promise<void> }> {
+    const { RegistryServer, loadTls } = await import('./distribution/server.js');
+    const { Htpasswd } = await import('./distribution/auth.js');
+    const server = new RegistryServer(this.store, {
+      ...(opts.readOnly ? { readOnly: true } : {}),
+      ...(opts.htpasswdFile !== undefined ? { htpasswd: Htpasswd.load(opts.htpasswdFile) } : {}),
+      ...(opts.tlsCertFile !== undefined && opts.tlsKeyFile !== undefined ? { tls: loadTls(opts.tlsCertFile, opts.tlsKeyFile) } : {}),
+    });
     const address = await server.listen(host, port);
     return { address, close: () => server.close() };
   }

@@ -14,7 +14,7 @@ export * from './reference/reference.js';
 export * from './oci/index.js';
 
 // The front door.
-export { Cairn, type CairnOptions, type StoreInfo, type MountedImage, type SaveOptions } from './engine.js';
+export { Cairn, type CairnOptions, type StoreInfo, type MountedImage, type SaveOptions, type RegistryServeOptions } from './engine.js';
 export { defaultRoot } from './store/store.js';
 export type { ImageRow, ListOptions, HistoryRow, ImageInspect, InspectContainerConfig } from './image/query.js';
 export type { RemoveEvent, RemoveOptions } from './image/tags.js';

@@ -222,3 +222,78 @@ test('tags are listed in order, a page at a time, with a Link to the next', asyn
   r = await fetch(`http://${reg.host}/v2/t/nosuch/tags/list`);
   assert.equal(r.status, 404);
 });
+
+test('--htpasswd: every request needs a user of the file (401 with a Basic challenge); login, push and pull with one; skopeo with --creds', async () => {
+  const file = join(dir.path, 'htpasswd');
+  const h = spawnSync('htpasswd', ['-cbB', file, 'alice', 's3cret'], { encoding: 'utf8' });
+  assert.equal(h.status, 0, h.stderr);
+  const root = fresh('served');
+  const authed = await startCairnRegistry(root, ['--htpasswd', file]);
+  try {
+    assert.match(authed.log(), new RegExp(`\\(users of ${file.replace(/[.]/g, '\\.')}\\)\\n$`));
+    let r = await fetch(`http://${authed.host}/v2/`);
+    assert.equal(r.status, 401);
+    assert.equal(r.headers.get('www-authenticate'), 'Basic realm="cairn registry"');
+    assert.equal(((await r.json()) as { errors: Array<{ code: string }> }).errors[0]!.code, 'UNAUTHORIZED');
+    r = await fetch(`http://${authed.host}/v2/`, { headers: { Authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}` } });
+    assert.equal(r.status, 401);
+    const src = await loaded();
+    const ref = `${authed.host}/t/auth:1`;
+    await cairnOk(src, ['tag', 't/a:1', ref]);
+    const denied = await cairn(src, ['push', ref]);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /unauthorized/);
+    const authfile = join(dir.path, `auth-${n}.json`);
+    const bad = await cairn(src, ['login', '-u', 'alice', '-p', 'nope', '--authfile', authfile, authed.host]);
+    assert.equal(bad.code, 1);
+    await cairnOk(src, ['login', '-u', 'alice', '--password-stdin', '--authfile', authfile, authed.host], { input: 's3cret\n' });
+    await cairnOk(src, ['push', '--authfile', authfile, ref]);
+    const copy = spawnSync('skopeo', ['inspect', '--tls-verify=false', '--creds', 'alice:s3cret', `docker://${ref}`], { encoding: 'utf8' });
+    assert.equal(copy.status, 0, copy.stderr);
+    const other = fresh('store');
+    await cairnOk(other, ['pull', '--authfile', authfile, ref]);
+  } finally {
+    await authed.stop();
+  }
+});
+
+test('--tls-cert/--tls-key: https, verified by a client that trusts the CA', async () => {
+  const { makePki } = await import('./registry.js');
+  const pki = makePki(join(dir.path, 'pki'), '127.0.0.1');
+  const root = fresh('served');
+  const secure = await startCairnRegistry(root, ['--tls-cert', pki.serverCert, '--tls-key', pki.serverKey]);
+  try {
+    assert.match(secure.log(), new RegExp(`on https://${secure.host.replace(/[.]/g, '\\.')}\\n$`));
+    // curl verifies the certificate against the test CA
+    const curl = spawnSync('curl', ['-sS', '--cacert', pki.caCert, `https://${secure.host}/v2/`], { encoding: 'utf8' });
+    assert.equal(curl.status, 0, curl.stderr);
+    assert.equal(curl.stdout, '{}');
+    const src = await loaded();
+    const ref = `${secure.host}/t/tls:1`;
+    await cairnOk(src, ['tag', 't/a:1', ref]);
+    await cairnOk(src, ['push', ref]);
+    const certDir = join(dir.path, 'certs');
+    const { mkdirSync, copyFileSync } = await import('node:fs');
+    mkdirSync(certDir, { recursive: true });
+    copyFileSync(pki.caCert, join(certDir, 'ca.crt'));
+    const sk = spawnSync('skopeo', ['inspect', '--cert-dir', certDir, `docker://${ref}`], { encoding: 'utf8' });
+    assert.equal(sk.status, 0, sk.stderr);
+  } finally {
+    await secure.stop();
+  }
+});
+
+test('a bad htpasswd file or TLS key stops serve at start with one line', async () => {
+  const file = join(dir.path, 'bad-htpasswd');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(file, 'bob:{SHA}fEqNCco3Yq9h5ZUglD3CZJT4lBs=\n');
+  let r = await cairn(fresh('served'), ['registry', 'serve', '--addr', '127.0.0.1:0', '--htpasswd', file]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `Error: htpasswd file ${file}, line 1: not a user with a bcrypt hash (make entries with htpasswd -B)\n`);
+  r = await cairn(fresh('served'), ['registry', 'serve', '--addr', '127.0.0.1:0', '--tls-cert', file, '--tls-key', join(dir.path, 'nope.key')]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `Error: TLS key ${join(dir.path, 'nope.key')}: no such file\n`);
+  r = await cairn(fresh('served'), ['registry', 'serve', '--addr', 'nowhere']);
+  assert.equal(r.code, 125);
+  assert.equal(r.stderr, 'Error: invalid --addr "nowhere": HOST:PORT, e.g. 127.0.0.1:5000\n');
+});

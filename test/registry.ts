@@ -328,7 +328,7 @@ export async function startCairnRegistry(root: string, args: string[] = []): Pro
   const child = spawn(process.execPath, [cairnJs, '--root', root, 'registry', 'serve', '--addr', host, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  await waitUp(host, child, () => log);
+  await waitUp(host, child, () => log, args.includes('--tls-cert'));
   return {
     host,
     dir: root,

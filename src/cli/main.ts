@@ -220,6 +220,9 @@ export function buildProgram(): Command {
     .description('Serve the store\'s repositories over the OCI distribution API (the Docker registry API v2)')
     .option('--addr <host:port>', 'where to listen', '127.0.0.1:5000')
     .option('--read-only', 'refuse pushes and deletes')
+    .option('--htpasswd <file>', 'require basic auth by the users of this htpasswd file (bcrypt entries: htpasswd -B)')
+    .option('--tls-cert <file>', 'serve https with this certificate (PEM)')
+    .option('--tls-key <file>', 'and this private key (PEM)')
     .action(lazy(() => import('./commands/registry-serve.js')));
 
   program

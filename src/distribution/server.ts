@@ -14,13 +14,15 @@
  * cross-repository mounts (`?mount=&from=`, and without `from` when any repository holds the
  * blob: automatic content discovery). Errors use the spec's JSON format and codes.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContentWriter } from '../content/content.js';
 import { type Digest, digestOf } from '../digest/digest.js';
-import { CairnError, DataCorruptError, InvalidArgumentError } from '../errors.js';
+import { CairnError, DataCorruptError, errnoCode, InvalidArgumentError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
 import { blobRef } from '../metadata/refs.js';
 import {
@@ -42,6 +44,7 @@ import { isIndexType, isManifestType, isNondistributableType } from '../oci/medi
 import { parseManifestOrIndex } from '../oci/validate.js';
 import type { Store } from '../store/store.js';
 import { ApiError, parseContentRange, parseRange, parseRoute, type Route } from './api.js';
+import type { Htpasswd } from './auth.js';
 import { UploadSessions } from './uploads.js';
 
 /** The most bytes a manifest may have (as Distribution's limit). */
@@ -56,6 +59,22 @@ export interface ServeOptions {
   idleTimeoutMs?: number;
   /** An upload session unused for this long is dropped (default 15 min). */
   uploadIdleMs?: number;
+  /** Users who may use the registry (basic auth); none: anyone may. */
+  htpasswd?: Htpasswd;
+  /** Serve https with this certificate and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+/** A certificate and key for https, read from PEM files (a one-line error naming the one that cannot be read). */
+export function loadTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new InvalidArgumentError(`TLS ${what} ${file}: ${errnoCode(e) === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  };
+  return { cert: read(certFile, 'certificate'), key: read(keyFile, 'key') };
 }
 
 export class RegistryServer {
@@ -71,7 +90,14 @@ export class RegistryServer {
 
   /** Listen on `host:port` (port 0: a free one); resolves with the address bound. */
   async listen(host: string, port: number): Promise<AddressInfo> {
-    const server = createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
+    const tls = this.opts.tls;
+    let server: Server;
+    try {
+      server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
+    } catch (e) {
+      throw new InvalidArgumentError(`TLS certificate or key: ${(e as Error).message.split('\n')[0]}`);
+    }
     // A big upload may take longer than Node's default 5 minutes for a whole request; what is
     // bounded instead is the time a connection may go without moving a byte.
     server.requestTimeout = 0;
@@ -97,6 +123,7 @@ export class RegistryServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     try {
+      if (this.opts.htpasswd) await this.opts.htpasswd.check(req.headers.authorization);
       // the path as sent: a URL parser would resolve `..` away and name another repository
       const target = req.url ?? '/';
       const q = target.indexOf('?');
@@ -123,6 +150,7 @@ export class RegistryServer {
       return;
     }
     const body = err.body();
+    if (err.code === 'UNAUTHORIZED') res.setHeader('WWW-Authenticate', 'Basic realm="cairn registry"');
     res.writeHead(err.status, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
     res.end(body);
   }
