@@ -297,3 +297,76 @@ test('a bad htpasswd file or TLS key stops serve at start with one line', async 
   assert.equal(r.code, 125);
   assert.equal(r.stderr, 'Error: invalid --addr "nowhere": HOST:PORT, e.g. 127.0.0.1:5000\n');
 });
+
+test('the referrers API: artifacts whose subject is a manifest are listed (and filtered by artifactType); the PUT answers OCI-Subject', async () => {
+  const base = `http://${reg.host}/v2/t/refs`;
+  const put = async (path: string, body: Buffer, type = 'application/octet-stream'): Promise<Response> => fetch(`${base}/${path}`, { method: 'PUT', body, headers: { 'Content-Type': type } });
+  const post = async (body: Buffer): Promise<void> => {
+    const r = await fetch(`${base}/blobs/uploads/?digest=${sha(body)}`, { method: 'POST', body });
+    assert.equal(r.status, 201);
+  };
+  const empty = Buffer.from('{}');
+  const layer = Buffer.from('a signature');
+  await post(empty);
+  await post(layer);
+  const OCI = 'application/vnd.oci.image.manifest.v1+json';
+  const subject = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI, config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha(empty), size: 2 }, layers: [{ mediaType: 'application/vnd.example.data', digest: sha(layer), size: layer.length }] }));
+  assert.equal((await put('manifests/subject', subject, OCI)).status, 201);
+  const artifact = (type: string, note: string): Buffer =>
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI,
+        artifactType: type,
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha(empty), size: 2 },
+        layers: [{ mediaType: 'application/vnd.example.data', digest: sha(layer), size: layer.length }],
+        subject: { mediaType: OCI, digest: sha(subject), size: subject.length },
+        annotations: { note },
+      }),
+    );
+  const sig = artifact('application/vnd.example.signature', 'sig');
+  const sbom = artifact('application/vnd.example.sbom', 'sbom');
+  for (const a of [sig, sbom]) {
+    const r = await put(`manifests/${sha(a)}`, a, OCI);
+    assert.equal(r.status, 201);
+    assert.equal(r.headers.get('oci-subject'), sha(subject));
+  }
+  let r = await fetch(`${base}/referrers/${sha(subject)}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type'), 'application/vnd.oci.image.index.v1+json');
+  const all = (await r.json()) as { manifests: Array<{ digest: string; artifactType: string; annotations: Record<string, string> }> };
+  assert.deepEqual(all.manifests.map((m) => [m.digest, m.artifactType, m.annotations.note]).sort(), [
+    [sha(sig), 'application/vnd.example.signature', 'sig'],
+    [sha(sbom), 'application/vnd.example.sbom', 'sbom'],
+  ].sort());
+  r = await fetch(`${base}/referrers/${sha(subject)}?artifactType=application/vnd.example.sbom`);
+  assert.equal(r.headers.get('oci-filters-applied'), 'artifactType');
+  assert.deepEqual(((await r.json()) as { manifests: Array<{ digest: string }> }).manifests.map((m) => m.digest), [sha(sbom)]);
+  // a subject that is not here: an empty list, not an error
+  r = await fetch(`${base}/referrers/sha256:${'9'.repeat(64)}`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(((await r.json()) as { manifests: unknown[] }).manifests, []);
+});
+
+test('sha512: blobs uploaded and manifests put under sha512 digests are verified in sha512 and served by them', async () => {
+  const { createHash: h } = await import('node:crypto');
+  const sha512 = (b: Buffer): string => `sha512:${h('sha512').update(b).digest('hex')}`;
+  const base = `http://${reg.host}/v2/t/sha512`;
+  const blob = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+  let r = await fetch(`${base}/blobs/uploads/?digest=${sha512(blob)}`, { method: 'POST', body: blob });
+  assert.equal(r.status, 201);
+  assert.equal(r.headers.get('docker-content-digest'), sha512(blob));
+  r = await fetch(`${base}/blobs/${sha512(blob)}`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(Buffer.from(await r.arrayBuffer()), blob);
+  r = await fetch(`${base}/blobs/uploads/?digest=${sha512(Buffer.from('x'))}`, { method: 'POST', body: blob });
+  assert.equal(r.status, 400);
+  const OCI = 'application/vnd.oci.image.manifest.v1+json';
+  const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha512(blob), size: blob.length }, layers: [] }));
+  r = await fetch(`${base}/manifests/${sha512(m)}`, { method: 'PUT', body: m, headers: { 'Content-Type': OCI } });
+  assert.equal(r.status, 201, await r.text());
+  assert.equal(r.headers.get('docker-content-digest'), sha512(m));
+  r = await fetch(`${base}/manifests/${sha512(m)}`, { headers: { Accept: OCI } });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('docker-content-digest'), sha512(m));
+});

@@ -34,6 +34,15 @@ export function contentStoreSuite(name: string, make: () => Promise<{ store: Con
     assert.deepEqual(await s.readBytes(info.digest), data);
   }));
 
+  test(`${name}: a blob named by a sha512 digest is verified in sha512`, withStore(async (s) => {
+    const data = Buffer.from('sha512 content');
+    const d512 = digestOf(data, 'sha512');
+    const info = await s.ingest(Readable.from([data]), { digest: d512 });
+    assert.equal(info.digest, d512);
+    assert.deepEqual(await readAll(await s.reader(d512)), data);
+    await assert.rejects(s.ingest(Readable.from([Buffer.from('other')]), { digest: d512 }), DataCorruptError);
+  }));
+
   test(`${name}: a range of a blob (both ends inclusive; open-ended to the last byte)`, withStore(async (s) => {
     const data = Buffer.from('0123456789');
     const info = await s.ingest(Readable.from([data]), { digest: digestOf(data) });

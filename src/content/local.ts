@@ -179,7 +179,14 @@ class LocalWriter implements ContentWriter {
     this.done = true;
     try {
       // The caller's verified digest, or the bytes' own (hashed here, or read back and hashed).
-      const digest = this.digester ? this.digester.digest() : (expected?.digest ?? (await digestStream(createReadStream(this.path, { highWaterMark: 1 << 20 }))).digest);
+      // (a digest of another algorithm than the running hash's — sha512 — is computed again from the file)
+      const alg = expected?.digest !== undefined ? algorithmOf(expected.digest) : 'sha256';
+      const digest =
+        this.digester && this.digester.algorithm === alg
+          ? this.digester.digest()
+          : this.digester
+            ? (await digestStream(createReadStream(this.path, { highWaterMark: 1 << 20 }), alg)).digest
+            : (expected?.digest ?? (await digestStream(createReadStream(this.path, { highWaterMark: 1 << 20 }))).digest);
       if (expected?.size !== undefined && size !== expected.size) {
         throw new DataCorruptError(`${what}: size mismatch: got ${size} bytes, expected ${expected.size}`);
       }

@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContentWriter } from '../content/content.js';
-import { type Digest, digestOf } from '../digest/digest.js';
+import { algorithmOf, type Digest, digestOf } from '../digest/digest.js';
 import { CairnError, DataCorruptError, errnoCode, InvalidArgumentError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
 import { blobRef } from '../metadata/refs.js';
@@ -34,6 +34,7 @@ import {
   hasBlobLink,
   linkBlob,
   putManifestRecord,
+  referrersOf,
   registryTags,
   repositories,
   repositoryExists,
@@ -208,7 +209,8 @@ export class RegistryServer {
         await this.uploads.cancel(route.name, route.id);
         return empty(res, 204);
       case 'referrers':
-        throw new ApiError('UNSUPPORTED', 'the referrers API is not served yet', 404);
+        allow('GET');
+        return this.referrers(route.name, route.digest, q.get('artifactType'), res);
     }
   }
 
@@ -232,7 +234,8 @@ export class RegistryServer {
 
   private async putManifest(repo: string, reference: { tag: string } | { digest: Digest }, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readLimited(req, MANIFEST_MAX);
-    const digest = digestOf(raw);
+    // named by a sha512 digest: the manifest is hashed (and kept) in sha512
+    const digest = digestOf(raw, 'digest' in reference ? algorithmOf(reference.digest) : 'sha256');
     if ('digest' in reference && reference.digest !== digest) throw new ApiError('DIGEST_INVALID', `the manifest's digest is ${digest}, not ${reference.digest}`);
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
     let parsed;
@@ -266,7 +269,9 @@ export class RegistryServer {
           }
         }
         linkBlob(db, repo, digest);
-        putManifestRecord(db, { repo, digest, mediaType, size: raw.length, artifactType: doc.artifactType ?? null, subject: doc.subject?.digest ?? null });
+        // the referrers API lists an image manifest without artifactType by its config's media type
+        const artifactType = doc.artifactType ?? (parsed.kind === 'manifest' ? parsed.manifest.config.mediaType : null);
+        putManifestRecord(db, { repo, digest, mediaType, size: raw.length, artifactType, subject: doc.subject?.digest ?? null });
         if ('tag' in reference) setRegistryTag(db, repo, reference.tag, digest);
       });
     });
@@ -286,6 +291,30 @@ export class RegistryServer {
     });
     if (!gone) throw new ApiError('MANIFEST_UNKNOWN', 'tag' in reference ? `${repo}:${reference.tag}` : `${repo}@${reference.digest}`);
     empty(res, 202);
+  }
+
+  /**
+   * The referrers API: an OCI index of the repository's manifests whose subject is `digest`
+   * (whether or not that manifest is here), each with its artifact type and annotations,
+   * filtered by `artifactType` when asked (and saying so in `OCI-Filters-Applied`).
+   */
+  private async referrers(repo: string, digest: Digest, artifactType: string | null, res: ServerResponse): Promise<void> {
+    const manifests = [];
+    for (const m of referrersOf(this.store.db, repo, digest)) {
+      if (artifactType !== null && m.artifactType !== artifactType) continue;
+      let annotations: unknown;
+      try {
+        annotations = (JSON.parse((await this.store.content.readBytes(m.digest, MANIFEST_MAX)).toString('utf8')) as { annotations?: unknown }).annotations;
+      } catch (e) {
+        if (!(e instanceof CairnError || e instanceof SyntaxError)) throw e;
+        continue; // deleted meanwhile
+      }
+      manifests.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, ...(m.artifactType !== null ? { artifactType: m.artifactType } : {}), ...(annotations !== undefined ? { annotations } : {}) });
+    }
+    if (artifactType !== null) res.setHeader('OCI-Filters-Applied', 'artifactType');
+    const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
+    res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json', 'Content-Length': String(body.length) });
+    res.end(body);
   }
 
   // --- blobs --------------------------------------------------------------------------------
