@@ -38,6 +38,7 @@ export interface RegistryServeOptions {
   tlsKeyFile?: string;
 }
 import type { AddressInfo } from 'node:net';
+import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
 
 /** Where the store is and how it unpacks layers: the one options type of the library. */
 export interface CairnOptions {
@@ -194,6 +195,11 @@ export class Cairn {
     });
     const address = await server.listen(host, port);
     return { address, close: () => server.close() };
+  }
+
+  /** `registry gc`: links no served manifest needs dropped (untagged manifests too, if asked), then a collection. */
+  async registryGc(opts: RegistryGcOptions = {}): Promise<RegistryGcResult> {
+    return (await import('./distribution/gc.js')).collectRegistry(this.store, opts);
   }
 
   /** Remove what nothing uses (it also runs after every removal and copy). */

@@ -370,3 +370,44 @@ test('sha512: blobs uploaded and manifests put under sha512 digests are verified
   assert.equal(r.status, 200);
   assert.equal(r.headers.get('docker-content-digest'), sha512(m));
 });
+
+test('registry gc: links no manifest needs are dropped (after the grace period), untagged manifests with --delete-untagged; what is pushed stays pullable', async () => {
+  const base = `http://${reg.host}/v2/t/gc`;
+  const orphan = Buffer.from('uploaded, never named by a manifest\n');
+  assert.equal((await fetch(`${base}/blobs/uploads/?digest=${sha(orphan)}`, { method: 'POST', body: orphan })).status, 201);
+  const src = await loaded();
+  await cairnOk(src, ['tag', 't/a:1', `${reg.host}/t/gc:1`]);
+  // image 2: one layer of its own, in no other repository
+  await cairnOk(src, ['import', '-', `${reg.host}/t/gc:2`], { input: await makeTar([{ path: 'only-here.bin', content: randomBytesSeeded(1 << 16, 77) }]) });
+  await cairnOk(src, ['push', `${reg.host}/t/gc:1`]);
+  const pushed2 = await cairnOk(src, ['push', `${reg.host}/t/gc:2`]);
+  const digest2 = /2: digest: (sha256:[0-9a-f]{64})/.exec(pushed2.stdout)![1]!;
+  const m2 = (await (await fetch(`${base}/manifests/${digest2}`)).json()) as { layers: Array<{ digest: string }> };
+  const own2 = m2.layers.at(-1)!.digest;
+  assert.equal((await fetch(`${base}/manifests/2`, { method: 'DELETE' })).status, 202, 'the tag goes; the manifest stays');
+  assert.equal((await fetch(`${base}/manifests/${digest2}`)).status, 200);
+  const blobFile = (d: string): string => join(serverRoot, 'content', 'blobs', 'sha256', d.slice(7));
+  const { Cairn } = await import('../src/index.js');
+  const c = await Cairn.open({ root: serverRoot });
+  try {
+    // within the grace period nothing goes
+    let r = await c.registryGc();
+    assert.ok(!r.links.includes(`t/gc@${sha(orphan)}`));
+    r = await c.registryGc({ graceMs: 0 });
+    assert.ok(r.links.includes(`t/gc@${sha(orphan)}`), JSON.stringify(r));
+    assert.ok(!existsSync(blobFile(sha(orphan))), 'the orphan blob is removed');
+    assert.ok(existsSync(blobFile(own2)), 'an untagged manifest still holds its layers');
+    r = await c.registryGc({ graceMs: 0, deleteUntagged: true });
+    // (other tests' manifests pushed by digest alone go too)
+    assert.deepEqual(r.manifests.filter((m) => m.startsWith('t/gc@')), [`t/gc@${digest2}`]);
+    assert.ok(!existsSync(blobFile(own2)), "the untagged image's own layer is removed");
+  } finally {
+    c.close();
+  }
+  assert.equal((await fetch(`${base}/manifests/${digest2}`)).status, 404);
+  const root = fresh('store');
+  await cairnOk(root, ['pull', `${reg.host}/t/gc:1`]);
+  // the CLI: nothing more to do
+  const again = await cairnOk(serverRoot, ['registry', 'gc', '--delete-untagged']);
+  assert.doesNotMatch(again.stdout, /t\/gc@/);
+});

@@ -224,6 +224,11 @@ export function buildProgram(): Command {
     .option('--tls-cert <file>', 'serve https with this certificate (PEM)')
     .option('--tls-key <file>', 'and this private key (PEM)')
     .action(lazy(() => import('./commands/registry-serve.js')));
+  registry
+    .command('gc')
+    .description('Remove blobs no served manifest references (linked more than an hour ago)')
+    .option('--delete-untagged', 'also delete manifests no tag reaches')
+    .action(lazy(() => import('./commands/registry-gc.js')));
 
   program
     .command('version')

@@ -168,6 +168,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE registry_blobs (
     repo TEXT NOT NULL,
     digest TEXT NOT NULL,
+    linked_at TEXT NOT NULL,
     PRIMARY KEY (repo, digest)
   );
   CREATE TABLE registry_manifests (

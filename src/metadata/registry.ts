@@ -24,7 +24,7 @@ const owner = (repo: string) => ({ kind: 'repository', id: repo }) as const;
 
 /** Repository `repo` holds blob `digest` (and keeps it alive). */
 export function linkBlob(db: Db, repo: string, digest: Digest): void {
-  if (db.prepare('INSERT OR IGNORE INTO registry_blobs (repo, digest) VALUES (?, ?)').run(repo, digest).changes === 0) return;
+  if (db.prepare('INSERT OR IGNORE INTO registry_blobs (repo, digest, linked_at) VALUES (?, ?, ?)').run(repo, digest, new Date().toISOString()).changes === 0) return;
   addRefs(db, owner(repo), [blobRef(digest)]);
 }
 
@@ -109,4 +109,20 @@ export function repositoryExists(db: Db, repo: string): boolean {
 /** Repositories holding a manifest, in lexical order, after `last`, at most `n` (the catalog). */
 export function repositories(db: Db, n: number, last?: string): string[] {
   return (db.prepare('SELECT DISTINCT repo FROM registry_manifests WHERE repo > ? ORDER BY repo LIMIT ?').all(last ?? '', n) as Array<{ repo: string }>).map((r) => r.repo);
+}
+
+/** Every repository holding anything, in lexical order. */
+export function allRepositories(db: Db): string[] {
+  return (db.prepare('SELECT repo FROM registry_blobs UNION SELECT repo FROM registry_manifests UNION SELECT repo FROM registry_tags ORDER BY repo').all() as Array<{ repo: string }>).map((r) => r.repo);
+}
+
+/** The blobs `repo` holds, with when each was linked. */
+export function repositoryBlobs(db: Db, repo: string): Array<{ digest: Digest; linkedAt: string }> {
+  return (db.prepare('SELECT digest, linked_at FROM registry_blobs WHERE repo = ? ORDER BY digest').all(repo) as Array<{ digest: string; linked_at: string }>).map((r) => ({ digest: r.digest as Digest, linkedAt: r.linked_at }));
+}
+
+/** The manifests `repo` holds, with the tags naming each. */
+export function repositoryManifests(db: Db, repo: string): Array<ManifestRecord & { tags: string[] }> {
+  const tags = db.prepare('SELECT tag FROM registry_tags WHERE repo = ? AND digest = ? ORDER BY tag');
+  return (db.prepare('SELECT * FROM registry_manifests WHERE repo = ? ORDER BY digest').all(repo) as ManifestRow[]).map((r) => ({ ...fromRow(r), tags: (tags.all(repo, r.digest) as Array<{ tag: string }>).map((t) => t.tag) }));
 }
