@@ -1,0 +1,114 @@
+/**
+ * Facts about the machine a container spec depends on, read once and handed to the pure spec
+ * builder (spec.ts) as data: the caller's resource limits (a spec may not raise a hard limit
+ * above them: without CAP_SYS_RESOURCE the runtime's setrlimit fails), the highest capability
+ * the kernel knows, the CPU count, the cgroup version and whether swap can be limited, and
+ * the architecture (for the seccomp profile).
+ */
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { CairnError } from '../errors.js';
+
+/** A limit of /proc/self/limits; `undefined` is unlimited. */
+export interface Rlimit {
+  soft: number | undefined;
+  hard: number | undefined;
+}
+
+/** Docker's ulimit names (`--ulimit NAME=SOFT[:HARD]`) and the RLIMIT_* each one is. */
+export const ULIMIT_NAMES = {
+  core: 'RLIMIT_CORE',
+  cpu: 'RLIMIT_CPU',
+  data: 'RLIMIT_DATA',
+  fsize: 'RLIMIT_FSIZE',
+  locks: 'RLIMIT_LOCKS',
+  memlock: 'RLIMIT_MEMLOCK',
+  msgqueue: 'RLIMIT_MSGQUEUE',
+  nice: 'RLIMIT_NICE',
+  nofile: 'RLIMIT_NOFILE',
+  nproc: 'RLIMIT_NPROC',
+  rss: 'RLIMIT_RSS',
+  rtprio: 'RLIMIT_RTPRIO',
+  rttime: 'RLIMIT_RTTIME',
+  sigpending: 'RLIMIT_SIGPENDING',
+  stack: 'RLIMIT_STACK',
+  as: 'RLIMIT_AS',
+} as const;
+export type UlimitName = keyof typeof ULIMIT_NAMES;
+export type RlimitType = (typeof ULIMIT_NAMES)[UlimitName];
+
+/** The line of /proc/self/limits naming each limit. */
+const LIMITS_LINES: Record<string, UlimitName> = {
+  'Max cpu time': 'cpu',
+  'Max file size': 'fsize',
+  'Max data size': 'data',
+  'Max stack size': 'stack',
+  'Max core file size': 'core',
+  'Max resident set': 'rss',
+  'Max processes': 'nproc',
+  'Max open files': 'nofile',
+  'Max locked memory': 'memlock',
+  'Max address space': 'as',
+  'Max file locks': 'locks',
+  'Max pending signals': 'sigpending',
+  'Max msgqueue size': 'msgqueue',
+  'Max nice priority': 'nice',
+  'Max realtime priority': 'rtprio',
+  'Max realtime timeout': 'rttime',
+};
+
+export interface HostFacts {
+  /** The caller's limits, by Docker's ulimit name. */
+  rlimits: Partial<Record<UlimitName, Rlimit>>;
+  /** /proc/sys/kernel/cap_last_cap: the highest capability number this kernel has. */
+  lastCap: number;
+  /** CPUs the caller may use. */
+  cpus: number;
+  /** Whether /sys/fs/cgroup is the unified cgroup v2 hierarchy. */
+  cgroup2: boolean;
+  /** Whether memory+swap can be limited (cgroup v2, or v1 with memory.memsw). */
+  swapLimit: boolean;
+  /** The architecture as Go (and seccomp profiles) name it: amd64, arm64, ... */
+  arch: string;
+}
+
+/** Parse /proc/self/limits. */
+export function parseLimits(text: string): Partial<Record<UlimitName, Rlimit>> {
+  const out: Partial<Record<UlimitName, Rlimit>> = {};
+  const value = (s: string | undefined): number | undefined => (s === undefined || s === 'unlimited' ? undefined : Number(s));
+  for (const line of text.split('\n').slice(1)) {
+    const label = Object.keys(LIMITS_LINES).find((l) => line.startsWith(l + ' '));
+    if (label === undefined) continue;
+    const [soft, hard] = line.slice(label.length).trim().split(/\s+/);
+    out[LIMITS_LINES[label]!] = { soft: value(soft), hard: value(hard) };
+  }
+  return out;
+}
+
+const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', s390x: 's390x', ppc64: 'ppc64le', riscv64: 'riscv64', mips: 'mips', mipsel: 'mipsle' };
+
+/** Node's process.arch as Go names it. */
+export function goArch(nodeArch: string = process.arch): string {
+  return GO_ARCH[nodeArch] ?? nodeArch;
+}
+
+/** CGROUP2_SUPER_MAGIC */
+const CGROUP2_MAGIC = 0x63677270;
+
+/** Read the facts of this machine and process. */
+export function readHostFacts(): HostFacts {
+  let cgroup2 = false;
+  try {
+    cgroup2 = statfsSync('/sys/fs/cgroup').type === CGROUP2_MAGIC;
+  } catch (e) {
+    throw new CairnError('internal', `cannot read /sys/fs/cgroup: ${(e as Error).message}`, { cause: e });
+  }
+  return {
+    rlimits: parseLimits(readFileSync('/proc/self/limits', 'utf8')),
+    lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim()),
+    cpus: availableParallelism(),
+    cgroup2,
+    swapLimit: cgroup2 ? true : existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
+    arch: goArch(),
+  };
+}
