@@ -22,6 +22,7 @@ describe('oci-runtime', () => {
     assert.equal(exitCodeFor('open executable: Permission denied'), 126);
     assert.equal(exitCodeFor('open executable: Operation not permitted'), 126);
     assert.equal(exitCodeFor('container does not exist'), 125);
+    assert.equal(exitCodeFor('exec: "/etc": is a directory'), 126);
   });
 });
 

@@ -5,10 +5,10 @@
  * Each call runs the binary with `--root` inside cairn's state directory (so cairn's
  * containers never mix with podman's or docker's) and `--log` pointing at a file of its own
  * in JSON, read back when the call fails: the runtime's last error line becomes a one-line
- * {@link RuntimeFailure} whose exit code follows Docker's CLI — 127 when the command was not
- * found, 126 when it cannot be invoked (permission denied, not executable, a directory),
- * 125 for any other failure of the runtime itself. Otherwise a process's exit code is its own
- * (128+N when killed by signal N).
+ * {@link RuntimeFailure} whose exit code follows Docker's CLI — when a process was to start,
+ * 127 when its command was not found, 126 when it cannot be invoked (permission denied, not
+ * executable, a directory); 125 for any other failure of the runtime itself. Otherwise a
+ * process's exit code is its own (128+N when killed by signal N).
  *
  * The runtime's own error line also reaches the container's stderr (both runtimes print
  * it there as well as to the log); a later conmon-based path separates the two.
@@ -88,12 +88,21 @@ export class RuntimeFailure extends CairnError {
   }
 }
 
-/** Docker's exit code for a runtime error message (docker/cli's runStartContainerErr, made precise). */
+/**
+ * Docker's exit code for the runtime's error when it starts a process (docker/cli's
+ * runStartContainerErr): 127 when the executable was not found (runc's "executable file not
+ * found", crun's "executable file `X` not found in $PATH", any "no such file or directory"),
+ * 126 when it cannot be invoked ("permission denied", "is a directory", and crun's "Operation
+ * not permitted" for a directory, "exec format error"), else 125.
+ */
 export function exitCodeFor(message: string): number {
-  if (/executable file .*not found|exec: .*no such file or directory|executable file `.*` not found/i.test(message)) return 127;
+  if (/executable file .*not found|no such file or directory/i.test(message)) return 127;
   if (/permission denied|operation not permitted|exec format error|is a directory/i.test(message)) return 126;
   return 125;
 }
+
+/** The runtime commands that start a process: only their failures can be 126 or 127. */
+const STARTS_PROCESS = new Set(['create', 'start', 'run', 'exec']);
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -172,7 +181,7 @@ abstract class CliRuntime implements OciRuntime {
 
   private failure(what: string, message: string | undefined, fallback: string): RuntimeFailure {
     const msg = (message ?? fallback).replace(/\s+/g, ' ').trim();
-    return new RuntimeFailure(this.name, `${this.name} ${what}: ${msg}`, exitCodeFor(msg));
+    return new RuntimeFailure(this.name, `${this.name} ${what}: ${msg}`, STARTS_PROCESS.has(what) ? exitCodeFor(msg) : 125);
   }
 
   private spawnRuntime(args: string[], log: string, stdio: StdioMode): ChildProcess {
