@@ -9,11 +9,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { InvalidArgumentError, PreconditionError, UsageError } from '../errors.js';
 import { readHostFacts, parseLimits, type HostFacts } from './host.js';
 import { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, parseSeccompProfile, seccompForSpec } from './seccomp.js';
-import { DEFAULT_CAPABILITIES, DEFAULT_PATH, RLIM_INFINITY, buildSpec, capabilitySet, mergeEnv, parseUlimit, type RunOptions, type SpecInputs } from './spec.js';
+import { DEFAULT_CAPABILITIES, DEFAULT_PATH, RLIM_INFINITY, buildSpec, capabilitySet, mergeEnv, parseUlimit, type OciSpec, type RunOptions, type SpecInputs } from './spec.js';
 import { specJson } from './bundle.js';
 
 const HOST: HostFacts = {
@@ -241,69 +241,95 @@ describe('spec', () => {
 
 /** podman, with its own storage in a temporary directory, as the reference for the same flags. */
 describe('spec beside podman', { skip: spawnSync('sh', ['-c', 'command -v podman']).status !== 0 ? 'podman is not installed' : false }, () => {
-  it("matches podman's config.json for the same image and flags (command, env, user, caps, seccomp, limits, namespaces, mounts)", async () => {
+  let dir: string;
+  const global = () => ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
+  const podman = (...args: string[]): string => execFileSync('podman', [...global(), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+
+  before(async () => {
     const { busyboxTar } = await import('../../test/helpers.js');
-    const dir = mkdtempSync(join(tmpdir(), 'cairn-podman-'));
-    const podman = (...args: string[]): string =>
-      execFileSync('podman', ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    dir = mkdtempSync(join(tmpdir(), 'cairn-podman-'));
+    writeFileSync(join(dir, 'bb.tar'), await busyboxTar());
+    podman('import', '-q', '--change', 'ENV FROM_IMAGE=1', '--change', 'WORKDIR /srv', join(dir, 'bb.tar'), 'cairn-spec-test:1');
+  });
+  after(() => {
+    spawnSync('podman', [...global(), 'rm', '-a', '-f'], { stdio: 'ignore' });
+    spawnSync('podman', [...global(), 'rmi', '-a', '-f'], { stdio: 'ignore' });
+    spawnSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | xargs -r -n1 umount -l`], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The config.json podman writes for `podman create FLAGS IMAGE ARGS` (when it initialises the container). */
+  function podmanConfig(flags: string[], args: string[]): OciSpec {
+    const id = podman('create', ...flags, 'cairn-spec-test:1', ...args);
     try {
-      writeFileSync(join(dir, 'bb.tar'), await busyboxTar());
-      podman('import', '-q', '--change', 'ENV FROM_IMAGE=1', '--change', 'WORKDIR /srv', join(dir, 'bb.tar'), 'cairn-spec-test:1');
-      // Podman's default capabilities lack three of Docker's: add them so both sets are Docker's.
-      const flags = ['--network', 'none', '--hostname', 'hh', '-e', 'FOO=bar', '-w', '/tmp', '--memory', '64m', '--cpus', '1.5', '--pids-limit', '50',
-        '--ulimit', 'nofile=1000:2000', '--cap-add', 'MKNOD,NET_RAW,AUDIT_WRITE,SYS_ADMIN', '--cap-drop', 'CHOWN', '--label', 'a=b'];
-      const id = podman('create', ...flags, 'cairn-spec-test:1', 'sh', '-c', 'echo hi');
-      try {
-        // podman writes the bundle's config.json when it initialises the container.
-        spawnSync('podman', ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), 'init', id], { stdio: 'ignore' });
-        const theirs = JSON.parse(readFileSync(join(dir, 'storage', 'overlay-containers', id, 'userdata', 'config.json'), 'utf8')) as Record<string, never>;
-        const host = readHostFacts();
-        const ours = buildSpec({
-          id,
-          image: { Env: ['FROM_IMAGE=1'], WorkingDir: '/srv', Cmd: ['sh'] },
-          rootfs: '/unused',
-          options: {
-            args: ['sh', '-c', 'echo hi'], env: ['FOO=bar'], workdir: '/tmp', user: ROOT_USER, hostname: 'hh', network: 'none',
-            memory: 64 * 1024 * 1024, cpus: 1.5, pidsLimit: 50, ulimits: [parseUlimit('nofile=1000:2000')],
-            capAdd: ['SYS_ADMIN'], capDrop: ['CHOWN'], labels: { a: 'b' },
-          },
-          host,
-          kernel: release(),
-          seccompProfile: loadSeccompProfile(),
-        }).spec;
-        const t = theirs as unknown as typeof ours;
-        assert.deepEqual(ours.process.args, t.process.args);
-        assert.equal(ours.process.cwd, t.process.cwd);
-        assert.equal(ours.hostname, t.hostname);
-        assert.deepEqual({ uid: ours.process.user.uid, gid: ours.process.user.gid }, { uid: t.process.user.uid, gid: t.process.user.gid });
-        // podman adds container=podman, and TERM=xterm even without a terminal (Docker only with -t).
-        assert.deepEqual([...ours.process.env].sort(), t.process.env.filter((e) => e !== 'container=podman' && e !== 'TERM=xterm').sort());
-        assert.deepEqual([...ours.process.capabilities.bounding].sort(), [...t.process.capabilities.bounding].sort());
-        assert.deepEqual([...ours.process.capabilities.effective].sort(), [...t.process.capabilities.effective].sort());
-        assert.deepEqual(ours.process.rlimits?.find((r) => r.type === 'RLIMIT_NOFILE'), t.process.rlimits?.find((r) => r.type === 'RLIMIT_NOFILE'));
-        assert.deepEqual(ours.linux.resources.memory, t.linux.resources.memory);
-        assert.deepEqual(ours.linux.resources.cpu, t.linux.resources.cpu);
-        assert.deepEqual(ours.linux.resources.pids, t.linux.resources.pids);
-        assert.deepEqual(ours.linux.namespaces.map((n) => n.type).sort(), t.linux.namespaces.map((n) => n.type).sort());
-        // The seccomp filter, converted from the same file for the same capabilities: identical.
-        assert.deepEqual(ours.linux.seccomp, t.linux.seccomp);
-        // The kernel file systems, with the same options (podman's /dev/shm is a bind of its own tmpfs).
-        for (const dest of ['/proc', '/dev', '/dev/pts', '/dev/mqueue', '/sys']) {
-          const a = ours.mounts.find((m) => m.destination === dest);
-          const b = t.mounts.find((m) => m.destination === dest);
-          assert.deepEqual({ type: a?.type, source: a?.source }, { type: b?.type, source: b?.source }, dest);
-          assert.deepEqual(new Set(a?.options.filter((o) => o !== 'noexec')), new Set(b?.options.filter((o) => o !== 'noexec')), dest);
-        }
-        // Docker's read-only paths are all podman's too; the masked paths both mask include the kernel's secrets.
-        for (const p of ours.linux.readonlyPaths ?? []) assert.ok(t.linux.readonlyPaths?.includes(p) ?? false, p);
-        for (const p of ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/sys/firmware']) assert.ok(ours.linux.maskedPaths?.includes(p) && t.linux.maskedPaths?.includes(p), p);
-      } finally {
-        spawnSync('podman', ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), 'rm', '-f', id], { stdio: 'ignore' });
-      }
+      spawnSync('podman', [...global(), 'init', id], { stdio: 'ignore' });
+      return JSON.parse(readFileSync(join(dir, 'storage', 'overlay-containers', id, 'userdata', 'config.json'), 'utf8')) as OciSpec;
     } finally {
-      spawnSync('podman', ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), 'rmi', '-a', '-f'], { stdio: 'ignore' });
-      spawnSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | xargs -r -n1 umount -l`], { stdio: 'ignore' });
-      rmSync(dir, { recursive: true, force: true });
+      spawnSync('podman', [...global(), 'rm', '-f', id], { stdio: 'ignore' });
     }
+  }
+
+  const ours = (options: Partial<RunOptions>) => buildSpec({
+    id: 'x',
+    image: { Env: ['FROM_IMAGE=1'], WorkingDir: '/srv', Cmd: ['sh'] },
+    rootfs: '/unused',
+    options: { user: ROOT_USER, hostname: 'hh', ...options },
+    host: readHostFacts(),
+    kernel: release(),
+    seccompProfile: loadSeccompProfile(),
+  }).spec;
+
+  const sorted = (a: readonly string[] | undefined) => [...(a ?? [])].sort();
+
+  it("matches podman's config.json for the same image and flags (command, env, user, caps, seccomp, limits, namespaces, mounts)", () => {
+    // Podman's default capabilities lack three of Docker's: add them so both sets are Docker's.
+    const t = podmanConfig(['--network', 'none', '--hostname', 'hh', '-e', 'FOO=bar', '-w', '/tmp', '--memory', '64m', '--cpus', '1.5', '--pids-limit', '50',
+      '--ulimit', 'nofile=1000:2000', '--cap-add', 'MKNOD,NET_RAW,AUDIT_WRITE,SYS_ADMIN', '--cap-drop', 'CHOWN', '--label', 'a=b'], ['sh', '-c', 'echo hi']);
+    const o = ours({
+      args: ['sh', '-c', 'echo hi'], env: ['FOO=bar'], workdir: '/tmp', network: 'none',
+      memory: 64 * 1024 * 1024, cpus: 1.5, pidsLimit: 50, ulimits: [parseUlimit('nofile=1000:2000')],
+      capAdd: ['SYS_ADMIN'], capDrop: ['CHOWN'], labels: { a: 'b' },
+    });
+    assert.deepEqual(o.process.args, t.process.args);
+    assert.equal(o.process.cwd, t.process.cwd);
+    assert.equal(o.hostname, t.hostname);
+    assert.deepEqual({ uid: o.process.user.uid, gid: o.process.user.gid }, { uid: t.process.user.uid, gid: t.process.user.gid });
+    // podman adds container=podman, and TERM=xterm even without a terminal (Docker only with -t).
+    assert.deepEqual(sorted(o.process.env), sorted(t.process.env.filter((e) => e !== 'container=podman' && e !== 'TERM=xterm')));
+    assert.deepEqual(sorted(o.process.capabilities.bounding), sorted(t.process.capabilities.bounding));
+    assert.deepEqual(sorted(o.process.capabilities.effective), sorted(t.process.capabilities.effective));
+    assert.deepEqual(o.process.rlimits?.find((r) => r.type === 'RLIMIT_NOFILE'), t.process.rlimits?.find((r) => r.type === 'RLIMIT_NOFILE'));
+    assert.deepEqual(o.linux.resources.memory, t.linux.resources.memory);
+    assert.deepEqual(o.linux.resources.cpu, t.linux.resources.cpu);
+    assert.deepEqual(o.linux.resources.pids, t.linux.resources.pids);
+    assert.deepEqual(sorted(o.linux.namespaces.map((n) => n.type)), sorted(t.linux.namespaces.map((n) => n.type)));
+    // The seccomp filter, converted from the same file for the same capabilities: identical.
+    assert.deepEqual(o.linux.seccomp, t.linux.seccomp);
+    // The kernel file systems, with the same options (podman's /dev/shm is a bind of its own tmpfs; its /dev is noexec).
+    for (const dest of ['/proc', '/dev', '/dev/pts', '/dev/mqueue', '/sys']) {
+      const a = o.mounts.find((m) => m.destination === dest);
+      const b = t.mounts.find((m) => m.destination === dest);
+      assert.deepEqual({ type: a?.type, source: a?.source }, { type: b?.type, source: b?.source }, dest);
+      assert.deepEqual(new Set(a?.options.filter((x) => x !== 'noexec')), new Set(b?.options.filter((x) => x !== 'noexec')), dest);
+    }
+    // Docker's read-only paths are all podman's too; both mask the kernel's secrets.
+    for (const p of o.linux.readonlyPaths ?? []) assert.ok(t.linux.readonlyPaths?.includes(p) ?? false, p);
+    for (const p of ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/sys/firmware']) assert.ok(o.linux.maskedPaths?.includes(p) && t.linux.maskedPaths?.includes(p), p);
+  });
+
+  it('matches podman with every capability dropped but two, no-new-privileges, a read-only root and the host network', () => {
+    const t = podmanConfig(['--network', 'host', '--cap-drop', 'ALL', '--cap-add', 'CHOWN,SYS_PTRACE', '--security-opt', 'no-new-privileges', '--read-only', '--read-only-tmpfs=false'], ['true']);
+    const o = ours({ args: ['true'], network: 'host', capDrop: ['ALL'], capAdd: ['CHOWN', 'SYS_PTRACE'], securityOpt: ['no-new-privileges'], readOnly: true });
+    assert.deepEqual(sorted(o.process.capabilities.bounding), ['CAP_CHOWN', 'CAP_SYS_PTRACE']);
+    assert.deepEqual(sorted(o.process.capabilities.bounding), sorted(t.process.capabilities.bounding));
+    assert.equal(o.process.noNewPrivileges, true);
+    assert.equal(t.process.noNewPrivileges, true);
+    assert.equal(o.root.readonly, true);
+    assert.equal(t.root.readonly, true);
+    assert.ok(!o.linux.namespaces.some((n) => n.type === 'network'));
+    assert.deepEqual(sorted(o.linux.namespaces.map((n) => n.type)), sorted(t.linux.namespaces.map((n) => n.type)));
+    // CAP_SYS_PTRACE lets kcmp and process_madvise through; without CAP_SYS_ADMIN etc. their rules are the errno ones.
+    assert.deepEqual(o.linux.seccomp, t.linux.seccomp);
+    assert.ok(o.linux.seccomp?.syscalls?.some((c) => c.names.includes('kcmp') && c.action === 'SCMP_ACT_ALLOW'));
   });
 });
