@@ -146,6 +146,16 @@ for (const runtimeName of ['crun', 'runc'] as const) {
       assert.equal(r.code, 0);
     });
 
+    it('--privileged gets every capability this process holds; the default set is Docker\'s 14', async () => {
+      const held = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
+      const p = await run(['sh', '-c', 'cat /proc/self/status'], { privileged: true });
+      assert.equal(p.code, 0);
+      assert.equal(/^CapEff:\s*([0-9a-f]+)$/m.exec(p.out)![1], held);
+      const d = await run(['sh', '-c', 'cat /proc/self/status']);
+      // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP
+      assert.equal(/^CapEff:\s*([0-9a-f]+)$/m.exec(d.out)![1], '00000000a80425fb');
+    });
+
     it("a write lands in the snapshot's upper directory, never in the image's layer", async () => {
       const motdBefore = sha(readFileSync(join(layerDir, 'etc', 'motd')));
       const r = await run(['sh', '-c', `echo new > /created-${runtimeName}; echo changed > /etc/motd; cat /etc/motd`]);

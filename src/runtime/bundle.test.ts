@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PreconditionError } from '../errors.js';
 import { secureSpec, writeBundle } from './bundle.js';
+import { CAPABILITIES } from './host.js';
 import { buildSpec, type RunOptions } from './spec.js';
 
 let base: string;
@@ -19,7 +20,7 @@ function makeSpec(rootfs: string, options: Partial<RunOptions>) {
     image: { Cmd: ['sh'] },
     rootfs,
     options: { user: { uid: 0, gid: 0, additionalGids: [], home: '/' }, hostname: 'x', securityOpt: ['seccomp=unconfined'], ...options },
-    host: { rlimits: {}, lastCap: 40, cpus: 2, cgroup2: false, swapLimit: true, arch: 'amd64' },
+    host: { rlimits: {}, capabilities: [...CAPABILITIES], cpus: 2, cgroup2: false, swapLimit: true, arch: 'amd64' },
     kernel: '6.18',
   }).spec;
 }

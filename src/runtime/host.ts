@@ -1,8 +1,8 @@
 /**
  * Facts about the machine a container spec depends on, read once and handed to the pure spec
  * builder (spec.ts) as data: the caller's resource limits (a spec may not raise a hard limit
- * above them: without CAP_SYS_RESOURCE the runtime's setrlimit fails), the highest capability
- * the kernel knows, the CPU count, the cgroup version and whether swap can be limited, and
+ * above them: without CAP_SYS_RESOURCE the runtime's setrlimit fails), the capabilities this
+ * process holds (a container cannot be given more), the CPU count, the cgroup version and whether swap can be limited, and
  * the architecture (for the seccomp profile).
  */
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
@@ -60,8 +60,8 @@ const LIMITS_LINES: Record<string, UlimitName> = {
 export interface HostFacts {
   /** The caller's limits, by Docker's ulimit name. */
   rlimits: Partial<Record<UlimitName, Rlimit>>;
-  /** /proc/sys/kernel/cap_last_cap: the highest capability number this kernel has. */
-  lastCap: number;
+  /** The capabilities of this process's bounding set (CapBnd): the most a container can be given. */
+  capabilities: string[];
   /** CPUs the caller may use. */
   cpus: number;
   /** Whether /sys/fs/cgroup is the unified cgroup v2 hierarchy. */
@@ -70,6 +70,24 @@ export interface HostFacts {
   swapLimit: boolean;
   /** The architecture as Go (and seccomp profiles) name it: amd64, arm64, ... */
   arch: string;
+}
+
+/** Capabilities by number (linux/capability.h). */
+export const CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE',
+  'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+/** The names of the capabilities in the CapBnd line of /proc/PID/status. */
+export function boundingCapabilities(status: string): string[] {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
+  if (m === null) throw new CairnError('internal', 'no CapBnd line in /proc/self/status');
+  const mask = BigInt(`0x${m[1]}`);
+  return CAPABILITIES.filter((_c, i) => ((mask >> BigInt(i)) & 1n) === 1n);
 }
 
 /** Parse /proc/self/limits. */
@@ -105,7 +123,7 @@ export function readHostFacts(): HostFacts {
   }
   return {
     rlimits: parseLimits(readFileSync('/proc/self/limits', 'utf8')),
-    lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim()),
+    capabilities: boundingCapabilities(readFileSync('/proc/self/status', 'utf8')),
     cpus: availableParallelism(),
     cgroup2,
     swapLimit: cgroup2 ? true : existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),

@@ -7,10 +7,10 @@
  */
 export { MAX_SYMLINK_HOPS, SymlinkLoopError, ensureInRoot, openInRoot, readFileInRoot, resolveInRoot, type EntryKind, type RootPath } from './rootpath.js';
 export { UnknownUserError, execUserFrom, resolveUser, type ExecUser } from './user.js';
-export { ULIMIT_NAMES, goArch, parseLimits, readHostFacts, type HostFacts, type Rlimit, type RlimitType, type UlimitName } from './host.js';
+export { CAPABILITIES, ULIMIT_NAMES, boundingCapabilities, goArch, parseLimits, readHostFacts, type HostFacts, type Rlimit, type RlimitType, type UlimitName } from './host.js';
 export { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, parseSeccompProfile, seccompForSpec, type OciSeccomp, type SeccompProfile, type SeccompTarget } from './seccomp.js';
 export {
-  CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, RLIM_INFINITY,
+  DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, RLIM_INFINITY,
   buildSpec, capabilitySet, mergeEnv, parseSecurityOpts, parseUlimit,
   type BindMount, type EtcFiles, type OciMount, type OciProcess, type OciSpec, type RunOptions, type SpecInputs, type SpecResult, type TmpfsMount, type Ulimit,
 } from './spec.js';

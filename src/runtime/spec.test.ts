@@ -11,14 +11,14 @@ import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidArgumentError, PreconditionError, UsageError } from '../errors.js';
-import { readHostFacts, parseLimits, type HostFacts } from './host.js';
+import { CAPABILITIES, boundingCapabilities, readHostFacts, parseLimits, type HostFacts } from './host.js';
 import { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, parseSeccompProfile, seccompForSpec } from './seccomp.js';
 import { DEFAULT_CAPABILITIES, DEFAULT_PATH, RLIM_INFINITY, buildSpec, capabilitySet, mergeEnv, parseUlimit, type OciSpec, type RunOptions, type SpecInputs } from './spec.js';
 import { specJson } from './bundle.js';
 
 const HOST: HostFacts = {
   rlimits: { nofile: { soft: 1024, hard: 20000 }, nproc: { soft: 96368, hard: 96368 }, core: { soft: 0, hard: undefined } },
-  lastCap: 40,
+  capabilities: [...CAPABILITIES],
   cpus: 2,
   cgroup2: false,
   swapLimit: true,
@@ -73,14 +73,20 @@ describe('spec', () => {
   it("gives Docker's capability set, --cap-add/--cap-drop with ALL, everything with --privileged", () => {
     assert.deepEqual(spec({}).process.capabilities.bounding, [...DEFAULT_CAPABILITIES]);
     assert.equal(DEFAULT_CAPABILITIES.length, 14);
-    const c = capabilitySet({ capAdd: ['sys_admin', 'CAP_NET_ADMIN'], capDrop: ['chown', 'CAP_MKNOD'] }, 40);
+    const c = capabilitySet({ capAdd: ['sys_admin', 'CAP_NET_ADMIN'], capDrop: ['chown', 'CAP_MKNOD'] }, CAPABILITIES);
     assert.ok(c.includes('CAP_SYS_ADMIN') && c.includes('CAP_NET_ADMIN'));
     assert.ok(!c.includes('CAP_CHOWN') && !c.includes('CAP_MKNOD'));
     assert.equal(c.length, 14);
-    assert.equal(capabilitySet({ capAdd: ['ALL'], capDrop: ['NET_ADMIN'] }, 40).length, 40);
-    assert.deepEqual(capabilitySet({ capAdd: ['KILL'], capDrop: ['ALL'] }, 40), ['CAP_KILL']);
-    assert.equal(capabilitySet({ privileged: true }, 38).length, 39);
-    assert.throws(() => capabilitySet({ capAdd: ['FLY'] }, 40), (e: unknown) => e instanceof InvalidArgumentError && e.message === 'unknown capability: "CAP_FLY"');
+    assert.equal(capabilitySet({ capAdd: ['ALL'], capDrop: ['NET_ADMIN'] }, CAPABILITIES).length, 40);
+    assert.deepEqual(capabilitySet({ capAdd: ['KILL'], capDrop: ['ALL'] }, CAPABILITIES), ['CAP_KILL']);
+    assert.throws(() => capabilitySet({ capAdd: ['FLY'] }, CAPABILITIES), (e: unknown) => e instanceof InvalidArgumentError && e.message === 'unknown capability: "CAP_FLY"');
+    // A process without CAP_SYS_RESOURCE (this machine's case) can give neither it nor "all" of the kernel's.
+    const held = boundingCapabilities('Name:\tx\nCapBnd:\t000001fffeffffff\n');
+    assert.equal(held.length, 40);
+    assert.ok(!held.includes('CAP_SYS_RESOURCE') && held.includes('CAP_CHECKPOINT_RESTORE'));
+    assert.deepEqual(capabilitySet({ privileged: true }, held), held);
+    assert.ok(!capabilitySet({ capAdd: ['ALL'] }, held).includes('CAP_SYS_RESOURCE'));
+    assert.throws(() => capabilitySet({ capAdd: ['SYS_RESOURCE'] }, held), /cannot give the container CAP_SYS_RESOURCE: this process does not hold it/);
     const p = spec({ privileged: true });
     assert.equal(p.process.capabilities.effective.length, 41);
     assert.equal(p.linux.maskedPaths, undefined);

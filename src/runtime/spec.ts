@@ -21,7 +21,7 @@
  */
 import { InvalidArgumentError, UsageError } from '../errors.js';
 import type { ContainerConfig } from '../oci/types.js';
-import { ULIMIT_NAMES, type HostFacts, type RlimitType, type UlimitName } from './host.js';
+import { CAPABILITIES, ULIMIT_NAMES, type HostFacts, type RlimitType, type UlimitName } from './host.js';
 import { seccompForSpec, type OciSeccomp, type SeccompProfile, DEFAULT_SECCOMP_PROFILE } from './seccomp.js';
 import type { ExecUser } from './user.js';
 
@@ -198,16 +198,6 @@ export const DEFAULT_CAPABILITIES: readonly string[] = [
   'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
 
-/** Capabilities by number (linux/capability.h). */
-export const CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK',
-  'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN',
-  'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE',
-  'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
-  'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
-];
-
 export const MASKED_PATHS: readonly string[] = [
   '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats',
   '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
@@ -275,9 +265,14 @@ function normaliseCap(name: string): string {
   return cap;
 }
 
-/** Docker's TweakCapabilities: the container's capability set from the defaults, `--cap-add`, `--cap-drop`, `--privileged`. */
-export function capabilitySet(opts: { capAdd?: readonly string[]; capDrop?: readonly string[]; privileged?: boolean }, lastCap: number): string[] {
-  const all = CAPABILITIES.slice(0, lastCap + 1);
+/**
+ * Docker's TweakCapabilities: the container's capability set from the defaults, `--cap-add`,
+ * `--cap-drop`, `--privileged`. "All" is what the caller can give: its own bounding set
+ * (`available`), not every capability the kernel knows (a container cannot get more than its
+ * runtime holds: capset fails).
+ */
+export function capabilitySet(opts: { capAdd?: readonly string[]; capDrop?: readonly string[]; privileged?: boolean }, available: readonly string[]): string[] {
+  const all = CAPABILITIES.filter((c) => available.includes(c));
   if (opts.privileged) return [...all];
   const adds = (opts.capAdd ?? []).map(normaliseCap);
   const drops = (opts.capDrop ?? []).map(normaliseCap);
@@ -285,8 +280,8 @@ export function capabilitySet(opts: { capAdd?: readonly string[]; capDrop?: read
   if (adds.includes('ALL')) caps = all.filter((c) => !drops.includes(c));
   else if (drops.includes('ALL')) caps = adds;
   else caps = [...DEFAULT_CAPABILITIES.filter((c) => !drops.includes(c)), ...adds];
-  const unknown = caps.find((c) => !all.includes(c));
-  if (unknown !== undefined) throw new InvalidArgumentError(`capability ${unknown} is not supported by this kernel`);
+  const missing = caps.find((c) => !all.includes(c));
+  if (missing !== undefined) throw new InvalidArgumentError(`cannot give the container ${missing}: this process does not hold it (not in its bounding set)`);
   return [...new Set(caps)];
 }
 
@@ -393,7 +388,7 @@ export function buildSpec(inputs: SpecInputs): SpecResult {
 
   // Security.
   const security = parseSecurityOpts(o.securityOpt ?? []);
-  const caps = capabilitySet(o, host.lastCap);
+  const caps = capabilitySet(o, host.capabilities);
   const proc: OciProcess = {
     terminal: o.tty ?? false,
     user: { uid: o.user.uid, gid: o.user.gid, ...(o.user.additionalGids.length > 0 ? { additionalGids: [...o.user.additionalGids] } : {}) },
