@@ -16,7 +16,7 @@ import { readConfig } from '../src/image/config.js';
 import { resolveImage } from '../src/image/resolve.js';
 import { secureSpec, writeBundle } from '../src/runtime/bundle.js';
 import { readAll } from '../src/runtime/conformance.js';
-import { readHostFacts } from '../src/runtime/host.js';
+import { readHostDevices, readHostFacts, type OciDevice } from '../src/runtime/host.js';
 import { RuntimeFailure, ociRuntime, type OciRuntime } from '../src/runtime/oci-runtime.js';
 import { loadSeccompProfile } from '../src/runtime/seccomp.js';
 import { buildSpec, type RunOptions } from '../src/runtime/spec.js';
@@ -98,7 +98,7 @@ for (const runtimeName of ['crun', 'runc'] as const) {
     });
 
     /** Run one foreground container on the snapshot; the runtime's container is gone afterwards whatever happened. */
-    async function run(args: string[], options: Partial<RunOptions> = {}): Promise<{ out: string; err: string; code: number }> {
+    async function run(args: string[], options: Partial<RunOptions> = {}, hostDevices?: OciDevice[]): Promise<{ out: string; err: string; code: number }> {
       const id = `rt-${process.pid}-${runtimeName}-${++seq}`;
       const bundle = join(dir.path, 'bundles', id);
       const { spec } = buildSpec({
@@ -111,6 +111,7 @@ for (const runtimeName of ['crun', 'runc'] as const) {
         host: readHostFacts(),
         kernel: release(),
         seccompProfile: loadSeccompProfile(),
+        ...(hostDevices !== undefined ? { hostDevices } : {}),
       });
       writeBundle(bundle, secureSpec(spec));
       const p = rt.run(id, bundle, { stdio: 'pipe' });
@@ -148,9 +149,12 @@ for (const runtimeName of ['crun', 'runc'] as const) {
 
     it('--privileged gets every capability this process holds; the default set is Docker\'s 14', async () => {
       const held = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
-      const p = await run(['sh', '-c', 'cat /proc/self/status'], { privileged: true });
+      const devices = readHostDevices();
+      const check = `cat /proc/self/status; for d in ${devices.map((d) => d.path).join(' ')}; do test -c $d -o -b $d || echo "missing $d"; done`;
+      const p = await run(['sh', '-c', check], { privileged: true }, devices);
       assert.equal(p.code, 0);
       assert.equal(/^CapEff:\s*([0-9a-f]+)$/m.exec(p.out)![1], held);
+      assert.doesNotMatch(p.out, /missing/, 'the host devices are in the privileged container');
       const d = await run(['sh', '-c', 'cat /proc/self/status']);
       // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP
       assert.equal(/^CapEff:\s*([0-9a-f]+)$/m.exec(d.out)![1], '00000000a80425fb');

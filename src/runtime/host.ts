@@ -5,9 +5,10 @@
  * process holds (a container cannot be given more), the CPU count, the cgroup version and whether swap can be limited, and
  * the architecture (for the seccomp profile).
  */
-import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { CairnError } from '../errors.js';
+import { CairnError, errnoCode } from '../errors.js';
 
 /** A limit of /proc/self/limits; `undefined` is unlimited. */
 export interface Rlimit {
@@ -129,4 +130,53 @@ export function readHostFacts(): HostFacts {
     swapLimit: cgroup2 ? true : existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
     arch: goArch(),
   };
+}
+
+/** A device node for the runtime-spec's `linux.devices`. */
+export interface OciDevice {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+}
+
+/** Directories of /dev that are file systems or links of their own, not devices to copy (as Docker skips them). */
+const SKIP_DEV = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev']);
+/** Nodes the runtime makes itself for every container. */
+const RUNTIME_DEV = new Set(['/dev/ptmx', '/dev/console']);
+
+/**
+ * The host's device nodes under `dir` (/dev), for a privileged container (Docker gives it
+ * every one). Symlinks, sockets and FIFOs are not devices; /dev/pts, /dev/shm, /dev/mqueue
+ * and /dev/fd are skipped, and so are /dev/ptmx and /dev/console, which the runtime makes.
+ */
+export function readHostDevices(dir = '/dev'): OciDevice[] {
+  const out: OciDevice[] = [];
+  const walk = (d: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch (e) {
+      // A directory gone meanwhile, or one this process may not read, holds no device for it.
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'EACCES') return;
+      throw e;
+    }
+    for (const name of names.sort()) {
+      const path = join(d, name);
+      if (d === dir && SKIP_DEV.has(name)) continue;
+      const st = lstatSync(path, { bigint: true });
+      if (st.isDirectory()) walk(path);
+      else if ((st.isCharacterDevice() || st.isBlockDevice()) && !RUNTIME_DEV.has(path)) {
+        const rdev = st.rdev;
+        const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+        const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+        out.push({ path, type: st.isCharacterDevice() ? 'c' : 'b', major, minor, fileMode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid) });
+      }
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -11,7 +11,7 @@ import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidArgumentError, PreconditionError, UsageError } from '../errors.js';
-import { CAPABILITIES, boundingCapabilities, readHostFacts, parseLimits, type HostFacts } from './host.js';
+import { CAPABILITIES, boundingCapabilities, readHostDevices, readHostFacts, parseLimits, type HostFacts } from './host.js';
 import { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, parseSeccompProfile, seccompForSpec } from './seccomp.js';
 import { DEFAULT_CAPABILITIES, DEFAULT_PATH, RLIM_INFINITY, buildSpec, capabilitySet, mergeEnv, parseUlimit, type OciSpec, type RunOptions, type SpecInputs } from './spec.js';
 import { specJson } from './bundle.js';
@@ -93,6 +93,16 @@ describe('spec', () => {
     assert.equal(p.linux.readonlyPaths, undefined);
     assert.deepEqual(p.linux.resources.devices, [{ allow: true, access: 'rwm' }]);
     assert.deepEqual(p.mounts.find((m) => m.destination === '/sys')?.options, ['nosuid', 'noexec', 'nodev']);
+  });
+
+  it('gives a privileged container the host devices, and no other container', () => {
+    const devices = readHostDevices();
+    const nul = devices.find((d) => d.path === '/dev/null');
+    assert.deepEqual(nul && { type: nul.type, major: nul.major, minor: nul.minor, fileMode: nul.fileMode }, { type: 'c', major: 1, minor: 3, fileMode: 0o666 });
+    assert.ok(!devices.some((d) => d.path === '/dev/ptmx' || d.path === '/dev/console' || d.path.startsWith('/dev/pts/')));
+    const p = buildSpec({ ...inputs({ privileged: true }), hostDevices: devices }).spec;
+    assert.deepEqual(p.linux.devices, devices);
+    assert.equal(buildSpec({ ...inputs({}), hostDevices: devices }).spec.linux.devices, undefined);
   });
 
   it('masks and makes read-only the paths Docker does, and allows only the default devices', () => {

@@ -11,7 +11,8 @@
  * - env: PATH's default, HOSTNAME, TERM=xterm with a tty, then the image's Env, then `-e`
  *   (a key without `=` removes it), then HOME from the user's passwd entry when unset;
  * - capabilities: Docker's default 14, `--cap-add`/`--cap-drop` with `ALL`, all with
- *   `--privileged`; seccomp: the default profile filtered for those capabilities;
+ *   `--privileged` (which also gets the host's devices, /sys read-write, no masked paths, no
+ *   seccomp); seccomp: the default profile filtered for those capabilities;
  * - namespaces mount, uts, pid, ipc, and network unless `--network host` (`none`: a network
  *   namespace of its own with only loopback, which the runtime brings up);
  * - mounts /proc, /dev, /dev/pts, /sys, /sys/fs/cgroup, /dev/mqueue, /dev/shm, then binds and
@@ -21,7 +22,7 @@
  */
 import { InvalidArgumentError, UsageError } from '../errors.js';
 import type { ContainerConfig } from '../oci/types.js';
-import { CAPABILITIES, ULIMIT_NAMES, type HostFacts, type RlimitType, type UlimitName } from './host.js';
+import { CAPABILITIES, ULIMIT_NAMES, type HostFacts, type OciDevice, type RlimitType, type UlimitName } from './host.js';
 import { seccompForSpec, type OciSeccomp, type SeccompProfile, DEFAULT_SECCOMP_PROFILE } from './seccomp.js';
 import type { ExecUser } from './user.js';
 
@@ -81,6 +82,7 @@ export interface OciLinux {
   cgroupsPath: string;
   sysctl?: Record<string, string>;
   seccomp?: OciSeccomp;
+  devices?: OciDevice[];
   maskedPaths?: string[];
   readonlyPaths?: string[];
 }
@@ -180,6 +182,8 @@ export interface SpecInputs {
   kernel: string;
   /** The default seccomp profile (seccomp.ts), unless the container runs unconfined. */
   seccompProfile?: SeccompProfile;
+  /** The host's devices (host.ts readHostDevices), which a privileged container gets. */
+  hostDevices?: readonly OciDevice[];
 }
 
 export interface SpecResult {
@@ -481,6 +485,7 @@ export function buildSpec(inputs: SpecInputs): SpecResult {
   const linux: OciLinux = { namespaces, resources, cgroupsPath: `/cairn/${inputs.id}` };
   if (o.network !== 'host') linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' };
   if (seccomp !== undefined) linux.seccomp = seccomp;
+  if (o.privileged && inputs.hostDevices !== undefined && inputs.hostDevices.length > 0) linux.devices = inputs.hostDevices.map((d) => ({ ...d }));
   if (!o.privileged) {
     linux.maskedPaths = [...MASKED_PATHS];
     linux.readonlyPaths = [...READONLY_PATHS];
