@@ -177,6 +177,19 @@ export function runtimeConformance(name: string, factory: RuntimeFactory): void 
       });
     });
 
+    it('reports 128+N for a foreground container killed by signal N', async () => {
+      await withContainer(['sh', '-c', 'echo ready; exec sleep 1000'], async (id, bundle) => {
+        const p = rt.run(id, bundle, { stdio: 'pipe' });
+        p.stdin?.end();
+        await new Promise<void>((resolve) => p.stdout!.once('data', () => resolve()));
+        assert.equal((await rt.state(id)).status, 'running');
+        await rt.kill(id, 'SIGKILL');
+        void readAll(p.stdout);
+        void readAll(p.stderr);
+        assert.equal(await p.wait(), 137);
+      });
+    });
+
     it('runs as the resolved user and sees only loopback with its own network', async () => {
       await withContainer(['sh', '-c', 'id -u; id -g; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "'], async (id, bundle) => {
         const p = rt.run(id, bundle, { stdio: 'pipe' });
