@@ -14,7 +14,7 @@
  */
 import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { InvalidArgumentError, NotFoundError, PreconditionError, errnoCode } from '../errors.js';
+import { CairnError, InvalidArgumentError, NotFoundError, PreconditionError, errnoCode } from '../errors.js';
 import { ensureInRoot, resolveInRoot } from './rootpath.js';
 import type { OciMount, OciSpec } from './spec.js';
 
@@ -39,7 +39,7 @@ function bindKind(source: string): 'dir' | 'file' {
     return statSync(source).isDirectory() ? 'dir' : 'file';
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`invalid mount config: bind source path does not exist: ${source}`, { cause: e });
-    throw e;
+    throw new CairnError('internal', `cannot use bind source ${source}: ${(e as Error).message}`, { cause: e });
   }
 }
 

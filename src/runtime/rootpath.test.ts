@@ -157,6 +157,7 @@ describe('rootpath', () => {
     assert.equal(readFileInRoot(root, '/passwd-link'), 'image:x:0:0::/:/bin/sh\n');
     assert.equal(readFileInRoot(root, '/hostabs/etc/passwd'), undefined);
     assert.equal(readFileInRoot(root, '/usr/rel-out/etc/passwd'), undefined);
+    assert.equal(readFileInRoot(root, '/file/passwd'), undefined, 'a file on the way: no such file');
     assert.throws(() => readFileInRoot(root, '/etc/fifo'), /not a regular file/);
     assert.throws(() => readFileInRoot(root, '/etc'), /not a regular file/);
     assert.throws(() => readFileInRoot(root, '/loop1'), SymlinkLoopError);

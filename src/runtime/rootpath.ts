@@ -62,7 +62,17 @@ function openRoot(root: string): number {
     return openSync(root, C.O_PATH | C.O_DIRECTORY);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') throw new NotFoundError(`root filesystem ${root} is not a directory`, { cause: e });
-    throw e;
+    throw new CairnError('internal', `cannot open the root filesystem ${root}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Run `fn`; a system error it throws (EACCES, EIO, ...) becomes a one-line CairnError about `path`. */
+function systemErrors<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof CairnError) throw e;
+    throw new CairnError('internal', `cannot resolve ${display(path)} in the root filesystem: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -159,7 +169,7 @@ function walk(rootFd: number, path: string): Walk {
 export function resolveInRoot(root: string, path: string): RootPath {
   const rootFd = openRoot(root);
   try {
-    const w = walk(rootFd, path);
+    const w = systemErrors(path, () => walk(rootFd, path));
     return result(root, w.components, w.kind);
   } finally {
     closeSync(rootFd);
@@ -181,7 +191,7 @@ function result(root: string, components: readonly string[], kind: EntryKind | u
 export function ensureInRoot(root: string, path: string, want: 'dir' | 'file', what = 'path'): RootPath {
   const rootFd = openRoot(root);
   try {
-    const w = walk(rootFd, path);
+    const w = systemErrors(path, () => walk(rootFd, path));
     const shown = `/${w.components.join('/')}`;
     if (w.missingFrom === undefined) {
       if (w.kind !== want) {
@@ -192,7 +202,7 @@ export function ensureInRoot(root: string, path: string, want: 'dir' | 'file', w
     }
     if (want === 'file' && w.components.length === 0) throw new PreconditionError(`${what} ${display(path)} is the root directory, not a file`);
     for (let i = w.missingFrom; i < w.components.length; i++) {
-      const parent = openDirIn(rootFd, w.components.slice(0, i));
+      const parent = systemErrors(path, () => openDirIn(rootFd, w.components.slice(0, i)));
       if (parent === undefined) throw new PreconditionError(`cannot create ${what} ${display(path)}: /${w.components.slice(0, i).join('/')} is not a directory`);
       const name = w.components[i]!;
       const last = i === w.components.length - 1;
@@ -230,9 +240,10 @@ export function openInRoot(root: string, path: string): number | undefined {
   try {
     return openat2(rootFd, path.replace(/^\/+/, '') || '.', C.O_RDONLY | C.O_CLOEXEC | C.O_NOCTTY | C.O_NONBLOCK, 0, IN_ROOT());
   } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
+    // A directory on the way that is a file (ENOTDIR) means there is no such file either.
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
     if (errnoCode(e) === 'ELOOP') throw new SymlinkLoopError(`cannot open ${display(path)} in the root filesystem: too many levels of symbolic links`);
-    throw e;
+    throw new CairnError('internal', `cannot open ${display(path)} in the root filesystem: ${(e as Error).message}`, { cause: e });
   } finally {
     closeSync(rootFd);
   }
