@@ -105,7 +105,7 @@ for (const runtimeName of ['crun', 'runc'] as const) {
         id,
         image,
         rootfs,
-        options: { args, user: resolveUser(rootfs, undefined), hostname: 'rt-test', network: 'none', etcFiles: {
+        options: { args, user: resolveUser(rootfs, image?.User), hostname: 'rt-test', network: 'none', etcFiles: {
           hosts: join(files, 'hosts'), hostname: join(files, 'hostname'), resolvConf: join(files, 'resolv.conf'),
         }, ...options },
         host: readHostFacts(),

@@ -141,7 +141,7 @@ export interface RunOptions {
   env?: string[];
   /** `-w`: absolute path in the container. */
   workdir?: string;
-  /** The resolved user (user.ts). */
+  /** The user (user.ts resolveUser) of `-u`, else of the image's User. */
   user: ExecUser;
   hostname: string;
   tty?: boolean;
