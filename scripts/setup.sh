@@ -15,7 +15,9 @@ APT_PACKAGES=(
   busybox-static   # the demo's base image and test fixtures
   skopeo umoci     # interop tests (archives, OCI layouts)
   jq               # used by the demo
-  podman crun conmon fuse-overlayfs uidmap  # peers for benchmarks; runtime for later issues
+  podman crun conmon fuse-overlayfs uidmap  # peers for benchmarks; crun: the default OCI runtime (src/runtime)
+  runc                                      # the other OCI runtime (src/runtime/oci-runtime.ts)
+  golang-github-containers-common           # /usr/share/containers/seccomp.json: the default seccomp profile, read at run time
   docker.io                                 # peer: interop tests (docker save); started by test/docker.ts
   docker-registry apache2-utils openssl     # Distribution registry for pull/push tests (test/registry.ts); htpasswd; token certificates
   hyperfine debootstrap time                # benchmarks (time: /usr/bin/time for peak memory)
@@ -48,6 +50,25 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
   say "configured podman for this machine (/etc/containers/containers.conf.d/cairn-peer.conf)"
+fi
+
+# crun refuses every container on a hybrid cgroup machine whose cgroup2 mount still holds a
+# controller ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2"): here
+# the VM leaves hugetlb at /sys/fs/cgroup/unified. Mounting each such controller as a cgroup v1
+# hierarchy moves it off the cgroup2 mount. runc is not affected. Idempotent.
+unified=/sys/fs/cgroup/unified
+if [ "$(id -u)" = 0 ] && [ -r "$unified/cgroup.controllers" ] && [ -n "$(cat "$unified/cgroup.controllers")" ]; then
+  moved=()
+  for c in $(cat "$unified/cgroup.controllers"); do
+    mkdir -p "/sys/fs/cgroup/$c"
+    if ! mountpoint -q "/sys/fs/cgroup/$c"; then
+      mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c"
+      moved+=("$c")
+    fi
+  done
+  if [ ${#moved[@]} -gt 0 ]; then
+    say "moved cgroup controllers ${moved[*]} from the hybrid cgroup2 mount to cgroup v1 hierarchies (crun needs it)"
+  fi
 fi
 
 # --- npm dependencies ----------------------------------------------------------------------

@@ -57,3 +57,6 @@ export { TarSplitRecorder, reassembleTar, type TarSplitResult, type TarSplitSink
 export { readTar, createTarWriter, type TarEntry, type TarHeader, type TarTap } from './tar/index.js';
 export { decompressStream, compressStream, detectCompression, type Compression } from './compression/index.js';
 export { parse as parseDockerfile, planDockerfile, checkDockerfile, formatCheckReport } from './dockerfile/index.js';
+
+// Containers' runtime: root filesystem paths, users, OCI runtime specs and bundles, crun and runc.
+export * from './runtime/index.js';

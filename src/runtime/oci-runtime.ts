@@ -1,0 +1,349 @@
+/**
+ * OCI runtimes: the `OciRuntime` interface over the runtime's command line, with two
+ * implementations, crun (the default) and runc, picked by name ({@link ociRuntime}).
+ *
+ * Each call runs the binary with `--root` inside cairn's state directory (so cairn's
+ * containers never mix with podman's or docker's) and `--log` pointing at a file of its own
+ * in JSON, read back when the call fails: the runtime's last error line becomes a one-line
+ * {@link RuntimeFailure} whose exit code follows Docker's CLI — when a process was to start,
+ * 127 when its command was not found, 126 when it cannot be invoked (permission denied, not
+ * executable, a directory); 125 for any other failure of the runtime itself. Otherwise a
+ * process's exit code is its own (128+N when killed by signal N).
+ *
+ * The runtime's own error line also reaches the container's stderr (both runtimes print
+ * it there as well as to the log); a later conmon-based path separates the two.
+ *
+ * The machine's cgroup workaround crun needs is applied by scripts/setup.sh, not here.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { constants as osConstants } from 'node:os';
+import { CairnError, InvalidArgumentError, NotFoundError, errnoCode } from '../errors.js';
+import type { OciProcess } from './spec.js';
+
+export type RuntimeName = 'crun' | 'runc';
+export const RUNTIME_NAMES: readonly RuntimeName[] = ['crun', 'runc'];
+
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+/** What `state` reports (the runtime-spec's state, the fields cairn uses). */
+export interface ContainerState {
+  id: string;
+  status: ContainerStatus;
+  /** The container's init process on the host (0 once stopped). */
+  pid: number;
+  bundle: string;
+}
+
+/** How the container's stdin, stdout and stderr are given: the caller's own, pipes, or /dev/null. */
+export type StdioMode = 'inherit' | 'pipe' | 'ignore';
+
+/** The container's standard streams when piped (null otherwise). */
+export interface ContainerStdio {
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
+}
+
+/** A process the runtime runs in the foreground (`run`, `exec`). */
+export interface RuntimeProcess extends ContainerStdio {
+  /**
+   * Its exit code once it is gone and its streams are closed; rejects with a
+   * {@link RuntimeFailure} when the runtime itself failed (the command never ran).
+   */
+  wait(): Promise<number>;
+  /** Send a signal to the runtime process, which forwards it to the container's process. */
+  signal(signal: NodeJS.Signals): void;
+}
+
+export interface OciRuntime {
+  readonly name: RuntimeName;
+  /** Create container `id` from the bundle at `bundle` (its process set up, not started). */
+  create(id: string, bundle: string, opts?: { stdio?: StdioMode; pidFile?: string }): Promise<ContainerStdio>;
+  /** Start the process of a created container. */
+  start(id: string): Promise<void>;
+  /** Signal the container's process (with `all`, every process in it). */
+  kill(id: string, signal?: NodeJS.Signals, opts?: { all?: boolean }): Promise<void>;
+  /** Remove the container (`force`: kill it first if it runs). */
+  delete(id: string, opts?: { force?: boolean }): Promise<void>;
+  /** The container's state; NotFoundError when the runtime does not know it. */
+  state(id: string): Promise<ContainerState>;
+  /** Whether the runtime knows container `id`. */
+  exists(id: string): boolean;
+  /** Create, start, wait for and delete a container: the foreground `run`. */
+  run(id: string, bundle: string, opts?: { stdio?: StdioMode }): RuntimeProcess;
+  /** Run one more process in a running container. */
+  exec(id: string, process: OciProcess, opts?: { stdio?: StdioMode }): RuntimeProcess;
+}
+
+/** The runtime failed: the message is its own error line; the exit code is Docker's for it. */
+export class RuntimeFailure extends CairnError {
+  readonly runtime: RuntimeName;
+  constructor(runtime: RuntimeName, message: string, exitCode: number) {
+    super('internal', message, { exitCode });
+    this.name = 'RuntimeFailure';
+    this.runtime = runtime;
+  }
+}
+
+/**
+ * Docker's exit code for the runtime's error when it starts a process (docker/cli's
+ * runStartContainerErr): 127 when the executable was not found (runc's "executable file not
+ * found", crun's "executable file `X` not found in $PATH", any "no such file or directory"),
+ * 126 when it cannot be invoked ("permission denied", "is a directory", and crun's "Operation
+ * not permitted" for a directory, "exec format error"), else 125.
+ */
+export function exitCodeFor(message: string): number {
+  if (/executable file .*not found|no such file or directory/i.test(message)) return 127;
+  if (/permission denied|operation not permitted|exec format error|is a directory/i.test(message)) return 126;
+  return 125;
+}
+
+/** The runtime commands that start a process: only their failures can be 126 or 127. */
+const STARTS_PROCESS = new Set(['create', 'start', 'run', 'exec']);
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+function checkId(id: string): void {
+  if (!ID.test(id)) throw new InvalidArgumentError(`invalid container ID ${JSON.stringify(id)} for the OCI runtime`);
+}
+
+/** The exit code of a finished child as a shell reports it (128+N for signal N). */
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  const n = signal === null ? undefined : osConstants.signals[signal];
+  return 128 + (n ?? 0);
+}
+
+function stdioOf(mode: StdioMode): ['inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore'] {
+  return [mode, mode, mode];
+}
+
+/**
+ * A stream of a runtime process that exits before the container's output ends (create):
+ * Node resumes such a child's unread pipes when it exits, dropping what arrives before the
+ * caller reads, so the output is piped at once into a stream that keeps it.
+ */
+function keep(stream: Readable | null): Readable | null {
+  if (stream === null) return null;
+  const kept = new PassThrough();
+  stream.on('error', (e) => kept.destroy(e));
+  return stream.pipe(kept);
+}
+
+/** A runtime driven through its command line (crun and runc share it). */
+abstract class CliRuntime implements OciRuntime {
+  abstract readonly name: RuntimeName;
+  /** `--root`: the runtime's state of cairn's containers. */
+  readonly root: string;
+  private readonly logs: string;
+  private readonly binary: string;
+  private seq = 0;
+
+  constructor(stateDir: string, binary: string, name: RuntimeName) {
+    this.root = join(stateDir, name);
+    this.logs = join(stateDir, `${name}-log`);
+    this.binary = binary;
+  }
+
+  private logFile(): string {
+    mkdirSync(this.logs, { recursive: true, mode: 0o700 });
+    return join(this.logs, `${process.pid}-${++this.seq}.json`);
+  }
+
+  /** The last error the runtime logged, or undefined; the log file is removed. */
+  private takeLog(file: string): string | undefined {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return undefined;
+      throw e;
+    } finally {
+      rmSync(file, { force: true });
+    }
+    let last: string | undefined;
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        const entry = JSON.parse(line) as { level?: unknown; msg?: unknown };
+        if ((entry.level === 'error' || entry.level === 'fatal') && typeof entry.msg === 'string') last = entry.msg;
+      } catch (e) {
+        // A line that is not JSON (an old runtime's plain text) is the message itself.
+        if (!(e instanceof SyntaxError)) throw e;
+        last = line.trim();
+      }
+    }
+    return last;
+  }
+
+  private failure(what: string, message: string | undefined, fallback: string): RuntimeFailure {
+    const msg = (message ?? fallback).replace(/\s+/g, ' ').trim();
+    return new RuntimeFailure(this.name, `${this.name} ${what}: ${msg}`, STARTS_PROCESS.has(what) ? exitCodeFor(msg) : 125);
+  }
+
+  private spawnRuntime(args: string[], log: string, stdio: StdioMode): ChildProcess {
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    return spawn(this.binary, ['--root', this.root, '--log', log, '--log-format', 'json', ...args], { stdio: stdioOf(stdio) });
+  }
+
+  /** Run a short command with its output captured; throws a RuntimeFailure when it fails. */
+  private async call(what: string, args: string[]): Promise<string> {
+    const log = this.logFile();
+    const child = this.spawnRuntime(args, log, 'pipe');
+    child.stdin!.end();
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    const code = await new Promise<number>((resolve, reject) => {
+      child.on('error', (e) => reject(this.spawnError(e)));
+      child.on('close', (c, s) => resolve(exitCodeOf(c, s)));
+    });
+    const logged = this.takeLog(log);
+    if (code !== 0) throw this.failure(what, logged, Buffer.concat(err).toString().trim() || `exited with code ${code}`);
+    return Buffer.concat(out).toString();
+  }
+
+  private spawnError(e: Error): CairnError {
+    if (errnoCode(e) === 'ENOENT') return new NotFoundError(`OCI runtime ${this.name} not found (${this.binary}): install it (scripts/setup.sh does)`, { cause: e });
+    return new CairnError('internal', `cannot run ${this.binary}: ${e.message}`, { cause: e });
+  }
+
+  exists(id: string): boolean {
+    checkId(id);
+    return existsSync(join(this.root, id));
+  }
+
+  async create(id: string, bundle: string, opts: { stdio?: StdioMode; pidFile?: string } = {}): Promise<ContainerStdio> {
+    checkId(id);
+    const log = this.logFile();
+    const args = ['create', '--bundle', bundle, ...(opts.pidFile !== undefined ? ['--pid-file', opts.pidFile] : []), id];
+    const child = this.spawnRuntime(args, log, opts.stdio ?? 'ignore');
+    // The runtime exits once the container is created; the container keeps the streams.
+    const code = await new Promise<number>((resolve, reject) => {
+      child.on('error', (e) => reject(this.spawnError(e)));
+      child.on('exit', (c, s) => resolve(exitCodeOf(c, s)));
+    });
+    const logged = this.takeLog(log);
+    if (code !== 0) {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      child.stdin?.destroy();
+      throw this.failure('create', logged, `exited with code ${code}`);
+    }
+    return { stdin: child.stdin, stdout: keep(child.stdout), stderr: keep(child.stderr) };
+  }
+
+  async start(id: string): Promise<void> {
+    checkId(id);
+    await this.call('start', ['start', id]);
+  }
+
+  async kill(id: string, signal: NodeJS.Signals = 'SIGTERM', opts: { all?: boolean } = {}): Promise<void> {
+    checkId(id);
+    await this.call('kill', ['kill', ...(opts.all ? ['--all'] : []), id, signal.replace(/^SIG/, '')]);
+  }
+
+  async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    checkId(id);
+    await this.call('delete', ['delete', ...(opts.force ? ['--force'] : []), id]);
+  }
+
+  async state(id: string): Promise<ContainerState> {
+    if (!this.exists(id)) throw new NotFoundError(`no container ${id} in ${this.name}'s state (${this.root})`);
+    const out = await this.call('state', ['state', id]);
+    let raw: { id?: unknown; status?: unknown; pid?: unknown; bundle?: unknown };
+    try {
+      raw = JSON.parse(out) as typeof raw;
+    } catch (e) {
+      throw new CairnError('internal', `${this.name} state ${id}: not JSON: ${out.slice(0, 200)}`, { cause: e });
+    }
+    const statuses: readonly string[] = ['creating', 'created', 'running', 'paused', 'stopped'];
+    if (typeof raw.status !== 'string' || !statuses.includes(raw.status)) throw new CairnError('internal', `${this.name} state ${id}: unknown status ${String(raw.status)}`);
+    return {
+      id: typeof raw.id === 'string' ? raw.id : id,
+      status: raw.status as ContainerStatus,
+      pid: typeof raw.pid === 'number' ? raw.pid : 0,
+      bundle: typeof raw.bundle === 'string' ? raw.bundle : '',
+    };
+  }
+
+  /** A foreground runtime command whose exit code is the process's, unless the runtime logged a failure. */
+  private foreground(what: string, args: string[], stdio: StdioMode, cleanup: () => void = () => {}): RuntimeProcess {
+    const log = this.logFile();
+    const child = this.spawnRuntime(args, log, stdio);
+    const done = new Promise<number>((resolve, reject) => {
+      child.on('error', (e) => {
+        cleanup();
+        reject(this.spawnError(e));
+      });
+      child.on('close', (c, s) => {
+        cleanup();
+        const code = exitCodeOf(c, s);
+        let logged: string | undefined;
+        try {
+          logged = this.takeLog(log);
+        } catch (e) {
+          reject(e);
+          return;
+        }
+        // The runtime logs an error only for its own failures; a process's non-zero exit is not one.
+        if (logged !== undefined && code !== 0) reject(this.failure(what, logged, `exited with code ${code}`));
+        else resolve(code);
+      });
+    });
+    // Keep an unobserved rejection from crashing the process before the caller waits.
+    done.catch(() => undefined);
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      wait: () => done,
+      signal: (sig) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+      },
+    };
+  }
+
+  run(id: string, bundle: string, opts: { stdio?: StdioMode } = {}): RuntimeProcess {
+    checkId(id);
+    return this.foreground('run', ['run', '--bundle', bundle, id], opts.stdio ?? 'inherit');
+  }
+
+  exec(id: string, proc: OciProcess, opts: { stdio?: StdioMode } = {}): RuntimeProcess {
+    checkId(id);
+    mkdirSync(this.logs, { recursive: true, mode: 0o700 });
+    const file = join(this.logs, `${process.pid}-${++this.seq}.process.json`);
+    writeFileSync(file, JSON.stringify(proc), { mode: 0o600 });
+    return this.foreground('exec', ['exec', '--process', file, ...(proc.terminal ? ['--tty'] : []), id], opts.stdio ?? 'inherit', () => rmSync(file, { force: true }));
+  }
+}
+
+export class CrunRuntime extends CliRuntime {
+  readonly name = 'crun' as const;
+  constructor(stateDir: string, binary = 'crun') {
+    super(stateDir, binary, 'crun');
+  }
+}
+
+export class RuncRuntime extends CliRuntime {
+  readonly name = 'runc' as const;
+  constructor(stateDir: string, binary = 'runc') {
+    super(stateDir, binary, 'runc');
+  }
+}
+
+/** The runtime called `name` (crun by default), keeping its state under `stateDir`. */
+export function ociRuntime(stateDir: string, name = 'crun'): OciRuntime {
+  switch (name) {
+    case 'crun':
+      return new CrunRuntime(stateDir);
+    case 'runc':
+      return new RuncRuntime(stateDir);
+    default:
+      throw new InvalidArgumentError(`unknown OCI runtime ${JSON.stringify(name)}: cairn knows ${RUNTIME_NAMES.join(' and ')}`);
+  }
+}
