@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, on the default store ($CAIRN_ROOT, else /var/lib/cairn for root):
 # make a small base image from Debian's busybox-static, import it, list it, show its history
-# and inspect it; then save it to an archive and load it back. Later issues extend this with
-# build, pull and run.
+# and inspect it; then save it to an archive and load it back; mount it; check a Dockerfile;
+# then serve the store as a registry, push to it and pull back. Later issues extend this with
+# build and run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cairn() { bin/cairn "$@"; }
@@ -38,3 +39,21 @@ ls "$mnt"; echo "$(ls "$mnt/bin" | wc -l) entries in $mnt/bin"
 step image umount busybox:demo
 printf 'FROM busybox:demo AS base\nWORKDIR /app\nCMD ["sh"]\n' > "$work/Dockerfile"
 step build --check "$work"
+
+# Sharing images needs nothing but cairn: this store served as a registry on a free loopback
+# port. An image with the same layer as busybox:demo (another config) is pushed, removed here,
+# and pulled back: its layer "Already exists" (busybox:demo has it), only its config moves.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf '\n\033[1m$ cairn registry serve --addr 127.0.0.1:%s &\033[0m\n' "$port"
+bin/cairn registry serve --addr "127.0.0.1:$port" &  # bin/cairn execs node: $! is the server
+server=$!
+stop_server() { if kill "$server" 2>/dev/null; then wait "$server" 2>/dev/null || true; fi; }
+trap 'stop_server; rm -rf "$work"' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+step import --change 'CMD ["sh", "-l"]' --message 'busybox, a login shell' "$work/busybox.tar.gz" "127.0.0.1:$port/demo/busybox:login"
+step push "127.0.0.1:$port/demo/busybox:login"
+step rmi "127.0.0.1:$port/demo/busybox:login"
+step pull "127.0.0.1:$port/demo/busybox:login"
+printf '\n\033[1m$ curl http://127.0.0.1:%s/v2/_catalog\033[0m\n' "$port"
+curl -s "http://127.0.0.1:$port/v2/_catalog"; echo
+stop_server

@@ -134,6 +134,13 @@ test("the spec's errors: unknown manifests and blobs, another repository's blob,
   let r = await fetch(`${base}/t/nosuch/manifests/1`);
   assert.equal(r.status, 404);
   assert.equal(await code(r), 'MANIFEST_UNKNOWN');
+  // a tag outside the grammar names nothing (as the conformance suite asks: 404), and cannot be put
+  r = await fetch(`${base}/t/own/manifests/.INVALID_MANIFEST_NAME`);
+  assert.equal(r.status, 404);
+  assert.equal(await code(r), 'MANIFEST_UNKNOWN');
+  r = await fetch(`${base}/t/own/manifests/.bad`, { method: 'PUT', body: '{}', headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+  assert.equal(r.status, 400);
+  assert.equal(await code(r), 'TAG_INVALID');
   r = await fetch(`${base}/t/a/blobs/sha256:${'0'.repeat(64)}`);
   assert.equal(r.status, 404);
   assert.equal(await code(r), 'BLOB_UNKNOWN');

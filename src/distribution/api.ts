@@ -8,6 +8,11 @@ import { type Digest, parseDigest } from '../digest/digest.js';
 /** A repository name as the spec's grammar has it (path components of lower-case alphanumerics and separators). */
 const NAME_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 const TAG_RE = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+
+/** Whether `s` is a tag by the spec's grammar. */
+export function isTag(s: string): boolean {
+  return TAG_RE.test(s);
+}
 /** Names longer than this are refused (Distribution's limit on the whole name). */
 const NAME_MAX = 255;
 
@@ -33,6 +38,7 @@ export const ERROR_STATUS = {
   NAME_INVALID: 400,
   NAME_UNKNOWN: 404,
   SIZE_INVALID: 400,
+  TAG_INVALID: 400,
   UNAUTHORIZED: 401,
   DENIED: 403,
   UNSUPPORTED: 405,
@@ -52,6 +58,7 @@ const MESSAGES: Record<ErrorCode, string> = {
   NAME_INVALID: 'invalid repository name',
   NAME_UNKNOWN: 'repository name not known to registry',
   SIZE_INVALID: 'provided length did not match content length',
+  TAG_INVALID: 'manifest tag did not match URI',
   UNAUTHORIZED: 'authentication required',
   DENIED: 'requested access to the resource is denied',
   UNSUPPORTED: 'the operation is unsupported',
@@ -110,7 +117,7 @@ export function parseRoute(path: string): Route | undefined {
     const ref = parts[n - 1]!;
     const name = repoName(parts.slice(0, n - 2));
     if (ref.includes(':')) return { kind: 'manifest', name, reference: { digest: digestArg(ref) } };
-    if (!TAG_RE.test(ref)) throw new ApiError('MANIFEST_INVALID', `invalid tag ${JSON.stringify(ref)}`);
+    // a tag outside the grammar names no manifest (404 for a read); a PUT under it is refused (isTag)
     return { kind: 'manifest', name, reference: { tag: ref } };
   }
   if (n >= 4 && parts[n - 3] === 'blobs' && parts[n - 2] === 'uploads') {

@@ -44,7 +44,7 @@ import {
 import { isIndexType, isManifestType, isNondistributableType } from '../oci/mediatypes.js';
 import { parseManifestOrIndex } from '../oci/validate.js';
 import type { Store } from '../store/store.js';
-import { ApiError, parseContentRange, parseRange, parseRoute, type Route } from './api.js';
+import { ApiError, isTag, parseContentRange, parseRange, parseRoute, type Route } from './api.js';
 import type { Htpasswd } from './auth.js';
 import { UploadSessions } from './uploads.js';
 
@@ -233,6 +233,7 @@ export class RegistryServer {
   }
 
   private async putManifest(repo: string, reference: { tag: string } | { digest: Digest }, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if ('tag' in reference && !isTag(reference.tag)) throw new ApiError('TAG_INVALID', `invalid tag ${JSON.stringify(reference.tag)}`);
     const raw = await readLimited(req, MANIFEST_MAX);
     // named by a sha512 digest: the manifest is hashed (and kept) in sha512
     const digest = digestOf(raw, 'digest' in reference ? algorithmOf(reference.digest) : 'sha256');
