@@ -418,3 +418,70 @@ test('registry gc: links no manifest needs are dropped (after the grace period),
   const again = await cairnOk(serverRoot, ['registry', 'gc', '--delete-untagged']);
   assert.doesNotMatch(again.stdout, /t\/gc@/);
 });
+
+test("the rest of what the distribution spec's conformance suite checks: HEADs, streamed and retried chunks, status, cancel, mounts without from, deletes", async () => {
+  const base = `http://${reg.host}/v2/t/spec`;
+  const layer = Buffer.from('layer bytes for the spec test\n');
+  // a streamed upload: PATCH without Content-Range, then PUT with the digest
+  let r = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
+  assert.equal(r.status, 202);
+  assert.ok(r.headers.get('docker-upload-uuid'));
+  let loc = new URL(r.headers.get('location')!, `http://${reg.host}`);
+  r = await fetch(loc, { method: 'PATCH', body: layer.subarray(0, 10), headers: { 'Content-Type': 'application/octet-stream' } });
+  assert.equal(r.status, 202);
+  assert.equal(r.headers.get('range'), '0-9');
+  // a chunk sent again (it starts before where the upload stands): 416
+  r = await fetch(loc, { method: 'PATCH', body: layer.subarray(0, 10), headers: { 'Content-Range': '0-9', 'Content-Type': 'application/octet-stream' } });
+  assert.equal(r.status, 416);
+  // the status of the session: 204, its range and location
+  r = await fetch(loc);
+  assert.equal(r.status, 204);
+  assert.equal(r.headers.get('range'), '0-9');
+  assert.equal(new URL(r.headers.get('location')!, `http://${reg.host}`).pathname, loc.pathname);
+  const put = new URL(loc);
+  put.searchParams.set('digest', sha(layer));
+  r = await fetch(put, { method: 'PUT', body: layer.subarray(10), headers: { 'Content-Type': 'application/octet-stream' } });
+  assert.equal(r.status, 201);
+  // HEAD of a blob: its size and digest, no body
+  r = await fetch(`${base}/blobs/${sha(layer)}`, { method: 'HEAD' });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-length'), String(layer.length));
+  assert.equal(r.headers.get('docker-content-digest'), sha(layer));
+  assert.equal((await fetch(`${base}/blobs/sha256:${'4'.repeat(64)}`, { method: 'HEAD' })).status, 404);
+
+  // a session cancelled: gone
+  r = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
+  loc = new URL(r.headers.get('location')!, `http://${reg.host}`);
+  assert.equal((await fetch(loc, { method: 'DELETE' })).status, 204);
+  assert.equal((await fetch(loc)).status, 404);
+
+  // a mount without from: any repository holding the blob lends it (automatic content discovery)
+  r = await fetch(`http://${reg.host}/v2/t/spec-other/blobs/uploads/?mount=${sha(layer)}`, { method: 'POST' });
+  assert.equal(r.status, 201);
+  assert.equal((await fetch(`http://${reg.host}/v2/t/spec-other/blobs/${sha(layer)}`)).status, 200);
+  // a mount of a blob nobody holds: an upload session instead
+  r = await fetch(`http://${reg.host}/v2/t/spec-other/blobs/uploads/?mount=sha256:${'5'.repeat(64)}&from=t/spec`, { method: 'POST' });
+  assert.equal(r.status, 202);
+
+  // a manifest with no layers; HEAD by tag and digest; deleted by tag, then by digest
+  const config = Buffer.from('{}');
+  assert.equal((await fetch(`${base}/blobs/uploads/?digest=${sha(config)}`, { method: 'POST', body: config })).status, 201);
+  const OCI = 'application/vnd.oci.image.manifest.v1+json';
+  const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI, config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha(config), size: 2 }, layers: [] }));
+  for (const tag of ['a', 'b']) assert.equal((await fetch(`${base}/manifests/${tag}`, { method: 'PUT', body: m, headers: { 'Content-Type': OCI } })).status, 201);
+  r = await fetch(`${base}/manifests/a`, { method: 'HEAD' });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('docker-content-digest'), sha(m));
+  assert.equal(r.headers.get('content-type'), OCI);
+  assert.equal((await fetch(`${base}/manifests/${sha(m)}`, { method: 'HEAD' })).status, 200);
+  assert.equal((await fetch(`${base}/manifests/a`, { method: 'DELETE' })).status, 202);
+  assert.deepEqual(((await (await fetch(`${base}/tags/list`)).json()) as { tags: string[] }).tags, ['b']);
+  assert.equal((await fetch(`${base}/manifests/${sha(m)}`, { method: 'DELETE' })).status, 202);
+  assert.equal((await fetch(`${base}/manifests/${sha(m)}`)).status, 404);
+  assert.equal((await fetch(`${base}/manifests/b`)).status, 404, 'its tags went with it');
+  assert.deepEqual(((await (await fetch(`${base}/tags/list`)).json()) as { tags: string[] }).tags, []);
+  // a blob deleted: 404 after
+  assert.equal((await fetch(`${base}/blobs/${sha(layer)}`, { method: 'DELETE' })).status, 202);
+  assert.equal((await fetch(`${base}/blobs/${sha(layer)}`)).status, 404);
+  assert.equal((await fetch(`${base}/blobs/${sha(layer)}`, { method: 'DELETE' })).status, 404);
+});
