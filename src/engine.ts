@@ -36,6 +36,10 @@ export interface RegistryServeOptions {
   /** Serve https with this certificate and key (PEM files). */
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** A connection that moves no byte for this long is closed (default 60 s). */
+  idleTimeoutMs?: number;
+  /** Upload sessions open at once, at most (default 1024). */
+  maxUploads?: number;
 }
 import type { AddressInfo } from 'node:net';
 import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
@@ -190,6 +194,8 @@ export class Cairn {
     const { Htpasswd } = await import('./distribution/auth.js');
     const server = new RegistryServer(this.store, {
       ...(opts.readOnly ? { readOnly: true } : {}),
+      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+      ...(opts.maxUploads !== undefined ? { maxUploads: opts.maxUploads } : {}),
       ...(opts.htpasswdFile !== undefined ? { htpasswd: Htpasswd.load(opts.htpasswdFile) } : {}),
       ...(opts.tlsCertFile !== undefined && opts.tlsKeyFile !== undefined ? { tls: loadTls(opts.tlsCertFile, opts.tlsKeyFile) } : {}),
     });

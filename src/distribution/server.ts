@@ -60,6 +60,8 @@ export interface ServeOptions {
   idleTimeoutMs?: number;
   /** An upload session unused for this long is dropped (default 15 min). */
   uploadIdleMs?: number;
+  /** Upload sessions open at once, at most (default 1024: a client that opens more is refused). */
+  maxUploads?: number;
   /** Users who may use the registry (basic auth); none: anyone may. */
   htpasswd?: Htpasswd;
   /** Serve https with this certificate and key (PEM). */
@@ -86,7 +88,7 @@ export class RegistryServer {
     private readonly store: Store,
     private readonly opts: ServeOptions = {},
   ) {
-    this.uploads = new UploadSessions(store.content, opts.uploadIdleMs);
+    this.uploads = new UploadSessions(store.content, opts.uploadIdleMs, opts.maxUploads);
   }
 
   /** Listen on `host:port` (port 0: a free one); resolves with the address bound. */
