@@ -40,6 +40,8 @@ export interface RegistryServeOptions {
   idleTimeoutMs?: number;
   /** Upload sessions open at once, at most (default 1024). */
   maxUploads?: number;
+  /** An upload session unused for this long is dropped with its bytes (default 15 min). */
+  uploadIdleMs?: number;
 }
 import type { AddressInfo } from 'node:net';
 import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
@@ -196,6 +198,7 @@ export class Cairn {
       ...(opts.readOnly ? { readOnly: true } : {}),
       ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
       ...(opts.maxUploads !== undefined ? { maxUploads: opts.maxUploads } : {}),
+      ...(opts.uploadIdleMs !== undefined ? { uploadIdleMs: opts.uploadIdleMs } : {}),
       ...(opts.htpasswdFile !== undefined ? { htpasswd: Htpasswd.load(opts.htpasswdFile) } : {}),
       ...(opts.tlsCertFile !== undefined && opts.tlsKeyFile !== undefined ? { tls: loadTls(opts.tlsCertFile, opts.tlsKeyFile) } : {}),
     });

@@ -107,3 +107,45 @@ test('read-only: every change is DENIED, reads work', async () => {
     await ro.close();
   }
 });
+
+test('an upload session outlives the server: a new server on the store resumes it; an idle one is dropped with its bytes', async () => {
+  const root = join(dir.path, 'sessions');
+  const c1 = await Cairn.open({ root });
+  const s1 = await c1.serveRegistry('127.0.0.1', 0, {});
+  let loc: URL;
+  try {
+    const post = await fetch(`http://127.0.0.1:${s1.address.port}/v2/t/up/blobs/uploads/`, { method: 'POST' });
+    loc = new URL(post.headers.get('location')!, `http://127.0.0.1:${s1.address.port}`);
+    const r = await fetch(loc, { method: 'PATCH', body: Buffer.from('abc'), headers: { 'Content-Range': '0-2', 'Content-Type': 'application/octet-stream' } });
+    assert.equal(r.status, 202);
+  } finally {
+    await s1.close();
+    c1.close();
+  }
+  const c2 = await Cairn.open({ root });
+  const s2 = await c2.serveRegistry('127.0.0.1', 0, { uploadIdleMs: 300 });
+  try {
+    const at = (path: string): URL => new URL(path, `http://127.0.0.1:${s2.address.port}`);
+    let r = await fetch(at(loc.pathname));
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('range'), '0-2', 'the new server holds the 3 bytes the old one took');
+    r = await fetch(at(loc.pathname), { method: 'PATCH', body: Buffer.from('def'), headers: { 'Content-Range': '3-5', 'Content-Type': 'application/octet-stream' } });
+    assert.equal(r.status, 202);
+    const put = at(loc.pathname);
+    put.searchParams.set('digest', sha(Buffer.from('abcdef')));
+    r = await fetch(put, { method: 'PUT' });
+    assert.equal(r.status, 201);
+    assert.equal(await (await fetch(at(`/v2/t/up/blobs/${sha(Buffer.from('abcdef'))}`))).text(), 'abcdef');
+    // an idle session goes, with its bytes
+    const post = await fetch(at('/v2/t/up/blobs/uploads/'), { method: 'POST' });
+    const idle = at(post.headers.get('location')!);
+    await fetch(idle, { method: 'PATCH', body: Buffer.from('zzz'), headers: { 'Content-Type': 'application/octet-stream' } });
+    await new Promise((res) => setTimeout(res, 1200));
+    assert.equal((await fetch(idle)).status, 404);
+    const { readdirSync } = await import('node:fs');
+    assert.deepEqual(readdirSync(join(root, 'content', 'ingest')).filter((f) => f.startsWith('ref-')), []);
+  } finally {
+    await s2.close();
+    c2.close();
+  }
+});

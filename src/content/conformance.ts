@@ -34,6 +34,28 @@ export function contentStoreSuite(name: string, make: () => Promise<{ store: Con
     assert.deepEqual(await s.readBytes(info.digest), data);
   }));
 
+  test(`${name}: a named ingest outlives its writer: reopened, it resumes after its bytes; dropped, it starts again`, withStore(async (s) => {
+    let w = await s.writer({ ref: 'upload-1' });
+    await w.write(Buffer.from('abc'));
+    assert.equal(w.offset, 3);
+    // a second writer of the same ref, as a later request (or process) opens it
+    w = await s.writer({ ref: 'upload-1' });
+    assert.equal(w.offset, 3);
+    await w.write(Buffer.from('def'));
+    assert.equal(w.digest(), digestOf('abcdef'));
+    const info = await w.commit({ digest: digestOf('abcdef') });
+    assert.deepEqual(await readAll(await s.reader(info.digest)), Buffer.from('abcdef'));
+    // committed: the ref is gone, a new writer of it starts empty
+    w = await s.writer({ ref: 'upload-1' });
+    assert.equal(w.offset, 0);
+    await w.write(Buffer.from('xyz'));
+    await s.dropIngest('upload-1');
+    w = await s.writer({ ref: 'upload-1' });
+    assert.equal(w.offset, 0);
+    await w.abort();
+    await assert.rejects(s.writer({ ref: '../escape' }), /invalid ingest ref/);
+  }));
+
   test(`${name}: a blob named by a sha512 digest is verified in sha512`, withStore(async (s) => {
     const data = Buffer.from('sha512 content');
     const d512 = digestOf(data, 'sha512');

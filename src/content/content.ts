@@ -35,6 +35,19 @@ export interface WriterOptions {
    * size is still checked). A commit without one hashes what was written, read back.
    */
   hashedByCaller?: boolean;
+  /**
+   * A named ingest that outlives the writer and its process (containerd's ingest refs: an
+   * upload a registry client sends over many requests): a writer opened with the same ref
+   * resumes after the bytes the ingest holds (hashed again once, to go on hashing). Removed by
+   * its commit or abort, or by {@link ContentStore.dropIngest}; never by the clean-up of dead
+   * processes' ingests. `[A-Za-z0-9_.-]`, at most 100 characters.
+   */
+  ref?: string;
+}
+
+/** Whether `s` can name an ingest ref. */
+export function isIngestRef(s: string): boolean {
+  return /^[A-Za-z0-9_.-]{1,100}$/.test(s) && s !== '.' && s !== '..';
 }
 
 export interface ContentWriter {
@@ -60,8 +73,10 @@ export interface ContentStore {
   reader(digest: Digest, range?: ByteRange): Promise<Readable>;
   /** The whole blob, for small documents; refuses blobs larger than `maxBytes`. */
   readBytes(digest: Digest, maxBytes?: number): Promise<Buffer>;
-  /** Start writing a blob. */
+  /** Start writing a blob (or resume the named ingest `opts.ref`). */
   writer(opts?: WriterOptions): Promise<ContentWriter>;
+  /** Remove the named ingest `ref` and its bytes, if there is one. */
+  dropIngest(ref: string): Promise<void>;
   /** Stream `source` into the store and commit it (verifying `expected`). */
   ingest(source: AsyncIterable<Uint8Array>, expected?: Expected): Promise<BlobInfo>;
   /** Remove a blob; absent blobs are not an error. */

@@ -4,7 +4,8 @@
  * Ingest discipline (containerd's): bytes go to ROOT/content/ingest/<pid>-<random>, hashed
  * while written; commit fsyncs, verifies size and digest, renames into place and fsyncs the
  * directory. A killed writer leaves only an ingest file, which `cleanIngest` removes once its
- * process is gone. Blobs are immutable: a blob that already exists is never rewritten.
+ * process is gone. A named ingest (`WriterOptions.ref`) is ROOT/content/ingest/ref-<ref>: it
+ * outlives its process and is resumed by the next writer with that ref. Blobs are immutable: a blob that already exists is never rewritten.
  */
 import { createReadStream, existsSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -12,8 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Digest, Digester, algorithmOf, digestStream, hexOf, parseDigest } from '../digest/digest.js';
-import { DataCorruptError, NotFoundError, PreconditionError, errnoCode } from '../errors.js';
-import { type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith } from './content.js';
+import { DataCorruptError, InvalidArgumentError, NotFoundError, PreconditionError, errnoCode } from '../errors.js';
+import { type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith, isIngestRef } from './content.js';
 import { processAlive } from '../process.js';
 
 export class LocalContentStore implements ContentStore {
@@ -67,10 +68,28 @@ export class LocalContentStore implements ContentStore {
   }
 
   async writer(opts: WriterOptions = {}): Promise<ContentWriter> {
+    if (opts.ref !== undefined) {
+      // a named ingest: resumed after the bytes it holds, which are hashed again once
+      const path = this.refPath(opts.ref);
+      const fh = await fsp.open(path, 'a', 0o644);
+      const w = new LocalWriter(this, fh, path, opts.hashedByCaller === true);
+      const size = (await fh.stat()).size;
+      if (size > 0) await w.resumed(createReadStream(path, { highWaterMark: 1 << 20, end: size - 1 }), size);
+      return w;
+    }
     const name = `${process.pid}-${randomBytes(8).toString('hex')}`;
     const path = join(this.ingestDir, name);
     const fh = await fsp.open(path, 'wx', 0o644);
     return new LocalWriter(this, fh, path, opts.hashedByCaller === true);
+  }
+
+  private refPath(ref: string): string {
+    if (!isIngestRef(ref)) throw new InvalidArgumentError(`invalid ingest ref ${JSON.stringify(ref)}`);
+    return join(this.ingestDir, `ref-${ref}`);
+  }
+
+  async dropIngest(ref: string): Promise<void> {
+    await fsp.rm(this.refPath(ref), { force: true });
   }
 
   ingest(source: AsyncIterable<Uint8Array>, expected?: Expected): Promise<BlobInfo> {
@@ -116,6 +135,7 @@ export class LocalContentStore implements ContentStore {
   async cleanIngest(): Promise<number> {
     let removed = 0;
     for (const name of await fsp.readdir(this.ingestDir)) {
+      if (name.startsWith('ref-')) continue; // a named ingest: its owner expires it
       const pid = Number(name.split('-', 1)[0]);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
       if (pid === process.pid) continue; // ours, in progress
@@ -156,6 +176,12 @@ class LocalWriter implements ContentWriter {
 
   get offset(): number {
     return this.written;
+  }
+
+  /** The ingest already holds `size` bytes (a named ingest resumed): they are hashed, not written. */
+  async resumed(bytes: AsyncIterable<Uint8Array>, size: number): Promise<void> {
+    if (this.digester) for await (const c of bytes) this.digester.update(c);
+    this.written = size;
   }
 
   digest(): Digest {

@@ -5,8 +5,8 @@
  */
 import { Readable } from 'node:stream';
 import { algorithmOf, type Digest, Digester, digestOf } from '../digest/digest.js';
-import { DataCorruptError, NotFoundError, PreconditionError } from '../errors.js';
-import { type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith } from './content.js';
+import { DataCorruptError, InvalidArgumentError, NotFoundError, PreconditionError } from '../errors.js';
+import { type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith, isIngestRef } from './content.js';
 
 export class MemoryContentStore implements ContentStore {
   private readonly blobs = new Map<Digest, Buffer>();
@@ -29,10 +29,25 @@ export class MemoryContentStore implements ContentStore {
     return Buffer.from(b);
   }
 
+  /** Named ingests (WriterOptions.ref): their bytes, kept between writers. */
+  private readonly refs = new Map<string, Buffer[]>();
+
+  async dropIngest(ref: string): Promise<void> {
+    this.refs.delete(ref);
+  }
+
   async writer(opts: WriterOptions = {}): Promise<ContentWriter> {
     const hashedByCaller = opts.hashedByCaller === true;
-    const chunks: Buffer[] = [];
+    const ref = opts.ref;
+    if (ref !== undefined && !isIngestRef(ref)) throw new InvalidArgumentError(`invalid ingest ref ${JSON.stringify(ref)}`);
+    const chunks: Buffer[] = ref !== undefined ? (this.refs.get(ref) ?? []) : [];
+    if (ref !== undefined) this.refs.set(ref, chunks);
+    const refs = this.refs;
+    const done = (): void => {
+      if (ref !== undefined) refs.delete(ref);
+    };
     const digester = new Digester();
+    for (const c of chunks) digester.update(c);
     const blobs = this.blobs;
     return {
       get offset() {
@@ -52,14 +67,22 @@ export class MemoryContentStore implements ContentStore {
         // a digest of another algorithm than the running hash's (sha512): the bytes hashed again in it
         const alg = expected?.digest !== undefined ? algorithmOf(expected.digest) : digester.algorithm;
         const digest = alg === digester.algorithm ? digester.digest() : digestOf(Buffer.concat(chunks), alg);
-        if (expected?.size !== undefined && size !== expected.size) throw new DataCorruptError(`${what}: size mismatch: got ${size} bytes, expected ${expected.size}`);
-        if (expected?.digest !== undefined && digest !== expected.digest) throw new DataCorruptError(`${what}: digest mismatch: got ${digest}, expected ${expected.digest}`);
+        // a commit that fails discards the bytes, as the local store's does
+        const fail = (m: string): never => {
+          chunks.length = 0;
+          done();
+          throw new DataCorruptError(m);
+        };
+        if (expected?.size !== undefined && size !== expected.size) fail(`${what}: size mismatch: got ${size} bytes, expected ${expected.size}`);
+        if (expected?.digest !== undefined && digest !== expected.digest) fail(`${what}: digest mismatch: got ${digest}, expected ${expected.digest}`);
         if (!blobs.has(digest)) blobs.set(digest, Buffer.concat(chunks));
         chunks.length = 0;
+        done();
         return { digest, size };
       },
       async abort() {
         chunks.length = 0;
+        done();
       },
     };
   }

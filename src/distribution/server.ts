@@ -88,7 +88,7 @@ export class RegistryServer {
     private readonly store: Store,
     private readonly opts: ServeOptions = {},
   ) {
-    this.uploads = new UploadSessions(store.content, opts.uploadIdleMs, opts.maxUploads);
+    this.uploads = new UploadSessions(store.content, store.db, opts.uploadIdleMs, opts.maxUploads);
   }
 
   /** Listen on `host:port` (port 0: a free one); resolves with the address bound. */
@@ -120,7 +120,7 @@ export class RegistryServer {
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
     }
-    await this.uploads.close();
+    this.uploads.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -378,8 +378,8 @@ export class RegistryServer {
     return this.uploadStatus(repo, id, res, 202);
   }
 
-  private uploadStatus(repo: string, id: string, res: ServerResponse, status: number): void {
-    const offset = this.uploads.offset(repo, id);
+  private async uploadStatus(repo: string, id: string, res: ServerResponse, status: number): Promise<void> {
+    const offset = await this.uploads.offset(repo, id);
     res.setHeader('Location', `/v2/${repo}/blobs/uploads/${id}`);
     res.setHeader('Range', `0-${Math.max(0, offset - 1)}`);
     res.setHeader('Docker-Upload-UUID', id);
@@ -409,11 +409,11 @@ export class RegistryServer {
     } catch (e) {
       if (e instanceof ApiError && e.code === 'RANGE_INVALID') {
         res.setHeader('Location', `/v2/${repo}/blobs/uploads/${id}`);
-        res.setHeader('Range', `0-${Math.max(0, this.uploads.offset(repo, id) - 1)}`);
+        res.setHeader('Range', `0-${Math.max(0, (await this.uploads.offset(repo, id)) - 1)}`);
       }
       throw e;
     }
-    this.uploadStatus(repo, id, res, 202);
+    await this.uploadStatus(repo, id, res, 202);
   }
 
   private async finishUpload(repo: string, id: string, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {

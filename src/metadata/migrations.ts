@@ -163,7 +163,8 @@ export const MIGRATIONS: readonly string[] = [
   // v8: the repositories `cairn registry serve` serves from this store (metadata/registry.ts):
   // which blobs each repository holds (a layer, a config or a manifest pushed or mounted there;
   // the repository keeps them alive: gc_refs edges from 'repository'), the manifests it holds
-  // (media type, size, and for the referrers API its artifact type and subject) and its tags.
+  // (media type, size, and for the referrers API its artifact type and subject), its tags, and
+  // the blob uploads in progress (their bytes in a named content-store ingest).
   `
   CREATE TABLE registry_blobs (
     repo TEXT NOT NULL,
@@ -188,6 +189,12 @@ export const MIGRATIONS: readonly string[] = [
     digest TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (repo, tag)
+  );
+  CREATE TABLE registry_uploads (
+    id TEXT PRIMARY KEY,
+    repo TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    used_at TEXT NOT NULL
   );
   `,
 ];

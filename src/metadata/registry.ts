@@ -126,3 +126,39 @@ export function repositoryManifests(db: Db, repo: string): Array<ManifestRecord 
   const tags = db.prepare('SELECT tag FROM registry_tags WHERE repo = ? AND digest = ? ORDER BY tag');
   return (db.prepare('SELECT * FROM registry_manifests WHERE repo = ? ORDER BY digest').all(repo) as ManifestRow[]).map((r) => ({ ...fromRow(r), tags: (tags.all(repo, r.digest) as Array<{ tag: string }>).map((t) => t.tag) }));
 }
+
+// --- upload sessions ------------------------------------------------------------------------
+
+export interface UploadRecord {
+  id: string;
+  repo: string;
+  startedAt: string;
+  usedAt: string;
+}
+
+export function putUpload(db: Db, id: string, repo: string): void {
+  const now = new Date().toISOString();
+  db.prepare('INSERT INTO registry_uploads (id, repo, started_at, used_at) VALUES (?, ?, ?, ?)').run(id, repo, now, now);
+}
+
+export function getUpload(db: Db, id: string): UploadRecord | undefined {
+  const r = db.prepare('SELECT id, repo, started_at, used_at FROM registry_uploads WHERE id = ?').get(id) as { id: string; repo: string; started_at: string; used_at: string } | undefined;
+  return r ? { id: r.id, repo: r.repo, startedAt: r.started_at, usedAt: r.used_at } : undefined;
+}
+
+export function touchUpload(db: Db, id: string): void {
+  db.prepare('UPDATE registry_uploads SET used_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+}
+
+export function deleteUpload(db: Db, id: string): void {
+  db.prepare('DELETE FROM registry_uploads WHERE id = ?').run(id);
+}
+
+export function countUploads(db: Db): number {
+  return (db.prepare('SELECT COUNT(*) AS n FROM registry_uploads').get() as { n: number }).n;
+}
+
+/** Uploads unused since `before` (an ISO time). */
+export function staleUploads(db: Db, before: string): string[] {
+  return (db.prepare('SELECT id FROM registry_uploads WHERE used_at < ?').all(before) as Array<{ id: string }>).map((r) => r.id);
+}
