@@ -4,6 +4,7 @@
  * time from time's report), and medians.
  */
 import { spawnSync } from 'node:child_process';
+import { createCipheriv, createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
@@ -45,4 +46,16 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Drop the page cache, then leave the machine quiet for `settle` seconds. */
+export function settleDown(settle: number): void {
+  dropCaches();
+  if (settle > 0) spawnSync('sleep', [String(settle)]);
+}
+
+/** Deterministic incompressible bytes: AES-128-CTR over zeros, keyed by the seed. */
+export function pseudoRandom(size: number, seed: number): Buffer {
+  const key = createHash('sha256').update(`cairn-bench-registry-${seed}`).digest().subarray(0, 16);
+  return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(size));
 }

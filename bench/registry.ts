@@ -27,7 +27,6 @@
  *                               [--settle 3] [--no-docker]
  */
 import { spawnSync } from 'node:child_process';
-import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +34,7 @@ import { performance } from 'node:perf_hooks';
 import { makeDockerArchive, makeTar } from '../test/helpers.js';
 import { DOCKER, ensureDockerd, type DockerDaemon } from '../test/docker.js';
 import { startRegistry, type Registry } from '../test/registry.js';
-import { dropCaches, median, sh, timed, type Sample } from './common.js';
+import { median, pseudoRandom, settleDown, sh, timed, type Sample } from './common.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const CAIRN = join(REPO, 'bin', 'cairn');
@@ -66,18 +65,6 @@ function parseArgs(argv: string[]): Options {
     else throw new Error(`unknown option ${a}`);
   }
   return o;
-}
-
-/** Drop the page cache, then leave the machine quiet for `settle` seconds. */
-function settleDown(settle: number): void {
-  dropCaches();
-  if (settle > 0) spawnSync('sleep', [String(settle)]);
-}
-
-/** Deterministic incompressible bytes: AES-128-CTR over zeros, keyed by the seed. */
-function pseudoRandom(size: number, seed: number): Buffer {
-  const key = createHash('sha256').update(`cairn-bench-registry-${seed}`).digest().subarray(0, 16);
-  return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(size));
 }
 
 interface Engine {

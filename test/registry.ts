@@ -14,6 +14,8 @@ export interface Registry {
   /** `127.0.0.1:PORT` */
   host: string;
   dir: string;
+  /** The server's process. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -107,6 +109,7 @@ export async function startRegistry(dir: string, opts: { htpasswd?: Record<strin
   return {
     host,
     dir,
+    pid: child.pid!,
     stop: async () => {
       if (child.exitCode !== null) return;
       const done = new Promise((r) => child.once('exit', r));
@@ -332,6 +335,7 @@ export async function startCairnRegistry(root: string, args: string[] = []): Pro
   return {
     host,
     dir: root,
+    pid: child.pid!,
     log: () => log,
     stop: async () => {
       if (child.exitCode !== null) return;

@@ -65,6 +65,24 @@ export function contentStoreSuite(name: string, make: () => Promise<{ store: Con
     await assert.rejects(s.ingest(Readable.from([Buffer.from('other')]), { digest: d512 }), DataCorruptError);
   }));
 
+  test(`${name}: an open blob reads by position into the caller's buffer`, withStore(async (s) => {
+    const data = Buffer.from('0123456789');
+    const info = await s.ingest(Readable.from([data]), { digest: digestOf(data) });
+    const h = await s.open(info.digest);
+    try {
+      assert.equal(h.size, 10);
+      const buf = Buffer.alloc(6, 0x2e);
+      assert.equal(await h.read(buf, 1, 4, 3), 4);
+      assert.equal(buf.toString(), '.3456.');
+      assert.equal(await h.read(buf, 0, 6, 8), 2);
+      assert.equal(buf.subarray(0, 2).toString(), '89');
+      assert.equal(await h.read(buf, 0, 6, 10), 0);
+    } finally {
+      await h.close();
+    }
+    await assert.rejects(s.open(digestOf('absent')), NotFoundError);
+  }));
+
   test(`${name}: a range of a blob (both ends inclusive; open-ended to the last byte)`, withStore(async (s) => {
     const data = Buffer.from('0123456789');
     const info = await s.ingest(Readable.from([data]), { digest: digestOf(data) });

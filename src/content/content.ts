@@ -13,6 +13,14 @@ export interface BlobInfo {
   size: number;
 }
 
+/** An open blob (see {@link ContentStore.open}). */
+export interface BlobHandle {
+  readonly size: number;
+  /** Read up to `length` bytes at `position` into `buf` from `offset`; the bytes read (0 at the end). */
+  read(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 /** Bytes `start` to `end` of a blob, both inclusive, as an HTTP Range names them. */
 export interface ByteRange {
   start: number;
@@ -71,6 +79,12 @@ export interface ContentStore {
    * request; `end` defaults to the last byte). Throws NotFoundError when absent.
    */
   reader(digest: Digest, range?: ByteRange): Promise<Readable>;
+  /**
+   * The blob opened for reads by position into the caller's buffers (a registry serving many
+   * downloads at once reuses a few buffers instead of allocating one per chunk). Throws
+   * NotFoundError when absent.
+   */
+  open(digest: Digest): Promise<BlobHandle>;
   /** The whole blob, for small documents; refuses blobs larger than `maxBytes`. */
   readBytes(digest: Digest, maxBytes?: number): Promise<Buffer>;
   /** Start writing a blob (or resume the named ingest `opts.ref`). */

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Digest, Digester, algorithmOf, digestStream, hexOf, parseDigest } from '../digest/digest.js';
 import { DataCorruptError, InvalidArgumentError, NotFoundError, PreconditionError, errnoCode } from '../errors.js';
-import { type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith, isIngestRef } from './content.js';
+import { type BlobHandle, type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith, isIngestRef } from './content.js';
 import { processAlive } from '../process.js';
 
 export class LocalContentStore implements ContentStore {
@@ -58,6 +58,22 @@ export class LocalContentStore implements ContentStore {
       throw e;
     }
     return createReadStream('', { fd: fh, highWaterMark: 1 << 20, ...(range ? { start: range.start, ...(range.end !== undefined ? { end: range.end } : {}) } : {}) });
+  }
+
+  async open(digest: Digest): Promise<BlobHandle> {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(this.blobPath(digest), 'r');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`blob ${digest} not found in the content store`);
+      throw e;
+    }
+    const size = (await fh.stat()).size;
+    return {
+      size,
+      read: async (buf, offset, length, position) => (await fh.read(buf, offset, length, position)).bytesRead,
+      close: () => fh.close(),
+    };
   }
 
   async readBytes(digest: Digest, maxBytes = MAX_DOCUMENT_BYTES): Promise<Buffer> {

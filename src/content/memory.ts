@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { algorithmOf, type Digest, Digester, digestOf } from '../digest/digest.js';
 import { DataCorruptError, InvalidArgumentError, NotFoundError, PreconditionError } from '../errors.js';
-import { type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith, isIngestRef } from './content.js';
+import { type BlobHandle, type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith, isIngestRef } from './content.js';
 
 export class MemoryContentStore implements ContentStore {
   private readonly blobs = new Map<Digest, Buffer>();
@@ -20,6 +20,16 @@ export class MemoryContentStore implements ContentStore {
     const b = this.blobs.get(digest);
     if (!b) throw new NotFoundError(`blob ${digest} not found in the content store`);
     return Readable.from([range ? b.subarray(range.start, range.end === undefined ? undefined : range.end + 1) : b]);
+  }
+
+  async open(digest: Digest): Promise<BlobHandle> {
+    const b = this.blobs.get(digest);
+    if (!b) throw new NotFoundError(`blob ${digest} not found in the content store`);
+    return {
+      size: b.length,
+      read: async (buf, offset, length, position) => b.copy(buf, offset, position, Math.min(b.length, position + length)),
+      close: async () => undefined,
+    };
   }
 
   async readBytes(digest: Digest, maxBytes = MAX_DOCUMENT_BYTES): Promise<Buffer> {

@@ -19,8 +19,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ContentWriter } from '../content/content.js';
+import type { BlobHandle, ContentWriter } from '../content/content.js';
 import { algorithmOf, type Digest, digestOf } from '../digest/digest.js';
 import { CairnError, DataCorruptError, errnoCode, InvalidArgumentError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
@@ -334,7 +333,7 @@ export class RegistryServer {
       res.end();
       return;
     }
-    await pipeline(await this.store.content.reader(digest, range), res);
+    await sendBlob(await this.store.content.open(digest), range ?? { start: 0, end: info.size - 1 }, res);
   }
 
   // --- uploads ------------------------------------------------------------------------------
@@ -462,6 +461,46 @@ function parseDigestParam(s: string): Digest {
   const r = parseRoute(`/v2/x/blobs/${s}`);
   if (!r || r.kind !== 'blob') throw new ApiError('DIGEST_INVALID', `invalid digest ${JSON.stringify(s)}`);
   return r.digest;
+}
+
+/** Bytes read and written at once when a blob is served. */
+const SEND_PIECE = 256 << 10;
+
+/**
+ * Send bytes `start`..`end` of an open blob: two buffers in turn, one filled while the other is
+ * being written, each reused only once the socket has taken it — no allocation per chunk, so
+ * many downloads at once cost a few buffers each, not a stream of garbage.
+ */
+async function sendBlob(blob: BlobHandle, range: { start: number; end: number }, res: ServerResponse): Promise<void> {
+  const bufs = [Buffer.allocUnsafe(SEND_PIECE), Buffer.allocUnsafe(SEND_PIECE)];
+  const written: Array<Promise<void> | undefined> = [undefined, undefined];
+  let failed: Error | undefined;
+  // a connection that closes mid-way may never call back the writes it had: waiting ends there too
+  let closed!: () => void;
+  const whenClosed = new Promise<void>((r) => (closed = r));
+  const onClose = (): void => {
+    failed ??= new Error('the client closed the connection');
+    closed();
+  };
+  res.on('close', onClose);
+  try {
+    let pos = range.start;
+    for (let i = 0; pos <= range.end; i ^= 1) {
+      await Promise.race([written[i], whenClosed]);
+      if (failed) throw failed;
+      const n = await blob.read(bufs[i]!, 0, Math.min(SEND_PIECE, range.end - pos + 1), pos);
+      if (n === 0) throw new DataCorruptError(`blob ended at byte ${pos} of ${range.end + 1}`);
+      pos += n;
+      const piece = n === SEND_PIECE ? bufs[i]! : bufs[i]!.subarray(0, n);
+      written[i] = new Promise<void>((resolve) => res.write(piece, (e) => (e ? ((failed ??= e), resolve()) : resolve())));
+    }
+    await Promise.race([Promise.all(written), whenClosed]);
+    if (failed) throw failed;
+    res.end();
+  } finally {
+    res.off('close', onClose);
+    await blob.close();
+  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
