@@ -46,8 +46,10 @@ export class State {
   ) {}
 
   run(data: unknown): string {
-    this.vars = [{ name: '$', value: data }];
-    this.walk(data, this.tmpl.root);
+    // Execute(w, nil) runs over no value at all (not a nil interface inside a map).
+    const dot = data === null ? undefined : data;
+    this.vars = [{ name: '$', value: dot }];
+    this.walk(dot, this.tmpl.root);
     return this.out;
   }
 

@@ -145,9 +145,54 @@ function fmtInteger(n: bigint, verb: string, spec: Spec): string {
   return pad(sign + prefix + digits, spec);
 }
 
-function trimExp(s: string): string {
-  // JS writes e+6 where Go writes e+06.
-  return s.replace(/e([+-])(\d)$/, 'e$10$2');
+/** The exact decimal value of a finite non-negative double: digits N and scale S (value = N / 10^S). */
+function exactDecimal(x: number): { n: bigint; scale: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const expBits = Number((bits >> 52n) & 0x7ffn);
+  let mant = bits & ((1n << 52n) - 1n);
+  let e: number;
+  if (expBits === 0) e = -1074;
+  else {
+    mant |= 1n << 52n;
+    e = expBits - 1075;
+  }
+  if (e >= 0) return { n: mant << BigInt(e), scale: 0 };
+  return { n: mant * 5n ** BigInt(-e), scale: -e };
+}
+
+/** Round N / 10^scale to `places` decimals, half to even (Go's strconv on the exact binary value). */
+function roundTo(n: bigint, scale: number, places: number): bigint {
+  if (scale <= places) return n * 10n ** BigInt(places - scale);
+  const div = 10n ** BigInt(scale - places);
+  const q = n / div;
+  const r = n % div;
+  const twice = r * 2n;
+  return twice > div || (twice === div && q % 2n === 1n) ? q + 1n : q;
+}
+
+/** Go's %.<p>f of a finite non-negative number. */
+function toFixedGo(x: number, p: number): string {
+  const { n, scale } = exactDecimal(x);
+  const digits = roundTo(n, scale, p).toString().padStart(p + 1, '0');
+  return p === 0 ? digits : `${digits.slice(0, -p)}.${digits.slice(-p)}`;
+}
+
+/** Go's %.<p>e of a finite non-negative number (two exponent digits at least). */
+function toExponentialGo(x: number, p: number): string {
+  if (x === 0) return `${p > 0 ? `0.${'0'.repeat(p)}` : '0'}e+00`;
+  const { n, scale } = exactDecimal(x);
+  let exp = n.toString().length - 1 - scale;
+  let m = roundTo(n, scale, p - exp);
+  if (m.toString().length > p + 1) {
+    exp++;
+    m = roundTo(n, scale, p - exp);
+  }
+  const d = m.toString();
+  const mant = p > 0 ? `${d[0]}.${d.slice(1)}` : d;
+  const a = Math.abs(exp);
+  return `${mant}e${exp < 0 ? '-' : '+'}${a < 10 ? '0' : ''}${a}`;
 }
 
 function fmtFloat(f: number, verb: string, spec: Spec): string {
@@ -163,19 +208,21 @@ function fmtFloat(f: number, verb: string, spec: Spec): string {
   const neg = f < 0 || Object.is(f, -0);
   switch (verb.toLowerCase()) {
     case 'e':
-      s = trimExp(abs.toExponential(spec.prec ?? 6));
+      s = toExponentialGo(abs, spec.prec ?? 6);
       break;
     case 'f':
-      s = abs.toFixed(spec.prec ?? 6);
+      s = toFixedGo(abs, spec.prec ?? 6);
       break;
     case 'g':
     case 'v':
       if (spec.prec === undefined) s = formatFloatG(abs);
       else {
+        // %.<p>g: p significant digits, %e form for exponents < -4 or >= p, trailing zeros dropped.
         const p = spec.prec === 0 ? 1 : spec.prec;
-        const exp = abs === 0 ? 0 : Number(abs.toExponential(p - 1).split('e')[1]);
-        if (exp < -4 || exp >= p) s = trimExp(abs.toExponential(p - 1).replace(/\.?0+e/, 'e'));
-        else s = abs.toFixed(Math.max(p - 1 - exp, 0)).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+        const e = toExponentialGo(abs, p - 1);
+        const exp = Number(e.split('e')[1]);
+        if (exp < -4 || exp >= p) s = e.replace(/\.?0+e/, 'e');
+        else s = toFixedGo(abs, Math.max(p - 1 - exp, 0)).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
       }
       break;
     default:

@@ -98,7 +98,8 @@ function isAlphaNumeric(c: string | undefined): boolean {
 export function runeU(c: string): string {
   const cp = c.codePointAt(0)!;
   const hex = cp.toString(16).toUpperCase().padStart(4, '0');
-  return /\p{C}/u.test(c) ? `U+${hex}` : `U+${hex} '${c}'`;
+  // strconv.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
+  return /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(c) ? `U+${hex} '${c}'` : `U+${hex}`;
 }
 
 function hasLeftTrimMarker(s: string, at: number): boolean {

@@ -9,7 +9,7 @@
  *   "can't evaluate field X in type T"; a field holding a function is a method called with the
  *   arguments; `%v` prints `{v1 v2}` in field order;
  * - an array is a slice (`[a b]`), a string a string, a boolean a bool;
- * - a JS number is an `int` when it is an integer and a `float64` otherwise (JSON numbers: 5 prints
+ * - a JS number is an `int` when it is a safe integer and a `float64` otherwise (JSON numbers: 5 prints
  *   as 5); a `GoFloat` is a float64 whatever its value (a template's `1.0`);
  * - `null` is Go's nil interface and `undefined` the "no value" of a missing key (both print as
  *   "<no value>" in an action, "<nil>" through fmt); a `GoNil` is a typed nil (a nil slice prints
@@ -58,7 +58,7 @@ export function kindOf(v: unknown): Kind {
   if (v === undefined) return 'invalid';
   if (v === null) return 'nil';
   if (typeof v === 'boolean') return 'bool';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? 'int' : 'float';
   if (typeof v === 'bigint') return 'int';
   if (typeof v === 'string') return 'string';
   if (typeof v === 'function') return 'func';
