@@ -204,7 +204,7 @@ export class State {
       case 'chain':
         return this.evalChainNode(dot, first, cmd.args, final);
       case 'identifier':
-        return this.evalFunction(dot, first, cmd.args, final);
+        return this.evalFunction(dot, first, cmd, cmd.args, final);
       case 'pipe':
         this.notAFunction(cmd.args, final);
         return this.evalPipeline(dot, first);
@@ -303,11 +303,12 @@ export class State {
     this.errorf(`can't evaluate field ${name} in type ${typeName(receiver)}`);
   }
 
-  private evalFunction(dot: unknown, node: IdentifierNode, args: Node[], final: unknown): unknown {
+  /** `cmd` is the command the call stands in: "error calling F" names it whole, as Go does. */
+  private evalFunction(dot: unknown, node: IdentifierNode, cmd: Node, args: Node[], final: unknown): unknown {
     this.at(node);
     const f = this.funcs.get(node.ident);
     if (!f) this.errorf(`${JSON.stringify(node.ident)} is not a defined function`);
-    return this.evalCall(dot, f, node, node.ident, args, final);
+    return this.evalCall(dot, f, cmd, node.ident, args, final);
   }
 
   private evalCall(dot: unknown, f: TemplateFunc, node: Node, name: string, allArgs: Node[], final: unknown): unknown {
@@ -386,7 +387,7 @@ export class State {
       case 'pipe':
         return this.validateType(this.evalPipeline(dot, n), param);
       case 'identifier':
-        return this.validateType(this.evalFunction(dot, n, [n], MISSING), param);
+        return this.validateType(this.evalFunction(dot, n, n, [n], MISSING), param);
       case 'chain':
         return this.validateType(this.evalChainNode(dot, n, [], MISSING), param);
     }

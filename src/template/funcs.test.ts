@@ -29,13 +29,13 @@ test('eq / ne / lt / le / gt / ge: Go\'s basic kinds and its errors for incompat
   assert.equal(run('{{lt 1 2}} {{le 2 2}} {{gt "b" "a"}} {{ge 1.5 2.5}} {{lt "B" "a"}}'), 'true true true false true');
   assert.equal(run('{{eq .Size 1988788}}', { Size: 1988788 }), 'true');
   assert.equal(run('{{eq .Missing "x"}} {{eq .Missing nil}}', {}), 'false true');
-  assert.equal(execError('{{eq 1 1.5}}'), 'template: :1:2: executing "" at <eq>: error calling eq: incompatible types for comparison');
-  assert.equal(execError('{{eq "1" 1}}'), 'template: :1:2: executing "" at <eq>: error calling eq: incompatible types for comparison');
-  assert.equal(execError('{{lt 1 "a"}}'), 'template: :1:2: executing "" at <lt>: error calling lt: incompatible types for comparison');
-  assert.equal(execError('{{lt true false}}'), 'template: :1:2: executing "" at <lt>: error calling lt: invalid type for comparison');
-  assert.equal(execError('{{lt . 1}}', [1]), 'template: :1:2: executing "" at <lt>: error calling lt: invalid type for comparison');
-  assert.equal(execError('{{gt .Missing 1}}', {}), 'template: :1:2: executing "" at <gt>: error calling gt: invalid type for comparison');
-  assert.equal(execError('{{eq 1}}'), 'template: :1:2: executing "" at <eq>: error calling eq: missing argument for comparison');
+  assert.equal(execError('{{eq 1 1.5}}'), 'template: :1:2: executing "" at <eq 1 1.5>: error calling eq: incompatible types for comparison');
+  assert.equal(execError('{{eq "1" 1}}'), 'template: :1:2: executing "" at <eq "1" 1>: error calling eq: incompatible types for comparison');
+  assert.equal(execError('{{lt 1 "a"}}'), 'template: :1:2: executing "" at <lt 1 "a">: error calling lt: incompatible types for comparison');
+  assert.equal(execError('{{lt true false}}'), 'template: :1:2: executing "" at <lt true false>: error calling lt: invalid type for comparison');
+  assert.equal(execError('{{lt . 1}}', [1]), 'template: :1:2: executing "" at <lt . 1>: error calling lt: invalid type for comparison');
+  assert.equal(execError('{{gt .Missing 1}}', {}), 'template: :1:2: executing "" at <gt .Missing 1>: error calling gt: invalid type for comparison');
+  assert.equal(execError('{{eq 1}}'), 'template: :1:2: executing "" at <eq 1>: error calling eq: missing argument for comparison');
   assert.equal(execError('{{lt 1}}'), 'template: :1:2: executing "" at <lt>: wrong number of args for lt: want 2 got 1');
 });
 
@@ -44,24 +44,24 @@ test('index: slices, strings (a byte), maps (a missing key is no value), nested;
   assert.equal(run('{{index .L 1}} {{index .M "k"}} {{index .M "n" "x"}} {{index .N 1 0}} {{index .S 1}}', d), 'b v y c 195');
   assert.equal(run('{{index .M "nope"}}', d), '<no value>');
   assert.equal(run('{{index .L}}', d), '[a b]');
-  assert.equal(execError('{{index .L 2}}', d), 'template: :1:2: executing "" at <index>: error calling index: index out of range: 2');
-  assert.equal(execError('{{index .L -1}}', d), 'template: :1:2: executing "" at <index>: error calling index: index out of range: -1');
-  assert.equal(execError('{{index .L "x"}}', d), 'template: :1:2: executing "" at <index>: error calling index: cannot index slice/array with type string');
-  assert.equal(execError('{{index .M 1}}', d), 'template: :1:2: executing "" at <index>: error calling index: value has type int; should be string');
-  assert.equal(execError('{{index .Missing 1}}', d), 'template: :1:2: executing "" at <index>: error calling index: index of untyped nil');
-  assert.equal(execError('{{index 3 1}}', d), 'template: :1:2: executing "" at <index>: error calling index: can\'t index item of type int');
+  assert.equal(execError('{{index .L 2}}', d), 'template: :1:2: executing "" at <index .L 2>: error calling index: index out of range: 2');
+  assert.equal(execError('{{index .L -1}}', d), 'template: :1:2: executing "" at <index .L -1>: error calling index: index out of range: -1');
+  assert.equal(execError('{{index .L "x"}}', d), 'template: :1:2: executing "" at <index .L "x">: error calling index: cannot index slice/array with type string');
+  assert.equal(execError('{{index .M 1}}', d), 'template: :1:2: executing "" at <index .M 1>: error calling index: value has type int; should be string');
+  assert.equal(execError('{{index .Missing 1}}', d), 'template: :1:2: executing "" at <index .Missing 1>: error calling index: index of untyped nil');
+  assert.equal(execError('{{index 3 1}}', d), 'template: :1:2: executing "" at <index 3 1>: error calling index: can\'t index item of type int');
 });
 
 test('len and slice', () => {
   const d = { L: ['a', 'b', 'c'], M: { a: 1 }, S: 'héllo', E: new GoNil('slice', '[]string') };
   assert.equal(run('{{len .L}} {{len .M}} {{len .S}} {{len .E}} {{len ""}}', d), '3 1 6 0 0');
   assert.equal(run('{{slice .L 1}} {{slice .L 1 2}} {{slice .L}} {{slice "abcdef" 1 3}}', d), '[b c] [b] [a b c] bc');
-  assert.equal(execError('{{len 3}}', d), 'template: :1:2: executing "" at <len>: error calling len: len of type int');
-  assert.equal(execError('{{len .N}}', { N: null }), 'template: :1:2: executing "" at <len>: error calling len: len of nil pointer');
-  assert.equal(execError('{{slice .L 2 1}}', d), 'template: :1:2: executing "" at <slice>: error calling slice: invalid slice index: 2 > 1');
-  assert.equal(execError('{{slice .L 0 4}}', d), 'template: :1:2: executing "" at <slice>: error calling slice: index out of range: 4');
-  assert.equal(execError('{{slice "abc" 0 1 2}}', d), 'template: :1:2: executing "" at <slice>: error calling slice: cannot 3-index slice a string');
-  assert.equal(execError('{{slice 3 1}}', d), 'template: :1:2: executing "" at <slice>: error calling slice: can\'t slice item of type int');
+  assert.equal(execError('{{len 3}}', d), 'template: :1:2: executing "" at <len 3>: error calling len: len of type int');
+  assert.equal(execError('{{len .N}}', { N: null }), 'template: :1:2: executing "" at <len .N>: error calling len: len of nil pointer');
+  assert.equal(execError('{{slice .L 2 1}}', d), 'template: :1:2: executing "" at <slice .L 2 1>: error calling slice: invalid slice index: 2 > 1');
+  assert.equal(execError('{{slice .L 0 4}}', d), 'template: :1:2: executing "" at <slice .L 0 4>: error calling slice: index out of range: 4');
+  assert.equal(execError('{{slice "abc" 0 1 2}}', d), 'template: :1:2: executing "" at <slice "abc" 0 1 2>: error calling slice: cannot 3-index slice a string');
+  assert.equal(execError('{{slice 3 1}}', d), 'template: :1:2: executing "" at <slice 3 1>: error calling slice: can\'t slice item of type int');
 });
 
 test('argument types are checked as Go checks a function\'s parameters', () => {
