@@ -88,3 +88,10 @@ test("Docker's functions: json, join, split, lower, upper, title, pad, truncate"
   assert.equal(run('{{truncate "abcdef" 3}} {{truncate "ab" 3}} {{truncate "abc" 3}}'), 'abc ab abc');
   assert.equal(run('{{.Name | upper | printf "%s!"}}', d), 'HELLO WIDE-WORLD_X!');
 });
+
+test('html, js and urlquery escape the text of their arguments as Go\'s builtins do', () => {
+  assert.equal(run(`{{html "<a href='x'>&\\"" }}`), '&lt;a href=&#39;x&#39;&gt;&amp;&#34;');
+  assert.equal(run('{{js .}}', 'a\'b"c<d>=&\\\u0001é'), 'a\\\'b\\"c\\u003Cd\\u003E\\u003D\\u0026\\\\\\u0001é');
+  assert.equal(run('{{urlquery "a b&c=d/é~"}}'), 'a+b%26c%3Dd%2F%C3%A9~');
+  assert.equal(run('{{html 1 2}} {{urlquery 3}}'), '1 2 3');
+});

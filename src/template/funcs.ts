@@ -172,6 +172,44 @@ function title(s: string): string {
   return out;
 }
 
+/** Go's evalArgs for html, js and urlquery: one string as it is, anything else through fmt.Sprint. */
+function evalArgs(args: unknown[]): string {
+  if (args.length === 1 && typeof args[0] === 'string') return args[0];
+  return sprint(args);
+}
+
+/** template.HTMLEscapeString. */
+function htmlEscape(s: string): string {
+  return s.replace(/[\0"'&<>]/g, (c) => ({ '\0': '\ufffd', '"': '&#34;', "'": '&#39;', '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
+}
+
+const JS_NAMED: Record<string, string> = { '\\': '\\\\', "'": "\\'", '"': '\\"', '<': '\\u003C', '>': '\\u003E', '&': '\\u0026', '=': '\\u003D' };
+
+/** template.JSEscapeString: quotes, backslash and <>&= escaped, control and non-printable runes as \uXXXX. */
+function jsEscape(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (JS_NAMED[ch] !== undefined) out += JS_NAMED[ch];
+    else if (c < 0x20 || (c >= 0x80 && !/^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(ch))) {
+      out += `\\u${c.toString(16).toUpperCase().padStart(4, '0')}`;
+    } else out += ch;
+  }
+  return out;
+}
+
+/** url.QueryEscape: unreserved bytes kept, space as +, everything else %XX. */
+function queryEscape(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b);
+    if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
+    else if (c === ' ') out += '+';
+    else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
 /** Go's builtins of text/template. */
 export const BUILTINS: ReadonlyMap<string, TemplateFunc> = new Map<string, TemplateFunc>([
   ['and', { params: ['value'], variadic: 'value', fn: () => undefined }],
@@ -189,6 +227,9 @@ export const BUILTINS: ReadonlyMap<string, TemplateFunc> = new Map<string, Templ
   ['le', { params: ['value', 'value'], fn: (a, b) => le(a, b) }],
   ['gt', { params: ['value', 'value'], fn: (a, b) => !le(a, b) }],
   ['ge', { params: ['value', 'value'], fn: (a, b) => !lt(a, b) }],
+  ['html', { params: [], variadic: 'any', fn: (...a) => htmlEscape(evalArgs(a)) }],
+  ['js', { params: [], variadic: 'any', fn: (...a) => jsEscape(evalArgs(a)) }],
+  ['urlquery', { params: [], variadic: 'any', fn: (...a) => queryEscape(evalArgs(a)) }],
 ]);
 
 /** Docker's template functions (github.com/docker/cli/templates). */
