@@ -85,6 +85,7 @@ test("Docker's functions: json, join, split, lower, upper, title, pad, truncate"
   assert.equal(run('{{split "a,b,,c" ","}} {{len (split "a,b" ",")}} {{split "ab" ""}}'), '[a b  c] 2 [a b]');
   assert.equal(run('{{lower "ABC"}} {{upper "abc"}} {{title .Name}}', d), 'abc ABC Hello Wide-World_x');
   assert.equal(run('[{{pad "x" 2 1}}] [{{pad "" 2 1}}]'), '[  x ] []');
+  assert.equal(execError('{{pad "x" -1 0}}'), 'template: :1:2: executing "" at <pad "x" -1 0>: error calling pad: strings: negative Repeat count');
   assert.equal(run('{{truncate "abcdef" 3}} {{truncate "ab" 3}} {{truncate "abc" 3}}'), 'abc ab abc');
   assert.equal(run('{{.Name | upper | printf "%s!"}}', d), 'HELLO WIDE-WORLD_X!');
 });

@@ -241,9 +241,15 @@ export const DOCKER_FUNCS: ReadonlyMap<string, TemplateFunc> = new Map<string, T
   ['title', { params: ['string'], fn: (s) => title(s as string) }],
   ['lower', { params: ['string'], fn: (s) => (s as string).toLowerCase() }],
   ['upper', { params: ['string'], fn: (s) => (s as string).toUpperCase() }],
-  ['pad', { params: ['string', 'int', 'int'], fn: (s, p, q) => (s === '' ? '' : ' '.repeat(Math.max(0, p as number)) + (s as string) + ' '.repeat(Math.max(0, q as number))) }],
+  ['pad', { params: ['string', 'int', 'int'], fn: (s, p, q) => (s === '' ? '' : repeat(' ', p as number) + (s as string) + repeat(' ', q as number)) }],
   ['truncate', { params: ['string', 'int'], fn: (s, n) => truncate(s as string, n as number) }],
 ]);
+
+/** strings.Repeat, which panics (an error of the call) on a negative count. */
+function repeat(s: string, n: number): string {
+  if (n < 0) throw new CallError('strings: negative Repeat count');
+  return s.repeat(n);
+}
 
 /** strings.Split: sep "" splits into runes. */
 function split(s: string, sep: string): string[] {
