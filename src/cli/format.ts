@@ -188,12 +188,17 @@ export function renderListing(listing: Listing, format: string | undefined): str
   return table(lines.map((l) => l.split('\t')));
 }
 
-/** Execute a template; an error is Docker's "Template parsing error: template: ..." (exit 1). */
-export function execute(tpl: Template, data: unknown, options: { missingKey?: 'default' | 'error'; prefix?: string } = {}): string {
+/**
+ * Execute a template; an error is Docker's "Template parsing error: template: ..." (exit 1), or
+ * with `prefix` '' the bare Go error. `partial` receives what was written before the error, for
+ * the commands whose template writes straight to stdout in Docker (info, version).
+ */
+export function execute(tpl: Template, data: unknown, options: { missingKey?: 'default' | 'error'; prefix?: string; partial?: (written: string) => void } = {}): string {
   try {
     return tpl.execute(data, options);
   } catch (e) {
     if (!(e instanceof TemplateError)) throw e;
+    options.partial?.(e.output);
     throw new InvalidArgumentError(`${options.prefix ?? 'Template parsing error: '}${e.message}`);
   }
 }

@@ -124,6 +124,16 @@ test('execution errors: Go\'s wording, position (line:byte column) and context',
   assert.equal(execError('{{.X}}', null, { missingKey: 'error' }), 'template: :1:2: executing "" at <.X>: nil data; no entry for key "X"');
 });
 
+test('an execution error carries what the template had written before it', () => {
+  try {
+    run('a{{.A}}b{{.Nope}}c', new GoStruct('t', { A: 1 }));
+    assert.fail('ran');
+  } catch (e) {
+    assert.ok(e instanceof TemplateError);
+    assert.equal(e.output, 'a1b');
+  }
+});
+
 test('a struct field holding a function is a method, called with the arguments', () => {
   const row = new GoStruct('*formatter.containerContext', { Names: 'web', Label: (k: unknown) => ({ role: 'db' } as Record<string, string>)[k as string] ?? '' });
   assert.equal(run('{{.Names}} {{.Label "role"}} [{{.Label "x"}}]', row), 'web db []');

@@ -56,13 +56,13 @@ export class State {
   /** Go's ErrorContext: "NAME:LINE:COL" with COL the byte offset in the line (the offset itself on line 1). */
   errorf(msg: string): never {
     const name = this.tmpl.name;
-    if (this.node === null) throw new TemplateError(`template: ${name}: ${msg}`);
+    if (this.node === null) throw new TemplateError(`template: ${name}: ${msg}`, this.out);
     const pos = this.node.pos;
     const before = this.tmpl.text.slice(0, pos);
     const nl = before.lastIndexOf('\n');
     const line = 1 + (before.match(/\n/g)?.length ?? 0);
     const col = nl < 0 ? byteLength(before) : byteLength(before.slice(nl + 1));
-    throw new TemplateError(`template: ${name}:${line}:${col}: executing ${JSON.stringify(name)} at <${nodeString(this.node)}>: ${msg}`);
+    throw new TemplateError(`template: ${name}:${line}:${col}: executing ${JSON.stringify(name)} at <${nodeString(this.node)}>: ${msg}`, this.out);
   }
 
   private at(n: Node): void {

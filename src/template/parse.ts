@@ -8,9 +8,12 @@ import { itemString, lex, type Item, type ItemType } from './lex.js';
 
 /** A parse or execution error: one line, Go's wording. */
 export class TemplateError extends InvalidArgumentError {
-  constructor(message: string) {
+  /** What an execution had written before it failed (Go's Execute writes as it goes). */
+  readonly output: string;
+  constructor(message: string, output = '') {
     super(message);
     this.name = 'TemplateError';
+    this.output = output;
   }
 }
 

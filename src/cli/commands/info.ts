@@ -29,8 +29,9 @@ export async function run(program: Command, cmd: Command): Promise<void> {
       NodeVersion: process.versions.node,
     };
     if (o.format === 'json') return out(goJson(info) + '\n');
-    // Docker's info struct: an unknown field is "can't evaluate field X in type system.info"; a newline follows the output.
-    if (tpl) return out(execute(tpl, new GoStruct('system.info', info), { prefix: '' }) + '\n');
+    // Docker's info struct: an unknown field is "can't evaluate field X in type system.info". Docker writes
+    // as the template runs and a newline after it, even when it fails.
+    if (tpl) return out(execute(tpl, new GoStruct('system.info', info), { prefix: '', partial: (w) => out(w + '\n') }) + '\n');
     out(
       `Server Version: ${info.ServerVersion}\nImages: ${info.Images}\nTags: ${info.Tags}\nRoot Dir: ${info.RootDir}\nSchema Version: ${info.SchemaVersion}\nContent: ${blobs} blobs, ${bytes} bytes\nCompressed Blobs: ${info.CompressedBlobs}\nOSType: ${info.OSType}\nArchitecture: ${info.Architecture}\n`,
     );

@@ -25,7 +25,8 @@ export async function run(_program: Command, cmd: Command): Promise<void> {
       Client: new GoStruct('system.clientVersion', info.Client),
       Server: new GoNil('ptr', '*types.Version'),
     });
-    return out(execute(tpl, data, { prefix: '' }) + '\n');
+    // Docker writes as the template runs and a newline after it, even when it fails.
+    return out(execute(tpl, data, { prefix: '', partial: (w) => out(w + '\n') }) + '\n');
   }
   out(`Client: cairn\n Version:           ${VERSION}\n Node.js version:   ${process.versions.node}\n OS/Arch:           ${p.os}/${p.architecture}\n Daemon:            none (daemonless)\n`);
 }
