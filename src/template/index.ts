@@ -7,9 +7,9 @@
  */
 import { State, type ExecOptions, type TemplateFunc } from './exec.js';
 import { BUILTINS, DOCKER_FUNCS } from './funcs.js';
-import { parse, type ParsedTemplate } from './parse.js';
+import { parse, TemplateError, type ParsedTemplate } from './parse.js';
 
-export { TemplateError } from './parse.js';
+export { TemplateError };
 export { CallError, GoFloat, GoNil, GoStruct, formatValue, goJSON } from './value.js';
 export { sprint, sprintf, sprintln } from './fmt.js';
 export type { ExecOptions, Param, TemplateFunc } from './exec.js';
@@ -30,12 +30,23 @@ export class Template {
   /** Parse `text` as Docker's templates.Parse does; a syntax error is a `TemplateError` with Go's message. */
   static parse(text: string, options: TemplateOptions = {}): Template {
     const funcs = new Map<string, TemplateFunc>([...DOCKER_FUNCS, ...(options.funcs ?? []), ...BUILTINS]);
-    return new Template(parse(options.name ?? '', text, new Set(funcs.keys())), funcs);
+    const name = options.name ?? '';
+    return new Template(tooDeep(name, () => parse(name, text, new Set(funcs.keys()))), funcs);
   }
 
   /** Run the template over `data`; an execution error is a `TemplateError` with Go's message. */
   execute(data: unknown, options: ExecOptions = {}): string {
-    return new State(this.parsed, this.funcs, options).run(data);
+    return tooDeep(this.parsed.name, () => new State(this.parsed, this.funcs, options).run(data));
+  }
+}
+
+/** Blocks nested deeper than JavaScript's stack allows are refused in one line (Go has no such limit). */
+function tooDeep<T>(name: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) throw new TemplateError(`template: ${name}: nested too deeply for cairn's template engine`);
+    throw e;
   }
 }
 

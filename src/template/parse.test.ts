@@ -66,3 +66,9 @@ test('nodes print as Go\'s Node.String() (the <context> of execution errors)', (
     '$x := .A.B',
   );
 });
+
+test('deep nesting is refused in one line, never a stack overflow', () => {
+  assert.equal(parseError(`{{${'('.repeat(600)}1${')'.repeat(600)}}}`), 'template: :1: max expression depth exceeded');
+  assert.equal(parseTemplate(`{{${'('.repeat(400)}1${')'.repeat(400)}}}`).execute(null), '1');
+  assert.equal(parseError(`${'{{if 1}}'.repeat(20000)}x${'{{end}}'.repeat(20000)}`), "template: : nested too deeply for cairn's template engine");
+});

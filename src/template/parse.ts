@@ -185,12 +185,15 @@ function parseNumber(text: string): { isInt: boolean; isFloat: boolean; int: big
   return { isInt, isFloat, int, float };
 }
 
+const MAX_PAREN_DEPTH = 500;
+
 class Parser {
   private readonly items: Item[];
   private i = 0;
   private vars: string[] = ['$'];
   private actionLine = 0;
   private rangeDepth = 0;
+  private parenDepth = 0;
   /** The token last returned by next(): errors name its line. */
   private last: Item;
 
@@ -507,8 +510,16 @@ class Parser {
         if (!n) this.errorf(`illegal number syntax: ${JSON.stringify(t.val)}`);
         return { type: 'number', pos: t.pos, text: t.val, ...n };
       }
-      case 'leftParen':
-        return this.pipeline('parenthesized pipeline', 'rightParen');
+      case 'leftParen': {
+        // Go refuses more than 10000 nested parentheses; JavaScript's stack allows fewer.
+        if (this.parenDepth >= MAX_PAREN_DEPTH) this.errorf('max expression depth exceeded');
+        this.parenDepth++;
+        try {
+          return this.pipeline('parenthesized pipeline', 'rightParen');
+        } finally {
+          this.parenDepth--;
+        }
+      }
       case 'string':
       case 'rawString': {
         const s = unquote(t.val);
