@@ -154,3 +154,17 @@ test('numbers from JSON: integers are ints, others float64; a GoFloat is a float
   assert.equal(run('{{.}}', new GoFloat(3)), '3');
   assert.equal(run('{{printf "%T %T %T" 3 3.5 .}}', new GoFloat(3)), 'int float64 float64');
 });
+
+test('define, template and block: named templates over the value given, without the caller\'s variables', () => {
+  assert.equal(run('{{define "row"}}<{{.}}>{{end}}{{range .}}{{template "row" .}}{{end}}', ['a', 'b']), '<a><b>');
+  assert.equal(run('{{define "x"}}[{{.}}]{{end}}{{template "x"}}', 'ignored'), '[<no value>]');
+  assert.equal(run('{{block "b" .}}{{len .}}{{end}}!', [1, 2, 3]), '3!');
+  // A later definition of a block's name replaces its body only when one of them is empty.
+  assert.equal(run('{{define "b"}}{{end}}{{block "b" .}}default{{end}}', null), 'default');
+  assert.equal(run('{{define "r"}}{{if .}}{{template "r" slice . 1}}{{index . 0}}{{end}}{{end}}{{template "r" .}}', ['a', 'b', 'c']), 'cba');
+  assert.equal(run('{{define "x"}}{{$}}{{end}}{{$v := 1}}{{template "x" "dollar"}}', null), 'dollar');
+  assert.equal(execError('{{template "nope"}}', null), 'template: :1:11: executing "" at <{{template "nope"}}>: template "nope" not defined');
+  // Errors inside a named template name it in "executing".
+  assert.equal(execError('{{define "x"}}{{.Nope}}{{end}}{{template "x" .}}', 5), 'template: :1:16: executing "x" at <.Nope>: can\'t evaluate field Nope in type int');
+  assert.equal(execError('{{define "r"}}{{template "r"}}{{end}}{{template "r"}}', null), "template: : nested too deeply for cairn's template engine");
+});

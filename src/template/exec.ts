@@ -4,7 +4,7 @@
  * argument checks, and Go's execution errors
  * ("template: NAME:LINE:COL: executing "NAME" at <NODE>: message").
  */
-import { nodeString, TemplateError, type ChainNode, type CommandNode, type FieldNode, type IdentifierNode, type ListNode, type Node, type NumberNode, type ParsedTemplate, type PipeNode, type VariableNode } from './parse.js';
+import { nodeString, TemplateError, type TemplateNode, type ChainNode, type CommandNode, type FieldNode, type IdentifierNode, type ListNode, type Node, type NumberNode, type ParsedTemplate, type PipeNode, type VariableNode } from './parse.js';
 import { CallError, GoFloat, GoNil, GoStruct, formatValue, isTrue, kindOf, sortedKeys, typeName } from './value.js';
 
 /** A parameter's Go type: `any` (interface {}), `value` (reflect.Value: anything, even no value), or a concrete type. */
@@ -38,12 +38,17 @@ export class State {
   private out = '';
   private node: Node | null = null;
   private vars: Array<{ name: string; value: unknown }> = [];
+  /** The template being executed (a {{define}}d one inside {{template}}), named in errors. */
+  private execName: string;
+  private depth = 0;
 
   constructor(
     private readonly tmpl: ParsedTemplate,
     private readonly funcs: ReadonlyMap<string, TemplateFunc>,
     private readonly options: ExecOptions,
-  ) {}
+  ) {
+    this.execName = tmpl.name;
+  }
 
   run(data: unknown): string {
     // Execute(w, nil) runs over no value at all (not a nil interface inside a map).
@@ -62,7 +67,7 @@ export class State {
     const nl = before.lastIndexOf('\n');
     const line = 1 + (before.match(/\n/g)?.length ?? 0);
     const col = nl < 0 ? byteLength(before) : byteLength(before.slice(nl + 1));
-    throw new TemplateError(`template: ${name}:${line}:${col}: executing ${JSON.stringify(name)} at <${nodeString(this.node)}>: ${msg}`, this.out);
+    throw new TemplateError(`template: ${name}:${line}:${col}: executing ${JSON.stringify(this.execName)} at <${nodeString(this.node)}>: ${msg}`, this.out);
   }
 
   private at(n: Node): void {
@@ -98,12 +103,36 @@ export class State {
       case 'range':
         this.walkRange(dot, node.pipe, node.list, node.elseList);
         return;
+      case 'template':
+        this.walkTemplate(dot, node);
+        return;
       case 'break':
         throw new BreakSignal();
       case 'continue':
         throw new ContinueSignal();
       default:
         this.errorf(`unknown node: ${nodeString(node)}`);
+    }
+  }
+
+  /** {{template "name" pipeline}}: the named template over the pipeline's value, with no variables but $. */
+  private walkTemplate(dot: unknown, t: TemplateNode): void {
+    this.at(t);
+    const body = this.tmpl.defs.get(t.name);
+    if (!body) this.errorf(`template ${JSON.stringify(t.name)} not defined`);
+    if (this.depth === MAX_EXEC_DEPTH) this.errorf(`exceeded maximum template depth (${MAX_EXEC_DEPTH})`);
+    let value = t.pipe ? this.evalPipeline(dot, t.pipe) : undefined;
+    if (value === null) value = undefined;
+    const saved = { vars: this.vars, name: this.execName };
+    this.vars = [{ name: '$', value }];
+    this.execName = t.name;
+    this.depth++;
+    try {
+      this.walk(value, body);
+    } finally {
+      this.depth--;
+      this.vars = saved.vars;
+      this.execName = saved.name;
     }
   }
 
@@ -427,6 +456,9 @@ export class State {
     this.out += formatValue(v);
   }
 }
+
+/** Go's limit on nested {{template}} calls (JavaScript's stack may end them sooner: a TemplateError all the same). */
+const MAX_EXEC_DEPTH = 100000;
 
 /** The "no final argument" marker of a command that is not fed by a pipeline. */
 const MISSING: unique symbol = Symbol('missing');

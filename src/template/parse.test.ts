@@ -50,9 +50,18 @@ test('a variable is known from its declaration to the {{end}} of its block', () 
   parseTemplate('{{$v := 1}}{{if .X}}{{$v}}{{end}}{{$v}}');
 });
 
-test('templates of other templates are refused in one line', () => {
-  assert.match(parseError('{{define "x"}}{{end}}'), /^template: :1: \{\{define\}\} is not supported/);
-  assert.match(parseError('{{template "x"}}'), /^template: :1: \{\{template\}\} is not supported/);
+test('define, template and block: Go\'s parse errors', () => {
+  assert.equal(parseError('{{define "x"}}a{{end}}{{define "x"}}b{{end}}'), 'template: :1: template: multiple definition of template "x"');
+  assert.equal(parseError('{{if 1}}{{define "x"}}{{end}}{{end}}'), 'template: :1: unexpected <define> in command');
+  assert.equal(parseError('{{define x}}{{end}}'), 'template: :1: unexpected "x" in define clause');
+  assert.equal(parseError('{{define "x"}}'), 'template: :1: unexpected EOF');
+  assert.equal(parseError('{{define "x"}}{{else}}{{end}}'), 'template: :1: unexpected {{else}} in define clause');
+  assert.equal(parseError('{{template .X}}'), 'template: :1: unexpected ".X" in template clause');
+  assert.equal(parseError('{{block "b"}}{{end}}'), 'template: :1: missing value for block clause');
+  // A definition is a template of its own: the variables around it are not its variables.
+  assert.equal(parseError('{{$v := 1}}{{define "x"}}{{$v}}{{end}}'), 'template: :1: undefined variable "$v"');
+  // An empty definition may be replaced, as Go's add() allows.
+  parseTemplate('{{define "x"}}{{end}}{{define "x"}}b{{end}}');
 });
 
 test('nodes print as Go\'s Node.String() (the <context> of execution errors)', () => {

@@ -1,7 +1,6 @@
 /**
- * The parser of Go's text/template: the parse tree of one template, with Go's parse errors
- * ("template: NAME:LINE: message"). `{{define}}`, `{{template}}` and `{{block}}` are refused
- * (one template per --format).
+ * The parser of Go's text/template: the parse tree of one template and the templates it
+ * defines ({{define}}, {{block}}), with Go's parse errors ("template: NAME:LINE: message").
  */
 import { InvalidArgumentError } from '../errors.js';
 import { itemString, lex, type Item, type ItemType } from './lex.js';
@@ -36,7 +35,8 @@ export type Node =
   | NilNode
   | BoolNode
   | NumberNode
-  | StringNode;
+  | StringNode
+  | TemplateNode;
 
 export interface ListNode { type: 'list'; pos: number; nodes: Node[] }
 export interface TextNode { type: 'text'; pos: number; text: string }
@@ -59,6 +59,8 @@ export interface BoolNode { type: 'bool'; pos: number; value: boolean }
 /** A number constant: `int` when it parses as an integer, else `float` (Go's ideal constants). */
 export interface NumberNode { type: 'number'; pos: number; text: string; isInt: boolean; isFloat: boolean; int: bigint; float: number }
 export interface StringNode { type: 'string'; pos: number; quoted: string; text: string }
+/** {{template "name" pipeline}} (and the call half of {{block}}). */
+export interface TemplateNode { type: 'template'; pos: number; line: number; name: string; pipe: PipeNode | null }
 
 /** Go's Node.String(): how a node appears in an error's context. */
 export function nodeString(n: Node): string {
@@ -102,6 +104,8 @@ export function nodeString(n: Node): string {
       return n.text;
     case 'string':
       return n.quoted;
+    case 'template':
+      return `{{template ${JSON.stringify(n.name)}${n.pipe ? ` ${nodeString(n.pipe)}` : ''}}}`;
   }
 }
 
@@ -255,9 +259,21 @@ class Parser {
     this.errorf(`unexpected ${itemString(t)} in ${context}`);
   }
 
+  /** The templates {{define}} and {{block}} name, by name. */
+  readonly defs = new Map<string, ListNode>();
+
   parse(): ListNode {
     const root: ListNode = { type: 'list', pos: this.peek().pos, nodes: [] };
     while (this.peek().type !== 'eof') {
+      if (this.peek().type === 'leftDelim') {
+        const save = this.i;
+        this.next();
+        if (this.nextNonSpace().type === 'define') {
+          this.parseDefinition();
+          continue;
+        }
+        this.i = save;
+      }
       const n = this.textOrAction();
       if (n === null) continue;
       if (n.type === 'end' || n.type === 'else') this.errorf(`unexpected {{${n.type}}}`);
@@ -301,10 +317,9 @@ class Parser {
     const t = this.nextNonSpace();
     switch (t.type) {
       case 'block':
-      case 'define':
+        return this.blockControl();
       case 'template':
-        this.errorf(`{{${t.val}}} is not supported in cairn's templates`);
-      // falls through (errorf never returns)
+        return this.templateControl();
       case 'break':
         return this.breakControl(t, 'break');
       case 'continue':
@@ -325,6 +340,68 @@ class Parser {
     this.backup();
     const p = this.peek();
     return { type: 'action', pos: p.pos, line: p.line, pipe: this.pipeline('command', 'rightDelim') };
+  }
+
+  /** A body parsed as a template of its own: no variables but $, not inside any range. */
+  private ownTree<T>(f: () => T): T {
+    const [vars, rangeDepth] = [this.vars, this.rangeDepth];
+    this.vars = ['$'];
+    this.rangeDepth = 0;
+    try {
+      return f();
+    } finally {
+      this.vars = vars;
+      this.rangeDepth = rangeDepth;
+    }
+  }
+
+  private addDefinition(name: string, body: ListNode): void {
+    const old = this.defs.get(name);
+    const empty = (l: ListNode) => l.nodes.every((n) => n.type === 'text' && n.text.trim() === '');
+    if (old && !empty(old) && !empty(body)) this.errorf(`template: multiple definition of template ${JSON.stringify(name)}`);
+    if (!old || empty(old)) this.defs.set(name, body);
+  }
+
+  private templateName(t: Item, context: string): string {
+    if (t.type !== 'string' && t.type !== 'rawString') this.unexpected(t, context);
+    const s = unquote(t.val);
+    if (s === undefined) this.errorf('invalid syntax');
+    return s;
+  }
+
+  /** {{define "name"}}...{{end}}, at the top level only. */
+  private parseDefinition(): void {
+    const context = 'define clause';
+    const t = this.nextNonSpace();
+    const name = this.templateName(t, context);
+    this.expect('rightDelim', context);
+    const { list, next } = this.ownTree(() => this.itemList());
+    if (next.type !== 'end') this.errorf(`unexpected {{${next.type}}} in ${context}`);
+    this.addDefinition(name, list);
+  }
+
+  private templateControl(): Node {
+    const context = 'template clause';
+    const t = this.nextNonSpace();
+    const name = this.templateName(t, context);
+    let pipe: PipeNode | null = null;
+    if (this.nextNonSpace().type !== 'rightDelim') {
+      this.backup();
+      pipe = this.pipeline(context, 'rightDelim');
+    }
+    return { type: 'template', pos: t.pos, line: t.line, name, pipe };
+  }
+
+  /** {{block "name" pipeline}}...{{end}}: a definition and its call. */
+  private blockControl(): Node {
+    const context = 'block clause';
+    const t = this.nextNonSpace();
+    const name = this.templateName(t, context);
+    const pipe = this.pipeline(context, 'rightDelim');
+    const { list, next } = this.ownTree(() => this.itemList());
+    if (next.type !== 'end') this.errorf(`unexpected {{${next.type}}} in ${context}`);
+    this.addDefinition(name, list);
+    return { type: 'template', pos: t.pos, line: t.line, name, pipe };
   }
 
   private breakControl(t: Item, kind: 'break' | 'continue'): Node {
@@ -537,8 +614,12 @@ export interface ParsedTemplate {
   name: string;
   text: string;
   root: ListNode;
+  /** The templates it defines ({{define}}, {{block}}), by name. */
+  defs: ReadonlyMap<string, ListNode>;
 }
 
 export function parse(name: string, text: string, funcs: ReadonlySet<string>): ParsedTemplate {
-  return { name, text, root: new Parser(name, text, funcs).parse() };
+  const p = new Parser(name, text, funcs);
+  const root = p.parse();
+  return { name, text, root, defs: p.defs };
 }

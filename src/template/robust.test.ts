@@ -16,7 +16,7 @@ const PIECES = [
   '{{', '}}', '{{-', '-}}', ' ', '.', '.A', '.B.C', '.L', '.M', '.S', '.N', '.F', '$', '$x', ':=', '=', '|', '(', ')', ',', 'if', 'else', 'end', 'range', 'with',
   'break', 'continue', 'and', 'or', 'not', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'index', 'len', 'slice', 'print', 'printf', 'println', 'json', 'join', 'split',
   'lower', 'upper', 'title', 'pad', 'truncate', 'html', 'js', 'urlquery', 'nil', 'true', '1', '-2', '1.5', '0x1F', "'a'", '"s"', '"%d %s %v %q %x %5.2f"', '`r`',
-  '/*', '*/', 'text', '\n', '"', '\\', '{', '}', 'é',
+  '/*', '*/', 'text', '\n', '"', '\\', '{', '}', 'é', 'define', 'template', 'block', '"t"', '{{define "t"}}', '{{template "t" .}}',
 ];
 
 test('any template either runs or fails with a TemplateError: never a JavaScript error', () => {
