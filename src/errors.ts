@@ -52,7 +52,7 @@ export class AlreadyExistsError extends CairnError {
 
 /** Input that does not parse or validate: a reference, a manifest, a flag value. */
 export class InvalidArgumentError extends CairnError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
     super('invalid-argument', message, options);
     this.name = 'InvalidArgumentError';
   }

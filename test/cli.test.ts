@@ -251,12 +251,13 @@ test('the root comes from --root, else CAIRN_ROOT', async () => {
   assert.equal(JSON.parse(e.stdout.toString()).RootDir, other);
 });
 
-test('inspect -f with a field the image does not have prints <no value>; save to a missing directory fails in one line', async () => {
+test('inspect -f with a field the image does not have fails as Docker (map has no entry for key); save to a missing directory fails in one line', async () => {
   const dir = await tempDir();
   try {
     const root = join(dir.path, 'root');
     await cairnOk(root, ['import', '-', 'edge:1'], { input: await makeTar([{ path: 'f', content: 'x' }]) });
-    assert.equal((await cairnOk(root, ['inspect', '-f', '{{.Nope}}', 'edge:1'])).stdout, '<no value>\n');
+    const nope = await cairn(root, ['inspect', '-f', '{{.Nope}}', 'edge:1']);
+    assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '', 'Error: Template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"\n']);
     const missing = join(dir.path, 'no', 'such', 'dir');
     const r = await cairn(root, ['save', '-o', join(missing, 'x.tar'), 'edge:1']);
     assert.equal(r.code, 1);

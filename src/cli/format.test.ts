@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createdSince, ellipsis, goJson, humanDuration, humanSize, renderListing, renderTemplate, table } from './format.js';
+import { InvalidArgumentError } from '../errors.js';
+import { createdSince, ellipsis, goJson, humanDuration, humanSize, parseFormat, renderListing, table } from './format.js';
 
 test('humanSize follows go-units (values from Docker 20.10 output)', () => {
   assert.equal(humanSize(1988788), '1.99MB');
@@ -44,13 +45,43 @@ test('goJson escapes like encoding/json', () => {
   assert.equal(goJson({ a: '<none> & >' }), '{"a":"\\u003cnone\\u003e \\u0026 \\u003e"}');
 });
 
-test('templates: fields, json, table, errors', () => {
-  const listing = { columns: [['ID', 'IMAGE ID'], ['Tag', 'TAG']] as Array<[string, string]>, rows: [{ ID: 'abc', Tag: '1' }] };
+test('listings: fields, json, table, errors as Docker formats them', () => {
+  const listing = { rowType: '*formatter.imageContext', columns: [['ID', 'IMAGE ID'], ['Tag', 'TAG']] as Array<[string, string]>, rows: [{ ID: 'abc', Tag: '1' }] };
   assert.equal(renderListing(listing, '{{.ID}}:{{.Tag}}'), 'abc:1\n');
   assert.equal(renderListing(listing, 'json'), '{"ID":"abc","Tag":"1"}\n');
   assert.equal(renderListing(listing, '{{json .}}'), '{"ID":"abc","Tag":"1"}\n');
   assert.equal(renderListing(listing, 'table {{.Tag}}\\t{{.ID}}'), 'TAG       IMAGE ID\n1         abc\n');
-  assert.equal(renderTemplate('{{json .Tag}}', () => 'x', () => ''), '"x"');
-  assert.throws(() => renderListing(listing, '{{.Nope}}'), /can't evaluate field Nope/);
-  assert.throws(() => renderListing(listing, '{{range .}}'), /unsupported expression/);
+  assert.equal(renderListing(listing, '{{json .Tag}}'), '"1"\n');
+  assert.equal(renderListing(listing, '{{lower .ID | upper}}{{if eq .Tag "1"}} one{{end}}'), 'ABC one\n');
+  assert.throws(() => renderListing(listing, '{{.Nope}}'), (e: unknown) => e instanceof InvalidArgumentError && e.exitCode === 1 && e.message === 'Template parsing error: template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.imageContext');
+  assert.throws(() => renderListing(listing, '{{range .}}'), { message: 'Template parsing error: template: :1: unexpected EOF' });
+  assert.throws(() => renderListing(listing, '{{.ID'), { message: 'Template parsing error: template: :1: unclosed action' });
+});
+
+test('listings: {{json .}} is the row\'s MarshalJSON (HTML-escaped, sorted) while json of a field is not escaped', () => {
+  // docker history --format '{{json .}}' prints "echo committed \u003e /committed.txt" (reference commit.txt);
+  // docker inspect -f '{{json .ContainerConfig}}' prints "echo committed > /committed.txt" (the json function does not escape).
+  const listing = { rowType: '*image.historyContext', columns: [['CreatedBy', 'CREATED BY']] as Array<[string, string]>, rows: [{ CreatedBy: 'echo a > b', Comment: '' }] };
+  assert.equal(renderListing(listing, '{{json .}}'), '{"Comment":"","CreatedBy":"echo a \\u003e b"}\n');
+  assert.equal(renderListing(listing, '{{json .CreatedBy}}'), '"echo a > b"\n');
+});
+
+test('table TEMPLATE: the header row comes from the header names (fields outside the default columns too), tabwriter columns', () => {
+  const listing = {
+    rowType: '*formatter.imageContext',
+    headers: { CreatedAt: 'CREATED AT' },
+    columns: [['Repository', 'REPOSITORY'], ['Tag', 'TAG']] as Array<[string, string]>,
+    rows: [{ Repository: 'busybox', Tag: 'latest', CreatedAt: 'x' }, { Repository: 'a/very-long-name', Tag: '1', CreatedAt: 'y' }],
+  };
+  assert.equal(
+    renderListing(listing, 'table {{.Repository}}\\t{{.CreatedAt}}\\t{{upper .Tag}}'),
+    'REPOSITORY         CREATED AT   TAG\nbusybox            x            LATEST\na/very-long-name   y            1\n',
+  );
+  // "table" alone is the default table.
+  assert.equal(renderListing(listing, 'table'), 'REPOSITORY         TAG\nbusybox            latest\na/very-long-name   1\n');
+});
+
+test('parseFormat: a syntax error is "Template parsing error: ..." with the exit code asked for', () => {
+  assert.throws(() => parseFormat('{{.X', { exitCode: 64 }), (e: unknown) => e instanceof InvalidArgumentError && e.exitCode === 64 && e.message === 'Template parsing error: template: :1: unclosed action');
+  assert.throws(() => parseFormat('{{.X', { name: 'version' }), { message: 'Template parsing error: template: version:1: unclosed action' });
 });

@@ -1,9 +1,10 @@
 /**
  * Output formatting the way Docker's CLI does it: go-units sizes and durations, tabwriter
- * tables (min width 10, padding 3), Go-style JSON, and a subset of Go templates for --format
- * (`json`, `table`, `{{json .}}`, `{{.Field}}`, `{{json .Field}}`, `\t`).
+ * tables (min width 10, padding 3), Go-style JSON, and --format: `json` (cairn's extension, as
+ * Podman has it), `table` and `table TEMPLATE`, or any Go template (template/).
  */
 import { InvalidArgumentError } from '../errors.js';
+import { GoStruct, Template, TemplateError, type TemplateOptions } from '../template/index.js';
 
 const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 
@@ -118,48 +119,90 @@ export interface Listing {
   /** Column headers in order, keyed by field name. */
   columns: Array<[field: string, header: string]>;
   rows: FieldRow[];
+  /** The Go type Docker formats a row as (its name appears in template errors): `*formatter.imageContext`. */
+  rowType: string;
+  /** Header names of the fields that are not default columns (Docker's header map names every field). */
+  headers?: Record<string, string>;
 }
 
 /**
- * Render a listing for `--format`: undefined -> Docker's default table; `json` -> one JSON
- * object per line (`{{json .}}`); `table TEMPLATE` -> table with the template's fields; any
- * other template -> one rendered line per row.
+ * Parse a --format template as Docker does; a syntax error is Docker's "Template parsing error: ..."
+ * (exit 1, or the `exitCode` Docker gives it for that command: 64 for inspect, info and version).
+ */
+export function parseFormat(format: string, options: TemplateOptions & { exitCode?: number } = {}): Template {
+  try {
+    return Template.parse(format, options);
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    throw new InvalidArgumentError(`Template parsing error: ${e.message}`, { exitCode: options.exitCode ?? 1 });
+  }
+}
+
+/** A listing row as the struct Docker's formatter hands its template: `{{json .}}` is its MarshalJSON (sorted, HTML-escaped). */
+function rowStruct(listing: Listing, r: FieldRow): GoStruct {
+  return new GoStruct(listing.rowType, r, () => goJson(sortKeys(r)));
+}
+
+/** The header row's "template functions" in Docker (templates.HeaderFunctions): they return the header unchanged. */
+const HEADER_FUNCS = new Map([
+  ['json', { params: ['any' as const], fn: (v: unknown) => v }],
+  ['split', { params: ['any' as const, 'any' as const], fn: (v: unknown) => v }],
+  ['join', { params: ['any' as const, 'any' as const], fn: (v: unknown) => v }],
+  ['title', { params: ['any' as const], fn: (v: unknown) => v }],
+  ['lower', { params: ['any' as const], fn: (v: unknown) => v }],
+  ['upper', { params: ['any' as const], fn: (v: unknown) => v }],
+  ['truncate', { params: ['any' as const, 'any' as const], fn: (v: unknown) => v }],
+]);
+
+/**
+ * Render a listing for `--format` as Docker's formatter does: undefined or `table` -> Docker's
+ * default table; `json` -> one JSON object per line (`{{json .}}`); `table TEMPLATE` -> the
+ * template's header row (each field's header name) and rows through the tabwriter; any other
+ * template -> one rendered line per row. `\t` and `\n` written in the format are a tab and a newline.
  */
 export function renderListing(listing: Listing, format: string | undefined): string {
   if (format === undefined || format === '' || format === 'table') {
     return table([listing.columns.map(([, h]) => h), ...listing.rows.map((r) => listing.columns.map(([f]) => r[f] ?? ''))]);
   }
-  if (format === 'json' || format.trim() === '{{json .}}') {
+  if (format === 'json') {
     return listing.rows.map((r) => goJson(sortKeys(r)) + '\n').join('');
   }
-  if (format.startsWith('table ')) {
-    const tpl = format.slice(6);
-    const headerByField = new Map(listing.columns);
-    const header = renderTemplate(tpl, (f) => headerByField.get(f) ?? f.toUpperCase(), () => '');
-    const lines = [header, ...listing.rows.map((r) => renderTemplate(tpl, (f) => field(r, f), () => goJson(sortKeys(r))))];
-    return table(lines.map((l) => l.split('\t')));
+  const isTable = format.startsWith('table');
+  const text = (isTable ? format.slice('table'.length) : format).replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  const tpl = parseFormat(text);
+  let body = '';
+  for (const r of listing.rows) body += execute(tpl, rowStruct(listing, r)) + '\n';
+  if (!isTable) return body;
+  // Docker runs the template over a map of header names with functions that return their argument; an error leaves the header empty.
+  const headers: Record<string, string> = {};
+  for (const [f, h] of listing.columns) headers[f] = h;
+  Object.assign(headers, listing.headers);
+  let header = '';
+  try {
+    header = parseFormat(text, { funcs: HEADER_FUNCS }).execute(headers);
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
   }
-  return listing.rows.map((r) => renderTemplate(format, (f) => field(r, f), () => goJson(sortKeys(r))) + '\n').join('');
+  const lines = `${header}\n${body}`.split('\n');
+  lines.pop();
+  return table(lines.map((l) => l.split('\t')));
 }
 
-function field(r: FieldRow, f: string): string {
-  if (!(f in r)) throw new InvalidArgumentError(`template: can't evaluate field ${f}`);
-  return r[f]!;
+/**
+ * Execute a template; an error is Docker's "Template parsing error: template: ..." (exit 1), or
+ * with `prefix` '' the bare Go error. `partial` receives what was written before the error, for
+ * the commands whose template writes straight to stdout in Docker (info, version).
+ */
+export function execute(tpl: Template, data: unknown, options: { missingKey?: 'default' | 'error'; prefix?: string; partial?: (written: string) => void } = {}): string {
+  try {
+    return tpl.execute(data, options);
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    options.partial?.(e.output);
+    throw new InvalidArgumentError(`${options.prefix ?? 'Template parsing error: '}${e.message}`);
+  }
 }
 
 function sortKeys(r: FieldRow): FieldRow {
   return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-/** The subset of Go templates Docker users write: {{.Field}}, {{json .}}, {{json .Field}}, \t and \n escapes. */
-export function renderTemplate(tpl: string, fieldValue: (name: string) => string, wholeJson: () => string): string {
-  const unescaped = tpl.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-  return unescaped.replace(/\{\{\s*(.*?)\s*\}\}/g, (_m, expr: string) => {
-    if (expr === 'json .') return wholeJson();
-    let m = /^json \.(\w+)$/.exec(expr);
-    if (m) return goJson(fieldValue(m[1]!));
-    m = /^\.(\w+)$/.exec(expr);
-    if (m) return fieldValue(m[1]!);
-    throw new InvalidArgumentError(`template parsing error: unsupported expression {{${expr}}}`);
-  });
 }

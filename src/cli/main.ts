@@ -196,7 +196,7 @@ export function buildProgram(): Command {
     .command('mount')
     .description("Mount an image's root file system read-only and print where (no argument: list mounted images)")
     .argument('[image...]')
-    .option('--format <format>', "format output: 'json'")
+    .option('--format <format>', "format output: 'json', or a Go template")
     .action(lazy(() => import('./commands/mount.js')));
   image
     .command('squash')

@@ -21,6 +21,8 @@ export async function run(program: Command, cmd: Command, image: string): Promis
     const rows = await cairn.history(image);
     const now = Date.now();
     const listing: Listing = {
+      rowType: '*image.historyContext',
+      headers: { CreatedSince: 'CREATED', CreatedAt: 'CREATED AT' },
       columns: [
         ['ID', 'IMAGE'],
         [human ? 'CreatedSince' : 'CreatedAt', human ? 'CREATED' : 'CREATED AT'],

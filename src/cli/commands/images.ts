@@ -21,6 +21,8 @@ export async function run(program: Command, cmd: Command, repository?: string): 
     const rows = await cairn.images({ all: o.all ?? false, filters });
     const now = Date.now();
     const listing: Listing = {
+      rowType: '*formatter.imageContext',
+      headers: { Containers: 'CONTAINERS', CreatedAt: 'CREATED AT', Digest: 'DIGEST', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', VirtualSize: 'VIRTUAL SIZE' },
       columns: [
         ['Repository', 'REPOSITORY'],
         ['Tag', 'TAG'],

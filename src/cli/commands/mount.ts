@@ -1,7 +1,7 @@
 /** `cairn image mount [IMAGE...]` and `cairn image umount IMAGE...`, as Podman. */
 import type { Command } from 'commander';
 import { CairnError } from '../../errors.js';
-import { goJson, table } from '../format.js';
+import { goJson, renderListing, table, type Listing } from '../format.js';
 import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
@@ -10,7 +10,15 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
     if (images.length === 0) {
       const rows = (await cairn.mounts()).map((m) => ({ ID: m.id.slice(7, 19), Repositories: m.names, Path: m.target }));
       if (o.format === 'json') out(goJson(rows, 2) + '\n');
-      else if (rows.length) out(table(rows.map((r) => [r.ID, r.Repositories.join(','), r.Path])));
+      else if (o.format && o.format !== 'table') {
+        // A Go template (or `table TEMPLATE`) per mounted image, as Podman's mount listing.
+        const listing: Listing = {
+          rowType: 'images.mountReporter',
+          columns: [['ID', 'IMAGE ID'], ['Repositories', 'REPOSITORIES'], ['Path', 'PATH']],
+          rows: rows.map((r) => ({ ID: r.ID, Repositories: r.Repositories.join(','), Path: r.Path })),
+        };
+        out(renderListing(listing, o.format));
+      } else if (rows.length) out(table(rows.map((r) => [r.ID, r.Repositories.join(','), r.Path])));
       return;
     }
     let failed = false;
