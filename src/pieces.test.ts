@@ -21,3 +21,19 @@ test('pieces: fixed sizes, the last shorter and never empty, the bytes in order 
   assert.deepEqual((await collect([new Uint8Array(20)], 10)).map((p) => p.length), [10, 10], 'an exact multiple ends with a full piece');
   await assert.rejects(collect([new Uint8Array(1)], 0), RangeError);
 });
+
+test('pieces with reuse: one buffer filled again for every piece, each piece right while it is the current one', async () => {
+  const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7) & 0xff));
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < data.length; i += 33) chunks.push(new Uint8Array(data.subarray(i, i + 33)));
+  const seen: Buffer[] = [];
+  const copies: Buffer[] = [];
+  for await (const p of pieces(chunks, 128, { reuse: true })) {
+    seen.push(p);
+    copies.push(Buffer.from(p));
+  }
+  assert.ok(Buffer.concat(copies).equals(data));
+  assert.deepEqual(copies.map((p) => p.length), [128, 128, 128, 128, 128, 128, 128, 104]);
+  // every full piece is the same memory
+  assert.ok(seen.slice(0, 7).every((p) => p.buffer === seen[0]!.buffer && p.byteOffset === seen[0]!.byteOffset));
+});

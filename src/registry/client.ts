@@ -436,7 +436,8 @@ export class RegistryClient {
       return;
     }
     let offset = 0;
-    for await (const piece of pieces(Buffer.isBuffer(body) ? [body] : body, UPLOAD_PIECE)) {
+    // one 8 MiB buffer filled again for every piece: each is sent and answered before the next
+    for await (const piece of pieces(Buffer.isBuffer(body) ? [body] : body, UPLOAD_PIECE, { reuse: true })) {
       location = await this.patch(repo, location, piece, offset, scopes);
       offset += piece.length;
     }
