@@ -149,3 +149,18 @@ test('an upload session outlives the server: a new server on the store resumes i
     c2.close();
   }
 });
+
+test('a Content-Range that lies about its chunk: 416 with where the upload really stands', async () => {
+  const post = await fetch(`${base}/t/liar/blobs/uploads/`, { method: 'POST' });
+  const loc = new URL(post.headers.get('location')!, base);
+  // says ten bytes, sends five
+  let r = await fetch(loc, { method: 'PATCH', body: Buffer.from('12345'), headers: { 'Content-Range': '0-9', 'Content-Type': 'application/octet-stream' } });
+  assert.equal(r.status, 416);
+  assert.equal(r.headers.get('range'), '0-4');
+  // a range that ends before it starts
+  r = await fetch(loc, { method: 'PATCH', body: Buffer.from('6'), headers: { 'Content-Range': '9-5', 'Content-Type': 'application/octet-stream' } });
+  assert.equal(r.status, 416);
+  r = await fetch(loc);
+  assert.equal(r.headers.get('range'), '0-4', 'nothing of the refused chunk was taken');
+  await fetch(loc, { method: 'DELETE' });
+});
