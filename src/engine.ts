@@ -191,7 +191,7 @@ export class Cairn {
    * `registry serve`: serve this store's repositories over the distribution API on
    * `host:port` (port 0: a free one) until `close`.
    */
-  async serveRegistry(host: string, port: number, opts: RegistryServeOptions = {}): Promise<{ address: AddressInfo; close(): Promise<void> }> {
+  async serveRegistry(host: string, port: number, opts: RegistryServeOptions = {}): Promise<{ address: AddressInfo; repositories: number; close(): Promise<void> }> {
     const { RegistryServer, loadTls } = await import('./distribution/server.js');
     const { Htpasswd } = await import('./distribution/auth.js');
     const server = new RegistryServer(this.store, {
@@ -203,7 +203,8 @@ export class Cairn {
       ...(opts.tlsCertFile !== undefined && opts.tlsKeyFile !== undefined ? { tls: loadTls(opts.tlsCertFile, opts.tlsKeyFile) } : {}),
     });
     const address = await server.listen(host, port);
-    return { address, close: () => server.close() };
+    const { allRepositories } = await import('./metadata/registry.js');
+    return { address, repositories: allRepositories(this.store.db).length, close: () => server.close() };
   }
 
   /** `registry gc`: links no served manifest needs dropped (untagged manifests too, if asked), then a collection. */

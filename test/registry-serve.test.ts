@@ -54,7 +54,7 @@ async function loaded(): Promise<string> {
 }
 
 test('serve says where it listens and what it serves', () => {
-  assert.equal(reg.log(), `cairn registry: serving the store at ${serverRoot} on http://${reg.host}\n`);
+  assert.equal(reg.log(), `cairn registry: serving the store at ${serverRoot} (0 repositories) on http://${reg.host}\n`);
 });
 
 test('push, pull: the same image ID and manifest digest; skopeo reads and writes it; a second repository mounts the shared layers', async () => {
@@ -83,6 +83,13 @@ test('push, pull: the same image ID and manifest digest; skopeo reads and writes
   assert.equal((push2.stdout.match(/: Mounted from t\/a$/gm) ?? []).length, 2, push2.stdout);
   const tags = await (await fetch(`http://${reg.host}/v2/_catalog`)).json();
   assert.deepEqual(tags, { repositories: ['t/a', 't/b', 't/skopeo'] });
+  // the catalog a page at a time
+  let page = await fetch(`http://${reg.host}/v2/_catalog?n=2`);
+  assert.deepEqual(await page.json(), { repositories: ['t/a', 't/b'] });
+  assert.equal(page.headers.get('link'), '</v2/_catalog?last=t%2Fb&n=2>; rel="next"');
+  page = await fetch(`http://${reg.host}/v2/_catalog?n=2&last=t%2Fb`);
+  assert.deepEqual(await page.json(), { repositories: ['t/skopeo'] });
+  assert.equal(page.headers.get('link'), null);
 });
 
 test('blobs are stored once: the served store pulling from itself keeps one file per blob', async () => {

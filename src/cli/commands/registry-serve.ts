@@ -22,7 +22,8 @@ export async function run(program: Command, cmd: Command): Promise<void> {
     });
     const shown = server.address.family === 'IPv6' ? `[${server.address.address}]` : server.address.address;
     const notes = [o.readOnly ? 'read-only' : '', o.htpasswd !== undefined ? `users of ${o.htpasswd}` : ''].filter((x) => x !== '');
-    process.stderr.write(`cairn registry: serving the store at ${cairn.root} on ${tls ? 'https' : 'http'}://${shown}:${server.address.port}${notes.length ? ` (${notes.join(', ')})` : ''}\n`);
+    const repos = `${server.repositories} ${server.repositories === 1 ? 'repository' : 'repositories'}`;
+    process.stderr.write(`cairn registry: serving the store at ${cairn.root} (${repos}) on ${tls ? 'https' : 'http'}://${shown}:${server.address.port}${notes.length ? ` (${notes.join(', ')})` : ''}\n`);
     await new Promise<void>((resolve) => {
       const stop = (): void => resolve();
       process.once('SIGINT', stop);
