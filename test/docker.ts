@@ -14,6 +14,13 @@ import { join } from 'node:path';
 export const DOCKER = '/usr/bin/docker';
 export const DOCKERD = '/usr/sbin/dockerd';
 
+/** Run the docker client; its stdout, or an error with its stderr (a test's failure). */
+export function docker(args: string[], input?: Buffer): string {
+  const r = spawnSync(DOCKER, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...(input ? { input } : {}), timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
 function answers(): boolean {
   return spawnSync(DOCKER, ['info'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
 }

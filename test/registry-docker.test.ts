@@ -8,19 +8,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { cairnOk, makeDockerArchive, makeTar, busyboxTar, tempDir } from './helpers.js';
-import { DOCKER, ensureDockerd, type DockerDaemon } from './docker.js';
+import { DOCKER, docker, ensureDockerd, type DockerDaemon } from './docker.js';
 import { startRegistry, type Registry } from './registry.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let reg: Registry;
 let daemon: DockerDaemon;
 const dockerImages: string[] = [];
-
-function docker(args: string[], input?: Buffer): string {
-  const r = spawnSync(DOCKER, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...(input ? { input } : {}), timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 
 before(async () => {
   dir = await tempDir('cairn-registry-docker-');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { cairnOk, busyboxTar, makeDockerArchive, makeTar, randomBytesSeeded, tempDir } from './helpers.js';
-import { DOCKER, ensureDockerd, type DockerDaemon } from './docker.js';
+import { DOCKER, docker, ensureDockerd, type DockerDaemon } from './docker.js';
 import { startCairnRegistry, type Registry } from './registry.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -18,12 +18,6 @@ let daemon: DockerDaemon;
 const dockerImages: string[] = [];
 let n = 0;
 const fresh = (name: string): string => join(dir.path, `${name}-${++n}`);
-
-function docker(args: string[], input?: Buffer): string {
-  const r = spawnSync(DOCKER, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...(input ? { input } : {}), timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 
 function podman(args: string[]): string {
   const base = join(dir.path, 'podman');

@@ -49,25 +49,23 @@ export class LocalContentStore implements ContentStore {
     }
   }
 
-  async reader(digest: Digest, range?: ByteRange): Promise<Readable> {
-    let fh: fsp.FileHandle;
+  /** The blob's file opened for reading, or NotFoundError. */
+  private async openFile(digest: Digest): Promise<fsp.FileHandle> {
     try {
-      fh = await fsp.open(this.blobPath(digest), 'r');
+      return await fsp.open(this.blobPath(digest), 'r');
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`blob ${digest} not found in the content store`);
       throw e;
     }
+  }
+
+  async reader(digest: Digest, range?: ByteRange): Promise<Readable> {
+    const fh = await this.openFile(digest);
     return createReadStream('', { fd: fh, highWaterMark: 1 << 20, ...(range ? { start: range.start, ...(range.end !== undefined ? { end: range.end } : {}) } : {}) });
   }
 
   async open(digest: Digest): Promise<BlobHandle> {
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(this.blobPath(digest), 'r');
-    } catch (e) {
-      if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`blob ${digest} not found in the content store`);
-      throw e;
-    }
+    const fh = await this.openFile(digest);
     const size = (await fh.stat()).size;
     return {
       size,

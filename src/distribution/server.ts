@@ -363,14 +363,11 @@ export class RegistryServer {
       const writer = await this.store.content.writer();
       try {
         for await (const chunk of req as AsyncIterable<Buffer>) await writer.write(chunk);
-        await this.commitBlob(repo, writer, digest, req);
       } catch (e) {
         await writer.abort();
         throw e;
       }
-      res.setHeader('Location', `/v2/${repo}/blobs/${digest}`);
-      res.setHeader('Docker-Content-Digest', digest);
-      return empty(res, 201);
+      return this.commitBlob(repo, writer, digest, req, res);
     }
     await drain(req);
     const id = await this.uploads.start(repo);
@@ -422,21 +419,19 @@ export class RegistryServer {
     await this.append(repo, id, req);
     await this.uploads.with(repo, id, async (writer, end) => {
       end();
-      try {
-        await this.commitBlob(repo, writer, digest, req);
-      } catch (e) {
-        await writer.abort();
-        throw e;
-      }
+      await this.commitBlob(repo, writer, digest, req, res);
     });
-    res.setHeader('Location', `/v2/${repo}/blobs/${digest}`);
-    res.setHeader('Docker-Content-Digest', digest);
-    empty(res, 201);
   }
 
-  /** Verify and publish an upload's bytes under `digest`, and link the blob into the repository. */
-  private async commitBlob(repo: string, writer: ContentWriter, digest: Digest, req: IncomingMessage): Promise<void> {
-    if (req.readableAborted) throw new ApiError('BLOB_UPLOAD_INVALID', 'the connection closed mid-body');
+  /**
+   * Verify and publish an upload's bytes under `digest`, link the blob into the repository and
+   * answer 201; a failure discards the bytes.
+   */
+  private async commitBlob(repo: string, writer: ContentWriter, digest: Digest, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.readableAborted) {
+      await writer.abort();
+      throw new ApiError('BLOB_UPLOAD_INVALID', 'the connection closed mid-body');
+    }
     await this.store.withLease(async (protect) => {
       protect(blobRef(digest));
       try {
@@ -447,6 +442,9 @@ export class RegistryServer {
       }
       writeTx(this.store.db, () => linkBlob(this.store.db, repo, digest));
     });
+    res.setHeader('Location', `/v2/${repo}/blobs/${digest}`);
+    res.setHeader('Docker-Content-Digest', digest);
+    empty(res, 201);
   }
 }
 
