@@ -543,7 +543,9 @@ describe('bad input', { concurrency: 2 }, () => {
 
   test('rmi, inspect, save, history, tag: a name that does not parse', async () => {
     await failsCleanly(['rmi', ':::'], /^Error: invalid reference format/);
-    await failsCleanly(['inspect', ':::'], /^Error: invalid reference format/);
+    // Docker's `inspect` looks for any object by that name: none is found
+    await failsCleanly(['inspect', ':::'], /^Error: No such object: :::$/);
+    await failsCleanly(['image', 'inspect', ':::'], /^Error: invalid reference format/);
     await failsCleanly(['save', '-o', join(dir.path, 'never.tar'), ':::'], /^Error: invalid reference format/);
     await failsCleanly(['history', 'Upper'], /^Error: invalid reference format/);
     await failsCleanly(['tag', ':::', 'x:1'], /^Error: invalid reference format/);
@@ -581,9 +583,10 @@ describe('bad input', { concurrency: 2 }, () => {
   // --- unknown images, usage errors -------------------------------------------------------------
 
   test('unknown image: No such image, exit 1', async () => {
-    for (const args of [['rmi', 'x'], ['inspect', 'x'], ['history', 'x'], ['tag', 'x', 'y'], ['save', '-o', join(dir.path, 'x.tar'), 'x']]) {
+    for (const args of [['rmi', 'x'], ['image', 'inspect', 'x'], ['history', 'x'], ['tag', 'x', 'y'], ['save', '-o', join(dir.path, 'x.tar'), 'x']]) {
       await failsCleanly(args, /^Error: No such image: x$/);
     }
+    await failsCleanly(['inspect', 'x'], /^Error: No such object: x$/);
     await failsCleanly(['rmi', 'base:2'], /^Error: No such image: base:2$/);
     await failsCleanly(['load', '-i', join(dir.path, 'does-not-exist.tar')], /^Error: open .*does-not-exist\.tar: no such file or directory$/);
   });

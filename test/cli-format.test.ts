@@ -89,7 +89,7 @@ test('inspect -f: an unknown field is Docker\'s map error (exit 1); a template t
   const mixed = await cairn(root, ['inspect', '-f', '{{.Id}}', 'fmt/bb:1', 'no/such:image']);
   assert.equal(mixed.code, 1);
   assert.equal(mixed.stdout, `${id}\n`);
-  assert.match(mixed.stderr, /^Error: No such image: no\/such:image\n$/);
+  assert.match(mixed.stderr, /^Error: No such object: no\/such:image\n$/);
   // --format json is cairn's extension, as before.
   assert.equal((JSON.parse((await cairnOk(root, ['inspect', '--format', 'json', 'fmt/bb:1'])).stdout) as unknown[]).length, 1);
 });

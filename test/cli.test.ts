@@ -226,7 +226,8 @@ test('inspect: Docker-compatible keys and values', async () => {
   const missing = await cairn(root, ['inspect', 'hist:1', 'nosuch']);
   assert.equal(missing.code, 1);
   assert.equal((JSON.parse(missing.stdout) as unknown[]).length, 1, 'found images are still printed');
-  assert.match(missing.stderr, /^Error: No such image: nosuch\n$/);
+  // (Docker's `inspect` looks for any object: "No such object"; `image inspect` says "No such image")
+  assert.match(missing.stderr, /^Error: No such object: nosuch\n$/);
 });
 
 test('version and info', async () => {

@@ -55,12 +55,12 @@ function rmiCommand(c: Command): Command {
     .action(lazy(() => import('./commands/rmi.js')));
 }
 
-function inspectCommand(c: Command): Command {
-  return c
-    .description('Display detailed information on one or more images')
+function inspectCommand(c: Command, withType = false): Command {
+  c.description('Display detailed information on one or more images')
     .argument('<image...>')
-    .option('-f, --format <format>', "format output: 'json' (default) or a Go template")
-    .action(lazy(() => import('./commands/inspect.js')));
+    .option('-f, --format <format>', "format output: 'json' (default) or a Go template");
+  if (withType) c.option('--type <type>', 'only objects of this type: image or container');
+  return c.action(lazy(() => import('./commands/inspect.js')));
 }
 
 function historyCommand(c: Command): Command {
@@ -171,7 +171,7 @@ export function buildProgram(): Command {
   imagesCommand(program.command('images'));
   tagCommand(program.command('tag'));
   rmiCommand(program.command('rmi'));
-  inspectCommand(program.command('inspect'));
+  inspectCommand(program.command('inspect'), true);
   historyCommand(program.command('history'));
   importCommand(program.command('import'));
   saveCommand(program.command('save'));

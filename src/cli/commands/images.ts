@@ -15,6 +15,13 @@ interface Opts {
 
 export async function run(program: Command, cmd: Command, repository?: string): Promise<void> {
   const o = cmd.opts<Opts>();
+  // A filter that is not name=value is a flag error, as Docker's CLI has it (exit 125).
+  const bad = o.filter.find((f) => !f.includes('='));
+  if (bad !== undefined) {
+    process.stderr.write(`invalid argument ${JSON.stringify(bad)} for "-f, --filter" flag: bad format of filter (expected name=value)\nSee 'cairn ${cmd.parent?.name() === 'image' ? 'image ls' : 'images'} --help'.\n`);
+    process.exitCode = 125;
+    return;
+  }
   await withCairn(program, async (cairn) => {
     const filters = [...o.filter];
     if (repository) filters.push(`reference=${repository}`);

@@ -7,7 +7,17 @@ import { goJson, parseFormat } from '../format.js';
 import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
-  const o = cmd.opts<{ format?: string }>();
+  const o = cmd.opts<{ format?: string; type?: string }>();
+  // `inspect` looks for any object (images only, until containers come), `image inspect` for images.
+  const imageCommand = cmd.parent?.name() === 'image';
+  const type = imageCommand ? 'image' : o.type;
+  if (type !== undefined && type !== 'image' && type !== 'container') {
+    process.stderr.write(`${JSON.stringify(type)} is not a valid value for --type\n`);
+    process.exitCode = 1;
+    return;
+  }
+  // Docker names what was not found after what it looked for
+  const notFound = (name: string): string => `No such ${type ?? 'object'}: ${name}`;
   // Docker refuses a template that does not parse before it looks anything up: exit 64.
   const tpl = o.format && o.format !== 'json' ? parseFormat(o.format, { exitCode: 64 }) : undefined;
   await withCairn(program, async (cairn) => {
@@ -15,12 +25,14 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
     let failure: CairnError | undefined;
     for (const name of images) {
       try {
+        // no containers yet: --type container finds nothing
+        if (type === 'container') throw new NotFoundError(notFound(name));
         results.push(await cairn.inspect(name));
       } catch (e) {
         // Docker prints what it found, then the error for the rest, and exits 1.
-        if (!(e instanceof NotFoundError)) throw e;
+        if (!(e instanceof NotFoundError || (type === undefined && e instanceof InvalidArgumentError))) throw e;
         failure ??= e;
-        process.stderr.write(`Error: ${e.message}\n`);
+        process.stderr.write(`Error: ${notFound(name)}\n`);
       }
     }
     if (tpl) {

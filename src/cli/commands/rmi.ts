@@ -1,6 +1,9 @@
-/** `cairn rmi`: Docker's `Untagged:` / `Deleted:` lines; errors for some images do not stop the rest. */
+/**
+ * `cairn rmi`: Docker's `Untagged:` / `Deleted:` lines; errors for some images do not stop the
+ * rest; with `-f`, images that are not there are said on stderr but exit 0, as Docker's.
+ */
 import type { Command } from 'commander';
-import { CairnError } from '../../errors.js';
+import { CairnError, NotFoundError } from '../../errors.js';
 import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
@@ -14,7 +17,8 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
       } catch (e) {
         if (!(e instanceof CairnError)) throw e;
         process.stderr.write(`Error: ${e.message}\n`);
-        failed = true;
+        // with -f, an image that is not there is said but is no failure (Docker's rule)
+        if (!(o.force && e instanceof NotFoundError)) failed = true;
       }
     }
     if (failed) process.exitCode = 1;

@@ -1,0 +1,49 @@
+/**
+ * The differential suite of issue 14 (point 7), begun: the same commands run through a real
+ * dockerd (Debian's docker.io 20.10, test/docker.ts) and through cairn on an empty store, and
+ * their stdout, stderr and exit codes compared. Normalisations, explicit and short: the
+ * program's name in "See 'docker … --help'" lines.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { cairn, tempDir } from './helpers.js';
+import { DOCKER, ensureDockerd, type DockerDaemon } from './docker.js';
+
+let dir: { path: string; cleanup: () => Promise<void> };
+let daemon: DockerDaemon;
+
+before(async () => {
+  dir = await tempDir('cairn-differential-');
+  daemon = await ensureDockerd();
+});
+
+after(async () => {
+  await daemon?.stop();
+  await dir?.cleanup();
+});
+
+/** Cases where neither engine has the images named (names no test ever creates). */
+const CASES: string[][] = [
+  ['rmi', 'cairn-nosuch:1'],
+  ['rmi', '-f', 'cairn-nosuch:1'],
+  ['rmi', '-f', 'cairn-nosuch:1', 'cairn-nosuch:2'],
+  ['inspect', 'cairn-nosuch'],
+  ['inspect', 'cairn-nosuch', 'cairn-other'],
+  ['inspect', 'UPPER'],
+  ['image', 'inspect', 'cairn-nosuch'],
+  ['inspect', '--type', 'image', 'cairn-nosuch'],
+  ['inspect', '--type', 'container', 'cairn-nosuch'],
+  ['inspect', '--type', 'bogus', 'cairn-nosuch'],
+  ['images', '-f', 'bogus'],
+];
+
+for (const args of CASES) {
+  test(`docker and cairn agree: ${args.join(' ')}`, async () => {
+    const d = spawnSync(DOCKER, args, { encoding: 'utf8', timeout: 60_000 });
+    const c = await cairn(join(dir.path, 'store'), args);
+    const norm = (s: string): string => s.replace(/See 'docker /g, "See 'cairn ");
+    assert.deepEqual({ stdout: c.stdout, stderr: c.stderr, code: c.code }, { stdout: d.stdout, stderr: norm(d.stderr), code: d.status });
+  });
+}
