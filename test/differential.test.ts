@@ -2,7 +2,8 @@
  * The differential suite of issue 14 (point 7), begun: the same commands run through a real
  * dockerd (Debian's docker.io 20.10, test/docker.ts) and through cairn on an empty store, and
  * their stdout, stderr and exit codes compared. Normalisations, explicit and short: the
- * program's name in "See 'docker … --help'" lines.
+ * program's name where the CLI names itself ("See 'docker … --help'", `"docker tag" requires`,
+ * `Usage:  docker …`).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,13 +38,29 @@ const CASES: string[][] = [
   ['inspect', '--type', 'container', 'cairn-nosuch'],
   ['inspect', '--type', 'bogus', 'cairn-nosuch'],
   ['images', '-f', 'bogus'],
+  // a wrong number of arguments: cobra's words, the usage line and the description, exit 1
+  ['tag', 'a', 'b', 'c'],
+  ['image', 'tag', 'a'],
+  ['rmi'],
+  ['history'],
+  ['history', 'a', 'b'],
+  ['inspect'],
+  ['save'],
+  ['pull'],
+  ['push'],
+  ['images', 'a', 'b'],
+  ['image', 'ls', 'a', 'b'],
+  ['import'],
+  ['login', 'a', 'b'],
+  ['logout', 'a', 'b'],
+  ['load', 'x'],
 ];
 
 for (const args of CASES) {
   test(`docker and cairn agree: ${args.join(' ')}`, async () => {
     const d = spawnSync(DOCKER, args, { encoding: 'utf8', timeout: 60_000 });
     const c = await cairn(join(dir.path, 'store'), args);
-    const norm = (s: string): string => s.replace(/See 'docker /g, "See 'cairn ");
+    const norm = (s: string): string => s.replace(/See 'docker /g, "See 'cairn ").replace(/^"docker /gm, '"cairn ').replace(/^Usage: {2}docker /gm, 'Usage:  cairn ');
     assert.deepEqual({ stdout: c.stdout, stderr: c.stderr, code: c.code }, { stdout: d.stdout, stderr: norm(d.stderr), code: d.status });
   });
 }

@@ -36,6 +36,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 function imagesCommand(c: Command): Command {
   return c
     .description('List images')
+    .usage('[OPTIONS] [REPOSITORY[:TAG]]')
     .argument('[repository]', 'show only images of this repository[:tag]')
     .option('-a, --all', 'show all images (default hides intermediate images)')
     .option('--digests', 'show digests')
@@ -49,6 +50,7 @@ function imagesCommand(c: Command): Command {
 function rmiCommand(c: Command): Command {
   return c
     .description('Remove one or more images')
+    .usage('[OPTIONS] IMAGE [IMAGE...]')
     .argument('<image...>')
     .option('-f, --force', 'force removal of the image')
     .option('--no-prune', 'do not delete untagged parents')
@@ -56,7 +58,8 @@ function rmiCommand(c: Command): Command {
 }
 
 function inspectCommand(c: Command, withType = false): Command {
-  c.description('Display detailed information on one or more images')
+  c.description(withType ? 'Return low-level information on Docker objects' : 'Display detailed information on one or more images')
+    .usage(withType ? '[OPTIONS] NAME|ID [NAME|ID...]' : '[OPTIONS] IMAGE [IMAGE...]')
     .argument('<image...>')
     .option('-f, --format <format>', "format output: 'json' (default) or a Go template");
   if (withType) c.option('--type <type>', 'only objects of this type: image or container');
@@ -66,6 +69,7 @@ function inspectCommand(c: Command, withType = false): Command {
 function historyCommand(c: Command): Command {
   return c
     .description('Show the history of an image')
+    .usage('[OPTIONS] IMAGE')
     .argument('<image>')
     .option('--format <format>', "format output: 'table', 'json', or a Go template")
     .addOption(new Option('-H, --human <bool>', 'print sizes and dates in human readable format').default('true'))
@@ -77,14 +81,18 @@ function historyCommand(c: Command): Command {
 function tagCommand(c: Command): Command {
   return c
     .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
+    .usage('SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]')
     .argument('<source>', 'SOURCE_IMAGE[:TAG]')
     .argument('<target>', 'TARGET_IMAGE[:TAG]')
     .action(lazy(() => import('./commands/tag.js')));
 }
 
 function importCommand(c: Command): Command {
+  // Docker checks only the least count here (cobra's RequiresMinArgs(1)), and words it so
+  ARITY_AS_DOCKER_SAYS.set(c, { min: 1, max: Infinity });
   return c
     .description('Import the contents from a tarball to create a filesystem image')
+    .usage('[OPTIONS] file|URL|- [REPOSITORY[:TAG]]')
     .argument('<file>', 'a root filesystem tar (plain, gzip or zstd), or - for stdin')
     .argument('[reference]', 'REPOSITORY[:TAG]')
     .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the created image', collect, [])
@@ -96,6 +104,7 @@ function importCommand(c: Command): Command {
 function saveCommand(c: Command): Command {
   return c
     .description('Save one or more images to a tar archive (streamed to STDOUT by default)')
+    .usage('[OPTIONS] IMAGE [IMAGE...]')
     .argument('<image...>')
     .option('-o, --output <file>', 'write to a file, instead of STDOUT')
     .addOption(new Option('--format <format>', 'archive format').choices(['docker-archive', 'oci-archive']).default('docker-archive'))
@@ -105,6 +114,7 @@ function saveCommand(c: Command): Command {
 function loadCommand(c: Command): Command {
   return c
     .description('Load an image from a tar archive or STDIN')
+    .usage('[OPTIONS]')
     .option('-i, --input <file>', 'read from tar archive file, instead of STDIN')
     .option('-q, --quiet', 'suppress the load output')
     .action(lazy(() => import('./commands/load.js')));
@@ -112,7 +122,8 @@ function loadCommand(c: Command): Command {
 
 function pullCommand(c: Command): Command {
   return c
-    .description('Download an image from a registry')
+    .description('Pull an image or a repository from a registry')
+    .usage('[OPTIONS] NAME[:TAG|@DIGEST]')
     .argument('<name>', 'NAME[:TAG|@DIGEST]')
     .option('-a, --all-tags', 'download all tagged images in the repository')
     .option('-q, --quiet', 'suppress verbose output')
@@ -125,7 +136,8 @@ function pullCommand(c: Command): Command {
 
 function pushCommand(c: Command): Command {
   return c
-    .description('Upload an image to a registry')
+    .description('Push an image or a repository to a registry')
+    .usage('[OPTIONS] NAME[:TAG]')
     .argument('<name>', 'NAME[:TAG]')
     .option('-a, --all-tags', 'push all tags of an image to the repository')
     .option('-q, --quiet', 'suppress verbose output')
@@ -138,7 +150,8 @@ function pushCommand(c: Command): Command {
 
 function loginCommand(c: Command): Command {
   return c
-    .description('Log in to a registry')
+    .description('Log in to a Docker registry')
+    .usage('[OPTIONS] [SERVER]')
     .argument('[server]', 'the registry (default: Docker Hub)')
     .option('-u, --username <username>', 'username')
     .option('-p, --password <password>', 'password')
@@ -150,7 +163,8 @@ function loginCommand(c: Command): Command {
 
 function logoutCommand(c: Command): Command {
   return c
-    .description('Log out from a registry')
+    .description('Log out from a Docker registry')
+    .usage('[SERVER]')
     .argument('[server]', 'the registry (default: Docker Hub)')
     .option('--authfile <file>', 'path of the client configuration file (default: Docker\'s)')
     .action(lazy(() => import('./commands/logout.js')));
@@ -277,6 +291,43 @@ function commandPath(argv: string[]): string {
   return ['cairn', ...words.slice(0, words[0] === 'image' ? 2 : 1)].join(' ');
 }
 
+/** Commands whose argument count Docker words otherwise than their arguments say (see argumentCountError). */
+const ARITY_AS_DOCKER_SAYS = new WeakMap<Command, { min: number; max: number }>();
+
+/** The (sub)command the words of `argv` name, past the global options. */
+function commandOf(program: Command, argv: string[]): Command | undefined {
+  let cmd: Command = program;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--root' || a === '--storage-driver' || a === '--storage-opt') i++;
+    else if (a.startsWith('-')) continue;
+    else {
+      const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+      if (!sub) break;
+      cmd = sub;
+    }
+  }
+  return cmd === program ? undefined : cmd;
+}
+
+/**
+ * Docker's words for a wrong number of arguments (cobra's validators), its hint, usage line and
+ * description: `"cairn tag" requires exactly 2 arguments.` … exit 1.
+ */
+function argumentCountError(cmd: Command): string {
+  const path: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) path.unshift(c.name());
+  const name = ['cairn', ...path].join(' ');
+  const args = cmd.registeredArguments;
+  const said = ARITY_AS_DOCKER_SAYS.get(cmd);
+  const min = said?.min ?? args.filter((a) => a.required).length;
+  const max = said?.max ?? (args.some((a) => a.variadic) ? Infinity : args.length);
+  const n = (k: number): string => `${k} argument${k === 1 ? '' : 's'}`;
+  const rule =
+    max === 0 ? 'accepts no arguments' : min === max ? `requires exactly ${n(min)}` : max === Infinity ? `requires at least ${n(min)}` : min === 0 ? `requires at most ${n(max)}` : `requires at least ${min} and at most ${n(max)}`;
+  return `"${name}" ${rule}.\nSee '${name} --help'.\n\nUsage:  ${name} ${cmd.usage()}\n\n${cmd.description()}\n`;
+}
+
 /**
  * A promise rejected with nobody to hear it is a bug, but the user still gets one line, not a
  * stack trace (with --debug, the stack too); the store is crash-safe, as for a kill.
@@ -300,6 +351,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.missingArgument' || e.code === 'commander.excessArguments') {
+        const cmd = commandOf(program, args);
+        if (cmd) {
+          process.stderr.write(argumentCountError(cmd));
+          return 1;
+        }
+      }
       // Docker's wording: "unknown flag: --x" / "\"cairn images\" requires ..." then a hint, exit 125.
       let msg = e.message.replace(/^error: /, '');
       const m = /unknown option '([^']+)'/.exec(msg);
