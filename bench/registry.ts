@@ -30,6 +30,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs as parseArgsUtil } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { makeDockerArchive, makeTar } from '../test/helpers.js';
 import { DOCKER, ensureDockerd, type DockerDaemon } from '../test/docker.js';
@@ -49,22 +50,17 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 3, dir: '/var/tmp/cairn-bench-registry', json: '/var/tmp/cairn-bench-registry.json', settle: 3, docker: true };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${a} needs a value`);
-      return x;
-    };
-    if (a === '--runs') o.runs = Number(v());
-    else if (a === '--dir') o.dir = v();
-    else if (a === '--json') o.json = v();
-    else if (a === '--settle') o.settle = Number(v());
-    else if (a === '--no-docker') o.docker = false;
-    else throw new Error(`unknown option ${a}`);
-  }
-  return o;
+  const { values } = parseArgsUtil({
+    args: argv,
+    options: {
+      runs: { type: 'string', default: '3' },
+      dir: { type: 'string', default: '/var/tmp/cairn-bench-registry' },
+      json: { type: 'string', default: '/var/tmp/cairn-bench-registry.json' },
+      settle: { type: 'string', default: '3' },
+      'no-docker': { type: 'boolean', default: false },
+    },
+  });
+  return { runs: Number(values.runs), dir: values.dir, json: values.json, settle: Number(values.settle), docker: !values['no-docker'] };
 }
 
 interface Engine {

@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs as parseArgsUtil } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { makeDockerArchive, makeTar } from '../test/helpers.js';
 import { startCairnRegistry, startRegistry, type Registry } from '../test/registry.js';
@@ -35,20 +36,8 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 3, dir: '/var/tmp/cairn-bench-serve', settle: 3 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${a} needs a value`);
-      return x;
-    };
-    if (a === '--runs') o.runs = Number(v());
-    else if (a === '--dir') o.dir = v();
-    else if (a === '--settle') o.settle = Number(v());
-    else throw new Error(`unknown option ${a}`);
-  }
-  return o;
+  const { values } = parseArgsUtil({ args: argv, options: { runs: { type: 'string', default: '3' }, dir: { type: 'string', default: '/var/tmp/cairn-bench-serve' }, settle: { type: 'string', default: '3' } } });
+  return { runs: Number(values.runs), dir: values.dir, settle: Number(values.settle) };
 }
 
 /** Peak resident memory of a process so far, in KiB (VmHWM). */

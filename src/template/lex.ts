@@ -393,17 +393,22 @@ class Lexer {
   }
 
   private lexQuote(): (() => unknown) | null {
+    return this.lexEscaped('"', 'string', 'unterminated quoted string');
+  }
+
+  /** A quoted string or character constant up to `close` (backslash escapes; no newline inside). */
+  private lexEscaped(close: string, kind: 'string' | 'charConstant', unterminated: string): (() => unknown) | null {
     for (;;) {
       const r = this.next();
       if (r === '\\') {
         const n = this.next();
         if (n !== undefined && n !== '\n') continue;
-        return this.errorf('unterminated quoted string');
+        return this.errorf(unterminated);
       }
-      if (r === undefined || r === '\n') return this.errorf('unterminated quoted string');
-      if (r === '"') break;
+      if (r === undefined || r === '\n') return this.errorf(unterminated);
+      if (r === close) break;
     }
-    this.emit('string');
+    this.emit(kind);
     return () => this.lexInsideAction();
   }
 
@@ -416,18 +421,7 @@ class Lexer {
   }
 
   private lexChar(): (() => unknown) | null {
-    for (;;) {
-      const r = this.next();
-      if (r === '\\') {
-        const n = this.next();
-        if (n !== undefined && n !== '\n') continue;
-        return this.errorf('unterminated character constant');
-      }
-      if (r === undefined || r === '\n') return this.errorf('unterminated character constant');
-      if (r === "'") break;
-    }
-    this.emit('charConstant');
-    return () => this.lexInsideAction();
+    return this.lexEscaped("'", 'charConstant', 'unterminated character constant');
   }
 }
 
