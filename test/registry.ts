@@ -111,7 +111,8 @@ export async function startRegistry(dir: string, opts: { htpasswd?: Record<strin
     dir,
     pid: child.pid!,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      // gone already: exited, or killed by a signal (then exitCode stays null) — a second stop must not wait
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const done = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await done;
@@ -338,7 +339,8 @@ export async function startCairnRegistry(root: string, args: string[] = []): Pro
     pid: child.pid!,
     log: () => log,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      // gone already: exited, or killed by a signal (then exitCode stays null) — a second stop must not wait
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const done = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await done;
