@@ -226,3 +226,14 @@ export function fileTree(root: string, opts: { ownersAndTimes?: boolean } = {}):
   walk('');
   return out;
 }
+
+/**
+ * Run podman isolated in its own storage under `base` (vfs: no mounts to clean up), without
+ * events; its stdout, or an error with its stderr.
+ */
+export function podmanIn(base: string, args: string[]): string {
+  const r = spawnSync('podman', ['--root', join(base, 'root'), '--runroot', join(base, 'run'), '--tmpdir', join(base, 'tmp'), '--storage-driver', 'vfs', '--events-backend', 'none', ...args], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}

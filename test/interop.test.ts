@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { Store } from '../src/store/store.js';
 import { getImage } from '../src/metadata/records.js';
 import type { Digest } from '../src/digest/digest.js';
-import { busyboxTar, cairn, cairnOk, have, tempDir } from './helpers.js';
+import { busyboxTar, cairn, cairnOk, have, podmanIn, tempDir } from './helpers.js';
 import { DOCKER, ensureDockerd, type DockerDaemon } from './docker.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -392,8 +392,7 @@ test('a multi-image archive stores a shared layer once, round-trips byte-stable,
 
 // podman, isolated in its own storage root under the test's directory (vfs: no mounts to clean).
 function podman(args: string[]): string {
-  const base = join(dir.path, 'podman');
-  return run('podman', ['--root', join(base, 'root'), '--runroot', join(base, 'run'), '--tmpdir', join(base, 'tmp'), '--storage-driver', 'vfs', '--events-backend', 'none', ...args]);
+  return podmanIn(join(dir.path, 'podman'), args);
 }
 
 interface PodmanImage {

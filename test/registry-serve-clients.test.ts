@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { cairnOk, busyboxTar, makeDockerArchive, makeTar, randomBytesSeeded, tempDir } from './helpers.js';
+import { cairnOk, busyboxTar, makeDockerArchive, makeTar, podmanIn, randomBytesSeeded, tempDir } from './helpers.js';
 import { DOCKER, docker, ensureDockerd, type DockerDaemon } from './docker.js';
 import { startCairnRegistry, type Registry } from './registry.js';
 
@@ -20,10 +20,7 @@ let n = 0;
 const fresh = (name: string): string => join(dir.path, `${name}-${++n}`);
 
 function podman(args: string[]): string {
-  const base = join(dir.path, 'podman');
-  const r = spawnSync('podman', ['--root', join(base, 'root'), '--runroot', join(base, 'run'), '--tmpdir', join(base, 'tmp'), '--storage-driver', 'vfs', '--events-backend', 'none', ...args], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
+  return podmanIn(join(dir.path, 'podman'), args);
 }
 
 before(async () => {

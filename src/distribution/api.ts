@@ -89,7 +89,8 @@ function repoName(parts: readonly string[]): string {
   return name;
 }
 
-function digestArg(s: string, code: ErrorCode = 'DIGEST_INVALID'): Digest {
+/** A digest named in a path or a query (`?digest=`, `?mount=`), or DIGEST_INVALID. */
+export function digestArg(s: string, code: ErrorCode = 'DIGEST_INVALID'): Digest {
   try {
     return parseDigest(s);
   } catch {

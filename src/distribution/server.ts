@@ -43,7 +43,7 @@ import {
 import { isIndexType, isManifestType, isNondistributableType } from '../oci/mediatypes.js';
 import { parseManifestOrIndex } from '../oci/validate.js';
 import type { Store } from '../store/store.js';
-import { ApiError, isTag, parseContentRange, parseRange, parseRoute, type Route } from './api.js';
+import { ApiError, digestArg, isTag, parseContentRange, parseRange, parseRoute, type Route } from './api.js';
 import type { Htpasswd } from './auth.js';
 import { UploadSessions } from './uploads.js';
 
@@ -341,7 +341,7 @@ export class RegistryServer {
   private async startUpload(repo: string, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
     const mount = q.get('mount');
     if (mount !== null) {
-      const digest = parseDigestParam(mount);
+      const digest = digestArg(mount);
       const from = q.get('from');
       const db = this.store.db;
       const mounted = writeTx(db, () => {
@@ -359,7 +359,7 @@ export class RegistryServer {
     }
     const monolithic = q.get('digest');
     if (monolithic !== null) {
-      const digest = parseDigestParam(monolithic);
+      const digest = digestArg(monolithic);
       const writer = await this.store.content.writer();
       try {
         for await (const chunk of req as AsyncIterable<Buffer>) await writer.write(chunk);
@@ -415,7 +415,7 @@ export class RegistryServer {
   private async finishUpload(repo: string, id: string, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
     const d = q.get('digest');
     if (d === null) throw new ApiError('DIGEST_INVALID', 'the final PUT of an upload names its digest (?digest=)');
-    const digest = parseDigestParam(d);
+    const digest = digestArg(d);
     await this.append(repo, id, req);
     await this.uploads.with(repo, id, async (writer, end) => {
       end();
@@ -453,12 +453,6 @@ function pageSize(q: URLSearchParams): number {
   if (n === null) return PAGE_DEFAULT;
   if (!/^\d{1,6}$/.test(n)) throw new ApiError('UNSUPPORTED', `invalid page size n=${n}`, 400);
   return Number(n);
-}
-
-function parseDigestParam(s: string): Digest {
-  const r = parseRoute(`/v2/x/blobs/${s}`);
-  if (!r || r.kind !== 'blob') throw new ApiError('DIGEST_INVALID', `invalid digest ${JSON.stringify(s)}`);
-  return r.digest;
 }
 
 /** Bytes read and written at once when a blob is served. */
