@@ -197,4 +197,39 @@ export const MIGRATIONS: readonly string[] = [
     used_at TEXT NOT NULL
   );
   `,
+  // v9: containers and volumes. A container (container/records.ts) is its image, its writable
+  // snapshot (a garbage-collection root: gc_refs edges from 'container' to the snapshot and the
+  // image's top layer), what it was created with (Docker's Config and HostConfig, JSON) and
+  // its last known state (JSON: status, pids, exit code, times, health); its name is unique.
+  // container_volumes says which named volumes each container uses (volume rm refuses those).
+  // A volume (volume/records.ts) is a name, a driver, its options and labels; its data lives
+  // under ROOT/volumes/<name>, outside every layer.
+  `
+  CREATE TABLE containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    image_ref TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    state TEXT NOT NULL
+  );
+  CREATE INDEX containers_image ON containers(image_id);
+  CREATE TABLE container_volumes (
+    container_id TEXT NOT NULL,
+    volume TEXT NOT NULL,
+    PRIMARY KEY (container_id, volume)
+  );
+  CREATE INDEX container_volumes_volume ON container_volumes(volume);
+  CREATE TABLE volumes (
+    name TEXT PRIMARY KEY,
+    driver TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    options TEXT NOT NULL,
+    anonymous INTEGER NOT NULL DEFAULT 0
+  );
+  `,
 ];

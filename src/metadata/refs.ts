@@ -18,7 +18,7 @@ import type { Db } from './db.js';
 
 export type ObjectKind = 'blob' | 'layer' | 'snapshot';
 /** Kinds whose rows are roots of the graph. */
-export const ROOT_KINDS = ['image', 'mount', 'lease', 'repository'] as const;
+export const ROOT_KINDS = ['image', 'mount', 'lease', 'repository', 'container'] as const;
 export type RootKind = (typeof ROOT_KINDS)[number];
 
 export interface Ref {
