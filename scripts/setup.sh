@@ -17,6 +17,7 @@ APT_PACKAGES=(
   jq               # used by the demo
   podman crun conmon fuse-overlayfs uidmap  # peers for benchmarks; crun: the default OCI runtime (src/runtime)
   runc                                      # the other OCI runtime (src/runtime/oci-runtime.ts)
+  tini                                      # `run --init`: tini-static, bind-mounted as the container's PID 1
   golang-github-containers-common           # /usr/share/containers/seccomp.json: the default seccomp profile, read at run time
   docker.io                                 # peer: interop tests (docker save); started by test/docker.ts
   docker-registry apache2-utils openssl     # Distribution registry for pull/push tests (test/registry.ts); htpasswd; token certificates

@@ -44,6 +44,10 @@ export interface RegistryServeOptions {
   uploadIdleMs?: number;
 }
 import type { AddressInfo } from 'node:net';
+import type { ContainerRecord, ContainerSettings } from './container/model.js';
+import type { ForegroundContainer } from './container/foreground.js';
+import type { RemovedContainer, RemoveContainerOptions } from './container/lifecycle.js';
+import type { StdioMode } from './runtime/oci-runtime.js';
 import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
 
 /** Where the store is and how it unpacks layers: the one options type of the library. */
@@ -100,6 +104,11 @@ export class Cairn {
     return (await import('./image/query.js')).listImageRows(this.store, opts);
   }
 
+  /** Whether the store has the image `name` names. */
+  async hasImage(name: string): Promise<boolean> {
+    return (await import('./image/resolve.js')).tryResolveImage(this.store.db, name) !== undefined;
+  }
+
   async history(name: string): Promise<HistoryRow[]> {
     return (await import('./image/query.js')).imageHistory(this.store, name);
   }
@@ -116,7 +125,10 @@ export class Cairn {
 
   /** `rmi`: the names removed and the images and layers deleted, as Docker prints them. */
   async remove(name: string, opts: RemoveOptions = {}): Promise<RemoveEvent[]> {
-    return (await import('./image/tags.js')).removeImage(this.store, name, opts);
+    const { containersOfImage } = await import('./container/records.js');
+    const { isLive } = await import('./container/model.js');
+    const usedBy = (id: Digest) => containersOfImage(this.store.db, id).map((c) => ({ id: c.id, running: isLive(c.status) }));
+    return (await import('./image/tags.js')).removeImage(this.store, name, { usedBy, ...opts });
   }
 
   /**
@@ -210,6 +222,68 @@ export class Cairn {
   /** `registry gc`: links no served manifest needs dropped (untagged manifests too, if asked), then a collection. */
   async registryGc(opts: RegistryGcOptions = {}): Promise<RegistryGcResult> {
     return (await import('./distribution/gc.js')).collectRegistry(this.store, opts);
+  }
+
+  // --- containers -------------------------------------------------------------------------
+
+  /** `create`: a container on the image `settings.image` names, with its writable layer; nothing runs. */
+  async createContainer(settings: ContainerSettings, name?: string): Promise<ContainerRecord> {
+    return (await import('./container/create.js')).createContainer(this.store, settings, name);
+  }
+
+  /** The container `ref` (ID, unique ID prefix or name) as it is now. */
+  async container(ref: string): Promise<ContainerRecord> {
+    const { getContainer } = await import('./container/records.js');
+    const { refresh } = await import('./container/lifecycle.js');
+    return refresh(this.store, getContainer(this.store.db, ref));
+  }
+
+  /** Every container (`ps -a`), newest first, each brought up to date. */
+  async containers(): Promise<ContainerRecord[]> {
+    const { listContainers } = await import('./container/records.js');
+    const { refresh } = await import('./container/lifecycle.js');
+    const out: ContainerRecord[] = [];
+    for (const c of listContainers(this.store.db)) {
+      const now = await refresh(this.store, c);
+      // A `--rm` container that ended is gone once refreshed.
+      if ((await import('./container/records.js')).findContainer(this.store.db, c.id) !== undefined) out.push(now);
+    }
+    return out;
+  }
+
+  /** Start a container in the foreground: this process is its monitor until it exits. */
+  async startForeground(ref: string, stdio: StdioMode): Promise<ForegroundContainer> {
+    const rec = await this.container(ref);
+    return (await import('./container/foreground.js')).startForeground(this.store, rec, stdio);
+  }
+
+  /** `stop`: the stop signal, then SIGKILL after `timeoutSeconds` (default the container's, else 10). */
+  async stopContainer(ref: string, timeoutSeconds?: number): Promise<ContainerRecord> {
+    const rec = await this.container(ref);
+    const { stopContainer, stopSignalOf } = await import('./container/lifecycle.js');
+    const { imageConfigOf } = await import('./container/prepare.js');
+    return stopContainer(this.store, rec, stopSignalOf(rec, (await imageConfigOf(this.store, rec))?.StopSignal), timeoutSeconds);
+  }
+
+  /** `kill`: a signal (default SIGKILL) to a running container. */
+  async killContainer(ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const rec = await this.container(ref);
+    await (await import('./container/lifecycle.js')).killContainer(this.store, rec, signal);
+  }
+
+  /** `wait`: until the container is not running; its record then. */
+  async waitContainer(ref: string): Promise<ContainerRecord> {
+    const rec = await this.container(ref);
+    const done = await (await import('./container/lifecycle.js')).waitContainer(this.store, rec.id);
+    return done ?? rec;
+  }
+
+  /** `rm`: the container, its writable layer and files (`force`: killed first if running). */
+  async removeContainer(ref: string, opts: RemoveContainerOptions = {}): Promise<RemovedContainer> {
+    const { getContainer } = await import('./container/records.js');
+    const rec = getContainer(this.store.db, ref);
+    const removed = await (await import('./container/lifecycle.js')).removeContainer(this.store, rec.id, opts);
+    return removed ?? { id: rec.id, name: rec.name, anonymousVolumes: [] };
   }
 
   /** Remove what nothing uses (it also runs after every removal and copy). */

@@ -170,6 +170,137 @@ function logoutCommand(c: Command): Command {
     .action(lazy(() => import('./commands/logout.js')));
 }
 
+/** `create`'s and `run`'s flags (Docker's names). */
+function containerFlags(c: Command): Command {
+  return c
+    .helpOption('--help', 'display help for command')
+    .passThroughOptions()
+    .option('-a, --attach <stream>', 'attach to STDIN, STDOUT or STDERR', collect, [])
+    .option('--cap-add <capability>', 'add Linux capabilities', collect, [])
+    .option('--cap-drop <capability>', 'drop Linux capabilities', collect, [])
+    .option('--cpus <number>', 'number of CPUs')
+    .option('--entrypoint <command>', 'overwrite the default ENTRYPOINT of the image')
+    .option('-e, --env <var>', 'set environment variables', collect, [])
+    .option('--env-file <file>', 'read in a file of environment variables', collect, [])
+    .option('--health-cmd <command>', 'command to run to check health')
+    .option('--health-interval <duration>', 'time between running the check (ms|s|m|h)')
+    .option('--health-retries <n>', 'consecutive failures needed to report unhealthy')
+    .option('--health-start-period <duration>', 'start period for the container to initialize before starting health-retries countdown (ms|s|m|h)')
+    .option('--health-timeout <duration>', 'maximum time to allow one check to run (ms|s|m|h)')
+    .option('-h, --hostname <name>', 'container host name')
+    .option('--init', 'run an init inside the container that forwards signals and reaps processes')
+    .option('-i, --interactive', 'keep STDIN open even if not attached')
+    .option('-l, --label <label>', 'set meta data on a container', collect, [])
+    .option('--label-file <file>', 'read in a line delimited file of labels', collect, [])
+    .option('-m, --memory <bytes>', 'memory limit')
+    .option('--memory-swap <bytes>', "swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    .option('--mount <mount>', 'attach a filesystem mount to the container', collect, [])
+    .option('--name <name>', 'assign a name to the container')
+    .option('--network <network>', 'connect a container to a network (host, none)')
+    .option('--no-healthcheck', 'disable any container-specified HEALTHCHECK')
+    .option('--pids-limit <n>', 'tune container pids limit (set -1 for unlimited)')
+    .option('--platform <platform>', 'set platform if server is multi-platform capable')
+    .option('--privileged', 'give extended privileges to this container')
+    .option('--pull <policy>', 'pull image before running ("always"|"missing"|"never")', 'missing')
+    .option('-q, --quiet', 'suppress the pull output')
+    .option('--read-only', "mount the container's root filesystem as read only")
+    .option('--restart <policy>', 'restart policy to apply when a container exits (cairn has no daemon: only "no")')
+    .option('--rm', 'automatically remove the container when it exits')
+    .option('--runtime <runtime>', 'runtime to use for this container (crun, runc)')
+    .option('--security-opt <option>', 'security options', collect, [])
+    .option('--stop-signal <signal>', 'signal to stop a container')
+    .option('--stop-timeout <seconds>', 'timeout (in seconds) to stop a container')
+    .option('--tmpfs <mount>', 'mount a tmpfs directory', collect, [])
+    .option('-t, --tty', 'allocate a pseudo-TTY')
+    .option('--ulimit <ulimit>', 'ulimit options', collect, [])
+    .option('-u, --user <user>', 'username or UID (format: <name|uid>[:<group|gid>])')
+    .option('-v, --volume <volume>', 'bind mount a volume', collect, [])
+    .option('--volumes-from <container>', 'mount volumes from the specified container(s)', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container');
+}
+
+function containerCommands(program: Command, container: Command): void {
+  const both = (name: string, fn: (c: Command) => Command): void => {
+    fn(program.command(name));
+    fn(container.command(name));
+  };
+  both('run', (c) =>
+    containerFlags(c)
+      .description('Run a command in a new container')
+      .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+      .argument('<image>')
+      .argument('[command...]')
+      .option('-d, --detach', 'run container in background and print container ID')
+      .option('--sig-proxy <bool>', 'proxy received signals to the process', 'true')
+      .action(lazy(() => import('./commands/run.js'))),
+  );
+  both('create', (c) =>
+    containerFlags(c)
+      .description('Create a new container')
+      .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+      .argument('<image>')
+      .argument('[command...]')
+      .action(lazy(() => import('./commands/create.js'))),
+  );
+  both('start', (c) =>
+    c
+      .description('Start one or more stopped containers')
+      .usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .argument('<container...>')
+      .option('-a, --attach', 'attach STDOUT/STDERR and forward signals')
+      .option('-i, --interactive', "attach container's STDIN")
+      .action(lazy(() => import('./commands/start.js'))),
+  );
+  both('stop', (c) =>
+    c
+      .description('Stop one or more running containers')
+      .usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .argument('<container...>')
+      .option('-t, --time <seconds>', 'seconds to wait for stop before killing it')
+      .action(lazy(() => import('./commands/stop.js'))),
+  );
+  both('kill', (c) =>
+    c
+      .description('Kill one or more running containers')
+      .usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .argument('<container...>')
+      .option('-s, --signal <signal>', 'signal to send to the container', 'KILL')
+      .action(lazy(() => import('./commands/kill.js'))),
+  );
+  both('wait', (c) =>
+    c
+      .description('Block until one or more containers stop, then print their exit codes')
+      .usage('CONTAINER [CONTAINER...]')
+      .argument('<container...>')
+      .action(lazy(() => import('./commands/wait.js'))),
+  );
+  const rm = (c: Command): Command =>
+    c
+      .description('Remove one or more containers')
+      .usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .argument('<container...>')
+      .option('-f, --force', 'force the removal of a running container (uses SIGKILL)')
+      .option('-v, --volumes', 'remove anonymous volumes associated with the container')
+      .action(lazy(() => import('./commands/rm.js')));
+  rm(program.command('rm'));
+  rm(container.command('rm').alias('remove'));
+  const ps = (c: Command): Command =>
+    c
+      .description('List containers')
+      .usage('[OPTIONS]')
+      .option('-a, --all', 'show all containers (default shows just running)')
+      .option('-f, --filter <filter>', 'filter output based on conditions provided', collect, [])
+      .option('--format <format>', "format output: 'table', 'json', or a Go template")
+      .option('-n, --last <n>', 'show n last created containers (includes all states)')
+      .option('-l, --latest', 'show the latest created container (includes all states)')
+      .option('--no-trunc', "don't truncate output")
+      .option('-q, --quiet', 'only display container IDs')
+      .option('-s, --size', 'display total file sizes')
+      .action(lazy(() => import('./commands/ps.js')));
+  ps(program.command('ps'));
+  ps(container.command('ls').alias('list').alias('ps'));
+}
+
 export function buildProgram(): Command {
   const program = new Command('cairn')
     .description('A daemonless container image and layer engine')
@@ -180,7 +311,7 @@ export function buildProgram(): Command {
     .option('-D, --debug', 'print stack traces of errors')
     .version(VERSION, '-v, --version', 'print version information and quit')
     .showSuggestionAfterError(true)
-    .enablePositionalOptions(false);
+    .enablePositionalOptions(true);
 
   imagesCommand(program.command('images'));
   tagCommand(program.command('tag'));
@@ -227,6 +358,8 @@ export function buildProgram(): Command {
     .option('-a, --all', 'unmount all mounted images')
     .option('-f, --force', 'unmount even if mounted several times')
     .action(lazy(() => import('./commands/umount.js')));
+
+  containerCommands(program, program.command('container').description('Manage containers'));
 
   const registry = program.command('registry').description('Serve this store as a registry');
   registry

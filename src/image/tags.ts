@@ -4,6 +4,11 @@
  * - `rmi NAME` by reference untags; the image itself goes when its last name goes and no
  *   child image needs it. `rmi ID` deletes; it refuses an image named in several repositories
  *   (unless forced) and one that has child images (never forced, as Docker).
+ * - Containers (`usedBy`): the last name of an image a container uses goes only when forced
+ *   (else "unable to remove repository reference"); the image itself is then kept (untagged)
+ *   while a running container uses it, and deleted when only stopped ones do — they keep
+ *   their layers. Deleting by ID: a running user refuses it ("cannot be forced"), a stopped
+ *   one unless forced.
  * Content no image needs any more is garbage-collected in the same step.
  */
 import type { Digest } from '../digest/digest.js';
@@ -30,8 +35,29 @@ export function tagImage(store: Store, source: string, target: string): string {
 
 export type RemoveEvent = { untagged: string } | { deleted: Digest };
 
+/** A container using an image (for rmi's conflicts). */
+export interface ImageUser {
+  id: string;
+  running: boolean;
+}
+
 export interface RemoveOptions {
   force?: boolean;
+  /** The containers using an image (by image ID); none when not given. */
+  usedBy?: (imageId: Digest) => ImageUser[];
+}
+
+/** Docker's isSingleReference: one tag (with any digests of its repository), or digests of one repository. */
+function isSingleReference(refs: readonly string[]): boolean {
+  if (refs.length <= 1) return refs.length === 1;
+  const canonical = new Set<string>();
+  let single: string | undefined;
+  for (const r of refs) {
+    if (r.includes('@')) canonical.add(parseReference(r).name);
+    else if (single === undefined) single = r;
+    else return false;
+  }
+  return canonical.size === 1 && canonical.has(parseReference(single ?? refs[0]!).name);
 }
 
 /** Remove an image or one of its names; returns Docker's `Untagged:`/`Deleted:` events in order. */
@@ -44,8 +70,12 @@ export async function removeImage(store: Store, name: string, opts: RemoveOption
     const id = resolved.image.id;
     const familiar = (n: string) => parseReference(n).familiarString();
     const byName = resolved.matchedName !== undefined;
+    const users = opts.usedBy?.(id) ?? [];
     if (byName) {
       const n = resolved.matchedName!;
+      if (!opts.force && users.length > 0 && isSingleReference([...tagsOf(db, id), ...repoDigestsOf(db, id)])) {
+        throw new ConflictError(`conflict: unable to remove repository reference "${name}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${shortId(id)}`);
+      }
       const isDigestName = n.includes('@');
       if (isDigestName) deleteRepoDigest(db, n);
       else deleteTag(db, n);
@@ -64,12 +94,16 @@ export async function removeImage(store: Store, name: string, opts: RemoveOption
         }
       }
       if (tagsOf(db, id).length > 0 || repoDigestsOf(db, id).length > 0) return;
-      // Last name gone: delete the image unless a child needs it (then it stays, untagged).
+      // Last name gone: delete the image unless a child or a running container needs it (then it stays, untagged).
       if (childrenOf(db, id).length > 0) return;
+      if (users.some((u) => u.running) || (!opts.force && users.length > 0)) return;
     } else {
       if (childrenOf(db, id).length > 0) {
         throw new ConflictError(`conflict: unable to delete ${shortId(id)} (cannot be forced) - image has dependent child images`);
       }
+      const running = users.find((u) => u.running);
+      if (running !== undefined) throw new ConflictError(`conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
+      if (users.length > 0 && !opts.force) throw new ConflictError(`conflict: unable to delete ${shortId(id)} (must be forced) - image is being used by stopped container ${users[0]!.id.slice(0, 12)}`);
       const tags = tagsOf(db, id);
       const repos = new Set([...tags, ...repoDigestsOf(db, id)].map((t) => parseReference(t).name));
       if (repos.size > 1 && !opts.force) {

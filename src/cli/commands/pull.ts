@@ -30,11 +30,11 @@ interface PullFlags {
  * "Extracting [bar]" while the layer, unpacked as it streamed, is finished (the sink verifies
  * and closes it); then "Pull complete".
  */
-function pullProgress(quiet: boolean): { sink: ProgressSink; complete(): void } {
+function pullProgress(quiet: boolean, stream: NodeJS.WriteStream): { sink: ProgressSink; complete(): void } {
   if (quiet) return { sink: new NullProgress(), complete() {} };
-  const inner = createProgress(process.stdout, false, { plainStart: null });
+  const inner = createProgress(stream, false, { plainStart: null });
   const downloaded: string[] = [];
-  const tty = process.stdout.isTTY === true;
+  const tty = stream.isTTY === true;
   const totals = new Map<string, number | undefined>();
   const sink: ProgressSink = {
     start: (id, label, total) => {
@@ -64,10 +64,11 @@ function pullProgress(quiet: boolean): { sink: ProgressSink; complete(): void } 
   return { sink, complete: () => downloaded.forEach((id) => inner.status(id, 'Pull complete')) };
 }
 
-async function pullOne(cairn: Cairn, reference: string, label: string, o: PullFlags): Promise<PullResult> {
+async function pullOne(cairn: Cairn, reference: string, label: string, o: PullFlags, stream: NodeJS.WriteStream = process.stdout): Promise<PullResult> {
   const ref = parseNormalizedReference(reference);
-  if (!o.quiet) out(`${label}: Pulling from ${ref.path}\n`);
-  const progress = pullProgress(o.quiet ?? false);
+  const say = (s: string) => stream.write(s);
+  if (!o.quiet) say(`${label}: Pulling from ${ref.path}\n`);
+  const progress = pullProgress(o.quiet ?? false, stream);
   const result = await cairn.pull(reference, {
     progress: progress.sink,
     ...(o.maxConcurrentDownloads !== undefined ? { maxConcurrent: Number(o.maxConcurrentDownloads) } : {}),
@@ -76,8 +77,21 @@ async function pullOne(cairn: Cairn, reference: string, label: string, o: PullFl
     ...(o.tlsVerify === false ? { insecure: [ref.domain] } : {}),
   });
   progress.complete();
-  if (!o.quiet) out(`Digest: ${result.digest}\n`);
+  if (!o.quiet) say(`Digest: ${result.digest}\n`);
   return result;
+}
+
+/**
+ * The pull `run` and `create` do for an image the store lacks, said on stderr as Docker says
+ * it: "Unable to find image 'NAME' locally", the pull's lines, its status.
+ */
+export async function pullForContainer(cairn: Cairn, name: string, o: { quiet?: boolean; platform?: string }): Promise<void> {
+  let ref = parseNormalizedReference(name);
+  if (!ref.tag && !ref.digest) ref = withTag(ref, 'latest');
+  const shown = ref.digest ? ref.familiarString().replace(/:[^/@]+@/, '@') : ref.familiarString();
+  const flags: PullFlags = { ...(o.quiet ? { quiet: true } : {}), ...(o.platform !== undefined ? { platform: o.platform } : {}) };
+  const r = await pullOne(cairn, ref.toString(), ref.digest ? shown : ref.tag!, flags, process.stderr);
+  if (!o.quiet) process.stderr.write(`Status: ${r.upToDate ? 'Image is up to date for' : 'Downloaded newer image for'} ${shown}\n`);
 }
 
 export async function run(program: Command, cmd: Command, name: string): Promise<void> {

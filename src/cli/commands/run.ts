@@ -1,0 +1,86 @@
+/**
+ * `cairn run [OPTIONS] IMAGE [COMMAND] [ARG...]`: create a container and start it. In the
+ * foreground (the default) this process runs it and is its monitor: the container's output
+ * reaches this terminal, signals sent to this process are forwarded to it, and the exit code is
+ * the container's (125 when cairn itself failed, 126/127 when the command could not be
+ * invoked or found). A container that could not start is removed again (nothing is left, as
+ * `--rm` would do on every path, Ctrl-C included).
+ */
+import type { Command } from 'commander';
+import type { Cairn } from '../../engine.js';
+import { CairnError, NotFoundError } from '../../errors.js';
+import { settingsFromFlags, type CreateFlags } from '../container-flags.js';
+import { withCairn } from '../context.js';
+import { ensureImage } from './create.js';
+
+interface RunFlags extends CreateFlags {
+  detach?: boolean;
+  sigProxy: string;
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+export async function run(program: Command, cmd: Command, image: string, args: string[]): Promise<void> {
+  const o = cmd.opts<RunFlags>();
+  const settings = settingsFromFlags(image, args, o);
+  await withCairn(program, async (cairn) => {
+    await ensureImage(cairn, image, o);
+    const rec = await cairn.createContainer(settings, o.name);
+    if (o.detach) {
+      throw new CairnError('unsupported', 'run -d is not available yet');
+    }
+    process.exitCode = await foreground(cairn, rec.id, settings.tty, settings.interactive, o.sigProxy !== 'false', true);
+  });
+}
+
+/**
+ * Docker's exit code for a container that could not be started: 126 or 127 when its command
+ * could not be invoked or found, else 125 (cairn itself failed: a user the image lacks, a
+ * working directory that is a file, a mount that cannot be made).
+ */
+function asStartFailure(e: unknown): unknown {
+  if (!(e instanceof CairnError) || e.exitCode === 125 || e.exitCode === 126 || e.exitCode === 127) return e;
+  return new CairnError(e.code, e.message, { cause: e, exitCode: 125 });
+}
+
+/** Remove a container that failed to start (`--rm` may have removed it already). */
+async function removeQuietly(cairn: Cairn, id: string): Promise<void> {
+  try {
+    await cairn.removeContainer(id, { force: true, volumes: true });
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) throw e;
+  }
+}
+
+/** Run container `id` in the foreground; its exit code. With `removeOnFailure` (`run`), a start that fails removes it. */
+export async function foreground(cairn: Cairn, id: string, tty: boolean, interactive: boolean, sigProxy: boolean, removeOnFailure: boolean): Promise<number> {
+  let fg;
+  try {
+    fg = await cairn.startForeground(id, tty ? 'inherit' : 'pipe');
+  } catch (e) {
+    if (removeOnFailure) await removeQuietly(cairn, id);
+    throw asStartFailure(e);
+  }
+  for (const w of fg.warnings) process.stderr.write(`WARNING: ${w}\n`);
+  const proc = fg.process;
+  const forward = (sig: NodeJS.Signals) => proc.signal(sig);
+  if (sigProxy) for (const s of FORWARDED) process.on(s, forward);
+  try {
+    if (proc.stdout) proc.stdout.pipe(process.stdout, { end: false });
+    if (proc.stderr) proc.stderr.pipe(process.stderr, { end: false });
+    if (proc.stdin) {
+      if (interactive) process.stdin.pipe(proc.stdin);
+      else proc.stdin.end();
+    }
+    try {
+      return await fg.exited;
+    } catch (e) {
+      if (removeOnFailure) await removeQuietly(cairn, id);
+      throw asStartFailure(e);
+    }
+  } finally {
+    if (sigProxy) for (const s of FORWARDED) process.off(s, forward);
+    if (interactive) process.stdin.unpipe();
+    process.stdin.destroy();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Starting a container in the foreground (`run` without `-d`, `start -a`): the cairn process
+ * itself is the container's monitor. It runs the OCI runtime's `run` with the container's stdio
+ * (its own terminal, or pipes it copies), records the container as running (with itself as
+ * monitor, so another process can tell when it is gone), and when the process ends records the
+ * exit and cleans up (finishContainer; `--rm` removes the container). No conmon: nothing stands
+ * between the caller and the runtime, which is what keeps `run --rm` fast.
+ */
+import { writeTx } from '../metadata/db.js';
+import { bootId, processStartTime } from '../process.js';
+import { RuntimeFailure, type RuntimeProcess, type StdioMode } from '../runtime/oci-runtime.js';
+import type { Store } from '../store/store.js';
+import { ConflictError } from '../errors.js';
+import { finishContainer, runtimeOf } from './lifecycle.js';
+import { isLive, type ContainerRecord, type ContainerState } from './model.js';
+import { imageConfigOf, prepareStart, unmountRootfs } from './prepare.js';
+import { findContainer, setState } from './records.js';
+
+export interface ForegroundContainer {
+  /** The runtime process: its stdio (when piped) and signals (forwarded to the container). */
+  process: RuntimeProcess;
+  /** What changed from what was asked (Docker prints these as WARNING lines). */
+  warnings: string[];
+  /**
+   * The container's exit code once it ended and was recorded (and removed with `--rm`);
+   * rejects with the runtime's failure (127, 126, 125) when the command could not start.
+   */
+  exited: Promise<number>;
+}
+
+export async function startForeground(store: Store, rec: ContainerRecord, stdio: StdioMode): Promise<ForegroundContainer> {
+  const image = await imageConfigOf(store, rec);
+  const prepared = await prepareStart(store, rec, image);
+  const startTime = processStartTime(process.pid);
+  const started = writeTx(store.db, () => {
+    const now = findContainer(store.db, rec.id);
+    if (now === undefined || isLive(now.state.status) || now.state.status === 'removing') return false;
+    const state: ContainerState = {
+      ...now.state,
+      status: 'running',
+      pid: 0,
+      exitCode: 0,
+      error: '',
+      startedAt: new Date().toISOString(),
+      monitor: { kind: 'foreground', pid: process.pid, startTime: startTime ?? 0, bootId: bootId() },
+    };
+    setState(store.db, rec.id, state);
+    return true;
+  });
+  if (!started) {
+    unmountRootfs(store.root, rec.id);
+    throw new ConflictError(`container ${rec.name} is already running or being removed`);
+  }
+  const proc = runtimeOf(store, rec).run(rec.id, prepared.bundle, { stdio });
+  const exited = proc.wait().then(
+    async (code) => {
+      await finishContainer(store, rec.id, code);
+      return code;
+    },
+    async (e: unknown) => {
+      const code = e instanceof RuntimeFailure ? e.exitCode : 125;
+      await finishContainer(store, rec.id, code, e instanceof Error ? e.message : String(e));
+      throw e;
+    },
+  );
+  // The caller awaits it; keep an early rejection from counting as unhandled meanwhile.
+  exited.catch(() => undefined);
+  return { process: proc, warnings: prepared.warnings, exited };
+}

@@ -1,0 +1,186 @@
+/**
+ * A container's life after `create`, with no daemon: every change of state is written to its
+ * record by whichever process sees it, and any process can check what the record says against
+ * the machine.
+ *
+ * - A started container has a monitor: the cairn process running it in the foreground, or a
+ *   conmon for a detached one. `refresh` trusts a live status only while that monitor (same
+ *   pid, same start time, same boot) is alive; when it is gone, the container has exited —
+ *   with the code conmon wrote, else 255 (its end was not seen: a reboot, a killed monitor) —
+ *   and is cleaned up: its runtime state deleted, its root filesystem unmounted, and removed
+ *   if it was created with `--rm`.
+ * - `stop` sends the stop signal, waits up to the timeout, then SIGKILL; `kill` signals; `wait`
+ *   polls the record; `remove` takes a container apart in an order a kill at any point leaves
+ *   resumable (status `removing` first, then unmount, runtime, snapshot, record, files).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConflictError, NotFoundError, errnoCode } from '../errors.js';
+import { writeTx } from '../metadata/db.js';
+import { bootId, sameProcessAlive } from '../process.js';
+import { removeTree } from '../rmtree.js';
+import { ociRuntime, type OciRuntime } from '../runtime/oci-runtime.js';
+import type { Store } from '../store/store.js';
+import { containerFiles, runtimeStateDir } from './files.js';
+import { isLive, type ContainerRecord, type ContainerState } from './model.js';
+import { unmountRootfs } from './prepare.js';
+import { deleteContainer, findContainer, setState } from './records.js';
+
+export function runtimeOf(store: Store, rec: ContainerRecord): OciRuntime {
+  return ociRuntime(runtimeStateDir(store.root), rec.settings.runtime);
+}
+
+/** The exit code conmon recorded for the container, if it did. */
+export function recordedExit(root: string, id: string): number | undefined {
+  const file = join(containerFiles(root, id).exitDir, id);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+  const code = Number.parseInt(text.trim(), 10);
+  return Number.isFinite(code) ? code : undefined;
+}
+
+/** Whether the container's monitor is alive (a container without one is not running). */
+export function monitorAlive(state: ContainerState): boolean {
+  const m = state.monitor;
+  if (m === undefined) return false;
+  return m.bootId === bootId() && sameProcessAlive(m.pid, m.startTime);
+}
+
+/**
+ * Record that a started container ended with `exitCode` and clean up after it: the runtime's
+ * state, the mount of its root filesystem; with `--rm`, the container itself. Safe to call
+ * again (several processes may see the end at once): only the first records it.
+ */
+export async function finishContainer(store: Store, id: string, exitCode: number, error = ''): Promise<void> {
+  const rec = findContainer(store.db, id);
+  if (rec === undefined) return;
+  const rt = runtimeOf(store, rec);
+  if (rt.exists(rec.id)) await rt.delete(rec.id, { force: true });
+  unmountRootfs(store.root, rec.id);
+  const recorded = writeTx(store.db, () => {
+    const now = findContainer(store.db, id);
+    if (now === undefined || !isLive(now.state.status)) return false;
+    const state: ContainerState = { ...now.state, status: 'exited', pid: 0, exitCode, error, finishedAt: new Date().toISOString() };
+    delete state.monitor;
+    setState(store.db, id, state);
+    return true;
+  });
+  if (recorded && rec.settings.autoRemove) await removeContainer(store, id, { force: true, volumes: true });
+}
+
+/** The container's record, brought up to date with the machine (see the module's comment). */
+export async function refresh(store: Store, rec: ContainerRecord): Promise<ContainerRecord> {
+  if (!isLive(rec.state.status) || monitorAlive(rec.state)) return rec;
+  const code = recordedExit(store.root, rec.id);
+  await finishContainer(store, rec.id, code ?? 255, code === undefined ? 'the container ended without its monitor seeing it (a reboot, or the monitor was killed)' : '');
+  return findContainer(store.db, rec.id) ?? { ...rec, state: { ...rec.state, status: 'exited', exitCode: code ?? 255 } };
+}
+
+/** Wait until the container is not live; its exit code. `timeoutMs`: give up then (undefined). */
+export async function waitContainer(store: Store, id: string, timeoutMs?: number): Promise<ContainerRecord | undefined> {
+  const until = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    const rec = findContainer(store.db, id);
+    if (rec === undefined) return undefined;
+    const now = await refresh(store, rec);
+    if (!isLive(now.state.status)) return now;
+    if (Date.now() >= until) return now;
+    await sleep(Math.min(delay, Math.max(1, until - Date.now())));
+  }
+}
+
+/** Docker's stop signal of a container: `--stop-signal`, else the image's, else SIGTERM. */
+export function stopSignalOf(rec: ContainerRecord, imageStopSignal: string | undefined): NodeJS.Signals {
+  const name = rec.settings.stopSignal ?? imageStopSignal ?? 'SIGTERM';
+  return (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
+}
+
+/** Send `signal` to a running container's process. */
+export async function killContainer(store: Store, rec: ContainerRecord, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  const now = await refresh(store, rec);
+  if (!isLive(now.state.status)) throw new ConflictError(`Cannot kill container: ${rec.name}: Container ${rec.id} is not running`);
+  const rt = runtimeOf(store, rec);
+  // A paused container cannot take a signal until it is thawed (Docker kills it anyway with SIGKILL).
+  await rt.kill(rec.id, signal, { all: signal === 'SIGKILL' });
+}
+
+/** Stop: the stop signal, up to `timeoutSeconds` (default the container's, else 10), then SIGKILL. */
+export async function stopContainer(store: Store, rec: ContainerRecord, signal: NodeJS.Signals, timeoutSeconds?: number): Promise<ContainerRecord> {
+  let now = await refresh(store, rec);
+  if (!isLive(now.state.status)) return now;
+  const rt = runtimeOf(store, rec);
+  const timeout = timeoutSeconds ?? rec.settings.stopTimeout ?? 10;
+  if (now.state.status === 'paused') {
+    await rt.kill(rec.id, 'SIGKILL', { all: true });
+  } else if (timeout !== 0) {
+    await signalIgnoringGone(rt, rec.id, signal);
+    now = (await waitContainer(store, rec.id, timeout < 0 ? undefined : timeout * 1000)) ?? now;
+    if (!isLive(now.state.status)) return now;
+  }
+  await signalIgnoringGone(rt, rec.id, 'SIGKILL');
+  return (await waitContainer(store, rec.id)) ?? now;
+}
+
+/** A signal to a container that may have ended meanwhile (then there is nothing to signal). */
+async function signalIgnoringGone(rt: OciRuntime, id: string, signal: NodeJS.Signals): Promise<void> {
+  if (!rt.exists(id)) return;
+  try {
+    await rt.kill(id, signal, { all: signal === 'SIGKILL' });
+  } catch (e) {
+    // Only a container that is gone or stopped by now is fine; anything else is a failure.
+    if (!rt.exists(id)) return;
+    const state = await rt.state(id);
+    if (state.status !== 'stopped') throw e;
+  }
+}
+
+export interface RemoveContainerOptions {
+  /** Kill a live container first. */
+  force?: boolean;
+  /** Remove its anonymous volumes too (`rm -v`, `--rm`). */
+  volumes?: boolean;
+}
+
+/** What removing a container removed (its anonymous volumes, for the caller to remove). */
+export interface RemovedContainer {
+  id: string;
+  name: string;
+  anonymousVolumes: string[];
+}
+
+/** `rm`: the container, its writable layer and files. */
+export async function removeContainer(store: Store, id: string, opts: RemoveContainerOptions = {}): Promise<RemovedContainer | undefined> {
+  let rec = findContainer(store.db, id);
+  if (rec === undefined) return undefined;
+  rec = await refresh(store, rec);
+  if (findContainer(store.db, id) === undefined) return { id: rec.id, name: rec.name, anonymousVolumes: [] };
+  if (isLive(rec.state.status)) {
+    if (!opts.force) throw new ConflictError(`You cannot remove a ${rec.state.status} container ${rec.id}. Stop the container before attempting removal or force remove`);
+    await stopContainer(store, rec, 'SIGKILL', 0);
+    rec = findContainer(store.db, id);
+    if (rec === undefined) return { id, name: '', anonymousVolumes: [] };
+  }
+  const current = rec;
+  writeTx(store.db, () => setState(store.db, id, { ...current.state, status: 'removing' }));
+  const rt = runtimeOf(store, current);
+  if (rt.exists(current.id)) await rt.delete(current.id, { force: true });
+  unmountRootfs(store.root, current.id);
+  const sn = await store.snapshots();
+  writeTx(store.db, () => deleteContainer(store.db, current.id));
+  // The record no longer holds the snapshot: a kill from here on leaves it to the collector.
+  if ((await sn.stat(current.snapshot).catch(notFoundAsUndefined)) !== undefined) await sn.remove(current.snapshot);
+  const files = containerFiles(store.root, current.id);
+  if (existsSync(files.dir)) await removeTree(files.dir);
+  return { id: current.id, name: current.name, anonymousVolumes: opts.volumes ? current.settings.volumes.filter((v) => v.anonymous).map((v) => v.name) : [] };
+}
+
+function notFoundAsUndefined(e: unknown): undefined {
+  if (e instanceof NotFoundError) return undefined;
+  throw e;
+}
