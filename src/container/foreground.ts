@@ -30,7 +30,8 @@ export interface ForegroundContainer {
 
 export async function startForeground(store: Store, rec: ContainerRecord, stdio: StdioMode): Promise<ForegroundContainer> {
   const image = await imageConfigOf(store, rec);
-  const prepared = await prepareStart(store, rec, image);
+  const runtime = runtimeOf(store, rec);
+  const prepared = await prepareStart(store, rec, image, runtime);
   const startTime = processStartTime(process.pid);
   const started = writeTx(store.db, () => {
     const now = findContainer(store.db, rec.id);
@@ -51,7 +52,7 @@ export async function startForeground(store: Store, rec: ContainerRecord, stdio:
     unmountRootfs(store.root, rec.id);
     throw new ConflictError(`container ${rec.name} is already running or being removed`);
   }
-  const proc = runtimeOf(store, rec).run(rec.id, prepared.bundle, { stdio });
+  const proc = runtime.run(rec.id, prepared.bundle, { stdio });
   const exited = proc.wait().then(
     async (code) => {
       await finishContainer(store, rec.id, code);

@@ -20,6 +20,7 @@ import { readHostDevices, readHostFacts } from '../runtime/host.js';
 import { loadSeccompProfile } from '../runtime/seccomp.js';
 import { buildSpec, parseSecurityOpts, type OciSpec, type RunOptions } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
+import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { mountAll, unmount } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
 import { containerFiles } from './files.js';
@@ -80,7 +81,7 @@ export interface Prepared {
  * Mount the root filesystem, write the /etc files and the bundle. On failure the root
  * filesystem is unmounted again (nothing is left mounted by a container that did not start).
  */
-export async function prepareStart(store: Store, rec: ContainerRecord, image: ContainerConfig | undefined): Promise<Prepared> {
+export async function prepareStart(store: Store, rec: ContainerRecord, image: ContainerConfig | undefined, runtime: OciRuntime): Promise<Prepared> {
   const files = containerFiles(store.root, rec.id);
   const s = rec.settings;
   const rootfs = await mountRootfs(store, rec);
@@ -143,7 +144,7 @@ export async function prepareStart(store: Store, rec: ContainerRecord, image: Co
       ...(confined ? { seccompProfile: loadSeccompProfile() } : {}),
       ...(s.privileged ? { hostDevices: readHostDevices() } : {}),
     });
-    const secured = secureSpec(spec);
+    const secured = await runtime.optimise(secureSpec(spec));
     writeBundle(files.bundle, secured);
     return { spec: secured, bundle: files.bundle, rootfs, warnings };
   } catch (e) {
