@@ -47,7 +47,8 @@ import type { AddressInfo } from 'node:net';
 import type { ContainerRecord, ContainerSettings } from './container/model.js';
 import type { ForegroundContainer } from './container/foreground.js';
 import type { RemovedContainer, RemoveContainerOptions } from './container/lifecycle.js';
-import type { StdioMode } from './runtime/oci-runtime.js';
+import type { RuntimeProcess, StdioMode } from './runtime/oci-runtime.js';
+import type { ExecOptions } from './container/exec.js';
 import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
 
 /** Where the store is and how it unpacks layers: the one options type of the library. */
@@ -255,6 +256,12 @@ export class Cairn {
   async startForeground(ref: string, stdio: StdioMode): Promise<ForegroundContainer> {
     const rec = await this.container(ref);
     return (await import('./container/foreground.js')).startForeground(this.store, rec, stdio);
+  }
+
+  /** `exec`: one more process in a running container, run from this process. */
+  async exec(ref: string, opts: ExecOptions, stdio: StdioMode, detach = false): Promise<RuntimeProcess> {
+    const rec = await this.container(ref);
+    return (await import('./container/exec.js')).execInContainer(this.store, rec, opts, stdio, detach);
   }
 
   /** `stop`: the stop signal, then SIGKILL after `timeoutSeconds` (default the container's, else 10). */

@@ -65,6 +65,11 @@ function envFile(path: string): string[] {
   return out;
 }
 
+/** The variables of `--env-file` files, in order. */
+export function envFromFiles(files: readonly string[]): string[] {
+  return files.flatMap(envFile);
+}
+
 /** RAMInBytes: 512m, 1g, 1.5g, bare bytes. */
 function ramInBytes(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?$/i.exec(text.trim());

@@ -267,6 +267,23 @@ function containerCommands(program: Command, container: Command): void {
       .option('-s, --signal <signal>', 'signal to send to the container', 'KILL')
       .action(lazy(() => import('./commands/kill.js'))),
   );
+  both('exec', (c) =>
+    c
+      .description('Run a command in a running container')
+      .usage('[OPTIONS] CONTAINER COMMAND [ARG...]')
+      .passThroughOptions()
+      .argument('<container>')
+      .argument('<command...>')
+      .option('-d, --detach', 'detached mode: run command in the background')
+      .option('-e, --env <var>', 'set environment variables', collect, [])
+      .option('--env-file <file>', 'read in a file of environment variables', collect, [])
+      .option('-i, --interactive', 'keep STDIN open even if not attached')
+      .option('--privileged', 'give extended privileges to the command')
+      .option('-t, --tty', 'allocate a pseudo-TTY')
+      .option('-u, --user <user>', 'username or UID (format: <name|uid>[:<group|gid>])')
+      .option('-w, --workdir <dir>', 'working directory inside the container')
+      .action(lazy(() => import('./commands/exec.js'))),
+  );
   both('wait', (c) =>
     c
       .description('Block until one or more containers stop, then print their exit codes')

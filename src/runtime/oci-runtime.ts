@@ -78,8 +78,8 @@ export interface OciRuntime {
   exists(id: string): boolean;
   /** Create, start, wait for and delete a container: the foreground `run`. */
   run(id: string, bundle: string, opts?: { stdio?: StdioMode }): RuntimeProcess;
-  /** Run one more process in a running container. */
-  exec(id: string, process: OciProcess, opts?: { stdio?: StdioMode }): RuntimeProcess;
+  /** Run one more process in a running container (`detach`: the runtime returns once it started). */
+  exec(id: string, process: OciProcess, opts?: { stdio?: StdioMode; detach?: boolean }): RuntimeProcess;
   /**
    * The spec as this runtime starts it fastest, meaning the same: crun gets its seccomp filter
    * compiled beforehand (seccomp-cache.ts); runc gets the spec as it is.
@@ -325,12 +325,12 @@ abstract class CliRuntime implements OciRuntime {
     return this.foreground('run', ['run', '--bundle', bundle, id], opts.stdio ?? 'inherit');
   }
 
-  exec(id: string, proc: OciProcess, opts: { stdio?: StdioMode } = {}): RuntimeProcess {
+  exec(id: string, proc: OciProcess, opts: { stdio?: StdioMode; detach?: boolean } = {}): RuntimeProcess {
     checkId(id);
     mkdirSync(this.logs, { recursive: true, mode: 0o700 });
     const file = join(this.logs, `${process.pid}-${++this.seq}.process.json`);
     writeFileSync(file, JSON.stringify(proc), { mode: 0o600 });
-    return this.foreground('exec', ['exec', '--process', file, ...(proc.terminal ? ['--tty'] : []), id], opts.stdio ?? 'inherit', () => rmSync(file, { force: true }));
+    return this.foreground('exec', ['exec', '--process', file, ...(opts.detach ? ['--detach'] : []), ...(proc.terminal ? ['--tty'] : []), id], opts.stdio ?? 'inherit', () => rmSync(file, { force: true }));
   }
 }
 
