@@ -105,6 +105,24 @@ export async function busyboxTar(compress: 'none' | 'gzip' = 'none'): Promise<Bu
   return makeTar(entries, compress);
 }
 
+/**
+ * A busybox image for containers: the static binary with every applet it has linked in /bin,
+ * passwd and group with root and nobody, /tmp, and a file the tests change (/etc/motd).
+ */
+export async function busyboxRunTar(): Promise<Buffer> {
+  const list = spawnSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter((a) => a !== '' && a !== 'busybox');
+  return makeTar([
+    { path: 'bin/', type: 'dir' },
+    { path: 'bin/busybox', content: readFileSync('/bin/busybox'), mode: 0o755 },
+    ...list.map((a) => ({ path: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' })),
+    { path: 'etc/', type: 'dir' },
+    { path: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' },
+    { path: 'etc/group', content: 'root:x:0:\nnogroup:x:65534:\n' },
+    { path: 'etc/motd', content: 'from the image\n' },
+    { path: 'tmp/', type: 'dir', mode: 0o1777 },
+  ]);
+}
+
 /** Deterministic pseudo-random bytes (incompressible), for layers of a given size. */
 export function randomBytesSeeded(size: number, seed: number): Buffer {
   const b = Buffer.allocUnsafe(size);

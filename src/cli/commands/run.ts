@@ -24,8 +24,14 @@ export async function run(program: Command, cmd: Command, image: string, args: s
   const o = cmd.opts<RunFlags>();
   const settings = settingsFromFlags(image, args, o);
   await withCairn(program, async (cairn) => {
-    await ensureImage(cairn, image, o);
-    const rec = await cairn.createContainer(settings, o.name);
+    let rec;
+    try {
+      await ensureImage(cairn, image, o);
+      rec = await cairn.createContainer(settings, o.name);
+    } catch (e) {
+      // Docker's `run` fails with 125 when the container cannot be made.
+      throw asStartFailure(e);
+    }
     if (o.detach) {
       throw new CairnError('unsupported', 'run -d is not available yet');
     }

@@ -1,0 +1,224 @@
+/**
+ * Containers end to end through the real CLI, as root, on real crun and kernel overlayfs: run in
+ * the foreground (output, exit codes, --rm), the layer model (two containers of one image do
+ * not see each other's writes; a change is copied up and the image's layer is untouched; the
+ * writable layer holds only the changes and goes with `rm`), stop/kill/wait from another
+ * process, exec, rmi's conflicts with containers, and bad input that leaves nothing behind (no
+ * record, snapshot, mount or runtime state). Every container, mount and process is removed.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { CAIRN, busyboxRunTar, cairn, cairnOk, makeTar, tempDir, unmountUnder } from './helpers.js';
+
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+describe('containers (foreground)', () => {
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let root: string;
+
+  /** What a container leaves on the machine: records, snapshots, mounts, runtime state. */
+  function traces(): { containers: string[]; snapshots: string[]; mounts: string[]; runtime: string[] } {
+    const list = (p: string) => (existsSync(p) ? readdirSync(p).filter((n) => !n.startsWith('.')) : []);
+    return {
+      containers: list(join(root, 'containers')),
+      snapshots: list(join(root, 'snapshots', 'overlay')),
+      mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(join(root, 'containers'))),
+      runtime: list(join(root, 'runtime', 'crun')),
+    };
+  }
+
+  /** A cairn command left running (a foreground container); `closed` is its exit code. */
+  function background(args: string[]): { closed: Promise<number | null>; stderr: () => string } {
+    const child = spawn(process.execPath, [CAIRN, '--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    return { closed: new Promise((r) => child.on('close', (c) => r(c))), stderr: () => err };
+  }
+
+  /** Wait until `n` containers run. */
+  async function running(n: number): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      if ((await cairnOk(root, ['ps', '-q'])).stdout.split('\n').filter((l) => l !== '').length >= n) return;
+      await sleep(50);
+    }
+    assert.fail(`${n} containers did not start: ${(await cairn(root, ['ps', '-a'])).stdout}`);
+  }
+
+  async function ps(): Promise<string[]> {
+    return (await cairnOk(root, ['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter((l) => l !== '');
+  }
+
+  /** The upper (writable) directory of a container's snapshot. */
+  function upperOf(id: string): string {
+    const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.includes(join(root, 'containers', id, 'rootfs')));
+    assert.ok(line, 'the container is mounted');
+    return /upperdir=([^,\s]+)/.exec(line)![1]!;
+  }
+
+  before(async () => {
+    dir = await tempDir('cairn-containers-');
+    root = join(dir.path, 'root');
+    await cairnOk(root, ['import', '-', 'bb:1'], { input: await busyboxRunTar() });
+  });
+
+  after(async () => {
+    for (const id of await ps()) await cairn(root, ['rm', '-f', id]);
+    unmountUnder(dir.path);
+    await dir.cleanup();
+  });
+
+  it('run prints the command\'s output and exits with its code; stdout and stderr stay apart', async () => {
+    const r = await cairn(root, ['run', '--rm', 'bb:1', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+  });
+
+  it('run --rm leaves no record, snapshot, mount or runtime state', async () => {
+    const before = traces();
+    await cairnOk(root, ['run', '--rm', 'bb:1', 'sh', '-c', 'echo x > /new']);
+    assert.deepEqual(traces(), before);
+  });
+
+  it('run without --rm keeps the exited container; ps -a shows it, rm takes its writable layer off the disk', async () => {
+    const before = traces();
+    const r = await cairnOk(root, ['run', '--name', 'kept', 'bb:1', 'sh', '-c', 'echo hi > /hello']);
+    assert.equal(r.stdout, '');
+    const row = (await cairnOk(root, ['ps', '-a', '--format', '{{.Names}} {{.Status}} {{.Command}}', '-f', 'name=kept'])).stdout;
+    assert.match(row, /^kept Exited \(0\) .* ago "sh -c 'echo hi > \/hello'"|^kept Exited \(0\) .* ago "sh -c echo hi > \/he…"\n$/);
+    const now = traces();
+    assert.equal(now.containers.length, before.containers.length + 1);
+    assert.equal(now.snapshots.length, before.snapshots.length + 1, 'one writable snapshot');
+    assert.deepEqual(now.mounts, [], 'an exited container is not mounted');
+    assert.equal((await cairnOk(root, ['rm', 'kept'])).stdout, 'kept\n');
+    assert.deepEqual(traces(), before);
+  });
+
+  it('two containers of one image write different files and neither sees the other\'s; the image layer is untouched', async () => {
+    const layerMotd = (() => {
+      const dirs = readdirSync(join(root, 'snapshots', 'overlay')).map((n) => join(root, 'snapshots', 'overlay', n, 'fs', 'etc', 'motd'));
+      return dirs.find((p) => existsSync(p))!;
+    })();
+    const before = sha(layerMotd);
+    const a = background(['run', '--name', 'ca', 'bb:1', 'sh', '-c', 'echo a > /only-a; echo changed > /etc/motd; sleep 30']);
+    const b = background(['run', '--name', 'cb', 'bb:1', 'sh', '-c', 'echo b > /only-b; sleep 30']);
+    try {
+      await running(2);
+      await sleep(300);
+      const seenA = (await cairnOk(root, ['exec', 'ca', 'sh', '-c', 'ls /only-*; cat /etc/motd'])).stdout;
+      const seenB = (await cairnOk(root, ['exec', 'cb', 'sh', '-c', 'ls /only-*; cat /etc/motd'])).stdout;
+      assert.equal(seenA, '/only-a\nchanged\n');
+      assert.equal(seenB, '/only-b\nfrom the image\n');
+      const idA = (await cairnOk(root, ['ps', '-q', '--no-trunc', '-f', 'name=^ca$'])).stdout.trim();
+      const upper = upperOf(idA);
+      // The writable layer holds only the changes: the new file and the copied-up /etc/motd.
+      const files: string[] = [];
+      const walk = (d: string, rel: string): void => {
+        for (const e of readdirSync(d, { withFileTypes: true })) {
+          const r = `${rel}/${e.name}`;
+          if (e.isDirectory()) walk(join(d, e.name), r);
+          else files.push(r);
+        }
+      };
+      walk(upper, '');
+      assert.deepEqual(files.filter((f) => !f.startsWith('/proc') && !f.startsWith('/sys') && !f.startsWith('/dev') && !f.startsWith('/etc/host') && !f.startsWith('/etc/resolv')).sort(), ['/etc/motd', '/only-a']);
+      assert.equal(readFileSync(join(upper, 'etc', 'motd'), 'utf8'), 'changed\n');
+      assert.equal(sha(layerMotd), before, "the image's layer is untouched");
+    } finally {
+      await cairn(root, ['rm', '-f', 'ca', 'cb']);
+      await Promise.all([a.closed, b.closed]);
+    }
+  });
+
+  it('stop, kill and wait work from another process on a foreground container', async () => {
+    const fg = background(['run', '--name', 'fg', 'bb:1', 'sh', '-c', 'trap "exit 7" TERM; while :; do sleep 0.1; done']);
+    const exited = fg.closed;
+    try {
+      await running(1);
+      await sleep(300);
+      const waiter = cairn(root, ['wait', 'fg']);
+      assert.equal((await cairnOk(root, ['stop', 'fg'])).stdout, 'fg\n');
+      assert.equal(await exited, 7, 'the foreground run exits with the container');
+      assert.equal((await waiter).stdout, '7\n');
+      assert.match((await cairnOk(root, ['ps', '-a', '--format', '{{.Status}}', '-f', 'name=fg'])).stdout, /^Exited \(7\)/);
+      const k = await cairn(root, ['kill', 'fg']);
+      assert.equal(k.code, 1);
+      assert.match(k.stderr, /is not running/);
+    } finally {
+      await cairn(root, ['rm', '-f', 'fg']);
+    }
+  });
+
+  it('exec runs in the container with -e, -u and -w; a missing command is 127; a stopped container is refused', async () => {
+    const fg = background(['run', '--name', 'ex', '-e', 'A=1', 'bb:1', 'sleep', '30']);
+    try {
+      await running(1);
+      await sleep(300);
+      const r = await cairnOk(root, ['exec', '-e', 'B=2', '-u', 'nobody', '-w', '/tmp', 'ex', 'sh', '-c', 'echo $A$B; id -u; pwd']);
+      assert.equal(r.stdout, '12\n65534\n/tmp\n');
+      assert.equal((await cairn(root, ['exec', 'ex', 'sh', '-c', 'exit 9'])).code, 9);
+      assert.equal((await cairn(root, ['exec', 'ex', 'no-such-command'])).code, 127);
+    } finally {
+      await cairn(root, ['rm', '-f', 'ex']);
+      await fg.closed;
+    }
+    await cairnOk(root, ['create', '--name', 'idle', 'bb:1', 'true']);
+    const r = await cairn(root, ['exec', 'idle', 'true']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /is not running/);
+    await cairnOk(root, ['rm', 'idle']);
+  });
+
+  it('bad input gets Docker\'s exit code and leaves nothing behind', async () => {
+    const before = traces();
+    const cases: Array<[string[], number, RegExp]> = [
+      [['run', '--rm', 'bb:1', 'no-such-command'], 127, /no-such-command/],
+      [['run', '--rm', 'bb:1', '/etc/passwd'], 126, /crun/],
+      [['run', '-u', 'nosuchuser', 'bb:1', 'true'], 125, /unable to find user nosuchuser/],
+      [['run', '-w', '/bin/busybox', 'bb:1', 'true'], 125, /is a file/],
+      [['run', '--pull', 'never', 'no-such-image', 'true'], 125, /No such image/],
+      [['run', '--name', 'bad name', 'bb:1', 'true'], 125, /Invalid container name/],
+      [['run', '--restart', 'always', 'bb:1', 'true'], 125, /no daemon/],
+      [['run', '-v', '/no/such/dir:/x', 'bb:1', 'true'], 125, /bind source path does not exist/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await cairn(root, args);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      assert.deepEqual(traces(), before, args.join(' '));
+    }
+  });
+
+  it('a name in use is refused without making anything', async () => {
+    await cairnOk(root, ['create', '--name', 'taken', 'bb:1', 'true']);
+    const before = traces();
+    const r = await cairn(root, ['create', '--name', 'taken', 'bb:1', 'true']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /The container name "\/taken" is already in use/);
+    assert.deepEqual(traces(), before);
+    await cairnOk(root, ['rm', 'taken']);
+  });
+
+  it('rmi refuses an image a container uses, as Docker does; -f untags it and the container still runs', async () => {
+    await cairnOk(root, ['import', '-', 'other:1'], { input: await makeTar([{ path: 'x', content: 'x' }]) });
+    await cairnOk(root, ['tag', 'bb:1', 'bb:used']);
+    await cairnOk(root, ['create', '--name', 'user', 'bb:used', 'echo', 'still here']);
+    // bb:1 and bb:used name one image: untagging one of two names is fine.
+    await cairnOk(root, ['rmi', 'bb:used']);
+    await cairnOk(root, ['tag', 'bb:1', 'bb:used']);
+    const byId = (await cairnOk(root, ['images', '-q', 'bb:1'])).stdout.trim();
+    const r = await cairn(root, ['rmi', byId]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /conflict: unable to delete .* \(must be forced\) - image is being used by stopped container/);
+    await cairnOk(root, ['rmi', 'other:1']);
+    assert.equal((await cairnOk(root, ['start', '-a', 'user'])).stdout, 'still here\n');
+    await cairnOk(root, ['rm', 'user']);
+    await cairnOk(root, ['rmi', 'bb:used']);
+  });
+});
