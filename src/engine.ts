@@ -264,6 +264,26 @@ export class Cairn {
     return (await import('./container/exec.js')).execInContainer(this.store, rec, opts, stdio, detach);
   }
 
+  async pauseContainer(ref: string): Promise<void> {
+    await (await import('./container/lifecycle.js')).pauseContainer(this.store, await this.container(ref));
+  }
+
+  async unpauseContainer(ref: string): Promise<void> {
+    await (await import('./container/lifecycle.js')).unpauseContainer(this.store, await this.container(ref));
+  }
+
+  /** The host pids of a running container's processes (`top`). */
+  async containerProcesses(ref: string): Promise<number[]> {
+    return (await import('./container/lifecycle.js')).containerProcesses(this.store, await this.container(ref));
+  }
+
+  /** `rename`: a new name (Docker's rules; must be free). */
+  async renameContainer(ref: string, name: string): Promise<void> {
+    const { checkName } = await import('./container/create.js');
+    const checked = checkName(name);
+    (await import('./container/lifecycle.js')).renameContainerTo(this.store, await this.container(ref), checked);
+  }
+
   /** `stop`: the stop signal, then SIGKILL after `timeoutSeconds` (default the container's, else 10). */
   async stopContainer(ref: string, timeoutSeconds?: number): Promise<ContainerRecord> {
     const rec = await this.container(ref);

@@ -174,6 +174,34 @@ describe('containers (foreground)', () => {
     await cairnOk(root, ['rm', 'idle']);
   });
 
+  it('pause freezes and unpause thaws; top lists the container\'s processes; rename; port is empty', async () => {
+    const fg = background(['run', '--name', 'pz', 'bb:1', 'sh', '-c', 'sleep 31 & sleep 32']);
+    try {
+      await running(1);
+      await sleep(200);
+      const top = (await cairnOk(root, ['top', 'pz'])).stdout.split('\n');
+      assert.match(top[0]!, /^UID\s+PID\s+PPID/);
+      assert.ok(top.some((l) => l.endsWith('sleep 31')) && top.some((l) => l.endsWith('sleep 32')), top.join('\n'));
+      assert.equal((await cairnOk(root, ['pause', 'pz'])).stdout, 'pz\n');
+      assert.match((await cairnOk(root, ['ps', '--format', '{{.Status}}'])).stdout, /^Up .* \(Paused\)\n$/);
+      const frozen = readFileSync(`/proc/${top[1]!.trim().split(/\s+/)[1]}/status`, 'utf8');
+      assert.match(frozen, /^State:\s+[SD]/m);
+      const again = await cairn(root, ['pause', 'pz']);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /is already paused/);
+      const ex = await cairn(root, ['exec', 'pz', 'true']);
+      assert.match(ex.stderr, /is paused, unpause the container before exec/);
+      await cairnOk(root, ['unpause', 'pz']);
+      assert.equal((await cairnOk(root, ['exec', 'pz', 'echo', 'thawed'])).stdout, 'thawed\n');
+      await cairnOk(root, ['rename', 'pz', 'pz2']);
+      assert.equal((await cairnOk(root, ['ps', '--format', '{{.Names}}'])).stdout, 'pz2\n');
+      assert.equal((await cairnOk(root, ['port', 'pz2'])).stdout, '');
+    } finally {
+      await cairn(root, ['rm', '-f', 'pz2', 'pz']);
+      await fg.closed;
+    }
+  });
+
   it('bad input gets Docker\'s exit code and leaves nothing behind', async () => {
     const before = traces();
     const cases: Array<[string[], number, RegExp]> = [

@@ -284,6 +284,45 @@ function containerCommands(program: Command, container: Command): void {
       .option('-w, --workdir <dir>', 'working directory inside the container')
       .action(lazy(() => import('./commands/exec.js'))),
   );
+  both('pause', (c) =>
+    c
+      .description('Pause all processes within one or more containers')
+      .usage('CONTAINER [CONTAINER...]')
+      .argument('<container...>')
+      .action(lazy(() => import('./commands/pause.js'))),
+  );
+  both('unpause', (c) =>
+    c
+      .description('Unpause all processes within one or more containers')
+      .usage('CONTAINER [CONTAINER...]')
+      .argument('<container...>')
+      .action(lazy(() => import('./commands/unpause.js'))),
+  );
+  both('rename', (c) =>
+    c
+      .description('Rename a container')
+      .usage('CONTAINER NEW_NAME')
+      .argument('<container>')
+      .argument('<name>')
+      .action(lazy(() => import('./commands/rename.js'))),
+  );
+  both('top', (c) =>
+    c
+      .description('Display the running processes of a container')
+      .usage('CONTAINER [ps OPTIONS]')
+      .passThroughOptions()
+      .argument('<container>')
+      .argument('[options...]')
+      .action(lazy(() => import('./commands/top.js'))),
+  );
+  both('port', (c) =>
+    c
+      .description('List port mappings or a specific mapping for the container')
+      .usage('CONTAINER [PRIVATE_PORT[/PROTO]]')
+      .argument('<container>')
+      .argument('[port]')
+      .action(lazy(() => import('./commands/port.js'))),
+  );
   both('wait', (c) =>
     c
       .description('Block until one or more containers stop, then print their exit codes')

@@ -25,7 +25,7 @@ import type { Store } from '../store/store.js';
 import { containerFiles, runtimeStateDir } from './files.js';
 import { isLive, type ContainerRecord, type ContainerState } from './model.js';
 import { unmountRootfs } from './prepare.js';
-import { deleteContainer, findContainer, setState } from './records.js';
+import { deleteContainer, findContainer, renameContainer, setState, setStateIf } from './records.js';
 
 export function runtimeOf(store: Store, rec: ContainerRecord): OciRuntime {
   return ociRuntime(runtimeStateDir(store.root), rec.settings.runtime);
@@ -183,4 +183,33 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
 function notFoundAsUndefined(e: unknown): undefined {
   if (e instanceof NotFoundError) return undefined;
   throw e;
+}
+
+/** `pause`: freeze a running container's processes. */
+export async function pauseContainer(store: Store, rec: ContainerRecord): Promise<void> {
+  const now = await refresh(store, rec);
+  if (now.state.status === 'paused') throw new ConflictError(`Container ${rec.id} is already paused`);
+  if (now.state.status !== 'running') throw new ConflictError(`Container ${rec.id} is not running`);
+  await runtimeOf(store, rec).pause(rec.id);
+  writeTx(store.db, () => setStateIf(store.db, rec.id, 'running', { ...now.state, status: 'paused' }));
+}
+
+/** `unpause`: thaw a paused container. */
+export async function unpauseContainer(store: Store, rec: ContainerRecord): Promise<void> {
+  const now = await refresh(store, rec);
+  if (now.state.status !== 'paused') throw new ConflictError(`Container ${rec.id} is not paused`);
+  await runtimeOf(store, rec).resume(rec.id);
+  writeTx(store.db, () => setStateIf(store.db, rec.id, 'paused', { ...now.state, status: 'running' }));
+}
+
+/** The host pids of a running container's processes. */
+export async function containerProcesses(store: Store, rec: ContainerRecord): Promise<number[]> {
+  const now = await refresh(store, rec);
+  if (!isLive(now.state.status)) throw new ConflictError(`Container ${rec.id} is not running`);
+  return runtimeOf(store, rec).processes(rec.id);
+}
+
+/** `rename`. */
+export function renameContainerTo(store: Store, rec: ContainerRecord, name: string): void {
+  writeTx(store.db, () => renameContainer(store.db, rec.id, name));
 }

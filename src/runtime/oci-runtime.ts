@@ -70,6 +70,12 @@ export interface OciRuntime {
   start(id: string): Promise<void>;
   /** Signal the container's process (with `all`, every process in it). */
   kill(id: string, signal?: NodeJS.Signals, opts?: { all?: boolean }): Promise<void>;
+  /** Freeze every process of the container (cgroup freezer). */
+  pause(id: string): Promise<void>;
+  /** Thaw a paused container. */
+  resume(id: string): Promise<void>;
+  /** The host pids of the container's processes. */
+  processes(id: string): Promise<number[]>;
   /** Remove the container (`force`: kill it first if it runs). */
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
   /** The container's state; NotFoundError when the runtime does not know it. */
@@ -257,6 +263,29 @@ abstract class CliRuntime implements OciRuntime {
   async kill(id: string, signal: NodeJS.Signals = 'SIGTERM', opts: { all?: boolean } = {}): Promise<void> {
     checkId(id);
     await this.call('kill', ['kill', ...(opts.all ? ['--all'] : []), id, signal.replace(/^SIG/, '')]);
+  }
+
+  async pause(id: string): Promise<void> {
+    checkId(id);
+    await this.call('pause', ['pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    checkId(id);
+    await this.call('resume', ['resume', id]);
+  }
+
+  async processes(id: string): Promise<number[]> {
+    checkId(id);
+    const out = await this.call('ps', ['ps', '--format', 'json', id]);
+    let pids: unknown;
+    try {
+      pids = JSON.parse(out);
+    } catch (e) {
+      throw new CairnError('internal', `${this.name} ps ${id}: not JSON: ${out.slice(0, 200)}`, { cause: e });
+    }
+    if (!Array.isArray(pids) || !pids.every((p) => typeof p === 'number')) throw new CairnError('internal', `${this.name} ps ${id}: not a list of pids`);
+    return pids as number[];
   }
 
   async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {

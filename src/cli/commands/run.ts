@@ -69,6 +69,9 @@ export async function foreground(cairn: Cairn, id: string, tty: boolean, interac
   }
   for (const w of fg.warnings) process.stderr.write(`WARNING: ${w}\n`);
   const proc = fg.process;
+  // A terminal given to the container is raw here: keys reach it as typed (Docker's -t).
+  const raw = tty && process.stdin.isTTY === true;
+  if (raw) process.stdin.setRawMode(true);
   const forward = (sig: NodeJS.Signals) => proc.signal(sig);
   if (sigProxy) for (const s of FORWARDED) process.on(s, forward);
   try {
@@ -85,6 +88,7 @@ export async function foreground(cairn: Cairn, id: string, tty: boolean, interac
       throw asStartFailure(e);
     }
   } finally {
+    if (raw) process.stdin.setRawMode(false);
     if (sigProxy) for (const s of FORWARDED) process.off(s, forward);
     if (interactive) process.stdin.unpipe();
     process.stdin.destroy();

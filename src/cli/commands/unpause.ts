@@ -1,0 +1,13 @@
+/** `cairn unpause CONTAINER...`: thaw each paused container; each name printed as given. */
+import type { Command } from 'commander';
+import { out, withCairn } from '../context.js';
+import { eachContainer } from './each.js';
+
+export async function run(program: Command, _cmd: Command, refs: string[]): Promise<void> {
+  await withCairn(program, (cairn) =>
+    eachContainer(refs, async (ref) => {
+      await cairn.unpauseContainer(ref);
+      out(`${ref}\n`);
+    }),
+  );
+}
