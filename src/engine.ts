@@ -44,7 +44,7 @@ export interface RegistryServeOptions {
   uploadIdleMs?: number;
 }
 import type { AddressInfo } from 'node:net';
-import type { ContainerRecord, ContainerSettings } from './container/model.js';
+import type { ContainerRecord, ContainerSettings, HealthState } from './container/model.js';
 import type { ForegroundContainer } from './container/foreground.js';
 import type { RemovedContainer, RemoveContainerOptions } from './container/lifecycle.js';
 import type { RuntimeProcess, StdioMode } from './runtime/oci-runtime.js';
@@ -275,6 +275,13 @@ export class Cairn {
   /** The host pids of a running container's processes (`top`). */
   async containerProcesses(ref: string): Promise<number[]> {
     return (await import('./container/lifecycle.js')).containerProcesses(this.store, await this.container(ref));
+  }
+
+  /** `healthcheck run`: the container's health check, once, now; the health it leaves. */
+  async healthcheck(ref: string): Promise<HealthState> {
+    const rec = await this.container(ref);
+    const { imageConfigOf } = await import('./container/prepare.js');
+    return (await import('./container/health.js')).runHealthcheck(this.store, rec, (await imageConfigOf(this.store, rec))?.Healthcheck);
   }
 
   /** `rename`: a new name (Docker's rules; must be free). */

@@ -202,6 +202,28 @@ describe('containers (foreground)', () => {
     }
   });
 
+  it('healthcheck run: starting, unhealthy after the retries, healthy once the check passes; ps shows it', async () => {
+    const fg = background(['run', '--name', 'hc', '--health-cmd', 'test -f /ok', '--health-retries', '2', 'bb:1', 'sleep', '30']);
+    try {
+      await running(1);
+      const status = async () => (await cairnOk(root, ['ps', '--format', '{{.Status}}'])).stdout.replace(/^Up [^(]*/, '').trim();
+      assert.equal(await status(), '(health: starting)');
+      const first = await cairn(root, ['healthcheck', 'run', 'hc']);
+      assert.deepEqual([first.code, first.stdout], [1, 'unhealthy\n']);
+      assert.equal(await status(), '(health: starting)', 'one failure of two allowed');
+      await cairn(root, ['healthcheck', 'run', 'hc']);
+      assert.equal(await status(), '(unhealthy)');
+      await cairnOk(root, ['exec', 'hc', 'touch', '/ok']);
+      assert.equal((await cairnOk(root, ['healthcheck', 'run', 'hc'])).stdout, '');
+      assert.equal(await status(), '(healthy)');
+      const none = await cairn(root, ['healthcheck', 'run', (await cairnOk(root, ['create', 'bb:1', 'true'])).stdout.trim()]);
+      assert.match(none.stderr, /has no defined healthcheck/);
+    } finally {
+      await cairn(root, ['rm', '-f', 'hc']);
+      await fg.closed;
+    }
+  });
+
   it('bad input gets Docker\'s exit code and leaves nothing behind', async () => {
     const before = traces();
     const cases: Array<[string[], number, RegExp]> = [
@@ -213,6 +235,7 @@ describe('containers (foreground)', () => {
       [['run', '--name', 'bad name', 'bb:1', 'true'], 125, /Invalid container name/],
       [['run', '--restart', 'always', 'bb:1', 'true'], 125, /no daemon/],
       [['run', '-v', '/no/such/dir:/x', 'bb:1', 'true'], 125, /bind source path does not exist/],
+      [['run', '--health-interval', '5x', 'bb:1', 'true'], 125, /invalid duration "5x"/],
     ];
     for (const [args, code, message] of cases) {
       const r = await cairn(root, args);

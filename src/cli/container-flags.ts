@@ -22,6 +22,11 @@ export interface CreateFlags {
   label: string[];
   labelFile: string[];
   memory?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthStartPeriod?: string;
+  healthRetries?: string;
   memorySwap?: string;
   mount: string[];
   name?: string;
@@ -70,6 +75,49 @@ export function envFromFiles(files: readonly string[]): string[] {
   return files.flatMap(envFile);
 }
 
+const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+/** Go's time.ParseDuration, in nanoseconds, with the flag's error as Docker's CLI words it. */
+export function parseGoDuration(text: string, flag: string): number {
+  const bad = () => new CairnError('usage', `invalid argument "${text}" for "${flag}" flag: time: invalid duration "${text}"`);
+  if (text === '0') return 0;
+  const m = /^([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/.exec(text);
+  if (m === null) throw bad();
+  let total = 0;
+  for (const part of text.replace(/^[+-]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) total += Number(part[1]) * DURATION_UNITS[part[2]!]!;
+  return m[1] === '-' ? -total : Math.round(total);
+}
+
+/** The --health-* flags as Docker's Healthcheck (durations in nanoseconds; zero fields inherit the image's). */
+function healthFrom(o: CreateFlags): ContainerSettings['healthcheck'] {
+  if (o.healthcheck === false) {
+    if (o.healthCmd !== undefined || o.healthInterval !== undefined || o.healthTimeout !== undefined || o.healthStartPeriod !== undefined || o.healthRetries !== undefined) {
+      throw new CairnError('usage', '--no-healthcheck conflicts with --health-* options');
+    }
+    return { Test: ['NONE'] };
+  }
+  const h: NonNullable<ContainerSettings['healthcheck']> = {};
+  if (o.healthCmd !== undefined) h.Test = ['CMD-SHELL', o.healthCmd];
+  const dur = (v: string | undefined, flag: string, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const ns = parseGoDuration(v, flag);
+    if (ns < 0) throw new CairnError('usage', `${name} cannot be negative`);
+    return ns;
+  };
+  const interval = dur(o.healthInterval, '--health-interval', '--health-interval');
+  const timeout = dur(o.healthTimeout, '--health-timeout', '--health-timeout');
+  const start = dur(o.healthStartPeriod, '--health-start-period', '--health-start-period');
+  if (interval !== undefined) h.Interval = interval;
+  if (timeout !== undefined) h.Timeout = timeout;
+  if (start !== undefined) h.StartPeriod = start;
+  if (o.healthRetries !== undefined) {
+    if (!/^-?\d+$/.test(o.healthRetries)) throw new CairnError('usage', `invalid argument "${o.healthRetries}" for "--health-retries" flag: strconv.ParseInt: parsing "${o.healthRetries}": invalid syntax`);
+    if (Number(o.healthRetries) < 0) throw new CairnError('usage', '--health-retries cannot be negative');
+    h.Retries = Number(o.healthRetries);
+  }
+  return Object.keys(h).length > 0 ? h : undefined;
+}
+
 /** RAMInBytes: 512m, 1g, 1.5g, bare bytes. */
 function ramInBytes(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?$/i.exec(text.trim());
@@ -83,6 +131,7 @@ export function settingsFromFlags(image: string, args: string[], o: CreateFlags)
   if (o.restart !== undefined && o.restart !== 'no') {
     throw new CairnError('usage', `--restart ${o.restart}: cairn has no daemon to restart containers; run the container under a service manager (a systemd unit running \`cairn run\`) instead`);
   }
+  const health = healthFrom(o);
   const network = o.network ?? 'host';
   if (network !== 'host' && network !== 'none') throw new CairnError('usage', `--network ${network}: cairn supports host (the default) and none for now`);
   const runtime = (o.runtime ?? 'crun') as RuntimeName;
@@ -133,5 +182,6 @@ export function settingsFromFlags(image: string, args: string[], o: CreateFlags)
     autoRemove: o.rm ?? false,
     runtime,
     ...(o.platform !== undefined ? { platform: o.platform } : {}),
+    ...(health !== undefined ? { healthcheck: health } : {}),
   };
 }

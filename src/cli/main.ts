@@ -416,6 +416,14 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/umount.js')));
 
   containerCommands(program, program.command('container').description('Manage containers'));
+  program
+    .command('healthcheck')
+    .description('Manage health checks of containers')
+    .command('run')
+    .description("Run a container's health check once (cairn has no daemon to schedule it)")
+    .usage('CONTAINER')
+    .argument('<container>')
+    .action(lazy(() => import('./commands/healthcheck.js')));
 
   const registry = program.command('registry').description('Serve this store as a registry');
   registry

@@ -15,6 +15,7 @@ import { finishContainer, runtimeOf } from './lifecycle.js';
 import { isLive, type ContainerRecord, type ContainerState } from './model.js';
 import { imageConfigOf, prepareStart, unmountRootfs } from './prepare.js';
 import { findContainer, setState } from './records.js';
+import { effectiveHealthcheck, initialHealth } from './health.js';
 
 export interface ForegroundContainer {
   /** The runtime process: its stdio (when piped) and signals (forwarded to the container). */
@@ -45,6 +46,8 @@ export async function startForeground(store: Store, rec: ContainerRecord, stdio:
       startedAt: new Date().toISOString(),
       monitor: { kind: 'foreground', pid: process.pid, startTime: startTime ?? 0, bootId: bootId() },
     };
+    delete state.health;
+    if (effectiveHealthcheck(image?.Healthcheck, rec.settings.healthcheck) !== undefined) state.health = initialHealth();
     setState(store.db, rec.id, state);
     return true;
   });
