@@ -33,11 +33,11 @@ describe('containers (foreground)', () => {
   }
 
   /** A cairn command left running (a foreground container); `closed` is its exit code. */
-  function background(args: string[]): { closed: Promise<number | null>; stderr: () => string } {
+  function background(args: string[]): { closed: Promise<number | null>; stderr: () => string; kill: (s: NodeJS.Signals) => void } {
     const child = spawn(process.execPath, [CAIRN, '--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    return { closed: new Promise((r) => child.on('close', (c) => r(c))), stderr: () => err };
+    return { closed: new Promise((r) => child.on('close', (c) => r(c))), stderr: () => err, kill: (s) => child.kill(s) };
   }
 
   /** Wait until `n` containers run. */
@@ -200,6 +200,23 @@ describe('containers (foreground)', () => {
       await cairn(root, ['rm', '-f', 'pz2', 'pz']);
       await fg.closed;
     }
+  });
+
+  it('--rm on every exit path: a SIGTERM is forwarded and the container goes; a SIGKILLed cairn\'s container is cleaned by the next command', async () => {
+    const before = traces();
+    const term = background(['run', '--rm', 'bb:1', 'sh', '-c', 'trap "exit 5" TERM; while :; do sleep 0.1; done']);
+    await running(1);
+    term.kill('SIGTERM');
+    assert.equal(await term.closed, 5);
+    assert.deepEqual(traces(), before);
+    const killed = background(['run', '--rm', 'bb:1', 'sleep', '60']);
+    await running(1);
+    const pid = Number((await cairnOk(root, ['top', (await ps())[0]!, '-o', 'pid'])).stdout.split('\n')[1]);
+    killed.kill('SIGKILL');
+    await killed.closed;
+    assert.equal((await cairnOk(root, ['ps', '-a'])).stdout.split('\n').length, 2, 'the header only: the --rm container is gone');
+    assert.deepEqual(traces(), before);
+    assert.equal(existsSync(`/proc/${pid}`), false, "the container's process is gone");
   });
 
   it('healthcheck run: starting, unhealthy after the retries, healthy once the check passes; ps shows it', async () => {

@@ -45,6 +45,19 @@ export function recordedExit(root: string, id: string): number | undefined {
   return Number.isFinite(code) ? code : undefined;
 }
 
+/**
+ * Delete the runtime's container (killing what is left of it). Another process may delete it
+ * at the same moment (a foreground `run` whose container was killed): gone is fine.
+ */
+export async function deleteFromRuntime(rt: OciRuntime, id: string): Promise<void> {
+  if (!rt.exists(id)) return;
+  try {
+    await rt.delete(id, { force: true });
+  } catch (e) {
+    if (rt.exists(id)) throw e;
+  }
+}
+
 /** Whether the container's monitor is alive (a container without one is not running). */
 export function monitorAlive(state: ContainerState): boolean {
   const m = state.monitor;
@@ -60,8 +73,7 @@ export function monitorAlive(state: ContainerState): boolean {
 export async function finishContainer(store: Store, id: string, exitCode: number, error = ''): Promise<void> {
   const rec = findContainer(store.db, id);
   if (rec === undefined) return;
-  const rt = runtimeOf(store, rec);
-  if (rt.exists(rec.id)) await rt.delete(rec.id, { force: true });
+  await deleteFromRuntime(runtimeOf(store, rec), rec.id);
   unmountRootfs(store.root, rec.id);
   const recorded = writeTx(store.db, () => {
     const now = findContainer(store.db, id);
@@ -168,8 +180,7 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
   }
   const current = rec;
   writeTx(store.db, () => setState(store.db, id, { ...current.state, status: 'removing' }));
-  const rt = runtimeOf(store, current);
-  if (rt.exists(current.id)) await rt.delete(current.id, { force: true });
+  await deleteFromRuntime(runtimeOf(store, current), current.id);
   unmountRootfs(store.root, current.id);
   const sn = await store.snapshots();
   writeTx(store.db, () => deleteContainer(store.db, current.id));
