@@ -15,6 +15,8 @@ import { finishContainer, runtimeOf } from './lifecycle.js';
 import { isLive, type ContainerRecord, type ContainerState } from './model.js';
 import { imageConfigOf, prepareStart, unmountRootfs } from './prepare.js';
 import { findContainer, setState } from './records.js';
+import { containerFiles } from './files.js';
+import { LogWriter } from './logwriter.js';
 import { effectiveHealthcheck, initialHealth } from './health.js';
 
 export interface ForegroundContainer {
@@ -56,12 +58,20 @@ export async function startForeground(store: Store, rec: ContainerRecord, stdio:
     throw new ConflictError(`container ${rec.name} is already running or being removed`);
   }
   const proc = runtime.run(rec.id, prepared.bundle, { stdio });
+  // Its output is also its log (as conmon would write it), unless it goes with its exit (--rm).
+  const log = stdio === 'pipe' && !rec.settings.autoRemove ? new LogWriter(containerFiles(store.root, rec.id).log) : undefined;
+  if (log !== undefined) {
+    proc.stdout?.on('data', (d: Buffer) => log.write('stdout', d));
+    proc.stderr?.on('data', (d: Buffer) => log.write('stderr', d));
+  }
   const exited = proc.wait().then(
     async (code) => {
+      log?.close();
       await finishContainer(store, rec.id, code);
       return code;
     },
     async (e: unknown) => {
+      log?.close();
       const code = e instanceof RuntimeFailure ? e.exitCode : 125;
       await finishContainer(store, rec.id, code, e instanceof Error ? e.message : String(e));
       throw e;
