@@ -50,6 +50,7 @@ import type { RemovedContainer, RemoveContainerOptions } from './container/lifec
 import type { RuntimeProcess, StdioMode } from './runtime/oci-runtime.js';
 import type { ExecOptions } from './container/exec.js';
 import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
+import type { CreateVolumeOptions, PruneResult as VolumePruneResult, Volume, VolumeUsers } from './volume/index.js';
 
 /** Where the store is and how it unpacks layers: the one options type of the library. */
 export interface CairnOptions {
@@ -90,7 +91,17 @@ export interface SaveOptions {
 }
 
 export class Cairn {
-  private constructor(private readonly store: Store) {}
+  /**
+   * Which containers use a volume (`volume rm` and `prune` keep those, `ls -f dangling=` asks):
+   * the container module answers from its records once it is wired in here; until then no
+   * container uses any volume.
+   */
+  private readonly volumeUsers: VolumeUsers = () => [];
+
+  private constructor(private readonly store: Store) {
+    // Volume directories a crash left without a record go with each collection.
+    store.afterGc(async () => (await import('./volume/index.js')).sweepVolumeLeftovers(store));
+  }
 
   static async open(opts: CairnOptions = {}): Promise<Cairn> {
     return new Cairn(await Store.open(opts));
@@ -318,6 +329,31 @@ export class Cairn {
     const rec = getContainer(this.store.db, ref);
     const removed = await (await import('./container/lifecycle.js')).removeContainer(this.store, rec.id, opts);
     return removed ?? { id: rec.id, name: rec.name, anonymousVolumes: [] };
+  }
+
+  /** `volume create`: a new volume, or the existing one of that name as it is. */
+  async volumeCreate(opts: CreateVolumeOptions = {}): Promise<Volume> {
+    return (await import('./volume/index.js')).createVolume(this.store, opts);
+  }
+
+  /** `volume ls`: the volumes Docker's filters (KEY=VALUE: dangling, driver, label, name) select, by name. */
+  async volumes(filters: readonly string[] = []): Promise<Volume[]> {
+    return (await import('./volume/index.js')).listVolumes(this.store, { filters, inUse: this.volumeUsers });
+  }
+
+  /** `volume inspect`: one volume (NotFoundError "No such volume: NAME"). */
+  async volumeInspect(name: string): Promise<Volume> {
+    return (await import('./volume/index.js')).inspectVolume(this.store, name);
+  }
+
+  /** `volume rm`: refused while a container uses it; with `force`, a volume that is not there is no error. Returns whether one was removed. */
+  async volumeRemove(name: string, opts: { force?: boolean } = {}): Promise<boolean> {
+    return (await import('./volume/index.js')).removeVolume(this.store, name, { force: opts.force ?? false, inUse: this.volumeUsers });
+  }
+
+  /** `volume prune`: every local volume without options that no container uses (label= / label!= filters narrow it). */
+  async volumePrune(filters: readonly string[] = []): Promise<VolumePruneResult> {
+    return (await import('./volume/index.js')).pruneVolumes(this.store, { filters, inUse: this.volumeUsers });
   }
 
   /** Remove what nothing uses (it also runs after every removal and copy). */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../errors.js';
-import { createdSince, ellipsis, goJson, humanDuration, humanSize, parseFormat, renderListing, table } from './format.js';
+import { createdSince, ellipsis, goJson, humanDuration, humanSize, labelHeader, parseFormat, renderListing, table } from './format.js';
 
 test('humanSize follows go-units (values from Docker 20.10 output)', () => {
   assert.equal(humanSize(1988788), '1.99MB');
@@ -56,6 +56,21 @@ test('listings: fields, json, table, errors as Docker formats them', () => {
   assert.throws(() => renderListing(listing, '{{.Nope}}'), (e: unknown) => e instanceof InvalidArgumentError && e.exitCode === 1 && e.message === 'Template parsing error: template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.imageContext');
   assert.throws(() => renderListing(listing, '{{range .}}'), { message: 'Template parsing error: template: :1: unexpected EOF' });
   assert.throws(() => renderListing(listing, '{{.ID'), { message: 'Template parsing error: template: :1: unclosed action' });
+});
+
+test('listings: methods with an argument ({{.Label "KEY"}}) on rows and on the table header, never in the JSON', () => {
+  const labels = [{ 'com.example.some_key': 'v1' }, {}] as Array<Record<string, string>>;
+  const listing = {
+    rowType: '*formatter.volumeContext',
+    columns: [['Name', 'VOLUME NAME']] as Array<[string, string]>,
+    rows: [{ Name: 'a' }, { Name: 'b' }],
+    methods: (i: number) => ({ Label: (k: string) => labels[i]![k] ?? '' }),
+    headerMethods: { Label: labelHeader },
+  };
+  assert.equal(renderListing(listing, '{{.Name}}={{.Label "com.example.some_key"}}'), 'a=v1\nb=\n');
+  assert.equal(renderListing(listing, 'table {{.Name}}\\t{{.Label "com.example.some_key"}}'), 'VOLUME NAME   some key\na             v1\nb             \n');
+  assert.equal(renderListing(listing, '{{json .}}'), '{"Name":"a"}\n{"Name":"b"}\n');
+  assert.equal(labelHeader('plain'), 'plain');
 });
 
 test('listings: {{json .}} is the row\'s MarshalJSON (HTML-escaped, sorted) while json of a field is not escaped', () => {

@@ -123,6 +123,18 @@ export interface Listing {
   rowType: string;
   /** Header names of the fields that are not default columns (Docker's header map names every field). */
   headers?: Record<string, string>;
+  /**
+   * Methods with an argument of row `index`'s struct (Docker's `{{.Label "KEY"}}`), beside its
+   * fields but not in its JSON; a table's header row has the same methods returning the header
+   * (`headerMethods`).
+   */
+  methods?: (index: number) => Record<string, (arg: string) => string>;
+  headerMethods?: Record<string, (arg: string) => string>;
+}
+
+/** The header Docker's SubHeaderContext.Label gives `{{.Label "com.example.some_key"}}`: "some key". */
+export function labelHeader(name: string): string {
+  return (name.split('.').pop() ?? '').replace(/[-_]/g, ' ');
 }
 
 /**
@@ -139,8 +151,8 @@ export function parseFormat(format: string, options: TemplateOptions & { exitCod
 }
 
 /** A listing row as the struct Docker's formatter hands its template: `{{json .}}` is its MarshalJSON (sorted, HTML-escaped). */
-function rowStruct(listing: Listing, r: FieldRow): GoStruct {
-  return new GoStruct(listing.rowType, r, () => goJson(sortKeys(r)));
+function rowStruct(listing: Listing, r: FieldRow, index: number): GoStruct {
+  return new GoStruct(listing.rowType, listing.methods ? { ...r, ...listing.methods(index) } : r, () => goJson(sortKeys(r)));
 }
 
 /** The header row's "template functions" in Docker (templates.HeaderFunctions): they return the header unchanged. */
@@ -171,7 +183,9 @@ export function renderListing(listing: Listing, format: string | undefined): str
   const text = (isTable ? format.slice('table'.length) : format).replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   const tpl = parseFormat(text);
   let body = '';
-  for (const r of listing.rows) body += execute(tpl, rowStruct(listing, r)) + '\n';
+  listing.rows.forEach((r, i) => {
+    body += execute(tpl, rowStruct(listing, r, i)) + '\n';
+  });
   if (!isTable) return body;
   // Docker runs the template over a map of header names with functions that return their argument; an error leaves the header empty.
   const headers: Record<string, string> = {};
@@ -179,7 +193,9 @@ export function renderListing(listing: Listing, format: string | undefined): str
   Object.assign(headers, listing.headers);
   let header = '';
   try {
-    header = parseFormat(text, { funcs: HEADER_FUNCS }).execute(headers);
+    // Docker's header map has methods too (SubHeaderContext.Label): a struct of the headers then.
+    const data = listing.headerMethods ? new GoStruct('formatter.SubHeaderContext', { ...headers, ...listing.headerMethods }) : headers;
+    header = parseFormat(text, { funcs: HEADER_FUNCS }).execute(data);
   } catch (e) {
     if (!(e instanceof TemplateError)) throw e;
   }

@@ -357,6 +357,51 @@ function containerCommands(program: Command, container: Command): void {
   ps(container.command('ls').alias('list').alias('ps'));
 }
 
+/** `volume create|ls|inspect|rm|prune`, with Docker's usage lines and (short) descriptions. */
+function volumeCommands(volume: Command): void {
+  volume
+    .command('create')
+    .description('Create a volume')
+    .usage('[OPTIONS] [VOLUME]')
+    .argument('[volume]')
+    .option('-d, --driver <string>', 'Specify volume driver name', 'local')
+    .option('--label <label>', 'Set metadata for a volume', collect, [])
+    .option('-o, --opt <option>', 'Set driver specific options', collect, [])
+    .addOption(new Option('--name <name>', 'Specify volume name').hideHelp())
+    .action(lazy(() => import('./commands/volume-create.js')));
+  volume
+    .command('ls')
+    .alias('list')
+    .description('List volumes')
+    .usage('[OPTIONS]')
+    .option('-f, --filter <filter>', "Provide filter values (e.g. 'dangling=true')", collect, [])
+    .option('--format <string>', "Pretty-print volumes using a Go template, or 'json'")
+    .option('-q, --quiet', 'Only display volume names')
+    .action(lazy(() => import('./commands/volume-ls.js')));
+  volume
+    .command('inspect')
+    .description('Display detailed information on one or more volumes')
+    .usage('[OPTIONS] VOLUME [VOLUME...]')
+    .argument('<volume...>')
+    .option('-f, --format <string>', 'Format the output using the given Go template')
+    .action(lazy(() => import('./commands/volume-inspect.js')));
+  volume
+    .command('rm')
+    .alias('remove')
+    .description('Remove one or more volumes')
+    .usage('[OPTIONS] VOLUME [VOLUME...]')
+    .argument('<volume...>')
+    .option('-f, --force', 'Force the removal of one or more volumes')
+    .action(lazy(() => import('./commands/volume-rm.js')));
+  volume
+    .command('prune')
+    .description('Remove all unused local volumes')
+    .usage('[OPTIONS]')
+    .option('--filter <filter>', "Provide filter values (e.g. 'label=<label>')", collect, [])
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .action(lazy(() => import('./commands/volume-prune.js')));
+}
+
 export function buildProgram(): Command {
   const program = new Command('cairn')
     .description('A daemonless container image and layer engine')
@@ -424,6 +469,7 @@ export function buildProgram(): Command {
     .usage('CONTAINER')
     .argument('<container>')
     .action(lazy(() => import('./commands/healthcheck.js')));
+  volumeCommands(program.command('volume').description('Manage volumes').usage('COMMAND'));
 
   const registry = program.command('registry').description('Serve this store as a registry');
   registry
@@ -485,7 +531,7 @@ function commandPath(argv: string[]): string {
     if (a === '--root' || a === '--storage-driver') i++;
     else if (!a.startsWith('-')) words.push(a);
   }
-  return ['cairn', ...words.slice(0, words[0] === 'image' ? 2 : 1)].join(' ');
+  return ['cairn', ...words.slice(0, words[0] === 'image' || words[0] === 'volume' ? 2 : 1)].join(' ');
 }
 
 /** Commands whose argument count Docker words otherwise than their arguments say (see argumentCountError). */

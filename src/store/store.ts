@@ -7,6 +7,7 @@
  *   ROOT/content/ingest/<pid>-<id>     in-progress writes
  *   ROOT/metadata.db                   SQLite (WAL)
  *   ROOT/tmp/<pid>-<id>                scratch, per process
+ *   ROOT/volumes/...                   volumes (volume/: its own; swept after each collection, see afterGc)
  */
 import * as fsp from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
@@ -63,6 +64,8 @@ export class Store {
   private closed = false;
 
   private snapshotter: Promise<Snapshotter> | undefined;
+  /** Run after each collection: the owners of other directories of the root sweep theirs (volumes' leftovers). */
+  private readonly sweepers: Array<() => Promise<unknown>> = [];
   private storageDriver: DriverName | undefined;
   private policy: CompressedBlobs = 'keep';
 
@@ -169,7 +172,17 @@ export class Store {
    */
   async gc(): Promise<GcResult> {
     const snapshots = this.recordedDriver !== undefined ? await this.snapshots() : undefined;
-    return collectGarbage({ db: this.db, content: this.content, snapshots });
+    const result = await collectGarbage({ db: this.db, content: this.content, snapshots });
+    for (const sweep of this.sweepers) await sweep();
+    return result;
+  }
+
+  /**
+   * Have `sweep` run after every collection: a module above the store that keeps directories
+   * of its own under the root (volumes) removes what crashes left there. The engine hooks them in.
+   */
+  afterGc(sweep: () => Promise<unknown>): void {
+    this.sweepers.push(sweep);
   }
 
   close(): void {

@@ -1,0 +1,14 @@
+/**
+ * The volume module's entry point: named and anonymous volumes kept in the store outside
+ * every layer (volumes.ts: create, list, inspect, remove, prune), used by containers
+ * (use.ts: acquire, release; populate.ts: an empty volume filled from the image), and
+ * what crashes left removed (sweep.ts). Whether a container uses a volume is asked of the
+ * caller (`VolumeUsers`): containers are another module's records.
+ */
+export { createVolume, inspectVolume, listVolumes, pruneVolumes, removeVolume, LOCAL_DRIVER, NO_USERS } from './volumes.js';
+export type { CreateVolumeOptions, PruneResult, RemoveVolumeOptions, Volume, VolumeUsers } from './volumes.js';
+export { acquireVolume, releaseVolume } from './use.js';
+export { isVolumeEmpty, populateVolume } from './populate.js';
+export { sweepVolumeLeftovers } from './sweep.js';
+export type { VolumeOptions } from './options.js';
+export { VOLUME_NAME_CHARS, naturalCompare } from './names.js';
