@@ -7,10 +7,11 @@
  * conmon outliving the process that started it; a killed conmon noticed; the exit command run
  * (and not run when create failed); a missing command as 127 leaving no conmon; attach to a
  * terminal (echo, resize seen by `stty size`, detach keys, a bundle path longer than a socket
- * address) and to a pipe (`cat`). Every container, conmon, mount and directory is removed.
+ * address), to a pipe (`cat`), and from a real terminal (script(1)'s pty: raw mode, its size);
+ * runc as well as crun. Every container, conmon, mount and directory is removed.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -412,5 +413,47 @@ describe('containers under conmon (crun)', () => {
     await a.closed;
     assert.match(out, /\r\n21 77\r\n/);
     assert.equal((await waitForExit(t.persistDir, t.started!))?.exitCode, 2);
+  });
+
+  it("attachStdio on a real terminal (script(1)'s pty): raw mode, the terminal's size given to the container, ctrl-p ctrl-q typed", async () => {
+    const c = await create('realtty', ['sh'], { tty: true });
+    await rt.start(c.id);
+    const attachedMarker = join(fx.dir, 'realtty-attached');
+    const resultFile = join(fx.dir, 'realtty-result');
+    const helper = join(fx.dir, 'attach-stdio.mjs');
+    writeFileSync(helper, [
+      `import { writeFileSync } from 'node:fs';`,
+      `import { attachStdio } from ${JSON.stringify(join(REPO, 'dist', 'src', 'container', 'attach.js'))};`,
+      `const r = await attachStdio(process.argv[2], { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, tty: true,`,
+      `  afterConnect: async () => writeFileSync(process.argv[3], '') });`,
+      `writeFileSync(process.argv[4], JSON.stringify({ ...r, rawAfter: process.stdin.isRaw, tty: process.stdin.isTTY }));`,
+      `process.exit(0);`,
+    ].join('\n'));
+    const command = `stty rows 40 cols 100; ${process.execPath} ${helper} ${c.bundle} ${attachedMarker} ${resultFile}`;
+    const term = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let screen = '';
+    term.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const ended = new Promise<number | null>((resolve) => term.on('close', (code) => resolve(code)));
+    try {
+      await until('the helper to attach', () => existsSync(attachedMarker), 10_000);
+      term.stdin.write('stty size; tty\n');
+      await until('stty size in the container', () => /\r\n40 100\r/.test(screen), 10_000);
+      term.stdin.write('\x10\x11');
+      await until('the helper to detach', () => existsSync(resultFile), 10_000);
+      assert.deepEqual(JSON.parse(readFileSync(resultFile, 'utf8')), { detached: true, rawAfter: false, tty: true });
+      assert.match(screen, /\/dev\/pts\/0/, "the container's own terminal");
+    } finally {
+      term.stdin.end();
+      const late = setTimeout(() => term.kill('SIGKILL'), 5_000);
+      await ended;
+      clearTimeout(late);
+    }
+    assert.equal((await rt.state(c.id)).status, 'running', 'detached, the container runs on');
+    const again = ConmonAttach.connect(c.bundle);
+    again.stdout.resume();
+    again.stderr.resume();
+    again.stdin.write('exit 6\n');
+    await again.closed;
+    assert.equal((await waitForExit(c.persistDir, c.started!))?.exitCode, 6);
   });
 });
