@@ -76,6 +76,7 @@ export class ConmonAttach {
       highWaterMark: MAX_INPUT_PACKET,
       write: (chunk: Buffer, _enc, cb) => {
         const p = this.send(chunk);
+        // finish() waits for the write in flight, not for its outcome (which goes to cb).
         this.writing = p.catch(() => undefined);
         p.then(() => cb(), (e: Error) => cb(e));
       },
@@ -181,6 +182,7 @@ export class ConmonAttach {
         if (errnoCode(e) !== 'ENOTCONN') throw e;
       }
     }
+    // A failure of the connection is reported through `closed` to whoever waits on it; closing only waits for the end.
     await this.closed.catch(() => undefined);
   }
 }
@@ -353,8 +355,9 @@ export async function attachStdio(bundle: string, opts: AttachStdioOptions): Pro
       });
     });
     await Promise.race([session.closed, detach]);
+    // Detached: closing ends the output streams too, so what was read reaches the caller either way.
     if (detached) await session.close();
-    else await outputDone;
+    await outputDone;
     return { detached };
   } finally {
     for (const c of cleanups.reverse()) c();
