@@ -15,7 +15,8 @@
         "native/src/apply.c",
         "native/src/hash.c",
         "native/src/copy.c",
-        "native/src/scan.c"
+        "native/src/scan.c",
+        "native/src/socket.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
@@ -31,7 +32,8 @@
             "native/src/apply.c",
             "native/src/hash.c",
             "native/src/copy.c",
-        "native/src/scan.c"
+            "native/src/scan.c",
+            "native/src/socket.c"
           ]
         }]
       ]

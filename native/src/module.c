@@ -1,6 +1,6 @@
 /*
  * cairn_native: module entry point. Registers the functions of at.c, xattr.c, mount.c,
- * tree.c, apply.c, hash.c and copy.c and exports the platform's values of the flags they take as `constants`.
+ * tree.c, apply.c, hash.c, copy.c, scan.c and socket.c and exports the platform's values of the flags they take as `constants`.
  */
 #include "common.h"
 
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -58,6 +59,8 @@ static bool export_constants(napi_env env, napi_value exports) {
   K(LOCK_SH) K(LOCK_EX) K(LOCK_NB) K(LOCK_UN)
   /* utimensat special nanosecond values */
   K(UTIME_NOW) K(UTIME_OMIT)
+  /* shutdown(2) */
+  K(SHUT_RD) K(SHUT_WR) K(SHUT_RDWR)
 #undef K
   return napi_object_freeze(env, c) == napi_ok && cn_set_value(env, exports, "constants", c);
 }
@@ -66,6 +69,7 @@ NAPI_MODULE_INIT() {
   if (!cn_register_at(env, exports) || !cn_register_xattr(env, exports) || !cn_register_mount(env, exports) ||
       !cn_register_tree(env, exports) ||
       !cn_register_apply(env, exports) || !cn_register_hash(env, exports) || !cn_register_copy(env, exports) || !cn_register_scan(env, exports) ||
+      !cn_register_socket(env, exports) ||
       !export_constants(env, exports))
     return NULL;
   return exports;

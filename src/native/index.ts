@@ -7,7 +7,8 @@
  * nanoseconds, ...), extended attributes that never follow symlinks, mount/umount2,
  * overlay mounts through the new mount API ("lowerdir+"), flock and syncfs, and
  * whole-entry calls for the layer applier (create a file, directory, symlink or device
- * node with its owner, mode, xattrs and times in one crossing).
+ * node with its owner, mode, xattrs and times in one crossing), and SOCK_SEQPACKET unix
+ * sockets (conmon's attach socket), which Node's net cannot open.
  *
  * Every call is synchronous. A failed system call throws a {@link NativeError}
  * shaped like Node's fs errors (`code` such as 'ENOENT', negative `errno`,
@@ -110,6 +111,7 @@ export const CONSTANT_NAMES = [
   'XATTR_CREATE', 'XATTR_REPLACE',
   'LOCK_SH', 'LOCK_EX', 'LOCK_NB', 'LOCK_UN',
   'UTIME_NOW', 'UTIME_OMIT',
+  'SHUT_RD', 'SHUT_WR', 'SHUT_RDWR',
 ] as const;
 
 export type ConstantName = (typeof CONSTANT_NAMES)[number];
@@ -174,6 +176,10 @@ interface Binding {
   crc32Combine(crc1: number, crc2: number, len2: number): number;
   hashFile(hasher: NativeHasher, fd: number, offset: number, length: number): Promise<void>;
   copyFileRange(srcFd: number, srcOffset: number, length: number, dstFd: number): Promise<void>;
+  seqpacketConnect(path: PathArg, sendTimeoutMs: number): number;
+  recvPacket(fd: number, buffer: Uint8Array): number;
+  pollReadable(fd: number): Promise<void>;
+  shutdown(fd: number, how: number): void;
   constants: NativeConstants;
 }
 
@@ -755,4 +761,40 @@ export function hashFile(hasher: NativeHasher, fd: number, offset: number, lengt
  */
 export function copyFileRange(srcFd: number, srcOffset: number, length: number, dstFd: number): Promise<void> {
   return binding().copyFileRange(srcFd, srcOffset, length, dstFd);
+}
+
+// ---------------------------------------------------------------------------
+// SOCK_SEQPACKET unix sockets (socket.c)
+
+/**
+ * Connect a SOCK_SEQPACKET unix socket to the socket file at `path`, of any length (connected
+ * through /proc/self/fd/N of the file opened with O_PATH, so sun_path's 108 bytes do not
+ * matter). The fd is blocking and O_CLOEXEC; a write the peer does not take within
+ * `sendTimeoutMs` (0: no limit) fails with EAGAIN. Close it with fs.closeSync.
+ */
+export function seqpacketConnect(path: PathArg, sendTimeoutMs: number): number {
+  return binding().seqpacketConnect(path, sendTimeoutMs);
+}
+
+/**
+ * One packet into `buffer`, without waiting: the packet's full length (more than
+ * `buffer.length` when it was cut short), 0 at the end of the stream (the peer closed or
+ * half-closed), -1 when no packet is there yet (wait with {@link pollReadable}).
+ */
+export function recvPacket(fd: number, buffer: Uint8Array): number {
+  return binding().recvPacket(fd, buffer);
+}
+
+/**
+ * Settles once `fd` is readable, hung up or in error, waiting on the event loop (no thread of
+ * the pool is held); one wait at a time per fd, and the fd must stay open until it settles
+ * (shutdown with SHUT_RDWR wakes it).
+ */
+export function pollReadable(fd: number): Promise<void> {
+  return binding().pollReadable(fd);
+}
+
+/** shutdown(2): SHUT_RD, SHUT_WR (the half-close a peer reads as end of stream) or SHUT_RDWR. */
+export function shutdown(fd: number, how: number): void {
+  binding().shutdown(fd, how);
 }
