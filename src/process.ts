@@ -33,9 +33,13 @@ export function processStartTime(pid: number): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
-/** Whether the process that started at `startTime` with `pid` still runs (and is not a zombie). */
-export function sameProcessAlive(pid: number, startTime: number): boolean {
-  if (pid <= 0) return false;
+/**
+ * Whether process `pid` runs: it exists and is not a zombie (an exited process its parent has
+ * not reaped still answers kill(pid, 0)), and, given `startTime` ({@link processStartTime} when
+ * it started), it is that process, not a later one that got the pid.
+ */
+export function processRunning(pid: number, startTime?: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -44,7 +48,7 @@ export function sameProcessAlive(pid: number, startTime: number): boolean {
     throw e;
   }
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest[0] !== 'Z' && rest[0] !== 'X' && Number(rest[19]) === startTime;
+  return rest[0] !== 'Z' && rest[0] !== 'X' && rest[0] !== 'x' && (startTime === undefined || Number(rest[19]) === startTime);
 }
 
 let boot: string | undefined;

@@ -18,10 +18,11 @@ import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ConmonAttach, attachStdio, resizeTerminal } from '../src/container/attach.js';
-import { conmonAlive, conmonPidPath, createWithConmon, exitFilePath, processStartTime, readExit, waitForExit, type ConmonOptions, type ConmonStarted } from '../src/container/conmon.js';
+import { conmonPidPath, createWithConmon, exitFilePath, readExit, waitForExit, type ConmonOptions, type ConmonStarted } from '../src/container/conmon.js';
 import { readLog, writeLogLines, type LogLine } from '../src/container/logfile.js';
 import { parseLogTime } from '../src/container/logtime.js';
 import { NotFoundError } from '../src/errors.js';
+import { processRunning, processStartTime } from '../src/process.js';
 import { CrunRuntime, RuncRuntime, RuntimeFailure } from '../src/runtime/oci-runtime.js';
 import type { RunOptions } from '../src/runtime/spec.js';
 import { openContainerFixture, type ContainerFixture, type ContainerLayer } from './containers.js';
@@ -60,7 +61,7 @@ function conmonsUnder(dir: string): number[] {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ESRCH') continue;
       throw e;
     }
-    if (argv[0]?.endsWith('conmon') && argv.some((a) => a.includes(dir)) && conmonAlive(Number(name))) found.push(Number(name));
+    if (argv[0]?.endsWith('conmon') && argv.some((a) => a.includes(dir)) && processRunning(Number(name))) found.push(Number(name));
   }
   return found;
 }
@@ -95,9 +96,9 @@ describe('containers under conmon (crun)', () => {
         const start = c.started?.conmonStartTime;
         // With its container gone conmon writes the exit file, runs the exit command and exits.
         const end = Date.now() + 5_000;
-        while (conmonAlive(pid, start) && Date.now() < end) await sleep(20);
-        if (conmonAlive(pid, start)) process.kill(pid, 'SIGKILL');
-        await until('conmon to exit', () => !conmonAlive(pid, start));
+        while (processRunning(pid, start) && Date.now() < end) await sleep(20);
+        if (processRunning(pid, start)) process.kill(pid, 'SIGKILL');
+        await until('conmon to exit', () => !processRunning(pid, start));
       }
     } finally {
       await c.layer.remove();
@@ -263,7 +264,7 @@ describe('containers under conmon (crun)', () => {
     assert.ok(Date.now() - t0 < 10_000, 'the starter exited at once: it holds nothing of conmon');
     c.started = JSON.parse(child.stdout) as ConmonStarted;
     const { conmonPid, conmonStartTime } = c.started;
-    assert.ok(conmonAlive(conmonPid, conmonStartTime), 'conmon runs on after its starter exited');
+    assert.ok(processRunning(conmonPid, conmonStartTime), 'conmon runs on after its starter exited');
     const ppid = Number(readFileSync(`/proc/${conmonPid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
     assert.notEqual(ppid, process.pid);
     assert.equal((await rt.state(c.id)).status, 'created');
@@ -271,22 +272,22 @@ describe('containers under conmon (crun)', () => {
     const exit = await waitForExit(c.persistDir, c.started);
     assert.equal(exit?.exitCode, 0);
     assert.deepEqual(await collect(readLog(c.logPath)), [['stdout', 'done', false]]);
-    await until('conmon to exit after its container', () => !conmonAlive(conmonPid, conmonStartTime));
+    await until('conmon to exit after its container', () => !processRunning(conmonPid, conmonStartTime));
   });
 
   it('a conmon killed with SIGKILL is seen as gone; pid reuse is told apart by start time', async () => {
     const c = await create('killed', ['sleep', '30']);
     await rt.start(c.id);
     const { conmonPid, conmonStartTime } = c.started!;
-    assert.ok(conmonAlive(conmonPid, conmonStartTime));
+    assert.ok(processRunning(conmonPid, conmonStartTime));
     process.kill(conmonPid, 'SIGKILL');
-    await until('conmonAlive to say no', () => !conmonAlive(conmonPid, conmonStartTime));
+    await until('processRunning to say no', () => !processRunning(conmonPid, conmonStartTime));
     assert.equal(await waitForExit(c.persistDir, c.started!), undefined, 'no exit file from a killed conmon');
     assert.equal((await rt.state(c.id)).status, 'running', 'its container runs on, unwatched');
-    assert.equal(conmonAlive(process.pid), true);
-    assert.equal(conmonAlive(process.pid, processStartTime(process.pid)), true);
-    assert.equal(conmonAlive(process.pid, '1'), false, 'another process with this pid');
-    assert.equal(conmonAlive(0), false);
+    assert.equal(processRunning(process.pid), true);
+    assert.equal(processRunning(process.pid, processStartTime(process.pid)), true);
+    assert.equal(processRunning(process.pid, 1), false, 'another process with this pid');
+    assert.equal(processRunning(0), false);
   });
 
   it('the exit command runs after the container exited, in the persist directory', async () => {
@@ -310,7 +311,7 @@ describe('containers under conmon (crun)', () => {
       return true;
     });
     const pid = Number(readFileSync(conmonPidPath(c.persistDir), 'utf8'));
-    assert.equal(conmonAlive(pid), false, 'conmon is gone');
+    assert.equal(processRunning(pid), false, 'conmon is gone');
     assert.equal(rt.exists(c.id), false, 'crun holds nothing');
     assert.equal(existsSync(marker), false, 'the exit command did not run for a container that never ran');
     assert.deepEqual(conmonsUnder(c.persistDir), []);
@@ -401,7 +402,7 @@ describe('containers under conmon (crun)', () => {
     const m = await prepare('runc-missing', ['no-such-command'], {}, undefined, runc);
     await assert.rejects(createWithConmon(options(m)), (e: unknown) => e instanceof RuntimeFailure && e.exitCode === 127 && /^runc create: .*no-such-command/.test(e.message) && !e.message.includes('\n'));
     assert.equal(runc.exists(m.id), false);
-    assert.equal(conmonAlive(Number(readFileSync(conmonPidPath(m.persistDir), 'utf8'))), false);
+    assert.equal(processRunning(Number(readFileSync(conmonPidPath(m.persistDir), 'utf8'))), false);
     const t = await create('runc-tty', ['sh'], { tty: true }, {}, undefined, runc);
     const a = ConmonAttach.connect(t.bundle);
     let out = '';

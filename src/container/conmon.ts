@@ -1,7 +1,7 @@
 /**
  * conmon, the monitor that holds a detached container: this module owns starting one container
  * under conmon (`createWithConmon`), reading what conmon leaves behind (the exit file:
- * `readExit`), and telling whether a conmon still runs (`conmonAlive`, robust to pid reuse).
+ * `readExit`), and telling whether a conmon still runs (`conmonAlive`, robust to pid reuse: process.ts).
  *
  * conmon (2.1, Debian's) is spawned as podman spawns it: `--api-version 1`, the runtime's
  * `create` run by conmon with `--runtime-arg --root R` (the OciRuntime's state, so that
@@ -43,6 +43,7 @@ import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError, InvalidArgumentError, errnoCode } from '../errors.js';
 import { RuntimeFailure, exitCodeFor, type RuntimeName } from '../runtime/oci-runtime.js';
+import { processRunning, processStartTime } from '../process.js';
 
 /** The OCI runtime conmon runs: its name (for messages), binary, and `--root` (CliRuntime's `root`: `${stateDir}/${name}`). */
 export interface ConmonRuntime {
@@ -99,7 +100,7 @@ export interface ConmonStarted {
   /** conmon's process (it stays until the container exits and the exit command ran). */
   conmonPid: number;
   /** conmon's start time (/proc/PID/stat field 22), for {@link conmonAlive} across pid reuse; undefined if it was already gone. */
-  conmonStartTime: string | undefined;
+  conmonStartTime: number | undefined;
 }
 
 /** What conmon recorded when the container exited. */
@@ -313,18 +314,18 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
 }
 
 /** Kill and wait out a conmon that must not stay (a failed or timed-out create). */
-async function reapConmon(pid: number | undefined, startTime: string | undefined, graceMs: number): Promise<void> {
+async function reapConmon(pid: number | undefined, startTime: number | undefined, graceMs: number): Promise<void> {
   if (pid === undefined) return;
   const deadline = Date.now() + graceMs;
-  while (conmonAlive(pid, startTime) && Date.now() < deadline) await sleep(10);
-  if (!conmonAlive(pid, startTime)) return;
+  while (processRunning(pid, startTime) && Date.now() < deadline) await sleep(10);
+  if (!processRunning(pid, startTime)) return;
   try {
     process.kill(pid, 'SIGKILL');
   } catch (e) {
     if (errnoCode(e) !== 'ESRCH') throw e;
   }
   const killed = Date.now() + 5_000;
-  while (conmonAlive(pid, startTime)) {
+  while (processRunning(pid, startTime)) {
     if (Date.now() > killed) throw new CairnError('internal', `conmon (pid ${pid}) does not exit after SIGKILL`);
     await sleep(10);
   }
@@ -435,40 +436,6 @@ export async function createWithConmon(o: ConmonOptions): Promise<ConmonStarted>
   return { pid: data, conmonPid, conmonStartTime };
 }
 
-/** Fields of /proc/PID/stat after the command name: [state, ..., starttime at index 19]. */
-function procStat(pid: number): string[] | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ESRCH') return undefined;
-    throw e;
-  }
-  // The command name (field 2) is in parentheses and may hold spaces or parentheses itself.
-  const close = text.lastIndexOf(')');
-  return close < 0 ? undefined : text.slice(close + 2).trim().split(' ');
-}
-
-/** A process's start time (clock ticks after boot, /proc/PID/stat field 22) as text, or undefined when it is gone. */
-export function processStartTime(pid: number): string | undefined {
-  return procStat(pid)?.[19];
-}
-
-/**
- * Whether process `pid` is alive: it exists and is not a zombie (an exited conmon whose new
- * parent has not reaped it still has a pid), and, given `startTime` (from
- * {@link processStartTime} when it started), it is the same process, not a later one that
- * got the pid.
- */
-export function conmonAlive(pid: number, startTime?: string): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  const f = procStat(pid);
-  if (f === undefined) return false;
-  const state = f[0];
-  if (state === 'Z' || state === 'X' || state === 'x') return false;
-  return startTime === undefined || f[19] === startTime;
-}
-
 /**
  * What conmon recorded in `persistDir` when the container exited, or undefined when there is
  * no exit file yet (still running, or conmon died without writing one: then podman reports
@@ -493,7 +460,7 @@ export function readExit(persistDir: string): ConmonExit | undefined {
 export interface WaitForExitOptions {
   /** conmon's pid and start time (from {@link createWithConmon}): when it is gone without an exit file, the wait ends. */
   conmonPid?: number;
-  conmonStartTime?: string;
+  conmonStartTime?: number;
   /** How often to look (default 50 ms). */
   pollMs?: number;
   signal?: AbortSignal;
@@ -510,7 +477,7 @@ export async function waitForExit(persistDir: string, opts: WaitForExitOptions =
     const exit = readExit(persistDir);
     if (exit !== undefined) return exit;
     if (opts.signal?.aborted) return undefined;
-    if (opts.conmonPid !== undefined && !conmonAlive(opts.conmonPid, opts.conmonStartTime)) {
+    if (opts.conmonPid !== undefined && !processRunning(opts.conmonPid, opts.conmonStartTime)) {
       // It may have written the file just before it exited.
       return readExit(persistDir);
     }

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, NotFoundError, errnoCode } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
-import { bootId, sameProcessAlive } from '../process.js';
+import { bootId, processRunning } from '../process.js';
 import { removeTree } from '../rmtree.js';
 import { ociRuntime, type OciRuntime } from '../runtime/oci-runtime.js';
 import type { Store } from '../store/store.js';
@@ -62,7 +62,7 @@ export async function deleteFromRuntime(rt: OciRuntime, id: string): Promise<voi
 export function monitorAlive(state: ContainerState): boolean {
   const m = state.monitor;
   if (m === undefined) return false;
-  return m.bootId === bootId() && sameProcessAlive(m.pid, m.startTime);
+  return m.bootId === bootId() && processRunning(m.pid, m.startTime);
 }
 
 /**
