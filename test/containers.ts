@@ -5,8 +5,7 @@
  * a bundle written from the image's config by spec.ts. Everything made is undone by `remove`
  * (the container's layer) and `close` (the store and the directory).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { readConfig } from '../src/image/config.js';
@@ -19,22 +18,10 @@ import { resolveUser } from '../src/runtime/user.js';
 import type { ContainerConfig } from '../src/oci/types.js';
 import { mountAll, unmount, type Snapshotter } from '../src/snapshot/index.js';
 import { Store } from '../src/store/store.js';
-import { cairnOk, makeTar, tempDir, unmountUnder, type FileSpec } from './helpers.js';
+import { busyboxRunTar, cairnOk, tempDir, unmountUnder } from './helpers.js';
 
-/** A busybox image's root filesystem tar: every applet of /bin/busybox, passwd and group with nobody, /tmp. */
-export async function busyboxImageTar(): Promise<Buffer> {
-  const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a !== '' && a !== 'busybox');
-  const entries: FileSpec[] = [
-    { path: 'bin/', type: 'dir' },
-    { path: 'bin/busybox', content: readFileSync('/bin/busybox'), mode: 0o755 },
-    ...applets.map((a) => ({ path: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' })),
-    { path: 'etc/', type: 'dir' },
-    { path: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' },
-    { path: 'etc/group', content: 'root:x:0:\nnogroup:x:65534:\n' },
-    { path: 'tmp/', type: 'dir', mode: 0o1777 },
-  ];
-  return makeTar(entries);
-}
+/** A busybox image's root filesystem tar (every applet, passwd and group with nobody, /tmp). */
+export const busyboxImageTar = busyboxRunTar;
 
 /** A container's writable layer, mounted. */
 export interface ContainerLayer {
