@@ -49,6 +49,9 @@ import type { ForegroundContainer } from './container/foreground.js';
 import type { RemovedContainer, RemoveContainerOptions } from './container/lifecycle.js';
 import type { RuntimeProcess, StdioMode } from './runtime/oci-runtime.js';
 import type { ExecOptions } from './container/exec.js';
+import type { DetachedStart } from './container/detached.js';
+import type { AttachStdioOptions } from './container/attach.js';
+import type { LogLine, ReadLogOptions } from './container/logfile.js';
 import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
 import type { CreateVolumeOptions, PruneResult as VolumePruneResult, Volume, VolumeUsers } from './volume/index.js';
 
@@ -300,6 +303,88 @@ export class Cairn {
     const { checkName } = await import('./container/create.js');
     const checked = checkName(name);
     (await import('./container/lifecycle.js')).renameContainerTo(this.store, await this.container(ref), checked);
+  }
+
+  /** Start a container under conmon (`run -d`, `start`): it runs on after this process. */
+  async startDetached(ref: string): Promise<DetachedStart> {
+    const rec = await this.container(ref);
+    return (await import('./container/detached.js')).startDetached(this.store, rec);
+  }
+
+  /** conmon's exit command: record a container's exit and clean up after it. */
+  async cleanupContainer(id: string): Promise<void> {
+    await (await import('./container/lifecycle.js')).cleanupContainer(this.store, id);
+  }
+
+  /**
+   * `logs`: the container's output as its monitor wrote it, line by line (`follow`: until the
+   * container stops).
+   */
+  async logs(ref: string, opts: Omit<ReadLogOptions, 'stopped'> = {}): Promise<AsyncGenerator<LogLine>> {
+    const rec = await this.container(ref);
+    const { containerFiles } = await import('./container/files.js');
+    const { readLog } = await import('./container/logfile.js');
+    const { findContainer } = await import('./container/records.js');
+    const { refresh } = await import('./container/lifecycle.js');
+    const { isLive } = await import('./container/model.js');
+    const stopped = async () => {
+      const now = findContainer(this.store.db, rec.id);
+      return now === undefined || !isLive((await refresh(this.store, now)).state.status);
+    };
+    return readLog(containerFiles(this.store.root, rec.id).log, { ...opts, stopped });
+  }
+
+  /**
+   * `attach`: the caller's stdio joined to a running container conmon holds, until it exits
+   * (its exit code then) or the detach keys are typed (`detached`).
+   */
+  async attach(ref: string, opts: Omit<AttachStdioOptions, 'afterConnect'>): Promise<{ detached: boolean; exitCode?: number }> {
+    const rec = await this.container(ref);
+    const { ConflictError } = await import('./errors.js');
+    if (rec.state.status !== 'running') throw new ConflictError(rec.state.status === 'paused' ? `You cannot attach to a paused container, unpause it first` : `You cannot attach to a stopped container, start it first`);
+    if (rec.state.monitor?.kind !== 'conmon') throw new ConflictError(`container ${rec.name} runs in the foreground of another cairn process: its output is there`);
+    const { containerFiles } = await import('./container/files.js');
+    const { attachStdio } = await import('./container/attach.js');
+    const r = await attachStdio(containerFiles(this.store.root, rec.id).bundle, opts);
+    if (r.detached) return r;
+    const done = await this.waitContainer(rec.id);
+    return { detached: false, exitCode: done.state.exitCode };
+  }
+
+  /**
+   * `run -t` and `start -a` of a container with a terminal: start it under conmon with this
+   * process attached through conmon's socket (its terminal, resized with the caller's), and wait
+   * for its exit code; with `--rm` it is removed here once its code is read.
+   */
+  async runAttached(ref: string, opts: Omit<AttachStdioOptions, 'afterConnect'>): Promise<{ detached: boolean; exitCode?: number; warnings: string[] }> {
+    const rec = await this.container(ref);
+    const { createDetached } = await import('./container/detached.js');
+    const { containerFiles } = await import('./container/files.js');
+    const { attachStdio } = await import('./container/attach.js');
+    const { waitForExit } = await import('./container/conmon.js');
+    const files = containerFiles(this.store.root, rec.id);
+    const created = await createDetached(this.store, rec, true);
+    let r: { detached: boolean };
+    try {
+      r = await attachStdio(files.bundle, { ...opts, afterConnect: () => created.start() });
+    } catch (e) {
+      await created.abort(e);
+      throw e;
+    }
+    if (r.detached) return { detached: true, warnings: created.warnings };
+    const { conmonPid, conmonStartTime } = created.started;
+    const exit = await waitForExit(files.persistDir, { conmonPid, ...(conmonStartTime !== undefined ? { conmonStartTime } : {}) });
+    const done = await this.waitContainer(rec.id);
+    const exitCode = exit?.exitCode ?? done.state.exitCode;
+    if (rec.settings.autoRemove) await this.removeContainer(rec.id, { force: true, volumes: true });
+    return { detached: false, exitCode, warnings: created.warnings };
+  }
+
+
+  /** The exit conmon recorded for a container it watched, if it did. */
+  async containerExit(ref: string): Promise<{ exitCode: number; oomKilled: boolean } | undefined> {
+    const { getContainer } = await import('./container/records.js');
+    return (await import('./container/lifecycle.js')).recordedExit(this.store.root, getContainer(this.store.db, ref).id);
   }
 
   /** `stop`: the stop signal, then SIGKILL after `timeoutSeconds` (default the container's, else 10). */

@@ -323,6 +323,34 @@ function containerCommands(program: Command, container: Command): void {
       .argument('[port]')
       .action(lazy(() => import('./commands/port.js'))),
   );
+  both('logs', (c) =>
+    c
+      .description('Fetch the logs of a container')
+      .usage('[OPTIONS] CONTAINER')
+      .argument('<container>')
+      .option('--details', 'show extra details provided to logs')
+      .option('-f, --follow', 'follow log output')
+      .option('--since <time>', 'show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)')
+      .option('-n, --tail <lines>', 'number of lines to show from the end of the logs', 'all')
+      .option('-t, --timestamps', 'show timestamps')
+      .option('--until <time>', 'show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)')
+      .action(lazy(() => import('./commands/logs.js'))),
+  );
+  both('attach', (c) =>
+    c
+      .description('Attach local standard input, output, and error streams to a running container')
+      .usage('[OPTIONS] CONTAINER')
+      .argument('<container>')
+      .option('--detach-keys <keys>', 'override the key sequence for detaching a container')
+      .option('--no-stdin', 'do not attach STDIN')
+      .option('--sig-proxy <bool>', 'proxy all received signals to the process', 'true')
+      .action(lazy(() => import('./commands/attach.js'))),
+  );
+  container
+    .command('cleanup', { hidden: true })
+    .description("Record a container's exit and clean up after it (conmon's exit command)")
+    .argument('<id>')
+    .action(lazy(() => import('./commands/cleanup.js')));
   both('wait', (c) =>
     c
       .description('Block until one or more containers stop, then print their exit codes')

@@ -13,10 +13,10 @@
  *   polls the record; `remove` takes a container apart in an order a kill at any point leaves
  *   resumable (status `removing` first, then unmount, runtime, snapshot, record, files).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConflictError, NotFoundError, errnoCode } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { readExit } from './conmon.js';
 import { writeTx } from '../metadata/db.js';
 import { bootId, processRunning } from '../process.js';
 import { removeTree } from '../rmtree.js';
@@ -31,18 +31,10 @@ export function runtimeOf(store: Store, rec: ContainerRecord): OciRuntime {
   return ociRuntime(runtimeStateDir(store.root), rec.settings.runtime);
 }
 
-/** The exit code conmon recorded for the container, if it did. */
-export function recordedExit(root: string, id: string): number | undefined {
-  const file = join(containerFiles(root, id).exitDir, id);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
-    throw e;
-  }
-  const code = Number.parseInt(text.trim(), 10);
-  return Number.isFinite(code) ? code : undefined;
+/** What conmon recorded when the container exited, if it did (a container run in the foreground has none). */
+export function recordedExit(root: string, id: string): { exitCode: number; oomKilled: boolean } | undefined {
+  const exit = readExit(containerFiles(root, id).persistDir);
+  return exit === undefined || exit.exitCode < 0 ? undefined : exit;
 }
 
 /**
@@ -70,7 +62,7 @@ export function monitorAlive(state: ContainerState): boolean {
  * state, the mount of its root filesystem; with `--rm`, the container itself. Safe to call
  * again (several processes may see the end at once): only the first records it.
  */
-export async function finishContainer(store: Store, id: string, exitCode: number, error = ''): Promise<void> {
+export async function finishContainer(store: Store, id: string, exitCode: number, error = '', oomKilled = false): Promise<void> {
   const rec = findContainer(store.db, id);
   if (rec === undefined) return;
   await deleteFromRuntime(runtimeOf(store, rec), rec.id);
@@ -78,20 +70,51 @@ export async function finishContainer(store: Store, id: string, exitCode: number
   const recorded = writeTx(store.db, () => {
     const now = findContainer(store.db, id);
     if (now === undefined || !isLive(now.state.status)) return false;
-    const state: ContainerState = { ...now.state, status: 'exited', pid: 0, exitCode, error, finishedAt: new Date().toISOString() };
+    const state: ContainerState = { ...now.state, status: 'exited', pid: 0, exitCode, error, oomKilled, finishedAt: new Date().toISOString() };
     delete state.monitor;
     setState(store.db, id, state);
     return true;
   });
-  if (recorded && rec.settings.autoRemove) await removeContainer(store, id, { force: true, volumes: true });
+  if (recorded && rec.settings.autoRemove && !attachedAlive(rec.state)) await removeContainer(store, id, { force: true, volumes: true });
+}
+
+/** Whether a foreground process attached to the container (run -t) is alive. */
+function attachedAlive(state: ContainerState): boolean {
+  return state.attachedBy !== undefined && processRunning(state.attachedBy.pid, state.attachedBy.startTime);
 }
 
 /** The container's record, brought up to date with the machine (see the module's comment). */
 export async function refresh(store: Store, rec: ContainerRecord): Promise<ContainerRecord> {
+  if (rec.state.status === 'exited' && rec.settings.autoRemove && !attachedAlive(rec.state)) {
+    // An attached foreground run that would have removed it is gone: remove it as --rm asks.
+    await removeContainer(store, rec.id, { force: true, volumes: true });
+    return rec;
+  }
+  return settle(store, rec);
+}
+
+/** A live record checked against its monitor: ended if the monitor is gone. */
+async function settle(store: Store, rec: ContainerRecord): Promise<ContainerRecord> {
   if (!isLive(rec.state.status) || monitorAlive(rec.state)) return rec;
-  const code = recordedExit(store.root, rec.id);
-  await finishContainer(store, rec.id, code ?? 255, code === undefined ? 'the container ended without its monitor seeing it (a reboot, or the monitor was killed)' : '');
-  return findContainer(store.db, rec.id) ?? { ...rec, state: { ...rec.state, status: 'exited', exitCode: code ?? 255 } };
+  const exit = recordedExit(store.root, rec.id);
+  const code = exit?.exitCode ?? 255;
+  await finishContainer(store, rec.id, code, exit === undefined ? 'the container ended without its monitor seeing it (a reboot, or the monitor was killed)' : '', exit?.oomKilled ?? false);
+  return findContainer(store.db, rec.id) ?? { ...rec, state: { ...rec.state, status: 'exited', exitCode: code } };
+}
+
+/**
+ * `container cleanup ID`, conmon's exit command: record the exit conmon wrote and clean up
+ * (with `--rm`, remove the container). Nothing to do when another process got there first.
+ */
+export async function cleanupContainer(store: Store, id: string): Promise<void> {
+  const rec = findContainer(store.db, id);
+  if (rec === undefined || !isLive(rec.state.status)) return;
+  const exit = recordedExit(store.root, rec.id);
+  if (exit === undefined) {
+    await refresh(store, rec);
+    return;
+  }
+  await finishContainer(store, rec.id, exit.exitCode, '', exit.oomKilled);
 }
 
 /** Wait until the container is not live; its exit code. `timeoutMs`: give up then (undefined). */
@@ -170,7 +193,7 @@ export interface RemovedContainer {
 export async function removeContainer(store: Store, id: string, opts: RemoveContainerOptions = {}): Promise<RemovedContainer | undefined> {
   let rec = findContainer(store.db, id);
   if (rec === undefined) return undefined;
-  rec = await refresh(store, rec);
+  rec = await settle(store, rec);
   if (findContainer(store.db, id) === undefined) return { id: rec.id, name: rec.name, anonymousVolumes: [] };
   if (isLive(rec.state.status)) {
     if (!opts.force) throw new ConflictError(`You cannot remove a ${rec.state.status} container ${rec.id}. Stop the container before attempting removal or force remove`);

@@ -107,6 +107,12 @@ export interface ContainerState {
   startedAt: string;
   finishedAt: string;
   monitor?: Monitor;
+  /**
+   * A foreground `run -t` holds the container through conmon's attach socket: that process
+   * reads the exit code and does `--rm` itself (the exit command leaves it the container while
+   * it lives).
+   */
+  attachedBy?: { pid: number; startTime: number };
   health?: HealthState;
 }
 

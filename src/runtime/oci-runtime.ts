@@ -64,6 +64,10 @@ export interface RuntimeProcess extends ContainerStdio {
 
 export interface OciRuntime {
   readonly name: RuntimeName;
+  /** The runtime's binary as given (a name looked up on PATH, or a path). */
+  readonly binary: string;
+  /** Its `--root`: the state of cairn's containers (a monitor such as conmon runs it with the same). */
+  readonly root: string;
   /** Create container `id` from the bundle at `bundle` (its process set up, not started). */
   create(id: string, bundle: string, opts?: { stdio?: StdioMode; pidFile?: string }): Promise<ContainerStdio>;
   /** Start the process of a created container. */
@@ -155,7 +159,7 @@ abstract class CliRuntime implements OciRuntime {
   /** `--root`: the runtime's state of cairn's containers. */
   readonly root: string;
   private readonly logs: string;
-  protected readonly binary: string;
+  readonly binary: string;
   protected readonly stateDir: string;
   private seq = 0;
 

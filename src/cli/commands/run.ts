@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { Cairn } from '../../engine.js';
 import { CairnError, NotFoundError } from '../../errors.js';
 import { settingsFromFlags, type CreateFlags } from '../container-flags.js';
-import { withCairn } from '../context.js';
+import { out, withCairn } from '../context.js';
 import { ensureImage } from './create.js';
 
 interface RunFlags extends CreateFlags {
@@ -33,7 +33,20 @@ export async function run(program: Command, cmd: Command, image: string, args: s
       throw asStartFailure(e);
     }
     if (o.detach) {
-      throw new CairnError('unsupported', 'run -d is not available yet');
+      let started;
+      try {
+        started = await cairn.startDetached(rec.id);
+      } catch (e) {
+        await removeQuietly(cairn, rec.id);
+        throw asStartFailure(e);
+      }
+      for (const w of started.warnings) process.stderr.write(`WARNING: ${w}\n`);
+      out(`${rec.id}\n`);
+      return;
+    }
+    if (settings.tty) {
+      process.exitCode = await attached(cairn, rec.id, settings.interactive, true);
+      return;
     }
     process.exitCode = await foreground(cairn, rec.id, settings.tty, settings.interactive, o.sigProxy !== 'false', true);
   });
@@ -47,6 +60,23 @@ export async function run(program: Command, cmd: Command, image: string, args: s
 function asStartFailure(e: unknown): unknown {
   if (!(e instanceof CairnError) || e.exitCode === 125 || e.exitCode === 126 || e.exitCode === 127) return e;
   return new CairnError(e.code, e.message, { cause: e, exitCode: 125 });
+}
+
+/**
+ * A container with a terminal, in the foreground: started under conmon with this process
+ * attached (raw terminal, resized as it is; ctrl-p ctrl-q detaches). Its exit code.
+ */
+export async function attached(cairn: Cairn, id: string, interactive: boolean, removeOnFailure: boolean): Promise<number> {
+  let r;
+  try {
+    r = await cairn.runAttached(id, { ...(interactive ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: true });
+  } catch (e) {
+    if (removeOnFailure) await removeQuietly(cairn, id);
+    throw asStartFailure(e);
+  }
+  for (const w of r.warnings) process.stderr.write(`WARNING: ${w}\n`);
+  if (interactive) process.stdin.destroy();
+  return r.detached ? 0 : (r.exitCode ?? 0);
 }
 
 /** Remove a container that failed to start (`--rm` may have removed it already). */

@@ -4,8 +4,9 @@
  */
 import type { Command } from 'commander';
 import { CairnError } from '../../errors.js';
-import { withCairn } from '../context.js';
-import { foreground } from './run.js';
+import { out, withCairn } from '../context.js';
+import { eachContainer } from './each.js';
+import { attached, foreground } from './run.js';
 
 export async function run(program: Command, cmd: Command, refs: string[]): Promise<void> {
   const o = cmd.opts<{ attach?: boolean; interactive?: boolean }>();
@@ -13,9 +14,18 @@ export async function run(program: Command, cmd: Command, refs: string[]): Promi
     if (o.attach || o.interactive) {
       if (refs.length > 1) throw new CairnError('usage', 'you cannot start and attach multiple containers at once');
       const rec = await cairn.container(refs[0]!);
-      process.exitCode = await foreground(cairn, rec.id, rec.settings.tty, (o.interactive ?? false) && rec.settings.interactive, true, false);
+      const interactive = (o.interactive ?? false) && rec.settings.interactive;
+      process.exitCode = rec.settings.tty ? await attached(cairn, rec.id, interactive, false) : await foreground(cairn, rec.id, false, interactive, true, false);
       return;
     }
-    throw new CairnError('unsupported', 'start without -a is not available yet');
+    await eachContainer(refs, async (ref) => {
+      const rec = await cairn.container(ref);
+      // Docker: starting a running container is no error.
+      if (rec.state.status !== 'running' && rec.state.status !== 'paused') {
+        const started = await cairn.startDetached(rec.id);
+        for (const w of started.warnings) process.stderr.write(`WARNING: ${w}\n`);
+      }
+      out(`${ref}\n`);
+    });
   });
 }
