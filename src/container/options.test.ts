@@ -138,6 +138,8 @@ describe('options: flag values', () => {
     fails({ memory: 'lots', restart: 'always', rm: true, name: 'a' }, flag('-m, --memory', 'lots', "invalid size: 'lots'"), 'flag');
     fails({ restart: 'always', rm: true, name: 'a', workdir: 'rel' }, 'Conflicting options: --restart and --rm', 'client');
     fails({ name: 'a', workdir: 'rel' }, "the working directory 'rel' is invalid, it needs to be an absolute path", 'daemon');
+    fails({ restart: 'foo', rm: true }, 'Conflicting options: --restart and --rm', 'client');
+    fails({ restart: 'foo', capAdd: ['bogus'] }, "invalid restart policy 'foo'", 'daemon');
     // --mount configs are checked with the request, -v binds when the container is made.
     fails({ volume: ['a:b:c:d'], mount: ['type=bind,dst=/x'], name: 'a' }, 'invalid mount config for type "bind": field Source must not be empty', 'daemon');
     fails({ volume: ['a:b:c:d'], name: 'a' }, 'Invalid container name (a), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed', 'daemon');

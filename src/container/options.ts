@@ -277,6 +277,13 @@ export function parseUserSpec(spec: string): { user: string; group?: string } {
  * 'always'`, `maximum retry count cannot be negative`). `` is no policy.
  */
 export function parseRestartPolicy(policy: string): RestartPolicy {
+  const p = splitRestartPolicy(policy);
+  validateRestartPolicy(p);
+  return p;
+}
+
+/** The CLI's half of `--restart` (opts.ParseRestartPolicy). */
+function splitRestartPolicy(policy: string): RestartPolicy {
   const p: RestartPolicy = { Name: '', MaximumRetryCount: 0 };
   if (policy === '') return p;
   const parts = policy.split(':');
@@ -286,7 +293,6 @@ export function parseRestartPolicy(policy: string): RestartPolicy {
     p.MaximumRetryCount = Number(parts[1]);
   }
   p.Name = parts[0]!;
-  validateRestartPolicy(p);
   return p;
 }
 
@@ -543,7 +549,7 @@ export function parseCreateFlags(raw: RawCreateFlags, env: CreateEnv): CreateOpt
   const labelList: string[] = [];
   for (const f of raw.labelFile ?? []) labelList.push(...asClient(() => parseLabelFile(f, readFile(env, f))));
   labelList.push(...labelFlags);
-  const restartPolicy = parseRestartPolicy(raw.restart ?? 'no');
+  const restartPolicy = splitRestartPolicy(raw.restart ?? 'no');
   const securityOpt = [...(raw.securityOpt ?? [])];
   for (const opt of securityOpt) {
     if (!opt.includes('=') && opt !== 'no-new-privileges' && !opt.includes(':')) throw clientError(`Invalid --security-opt: ${goQuote(opt)}`);

@@ -59,6 +59,14 @@ describe('units', () => {
     throwsMessage(() => parseNanoCpus(' 1'), 'failed to parse  1 as a rational number');
     throwsMessage(() => parseNanoCpus('1.5/2'), 'failed to parse 1.5/2 as a rational number');
     throwsMessage(() => parseNanoCpus('2/3'), 'value is too precise');
+    throwsMessage(() => parseNanoCpus('1e+_'), 'failed to parse 1e+_ as a rational number');
+    throwsMessage(() => parseNanoCpus('1e_1'), 'failed to parse 1e_1 as a rational number');
+    throwsMessage(() => parseNanoCpus('1e9999999'), 'failed to parse 1e9999999 as a rational number');
+    assert.equal(parseNanoCpus('1e1_0'), 1e19);
+    assert.equal(parseNanoCpus('1_0.5_0'), 10.5e9);
+    assert.equal(parseNanoCpus('0.5_0'), 5e8);
+    assert.equal(parseNanoCpus('0_1'), 1e9);
+    throwsMessage(() => parseNanoCpus('1_.5'), 'failed to parse 1_.5 as a rational number');
     throwsMessage(() => parseNanoCpus('1.0000000001'), 'value is too precise');
   });
 

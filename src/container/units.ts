@@ -149,13 +149,16 @@ function parseRational(s: string): [bigint, bigint] | undefined {
     const frac = m[4] ?? '';
     if (int.replace(/_/g, '') === '' && frac.replace(/_/g, '') === '') return undefined;
     const digits = (int + frac).replace(/_/g, '');
-    if ((int + frac).includes('_') && !underscoreOK(int + (frac === '' ? '' : `0${frac}`))) return undefined;
+    if (!underscoreOK(int) || !underscoreOK(frac)) return undefined;
     num = BigInt(digits === '' ? '0' : digits);
     den = 10n ** BigInt(frac.replace(/_/g, '').length);
   }
   if (m[5] !== undefined) {
-    const e = m[5].replace(/_/g, '');
-    const exp = BigInt(e);
+    const digits = m[5].replace(/^[+-]/, '');
+    if (!/^[0-9]/.test(digits) || !underscoreOK(digits)) return undefined;
+    const exp = BigInt(m[5].replace(/_/g, ''));
+    // big.Rat refuses exponents beyond a million ("avoid excessively large exponents").
+    if (exp > 1_000_000n || exp < -1_000_000n) return undefined;
     if (exp >= 0n) num *= 10n ** exp;
     else den *= 10n ** -exp;
   }
