@@ -365,3 +365,30 @@ describe('options: single values', () => {
     fails({ stopSignal: '-1' }, 'Invalid signal: -1', 'daemon');
   });
 });
+
+describe('options: totality', () => {
+  it('throws nothing but CairnErrors, whatever the values', () => {
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = ['a', 'Z', '0', '1', '9', '/', ':', ',', '=', '"', ' ', '-', '+', '.', '_', 'x', 'e', 'm', 'g', 's', '\n', 'é', '日', '*', '\\', 'ro', 'rw', 'tmpfs', 'type=', 'dst=', 'src=/', 'ctrl-'];
+    const word = (): string => Array.from({ length: rand(8) }, () => alphabet[rand(alphabet.length)]).join('');
+    const keys: Array<keyof RawCreateFlags> = ['memory', 'memorySwap', 'shmSize', 'cpus', 'pidsLimit', 'stopTimeout', 'stopSignal', 'healthInterval', 'healthTimeout', 'healthStartPeriod', 'healthRetries', 'healthCmd', 'restart', 'network', 'platform', 'name', 'hostname', 'user', 'workdir', 'entrypoint', 'runtime', 'detachKeys'];
+    const lists: Array<keyof RawCreateFlags> = ['attach', 'env', 'label', 'volume', 'volumesFrom', 'mount', 'tmpfs', 'ulimit', 'capAdd', 'capDrop', 'securityOpt'];
+    for (let i = 0; i < 3000; i++) {
+      const raw: Record<string, unknown> = {};
+      const k = keys[rand(keys.length)]!;
+      raw[k] = word();
+      const l = lists[rand(lists.length)]!;
+      raw[l] = [word(), word()];
+      try {
+        parse(raw as RawCreateFlags);
+      } catch (e) {
+        assert.ok(e instanceof CreateFlagError || e instanceof CreateRefusedError, `${JSON.stringify(raw)}: ${String(e)}`);
+        assert.ok(!e.message.includes('\n') || /[\n]/.test(JSON.stringify(raw)), `${JSON.stringify(raw)}: ${e.message}`);
+      }
+    }
+  });
+});
