@@ -1,7 +1,8 @@
 /**
- * `-v/--volume`, `--mount` and `--tmpfs` as Docker 20.10 reads them on Linux, into typed mount
- * specs, with Docker's messages; the duplicate mount point rule; the mounts a container gets
- * once its image's VOLUMEs are known; Docker's `Mounts` entries of inspect. *pure*
+ * Mounts as Docker 20.10 has them on Linux: the typed specs (bind, volume, tmpfs) and Docker's
+ * Mount, the daemon's checks of a Mount, `-v` and `--volumes-from`, the duplicate mount point
+ * rule, the mounts a container gets once its image's VOLUMEs are known, and Docker's `Mounts`
+ * entries of inspect. `--mount` is read by mountopt.ts, `--tmpfs` by tmpfs.ts. *pure*
  *
  * `-v [SRC:]DST[:MODE]` (moby volume/mounts linux_parser.go): SRC absolute → a bind mount,
  * another SRC → a named volume (local driver's name rule), no SRC → an anonymous volume;
@@ -17,24 +18,6 @@
  * anonymous `-v` through unchecked (`-v x`, `-v ''`, `-v :/x` make containers that fail to
  * start or mount at "x"); cairn checks it as the daemon checks the others.
  *
- * `--mount` (docker/cli opts/mount.go): a CSV record (csv.ts) of key=value fields, keys in any
- * case; type (volume by default) bind|volume|tmpfs; source/src; target/dst/destination;
- * readonly/ro[=bool]; consistency; bind-propagation, bind-nonrecursive[=bool];
- * volume-nocopy[=bool], volume-label=K=V, volume-driver, volume-opt=K=V (repeatable);
- * tmpfs-size (RAMInBytes), tmpfs-mode (octal). Messages: `invalid field 'a:/x' must be a
- * key=value pair`, `unexpected key 'foo' in 'foo=bar'`, `invalid value for readonly: maybe`,
- * `target is required`, `type is required`, `cannot mix 'volume-*' options with mount type
- * 'bind'`; then the daemon's: `invalid mount config for type "bind": field Source must not be
- * empty`, `... bind source path does not exist: /x` (the caller checks the disk:
- * {@link bindSourceMissingMessage}), `invalid mount config for type "foo": mount type unknown`,
- * `invalid mount config for type "volume": must not set ReadOnly mode when using anonymous
- * volumes`, `invalid mount config for type "tmpfs": field Source must not be specified`.
- *
- * `--tmpfs DST[:OPTS]`: the last one for a DST wins; DST must be absolute and not `/`
- * (`invalid mount path: 'rel' mount path must be absolute`); OPTS are mount flags or
- * size/mode/uid/gid/nr_inodes/nr_blocks/mpol=VALUE (`invalid tmpfs option ["bogus"]`, which
- * Docker only finds at start).
- *
  * Duplicates (daemon/volumes.go): a `-v` bind or named volume on a destination an earlier one
  * or a `--tmpfs` uses, a `--mount` on one an earlier `-v`/`--mount` uses: `Duplicate mount
  * point: /x` (the `-v` destination cleaned, the `--mount` target as given). cairn also refuses
@@ -44,10 +27,8 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { goQuote } from '../template/fmt.js';
-import type { TmpfsMount, BindMount } from '../runtime/spec.js';
-import { readCsvRecord } from './csv.js';
-import { daemonError, parseFlagValue } from './errors.js';
-import { parseGoBool, ramInBytes } from './units.js';
+import type { BindMount, TmpfsMount } from '../runtime/spec.js';
+import { daemonError } from './errors.js';
 
 export type Propagation = 'rprivate' | 'private' | 'rshared' | 'shared' | 'rslave' | 'slave';
 export const PROPAGATIONS: readonly Propagation[] = ['rprivate', 'private', 'rshared', 'shared', 'rslave', 'slave'];
@@ -127,7 +108,7 @@ export interface MountFlag {
 }
 
 /** A Go map as encoding/json writes it: keys sorted. */
-function sortedKeys(m: Record<string, string>): Record<string, string> {
+export function sortedKeys(m: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of Object.keys(m).sort()) out[k] = m[k]!;
   return out;
@@ -189,14 +170,14 @@ function mountConfigError(type: string, message: string): InvalidArgumentError {
 }
 
 /** linuxValidateNotRoot then linuxValidateAbsolute for a target. */
-function targetError(target: string): string | undefined {
+export function targetError(target: string): string | undefined {
   if (cleanPath(target.replace(/\\/g, '/')) === '/') return "invalid specification: destination can't be '/'";
   if (!isAbs(target.replace(/\\/g, '/'))) return `invalid mount path: '${target.replace(/\\/g, '/')}' mount path must be absolute`;
   return undefined;
 }
 
 /** The daemon's validation of one Mount (`--mount`, or `-v` turned into one). */
-function validateMount(m: DockerMount): void {
+export function validateMount(m: DockerMount): void {
   const type = m.Type ?? '';
   const target = m.Target ?? '';
   if (target === '') throw mountConfigError(type, 'field Target must not be empty');
@@ -224,11 +205,6 @@ function validateMount(m: DockerMount): void {
   }
 }
 
-/** The message Docker gives when a `--mount type=bind` source does not exist (the caller checks). */
-export function bindSourceMissingMessage(source: string): string {
-  return `invalid mount config for type "bind": bind source path does not exist: ${source}`;
-}
-
 // --- -v ------------------------------------------------------------------------------------------
 
 const RW_MODES = new Set(['rw', 'ro']);
@@ -236,7 +212,7 @@ const LABEL_MODES = new Set(['z', 'Z']);
 const CONSISTENCY_MODES = new Set(['consistent', 'cached', 'delegated']);
 
 /** linuxValidMountMode: at most one of each kind, nothing unknown; `` is valid. */
-function validMountMode(mode: string): boolean {
+export function validMountMode(mode: string): boolean {
   if (mode === '') return true;
   const counts = { rw: 0, label: 0, propagation: 0, copy: 0, consistency: 0 };
   for (const o of mode.split(',')) {
@@ -336,278 +312,6 @@ export function parseVolumesFrom(spec: string): VolumesFrom {
   return { text: spec, container: spec.slice(0, colon), mode };
 }
 
-// --- --mount -------------------------------------------------------------------------------------
-
-const MOUNT_FLAG = '--mount';
-
-/** docker/cli's MountOpt.Set: the `--mount` CSV into Docker's Mount (the client's checks). */
-export function parseMountCsv(value: string): DockerMount {
-  const fields = readCsvRecord(value);
-  const mount: DockerMount = { Type: 'volume' };
-  let volumeOptions: NonNullable<DockerMount['VolumeOptions']> | undefined;
-  let bindOptions: NonNullable<DockerMount['BindOptions']> | undefined;
-  let tmpfsOptions: NonNullable<DockerMount['TmpfsOptions']> | undefined;
-  const volume = (): NonNullable<DockerMount['VolumeOptions']> => {
-    volumeOptions ??= { Labels: {} };
-    volumeOptions.DriverConfig ??= {};
-    return volumeOptions;
-  };
-  const bind = (): NonNullable<DockerMount['BindOptions']> => (bindOptions ??= {});
-  const tmpfs = (): NonNullable<DockerMount['TmpfsOptions']> => (tmpfsOptions ??= {});
-  const setOnMap = (target: Record<string, string>, v: string): void => {
-    const eq = v.indexOf('=');
-    if (eq < 0) target[v] = '';
-    else target[v.slice(0, eq)] = v.slice(eq + 1);
-  };
-  const bool = (key: string, v: string, message = `invalid value for ${key}: ${v}`): boolean => {
-    const b = parseGoBool(v);
-    if (b === undefined) throw new InvalidArgumentError(message);
-    return b;
-  };
-
-  for (const field of fields) {
-    const eq = field.indexOf('=');
-    const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
-    if (eq < 0) {
-      if (key === 'readonly' || key === 'ro') {
-        mount.ReadOnly = true;
-        continue;
-      }
-      if (key === 'volume-nocopy') {
-        volume().NoCopy = true;
-        continue;
-      }
-      if (key === 'bind-nonrecursive') {
-        bind().NonRecursive = true;
-        continue;
-      }
-      throw new InvalidArgumentError(`invalid field '${field}' must be a key=value pair`);
-    }
-    const v = field.slice(eq + 1);
-    switch (key) {
-      case 'type':
-        mount.Type = v.toLowerCase();
-        break;
-      case 'source':
-      case 'src':
-        mount.Source = v;
-        break;
-      case 'target':
-      case 'dst':
-      case 'destination':
-        mount.Target = v;
-        break;
-      case 'readonly':
-      case 'ro':
-        mount.ReadOnly = bool(key, v);
-        break;
-      case 'consistency':
-        mount.Consistency = v.toLowerCase();
-        break;
-      case 'bind-propagation':
-        bind().Propagation = v.toLowerCase();
-        break;
-      case 'bind-nonrecursive':
-        bind().NonRecursive = bool(key, v);
-        break;
-      case 'volume-nocopy':
-        volume().NoCopy = bool(key, v, `invalid value for volume-nocopy: ${v}`);
-        break;
-      case 'volume-label':
-        setOnMap(volume().Labels!, v);
-        break;
-      case 'volume-driver':
-        volume().DriverConfig!.Name = v;
-        break;
-      case 'volume-opt': {
-        const dc = volume().DriverConfig!;
-        dc.Options ??= {};
-        setOnMap(dc.Options, v);
-        break;
-      }
-      case 'tmpfs-size': {
-        let size: number;
-        try {
-          size = ramInBytes(v);
-        } catch (e) {
-          if (e instanceof InvalidArgumentError) throw new InvalidArgumentError(`invalid value for ${key}: ${v}`, { cause: e });
-          throw e;
-        }
-        tmpfs().SizeBytes = size;
-        break;
-      }
-      case 'tmpfs-mode': {
-        // strconv.ParseUint(v, 8, 32)
-        if (!/^[0-7]+$/.test(v) || parseInt(v, 8) > 0xffffffff) throw new InvalidArgumentError(`invalid value for ${key}: ${v}`);
-        tmpfs().Mode = parseInt(v, 8);
-        break;
-      }
-      default:
-        throw new InvalidArgumentError(`unexpected key '${key}' in '${field}'`);
-    }
-  }
-  if (mount.Type === '') throw new InvalidArgumentError('type is required');
-  if ((mount.Target ?? '') === '') throw new InvalidArgumentError('target is required');
-  if (volumeOptions !== undefined && mount.Type !== 'volume') throw new InvalidArgumentError(`cannot mix 'volume-*' options with mount type '${mount.Type}'`);
-  if (bindOptions !== undefined && mount.Type !== 'bind') throw new InvalidArgumentError(`cannot mix 'bind-*' options with mount type '${mount.Type}'`);
-  if (tmpfsOptions !== undefined && mount.Type !== 'tmpfs') throw new InvalidArgumentError(`cannot mix 'tmpfs-*' options with mount type '${mount.Type}'`);
-  // Field order as Docker's JSON has it.
-  const out: DockerMount = { Type: mount.Type };
-  if ((mount.Source ?? '') !== '') out.Source = mount.Source!;
-  out.Target = mount.Target!;
-  if (mount.ReadOnly) out.ReadOnly = true;
-  if ((mount.Consistency ?? '') !== '') out.Consistency = mount.Consistency!;
-  // Options as Go's JSON writes them: fields in order, zero values left out (omitempty).
-  if (bindOptions !== undefined) {
-    out.BindOptions = {};
-    if ((bindOptions.Propagation ?? '') !== '') out.BindOptions.Propagation = bindOptions.Propagation!;
-    if (bindOptions.NonRecursive) out.BindOptions.NonRecursive = true;
-  }
-  if (volumeOptions !== undefined) {
-    const vo: NonNullable<DockerMount['VolumeOptions']> = {};
-    if (volumeOptions.NoCopy) vo.NoCopy = true;
-    if (Object.keys(volumeOptions.Labels ?? {}).length > 0) vo.Labels = sortedKeys(volumeOptions.Labels!);
-    const dc = volumeOptions.DriverConfig ?? {};
-    vo.DriverConfig = {};
-    if ((dc.Name ?? '') !== '') vo.DriverConfig.Name = dc.Name!;
-    if (Object.keys(dc.Options ?? {}).length > 0) vo.DriverConfig.Options = sortedKeys(dc.Options!);
-    out.VolumeOptions = vo;
-  }
-  if (tmpfsOptions !== undefined) {
-    out.TmpfsOptions = {};
-    if (tmpfsOptions.SizeBytes) out.TmpfsOptions.SizeBytes = tmpfsOptions.SizeBytes;
-    if (tmpfsOptions.Mode) out.TmpfsOptions.Mode = tmpfsOptions.Mode;
-  }
-  return out;
-}
-
-/**
- * One `--mount` value: the client's parse (errors of stage `flag`, wrapped as pflag does), then
- * the daemon's check of the Mount (stage `daemon`).
- */
-export function parseMountFlag(value: string): MountFlag {
-  return validateMountFlag(parseFlagValue(MOUNT_FLAG, value, parseMountCsv));
-}
-
-/** The daemon's check of a `--mount`'s Mount (stage `daemon`), and its typed spec. */
-export function validateMountFlag(mount: DockerMount): MountFlag {
-  try {
-    validateMount(mount);
-  } catch (e) {
-    if (e instanceof InvalidArgumentError) throw daemonError(e.message);
-    throw e;
-  }
-  return { mount, spec: mountSpecOf(mount) };
-}
-
-/** The typed spec of a validated Mount (ParseMountSpec). */
-function mountSpecOf(m: DockerMount): MountSpec {
-  const destination = cleanPath(m.Target!);
-  const readOnly = m.ReadOnly === true;
-  switch (m.Type) {
-    case 'bind':
-      return {
-        type: 'bind',
-        source: cleanPath(m.Source!),
-        destination,
-        readOnly,
-        propagation: (m.BindOptions?.Propagation || 'rprivate') as Propagation,
-        nonRecursive: m.BindOptions?.NonRecursive === true,
-        createSource: false,
-        mode: '',
-      };
-    case 'volume': {
-      const spec: VolumeSpec = {
-        type: 'volume',
-        destination,
-        readOnly,
-        noCopy: m.VolumeOptions?.NoCopy === true,
-        driver: m.VolumeOptions?.DriverConfig?.Name || 'local',
-        driverOpts: { ...(m.VolumeOptions?.DriverConfig?.Options ?? {}) },
-        labels: { ...(m.VolumeOptions?.Labels ?? {}) },
-        mode: 'z',
-      };
-      if ((m.Source ?? '') !== '') spec.name = m.Source!;
-      return spec;
-    }
-    default: {
-      const spec: TmpfsSpec = { type: 'tmpfs', destination, readOnly };
-      if (m.TmpfsOptions?.SizeBytes) spec.sizeBytes = m.TmpfsOptions.SizeBytes;
-      if (m.TmpfsOptions?.Mode) spec.mode = m.TmpfsOptions.Mode;
-      return spec;
-    }
-  }
-}
-
-// --- --tmpfs ------------------------------------------------------------------------------------
-
-/** moby/sys/mount's mount flags (tmpfs options without a value). */
-const TMPFS_FLAGS = new Set([
-  'ro', 'rw', 'suid', 'nosuid', 'dev', 'nodev', 'exec', 'noexec', 'sync', 'async', 'dirsync', 'remount', 'mand', 'nomand',
-  'atime', 'noatime', 'diratime', 'nodiratime', 'bind', 'rbind', 'unbindable', 'runbindable', 'private', 'rprivate', 'shared',
-  'rshared', 'slave', 'rslave', 'relatime', 'norelatime', 'strictatime', 'nostrictatime',
-]);
-/** Options with a value a tmpfs takes. */
-const TMPFS_DATA = new Set(['', 'size', 'mode', 'uid', 'gid', 'nr_inodes', 'nr_blocks', 'mpol']);
-
-/** Go's %q of a []string: `["a" "b"]`. */
-function goQuoteSlice(parts: readonly string[]): string {
-  return `[${parts.map(goQuote).join(' ')}]`;
-}
-
-/** MergeTmpfsOptions' check of each option (Docker's message: `invalid tmpfs option ["bogus"]`). */
-export function checkTmpfsOptions(options: readonly string[]): void {
-  for (const o of options) {
-    if (o === 'defaults' || TMPFS_FLAGS.has(o)) continue;
-    const eq = o.indexOf('=');
-    const parts = eq < 0 ? [o] : [o.slice(0, eq), o.slice(eq + 1)];
-    if (parts.length !== 2 || !TMPFS_DATA.has(parts[0]!)) throw daemonError(`invalid tmpfs option ${goQuoteSlice(parts)}`);
-  }
-}
-
-/**
- * The `--tmpfs` values: the last one for a destination wins (HostConfig.Tmpfs is a map),
- * each destination checked as the daemon does, and its options as the daemon does at start.
- * Insertion order of the map is the first appearance of each destination.
- */
-export function parseTmpfsFlags(values: readonly string[]): { map: Record<string, string>; mounts: TmpfsMount[] } {
-  const map = new Map<string, string>();
-  for (const v of values) {
-    const colon = v.indexOf(':');
-    const dest = colon < 0 ? v : v.slice(0, colon);
-    map.set(dest, colon < 0 ? '' : v.slice(colon + 1));
-  }
-  const mounts: TmpfsMount[] = [];
-  for (const [dest, opts] of map) {
-    const t = targetError(dest);
-    if (t !== undefined) throw daemonError(t);
-    const options = opts === '' ? [] : opts.split(',');
-    checkTmpfsOptions(options);
-    mounts.push(options.length > 0 ? { destination: dest, options } : { destination: dest });
-  }
-  return { map: Object.fromEntries(map), mounts };
-}
-
-/** Docker's ConvertTmpfsOptions: a `--mount type=tmpfs` as tmpfs mount options (`ro,mode=1770,size=1m`). */
-export function tmpfsMountOptions(spec: TmpfsSpec): string[] {
-  const out: string[] = [];
-  if (spec.readOnly) out.push('ro');
-  if (spec.mode) out.push(`mode=${spec.mode.toString(8)}`);
-  if (spec.sizeBytes) {
-    let size = spec.sizeBytes;
-    let suffix = '';
-    for (const [s, d] of [['g', 1024 ** 3], ['m', 1024 ** 2], ['k', 1024]] as const) {
-      if (size % d === 0) {
-        size /= d;
-        suffix = s;
-        break;
-      }
-    }
-    out.push(`size=${size}${suffix}`);
-  }
-  return out;
-}
-
 // --- duplicates and the final list --------------------------------------------------------------
 
 /**
@@ -693,12 +397,6 @@ export function runtimeBind(spec: BindSpec): BindMount {
   const out: BindMount = { source: spec.source, destination: spec.destination, readOnly: spec.readOnly, propagation: spec.propagation };
   if (spec.nonRecursive) out.nonRecursive = true;
   return out;
-}
-
-/** A `--mount type=tmpfs` as the runtime takes it. */
-export function runtimeTmpfs(spec: TmpfsSpec): TmpfsMount {
-  const options = tmpfsMountOptions(spec);
-  return options.length > 0 ? { destination: spec.destination, options } : { destination: spec.destination };
 }
 
 /** Docker's types.MountPoint, an entry of inspect's `Mounts` (and of `ps`'s). */

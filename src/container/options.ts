@@ -42,7 +42,9 @@ import { parseSecurityOpts, parseUlimit, type SecurityOpts, type TmpfsMount, typ
 import { goQuote } from '../template/fmt.js';
 import { parseEnvFile, parseLabelFile, validateEnv, validateLabel, kvToMap, openFileErrorMessage, type EnvLookup } from './envfile.js';
 import { CreateFlagError, CreateRefusedError, clientError, daemonError, parseFlagValue } from './errors.js';
-import { RESTRICTED_NAME_CHARS, parseMountCsv, parseTmpfsFlags, parseVolumesFrom, registerMounts, validateMountFlag, type DockerMount, type MountFlag, type VolumeFlag, type VolumesFrom } from './mounts.js';
+import { RESTRICTED_NAME_CHARS, parseVolumesFrom, registerMounts, type DockerMount, type MountFlag, type VolumeFlag, type VolumesFrom } from './mounts.js';
+import { parseMountCsv, validateMountFlag } from './mountopt.js';
+import { parseTmpfsFlags } from './tmpfs.js';
 import { isValidSignal, parseSignal } from './signals.js';
 import { formatGoDuration, parseGoDuration, parseGoInt, parseNanoCpus, ramInBytes } from './units.js';
 
