@@ -176,6 +176,15 @@ describe('spec', () => {
     assert.match(specJson(r.spec), /"hard": 18446744073709551615,/);
     assert.throws(() => parseUlimit('nofile=10:5'), /soft limit must be less than or equal to hard limit: 10 > 5/);
     assert.throws(() => parseUlimit('bogus=1'), /invalid ulimit type: bogus/);
+    // Docker 20.10's other messages (go-units v0.4.0), as dockerd's CLI printed them.
+    assert.throws(() => parseUlimit('foo'), /^InvalidArgumentError: invalid ulimit argument: foo$/);
+    assert.throws(() => parseUlimit('toString=1'), /^InvalidArgumentError: invalid ulimit type: toString$/);
+    assert.throws(() => parseUlimit('nofile=x'), /^InvalidArgumentError: strconv.ParseInt: parsing "x": invalid syntax$/);
+    assert.throws(() => parseUlimit('nofile=1:2:3'), /^InvalidArgumentError: too many limit value arguments - 1:2:3, can only have up to two, `soft\[:hard\]`$/);
+    assert.throws(() => parseUlimit('nofile=-1:5'), /^InvalidArgumentError: ulimit soft limit must be less than or equal to hard limit: soft: -1 \(unlimited\), hard: 5$/);
+    assert.deepEqual(parseUlimit('nofile=-1'), { name: 'nofile', soft: -1, hard: -1 });
+    assert.deepEqual(parseUlimit('nofile=100:-1'), { name: 'nofile', soft: 100, hard: -1 });
+    assert.deepEqual(parseUlimit('nproc=+5'), { name: 'nproc', soft: 5, hard: 5 });
     assert.deepEqual(parseLimits('Limit Soft Limit Hard Limit Units\nMax open files            1024                 20000                files     \nMax core file size        0                    unlimited            bytes     \n'), {
       nofile: { soft: 1024, hard: 20000 },
       core: { soft: 0, hard: undefined },
@@ -198,8 +207,13 @@ describe('spec', () => {
     assert.equal(s.linux.seccomp, undefined);
     assert.deepEqual(s.annotations, { a: 'b', c: 'd', 'org.opencontainers.image.stopSignal': 'SIGINT' });
     assert.equal(s.linux.cgroupsPath, '/cairn/c0ffee');
-    assert.throws(() => spec({ securityOpt: ['apparmor=x'] }), UsageError);
+    // Docker on a host without AppArmor or SELinux takes these and ignores them; so does cairn.
+    assert.equal(spec({ securityOpt: ['seccomp=unconfined', 'apparmor=x', 'label=disable', 'label:type:t', 'disable'] }).process.noNewPrivileges, undefined);
+    assert.equal(spec({ securityOpt: ['seccomp:unconfined', 'no-new-privileges:true'] }).process.noNewPrivileges, true);
     assert.throws(() => spec({ securityOpt: ['seccomp=/my/profile.json'] }), UsageError);
+    assert.throws(() => spec({ securityOpt: ['no-new-privileges=maybe'] }), /^InvalidArgumentError: invalid --security-opt 2: "no-new-privileges=maybe"$/);
+    assert.throws(() => spec({ securityOpt: ['foo'] }), /^InvalidArgumentError: invalid --security-opt 1: "foo"$/);
+    assert.throws(() => spec({ securityOpt: ['foo=bar'] }), /^InvalidArgumentError: invalid --security-opt 2: "foo=bar"$/);
   });
 
   it('needs the seccomp profile unless unconfined', () => {

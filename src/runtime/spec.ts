@@ -289,16 +289,38 @@ export function capabilitySet(opts: { capAdd?: readonly string[]; capDrop?: read
   return [...new Set(caps)];
 }
 
-/** `--ulimit NAME=SOFT[:HARD]` as Docker parses it. */
+/** strconv.ParseInt(s, 10, 64), with Go's messages (JSON-quoted `s` is Go's quoting for these texts). */
+function parseInt64(s: string): number {
+  if (!/^[+-]?[0-9]+$/.test(s)) throw new InvalidArgumentError(`strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax`);
+  const n = BigInt(s);
+  if (n > 2n ** 63n - 1n || n < -(2n ** 63n)) throw new InvalidArgumentError(`strconv.ParseInt: parsing ${JSON.stringify(s)}: value out of range`);
+  return Number(n);
+}
+
+/**
+ * `--ulimit NAME=SOFT[:HARD]` as Docker 20.10 parses it (go-units v0.4.0 ParseUlimit), with its
+ * messages: `invalid ulimit argument: foo`, `invalid ulimit type: foo`, `strconv.ParseInt:
+ * parsing "x": invalid syntax`, `too many limit value arguments - 1:2:3, can only have up to
+ * two, \`soft[:hard]\``, `ulimit soft limit must be less than or equal to hard limit: 2 > 1`
+ * (`soft: -1 (unlimited), hard: 5` for an unlimited soft limit under a hard one). -1 is
+ * unlimited.
+ */
 export function parseUlimit(text: string): Ulimit {
-  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(text);
-  if (m === null) throw new InvalidArgumentError(`invalid ulimit argument: ${text}`);
-  const name = m[1]!;
-  if (!(name in ULIMIT_NAMES)) throw new InvalidArgumentError(`invalid ulimit type: ${name}`);
-  const soft = Number(m[2]);
-  const hard = m[3] === undefined ? soft : Number(m[3]);
-  if (soft > hard) throw new InvalidArgumentError(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
-  return { name: name as UlimitName, soft, hard };
+  const eq = text.indexOf('=');
+  if (eq < 0) throw new InvalidArgumentError(`invalid ulimit argument: ${text}`);
+  const name = text.slice(0, eq);
+  const value = text.slice(eq + 1);
+  if (!Object.hasOwn(ULIMIT_NAMES, name)) throw new InvalidArgumentError(`invalid ulimit type: ${name}`);
+  const parts = value.split(':');
+  if (parts.length > 2) throw new InvalidArgumentError(`too many limit value arguments - ${value}, can only have up to two, \`soft[:hard]\``);
+  const hard = parts.length === 2 ? parseInt64(parts[1]!) : undefined;
+  const soft = parseInt64(parts[0]!);
+  const h = hard ?? soft;
+  if (h !== -1) {
+    if (soft === -1) throw new InvalidArgumentError(`ulimit soft limit must be less than or equal to hard limit: soft: -1 (unlimited), hard: ${h}`);
+    if (soft > h) throw new InvalidArgumentError(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${h}`);
+  }
+  return { name: name as UlimitName, soft, hard: h };
 }
 
 /** RLIM_INFINITY: what the kernel takes as "unlimited" (written as a 64-bit integer; see bundle.ts's specJson). */
@@ -323,25 +345,56 @@ function rlimits(ulimits: readonly Ulimit[], host: HostFacts, warnings: string[]
   return [...out.values()];
 }
 
-interface SecurityOpts {
+export interface SecurityOpts {
   seccomp: 'default' | 'unconfined';
   noNewPrivileges: boolean;
+  /** `label=...` (and `disable`): accepted and ignored — cairn does no SELinux labelling, as Docker on a host without SELinux. */
+  label: string[];
+  /** `apparmor=...`: accepted and ignored, as Docker on a host without AppArmor. */
+  apparmor?: string;
 }
 
-/** `--security-opt` values cairn knows; anything else is a usage error. */
+/**
+ * `--security-opt` values as dockerd reads them (daemon parseSecurityOpt: `KEY=VALUE`, or the
+ * old `KEY:VALUE`; `no-new-privileges` and `disable` alone), with its messages for what it
+ * refuses (InvalidArgumentError, exit 125): `invalid --security-opt 1: "foo"` (no separator),
+ * `invalid --security-opt 2: "no-new-privileges=maybe"` (a bad value or an unknown key). A
+ * seccomp profile other than `unconfined` is cairn's refusal (UsageError): cairn applies the
+ * default profile or none.
+ */
 export function parseSecurityOpts(values: readonly string[]): SecurityOpts {
-  const out: SecurityOpts = { seccomp: 'default', noNewPrivileges: false };
+  const out: SecurityOpts = { seccomp: 'default', noNewPrivileges: false, label: [] };
   for (const v of values) {
-    const [key, value] = v.includes('=') ? [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)] : v.includes(':') ? [v.slice(0, v.indexOf(':')), v.slice(v.indexOf(':') + 1)] : [v, undefined];
-    if (key === 'seccomp') {
-      if (value !== 'unconfined') throw new UsageError(`invalid --security-opt ${v}: cairn supports seccomp=unconfined (the default profile is ${DEFAULT_SECCOMP_PROFILE})`);
-      out.seccomp = 'unconfined';
-    } else if (key === 'no-new-privileges') {
-      if (value === undefined || value === 'true') out.noNewPrivileges = true;
-      else if (value === 'false') out.noNewPrivileges = false;
-      else throw new UsageError(`invalid --security-opt ${v}: no-new-privileges takes true or false`);
-    } else {
-      throw new UsageError(`invalid --security-opt ${v}: cairn supports seccomp=unconfined and no-new-privileges`);
+    if (v === 'no-new-privileges') {
+      out.noNewPrivileges = true;
+      continue;
+    }
+    if (v === 'disable') {
+      out.label.push('disable');
+      continue;
+    }
+    const sep = v.includes('=') ? '=' : v.includes(':') ? ':' : undefined;
+    if (sep === undefined) throw new InvalidArgumentError(`invalid --security-opt 1: ${JSON.stringify(v)}`, { exitCode: 125 });
+    const key = v.slice(0, v.indexOf(sep));
+    const value = v.slice(v.indexOf(sep) + 1);
+    switch (key) {
+      case 'label':
+        out.label.push(value);
+        break;
+      case 'apparmor':
+        out.apparmor = value;
+        break;
+      case 'seccomp':
+        if (value !== 'unconfined') throw new UsageError(`--security-opt seccomp=${value} is not supported: cairn runs containers with the default seccomp profile (${DEFAULT_SECCOMP_PROFILE}) or, with seccomp=unconfined, none`);
+        out.seccomp = 'unconfined';
+        break;
+      case 'no-new-privileges':
+        if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) out.noNewPrivileges = true;
+        else if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) out.noNewPrivileges = false;
+        else throw new InvalidArgumentError(`invalid --security-opt 2: ${JSON.stringify(v)}`, { exitCode: 125 });
+        break;
+      default:
+        throw new InvalidArgumentError(`invalid --security-opt 2: ${JSON.stringify(v)}`, { exitCode: 125 });
     }
   }
   return out;
