@@ -11,6 +11,7 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from './digest/digest.js';
 import { listImages, listTags, tagsOf } from './metadata/records.js';
+import { containersOfVolume } from './container/records.js';
 import { SCHEMA_VERSION } from './metadata/db.js';
 import { parseReference } from './reference/reference.js';
 import { type DriverName } from './snapshot/index.js';
@@ -44,7 +45,10 @@ export interface RegistryServeOptions {
   uploadIdleMs?: number;
 }
 import type { AddressInfo } from 'node:net';
-import type { ContainerRecord, ContainerSettings, HealthState } from './container/model.js';
+import type { ContainerRecord, HealthState } from './container/model.js';
+import type { CreateOptions } from './container/options.js';
+import type { PsRow } from './container/ps.js';
+import type { DockerContainerInspect } from './container/inspect.js';
 import type { ForegroundContainer } from './container/foreground.js';
 import type { RemovedContainer, RemoveContainerOptions } from './container/lifecycle.js';
 import type { RuntimeProcess, StdioMode } from './runtime/oci-runtime.js';
@@ -99,7 +103,8 @@ export class Cairn {
    * the container module answers from its records once it is wired in here; until then no
    * container uses any volume.
    */
-  private readonly volumeUsers: VolumeUsers = () => [];
+  /** The containers using a volume (volume rm and prune refuse it, ls -f dangling=false lists it). */
+  private readonly volumeUsers: VolumeUsers = (name) => containersOfVolume(this.store.db, name);
 
   private constructor(private readonly store: Store) {
     // Volume directories a crash left without a record go with each collection.
@@ -242,8 +247,8 @@ export class Cairn {
   // --- containers -------------------------------------------------------------------------
 
   /** `create`: a container on the image `settings.image` names, with its writable layer; nothing runs. */
-  async createContainer(settings: ContainerSettings, name?: string): Promise<ContainerRecord> {
-    return (await import('./container/create.js')).createContainer(this.store, settings, name);
+  async createContainer(opts: CreateOptions): Promise<ContainerRecord> {
+    return (await import('./container/create.js')).createContainer(this.store, opts);
   }
 
   /** The container `ref` (ID, unique ID prefix or name) as it is now. */
@@ -264,6 +269,23 @@ export class Cairn {
       if ((await import('./container/records.js')).findContainer(this.store.db, c.id) !== undefined) out.push(now);
     }
     return out;
+  }
+
+  /** `ps`: every container with Docker's row for it (`trunc` unless `--no-trunc`). */
+  async containerRows(opts: { trunc: boolean; now?: number }): Promise<Array<{ container: ContainerRecord; row: PsRow }>> {
+    const { psInputOf } = await import('./container/view.js');
+    const { psRow } = await import('./container/ps.js');
+    const now = opts.now ?? Date.now();
+    return (await this.containers()).map((c) => ({ container: c, row: psRow(psInputOf(this.store.root, c), { now, trunc: opts.trunc }) }));
+  }
+
+  /** Docker's `inspect` document of a container. */
+  async inspectContainer(ref: string): Promise<DockerContainerInspect> {
+    const rec = await this.container(ref);
+    const { inspectOf } = await import('./container/view.js');
+    const { imageConfigOf } = await import('./container/prepare.js');
+    const sn = await this.store.snapshots();
+    return inspectOf(this.store.root, rec, await imageConfigOf(this.store, rec), sn.driver, await sn.mounts(rec.snapshot));
   }
 
   /** Start a container in the foreground: this process is its monitor until it exits. */
@@ -300,8 +322,8 @@ export class Cairn {
 
   /** `rename`: a new name (Docker's rules; must be free). */
   async renameContainer(ref: string, name: string): Promise<void> {
-    const { checkName } = await import('./container/create.js');
-    const checked = checkName(name);
+    const { parseContainerName } = await import('./container/options.js');
+    const checked = parseContainerName(name);
     (await import('./container/lifecycle.js')).renameContainerTo(this.store, await this.container(ref), checked);
   }
 
@@ -376,7 +398,7 @@ export class Cairn {
     const exit = await waitForExit(files.persistDir, { conmonPid, ...(conmonStartTime !== undefined ? { conmonStartTime } : {}) });
     const done = await this.waitContainer(rec.id);
     const exitCode = exit?.exitCode ?? done.state.exitCode;
-    if (rec.settings.autoRemove) await this.removeContainer(rec.id, { force: true, volumes: true });
+    if (rec.settings.create.autoRemove) await this.removeContainer(rec.id, { force: true, volumes: true });
     return { detached: false, exitCode, warnings: created.warnings };
   }
 

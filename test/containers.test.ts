@@ -90,7 +90,7 @@ describe('containers (foreground)', () => {
     const r = await cairnOk(root, ['run', '--name', 'kept', 'bb:1', 'sh', '-c', 'echo hi > /hello']);
     assert.equal(r.stdout, '');
     const row = (await cairnOk(root, ['ps', '-a', '--format', '{{.Names}} {{.Status}} {{.Command}}', '-f', 'name=kept'])).stdout;
-    assert.match(row, /^kept Exited \(0\) .* ago "sh -c 'echo hi > \/hello'"|^kept Exited \(0\) .* ago "sh -c echo hi > \/he…"\n$/);
+    assert.match(row, /^kept Exited \(0\) .* ago "sh -c 'echo hi > \/h…"\n$/);
     const now = traces();
     assert.equal(now.containers.length, before.containers.length + 1);
     assert.equal(now.snapshots.length, before.snapshots.length + 1, 'one writable snapshot');
@@ -214,7 +214,8 @@ describe('containers (foreground)', () => {
     const pid = Number((await cairnOk(root, ['top', (await ps())[0]!, '-o', 'pid'])).stdout.split('\n')[1]);
     killed.kill('SIGKILL');
     await killed.closed;
-    assert.equal((await cairnOk(root, ['ps', '-a'])).stdout.split('\n').length, 2, 'the header only: the --rm container is gone');
+    const left = (await cairnOk(root, ['ps', '-a'])).stdout;
+    assert.equal(left.split('\n').length, 2, `the header only: the --rm container is gone: ${left}`);
     assert.deepEqual(traces(), before);
     assert.equal(existsSync(`/proc/${pid}`), false, "the container's process is gone");
   });
@@ -251,8 +252,8 @@ describe('containers (foreground)', () => {
       [['run', '--pull', 'never', 'no-such-image', 'true'], 125, /No such image/],
       [['run', '--name', 'bad name', 'bb:1', 'true'], 125, /Invalid container name/],
       [['run', '--restart', 'always', 'bb:1', 'true'], 125, /no daemon/],
-      [['run', '-v', '/no/such/dir:/x', 'bb:1', 'true'], 125, /bind source path does not exist/],
-      [['run', '--health-interval', '5x', 'bb:1', 'true'], 125, /invalid duration "5x"/],
+      [['run', '--mount', `type=bind,src=${join(dir.path, 'no-such-dir')},dst=/x`, 'bb:1', 'true'], 125, /bind source path does not exist/],
+      [['run', '--health-interval', '5x', 'bb:1', 'true'], 125, /unknown unit "x" in duration "5x"/],
     ];
     for (const [args, code, message] of cases) {
       const r = await cairn(root, args);

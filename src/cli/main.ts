@@ -57,9 +57,9 @@ function rmiCommand(c: Command): Command {
     .action(lazy(() => import('./commands/rmi.js')));
 }
 
-function inspectCommand(c: Command, withType = false): Command {
-  c.description(withType ? 'Return low-level information on Docker objects' : 'Display detailed information on one or more images')
-    .usage(withType ? '[OPTIONS] NAME|ID [NAME|ID...]' : '[OPTIONS] IMAGE [IMAGE...]')
+function inspectCommand(c: Command, withType = false, what: 'images' | 'containers' = 'images'): Command {
+  c.description(withType ? 'Return low-level information on Docker objects' : `Display detailed information on one or more ${what}`)
+    .usage(withType ? '[OPTIONS] NAME|ID [NAME|ID...]' : what === 'images' ? '[OPTIONS] IMAGE [IMAGE...]' : '[OPTIONS] CONTAINER [CONTAINER...]')
     .argument('<image...>')
     .option('-f, --format <format>', "format output: 'json' (default) or a Go template");
   if (withType) c.option('--type <type>', 'only objects of this type: image or container');
@@ -216,6 +216,8 @@ function containerFlags(c: Command): Command {
     .option('-u, --user <user>', 'username or UID (format: <name|uid>[:<group|gid>])')
     .option('-v, --volume <volume>', 'bind mount a volume', collect, [])
     .option('--volumes-from <container>', 'mount volumes from the specified container(s)', collect, [])
+    .option('--shm-size <bytes>', 'size of /dev/shm')
+    .option('--detach-keys <keys>', 'override the key sequence for detaching a container')
     .option('-w, --workdir <dir>', 'working directory inside the container');
 }
 
@@ -383,6 +385,7 @@ function containerCommands(program: Command, container: Command): void {
       .action(lazy(() => import('./commands/ps.js')));
   ps(program.command('ps'));
   ps(container.command('ls').alias('list').alias('ps'));
+  inspectCommand(container.command('inspect'), false, 'containers');
 }
 
 /** `volume create|ls|inspect|rm|prune`, with Docker's usage lines and (short) descriptions. */

@@ -4,79 +4,132 @@
  * its own changes) — made together: the snapshot is leased until the record, a
  * garbage-collection root, holds it, so a failure or a kill on the way leaves nothing that
  * survives the next collection. Nothing runs yet.
+ *
+ * What Docker resolves at create is resolved here from the flags (options.ts) and the image:
+ * the command (Docker's Path and Args; "No command specified" without one), the mounts
+ * (`-v`, `--mount`, `--volumes-from`'s, the image's VOLUMEs as anonymous volumes), the named
+ * volumes (made when missing, as Docker makes them) and anonymous ones (made and named now).
+ * Volumes made here are removed again if the create fails.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { ConflictError, InvalidArgumentError } from '../errors.js';
-import { removeTree } from '../rmtree.js';
+import { hostname } from 'node:os';
+import { ConflictError, NotFoundError } from '../errors.js';
 import { readConfig, requireUnpacked } from '../image/config.js';
 import { resolveImage } from '../image/resolve.js';
 import { writeTx } from '../metadata/db.js';
 import { snapshotRef } from '../metadata/refs.js';
+import { removeTree } from '../rmtree.js';
+import { RUNTIME_NAMES, type RuntimeName } from '../runtime/oci-runtime.js';
 import type { Store } from '../store/store.js';
+import { createVolume, removeVolume } from '../volume/index.js';
+import { dockerConfig, pathAndArgs } from './config.js';
 import { containerFiles } from './files.js';
 import { initialState, type ContainerRecord, type ContainerSettings } from './model.js';
+import { containerMounts, type MountSpec } from './mounts.js';
 import { randomName } from './names.js';
-import { NAME_PATTERN, findContainer, insertContainer, nameTaken } from './records.js';
+import type { CreateOptions } from './options.js';
+import { findContainer, insertContainer, nameTaken } from './records.js';
 
 /** The snapshot key of a container's writable layer. */
 export function snapshotKeyOf(id: string): string {
   return `container-${id}`;
 }
 
-function insertContainerNameCheck(store: Store, name: string): void {
+function refuseTakenName(store: Store, name: string): void {
   const taken = findContainer(store.db, name);
   if (taken !== undefined && taken.name === name) {
     throw new ConflictError(`Conflict. The container name "/${name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`);
   }
 }
 
-/** Check a `--name` as Docker does. */
-export function checkName(name: string): string {
-  if (!NAME_PATTERN.test(name)) throw new InvalidArgumentError(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-  return name.startsWith('/') ? name.slice(1) : name;
+/** `--volumes-from`: the mounts of each container named, read-only where asked. */
+function inheritedMounts(store: Store, opts: CreateOptions): MountSpec[] {
+  const out: MountSpec[] = [];
+  for (const from of opts.volumesFrom) {
+    const source = findContainer(store.db, from.container);
+    if (source === undefined) throw new NotFoundError(`No such container: ${from.container}`);
+    for (const m of source.settings.mounts) {
+      if (m.type === 'tmpfs') continue;
+      const copy = { ...m } as MountSpec;
+      if (m.type === 'volume') delete (copy as { anonymous?: boolean }).anonymous;
+      if (from.mode === 'ro') copy.readOnly = true;
+      else if (from.mode === 'rw') copy.readOnly = false;
+      out.push(copy);
+    }
+  }
+  return out;
 }
 
-export async function createContainer(store: Store, settings: ContainerSettings, name?: string): Promise<ContainerRecord> {
-  const { image } = resolveImage(store.db, settings.image);
-  await requireUnpacked(store.content, image.id, settings.image);
+export async function createContainer(store: Store, opts: CreateOptions): Promise<ContainerRecord> {
+  const { image } = resolveImage(store.db, opts.image);
+  await requireUnpacked(store.content, image.id, opts.image);
   const config = (await readConfig(store.content, image.id)).config.config;
-  const entrypoint = settings.entrypoint ?? config?.Entrypoint ?? [];
-  const cmd = settings.args.length > 0 ? settings.args : settings.entrypoint !== undefined ? [] : (config?.Cmd ?? []);
-  settings = { ...settings, command: [...entrypoint, ...cmd] };
-  const wanted = name !== undefined && name !== '' ? checkName(name) : undefined;
   // Refused before anything is made (checked again in the transaction that takes the name).
-  if (wanted !== undefined) insertContainerNameCheck(store, wanted);
-  // Docker's IDs are never all digits (a short ID could be read as a number).
+  if (opts.name !== undefined) refuseTakenName(store, opts.name);
+  // Docker's IDs are never all digits in their short form (it could be read as a number).
   let id: string;
   do id = randomBytes(32).toString('hex');
   while (/^\d+$/.test(id.slice(0, 12)));
-  const key = snapshotKeyOf(id);
-  const sn = await store.snapshots();
-  return store.withLease(async (protect) => {
-    protect(snapshotRef(key));
-    await sn.prepare(key, image.topChainId ?? undefined);
-    const files = containerFiles(store.root, id);
-    try {
-      mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-      const rec: ContainerRecord = {
-        id,
-        name: wanted ?? '',
-        imageId: image.id,
-        snapshot: key,
-        created: new Date().toISOString(),
-        settings,
-        state: initialState(),
-      };
-      writeTx(store.db, () => {
-        rec.name = wanted ?? randomName((n) => nameTaken(store.db, n));
-        insertContainer(store.db, rec, image.topChainId ?? undefined);
-      });
-      return rec;
-    } catch (e) {
-      await sn.remove(key);
-      await removeTree(files.dir);
-      throw e;
-    }
+  const { path, args } = pathAndArgs(dockerConfig(opts, config, { id, hostHostname: hostname() }));
+  const runtime = (opts.runtime ?? 'crun') as RuntimeName;
+  if (!RUNTIME_NAMES.includes(runtime)) throw new NotFoundError(`Unknown runtime specified ${runtime}`);
+
+  const planned = containerMounts({
+    volumes: opts.volumes,
+    mounts: opts.mounts,
+    tmpfs: opts.tmpfs,
+    imageVolumes: Object.keys(config?.Volumes ?? {}),
+    inherited: inheritedMounts(store, opts),
   });
+  const made: string[] = [];
+  const undoVolumes = async () => {
+    for (const name of made) await removeVolume(store, name, { force: true, inUse: () => [] });
+  };
+  try {
+    const mounts: MountSpec[] = [];
+    for (const m of planned) {
+      if (m.type !== 'volume') {
+        if (m.type === 'bind' && m.createSource) mkdirSync(m.source, { recursive: true });
+        mounts.push(m);
+        continue;
+      }
+      if (m.name === undefined) {
+        const v = await createVolume(store, { anonymous: true });
+        made.push(v.name);
+        mounts.push({ ...m, name: v.name, anonymous: true });
+      } else {
+        const v = await createVolume(store, {
+          name: m.name,
+          ...(Object.keys(m.driverOpts).length > 0 ? { options: m.driverOpts } : {}),
+          ...(Object.keys(m.labels).length > 0 ? { labels: m.labels } : {}),
+        });
+        mounts.push({ ...m, name: v.name });
+      }
+    }
+    const settings: ContainerSettings = { create: opts, command: [path, ...args].filter((a, i) => i > 0 || a !== ''), mounts, runtime };
+    const key = snapshotKeyOf(id);
+    const sn = await store.snapshots();
+    return await store.withLease(async (protect) => {
+      protect(snapshotRef(key));
+      await sn.prepare(key, image.topChainId ?? undefined);
+      const files = containerFiles(store.root, id);
+      try {
+        mkdirSync(files.dir, { recursive: true, mode: 0o700 });
+        const rec: ContainerRecord = { id, name: opts.name ?? '', imageId: image.id, snapshot: key, created: new Date().toISOString(), settings, state: initialState() };
+        writeTx(store.db, () => {
+          rec.name = opts.name ?? randomName((n) => nameTaken(store.db, n));
+          insertContainer(store.db, rec, image.topChainId ?? undefined);
+        });
+        return rec;
+      } catch (e) {
+        await sn.remove(key);
+        await removeTree(files.dir);
+        throw e;
+      }
+    });
+  } catch (e) {
+    await undoVolumes();
+    throw e;
+  }
 }

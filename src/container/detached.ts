@@ -19,7 +19,7 @@ import { cairnCommand, containerFiles } from './files.js';
 import { effectiveHealthcheck, initialHealth } from './health.js';
 import { deleteFromRuntime, runtimeOf } from './lifecycle.js';
 import { isLive, type ContainerRecord, type ContainerState } from './model.js';
-import { imageConfigOf, prepareStart, unmountRootfs } from './prepare.js';
+import { imageConfigOf, prepareStart, releaseVolumes, unmountRootfs } from './prepare.js';
 import { findContainer, setState } from './records.js';
 
 export interface DetachedStart {
@@ -58,15 +58,16 @@ export async function createDetached(store: Store, rec: ContainerRecord, attache
       bundle: prepared.bundle,
       runtime: { name: runtime.name, binary: runtime.binary, root: runtime.root },
       logPath: files.log,
-      tty: rec.settings.tty,
-      interactive: rec.settings.interactive,
-      leaveStdinOpen: rec.settings.interactive,
+      tty: rec.settings.create.tty,
+      interactive: rec.settings.create.openStdin,
+      leaveStdinOpen: rec.settings.create.openStdin,
       exitDir: files.exitDir,
       persistDir: files.persistDir,
       exitCommand: [...cairnCommand(), '--root', store.root, 'container', 'cleanup', rec.id],
       name: rec.name,
     });
   } catch (e) {
+    await releaseVolumes(store, prepared.volumes);
     unmountRootfs(store.root, rec.id);
     throw e;
   }
@@ -86,17 +87,23 @@ export async function createDetached(store: Store, rec: ContainerRecord, attache
     delete state.attachedBy;
     if (attached) state.attachedBy = { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 };
     delete state.health;
-    if (effectiveHealthcheck(image?.Healthcheck, rec.settings.healthcheck) !== undefined) state.health = initialHealth();
+    state.volumes = { bootId: bootId(), names: prepared.volumes };
+    if (effectiveHealthcheck(image?.Healthcheck, rec.settings.create.healthcheck) !== undefined) state.health = initialHealth();
     setState(store.db, rec.id, state);
     return true;
   });
   if (!recorded) {
     await deleteFromRuntime(runtime, rec.id);
+    await releaseVolumes(store, prepared.volumes);
     unmountRootfs(store.root, rec.id);
     throw new ConflictError(`container ${rec.name} is already running or being removed`);
   }
+  let aborted = false;
   const abort = async (e: unknown): Promise<void> => {
+    if (aborted) return;
+    aborted = true;
     await deleteFromRuntime(runtime, rec.id);
+    await releaseVolumes(store, prepared.volumes);
     unmountRootfs(store.root, rec.id);
     writeTx(store.db, () => {
       const now = findContainer(store.db, rec.id);
@@ -104,6 +111,7 @@ export async function createDetached(store: Store, rec: ContainerRecord, attache
       const state: ContainerState = { ...now.state, status: rec.state.status === 'created' ? 'created' : 'exited', pid: 0, error: e instanceof Error ? e.message : String(e) };
       delete state.monitor;
       delete state.attachedBy;
+      delete state.volumes;
       setState(store.db, rec.id, state);
     });
   };

@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js';
 import { ConflictError } from '../errors.js';
 import { finishContainer, runtimeOf } from './lifecycle.js';
 import { isLive, type ContainerRecord, type ContainerState } from './model.js';
-import { imageConfigOf, prepareStart, unmountRootfs } from './prepare.js';
+import { imageConfigOf, prepareStart, releaseVolumes, unmountRootfs } from './prepare.js';
 import { findContainer, setState } from './records.js';
 import { containerFiles } from './files.js';
 import { LogWriter } from './logwriter.js';
@@ -49,17 +49,19 @@ export async function startForeground(store: Store, rec: ContainerRecord, stdio:
       monitor: { kind: 'foreground', pid: process.pid, startTime: startTime ?? 0, bootId: bootId() },
     };
     delete state.health;
-    if (effectiveHealthcheck(image?.Healthcheck, rec.settings.healthcheck) !== undefined) state.health = initialHealth();
+    state.volumes = { bootId: bootId(), names: prepared.volumes };
+    if (effectiveHealthcheck(image?.Healthcheck, rec.settings.create.healthcheck) !== undefined) state.health = initialHealth();
     setState(store.db, rec.id, state);
     return true;
   });
   if (!started) {
+    await releaseVolumes(store, prepared.volumes);
     unmountRootfs(store.root, rec.id);
     throw new ConflictError(`container ${rec.name} is already running or being removed`);
   }
   const proc = runtime.run(rec.id, prepared.bundle, { stdio });
   // Its output is also its log (as conmon would write it), unless it goes with its exit (--rm).
-  const log = stdio === 'pipe' && !rec.settings.autoRemove ? new LogWriter(containerFiles(store.root, rec.id).log) : undefined;
+  const log = stdio === 'pipe' && !rec.settings.create.autoRemove ? new LogWriter(containerFiles(store.root, rec.id).log) : undefined;
   if (log !== undefined) {
     proc.stdout?.on('data', (d: Buffer) => log.write('stdout', d));
     proc.stderr?.on('data', (d: Buffer) => log.write('stderr', d));

@@ -17,7 +17,8 @@ import type { HealthConfig } from '../oci/types.js';
 import type { Store } from '../store/store.js';
 import { execInContainer } from './exec.js';
 import { refresh } from './lifecycle.js';
-import type { ContainerRecord, HealthcheckSetting, HealthState } from './model.js';
+import type { ContainerRecord, HealthState } from './model.js';
+import type { HealthConfig as HealthcheckSetting } from './options.js';
 import { findContainer, setState } from './records.js';
 
 const SECOND = 1e9;
@@ -87,7 +88,7 @@ export function nextHealth(prev: HealthState | undefined, result: { start: strin
 
 /** Run the container's check once and record it; the health afterwards. */
 export async function runHealthcheck(store: Store, rec: ContainerRecord, image: HealthConfig | undefined): Promise<HealthState> {
-  const check = effectiveHealthcheck(image, rec.settings.healthcheck);
+  const check = effectiveHealthcheck(image, rec.settings.create.healthcheck);
   if (check === undefined) throw new ConflictError(`container ${rec.name} has no defined healthcheck`);
   const now = await refresh(store, rec);
   if (now.state.status !== 'running') throw new ConflictError(`container ${rec.name} is not running`);

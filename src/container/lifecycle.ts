@@ -23,9 +23,10 @@ import { removeTree } from '../rmtree.js';
 import { ociRuntime, type OciRuntime } from '../runtime/oci-runtime.js';
 import type { Store } from '../store/store.js';
 import { containerFiles, runtimeStateDir } from './files.js';
-import { isLive, type ContainerRecord, type ContainerState } from './model.js';
-import { unmountRootfs } from './prepare.js';
-import { deleteContainer, findContainer, renameContainer, setState, setStateIf } from './records.js';
+import { isLive, volumesOf, type ContainerRecord, type ContainerState } from './model.js';
+import { removeVolume } from '../volume/index.js';
+import { releaseVolumes, unmountRootfs } from './prepare.js';
+import { containersOfVolume, deleteContainer, findContainer, renameContainer, setState, setStateIf } from './records.js';
 
 export function runtimeOf(store: Store, rec: ContainerRecord): OciRuntime {
   return ociRuntime(runtimeStateDir(store.root), rec.settings.runtime);
@@ -67,15 +68,20 @@ export async function finishContainer(store: Store, id: string, exitCode: number
   if (rec === undefined) return;
   await deleteFromRuntime(runtimeOf(store, rec), rec.id);
   unmountRootfs(store.root, rec.id);
+  let release: string[] = [];
   const recorded = writeTx(store.db, () => {
     const now = findContainer(store.db, id);
     if (now === undefined || !isLive(now.state.status)) return false;
     const state: ContainerState = { ...now.state, status: 'exited', pid: 0, exitCode, error, oomKilled, finishedAt: new Date().toISOString() };
     delete state.monitor;
+    // Volumes acquired in an earlier boot hold no mount and no count any more.
+    if (state.volumes !== undefined && state.volumes.bootId === bootId()) release = state.volumes.names;
+    delete state.volumes;
     setState(store.db, id, state);
     return true;
   });
-  if (recorded && rec.settings.autoRemove && !attachedAlive(rec.state)) await removeContainer(store, id, { force: true, volumes: true });
+  await releaseVolumes(store, release);
+  if (recorded && rec.settings.create.autoRemove && !attachedAlive(rec.state)) await removeContainer(store, id, { force: true, volumes: true });
 }
 
 /** Whether a foreground process attached to the container (run -t) is alive. */
@@ -85,7 +91,7 @@ function attachedAlive(state: ContainerState): boolean {
 
 /** The container's record, brought up to date with the machine (see the module's comment). */
 export async function refresh(store: Store, rec: ContainerRecord): Promise<ContainerRecord> {
-  if (rec.state.status === 'exited' && rec.settings.autoRemove && !attachedAlive(rec.state)) {
+  if (rec.state.status === 'exited' && rec.settings.create.autoRemove && !attachedAlive(rec.state)) {
     // An attached foreground run that would have removed it is gone: remove it as --rm asks.
     await removeContainer(store, rec.id, { force: true, volumes: true });
     return rec;
@@ -132,7 +138,7 @@ export async function waitContainer(store: Store, id: string, timeoutMs?: number
 
 /** Docker's stop signal of a container: `--stop-signal`, else the image's, else SIGTERM. */
 export function stopSignalOf(rec: ContainerRecord, imageStopSignal: string | undefined): NodeJS.Signals {
-  const name = rec.settings.stopSignal ?? imageStopSignal ?? 'SIGTERM';
+  const name = rec.settings.create.stopSignal ?? imageStopSignal ?? 'SIGTERM';
   return (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
 }
 
@@ -150,7 +156,7 @@ export async function stopContainer(store: Store, rec: ContainerRecord, signal: 
   let now = await refresh(store, rec);
   if (!isLive(now.state.status)) return now;
   const rt = runtimeOf(store, rec);
-  const timeout = timeoutSeconds ?? rec.settings.stopTimeout ?? 10;
+  const timeout = timeoutSeconds ?? rec.settings.create.stopTimeout ?? 10;
   if (now.state.status === 'paused') {
     await rt.kill(rec.id, 'SIGKILL', { all: true });
   } else if (timeout !== 0) {
@@ -178,11 +184,11 @@ async function signalIgnoringGone(rt: OciRuntime, id: string, signal: NodeJS.Sig
 export interface RemoveContainerOptions {
   /** Kill a live container first. */
   force?: boolean;
-  /** Remove its anonymous volumes too (`rm -v`, `--rm`). */
+  /** Remove its anonymous volumes too (`rm -v`, `--rm`), unless another container uses them. */
   volumes?: boolean;
 }
 
-/** What removing a container removed (its anonymous volumes, for the caller to remove). */
+/** What removing a container removed (with the anonymous volumes that went with it). */
 export interface RemovedContainer {
   id: string;
   name: string;
@@ -211,7 +217,18 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
   if ((await sn.stat(current.snapshot).catch(notFoundAsUndefined)) !== undefined) await sn.remove(current.snapshot);
   const files = containerFiles(store.root, current.id);
   if (existsSync(files.dir)) await removeTree(files.dir);
-  return { id: current.id, name: current.name, anonymousVolumes: opts.volumes ? current.settings.volumes.filter((v) => v.anonymous).map((v) => v.name) : [] };
+  const anonymous = opts.volumes ? volumesOf(current.settings).filter((v) => v.anonymous).map((v) => v.name) : [];
+  const removedVolumes: string[] = [];
+  for (const name of anonymous) {
+    try {
+      await removeVolume(store, name, { force: true, inUse: (n) => containersOfVolume(store.db, n) });
+      removedVolumes.push(name);
+    } catch (e) {
+      // Another container (--volumes-from) still uses it: it stays, as Docker leaves it.
+      if (!(e instanceof ConflictError)) throw e;
+    }
+  }
+  return { id: current.id, name: current.name, anonymousVolumes: removedVolumes };
 }
 
 function notFoundAsUndefined(e: unknown): undefined {

@@ -6,77 +6,30 @@
  * in the foreground). Records of these live in the metadata database (records.ts).
  */
 import type { Digest } from '../digest/digest.js';
-import type { BindMount, TmpfsMount, Ulimit } from '../runtime/spec.js';
 import type { RuntimeName } from '../runtime/oci-runtime.js';
+import type { MountSpec } from './mounts.js';
+import type { CreateOptions } from './options.js';
 
 /** Docker's container statuses. */
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
-/** A named or anonymous volume mounted into the container. */
-export interface VolumeMountSetting {
-  /** The volume's name (an anonymous volume's is made at create). */
-  name: string;
-  destination: string;
-  readOnly?: boolean;
-  /** Do not fill an empty volume with the image's content at its mount point. */
-  noCopy?: boolean;
-  /** Made for this container (`-v /dst`, an image VOLUME): removed with `rm -v` and `--rm`. */
-  anonymous?: boolean;
-}
-
-/** Docker's Healthcheck config (durations in nanoseconds, as Docker keeps them). */
-export interface HealthcheckSetting {
-  Test?: string[];
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  Retries?: number;
-}
-
+/**
+ * What a container was created with: the flags as parsed (options.ts; Docker's Config and
+ * HostConfig are made from these and the image's config), and what create resolved from them
+ * and the image: the command it runs (Docker's Path and Args), its mounts (named volumes by
+ * name, anonymous ones named at create, binds, tmpfs; `--volumes-from` and the image's VOLUMEs
+ * included), and its OCI runtime.
+ */
 export interface ContainerSettings {
-  /** The image as the user named it. */
-  image: string;
-  /** Arguments after the image name (replace the image's Cmd). */
-  args: string[];
-  /** `--entrypoint`: replaces the image's Entrypoint. */
-  entrypoint?: string[];
-  /** `-e`/`--env-file` in order. */
-  env: string[];
-  workdir?: string;
-  /** `-u` as given (resolved against the image's passwd at start). */
-  user?: string;
-  /** `--hostname`; default the ID's first 12 characters. */
-  hostname?: string;
-  tty: boolean;
-  /** `-i`: keep stdin open. */
-  interactive: boolean;
-  readOnly: boolean;
-  network: 'host' | 'none';
-  memory?: number;
-  memorySwap?: number;
-  cpus?: number;
-  pidsLimit?: number;
-  ulimits: Ulimit[];
-  capAdd: string[];
-  capDrop: string[];
-  privileged: boolean;
-  securityOpt: string[];
-  binds: BindMount[];
-  tmpfs: TmpfsMount[];
-  volumes: VolumeMountSetting[];
-  labels: Record<string, string>;
-  stopSignal?: string;
-  /** Seconds `stop` waits before SIGKILL (default 10). */
-  stopTimeout?: number;
-  init: boolean;
-  /** `--rm`. */
-  autoRemove: boolean;
+  create: CreateOptions;
+  command: string[];
+  mounts: MountSpec[];
   runtime: RuntimeName;
-  healthcheck?: HealthcheckSetting;
-  /** `--platform` as asked, for inspect. */
-  platform?: string;
-  /** What it runs, resolved at create from the image's Entrypoint and Cmd and the flags (Docker's Path and Args). */
-  command?: string[];
+}
+
+/** The named volumes a container's mounts use, with whether each was made for it (anonymous). */
+export function volumesOf(settings: ContainerSettings): Array<{ name: string; anonymous: boolean }> {
+  return settings.mounts.flatMap((m) => (m.type === 'volume' && m.name !== undefined ? [{ name: m.name, anonymous: m.anonymous === true }] : []));
 }
 
 /** Who keeps a started container's stdio and records its exit. */
@@ -113,6 +66,8 @@ export interface ContainerState {
    * it lives).
    */
   attachedBy?: { pid: number; startTime: number };
+  /** The named volumes acquired for this run (released once when it ends, in the same boot). */
+  volumes?: { bootId: string; names: string[] };
   health?: HealthState;
 }
 

@@ -56,6 +56,8 @@ export interface BindSpec {
 export interface VolumeSpec {
   type: 'volume';
   name?: string;
+  /** Named at create for this container (an anonymous `-v`, an image VOLUME): goes with `rm -v` and `--rm`. */
+  anonymous?: boolean;
   destination: string;
   readOnly: boolean;
   /** Skip filling an empty volume with the image's content at the mount point. */

@@ -18,7 +18,11 @@ import type { ContainerConfig } from '../oci/types.js';
 import { secureSpec, writeBundle } from '../runtime/bundle.js';
 import { readHostDevices, readHostFacts } from '../runtime/host.js';
 import { loadSeccompProfile } from '../runtime/seccomp.js';
-import { buildSpec, parseSecurityOpts, type OciSpec, type RunOptions } from '../runtime/spec.js';
+import { buildSpec, type BindMount, type OciSpec, type RunOptions, type TmpfsMount } from '../runtime/spec.js';
+import { resolveInRoot } from '../runtime/rootpath.js';
+import { acquireVolume, isVolumeEmpty, populateVolume, releaseVolume } from '../volume/index.js';
+import { runtimeBind } from './mounts.js';
+import { runtimeTmpfs } from './tmpfs.js';
 import { resolveUser } from '../runtime/user.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { mountAll, unmount } from '../snapshot/index.js';
@@ -45,8 +49,9 @@ export function isMountPoint(path: string): boolean {
 
 /** The hostname a container gets. */
 export function containerHostname(rec: ContainerRecord): string {
-  if (rec.settings.hostname !== undefined && rec.settings.hostname !== '') return rec.settings.hostname;
-  return rec.settings.network === 'host' ? osHostname() : rec.id.slice(0, 12);
+  const h = rec.settings.create.hostname;
+  if (h !== undefined && h !== '') return h;
+  return rec.settings.create.network === 'host' ? osHostname() : rec.id.slice(0, 12);
 }
 
 /** Mount the container's root filesystem (if it is not mounted); returns where. */
@@ -75,65 +80,110 @@ export interface Prepared {
   bundle: string;
   rootfs: string;
   warnings: string[];
+  /** The named volumes acquired for it (release each once, when it stops). */
+  volumes: string[];
 }
 
 /**
- * Mount the root filesystem, write the /etc files and the bundle. On failure the root
- * filesystem is unmounted again (nothing is left mounted by a container that did not start).
+ * The container's volumes, acquired (mounted if they have options) and, unless `nocopy`, an
+ * empty one filled with what the image has at its mount point (as Docker does on first use);
+ * binds of their directories. On failure, what was acquired is released.
+ */
+async function volumeBinds(store: Store, rec: ContainerRecord, rootfs: string): Promise<{ binds: BindMount[]; acquired: string[] }> {
+  const binds: BindMount[] = [];
+  const acquired: string[] = [];
+  try {
+    for (const m of rec.settings.mounts) {
+      if (m.type !== 'volume' || m.name === undefined) continue;
+      const path = await acquireVolume(store, m.name);
+      acquired.push(m.name);
+      if (!m.noCopy && isVolumeEmpty(store, m.name)) {
+        const inImage = resolveInRoot(rootfs, m.destination);
+        if (inImage.kind === 'dir') await populateVolume(store, m.name, inImage.hostPath);
+      }
+      binds.push({ source: path, destination: m.destination, readOnly: m.readOnly });
+    }
+    return { binds, acquired };
+  } catch (e) {
+    await releaseVolumes(store, acquired);
+    throw e;
+  }
+}
+
+/** Release volumes acquired for a container (each once). */
+export async function releaseVolumes(store: Store, names: readonly string[]): Promise<void> {
+  for (const n of names) await releaseVolume(store, n);
+}
+
+/** The runtime's mounts of the container's binds and tmpfs mounts (volumes apart). */
+function otherMounts(rec: ContainerRecord): { binds: BindMount[]; tmpfs: TmpfsMount[] } {
+  const binds: BindMount[] = [];
+  const tmpfs: TmpfsMount[] = [...rec.settings.create.tmpfs];
+  for (const m of rec.settings.mounts) {
+    if (m.type === 'bind') binds.push(runtimeBind(m));
+    else if (m.type === 'tmpfs') tmpfs.push(runtimeTmpfs(m));
+  }
+  return { binds, tmpfs };
+}
+
+/**
+ * Mount the root filesystem, acquire the volumes, write the /etc files and the bundle. On
+ * failure everything is undone: nothing is left mounted or acquired by a container that did
+ * not start.
  */
 export async function prepareStart(store: Store, rec: ContainerRecord, image: ContainerConfig | undefined, runtime: OciRuntime): Promise<Prepared> {
   const files = containerFiles(store.root, rec.id);
-  const s = rec.settings;
+  const c = rec.settings.create;
   const rootfs = await mountRootfs(store, rec);
+  let acquired: string[] = [];
   try {
     const hostname = containerHostname(rec);
     writeFileSync(files.hostname, `${hostname}\n`);
-    if (s.network === 'host' && existsSync('/etc/hosts')) copyFileSync('/etc/hosts', files.hosts);
+    if (c.network === 'host' && existsSync('/etc/hosts')) copyFileSync('/etc/hosts', files.hosts);
     else writeFileSync(files.hosts, NONE_HOSTS);
     if (existsSync('/etc/resolv.conf')) writeFileSync(files.resolvConf, readFileSync('/etc/resolv.conf'));
     else writeFileSync(files.resolvConf, '');
 
-    const userSpec = s.user !== undefined && s.user !== '' ? s.user : image?.User;
+    const userSpec = c.user !== undefined && c.user !== '' ? c.user : image?.User;
     const user = resolveUser(rootfs, userSpec);
-    const binds = [...s.binds];
-    let entrypoint = s.entrypoint;
-    let args = s.args;
-    if (s.init) {
+    const volumes = await volumeBinds(store, rec, rootfs);
+    acquired = volumes.acquired;
+    const other = otherMounts(rec);
+    const binds = [...other.binds, ...volumes.binds];
+    let command = rec.settings.command;
+    if (c.init === true) {
       const init = INIT_BINARIES.find((p) => existsSync(p));
       if (init === undefined) throw new PreconditionError('--init needs tini-static or catatonit on the host: install tini (scripts/setup.sh does)');
       binds.push({ source: init, destination: INIT_PATH, readOnly: true });
-      const ep = entrypoint ?? image?.Entrypoint ?? [];
-      const cmd = args.length > 0 ? args : entrypoint !== undefined ? [] : (image?.Cmd ?? []);
-      entrypoint = [INIT_PATH, '--', ...ep];
-      args = cmd;
+      command = [INIT_PATH, '--', ...command];
     }
-    const security = parseSecurityOpts(s.securityOpt);
     const options: RunOptions = {
-      args,
-      ...(entrypoint !== undefined ? { entrypoint } : {}),
-      env: s.env,
-      ...(s.workdir !== undefined ? { workdir: s.workdir } : {}),
+      // The command was resolved at create (Docker's Path and Args): given whole as the entrypoint.
+      args: [],
+      entrypoint: command,
+      env: c.env,
+      ...(c.workdir !== undefined && c.workdir !== '' ? { workdir: c.workdir } : {}),
       user,
       hostname,
-      tty: s.tty,
-      readOnly: s.readOnly,
-      network: s.network,
-      ...(s.memory !== undefined ? { memory: s.memory } : {}),
-      ...(s.memorySwap !== undefined ? { memorySwap: s.memorySwap } : {}),
-      ...(s.cpus !== undefined ? { cpus: s.cpus } : {}),
-      ...(s.pidsLimit !== undefined ? { pidsLimit: s.pidsLimit } : {}),
-      ulimits: s.ulimits,
-      capAdd: s.capAdd,
-      capDrop: s.capDrop,
-      privileged: s.privileged,
-      securityOpt: s.securityOpt,
+      tty: c.tty,
+      readOnly: c.readOnly,
+      network: c.network,
+      ...(c.memory > 0 ? { memory: c.memory } : {}),
+      ...(c.memorySwap !== 0 ? { memorySwap: c.memorySwap } : {}),
+      ...(c.nanoCpus > 0 ? { cpus: c.nanoCpus / 1e9 } : {}),
+      ...(c.pidsLimit !== undefined ? { pidsLimit: c.pidsLimit } : {}),
+      ulimits: c.ulimits,
+      capAdd: c.capAdd,
+      capDrop: c.capDrop,
+      privileged: c.privileged,
+      securityOpt: c.securityOpt,
       binds,
-      tmpfs: s.tmpfs,
+      tmpfs: other.tmpfs,
       etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf },
-      labels: s.labels,
-      ...(s.stopSignal !== undefined ? { stopSignal: s.stopSignal } : {}),
+      labels: c.labels,
+      ...(c.stopSignal !== undefined ? { stopSignal: c.stopSignal } : {}),
     };
-    const confined = !s.privileged && security.seccomp === 'default';
+    const confined = !c.privileged && c.security.seccomp === 'default';
     const { spec, warnings } = buildSpec({
       id: rec.id,
       image,
@@ -142,12 +192,13 @@ export async function prepareStart(store: Store, rec: ContainerRecord, image: Co
       host: readHostFacts(),
       kernel: release(),
       ...(confined ? { seccompProfile: loadSeccompProfile() } : {}),
-      ...(s.privileged ? { hostDevices: readHostDevices() } : {}),
+      ...(c.privileged ? { hostDevices: readHostDevices() } : {}),
     });
     const secured = await runtime.optimise(secureSpec(spec));
     writeBundle(files.bundle, secured);
-    return { spec: secured, bundle: files.bundle, rootfs, warnings };
+    return { spec: secured, bundle: files.bundle, rootfs, warnings, volumes: acquired };
   } catch (e) {
+    await releaseVolumes(store, acquired);
     unmount(rootfs);
     throw e;
   }

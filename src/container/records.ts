@@ -9,7 +9,7 @@ import type { Digest } from '../digest/digest.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Db } from '../metadata/db.js';
 import { addRefs, dropRefs, layerRef, snapshotRef } from '../metadata/refs.js';
-import type { ContainerRecord, ContainerSettings, ContainerState, ContainerStatus } from './model.js';
+import { volumesOf, type ContainerRecord, type ContainerSettings, type ContainerState, type ContainerStatus } from './model.js';
 
 interface Row {
   id: string;
@@ -37,9 +37,6 @@ function fromRow(r: Row): ContainerRecord {
   };
 }
 
-/** Docker's container name rule. */
-export const NAME_PATTERN = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-
 /** Add a container (its name must be free); `topChainId` is its image's top layer. */
 export function insertContainer(db: Db, rec: ContainerRecord, topChainId: Digest | undefined): void {
   const taken = db.prepare('SELECT id FROM containers WHERE name = ?').get(rec.name) as { id: string } | undefined;
@@ -47,10 +44,10 @@ export function insertContainer(db: Db, rec: ContainerRecord, topChainId: Digest
     throw new ConflictError(`Conflict. The container name "/${rec.name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`);
   }
   db.prepare('INSERT INTO containers (id, name, image_id, image_ref, snapshot, created_at, status, config, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-    rec.id, rec.name, rec.imageId, rec.settings.image, rec.snapshot, rec.created, rec.state.status, JSON.stringify(rec.settings), JSON.stringify(rec.state),
+    rec.id, rec.name, rec.imageId, rec.settings.create.image, rec.snapshot, rec.created, rec.state.status, JSON.stringify(rec.settings), JSON.stringify(rec.state),
   );
   const ins = db.prepare('INSERT OR IGNORE INTO container_volumes (container_id, volume) VALUES (?, ?)');
-  for (const v of rec.settings.volumes) ins.run(rec.id, v.name);
+  for (const v of volumesOf(rec.settings)) ins.run(rec.id, v.name);
   addRefs(db, owner(rec.id), [snapshotRef(rec.snapshot), ...(topChainId !== undefined ? [layerRef(topChainId)] : [])]);
 }
 

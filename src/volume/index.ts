@@ -12,3 +12,4 @@ export { isVolumeEmpty, populateVolume } from './populate.js';
 export { sweepVolumeLeftovers } from './sweep.js';
 export type { VolumeOptions } from './options.js';
 export { VOLUME_NAME_CHARS, naturalCompare } from './names.js';
+export { dataDir as volumeMountpoint } from './layout.js';

@@ -9,12 +9,12 @@ export async function run(program: Command, cmd: Command, ref: string): Promise<
   const o = cmd.opts<{ stdin: boolean; detachKeys?: string }>();
   await withCairn(program, async (cairn) => {
     const rec = await cairn.container(ref);
-    const withStdin = o.stdin && rec.settings.interactive;
+    const withStdin = o.stdin && rec.settings.create.openStdin;
     const r = await cairn.attach(ref, {
       ...(withStdin ? { stdin: process.stdin } : {}),
       stdout: process.stdout,
       stderr: process.stderr,
-      tty: rec.settings.tty,
+      tty: rec.settings.create.tty,
       ...(o.detachKeys !== undefined ? { detachKeys: o.detachKeys } : {}),
     });
     if (withStdin) process.stdin.destroy();

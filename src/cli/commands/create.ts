@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { Cairn } from '../../engine.js';
 import { CairnError, NotFoundError } from '../../errors.js';
-import { settingsFromFlags, type CreateFlags } from '../container-flags.js';
+import { createOptionsFromFlags, reportFlagError, type CreateFlags } from '../container-flags.js';
 import { out, withCairn } from '../context.js';
 import { pullForContainer } from './pull.js';
 
@@ -27,10 +27,17 @@ export async function ensureImage(cairn: Cairn, image: string, o: Pick<CreateFla
 
 export async function run(program: Command, cmd: Command, image: string, args: string[]): Promise<void> {
   const o = cmd.opts<CreateFlags>();
-  const settings = settingsFromFlags(image, args, o);
+  let options;
+  try {
+    options = createOptionsFromFlags('create', image, args, o);
+  } catch (e) {
+    if (reportFlagError(e, cmd.parent?.name() === 'container' ? 'cairn container create' : 'cairn create')) return;
+    throw e;
+  }
+  const settings = options;
   await withCairn(program, async (cairn) => {
     await ensureImage(cairn, image, o);
-    const rec = await cairn.createContainer(settings, o.name);
+    const rec = await cairn.createContainer(settings);
     out(`${rec.id}\n`);
   });
 }

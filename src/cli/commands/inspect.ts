@@ -1,6 +1,7 @@
 /** `cairn inspect` / `cairn image inspect`: Docker's JSON array, or a Go template per image. */
 import type { Command } from 'commander';
 import type { ImageInspect } from '../../image/query.js';
+import type { DockerContainerInspect } from '../../container/inspect.js';
 import { CairnError, InvalidArgumentError, NotFoundError } from '../../errors.js';
 import { GoNil, GoStruct, TemplateError, goJSON } from '../../template/index.js';
 import { goJson, parseFormat } from '../format.js';
@@ -8,9 +9,9 @@ import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
   const o = cmd.opts<{ format?: string; type?: string }>();
-  // `inspect` looks for any object (images only, until containers come), `image inspect` for images.
-  const imageCommand = cmd.parent?.name() === 'image';
-  const type = imageCommand ? 'image' : o.type;
+  // `inspect` looks for any object (a container first, as Docker), `image inspect` for images, `container inspect` for containers.
+  const parent = cmd.parent?.name();
+  const type = parent === 'image' ? 'image' : parent === 'container' ? 'container' : o.type;
   if (type !== undefined && type !== 'image' && type !== 'container') {
     process.stderr.write(`${JSON.stringify(type)} is not a valid value for --type\n`);
     process.exitCode = 1;
@@ -21,13 +22,19 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
   // Docker refuses a template that does not parse before it looks anything up: exit 64.
   const tpl = o.format && o.format !== 'json' ? parseFormat(o.format, { exitCode: 64 }) : undefined;
   await withCairn(program, async (cairn) => {
-    const results: ImageInspect[] = [];
+    const results: Array<{ image: ImageInspect } | { container: DockerContainerInspect }> = [];
     let failure: CairnError | undefined;
     for (const name of images) {
       try {
-        // no containers yet: --type container finds nothing
-        if (type === 'container') throw new NotFoundError(notFound(name));
-        results.push(await cairn.inspect(name));
+        if (type !== 'image') {
+          try {
+            results.push({ container: await cairn.inspectContainer(name) });
+            continue;
+          } catch (e) {
+            if (!(e instanceof NotFoundError) || type === 'container') throw e;
+          }
+        }
+        results.push({ image: await cairn.inspect(name) });
       } catch (e) {
         // Docker prints what it found, then the error for the rest, and exits 1.
         if (!(e instanceof NotFoundError || (type === undefined && e instanceof InvalidArgumentError))) throw e;
@@ -40,9 +47,11 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
       // raw JSON (a map) with missingkey=error, and that run's error is the one reported.
       let text = '';
       let templateFailure: CairnError | undefined;
-      for (const r of results) {
+      for (const found of results) {
+        const r = 'image' in found ? found.image : found.container;
         try {
-          text += tpl.execute(typedImageInspect(r)) + '\n';
+          // A container's document goes as the raw map (its typed struct is not modelled).
+          text += ('image' in found ? tpl.execute(typedImageInspect(found.image)) : tpl.execute(r, { missingKey: 'error' })) + '\n';
         } catch (e) {
           if (!(e instanceof TemplateError)) throw e;
           try {
@@ -57,7 +66,7 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
       if (templateFailure) process.stderr.write(`Error: ${templateFailure.message}\n`);
       failure ??= templateFailure;
     } else {
-      out(goJson(results, 4) + '\n');
+      out(goJson(results.map((r) => ('image' in r ? r.image : r.container)), 4) + '\n');
     }
     if (failure) {
       process.exitCode = 1;

@@ -9,12 +9,11 @@
 import type { Command } from 'commander';
 import type { Cairn } from '../../engine.js';
 import { CairnError, NotFoundError } from '../../errors.js';
-import { settingsFromFlags, type CreateFlags } from '../container-flags.js';
+import { createOptionsFromFlags, reportFlagError, type CreateFlags } from '../container-flags.js';
 import { out, withCairn } from '../context.js';
 import { ensureImage } from './create.js';
 
 interface RunFlags extends CreateFlags {
-  detach?: boolean;
   sigProxy: string;
 }
 
@@ -22,12 +21,19 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
 
 export async function run(program: Command, cmd: Command, image: string, args: string[]): Promise<void> {
   const o = cmd.opts<RunFlags>();
-  const settings = settingsFromFlags(image, args, o);
+  let options;
+  try {
+    options = createOptionsFromFlags('run', image, args, o);
+  } catch (e) {
+    if (reportFlagError(e, cmd.parent?.name() === 'container' ? 'cairn container run' : 'cairn run')) return;
+    throw e;
+  }
+  const settings = options;
   await withCairn(program, async (cairn) => {
     let rec;
     try {
       await ensureImage(cairn, image, o);
-      rec = await cairn.createContainer(settings, o.name);
+      rec = await cairn.createContainer(settings);
     } catch (e) {
       // Docker's `run` fails with 125 when the container cannot be made.
       throw asStartFailure(e);
@@ -45,10 +51,10 @@ export async function run(program: Command, cmd: Command, image: string, args: s
       return;
     }
     if (settings.tty) {
-      process.exitCode = await attached(cairn, rec.id, settings.interactive, true);
+      process.exitCode = await attached(cairn, rec.id, settings.openStdin, true);
       return;
     }
-    process.exitCode = await foreground(cairn, rec.id, settings.tty, settings.interactive, o.sigProxy !== 'false', true);
+    process.exitCode = await foreground(cairn, rec.id, settings.tty, settings.openStdin, o.sigProxy !== 'false', true);
   });
 }
 

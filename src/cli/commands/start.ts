@@ -14,8 +14,8 @@ export async function run(program: Command, cmd: Command, refs: string[]): Promi
     if (o.attach || o.interactive) {
       if (refs.length > 1) throw new CairnError('usage', 'you cannot start and attach multiple containers at once');
       const rec = await cairn.container(refs[0]!);
-      const interactive = (o.interactive ?? false) && rec.settings.interactive;
-      process.exitCode = rec.settings.tty ? await attached(cairn, rec.id, interactive, false) : await foreground(cairn, rec.id, false, interactive, true, false);
+      const interactive = (o.interactive ?? false) && rec.settings.create.openStdin;
+      process.exitCode = rec.settings.create.tty ? await attached(cairn, rec.id, interactive, false) : await foreground(cairn, rec.id, false, interactive, true, false);
       return;
     }
     await eachContainer(refs, async (ref) => {
