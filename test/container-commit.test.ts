@@ -130,6 +130,8 @@ for (const driver of ['overlay', 'native'] as const) {
       // `cairn history` shows it.
       const hist = (await cairnOk(fx.root, ['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Comment}}', 'bb:committed'])).stdout.split('\n');
       assert.equal(hist[0], '/bin/sh -c echo hi > /f|the changes');
+      const [inspected] = JSON.parse((await cairnOk(fx.root, ['image', 'inspect', 'bb:committed'])).stdout) as Array<{ Comment: string; Author: string; Parent: string }>;
+      assert.deepEqual([inspected!.Comment, inspected!.Author, inspected!.Parent], ['the changes', 'Ann <ann@example.com>', fx.imageId], "inspect shows the message (the last history entry's, as Docker)");
 
       // A container of the committed image sees the changes.
       const n = (await fx.container('of-committed', true, r.chainId)).rootfs;
