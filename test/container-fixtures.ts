@@ -4,6 +4,7 @@
  * asked for), containers as active snapshots on its top layer — mounted where the test
  * writes into them, as a running container would — and cleanup of every mount and snapshot.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,13 +18,13 @@ import { cairnOk, makeDockerArchive, makeTar, unmountUnder } from './helpers.js'
 
 export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
-/** The image: a base layer (busybox, /etc, /dir, /opq, /tmp) and a second one changing /etc/motd. */
-export async function imageArchive(tag = 'bb:1'): Promise<Buffer> {
+/** The image's base layer: busybox, /etc, /dir, /opq, /tmp. */
+export async function baseLayer(): Promise<Buffer> {
   const bin = readFileSync('/bin/busybox');
-  const base = await makeTar([
+  return makeTar([
     { path: 'bin/', type: 'dir' },
     { path: 'bin/busybox', content: bin, mode: 0o755 },
-    ...['sh', 'cat', 'echo', 'ls', 'rm', 'mkdir', 'touch'].map((a) => ({ path: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' })),
+    ...['sh', 'cat', 'echo', 'ls', 'rm', 'mkdir', 'touch', 'chmod', 'ln', 'mv', 'true'].map((a) => ({ path: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' })),
     { path: 'etc/', type: 'dir' },
     { path: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\nu1:x:1234:1235::/:/bin/sh\n' },
     { path: 'etc/keep', content: 'keep\n' },
@@ -36,6 +37,11 @@ export async function imageArchive(tag = 'bb:1'): Promise<Buffer> {
     { path: 'opq/old', content: 'old\n' },
     { path: 'tmp/', type: 'dir', mode: 0o1777 },
   ]);
+}
+
+/** The image: the base layer and a second one changing /etc/motd. */
+export async function imageArchive(tag = 'bb:1'): Promise<Buffer> {
+  const base = await baseLayer();
   const second = await makeTar([{ path: 'etc/', type: 'dir' }, { path: 'etc/motd', content: 'second motd\n' }]);
   return makeDockerArchive([{ layers: [base, second], repoTags: [tag], config: { config: { Cmd: ['sh'], Env: ['PATH=/bin'] } } }]);
 }
@@ -61,9 +67,11 @@ export class Fixture {
     readonly topChainId: Digest,
   ) {}
 
-  static async create(dir: string, driver: 'overlay' | 'native', tag = 'bb:1'): Promise<Fixture> {
+  /** A store on `driver` holding the two-layer image as `tag` (or, given `rootfs`, that tar imported as one layer). */
+  static async create(dir: string, driver: 'overlay' | 'native', tag = 'bb:1', rootfs?: Buffer): Promise<Fixture> {
     const root = join(dir, `root-${driver}`);
-    await cairnOk(root, ['--storage-driver', driver, 'load'], { input: await imageArchive(tag) });
+    if (rootfs !== undefined) await cairnOk(root, ['--storage-driver', driver, 'import', '-', tag], { input: rootfs });
+    else await cairnOk(root, ['--storage-driver', driver, 'load'], { input: await imageArchive(tag) });
     const store = await Store.open({ root });
     const { image } = resolveImage(store.db, tag);
     return new Fixture(dir, root, store, await store.snapshots(), image.id, image.topChainId!);
@@ -115,6 +123,13 @@ export class Fixture {
 /** Unmount a container's root filesystem (before a check that needs it unmounted). */
 export function unmountContainer(c: Container): void {
   unmount(c.rootfs);
+}
+
+/** Run a shell script inside a container's mounted root filesystem (chroot, the image's static busybox): its writes land as a container's would. */
+export function inContainer(c: Container, script: string): string {
+  const r = spawnSync('chroot', [c.rootfs, '/bin/sh', '-c', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`chroot sh -c ${JSON.stringify(script)} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
 }
 
 export interface TarListing {
