@@ -91,9 +91,14 @@ export async function mountView(store: Store, what: { mounts: readonly Mount[] }
 /** Run `job` on a view mounted by {@link mountView}; it is undone afterwards, whatever happened. */
 export async function withMounted<T>(store: Store, what: { mounts: readonly Mount[] } | { parentOf: string; sn: Snapshotter }, job: (root: string) => Promise<T>): Promise<T> {
   const view = await mountView(store, what);
+  let result: T;
   try {
-    return await job(view.root);
-  } finally {
-    await view.release();
+    result = await job(view.root);
+  } catch (e) {
+    // The job's failure is the one to report; one of the undoing is only warned of.
+    await view.release().catch((re: unknown) => process.emitWarning(`cairn: could not undo a view at ${view.root}: ${(re as Error).message}`));
+    throw e;
   }
+  await view.release();
+  return result;
 }
