@@ -15,8 +15,10 @@ import { after, before, describe, it } from 'node:test';
 import { copyFromContainer, statContainerPath } from '../src/container/copy-from.js';
 import { copyToContainer } from '../src/container/copy-to.js';
 import { copyToHost } from '../src/container/host-copy.js';
-import { type Container, Fixture, listTar, sha256 } from './container-fixtures.js';
-import { makeTar, tempDir } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { baseLayer, type Container, Fixture, inContainer, listTar, sha256 } from './container-fixtures.js';
+import { DOCKER, docker, ensureDockerd } from './docker.js';
+import { have, makeTar, tempDir } from './helpers.js';
 
 const names = async (tar: AsyncIterable<Uint8Array>): Promise<string[]> => (await listTar(tar)).map((e) => e.name);
 
@@ -225,3 +227,42 @@ for (const driver of ['overlay', 'native'] as const) {
     });
   });
 }
+
+describe('cp beside Docker 20.10', { skip: !have(DOCKER) || !have('dockerd') ? 'docker is not installed' : false }, () => {
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let fx: Fixture;
+  let stop: () => Promise<void> = async () => undefined;
+  const name = `cairn-cp-${process.pid}`;
+  const script = 'ln -s dir /dirlink; ln -s /dir/a /alink; ln -s /../../../etc/passwd /etc/evil';
+
+  before(async () => {
+    dir = await tempDir('cairn-cp-docker-');
+    const tar = await baseLayer();
+    fx = await Fixture.create(dir.path, 'overlay', 'bb:cp', tar);
+    stop = (await ensureDockerd()).stop;
+    docker(['import', '-', `${name}:1`], tar);
+  });
+
+  after(async () => {
+    try {
+      spawnSync(DOCKER, ['rm', '-f', name], { stdio: 'ignore' });
+      spawnSync(DOCKER, ['rmi', `${name}:1`], { stdio: 'ignore' });
+      await fx?.close();
+    } finally {
+      await stop();
+      await dir.cleanup();
+    }
+  });
+
+  it('archives what docker cp CTR:SRC - archives, named alike', async () => {
+    docker(['run', '--name', name, '--network', 'none', `${name}:1`, '/bin/sh', '-c', script]);
+    const c = await fx.container('beside-docker');
+    inContainer(c, script);
+    for (const [src, follow] of [['/dir', false], ['/dir/.', false], ['/dir/a', false], ['/dirlink', false], ['/dirlink/', false], ['/dirlink', true], ['/etc/evil', true], ['/alink', false]] as const) {
+      const out = spawnSync(DOCKER, ['cp', ...(follow ? ['-L'] : []), `${name}:${src}`, '-'], { maxBuffer: 64 << 20 });
+      assert.equal(out.status, 0, out.stderr?.toString());
+      const view = (l: Awaited<ReturnType<typeof listTar>>) => l.map((e) => `${e.type} ${e.name} ${e.mode.toString(8)} ${e.uid}:${e.gid} ${e.linkname} ${e.body ?? ''}`);
+      assert.deepEqual(view(await listTar(copyFromContainer(c.rootfs, src, { followLink: follow }).tar)), view(await listTar(out.stdout)), `cp ${follow ? '-L ' : ''}${src}`);
+    }
+  });
+});

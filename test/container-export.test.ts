@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { exportRootfs } from '../src/container/export.js';
-import { Fixture, listTar, sha256 } from './container-fixtures.js';
-import { tempDir } from './helpers.js';
+import { baseLayer, Fixture, inContainer, listTar, sha256 } from './container-fixtures.js';
+import { DOCKER, docker, ensureDockerd } from './docker.js';
+import { have, tempDir } from './helpers.js';
 
 /** Mount points under `dir`, from this process's mountinfo. */
 function mountsUnder(dir: string): string[] {
@@ -88,3 +90,45 @@ for (const driver of ['overlay', 'native'] as const) {
     });
   });
 }
+
+/** What Docker's init layer adds to every container (/.dockerenv, the /etc files it mounts, /dev, /proc, /sys): not the container's own. */
+const DOCKER_INIT = /^(\.dockerenv|dev\/.*|proc\/|sys\/|etc\/(hostname|hosts|mtab|resolv\.conf))$/;
+
+describe('export beside Docker 20.10', { skip: !have(DOCKER) || !have('dockerd') ? 'docker is not installed' : false }, () => {
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let fx: Fixture;
+  let stop: () => Promise<void> = async () => undefined;
+  const name = `cairn-export-${process.pid}`;
+  const script = 'echo hi > /f; rm /etc/keep; rm -r /dir/sub; mkdir /opq2; ln -s / /escape';
+
+  before(async () => {
+    dir = await tempDir('cairn-export-docker-');
+    const tar = await baseLayer();
+    fx = await Fixture.create(dir.path, 'overlay', 'bb:export', tar);
+    stop = (await ensureDockerd()).stop;
+    docker(['import', '-', `${name}:1`], tar);
+  });
+
+  after(async () => {
+    try {
+      spawnSync(DOCKER, ['rm', '-f', name], { stdio: 'ignore' });
+      spawnSync(DOCKER, ['rmi', `${name}:1`], { stdio: 'ignore' });
+      await fx?.close();
+    } finally {
+      await stop();
+      await dir.cleanup();
+    }
+  });
+
+  it('writes the entries docker export writes, in its order, with the same contents', async () => {
+    docker(['run', '--name', name, '--network', 'none', `${name}:1`, '/bin/sh', '-c', script]);
+    const out = spawnSync(DOCKER, ['export', name], { maxBuffer: 64 << 20 });
+    assert.equal(out.status, 0, out.stderr?.toString());
+    const theirs = (await listTar(out.stdout)).filter((e) => !DOCKER_INIT.test(e.name));
+    const c = await fx.container('beside-docker');
+    inContainer(c, script);
+    const ours = await listTar(await exportRootfs(fx.store, { snapshotKey: c.key }));
+    const view = (l: typeof ours) => l.map((e) => `${e.type} ${e.name} ${e.mode.toString(8)} ${e.uid}:${e.gid} ${e.linkname} ${e.body ?? ''}`);
+    assert.deepEqual(view(ours), view(theirs));
+  });
+});
