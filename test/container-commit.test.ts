@@ -21,8 +21,9 @@ import { constants, fstatat } from '../src/native/index.js';
 import { unmount, writableLayer } from '../src/snapshot/index.js';
 import { Store } from '../src/store/store.js';
 import { readTar } from '../src/tar/index.js';
-import { type Container, Fixture, listTar, sha256 } from './container-fixtures.js';
-import { cairn, cairnOk, REPO, tempDir } from './helpers.js';
+import { baseLayer, type Container, Fixture, inContainer, listTar, sha256 } from './container-fixtures.js';
+import { DOCKER, docker, ensureDockerd } from './docker.js';
+import { cairn, cairnOk, have, REPO, tempDir } from './helpers.js';
 
 /** The changes every test container makes: add, change, delete a file, delete a directory, replace one wholesale. */
 function change(c: Container): void {
@@ -253,3 +254,60 @@ for (const driver of ['overlay', 'native'] as const) {
     });
   });
 }
+
+describe('commit beside Docker 20.10', { skip: !have(DOCKER) || !have('dockerd') ? 'docker is not installed' : false }, () => {
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let fx: Fixture;
+  let stop: () => Promise<void> = async () => undefined;
+  const name = `cairn-commit-${process.pid}`;
+  const script = 'echo hi > /f; rm /etc/keep; rm -r /dir/sub; echo more >> /dir/a; rm -r /opq; mkdir /opq; echo new > /opq/c; mkdir -p /n/m; ln -s /etc /link';
+
+  before(async () => {
+    dir = await tempDir('cairn-commit-docker-');
+    const tar = await baseLayer();
+    fx = await Fixture.create(dir.path, 'overlay', 'bb:commit', tar);
+    stop = (await ensureDockerd()).stop;
+    docker(['import', '-', `${name}:1`], tar);
+  });
+
+  after(async () => {
+    try {
+      spawnSync(DOCKER, ['rm', '-f', name], { stdio: 'ignore' });
+      spawnSync(DOCKER, ['rmi', `${name}:2`, `${name}:1`], { stdio: 'ignore' });
+      await fx?.close();
+    } finally {
+      await stop();
+      await dir.cleanup();
+    }
+  });
+
+  it("adds a layer of the same entries as docker commit's, and the same history entry", async () => {
+    docker(['run', '--name', name, '--network', 'none', `${name}:1`, '/bin/sh', '-c', script]);
+    docker(['commit', '-a', 'Ann', '-m', 'msg', name, `${name}:2`]);
+    const saved = spawnSync(DOCKER, ['save', `${name}:2`], { maxBuffer: 256 << 20 });
+    assert.equal(saved.status, 0, saved.stderr?.toString());
+    const members = new Map<string, Buffer>();
+    for await (const e of readTar(saved.stdout)) {
+      const chunks: Buffer[] = [];
+      for await (const c of e.body) chunks.push(Buffer.from(c));
+      members.set(e.header.name, Buffer.concat(chunks));
+    }
+    const manifest = JSON.parse(members.get('manifest.json')!.toString()) as Array<{ Config: string; Layers: string[] }>;
+    const theirs = await listTar(members.get(manifest[0]!.Layers.at(-1)!)!);
+    const theirConfig = JSON.parse(members.get(manifest[0]!.Config)!.toString()) as { history: Array<Record<string, unknown>>; rootfs: { diff_ids: string[] } };
+
+    const c = await fx.container('beside-docker');
+    inContainer(c, script);
+    const r = await commitLayer(fx.store, { snapshotKey: c.key, image: fx.imageId, author: 'Ann', message: 'msg', containerConfig: { Cmd: ['/bin/sh', '-c', script] }, tag: 'bb:commit2' });
+    const ours = await listTar((await savedLayers(fx.root, dir.path, 'bb:commit2')).at(-1)!);
+    // Whiteouts: the same names, though Docker writes them with its own mode and time. The order
+    // differs only there: Docker places a whiteout where the deleted name sorts, cairn's differ
+    // (as containerd's) where `.wh.NAME` sorts.
+    const view = (l: typeof ours) => l.map((e) => (e.name.split('/').pop()!.startsWith('.wh.') ? `whiteout ${e.name}` : `${e.type} ${e.name} ${e.mode.toString(8)} ${e.uid}:${e.gid} ${e.linkname} ${e.body ?? ''}`)).sort();
+    assert.deepEqual(view(ours), view(theirs));
+    const { config } = await readConfig(fx.store.content, r.imageId);
+    const strip = (h: Record<string, unknown>) => ({ ...h, created: undefined });
+    assert.deepEqual(strip(config.history!.at(-1)!), strip(theirConfig.history.at(-1)!));
+    assert.equal(config.rootfs.diff_ids.length, theirConfig.rootfs.diff_ids.length);
+  });
+});
