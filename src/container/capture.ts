@@ -63,11 +63,17 @@ function keepInLayer(name: string): boolean {
   return rest === 'opaque' || rest === 'whiteout' || rest.startsWith('overlay.');
 }
 
-/** Capture the writable layer of active snapshot `key` (see the module comment). */
-export async function captureLayer(store: Store, key: string, protect: (ref: Ref) => void): Promise<CapturedLayer> {
+/**
+ * Capture the writable layer of active snapshot `key` (see the module comment) as a layer on
+ * the committed chain `onto` — by default the snapshot's own parent, the image's top layer;
+ * another when the snapshot stands on a layer of its own above the image's (as Docker's
+ * `-init` layer does), whose changes are not the container's.
+ */
+export async function captureLayer(store: Store, key: string, protect: (ref: Ref) => void, onto?: Digest): Promise<CapturedLayer> {
   const sn = await store.snapshots();
   const container = await activeLayer(sn, key);
-  const parent = container.parent as Digest | undefined;
+  const below = container.parent as Digest | undefined;
+  const parent = onto ?? below;
   const what = `the writable layer of snapshot ${key}`;
   const newKey = `commit-${process.pid}-${randomBytes(6).toString('hex')}`;
   protect(snapshotRef(newKey));
@@ -76,7 +82,7 @@ export async function captureLayer(store: Store, key: string, protect: (ref: Ref
   try {
     layer = sn.capabilities.rebase
       ? await fromUpper(store, container.dir, made.dir, what, protect)
-      : await throughDiffer(store, sn, container.mounts, parent, made, what, protect);
+      : await throughDiffer(store, sn, container.mounts, below, made, what, protect);
   } catch (e) {
     await removeOrWarn(sn, newKey);
     throw e;
@@ -108,7 +114,7 @@ async function fromUpper(store: Store, upper: string, dest: string, what: string
   return recordTar(store, diffOverlayUpper(dest, { sourceDateEpoch: null, overlayXattrNamespaces: ['trusted'] }), what, protect);
 }
 
-/** A whole-tree driver: the Differ's tar applied into the new snapshot (a copy of the parent), recorded as it goes. */
+/** A whole-tree driver: the Differ's tar (the container against what it stands on) applied into the new snapshot (a copy of the chain it goes on), recorded as it goes. */
 async function throughDiffer(
   store: Store,
   sn: Snapshotter,
