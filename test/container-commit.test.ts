@@ -13,7 +13,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EMPTY_TAR_DIFF_ID } from '../src/container/capture.js';
+import { captureLayer, EMPTY_TAR_DIFF_ID } from '../src/container/capture.js';
+import type { Digest } from '../src/digest/digest.js';
 import { commitLayer } from '../src/container/commit.js';
 import { readConfig } from '../src/image/config.js';
 import { getLayer, listImages } from '../src/metadata/records.js';
@@ -167,6 +168,26 @@ for (const driver of ['overlay', 'native'] as const) {
         }
       });
     }
+
+    it("a container on a layer of its own (Docker's -init) is captured onto the image: the layer holds only the container's changes", async () => {
+      const init = await fx.sn.prepare('init-prep', fx.topChainId);
+      mkdirSync(join(writableLayer(init).dir, 'etc'), { recursive: true });
+      writeFileSync(join(writableLayer(init).dir, 'etc', 'hosts'), '127.0.0.1 localhost\n');
+      await fx.sn.commit('init-layer', 'init-prep');
+      const c = await fx.container('on-init', true, 'init-layer' as Digest);
+      writeFileSync(join(c.rootfs, 'mine'), 'mine\n');
+      const lease = fx.store.lease();
+      try {
+        const layer = await captureLayer(fx.store, c.key, lease.protect, fx.topChainId);
+        assert.ok(!layer.empty);
+        assert.equal((await fx.sn.stat(layer.chainId)).parent, fx.topChainId);
+        const n = (await fx.container('sees-capture', true, layer.chainId)).rootfs;
+        assert.equal(readFileSync(join(n, 'mine'), 'utf8'), 'mine\n');
+        assert.equal(existsSync(join(n, 'etc', 'hosts')), false, "the -init layer's file is not the container's change");
+      } finally {
+        lease.release();
+      }
+    });
 
     it('an unchanged container adds no layer: an empty_layer history entry, as Docker 20.10', async () => {
       const c = await fx.container('unchanged', false);

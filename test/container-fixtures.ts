@@ -12,7 +12,8 @@ import type { Digest } from '../src/digest/digest.js';
 import { NotFoundError } from '../src/errors.js';
 import { resolveImage } from '../src/image/resolve.js';
 import { type Mount, mountAll, type Snapshotter, unmount, writableLayer } from '../src/snapshot/index.js';
-import { Store } from '../src/store/store.js';
+import { type Lease, Store } from '../src/store/store.js';
+import { snapshotRef } from '../src/metadata/refs.js';
 import { readTar } from '../src/tar/index.js';
 import { cairnOk, makeDockerArchive, makeTar, unmountUnder } from './helpers.js';
 
@@ -55,9 +56,10 @@ export interface Container {
   mounts: Mount[];
 }
 
-/** A store holding the image, and the containers a test made on it (removed by `close`). */
+/** A store holding the image, and the containers a test made on it (leased, as a container record would keep them; removed by `close`). */
 export class Fixture {
   readonly containers: Container[] = [];
+  private readonly lease: Lease;
   private constructor(
     readonly dir: string,
     readonly root: string,
@@ -65,7 +67,9 @@ export class Fixture {
     readonly sn: Snapshotter,
     readonly imageId: Digest,
     readonly topChainId: Digest,
-  ) {}
+  ) {
+    this.lease = store.lease();
+  }
 
   /** A store on `driver` holding the two-layer image as `tag` (or, given `rootfs`, that tar imported as one layer). */
   static async create(dir: string, driver: 'overlay' | 'native', tag = 'bb:1', rootfs?: Buffer): Promise<Fixture> {
@@ -80,6 +84,7 @@ export class Fixture {
   /** A container: an active snapshot on the image's top layer (or `on`), mounted (unless `mount` is false). */
   async container(name: string, mount = true, on: Digest = this.topChainId): Promise<Container> {
     const key = `ctr-${name}`;
+    this.lease.protect(snapshotRef(key));
     const mounts = await this.sn.prepare(key, on);
     const rootfs = join(this.dir, `rootfs-${name}`);
     const c: Container = { key, rootfs, upper: writableLayer(mounts).dir, mounts };
@@ -114,6 +119,7 @@ export class Fixture {
         });
       }
     } finally {
+      this.lease.release();
       this.store.close();
       unmountUnder(this.dir);
     }
