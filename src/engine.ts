@@ -273,7 +273,7 @@ export class Cairn {
 
   /** `ps`: every container with Docker's row for it (`trunc` unless `--no-trunc`). */
   async containerRows(opts: { trunc: boolean; now?: number }): Promise<Array<{ container: ContainerRecord; row: PsRow }>> {
-    const { psInputOf } = await import('./container/view.js');
+    const { psInputOf } = await import('./container/describe.js');
     const { psRow } = await import('./container/ps.js');
     const now = opts.now ?? Date.now();
     return (await this.containers()).map((c) => ({ container: c, row: psRow(psInputOf(this.store.root, c), { now, trunc: opts.trunc }) }));
@@ -282,7 +282,7 @@ export class Cairn {
   /** Docker's `inspect` document of a container. */
   async inspectContainer(ref: string): Promise<DockerContainerInspect> {
     const rec = await this.container(ref);
-    const { inspectOf } = await import('./container/view.js');
+    const { inspectOf } = await import('./container/describe.js');
     const { imageConfigOf } = await import('./container/prepare.js');
     const sn = await this.store.snapshots();
     return inspectOf(this.store.root, rec, await imageConfigOf(this.store, rec), sn.driver, await sn.mounts(rec.snapshot));

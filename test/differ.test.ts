@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/store/store.js';
 import { OverlayDiffer, WalkingDiffer, type Differ } from '../src/diff/differ.js';
@@ -101,4 +101,19 @@ for (const [name, make] of Object.entries(DIFFERS)) {
 test('the overlay differ refuses mounts that are not a writable overlay over the lower ones', async () => {
   const d = new OverlayDiffer();
   await assert.rejects(d.compare([], [{ type: 'bind', source: '/nonexistent', options: ['ro', 'rbind'] }]), /not a writable overlay/);
+});
+
+test('the walking differ stream returned early waits for its reads, then unmounts both trees', async () => {
+  const sn = await store.snapshots();
+  const prep = await sn.prepare('early-base-active');
+  await new WalkingDiffer(() => store.scratchDir()).apply(readableOf(await makeTar([{ path: 'big', content: Buffer.alloc(8 << 20, 1) }, { path: 'small', content: 'x' }])), prep);
+  await sn.commit('early-base', 'early-base-active');
+  const upper = await sn.view('early-upper', 'early-base');
+  const layer = await new WalkingDiffer(() => store.scratchDir()).compare([], upper);
+  for await (const c of layer) {
+    assert.ok(c.length > 0);
+    break; // mid-file: the differ is still reading `big`
+  }
+  assert.deepEqual(readdirSync(join(dir.path, 'root', 'tmp')), [], 'its scratch directory (and mounts) are gone');
+  await sn.remove('early-upper');
 });

@@ -1,90 +1,104 @@
 /**
- * How a container is shown: its record turned into what `ps` and `inspect` print (ps.ts,
- * inspect.ts, config.ts make Docker's shapes; this module gathers the facts from the record,
- * the image's config, the volumes' directories and the snapshot's directories).
+ * Read-only views of a container's writable (active) snapshot, as mounts (data, performed by
+ * the caller) and mounted for the length of one job:
+ *
+ *   whole    the container's root filesystem as it sees it: for overlay, its upper directory
+ *            stacked as the topmost lower layer over the image's layers (no upper, no work
+ *            directory: nothing can be written, and no in-use lock is taken on the directories
+ *            a running container writes to); for a full-tree driver, a read-only bind
+ *   parent   what the image alone shows below the writable layer (`diff` compares with it):
+ *            a read-only view snapshot of the parent, which the snapshotter describes
+ *
+ * `withMounted` mounts such mounts in a fresh scratch directory, runs the job, and unmounts
+ * and removes everything on every path; its view snapshot (if any) is leased meanwhile.
  */
-import { hostname } from 'node:os';
-import type { ContainerConfig } from '../oci/types.js';
-import type { Mount } from '../snapshot/types.js';
-import { volumeMountpoint } from '../volume/index.js';
-import { dockerConfig, dockerHostConfig, pathAndArgs } from './config.js';
-import { containerFiles } from './files.js';
-import { inspectContainer, type ContainerInspectInput, type DockerContainerInspect } from './inspect.js';
-import { ZERO_TIME, type ContainerRecord } from './model.js';
-import { dockerMountPoint, type DockerMountPoint } from './mounts.js';
-import type { PsInput } from './ps.js';
+import { randomBytes } from 'node:crypto';
+import { NotFoundError, PreconditionError } from '../errors.js';
+import { snapshotRef } from '../metadata/refs.js';
+import { type Mount, mountAll, type Snapshotter, unmount, writableLayer } from '../snapshot/index.js';
+import type { Store } from '../store/store.js';
 
-/** The container's mounts as Docker's MountPoints (volumes with their directories). */
-export function mountPoints(root: string, rec: ContainerRecord): DockerMountPoint[] {
-  return rec.settings.mounts.map((m) => (m.type === 'volume' && m.name !== undefined ? dockerMountPoint(m, { name: m.name, source: volumeMountpoint(root, m.name) }) : dockerMountPoint(m)));
+/** The active snapshot `key` and its writable layer: PreconditionError for a view or a committed snapshot. */
+export async function activeLayer(sn: Snapshotter, key: string): Promise<{ parent: string | undefined; mounts: Mount[]; dir: string; lowerdirs: string[] }> {
+  const info = await sn.stat(key);
+  if (info.kind !== 'active') throw new PreconditionError(`snapshot ${key} is ${info.kind === 'view' ? 'a view' : 'committed'}, not a container's writable layer`);
+  const mounts = await sn.mounts(key);
+  const w = writableLayer(mounts);
+  return { parent: info.parent, mounts, dir: w.dir, lowerdirs: w.lowerdirs };
 }
 
-const time = (t: string): number | undefined => (t === ZERO_TIME || t === '' ? undefined : Date.parse(t));
+/** The whole root filesystem of an active snapshot, read-only (see the module comment). */
+export function wholeView(mounts: readonly Mount[]): Mount[] {
+  const w = writableLayer(mounts);
+  const m = mounts[0]!;
+  if (m.type !== 'overlay' || w.lowerdirs.length === 0) return [{ type: 'bind', source: w.dir, options: ['ro', 'rbind'] }];
+  const options = ['ro', ...m.options.filter((o) => o !== 'rw' && o !== 'ro')];
+  return [{ type: 'overlay', source: m.source, options, lowerdirs: [w.dir, ...w.lowerdirs] }];
+}
 
-/** What a `ps` row is made from. */
-export function psInputOf(root: string, rec: ContainerRecord): PsInput {
-  const [path = '', ...args] = rec.settings.command;
-  const s = rec.state;
-  const startedAt = time(s.startedAt);
-  const finishedAt = time(s.finishedAt);
-  return {
-    id: rec.id,
-    name: rec.name,
-    image: rec.settings.create.image,
-    imageId: rec.imageId,
-    path,
-    args,
-    created: Date.parse(rec.created),
-    state: {
-      status: s.status,
-      exitCode: s.exitCode,
-      ...(startedAt !== undefined ? { startedAt } : {}),
-      ...(finishedAt !== undefined ? { finishedAt } : {}),
-      ...(s.health !== undefined ? { health: { Status: s.health.Status } } : {}),
-    },
-    labels: rec.settings.create.labels,
-    mounts: mountPoints(root, rec),
-    networks: [rec.settings.create.network],
+/** A mounted view: where it is, and how to undo it. */
+export interface MountedView {
+  root: string;
+  /** Unmount, remove the view snapshot (if any) and the scratch directory; safe to call twice. */
+  release(): Promise<void>;
+}
+
+/**
+ * Mount `mounts` (or, given a snapshot parent, a read-only view snapshot of it) at a fresh
+ * scratch directory. Whatever fails on the way is undone before the error goes up.
+ */
+export async function mountView(store: Store, what: { mounts: readonly Mount[] } | { parentOf: string; sn: Snapshotter }): Promise<MountedView> {
+  const lease = store.lease();
+  let scratch: { path: string; dispose: () => Promise<void> } | undefined;
+  let viewKey: string | undefined;
+  let mounted = false;
+  let released = false;
+  const release = async (): Promise<void> => {
+    if (released) return;
+    released = true;
+    try {
+      if (mounted) unmount(scratch!.path);
+      mounted = false;
+      if (viewKey !== undefined && !('mounts' in what)) {
+        await what.sn.remove(viewKey).catch((e: unknown) => {
+          if (!(e instanceof NotFoundError)) throw e;
+        });
+      }
+      await scratch?.dispose();
+    } finally {
+      lease.release();
+    }
   };
+  try {
+    scratch = await store.scratchDir();
+    let mounts: readonly Mount[];
+    if ('mounts' in what) {
+      mounts = what.mounts;
+    } else {
+      viewKey = `view-${process.pid}-${randomBytes(6).toString('hex')}`;
+      lease.protect(snapshotRef(viewKey));
+      mounts = await what.sn.view(viewKey, what.parentOf);
+    }
+    mountAll(mounts, scratch.path);
+    mounted = true;
+    return { root: scratch.path, release };
+  } catch (e) {
+    await release();
+    throw e;
+  }
 }
 
-/** Docker's `inspect` document of a container. `mounts`: its writable snapshot's mounts (GraphDriver). */
-export function inspectOf(root: string, rec: ContainerRecord, image: ContainerConfig | undefined, driver: string, snapshotMounts: readonly Mount[]): DockerContainerInspect {
-  const files = containerFiles(root, rec.id);
-  const config = dockerConfig(rec.settings.create, image, { id: rec.id, hostHostname: hostname() });
-  const { path, args } = pathAndArgs(config);
-  const started = rec.state.startedAt !== ZERO_TIME;
-  const m = snapshotMounts[0];
-  const graph: ContainerInspectInput['graphDriverData'] =
-    m?.type === 'overlay'
-      ? { LowerDir: (m.lowerdirs ?? []).join(':'), MergedDir: files.rootfs, UpperDir: m.upperdir ?? '', WorkDir: m.workdir ?? '' }
-      : m !== undefined
-        ? { MergedDir: files.rootfs, UpperDir: m.source }
-        : null;
-  const s = rec.state;
-  return inspectContainer({
-    id: rec.id,
-    name: rec.name,
-    created: rec.created,
-    imageId: rec.imageId,
-    config,
-    hostConfig: dockerHostConfig(rec.settings.create, { runtime: rec.settings.runtime, cgroupnsMode: 'host', logDriver: 'k8s-file' }),
-    path,
-    args,
-    state: {
-      status: s.status,
-      pid: s.pid,
-      exitCode: s.exitCode,
-      error: s.error,
-      oomKilled: s.oomKilled,
-      ...(s.startedAt !== ZERO_TIME ? { startedAt: s.startedAt } : {}),
-      ...(s.finishedAt !== ZERO_TIME ? { finishedAt: s.finishedAt } : {}),
-      ...(s.health !== undefined ? { health: s.health } : {}),
-    },
-    ...(started ? { resolvConfPath: files.resolvConf, hostnamePath: files.hostname, hostsPath: files.hosts } : {}),
-    logPath: files.log,
-    driver,
-    graphDriverData: graph,
-    mounts: mountPoints(root, rec),
-  });
+/** Run `job` on a view mounted by {@link mountView}; it is undone afterwards, whatever happened. */
+export async function withMounted<T>(store: Store, what: { mounts: readonly Mount[] } | { parentOf: string; sn: Snapshotter }, job: (root: string) => Promise<T>): Promise<T> {
+  const view = await mountView(store, what);
+  let result: T;
+  try {
+    result = await job(view.root);
+  } catch (e) {
+    // The job's failure is the one to report; one of the undoing is only warned of.
+    await view.release().catch((re: unknown) => process.emitWarning(`cairn: could not undo a view at ${view.root}: ${(re as Error).message}`));
+    throw e;
+  }
+  await view.release();
+  return result;
 }

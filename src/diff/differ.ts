@@ -17,7 +17,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnsupportedError } from '../errors.js';
 import { type ApplyOptions, type ApplyResult, applyLayer } from '../layer/apply.js';
-import { type DiffOptions, diffDirs, diffOverlayUpper } from '../layer/diff.js';
+import { type DiffOptions, diffDirs, diffOverlayUpper, treeReleased } from '../layer/diff.js';
 import { type Mount, mountAll, unmount, writableLayer } from '../snapshot/index.js';
 
 export interface Differ {
@@ -97,6 +97,8 @@ export class WalkingDiffer implements Differ {
         for await (const c of tar) yield c as Uint8Array;
       } finally {
         tar.destroy();
+        // Its files are closed before the trees are unmounted (a stream returned early is still reading).
+        await treeReleased(tar);
         await undo();
       }
     })();

@@ -258,7 +258,8 @@ export async function inspectImage(store: Store, name: string): Promise<ImageIns
     RepoTags: tagsOf(store.db, image.id).map((t) => parseNormalizedReference(t).familiarString()),
     RepoDigests: repoDigestsOf(store.db, image.id).map((t) => parseNormalizedReference(t).familiarString()),
     Parent: image.parent ?? '',
-    Comment: str('comment'),
+    // Docker 20.10: the config's comment, else the last history entry's (a commit's message).
+    Comment: str('comment') || (config.history?.at(-1)?.comment ?? ''),
     Created: config.created ?? ZERO_TIME,
     Container: str('container'),
     ContainerConfig: dockerContainerConfig((config.container_config as Record<string, unknown> | undefined) ?? {}),

@@ -42,6 +42,11 @@
  *   byte-exact in a PAX `path`/`linkpath` record;
  * - an upper entry named `.wh.*` cannot be represented and is an UnsupportedError.
  *
+ * {@link archiveTree} writes a plain tree the same way — the degenerate diff against
+ * nothing, without whiteout rules (a `.wh.*` name is an ordinary file there): a container's
+ * whole root filesystem (`export`), or one entry and what lies below it under a name of
+ * the caller's choosing (`cp`).
+ *
  * The tar is produced lazily as the returned stream is read (backpressure); memory is
  * bounded by one directory listing per level, one read chunk and, for diffDirs, the list of
  * hard-linked names in upper.
@@ -131,15 +136,28 @@ function configure(opts: DiffOptions): Config {
   };
 }
 
+/** The producer of every stream made here, settled once it has stopped reading its trees. */
+const producers = new WeakMap<Readable, Promise<void>>();
+
 /** Start `produce` writing into `tw`; a failure destroys the stream, so its reader sees the error. */
 function run(tw: TarWriter, produce: () => Promise<void>): TarWriter {
-  produce()
+  const done = produce()
     .then(() => tw.finish())
     .catch((e: unknown) => {
       // A reader that stopped early destroyed the stream itself; the producer's error is then moot.
       if (!tw.destroyed) tw.destroy(e instanceof Error ? e : new Error(String(e)));
     });
+  producers.set(tw, done);
   return tw;
+}
+
+/**
+ * Settles once the producer of `stream` (a stream made here) has stopped reading its trees —
+ * every directory and file it opened is closed — however the stream ended: a caller that
+ * destroys the stream early waits for this before it unmounts what the stream read.
+ */
+export function treeReleased(stream: Readable): Promise<void> {
+  return producers.get(stream) ?? Promise.resolve();
 }
 
 /** Open a tree's root directory (a symlink to it is followed: only entries inside are never followed). */
@@ -370,6 +388,68 @@ export function diffOverlayUpper(upperDir: string, opts: DiffOptions = {}): Read
       const x = splitOverlayXattrs(readXattrsFd(root), prefixes, cfg.keepXattr, () => upperDir);
       if (x.opaque) await out.opaque(EMPTY);
       await visitDir(root, EMPTY);
+    } finally {
+      closeFd(root);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// a plain tree (export, cp)
+
+/** One entry to archive: `base` (a name in the tree's directory, or `.` for the directory itself) written as `name`. */
+export interface ArchiveTop {
+  base: Buffer;
+  name: Buffer;
+}
+
+/**
+ * A tar of a plain tree (see the module comment). With `top`, entry `top.base` of directory
+ * `dir` is written as `top.name` and, when it is a directory, everything below it as
+ * `top.name/...`; without, the contents of `dir` are written at the top level and `dir`
+ * itself is not an entry. Nothing is followed (a symlink is written as one; a directory
+ * swapped for a symlink while it is read is refused), except `dir` itself — which may be a
+ * `/proc/self/fd/N` path of a directory the caller opened safely. Sockets are left out.
+ */
+export function archiveTree(dir: string, top: ArchiveTop | null, opts: DiffOptions = {}): Readable {
+  const cfg = configure(opts);
+  const keep = cfg.keepXattr;
+  const tw = createTarWriter({ clampMtime: cfg.clampMtime, paxNanoseconds: cfg.paxNanoseconds, highWaterMark: cfg.highWaterMark });
+  const out = new LayerWriter(tw, dir);
+
+  const visitDir = async (dirfd: number, rel: Buffer): Promise<void> => {
+    for (const name of await listDir(dirfd)) {
+      const st = statAt(dirfd, name);
+      if (kindOf(st.mode) === 'socket') continue;
+      const childRel = join(rel, name);
+      await out.entry(dirfd, name, childRel, st, readXattrs(dirfd, name, keep));
+      if (kindOf(st.mode) !== 'dir') continue;
+      const child = openDir(dirfd, name);
+      try {
+        await visitDir(child, childRel);
+      } finally {
+        closeFd(child);
+      }
+    }
+  };
+
+  return run(tw, async () => {
+    const root = openRoot(dir, 'source');
+    try {
+      if (top === null) {
+        await visitDir(root, EMPTY);
+        return;
+      }
+      const st = statAt(root, top.base);
+      if (kindOf(st.mode) === 'socket') return;
+      await out.entry(root, top.base, top.name, st, readXattrs(root, top.base, keep));
+      if (kindOf(st.mode) !== 'dir') return;
+      const fd = openDir(root, top.base);
+      try {
+        await visitDir(fd, top.name);
+      } finally {
+        closeFd(fd);
+      }
     } finally {
       closeFd(root);
     }

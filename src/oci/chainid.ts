@@ -25,3 +25,8 @@ export function chainId(diffIds: readonly Digest[]): Digest {
   if (last === undefined) throw new InvalidArgumentError('chain ID of an empty layer list: there is no layer to name');
   return last;
 }
+
+/** The chainID of layer `diffId` stacked on the layers whose chainID is `parent` (undefined: a base layer). */
+export function childChainId(parent: Digest | undefined, diffId: Digest): Digest {
+  return parent === undefined ? diffId : (`sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}` as Digest);
+}

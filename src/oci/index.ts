@@ -14,7 +14,7 @@ export {
   parseOciLayout,
   checkManifestConfig,
 } from './validate.js';
-export { chainId, chainIds } from './chainid.js';
+export { chainId, chainIds, childChainId } from './chainid.js';
 export { platformString, parsePlatform, normalizePlatform, platformFromNode, hostPlatform, matchPlatform, selectManifest } from './platform.js';
 export { canonicalJson, sortedRecord } from './json.js';
 export * from './mutate.js';

@@ -5,6 +5,10 @@
  * copied with FICLONE (a reflink, sharing blocks) where the file system supports it, else
  * copied byte for byte by the kernel.
  *
+ * Options serve copies that are not a driver's snapshot copy: a container's overlay upper
+ * directory copied into a new layer ({@link CopyOptions}: which xattrs to keep, sockets
+ * skipped, the root's own metadata left alone).
+ *
  * Also `diskUsage`: the allocated size and inode count of a tree, hard links counted once.
  */
 import * as fsp from 'node:fs/promises';
@@ -16,14 +20,34 @@ import type { Usage } from './types.js';
 /** Entries of one directory copied at once (file data goes through libuv's thread pool). */
 const BATCH = 16;
 
+export interface CopyOptions {
+  /** Which extended attributes to copy, by name (default: all). */
+  xattrs?: (name: string) => boolean;
+  /** Leave sockets out (a layer cannot hold them); default false: recreated. */
+  skipSockets?: boolean;
+  /**
+   * What of `src`'s own metadata goes onto `dst`: 'all' (default: owner, mode, xattrs,
+   * times) or 'xattrs' (only its extended attributes that `xattrs` keeps).
+   */
+  root?: 'all' | 'xattrs';
+}
+
+/** What one copy carries through the tree. */
+interface Ctx {
+  links: Map<string, Promise<Buffer>>;
+  keep: (name: string) => boolean;
+  skipSockets: boolean;
+}
+
 /** Copy the contents of directory `src` into existing directory `dst` (and `src`'s own metadata onto `dst`). */
-export async function copyTree(src: string, dst: string): Promise<void> {
-  const links = new Map<string, Promise<Buffer>>();
+export async function copyTree(src: string, dst: string, opts: CopyOptions = {}): Promise<void> {
+  const ctx: Ctx = { links: new Map(), keep: opts.xattrs ?? (() => true), skipSockets: opts.skipSockets === true };
   const s = Buffer.from(src);
   const d = Buffer.from(dst);
   const st = lstat(s);
-  await copyDirContents(s, d, links);
-  applyMetadata(s, d, st);
+  await copyDirContents(s, d, ctx);
+  if ((opts.root ?? 'all') === 'all') applyMetadata(s, d, st, ctx.keep);
+  else copyXattrs(s, d, ctx.keep);
 }
 
 const SLASH = Buffer.from('/');
@@ -33,22 +57,24 @@ function child(dir: Buffer, name: Buffer): Buffer {
   return Buffer.concat([dir, SLASH, name]);
 }
 
-async function copyDirContents(src: Buffer, dst: Buffer, links: Map<string, Promise<Buffer>>): Promise<void> {
+async function copyDirContents(src: Buffer, dst: Buffer, ctx: Ctx): Promise<void> {
   const names = await fsp.readdir(src, { encoding: 'buffer' });
   for (let i = 0; i < names.length; i += BATCH) {
-    await Promise.all(names.slice(i, i + BATCH).map((name) => copyEntry(child(src, name), child(dst, name), links)));
+    await Promise.all(names.slice(i, i + BATCH).map((name) => copyEntry(child(src, name), child(dst, name), ctx)));
   }
 }
 
-async function copyEntry(s: Buffer, d: Buffer, links: Map<string, Promise<Buffer>>): Promise<void> {
+async function copyEntry(s: Buffer, d: Buffer, ctx: Ctx): Promise<void> {
   const st = lstat(s);
   const type = st.mode & constants.S_IFMT;
   if (type === constants.S_IFDIR) {
     await fsp.mkdir(d, { mode: 0o700 });
-    await copyDirContents(s, d, links);
-    applyMetadata(s, d, st);
+    await copyDirContents(s, d, ctx);
+    applyMetadata(s, d, st, ctx.keep);
     return;
   }
+  if (type === constants.S_IFSOCK && ctx.skipSockets) return;
+  const links = ctx.links;
   let done: ((p: Buffer) => void) | undefined;
   let failed: ((e: unknown) => void) | undefined;
   if (st.nlink > 1) {
@@ -76,7 +102,7 @@ async function copyEntry(s: Buffer, d: Buffer, links: Map<string, Promise<Buffer
       // Character and block devices, FIFOs and sockets.
       mknodat(constants.AT_FDCWD, d, type | 0o600, st.rdevMajor, st.rdevMinor);
     }
-    applyMetadata(s, d, st);
+    applyMetadata(s, d, st, ctx.keep);
     done?.(d);
   } catch (e) {
     failed?.(e);
@@ -89,17 +115,22 @@ function lstat(path: Buffer): NativeStat {
 }
 
 /** Owner, then mode (chown clears setuid/setgid), then xattrs (security.capability too), then times. */
-function applyMetadata(src: Buffer, dst: Buffer, st: NativeStat): void {
+function applyMetadata(src: Buffer, dst: Buffer, st: NativeStat, keep: (name: string) => boolean): void {
   const nofollow = constants.AT_SYMLINK_NOFOLLOW;
   const isLink = (st.mode & constants.S_IFMT) === constants.S_IFLNK;
   fchownat(constants.AT_FDCWD, dst, st.uid, st.gid, nofollow);
   // A symlink has no mode of its own on Linux.
   if (!isLink) fchmodat(constants.AT_FDCWD, dst, st.mode & 0o7777, 0);
+  copyXattrs(src, dst, keep);
+  utimensatNs(constants.AT_FDCWD, dst, st.atimeNs, st.mtimeNs, nofollow);
+}
+
+function copyXattrs(src: Buffer, dst: Buffer, keep: (name: string) => boolean): void {
   for (const name of llistxattr(src)) {
+    if (!keep(name)) continue;
     const value = lgetxattr(src, name);
     if (value !== null) lsetxattr(dst, name, value, 0);
   }
-  utimensatNs(constants.AT_FDCWD, dst, st.atimeNs, st.mtimeNs, nofollow);
 }
 
 /**
