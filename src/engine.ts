@@ -45,8 +45,14 @@ export interface RegistryServeOptions {
   uploadIdleMs?: number;
 }
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { ContainerRecord, HealthState } from './container/model.js';
 import type { CreateOptions } from './container/options.js';
+import type { CommitLayerResult } from './container/commit.js';
+import type { Change } from './container/changes.js';
+import type { ContainerArchive } from './container/copy-from.js';
+import type { CopyInput } from './container/copy-to.js';
+import type { ContainerConfig } from './oci/types.js';
 import type { PsRow } from './container/ps.js';
 import type { DockerContainerInspect } from './container/inspect.js';
 import type { ForegroundContainer } from './container/foreground.js';
@@ -286,6 +292,107 @@ export class Cairn {
     const { imageConfigOf } = await import('./container/prepare.js');
     const sn = await this.store.snapshots();
     return inspectOf(this.store.root, rec, await imageConfigOf(this.store, rec), sn.driver, await sn.mounts(rec.snapshot));
+  }
+
+  /**
+   * `commit`: the container's changes as one new layer of a new image (`pause`, the default:
+   * a running container is frozen meanwhile). Docker's config and history; no layer when
+   * nothing changed.
+   */
+  async commitContainer(ref: string, opts: { author?: string; message?: string; changes?: string[]; pause?: boolean; tag?: string } = {}): Promise<CommitLayerResult> {
+    const rec = await this.container(ref);
+    const { commitLayer } = await import('./container/commit.js');
+    const { pauseContainer, unpauseContainer } = await import('./container/lifecycle.js');
+    const { imageConfigOf } = await import('./container/prepare.js');
+    const { dockerConfig } = await import('./container/config.js');
+    const full = dockerConfig(rec.settings.create, await imageConfigOf(this.store, rec), { id: rec.id, hostHostname: hostname() });
+    const containerConfig: ContainerConfig = {};
+    if (full.Env !== null) containerConfig.Env = full.Env;
+    if (full.Cmd !== null) containerConfig.Cmd = full.Cmd;
+    if (full.Entrypoint !== null) containerConfig.Entrypoint = full.Entrypoint;
+    if (full.WorkingDir !== '') containerConfig.WorkingDir = full.WorkingDir;
+    if (full.User !== '') containerConfig.User = full.User;
+    if (full.Labels !== null && Object.keys(full.Labels).length > 0) containerConfig.Labels = full.Labels;
+    if (full.Volumes !== null && full.Volumes !== undefined) containerConfig.Volumes = full.Volumes;
+    if (full.StopSignal !== undefined && full.StopSignal !== '') containerConfig.StopSignal = full.StopSignal;
+    const pause = (opts.pause ?? true) && rec.state.status === 'running';
+    if (pause) await pauseContainer(this.store, rec);
+    try {
+      return await commitLayer(this.store, {
+        snapshotKey: rec.snapshot,
+        image: rec.imageId,
+        containerConfig,
+        containerId: rec.id,
+        ...(opts.author !== undefined ? { author: opts.author } : {}),
+        ...(opts.message !== undefined ? { message: opts.message } : {}),
+        ...(opts.changes !== undefined ? { changes: opts.changes } : {}),
+        ...(opts.tag !== undefined ? { tag: opts.tag } : {}),
+      });
+    } finally {
+      if (pause) await unpauseContainer(this.store, await this.container(rec.id));
+    }
+  }
+
+  /** `diff`: what the container changed, as Docker lists it (A, C, D). */
+  async containerChanges(ref: string): Promise<Change[]> {
+    const rec = await this.container(ref);
+    return (await import('./container/changes.js')).containerChanges(this.store, rec.snapshot);
+  }
+
+  /** `export`: the container's whole root filesystem as a tar stream. */
+  async exportContainer(ref: string): Promise<AsyncIterable<Uint8Array>> {
+    const rec = await this.container(ref);
+    const { exportRootfs } = await import('./container/export.js');
+    const { containerFiles } = await import('./container/files.js');
+    const { isMountPoint } = await import('./container/prepare.js');
+    const files = containerFiles(this.store.root, rec.id);
+    return exportRootfs(this.store, isMountPoint(files.rootfs) ? { rootfs: files.rootfs } : { snapshotKey: rec.snapshot });
+  }
+
+  /**
+   * Run `fn` with the container's root filesystem mounted (a stopped container's is mounted for
+   * the length of `fn`): `cp` reads and writes there, every path resolved inside it.
+   */
+  async withContainerRootfs<T>(ref: string, fn: (rootfs: string, rec: ContainerRecord) => Promise<T>): Promise<T> {
+    const rec = await this.container(ref);
+    const { isMountPoint, mountRootfs, unmountRootfs } = await import('./container/prepare.js');
+    const { containerFiles } = await import('./container/files.js');
+    const files = containerFiles(this.store.root, rec.id);
+    if (isMountPoint(files.rootfs)) return fn(files.rootfs, rec);
+    const rootfs = await mountRootfs(this.store, rec);
+    try {
+      return await fn(rootfs, rec);
+    } finally {
+      unmountRootfs(this.store.root, rec.id);
+    }
+  }
+
+  /** `cp CONTAINER:SRC ...`: an archive of a container path handed to `consume` while the root filesystem is mounted. */
+  async copyFromContainer<T>(ref: string, path: string, opts: { followLink?: boolean }, consume: (archive: ContainerArchive) => Promise<T>): Promise<T> {
+    const { copyFromContainer } = await import('./container/copy-from.js');
+    return this.withContainerRootfs(ref, (rootfs) => consume(copyFromContainer(rootfs, path, { ...(opts.followLink ? { followLink: true } : {}), container: ref })));
+  }
+
+  /**
+   * `cp ... CONTAINER:DEST`: a tar stream or a host path copied in. Without `archive` (-a) the
+   * files become the container user's (root unless `-u`), as Docker's cp makes them.
+   */
+  async copyIntoContainer(ref: string, dest: string, input: CopyInput, opts: { archive?: boolean } = {}): Promise<void> {
+    const { copyToContainer } = await import('./container/copy-to.js');
+    const { readFileInRoot } = await import('./runtime/rootpath.js');
+    const { execUserFrom } = await import('./runtime/user.js');
+    await this.withContainerRootfs(ref, async (rootfs, rec) => {
+      let owner: { uid: number; gid: number } | undefined;
+      if (!opts.archive) {
+        const user = rec.settings.create.user;
+        if (user === undefined || user === '') owner = { uid: 0, gid: 0 };
+        else {
+          const u = execUserFrom(user, readFileInRoot(rootfs, '/etc/passwd'), readFileInRoot(rootfs, '/etc/group'));
+          owner = { uid: u.uid, gid: u.gid };
+        }
+      }
+      await copyToContainer(rootfs, dest, input, { container: ref, ...(owner !== undefined ? { owner } : {}) });
+    });
   }
 
   /** Start a container in the foreground: this process is its monitor until it exits. */

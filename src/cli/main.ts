@@ -353,6 +353,43 @@ function containerCommands(program: Command, container: Command): void {
     .description("Record a container's exit and clean up after it (conmon's exit command)")
     .argument('<id>')
     .action(lazy(() => import('./commands/cleanup.js')));
+  both('commit', (c) =>
+    c
+      .description("Create a new image from a container's changes")
+      .usage('[OPTIONS] CONTAINER [REPOSITORY[:TAG]]')
+      .argument('<container>')
+      .argument('[reference]')
+      .option('-a, --author <author>', 'author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+      .option('-c, --change <instruction>', 'apply Dockerfile instruction to the created image', collect, [])
+      .option('-m, --message <message>', 'commit message')
+      .option('-p, --pause <bool>', 'pause container during commit', 'true')
+      .action(lazy(() => import('./commands/commit.js'))),
+  );
+  both('diff', (c) =>
+    c
+      .description("Inspect changes to files or directories on a container's filesystem")
+      .usage('CONTAINER')
+      .argument('<container>')
+      .action(lazy(() => import('./commands/diff.js'))),
+  );
+  both('export', (c) =>
+    c
+      .description("Export a container's filesystem as a tar archive")
+      .usage('[OPTIONS] CONTAINER')
+      .argument('<container>')
+      .option('-o, --output <file>', 'write to a file, instead of STDOUT')
+      .action(lazy(() => import('./commands/export.js'))),
+  );
+  both('cp', (c) =>
+    c
+      .description('Copy files/folders between a container and the local filesystem')
+      .usage('[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tcairn cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH')
+      .argument('<src>')
+      .argument('<dest>')
+      .option('-a, --archive', 'archive mode (copy all uid/gid information)')
+      .option('-L, --follow-link', 'always follow symbol link in SRC_PATH')
+      .action(lazy(() => import('./commands/cp.js'))),
+  );
   both('wait', (c) =>
     c
       .description('Block until one or more containers stop, then print their exit codes')

@@ -67,13 +67,14 @@ function keepInLayer(name: string): boolean {
  * Capture the writable layer of active snapshot `key` (see the module comment) as a layer on
  * the committed chain `onto` — by default the snapshot's own parent, the image's top layer;
  * another when the snapshot stands on a layer of its own above the image's (as Docker's
- * `-init` layer does), whose changes are not the container's.
+ * `-init` layer does), whose changes are not the container's; null: no parent at all.
  */
-export async function captureLayer(store: Store, key: string, protect: (ref: Ref) => void, onto?: Digest): Promise<CapturedLayer> {
+export async function captureLayer(store: Store, key: string, protect: (ref: Ref) => void, onto?: Digest | null): Promise<CapturedLayer> {
   const sn = await store.snapshots();
   const container = await activeLayer(sn, key);
   const below = container.parent as Digest | undefined;
-  const parent = onto ?? below;
+  // null: the layer is a base layer (an image without layers, its container on an init layer).
+  const parent = onto === null ? undefined : (onto ?? below);
   const what = `the writable layer of snapshot ${key}`;
   const newKey = `commit-${process.pid}-${randomBytes(6).toString('hex')}`;
   protect(snapshotRef(newKey));

@@ -23,6 +23,7 @@ import type { LayerForImage } from '../image/commit.js';
 import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
 import { captureLayer } from './capture.js';
+import { initLayerKey } from './init-layer.js';
 import { type CommitInput, commitConfig, committedRunConfig } from './commit-config.js';
 
 /** Where a commit stands, for progress (and for tests that interrupt it). */
@@ -61,7 +62,8 @@ export async function commitLayer(store: Store, opts: CommitLayerOptions): Promi
   committedRunConfig(config, opts);
   const sn = await store.snapshots();
   const info = await sn.stat(opts.snapshotKey);
-  if ((info.parent ?? null) !== image.topChainId) {
+  // A container stands on its image's init layer (or, made elsewhere, on the image's top layer).
+  if ((info.parent ?? null) !== image.topChainId && info.parent !== initLayerKey(image.topChainId)) {
     throw new PreconditionError(`snapshot ${opts.snapshotKey} is not a writable layer of image ${image.id}: it stands on ${info.parent ?? 'no layer'}`);
   }
   const records = imageLayers(store.db, image.id);
@@ -69,7 +71,7 @@ export async function commitLayer(store: Store, opts: CommitLayerOptions): Promi
   let recorded = false;
   let empty = false;
   try {
-    const layer = await captureLayer(store, opts.snapshotKey, lease.protect);
+    const layer = await captureLayer(store, opts.snapshotKey, lease.protect, image.topChainId ?? null);
     empty = layer.empty;
     opts.progress?.('layer');
     const diffId = layer.empty ? undefined : layer.diffId;

@@ -25,6 +25,7 @@ import type { Store } from '../store/store.js';
 import { createVolume, removeVolume } from '../volume/index.js';
 import { dockerConfig, pathAndArgs } from './config.js';
 import { containerFiles } from './files.js';
+import { ensureInitLayer } from './init-layer.js';
 import { initialState, type ContainerRecord, type ContainerSettings } from './model.js';
 import { containerMounts, type MountSpec } from './mounts.js';
 import { randomName } from './names.js';
@@ -112,7 +113,8 @@ export async function createContainer(store: Store, opts: CreateOptions): Promis
     const sn = await store.snapshots();
     return await store.withLease(async (protect) => {
       protect(snapshotRef(key));
-      await sn.prepare(key, image.topChainId ?? undefined);
+      // The container stands on its image's init layer (the runtime's mount points), as Docker's does.
+      await sn.prepare(key, await ensureInitLayer(store, image.topChainId, protect));
       const files = containerFiles(store.root, id);
       try {
         mkdirSync(files.dir, { recursive: true, mode: 0o700 });
