@@ -46,6 +46,7 @@ export interface RegistryServeOptions {
 }
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerRecord, HealthState } from './container/model.js';
 import type { CreateOptions } from './container/options.js';
 import type { CommitLayerResult } from './container/commit.js';
@@ -64,6 +65,20 @@ import type { AttachStdioOptions } from './container/attach.js';
 import type { LogLine, ReadLogOptions } from './container/logfile.js';
 import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
 import type { CreateVolumeOptions, PruneResult as VolumePruneResult, Volume, VolumeUsers } from './volume/index.js';
+
+/** A container's resource use (`stats`). */
+export interface ContainerStats {
+  id: string;
+  name: string;
+  cpuPercent: number;
+  memUsage: number;
+  memLimit: number;
+  pids: number;
+  blockRead: number;
+  blockWrite: number;
+  netRx: number;
+  netTx: number;
+}
 
 /** Where the store is and how it unpacks layers: the one options type of the library. */
 export interface CairnOptions {
@@ -392,6 +407,22 @@ export class Cairn {
         }
       }
       await copyToContainer(rootfs, dest, input, { container: ref, ...(owner !== undefined ? { owner } : {}) });
+    });
+  }
+
+  /**
+   * `stats`: each container's resource use over `intervalMs` (two readings of its cgroups);
+   * a container that does not run reads as zeros.
+   */
+  async containerStats(refs: readonly string[], opts: { all?: boolean; intervalMs?: number } = {}): Promise<ContainerStats[]> {
+    const { sampleStats, cpuPercent } = await import('./container/stats.js');
+    const list = refs.length > 0 ? await Promise.all(refs.map((r) => this.container(r))) : (await this.containers()).filter((c) => opts.all || c.state.status === 'running' || c.state.status === 'paused');
+    const first = list.map((c) => sampleStats(c.id));
+    await sleep(opts.intervalMs ?? 500);
+    return list.map((c, i) => {
+      const a = first[i];
+      const b = sampleStats(c.id);
+      return { id: c.id, name: c.name, cpuPercent: a !== undefined && b !== undefined ? cpuPercent(a, b) : 0, memUsage: b?.memUsage ?? 0, memLimit: b?.memLimit ?? 0, pids: b?.pids ?? 0, blockRead: b?.blockRead ?? 0, blockWrite: b?.blockWrite ?? 0, netRx: 0, netTx: 0 };
     });
   }
 

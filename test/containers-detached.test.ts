@@ -109,6 +109,20 @@ describe('containers (detached, under conmon)', () => {
     assert.equal(r.code, 3);
   });
 
+  it('stats --no-stream: CPU, memory against the limit, PIDs of running containers', async () => {
+    await cairnOk(root, ['run', '-d', '--name', 'busy', '-m', '64m', 'bb:1', 'sh', '-c', 'sleep 30 & while :; do :; done']);
+    try {
+      const r = await cairnOk(root, ['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}', 'busy']);
+      const m = /^busy (\d+\.\d\d)% ([\d.]+[KMG]?i?B) \/ 64MiB (\d+)\n$/.exec(r.stdout);
+      assert.ok(m, r.stdout);
+      assert.ok(Number(m[1]) > 20, `a busy loop uses CPU: ${m[1]}%`);
+      assert.equal(m[3], '2');
+      assert.match((await cairnOk(root, ['stats', '--no-stream'])).stdout, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS\n/);
+    } finally {
+      await cairnOk(root, ['rm', '-f', 'busy']);
+    }
+  });
+
   it('a killed conmon: the container shows as exited and is cleaned up', async () => {
     await cairnOk(root, ['run', '-d', '--name', 'orphan', 'bb:1', 'sleep', '60']);
     const pid = conmons().find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('orphan'));

@@ -390,6 +390,17 @@ function containerCommands(program: Command, container: Command): void {
       .option('-L, --follow-link', 'always follow symbol link in SRC_PATH')
       .action(lazy(() => import('./commands/cp.js'))),
   );
+  both('stats', (c) =>
+    c
+      .description('Display a live stream of container(s) resource usage statistics')
+      .usage('[OPTIONS] [CONTAINER...]')
+      .argument('[container...]')
+      .option('-a, --all', 'show all containers (default shows just running)')
+      .option('--format <format>', "format output: 'table', 'json', or a Go template")
+      .option('--no-stream', 'disable streaming stats and only pull the first result')
+      .option('--no-trunc', 'do not truncate output')
+      .action(lazy(() => import('./commands/stats.js'))),
+  );
   both('wait', (c) =>
     c
       .description('Block until one or more containers stop, then print their exit codes')
