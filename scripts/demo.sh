@@ -2,8 +2,9 @@
 # The main job, on the default store ($CAIRN_ROOT, else /var/lib/cairn for root):
 # make a small base image from Debian's busybox-static, import it, list it, show its history
 # and inspect it; then save it to an archive and load it back; mount it; check a Dockerfile;
-# then serve the store as a registry, push to it and pull back. Later issues extend this with
-# build and run.
+# run containers from it — one that writes and deletes files, its diff, a commit of it as a
+# new layer, a named volume that outlives its containers; then serve the store as a registry,
+# push to it and pull back. Later issues extend this with build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cairn() { bin/cairn "$@"; }
@@ -39,6 +40,23 @@ ls "$mnt"; echo "$(ls "$mnt/bin" | wc -l) entries in $mnt/bin"
 step image umount busybox:demo
 printf 'FROM busybox:demo AS base\nWORKDIR /app\nCMD ["sh"]\n' > "$work/Dockerfile"
 step build --check "$work"
+
+# Containers: a thin writable layer on the image's layers, no daemon. One writes and deletes
+# files; diff shows its layer, commit turns it into one new layer of a new image.
+cairn rm -f demo-writer >/dev/null 2>&1 || true
+step run --rm busybox:demo sh -c 'echo "hello from a container on $(uname -s)"'
+step run --name demo-writer busybox:demo sh -c 'echo hi > /greeting; rm /bin/vi; mkdir /notes; echo one > /notes/a'
+step diff demo-writer
+step commit --author 'cairn demo' --message 'a greeting, and no vi' demo-writer busybox:greeting
+step history busybox:greeting
+step run --rm busybox:greeting sh -c 'cat /greeting; ls /bin/vi 2>&1; true'
+step rm demo-writer
+# A named volume lives outside every layer: its data outlives the containers that used it.
+step run --rm -v demo-data:/data busybox:demo sh -c 'echo "written by the first container" > /data/note'
+step volume ls
+step run --rm -v demo-data:/data busybox:demo cat /data/note
+step volume rm demo-data
+step rmi busybox:greeting
 
 # Sharing images needs nothing but cairn: this store served as a registry on a free loopback
 # port. An image with the same layer as busybox:demo (another config) is pushed, removed here,
