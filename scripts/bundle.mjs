@@ -27,6 +27,8 @@ await build({
   banner: { js: "const __cairnBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: false,
   legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });
 // the code cache of the previous bundle is of no use (V8 would reject it); bin/cairn.js writes a new one

@@ -390,7 +390,10 @@ export class CrunRuntime extends CliRuntime {
     const dir = join(this.stateDir, 'crun-seccomp');
     const key = seccompKey(seccomp, binaryIdentity(onPath(this.binary)));
     const b64 = cachedFilter(dir, key) ?? (await this.compile(spec, dir, key));
-    return { ...spec, annotations: { ...spec.annotations, [BPF_ANNOTATION]: b64 } };
+    // crun loads the annotation's filter and ignores the section; without it, crun need not parse the section at all (~5 ms).
+    const linux = { ...spec.linux };
+    delete linux.seccomp;
+    return { ...spec, linux, annotations: { ...spec.annotations, [BPF_ANNOTATION]: b64 } };
   }
 
   /** Have crun compile the spec's filter: create a throwaway container, keep its seccomp.bpf, delete it. */
