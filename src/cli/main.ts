@@ -481,7 +481,30 @@ function volumeCommands(volume: Command): void {
     .action(lazy(() => import('./commands/volume-prune.js')));
 }
 
-export function buildProgram(): Command {
+/** The top-level names `containerCommands` registers (besides `container`). */
+const CONTAINER_TOP = ['run', 'create', 'start', 'stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'ps', 'exec', 'logs', 'attach', 'wait', 'rename', 'top', 'port', 'stats', 'commit', 'diff', 'cp', 'export'];
+
+/** Every top-level command name. */
+const TOP_LEVEL = new Set(['images', 'tag', 'rmi', 'inspect', 'history', 'import', 'save', 'load', 'pull', 'push', 'login', 'logout', 'image', 'container', ...CONTAINER_TOP, 'healthcheck', 'volume', 'registry', 'version', 'info', 'build']);
+
+/** The top-level command `argv` names (past the global options), if it is one of cairn's. */
+export function topLevelCommand(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--root' || a === '--storage-driver' || a === '--storage-opt') i++;
+    else if (a.startsWith('-')) continue;
+    else return TOP_LEVEL.has(a) ? a : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The command line. With `only` (the top-level command the arguments name), only that
+ * command's part is registered: building every command with its options costs ~4 ms of each
+ * start-up; help, an unknown name or no command build them all.
+ */
+export function buildProgram(only?: string): Command {
+  const want = (...names: string[]): boolean => only === undefined || names.includes(only);
   const program = new Command('cairn')
     .description('A daemonless container image and layer engine')
     .usage('[OPTIONS] COMMAND')
@@ -493,20 +516,56 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .enablePositionalOptions(true);
 
-  imagesCommand(program.command('images'));
-  tagCommand(program.command('tag'));
-  rmiCommand(program.command('rmi'));
-  inspectCommand(program.command('inspect'), true);
-  historyCommand(program.command('history'));
-  importCommand(program.command('import'));
-  saveCommand(program.command('save'));
-  loadCommand(program.command('load'));
-  pullCommand(program.command('pull'));
-  pushCommand(program.command('push'));
-  loginCommand(program.command('login'));
-  logoutCommand(program.command('logout'));
+  if (want('images')) imagesCommand(program.command('images'));
+  if (want('tag')) tagCommand(program.command('tag'));
+  if (want('rmi')) rmiCommand(program.command('rmi'));
+  if (want('inspect')) inspectCommand(program.command('inspect'), true);
+  if (want('history')) historyCommand(program.command('history'));
+  if (want('import')) importCommand(program.command('import'));
+  if (want('save')) saveCommand(program.command('save'));
+  if (want('load')) loadCommand(program.command('load'));
+  if (want('pull')) pullCommand(program.command('pull'));
+  if (want('push')) pushCommand(program.command('push'));
+  if (want('login')) loginCommand(program.command('login'));
+  if (want('logout')) logoutCommand(program.command('logout'));
 
-  const image = program.command('image').description('Manage images');
+  if (want('image')) imageCommands(program.command('image').description('Manage images'));
+  if (want('container', ...CONTAINER_TOP)) containerCommands(program, program.command('container').description('Manage containers'));
+  if (want('healthcheck')) healthcheckCommands(program.command('healthcheck').description('Manage health checks of containers'));
+  if (want('volume')) volumeCommands(program.command('volume').description('Manage volumes').usage('COMMAND'));
+  if (want('registry')) registryCommands(program.command('registry').description('Serve this store as a registry'));
+  if (want('version'))
+    program
+      .command('version')
+      .description('Show the cairn version information')
+      .option('-f, --format <format>', "format output: 'json' or a Go template")
+      .action(lazy(() => import('./commands/version.js')));
+  if (want('info'))
+    program
+      .command('info')
+      .description('Display system-wide information')
+      .option('-f, --format <format>', "format output: 'json' or a Go template")
+      .action(lazy(() => import('./commands/info.js')));
+  if (want('build'))
+    program
+      .command('build')
+      .description('Build an image from a Dockerfile (this version: --check only)')
+      .argument('<context>', 'build context directory')
+      .option('-f, --file <file>', "name of the Dockerfile (default: 'CONTEXT/Dockerfile')")
+      .option('--build-arg <arg>', 'set build-time variables', collect, [])
+      .option('--target <stage>', 'set the target build stage to build')
+      .option('--check', 'run the build checks and print findings, without building')
+      .option('--format <format>', "output format for --check: 'json' or text")
+      .action(lazy(() => import('./commands/build.js')));
+
+  for (const c of [program, ...allCommands(program)]) {
+    c.exitOverride();
+    c.configureOutput({ writeErr: () => {}, outputError: () => {} });
+  }
+  return program;
+}
+
+function imageCommands(image: Command): void {
   imagesCommand(image.command('ls').alias('list'));
   rmiCommand(image.command('rm').alias('remove'));
   inspectCommand(image.command('inspect'));
@@ -539,18 +598,18 @@ export function buildProgram(): Command {
     .option('-f, --force', 'unmount even if mounted several times')
     .action(lazy(() => import('./commands/umount.js')));
 
-  containerCommands(program, program.command('container').description('Manage containers'));
-  program
-    .command('healthcheck')
-    .description('Manage health checks of containers')
+}
+
+function healthcheckCommands(healthcheck: Command): void {
+  healthcheck
     .command('run')
     .description("Run a container's health check once (cairn has no daemon to schedule it)")
     .usage('CONTAINER')
     .argument('<container>')
     .action(lazy(() => import('./commands/healthcheck.js')));
-  volumeCommands(program.command('volume').description('Manage volumes').usage('COMMAND'));
+}
 
-  const registry = program.command('registry').description('Serve this store as a registry');
+function registryCommands(registry: Command): void {
   registry
     .command('serve')
     .description('Serve the store\'s repositories over the OCI distribution API (the Docker registry API v2)')
@@ -565,33 +624,6 @@ export function buildProgram(): Command {
     .description('Remove blobs no served manifest references (linked more than an hour ago)')
     .option('--delete-untagged', 'also delete manifests no tag reaches')
     .action(lazy(() => import('./commands/registry-gc.js')));
-
-  program
-    .command('version')
-    .description('Show the cairn version information')
-    .option('-f, --format <format>', "format output: 'json' or a Go template")
-    .action(lazy(() => import('./commands/version.js')));
-  program
-    .command('info')
-    .description('Display system-wide information')
-    .option('-f, --format <format>', "format output: 'json' or a Go template")
-    .action(lazy(() => import('./commands/info.js')));
-  program
-    .command('build')
-    .description('Build an image from a Dockerfile (this version: --check only)')
-    .argument('<context>', 'build context directory')
-    .option('-f, --file <file>', "name of the Dockerfile (default: 'CONTEXT/Dockerfile')")
-    .option('--build-arg <arg>', 'set build-time variables', collect, [])
-    .option('--target <stage>', 'set the target build stage to build')
-    .option('--check', 'run the build checks and print findings, without building')
-    .option('--format <format>', "output format for --check: 'json' or text")
-    .action(lazy(() => import('./commands/build.js')));
-
-  for (const c of [program, ...allCommands(program)]) {
-    c.exitOverride();
-    c.configureOutput({ writeErr: () => {}, outputError: () => {} });
-  }
-  return program;
 }
 
 function allCommands(c: Command): Command[] {
@@ -664,9 +696,9 @@ function lastResort(debug: () => boolean): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  lastResort(() => program.opts<GlobalOptions>().debug === true);
   const args = normaliseArgv(argv);
+  const program = buildProgram(topLevelCommand(args));
+  lastResort(() => program.opts<GlobalOptions>().debug === true);
   try {
     await program.parseAsync(args, { from: 'user' });
     return 0;
