@@ -13,7 +13,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { CAIRN, busyboxRunTar, cairn, cairnOk, makeTar, tempDir, unmountUnder } from './helpers.js';
+import Database from 'better-sqlite3';
+import { CAIRN, busyboxRunTar, cairn, cairnOk, makeDockerArchive, makeTar, tempDir, unmountUnder } from './helpers.js';
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
@@ -243,8 +244,14 @@ describe('containers (foreground)', () => {
   });
 
   it('bad input gets Docker\'s exit code and leaves nothing behind', async () => {
+    await cairnOk(root, ['load'], { input: await makeDockerArchive([{ layers: [await makeTar([{ path: 'Windows/', type: 'dir' }])], repoTags: ['win:1'], config: { os: 'windows' } }]) });
+    // The image's init layer (the runtime's mount points, shared by its containers; the
+    // collector's once none uses it) exists after its first container: made here first.
+    await cairnOk(root, ['run', '--rm', 'bb:1', 'true']);
     const before = traces();
     const cases: Array<[string[], number, RegExp]> = [
+      [['run', '-v', 'a:b:c:d', 'bb:1', 'true'], 125, /invalid volume specification: 'a:b:c:d'/],
+      [['run', '--rm', 'win:1', 'cmd'], 125, /image operating system "windows" cannot be used on this platform/],
       [['run', '--rm', 'bb:1', 'no-such-command'], 127, /no-such-command/],
       [['run', '--rm', 'bb:1', '/etc/passwd'], 126, /crun/],
       [['run', '-u', 'nosuchuser', 'bb:1', 'true'], 125, /unable to find user nosuchuser/],
@@ -262,6 +269,24 @@ describe('containers (foreground)', () => {
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
       assert.deepEqual(traces(), before, args.join(' '));
     }
+  });
+
+  it('after a reboot (another boot ID in the record), a container that was running shows as exited and is cleaned up', async () => {
+    const id = (await cairnOk(root, ['run', '-d', 'bb:1', 'sleep', '60'])).stdout.trim();
+    const pid = Number((await cairnOk(root, ['inspect', '-f', '{{.State.Pid}}', id])).stdout);
+    assert.ok(pid > 0 && existsSync(`/proc/${pid}`));
+    const db = new Database(join(root, 'metadata.db'));
+    try {
+      const row = db.prepare('SELECT state FROM containers WHERE id = ?').get(id) as { state: string };
+      const state = JSON.parse(row.state) as { monitor: { bootId: string } };
+      state.monitor.bootId = 'another-boot';
+      db.prepare('UPDATE containers SET state = ? WHERE id = ?').run(JSON.stringify(state), id);
+    } finally {
+      db.close();
+    }
+    assert.match((await cairnOk(root, ['ps', '-a', '--format', '{{.Status}}', '-f', `id=${id}`])).stdout, /^Exited \(\d+\)/);
+    assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(join(root, 'containers', id)), false, 'unmounted');
+    await cairnOk(root, ['rm', id]);
   });
 
   it('a name in use is refused without making anything', async () => {

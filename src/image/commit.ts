@@ -84,7 +84,12 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
   // layers do not apply is never listed. An image of another OS (Windows) keeps its layers as
   // blobs only: they are never applied here.
   for (const p of prepared) {
-    if (!p.unpacked) continue;
+    if (!p.unpacked) {
+      // A layer a streamed load unpacked before its image was known keeps its record: it
+      // re-emits from its files when the store kept no blob of it.
+      for (const [i, l] of p.layers.entries()) l.tarSplit = p.img.layers[i]!.tarSplit ?? null;
+      continue;
+    }
     const splits = await unpackLayers(
       store,
       p.layers.map((l, i) => {
