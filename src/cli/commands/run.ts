@@ -51,7 +51,7 @@ export async function run(program: Command, cmd: Command, image: string, args: s
       return;
     }
     if (settings.tty) {
-      process.exitCode = await attached(cairn, rec.id, settings.openStdin, true);
+      process.exitCode = await attached(cairn, rec.id, settings.openStdin, true, settings.detachKeys);
       return;
     }
     process.exitCode = await foreground(cairn, rec.id, settings.tty, settings.openStdin, o.sigProxy !== 'false', true);
@@ -72,10 +72,10 @@ function asStartFailure(e: unknown): unknown {
  * A container with a terminal, in the foreground: started under conmon with this process
  * attached (raw terminal, resized as it is; ctrl-p ctrl-q detaches). Its exit code.
  */
-export async function attached(cairn: Cairn, id: string, interactive: boolean, removeOnFailure: boolean): Promise<number> {
+export async function attached(cairn: Cairn, id: string, interactive: boolean, removeOnFailure: boolean, detachKeys?: string): Promise<number> {
   let r;
   try {
-    r = await cairn.runAttached(id, { ...(interactive ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: true });
+    r = await cairn.runAttached(id, { ...(interactive ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: true, ...(detachKeys !== undefined ? { detachKeys } : {}) });
   } catch (e) {
     if (removeOnFailure) await removeQuietly(cairn, id);
     throw asStartFailure(e);

@@ -15,7 +15,7 @@ export async function run(program: Command, cmd: Command, refs: string[]): Promi
       if (refs.length > 1) throw new CairnError('usage', 'you cannot start and attach multiple containers at once');
       const rec = await cairn.container(refs[0]!);
       const interactive = (o.interactive ?? false) && rec.settings.create.openStdin;
-      process.exitCode = rec.settings.create.tty ? await attached(cairn, rec.id, interactive, false) : await foreground(cairn, rec.id, false, interactive, true, false);
+      process.exitCode = rec.settings.create.tty ? await attached(cairn, rec.id, interactive, false, rec.settings.create.detachKeys) : await foreground(cairn, rec.id, false, interactive, true, false);
       return;
     }
     await eachContainer(refs, async (ref) => {
