@@ -243,6 +243,17 @@ describe('containers (foreground)', () => {
     }
   });
 
+  it('rmi -f of an image a stopped container uses: the image goes, the container still starts with its config', async () => {
+    await cairnOk(root, ['import', '--change', 'ENV FROM_IMAGE=yes', '--change', 'WORKDIR /tmp', '-', 'forced:1'], { input: await busyboxRunTar() });
+    await cairnOk(root, ['create', '--name', 'orphaned', 'forced:1', 'sh', '-c', 'echo $FROM_IMAGE $(pwd)']);
+    const id = (await cairnOk(root, ['images', '-q', '--no-trunc', 'forced:1'])).stdout.trim();
+    const r = await cairnOk(root, ['rmi', '-f', id]);
+    assert.match(r.stdout, /^Untagged: forced:1\nDeleted: sha256:/);
+    assert.equal((await cairn(root, ['image', 'inspect', id])).code, 1, 'the image is gone');
+    assert.equal((await cairnOk(root, ['start', '-a', 'orphaned'])).stdout, 'yes /tmp\n');
+    await cairnOk(root, ['rm', 'orphaned']);
+  });
+
   it('bad input gets Docker\'s exit code and leaves nothing behind', async () => {
     await cairnOk(root, ['load'], { input: await makeDockerArchive([{ layers: [await makeTar([{ path: 'Windows/', type: 'dir' }])], repoTags: ['win:1'], config: { os: 'windows' } }]) });
     // The image's init layer (the runtime's mount points, shared by its containers; the
