@@ -243,6 +243,18 @@ describe('containers (foreground)', () => {
     }
   });
 
+  it('run flags seen from inside: --init is PID 1, --read-only, --tmpfs, -h, -w, -u, --entrypoint, --network none, -m and --pids-limit', async () => {
+    const init = await cairnOk(root, ['run', '--rm', '--init', 'bb:1', 'sh', '-c', 'cat /proc/1/comm']);
+    assert.equal(init.stdout, 'docker-init\n');
+    const ro = await cairn(root, ['run', '--rm', '--read-only', '--tmpfs', '/scratch:size=1m', 'bb:1', 'sh', '-c', 'touch /x 2>/dev/null || echo ro; touch /scratch/y && grep " /scratch " /proc/mounts | cut -d" " -f3']);
+    assert.equal(ro.stdout, 'ro\ntmpfs\n');
+    const who = await cairnOk(root, ['run', '--rm', '-h', 'box', '-w', '/tmp', '-u', 'nobody', '--network', 'none', 'bb:1', 'sh', '-c', 'hostname; pwd; id -u; ls /sys/class/net']);
+    assert.equal(who.stdout, 'box\n/tmp\n65534\nlo\n');
+    assert.equal((await cairnOk(root, ['run', '--rm', '--entrypoint', 'echo', 'bb:1', 'via', 'entrypoint'])).stdout, 'via entrypoint\n');
+    const limits = await cairnOk(root, ['run', '--rm', '-m', '64m', '--pids-limit', '50', 'bb:1', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max']);
+    assert.equal(limits.stdout, '67108864\n50\n');
+  });
+
   it('rmi -f of an image a stopped container uses: the image goes, the container still starts with its config', async () => {
     await cairnOk(root, ['import', '--change', 'ENV FROM_IMAGE=yes', '--change', 'WORKDIR /tmp', '-', 'forced:1'], { input: await busyboxRunTar() });
     await cairnOk(root, ['create', '--name', 'orphaned', 'forced:1', 'sh', '-c', 'echo $FROM_IMAGE $(pwd)']);
