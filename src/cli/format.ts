@@ -137,16 +137,20 @@ export function labelHeader(name: string): string {
   return (name.split('.').pop() ?? '').replace(/[-_]/g, ' ');
 }
 
+/** What Docker 20.10's CLI puts before a template's error (printed with no `Error: `). */
+export const TEMPLATE_ERROR_PREFIX = 'template parsing error: ';
+
 /**
- * Parse a --format template as Docker does; a syntax error is Docker's "Template parsing error: ..."
- * (exit 1, or the `exitCode` Docker gives it for that command: 64 for inspect, info and version).
+ * Parse a --format template as Docker does; a syntax error is Docker's "template parsing error: ..."
+ * (or the `prefix` the command uses), printed bare, exit 1 or the `exitCode` Docker gives it for
+ * that command (64 for inspect, info and version).
  */
-export function parseFormat(format: string, options: TemplateOptions & { exitCode?: number } = {}): Template {
+export function parseFormat(format: string, options: TemplateOptions & { exitCode?: number; prefix?: string } = {}): Template {
   try {
     return Template.parse(format, options);
   } catch (e) {
     if (!(e instanceof TemplateError)) throw e;
-    throw new InvalidArgumentError(`Template parsing error: ${e.message}`, { exitCode: options.exitCode ?? 1 });
+    throw new InvalidArgumentError(`${options.prefix ?? TEMPLATE_ERROR_PREFIX}${e.message}`, { exitCode: options.exitCode ?? 1, bare: true });
   }
 }
 
@@ -205,9 +209,10 @@ export function renderListing(listing: Listing, format: string | undefined): str
 }
 
 /**
- * Execute a template; an error is Docker's "Template parsing error: template: ..." (exit 1), or
- * with `prefix` '' the bare Go error. `partial` receives what was written before the error, for
- * the commands whose template writes straight to stdout in Docker (info, version).
+ * Execute a template; an error is Docker's "template parsing error: template: ..." (exit 1,
+ * printed bare), or with `prefix` '' the Go error alone. `partial` receives what was written
+ * before the error, for the commands whose template writes straight to stdout in Docker (info,
+ * version).
  */
 export function execute(tpl: Template, data: unknown, options: { missingKey?: 'default' | 'error'; prefix?: string; partial?: (written: string) => void } = {}): string {
   try {
@@ -215,7 +220,7 @@ export function execute(tpl: Template, data: unknown, options: { missingKey?: 'd
   } catch (e) {
     if (!(e instanceof TemplateError)) throw e;
     options.partial?.(e.output);
-    throw new InvalidArgumentError(`${options.prefix ?? 'Template parsing error: '}${e.message}`);
+    throw new InvalidArgumentError(`${options.prefix ?? TEMPLATE_ERROR_PREFIX}${e.message}`, { bare: true });
   }
 }
 

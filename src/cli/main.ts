@@ -6,7 +6,7 @@
  * Exit codes as Docker's CLI: 0 success, 1 a failed operation, 125 bad usage.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CairnError } from '../errors.js';
+import { CairnError, errorLine } from '../errors.js';
 import { VERSION } from './version.js';
 import type { DriverName } from '../snapshot/types.js';
 
@@ -646,7 +646,7 @@ function argumentCountError(cmd: Command): string {
 function lastResort(debug: () => boolean): void {
   process.once('unhandledRejection', (e: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));
-    process.stderr.write(`Error: ${err.message.split('\n')[0]}\n`);
+    process.stderr.write(`${e instanceof CairnError ? errorLine(e).split('\n')[0] : `Error: ${err.message.split('\n')[0]}`}\n`);
     if (debug() && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exit(e instanceof CairnError ? e.exitCode : 1);
   });
@@ -677,7 +677,7 @@ export async function main(argv: string[]): Promise<number> {
       return 125;
     }
     if (e instanceof CairnError) {
-      process.stderr.write(`Error: ${e.message}\n`);
+      process.stderr.write(`${errorLine(e)}\n`);
       if (program.opts<GlobalOptions>().debug && e.stack) process.stderr.write(`${e.stack}\n`);
       return e.exitCode;
     }

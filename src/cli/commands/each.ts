@@ -3,7 +3,7 @@
  * each is done in turn; one that fails is said on stderr and the rest still go; the exit code
  * is 1 if any failed.
  */
-import { CairnError } from '../../errors.js';
+import { CairnError, errorLine } from '../../errors.js';
 
 export async function eachContainer(refs: readonly string[], fn: (ref: string) => Promise<void>): Promise<void> {
   let failed = false;
@@ -12,7 +12,7 @@ export async function eachContainer(refs: readonly string[], fn: (ref: string) =
       await fn(ref);
     } catch (e) {
       if (!(e instanceof CairnError)) throw e;
-      process.stderr.write(`Error: ${e.message}\n`);
+      process.stderr.write(`${errorLine(e)}\n`);
       failed = true;
     }
   }

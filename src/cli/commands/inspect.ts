@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import type { ImageInspect } from '../../image/query.js';
 import type { DockerContainerInspect } from '../../container/inspect.js';
-import { CairnError, InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { CairnError, InvalidArgumentError, NotFoundError, errorLine } from '../../errors.js';
 import { GoNil, GoStruct, TemplateError, goJSON } from '../../template/index.js';
-import { goJson, parseFormat } from '../format.js';
+import { TEMPLATE_ERROR_PREFIX, goJson, parseFormat } from '../format.js';
 import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
@@ -58,12 +58,12 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
             text += tpl.execute(r, { missingKey: 'error' }) + '\n';
           } catch (e2) {
             if (!(e2 instanceof TemplateError)) throw e2;
-            templateFailure ??= new InvalidArgumentError(`Template parsing error: ${e2.message}`);
+            templateFailure ??= new InvalidArgumentError(`${TEMPLATE_ERROR_PREFIX}${e2.message}`, { bare: true });
           }
         }
       }
       out(text);
-      if (templateFailure) process.stderr.write(`Error: ${templateFailure.message}\n`);
+      if (templateFailure) process.stderr.write(`${errorLine(templateFailure)}\n`);
       failure ??= templateFailure;
     } else {
       out(goJson(results.map((r) => ('image' in r ? r.image : r.container)), 4) + '\n');
