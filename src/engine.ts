@@ -367,18 +367,27 @@ export class Cairn {
     }
   }
 
-  /** `cp CONTAINER:SRC ...`: an archive of a container path handed to `consume` while the root filesystem is mounted. */
+  /**
+   * `cp CONTAINER:SRC ...`: an archive of a container path handed to `consume` while the root
+   * filesystem is mounted. No such container: Docker's "No such container:path: CONTAINER:SRC".
+   */
   async copyFromContainer<T>(ref: string, path: string, opts: { followLink?: boolean }, consume: (archive: ContainerArchive) => Promise<T>): Promise<T> {
-    const { copyFromContainer } = await import('./container/copy-from.js');
+    const { copyFromContainer, ContainerPathNotFoundError } = await import('./container/copy-from.js');
+    const { findContainer } = await import('./container/records.js');
+    if (findContainer(this.store.db, ref) === undefined) throw new ContainerPathNotFoundError(ref, path);
     return this.withContainerRootfs(ref, (rootfs) => consume(copyFromContainer(rootfs, path, { ...(opts.followLink ? { followLink: true } : {}), container: ref })));
   }
 
   /**
    * `cp ... CONTAINER:DEST`: a tar stream or a host path copied in. Without `archive` (-a) the
-   * files become the container user's (root unless `-u`), as Docker's cp makes them.
+   * files become the container user's (root unless `-u`), as Docker's cp makes them. No such
+   * container: Docker's errors in its order (copyToMissingContainer).
    */
   async copyIntoContainer(ref: string, dest: string, input: CopyInput, opts: { archive?: boolean } = {}): Promise<void> {
-    const { copyToContainer } = await import('./container/copy-to.js');
+    const { copyToContainer, copyToMissingContainer } = await import('./container/copy-to.js');
+    const { findContainer } = await import('./container/records.js');
+    // No such container: what Docker's CLI still checks, then "No such container:path" where the copy would go
+    if (findContainer(this.store.db, ref) === undefined) copyToMissingContainer(dest, input, ref);
     const { readFileInRoot } = await import('./runtime/rootpath.js');
     const { execUserFrom } = await import('./runtime/user.js');
     await this.withContainerRootfs(ref, async (rootfs, rec) => {

@@ -42,7 +42,7 @@ export class CairnError extends Error {
 }
 
 export class NotFoundError extends CairnError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; bare?: boolean }) {
     super('not-found', message, options);
     this.name = 'NotFoundError';
   }
