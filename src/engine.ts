@@ -436,11 +436,22 @@ export class Cairn {
     return (await import('./container/health.js')).runHealthcheck(this.store, rec, (await imageConfigOf(this.store, rec))?.Healthcheck);
   }
 
-  /** `rename`: a new name (Docker's rules; must be free). */
+  /**
+   * `rename`: a new name, checked in Docker's daemon's order and words — both names given, the
+   * container found, not its own name, then the name reserved ("Error when allocating new
+   * name: " a name Docker refuses, or one in use).
+   */
   async renameContainer(ref: string, name: string): Promise<void> {
-    const { parseContainerName } = await import('./container/options.js');
-    const checked = parseContainerName(name);
-    (await import('./container/lifecycle.js')).renameContainerTo(this.store, await this.container(ref), checked);
+    const { InvalidArgumentError } = await import('./errors.js');
+    if (ref === '' || name === '') throw new InvalidArgumentError('Neither old nor new names may be empty');
+    const rec = await this.container(ref);
+    const slashed = name.startsWith('/') ? name : `/${name}`;
+    if (slashed === `/${rec.name}`) throw new InvalidArgumentError('Renaming a container with the same name as its current name');
+    const { RESTRICTED_NAME_CHARS } = await import('./container/mounts.js');
+    if (!/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(slashed.slice(1))) {
+      throw new InvalidArgumentError(`Error when allocating new name: Invalid container name (${slashed}), only ${RESTRICTED_NAME_CHARS} are allowed`);
+    }
+    (await import('./container/lifecycle.js')).renameContainerTo(this.store, rec, slashed.slice(1));
   }
 
   /** Start a container under conmon (`run -d`, `start`): it runs on after this process. */
