@@ -413,7 +413,7 @@ export class Cairn {
   /** `exec`: one more process in a running container, run from this process. */
   async exec(ref: string, opts: ExecOptions, stdio: StdioMode, detach = false): Promise<RuntimeProcess> {
     const rec = await this.container(ref);
-    return (await import('./container/exec.js')).execInContainer(this.store, rec, opts, stdio, detach);
+    return (await import('./container/exec.js')).execInContainer(this.store, rec, opts, stdio, detach, ref);
   }
 
   async pauseContainer(ref: string): Promise<void> {
@@ -490,7 +490,8 @@ export class Cairn {
   async attach(ref: string, opts: Omit<AttachStdioOptions, 'afterConnect'>): Promise<{ detached: boolean; exitCode?: number }> {
     const rec = await this.container(ref);
     const { ConflictError } = await import('./errors.js');
-    if (rec.state.status !== 'running') throw new ConflictError(rec.state.status === 'paused' ? `You cannot attach to a paused container, unpause it first` : `You cannot attach to a stopped container, start it first`);
+    // Docker's CLI finds these itself: said without "Error: "
+    if (rec.state.status !== 'running') throw new ConflictError(rec.state.status === 'paused' ? `You cannot attach to a paused container, unpause it first` : `You cannot attach to a stopped container, start it first`, { bare: true });
     if (rec.state.monitor?.kind !== 'conmon') throw new ConflictError(`container ${rec.name} runs in the foreground of another cairn process: its output is there`);
     const { containerFiles } = await import('./container/files.js');
     const { attachStdio } = await import('./container/attach.js');
@@ -544,10 +545,19 @@ export class Cairn {
     return stopContainer(this.store, rec, stopSignalOf(rec, (await imageConfigOf(this.store, rec))?.StopSignal), timeoutSeconds);
   }
 
-  /** `kill`: a signal (default SIGKILL) to a running container. */
+  /**
+   * `kill`: a signal (default SIGKILL) to a running container. Any failure is said as Docker's
+   * daemon says it: "Cannot kill container: REF: ...".
+   */
   async killContainer(ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const rec = await this.container(ref);
-    await (await import('./container/lifecycle.js')).killContainer(this.store, rec, signal);
+    const { CairnError } = await import('./errors.js');
+    try {
+      const rec = await this.container(ref);
+      await (await import('./container/lifecycle.js')).killContainer(this.store, rec, signal);
+    } catch (e) {
+      if (!(e instanceof CairnError)) throw e;
+      throw new CairnError(e.code, `Cannot kill container: ${ref}: ${e.message}`, { cause: e, exitCode: e.exitCode });
+    }
   }
 
   /** `wait`: until the container is not running; its record then. */

@@ -41,10 +41,11 @@ export function execProcessOf(base: OciProcess, rootfs: string, o: ExecOptions):
   };
 }
 
-export async function execInContainer(store: Store, rec: ContainerRecord, o: ExecOptions, stdio: StdioMode, detach = false): Promise<RuntimeProcess> {
+/** `name`: the container as the caller named it (Docker's "is paused" names it so, "is not running" by ID). */
+export async function execInContainer(store: Store, rec: ContainerRecord, o: ExecOptions, stdio: StdioMode, detach = false, name: string = rec.id): Promise<RuntimeProcess> {
   const now = await refresh(store, rec);
   if (now.state.status !== 'running') {
-    throw new ConflictError(now.state.status === 'paused' ? `Container ${rec.id} is paused, unpause the container before exec` : `Container ${rec.id} is not running`);
+    throw new ConflictError(now.state.status === 'paused' ? `Container ${name} is paused, unpause the container before exec` : `Container ${rec.id} is not running`);
   }
   const files = containerFiles(store.root, rec.id);
   const spec = JSON.parse(readFileSync(join(files.bundle, 'config.json'), 'utf8')) as OciSpec;

@@ -142,10 +142,10 @@ export function stopSignalOf(rec: ContainerRecord, imageStopSignal: string | und
   return (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
 }
 
-/** Send `signal` to a running container's process. */
+/** Send `signal` to a running container's process (the caller says which container it failed to kill, as Docker does). */
 export async function killContainer(store: Store, rec: ContainerRecord, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   const now = await refresh(store, rec);
-  if (!isLive(now.state.status)) throw new ConflictError(`Cannot kill container: ${rec.name}: Container ${rec.id} is not running`);
+  if (!isLive(now.state.status)) throw new ConflictError(`Container ${rec.id} is not running`);
   const rt = runtimeOf(store, rec);
   // A paused container cannot take a signal until it is thawed (Docker kills it anyway with SIGKILL).
   await rt.kill(rec.id, signal, { all: signal === 'SIGKILL' });
@@ -202,7 +202,11 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
   rec = await settle(store, rec);
   if (findContainer(store.db, id) === undefined) return { id: rec.id, name: rec.name, anonymousVolumes: [] };
   if (isLive(rec.state.status)) {
-    if (!opts.force) throw new ConflictError(`You cannot remove a ${rec.state.status} container ${rec.id}. Stop the container before attempting removal or force remove`);
+    if (!opts.force) {
+      // Docker's words (daemon/delete.go): a paused container is to be unpaused first
+      const procedure = rec.state.status === 'paused' ? 'Unpause and then stop the container before attempting removal or force remove' : 'Stop the container before attempting removal or force remove';
+      throw new ConflictError(`You cannot remove a ${rec.state.status} container ${rec.id}. ${procedure}`);
+    }
     await stopContainer(store, rec, 'SIGKILL', 0);
     rec = findContainer(store.db, id);
     if (rec === undefined) return { id, name: '', anonymousVolumes: [] };

@@ -26,6 +26,6 @@ export async function run(program: Command, cmd: Command, refs: string[]): Promi
         for (const w of started.warnings) process.stderr.write(`WARNING: ${w}\n`);
       }
       out(`${ref}\n`);
-    });
+    }, { summary: (failed) => `failed to start containers: ${failed.join(', ')}` });
   });
 }
