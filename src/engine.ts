@@ -546,6 +546,27 @@ export class Cairn {
   }
 
   /**
+   * `restart`: a live container stopped as `stop` does (its `--rm` does not remove it meanwhile),
+   * then started under conmon, whatever its state was. A failure after the container was found
+   * is Docker's "Cannot restart container REF: ...".
+   */
+  async restartContainer(ref: string, timeoutSeconds?: number): Promise<DetachedStart> {
+    const rec = await this.container(ref);
+    const { stopForRestart, endRestart, stopSignalOf } = await import('./container/lifecycle.js');
+    const { imageConfigOf } = await import('./container/prepare.js');
+    const { CairnError } = await import('./errors.js');
+    try {
+      await stopForRestart(this.store, rec, stopSignalOf(rec, (await imageConfigOf(this.store, rec))?.StopSignal), timeoutSeconds);
+      return await this.startDetached(rec.id);
+    } catch (e) {
+      if (!(e instanceof CairnError)) throw e;
+      throw new CairnError(e.code, `Cannot restart container ${ref}: ${e.message}`, { cause: e, exitCode: e.exitCode });
+    } finally {
+      await endRestart(this.store, rec.id);
+    }
+  }
+
+  /**
    * `kill`: a signal (default SIGKILL) to a running container. Any failure is said as Docker's
    * daemon says it: "Cannot kill container: REF: ...".
    */

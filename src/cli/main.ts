@@ -261,6 +261,14 @@ function containerCommands(program: Command, container: Command): void {
       .option('-t, --time <seconds>', 'seconds to wait for stop before killing it')
       .action(lazy(() => import('./commands/stop.js'))),
   );
+  both('restart', (c) =>
+    c
+      .description('Restart one or more containers')
+      .usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .argument('<container...>')
+      .option('-t, --time <seconds>', 'seconds to wait for stop before killing the container (default 10)')
+      .action(lazy(() => import('./commands/restart.js'))),
+  );
   both('kill', (c) =>
     c
       .description('Kill one or more running containers')
