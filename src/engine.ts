@@ -54,6 +54,7 @@ import type { ContainerArchive } from './container/copy-from.js';
 import type { CopyInput } from './container/copy-to.js';
 import type { ContainerConfig } from './oci/types.js';
 import type { PsRow } from './container/ps.js';
+import type { PsQuery } from './container/ps-filter.js';
 import type { DockerContainerInspect } from './container/inspect.js';
 import type { ForegroundContainer } from './container/foreground.js';
 import type { RemovedContainer, RemoveContainerOptions } from './container/lifecycle.js';
@@ -277,12 +278,43 @@ export class Cairn {
     return out;
   }
 
-  /** `ps`: every container with Docker's row for it (`trunc` unless `--no-trunc`). */
-  async containerRows(opts: { trunc: boolean; now?: number }): Promise<Array<{ container: ContainerRecord; row: PsRow }>> {
-    const { psInputOf } = await import('./container/describe.js');
+  /**
+   * `ps`: the containers Docker's daemon would list for `query` (`-a`, `-n`, `--filter`, in its
+   * order and words: container/ps-filter.ts), newest first, each with Docker's row (`trunc`
+   * unless `--no-trunc`; `size`: the writable layer's size and the whole root filesystem's).
+   */
+  async containerRows(query: PsQuery, opts: { trunc: boolean; size?: boolean; now?: number }): Promise<Array<{ container: ContainerRecord; row: PsRow }>> {
+    const { psInputOf, psFilterFactsOf } = await import('./container/describe.js');
     const { psRow } = await import('./container/ps.js');
+    const { selectContainers } = await import('./container/ps-filter.js');
+    const { findContainer } = await import('./container/records.js');
+    const { tryResolveImage } = await import('./image/resolve.js');
+    const { childrenOf, getImage } = await import('./metadata/records.js');
+    const db = this.store.db;
+    const family = (id: Digest): string[] => [id, ...childrenOf(db, id).flatMap(family)];
+    const all = (await this.containers()).map((c) => ({ ...psFilterFactsOf(c), rec: c }));
+    const chosen = selectContainers(all, query, {
+      containerByIdOrName: (ref) => {
+        const name = ref.replace(/^\//, '');
+        return all.find((c) => c.id === ref)?.id ?? all.find((c) => c.name === name)?.id ?? (findContainer(db, ref)?.id === ref ? ref : undefined);
+      },
+      imageFamily: (ref) => {
+        const found = tryResolveImage(db, ref);
+        return found === undefined ? undefined : family(found.image.id);
+      },
+    });
     const now = opts.now ?? Date.now();
-    return (await this.containers()).map((c) => ({ container: c, row: psRow(psInputOf(this.store.root, c), { now, trunc: opts.trunc }) }));
+    const rows: Array<{ container: ContainerRecord; row: PsRow }> = [];
+    for (const { rec } of chosen) {
+      const input = psInputOf(this.store.root, rec);
+      if (opts.size) {
+        const { containerChangesSize } = await import('./container/changes.js');
+        input.sizeRw = await containerChangesSize(this.store, rec.snapshot);
+        input.sizeRootFs = (getImage(db, rec.imageId)?.size ?? 0) + input.sizeRw;
+      }
+      rows.push({ container: rec, row: psRow(input, { now, trunc: opts.trunc }) });
+    }
+    return rows;
   }
 
   /** Docker's `inspect` document of a container. */

@@ -12,7 +12,8 @@ import { containerFiles } from './files.js';
 import { inspectContainer, type ContainerInspectInput, type DockerContainerInspect } from './inspect.js';
 import { ZERO_TIME, type ContainerRecord } from './model.js';
 import { dockerMountPoint, type DockerMountPoint } from './mounts.js';
-import type { PsInput } from './ps.js';
+import { containerState, type PsInput } from './ps.js';
+import type { PsFilterFacts } from './ps-filter.js';
 
 /** The container's mounts as Docker's MountPoints (volumes with their directories). */
 export function mountPoints(root: string, rec: ContainerRecord): DockerMountPoint[] {
@@ -45,6 +46,25 @@ export function psInputOf(root: string, rec: ContainerRecord): PsInput {
     labels: rec.settings.create.labels,
     mounts: mountPoints(root, rec),
     networks: [rec.settings.create.network],
+  };
+}
+
+/** What `ps --filter` looks at in a container (ps-filter.ts). */
+export function psFilterFactsOf(rec: ContainerRecord): PsFilterFacts {
+  const s = rec.state;
+  const started = s.startedAt !== ZERO_TIME && s.startedAt !== '';
+  return {
+    id: rec.id,
+    name: rec.name,
+    labels: rec.settings.create.labels,
+    state: containerState({ status: s.status, exitCode: s.exitCode, ...(started ? { startedAt: Date.parse(s.startedAt) } : {}) }),
+    running: s.status === 'running' || s.status === 'paused' || s.status === 'restarting',
+    started,
+    exitCode: s.exitCode,
+    health: s.health?.Status ?? 'none',
+    imageId: rec.imageId,
+    networks: [rec.settings.create.network],
+    mounts: rec.settings.mounts.map((m) => ({ ...(m.type === 'volume' && m.name !== undefined ? { name: m.name } : {}), source: m.type === 'bind' ? m.source : '', destination: m.destination })),
   };
 }
 
