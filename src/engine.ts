@@ -48,6 +48,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { ContainerRecord, HealthState } from './container/model.js';
 import type { CreateOptions } from './container/options.js';
+import type { CreateContainerOptions } from './container/create.js';
 import type { CommitLayerResult } from './container/commit.js';
 import type { Change } from './container/changes.js';
 import type { ContainerArchive } from './container/copy-from.js';
@@ -254,8 +255,8 @@ export class Cairn {
   // --- containers -------------------------------------------------------------------------
 
   /** `create`: a container on the image `settings.image` names, with its writable layer; nothing runs. */
-  async createContainer(opts: CreateOptions): Promise<ContainerRecord> {
-    return (await import('./container/create.js')).createContainer(this.store, opts);
+  async createContainer(opts: CreateOptions, how: CreateContainerOptions = {}): Promise<ContainerRecord> {
+    return (await import('./container/create.js')).createContainer(this.store, opts, how);
   }
 
   /** The container `ref` (ID, unique ID prefix or name) as it is now. */

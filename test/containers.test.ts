@@ -248,7 +248,7 @@ describe('containers (foreground)', () => {
       [['run', '--rm', 'bb:1', 'no-such-command'], 127, /no-such-command/],
       [['run', '--rm', 'bb:1', '/etc/passwd'], 126, /crun/],
       [['run', '-u', 'nosuchuser', 'bb:1', 'true'], 125, /unable to find user nosuchuser/],
-      [['run', '-w', '/bin/busybox', 'bb:1', 'true'], 125, /is a file/],
+      [['run', '-w', '/bin/busybox', 'bb:1', 'true'], 125, /Cannot mkdir: \/bin\/busybox is not a directory/],
       [['run', '--pull', 'never', 'no-such-image', 'true'], 125, /No such image/],
       [['run', '--name', 'bad name', 'bb:1', 'true'], 125, /Invalid container name/],
       [['run', '--restart', 'always', 'bb:1', 'true'], 125, /no daemon/],
