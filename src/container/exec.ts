@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError } from '../errors.js';
 import type { RuntimeProcess, StdioMode } from '../runtime/oci-runtime.js';
-import { mergeEnv, type OciProcess, type OciSpec } from '../runtime/spec.js';
+import { mergeEnv, processUser, type OciProcess, type OciSpec } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import type { Store } from '../store/store.js';
 import { containerFiles } from './files.js';
@@ -37,7 +37,7 @@ export function execProcessOf(base: OciProcess, rootfs: string, o: ExecOptions):
     args: o.args,
     env,
     cwd: o.workdir !== undefined && o.workdir !== '' ? o.workdir : base.cwd,
-    user: user !== undefined ? { uid: user.uid, gid: user.gid, ...(user.additionalGids.length > 0 ? { additionalGids: user.additionalGids } : {}) } : base.user,
+    user: user !== undefined ? processUser(user) : base.user,
   };
 }
 
