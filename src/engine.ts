@@ -338,16 +338,10 @@ export class Cairn {
     const { pauseContainer, unpauseContainer } = await import('./container/lifecycle.js');
     const { imageConfigOf } = await import('./container/prepare.js');
     const { dockerConfig } = await import('./container/config.js');
+    // Docker commits the container's whole Config (its hostname, attach flags, image name too); its nulls are left out
     const full = dockerConfig(rec.settings.create, await imageConfigOf(this.store, rec), { id: rec.id, hostHostname: hostname() });
     const containerConfig: ContainerConfig = {};
-    if (full.Env !== null) containerConfig.Env = full.Env;
-    if (full.Cmd !== null) containerConfig.Cmd = full.Cmd;
-    if (full.Entrypoint !== null) containerConfig.Entrypoint = full.Entrypoint;
-    if (full.WorkingDir !== '') containerConfig.WorkingDir = full.WorkingDir;
-    if (full.User !== '') containerConfig.User = full.User;
-    if (full.Labels !== null && Object.keys(full.Labels).length > 0) containerConfig.Labels = full.Labels;
-    if (full.Volumes !== null && full.Volumes !== undefined) containerConfig.Volumes = full.Volumes;
-    if (full.StopSignal !== undefined && full.StopSignal !== '') containerConfig.StopSignal = full.StopSignal;
+    for (const [key, value] of Object.entries(full)) if (value !== null && value !== undefined) containerConfig[key] = value;
     const pause = (opts.pause ?? true) && rec.state.status === 'running';
     if (pause) await pauseContainer(this.store, rec);
     try {
