@@ -361,8 +361,9 @@ function containerCommands(program: Command, container: Command): void {
     .description("Record a container's exit and clean up after it (conmon's exit command)")
     .argument('<id>')
     .action(lazy(() => import('./commands/cleanup.js')));
-  both('commit', (c) =>
-    c
+  both('commit', (c) => {
+    BOOL_FLAGS.set(c, [{ short: '-p', long: '--pause' }]);
+    return c
       .description("Create a new image from a container's changes")
       .usage('[OPTIONS] CONTAINER [REPOSITORY[:TAG]]')
       .argument('<container>')
@@ -370,9 +371,9 @@ function containerCommands(program: Command, container: Command): void {
       .option('-a, --author <author>', 'author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
       .option('-c, --change <instruction>', 'apply Dockerfile instruction to the created image', collect, [])
       .option('-m, --message <message>', 'commit message')
-      .option('-p, --pause <bool>', 'pause container during commit', 'true')
-      .action(lazy(() => import('./commands/commit.js'))),
-  );
+      .option('-p, --pause <bool>', 'pause container during commit (default true)', 'true')
+      .action(lazy(() => import('./commands/commit.js')));
+  });
   both('diff', (c) =>
     c
       .description("Inspect changes to files or directories on a container's filesystem")
@@ -595,6 +596,26 @@ function allCommands(c: Command): Command[] {
   return c.commands.flatMap((s) => [s, ...allCommands(s)]);
 }
 
+/**
+ * Docker's boolean flags that also take a value (`--pause=false`, `-p=0`): given alone they
+ * mean true and never take the next word. Declared to commander with a value; written here
+ * `--long=VALUE` after the command, so that `-p CONTAINER` stays a flag and a name.
+ */
+const BOOL_FLAGS = new WeakMap<Command, Array<{ short: string; long: string }>>();
+
+function boolFlags(program: Command, argv: string[]): string[] {
+  const cmd = commandOf(program, argv);
+  const flags = cmd === undefined ? undefined : BOOL_FLAGS.get(cmd);
+  if (flags === undefined) return argv;
+  return argv.map((a) => {
+    for (const f of flags) {
+      if (a === f.short || a === f.long) return `${f.long}=true`;
+      if (a.startsWith(`${f.short}=`) || a.startsWith(`${f.long}=`)) return `${f.long}=${a.slice(a.indexOf('=') + 1)}`;
+    }
+    return a;
+  });
+}
+
 /** Docker accepts `-H=false`; commander wants `-H false`. */
 function normaliseArgv(argv: string[]): string[] {
   return argv.flatMap((a) => (/^-[A-Za-z]=/.test(a) ? [a.slice(0, 2), a.slice(3)] : [a]));
@@ -663,7 +684,7 @@ function lastResort(debug: () => boolean): void {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   lastResort(() => program.opts<GlobalOptions>().debug === true);
-  const args = normaliseArgv(argv);
+  const args = normaliseArgv(boolFlags(program, argv));
   try {
     await program.parseAsync(args, { from: 'user' });
     return 0;
