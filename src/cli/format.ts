@@ -99,13 +99,13 @@ export function goJson(value: unknown, indent?: number): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-/** Go's tabwriter as Docker configures it: minwidth 10, padding 3, last column unpadded. */
-export function table(rows: string[][]): string {
+/** Go's tabwriter as Docker configures it: minwidth 10 (`top`: 20), padding 3, last column unpadded. */
+export function table(rows: string[][], minWidth = 10): string {
   if (rows.length === 0) return '';
   const cols = Math.max(...rows.map((r) => r.length));
   const widths: number[] = [];
   for (let c = 0; c < cols - 1; c++) {
-    widths[c] = Math.max(10, ...rows.map((r) => [...(r[c] ?? '')].length + 3));
+    widths[c] = Math.max(minWidth, ...rows.map((r) => [...(r[c] ?? '')].length + 3));
   }
   return rows
     .map((r) => r.map((cell, c) => (c < r.length - 1 ? cell + ' '.repeat(widths[c]! - [...cell].length) : cell)).join(''))
