@@ -290,7 +290,7 @@ export class Cairn {
     const { selectContainers } = await import('./container/ps-filter.js');
     const { findContainer } = await import('./container/records.js');
     const { tryResolveImage } = await import('./image/resolve.js');
-    const { childrenOf, getImage } = await import('./metadata/records.js');
+    const { childrenOf } = await import('./metadata/records.js');
     const db = this.store.db;
     const family = (id: Digest): string[] => [id, ...childrenOf(db, id).flatMap(family)];
     const all = (await this.containers()).map((c) => ({ ...psFilterFactsOf(c), rec: c }));
@@ -309,22 +309,31 @@ export class Cairn {
     for (const { rec } of chosen) {
       const input = psInputOf(this.store.root, rec);
       if (opts.size) {
-        const { containerChangesSize } = await import('./container/changes.js');
-        input.sizeRw = await containerChangesSize(this.store, rec.snapshot);
-        input.sizeRootFs = (getImage(db, rec.imageId)?.size ?? 0) + input.sizeRw;
+        const sizes = await this.containerSizes(rec);
+        input.sizeRw = sizes.rw;
+        input.sizeRootFs = sizes.rootFs;
       }
       rows.push({ container: rec, row: psRow(input, { now, trunc: opts.trunc }) });
     }
     return rows;
   }
 
-  /** Docker's `inspect` document of a container. */
-  async inspectContainer(ref: string): Promise<DockerContainerInspect> {
+  /** Docker's `inspect` document of a container (`size`: with SizeRw and SizeRootFs, as `ps -s` counts them). */
+  async inspectContainer(ref: string, opts: { size?: boolean } = {}): Promise<DockerContainerInspect> {
     const rec = await this.container(ref);
     const { inspectOf } = await import('./container/describe.js');
     const { imageConfigOf } = await import('./container/prepare.js');
     const sn = await this.store.snapshots();
-    return inspectOf(this.store.root, rec, await imageConfigOf(this.store, rec), sn.driver, await sn.mounts(rec.snapshot));
+    const sizes = opts.size ? await this.containerSizes(rec) : undefined;
+    return inspectOf(this.store.root, rec, await imageConfigOf(this.store, rec), sn.driver, await sn.mounts(rec.snapshot), sizes);
+  }
+
+  /** A container's writable layer's size (Docker's SizeRw) and its whole root filesystem's (SizeRootFs: the image's too). */
+  private async containerSizes(rec: ContainerRecord): Promise<{ rw: number; rootFs: number }> {
+    const { containerChangesSize } = await import('./container/changes.js');
+    const { getImage } = await import('./metadata/records.js');
+    const rw = await containerChangesSize(this.store, rec.snapshot);
+    return { rw, rootFs: (getImage(this.store.db, rec.imageId)?.size ?? 0) + rw };
   }
 
   /**

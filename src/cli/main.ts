@@ -62,6 +62,7 @@ function inspectCommand(c: Command, withType = false, what: 'images' | 'containe
     .usage(withType ? '[OPTIONS] NAME|ID [NAME|ID...]' : what === 'images' ? '[OPTIONS] IMAGE [IMAGE...]' : '[OPTIONS] CONTAINER [CONTAINER...]')
     .argument('<image...>')
     .option('-f, --format <format>', "format output: 'json' (default) or a Go template");
+  if (withType || what === 'containers') c.option('-s, --size', 'display total file sizes if the type is container');
   if (withType) c.option('--type <type>', 'only objects of this type: image or container');
   return c.action(lazy(() => import('./commands/inspect.js')));
 }

@@ -68,8 +68,8 @@ export function psFilterFactsOf(rec: ContainerRecord): PsFilterFacts {
   };
 }
 
-/** Docker's `inspect` document of a container. `mounts`: its writable snapshot's mounts (GraphDriver). */
-export function inspectOf(root: string, rec: ContainerRecord, image: ContainerConfig | undefined, driver: string, snapshotMounts: readonly Mount[]): DockerContainerInspect {
+/** Docker's `inspect` document of a container. `mounts`: its writable snapshot's mounts (GraphDriver); `sizes` with `--size`. */
+export function inspectOf(root: string, rec: ContainerRecord, image: ContainerConfig | undefined, driver: string, snapshotMounts: readonly Mount[], sizes?: { rw: number; rootFs: number }): DockerContainerInspect {
   const files = containerFiles(root, rec.id);
   const config = dockerConfig(rec.settings.create, image, { id: rec.id, hostHostname: hostname() });
   const { path, args } = pathAndArgs(config);
@@ -106,5 +106,6 @@ export function inspectOf(root: string, rec: ContainerRecord, image: ContainerCo
     driver,
     graphDriverData: graph,
     mounts: mountPoints(root, rec),
+    ...(sizes !== undefined ? { sizeRw: sizes.rw, sizeRootFs: sizes.rootFs } : {}),
   });
 }

@@ -9,7 +9,7 @@ import { TEMPLATE_ERROR_PREFIX, goJson, parseFormat } from '../format.js';
 import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
-  const o = cmd.opts<{ format?: string; type?: string }>();
+  const o = cmd.opts<{ format?: string; type?: string; size?: boolean }>();
   // `inspect` looks for any object (a container first, as Docker), `image inspect` for images, `container inspect` for containers.
   const parent = cmd.parent?.name();
   const type = parent === 'image' ? 'image' : parent === 'container' ? 'container' : o.type;
@@ -29,13 +29,14 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
       try {
         if (type !== 'image') {
           try {
-            results.push({ container: await cairn.inspectContainer(name) });
+            results.push({ container: await cairn.inspectContainer(name, { size: o.size ?? false }) });
             continue;
           } catch (e) {
             if (!(e instanceof NotFoundError) || type === 'container') throw e;
           }
         }
         results.push({ image: await cairn.inspect(name) });
+        if (o.size) process.stderr.write('WARNING: --size ignored for image\n');
       } catch (e) {
         // Docker prints what it found, then the error for the rest, and exits 1.
         if (!(e instanceof NotFoundError || (type === undefined && e instanceof InvalidArgumentError))) throw e;

@@ -35,7 +35,7 @@ export async function run(program: Command, cmd: Command, ref: string): Promise<
         follow: o.follow ?? false,
         signal: stop.signal,
       });
-      await writeLogLines(lines, { stdout: process.stdout, stderr: process.stderr }, { timestamps: o.timestamps ?? false });
+      await writeLogLines(lines, { stdout: process.stdout, stderr: process.stderr }, { timestamps: o.timestamps ?? false, details: o.details ?? false });
     } finally {
       process.off('SIGINT', onSignal);
     }
