@@ -16,10 +16,12 @@ export async function run(program: Command, _cmd: Command, ref: string, port?: s
       const slash = port.indexOf('/');
       const [num, proto] = slash >= 0 && slash < port.length - 1 ? [port.slice(0, slash), port.slice(slash + 1)] : [port, 'tcp'];
       const bad = (n: string): string | undefined => (/^\d+$/.test(n) ? (Number(n) > 65535 ? `strconv.ParseUint: parsing ${goQuote(n)}: value out of range` : undefined) : `strconv.ParseUint: parsing ${goQuote(n)}: invalid syntax`);
-      for (const n of num.includes('-') ? num.split('-', 2) : [num]) {
+      const ends = num.includes('-') ? num.split('-', 2) : [num];
+      for (const n of ends) {
         const problem = bad(n);
         if (problem !== undefined) throw new InvalidArgumentError(problem, { bare: true });
       }
+      if (ends.length === 2 && Number(ends[1]) < Number(ends[0])) throw new InvalidArgumentError(`Invalid range specified for the Port: ${num}`, { bare: true });
       throw new NotFoundError(`No public port '${num}/${proto}' published for ${ref}`);
     }
   });
