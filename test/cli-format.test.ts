@@ -76,7 +76,7 @@ test('inspect -f: range, if/else, with, index, len, printf, variables, Docker\'s
 
 test('inspect -f: an unknown field is Docker\'s map error (exit 1); a template that does not parse exits 64 before anything runs', async () => {
   const nope = await cairn(root, ['inspect', '-f', '{{.Nope}}', 'fmt/bb:1']);
-  assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '', 'template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"\n']);
+  assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '\n', 'template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"\n']);
   const nested = await cairn(root, ['inspect', '-f', '{{.Config.Nope}}', 'fmt/bb:1']);
   assert.equal(nested.stderr, 'template parsing error: template: :1:9: executing "" at <.Config.Nope>: map has no entry for key "Nope"\n');
   const unclosed = await cairn(root, ['inspect', '-f', '{{.Id', 'fmt/bb:1']);

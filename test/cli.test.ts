@@ -258,7 +258,7 @@ test('inspect -f with a field the image does not have fails as Docker (map has n
     const root = join(dir.path, 'root');
     await cairnOk(root, ['import', '-', 'edge:1'], { input: await makeTar([{ path: 'f', content: 'x' }]) });
     const nope = await cairn(root, ['inspect', '-f', '{{.Nope}}', 'edge:1']);
-    assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '', 'template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"\n']);
+    assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '\n', 'template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"\n']);
     const missing = join(dir.path, 'no', 'such', 'dir');
     const r = await cairn(root, ['save', '-o', join(missing, 'x.tar'), 'edge:1']);
     assert.equal(r.code, 1);

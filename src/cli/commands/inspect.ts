@@ -63,7 +63,8 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
           }
         }
       }
-      out(text);
+      // Docker's template inspector prints an empty line when it printed nothing
+      out(text === '' ? '\n' : text);
       if (templateFailure) process.stderr.write(`${errorLine(templateFailure)}\n`);
       failure ??= templateFailure;
     } else {
