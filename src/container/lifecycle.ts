@@ -147,13 +147,18 @@ export function stopSignalOf(rec: ContainerRecord, imageStopSignal: string | und
   return (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
 }
 
-/** Send `signal` to a running container's process (the caller says which container it failed to kill, as Docker does). */
+/**
+ * Send `signal` to a running container's process (the caller says which container it failed
+ * to kill, as Docker does); with SIGKILL, return once it has stopped, as Docker's kill does.
+ */
 export async function killContainer(store: Store, rec: ContainerRecord, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   const now = await refresh(store, rec);
   if (!isLive(now.state.status)) throw new ConflictError(`Container ${rec.id} is not running`);
   const rt = runtimeOf(store, rec);
   // A paused container cannot take a signal until it is thawed (Docker kills it anyway with SIGKILL).
   await rt.kill(rec.id, signal, { all: signal === 'SIGKILL' });
+  // Docker's kill with SIGKILL returns once the container has stopped (its state says so)
+  if (signal === 'SIGKILL') await waitContainer(store, rec.id);
 }
 
 /** Stop: the stop signal, up to `timeoutSeconds` (default the container's, else 10), then SIGKILL. */
