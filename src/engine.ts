@@ -45,6 +45,7 @@ export interface RegistryServeOptions {
   uploadIdleMs?: number;
 }
 import type { AddressInfo } from 'node:net';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { ContainerRecord, HealthState } from './container/model.js';
 import type { CreateOptions } from './container/options.js';
@@ -53,6 +54,7 @@ import type { CommitLayerResult } from './container/commit.js';
 import type { Change } from './container/changes.js';
 import type { ContainerArchive } from './container/copy-from.js';
 import type { CopyInput } from './container/copy-to.js';
+import type { CopyMount } from './container/cp-mounts.js';
 import type { ContainerConfig } from './oci/types.js';
 import type { PsRow } from './container/ps.js';
 import type { PsQuery } from './container/ps-filter.js';
@@ -410,8 +412,50 @@ export class Cairn {
   async copyFromContainer<T>(ref: string, path: string, opts: { followLink?: boolean }, consume: (archive: ContainerArchive) => Promise<T>): Promise<T> {
     const { copyFromContainer, ContainerPathNotFoundError } = await import('./container/copy-from.js');
     const { findContainer } = await import('./container/records.js');
+    const { copyView } = await import('./container/cp-mounts.js');
     if (findContainer(this.store.db, ref) === undefined) throw new ContainerPathNotFoundError(ref, path);
-    return this.withContainerRootfs(ref, (rootfs) => consume(copyFromContainer(rootfs, path, { ...(opts.followLink ? { followLink: true } : {}), container: ref })));
+    return this.withContainerRootfs(ref, (rootfs, rec) =>
+      this.withCopyMounts(rec, async (mounts) => {
+        const view = copyView(rootfs, mounts, path);
+        let archive;
+        try {
+          archive = copyFromContainer(view.root, view.path, { ...(opts.followLink ? { followLink: true } : {}), container: ref, ...(view.top !== undefined ? { topName: view.top } : {}) });
+        } catch (e) {
+          // said with the path as the container names it
+          if (e instanceof ContainerPathNotFoundError && view.mount !== undefined) throw new ContainerPathNotFoundError(ref, path);
+          throw e;
+        }
+        return consume(archive);
+      }),
+    );
+  }
+
+  /**
+   * The container's mounts as `cp` sees them (container/cp-mounts.ts): its binds, its volumes
+   * (acquired for the length of `fn`) and, once it ran, its /etc files.
+   */
+  private async withCopyMounts<T>(rec: ContainerRecord, fn: (mounts: CopyMount[]) => Promise<T>): Promise<T> {
+    const { acquireVolume, releaseVolume } = await import('./volume/index.js');
+    const { containerFiles } = await import('./container/files.js');
+    const files = containerFiles(this.store.root, rec.id);
+    const mounts: CopyMount[] = [];
+    const acquired: string[] = [];
+    try {
+      for (const m of rec.settings.mounts) {
+        if (m.type === 'bind') mounts.push({ destination: m.destination, source: m.source, readOnly: m.readOnly, file: statSync(m.source, { throwIfNoEntry: false })?.isDirectory() !== true });
+        else if (m.type === 'volume' && m.name !== undefined) {
+          const source = await acquireVolume(this.store, m.name);
+          acquired.push(m.name);
+          mounts.push({ destination: m.destination, source, readOnly: m.readOnly, file: false });
+        }
+      }
+      for (const [destination, source] of [['/etc/hostname', files.hostname], ['/etc/hosts', files.hosts], ['/etc/resolv.conf', files.resolvConf]] as const) {
+        if (existsSync(source) && !mounts.some((m) => m.destination === destination)) mounts.push({ destination, source, readOnly: false, file: true });
+      }
+      return await fn(mounts);
+    } finally {
+      for (const name of acquired) await releaseVolume(this.store, name);
+    }
   }
 
   /**
@@ -426,7 +470,9 @@ export class Cairn {
     if (findContainer(this.store.db, ref) === undefined) copyToMissingContainer(dest, input, ref);
     const { readFileInRoot } = await import('./runtime/rootpath.js');
     const { execUserFrom } = await import('./runtime/user.js');
-    await this.withContainerRootfs(ref, async (rootfs, rec) => {
+    const { copyView } = await import('./container/cp-mounts.js');
+    const { ContainerPathNotFoundError } = await import('./container/copy-from.js');
+    await this.withContainerRootfs(ref, (rootfs, rec) => this.withCopyMounts(rec, async (mounts) => {
       let owner: { uid: number; gid: number } | undefined;
       if (!opts.archive) {
         const user = rec.settings.create.user;
@@ -436,8 +482,16 @@ export class Cairn {
           owner = { uid: u.uid, gid: u.gid };
         }
       }
-      await copyToContainer(rootfs, dest, input, { container: ref, ...(owner !== undefined ? { owner } : {}) });
-    });
+      const view = copyView(rootfs, mounts, dest);
+      // Docker's daemon's refusals, in its words: a read-only mount, a read-only root filesystem
+      const readOnly = view.mount !== undefined ? (view.mount.readOnly ? 'mounted volume is marked read-only' : undefined) : rec.settings.create.readOnly ? 'container rootfs is marked read-only' : undefined;
+      try {
+        await copyToContainer(view.root, view.path, input, { container: ref, ...(owner !== undefined ? { owner } : {}), ...(readOnly !== undefined ? { readOnly } : {}) });
+      } catch (e) {
+        if (e instanceof ContainerPathNotFoundError && view.mount !== undefined) throw new ContainerPathNotFoundError(ref, dest);
+        throw e;
+      }
+    }));
   }
 
   /** Start a container in the foreground: this process is its monitor until it exits. */

@@ -29,6 +29,8 @@ export interface CopyToOptions {
   container?: string;
   /** Owner of everything written (see the module comment); default: the archive's. */
   owner?: { uid: number; gid: number };
+  /** Why nothing may be written there (Docker's daemon's words), said once the copy's source is checked and placed. */
+  readOnly?: string;
 }
 
 /** Copy `input` to `destPath` in the container whose root filesystem is mounted at `rootfs`. */
@@ -51,6 +53,7 @@ export async function copyToContainer(rootfs: string, destPath: string, input: C
     placement = prepareArchiveCopy(src, archive.top, dst);
     tar = archive.tar;
   }
+  if (opts.readOnly !== undefined) throw new CopyError(opts.readOnly, { daemon: true });
   const into = extractionDir(rootfs, placement.dir, container);
   try {
     await untarInto(into.fd, tar, {
