@@ -596,15 +596,22 @@ test('cp: Docker\'s errors and what lands on the host', async () => {
   mkdirSync(out);
   const host = join(dir.path, 'cp-src');
   writeFileSync(host, 'host file\n');
-  // a tar on stdout: the same entries and contents (Go's tar headers carry the type in the mode and owner names: not compared).
-  // Left as it is: Docker mounts a container's volumes, binds and /etc/hostname, hosts and resolv.conf for cp;
-  // cairn reads its root filesystem alone (there, those three are the init layer's empty files).
+  // a tar on stdout: the same entries and contents (Go's tar headers carry the type in the mode and owner names: not
+  // compared). Left as it is: a directory holding mount points (here /etc, with the /etc files the container ran with)
+  // is archived from the root filesystem alone, where Docker's mounts show through (those three sizes masked); the
+  // files themselves, and volumes and binds, are copied from their sources (the next test)
   const dtar = spawnSync(DOCKER, ['cp', `${C.changed}:/etc`, '-'], { maxBuffer: 64 << 20 });
   const ctar = spawnSync(process.execPath, [CAIRN, '--', '--root', root, 'cp', `${C.changed}:/etc`, '-'], { maxBuffer: 64 << 20 });
   const listing = (tar: Buffer): string =>
     spawnSync('tar', ['-tv', '--numeric-owner', '--full-time'], { input: tar, encoding: 'utf8' })
       .stdout.replace(/ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d /g, ' ')
       .replace(/ +\d+ (etc\/(hostname|hosts|resolv\.conf))$/gm, ' N $1');
+  for (const f of ['/etc/hostname', '/etc/hosts']) {
+    const d1 = spawnSync(DOCKER, ['cp', `${C.changed}:${f}`, '-'], { maxBuffer: 64 << 20 });
+    const c1 = spawnSync(process.execPath, [CAIRN, '--', '--root', root, 'cp', `${C.changed}:${f}`, '-'], { maxBuffer: 64 << 20 });
+    const body = (tar: Buffer): string => spawnSync('tar', ['-xO'], { input: tar, encoding: 'utf8' }).stdout.replace(/\b[0-9a-f]{12}\b/g, '<id>');
+    assert.deepEqual([c1.status, body(c1.stdout)], [d1.status, body(d1.stdout)], f);
+  }
   assert.deepEqual([ctar.status, listing(ctar.stdout)], [dtar.status, listing(dtar.stdout)]);
   const cases: string[][] = [
     ['cp', `${C.changed}:/nosuch`, out],
@@ -640,6 +647,31 @@ test('cp: Docker\'s errors and what lands on the host', async () => {
   await same(['exec', C.running, 'true']);
   await same(['start', '-a', C.changed]);
   await same(['diff', C.changed], { sorted: true });
+});
+
+test('cp through a container\'s volumes and binds; read-only ones and a read-only root refused', async () => {
+  const name = `${P}-cpvol`;
+  const bind = join(dir.path, 'cp-bind');
+  mkdirSync(bind);
+  const host = join(dir.path, 'cp-vol-src');
+  writeFileSync(host, 'into the volume\n');
+  await make(name, ['create', ...NET, '--read-only', '--name', name, '-v', `${P}-cpv1:/data`, '-v', `${P}-cpv2:/rodata:ro`, '-v', `${bind}:/bind`, IMAGE, 'true']);
+  const tarNames = async (path: string): Promise<void> => {
+    const d = spawnSync(DOCKER, ['cp', `${name}:${path}`, '-'], { maxBuffer: 64 << 20 });
+    const c = spawnSync(process.execPath, [CAIRN, '--', '--root', root, 'cp', `${name}:${path}`, '-'], { maxBuffer: 64 << 20 });
+    const names = (tar: Buffer): string => spawnSync('tar', ['-t'], { input: tar, encoding: 'utf8' }).stdout;
+    assert.deepEqual([c.status, names(c.stdout), c.stderr.toString()], [d.status, names(d.stdout), d.stderr.toString().replace('Error response from daemon: ', 'Error: ')], path);
+  };
+  await same(['cp', host, `${name}:/tmp/`]);
+  await same(['cp', host, `${name}:/rodata/`]);
+  await same(['cp', host, `${name}:/data/`]);
+  await same(['cp', host, `${name}:/data/renamed`]);
+  await same(['cp', host, `${name}:/bind/from-cp`]);
+  assert.equal(readFileSync(join(bind, 'from-cp'), 'utf8'), 'into the volume\n');
+  for (const path of ['/data', '/data/', '/data/.', '/data/renamed', '/data/nosuch', '/bind']) await tarNames(path);
+  await same(['run', '--rm', ...NET, '-v', `${P}-cpv1:/v`, IMAGE, 'ls', '/v']);
+  await bothOk(['rm', '-v', name]);
+  await same(['volume', 'rm', `${P}-cpv1`, `${P}-cpv2`]);
 });
 
 test('export: to a missing directory, to a terminal-less stdout', async () => {
