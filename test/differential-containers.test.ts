@@ -710,3 +710,27 @@ test('commit: its output, the image\'s history and config, its errors', async ()
   ];
   for (const args of bad) await same(args);
 });
+
+// --- volumes in use, health --------------------------------------------------------------------------
+
+test('a volume a container uses: rm refused (with -f too), listed as not dangling', async () => {
+  const name = `${P}-voluser`;
+  const vol = `${P}-used`;
+  await make(name, ['create', ...NET, '--name', name, '-v', `${vol}:/data`, IMAGE, 'true']);
+  await same(['volume', 'rm', vol]);
+  await same(['volume', 'rm', '-f', vol]);
+  await same(['volume', 'ls', '-q', '--filter', 'dangling=false', '--filter', `name=^${vol}$`]);
+  await same(['ps', '-a', '--format', '{{.Names}} {{.Mounts}} {{.LocalVolumes}}', '--filter', `volume=${vol}`]);
+  await same(['ps', '-a', '--format', '{{.Names}}', '--filter', 'volume=/data', '--filter', `name=^/${name}$`]);
+  await same(['rm', '-v', name]);
+  await same(['volume', 'rm', vol]);
+});
+
+test('health: a container with a check starts as "health: starting"', async () => {
+  const name = `${P}-health`;
+  await make(name, ['run', '-d', ...NET, '--name', name, '--health-cmd', 'true', '--health-interval', '1h', IMAGE, 'sleep', '1000']);
+  await same(['ps', '--format', '{{.Names}} {{.Status}}', '--filter', `name=^/${name}$`]);
+  await same(['ps', '--format', '{{.Names}}', '--filter', 'health=starting', ...mine]);
+  await same(['inspect', '-f', '{{json .State.Health}} {{.State.Health.Status}} {{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}}', name]);
+  await same(['rm', '-f', name]);
+});
