@@ -86,7 +86,10 @@ function loadBundle() {
 
 async function run() {
   const { main, save } = bundleIsCurrent() ? loadBundle() : { ...(await import('../dist/src/cli/main.js')), save: () => {} };
-  const code = await main(process.argv.slice(2));
+  // bin/cairn passes "--" first (Node 20 would take a later "--env-file" as its own): not an argument of cairn's
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--') argv.shift();
+  const code = await main(argv);
   save();
   // A command may have set process.exitCode for a partial failure (e.g. rmi of several images).
   process.exitCode = code !== 0 ? code : (process.exitCode ?? 0);

@@ -69,7 +69,7 @@ test('import --change and --message shape the config', async () => {
   assert.equal(i!.Comment, 'hello there');
   const bad = await cairn(root, ['import', '-c', 'RUN echo', join(dir.path, 'bb.tar')]);
   assert.equal(bad.code, 1);
-  assert.equal(bad.stderr, 'Error: RUN is not a valid change command\n');
+  assert.equal(bad.stderr, 'Error: run is not a valid change command\n'); // lower-cased, as Docker's daemon says it
 });
 
 test('images: Docker layout, -q, --no-trunc, --digests, --format json', async () => {
@@ -258,7 +258,7 @@ test('inspect -f with a field the image does not have fails as Docker (map has n
     const root = join(dir.path, 'root');
     await cairnOk(root, ['import', '-', 'edge:1'], { input: await makeTar([{ path: 'f', content: 'x' }]) });
     const nope = await cairn(root, ['inspect', '-f', '{{.Nope}}', 'edge:1']);
-    assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '', 'Error: Template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"\n']);
+    assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '\n', 'template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"\n']);
     const missing = join(dir.path, 'no', 'such', 'dir');
     const r = await cairn(root, ['save', '-o', join(missing, 'x.tar'), 'edge:1']);
     assert.equal(r.code, 1);

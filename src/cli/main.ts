@@ -6,7 +6,7 @@
  * Exit codes as Docker's CLI: 0 success, 1 a failed operation, 125 bad usage.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CairnError } from '../errors.js';
+import { CairnError, errorLine } from '../errors.js';
 import { VERSION } from './version.js';
 import type { DriverName } from '../snapshot/types.js';
 
@@ -62,6 +62,7 @@ function inspectCommand(c: Command, withType = false, what: 'images' | 'containe
     .usage(withType ? '[OPTIONS] NAME|ID [NAME|ID...]' : what === 'images' ? '[OPTIONS] IMAGE [IMAGE...]' : '[OPTIONS] CONTAINER [CONTAINER...]')
     .argument('<image...>')
     .option('-f, --format <format>', "format output: 'json' (default) or a Go template");
+  if (withType || what === 'containers') c.option('-s, --size', 'display total file sizes if the type is container');
   if (withType) c.option('--type <type>', 'only objects of this type: image or container');
   return c.action(lazy(() => import('./commands/inspect.js')));
 }
@@ -261,6 +262,14 @@ function containerCommands(program: Command, container: Command): void {
       .option('-t, --time <seconds>', 'seconds to wait for stop before killing it')
       .action(lazy(() => import('./commands/stop.js'))),
   );
+  both('restart', (c) =>
+    c
+      .description('Restart one or more containers')
+      .usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .argument('<container...>')
+      .option('-t, --time <seconds>', 'seconds to wait for stop before killing the container (default 10)')
+      .action(lazy(() => import('./commands/restart.js'))),
+  );
   both('kill', (c) =>
     c
       .description('Kill one or more running containers')
@@ -353,8 +362,9 @@ function containerCommands(program: Command, container: Command): void {
     .description("Record a container's exit and clean up after it (conmon's exit command)")
     .argument('<id>')
     .action(lazy(() => import('./commands/cleanup.js')));
-  both('commit', (c) =>
-    c
+  both('commit', (c) => {
+    BOOL_FLAGS.set(c, [{ short: '-p', long: '--pause' }]);
+    return c
       .description("Create a new image from a container's changes")
       .usage('[OPTIONS] CONTAINER [REPOSITORY[:TAG]]')
       .argument('<container>')
@@ -362,9 +372,9 @@ function containerCommands(program: Command, container: Command): void {
       .option('-a, --author <author>', 'author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
       .option('-c, --change <instruction>', 'apply Dockerfile instruction to the created image', collect, [])
       .option('-m, --message <message>', 'commit message')
-      .option('-p, --pause <bool>', 'pause container during commit', 'true')
-      .action(lazy(() => import('./commands/commit.js'))),
-  );
+      .option('-p, --pause <bool>', 'pause container during commit (default true)', 'true')
+      .action(lazy(() => import('./commands/commit.js')));
+  });
   both('diff', (c) =>
     c
       .description("Inspect changes to files or directories on a container's filesystem")
@@ -630,6 +640,26 @@ function allCommands(c: Command): Command[] {
   return c.commands.flatMap((s) => [s, ...allCommands(s)]);
 }
 
+/**
+ * Docker's boolean flags that also take a value (`--pause=false`, `-p=0`): given alone they
+ * mean true and never take the next word. Declared to commander with a value; written here
+ * `--long=VALUE` after the command, so that `-p CONTAINER` stays a flag and a name.
+ */
+const BOOL_FLAGS = new WeakMap<Command, Array<{ short: string; long: string }>>();
+
+function boolFlags(program: Command, argv: string[]): string[] {
+  const cmd = commandOf(program, argv);
+  const flags = cmd === undefined ? undefined : BOOL_FLAGS.get(cmd);
+  if (flags === undefined) return argv;
+  return argv.map((a) => {
+    for (const f of flags) {
+      if (a === f.short || a === f.long) return `${f.long}=true`;
+      if (a.startsWith(`${f.short}=`) || a.startsWith(`${f.long}=`)) return `${f.long}=${a.slice(a.indexOf('=') + 1)}`;
+    }
+    return a;
+  });
+}
+
 /** Docker accepts `-H=false`; commander wants `-H false`. */
 function normaliseArgv(argv: string[]): string[] {
   return argv.flatMap((a) => (/^-[A-Za-z]=/.test(a) ? [a.slice(0, 2), a.slice(3)] : [a]));
@@ -689,16 +719,16 @@ function argumentCountError(cmd: Command): string {
 function lastResort(debug: () => boolean): void {
   process.once('unhandledRejection', (e: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));
-    process.stderr.write(`Error: ${err.message.split('\n')[0]}\n`);
+    process.stderr.write(`${e instanceof CairnError ? errorLine(e).split('\n')[0] : `Error: ${err.message.split('\n')[0]}`}\n`);
     if (debug() && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exit(e instanceof CairnError ? e.exitCode : 1);
   });
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = normaliseArgv(argv);
-  const program = buildProgram(topLevelCommand(args));
+  const program = buildProgram(topLevelCommand(normaliseArgv(argv)));
   lastResort(() => program.opts<GlobalOptions>().debug === true);
+  const args = normaliseArgv(boolFlags(program, argv));
   try {
     await program.parseAsync(args, { from: 'user' });
     return 0;
@@ -720,7 +750,7 @@ export async function main(argv: string[]): Promise<number> {
       return 125;
     }
     if (e instanceof CairnError) {
-      process.stderr.write(`Error: ${e.message}\n`);
+      process.stderr.write(`${errorLine(e)}\n`);
       if (program.opts<GlobalOptions>().debug && e.stack) process.stderr.write(`${e.stack}\n`);
       return e.exitCode;
     }
