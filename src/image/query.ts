@@ -8,6 +8,7 @@ import { type ImageRecord, childrenOf, getImage, imageLayers, listImages, repoDi
 import { parseNormalizedReference, parseReference } from '../reference/reference.js';
 import { readConfig } from './config.js';
 import { resolveImage } from './resolve.js';
+import { layerSizes } from './size.js';
 import { InvalidArgumentError } from '../errors.js';
 
 export interface ImageRow {
@@ -17,7 +18,7 @@ export interface ImageRow {
   digest: string;
   /** Creation time from the image config, ms since the epoch (0 when unknown). */
   created: number;
-  /** Uncompressed size of all layers. */
+  /** The bytes of the files its layers hold, as Docker counts them (size.ts). */
   size: number;
   dangling: boolean;
 }
@@ -121,7 +122,8 @@ export async function listImageRows(store: Store, opts: ListOptions = {}): Promi
       const labels = config.config?.Labels ?? {};
       if (!filters.labels.every(([k, v]) => k in labels && (v === undefined || labels[k] === v))) continue;
     }
-    const base = { id: img.id, created, size: img.size, dangling };
+    const size = (await layerSizes(store, imageLayers(db, img.id))).reduce((a, b) => a + b, 0);
+    const base = { id: img.id, created, size, dangling };
     const byRepoTags = new Map<string, string[]>();
     for (const t of tags) {
       if (filters.references.length && !filters.references.some((p) => referenceMatches(p, t))) continue;
@@ -168,13 +170,13 @@ export interface HistoryRow {
 export async function imageHistory(store: Store, name: string): Promise<HistoryRow[]> {
   const { image } = resolveImage(store.db, name);
   const { config } = await readConfig(store.content, image.id);
-  const layers = imageLayers(store.db, image.id);
+  const sizes = await layerSizes(store, imageLayers(store.db, image.id));
   const rows: HistoryRow[] = [];
   let layerIndex = 0;
   for (const h of config.history ?? []) {
     let size = 0;
     if (!h.empty_layer) {
-      size = layers[layerIndex]?.size ?? 0;
+      size = sizes[layerIndex] ?? 0;
       layerIndex++;
     }
     const t = h.created ? Date.parse(h.created) : NaN;
@@ -252,6 +254,7 @@ export async function inspectImage(store: Store, name: string): Promise<ImageIns
   const { image } = resolveImage(store.db, name);
   const { config } = await readConfig(store.content, image.id);
   const layers = imageLayers(store.db, image.id);
+  const size = (await layerSizes(store, layers)).reduce((a, b) => a + b, 0);
   const str = (k: string): string => (typeof config[k] === 'string' ? (config[k] as string) : '');
   return {
     Id: image.id,
@@ -270,8 +273,8 @@ export async function inspectImage(store: Store, name: string): Promise<ImageIns
     ...(config.variant ? { Variant: config.variant } : {}),
     Os: config.os,
     ...(config['os.version'] ? { OsVersion: config['os.version'] } : {}),
-    Size: image.size,
-    VirtualSize: image.size,
+    Size: size,
+    VirtualSize: size,
     // The storage driver the store's layers are unpacked with (recorded on first use).
     GraphDriver: { Data: null, Name: store.recordedDriver ?? '' },
     RootFS: { Type: 'layers', Layers: layers.map((l) => l.diffId) },

@@ -15,7 +15,7 @@ export interface ImageRecord {
   configMediaType: string;
   configSize: number;
   created: string | null;
-  /** Sum of the uncompressed sizes of the image's layers. */
+  /** Sum of its layers' sizes when it was recorded (image/size.ts; before schema v10, of their tars). */
   size: number;
   parent: Digest | null;
   topChainId: Digest | null;
@@ -27,10 +27,12 @@ export interface LayerRecord {
   chainId: Digest;
   diffId: Digest;
   parent: Digest | null;
-  /** Uncompressed size in bytes. */
+  /** Uncompressed size in bytes (of its tar). */
   size: number;
   /** The tar-split record the layer's tar is re-emitted from, when its files can reproduce it. */
   tarSplit: Digest | null;
+  /** Bytes of the files the layer holds, as Docker counts a layer (image/size.ts); null when not measured yet. */
+  filesSize: number | null;
 }
 
 export interface LayerBlobRecord {
@@ -106,18 +108,20 @@ export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[],
        parent = COALESCE(images.parent, excluded.parent), top_chain_id = excluded.top_chain_id`,
   ).run(image);
   db.prepare('DELETE FROM image_layers WHERE image_id = ?').run(image.id);
-  const insLayer = db.prepare('INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, created_at, tar_split) VALUES (?, ?, ?, ?, ?, ?)');
+  const insLayer = db.prepare('INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, created_at, tar_split, files_size) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const setSplit = db.prepare('UPDATE layers SET tar_split = ? WHERE chain_id = ? AND tar_split IS NULL');
+  const setFilesSize = db.prepare('UPDATE layers SET files_size = ? WHERE chain_id = ? AND files_size IS NULL');
   const insBlob = db.prepare('INSERT OR IGNORE INTO layer_blobs (blob_digest, diff_id, media_type, size) VALUES (?, ?, ?, ?)');
   const insImgLayer = db.prepare('INSERT INTO image_layers (image_id, idx, chain_id, blob_digest) VALUES (?, ?, ?, ?)');
   const now = new Date().toISOString();
   for (const l of layers) {
     // A layer keeps its snapshot, its parent layer and its tar-split record alive.
     const owner = { kind: 'layer', id: l.chainId } as const;
-    if (insLayer.run(l.chainId, l.diffId, l.parent, l.size, now, l.tarSplit).changes > 0) {
+    if (insLayer.run(l.chainId, l.diffId, l.parent, l.size, now, l.tarSplit, l.filesSize).changes > 0) {
       addRefs(db, owner, [snapshotRef(l.chainId), ...(l.parent ? [layerRef(l.parent)] : [])]);
-    } else if (l.tarSplit !== null) {
-      setSplit.run(l.tarSplit, l.chainId);
+    } else {
+      if (l.tarSplit !== null) setSplit.run(l.tarSplit, l.chainId);
+      if (l.filesSize !== null) setFilesSize.run(l.filesSize, l.chainId);
     }
     const split = getLayer(db, l.chainId)?.tarSplit ?? null;
     if (split !== null) addRefs(db, owner, [blobRef(split)]);
@@ -158,11 +162,11 @@ export function setStoreSetting(db: Db, key: string, value: string): void {
 export function imageLayers(db: Db, id: Digest): ImageLayerRecord[] {
   const rows = db
     .prepare(
-      `SELECT il.idx, l.chain_id, l.diff_id, l.parent, l.size, l.tar_split, b.blob_digest, b.media_type, b.size AS blob_size
+      `SELECT il.idx, l.chain_id, l.diff_id, l.parent, l.size, l.tar_split, l.files_size, b.blob_digest, b.media_type, b.size AS blob_size
        FROM image_layers il JOIN layers l ON l.chain_id = il.chain_id JOIN layer_blobs b ON b.blob_digest = il.blob_digest
        WHERE il.image_id = ? ORDER BY il.idx`,
     )
-    .all(id) as Array<{ idx: number; chain_id: string; diff_id: string; parent: string | null; size: number; tar_split: string | null; blob_digest: string; media_type: string; blob_size: number }>;
+    .all(id) as Array<{ idx: number; chain_id: string; diff_id: string; parent: string | null; size: number; tar_split: string | null; files_size: number | null; blob_digest: string; media_type: string; blob_size: number }>;
   return rows.map((r) => ({
     index: r.idx,
     chainId: r.chain_id as Digest,
@@ -170,15 +174,23 @@ export function imageLayers(db: Db, id: Digest): ImageLayerRecord[] {
     parent: r.parent as Digest | null,
     size: r.size,
     tarSplit: r.tar_split as Digest | null,
+    filesSize: r.files_size,
     blob: { blobDigest: r.blob_digest as Digest, diffId: r.diff_id as Digest, mediaType: r.media_type, size: r.blob_size },
   }));
 }
 
 export function getLayer(db: Db, chainId: Digest): LayerRecord | undefined {
-  const r = db.prepare('SELECT chain_id, diff_id, parent, size, tar_split FROM layers WHERE chain_id = ?').get(chainId) as
-    | { chain_id: string; diff_id: string; parent: string | null; size: number; tar_split: string | null }
+  const r = db.prepare('SELECT chain_id, diff_id, parent, size, tar_split, files_size FROM layers WHERE chain_id = ?').get(chainId) as
+    | { chain_id: string; diff_id: string; parent: string | null; size: number; tar_split: string | null; files_size: number | null }
     | undefined;
-  return r ? { chainId: r.chain_id as Digest, diffId: r.diff_id as Digest, parent: r.parent as Digest | null, size: r.size, tarSplit: r.tar_split as Digest | null } : undefined;
+  return r
+    ? { chainId: r.chain_id as Digest, diffId: r.diff_id as Digest, parent: r.parent as Digest | null, size: r.size, tarSplit: r.tar_split as Digest | null, filesSize: r.files_size }
+    : undefined;
+}
+
+/** Record the files size measured of layer `chainId` (image/size.ts), unless it has one. */
+export function setLayerFilesSize(db: Db, chainId: Digest, filesSize: number): void {
+  db.prepare('UPDATE layers SET files_size = ? WHERE chain_id = ? AND files_size IS NULL').run(filesSize, chainId);
 }
 
 /** A layer with `diffId` whose tar can be re-emitted from its files (any chain holding it), if any. */

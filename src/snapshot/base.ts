@@ -163,7 +163,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
    */
   async usage(key: string): Promise<Usage> {
     const row = this.row(key);
-    if (row.kind === 'committed' && row.size !== null && row.inodes !== null) return { size: row.size, inodes: row.inodes };
+    if (row.kind === 'committed' && row.size !== null && row.inodes !== null && row.content !== null) return { size: row.size, inodes: row.inodes, content: row.content };
     const usage = await diskUsage(this.fsDir(row.id));
     if (row.kind === 'committed') writeTx(this.db, () => setUsage(this.db, row.id, usage));
     return usage;

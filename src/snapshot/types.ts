@@ -76,6 +76,12 @@ export interface Usage {
   size: number;
   /** Number of distinct inodes in the snapshot's own files (its root directory included). */
   inodes: number;
+  /**
+   * Apparent bytes (st_size) of the snapshot's own files that are not directories, hard links
+   * counted once: Docker's measure of a layer (pkg/directory.Size — regular files, and symlinks
+   * by their target's length; whiteouts and directories count nothing).
+   */
+  content: number;
 }
 
 /**
