@@ -5,9 +5,10 @@
 import type { Digest } from '../digest/digest.js';
 import type { Store } from '../store/store.js';
 import { type ImageRecord, childrenOf, getImage, imageLayers, listImages, repoDigestsOf, tagsOf } from '../metadata/records.js';
-import { parseNormalizedReference, parseReference } from '../reference/reference.js';
+import { parseNormalizedReference, parseReference, type Reference } from '../reference/reference.js';
 import { readConfig } from './config.js';
 import { resolveImage } from './resolve.js';
+import { pathMatch } from './pathmatch.js';
 import { layerSizes } from './size.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -25,6 +26,8 @@ export interface ImageRow {
 
 export interface ListOptions {
   all?: boolean;
+  /** Rows per repository digest (`--digests`); without, a tag's row says `<none>` and a digest-only repository has one row. */
+  digests?: boolean;
   /** Docker's filters: dangling=true|false, reference=PATTERN, before=IMAGE, since=IMAGE, label=KEY[=VALUE]. */
   filters?: string[];
 }
@@ -75,31 +78,10 @@ function createdMs(img: ImageRecord): number {
   return Number.isNaN(t) ? 0 : t;
 }
 
-/** Shell-style glob (`*`, `?`, `[...]`) over a whole string, `/` not matched by `*` (Go's path.Match). */
-function globMatch(pattern: string, s: string): boolean {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const j = pattern.indexOf(']', i + 1);
-      if (j < 0) return false;
-      let body = pattern.slice(i + 1, j);
-      if (body.startsWith('^')) body = '^' + body.slice(1).replace(/[\\\]]/g, '\\$&');
-      else body = body.replace(/[\\\]]/g, '\\$&');
-      re += `[${body}]`;
-      i = j;
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(re + '$').test(s);
-}
-
-/** Docker's reference filter: the pattern matches the familiar name or `name:tag`. */
+/** Docker's reference filter (reference.FamiliarMatch): the pattern against `name:tag` (or `name@digest`), else the name. */
 function referenceMatches(pattern: string, canonical: string): boolean {
   const ref = parseReference(canonical);
-  const names = [ref.familiarName, ref.familiarString(), ref.name, ref.toString()];
-  return names.some((n) => globMatch(pattern, n));
+  return pathMatch(pattern, ref.familiarString()) || pathMatch(pattern, ref.familiarName);
 }
 
 export async function listImageRows(store: Store, opts: ListOptions = {}): Promise<ImageRow[]> {
@@ -107,13 +89,13 @@ export async function listImageRows(store: Store, opts: ListOptions = {}): Promi
   const filters = parseFilters(store, opts.filters ?? []);
   const rows: ImageRow[] = [];
   const needLabels = filters.labels.length > 0;
+  // A malformed pattern fails the listing even when no image has a name (Go checks it whole).
+  for (const p of filters.references) pathMatch(p, '');
+  const selected = (name: string): boolean => filters.references.length === 0 || filters.references.some((p) => referenceMatches(p, name));
   for (const img of listImages(db)) {
-    const tags = tagsOf(db, img.id);
-    const digests = repoDigestsOf(db, img.id);
-    const dangling = tags.length === 0 && digests.length === 0;
-    if (filters.dangling !== undefined && filters.dangling !== dangling) continue;
-    // Untagged images with children are intermediate images: shown only with -a.
-    if (dangling && !opts.all && filters.dangling === undefined && childrenOf(db, img.id).length > 0) continue;
+    const children = childrenOf(db, img.id).length;
+    // dangling=true lists only images without children (Docker's image store Heads).
+    if (filters.dangling === true && children > 0) continue;
     const created = createdMs(img);
     if (filters.before !== undefined && !(created < filters.before)) continue;
     if (filters.since !== undefined && !(created > filters.since)) continue;
@@ -122,34 +104,44 @@ export async function listImageRows(store: Store, opts: ListOptions = {}): Promi
       const labels = config.config?.Labels ?? {};
       if (!filters.labels.every(([k, v]) => k in labels && (v === undefined || labels[k] === v))) continue;
     }
+    const tags = tagsOf(db, img.id).filter(selected);
+    const digests = repoDigestsOf(db, img.id).filter(selected);
+    const dangling = tags.length === 0 && digests.length === 0;
+    if (dangling) {
+      // Untagged images with children are intermediate images: shown only with -a.
+      if (!opts.all && children > 0) continue;
+      if (filters.dangling === false || filters.references.length > 0) continue;
+    } else if (filters.dangling === true && tags.length > 0) continue;
     const size = (await layerSizes(store, imageLayers(db, img.id))).reduce((a, b) => a + b, 0);
     const base = { id: img.id, created, size, dangling };
-    const byRepoTags = new Map<string, string[]>();
-    for (const t of tags) {
-      if (filters.references.length && !filters.references.some((p) => referenceMatches(p, t))) continue;
-      const r = parseReference(t);
-      byRepoTags.set(r.familiarName, [...(byRepoTags.get(r.familiarName) ?? []), r.tag!]);
+    if (dangling) {
+      rows.push({ ...base, repository: '<none>', tag: '<none>', digest: '<none>' });
+      continue;
     }
-    const byRepoDigests = new Map<string, string[]>();
-    for (const d of digests) {
-      const r = parseReference(d);
-      byRepoDigests.set(r.familiarName, [...(byRepoDigests.get(r.familiarName) ?? []), r.digest!]);
-    }
-    if (filters.references.length && byRepoTags.size === 0) {
-      // Only digest references could match now.
-      for (const repo of [...byRepoDigests.keys()]) if (!filters.references.some((p) => globMatch(p, repo))) byRepoDigests.delete(repo);
-      if (byRepoDigests.size === 0) continue;
-    }
-    for (const [repo, repoTags] of [...byRepoTags].sort()) {
-      const ds = byRepoDigests.get(repo) ?? [];
-      byRepoDigests.delete(repo);
-      for (const tag of repoTags.sort()) {
+    // The CLI's rows (imageFormatTaggedAndDigest): one per tag — per tag and digest of its
+    // repository with --digests — and one for a repository named by digests alone.
+    const byRepo = (names: string[], part: (r: Reference) => string): Map<string, string[]> => {
+      const m = new Map<string, string[]>();
+      for (const n of names) {
+        const r = parseReference(n);
+        m.set(r.familiarName, [...(m.get(r.familiarName) ?? []), part(r)]);
+      }
+      return m;
+    };
+    const repoTags = byRepo(tags, (r) => r.tag!);
+    const repoDigests = byRepo(digests, (r) => r.digest!);
+    for (const [repo, ts] of [...repoTags].sort()) {
+      const ds = opts.digests ? (repoDigests.get(repo) ?? []) : [];
+      repoDigests.delete(repo);
+      for (const tag of ts.sort()) {
         if (ds.length === 0) rows.push({ ...base, repository: repo, tag, digest: '<none>' });
         else for (const d of ds) rows.push({ ...base, repository: repo, tag, digest: d });
       }
     }
-    for (const [repo, ds] of [...byRepoDigests].sort()) for (const d of ds) rows.push({ ...base, repository: repo, tag: '<none>', digest: d });
-    if (dangling) rows.push({ ...base, repository: '<none>', tag: '<none>', digest: '<none>' });
+    for (const [repo, ds] of [...repoDigests].sort()) {
+      if (opts.digests) for (const d of ds) rows.push({ ...base, repository: repo, tag: '<none>', digest: d });
+      else rows.push({ ...base, repository: repo, tag: '<none>', digest: '' });
+    }
   }
   rows.sort((a, b) => b.created - a.created);
   return rows;

@@ -9,13 +9,16 @@
  *   while a running container uses it, and deleted when only stopped ones do — they keep
  *   their layers. Deleting by ID: a running user refuses it ("cannot be forced"), a stopped
  *   one unless forced.
- * Content no image needs any more is garbage-collected in the same step.
+ * - Parents (Docker's hidden intermediate images, image.parent): deleting an image deletes the
+ *   untagged parents it was kept for, up to the first one still needed (`--no-prune`: none).
+ * Content no image needs any more is garbage-collected in the same step; each image's released
+ * layers are said after it, top first, as Docker says them.
  */
 import type { Digest } from '../digest/digest.js';
 import { shortId } from '../digest/digest.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
-import { childrenOf, deleteImage, deleteRepoDigest, deleteTag, getImage, imageLayers, repoDigestsOf, setTag, tagsOf } from '../metadata/records.js';
+import { childrenOf, deleteImage, deleteRepoDigest, deleteTag, getImage, imageLayers, layerInUse, repoDigestsOf, setTag, tagsOf } from '../metadata/records.js';
 import { parseNormalizedReference, parseReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
 import { resolveImage } from './resolve.js';
@@ -43,6 +46,8 @@ export interface ImageUser {
 
 export interface RemoveOptions {
   force?: boolean;
+  /** Delete the untagged parents an image was kept for (default; `rmi --no-prune`: false). */
+  prune?: boolean;
   /** The containers using an image (by image ID); none when not given. */
   usedBy?: (imageId: Digest) => ImageUser[];
 }
@@ -63,7 +68,9 @@ function isSingleReference(refs: readonly string[]): boolean {
 /** Remove an image or one of its names; returns Docker's `Untagged:`/`Deleted:` events in order. */
 export async function removeImage(store: Store, name: string, opts: RemoveOptions = {}): Promise<RemoveEvent[]> {
   const events: RemoveEvent[] = [];
-  const chains: Digest[] = [];
+  // Per deleted image, the layers no remaining image uses any more (top first): Docker says
+  // each image's released layers right after it.
+  const released = new Map<Digest, Digest[]>();
   writeTx(store.db, () => {
     const db = store.db;
     const resolved = resolveImage(db, name);
@@ -121,21 +128,23 @@ export async function removeImage(store: Store, name: string, opts: RemoveOption
     if (isImageMounted(db, id)) {
       throw new ConflictError(`conflict: unable to delete ${shortId(id)} - image is mounted: unmount it with \`cairn image umount\` first`);
     }
-    // Delete this image, then parents that were kept only for it (untagged, no other child).
+    // Delete this image, then (unless told not to prune) parents that were kept only for it:
+    // untagged, no other child, no container or mount using them — Docker stops at the first
+    // that is not so, quietly.
     let cur = getImage(db, id);
     while (cur) {
       const layers = imageLayers(db, cur.id);
-      for (const l of layers) if (!chains.includes(l.chainId)) chains.push(l.chainId);
       const parent = cur.parent;
       deleteImage(db, cur.id);
+      released.set(cur.id, layers.map((l) => l.chainId).reverse().filter((c) => !layerInUse(db, c)));
       events.push({ deleted: cur.id });
-      cur = parent ? getImage(db, parent) : undefined;
+      cur = parent && opts.prune !== false ? getImage(db, parent) : undefined;
       if (cur && (tagsOf(db, cur.id).length > 0 || repoDigestsOf(db, cur.id).length > 0 || childrenOf(db, cur.id).length > 0)) break;
+      if (cur && ((opts.usedBy?.(cur.id) ?? []).length > 0 || isImageMounted(db, cur.id))) break;
     }
   });
-  // Docker prints the layers it released after the image, top layer first.
-  if (!events.some((e) => 'deleted' in e)) return events;
+  // Docker prints the layers each image released right after it, top layer first.
+  if (released.size === 0) return events;
   const swept = new Set((await store.gc()).snapshots);
-  for (const c of [...chains].reverse()) if (swept.has(c)) events.push({ deleted: c });
-  return events;
+  return events.flatMap((e): RemoveEvent[] => ('deleted' in e ? [e, ...(released.get(e.deleted) ?? []).filter((c) => swept.has(c)).map((c) => ({ deleted: c }))] : [e]));
 }

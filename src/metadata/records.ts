@@ -221,6 +221,11 @@ export function deleteImage(db: Db, id: Digest): void {
   dropRefs(db, { kind: 'image', id });
 }
 
+/** Whether any image has layer `chainId` in its chain. */
+export function layerInUse(db: Db, chainId: Digest): boolean {
+  return db.prepare('SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1').get(chainId) !== undefined;
+}
+
 export function childrenOf(db: Db, id: Digest): Digest[] {
   return (db.prepare('SELECT id FROM images WHERE parent = ?').all(id) as Array<{ id: string }>).map((r) => r.id as Digest);
 }
@@ -261,6 +266,17 @@ export function setTag(db: Db, name: string, id: Digest): Digest | undefined {
 
 export function deleteTag(db: Db, name: string): boolean {
   return db.prepare('DELETE FROM tags WHERE name = ?').run(name).changes > 0;
+}
+
+/** Every tag and digest name of repository `repo` (canonical, `docker.io/library/busybox`), sorted, with its image. */
+export function namesInRepository(db: Db, repo: string): Array<{ name: string; imageId: Digest }> {
+  const rows = db
+    .prepare(
+      `SELECT name, image_id FROM tags WHERE substr(name, 1, ?) = ? UNION ALL
+       SELECT name, image_id FROM repo_digests WHERE substr(name, 1, ?) = ? ORDER BY name`,
+    )
+    .all(repo.length + 1, `${repo}:`, repo.length + 1, `${repo}@`) as Array<{ name: string; image_id: string }>;
+  return rows.map((r) => ({ name: r.name, imageId: r.image_id as Digest }));
 }
 
 export function repoDigestsOf(db: Db, id: Digest): string[] {
