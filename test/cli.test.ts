@@ -70,7 +70,7 @@ test('import --change and --message shape the config', async () => {
   assert.equal(i!.Comment, 'hello there');
   const bad = await cairn(root, ['import', '-c', 'RUN echo', join(dir.path, 'bb.tar')]);
   assert.equal(bad.code, 1);
-  assert.equal(bad.stderr, 'Error: RUN is not a valid change command\n');
+  assert.equal(bad.stderr, 'Error: run is not a valid change command\n'); // lower-cased, as Docker's daemon says it
 });
 
 test('images: Docker layout, -q, --no-trunc, --digests, --format json', async () => {
