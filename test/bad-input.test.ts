@@ -530,26 +530,34 @@ describe('bad input', { concurrency: 2 }, () => {
   // --- references that do not parse ------------------------------------------------------------
 
   test('tag: target references that do not parse', async () => {
-    // Note: `UPPER/case` parses (as Docker: `UPPER` is taken as a registry host), so it is not here.
-    await failsCleanly(['tag', 'base:1', 'UPPER'], /^Error: invalid reference format: repository name \(library\/UPPER\) must be lowercase$/);
-    await failsCleanly(['tag', 'base:1', 'lower/UPPER:tag'], /^Error: invalid reference format: repository name \(lower\/UPPER\) must be lowercase$/);
-    await failsCleanly(['tag', 'base:1', 'a:b:c'], /^Error: invalid reference format/);
-    await failsCleanly(['tag', 'base:1', 'base@sha256:zz'], /^Error: invalid reference format/);
+    // Docker's client refuses them before asking its daemon: bare, in Docker 20.10's words.
+    const refusal = (name: string, why: string): RegExp => new RegExp(`^Error parsing reference: "${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" is not a valid repository/tag: ${why}$`);
+    await failsCleanly(['tag', 'base:1', 'UPPER'], refusal('UPPER', 'invalid reference format: repository name must be lowercase'));
+    await failsCleanly(['tag', 'base:1', 'lower/UPPER:tag'], refusal('lower/UPPER:tag', 'invalid reference format: repository name must be lowercase'));
+    await failsCleanly(['tag', 'base:1', 'UPPER/case'], refusal('UPPER/case', 'invalid reference format: repository name must be lowercase'));
+    await failsCleanly(['tag', 'base:1', 'a:b:c'], refusal('a:b:c', 'invalid reference format'));
+    await failsCleanly(['tag', 'base:1', 'base@sha256:zz'], refusal('base@sha256:zz', 'invalid reference format'));
+    await failsCleanly(['tag', 'base:1', 'base@sha256:0000000000000000000000000000000000000000000000000000000000000000'], /^refusing to create a tag with a digest reference$/);
+    await failsCleanly(['tag', 'base:1', 'sha256:x'], /^Error: refusing to create an ambiguous tag using digest algorithm as name$/);
   });
 
   test('import: a reference that does not parse', async () => {
     const tarFile = await archiveFile(await makeTar([{ path: 'x', content: 'x' }]));
-    await failsCleanly(['import', tarFile, 'bad::ref'], /^Error: invalid reference format: .*"bad::ref"/);
+    await failsCleanly(['import', tarFile, 'bad::ref'], /^invalid reference format$/);
+    await failsCleanly(['import', tarFile, 'UPPER'], /^invalid reference format: repository name must be lowercase$/);
+    await failsCleanly(['import', tarFile, `x@sha256:${'0'.repeat(64)}`], /^Error: cannot import digest reference$/);
+    await failsCleanly(['import', tarFile, 'sha256:x'], /^Error: refusing to create an ambiguous tag using digest algorithm as name$/);
+    await failsCleanly(['import', join(dir.path, 'no-such.tar')], /^open .*no-such\.tar: no such file or directory$/);
   });
 
   test('rmi, inspect, save, history, tag: a name that does not parse', async () => {
     await failsCleanly(['rmi', ':::'], /^Error: invalid reference format/);
     // Docker's `inspect` looks for any object by that name: none is found
     await failsCleanly(['inspect', ':::'], /^Error: No such object: :::$/);
-    await failsCleanly(['image', 'inspect', ':::'], /^Error: invalid reference format/);
+    await failsCleanly(['image', 'inspect', ':::'], /^Error: no such image: :::: invalid reference format$/);
     await failsCleanly(['save', '-o', join(dir.path, 'never.tar'), ':::'], /^Error: invalid reference format/);
     await failsCleanly(['history', 'Upper'], /^Error: invalid reference format/);
-    await failsCleanly(['tag', ':::', 'x:1'], /^Error: invalid reference format/);
+    await failsCleanly(['tag', ':::', 'x:1'], /^Error parsing reference: ":::" is not a valid repository\/tag: invalid reference format$/);
     assert.ok(!existsSync(join(dir.path, 'never.tar')));
   });
 
@@ -584,9 +592,12 @@ describe('bad input', { concurrency: 2 }, () => {
   // --- unknown images, usage errors -------------------------------------------------------------
 
   test('unknown image: No such image, exit 1', async () => {
-    for (const args of [['rmi', 'x'], ['image', 'inspect', 'x'], ['history', 'x'], ['tag', 'x', 'y'], ['save', '-o', join(dir.path, 'x.tar'), 'x']]) {
+    for (const args of [['rmi', 'x'], ['image', 'inspect', 'x'], ['save', '-o', join(dir.path, 'x.tar'), 'x']]) {
       await failsCleanly(args, /^Error: No such image: x$/);
     }
+    // Docker's daemon names a missing name with its default tag (GetImage)
+    for (const args of [['history', 'x'], ['tag', 'x', 'y'], ['images', '-f', 'before=x']]) await failsCleanly(args, /^Error: No such image: x:latest$/);
+    await failsCleanly(['save', '-o', join(dir.path, 'x.tar'), 'base:2'], /^Error: reference does not exist$/);
     await failsCleanly(['inspect', 'x'], /^Error: No such object: x$/);
     await failsCleanly(['rmi', 'base:2'], /^Error: No such image: base:2$/);
     await failsCleanly(['load', '-i', join(dir.path, 'does-not-exist.tar')], /^open .*does-not-exist\.tar: no such file or directory$/);

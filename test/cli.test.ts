@@ -164,7 +164,8 @@ test('tag and rmi: untag vs delete, conflicts, unknown images, exit codes', asyn
   assert.match(f.stdout.trim().split('\n')[3]!, /^Deleted: sha256:[a-f0-9]{64}$/);
   const badTag = await cairn(root, ['tag', 'bb:plain', 'user/Busybox']);
   assert.equal(badTag.code, 1);
-  assert.match(badTag.stderr, /^Error: invalid reference format: repository name \(user\/Busybox\) must be lowercase\n$/);
+  // Docker's client refuses it before asking its daemon: bare, in Docker 20.10's words
+  assert.equal(badTag.stderr, 'Error parsing reference: "user/Busybox" is not a valid repository/tag: invalid reference format: repository name must be lowercase\n');
   const flag = await cairn(root, ['images', '--bogus']);
   assert.equal(flag.code, 125);
   assert.equal(flag.stderr, "unknown flag: --bogus\nSee 'cairn images --help'.\n");

@@ -42,6 +42,8 @@ export interface NewImage {
   /** Canonical digest names (`docker.io/library/busybox@sha256:…`). */
   repoDigests?: string[];
   parent?: Digest;
+  /** Its tags set its LastTagTime, as Docker's tagging does (default); false for names an archive or registry brings. */
+  setsLastTagTime?: boolean;
 }
 
 export interface StoredImage {
@@ -151,7 +153,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
       );
       const retagged: Array<[string, Digest]> = [];
       for (const t of img.tags ?? []) {
-        const prev = setTag(store.db, t, id);
+        const prev = setTag(store.db, t, id, img.setsLastTagTime ?? true);
         if (prev) retagged.push([t, prev]);
       }
       for (const d of img.repoDigests ?? []) setRepoDigest(store.db, d, id);

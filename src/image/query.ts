@@ -6,11 +6,12 @@ import type { Digest } from '../digest/digest.js';
 import type { Store } from '../store/store.js';
 import { type ImageRecord, childrenOf, getImage, imageLayers, listImages, repoDigestsOf, tagsOf } from '../metadata/records.js';
 import { parseNormalizedReference, parseReference, type Reference } from '../reference/reference.js';
+import { dockerContainerConfig } from '../oci/docker-config.js';
 import { readConfig } from './config.js';
 import { resolveImage } from './resolve.js';
 import { pathMatch } from './pathmatch.js';
 import { layerSizes } from './size.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
 
 export interface ImageRow {
   id: Digest;
@@ -56,10 +57,10 @@ function parseFilters(store: Store, raw: string[]): Filters {
         f.references.push(value);
         break;
       case 'before':
-        f.before = createdMs(resolveImage(store.db, value).image);
+        f.before = createdMs(resolveImage(store.db, value, DAEMON).image);
         break;
       case 'since':
-        f.since = createdMs(resolveImage(store.db, value).image);
+        f.since = createdMs(resolveImage(store.db, value, DAEMON).image);
         break;
       case 'label': {
         const i = value.indexOf('=');
@@ -72,6 +73,9 @@ function parseFilters(store: Store, raw: string[]): Filters {
   }
   return f;
 }
+
+/** As Docker 20.10's daemon finds an image (GetImage): its words for a bad name, `name:latest` for a missing one. */
+const DAEMON = { docker20: true, missingAsTagged: true } as const;
 
 function createdMs(img: ImageRecord): number {
   const t = img.created ? Date.parse(img.created) : NaN;
@@ -160,7 +164,7 @@ export interface HistoryRow {
 
 /** Docker's history: newest first; IDs along the local parent chain, `<missing>` past it. */
 export async function imageHistory(store: Store, name: string): Promise<HistoryRow[]> {
-  const { image } = resolveImage(store.db, name);
+  const { image } = resolveImage(store.db, name, DAEMON);
   const { config } = await readConfig(store.content, image.id);
   const sizes = await layerSizes(store, imageLayers(store.db, image.id));
   const rows: HistoryRow[] = [];
@@ -186,29 +190,21 @@ export async function imageHistory(store: Store, name: string): Promise<HistoryR
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-/** Docker's container.Config field order, as `docker inspect` prints it. */
-function dockerContainerConfig(c: Record<string, unknown> | undefined): Record<string, unknown> | null {
-  if (!c) return null;
-  const out: Record<string, unknown> = {
-    Hostname: c.Hostname ?? '',
-    Domainname: c.Domainname ?? '',
-    User: c.User ?? '',
-    AttachStdin: c.AttachStdin ?? false,
-    AttachStdout: c.AttachStdout ?? false,
-    AttachStderr: c.AttachStderr ?? false,
-  };
-  if (c.ExposedPorts && Object.keys(c.ExposedPorts).length) out.ExposedPorts = c.ExposedPorts;
-  Object.assign(out, { Tty: c.Tty ?? false, OpenStdin: c.OpenStdin ?? false, StdinOnce: c.StdinOnce ?? false, Env: c.Env ?? null, Cmd: c.Cmd ?? null });
-  if (c.Healthcheck) out.Healthcheck = c.Healthcheck;
-  if (c.ArgsEscaped) out.ArgsEscaped = c.ArgsEscaped;
-  Object.assign(out, { Image: c.Image ?? '', Volumes: c.Volumes ?? null, WorkingDir: c.WorkingDir ?? '', Entrypoint: c.Entrypoint ?? null });
-  if (c.NetworkDisabled) out.NetworkDisabled = c.NetworkDisabled;
-  if (c.MacAddress) out.MacAddress = c.MacAddress;
-  Object.assign(out, { OnBuild: c.OnBuild ?? null, Labels: c.Labels ?? null });
-  if (c.StopSignal) out.StopSignal = c.StopSignal;
-  if (c.StopTimeout !== undefined) out.StopTimeout = c.StopTimeout;
-  if (c.Shell) out.Shell = c.Shell;
-  return out;
+/**
+ * A time as Go's RFC3339Nano prints it: the fraction of a second without its trailing zeros
+ * (none when it is zero), the zone as written. A string that is not such a time is kept.
+ */
+export function rfc3339Nano(t: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/i.exec(t);
+  if (!m) return t;
+  const frac = (m[2] ?? '').slice(0, 9).replace(/0+$/, '');
+  const zone = /^[+-]00:00$/.test(m[3]!) ? 'Z' : m[3]!.toUpperCase();
+  return `${m[1]}${frac ? `.${frac}` : ''}${zone}`;
+}
+
+/** Docker's container.Config as `docker inspect` prints it; null when the image has none. */
+function inspectConfig(c: Record<string, unknown> | undefined): InspectContainerConfig | null {
+  return c ? dockerContainerConfig(c) : null;
 }
 
 /**
@@ -236,17 +232,27 @@ export interface ImageInspect {
   OsVersion?: string;
   Size: number;
   VirtualSize: number;
-  GraphDriver: { Data: null; Name: string };
+  GraphDriver: { Data: Record<string, string> | null; Name: string };
   RootFS: { Type: 'layers'; Layers: Digest[] };
   Metadata: { LastTagTime: string };
 }
 
 /** `docker image inspect` JSON for one image. */
 export async function inspectImage(store: Store, name: string): Promise<ImageInspect> {
-  const { image } = resolveImage(store.db, name);
+  let image: ImageRecord;
+  try {
+    ({ image } = resolveImage(store.db, name, { docker20: true }));
+  } catch (e) {
+    // Docker's LookupImage: "no such image: NAME: " before what GetImage said of a bad name
+    if (e instanceof InvalidArgumentError) throw new NotFoundError(`no such image: ${name}: ${e.message}`, { cause: e });
+    throw e;
+  }
   const { config } = await readConfig(store.content, image.id);
   const layers = imageLayers(store.db, image.id);
   const size = (await layerSizes(store, layers)).reduce((a, b) => a + b, 0);
+  const top = image.topChainId;
+  const sn = top !== null ? await store.snapshots() : undefined;
+  const graphData = sn !== undefined && sn.isCommitted(top!) ? await sn.graphDriverData(top!) : null;
   const str = (k: string): string => (typeof config[k] === 'string' ? (config[k] as string) : '');
   return {
     Id: image.id,
@@ -255,12 +261,12 @@ export async function inspectImage(store: Store, name: string): Promise<ImageIns
     Parent: image.parent ?? '',
     // Docker 20.10: the config's comment, else the last history entry's (a commit's message).
     Comment: str('comment') || (config.history?.at(-1)?.comment ?? ''),
-    Created: config.created ?? ZERO_TIME,
+    Created: rfc3339Nano(config.created ?? ZERO_TIME),
     Container: str('container'),
-    ContainerConfig: dockerContainerConfig((config.container_config as Record<string, unknown> | undefined) ?? {}),
+    ContainerConfig: inspectConfig((config.container_config as Record<string, unknown> | undefined) ?? {}),
     DockerVersion: str('docker_version'),
     Author: config.author ?? '',
-    Config: dockerContainerConfig(config.config),
+    Config: inspectConfig(config.config),
     Architecture: config.architecture,
     ...(config.variant ? { Variant: config.variant } : {}),
     Os: config.os,
@@ -268,8 +274,9 @@ export async function inspectImage(store: Store, name: string): Promise<ImageIns
     Size: size,
     VirtualSize: size,
     // The storage driver the store's layers are unpacked with (recorded on first use).
-    GraphDriver: { Data: null, Name: store.recordedDriver ?? '' },
+    // The storage driver's description of the image's top layer (overlay: its directories).
+    GraphDriver: { Data: graphData, Name: store.recordedDriver ?? '' },
     RootFS: { Type: 'layers', Layers: layers.map((l) => l.diffId) },
-    Metadata: { LastTagTime: image.lastTagTime ?? ZERO_TIME },
+    Metadata: { LastTagTime: rfc3339Nano(image.lastTagTime ?? ZERO_TIME) },
   };
 }

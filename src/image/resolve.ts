@@ -8,7 +8,7 @@ import { type Digest, isDigest } from '../digest/digest.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { Db } from '../metadata/db.js';
 import { type ImageRecord, findImagesByIdPrefix, getImage, getRepoDigest, getTag, namesInRepository } from '../metadata/records.js';
-import { type Reference, parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
+import { type Reference, dockerReferenceError, parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
 
 export interface Resolved {
   image: ImageRecord;
@@ -20,13 +20,34 @@ export interface Resolved {
 
 const HEX_PREFIX = /^[a-f0-9]{1,64}$/;
 
-export function resolveImage(db: Db, input: string): Resolved {
+/** How the image commands that speak exactly as Docker 20.10's daemon word a failure. */
+export interface ResolveWording {
+  /** A reference that does not parse in Docker 20.10's words (ReferenceFormatError.docker20). */
+  docker20?: boolean;
+  /** A missing name without tag or digest said with `:latest`, as the daemon's GetImage says it (history, tag). */
+  missingAsTagged?: boolean;
+}
+
+export function resolveImage(db: Db, input: string, wording: ResolveWording = {}): Resolved {
+  const hex = input.startsWith('sha256:') ? input.slice(7) : input;
+  const idLike = HEX_PREFIX.test(hex);
+  if (wording.docker20 && !idLike) checkDocker20(input);
   const r = tryResolveImage(db, input);
   if (r) return r;
   // A name that is neither a reference nor an ID prefix: say so (as Docker), not "No such image".
-  const hex = input.startsWith('sha256:') ? input.slice(7) : input;
-  if (!HEX_PREFIX.test(hex)) parseNormalizedReference(input);
+  if (!idLike) parseNormalizedReference(input);
+  if (wording.missingAsTagged && !input.startsWith('sha256:')) {
+    // the daemon's ErrImageDoesNotExist: an ID as a digest, a name with its default tag
+    if (/^[a-f0-9]{64}$/.test(input)) throw new NotFoundError(`No such image: sha256:${input}`);
+    throw new NotFoundError(`No such image: ${withDefaultTag(parseNormalizedReference(input)).familiarString()}`);
+  }
   throw new NotFoundError(`No such image: ${input}`);
+}
+
+/** A name Docker 20.10 does not take as a reference: refused in its words (reference.dockerReferenceError). */
+function checkDocker20(input: string): void {
+  const problem = dockerReferenceError(input);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
 }
 
 export function tryResolveImage(db: Db, input: string): Resolved | undefined {
@@ -82,6 +103,7 @@ export function resolveForSave(db: Db, input: string): SaveSelection[] {
     if (!image) throw new NotFoundError(`No such image: ${input}`);
     return [{ image, tags: [] }];
   }
+  checkDocker20(input);
   const ref = parseNormalizedReference(input);
   const byId = (): SaveSelection[] => {
     const hex = input.startsWith('sha256:') ? input.slice(7) : input;

@@ -19,21 +19,42 @@ import { shortId } from '../digest/digest.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
 import { childrenOf, deleteImage, deleteRepoDigest, deleteTag, getImage, imageLayers, layerInUse, repoDigestsOf, setTag, tagsOf } from '../metadata/records.js';
-import { parseNormalizedReference, parseReference, withDefaultTag } from '../reference/reference.js';
+import { dockerReferenceError, parseNormalizedReference, parseReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
 import { resolveImage } from './resolve.js';
 import { isImageMounted } from './mount.js';
 
-/** Point `target` at the image `source` names. Returns the canonical target name. */
+/**
+ * Point `target` at the image `source` names, as Docker 20.10 does (client, then daemon):
+ * both names parsed in its words, a digest target refused, the source found (a missing name
+ * said with `:latest`), a target named `sha256` refused. Returns the canonical target name.
+ */
 export function tagImage(store: Store, source: string, target: string): string {
+  const problem = tagNamesProblem(source, target);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
   const ref = parseNormalizedReference(target);
-  if (ref.digest) throw new InvalidArgumentError(`refusing to create a tag with a digest reference: ${target}`);
   const name = withDefaultTag(ref).toString();
   writeTx(store.db, () => {
-    const { image } = resolveImage(store.db, source);
+    const { image } = resolveImage(store.db, source, { docker20: true, missingAsTagged: true });
+    if (ref.familiarName === 'sha256') throw new InvalidArgumentError('refusing to create an ambiguous tag using digest algorithm as name');
     setTag(store.db, name, image.id);
   });
   return name;
+}
+
+/**
+ * What Docker's CLI (its client's ImageTag) refuses in `tag SOURCE TARGET` before it asks the
+ * daemon: a name that does not parse (`Error parsing reference: "X" is not a valid
+ * repository/tag: ...`), a digest target. Undefined when both pass.
+ */
+export function tagNamesProblem(source: string, target: string): string | undefined {
+  // the source may be an ID (ParseAnyReference); the target must be a name
+  const idSource = /^([a-f0-9]{64}|sha256:[a-f0-9]{64})$/.test(source);
+  for (const [n, problem] of [[source, idSource ? undefined : dockerReferenceError(source)], [target, dockerReferenceError(target)]] as const) {
+    if (problem !== undefined) return `Error parsing reference: ${JSON.stringify(n)} is not a valid repository/tag: ${problem}`;
+  }
+  if (parseNormalizedReference(target).digest !== undefined) return 'refusing to create a tag with a digest reference';
+  return undefined;
 }
 
 export type RemoveEvent = { untagged: string } | { deleted: Digest };
@@ -73,7 +94,7 @@ export async function removeImage(store: Store, name: string, opts: RemoveOption
   const released = new Map<Digest, Digest[]>();
   writeTx(store.db, () => {
     const db = store.db;
-    const resolved = resolveImage(db, name);
+    const resolved = resolveImage(db, name, { docker20: true });
     const id = resolved.image.id;
     const familiar = (n: string) => parseReference(n).familiarString();
     const byName = resolved.matchedName !== undefined;

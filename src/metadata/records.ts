@@ -255,12 +255,16 @@ export function tagsOf(db: Db, id: Digest): string[] {
   return (db.prepare('SELECT name FROM tags WHERE image_id = ? ORDER BY name').all(id) as Array<{ name: string }>).map((r) => r.name);
 }
 
-/** Point `name` at `id`; returns the image it pointed at before, if another. */
-export function setTag(db: Db, name: string, id: Digest): Digest | undefined {
+/**
+ * Point `name` at `id`; returns the image it pointed at before, if another. `touch`: the image's
+ * LastTagTime becomes now (Docker's TagImageWithReference: tag, import, commit, build — not
+ * the names a load or pull brings).
+ */
+export function setTag(db: Db, name: string, id: Digest, touch = true): Digest | undefined {
   const prev = getTag(db, name);
   const now = new Date().toISOString();
   db.prepare('INSERT INTO tags (name, image_id, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, created_at = excluded.created_at').run(name, id, now);
-  db.prepare('UPDATE images SET last_tag_time = ? WHERE id = ?').run(now, id);
+  if (touch) db.prepare('UPDATE images SET last_tag_time = ? WHERE id = ?').run(now, id);
   return prev && prev.imageId !== id ? prev.imageId : undefined;
 }
 

@@ -169,6 +169,16 @@ export abstract class BaseSnapshotter implements Snapshotter {
     return usage;
   }
 
+  async graphDriverData(key: string): Promise<Record<string, string> | null> {
+    const row = this.row(key);
+    return this.describe(row, row.parent === null ? [] : chain(this.db, row.parent));
+  }
+
+  /** The driver's GraphDriver data of `row` on `parents` (topmost first); none by default. */
+  protected describe(_row: SnapshotRow, _parents: SnapshotRow[]): Record<string, string> | null {
+    return null;
+  }
+
   async *walk(): AsyncIterable<Info> {
     const labels = allLabels(this.db);
     for (const r of allRows(this.db)) yield infoOf(r, labels.get(r.id) ?? {});

@@ -476,6 +476,22 @@ export function snapshotterSuite(driver: DriverName, factory: SnapshotterFactory
     assert.deepEqual(await r.sn.usage('l2'), ua);
   });
 
+  t("graphDriverData: a layered driver names a layer's own directory and its parents', as Docker's overlay2; a full copy names none", async (r) => {
+    await r.layer('g1', undefined, (d) => fsp.writeFile(join(d, 'one'), '1'));
+    await r.layer('g2', 'g1', (d) => fsp.writeFile(join(d, 'two'), '2'));
+    await assert.rejects(r.sn.graphDriverData('missing'), NotFoundError);
+    const base = await r.sn.graphDriverData('g1');
+    const top = await r.sn.graphDriverData('g2');
+    if (!opts.layered) {
+      assert.deepEqual([base, top], [null, null]);
+      return;
+    }
+    assert.deepEqual(Object.keys(base!), ['MergedDir', 'UpperDir', 'WorkDir'], 'a base layer has no LowerDir');
+    assert.deepEqual(Object.keys(top!), ['LowerDir', 'MergedDir', 'UpperDir', 'WorkDir']);
+    assert.equal(top!.LowerDir, base!.UpperDir, "the parent's own directory is the lower one");
+    assert.deepEqual(await fsp.readdir(top!.UpperDir!), ['two'], "UpperDir holds the layer's own files");
+  });
+
   t('labels: given at prepare, view and commit, updated, removed, kept with the snapshot', async (r) => {
     await r.sn.prepare('a', undefined, { labels: { 'cairn.io/x': '1', keep: 'k', dropped: '' } });
     assert.deepEqual((await r.sn.stat('a')).labels, { 'cairn.io/x': '1', keep: 'k' }, 'an empty value is not stored');

@@ -147,6 +147,14 @@ export interface Snapshotter {
    * does not walk the files again.
    */
   usage(key: string): Promise<Usage>;
+  /**
+   * The driver's description of committed snapshot `key`, as Docker's `inspect` shows a
+   * layer's GraphDriver.Data: overlay gives LowerDir (its parents' directories, topmost first,
+   * joined by ":"; absent for a base layer), MergedDir, UpperDir (its own directory) and
+   * WorkDir (where a mount of it would put those); null for a driver with nothing to say (as
+   * Docker's vfs). NotFoundError for an unknown key.
+   */
+  graphDriverData(key: string): Promise<Record<string, string> | null>;
   /** Every snapshot, in the order they were made. */
   walk(): AsyncIterable<Info>;
 }

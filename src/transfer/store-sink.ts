@@ -146,6 +146,7 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
       tags: img.names,
       ...(img.repoDigests ? { repoDigests: img.repoDigests } : {}),
       ...(img.parent ? { parent: img.parent } : {}),
+      setsLastTagTime: img.setsLastTagTime ?? false,
     });
   }
 

@@ -35,6 +35,11 @@ export interface SourceImage {
    * intermediate images), an archive writes it back.
    */
   parent?: Digest;
+  /**
+   * Its names are given now (import, squash: Docker's TagImageWithReference), so they set the
+   * image's LastTagTime; names an archive or a registry brings do not (load, pull).
+   */
+  setsLastTagTime?: boolean;
 }
 
 /** Progress of a copy, per layer (the CLI draws Docker's progress lines from these). */

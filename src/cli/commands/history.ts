@@ -36,7 +36,8 @@ export async function run(program: Command, cmd: Command, image: string): Promis
           Comment: r.comment,
           CreatedAt: r.created ? rfc3339(r.created) : 'N/A',
           CreatedBy: o.trunc ? ellipsis(createdBy, 45) : createdBy,
-          CreatedSince: createdSince(r.created, now),
+          // Docker's historyContext: CreatedSince is CreatedAt when not human
+          CreatedSince: human ? createdSince(r.created, now) : r.created ? rfc3339(r.created) : 'N/A',
           ID: r.id ? (o.trunc ? shortId(r.id) : r.id) : '<missing>',
           Size: human ? humanSize(r.size) : String(r.size),
         };

@@ -39,7 +39,8 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
         // Docker prints what it found, then the error for the rest, and exits 1.
         if (!(e instanceof NotFoundError || (type === undefined && e instanceof InvalidArgumentError))) throw e;
         failure ??= e;
-        process.stderr.write(`Error: ${notFound(name)}\n`);
+        // `image inspect` says what the library found wrong (a bad name in the daemon's words)
+        process.stderr.write(`Error: ${type === 'image' ? e.message : notFound(name)}\n`);
       }
     }
     if (tpl) {

@@ -10,18 +10,18 @@ import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pathOrigin } from '../../transfer/origin.js';
 import { parseNormalizedReference } from '../../reference/reference.js';
-import { HostError, pathError, sayingHostErrors } from '../host-errors.js';
+import { BareError, pathError, sayingBareErrors } from '../bare-errors.js';
 import { createProgress } from '../progress.js';
 import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command): Promise<void> {
   const o = cmd.opts<{ input?: string; quiet?: boolean }>();
-  await sayingHostErrors(async () => {
+  await sayingBareErrors(async () => {
     // Docker's CLI opens the file first, then refuses a terminal on stdin.
     if (o.input) await access(o.input, constants.R_OK).catch((e: unknown) => {
       throw pathError('open', o.input!, e);
     });
-    if (!o.input && process.stdin.isTTY) throw new HostError('requested load from stdin, but stdin is empty');
+    if (!o.input && process.stdin.isTTY) throw new BareError('requested load from stdin, but stdin is empty');
     await load(program, o);
   });
 }

@@ -9,7 +9,7 @@ import { basename, dirname, join, normalize } from 'node:path';
 import type { Command } from 'commander';
 import type { ArchiveFormat } from '../../archive/save.js';
 import { errnoCode } from '../../errors.js';
-import { HostError, errnoText, pathError, sayingHostErrors } from '../host-errors.js';
+import { BareError, errnoText, pathError, sayingBareErrors } from '../bare-errors.js';
 import { withCairn } from '../context.js';
 
 /** Docker's ValidateOutputPath: what is wrong with writing the archive to `path`, if anything. */
@@ -36,12 +36,12 @@ async function outputPathProblem(path: string): Promise<string | undefined> {
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
   const o = cmd.opts<{ output?: string; format: ArchiveFormat }>();
-  await sayingHostErrors(async () => {
-    if (!o.output && process.stdout.isTTY) throw new HostError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+  await sayingBareErrors(async () => {
+    if (!o.output && process.stdout.isTTY) throw new BareError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
     const output = o.output;
     if (output) {
       const problem = await outputPathProblem(output);
-      if (problem !== undefined) throw new HostError(`failed to save image: ${problem}`);
+      if (problem !== undefined) throw new BareError(`failed to save image: ${problem}`);
     }
     await withCairn(program, async (cairn) => {
       if (!output) {
@@ -55,9 +55,9 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
       try {
         await cairn.save(images, fh.createWriteStream(), { format: o.format });
         // Go's os.Rename refuses a directory in the way as "file exists".
-        if ((await lstat(output).catch(() => undefined))?.isDirectory()) throw new HostError(`rename ${tmp} ${output}: file exists`);
+        if ((await lstat(output).catch(() => undefined))?.isDirectory()) throw new BareError(`rename ${tmp} ${output}: file exists`);
         await rename(tmp, output).catch((e: unknown) => {
-          throw new HostError(`rename ${tmp} ${output}: ${errnoText(e)}`, { cause: e });
+          throw new BareError(`rename ${tmp} ${output}: ${errnoText(e)}`, { cause: e });
         });
       } catch (e) {
         await rm(tmp, { force: true });
