@@ -4,7 +4,7 @@ import type { ImageInspect } from '../../image/query.js';
 import type { DockerContainerInspect } from '../../container/inspect.js';
 import { CairnError, InvalidArgumentError, NotFoundError } from '../../errors.js';
 import { GoNil, GoStruct, TemplateError, goJSON } from '../../template/index.js';
-import { goJson, parseFormat } from '../format.js';
+import { daemonJson, parseFormat } from '../format.js';
 import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
@@ -67,7 +67,7 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
       if (templateFailure) process.stderr.write(`Error: ${templateFailure.message}\n`);
       failure ??= templateFailure;
     } else {
-      out(goJson(results.map((r) => ('image' in r ? r.image : r.container)), 4) + '\n');
+      out(daemonJson(results.map((r) => ('image' in r ? r.image : r.container)), 4) + '\n');
     }
     if (failure) {
       process.exitCode = 1;
