@@ -603,6 +603,43 @@ describe('bad input', { concurrency: 2 }, () => {
     await failsCleanly(['load', '-i', join(dir.path, 'does-not-exist.tar')], /^open .*does-not-exist\.tar: no such file or directory$/);
   });
 
+  test('save: output paths Docker refuses, each said in one line as Docker says it, no partial archive', async () => {
+    const out = (name: string): string => join(dir.path, name);
+    await failsCleanly(['save', '-o', join(dir.path, 'no', 'such', 'x.tar'), 'base:1'], /^failed to save image: invalid output path: directory ".*\/no\/such" does not exist$/);
+    await failsCleanly(['save', '-o', '/etc/passwd/x.tar', 'base:1'], /^failed to save image: stat \/etc\/passwd\/x\.tar: not a directory$/);
+    await failsCleanly(['save', '-o', '/dev/null', 'base:1'], /^failed to save image: invalid output path: "\/dev\/null" must be a directory or a regular file: got a device$/);
+    await failsCleanly(['save', '-o', '/proc/x.tar', 'base:1'], /^open \/proc\/\.x\.tar\.cairn-\d+: no such file or directory$/);
+    await mkdir(out('a-directory'), { recursive: true });
+    await failsCleanly(['save', '-o', out('a-directory'), 'base:1'], /^rename .*\.a-directory\.cairn-\d+ .*a-directory: file exists$/);
+    assert.deepEqual(readdirSync(dir.path).filter((n) => n.includes('.cairn-')), [], 'no temporary file is left');
+  });
+
+  test('load, import: a directory, a file that is not readable as asked', async () => {
+    await mkdir(join(dir.path, 'a-dir'), { recursive: true });
+    await failsCleanly(['load', '-i', join(dir.path, 'a-dir')], /^read .*a-dir: is a directory$/);
+    await failsCleanly(['import', join(dir.path, 'a-dir')], /^read .*a-dir: is a directory$/);
+    await failsCleanly(['load', '-i', '/etc/shadow-/x'], /^open \/etc\/shadow-\/x: not a directory$/);
+  });
+
+  test('images, history, tag, import --change: values Docker refuses, in its words', async () => {
+    await failsCleanly(['images', '-f', 'bogus=1'], /^Error: Invalid filter 'bogus'$/);
+    await failsCleanly(['images', '-f', 'dangling=maybe'], /^Error: Invalid filter 'dangling=\[maybe\]'$/);
+    await failsCleanly(['images', '-f', 'reference=base['], /^Error: syntax error in pattern$/);
+    await failsCleanly(['images', '-f', 'before='], /^Error: invalid reference format$/);
+    await failsCleanly(['images', '-f', 'since=nosuch'], /^Error: No such image: nosuch:latest$/);
+    await failsCleanly(['tag', 'base:1', 'a'.repeat(300)], /^Error parsing reference: "a+" is not a valid repository\/tag: repository name must not be more than 255 characters$/);
+    const tarFile = await archiveFile(await makeTar([{ path: 'x', content: 'x' }]));
+    await failsCleanly(['import', '-c', 'EXPOSE 99999', tarFile], /^Error: Invalid containerPort: 99999$/);
+    await failsCleanly(['import', '-c', 'EXPOSE', tarFile], /^Error: EXPOSE requires at least one argument$/);
+    await failsCleanly(['import', '-c', 'STOPSIGNAL 9', tarFile], /^Error: stopsignal is not a valid change command$/);
+    await failsCleanly(['import', '-c', 'ENV A', tarFile], /^Error: ENV must have two arguments$/);
+    const root = await freshRoot();
+    const beforeState = await state(root);
+    const r = await cairn(root, ['history', '-H=maybe', 'base:1']);
+    assert.deepEqual(r, { code: 125, stdout: '', stderr: `invalid argument "maybe" for "-H, --human" flag: strconv.ParseBool: parsing "maybe": invalid syntax\nSee 'cairn history --help'.\n` });
+    assert.deepEqual(await state(root), beforeState);
+  });
+
   test('unknown flag: exit 125 with Docker\'s usage message', async () => {
     const root = await freshRoot();
     const beforeState = await state(root);

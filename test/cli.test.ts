@@ -127,7 +127,7 @@ test('images filters: reference, dangling; repository argument', async () => {
   assert.deepEqual(dangling, ['<none> <none>']);
   const bad = await cairn(root, ['images', '-f', 'bogus=1']);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /^Error: invalid filter 'bogus'\n$/);
+  assert.match(bad.stderr, /^Error: Invalid filter 'bogus'\n$/);
   // Clean up the dangling image by ID.
   const id = (await cairnOk(root, ['images', '-q', '-f', 'dangling=true'])).stdout.trim();
   const rm = await cairnOk(root, ['rmi', id]);

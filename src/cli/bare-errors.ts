@@ -4,11 +4,13 @@
  * as it prints them, bare (`open PATH: no such file or directory`, as Go says an errno):
  * without the `Error: ` of the errors cairn's library reports (the daemon's, in Docker), exit 1.
  */
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { CairnError } from '../errors.js';
 
 /** A failure Docker's CLI says bare (see the module comment). */
 export class BareError extends CairnError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
     super('failed-precondition', message, options);
     this.name = 'BareError';
   }
@@ -18,6 +20,21 @@ export class BareError extends CairnError {
 export function errnoText(e: unknown): string {
   const m = /^E[A-Z0-9]+: ([^,]+)/.exec(e instanceof Error ? e.message : String(e));
   return m ? m[1]! : e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * A file Docker's CLI hands to its daemon as a stream (load -i, import): opened, then read —
+ * a directory opens and fails on the read, as Go says it (`read PATH: is a directory`).
+ */
+export async function checkReadable(path: string): Promise<void> {
+  let st;
+  try {
+    await access(path, constants.R_OK);
+    st = await stat(path);
+  } catch (e) {
+    throw pathError('open', path, e);
+  }
+  if (st.isDirectory()) throw new BareError(`read ${path}: is a directory`);
 }
 
 /** Go's *PathError text: `OP PATH: errno text`. */

@@ -41,35 +41,39 @@ interface Filters {
   labels: Array<[string, string | undefined]>;
 }
 
+const FILTER_KEYS = new Set(['dangling', 'reference', 'before', 'since', 'label']);
+
+/**
+ * Docker's image filters: `name=value` (the name lower-cased and both trimmed, as its CLI reads
+ * them; repeated values kept once), then as its daemon checks them — every name first
+ * ("Invalid filter 'bogus'"), then dangling (true wins over false; anything else "Invalid
+ * filter 'dangling=[maybe]'"), then before and since (an image each).
+ */
 function parseFilters(store: Store, raw: string[]): Filters {
   const f: Filters = { references: [], labels: [] };
+  const values = new Map<string, string[]>();
   for (const item of raw) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new InvalidArgumentError(`bad format of filter (expected name=value): ${item}`);
-    const key = item.slice(0, eq).toLowerCase();
-    const value = item.slice(eq + 1);
-    switch (key) {
-      case 'dangling':
-        if (!['true', 'false', '1', '0'].includes(value.toLowerCase())) throw new InvalidArgumentError(`invalid filter 'dangling=${value}'`);
-        f.dangling = value === 'true' || value === '1';
-        break;
-      case 'reference':
-        f.references.push(value);
-        break;
-      case 'before':
-        f.before = createdMs(resolveImage(store.db, value, DAEMON).image);
-        break;
-      case 'since':
-        f.since = createdMs(resolveImage(store.db, value, DAEMON).image);
-        break;
-      case 'label': {
-        const i = value.indexOf('=');
-        f.labels.push(i < 0 ? [value, undefined] : [value.slice(0, i), value.slice(i + 1)]);
-        break;
-      }
-      default:
-        throw new InvalidArgumentError(`invalid filter '${key}'`);
-    }
+    const key = item.slice(0, eq).trim().toLowerCase();
+    const value = item.slice(eq + 1).trim();
+    const list = values.get(key) ?? [];
+    if (!list.includes(value)) list.push(value);
+    values.set(key, list);
+  }
+  for (const key of values.keys()) if (!FILTER_KEYS.has(key)) throw new InvalidArgumentError(`Invalid filter '${key}'`);
+  const dangling = values.get('dangling');
+  if (dangling !== undefined) {
+    if (dangling.includes('true')) f.dangling = true;
+    else if (dangling.includes('false')) f.dangling = false;
+    else throw new InvalidArgumentError(`Invalid filter 'dangling=[${dangling.join(' ')}]'`);
+  }
+  for (const value of values.get('before') ?? []) f.before = createdMs(resolveImage(store.db, value, DAEMON).image);
+  for (const value of values.get('since') ?? []) f.since = createdMs(resolveImage(store.db, value, DAEMON).image);
+  f.references.push(...(values.get('reference') ?? []));
+  for (const value of values.get('label') ?? []) {
+    const i = value.indexOf('=');
+    f.labels.push(i < 0 ? [value, undefined] : [value.slice(0, i), value.slice(i + 1)]);
   }
   return f;
 }

@@ -46,7 +46,8 @@ export function resolveImage(db: Db, input: string, wording: ResolveWording = {}
 
 /** A name Docker 20.10 does not take as a reference: refused in its words (reference.dockerReferenceError). */
 function checkDocker20(input: string): void {
-  const problem = dockerReferenceError(input);
+  // ParseNormalizedNamed(""): "library/" added, then no match
+  const problem = input === '' ? 'invalid reference format' : dockerReferenceError(input);
   if (problem !== undefined) throw new InvalidArgumentError(problem);
 }
 

@@ -2,13 +2,11 @@
  * `cairn import FILE|- [REF]`: prints the new image ID, as Docker. What Docker's CLI finds
  * itself — a file it cannot open, a name its client does not parse — is said bare.
  */
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pathOrigin } from '../../transfer/origin.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { dockerReferenceError } from '../../reference/reference.js';
-import { BareError, pathError, sayingBareErrors } from '../bare-errors.js';
+import { BareError, checkReadable, sayingBareErrors } from '../bare-errors.js';
 import { out, withCairn } from '../context.js';
 
 interface Opts {
@@ -20,9 +18,7 @@ interface Opts {
 export async function run(program: Command, cmd: Command, file: string, reference?: string): Promise<void> {
   const o = cmd.opts<Opts>();
   await sayingBareErrors(async () => {
-    if (file !== '-') await access(file, constants.R_OK).catch((e: unknown) => {
-      throw pathError('open', file, e);
-    });
+    if (file !== '-') await checkReadable(file);
     const problem = reference ? dockerReferenceError(reference) : undefined;
     if (problem !== undefined) throw new BareError(problem);
     await withCairn(program, async (cairn) => {

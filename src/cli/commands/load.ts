@@ -5,12 +5,10 @@
  * every image (Docker's rule). `-q` drops only the progress; Docker's CLI shows progress only
  * when stdout is a terminal, drawn there.
  */
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pathOrigin } from '../../transfer/origin.js';
 import { parseNormalizedReference } from '../../reference/reference.js';
-import { BareError, pathError, sayingBareErrors } from '../bare-errors.js';
+import { BareError, checkReadable, sayingBareErrors } from '../bare-errors.js';
 import { createProgress } from '../progress.js';
 import { out, withCairn } from '../context.js';
 
@@ -18,9 +16,7 @@ export async function run(program: Command, cmd: Command): Promise<void> {
   const o = cmd.opts<{ input?: string; quiet?: boolean }>();
   await sayingBareErrors(async () => {
     // Docker's CLI opens the file first, then refuses a terminal on stdin.
-    if (o.input) await access(o.input, constants.R_OK).catch((e: unknown) => {
-      throw pathError('open', o.input!, e);
-    });
+    if (o.input) await checkReadable(o.input);
     if (!o.input && process.stdin.isTTY) throw new BareError('requested load from stdin, but stdin is empty');
     await load(program, o);
   });
