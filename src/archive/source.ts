@@ -8,7 +8,8 @@
  * member that is not a small JSON document to the sink as it passes (a member named
  * `blobs/<alg>/<hex>` is verified against its name); JSON documents (manifests, configs,
  * indexes) are kept in memory, bounded. Only then does `images` read the manifests and check
- * every digest, size and diffID against what was delivered.
+ * every digest, size and diffID against what was delivered; a manifest.json entry's `Parent`
+ * (Docker's classic builder's intermediate images) is kept as Docker's load keeps it.
  */
 import { type Digest, digestOf, parseDigest } from '../digest/digest.js';
 import { DataCorruptError, UnsupportedError } from '../errors.js';
