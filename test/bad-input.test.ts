@@ -580,6 +580,21 @@ describe('bad input', { concurrency: 2 }, () => {
     await loadFails(bad, /^Error: index\.json manifests\[0\] annotations: invalid tag "docker\.io\/library\/NOPE:1"/);
   });
 
+  test("a Parent whose history is not the child's minus one entry: refused in Docker's words, nothing recorded", async () => {
+    const archive = await makeDockerArchive([
+      { layers: [L1], repoTags: ['parent:1'] },
+      { layers: [L1, L2], repoTags: ['child:1'], config: { history: [{ created: '2023-11-14T22:13:20Z', created_by: 'not the parent' }, { created: '2023-11-14T22:13:21Z', created_by: 'x' }] } },
+    ]);
+    let ids: string[] = [];
+    const bad = await edited(archive, (ms) => {
+      const m = JSON.parse(member(ms, 'manifest.json').data.toString()) as Array<{ Config: string; Parent?: string }>;
+      ids = m.map((e) => `sha256:${e.Config.replace(/\.json$/, '')}`);
+      m[1]!.Parent = ids[0]!;
+      setJson(ms, 'manifest.json', m);
+    });
+    await loadFails(bad, new RegExp(`^Error: image ${ids[0]} is not a valid parent for ${ids[1]}$`));
+  });
+
   test('the second image of an archive is bad: the first is not recorded either', async () => {
     const L3 = await makeTar([{ path: 'three', content: 'three' }]);
     const bad = await makeDockerArchive([
