@@ -227,3 +227,12 @@ export function execute(tpl: Template, data: unknown, options: { missingKey?: 'd
 function sortKeys(r: FieldRow): FieldRow {
   return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
+
+/**
+ * JSON as Docker's daemon writes its API responses (json.Encoder with SetEscapeHTML(false)),
+ * which `docker inspect` indents and prints as they came: `<`, `>` and `&` as they are; U+2028
+ * and U+2029 escaped, as Go always escapes them.
+ */
+export function daemonJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}

@@ -5,7 +5,7 @@ import type { DockerContainerInspect } from '../../container/inspect.js';
 import { CairnError, InvalidArgumentError, NotFoundError, errorLine } from '../../errors.js';
 import { TemplateError } from '../../template/index.js';
 import { typedContainerInspect, typedImageInspect } from '../inspect-types.js';
-import { TEMPLATE_ERROR_PREFIX, goJson, parseFormat } from '../format.js';
+import { TEMPLATE_ERROR_PREFIX, daemonJson, parseFormat } from '../format.js';
 import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
@@ -41,7 +41,8 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
         // Docker prints what it found, then the error for the rest, and exits 1.
         if (!(e instanceof NotFoundError || (type === undefined && e instanceof InvalidArgumentError))) throw e;
         failure ??= e;
-        process.stderr.write(`Error: ${notFound(name)}\n`);
+        // `image inspect` says what the library found wrong (a bad name in the daemon's words)
+        process.stderr.write(`Error: ${type === 'image' ? e.message : notFound(name)}\n`);
       }
     }
     if (tpl) {
@@ -68,7 +69,7 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
       if (templateFailure) process.stderr.write(`${errorLine(templateFailure)}\n`);
       failure ??= templateFailure;
     } else {
-      out(goJson(results.map((r) => ('image' in r ? r.image : r.container)), 4) + '\n');
+      out(daemonJson(results.map((r) => ('image' in r ? r.image : r.container)), 4) + '\n');
     }
     if (failure) {
       process.exitCode = 1;
