@@ -93,3 +93,44 @@ test('PoolDigester: spans of a file hashed in their turn between chunks; a span 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('PoolDigester: many small spans and chunks interleaved go in few batches, in order; each span is released once read, or once the digester failed', async () => {
+  const { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-pool-'));
+  try {
+    const files = Array.from({ length: 300 }, (_, i) => randomBytes(1 + ((i * 7919) % 20000)));
+    const fds = files.map((f, i) => {
+      writeFileSync(join(dir, `f${i}`), f);
+      return openSync(join(dir, `f${i}`), 'r');
+    });
+    try {
+      const d = new PoolDigester();
+      const all: Uint8Array[] = [];
+      const released: number[] = [];
+      for (let i = 0; i < files.length; i++) {
+        const header = randomBytes(512);
+        all.push(header, files[i]!);
+        const room = d.update(header);
+        if (room !== undefined) await room;
+        d.updateFile(fds[i]!, 0, files[i]!.length, () => released.push(i));
+      }
+      assert.equal(await d.digest(), expected('sha256', all));
+      assert.deepEqual(released, files.map((_, i) => i), 'every span released once, in order');
+
+      // A span that cannot be read fails the digest; every span handed over is released all the same.
+      const bad = new PoolDigester();
+      const freed: number[] = [];
+      bad.updateFile(fds[0]!, 0, files[0]!.length + 1, () => freed.push(0));
+      for (let i = 1; i < 50; i++) bad.updateFile(fds[i]!, 0, files[i]!.length, () => freed.push(i));
+      await assert.rejects(bad.digest(), /ended before the \d+ bytes at offset 0/);
+      assert.deepEqual(freed.sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
+      assert.throws(() => bad.updateFile(fds[0]!, 0, 1, () => assert.fail('not handed over')), /ended before/);
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -27,11 +27,13 @@
  * (a whiteout `.wh.NAME` with a body: whiteouts become devices, xattrs or removals, so
  * every byte of a whiteout entry is RAW and the reassembler never reads one from disk).
  * FILE's path is the entry name cleaned exactly as the applier cleans it (pathsafe.ts),
- * as raw bytes; crc32 (zlib's) of the body names a file whose content changed. A big body
- * taken whole as a span of the layer's file (the applier copies it in the kernel) is recorded
- * without one: reading it again only for a checksum would cost a fifth of a load's work on the
- * pool, and a change to that file is still caught on re-emit, by the diffID (the message then
- * names the layer, not the file).
+ * as raw bytes; crc32 (zlib's) of the body names a file whose content changed. A body
+ * taken whole as a span of a file is recorded without one — a big body of an archive file
+ * the applier copies in the kernel, or every body of a container's layer copied into its
+ * snapshot (upper-copy.ts, whose tap is told each body as a span of its new file): reading it
+ * again only for a checksum would cost a fifth of a load's work on the pool, and a change to
+ * that file is still caught on re-emit, by the diffID (the message then names the layer, not
+ * the file).
  *
  * Reproducibility: the recorder reports whether the files will still hold every FILE body
  * once the layer is applied. Not when a regular file's path appears again later in the layer

@@ -1,6 +1,7 @@
 /**
  * Tests of the addon's whole-entry calls for the layer applier (native/src/apply.c):
- * applyFile, fileMeta, applyNode and applyBatch, on a temporary directory, as root
+ * applyFile, fileMeta, applyNode, applyBatch and applyCopy (with copy.c's prefetchAt), on a
+ * temporary directory, as root
  * (chown, mknod and trusted.* xattrs need it). Each checks what lands on disk, that
  * nothing is followed through a planted symlink, that errors are one-line errno errors,
  * and that no fd is left open.
@@ -13,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 
 import {
   applyBatch,
+  applyCopy,
   applyFile,
   applyNode,
   BATCH_FILE,
@@ -23,6 +25,7 @@ import {
   lgetxattr,
   NODE_KIND,
   openat,
+  prefetchAt,
   type BatchOps,
   type NativeError,
 } from './index.js';
@@ -292,6 +295,58 @@ describe('applyBatch', () => {
       assert.throws(() => applyBatch(fd, RESOLVE(), 1, [7, Buffer.from(''), Buffer.from('f'), null, null], new Float64Array(9), new Int32Array(1)), /"kind" must be 0\.\.5/);
       assert.throws(() => applyBatch(fd, RESOLVE(), 1, ops, meta(0, 0, 0o644, 1, 2e9), new Int32Array(1)), /nanoseconds/);
       assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe('applyCopy', () => {
+  it('makes a regular file from another one on the pool, with owner, mode, xattrs and times; resolves to the new file, open for reading', async () => {
+    const { dir, fd } = freshDir('copy');
+    const before = fds();
+    try {
+      const body = Buffer.alloc(300_000, 7);
+      body.write('start');
+      writeFileSync(join(dir, 'src'), body);
+      const ino = lstatSync(join(dir, 'src'), { bigint: true }).ino;
+      await prefetchAt(fd, ['src', 'missing', Buffer.from([0x6e, 0xff])], Float64Array.from([body.length, 10, 10]));
+      const out = await applyCopy(fd, 'src', ino, body.length, fd, 'dst', meta(1000, 1001, 0o4750, 1_600_000_000, 5), ['user.k', Buffer.from('v')]);
+      try {
+        assert.ok(readFileSync(join(dir, 'dst')).equals(body));
+        const back = Buffer.alloc(5);
+        assert.equal((await import('node:fs')).readSync(out, back, 0, 5, 0), 5, 'the fd reads the copy');
+        assert.equal(back.toString(), 'start');
+      } finally {
+        closeSync(out);
+      }
+      const st = statSync(join(dir, 'dst'), { bigint: true });
+      assert.deepEqual([Number(st.uid), Number(st.gid), Number(st.mode & 0o7777n)], [1000, 1001, 0o4750]);
+      assert.equal(st.mtimeNs, 1_600_000_000_000_000_005n);
+      assert.deepEqual(lgetxattr(join(dir, 'dst'), 'user.k'), Buffer.from('v'));
+      closeSync(await applyCopy(fd, 'src', ino, 0 + body.length, fd, Buffer.from([0x6e, 0xfe]), meta(0, 0, 0o644, 5)));
+      assert.equal(fds(), before, 'no fd left open');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('refuses a source that is another file or of another size (ESTALE), a symlink, or a destination that exists; no fd left open', async () => {
+    const { dir, fd } = freshDir('copy-bad');
+    try {
+      writeFileSync(join(dir, 'src'), 'abc');
+      symlinkSync('src', join(dir, 'link'));
+      writeFileSync(join(dir, 'taken'), '');
+      const ino = lstatSync(join(dir, 'src'), { bigint: true }).ino;
+      const before = fds();
+      const m = meta(0, 0, 0o644, 5);
+      await assert.rejects(applyCopy(fd, 'src', ino + 1n, 3, fd, 'a', m), (e: NativeError) => e.code === 'ESTALE' && /replaced or changed size/.test(e.message));
+      await assert.rejects(applyCopy(fd, 'src', ino, 4, fd, 'b', m), (e: NativeError) => e.code === 'ESTALE');
+      await assert.rejects(applyCopy(fd, 'link', ino, 3, fd, 'c', m), (e: NativeError) => e.code === 'ELOOP');
+      await assert.rejects(applyCopy(fd, 'src', ino, 3, fd, 'taken', m), (e: NativeError) => e.code === 'EEXIST' && /'taken'/.test(e.message));
+      assert.deepEqual(readdirSync(dir).sort(), ['link', 'src', 'taken']);
+      assert.equal(fds(), before);
+      assert.throws(() => applyCopy(fd, 'src', ino, -1, fd, 'd', m), /size must not be negative/);
     } finally {
       closeSync(fd);
     }

@@ -170,12 +170,13 @@ interface Binding {
   scanPlain(buf: Uint8Array, start: number, end: number, max: number, maxFile: number, info: Int32Array, meta: Float64Array, names: Uint8Array): number;
   applyPlain(rootfd: number, resolve: number, count: number, info: Int32Array, meta: Float64Array, names: Uint8Array, buf: Uint8Array, results: Int32Array): Promise<number>;
   hashNew(algorithm: string): NativeHasher;
-  hashUpdate(hasher: NativeHasher, chunks: readonly Uint8Array[]): Promise<void>;
+  hashUpdate(hasher: NativeHasher, pieces: ReadonlyArray<HashPiece>): Promise<void>;
   hashDigest(hasher: NativeHasher): string;
   crc32Chunk(chunk: Uint8Array): Promise<number>;
   crc32Combine(crc1: number, crc2: number, len2: number): number;
-  hashFile(hasher: NativeHasher, fd: number, offset: number, length: number): Promise<void>;
   copyFileRange(srcFd: number, srcOffset: number, length: number, dstFd: number): Promise<void>;
+  prefetchAt(dirfd: number, names: readonly PathArg[], lengths: Float64Array): Promise<void>;
+  applyCopy(srcDirfd: number, srcName: PathArg, srcIno: bigint, size: number, dstDirfd: number, dstName: PathArg, meta: Float64Array, xattrs: EntryXattrs): Promise<number>;
   seqpacketConnect(path: PathArg, sendTimeoutMs: number): number;
   recvPacket(fd: number, buffer: Uint8Array): number;
   pollReadable(fd: number): Promise<void>;
@@ -719,12 +720,17 @@ export function hashNew(algorithm: string): NativeHasher {
   return binding().hashNew(algorithm);
 }
 
+/** What {@link hashUpdate} hashes: bytes in memory, or `[fd, offset, length]`, a span of an open file. */
+export type HashPiece = Uint8Array | readonly [fd: number, offset: number, length: number];
+
 /**
- * Hash `chunks` (at most 256), in order, on a thread of libuv's pool. The chunks are referenced,
- * not copied: they must not change until the promise settles. One update at a time per hasher.
+ * Hash `pieces` (at most 256), in order, on a thread of libuv's pool: chunks of memory, and
+ * spans of open files read there (their bytes never cross into JavaScript). The chunks are
+ * referenced, not copied: they must not change until the promise settles, nor may a span's
+ * file. A span whose file ends first rejects with code ENODATA. One update at a time per hasher.
  */
-export function hashUpdate(hasher: NativeHasher, chunks: readonly Uint8Array[]): Promise<void> {
-  return binding().hashUpdate(hasher, chunks);
+export function hashUpdate(hasher: NativeHasher, pieces: ReadonlyArray<HashPiece>): Promise<void> {
+  return binding().hashUpdate(hasher, pieces);
 }
 
 /** The lowercase hex digest; the hasher is spent. Not while an update is in flight. */
@@ -742,13 +748,9 @@ export function crc32Combine(crc1: number, crc2: number, len2: number): number {
   return binding().crc32Combine(crc1, crc2, len2);
 }
 
-/**
- * Hash `length` bytes of the open file `fd` from `offset`, read on a thread of the pool (the
- * bytes never cross into JavaScript); an update like {@link hashUpdate}. A file that ends
- * first rejects with code ENODATA.
- */
+/** Hash `length` bytes of the open file `fd` from `offset`: {@link hashUpdate} of that one span. */
 export function hashFile(hasher: NativeHasher, fd: number, offset: number, length: number): Promise<void> {
-  return binding().hashFile(hasher, fd, offset, length);
+  return binding().hashUpdate(hasher, [[fd, offset, length]]);
 }
 
 // ---------------------------------------------------------------------------
@@ -761,6 +763,39 @@ export function hashFile(hasher: NativeHasher, fd: number, offset: number, lengt
  */
 export function copyFileRange(srcFd: number, srcOffset: number, length: number, dstFd: number): Promise<void> {
   return binding().copyFileRange(srcFd, srcOffset, length, dstFd);
+}
+
+/**
+ * A hint, on a thread of the pool: the first `lengths[i]` bytes of each regular file
+ * `names[i]` in `dirfd` are read into the page cache in the background (posix_fadvise
+ * WILLNEED), so that the disk reads many at once, ahead of the copy that needs them. A name
+ * that cannot be opened is passed over (the hint changes nothing a later read sees). Keep
+ * `dirfd` open until the promise settles.
+ */
+export function prefetchAt(dirfd: number, names: readonly PathArg[], lengths: Float64Array): Promise<void> {
+  return binding().prefetchAt(dirfd, names, lengths);
+}
+
+/**
+ * Make regular file `dstName` in `dstDirfd` from the `size` bytes of regular file `srcName`
+ * in `srcDirfd`, on a thread of the pool: the source opened without following a symlink and
+ * checked to be still inode `srcIno` of `size` bytes (else code ESTALE), the new file created
+ * O_EXCL, the bytes copied in the kernel (copy_file_range: a reflink where the file system
+ * shares blocks), then owner, mode, attributes and times as {@link applyFile} sets them.
+ * Resolves to the new file's fd, open for reading: the caller closes it. Keep both directory
+ * fds open until the promise settles.
+ */
+export function applyCopy(
+  srcDirfd: number,
+  srcName: PathArg,
+  srcIno: bigint,
+  size: number,
+  dstDirfd: number,
+  dstName: PathArg,
+  meta: Float64Array,
+  xattrs: EntryXattrs = null,
+): Promise<number> {
+  return binding().applyCopy(srcDirfd, srcName, srcIno, size, dstDirfd, dstName, meta, xattrs);
 }
 
 // ---------------------------------------------------------------------------
