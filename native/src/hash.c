@@ -7,11 +7,13 @@
  *
  *   hashNew(algorithm) -> handle            'sha256', 'sha384' or 'sha512'
  *   hashUpdate(handle, pieces) -> Promise   pieces: an array of Uint8Array chunks and file
- *                                           spans [fd, offset, length], hashed in order on a
- *                                           pool thread (a span read there with pread: its
- *                                           bytes never cross into JavaScript); the chunks are
- *                                           referenced (not copied) until it settles and must
- *                                           not change meanwhile, nor may a span's file
+ *                                           spans [fd, offset, length, close?], hashed in order
+ *                                           on a pool thread (a span read there with pread: its
+ *                                           bytes never cross into JavaScript; with `close`, its
+ *                                           fd is closed there once the update is done, read or
+ *                                           not); the chunks are referenced (not copied) until
+ *                                           it settles and must not change meanwhile, nor may a
+ *                                           span's file
  *   hashDigest(handle) -> string            the lowercase hex digest; the handle is spent
  *   crc32Chunk(chunk) -> Promise<number>    the CRC-32 (zlib's) of one chunk, on a pool thread;
  *                                           the chunk is referenced until it settles
@@ -50,6 +52,7 @@ struct piece {
   int fd;
   int64_t offset;
   int64_t length;
+  bool close_after; /* the span's fd is closed once the job is done */
 };
 
 struct update_job {
@@ -170,11 +173,17 @@ static void update_execute(napi_env env, void *data) {
     if (j->err != 0) j->failed_at = i;
   }
   free(buf);
+  /* every fd handed over to be closed is closed, read or not */
+  for (size_t i = 0; i < j->count; i++)
+    if (j->p[i].fd >= 0 && j->p[i].close_after) close(j->p[i].fd);
 }
 
 static void update_complete(napi_env env, napi_status status, void *data) {
   struct update_job *j = data;
   j->h->busy = false;
+  if (status != napi_ok)
+    for (size_t i = 0; i < j->count; i++) /* the work never ran: what it was to close is closed here */
+      if (j->p[i].fd >= 0 && j->p[i].close_after) close(j->p[i].fd);
   if (status != napi_ok) cn_reject_errno(env, j->deferred, ECANCELED, "hashUpdate", NULL, NULL);
   else if (j->err != 0) {
     /* the error says which piece failed (`piece`), for the caller's message */
@@ -191,16 +200,18 @@ static void update_complete(napi_env env, napi_status status, void *data) {
   free(j);
 }
 
-/* A span [fd, offset, length]: the numbers checked. */
+/* A span [fd, offset, length] or [fd, offset, length, close]: the numbers checked. */
 static bool get_span_piece(napi_env env, napi_value v, struct piece *p) {
-  napi_value f[3];
+  napi_value f[4];
   uint32_t n = 0;
-  if (napi_get_array_length(env, v, &n) != napi_ok || n != 3) {
-    cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "a file span must be [fd, offset, length]");
+  if (napi_get_array_length(env, v, &n) != napi_ok || (n != 3 && n != 4)) {
+    cn_throw_type(env, "ERR_INVALID_ARG_VALUE", "a file span must be [fd, offset, length] or [fd, offset, length, close]");
     return false;
   }
-  for (uint32_t k = 0; k < 3; k++)
+  for (uint32_t k = 0; k < n; k++)
     if (napi_get_element(env, v, k, &f[k]) != napi_ok) return false;
+  p->close_after = false;
+  if (n == 4 && !cn_get_bool(env, f[3], "close", &p->close_after)) return false;
   int32_t fd;
   if (!cn_get_int32(env, f[0], "fd", &fd) || !cn_get_int64(env, f[1], "offset", &p->offset) || !cn_get_int64(env, f[2], "length", &p->length)) return false;
   if (fd < 0 || p->offset < 0 || p->length < 0) {

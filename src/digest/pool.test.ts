@@ -134,3 +134,38 @@ test('PoolDigester: many small spans and chunks interleaved go in few batches, i
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('PoolDigester: a span handed over with its fd is closed once read, or once the digester failed, whether it was sent or not', async () => {
+  const { fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-pool-'));
+  const closed = (fd: number): boolean => {
+    try {
+      fstatSync(fd);
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EBADF';
+    }
+  };
+  try {
+    const body = randomBytes(70_000);
+    writeFileSync(join(dir, 'f'), body);
+    const d = new PoolDigester();
+    const fds = Array.from({ length: 20 }, () => openSync(join(dir, 'f'), 'r'));
+    for (const fd of fds) d.updateFileAndClose(fd, 0, body.length);
+    assert.equal(await d.digest(), expected('sha256', fds.map(() => body)));
+    assert.ok(fds.every(closed), 'every fd closed once read');
+
+    const bad = new PoolDigester();
+    const more = Array.from({ length: 20 }, () => openSync(join(dir, 'f'), 'r'));
+    bad.updateFileAndClose(more[0]!, 0, body.length + 1);
+    for (const fd of more.slice(1)) bad.updateFileAndClose(fd, 0, body.length);
+    await assert.rejects(bad.digest(), /ended before/);
+    const late = openSync(join(dir, 'f'), 'r');
+    assert.throws(() => bad.updateFileAndClose(late, 0, 1), /ended before/);
+    assert.ok([...more, late].every(closed), 'every fd closed, sent or not, and one handed over after the failure too');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,11 +4,14 @@
  * calls; a span read there, never in JavaScript), in order, while the main thread goes on
  * parsing and applying. Chunks are gathered into batches of about a megabyte; a span goes with
  * the chunks before it and whatever else waits, at once when the pool thread is idle, else as
- * soon as the batch in flight is done — so many small files cost few round trips to the pool.
+ * soon as the batch in flight is done — so many small files cost few round trips to the pool
+ * (and a span handed over with its fd is closed there, without one).
  * The chunks are kept (not copied) until hashed: a caller must not reuse a chunk's memory after
  * handing it over. `update` returns a promise only when more than {@link MAX_QUEUED} bytes of
  * chunks wait (backpressure), so memory stays bounded.
  */
+import { closeSync } from 'node:fs';
+
 import { DataCorruptError } from '../errors.js';
 import { errnoCode, hashDigest, hashNew, hashUpdate, type HashPiece, type NativeHasher } from '../native/index.js';
 import type { Algorithm, Digest } from './digest.js';
@@ -26,6 +29,8 @@ interface Span {
   length: number;
   /** Told once the span will not be read again (hashed, or the digester failed). */
   done: (() => void) | undefined;
+  /** The digester owns the fd: closed on the pool once read (or here, when never sent). */
+  close: boolean;
 }
 
 /** Work for the pool, in order: chunks in memory and spans of open files. */
@@ -86,11 +91,25 @@ export class PoolDigester {
    * was handed over and `done` is not called.
    */
   updateFile(fd: number, offset: number, length: number, done?: () => void): void {
+    this.addSpan({ fd, offset, length, done, close: false });
+  }
+
+  /**
+   * As {@link updateFile}, and the digester owns `fd` from now on, even when this throws: it
+   * is closed on the pool right after it is read (with no round trip back here), or closed
+   * here if it never will be (the digester failed).
+   */
+  updateFileAndClose(fd: number, offset: number, length: number): void {
+    if (this.failure !== undefined) closeSync(fd);
+    this.addSpan({ fd, offset, length, done: undefined, close: true });
+  }
+
+  private addSpan(span: Span): void {
     if (this.failure !== undefined) throw this.failure;
-    this.bytes += length;
-    this.pending.pieces.push([fd, offset, length]);
-    this.pending.spans.push({ fd, offset, length, done });
-    this.pendingWork += length;
+    this.bytes += span.length;
+    this.pending.pieces.push(span.close ? [span.fd, span.offset, span.length, true] : [span.fd, span.offset, span.length]);
+    this.pending.spans.push(span);
+    this.pendingWork += span.length;
     if (this.inFlight === null || this.pendingWork >= BATCH_BYTES || this.pending.pieces.length >= BATCH_CHUNKS) {
       this.gather();
       this.next();
@@ -128,22 +147,32 @@ export class PoolDigester {
     if (this.queue.length === 0 && this.pending.spans.length > 0) this.gather();
     const job = this.queue.shift();
     if (job === undefined) return;
-    const run = hashUpdate(this.h, job.pieces).then(() => {
-      this.heldBytes -= job.bytes;
-    });
+    let run: Promise<void>;
+    try {
+      run = hashUpdate(this.h, job.pieces);
+    } catch (e) {
+      // refused before it was queued: nothing of it was read or closed
+      run = Promise.reject(e);
+      for (const s of job.spans) {
+        if (!s.close) continue;
+        s.close = false;
+        closeSync(s.fd);
+      }
+    }
     this.inFlight = run.then(
       () => {
+        this.heldBytes -= job.bytes;
         this.inFlight = null;
-        release(job.spans);
+        release(job.spans, false);
         this.next();
       },
       (e: unknown) => {
         this.failure ??= errnoCode(e) === 'ENODATA' ? spanEnded(job, e) : e;
         this.inFlight = null;
-        // nothing more is read: every span handed over may be closed
-        release(job.spans);
-        for (const j of this.queue.splice(0)) release(j.spans);
-        release(this.pending.spans);
+        // nothing more is read: every span handed over may be closed (those sent to close, were)
+        release(job.spans, false);
+        for (const j of this.queue.splice(0)) release(j.spans, true);
+        release(this.pending.spans, true);
         this.pending = { pieces: [], bytes: 0, spans: [] };
         this.pendingWork = 0;
       },
@@ -151,8 +180,12 @@ export class PoolDigester {
   }
 }
 
-function release(spans: Span[]): void {
-  for (const s of spans) s.done?.();
+/** Tell each span's owner it is done with; `unsent`: they never went to the pool, so the fds the digester owns are closed here. */
+function release(spans: Span[], unsent: boolean): void {
+  for (const s of spans) {
+    if (unsent && s.close) closeSync(s.fd);
+    s.done?.();
+  }
 }
 
 /** The error for a span whose file ended early (the addon names the piece). */

@@ -18,7 +18,9 @@ const OPAQUE_MARKER = Buffer.from('.wh..wh..opq');
 const SLASH = Buffer.from('/');
 
 function isUtf8(b: Buffer): boolean {
-  return Buffer.from(b.toString('utf8'), 'utf8').equals(b);
+  let ascii = true;
+  for (let i = 0; i < b.length && ascii; i++) ascii = b[i]! < 0x80;
+  return ascii || Buffer.from(b.toString('utf8'), 'utf8').equals(b);
 }
 
 /** A path or link target as header fields: a string, plus a raw PAX record when the bytes are not UTF-8. */

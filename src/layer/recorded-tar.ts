@@ -12,7 +12,7 @@
  * file is not ready yet holds up the hashing of what follows it, not the caller. `add` makes
  * the caller wait while more than {@link MAX_PENDING} entries (or {@link MAX_PENDING_BYTES}
  * of bodies) wait, so files open and bytes in flight stay bounded. Each body's fd is closed
- * here once hashed, or once the tar is aborted.
+ * once hashed (on the pool, by the hasher that owns it then), or once the tar is aborted.
  */
 import { closeSync } from 'node:fs';
 
@@ -37,16 +37,19 @@ interface Item {
   body: Promise<number> | undefined;
 }
 
-/** What the tar reader would give a tap for these header blocks, in the fields a tap reads (name as exact bytes, type, size, link, ids, mode, times). */
+const NO_PAX: Map<string, Buffer> = new Map();
+
+/**
+ * What the tar reader would give a tap for these header blocks, in the fields a tap reads
+ * (the name as exact bytes, the type, the size; the link, ids, mode, time and attributes as
+ * written; no PAX records). A tap never changes it: the empty maps are shared.
+ */
 function tapHeader(h: TarWriteHeader, size: number): TarHeader {
   const pathRecord = h.pax?.get('path');
   const linkRecord = h.pax?.get('linkpath');
-  const nameBytes = pathRecord === undefined ? Buffer.from(h.name, 'utf8') : Buffer.from(pathRecord);
-  const linkBytes = linkRecord === undefined ? Buffer.from(h.linkname ?? '', 'utf8') : Buffer.from(linkRecord);
   const mtime = typeof h.mtime === 'number' ? { sec: h.mtime, nsec: 0 } : (h.mtime ?? { sec: 0, nsec: 0 });
-  return {
-    name: nameBytes.toString('utf8'),
-    nameBytes,
+  const header: TarHeader = {
+    name: h.name,
     type: h.type ?? 'file',
     mode: (h.mode ?? 0) & 0o7777,
     uid: h.uid ?? 0,
@@ -55,13 +58,16 @@ function tapHeader(h: TarWriteHeader, size: number): TarHeader {
     gname: h.gname ?? '',
     size,
     mtime,
-    linkname: linkBytes.toString('utf8'),
-    linknameBytes: linkBytes,
+    linkname: h.linkname ?? '',
     devmajor: h.devmajor ?? 0,
     devminor: h.devminor ?? 0,
-    xattrs: new Map([...(h.xattrs ?? new Map<string, Uint8Array>())].map(([k, v]) => [k, Buffer.from(v)])),
-    pax: new Map(),
+    xattrs: h.xattrs === undefined ? NO_PAX : new Map([...h.xattrs].map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength)])),
+    pax: NO_PAX,
   };
+  // the exact bytes where the text is not them (a name that is not UTF-8: a PAX record)
+  if (pathRecord !== undefined) header.nameBytes = Buffer.from(pathRecord);
+  if (linkRecord !== undefined) header.linknameBytes = Buffer.from(linkRecord);
+  return header;
 }
 
 export class RecordedTar {
@@ -83,20 +89,28 @@ export class RecordedTar {
   /**
    * Add entry `header` (encoded as the tar writer encodes it). A regular file with data
    * comes with `body`: its file, an open fd resolving once the file holds its `size` bytes,
-   * read from offset 0 and closed here. Resolves when there is room for the next entry.
+   * read from offset 0 and closed here — also when this throws (the tar failed already).
+   * Resolves when there is room for the next entry.
    */
   async add(header: TarWriteHeader, body?: Promise<number>): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
-    if (this.finished) throw new CairnError('internal', 'recorded tar: add() after finish()');
-    const { blocks, size } = encodeHeader(header, this.opts);
-    if ((size > 0) !== (body !== undefined)) {
-      body?.then(closeSync, () => undefined);
-      throw new CairnError('internal', `recorded tar: ${JSON.stringify(header.name)} of ${size} bytes ${size > 0 ? 'has no body' : 'has a body'}`);
-    }
     // a body that fails is the pump's to report, in its turn
     body?.catch(() => undefined);
-    this.queue.push({ blocks, header: tapHeader(header, size), size, body });
-    this.queuedBytes += size;
+    let item: Item;
+    try {
+      if (this.failure !== undefined) throw this.failure;
+      if (this.finished) throw new CairnError('internal', 'recorded tar: add() after finish()');
+      const { blocks, size } = encodeHeader(header, this.opts);
+      if ((size > 0) !== (body !== undefined)) {
+        throw new CairnError('internal', `recorded tar: ${JSON.stringify(header.name)} of ${size} bytes ${size > 0 ? 'has no body' : 'has a body'}`);
+      }
+      item = { blocks, header: tapHeader(header, size), size, body };
+    } catch (e) {
+      // refused: the body's file is still this tar's to close, once it is ready
+      body?.then(closeSync, () => undefined);
+      throw e;
+    }
+    this.queue.push(item);
+    this.queuedBytes += item.size;
     this.kick();
     while (this.failure === undefined && (this.queue.length > MAX_PENDING || this.queuedBytes > MAX_PENDING_BYTES)) {
       await new Promise<void>((resolve) => (this.wake = resolve));
@@ -184,11 +198,11 @@ export class RecordedTar {
       if (this.tap.bodySpan === undefined) throw new CairnError('internal', 'recorded tar: the tap does not take bodies as spans of files');
       const s = this.tap.bodySpan({ fd, offset: 0, length: item.size });
       if (s !== undefined) await s;
-      this.hasher.updateFile(fd, 0, item.size, () => closeSync(fd));
     } catch (err) {
       closeSync(fd);
       throw err;
     }
+    this.hasher.updateFileAndClose(fd, 0, item.size);
     const pad = (BLOCK - (item.size % BLOCK)) % BLOCK;
     if (pad > 0) await this.raw(ZEROS.subarray(0, pad));
   }

@@ -8,9 +8,9 @@
  *
  * The copy of a regular file is one call on libuv's pool (native applyCopy: created O_EXCL,
  * the bytes copied in the kernel — copy_file_range, a reflink where the file system shares
- * blocks — then owner, mode, attributes, times), several at once while the walk goes on; the
- * files of each directory are read ahead into the page cache (a bounded window,
- * {@link PREFETCH_WINDOW}), so the disk serves many at once. The tar is never written: a
+ * blocks — then owner, mode, attributes, times), up to {@link MAX_COPIES} at once while the
+ * walk goes on; the files of each directory are read ahead into the page cache (a bounded
+ * window, {@link PREFETCH_WINDOW}), so the disk serves many at once. The tar is never written: a
  * {@link RecordedTar} hashes it in order on the pool — each body read back from the new file,
  * never in JavaScript — and tells the tar-split tap of it, a body as a span of its file
  * (recorded without a crc: a later change to the file is caught on re-emit by the diffID).
@@ -50,6 +50,11 @@ import { joinRel, openDir, readXattrs } from './walk.js';
 const PREFETCH_WINDOW = 64 << 20;
 /** Bytes of files read ahead by one call on the pool. */
 const PREFETCH_BATCH = 8 << 20;
+/**
+ * Copies on the pool at once: enough to keep its threads busy, few enough that the hashing,
+ * which waits its turn behind them in the pool's queue, is never far behind.
+ */
+const MAX_COPIES = 8;
 
 export interface UpperCopyOptions {
   /** Which of the upper's attributes the copy keeps, by name as stored. */
@@ -110,6 +115,15 @@ export async function copyUpperRecorded(upperDir: string, destDir: string, opts:
   /** The first copy of every multiply-linked inode: its destination path, and when it is made. */
   const links = new Map<string, { rel: Buffer; made: Promise<unknown> }>();
   let destRoot = -1;
+  /** Copies started and not yet done; the walk waits for a slot when MAX_COPIES are. */
+  let inFlight = 0;
+  let copySlot: (() => void) | null = null;
+  const freeSlot = (): void => {
+    inFlight--;
+    const wake = copySlot;
+    copySlot = null;
+    wake?.();
+  };
   let rootDone: Promise<void> | null = null;
   /** Bytes read ahead, and bytes whose copy started: the difference stays under PREFETCH_WINDOW. */
   let prefetched = 0;
@@ -194,7 +208,10 @@ export async function copyUpperRecorded(upperDir: string, destDir: string, opts:
         }
         case 'file': {
           const what = headers.what(rel);
+          while (inFlight >= MAX_COPIES) await new Promise<void>((resolve) => (copySlot = resolve));
+          inFlight++;
           const job = applyCopy(d.src, name, st.ino, st.size, d.dst, name, metaOf(st), xattrs).catch((e: unknown) => Promise.reject(copyError(e, what)));
+          job.then(freeSlot, freeSlot);
           copied += st.size;
           readAhead(d);
           const done = st.size === 0 ? job.then(closeSync) : job;

@@ -720,14 +720,19 @@ export function hashNew(algorithm: string): NativeHasher {
   return binding().hashNew(algorithm);
 }
 
-/** What {@link hashUpdate} hashes: bytes in memory, or `[fd, offset, length]`, a span of an open file. */
-export type HashPiece = Uint8Array | readonly [fd: number, offset: number, length: number];
+/**
+ * What {@link hashUpdate} hashes: bytes in memory, or `[fd, offset, length]`, a span of an open
+ * file — `[fd, offset, length, true]`: its fd closed on the pool once the update is done.
+ */
+export type HashPiece = Uint8Array | readonly [fd: number, offset: number, length: number] | readonly [fd: number, offset: number, length: number, close: boolean];
 
 /**
  * Hash `pieces` (at most 256), in order, on a thread of libuv's pool: chunks of memory, and
- * spans of open files read there (their bytes never cross into JavaScript). The chunks are
- * referenced, not copied: they must not change until the promise settles, nor may a span's
- * file. A span whose file ends first rejects with code ENODATA. One update at a time per hasher.
+ * spans of open files read there (their bytes never cross into JavaScript; a span marked
+ * `close` has its fd closed there once the update is done, read or not, failed or not). The
+ * chunks are referenced, not copied: they must not change until the promise settles, nor may
+ * a span's file. A span whose file ends first rejects with code ENODATA (`piece`: its index).
+ * One update at a time per hasher.
  */
 export function hashUpdate(hasher: NativeHasher, pieces: ReadonlyArray<HashPiece>): Promise<void> {
   return binding().hashUpdate(hasher, pieces);
