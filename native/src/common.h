@@ -117,6 +117,7 @@ bool cn_register_tree(napi_env env, napi_value exports);
 bool cn_register_apply(napi_env env, napi_value exports);
 bool cn_register_hash(napi_env env, napi_value exports);
 bool cn_register_copy(napi_env env, napi_value exports);
+bool cn_register_upper(napi_env env, napi_value exports);
 bool cn_register_scan(napi_env env, napi_value exports);
 bool cn_register_socket(napi_env env, napi_value exports);
 

@@ -116,7 +116,7 @@ async function fromUpper(store: Store, upper: string, dest: string, what: string
   let layer;
   try {
     // cairn mounts overlay without `userxattr`: user.overlay.* attributes are the container's own.
-    layer = await copyUpperRecorded(upper, dest, { keep: keepInLayer, overlayXattrNamespaces: ['trusted'], tap: recorder.tap });
+    layer = await copyUpperRecorded(upper, dest, { keep: keepInLayer, overlayXattrNamespaces: ['trusted'], record: recorder });
   } catch (e) {
     recorder.abort(e);
     throw e;

@@ -8,6 +8,10 @@
  * padding raw), then dropped. The bytes are exactly those `createTarWriter` with the same
  * options writes for the same headers and bodies: the diffID is theirs.
  *
+ * A run of plain files can be given at once (`addRun`): their header blocks and padding
+ * already encoded in one buffer, their files made meanwhile by one call (an fd each); the
+ * recorder takes the run whole (`inPlace`), and the hasher its slices and files in order.
+ *
  * The entries are handled in order by one pump while the caller goes on adding: a body whose
  * file is not ready yet holds up the hashing of what follows it, not the caller. `add` makes
  * the caller wait while more than {@link MAX_PENDING} entries (or {@link MAX_PENDING_BYTES}
@@ -20,6 +24,7 @@ import type { Digest } from '../digest/digest.js';
 import { PoolDigester } from '../digest/pool.js';
 import { CairnError } from '../errors.js';
 import { encodeHeader, type TarHeader, type TarTap, type TarWriteHeader, type TarWriterOptions } from '../tar/index.js';
+import type { InPlaceRun } from './tarsplit.js';
 
 /** Entries waiting for the pump before `add` makes its caller wait. */
 const MAX_PENDING = 64;
@@ -29,13 +34,30 @@ const MAX_PENDING_BYTES = 64 << 20;
 const BLOCK = 512;
 const ZEROS = Buffer.alloc(2 * BLOCK);
 
-interface Item {
+/** Where a recorded tar is told of: a tar-split recorder's tap, and its way of taking runs of entries whose bodies are in place. */
+export interface RecordedTarSink {
+  readonly tap: TarTap;
+  inPlace(run: InPlaceRun): void | Promise<void>;
+}
+
+/** One entry, its body's file (an open fd, read from offset 0) once it is ready. */
+interface EntryItem {
+  kind: 'entry';
   blocks: Buffer;
   header: TarHeader;
   size: number;
-  /** The body's file once it is ready: an open fd, read from offset 0. */
   body: Promise<number> | undefined;
 }
+
+/** A run of plain files: `run.raw` holds all but their bodies; `files`, their fds in order, once made. */
+interface RunItem {
+  kind: 'run';
+  run: InPlaceRun;
+  size: number;
+  files: Promise<Int32Array> | undefined;
+}
+
+type Item = EntryItem | RunItem;
 
 const NO_PAX: Map<string, Buffer> = new Map();
 
@@ -70,6 +92,10 @@ function tapHeader(h: TarWriteHeader, size: number): TarHeader {
   return header;
 }
 
+function closeAll(fds: Int32Array): void {
+  for (const fd of fds) closeSync(fd);
+}
+
 export class RecordedTar {
   private readonly hasher = new PoolDigester('sha256');
   private readonly queue: Item[] = [];
@@ -81,10 +107,14 @@ export class RecordedTar {
   private failure: unknown;
   private finished = false;
 
+  private readonly tap: TarTap;
+
   constructor(
-    private readonly tap: TarTap,
+    private readonly sink: RecordedTarSink,
     private readonly opts: Pick<TarWriterOptions, 'clampMtime' | 'paxNanoseconds'> = {},
-  ) {}
+  ) {
+    this.tap = sink.tap;
+  }
 
   /**
    * Add entry `header` (encoded as the tar writer encodes it). A regular file with data
@@ -95,7 +125,7 @@ export class RecordedTar {
   async add(header: TarWriteHeader, body?: Promise<number>): Promise<void> {
     // a body that fails is the pump's to report, in its turn
     body?.catch(() => undefined);
-    let item: Item;
+    let item: EntryItem;
     try {
       if (this.failure !== undefined) throw this.failure;
       if (this.finished) throw new CairnError('internal', 'recorded tar: add() after finish()');
@@ -103,12 +133,33 @@ export class RecordedTar {
       if ((size > 0) !== (body !== undefined)) {
         throw new CairnError('internal', `recorded tar: ${JSON.stringify(header.name)} of ${size} bytes ${size > 0 ? 'has no body' : 'has a body'}`);
       }
-      item = { blocks, header: tapHeader(header, size), size, body };
+      item = { kind: 'entry', blocks, header: tapHeader(header, size), size, body };
     } catch (e) {
       // refused: the body's file is still this tar's to close, once it is ready
       body?.then(closeSync, () => undefined);
       throw e;
     }
+    return this.queued(item);
+  }
+
+  /**
+   * Add a run of plain regular files (see {@link InPlaceRun}), their header blocks and padding
+   * in `run.raw` (encoded as the tar writer encodes them), their files `files`: one fd each, in
+   * order, once made, read from offset 0 and closed here — also when this throws.
+   */
+  addRun(run: InPlaceRun, files: Promise<Int32Array>): Promise<void> {
+    files.catch(() => undefined); // the pump's to report, in its turn
+    if (this.failure !== undefined || this.finished) {
+      files.then(closeAll, () => undefined);
+      throw this.failure ?? new CairnError('internal', 'recorded tar: addRun() after finish()');
+    }
+    let size = 0;
+    for (const n of run.sizes) size += n;
+    return this.queued({ kind: 'run', run, size, files });
+  }
+
+  /** Queue `item`; resolves when there is room for the next. */
+  private async queued(item: Item): Promise<void> {
     this.queue.push(item);
     this.queuedBytes += item.size;
     this.kick();
@@ -187,6 +238,7 @@ export class RecordedTar {
 
   /** One entry: header, entry, body (its fd handed to the hasher, which closes it), padding. */
   private async handle(item: Item): Promise<void> {
+    if (item.kind === 'run') return this.handleRun(item);
     await this.raw(item.blocks);
     const e = this.tap.entry(item.header);
     if (e !== undefined) await e;
@@ -207,11 +259,38 @@ export class RecordedTar {
     if (pad > 0) await this.raw(ZEROS.subarray(0, pad));
   }
 
+  /** A run: the recorder takes it whole; the hasher, the raw bytes and each file in their order. */
+  private async handleRun(item: RunItem): Promise<void> {
+    const { run } = item;
+    const r = this.sink.inPlace(run);
+    if (r !== undefined) await r;
+    const fds = await item.files!;
+    item.files = undefined; // the fds are this function's now
+    let at = 0;
+    let next = 0; // the fds before it are handed over (the hasher's, even if that throws) or closed
+    try {
+      for (let k = 0; k < fds.length; k++) {
+        const h = this.hasher.update(run.raw.subarray(at, run.headerEnds[k]));
+        if (h !== undefined) await h;
+        at = run.headerEnds[k]!;
+        next = k + 1;
+        if (run.sizes[k]! > 0) this.hasher.updateFileAndClose(fds[k]!, 0, run.sizes[k]!);
+        else closeSync(fds[k]!);
+      }
+    } finally {
+      for (let k = next; k < fds.length; k++) closeSync(fds[k]!);
+    }
+    if (at < run.raw.length) {
+      const h = this.hasher.update(run.raw.subarray(at));
+      if (h !== undefined) await h;
+    }
+  }
+
   /** After a failure: close the files of the entries left, once ready; wait for the hasher to stop reading. */
   private async drop(): Promise<void> {
     const left = this.queue.splice(0);
     this.queuedBytes = 0;
-    await Promise.allSettled(left.map((i) => i.body?.then(closeSync)));
+    await Promise.allSettled(left.map((i) => (i.kind === 'entry' ? i.body?.then(closeSync) : i.files?.then(closeAll))));
     // The digest settles once nothing is in flight (its spans' fds are closed by then); its
     // own failure, if any, is the one already being reported or a consequence of it.
     await this.hasher.digest().then(

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, linkSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, linkSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
@@ -45,7 +45,7 @@ async function capture(upper: string, dest: string): Promise<{ diffId: Digest; s
   const rec = new TarSplitRecorder(async (r) => {
     for await (const c of r) parts.push(Buffer.from(c));
   });
-  const res = await copyUpperRecorded(upper, dest, { keep, overlayXattrNamespaces: ['trusted'], tap: rec.tap });
+  const res = await copyUpperRecorded(upper, dest, { keep, overlayXattrNamespaces: ['trusted'], record: rec });
   const split = await rec.finish();
   assert.equal(split.reproducible, true, split.reason);
   return { ...res, record: Buffer.concat(parts) };
@@ -114,6 +114,30 @@ describe('copyUpperRecorded', () => {
     assert.deepEqual(diff, []);
   });
 
+  it("clamps mtimes as the differ does, and entries a plain ustar header cannot hold (owner, name, time) take the general way to the same bytes", async () => {
+    const r = root('ucopy-clamp');
+    const upper = join(r, 'upper');
+    mkdirSync(join(upper, 'd'), { recursive: true });
+    for (let i = 0; i < 40; i++) writeFileSync(join(upper, 'd', `f${i}`), randomBytes(i * 300));
+    chownSync(join(upper, 'd', 'f3'), 3_000_000, 5); // over 7 octal digits: a PAX uid
+    utimesSync(join(upper, 'd', 'f4'), 1, 1_800_000_000); // after the epoch below: clamped
+    utimesSync(join(upper, 'd', 'f5'), 1, -5); // before 1970: a PAX mtime
+    writeFileSync(join(upper, 'd', 'é'), 'not ASCII');
+    writeFileSync(join(upper, 'd', 'n'.repeat(99)), 'a name that fits only without its directory');
+    const dest = join(r, 'dest');
+    mkdirSync(dest);
+    const parts: Buffer[] = [];
+    const rec = new TarSplitRecorder(async (s) => {
+      for await (const c of s) parts.push(Buffer.from(c));
+    });
+    const got = await copyUpperRecorded(upper, dest, { keep, record: rec, clampMtime: 1_700_000_000 });
+    await rec.finish();
+    const want = await collect(diffOverlayUpper(upper, { sourceDateEpoch: 1_700_000_000 }));
+    assert.equal(got.diffId, `sha256:${createHash('sha256').update(want).digest('hex')}`);
+    const again = await collect(reassembleTar([Buffer.concat(parts)], dest, { expectedDiffId: got.diffId }));
+    assert.ok(again.equals(want));
+  });
+
   it('a body changed in the copy afterwards is caught on re-emit by the diffID, though recorded without a crc', async () => {
     const r = root('ucopy-change');
     const upper = join(r, 'upper');
@@ -148,7 +172,7 @@ describe('copyUpperRecorded', () => {
     const rec = new TarSplitRecorder(async (s) => {
       for await (const c of s) void c;
     });
-    await assert.rejects(copyUpperRecorded(upper, dest, { keep, tap: rec.tap }), (e: unknown) => e instanceof Error && e.message === "EEXIST: file exists, openat 'f50'");
+    await assert.rejects(copyUpperRecorded(upper, dest, { keep, record: rec }), (e: unknown) => e instanceof Error && e.message === "EEXIST: file exists, openat 'f50'");
     rec.abort();
     assert.equal(fds(), before, 'no fd left open');
 
@@ -158,7 +182,7 @@ describe('copyUpperRecorded', () => {
     const rec2 = new TarSplitRecorder(async (s) => {
       for await (const c of s) void c;
     });
-    await assert.rejects(copyUpperRecorded(upper, dest2, { keep, tap: rec2.tap }), UnsupportedError);
+    await assert.rejects(copyUpperRecorded(upper, dest2, { keep, record: rec2 }), UnsupportedError);
     rec2.abort();
     assert.equal(fds(), before, 'no fd left open');
   });

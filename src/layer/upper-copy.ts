@@ -8,12 +8,18 @@
  *
  * The copy of a regular file is one call on libuv's pool (native applyCopy: created O_EXCL,
  * the bytes copied in the kernel — copy_file_range, a reflink where the file system shares
- * blocks — then owner, mode, attributes, times), up to {@link MAX_COPIES} at once while the
- * walk goes on; the files of each directory are read ahead into the page cache (a bounded
- * window, {@link PREFETCH_WINDOW}), so the disk serves many at once. The tar is never written: a
+ * blocks — then owner, mode, attributes, times), up to {@link MAX_COPIES} calls at once while
+ * the walk goes on; the files of each directory are read ahead into the page cache (a bounded
+ * window, {@link PREFETCH_WINDOW}), so the disk serves many at once. The plain lane: a run of
+ * regular files with one link and no attributes whose header is a plain ustar one (an ASCII
+ * name of at most 100 bytes, owner, size and time within its octal fields) goes in calls of
+ * up to {@link RUN_FILES} files or {@link RUN_BYTES} bytes (native copyPlainRun: their headers
+ * written at the call, byte for byte what the tar writer writes, the files made on the pool),
+ * with no JavaScript object per file; the rest go one by one. The tar is never written: a
  * {@link RecordedTar} hashes it in order on the pool — each body read back from the new file,
- * never in JavaScript — and tells the tar-split tap of it, a body as a span of its file
- * (recorded without a crc: a later change to the file is caught on re-emit by the diffID).
+ * never in JavaScript — and tells the tar-split recorder of it, a body as a span of its file or
+ * a run as one (recorded without a crc: a later change to a file is caught on re-emit by the
+ * diffID).
  *
  * A directory's times are set once every entry made in it is done; everything is fd-relative
  * below the destination, which must be an empty directory this process alone writes to (a
@@ -37,13 +43,16 @@ import {
   NODE_KIND,
   type EntryXattrs,
   type NativeStat,
+  copyPlainRun,
   prefetchAt,
+  SCAN,
+  SCAN_SLOTS,
+  scannedStat,
   utimensat,
 } from '../native/index.js';
-import type { TarTap } from '../tar/index.js';
 import { LayerHeaders } from './headers.js';
-import { RecordedTar } from './recorded-tar.js';
-import { type OverlayXattrs, type UpperDir, type UpperFile, walkOverlayUpper } from './upper.js';
+import { RecordedTar, type RecordedTarSink } from './recorded-tar.js';
+import { type OverlayXattrs, type UpperDir, type UpperFile, type UpperRun, walkOverlayUpper } from './upper.js';
 import { joinRel, openDir, readXattrs } from './walk.js';
 
 /** Bytes of files read ahead of the copy (the page cache they fill is the copy's next reads). */
@@ -54,15 +63,25 @@ const PREFETCH_BATCH = 8 << 20;
  * Copies on the pool at once: enough to keep its threads busy, few enough that the hashing,
  * which waits its turn behind them in the pool's queue, is never far behind.
  */
-const MAX_COPIES = 8;
+const MAX_COPIES = 4;
+/** A run of plain files goes to the pool in calls of at most this many files, or bytes. */
+const RUN_FILES = 64;
+const RUN_BYTES = 1 << 20;
+/** ustar's limits: a name of 100 bytes, 7 octal digits of an owner id, 11 of a size or a time. */
+const USTAR_NAME = 100;
+const USTAR_ID = 0o7777777;
+const USTAR_NUMBER = 0o77777777777;
+const BLOCK = 512;
+const SLASH = Buffer.from('/');
+const NO_XATTRS: OverlayXattrs = { raw: new Map(), visible: new Map(), opaque: false, whiteout: false };
 
 export interface UpperCopyOptions {
   /** Which of the upper's attributes the copy keeps, by name as stored. */
   keep: (name: string) => boolean;
   /** The xattr namespaces overlay keeps its own attributes in (as diffOverlayUpper's option). */
   overlayXattrNamespaces?: ReadonlyArray<'trusted' | 'user'>;
-  /** The tar-split recorder's tap: told of the tar as a tar reader would tell it (bodies as spans). */
-  tap: TarTap;
+  /** The tar-split recorder: told of the tar as a tar reader would tell it (bodies as spans), runs of plain files at once. */
+  record: RecordedTarSink;
   /** SOURCE_DATE_EPOCH for the tar's mtimes (as diffOverlayUpper's `sourceDateEpoch`); default none. */
   clampMtime?: number;
 }
@@ -106,7 +125,7 @@ function copyError(e: unknown, what: string): unknown {
 /** Copy upper directory `upperDir` into the empty directory `destDir` and record its layer tar (see the module comment). */
 export async function copyUpperRecorded(upperDir: string, destDir: string, opts: UpperCopyOptions): Promise<UpperCopyResult> {
   const headers = new LayerHeaders(upperDir);
-  const tar = new RecordedTar(opts.tap, opts.clampMtime !== undefined ? { clampMtime: opts.clampMtime } : {});
+  const tar = new RecordedTar(opts.record, opts.clampMtime !== undefined ? { clampMtime: opts.clampMtime } : {});
   const meta = new Float64Array(ENTRY_META_LENGTH);
   /** The directories being filled, innermost last. */
   const stack: DestDir[] = [];
@@ -123,6 +142,11 @@ export async function copyUpperRecorded(upperDir: string, destDir: string, opts:
     const wake = copySlot;
     copySlot = null;
     wake?.();
+  };
+  /** Wait for a free copy slot and take it (given back by freeSlot when the copy settles). */
+  const takeSlot = async (): Promise<void> => {
+    while (inFlight >= MAX_COPIES) await new Promise<void>((resolve) => (copySlot = resolve));
+    inFlight++;
   };
   let rootDone: Promise<void> | null = null;
   /** Bytes read ahead, and bytes whose copy started: the difference stays under PREFETCH_WINDOW. */
@@ -208,8 +232,7 @@ export async function copyUpperRecorded(upperDir: string, destDir: string, opts:
         }
         case 'file': {
           const what = headers.what(rel);
-          while (inFlight >= MAX_COPIES) await new Promise<void>((resolve) => (copySlot = resolve));
-          inFlight++;
+          await takeSlot();
           const job = applyCopy(d.src, name, st.ino, st.size, d.dst, name, metaOf(st), xattrs).catch((e: unknown) => Promise.reject(copyError(e, what)));
           job.then(freeSlot, freeSlot);
           copied += st.size;
@@ -229,6 +252,80 @@ export async function copyUpperRecorded(upperDir: string, destDir: string, opts:
       }
       if (header.type !== 'dir' && header.type !== 'hardlink' && st.nlink > 1) links.set(`${st.dev}:${st.ino}`, { rel, made: Promise.resolve() });
       await tar.add(header);
+    },
+    async files(dir: UpperDir, run: UpperRun): Promise<void> {
+      const d = top();
+      const { names, info } = run;
+      const prefix = dir.rel.length === 0 ? dir.rel : Buffer.concat([dir.rel, SLASH]);
+      const parentKey = dir.rel.toString('latin1');
+      const clamp = opts.clampMtime;
+      /** Whether entry i's header is a plain ustar one (else it goes the way of any entry). */
+      const fits = (i: number): boolean => {
+        const o = i * SCAN_SLOTS;
+        const off = info[o + SCAN.nameOff]!;
+        const len = info[o + SCAN.nameLen]!;
+        if (prefix.length + len > USTAR_NAME) return false;
+        for (let k = 0; k < len; k++) if (names[off + k]! > 0x7f) return false;
+        if (info[o + SCAN.uid]! > USTAR_ID || info[o + SCAN.gid]! > USTAR_ID || info[o + SCAN.size]! > USTAR_NUMBER) return false;
+        let mtime = info[o + SCAN.mtimeSec]!;
+        if (clamp !== undefined && (mtime > clamp || (mtime === clamp && info[o + SCAN.mtimeNsec]! > 0))) mtime = clamp;
+        return mtime >= 0 && mtime <= USTAR_NUMBER;
+      };
+      let batch: number[] = [];
+      let bytes = 0;
+      const send = async (): Promise<void> => {
+        if (batch.length === 0) return;
+        const idx = batch;
+        batch = [];
+        bytes = 0;
+        const sizes: number[] = [];
+        const headerEnds: number[] = [];
+        const keys: string[] = [];
+        let at = 0;
+        for (const i of idx) {
+          const o = i * SCAN_SLOTS;
+          const size = info[o + SCAN.size]!;
+          const name = names.toString('latin1', info[o + SCAN.nameOff]!, info[o + SCAN.nameOff]! + info[o + SCAN.nameLen]!);
+          sizes.push(size);
+          at += BLOCK;
+          headerEnds.push(at);
+          at += (BLOCK - (size % BLOCK)) % BLOCK;
+          keys.push(parentKey === '' ? name : `${parentKey}/${name}`);
+          copied += size;
+        }
+        const raw = Buffer.allocUnsafe(at); // every byte written by copyPlainRun
+        await takeSlot();
+        let files: Promise<Int32Array>;
+        try {
+          files = copyPlainRun(d.src, d.dst, prefix, names, info, Int32Array.from(idx), clamp ?? -1, raw);
+        } catch (e) {
+          freeSlot();
+          throw e;
+        }
+        files = files.catch((e: unknown) => {
+          const at = (e as { index?: unknown }).index;
+          const i = typeof at === 'number' ? idx[at] : undefined;
+          const rel = i === undefined ? dir.rel : Buffer.concat([prefix, names.subarray(info[i * SCAN_SLOTS + SCAN.nameOff]!, info[i * SCAN_SLOTS + SCAN.nameOff]! + info[i * SCAN_SLOTS + SCAN.nameLen]!)]);
+          return Promise.reject(copyError(e, headers.what(rel)));
+        });
+        files.then(freeSlot, freeSlot);
+        d.work.push(files);
+        readAhead(d);
+        await tar.addRun({ raw, headerEnds, sizes, keys, parentKey }, files);
+      };
+      for (const i of run.idx) {
+        if (!fits(i)) {
+          await send();
+          const o = i * SCAN_SLOTS;
+          const name = names.subarray(info[o + SCAN.nameOff]!, info[o + SCAN.nameOff]! + info[o + SCAN.nameLen]!);
+          await visitor.entry(dir, name, Buffer.concat([prefix, name]), scannedStat(info, i), NO_XATTRS);
+          continue;
+        }
+        batch.push(i);
+        bytes += info[i * SCAN_SLOTS + SCAN.size]!;
+        if (batch.length >= RUN_FILES || bytes >= RUN_BYTES) await send();
+      }
+      await send();
     },
     async whiteout(dir: UpperDir, name: Buffer, st: NativeStat, x: OverlayXattrs | null): Promise<void> {
       const d = top();

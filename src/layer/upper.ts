@@ -16,14 +16,22 @@
  * marker right after it; the root is never an entry. Everything is relative to open directory
  * fds (walk.ts); a directory's fd is open from before its first child is visited until its
  * `leave` has settled.
+ *
+ * Each directory is read in one native call (scanDir: every entry stat'ed, with the size of
+ * its attribute list, sorted); only the entries that have attributes are read further here.
+ * Consecutive regular files with one link and no attributes — most of a container's layer —
+ * go to a visitor that takes them at once (`files`) as indexes into that scan, with no object
+ * per entry; any other visitor gets them one by one, as every other entry.
  */
 import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
-import { constants, errnoCode, type NativeStat } from '../native/index.js';
+import { constants, errnoCode, type NativeStat, SCAN, SCAN_SLOTS, scanDir, scannedStat } from '../native/index.js';
 import { refuseWhiteoutName } from './headers.js';
-import { closeFd, compareBytes, joinRel, kindOf, listDir, openDir, readXattrs, readXattrsFd, statAt } from './walk.js';
+import { closeFd, compareBytes, joinRel, kindOf, openDir, readXattrs, readXattrsFd } from './walk.js';
 
 const WHITEOUT_PREFIX = Buffer.from('.wh.');
 const EMPTY = Buffer.alloc(0);
+/** The attributes of an entry that has none (shared: visitors never change what they are given). */
+const NO_XATTRS: OverlayXattrs = { raw: new Map(), visible: new Map(), opaque: false, whiteout: false };
 
 /** An upper entry's attributes, read once. */
 export interface OverlayXattrs {
@@ -48,6 +56,17 @@ export interface UpperFile {
   size: number;
 }
 
+/**
+ * Consecutive entries of a directory that are regular files with one link and no attributes
+ * (nothing but a name, an owner, a mode, a size and times): entries `idx` of the directory's
+ * scan (native scanDir: `names`, `info`), in archive order.
+ */
+export interface UpperRun {
+  names: Buffer;
+  info: Float64Array;
+  idx: number[];
+}
+
 export interface UpperVisitor {
   /**
    * Directory `dir` (the root too) is about to be visited; `files`: its regular files with
@@ -61,6 +80,11 @@ export interface UpperVisitor {
   whiteout(dir: UpperDir, name: Buffer, st: NativeStat, xattrs: OverlayXattrs | null): Promise<void> | void;
   /** Entry `name` of `dir`, archived as `rel`. A directory's children follow, then {@link leave}. */
   entry(dir: UpperDir, name: Buffer, rel: Buffer, st: NativeStat, xattrs: OverlayXattrs): Promise<void> | void;
+  /**
+   * A run of plain regular files of `dir` (see {@link UpperRun}), taken at once; without this,
+   * each goes to {@link entry} (a stat built from the scan, no attributes).
+   */
+  files?(dir: UpperDir, run: UpperRun): Promise<void> | void;
   /** Directory `rel` (EMPTY: the root) replaced what was below it: right after its entry. */
   opaque(rel: Buffer): Promise<void> | void;
   /** Every entry of directory `dir` (the root too) was visited; `dir.fd` stays open until this settles. */
@@ -132,52 +156,83 @@ export async function walkOverlayUpper(upperDir: string, opts: UpperWalkOptions,
   const what = (rel: Buffer): string => `layer diff: ${upperDir}/${rel.toString('utf8')}`;
 
   const visitDir = async (dir: UpperDir): Promise<void> => {
+    /** An entry, by its place in the scan; deletions sort as `.wh.NAME`; `x` null: no attributes (or a 0:0 whiteout). */
     interface Item {
-      out: Buffer;
-      name: Buffer;
-      st: NativeStat;
+      i: number;
       x: OverlayXattrs | null;
       deleted: boolean;
     }
+    const { names, info } = scanDir(dir.fd);
+    const count = info.length / SCAN_SLOTS;
+    const nameOf = (i: number): Buffer => names.subarray(info[i * SCAN_SLOTS + SCAN.nameOff]!, info[i * SCAN_SLOTS + SCAN.nameOff]! + info[i * SCAN_SLOTS + SCAN.nameLen]!);
     const items: Item[] = [];
-    for (const name of await listDir(dir.fd)) {
-      const st = statAt(dir.fd, name);
-      const kind = kindOf(st.mode);
-      if (kind === 'socket') continue;
-      if (kind === 'char' && st.rdevMajor === 0 && st.rdevMinor === 0) {
-        items.push({ out: Buffer.concat([WHITEOUT_PREFIX, name]), name, st, x: null, deleted: true });
+    let resort = false;
+    for (let i = 0; i < count; i++) {
+      const o = i * SCAN_SLOTS;
+      const type = info[o + SCAN.mode]! & constants.S_IFMT;
+      if (type === constants.S_IFSOCK) continue;
+      if (type === constants.S_IFCHR && info[o + SCAN.rdevMajor] === 0 && info[o + SCAN.rdevMinor] === 0) {
+        items.push({ i, x: null, deleted: true });
         continue;
       }
-      const x = splitOverlayXattrs(readXattrs(dir.fd, name), prefixes, keep, () => what(joinRel(dir.rel, name)));
-      if (x.whiteout && kind === 'file' && st.size === 0) {
-        items.push({ out: Buffer.concat([WHITEOUT_PREFIX, name]), name, st, x, deleted: true });
-        continue;
+      let x: OverlayXattrs | null = null;
+      if (info[o + SCAN.xattrBytes] !== 0) {
+        const name = nameOf(i);
+        x = splitOverlayXattrs(readXattrs(dir.fd, name), prefixes, keep, () => what(joinRel(dir.rel, name)));
+        if (x.whiteout && type === constants.S_IFREG && info[o + SCAN.size] === 0) {
+          items.push({ i, x, deleted: true });
+          resort = true; // the scan sorted it by its own name
+          continue;
+        }
       }
-      refuseWhiteoutName(what(joinRel(dir.rel, name)), name);
-      items.push({ out: name, name, st, x, deleted: false });
+      if (names[info[o + SCAN.nameOff]!] === 0x2e && info[o + SCAN.nameLen]! >= 4) refuseWhiteoutName(what(joinRel(dir.rel, nameOf(i))), nameOf(i));
+      items.push({ i, x, deleted: false });
     }
-    items.sort((a, b) => compareBytes(a.out, b.out));
+    if (resort) {
+      const out = (it: Item): Buffer => (it.deleted ? Buffer.concat([WHITEOUT_PREFIX, nameOf(it.i)]) : nameOf(it.i));
+      items.sort((a, b) => compareBytes(out(a), out(b)));
+    }
+    const isFile = (it: Item): boolean => !it.deleted && (info[it.i * SCAN_SLOTS + SCAN.mode]! & constants.S_IFMT) === constants.S_IFREG;
     if (visitor.enter !== undefined) {
       const files: UpperFile[] = [];
-      for (const it of items) if (!it.deleted && it.st.size > 0 && kindOf(it.st.mode) === 'file') files.push({ name: it.name, size: it.st.size });
+      for (const it of items) if (isFile(it) && info[it.i * SCAN_SLOTS + SCAN.size]! > 0) files.push({ name: nameOf(it.i), size: info[it.i * SCAN_SLOTS + SCAN.size]! });
       await visitor.enter(dir, files);
     }
+    let run: number[] = [];
+    const flush = async (): Promise<void> => {
+      if (run.length === 0) return;
+      const idx = run;
+      run = [];
+      const r = visitor.files!(dir, { names, info, idx });
+      if (r !== undefined) await r;
+    };
     for (const it of items) {
-      if (it.deleted) {
-        await visitor.whiteout(dir, it.name, it.st, it.x);
+      const plain = it.x === null && isFile(it) && info[it.i * SCAN_SLOTS + SCAN.nlink] === 1;
+      if (plain && visitor.files !== undefined) {
+        run.push(it.i);
         continue;
       }
-      const rel = joinRel(dir.rel, it.name);
-      await visitor.entry(dir, it.name, rel, it.st, it.x!);
-      if (kindOf(it.st.mode) !== 'dir') continue;
-      if (it.x!.opaque) await visitor.opaque(rel);
-      const child: UpperDir = { fd: openDir(dir.fd, it.name), rel };
+      await flush();
+      const name = nameOf(it.i);
+      const st = scannedStat(info, it.i);
+      if (it.deleted) {
+        await visitor.whiteout(dir, name, st, it.x);
+        continue;
+      }
+      const x = it.x ?? NO_XATTRS;
+      const rel = joinRel(dir.rel, name);
+      const r = visitor.entry(dir, name, rel, st, x);
+      if (r !== undefined) await r;
+      if (kindOf(st.mode) !== 'dir') continue;
+      if (x.opaque) await visitor.opaque(rel);
+      const child: UpperDir = { fd: openDir(dir.fd, name), rel };
       try {
         await visitDir(child);
       } finally {
         closeFd(child.fd);
       }
     }
+    await flush();
     await visitor.leave?.(dir);
   };
 
