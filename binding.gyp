@@ -15,6 +15,7 @@
         "native/src/apply.c",
         "native/src/hash.c",
         "native/src/copy.c",
+        "native/src/upper.c",
         "native/src/scan.c",
         "native/src/socket.c"
       ],
@@ -32,6 +33,7 @@
             "native/src/apply.c",
             "native/src/hash.c",
             "native/src/copy.c",
+            "native/src/upper.c",
             "native/src/scan.c",
             "native/src/socket.c"
           ]

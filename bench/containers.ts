@@ -16,6 +16,12 @@
  * Run as root, with nothing else running (the numbers are per-process latencies):
  *
  *   node dist/bench/containers.js [--runs 3] [--reps 10] [--settle 2] [--dir /var/tmp/cairn-bench-containers]
+ *                                 [--only STEP[,STEP...]] [--commits N]
+ *
+ * `--only` times just those steps (`run --rm`, `run -d`, `stop`, `exec`, `commit`; `run -d`,
+ * `stop` and `exec` share their container, so any of them runs all three); `--commits N`
+ * commits each run's writer container N times (an image removed before the next commit),
+ * each timed the same way — more samples of one step, the same work for every tool.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,14 +42,29 @@ interface Options {
   reps: number;
   settle: number;
   dir: string;
+  /** The steps timed (all when not given). */
+  only: Step[];
+  /** Commits of each run's writer container. */
+  commits: number;
 }
 
 function parseArgs(argv: string[]): Options {
   const { values } = parseArgsUtil({
     args: argv,
-    options: { runs: { type: 'string', default: '3' }, reps: { type: 'string', default: '10' }, settle: { type: 'string', default: '2' }, dir: { type: 'string', default: '/var/tmp/cairn-bench-containers' } },
+    options: {
+      runs: { type: 'string', default: '3' },
+      reps: { type: 'string', default: '10' },
+      settle: { type: 'string', default: '2' },
+      dir: { type: 'string', default: '/var/tmp/cairn-bench-containers' },
+      only: { type: 'string', multiple: true },
+      commits: { type: 'string', default: '1' },
+    },
   });
-  return { runs: Number(values.runs), reps: Number(values.reps), settle: Number(values.settle), dir: values.dir };
+  const only = (values.only ?? []).flatMap((v) => v.split(',')).map((v) => v.trim());
+  for (const v of only) if (!(STEPS as string[]).includes(v)) throw new Error(`--only: unknown step ${JSON.stringify(v)} (one of ${STEPS.join(', ')})`);
+  const commits = Number(values.commits);
+  if (!Number.isInteger(commits) || commits < 1) throw new Error(`--commits: a whole number of at least 1, not ${values.commits}`);
+  return { runs: Number(values.runs), reps: Number(values.reps), settle: Number(values.settle), dir: values.dir, only: only.length > 0 ? (only as Step[]) : STEPS, commits };
 }
 
 /** A container engine's command line, each in its own store. */
@@ -63,6 +84,8 @@ function quiet(argv: string[]): string {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('run as root');
+  const timing = (step: Step): boolean => o.only.includes(step);
+  const detached = timing('run -d') || timing('stop') || timing('exec');
   rmSync(o.dir, { recursive: true, force: true });
   mkdirSync(o.dir, { recursive: true });
   const rss = join(o.dir, 'time.txt');
@@ -101,44 +124,60 @@ async function main(): Promise<void> {
     for (let run = 0; run < o.runs; run++) {
       const order = tools.map((_, i) => tools[(i + run) % tools.length]!);
       for (const t of order) {
-        settleDown(o.settle);
-        for (let i = 0; i < o.reps; i++) samples[t.name]!['run --rm'].push(timed(t.argv('run', '--rm', '--network', 'none', t.image, 'true'), process.env, rss));
-        settleDown(o.settle);
-        const name = `bench-${t.name}-${run}`;
-        samples[t.name]!['run -d'].push(timed(t.argv('run', '-d', '--network', 'none', '--name', name, t.image, 'sh', '-c', LOOP), process.env, rss));
-        spawnSync('sleep', ['0.5']);
-        for (let i = 0; i < o.reps; i++) samples[t.name]!.exec.push(timed(t.argv('exec', name, 'true'), process.env, rss));
-        samples[t.name]!.stop.push(timed(t.argv('stop', name), process.env, rss));
-        quiet(t.argv('rm', name));
-        // commit of 100 MB in 1,000 files
-        const writer = `bench-${t.name}-w${run}`;
-        quiet(t.argv('run', '--network', 'none', '--name', writer, t.image, 'sh', '-c', WRITE_100MB));
-        settleDown(o.settle);
-        samples[t.name]!.commit.push(timed(t.argv('commit', writer, `bench-committed:${run}`), process.env, rss));
-        quiet(t.argv('rm', writer));
-        quiet(t.argv('rmi', `${t.name === 'podman' ? 'localhost/' : ''}bench-committed:${run}`));
+        if (timing('run --rm')) {
+          settleDown(o.settle);
+          for (let i = 0; i < o.reps; i++) samples[t.name]!['run --rm'].push(timed(t.argv('run', '--rm', '--network', 'none', t.image, 'true'), process.env, rss));
+        }
+        if (detached) {
+          settleDown(o.settle);
+          const name = `bench-${t.name}-${run}`;
+          samples[t.name]!['run -d'].push(timed(t.argv('run', '-d', '--network', 'none', '--name', name, t.image, 'sh', '-c', LOOP), process.env, rss));
+          spawnSync('sleep', ['0.5']);
+          for (let i = 0; i < o.reps; i++) samples[t.name]!.exec.push(timed(t.argv('exec', name, 'true'), process.env, rss));
+          samples[t.name]!.stop.push(timed(t.argv('stop', name), process.env, rss));
+          quiet(t.argv('rm', name));
+        }
+        if (timing('commit')) {
+          // commit of 100 MB in 1,000 files
+          const writer = `bench-${t.name}-w${run}`;
+          quiet(t.argv('run', '--network', 'none', '--name', writer, t.image, 'sh', '-c', WRITE_100MB));
+          for (let k = 0; k < o.commits; k++) {
+            const committed = `bench-committed:${run}-${k}`;
+            settleDown(o.settle);
+            samples[t.name]!.commit.push(timed(t.argv('commit', writer, committed), process.env, rss));
+            quiet(t.argv('rmi', `${t.name === 'podman' ? 'localhost/' : ''}${committed}`));
+          }
+          quiet(t.argv('rm', writer));
+        }
       }
-      settleDown(o.settle);
-      for (let i = 0; i < o.reps; i++) floor.push(timed(['crun', 'run', '-b', bundle, `bench-floor-${run}-${i}`], process.env, rss));
+      if (timing('run --rm')) {
+        settleDown(o.settle);
+        for (let i = 0; i < o.reps; i++) floor.push(timed(['crun', 'run', '-b', bundle, `bench-floor-${run}-${i}`], process.env, rss));
+      }
     }
-    for (const step of STEPS) peakKb[step] = Math.max(...samples.cairn![step].map((s) => s.rssKb));
+    const steps = STEPS.filter(timing);
+    for (const step of steps) peakKb[step] = Math.max(...samples.cairn![step].map((s) => s.rssKb));
 
     // --- report
     const ms = (xs: Sample[]) => median(xs.map((s) => s.ms));
     const lines: string[] = [];
-    lines.push(`Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, load ${loadavg()[0]!.toFixed(2)}; ${o.runs} runs × ${o.reps} reps.`, '');
+    lines.push(`Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, load ${loadavg()[0]!.toFixed(2)}; ${o.runs} runs × ${o.reps} reps, ${o.commits} commit(s) per run.`, '');
     lines.push('| step (median ms) | cairn | docker | podman | crun (floor) |', '|---|---:|---:|---:|---:|');
-    for (const step of STEPS) {
+    for (const step of steps) {
       const f = step === 'run --rm' ? ms(floor).toFixed(1) : '';
       lines.push(`| ${step} | ${ms(samples.cairn![step]).toFixed(1)} | ${ms(samples.docker![step]).toFixed(1)} | ${ms(samples.podman![step]).toFixed(1)} | ${f} |`);
     }
     lines.push('', '| ratio (cairn / peer, medians) | vs docker | vs podman | vs fastest peer | cairn peak RSS |', '|---|---:|---:|---:|---:|');
-    for (const step of STEPS) {
+    for (const step of steps) {
       const c = ms(samples.cairn![step]);
       const d = ms(samples.docker![step]);
       const p = ms(samples.podman![step]);
       lines.push(`| ${step} | ${(c / d).toFixed(2)} | ${(c / p).toFixed(2)} | ${(c / Math.min(d, p)).toFixed(2)} | ${(peakKb[step]! / 1024).toFixed(0)} MB |`);
     }
+    // how noisy: the range of each step's samples
+    const range = (xs: Sample[]) => `${Math.min(...xs.map((x) => x.ms)).toFixed(0)}–${Math.max(...xs.map((x) => x.ms)).toFixed(0)}`;
+    lines.push('', '| spread (min–max ms, samples) | cairn | docker | podman |', '|---|---:|---:|---:|');
+    for (const step of steps) lines.push(`| ${step} (${samples.cairn![step].length}) | ${range(samples.cairn![step])} | ${range(samples.docker![step])} | ${range(samples.podman![step])} |`);
     console.log(lines.join('\n'));
     writeFileSync(join(o.dir, 'samples.json'), JSON.stringify({ samples, floor, peakKb }, null, 1));
   } finally {

@@ -13,6 +13,14 @@
  *     false (nothing done) when the name exists: the caller removes it and retries.
  *   fileMeta(fd, meta, xattrs)
  *     the same metadata on an open file (a body too large to pass at once).
+ *   applyCopy(srcDirfd, srcName, srcIno, size, dstDirfd, dstName, meta, xattrs) -> Promise<fd>
+ *     on a thread of libuv's pool: openat(srcDirfd, srcName, O_RDONLY|O_NOFOLLOW|O_NONBLOCK|
+ *     O_NOCTTY) — still the regular file srcIno of `size` bytes, else ESTALE —, openat(dstDirfd,
+ *     dstName, O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600), the bytes copied in the kernel
+ *     (copy.c's cn_copy_span: copy_file_range, a reflink where the file system shares blocks),
+ *     fchown, fchmod, fsetxattr each attribute, futimens; the source closed. Resolves to the
+ *     new file's fd, left open for reading (its bytes hashed where they now lie; the caller
+ *     closes it); a failure closes both. The xattr values are pinned until it settles.
  *   applyNode(dirfd, name, kind, meta, xattrs, target) -> 0 | 1 | -1
  *     kind 0 directory: mkdirat(0700); an existing directory is kept (1); then
  *       fchownat(AT_SYMLINK_NOFOLLOW), fchmodat, xattrs (no times: the caller sets
@@ -788,8 +796,128 @@ static napi_value js_apply_plain(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+struct copy_entry {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref keep; /* the xattrs array: its values are read on the pool */
+  int src_dirfd, dst_dirfd;
+  char *src_name, *dst_name;
+  int64_t ino, size;
+  struct meta m;
+  struct xattrs x;
+  int fd; /* the new file, when made */
+  struct failure f;
+  bool short_read;
+  bool at_source; /* the failure concerns the source file */
+};
+
+static void free_copy_entry(napi_env env, struct copy_entry *c) {
+  free(c->src_name);
+  free(c->dst_name);
+  free_xattrs(&c->x);
+  if (c->keep != NULL) napi_delete_reference(env, c->keep);
+  if (c->work != NULL) napi_delete_async_work(env, c->work);
+  free(c);
+}
+
+static void copy_entry_execute(napi_env env, void *data) {
+  (void)env;
+  struct copy_entry *c = data;
+  c->fd = -1;
+  c->at_source = true;
+  int src;
+  do {
+    src = openat(c->src_dirfd, c->src_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  } while (src < 0 && errno == EINTR);
+  if (src < 0) {
+    fail(&c->f, "openat", NULL);
+    return;
+  }
+  struct stat st;
+  if (fstat(src, &st) < 0) {
+    fail(&c->f, "fstat", NULL);
+    close(src);
+    return;
+  }
+  if (!S_ISREG(st.st_mode) || (int64_t)st.st_ino != c->ino || (int64_t)st.st_size != c->size) {
+    errno = ESTALE;
+    fail(&c->f, "fstat", NULL);
+    close(src);
+    return;
+  }
+  c->at_source = false;
+  int fd;
+  do {
+    fd = openat(c->dst_dirfd, c->dst_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    fail(&c->f, "openat", NULL);
+    close(src);
+    return;
+  }
+  struct cn_copy_failure cf = {0};
+  bool ok = cn_copy_span(src, 0, c->size, fd, &cf);
+  if (!ok) {
+    c->f.err = cf.err;
+    c->f.syscall = cf.syscall;
+    c->f.name = NULL;
+    c->short_read = cf.short_read;
+    c->at_source = cf.short_read;
+  }
+  close(src);
+  if (ok) ok = file_meta(fd, &c->m, &c->x, &c->f);
+  if (!ok) {
+    close(fd);
+    return;
+  }
+  c->fd = fd;
+}
+
+static void copy_entry_complete(napi_env env, napi_status status, void *data) {
+  struct copy_entry *c = data;
+  if (status != napi_ok) {
+    if (c->fd >= 0) close(c->fd);
+    cn_reject_errno(env, c->deferred, ECANCELED, "applyCopy", NULL, NULL);
+  } else if (c->fd < 0) {
+    const char *detail = c->f.err == ESTALE ? "the file was replaced or changed size" : c->short_read ? "the file ended early" : NULL;
+    cn_reject_errno(env, c->deferred, c->f.err, c->f.syscall, c->f.name != NULL ? c->f.name : c->at_source ? c->src_name : c->dst_name, detail);
+  } else {
+    napi_value v = cn_int32(env, c->fd);
+    if (v != NULL) napi_resolve_deferred(env, c->deferred, v);
+  }
+  free_copy_entry(env, c);
+}
+
+static napi_value js_apply_copy(napi_env env, napi_callback_info info) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 8, argv, NULL)) return NULL;
+  struct copy_entry *c = calloc(1, sizeof *c);
+  if (c == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
+  int32_t src_dirfd, dst_dirfd;
+  if (!cn_get_int32(env, argv[0], "srcDirfd", &src_dirfd) || !cn_get_path(env, argv[1], "srcName", false, &c->src_name) ||
+      !cn_get_int64(env, argv[2], "srcIno", &c->ino) || !cn_get_int64(env, argv[3], "size", &c->size) ||
+      !cn_get_int32(env, argv[4], "dstDirfd", &dst_dirfd) || !cn_get_path(env, argv[5], "dstName", false, &c->dst_name) ||
+      !get_meta(env, argv[6], &c->m) || !get_xattrs(env, argv[7], &c->x)) {
+    free_copy_entry(env, c);
+    return NULL;
+  }
+  if (c->size < 0) {
+    free_copy_entry(env, c);
+    return cn_throw_type(env, "ERR_OUT_OF_RANGE", "size must not be negative");
+  }
+  c->src_dirfd = src_dirfd;
+  c->dst_dirfd = dst_dirfd;
+  if (!cn_is_nullish(env, argv[7]) && napi_create_reference(env, argv[7], 1, &c->keep) != napi_ok) {
+    free_copy_entry(env, c);
+    return NULL;
+  }
+  napi_value promise = cn_queue_promise(env, "cairn:applyCopy", copy_entry_execute, copy_entry_complete, c, &c->deferred, &c->work);
+  if (promise == NULL) free_copy_entry(env, c);
+  return promise;
+}
+
 bool cn_register_apply(napi_env env, napi_value exports) {
-  return cn_export_fn(env, exports, "applyFile", js_apply_file) &&
+  return cn_export_fn(env, exports, "applyFile", js_apply_file) && cn_export_fn(env, exports, "applyCopy", js_apply_copy) &&
          cn_export_fn(env, exports, "applyBatch", js_apply_batch) &&
          cn_export_fn(env, exports, "applyPlain", js_apply_plain) &&
          cn_export_fn(env, exports, "fileMeta", js_file_meta) &&

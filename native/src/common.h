@@ -93,6 +93,19 @@ napi_value cn_queue_promise(napi_env env, const char *resource, napi_async_execu
 void cn_reject_errno(napi_env env, napi_deferred deferred, int err, const char *syscall, const char *path,
                      const char *detail);
 
+/* Why cn_copy_span failed: errno, the call, and whether the source ended first (ENODATA). */
+struct cn_copy_failure {
+  int err;
+  const char *syscall;
+  bool short_read;
+};
+
+/*
+ * Copy `length` bytes of `src` from `offset` to the start of `dst` (copy.c): copy_file_range,
+ * pread/pwrite where the kernel cannot. False with *f filled when it fails.
+ */
+bool cn_copy_span(int src, int64_t offset, int64_t length, int dst, struct cn_copy_failure *f);
+
 /* Register a function on the exports object. */
 bool cn_export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
 
@@ -104,6 +117,7 @@ bool cn_register_tree(napi_env env, napi_value exports);
 bool cn_register_apply(napi_env env, napi_value exports);
 bool cn_register_hash(napi_env env, napi_value exports);
 bool cn_register_copy(napi_env env, napi_value exports);
+bool cn_register_upper(napi_env env, napi_value exports);
 bool cn_register_scan(napi_env env, napi_value exports);
 bool cn_register_socket(napi_env env, napi_value exports);
 

@@ -175,8 +175,13 @@ static napi_value do_list(napi_env env, napi_callback_info info, bool fd_form) {
       cn_throw_errno(env, errno, sys_name(&t, "list"), t.kind == T_FD ? NULL : t.path, NULL, NULL);
       goto done;
     }
+    if (size == 0) {
+      /* no attributes (most files): no second call */
+      napi_create_array(env, &ret);
+      goto done;
+    }
     free(buf);
-    buf = malloc(size > 0 ? (size_t)size : 1);
+    buf = malloc((size_t)size);
     if (buf == NULL) {
       cn_throw_errno(env, ENOMEM, sys_name(&t, "list"), NULL, NULL, NULL);
       goto done;

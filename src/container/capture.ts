@@ -7,12 +7,16 @@
  *
  * Where a snapshot's directory holds only its own layer (overlay: `capabilities.rebase`), the
  * container's upper directory already is a layer in the snapshot format (whiteouts as 0:0
- * devices, opaque directories by xattr): it is copied (reflinks where the file system has
- * them) into a fresh snapshot on the same parent, without overlay's private bookkeeping
- * (origin, impure, ...) and without sockets, and the layer tar is the differ's reading of
- * that copy (layer/diff.ts diffOverlayUpper) — so the tar describes exactly the files the
- * snapshot holds, even if the container changes its own afterwards. The tar streams through
- * the tar reader, hashed for the diffID and tapped by the tar-split recorder, and is dropped.
+ * devices, opaque directories by xattr): it is copied into a fresh snapshot on the same
+ * parent, without overlay's private bookkeeping (origin, impure, ...) and without sockets,
+ * while its layer tar — the differ's reading of the upper (layer/upper.ts, as
+ * diffOverlayUpper reads it) — is recorded in the same walk (layer/upper-copy.ts): each entry
+ * made in the copy from the same stat and attributes as its header, each file copied in the
+ * kernel (a reflink where the file system has them), the tar never written but hashed for the
+ * diffID on the pool — the bodies read back from the copy, never in JavaScript — and told to
+ * the tar-split recorder, bodies recorded without a crc (re-emit checks the whole tar against
+ * the diffID). So the tar describes exactly the files the snapshot holds, even if the
+ * container changes its own afterwards.
  *
  * Where a snapshot is a whole tree (native), the layer is the Differ's comparison of the
  * container with a view of its parent (WalkingDiffer), applied into a fresh snapshot prepared
@@ -26,17 +30,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Digest } from '../digest/digest.js';
-import { PoolDigester } from '../digest/pool.js';
 import { AlreadyExistsError, CairnError, NotFoundError } from '../errors.js';
 import { WalkingDiffer } from '../diff/differ.js';
 import { applyRecorded, contentRecorder } from '../image/layertar.js';
-import { diffOverlayUpper } from '../layer/diff.js';
+import type { TarSplitRecorder } from '../layer/tarsplit.js';
+import { copyUpperRecorded } from '../layer/upper-copy.js';
 import { type Ref, snapshotRef } from '../metadata/refs.js';
 import { childChainId } from '../oci/chainid.js';
-import { copyTree } from '../snapshot/copy.js';
 import { type Mount, type Snapshotter, writableLayer } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
-import { TarReader } from '../tar/index.js';
 import { activeLayer } from './view.js';
 
 /** The diffID of a tar of no entries (1,024 zero bytes): Docker's `DigestSHA256EmptyTar`. */
@@ -108,11 +110,18 @@ export async function captureLayer(store: Store, key: string, protect: (ref: Ref
   return { empty: false, diffId: layer.diffId, chainId, parent, size: layer.size, tarSplit: layer.tarSplit };
 }
 
-/** Overlay: the upper directory copied into the new snapshot, and the tar read from the copy. */
+/** Overlay: the upper directory copied into the new snapshot while its tar is recorded, in one walk. */
 async function fromUpper(store: Store, upper: string, dest: string, what: string, protect: (ref: Ref) => void): Promise<{ diffId: Digest; size: number; tarSplit: Digest }> {
-  await copyTree(upper, dest, { xattrs: keepInLayer, skipSockets: true, root: 'xattrs' });
-  // cairn mounts overlay without `userxattr`: user.overlay.* attributes are the container's own.
-  return recordTar(store, diffOverlayUpper(dest, { sourceDateEpoch: null, overlayXattrNamespaces: ['trusted'] }), what, protect);
+  const { recorder, recorded } = contentRecorder(store, protect, { what });
+  let layer;
+  try {
+    // cairn mounts overlay without `userxattr`: user.overlay.* attributes are the container's own.
+    layer = await copyUpperRecorded(upper, dest, { keep: keepInLayer, overlayXattrNamespaces: ['trusted'], record: recorder });
+  } catch (e) {
+    recorder.abort(e);
+    throw e;
+  }
+  return { ...layer, tarSplit: await finishRecord(recorder, recorded, what) };
 }
 
 /** A whole-tree driver: the Differ's tar (the container against what it stands on) applied into the new snapshot (a copy of the chain it goes on), recorded as it goes. */
@@ -150,31 +159,14 @@ async function throughDiffer(
   }
 }
 
-/** A layer tar streamed through the tar reader: hashed (diffID), its tar-split recorded into the content store, the bytes dropped. */
-async function recordTar(store: Store, tar: AsyncIterable<Uint8Array>, what: string, protect: (ref: Ref) => void): Promise<{ diffId: Digest; size: number; tarSplit: Digest }> {
-  const { recorder, recorded } = contentRecorder(store, protect, { what });
-  const hasher = new PoolDigester('sha256');
-  async function* hashed(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of tar) {
-      const room = hasher.update(chunk);
-      if (room !== undefined) await room;
-      yield chunk;
-    }
-  }
-  try {
-    // Bodies are not read here: the reader skips them, telling the recorder's tap as it goes.
-    for await (const entry of new TarReader(hashed(), { tap: recorder.tap, requireEndMarker: true })) void entry;
-  } catch (e) {
-    recorder.abort(e);
-    throw e;
-  }
+/** The tar-split record ended: its digest, once it is known to re-emit the tar from the layer's files. */
+async function finishRecord(recorder: TarSplitRecorder, recorded: () => Digest | undefined, what: string): Promise<Digest> {
   const split = await recorder.finish();
-  const digest = await hasher.digest();
   const tarSplit = recorded();
   if (!split.reproducible || tarSplit === undefined) {
     throw new CairnError('internal', `${what}: the differ's tar cannot be re-emitted from the layer's files (${split.reason ?? 'no record'})`);
   }
-  return { diffId: digest, size: hasher.size, tarSplit };
+  return tarSplit;
 }
 
 /** Remove a snapshot this capture made, now if it can; if not (warned), the collector removes it once the lease ends. */

@@ -3,8 +3,8 @@
  * (the Comparer half of containerd's Differ; the Applier is src/layer/apply.ts).
  *
  * - {@link diffOverlayUpper} reads an overlay upper directory only (the lower layers are
- *   never walked): every entry of the upper is a change; a character device 0:0 is a
- *   deletion (→ `.wh.NAME`); a directory with `trusted.overlay.opaque=y` (or
+ *   never walked), as upper.ts reads one: every entry of the upper is a change; a character
+ *   device 0:0 is a deletion (→ `.wh.NAME`); a directory with `trusted.overlay.opaque=y` (or
  *   `user.overlay.opaque=y`) was replaced wholesale (→ the directory, then
  *   `DIR/.wh..wh..opq`). Overlay's private attributes (`trusted.overlay.*`,
  *   `user.overlay.*`) are left out; escaped ones (`trusted.overlay.overlay.X`, Linux 6.7+)
@@ -23,7 +23,8 @@
  *   its own but is written as a parent (next point). A directory replaced by a file or the
  *   reverse is simply the new entry (an applier replaces what is in the way).
  *
- * Output (both): deterministic bytes, as containerd's `archive.WriteDiff` writes them:
+ * Output (both): deterministic bytes, as containerd's `archive.WriteDiff` writes them (the
+ * headers are headers.ts's):
  * - depth-first, each directory's entries sorted by the byte value of their names in the
  *   archive (a deletion sorts as `.wh.NAME`), a directory before its children, and an
  *   opaque marker right after its directory; the root itself is never an entry;
@@ -53,20 +54,22 @@
  */
 import type { Readable } from 'node:stream';
 
-import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { constants, errnoCode, type NativeStat } from '../native/index.js';
-import { createTarWriter, type TarWriteHeader, type TarWriter } from '../tar/index.js';
+import { createTarWriter, type TarWriter } from '../tar/index.js';
+import { LayerHeaders } from './headers.js';
+import { walkOverlayUpper } from './upper.js';
 import {
   closeFd,
   compareBytes,
   fileChunks,
+  joinRel,
   kindOf,
   listDir,
   openDir,
   openParent,
   readLink,
   readXattrs,
-  readXattrsFd,
   sameContent,
   SMALL_FILE,
   smallFile,
@@ -96,8 +99,6 @@ export interface DiffOptions {
 }
 
 const WHITEOUT_PREFIX = Buffer.from('.wh.');
-const OPAQUE_MARKER = Buffer.from('.wh..wh..opq');
-const SLASH = Buffer.from('/');
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -172,225 +173,65 @@ function openRoot(dir: string, role: string): number {
   }
 }
 
-function join(dir: Buffer, name: Buffer): Buffer {
-  return dir.length === 0 ? name : Buffer.concat([dir, SLASH, name]);
-}
-
-function isUtf8(b: Buffer): boolean {
-  return Buffer.from(b.toString('utf8'), 'utf8').equals(b);
-}
-
-/** A path or link target as header fields: a string, plus a raw PAX record when the bytes are not UTF-8. */
-function pathFields(rel: Buffer, dir: boolean, key: 'path' | 'linkpath'): { text: string; pax?: [string, Buffer] } {
-  const bytes = dir ? Buffer.concat([rel, SLASH]) : rel;
-  if (isUtf8(bytes)) return { text: bytes.toString('utf8') };
-  return { text: bytes.toString('utf8'), pax: [key, bytes] };
-}
-
 /** Writes entries into the tar: one instance per diff. */
 class LayerWriter {
-  /** First archive name of every multiply-linked inode written so far, by "dev:ino". */
-  private readonly links = new Map<string, Buffer>();
+  readonly headers: LayerHeaders;
 
   constructor(
     readonly tw: TarWriter,
-    private readonly root: string,
-  ) {}
-
-  /** The upper path of archive path `rel`, for messages. */
-  what(rel: Buffer): string {
-    return `layer diff: ${this.root}/${rel.toString('utf8')}`;
-  }
-
-  private named(rel: Buffer, dir: boolean, h: Omit<TarWriteHeader, 'name'>, linkTarget?: Buffer): TarWriteHeader {
-    const pax = new Map<string, Uint8Array>();
-    const n = pathFields(rel, dir, 'path');
-    if (n.pax) pax.set(...n.pax);
-    const header: TarWriteHeader = { ...h, name: n.text, uname: '', gname: '' };
-    if (linkTarget !== undefined) {
-      const l = pathFields(linkTarget, false, 'linkpath');
-      header.linkname = l.text;
-      if (l.pax) pax.set(...l.pax);
-    }
-    if (pax.size > 0) header.pax = pax;
-    return header;
+    root: string,
+  ) {
+    this.headers = new LayerHeaders(root);
   }
 
   /** `.wh.NAME` for deleted `dir/NAME`. */
   async whiteout(dir: Buffer, name: Buffer): Promise<void> {
-    const rel = join(dir, Buffer.concat([WHITEOUT_PREFIX, name]));
-    await this.tw.add(this.named(rel, false, { type: 'file', mode: 0, uid: 0, gid: 0, mtime: 0, size: 0 }));
+    await this.tw.add(this.headers.whiteout(dir, name));
   }
 
   /** `DIR/.wh..wh..opq`: the lower contents of `dir` are gone. */
   async opaque(dir: Buffer): Promise<void> {
-    await this.tw.add(this.named(join(dir, OPAQUE_MARKER), false, { type: 'file', mode: 0, uid: 0, gid: 0, mtime: 0, size: 0 }));
+    await this.tw.add(this.headers.opaque(dir));
   }
 
-  /** The entry `name` of directory `dirfd`, archived as `rel`. */
+  /** The entry `name` of directory `dirfd`, archived as `rel`; a regular file's body read from it. */
   async entry(dirfd: number, name: Buffer, rel: Buffer, st: NativeStat, xattrs: Map<string, Buffer>): Promise<void> {
-    const kind = kindOf(st.mode);
-    const base: Omit<TarWriteHeader, 'name'> = {
-      mode: st.mode & 0o7777,
-      uid: st.uid,
-      gid: st.gid,
-      mtime: { sec: st.mtimeSec, nsec: st.mtimeNsec },
-    };
-    if (xattrs.size > 0) base.xattrs = xattrs;
-    if (kind === 'dir') {
-      await this.tw.add(this.named(rel, true, { ...base, type: 'dir' }));
+    const { header } = this.headers.entry(dirfd, name, rel, st, xattrs);
+    if (header.type !== 'file' || st.size === 0) {
+      await this.tw.add(header);
       return;
     }
-    if (st.nlink > 1) {
-      const key = `${st.dev}:${st.ino}`;
-      const first = this.links.get(key);
-      if (first !== undefined) {
-        await this.tw.add(this.named(rel, false, { ...base, type: 'hardlink' }, first));
-        return;
-      }
-      this.links.set(key, rel);
-    }
-    switch (kind) {
-      case 'file':
-        await this.tw.add(
-          this.named(rel, false, { ...base, type: 'file', size: st.size }),
-          st.size === 0
-            ? undefined
-            : st.size <= SMALL_FILE
-              ? smallFile(dirfd, name, st.ino, st.size, this.what(rel))
-              : fileChunks(dirfd, name, st.ino, st.size, this.what(rel)),
-        );
-        return;
-      case 'symlink':
-        await this.tw.add(this.named(rel, false, { ...base, type: 'symlink' }, readLink(dirfd, name)));
-        return;
-      case 'char':
-      case 'block':
-        await this.tw.add(this.named(rel, false, { ...base, type: kind, devmajor: st.rdevMajor, devminor: st.rdevMinor }));
-        return;
-      case 'fifo':
-        await this.tw.add(this.named(rel, false, { ...base, type: 'fifo' }));
-        return;
-      default:
-        throw new UnsupportedError(`${this.what(rel)}: cannot archive a ${kind}`);
-    }
+    const what = this.headers.what(rel);
+    await this.tw.add(header, st.size <= SMALL_FILE ? smallFile(dirfd, name, st.ino, st.size, what) : fileChunks(dirfd, name, st.ino, st.size, what));
   }
 
   refuseWhiteoutName(name: Buffer, rel: Buffer): void {
-    if (name.subarray(0, WHITEOUT_PREFIX.length).equals(WHITEOUT_PREFIX)) {
-      throw new UnsupportedError(`${this.what(rel)}: a file named ".wh.*" cannot be represented in an OCI layer (it would read as a whiteout)`);
-    }
+    this.headers.refuseWhiteoutName(name, rel);
   }
 }
 
 // ---------------------------------------------------------------------------
 // overlay upper
 
-interface OverlayXattrs {
-  /** The attributes the container sees, filtered. */
-  visible: Map<string, Buffer>;
-  opaque: boolean;
-  /** An overlay "xattr whiteout" (a regular file marked `overlay.whiteout`, Linux 6.7+). */
-  whiteout: boolean;
-}
-
-function overlayPrefixes(opts: DiffOptions): string[] {
-  const ns = opts.overlayXattrNamespaces ?? ['trusted', 'user'];
-  return ns.map((n) => {
-    if (n !== 'trusted' && n !== 'user') throw new InvalidArgumentError(`overlay xattr namespace must be "trusted" or "user", got ${JSON.stringify(n)}`);
-    return `${n}.overlay.`;
-  });
-}
-
-/** Split an upper entry's attributes into overlay's own (interpreted) and the container's. */
-function splitOverlayXattrs(raw: Map<string, Buffer>, prefixes: string[], keep: (n: string) => boolean, what: () => string): OverlayXattrs {
-  const out: OverlayXattrs = { visible: new Map(), opaque: false, whiteout: false };
-  for (const [key, value] of raw) {
-    const prefix = prefixes.find((p) => key.startsWith(p));
-    let name = key;
-    if (prefix !== undefined) {
-      const rest = key.slice(prefix.length);
-      if (rest.startsWith('overlay.')) {
-        name = prefix + rest.slice('overlay.'.length); // escaped: the container's own attribute
-      } else {
-        if (rest === 'opaque') out.opaque = value.length === 1 && value[0] === 0x79; // 'y'; 'x' only marks xattr whiteouts inside
-        else if (rest === 'whiteout') out.whiteout = true;
-        else if (rest === 'metacopy' || rest === 'redirect') {
-          throw new UnsupportedError(
-            `${what()} has overlay "${rest}" (its data or name lives in a lower layer); the upper alone cannot be diffed: mount with metacopy=off,redirect_dir=off`,
-          );
-        }
-        continue; // origin, impure, nlink, upper, uuid, protattr, ...: overlay bookkeeping
-      }
-    }
-    if (keep(name)) out.visible.set(name, value);
-  }
-  return out;
-}
-
 /**
- * The layer tar of an overlay upper directory (see the module comment). The returned
- * stream yields the tar bytes as it is read; errors (unreadable upper, metacopy, a file
- * changing while read) destroy it with the error.
+ * The layer tar of an overlay upper directory (see the module comment and upper.ts). The
+ * returned stream yields the tar bytes as it is read; errors (unreadable upper, metacopy, a
+ * file changing while read) destroy it with the error.
  */
 export function diffOverlayUpper(upperDir: string, opts: DiffOptions = {}): Readable {
   const cfg = configure(opts);
-  const prefixes = overlayPrefixes(opts);
   const tw = createTarWriter({ clampMtime: cfg.clampMtime, paxNanoseconds: cfg.paxNanoseconds, highWaterMark: cfg.highWaterMark });
   const out = new LayerWriter(tw, upperDir);
-
-  const visitDir = async (dirfd: number, rel: Buffer): Promise<void> => {
-    interface Item {
-      out: Buffer;
-      name: Buffer;
-      st: NativeStat;
-      x: OverlayXattrs | null;
-    }
-    const items: Item[] = [];
-    for (const name of await listDir(dirfd)) {
-      const st = statAt(dirfd, name);
-      const kind = kindOf(st.mode);
-      if (kind === 'socket') continue;
-      if (kind === 'char' && st.rdevMajor === 0 && st.rdevMinor === 0) {
-        items.push({ out: Buffer.concat([WHITEOUT_PREFIX, name]), name, st, x: null });
-        continue;
-      }
-      const x = splitOverlayXattrs(readXattrs(dirfd, name), prefixes, cfg.keepXattr, () => out.what(join(rel, name)));
-      if (x.whiteout && kind === 'file' && st.size === 0) {
-        items.push({ out: Buffer.concat([WHITEOUT_PREFIX, name]), name, st, x: null });
-        continue;
-      }
-      out.refuseWhiteoutName(name, join(rel, name));
-      items.push({ out: name, name, st, x });
-    }
-    items.sort((a, b) => compareBytes(a.out, b.out));
-    for (const it of items) {
-      if (it.x === null) {
-        await out.whiteout(rel, it.name);
-        continue;
-      }
-      const childRel = join(rel, it.name);
-      await out.entry(dirfd, it.name, childRel, it.st, it.x.visible);
-      if (kindOf(it.st.mode) !== 'dir') continue;
-      if (it.x.opaque) await out.opaque(childRel);
-      const child = openDir(dirfd, it.name);
-      try {
-        await visitDir(child, childRel);
-      } finally {
-        closeFd(child);
-      }
-    }
-  };
-
   return run(tw, async () => {
-    const root = openRoot(upperDir, 'upper');
-    try {
-      const x = splitOverlayXattrs(readXattrsFd(root), prefixes, cfg.keepXattr, () => upperDir);
-      if (x.opaque) await out.opaque(EMPTY);
-      await visitDir(root, EMPTY);
-    } finally {
-      closeFd(root);
-    }
+    await walkOverlayUpper(
+      upperDir,
+      { keepXattr: cfg.keepXattr, ...(opts.overlayXattrNamespaces !== undefined ? { overlayXattrNamespaces: opts.overlayXattrNamespaces } : {}) },
+      {
+        whiteout: (dir, name) => out.whiteout(dir.rel, name),
+        entry: (dir, name, rel, st, x) => out.entry(dir.fd, name, rel, st, x.visible),
+        opaque: (rel) => out.opaque(rel),
+      },
+    );
   });
 }
 
@@ -421,7 +262,7 @@ export function archiveTree(dir: string, top: ArchiveTop | null, opts: DiffOptio
     for (const name of await listDir(dirfd)) {
       const st = statAt(dirfd, name);
       if (kindOf(st.mode) === 'socket') continue;
-      const childRel = join(rel, name);
+      const childRel = joinRel(rel, name);
       await out.entry(dirfd, name, childRel, st, readXattrs(dirfd, name, keep));
       if (kindOf(st.mode) !== 'dir') continue;
       const child = openDir(dirfd, name);
@@ -525,15 +366,15 @@ async function collectLinkGroups(upperRoot: number): Promise<Map<string, LinkGro
       if (kind === 'dir') {
         const child = openDir(dirfd, name);
         try {
-          await visit(child, join(rel, name));
+          await visit(child, joinRel(rel, name));
         } finally {
           closeFd(child);
         }
       } else if (st.nlink > 1 && kind !== 'socket') {
         const key = `${st.dev}:${st.ino}`;
         const g = groups.get(key);
-        if (g === undefined) groups.set(key, { names: [join(rel, name)], write: false });
-        else g.names.push(join(rel, name));
+        if (g === undefined) groups.set(key, { names: [joinRel(rel, name)], write: false });
+        else g.names.push(joinRel(rel, name));
       }
     }
   };
@@ -614,13 +455,13 @@ export function diffDirs(lowerDir: string, upperDir: string, opts: DiffOptions =
       if (c >= 0) j++;
       if (upper !== null && kindOf(upper.mode) === 'socket') upper = null;
       if (upper === null && lower === null) continue;
-      if (upper !== null) out.refuseWhiteoutName(name, join(rel, name));
+      if (upper !== null) out.refuseWhiteoutName(name, joinRel(rel, name));
       items.push({ out: upper === null ? Buffer.concat([WHITEOUT_PREFIX, name]) : name, name, lower, upper });
     }
     items.sort((a, b) => compareBytes(a.out, b.out));
 
     for (const it of items) {
-      const childRel = join(rel, it.name);
+      const childRel = joinRel(rel, it.name);
       if (it.upper === null) {
         await ensureWritten(ctx);
         await out.whiteout(rel, it.name);

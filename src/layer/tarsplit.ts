@@ -27,11 +27,14 @@
  * (a whiteout `.wh.NAME` with a body: whiteouts become devices, xattrs or removals, so
  * every byte of a whiteout entry is RAW and the reassembler never reads one from disk).
  * FILE's path is the entry name cleaned exactly as the applier cleans it (pathsafe.ts),
- * as raw bytes; crc32 (zlib's) of the body names a file whose content changed. A big body
- * taken whole as a span of the layer's file (the applier copies it in the kernel) is recorded
- * without one: reading it again only for a checksum would cost a fifth of a load's work on the
- * pool, and a change to that file is still caught on re-emit, by the diffID (the message then
- * names the layer, not the file).
+ * as raw bytes; crc32 (zlib's) of the body names a file whose content changed. A body
+ * taken whole as a span of a file is recorded without one — a big body of an archive file
+ * the applier copies in the kernel, or every body of a container's layer copied into its
+ * snapshot (upper-copy.ts: each body told as a span of its new file, or a run of plain files
+ * at once, `inPlace`, their bytes but the bodies in one buffer): reading it
+ * again only for a checksum would cost a fifth of a load's work on the pool, and a change to
+ * that file is still caught on re-emit, by the diffID (the message then names the layer, not
+ * the file).
  *
  * Reproducibility: the recorder reports whether the files will still hold every FILE body
  * once the layer is applied. Not when a regular file's path appears again later in the layer
@@ -123,6 +126,21 @@ export interface TarSplitResult {
   files: number;
   /** Bytes of those bodies (what the record does not hold). */
   fileBytes: number;
+}
+
+/**
+ * Entries whose bodies already lie in the layer directory at their names (the recorded copy of
+ * an upper: upper-copy.ts), told at once. `raw` holds every byte of them but the bodies: entry
+ * k's header blocks end at `headerEnds[k]`, its body (`sizes[k]` bytes, not in `raw`) belongs
+ * right there, and its padding follows it in `raw`. Each is a regular file at `keys[k]` (its
+ * cleaned key, as pathsafe.ts makes it), directly in directory `parentKey`.
+ */
+export interface InPlaceRun {
+  raw: Buffer;
+  headerEnds: readonly number[];
+  sizes: readonly number[];
+  keys: readonly string[];
+  parentKey: string;
 }
 
 /**
@@ -439,6 +457,35 @@ export class TarSplitRecorder {
         r = this.raw(buf.subarray(data + size, end));
         if (r !== undefined) await r;
       }
+    }
+  }
+
+  /**
+   * A run of entries whose bodies are in place (see {@link InPlaceRun}): recorded as entry, raw
+   * and a whole body taken as a span would record them one by one — the bodies without a crc.
+   * Not with followSymlinks 'inside' (nothing here was applied through the tap).
+   */
+  async inPlace(run: InPlaceRun): Promise<void> {
+    if (this.rootFd !== null) throw new CairnError('internal', `${this.what}: entries in place are not recorded with followSymlinks 'inside'`);
+    let at = 0;
+    for (let k = 0; k < run.keys.length; k++) {
+      const key = run.keys[k]!;
+      const size = run.sizes[k]!;
+      this.entries++;
+      this.checkReplaced(key, true, false);
+      let r = this.raw(run.raw.subarray(at, run.headerEnds[k]!));
+      if (r !== undefined) await r;
+      at = run.headerEnds[k]!;
+      if (size === 0) continue;
+      this.beginFile(key, run.parentKey, size);
+      this.tarSize += size;
+      this.unchecked = true;
+      r = this.endFile();
+      if (r !== undefined) await r;
+    }
+    if (at < run.raw.length) {
+      const r = this.raw(run.raw.subarray(at));
+      if (r !== undefined) await r;
     }
   }
 

@@ -68,6 +68,13 @@ export function closeFd(fd: number): void {
   closeSync(fd);
 }
 
+/** Archive path `dir/name` ('' + name = name), as raw bytes. */
+export function joinRel(dir: Buffer, name: Buffer): Buffer {
+  return dir.length === 0 ? name : Buffer.concat([dir, SLASH, name]);
+}
+
+const SLASH = Buffer.from('/');
+
 /** Compare byte strings (names, paths) by unsigned byte value. */
 export function compareBytes(a: Buffer, b: Buffer): number {
   return Buffer.compare(a, b);

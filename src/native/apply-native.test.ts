@@ -1,6 +1,7 @@
 /**
  * Tests of the addon's whole-entry calls for the layer applier (native/src/apply.c):
- * applyFile, fileMeta, applyNode and applyBatch, on a temporary directory, as root
+ * applyFile, fileMeta, applyNode, applyBatch and applyCopy (with copy.c's prefetchAt), and
+ * upper.c's scanDir and copyPlainRun, on a temporary directory, as root
  * (chown, mknod and trusted.* xattrs need it). Each checks what lands on disk, that
  * nothing is followed through a planted symlink, that errors are one-line errno errors,
  * and that no fd is left open.
@@ -13,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 
 import {
   applyBatch,
+  applyCopy,
   applyFile,
   applyNode,
   BATCH_FILE,
@@ -22,7 +24,13 @@ import {
   fileMeta,
   lgetxattr,
   NODE_KIND,
+  copyPlainRun,
   openat,
+  prefetchAt,
+  SCAN,
+  SCAN_SLOTS,
+  scanDir,
+  scannedStat,
   type BatchOps,
   type NativeError,
 } from './index.js';
@@ -294,6 +302,142 @@ describe('applyBatch', () => {
       assert.deepEqual(readdirSync(dir), []);
     } finally {
       closeSync(fd);
+    }
+  });
+});
+
+describe('applyCopy', () => {
+  it('makes a regular file from another one on the pool, with owner, mode, xattrs and times; resolves to the new file, open for reading', async () => {
+    const { dir, fd } = freshDir('copy');
+    const before = fds();
+    try {
+      const body = Buffer.alloc(300_000, 7);
+      body.write('start');
+      writeFileSync(join(dir, 'src'), body);
+      const ino = lstatSync(join(dir, 'src'), { bigint: true }).ino;
+      await prefetchAt(fd, ['src', 'missing', Buffer.from([0x6e, 0xff])], Float64Array.from([body.length, 10, 10]));
+      const out = await applyCopy(fd, 'src', ino, body.length, fd, 'dst', meta(1000, 1001, 0o4750, 1_600_000_000, 5), ['user.k', Buffer.from('v')]);
+      try {
+        assert.ok(readFileSync(join(dir, 'dst')).equals(body));
+        const back = Buffer.alloc(5);
+        assert.equal((await import('node:fs')).readSync(out, back, 0, 5, 0), 5, 'the fd reads the copy');
+        assert.equal(back.toString(), 'start');
+      } finally {
+        closeSync(out);
+      }
+      const st = statSync(join(dir, 'dst'), { bigint: true });
+      assert.deepEqual([Number(st.uid), Number(st.gid), Number(st.mode & 0o7777n)], [1000, 1001, 0o4750]);
+      assert.equal(st.mtimeNs, 1_600_000_000_000_000_005n);
+      assert.deepEqual(lgetxattr(join(dir, 'dst'), 'user.k'), Buffer.from('v'));
+      closeSync(await applyCopy(fd, 'src', ino, 0 + body.length, fd, Buffer.from([0x6e, 0xfe]), meta(0, 0, 0o644, 5)));
+      assert.equal(fds(), before, 'no fd left open');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('refuses a source that is another file or of another size (ESTALE), a symlink, or a destination that exists; no fd left open', async () => {
+    const { dir, fd } = freshDir('copy-bad');
+    try {
+      writeFileSync(join(dir, 'src'), 'abc');
+      symlinkSync('src', join(dir, 'link'));
+      writeFileSync(join(dir, 'taken'), '');
+      const ino = lstatSync(join(dir, 'src'), { bigint: true }).ino;
+      const before = fds();
+      const m = meta(0, 0, 0o644, 5);
+      await assert.rejects(applyCopy(fd, 'src', ino + 1n, 3, fd, 'a', m), (e: NativeError) => e.code === 'ESTALE' && /replaced or changed size/.test(e.message));
+      await assert.rejects(applyCopy(fd, 'src', ino, 4, fd, 'b', m), (e: NativeError) => e.code === 'ESTALE');
+      await assert.rejects(applyCopy(fd, 'link', ino, 3, fd, 'c', m), (e: NativeError) => e.code === 'ELOOP');
+      await assert.rejects(applyCopy(fd, 'src', ino, 3, fd, 'taken', m), (e: NativeError) => e.code === 'EEXIST' && /'taken'/.test(e.message));
+      assert.deepEqual(readdirSync(dir).sort(), ['link', 'src', 'taken']);
+      assert.equal(fds(), before);
+      assert.throws(() => applyCopy(fd, 'src', ino, -1, fd, 'd', m), /size must not be negative/);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe('the plain lane of an upper copy (upper.c)', () => {
+  it('scanDir stats every entry in one call, sorted as a layer lists them (a 0:0 whiteout as .wh.NAME), with the size of its attribute list', () => {
+    const { dir, fd } = freshDir('scan');
+    try {
+      writeFileSync(join(dir, 'b'), 'bb');
+      writeFileSync(join(dir, '.wh'), '');
+      mkdirSync(join(dir, 'a'));
+      applyNode(fd, 'z-gone', NODE_KIND.char, meta(0, 0, 0, 5));
+      applyFile(fd, 'x', null, meta(1000, 1001, 0o640, 1_600_000_000, 7), ['user.k', Buffer.from('v')]);
+      applyFile(fd, Buffer.from([0x6e, 0xff]), Buffer.from('n'), meta(0, 0, 0o644, 5));
+      const { names, info } = scanDir(fd);
+      const at = (i: number, k: keyof typeof SCAN): number => info[i * SCAN_SLOTS + SCAN[k]]!;
+      const name = (i: number): Buffer => names.subarray(at(i, 'nameOff'), at(i, 'nameOff') + at(i, 'nameLen'));
+      const order = Array.from({ length: info.length / SCAN_SLOTS }, (_, i) => name(i).toString('latin1'));
+      assert.deepEqual(order, ['.wh', 'z-gone', 'a', 'b', Buffer.from([0x6e, 0xff]).toString('latin1'), 'x'], "'.wh.z-gone' sorts after '.wh' and before 'a'");
+      const x = order.indexOf('x');
+      const st = lstatSync(join(dir, 'x'), { bigint: true });
+      assert.deepEqual([at(x, 'uid'), at(x, 'gid'), at(x, 'mode'), at(x, 'mtimeSec'), at(x, 'mtimeNsec'), at(x, 'nlink')], [1000, 1001, Number(st.mode), 1_600_000_000, 7, 1]);
+      assert.ok(at(x, 'xattrBytes') > 0 && at(order.indexOf('b'), 'xattrBytes') === 0);
+      const s = scannedStat(info, x);
+      assert.deepEqual([s.ino, s.dev, s.size, s.mtimeNs], [st.ino, st.dev, 0, 1_600_000_000_000_000_007n]);
+      assert.deepEqual([at(1, 'rdevMajor'), at(1, 'rdevMinor')], [0, 0]);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it("copyPlainRun writes the tar writer's headers and padding at the call, makes the files on the pool, and resolves to their fds", async () => {
+    const { encodeHeader } = await import('../tar/index.js');
+    const src = freshDir('plain-src');
+    const dst = freshDir('plain-dst');
+    try {
+      const bodies = [Buffer.alloc(0), Buffer.alloc(700, 1), Buffer.alloc(1024, 2)];
+      bodies.forEach((b, i) => applyFile(src.fd, `f${i}`, b, meta(1000 + i, 2000, 0o4750, 1_700_000_000 + i, 999)));
+      const { names, info } = scanDir(src.fd);
+      const raw = Buffer.alloc(512 * 3 + (512 - 700 % 512));
+      const fds = await copyPlainRun(src.fd, dst.fd, Buffer.from('some/dir/'), names, info, Int32Array.from([0, 1, 2]), 1_700_000_001, raw);
+      const want = Buffer.concat(
+        bodies.map((b, i) => {
+          const h = encodeHeader({ name: `some/dir/f${i}`, type: 'file', mode: 0o4750, uid: 1000 + i, gid: 2000, uname: '', gname: '', size: b.length, mtime: { sec: 1_700_000_000 + i, nsec: 999 } }, { clampMtime: 1_700_000_001 }).blocks;
+          return Buffer.concat([h, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+        }),
+      );
+      assert.ok(raw.equals(want), 'the same bytes as encodeHeader, the padding zeros');
+      assert.equal(fds.length, 3);
+      for (let i = 0; i < 3; i++) {
+        const back = Buffer.alloc(bodies[i]!.length);
+        const { readSync } = await import('node:fs');
+        assert.equal(readSync(fds[i]!, back, 0, back.length, 0), back.length);
+        assert.ok(back.equals(bodies[i]!));
+        closeSync(fds[i]!);
+        const st = statSync(join(dst.dir, `f${i}`), { bigint: true });
+        assert.deepEqual([Number(st.uid), Number(st.gid), Number(st.mode & 0o7777n), st.mtimeNs], [1000 + i, 2000, 0o4750, BigInt(1_700_000_000 + i) * 1_000_000_000n + 999n]);
+      }
+    } finally {
+      closeSync(src.fd);
+      closeSync(dst.fd);
+    }
+  });
+
+  it('copyPlainRun refuses an entry that is not plain before doing anything, and stops at a failure with its index, closing what it made', async () => {
+    const src = freshDir('plain-bad-src');
+    const dst = freshDir('plain-bad-dst');
+    try {
+      applyFile(src.fd, 'a', Buffer.from('a'), meta(0, 0, 0o644, 5));
+      applyFile(src.fd, 'b', Buffer.from('b'), meta(0, 0, 0o644, 5));
+      applyFile(src.fd, 'c', Buffer.from('c'), meta(0, 0, 0o644, 5), ['user.k', Buffer.from('v')]);
+      applyFile(dst.fd, 'b', Buffer.from('in the way'), meta(0, 0, 0o644, 5));
+      const { names, info } = scanDir(src.fd);
+      const raw = Buffer.alloc(512 * 3 + 511 * 3);
+      assert.throws(() => copyPlainRun(src.fd, dst.fd, Buffer.alloc(0), names, info, Int32Array.from([0, 2]), -1, raw), /entry 1 of the run is not plain: not a regular file with one link and no attributes/);
+      assert.throws(() => copyPlainRun(src.fd, dst.fd, Buffer.from('x'.repeat(99) + '/'), names, info, Int32Array.from([0]), -1, raw), /does not fit a ustar header/);
+      assert.deepEqual(readdirSync(dst.dir), ['b'], 'nothing done');
+      const before = fds();
+      await assert.rejects(copyPlainRun(src.fd, dst.fd, Buffer.alloc(0), names, info, Int32Array.from([0, 1]), -1, raw), (e: NativeError & { index?: number }) => e.code === 'EEXIST' && e.index === 1 && /'b'/.test(e.message));
+      assert.equal(fds(), before, 'the file made before the failure was closed');
+      assert.deepEqual(readdirSync(dst.dir).sort(), ['a', 'b']);
+    } finally {
+      closeSync(src.fd);
+      closeSync(dst.fd);
     }
   });
 });

@@ -76,6 +76,13 @@ describe('spans of open files on the pool', () => {
         }
         assert.equal(readFileSync(join(dir, 'short')).length, 5, 'what was there was copied before the end');
         assert.throws(() => hashFile(hashNew('sha256'), -1, 0, 1), /must not be negative/);
+        // chunks and spans in one update, in order; the failing piece is named
+        const h = hashNew('sha256');
+        await hashUpdate(h, [Buffer.from('head'), [fd, 5, 1000], Buffer.alloc(0), [fd, 0, 0], [fd, 7, 3 << 20], Buffer.from('tail')]);
+        const want = createHash('sha256').update('head').update(data.subarray(5, 1005)).update(data.subarray(7, 7 + (3 << 20))).update('tail').digest('hex');
+        assert.equal(hashDigest(h), want);
+        await assert.rejects(hashUpdate(hashNew('sha256'), [Buffer.from('x'), [fd, 0, 1], [fd, data.length - 1, 2]]), (e: NodeJS.ErrnoException & { piece?: number }) => e.code === 'ENODATA' && e.piece === 2);
+        assert.throws(() => hashUpdate(hashNew('sha256'), [[fd, 0]] as unknown as [number, number, number][]), /\[fd, offset, length\]/);
         await assert.rejects(copyFileRange(fd, 0, 1, 987654), (e: NodeJS.ErrnoException) => e.code === 'EBADF');
       } finally {
         closeSync(fd);

@@ -170,12 +170,15 @@ interface Binding {
   scanPlain(buf: Uint8Array, start: number, end: number, max: number, maxFile: number, info: Int32Array, meta: Float64Array, names: Uint8Array): number;
   applyPlain(rootfd: number, resolve: number, count: number, info: Int32Array, meta: Float64Array, names: Uint8Array, buf: Uint8Array, results: Int32Array): Promise<number>;
   hashNew(algorithm: string): NativeHasher;
-  hashUpdate(hasher: NativeHasher, chunks: readonly Uint8Array[]): Promise<void>;
+  hashUpdate(hasher: NativeHasher, pieces: ReadonlyArray<HashPiece>): Promise<void>;
   hashDigest(hasher: NativeHasher): string;
   crc32Chunk(chunk: Uint8Array): Promise<number>;
   crc32Combine(crc1: number, crc2: number, len2: number): number;
-  hashFile(hasher: NativeHasher, fd: number, offset: number, length: number): Promise<void>;
   copyFileRange(srcFd: number, srcOffset: number, length: number, dstFd: number): Promise<void>;
+  prefetchAt(dirfd: number, names: readonly PathArg[], lengths: Float64Array): Promise<void>;
+  scanDir(dirfd: number): ScannedDir;
+  copyPlainRun(srcDirfd: number, dstDirfd: number, prefix: Uint8Array, names: Uint8Array, info: Float64Array, idx: Int32Array, clamp: number, out: Uint8Array): Promise<Int32Array>;
+  applyCopy(srcDirfd: number, srcName: PathArg, srcIno: bigint, size: number, dstDirfd: number, dstName: PathArg, meta: Float64Array, xattrs: EntryXattrs): Promise<number>;
   seqpacketConnect(path: PathArg, sendTimeoutMs: number): number;
   recvPacket(fd: number, buffer: Uint8Array): number;
   pollReadable(fd: number): Promise<void>;
@@ -720,11 +723,21 @@ export function hashNew(algorithm: string): NativeHasher {
 }
 
 /**
- * Hash `chunks` (at most 256), in order, on a thread of libuv's pool. The chunks are referenced,
- * not copied: they must not change until the promise settles. One update at a time per hasher.
+ * What {@link hashUpdate} hashes: bytes in memory, or `[fd, offset, length]`, a span of an open
+ * file — `[fd, offset, length, true]`: its fd closed on the pool once the update is done.
  */
-export function hashUpdate(hasher: NativeHasher, chunks: readonly Uint8Array[]): Promise<void> {
-  return binding().hashUpdate(hasher, chunks);
+export type HashPiece = Uint8Array | readonly [fd: number, offset: number, length: number] | readonly [fd: number, offset: number, length: number, close: boolean];
+
+/**
+ * Hash `pieces` (at most 256), in order, on a thread of libuv's pool: chunks of memory, and
+ * spans of open files read there (their bytes never cross into JavaScript; a span marked
+ * `close` has its fd closed there once the update is done, read or not, failed or not). The
+ * chunks are referenced, not copied: they must not change until the promise settles, nor may
+ * a span's file. A span whose file ends first rejects with code ENODATA (`piece`: its index).
+ * One update at a time per hasher.
+ */
+export function hashUpdate(hasher: NativeHasher, pieces: ReadonlyArray<HashPiece>): Promise<void> {
+  return binding().hashUpdate(hasher, pieces);
 }
 
 /** The lowercase hex digest; the hasher is spent. Not while an update is in flight. */
@@ -742,13 +755,9 @@ export function crc32Combine(crc1: number, crc2: number, len2: number): number {
   return binding().crc32Combine(crc1, crc2, len2);
 }
 
-/**
- * Hash `length` bytes of the open file `fd` from `offset`, read on a thread of the pool (the
- * bytes never cross into JavaScript); an update like {@link hashUpdate}. A file that ends
- * first rejects with code ENODATA.
- */
+/** Hash `length` bytes of the open file `fd` from `offset`: {@link hashUpdate} of that one span. */
 export function hashFile(hasher: NativeHasher, fd: number, offset: number, length: number): Promise<void> {
-  return binding().hashFile(hasher, fd, offset, length);
+  return binding().hashUpdate(hasher, [[fd, offset, length]]);
 }
 
 // ---------------------------------------------------------------------------
@@ -761,6 +770,134 @@ export function hashFile(hasher: NativeHasher, fd: number, offset: number, lengt
  */
 export function copyFileRange(srcFd: number, srcOffset: number, length: number, dstFd: number): Promise<void> {
   return binding().copyFileRange(srcFd, srcOffset, length, dstFd);
+}
+
+/**
+ * A hint, on a thread of the pool: the first `lengths[i]` bytes of each regular file
+ * `names[i]` in `dirfd` are read into the page cache in the background (posix_fadvise
+ * WILLNEED), so that the disk reads many at once, ahead of the copy that needs them. A name
+ * that cannot be opened is passed over (the hint changes nothing a later read sees). Keep
+ * `dirfd` open until the promise settles.
+ */
+export function prefetchAt(dirfd: number, names: readonly PathArg[], lengths: Float64Array): Promise<void> {
+  return binding().prefetchAt(dirfd, names, lengths);
+}
+
+/**
+ * Make regular file `dstName` in `dstDirfd` from the `size` bytes of regular file `srcName`
+ * in `srcDirfd`, on a thread of the pool: the source opened without following a symlink and
+ * checked to be still inode `srcIno` of `size` bytes (else code ESTALE), the new file created
+ * O_EXCL, the bytes copied in the kernel (copy_file_range: a reflink where the file system
+ * shares blocks), then owner, mode, attributes and times as {@link applyFile} sets them.
+ * Resolves to the new file's fd, open for reading: the caller closes it. Keep both directory
+ * fds open until the promise settles.
+ */
+export function applyCopy(
+  srcDirfd: number,
+  srcName: PathArg,
+  srcIno: bigint,
+  size: number,
+  dstDirfd: number,
+  dstName: PathArg,
+  meta: Float64Array,
+  xattrs: EntryXattrs = null,
+): Promise<number> {
+  return binding().applyCopy(srcDirfd, srcName, srcIno, size, dstDirfd, dstName, meta, xattrs);
+}
+
+// ---------------------------------------------------------------------------
+// the plain lane of a recorded upper copy (upper.c)
+
+/** Numbers per entry of {@link scanDir}'s `info`, and where each is. */
+export const SCAN_SLOTS = 18;
+export const SCAN = {
+  nameOff: 0,
+  nameLen: 1,
+  mode: 2,
+  uid: 3,
+  gid: 4,
+  size: 5,
+  atimeSec: 6,
+  atimeNsec: 7,
+  mtimeSec: 8,
+  mtimeNsec: 9,
+  nlink: 10,
+  rdevMajor: 11,
+  rdevMinor: 12,
+  inoHi: 13,
+  inoLo: 14,
+  devHi: 15,
+  devLo: 16,
+  /** Bytes of the entry's attribute list (0: it has none). */
+  xattrBytes: 17,
+} as const;
+
+/** A directory's entries as {@link scanDir} read them: names concatenated, {@link SCAN_SLOTS} numbers each. */
+export interface ScannedDir {
+  names: Buffer;
+  info: Float64Array;
+}
+
+/**
+ * Every entry of directory `dirfd` (not `.`, `..`), stat'ed without following symlinks, with
+ * the size of its own attribute list, in one call; sorted as a layer lists them: by the
+ * bytes of the name in the archive, a character device 0:0 (a whiteout) as `.wh.NAME`.
+ */
+export function scanDir(dirfd: number): ScannedDir {
+  return binding().scanDir(dirfd);
+}
+
+/** An entry of a {@link scanDir} result as a {@link NativeStat} (what fstatat gives). */
+export function scannedStat(info: Float64Array, i: number): NativeStat {
+  const o = i * SCAN_SLOTS;
+  const n = (k: number): number => info[o + k]!;
+  const big = (hi: number, lo: number): bigint => (BigInt(n(hi)) << 32n) | BigInt(n(lo));
+  const ns = (sec: number, nsec: number): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+  return {
+    dev: big(SCAN.devHi, SCAN.devLo),
+    ino: big(SCAN.inoHi, SCAN.inoLo),
+    mode: n(SCAN.mode),
+    nlink: n(SCAN.nlink),
+    uid: n(SCAN.uid),
+    gid: n(SCAN.gid),
+    rdevMajor: n(SCAN.rdevMajor),
+    rdevMinor: n(SCAN.rdevMinor),
+    size: n(SCAN.size),
+    blocks: 0,
+    atimeSec: n(SCAN.atimeSec),
+    atimeNsec: n(SCAN.atimeNsec),
+    mtimeSec: n(SCAN.mtimeSec),
+    mtimeNsec: n(SCAN.mtimeNsec),
+    ctimeSec: 0,
+    ctimeNsec: 0,
+    atimeNs: ns(n(SCAN.atimeSec), n(SCAN.atimeNsec)),
+    mtimeNs: ns(n(SCAN.mtimeSec), n(SCAN.mtimeNsec)),
+    ctimeNs: 0n,
+  };
+}
+
+/**
+ * Entries `idx` of a {@link scanDir} result of `srcDirfd`, each a regular file with one link
+ * and no attributes whose archive name `prefix` + name is at most 100 bytes of ASCII and whose
+ * owner, size and mtime (clamped to `clamp` when it is 0 or more) fit ustar's fields: their
+ * ustar headers, as src/tar/writer.ts encodes them, each followed by its padding, are written
+ * into `out` at the call (header k at the sum of 512 + padding of those before it; an entry
+ * that is not so is a TypeError and nothing is done); then, on a thread of the pool, each is
+ * made in `dstDirfd` as {@link applyCopy} makes a file (no attributes). Resolves to the new
+ * files' fds, open for reading, the caller's to close; a failure closes those made and rejects
+ * with the errno error, `index` the entry that failed. Keep both directory fds open until it settles.
+ */
+export function copyPlainRun(
+  srcDirfd: number,
+  dstDirfd: number,
+  prefix: Uint8Array,
+  names: Uint8Array,
+  info: Float64Array,
+  idx: Int32Array,
+  clamp: number,
+  out: Uint8Array,
+): Promise<Int32Array> {
+  return binding().copyPlainRun(srcDirfd, dstDirfd, prefix, names, info, idx, clamp, out);
 }
 
 // ---------------------------------------------------------------------------
