@@ -42,7 +42,7 @@ import type { Readable } from 'node:stream';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError, InvalidArgumentError, errnoCode } from '../errors.js';
-import { RuntimeFailure, exitCodeFor, type RuntimeName } from '../runtime/oci-runtime.js';
+import { RuntimeFailure, exitCodeFor, lastRuntimeError, type RuntimeName } from '../runtime/oci-runtime.js';
 import { processRunning, processStartTime } from '../process.js';
 
 /** The OCI runtime conmon runs: its name (for messages), binary, and `--root` (CliRuntime's `root`: `${stateDir}/${name}`). */
@@ -267,19 +267,7 @@ function runtimeLogError(file: string): string | undefined {
     if (errnoCode(e) === 'ENOENT') return undefined;
     throw e;
   }
-  let last: string | undefined;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const entry = JSON.parse(line) as { level?: unknown; msg?: unknown };
-      if ((entry.level === 'error' || entry.level === 'fatal') && typeof entry.msg === 'string') last = entry.msg;
-    } catch (e) {
-      // A line that is not JSON is the runtime's plain text.
-      if (!(e instanceof SyntaxError)) throw e;
-      last = line.trim();
-    }
-  }
-  return last;
+  return lastRuntimeError(text);
 }
 
 function readPid(file: string): number | undefined {

@@ -120,6 +120,25 @@ export function exitCodeFor(message: string): number {
   return 125;
 }
 
+/**
+ * The last error a runtime logged in its `--log` file (JSON lines, `level` error or fatal; a
+ * line that is not JSON — an old runtime's plain text — is the message itself).
+ */
+export function lastRuntimeError(text: string): string | undefined {
+  let last: string | undefined;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const entry = JSON.parse(line) as { level?: unknown; msg?: unknown };
+      if ((entry.level === 'error' || entry.level === 'fatal') && typeof entry.msg === 'string') last = entry.msg;
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
+      last = line.trim();
+    }
+  }
+  return last;
+}
+
 /** The runtime commands that start a process: only their failures can be 126 or 127. */
 const STARTS_PROCESS = new Set(['create', 'start', 'run', 'exec']);
 
@@ -186,19 +205,7 @@ abstract class CliRuntime implements OciRuntime {
     } finally {
       rmSync(file, { force: true });
     }
-    let last: string | undefined;
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        const entry = JSON.parse(line) as { level?: unknown; msg?: unknown };
-        if ((entry.level === 'error' || entry.level === 'fatal') && typeof entry.msg === 'string') last = entry.msg;
-      } catch (e) {
-        // A line that is not JSON (an old runtime's plain text) is the message itself.
-        if (!(e instanceof SyntaxError)) throw e;
-        last = line.trim();
-      }
-    }
-    return last;
+    return lastRuntimeError(text);
   }
 
   private failure(what: string, message: string | undefined, fallback: string): RuntimeFailure {
