@@ -619,14 +619,17 @@ describe('bad input', { concurrency: 2 }, () => {
   });
 
   test('save: output paths Docker refuses, each said in one line as Docker says it, no partial archive', async () => {
-    const out = (name: string): string => join(dir.path, name);
-    await failsCleanly(['save', '-o', join(dir.path, 'no', 'such', 'x.tar'), 'base:1'], /^failed to save image: invalid output path: directory ".*\/no\/such" does not exist$/);
+    // Its own directory: the suite runs two tests at once, and the other's saves write temporaries into dir.path.
+    const own = join(dir.path, 'save-outputs');
+    await mkdir(own, { recursive: true });
+    const out = (name: string): string => join(own, name);
+    await failsCleanly(['save', '-o', join(own, 'no', 'such', 'x.tar'), 'base:1'], /^failed to save image: invalid output path: directory ".*\/no\/such" does not exist$/);
     await failsCleanly(['save', '-o', '/etc/passwd/x.tar', 'base:1'], /^failed to save image: stat \/etc\/passwd\/x\.tar: not a directory$/);
     await failsCleanly(['save', '-o', '/dev/null', 'base:1'], /^failed to save image: invalid output path: "\/dev\/null" must be a directory or a regular file: got a device$/);
     await failsCleanly(['save', '-o', '/proc/x.tar', 'base:1'], /^open \/proc\/\.x\.tar\.cairn-\d+: no such file or directory$/);
     await mkdir(out('a-directory'), { recursive: true });
     await failsCleanly(['save', '-o', out('a-directory'), 'base:1'], /^rename .*\.a-directory\.cairn-\d+ .*a-directory: file exists$/);
-    assert.deepEqual(readdirSync(dir.path).filter((n) => n.includes('.cairn-')), [], 'no temporary file is left');
+    assert.deepEqual(readdirSync(own).filter((n) => n.includes('.cairn-')), [], 'no temporary file is left');
   });
 
   test('load, import: a directory, a file that is not readable as asked', async () => {
