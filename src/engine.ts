@@ -664,7 +664,10 @@ export class Cairn {
     const { CairnError } = await import('./errors.js');
     try {
       const rec = await this.container(ref);
-      await (await import('./container/lifecycle.js')).killContainer(this.store, rec, signal);
+      const { imageConfigOf } = await import('./container/prepare.js');
+      const configured = rec.settings.create.stopSignal ?? (await imageConfigOf(this.store, rec))?.StopSignal;
+      const stopSignal = configured === undefined || configured === '' ? undefined : ((configured.startsWith('SIG') ? configured : `SIG${configured}`) as NodeJS.Signals);
+      await (await import('./container/lifecycle.js')).killContainer(this.store, rec, signal, stopSignal !== undefined ? { stopSignal } : {});
     } catch (e) {
       if (!(e instanceof CairnError)) throw e;
       throw new CairnError(e.code, `Cannot kill container: ${ref}: ${e.message}`, { cause: e, exitCode: e.exitCode });

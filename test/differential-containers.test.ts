@@ -734,3 +734,23 @@ test('health: a container with a check starts as "health: starting"', async () =
   await same(['inspect', '-f', '{{json .State.Health}} {{.State.Health.Status}} {{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}}', name]);
   await same(['rm', '-f', name]);
 });
+
+test('kill of a paused container thaws it as Docker does; attach waits for the end and takes its code', async () => {
+  const a = `${P}-pkill`;
+  await make(a, ['run', '-d', ...NET, '--stop-signal', 'USR1', '--name', a, IMAGE, 'sleep', '1000']);
+  const status = (): Promise<RunResult> => same(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', a]);
+  await same(['pause', a]);
+  await same(['kill', '-s', 'TERM', a]);
+  await status();
+  await same(['kill', '-s', 'USR1', a]);
+  await status();
+  await same(['pause', a]);
+  await same(['kill', a]);
+  await status();
+  await same(['rm', a]);
+  const b = `${P}-attach2`;
+  await make(b, ['run', '-d', ...NET, '--name', b, IMAGE, 'sh', '-c', 'sleep 1; echo late; echo late-err >&2; exit 6']);
+  await same(['attach', b]);
+  await same(['attach', b]);
+  await same(['rm', b]);
+});
