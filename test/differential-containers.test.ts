@@ -754,3 +754,21 @@ test('kill of a paused container thaws it as Docker does; attach waits for the e
   await same(['attach', b]);
   await same(['rm', b]);
 });
+
+// --- flags as pflag reads them; run -a -------------------------------------------------------------
+
+const FLAGS: Array<[string[], Options?]> = [
+  [['run', '--rm', '-a', 'stdout', ...NET, IMAGE, 'sh', '-c', 'echo o; echo e >&2; exit 2']],
+  [['run', '--rm', '-a', 'stderr', ...NET, IMAGE, 'sh', '-c', 'echo o; echo e >&2']],
+  [['run', '--rm', '-a', 'STDOUT', '-a', 'stderr', ...NET, IMAGE, 'sh', '-c', 'echo o; echo e >&2']],
+  [['run', '--rm', '-a', 'bogus', ...NET, IMAGE, 'true']],
+  [['run', '--detach=false', '--rm=true', ...NET, IMAGE, 'sh', '-c', 'echo $0 --rm=false', '-x=1']],
+  [['run', '--rm=maybe', ...NET, IMAGE, 'true']],
+  [['run', '-i', '--rm', ...NET, IMAGE, 'cat'], { input: 'through run -i\n' }],
+  [['run', '--rm', ...NET, IMAGE, 'cat'], { input: 'not given without -i\n' }],
+  [['ps', '-a=true', '-q=false', '--no-trunc=false', '--format', '{{.Names}}', ...mine]],
+  [['ps', '--all=maybe']],
+  [['stop', '-t=x', C.running]],
+  [['commit', '--pause=no', C.changed]],
+];
+for (const [args, opts] of FLAGS) test(`flags: ${args.join(' ')}`, () => same(args, opts).then(() => undefined));
