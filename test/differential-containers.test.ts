@@ -770,5 +770,11 @@ const FLAGS: Array<[string[], Options?]> = [
   [['ps', '--all=maybe']],
   [['stop', '-t=x', C.running]],
   [['commit', '--pause=no', C.changed]],
+  // a terminal asked for with stdin, and none here (the test's stdin is not one)
+  [['run', '-it', '--rm', ...NET, IMAGE, 'true']],
+  [['run', '-t', '--rm', ...NET, IMAGE, 'true']],
+  [['exec', '-it', C.running, 'true']],
+  [['exec', '-it', 'nosuch', 'true']],
+  [['exec', '-it', C.exited, 'true']],
 ];
 for (const [args, opts] of FLAGS) test(`flags: ${args.join(' ')}`, () => same(args, opts).then(() => undefined));

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { Cairn } from '../../engine.js';
 import { CairnError, NotFoundError } from '../../errors.js';
 import { containerError, createOptionsFromFlags, reportFlagError, type CreateFlags } from '../container-flags.js';
-import { out, withCairn } from '../context.js';
+import { checkTty, out, withCairn } from '../context.js';
 import { ensureImage } from './create.js';
 
 interface RunFlags extends CreateFlags {
@@ -30,6 +30,7 @@ export async function run(program: Command, cmd: Command, image: string, args: s
     throw e;
   }
   const settings = options;
+  if (!o.detach) checkTty(settings.attachStdin, settings.tty);
   await withCairn(program, async (cairn) => {
     let rec;
     try {
