@@ -14,8 +14,15 @@
  *   IDs made here (commit: each engine's own creation time);
  * - relative times and dates (`T`, `DATE`), and, for tables whose widths depend on them, the
  *   padding between columns (tables without times are compared byte for byte).
- * Where cairn cannot match Docker (the OCI runtime's own words, crun's /dev/core), the case
- * compares what can be compared and says why.
+ * Where cairn cannot match Docker, the case compares what can be compared and says why:
+ * - the OCI runtime's own words (runc's, crun's) when a command cannot start; crun's own line
+ *   also reaches stderr; Docker's exec prints runc's on stdout (the exec's stream);
+ * - crun makes /dev/core; Docker's ps -s virtual size counts the image's files, cairn its tar
+ *   bytes (issue 14's sizes); Docker names its overlay directory in a cp error;
+ * - a directory holding mount points is archived by `cp` from the root filesystem alone;
+ * - a start that fails leaves nothing in cairn (issue 11), a Created container in Docker
+ *   (`--rm` is used where that would show).
+ * The docker daemon may be shared: only what this run made (names with its prefix) is removed.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
