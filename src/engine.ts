@@ -9,6 +9,7 @@
  * only lists images starts fast.
  */
 import type { Readable } from 'node:stream';
+import { NotFoundError } from './errors.js';
 import type { Digest } from './digest/digest.js';
 import { listImages, listTags, tagsOf } from './metadata/records.js';
 import { containersOfVolume } from './container/records.js';
@@ -585,7 +586,16 @@ export class Cairn {
     if (rec.state.monitor?.kind !== 'conmon') throw new ConflictError(`container ${rec.name} runs in the foreground of another cairn process: its output is there`);
     const { containerFiles } = await import('./container/files.js');
     const { attachStdio } = await import('./container/attach.js');
-    const r = await attachStdio(containerFiles(this.store.root, rec.id).bundle, opts);
+    let r;
+    try {
+      r = await attachStdio(containerFiles(this.store.root, rec.id).bundle, opts);
+    } catch (e) {
+      // it ended between the look at its state and the attach (its conmon gone): its exit code, as Docker's attach gives it
+      if (!(e instanceof NotFoundError)) throw e;
+      const done = await this.waitContainer(rec.id);
+      if (done.state.status === 'running' || done.state.status === 'paused') throw e;
+      return { detached: false, exitCode: done.state.exitCode };
+    }
     if (r.detached) return r;
     const done = await this.waitContainer(rec.id);
     return { detached: false, exitCode: done.state.exitCode };
