@@ -27,7 +27,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAIRN, busyboxRunTar, cairn, makeDockerArchive, tempDir, unmountUnder, type RunResult } from './helpers.js';
 import { DOCKER, ensureDockerd, type DockerDaemon } from './docker.js';
@@ -170,6 +170,7 @@ after(async () => {
       if (left.length > 0) await cairnRun(['rm', '-f', ...left]);
     }
   } finally {
+    if (root !== undefined) endLeftovers(root);
     await daemon?.stop();
     if (dir !== undefined) {
       unmountUnder(dir.path);
@@ -177,6 +178,46 @@ after(async () => {
     }
   }
 });
+
+/** ENOENT and ESRCH: what a process that ended meanwhile leaves a look at it with. */
+function gone(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+/**
+ * The containers of `store` that a failed cleanup left running (cairn could not remove them):
+ * each conmon watching one is found by its command line, its container thawed if frozen, and
+ * its processes killed, so that nothing of this run outlives it.
+ */
+function endLeftovers(store: string): void {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch (e) {
+      if (gone(e)) continue;
+      throw e;
+    }
+    if (!argv[0]?.endsWith('conmon') || !argv.some((a) => a.startsWith(store))) continue;
+    const id = argv[argv.indexOf('-c') + 1] ?? '';
+    const freezer = `/sys/fs/cgroup/freezer/cairn/${id}/freezer.state`;
+    if (id !== '' && existsSync(freezer)) writeFileSync(freezer, 'THAWED');
+    let children: string[] = [];
+    try {
+      children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((c) => c.trim() !== '');
+    } catch (e) {
+      if (!gone(e)) throw e;
+    }
+    for (const child of children) {
+      try {
+        process.kill(Number(child), 'SIGKILL');
+      } catch (e) {
+        if (!gone(e)) throw e;
+      }
+    }
+  }
+}
 
 // --- wrong argument counts: cobra's words, usage line and description, exit 1 -------------------
 
@@ -756,7 +797,7 @@ test('kill of a paused container thaws it as Docker does; attach waits for the e
   await status();
   await same(['rm', a]);
   const b = `${P}-attach2`;
-  await make(b, ['run', '-d', ...NET, '--name', b, IMAGE, 'sh', '-c', 'sleep 1; echo late; echo late-err >&2; exit 6']);
+  await make(b, ['run', '-d', ...NET, '--name', b, IMAGE, 'sh', '-c', 'sleep 3; echo late; echo late-err >&2; exit 6']);
   await same(['attach', b]);
   await same(['attach', b]);
   await same(['rm', b]);
