@@ -26,7 +26,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAIRN, busyboxRunTar, cairn, makeDockerArchive, tempDir, unmountUnder, type RunResult } from './helpers.js';
@@ -55,6 +55,19 @@ function dockerRun(args: string[], input?: string): RunResult {
   const r = spawnSync(DOCKER, args, { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20, ...(input !== undefined ? { input } : { stdio: ['ignore', 'pipe', 'pipe'] }) });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The docker client without waiting for it here (two engines' commands at once). */
+function dockerAsync(args: string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(DOCKER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }
 
 function cairnRun(args: string[], input?: string): Promise<RunResult> {
@@ -804,9 +817,11 @@ test('kill of a paused container thaws it as Docker does; attach waits for the e
   await same(['kill', a]);
   await status();
   await same(['rm', a]);
+  // both attached at once: each container prints after a while, while its engine's attach waits
   const b = `${P}-attach2`;
   await make(b, ['run', '-d', ...NET, '--name', b, IMAGE, 'sh', '-c', 'sleep 3; echo late; echo late-err >&2; exit 6']);
-  await same(['attach', b]);
+  const [d, c] = await Promise.all([dockerAsync(['attach', b]), cairnRun(['attach', b])]);
+  assert.deepEqual(c, d);
   await same(['attach', b]);
   await same(['rm', b]);
 });
