@@ -847,5 +847,11 @@ const FLAGS: Array<[string[], Options?]> = [
   [['exec', '-it', C.running, 'true']],
   [['exec', '-it', 'nosuch', 'true']],
   [['exec', '-it', C.exited, 'true']],
+  // --network given more than once
+  [['run', '--rm', '--network', 'none', '--network', 'none', IMAGE, 'true']],
+  // dockerd lists the networks from a Go map (any order): the list is compared as a set
+  [['run', '--rm', '--network', 'host', '--network', 'none', IMAGE, 'true'], { mask: [[/endpoints: (host, none|none, host)/, 'endpoints: host+none']] }],
+  [['create', '--network', 'none', '--network', 'host', IMAGE, 'true'], { mask: [[/endpoints: (host, none|none, host)/, 'endpoints: host+none']] }],
+  [['run', '--rm', '--network', '', IMAGE, 'true']],
 ];
 for (const [args, opts] of FLAGS) test(`flags: ${args.join(' ')}`, () => same(args, opts).then(() => undefined));

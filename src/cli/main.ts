@@ -201,7 +201,7 @@ function containerFlags(c: Command): Command {
     .option('--memory-swap <bytes>', "swap limit equal to memory plus swap: '-1' to enable unlimited swap")
     .option('--mount <mount>', 'attach a filesystem mount to the container', collect, [])
     .option('--name <name>', 'assign a name to the container')
-    .option('--network <network>', 'connect a container to a network (host, none)')
+    .option('--network <network>', 'connect a container to a network (host, none)', collect, [])
     .option('--no-healthcheck', 'disable any container-specified HEALTHCHECK')
     .option('--pids-limit <n>', 'tune container pids limit (set -1 for unlimited)')
     .option('--platform <platform>', 'set platform if server is multi-platform capable')
