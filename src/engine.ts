@@ -9,6 +9,7 @@
  * only lists images starts fast.
  */
 import type { Readable } from 'node:stream';
+import { NotFoundError } from './errors.js';
 import type { Digest } from './digest/digest.js';
 import { listImages, listTags, tagsOf } from './metadata/records.js';
 import { containersOfVolume } from './container/records.js';
@@ -616,7 +617,16 @@ export class Cairn {
     if (rec.state.monitor?.kind !== 'conmon') throw new ConflictError(`container ${rec.name} runs in the foreground of another cairn process: its output is there`);
     const { containerFiles } = await import('./container/files.js');
     const { attachStdio } = await import('./container/attach.js');
-    const r = await attachStdio(containerFiles(this.store.root, rec.id).bundle, opts);
+    let r;
+    try {
+      r = await attachStdio(containerFiles(this.store.root, rec.id).bundle, opts);
+    } catch (e) {
+      // it ended between the look at its state and the attach (its conmon gone): its exit code, as Docker's attach gives it
+      if (!(e instanceof NotFoundError)) throw e;
+      const done = await this.waitContainer(rec.id);
+      if (done.state.status === 'running' || done.state.status === 'paused') throw e;
+      return { detached: false, exitCode: done.state.exitCode };
+    }
     if (r.detached) return r;
     const done = await this.waitContainer(rec.id);
     return { detached: false, exitCode: done.state.exitCode };
@@ -695,7 +705,10 @@ export class Cairn {
     const { CairnError } = await import('./errors.js');
     try {
       const rec = await this.container(ref);
-      await (await import('./container/lifecycle.js')).killContainer(this.store, rec, signal);
+      const { imageConfigOf } = await import('./container/prepare.js');
+      const configured = rec.settings.create.stopSignal ?? (await imageConfigOf(this.store, rec))?.StopSignal;
+      const stopSignal = configured === undefined || configured === '' ? undefined : ((configured.startsWith('SIG') ? configured : `SIG${configured}`) as NodeJS.Signals);
+      await (await import('./container/lifecycle.js')).killContainer(this.store, rec, signal, stopSignal !== undefined ? { stopSignal } : {});
     } catch (e) {
       if (!(e instanceof CairnError)) throw e;
       throw new CairnError(e.code, `Cannot kill container: ${ref}: ${e.message}`, { cause: e, exitCode: e.exitCode });

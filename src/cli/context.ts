@@ -73,3 +73,8 @@ export function intFlag(cmd: Command, flag: string, value: string): number {
     throw e;
   }
 }
+
+/** Docker's CLI refuses a terminal for a container when its own input is none (CheckTty): said bare, exit 1. */
+export function checkTty(attachStdin: boolean, tty: boolean): void {
+  if (attachStdin && tty && !process.stdin.isTTY) throw new CairnError('failed-precondition', 'the input device is not a TTY', { bare: true });
+}

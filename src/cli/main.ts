@@ -8,6 +8,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CairnError, errorLine } from '../errors.js';
 import { VERSION } from './version.js';
+import { flagError } from './context.js';
+import { parseGoBool } from '../container/units.js';
+import { goQuote } from '../template/fmt.js';
 import type { DriverName } from '../snapshot/types.js';
 
 export interface GlobalOptions {
@@ -173,6 +176,7 @@ function logoutCommand(c: Command): Command {
 
 /** `create`'s and `run`'s flags (Docker's names). */
 function containerFlags(c: Command): Command {
+  PASS_THROUGH.add(c);
   return c
     .helpOption('--help', 'display help for command')
     .passThroughOptions()
@@ -197,7 +201,7 @@ function containerFlags(c: Command): Command {
     .option('--memory-swap <bytes>', "swap limit equal to memory plus swap: '-1' to enable unlimited swap")
     .option('--mount <mount>', 'attach a filesystem mount to the container', collect, [])
     .option('--name <name>', 'assign a name to the container')
-    .option('--network <network>', 'connect a container to a network (host, none)')
+    .option('--network <network>', 'connect a container to a network (host, none)', collect, [])
     .option('--no-healthcheck', 'disable any container-specified HEALTHCHECK')
     .option('--pids-limit <n>', 'tune container pids limit (set -1 for unlimited)')
     .option('--platform <platform>', 'set platform if server is multi-platform capable')
@@ -278,8 +282,9 @@ function containerCommands(program: Command, container: Command): void {
       .option('-s, --signal <signal>', 'signal to send to the container', 'KILL')
       .action(lazy(() => import('./commands/kill.js'))),
   );
-  both('exec', (c) =>
-    c
+  both('exec', (c) => {
+    PASS_THROUGH.add(c);
+    return c
       .description('Run a command in a running container')
       .usage('[OPTIONS] CONTAINER COMMAND [ARG...]')
       .passThroughOptions()
@@ -293,8 +298,8 @@ function containerCommands(program: Command, container: Command): void {
       .option('-t, --tty', 'allocate a pseudo-TTY')
       .option('-u, --user <user>', 'username or UID (format: <name|uid>[:<group|gid>])')
       .option('-w, --workdir <dir>', 'working directory inside the container')
-      .action(lazy(() => import('./commands/exec.js'))),
-  );
+      .action(lazy(() => import('./commands/exec.js')));
+  });
   both('pause', (c) =>
     c
       .description('Pause all processes within one or more containers')
@@ -317,15 +322,16 @@ function containerCommands(program: Command, container: Command): void {
       .argument('<name>')
       .action(lazy(() => import('./commands/rename.js'))),
   );
-  both('top', (c) =>
-    c
+  both('top', (c) => {
+    PASS_THROUGH.add(c);
+    return c
       .description('Display the running processes of a container')
       .usage('CONTAINER [ps OPTIONS]')
       .passThroughOptions()
       .argument('<container>')
       .argument('[options...]')
-      .action(lazy(() => import('./commands/top.js'))),
-  );
+      .action(lazy(() => import('./commands/top.js')));
+  });
   both('port', (c) =>
     c
       .description('List port mappings or a specific mapping for the container')
@@ -643,26 +649,80 @@ function allCommands(c: Command): Command[] {
 /**
  * Docker's boolean flags that also take a value (`--pause=false`, `-p=0`): given alone they
  * mean true and never take the next word. Declared to commander with a value; written here
- * `--long=VALUE` after the command, so that `-p CONTAINER` stays a flag and a name.
+ * `--long=VALUE`, so that `-p CONTAINER` stays a flag and a name.
  */
 const BOOL_FLAGS = new WeakMap<Command, Array<{ short: string; long: string }>>();
 
-function boolFlags(program: Command, argv: string[]): string[] {
-  const cmd = commandOf(program, argv);
-  const flags = cmd === undefined ? undefined : BOOL_FLAGS.get(cmd);
-  if (flags === undefined) return argv;
-  return argv.map((a) => {
-    for (const f of flags) {
-      if (a === f.short || a === f.long) return `${f.long}=true`;
-      if (a.startsWith(`${f.short}=`) || a.startsWith(`${f.long}=`)) return `${f.long}=${a.slice(a.indexOf('=') + 1)}`;
-    }
-    return a;
-  });
-}
+/** Commands whose first argument ends their options: what follows is the container's command (`run IMAGE CMD...`). */
+const PASS_THROUGH = new WeakSet<Command>();
 
-/** Docker accepts `-H=false`; commander wants `-H false`. */
-function normaliseArgv(argv: string[]): string[] {
-  return argv.flatMap((a) => (/^-[A-Za-z]=/.test(a) ? [a.slice(0, 2), a.slice(3)] : [a]));
+/**
+ * The command line as commander should read it, written from Docker's (pflag's) forms, up to
+ * where a command's own arguments begin (`run IMAGE --rm=false` keeps the container's words):
+ * `-H=false` becomes `-H false`; a boolean flag given `=VALUE` becomes the flag (true) or
+ * nothing (false), a value that is not Go's bool the flag parser's error; a BOOL_FLAGS flag
+ * given alone becomes `--long=true`.
+ */
+function dockerArgv(program: Command, argv: string[]): string[] {
+  let cmd: Command = program;
+  const out: string[] = [];
+  let i = 0;
+  // the global options and the command's words
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--root' || a === '--storage-driver' || a === '--storage-opt') {
+      out.push(a, ...(i + 1 < argv.length ? [argv[++i]!] : []));
+      continue;
+    }
+    if (a.startsWith('-')) {
+      // the program's own flags come before the command; after it, the command's
+      if (cmd !== program) break;
+      out.push(a);
+      continue;
+    }
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) break;
+    cmd = sub;
+    out.push(a);
+  }
+  const valueFlags = BOOL_FLAGS.get(cmd) ?? [];
+  const options = [...cmd.options, ...program.options];
+  const find = (name: string): Option | undefined => options.find((o) => o.long === name || o.short === name);
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') {
+      if (PASS_THROUGH.has(cmd)) {
+        out.push(...argv.slice(i));
+        break;
+      }
+      out.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a : a.slice(0, eq);
+    const value = eq < 0 ? undefined : a.slice(eq + 1);
+    const special = valueFlags.find((f) => f.short === name || f.long === name);
+    if (special !== undefined) {
+      out.push(`${special.long}=${value ?? 'true'}`);
+      continue;
+    }
+    const opt = find(name);
+    if (opt !== undefined && value !== undefined && !opt.required && !opt.optional) {
+      const b = parseGoBool(value);
+      if (b === undefined) throw flagError(cmd, opt.flags, value, `strconv.ParseBool: parsing ${goQuote(value)}: invalid syntax`);
+      if (b) out.push(opt.long ?? name);
+      continue;
+    }
+    if (value !== undefined && /^-[A-Za-z]$/.test(name)) out.push(name, value);
+    else out.push(a);
+    // a flag that takes a value takes the next word
+    if (opt !== undefined && value === undefined && opt.required && i + 1 < argv.length) out.push(argv[++i]!);
+  }
+  return out;
 }
 
 function commandPath(argv: string[]): string {
@@ -728,7 +788,14 @@ function lastResort(debug: () => boolean): void {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram(topLevelCommand(normaliseArgv(argv)));
   lastResort(() => program.opts<GlobalOptions>().debug === true);
-  const args = normaliseArgv(boolFlags(program, argv));
+  let args: string[];
+  try {
+    args = dockerArgv(program, argv);
+  } catch (e) {
+    if (!(e instanceof CairnError)) throw e;
+    process.stderr.write(`${errorLine(e)}\n`);
+    return e.exitCode;
+  }
   try {
     await program.parseAsync(args, { from: 'user' });
     return 0;

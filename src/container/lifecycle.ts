@@ -149,14 +149,25 @@ export function stopSignalOf(rec: ContainerRecord, imageStopSignal: string | und
 
 /**
  * Send `signal` to a running container's process (the caller says which container it failed
- * to kill, as Docker does); with SIGKILL, return once it has stopped, as Docker's kill does.
+ * to kill, as Docker does); with SIGKILL, return once it has stopped, as Docker's kill does. A
+ * paused one is thawed as Docker thaws it (`stopSignal`: the one the container was configured
+ * with, if any).
  */
-export async function killContainer(store: Store, rec: ContainerRecord, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+export async function killContainer(store: Store, rec: ContainerRecord, signal: NodeJS.Signals = 'SIGKILL', opts: { stopSignal?: NodeJS.Signals } = {}): Promise<void> {
   const now = await refresh(store, rec);
   if (!isLive(now.state.status)) throw new ConflictError(`Container ${rec.id} is not running`);
   const rt = runtimeOf(store, rec);
-  // A paused container cannot take a signal until it is thawed (Docker kills it anyway with SIGKILL).
   await rt.kill(rec.id, signal, { all: signal === 'SIGKILL' });
+  // Docker thaws a paused container for SIGKILL, for its stop signal, and for any signal when it has none
+  if (now.state.status === 'paused' && (signal === 'SIGKILL' || opts.stopSignal === undefined || opts.stopSignal === signal)) {
+    try {
+      await rt.resume(rec.id);
+    } catch (e) {
+      // killed meanwhile (SIGKILL ends a frozen container too): nothing to thaw
+      if (rt.exists(rec.id) && (await rt.state(rec.id)).status !== 'stopped') throw e;
+    }
+    writeTx(store.db, () => setStateIf(store.db, rec.id, 'paused', { ...now.state, status: 'running' }));
+  }
   // Docker's kill with SIGKILL returns once the container has stopped (its state says so)
   if (signal === 'SIGKILL') await waitContainer(store, rec.id);
 }

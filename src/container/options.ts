@@ -91,7 +91,8 @@ export interface RawCreateFlags {
   init?: boolean;
   rm?: boolean;
   restart?: string;
-  network?: string;
+  /** `--network`, each time it was given (a string: once). */
+  network?: string | readonly string[];
   platform?: string;
   runtime?: string;
   stopSignal?: string;
@@ -566,7 +567,11 @@ export function parseCreateFlags(raw: RawCreateFlags, env: CreateEnv): CreateOpt
   });
   const autoRemove = raw.rm === true;
   if (autoRemove && !isNoRestart(restartPolicy)) throw clientError('Conflicting options: --restart and --rm');
-  if (raw.network !== undefined && raw.network.trim() === '') throw clientError('no name set for network');
+  const networks = raw.network === undefined ? [] : typeof raw.network === 'string' ? [raw.network] : [...raw.network];
+  for (const [i, n] of networks.entries()) {
+    if (n.trim() === '') throw clientError('no name set for network');
+    if (networks.indexOf(n) !== i) throw clientError(`network ${goQuote(n)} is specified multiple times`);
+  }
   if (detach && attach.length > 0) throw clientError('Conflicting options: -a and -d', 1);
   const platform = raw.platform === undefined || raw.platform === '' ? undefined : parsePlatformFlag(raw.platform);
   if (raw.hostname !== undefined) checkHostname(raw.hostname);
@@ -601,7 +606,9 @@ export function parseCreateFlags(raw: RawCreateFlags, env: CreateEnv): CreateOpt
 
   // 4. What cairn cannot do (yet).
   if (!isNoRestart(restartPolicy)) throw restartRefusal(restartPolicy);
-  const network = parseNetwork(raw.network);
+  // dockerd connects a container to one network only when it is host or none (cairn's only ones)
+  if (networks.length > 1) throw daemonError(`Container cannot be connected to network endpoints: ${networks.join(', ')}`);
+  const network = parseNetwork(networks[0]);
 
   const ulimits = [...ulimitMap.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const openStdin = raw.interactive === true;

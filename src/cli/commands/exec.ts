@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { Cairn } from '../../engine.js';
 import { CairnError } from '../../errors.js';
 import { envFromFiles } from '../container-flags.js';
-import { withCairn } from '../context.js';
+import { checkTty, withCairn } from '../context.js';
 
 interface ExecFlags {
   detach?: boolean;
@@ -53,6 +53,11 @@ async function execIn(cairn: Cairn, container: string, args: string[], o: ExecFl
     tty: o.tty ?? false,
   };
   const tty = (o.tty ?? false) && !o.detach;
+  // Docker's CLI: a terminal needs one here — checked once the container is known to exist (that error first)
+  if (tty && o.interactive && !process.stdin.isTTY) {
+    await cairn.container(container);
+    checkTty(true, true);
+  }
   const proc = await cairn.exec(container, opts, o.detach ? 'ignore' : tty ? 'inherit' : 'pipe', o.detach ?? false);
   const forward = (sig: NodeJS.Signals) => proc.signal(sig);
   for (const s of FORWARDED) process.on(s, forward);

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { Cairn } from '../../engine.js';
 import { CairnError, NotFoundError } from '../../errors.js';
 import { containerError, createOptionsFromFlags, reportFlagError, type CreateFlags } from '../container-flags.js';
-import { out, withCairn } from '../context.js';
+import { checkTty, out, withCairn } from '../context.js';
 import { ensureImage } from './create.js';
 
 interface RunFlags extends CreateFlags {
@@ -30,6 +30,7 @@ export async function run(program: Command, cmd: Command, image: string, args: s
     throw e;
   }
   const settings = options;
+  if (!o.detach) checkTty(settings.attachStdin, settings.tty);
   await withCairn(program, async (cairn) => {
     let rec;
     try {
@@ -57,7 +58,9 @@ export async function run(program: Command, cmd: Command, image: string, args: s
         process.exitCode = await attached(cairn, rec.id, settings.openStdin, true, settings.detachKeys);
         return;
       }
-      process.exitCode = await foreground(cairn, rec.id, settings.tty, settings.openStdin, o.sigProxy !== 'false', true);
+      // Docker's run with -a: only those streams shown; with neither output stream, the ID printed first
+      if (!settings.attachStdout && !settings.attachStderr) out(`${rec.id}\n`);
+      process.exitCode = await foreground(cairn, rec.id, settings.tty, settings.openStdin, o.sigProxy !== 'false', true, { stdout: settings.attachStdout, stderr: settings.attachStderr });
     } catch (e) {
       if (e instanceof CairnError) throw containerError(e, 'run', 'start');
       throw e;
@@ -101,8 +104,12 @@ async function removeQuietly(cairn: Cairn, id: string): Promise<void> {
   }
 }
 
-/** Run container `id` in the foreground; its exit code. With `removeOnFailure` (`run`), a start that fails removes it. */
-export async function foreground(cairn: Cairn, id: string, tty: boolean, interactive: boolean, sigProxy: boolean, removeOnFailure: boolean): Promise<number> {
+/**
+ * Run container `id` in the foreground; its exit code. With `removeOnFailure` (`run`), a start
+ * that fails removes it. `streams`: the output streams shown here (run's `-a`; the others are
+ * still read, and logged).
+ */
+export async function foreground(cairn: Cairn, id: string, tty: boolean, interactive: boolean, sigProxy: boolean, removeOnFailure: boolean, streams: { stdout: boolean; stderr: boolean } = { stdout: true, stderr: true }): Promise<number> {
   let fg;
   try {
     fg = await cairn.startForeground(id, tty ? 'inherit' : 'pipe');
@@ -118,8 +125,14 @@ export async function foreground(cairn: Cairn, id: string, tty: boolean, interac
   const forward = (sig: NodeJS.Signals) => proc.signal(sig);
   if (sigProxy) for (const s of FORWARDED) process.on(s, forward);
   try {
-    if (proc.stdout) proc.stdout.pipe(process.stdout, { end: false });
-    if (proc.stderr) proc.stderr.pipe(process.stderr, { end: false });
+    if (proc.stdout) {
+      if (streams.stdout) proc.stdout.pipe(process.stdout, { end: false });
+      else proc.stdout.resume();
+    }
+    if (proc.stderr) {
+      if (streams.stderr) proc.stderr.pipe(process.stderr, { end: false });
+      else proc.stderr.resume();
+    }
     if (proc.stdin) {
       if (interactive) process.stdin.pipe(proc.stdin);
       else proc.stdin.end();
