@@ -21,6 +21,8 @@
  *   commands run seconds apart);
  * - the storage driver's paths and name in GraphDriver (Docker's /var/lib/docker/overlay2/ID/diff
  *   is cairn's ROOT/snapshots/overlay/N/fs; "overlay2" is cairn's "overlay");
+ * - a layer Docker's rmi now and then releases a moment late (a reference held elsewhere in the
+ *   daemon) and so does not say, where cairn says it;
  * - what differs by construction: the image ID, Created and LastTagTime of an image each engine
  *   imported itself, DockerVersion ("20.10.24+dfsg1" is Debian's build; cairn writes 20.10.24),
  *   the temporary file name in a failed save's message, and the docker-archive's layout (Docker
@@ -93,6 +95,8 @@ const CASES: string[][] = [
   ['tag', 'cairn-nosuch', 'x'],
   ['tag', 'cairn-nosuch', 'UPPER'],
   ['tag', 'UPPER', 'x'],
+  ['tag', '', ''],
+  ['tag', 'cairn-nosuch', ''],
   ['rmi', 'UPPER'],
   ['image', 'inspect', ':x'],
   ['save', '-o', '/no/such/dir/x.tar', 'cairn-nosuch'],
@@ -360,7 +364,16 @@ test('rmi: a parent with children is untagged or refused; the child deletes its 
   await same(['rmi', '-f', fx.base.slice(7, 19)]);
   await same(['images', '-a', '-f', `label=${LABEL}`], { rows: true });
   await same(['rmi', '--no-prune', `${P}-other:1`]);
-  await same(['rmi', `${P}-built:1`]);
+  // Docker now and then keeps a released layer a moment longer (a reference held elsewhere in the
+  // daemon) and does not say it; it is gone afterwards. cairn says it: accepted, and only that.
+  const chain = await both(['rmi', `${P}-built:1`]);
+  const dockerLines = chain.docker.stdout.split('\n');
+  const cairnLines = chain.cairn.stdout.split('\n');
+  const images = new Set([fx.built, ...fx.parents].map((id) => `Deleted: ${id}`));
+  const late = cairnLines.filter((l) => !dockerLines.includes(l));
+  assert.ok(late.every((l) => l.startsWith('Deleted: sha256:') && !images.has(l)), `only layers may be said by cairn alone: ${late.join(', ')}`);
+  assert.deepEqual(cairnLines.filter((l) => !late.includes(l)), dockerLines, 'the rest is Docker\'s, in its order');
+  assert.deepEqual({ ...chain.cairn, stdout: '' }, { ...chain.docker, stdout: '' });
   await same(['images', '-a', '-f', `label=${LABEL}`], { rows: true });
   await same(['rmi', `${P}-nosuch:1`, fx.base]);
 });
