@@ -5,7 +5,8 @@
 import { InvalidArgumentError } from '../errors.js';
 import { applyChanges } from '../image/changes.js';
 import { hostPlatform } from '../oci/platform.js';
-import { dockerReferenceError, parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
+import { docker20ReferenceProblem } from '../image/resolve.js';
+import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
 import { copyImages } from '../transfer/copy.js';
 import type { ByteOrigin } from '../transfer/origin.js';
@@ -26,7 +27,7 @@ export interface ImportOptions {
 
 export async function importImage(store: Store, stream: ByteOrigin, opts: ImportOptions = {}): Promise<StoredImageResult & { tag?: string }> {
   // Docker 20.10's order and words: the name (its client, then its daemon), the changes, the tar.
-  const problem = opts.reference ? dockerReferenceError(opts.reference) : undefined;
+  const problem = opts.reference ? docker20ReferenceProblem(opts.reference) : undefined;
   if (problem !== undefined) throw new InvalidArgumentError(problem);
   const tag = opts.reference ? withDefaultTag(parseNormalizedReference(opts.reference)) : undefined;
   if (tag?.digest) throw new InvalidArgumentError('cannot import digest reference');

@@ -44,10 +44,18 @@ export function resolveImage(db: Db, input: string, wording: ResolveWording = {}
   throw new NotFoundError(`No such image: ${input}`);
 }
 
-/** A name Docker 20.10 does not take as a reference: refused in its words (reference.dockerReferenceError). */
+/**
+ * What Docker 20.10 says of a name it does not take as a reference (ParseNormalizedNamed), or
+ * undefined: reference.dockerReferenceError, and "invalid reference format" for the empty name
+ * (distribution adds "library/" to it, then it does not match).
+ */
+export function docker20ReferenceProblem(input: string): string | undefined {
+  return input === '' ? 'invalid reference format' : dockerReferenceError(input);
+}
+
+/** A name Docker 20.10 does not take as a reference: refused in its words. */
 function checkDocker20(input: string): void {
-  // ParseNormalizedNamed(""): "library/" added, then no match
-  const problem = input === '' ? 'invalid reference format' : dockerReferenceError(input);
+  const problem = docker20ReferenceProblem(input);
   if (problem !== undefined) throw new InvalidArgumentError(problem);
 }
 

@@ -19,9 +19,9 @@ import { shortId } from '../digest/digest.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
 import { childrenOf, deleteImage, deleteRepoDigest, deleteTag, getImage, imageLayers, layerInUse, repoDigestsOf, setTag, tagsOf } from '../metadata/records.js';
-import { dockerReferenceError, parseNormalizedReference, parseReference, withDefaultTag } from '../reference/reference.js';
+import { parseNormalizedReference, parseReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
-import { resolveImage } from './resolve.js';
+import { docker20ReferenceProblem, resolveImage } from './resolve.js';
 import { isImageMounted } from './mount.js';
 
 /**
@@ -50,7 +50,7 @@ export function tagImage(store: Store, source: string, target: string): string {
 export function tagNamesProblem(source: string, target: string): string | undefined {
   // the source may be an ID (ParseAnyReference); the target must be a name
   const idSource = /^([a-f0-9]{64}|sha256:[a-f0-9]{64})$/.test(source);
-  for (const [n, problem] of [[source, idSource ? undefined : dockerReferenceError(source)], [target, dockerReferenceError(target)]] as const) {
+  for (const [n, problem] of [[source, idSource ? undefined : docker20ReferenceProblem(source)], [target, docker20ReferenceProblem(target)]] as const) {
     if (problem !== undefined) return `Error parsing reference: ${JSON.stringify(n)} is not a valid repository/tag: ${problem}`;
   }
   if (parseNormalizedReference(target).digest !== undefined) return 'refusing to create a tag with a digest reference';

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { pathOrigin } from '../../transfer/origin.js';
 import { parsePlatform } from '../../oci/platform.js';
-import { dockerReferenceError } from '../../reference/reference.js';
+import { docker20ReferenceProblem } from '../../image/resolve.js';
 import { BareError, checkReadable, sayingBareErrors } from '../bare-errors.js';
 import { out, withCairn } from '../context.js';
 
@@ -19,7 +19,7 @@ export async function run(program: Command, cmd: Command, file: string, referenc
   const o = cmd.opts<Opts>();
   await sayingBareErrors(async () => {
     if (file !== '-') await checkReadable(file);
-    const problem = reference ? dockerReferenceError(reference) : undefined;
+    const problem = reference ? docker20ReferenceProblem(reference) : undefined;
     if (problem !== undefined) throw new BareError(problem);
     await withCairn(program, async (cairn) => {
       const source = file === '-' ? process.stdin : await pathOrigin(file);

@@ -20,6 +20,7 @@ async function outputPathProblem(path: string): Promise<string | undefined> {
       await stat(dir);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return `invalid output path: directory ${JSON.stringify(dir)} does not exist`;
+      // any other failure is the next stat's to say (Docker checks only for a missing directory here)
     }
   }
   let st;
@@ -32,6 +33,16 @@ async function outputPathProblem(path: string): Promise<string | undefined> {
   if (st.isDirectory() || st.isFile()) return undefined;
   if (st.isCharacterDevice() || st.isBlockDevice()) return `invalid output path: ${JSON.stringify(path)} must be a directory or a regular file: got a device`;
   return undefined;
+}
+
+/** Whether `path` is a directory (not following a symlink); false when there is nothing there. */
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isDirectory();
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return false;
+    throw pathError('lstat', path, e);
+  }
 }
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
@@ -55,7 +66,7 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
       try {
         await cairn.save(images, fh.createWriteStream(), { format: o.format });
         // Go's os.Rename refuses a directory in the way as "file exists".
-        if ((await lstat(output).catch(() => undefined))?.isDirectory()) throw new BareError(`rename ${tmp} ${output}: file exists`);
+        if (await isDirectory(output)) throw new BareError(`rename ${tmp} ${output}: file exists`);
         await rename(tmp, output).catch((e: unknown) => {
           throw new BareError(`rename ${tmp} ${output}: ${errnoText(e)}`, { cause: e });
         });
