@@ -3,9 +3,8 @@
 // The CLI runs from its bundle (dist/cairn.cjs, made by `npm run build`: one file starts faster
 // than ~100 modules), unless the modules were compiled after it (`tsc` alone): then from them.
 // The bundle is compiled with V8's code cache, dist/cairn.cjs.cache: written after a run that
-// had none or whose cache V8 refused (a new bundle, another Node), and again after the first run
-// of each other command, it holds the compiled code of what those runs used, and saves most of
-// compiling it again. This file is CommonJS (see
+// had none or whose cache V8 refused (a new bundle, another Node), it holds the compiled code
+// of what that run used, and saves most of compiling it again. This file is CommonJS (see
 // bin/package.json): an ES module entry point costs Node ~10 ms more to start.
 'use strict';
 const { readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
@@ -22,21 +21,12 @@ function bundleIsCurrent() {
   return b !== undefined && (modules === undefined || b.mtimeMs >= modules.mtimeMs);
 }
 
-/**
- * The bundle's exports, compiled with the code cache when there is a usable one; `save` writes a
- * new one when needed: when there was none or V8 refused it, and when the command that ran is not
- * among those whose runs made it (dist/cairn.cjs.cache.commands) — V8 compiles a function the
- * first time it runs, so a cache written after `images` holds nothing of `commit`'s own code; a
- * cache written after a run holds what that run compiled and what it read from the old cache.
- */
+/** The bundle's exports, compiled with the code cache when there is a usable one; `save` writes a new one when needed. */
 function loadBundle() {
   const cacheFile = `${bundle}.cache`;
-  const commandsFile = `${cacheFile}.commands`;
   let cachedData;
-  let covered = [];
   try {
     cachedData = readFileSync(cacheFile);
-    covered = readFileSync(commandsFile, 'utf8').split('\n').filter((c) => c !== '');
   } catch (e) {
     // none yet, or one this user may not read (written by another user): compiled without it
     if (e.code !== 'ENOENT' && e.code !== 'EACCES' && e.code !== 'EPERM') throw e;
@@ -45,26 +35,15 @@ function loadBundle() {
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle));
   const save = () => {
-    const command = module.exports.commandRan?.();
-    const fresh = cachedData === undefined || script.cachedDataRejected;
-    if (!fresh && (command === undefined || covered.includes(command))) return;
-    const commands = [...(fresh ? [] : covered), ...(command === undefined ? [] : [command])];
+    if (cachedData !== undefined && !script.cachedDataRejected) return;
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
     try {
-      for (const [file, data] of [
-        [cacheFile, script.createCachedData()],
-        [commandsFile, `${commands.join('\n')}\n`],
-      ]) {
-        const tmp = `${file}.${process.pid}.tmp`;
-        try {
-          writeFileSync(tmp, data);
-          renameSync(tmp, file);
-        } finally {
-          rmSync(tmp, { force: true });
-        }
-      }
+      writeFileSync(tmp, script.createCachedData());
+      renameSync(tmp, cacheFile);
     } catch (e) {
       // an installation this user cannot write to runs without the cache
       if (e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EROFS') throw e;
+      rmSync(tmp, { force: true });
     }
   };
   return { main: module.exports.main, save };

@@ -1,8 +1,7 @@
 /**
  * bin/cairn.js and the bundle's code cache (dist/cairn.cjs.cache): written by the first run,
- * kept while V8 accepts it, replaced when V8 refuses it, written again (with its code added)
- * by the first run of each other command, and never a failure where the installation cannot
- * be written. Each test works on a copy of bin/ and the bundle in a
+ * kept while V8 accepts it, replaced when V8 refuses it, and never a failure where the
+ * installation cannot be written. Each test works on a copy of bin/ and the bundle in a
  * temporary directory (node_modules, the addon's build and package.json linked), so the
  * repository's own cache, which other tests use meanwhile, is never touched. Run as root (a
  * read-only bind mount).
@@ -49,32 +48,9 @@ test('the first run writes the code cache, later runs keep it, a refused one is 
     assert.notDeepEqual(readFileSync(cache), Buffer.alloc(4096, 7), 'the refused cache is replaced');
     assert.deepEqual(
       readdirSync(join(root, 'dist')).sort(),
-      ['cairn.cjs', 'cairn.cjs.cache', 'cairn.cjs.cache.commands'],
+      ['cairn.cjs', 'cairn.cjs.cache'],
       'no temporary file is left',
     );
-  } finally {
-    await d.cleanup();
-  }
-});
-
-test("the first run of each command adds its code to the cache; later runs of it keep the cache", async () => {
-  const d = await tempDir();
-  try {
-    const root = install(d.path);
-    const cache = join(root, 'dist', 'cairn.cjs.cache');
-    const commands = join(root, 'dist', 'cairn.cjs.cache.commands');
-    const run = (...args: string[]): void => {
-      const r = spawnSync(process.execPath, [join(root, 'bin', 'cairn.js'), '--root', join(d.path, 'store'), ...args], { encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-    };
-    run('images');
-    assert.equal(readFileSync(commands, 'utf8'), 'images\n');
-    const first = readFileSync(cache);
-    run('images');
-    assert.deepEqual(readFileSync(cache), first, 'a command the cache covers does not write it');
-    run('volume', 'ls');
-    assert.equal(readFileSync(commands, 'utf8'), 'images\nvolume ls\n');
-    assert.ok(readFileSync(cache).length > first.length, "the cache now holds `volume ls`'s code too");
   } finally {
     await d.cleanup();
   }

@@ -663,19 +663,8 @@ function lastResort(debug: () => boolean): void {
   });
 }
 
-/** The path of the command the last main() ran ("commit", "image ls"), for the CLI's code cache (bin/cairn.js). */
-let ran: string | undefined;
-export function commandRan(): string | undefined {
-  return ran;
-}
-
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.hook('preAction', (_root, action) => {
-    const path: string[] = [];
-    for (let c: Command | null = action; c !== null && c.parent !== null; c = c.parent) path.unshift(c.name());
-    ran = path.join(' ');
-  });
   lastResort(() => program.opts<GlobalOptions>().debug === true);
   const args = normaliseArgv(argv);
   try {
