@@ -4,7 +4,11 @@
 // than ~100 modules), unless the modules were compiled after it (`tsc` alone): then from them.
 // The bundle is compiled with V8's code cache, dist/cairn.cjs.cache: written after a run that
 // had none or whose cache V8 refused (a new bundle, another Node), it holds the compiled code
-// of what that run used, and saves most of compiling it again. This file is CommonJS (see
+// of what that run used, and saves most of compiling it again. V8 compiles a function when it
+// first runs, so a cache written by one command lacks what the others run (`run` compiled
+// ~10 ms of its own code with a cache written by `images`): the commands a cache has seen are
+// listed beside it (dist/cairn.cjs.cache.commands), and a run of a command it has not seen
+// writes it again — with everything the old one held and this command's code. This file is CommonJS (see
 // bin/package.json): an ES module entry point costs Node ~10 ms more to start.
 'use strict';
 const { readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
@@ -21,9 +25,34 @@ function bundleIsCurrent() {
   return b !== undefined && (modules === undefined || b.mtimeMs >= modules.mtimeMs);
 }
 
+/** The command `argv` runs (`run`, `image ls`): the words past the global options. */
+function commandOf(argv) {
+  const words = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const a = argv[i];
+    if (a === '--root' || a === '--storage-driver' || a === '--storage-opt') i++;
+    else if (!a.startsWith('-')) words.push(a);
+  }
+  return ['image', 'container', 'volume', 'registry', 'healthcheck'].includes(words[0]) ? words.join(' ') : (words[0] ?? '');
+}
+
+/** The commands whose code the cache holds. */
+function seenCommands(file) {
+  try {
+    const list = JSON.parse(readFileSync(file, 'utf8'));
+    return Array.isArray(list) ? list : [];
+  } catch (e) {
+    // none yet, unreadable, or not JSON (a write cut short): as if no command was seen
+    if (e.code !== undefined && e.code !== 'ENOENT' && e.code !== 'EACCES' && e.code !== 'EPERM') throw e;
+    return [];
+  }
+}
+
 /** The bundle's exports, compiled with the code cache when there is a usable one; `save` writes a new one when needed. */
 function loadBundle() {
   const cacheFile = `${bundle}.cache`;
+  const seenFile = `${cacheFile}.commands`;
+  const command = commandOf(process.argv.slice(2));
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
@@ -35,15 +64,21 @@ function loadBundle() {
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle));
   const save = () => {
-    if (cachedData !== undefined && !script.cachedDataRejected) return;
+    const usable = cachedData !== undefined && !script.cachedDataRejected;
+    const seen = usable ? seenCommands(seenFile) : [];
+    if (usable && seen.includes(command)) return;
     const tmp = `${cacheFile}.${process.pid}.tmp`;
+    const tmpSeen = `${seenFile}.${process.pid}.tmp`;
     try {
       writeFileSync(tmp, script.createCachedData());
+      writeFileSync(tmpSeen, JSON.stringify([...seen, command]));
       renameSync(tmp, cacheFile);
+      renameSync(tmpSeen, seenFile);
     } catch (e) {
       // an installation this user cannot write to runs without the cache
       if (e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EROFS') throw e;
       rmSync(tmp, { force: true });
+      rmSync(tmpSeen, { force: true });
     }
   };
   return { main: module.exports.main, save };
@@ -51,7 +86,10 @@ function loadBundle() {
 
 async function run() {
   const { main, save } = bundleIsCurrent() ? loadBundle() : { ...(await import('../dist/src/cli/main.js')), save: () => {} };
-  const code = await main(process.argv.slice(2));
+  // bin/cairn passes "--" first (Node 20 would take a later "--env-file" as its own): not an argument of cairn's
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--') argv.shift();
+  const code = await main(argv);
   save();
   // A command may have set process.exitCode for a partial failure (e.g. rmi of several images).
   process.exitCode = code !== 0 ? code : (process.exitCode ?? 0);

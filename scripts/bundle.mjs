@@ -33,4 +33,5 @@ await build({
 });
 // the code cache of the previous bundle is of no use (V8 would reject it); bin/cairn.js writes a new one
 rmSync(`${outfile}.cache`, { force: true });
+rmSync(`${outfile}.cache.commands`, { force: true });
 rmSync(join(root, 'dist', 'cairn.mjs'), { force: true }); // the ES module bundle of earlier builds

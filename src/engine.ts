@@ -45,16 +45,20 @@ export interface RegistryServeOptions {
   uploadIdleMs?: number;
 }
 import type { AddressInfo } from 'node:net';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerRecord, HealthState } from './container/model.js';
 import type { CreateOptions } from './container/options.js';
+import type { CreateContainerOptions } from './container/create.js';
 import type { CommitLayerResult } from './container/commit.js';
 import type { Change } from './container/changes.js';
 import type { ContainerArchive } from './container/copy-from.js';
 import type { CopyInput } from './container/copy-to.js';
+import type { CopyMount } from './container/cp-mounts.js';
 import type { ContainerConfig } from './oci/types.js';
 import type { PsRow } from './container/ps.js';
+import type { PsQuery } from './container/ps-filter.js';
 import type { DockerContainerInspect } from './container/inspect.js';
 import type { ForegroundContainer } from './container/foreground.js';
 import type { RemovedContainer, RemoveContainerOptions } from './container/lifecycle.js';
@@ -268,8 +272,8 @@ export class Cairn {
   // --- containers -------------------------------------------------------------------------
 
   /** `create`: a container on the image `settings.image` names, with its writable layer; nothing runs. */
-  async createContainer(opts: CreateOptions): Promise<ContainerRecord> {
-    return (await import('./container/create.js')).createContainer(this.store, opts);
+  async createContainer(opts: CreateOptions, how: CreateContainerOptions = {}): Promise<ContainerRecord> {
+    return (await import('./container/create.js')).createContainer(this.store, opts, how);
   }
 
   /** The container `ref` (ID, unique ID prefix or name) as it is now. */
@@ -292,21 +296,61 @@ export class Cairn {
     return out;
   }
 
-  /** `ps`: every container with Docker's row for it (`trunc` unless `--no-trunc`). */
-  async containerRows(opts: { trunc: boolean; now?: number }): Promise<Array<{ container: ContainerRecord; row: PsRow }>> {
-    const { psInputOf } = await import('./container/describe.js');
+  /**
+   * `ps`: the containers Docker's daemon would list for `query` (`-a`, `-n`, `--filter`, in its
+   * order and words: container/ps-filter.ts), newest first, each with Docker's row (`trunc`
+   * unless `--no-trunc`; `size`: the writable layer's size and the whole root filesystem's).
+   */
+  async containerRows(query: PsQuery, opts: { trunc: boolean; size?: boolean; now?: number }): Promise<Array<{ container: ContainerRecord; row: PsRow }>> {
+    const { psInputOf, psFilterFactsOf } = await import('./container/describe.js');
     const { psRow } = await import('./container/ps.js');
+    const { selectContainers } = await import('./container/ps-filter.js');
+    const { findContainer } = await import('./container/records.js');
+    const { tryResolveImage } = await import('./image/resolve.js');
+    const { childrenOf } = await import('./metadata/records.js');
+    const db = this.store.db;
+    const family = (id: Digest): string[] => [id, ...childrenOf(db, id).flatMap(family)];
+    const all = (await this.containers()).map((c) => ({ ...psFilterFactsOf(c), rec: c }));
+    const chosen = selectContainers(all, query, {
+      containerByIdOrName: (ref) => {
+        const name = ref.replace(/^\//, '');
+        return all.find((c) => c.id === ref)?.id ?? all.find((c) => c.name === name)?.id ?? (findContainer(db, ref)?.id === ref ? ref : undefined);
+      },
+      imageFamily: (ref) => {
+        const found = tryResolveImage(db, ref);
+        return found === undefined ? undefined : family(found.image.id);
+      },
+    });
     const now = opts.now ?? Date.now();
-    return (await this.containers()).map((c) => ({ container: c, row: psRow(psInputOf(this.store.root, c), { now, trunc: opts.trunc }) }));
+    const rows: Array<{ container: ContainerRecord; row: PsRow }> = [];
+    for (const { rec } of chosen) {
+      const input = psInputOf(this.store.root, rec);
+      if (opts.size) {
+        const sizes = await this.containerSizes(rec);
+        input.sizeRw = sizes.rw;
+        input.sizeRootFs = sizes.rootFs;
+      }
+      rows.push({ container: rec, row: psRow(input, { now, trunc: opts.trunc }) });
+    }
+    return rows;
   }
 
-  /** Docker's `inspect` document of a container. */
-  async inspectContainer(ref: string): Promise<DockerContainerInspect> {
+  /** Docker's `inspect` document of a container (`size`: with SizeRw and SizeRootFs, as `ps -s` counts them). */
+  async inspectContainer(ref: string, opts: { size?: boolean } = {}): Promise<DockerContainerInspect> {
     const rec = await this.container(ref);
     const { inspectOf } = await import('./container/describe.js');
     const { imageConfigOf } = await import('./container/prepare.js');
     const sn = await this.store.snapshots();
-    return inspectOf(this.store.root, rec, await imageConfigOf(this.store, rec), sn.driver, await sn.mounts(rec.snapshot));
+    const sizes = opts.size ? await this.containerSizes(rec) : undefined;
+    return inspectOf(this.store.root, rec, await imageConfigOf(this.store, rec), sn.driver, await sn.mounts(rec.snapshot), sizes);
+  }
+
+  /** A container's writable layer's size (Docker's SizeRw) and its whole root filesystem's (SizeRootFs: the image's too). */
+  private async containerSizes(rec: ContainerRecord): Promise<{ rw: number; rootFs: number }> {
+    const { containerChangesSize } = await import('./container/changes.js');
+    const { getImage } = await import('./metadata/records.js');
+    const rw = await containerChangesSize(this.store, rec.snapshot);
+    return { rw, rootFs: (getImage(this.store.db, rec.imageId)?.size ?? 0) + rw };
   }
 
   /**
@@ -320,16 +364,10 @@ export class Cairn {
     const { pauseContainer, unpauseContainer } = await import('./container/lifecycle.js');
     const { imageConfigOf } = await import('./container/prepare.js');
     const { dockerConfig } = await import('./container/config.js');
+    // Docker commits the container's whole Config (its hostname, attach flags, image name too); its nulls are left out
     const full = dockerConfig(rec.settings.create, await imageConfigOf(this.store, rec), { id: rec.id, hostHostname: hostname() });
     const containerConfig: ContainerConfig = {};
-    if (full.Env !== null) containerConfig.Env = full.Env;
-    if (full.Cmd !== null) containerConfig.Cmd = full.Cmd;
-    if (full.Entrypoint !== null) containerConfig.Entrypoint = full.Entrypoint;
-    if (full.WorkingDir !== '') containerConfig.WorkingDir = full.WorkingDir;
-    if (full.User !== '') containerConfig.User = full.User;
-    if (full.Labels !== null && Object.keys(full.Labels).length > 0) containerConfig.Labels = full.Labels;
-    if (full.Volumes !== null && full.Volumes !== undefined) containerConfig.Volumes = full.Volumes;
-    if (full.StopSignal !== undefined && full.StopSignal !== '') containerConfig.StopSignal = full.StopSignal;
+    for (const [key, value] of Object.entries(full)) if (value !== null && value !== undefined) containerConfig[key] = value;
     const pause = (opts.pause ?? true) && rec.state.status === 'running';
     if (pause) await pauseContainer(this.store, rec);
     try {
@@ -382,21 +420,74 @@ export class Cairn {
     }
   }
 
-  /** `cp CONTAINER:SRC ...`: an archive of a container path handed to `consume` while the root filesystem is mounted. */
+  /**
+   * `cp CONTAINER:SRC ...`: an archive of a container path handed to `consume` while the root
+   * filesystem is mounted. No such container: Docker's "No such container:path: CONTAINER:SRC".
+   */
   async copyFromContainer<T>(ref: string, path: string, opts: { followLink?: boolean }, consume: (archive: ContainerArchive) => Promise<T>): Promise<T> {
-    const { copyFromContainer } = await import('./container/copy-from.js');
-    return this.withContainerRootfs(ref, (rootfs) => consume(copyFromContainer(rootfs, path, { ...(opts.followLink ? { followLink: true } : {}), container: ref })));
+    const { copyFromContainer, ContainerPathNotFoundError } = await import('./container/copy-from.js');
+    const { findContainer } = await import('./container/records.js');
+    const { copyView } = await import('./container/cp-mounts.js');
+    if (findContainer(this.store.db, ref) === undefined) throw new ContainerPathNotFoundError(ref, path);
+    return this.withContainerRootfs(ref, (rootfs, rec) =>
+      this.withCopyMounts(rec, async (mounts) => {
+        const view = copyView(rootfs, mounts, path);
+        let archive;
+        try {
+          archive = copyFromContainer(view.root, view.path, { ...(opts.followLink ? { followLink: true } : {}), container: ref, ...(view.top !== undefined ? { topName: view.top } : {}) });
+        } catch (e) {
+          // said with the path as the container names it
+          if (e instanceof ContainerPathNotFoundError && view.mount !== undefined) throw new ContainerPathNotFoundError(ref, path);
+          throw e;
+        }
+        return consume(archive);
+      }),
+    );
+  }
+
+  /**
+   * The container's mounts as `cp` sees them (container/cp-mounts.ts): its binds, its volumes
+   * (acquired for the length of `fn`) and, once it ran, its /etc files.
+   */
+  private async withCopyMounts<T>(rec: ContainerRecord, fn: (mounts: CopyMount[]) => Promise<T>): Promise<T> {
+    const { acquireVolume, releaseVolume } = await import('./volume/index.js');
+    const { containerFiles } = await import('./container/files.js');
+    const files = containerFiles(this.store.root, rec.id);
+    const mounts: CopyMount[] = [];
+    const acquired: string[] = [];
+    try {
+      for (const m of rec.settings.mounts) {
+        if (m.type === 'bind') mounts.push({ destination: m.destination, source: m.source, readOnly: m.readOnly, file: statSync(m.source, { throwIfNoEntry: false })?.isDirectory() !== true });
+        else if (m.type === 'volume' && m.name !== undefined) {
+          const source = await acquireVolume(this.store, m.name);
+          acquired.push(m.name);
+          mounts.push({ destination: m.destination, source, readOnly: m.readOnly, file: false });
+        }
+      }
+      for (const [destination, source] of [['/etc/hostname', files.hostname], ['/etc/hosts', files.hosts], ['/etc/resolv.conf', files.resolvConf]] as const) {
+        if (existsSync(source) && !mounts.some((m) => m.destination === destination)) mounts.push({ destination, source, readOnly: false, file: true });
+      }
+      return await fn(mounts);
+    } finally {
+      for (const name of acquired) await releaseVolume(this.store, name);
+    }
   }
 
   /**
    * `cp ... CONTAINER:DEST`: a tar stream or a host path copied in. Without `archive` (-a) the
-   * files become the container user's (root unless `-u`), as Docker's cp makes them.
+   * files become the container user's (root unless `-u`), as Docker's cp makes them. No such
+   * container: Docker's errors in its order (copyToMissingContainer).
    */
   async copyIntoContainer(ref: string, dest: string, input: CopyInput, opts: { archive?: boolean } = {}): Promise<void> {
-    const { copyToContainer } = await import('./container/copy-to.js');
+    const { copyToContainer, copyToMissingContainer } = await import('./container/copy-to.js');
+    const { findContainer } = await import('./container/records.js');
+    // No such container: what Docker's CLI still checks, then "No such container:path" where the copy would go
+    if (findContainer(this.store.db, ref) === undefined) copyToMissingContainer(dest, input, ref);
     const { readFileInRoot } = await import('./runtime/rootpath.js');
     const { execUserFrom } = await import('./runtime/user.js');
-    await this.withContainerRootfs(ref, async (rootfs, rec) => {
+    const { copyView } = await import('./container/cp-mounts.js');
+    const { ContainerPathNotFoundError } = await import('./container/copy-from.js');
+    await this.withContainerRootfs(ref, (rootfs, rec) => this.withCopyMounts(rec, async (mounts) => {
       let owner: { uid: number; gid: number } | undefined;
       if (!opts.archive) {
         const user = rec.settings.create.user;
@@ -406,8 +497,16 @@ export class Cairn {
           owner = { uid: u.uid, gid: u.gid };
         }
       }
-      await copyToContainer(rootfs, dest, input, { container: ref, ...(owner !== undefined ? { owner } : {}) });
-    });
+      const view = copyView(rootfs, mounts, dest);
+      // Docker's daemon's refusals, in its words: a read-only mount, a read-only root filesystem
+      const readOnly = view.mount !== undefined ? (view.mount.readOnly ? 'mounted volume is marked read-only' : undefined) : rec.settings.create.readOnly ? 'container rootfs is marked read-only' : undefined;
+      try {
+        await copyToContainer(view.root, view.path, input, { container: ref, ...(owner !== undefined ? { owner } : {}), ...(readOnly !== undefined ? { readOnly } : {}) });
+      } catch (e) {
+        if (e instanceof ContainerPathNotFoundError && view.mount !== undefined) throw new ContainerPathNotFoundError(ref, dest);
+        throw e;
+      }
+    }));
   }
 
   /**
@@ -435,7 +534,7 @@ export class Cairn {
   /** `exec`: one more process in a running container, run from this process. */
   async exec(ref: string, opts: ExecOptions, stdio: StdioMode, detach = false): Promise<RuntimeProcess> {
     const rec = await this.container(ref);
-    return (await import('./container/exec.js')).execInContainer(this.store, rec, opts, stdio, detach);
+    return (await import('./container/exec.js')).execInContainer(this.store, rec, opts, stdio, detach, ref);
   }
 
   async pauseContainer(ref: string): Promise<void> {
@@ -458,11 +557,22 @@ export class Cairn {
     return (await import('./container/health.js')).runHealthcheck(this.store, rec, (await imageConfigOf(this.store, rec))?.Healthcheck);
   }
 
-  /** `rename`: a new name (Docker's rules; must be free). */
+  /**
+   * `rename`: a new name, checked in Docker's daemon's order and words — both names given, the
+   * container found, not its own name, then the name reserved ("Error when allocating new
+   * name: " a name Docker refuses, or one in use).
+   */
   async renameContainer(ref: string, name: string): Promise<void> {
-    const { parseContainerName } = await import('./container/options.js');
-    const checked = parseContainerName(name);
-    (await import('./container/lifecycle.js')).renameContainerTo(this.store, await this.container(ref), checked);
+    const { InvalidArgumentError } = await import('./errors.js');
+    if (ref === '' || name === '') throw new InvalidArgumentError('Neither old nor new names may be empty');
+    const rec = await this.container(ref);
+    const slashed = name.startsWith('/') ? name : `/${name}`;
+    if (slashed === `/${rec.name}`) throw new InvalidArgumentError('Renaming a container with the same name as its current name');
+    const { RESTRICTED_NAME_CHARS } = await import('./container/mounts.js');
+    if (!/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(slashed.slice(1))) {
+      throw new InvalidArgumentError(`Error when allocating new name: Invalid container name (${slashed}), only ${RESTRICTED_NAME_CHARS} are allowed`);
+    }
+    (await import('./container/lifecycle.js')).renameContainerTo(this.store, rec, slashed.slice(1));
   }
 
   /** Start a container under conmon (`run -d`, `start`): it runs on after this process. */
@@ -501,7 +611,8 @@ export class Cairn {
   async attach(ref: string, opts: Omit<AttachStdioOptions, 'afterConnect'>): Promise<{ detached: boolean; exitCode?: number }> {
     const rec = await this.container(ref);
     const { ConflictError } = await import('./errors.js');
-    if (rec.state.status !== 'running') throw new ConflictError(rec.state.status === 'paused' ? `You cannot attach to a paused container, unpause it first` : `You cannot attach to a stopped container, start it first`);
+    // Docker's CLI finds these itself: said without "Error: "
+    if (rec.state.status !== 'running') throw new ConflictError(rec.state.status === 'paused' ? `You cannot attach to a paused container, unpause it first` : `You cannot attach to a stopped container, start it first`, { bare: true });
     if (rec.state.monitor?.kind !== 'conmon') throw new ConflictError(`container ${rec.name} runs in the foreground of another cairn process: its output is there`);
     const { containerFiles } = await import('./container/files.js');
     const { attachStdio } = await import('./container/attach.js');
@@ -555,10 +666,40 @@ export class Cairn {
     return stopContainer(this.store, rec, stopSignalOf(rec, (await imageConfigOf(this.store, rec))?.StopSignal), timeoutSeconds);
   }
 
-  /** `kill`: a signal (default SIGKILL) to a running container. */
-  async killContainer(ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /**
+   * `restart`: a live container stopped as `stop` does (its `--rm` does not remove it meanwhile),
+   * then started under conmon, whatever its state was. A failure after the container was found
+   * is Docker's "Cannot restart container REF: ...".
+   */
+  async restartContainer(ref: string, timeoutSeconds?: number): Promise<DetachedStart> {
     const rec = await this.container(ref);
-    await (await import('./container/lifecycle.js')).killContainer(this.store, rec, signal);
+    const { stopForRestart, endRestart, stopSignalOf } = await import('./container/lifecycle.js');
+    const { imageConfigOf } = await import('./container/prepare.js');
+    const { CairnError } = await import('./errors.js');
+    try {
+      await stopForRestart(this.store, rec, stopSignalOf(rec, (await imageConfigOf(this.store, rec))?.StopSignal), timeoutSeconds);
+      return await this.startDetached(rec.id);
+    } catch (e) {
+      if (!(e instanceof CairnError)) throw e;
+      throw new CairnError(e.code, `Cannot restart container ${ref}: ${e.message}`, { cause: e, exitCode: e.exitCode });
+    } finally {
+      await endRestart(this.store, rec.id);
+    }
+  }
+
+  /**
+   * `kill`: a signal (default SIGKILL) to a running container. Any failure is said as Docker's
+   * daemon says it: "Cannot kill container: REF: ...".
+   */
+  async killContainer(ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const { CairnError } = await import('./errors.js');
+    try {
+      const rec = await this.container(ref);
+      await (await import('./container/lifecycle.js')).killContainer(this.store, rec, signal);
+    } catch (e) {
+      if (!(e instanceof CairnError)) throw e;
+      throw new CairnError(e.code, `Cannot kill container: ${ref}: ${e.message}`, { cause: e, exitCode: e.exitCode });
+    }
   }
 
   /** `wait`: until the container is not running; its record then. */

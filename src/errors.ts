@@ -1,7 +1,9 @@
 /**
  * Typed errors. Every failure that reaches the user is a CairnError: it carries a
  * one-line message (what is wrong, and where) and the process exit code the CLI uses.
- * Lower modules throw these; the CLI prints `Error: <message>` and exits with `exitCode`.
+ * Lower modules throw these; the CLI prints `Error: <message>` and exits with `exitCode`, or
+ * the message alone for a `bare` error (one Docker's CLI finds itself and prints without a
+ * prefix: a template that does not run, a path `cp` cannot read on the host).
  *
  * Exit codes follow Docker's CLI: 1 for a failed operation, 125 for bad usage
  * (unknown flag, wrong argument count), as `docker` does for errors of its own.
@@ -27,17 +29,20 @@ export class CairnError extends Error {
    * session after a dropped connection): a layer copy is then retried, as Docker retries it.
    */
   readonly transient: boolean;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; exitCode?: number; transient?: boolean }) {
+  /** Printed without the `Error: ` prefix, as Docker's CLI prints the errors it finds itself. */
+  readonly bare: boolean;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; exitCode?: number; transient?: boolean; bare?: boolean }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CairnError';
     this.code = code;
     this.exitCode = options?.exitCode ?? (code === 'usage' ? 125 : 1);
     this.transient = options?.transient ?? false;
+    this.bare = options?.bare ?? false;
   }
 }
 
 export class NotFoundError extends CairnError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; bare?: boolean }) {
     super('not-found', message, options);
     this.name = 'NotFoundError';
   }
@@ -52,7 +57,7 @@ export class AlreadyExistsError extends CairnError {
 
 /** Input that does not parse or validate: a reference, a manifest, a flag value. */
 export class InvalidArgumentError extends CairnError {
-  constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
+  constructor(message: string, options?: { cause?: unknown; exitCode?: number; bare?: boolean }) {
     super('invalid-argument', message, options);
     this.name = 'InvalidArgumentError';
   }
@@ -60,7 +65,7 @@ export class InvalidArgumentError extends CairnError {
 
 /** The store is not in a state that allows the operation (e.g. image in use). */
 export class ConflictError extends CairnError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; bare?: boolean }) {
     super('conflict', message, options);
     this.name = 'ConflictError';
   }
@@ -97,6 +102,11 @@ export class UsageError extends CairnError {
 
 export function isCairnError(e: unknown): e is CairnError {
   return e instanceof CairnError;
+}
+
+/** The line the CLI prints for an error: `Error: MESSAGE`, or the message alone for a bare one. */
+export function errorLine(e: CairnError): string {
+  return e.bare ? e.message : `Error: ${e.message}`;
 }
 
 /** Node's system errors (ENOENT, EACCES, ...) carry a string `code`. */

@@ -48,9 +48,18 @@ test('the first run writes the code cache, later runs keep it, a refused one is 
     assert.notDeepEqual(readFileSync(cache), Buffer.alloc(4096, 7), 'the refused cache is replaced');
     assert.deepEqual(
       readdirSync(join(root, 'dist')).sort(),
-      ['cairn.cjs', 'cairn.cjs.cache'],
+      ['cairn.cjs', 'cairn.cjs.cache', 'cairn.cjs.cache.commands'],
       'no temporary file is left',
     );
+    // A command the cache has not seen writes it again, with that command's code added; then it is kept.
+    const before = readFileSync(cache);
+    const help = spawnSync(process.execPath, [join(root, 'bin', 'cairn.js'), 'version', '--format', '{{.Client.Version}}'], { encoding: 'utf8' });
+    assert.equal(help.status, 0, help.stderr);
+    const grown = readFileSync(cache);
+    assert.ok(grown.length > before.length, `the cache grew with the code of 'version' (${before.length} → ${grown.length} bytes)`);
+    assert.deepEqual(JSON.parse(readFileSync(join(root, 'dist', 'cairn.cjs.cache.commands'), 'utf8')), ['', 'version']);
+    spawnSync(process.execPath, [join(root, 'bin', 'cairn.js'), 'version', '--format', '{{.Client.Version}}'], { encoding: 'utf8' });
+    assert.deepEqual(readFileSync(cache), grown, 'a command seen before writes nothing');
   } finally {
     await d.cleanup();
   }

@@ -1,7 +1,7 @@
 /**
  * --format and -f through the Go template engine, end to end on a temporary root with an
  * imported busybox: inspect, images, history, info, version and the image mount listing, and
- * bad templates (Docker's "Template parsing error" wording and exit codes: 64 for a template
+ * bad templates (Docker 20.10.24's "template parsing error" wording, printed without "Error: " and exit codes: 64 for a template
  * that does not parse in inspect, info and version; 1 for one that fails to execute, and for
  * listings). Expected outputs are Go's printing (`[a b]`, `map[k:v]`) and Docker's reference
  * shapes (../shared/reference/docker-20.10: commit.txt, images.txt, history.txt).
@@ -49,7 +49,7 @@ test('inspect -f: Go\'s printing of slices, maps, nil slices, numbers; nested fi
   // Docker's struct field is ID (JSON "Id"): .ID works on the typed struct, .Id on the raw JSON, both together on neither.
   assert.equal(await inspectF('{{.ID}}'), `${id}\n`);
   const both = await cairn(root, ['inspect', '-f', '{{.Id}} {{.ID}}', 'fmt/bb:1']);
-  assert.deepEqual([both.code, both.stderr], [1, 'Error: Template parsing error: template: :1:10: executing "" at <.ID>: map has no entry for key "ID"\n']);
+  assert.deepEqual([both.code, both.stderr], [1, 'template parsing error: template: :1:10: executing "" at <.ID>: map has no entry for key "ID"\n']);
   assert.match(await inspectF('{{.Size}}'), /^\d+\n$/);
   assert.equal(await inspectF('{{.Id}}', 'fmt/bb:1', 'fmt/bb:2'), `${id}\n${id}\n`);
 });
@@ -76,15 +76,15 @@ test('inspect -f: range, if/else, with, index, len, printf, variables, Docker\'s
 
 test('inspect -f: an unknown field is Docker\'s map error (exit 1); a template that does not parse exits 64 before anything runs', async () => {
   const nope = await cairn(root, ['inspect', '-f', '{{.Nope}}', 'fmt/bb:1']);
-  assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '', 'Error: Template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"\n']);
+  assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '\n', 'template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"\n']);
   const nested = await cairn(root, ['inspect', '-f', '{{.Config.Nope}}', 'fmt/bb:1']);
-  assert.equal(nested.stderr, 'Error: Template parsing error: template: :1:9: executing "" at <.Config.Nope>: map has no entry for key "Nope"\n');
+  assert.equal(nested.stderr, 'template parsing error: template: :1:9: executing "" at <.Config.Nope>: map has no entry for key "Nope"\n');
   const unclosed = await cairn(root, ['inspect', '-f', '{{.Id', 'fmt/bb:1']);
-  assert.deepEqual([unclosed.code, unclosed.stdout, unclosed.stderr], [64, '', 'Error: Template parsing error: template: :1: unclosed action\n']);
+  assert.deepEqual([unclosed.code, unclosed.stdout, unclosed.stderr], [64, '', 'template parsing error: template: :1: unclosed action\n']);
   const badFunc = await cairn(root, ['inspect', '-f', '{{nosuch .Id}}', 'no/such:image']);
-  assert.deepEqual([badFunc.code, badFunc.stderr], [64, 'Error: Template parsing error: template: :1: function "nosuch" not defined\n']);
+  assert.deepEqual([badFunc.code, badFunc.stderr], [64, 'template parsing error: template: :1: function "nosuch" not defined\n']);
   const cmp = await cairn(root, ['inspect', '-f', '{{if eq .Size "big"}}x{{end}}', 'fmt/bb:1']);
-  assert.deepEqual([cmp.code, cmp.stderr], [1, 'Error: Template parsing error: template: :1:5: executing "" at <eq .Size "big">: error calling eq: incompatible types for comparison\n']);
+  assert.deepEqual([cmp.code, cmp.stderr], [1, 'template parsing error: template: :1:5: executing "" at <eq .Size "big">: error calling eq: incompatible types for comparison\n']);
   // The found image is printed, the missing one reported, exit 1.
   const mixed = await cairn(root, ['inspect', '-f', '{{.Id}}', 'fmt/bb:1', 'no/such:image']);
   assert.equal(mixed.code, 1);
@@ -106,9 +106,9 @@ test('images --format: fields, {{json .}} as --format json, table with tabwriter
   assert.match((await cairnOk(root, ['images', '--format', 'table {{.ID}}\\t{{.CreatedAt}}'])).stdout, /^IMAGE ID       CREATED AT\n[0-9a-f]{12}   \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \S+\n/);
   assert.equal((await cairnOk(root, ['images', '--format', '{{if eq .Tag "2"}}{{.Repository}}{{end}}'])).stdout, '\nfmt/bb\n');
   const nope = await cairn(root, ['images', '--format', '{{.Tag}} {{.Nope}}']);
-  assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '', 'Error: Template parsing error: template: :1:11: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.imageContext\n']);
+  assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '', 'template parsing error: template: :1:11: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.imageContext\n']);
   const bad = await cairn(root, ['images', '--format', '{{range .}}']);
-  assert.deepEqual([bad.code, bad.stdout, bad.stderr], [1, '', 'Error: Template parsing error: template: :1: unexpected EOF\n']);
+  assert.deepEqual([bad.code, bad.stdout, bad.stderr], [1, '', 'template parsing error: template: :1: unexpected EOF\n']);
 });
 
 test('history --format: fields, {{json .}} as --format json, a bad field', async () => {
@@ -118,7 +118,7 @@ test('history --format: fields, {{json .}} as --format json, a bad field', async
   assert.deepEqual(withoutSince(json), withoutSince((await cairnOk(root, ['history', '--format', 'json', 'fmt/bb:1'])).stdout));
   assert.deepEqual(Object.keys(JSON.parse(json) as object), ['Comment', 'CreatedAt', 'CreatedBy', 'CreatedSince', 'ID', 'Size']);
   const nope = await cairn(root, ['history', '--format', '{{.Nope}}', 'fmt/bb:1']);
-  assert.deepEqual([nope.code, nope.stderr], [1, 'Error: Template parsing error: template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type *image.historyContext\n']);
+  assert.deepEqual([nope.code, nope.stderr], [1, 'template parsing error: template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type *image.historyContext\n']);
 });
 
 test('info -f honours the template; errors as Docker\'s info', async () => {
@@ -126,20 +126,20 @@ test('info -f honours the template; errors as Docker\'s info', async () => {
   assert.equal((await cairnOk(root, ['info', '--format', '{{json .Images}}'])).stdout, '1\n');
   const nope = await cairn(root, ['info', '-f', '{{.Images}} {{.Nope}}']);
   // What the template wrote before it failed is printed, then a newline, as docker info does.
-  assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '1 \n', 'Error: template: :1:14: executing "" at <.Nope>: can\'t evaluate field Nope in type system.info\n']);
+  assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '1 \n', 'template: :1:14: executing "" at <.Nope>: can\'t evaluate field Nope in type system.info\n']);
   const bad = await cairn(root, ['info', '-f', '{{if}}']);
-  assert.deepEqual([bad.code, bad.stderr], [64, 'Error: Template parsing error: template: :1: missing value for if\n']);
+  assert.deepEqual([bad.code, bad.stderr], [64, 'template parsing error: template: :1: missing value for if\n']);
 });
 
 test('version -f: {{.Client.Version}} and friends; the template is named "version" in errors', async () => {
   assert.equal((await cairnOk(root, ['version', '-f', '{{.Client.Version}}'])).stdout, `${VERSION}\n`);
   assert.equal((await cairnOk(root, ['version', '--format', '{{.Client.Os}}/{{.Client.Arch}} {{json .Client.Version}}'])).stdout, `linux/${(JSON.parse((await cairnOk(root, ['version', '--format', 'json'])).stdout) as { Client: { Arch: string } }).Client.Arch} "${VERSION}"\n`);
   const nope = await cairn(root, ['version', '-f', '{{.Client.Nope}}']);
-  assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '\n', 'Error: template: version:1:9: executing "version" at <.Client.Nope>: can\'t evaluate field Nope in type system.clientVersion\n']);
+  assert.deepEqual([nope.code, nope.stdout, nope.stderr], [1, '\n', 'template: version:1:9: executing "version" at <.Client.Nope>: can\'t evaluate field Nope in type system.clientVersion\n']);
   const server = await cairn(root, ['version', '-f', '{{.Server.Version}}']);
-  assert.deepEqual([server.code, server.stderr], [1, 'Error: template: version:1:9: executing "version" at <.Server.Version>: nil pointer evaluating *types.Version.Version\n']);
+  assert.deepEqual([server.code, server.stderr], [1, 'template: version:1:9: executing "version" at <.Server.Version>: nil pointer evaluating *types.Version.Version\n']);
   const bad = await cairn(root, ['version', '-f', '{{.Client.Version']);
-  assert.deepEqual([bad.code, bad.stdout, bad.stderr], [64, '', 'Error: Template parsing error: template: version:1: unclosed action\n']);
+  assert.deepEqual([bad.code, bad.stdout, bad.stderr], [64, '', 'template parsing error: template: version:1: unclosed action\n']);
 });
 
 test('image mount listing --format: a Go template per mounted image', async () => {
@@ -148,7 +148,7 @@ test('image mount listing --format: a Go template per mounted image', async () =
     assert.equal((await cairnOk(root, ['image', 'mount', '--format', '{{.ID}} {{.Path}}'])).stdout, `${id.slice(7, 19)} ${path}\n`);
     assert.equal((await cairnOk(root, ['image', 'mount', '--format', '{{.Repositories}}'])).stdout, 'fmt/bb:1,fmt/bb:2\n');
     const nope = await cairn(root, ['image', 'mount', '--format', '{{.Nope}}']);
-    assert.deepEqual([nope.code, nope.stderr], [1, 'Error: Template parsing error: template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type images.mountReporter\n']);
+    assert.deepEqual([nope.code, nope.stderr], [1, 'template parsing error: template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type images.mountReporter\n']);
   } finally {
     await cairnOk(root, ['image', 'umount', 'fmt/bb:1']);
   }

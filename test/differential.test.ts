@@ -1,19 +1,46 @@
 /**
- * The differential suite of issue 14 (point 7), begun: the same commands run through a real
- * dockerd (Debian's docker.io 20.10, test/docker.ts) and through cairn on an empty store, and
- * their stdout, stderr and exit codes compared. Normalisations, explicit and short: the
- * program's name where the CLI names itself ("See 'docker … --help'", `"docker tag" requires`,
- * `Usage:  docker …`), and "Error response from daemon: " where cairn says "Error: ".
+ * The differential suite of issue 14 (point 7): the same commands run through a real dockerd
+ * (Debian's docker.io 20.10, test/docker.ts) and through cairn, and their stdout, stderr and
+ * exit codes compared.
+ *
+ * First, commands on names neither engine has. Then the image side on the same images: a
+ * busybox root filesystem imported into Docker (labelled, so that every listing can be cut to
+ * this run's images on a daemon other tests share), a Dockerfile of three instructions built on
+ * it by Docker's classic builder, and the chain saved with its intermediate images — that
+ * archive loaded into both engines gives the same image IDs on both sides, so `load`, `images`
+ * (sizes, hidden intermediates, filters), `history` (parent IDs, sizes), `inspect`, `tag`,
+ * `rmi` (parents pruned, layers said in order) and `save` (manifest.json, `repositories`)
+ * are compared as printed. `import` and its `--change` rules are compared on a tar both
+ * import. Docker's images are removed at the end.
+ *
+ * Normalisations, explicit and short:
+ * - the program's name where the CLI names itself ("See 'docker … --help'", `"docker tag"
+ *   requires`, `Usage:  docker …`), and "Error response from daemon: " where cairn says
+ *   "Error: ";
+ * - relative times ("2 minutes ago"), and with them the padding of a table's columns (the two
+ *   commands run seconds apart);
+ * - the storage driver's paths and name in GraphDriver (Docker's /var/lib/docker/overlay2/ID/diff
+ *   is cairn's ROOT/snapshots/overlay/N/fs; "overlay2" is cairn's "overlay");
+ * - what differs by construction: the image ID, Created and LastTagTime of an image each engine
+ *   imported itself, DockerVersion ("20.10.24+dfsg1" is Debian's build; cairn writes 20.10.24),
+ *   the temporary file name in a failed save's message, and the docker-archive's layout (Docker
+ *   20.10 writes `<v1 id>/layer.tar` members, cairn an OCI layout: manifest.json and
+ *   `repositories` are compared by what they name).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cairn, tempDir } from './helpers.js';
-import { DOCKER, ensureDockerd, type DockerDaemon } from './docker.js';
+import { busyboxRunTar, cairn, cairnOk, tempDir, type RunResult } from './helpers.js';
+import { DOCKER, docker, ensureDockerd, type DockerDaemon } from './docker.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let daemon: DockerDaemon;
+/** This run's names (the daemon is shared) and the label its images carry. */
+const P = `cairn-diff${process.pid}`;
+const LABEL = `cairn.diff=${P}`;
 
 before(async () => {
   dir = await tempDir('cairn-differential-');
@@ -21,9 +48,22 @@ before(async () => {
 });
 
 after(async () => {
+  if (daemon) removeDockerImages();
   await daemon?.stop();
   await dir?.cleanup();
 });
+
+/** Every image of this run in Docker, removed: names first (their untagged parents go with them), then what is left. */
+function removeDockerImages(): void {
+  const list = (args: string[]): string[] => docker(['images', ...args, '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']).split('\n').filter((l) => l !== '');
+  for (const line of list(['-f', `label=${LABEL}`])) spawnSync(DOCKER, ['rmi', '-f', line.split(' ')[0]!], { stdio: 'ignore' });
+  for (const line of list(['--filter', `reference=${P}*`])) spawnSync(DOCKER, ['rmi', '-f', line.split(' ')[0]!], { stdio: 'ignore' });
+  for (let i = 0; i < 5; i++) {
+    const left = list(['-a', '-f', `label=${LABEL}`]).map((l) => l.split(' ')[1]!);
+    if (left.length === 0) return;
+    for (const id of left) spawnSync(DOCKER, ['rmi', '-f', id], { stdio: 'ignore' });
+  }
+}
 
 /** Cases where neither engine has the images named (names no test ever creates). */
 const CASES: string[][] = [
@@ -38,6 +78,27 @@ const CASES: string[][] = [
   ['inspect', '--type', 'container', 'cairn-nosuch'],
   ['inspect', '--type', 'bogus', 'cairn-nosuch'],
   ['images', '-f', 'bogus'],
+  // image commands: filters, flags and names refused, files that are not there
+  ['images', '-f', 'bogus=1'],
+  ['images', '-f', 'Dangling=maybe', '-f', 'bogus=1'],
+  ['images', '-f', 'dangling=maybe'],
+  ['images', '-f', 'dangling=1'],
+  ['images', '-f', 'before='],
+  ['images', '-f', 'since=cairn-nosuch'],
+  ['images', '-f', 'reference=['],
+  ['history', '-H=maybe', 'cairn-nosuch'],
+  ['history', 'cairn-nosuch'],
+  ['history', 'sha256:0123456789ab'],
+  ['history', ':::'],
+  ['tag', 'cairn-nosuch', 'x'],
+  ['tag', 'cairn-nosuch', 'UPPER'],
+  ['tag', 'UPPER', 'x'],
+  ['rmi', 'UPPER'],
+  ['image', 'inspect', ':x'],
+  ['save', '-o', '/no/such/dir/x.tar', 'cairn-nosuch'],
+  ['save', '-o', '/dev/null', 'cairn-nosuch'],
+  ['load', '-i', '/no/such/dir/x.tar'],
+  ['import', '/no/such/dir/x.tar'],
   // a wrong number of arguments: cobra's words, the usage line and the description, exit 1
   ['tag', 'a', 'b', 'c'],
   ['image', 'tag', 'a'],
@@ -91,3 +152,256 @@ for (const args of CASES) {
     assert.deepEqual({ stdout: c.stdout, stderr: c.stderr, code: c.code }, { stdout: d.stdout, stderr: norm(d.stderr), code: d.status });
   });
 }
+
+// --- the same images in both engines ----------------------------------------------------------
+
+/** A relative time as Docker's units.HumanDuration says it, with " ago". */
+const RELATIVE = /\b(Less than a second|\d+ seconds?|About a minute|\d+ minutes|About an hour|\d+ hours|\d+ days|\d+ weeks|\d+ months|\d+ years) ago\b/g;
+
+interface Compare {
+  /** Stdin for both. */
+  input?: Buffer;
+  /** cairn's store (default: the one every section shares). */
+  root?: string;
+  /**
+   * Compare the lines after the first (a listing's rows) in sorted order: Docker's own order
+   * is random among images created in the same second (sort.Sort on whole seconds) and among
+   * one image's repositories (a Go map).
+   */
+  rows?: boolean;
+  /** Further rewriting of both outputs (after the common normalisations), e.g. IDs each engine makes itself. */
+  also?: (s: string) => string;
+}
+
+/** The common normalisations (see the module comment), of either engine's output. */
+function normalise(s: string, also?: (s: string) => string): string {
+  let out = s
+    .replace(/See 'docker /g, "See 'cairn ")
+    .replace(/^"docker /gm, '"cairn ')
+    .replace(/^Usage: {2}docker /gm, 'Usage:  cairn ')
+    .replace(/^Error response from daemon: /gm, 'Error: ')
+    .replace(/\/var\/lib\/docker\/overlay2\/[0-9a-f]+\/diff/g, '<layer>/fs')
+    .replace(/\/var\/lib\/docker\/overlay2\/[0-9a-f]+\//g, '<layer>/')
+    .replace(/\/[^\s":]*\/snapshots\/overlay\/\d+\//g, '<layer>/')
+    .replace(/"Name": "overlay2"/g, '"Name": "overlay"')
+    .replace(/"Name":"overlay2"/g, '"Name":"overlay"')
+    .replace(/"DockerVersion": "[^"]*"/g, '"DockerVersion": "<version>"')
+    .replace(/\/\.docker_temp_\d+|\/\.[^/\s]+\.cairn-\d+/g, '/<temp>');
+  if (RELATIVE.test(out)) out = out.replace(RELATIVE, '<since>').replace(/ {2,}/g, '   ');
+  return also ? also(out) : out;
+}
+
+async function both(args: string[], opts: Compare = {}): Promise<{ docker: RunResult; cairn: RunResult }> {
+  const d = spawnSync(DOCKER, args, { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20, ...(opts.input ? { input: opts.input } : {}) });
+  const c = await cairn(opts.root ?? store(), args, opts.input ? { input: opts.input } : {});
+  const rows = (s: string): string => {
+    if (!opts.rows) return s;
+    const lines = s.split('\n');
+    const header = /^[A-Z][A-Z ]*$/.test(lines[0]!.trimEnd()) ? 1 : 0;
+    return [...lines.slice(0, header), ...lines.slice(header).sort()].join('\n');
+  };
+  const n = (r: RunResult): RunResult => ({ stdout: rows(normalise(r.stdout, opts.also)), stderr: normalise(r.stderr, opts.also), code: r.code });
+  return { docker: n({ stdout: d.stdout, stderr: d.stderr, code: d.status ?? -1 }), cairn: n(c) };
+}
+
+/** Run `args` in both engines; stdout, stderr and exit code must be the same. */
+async function same(args: string[], opts: Compare = {}): Promise<RunResult> {
+  const r = await both(args, opts);
+  assert.deepEqual(r.cairn, r.docker, `${args.join(' ')}`);
+  return r.docker;
+}
+
+const store = (): string => join(dir.path, 'store');
+
+interface Fixture {
+  /** The busybox root filesystem tar (both engines import it). */
+  rootfs: string;
+  /** Docker's save of the built chain: the image, its intermediate images, the base. */
+  chain: string;
+  base: string;
+  built: string;
+  /** The built image's parents, nearest first (the intermediate images, then the base), as full IDs. */
+  parents: string[];
+}
+let fx: Fixture;
+
+test('fixture: a chain built by Docker\'s classic builder, saved with its intermediate images, then removed from Docker', async () => {
+  const rootfs = join(dir.path, 'busybox.tar');
+  await writeFile(rootfs, await busyboxRunTar());
+  docker(['import', '-c', `LABEL ${LABEL}`, rootfs, `${P}-bb:1`]);
+  const ctx = join(dir.path, 'ctx');
+  await mkdir(ctx);
+  // WORKDIR: a layer of one directory (0B); RUN: a 6-byte file and a deletion (6B); CMD: no layer.
+  await writeFile(join(ctx, 'Dockerfile'), `FROM ${P}-bb:1\nWORKDIR /app\nRUN echo hello > /app/hello && rm /etc/passwd\nCMD ["sh"]\n`);
+  const build = spawnSync(DOCKER, ['build', '--network=none', '-q', '-t', `${P}-built:1`, ctx], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '0' }, timeout: 300_000 });
+  assert.equal(build.status, 0, build.stderr);
+  const history = docker(['history', '-q', '--no-trunc', `${P}-built:1`]).split('\n').filter((l) => l !== '' && l !== '<missing>');
+  const base = docker(['inspect', '-f', '{{.Id}}', `${P}-bb:1`]).trim();
+  const built = docker(['inspect', '-f', '{{.Id}}', `${P}-built:1`]).trim();
+  assert.equal(history[0], built);
+  assert.equal(history.at(-1), base, 'the classic builder keeps every step as a parent image');
+  const chain = join(dir.path, 'chain.tar');
+  docker(['save', '-o', chain, `${P}-built:1`, ...history.slice(1, -1), `${P}-bb:1`]);
+  const manifest = JSON.parse(spawnSync('tar', ['-xOf', chain, 'manifest.json'], { encoding: 'utf8' }).stdout) as Array<{ Parent?: string }>;
+  assert.equal(manifest.filter((m) => m.Parent !== undefined).length, history.length - 1, "each image but the base names its parent");
+  removeDockerImages();
+  assert.equal(docker(['images', '-a', '-q', '-f', `label=${LABEL}`]), '', 'Docker holds none of them now');
+  fx = { rootfs, chain, base, built, parents: history.slice(1) };
+});
+
+test('load: the same lines (Loaded image, and Loaded image ID for all when the last has no tag), nothing on stderr; again, and -q', async () => {
+  await same(['load', '-i', fx.chain]);
+  await same(['load', '-i', fx.chain]);
+  await same(['load', '-q'], { input: readFileSync(fx.chain) });
+});
+
+test('images: hidden intermediates (-a shows them), dangling=true lists none of them, sizes as Docker counts them', async () => {
+  const mine = ['-f', `label=${LABEL}`];
+  await same(['images', ...mine], { rows: true });
+  await same(['images', '-a', ...mine], { rows: true });
+  await same(['images', '-a', '--no-trunc', ...mine], { rows: true });
+  await same(['images', '-f', 'dangling=true', ...mine], { rows: true });
+  await same(['images', '-a', '-f', 'dangling=false', ...mine], { rows: true });
+  await same(['images', `${P}-built`], { rows: true });
+  await same(['images', '-a', '-q', ...mine], { rows: true });
+  await same(['images', '--format', '{{.Repository}}:{{.Tag}} {{.Size}} {{.VirtualSize}}', ...mine], { rows: true });
+});
+
+test('images -f reference: Go\'s path.Match on the familiar name', async () => {
+  for (const t of [`${P}/a:1`, `${P}/a/b:1`, `localhost:5000/${P}/c:1`, `docker.io/${P}/d:1`]) {
+    docker(['tag', `${P}-bb:1`, t]);
+    await cairnOk(store(), ['tag', `${P}-bb:1`, t]);
+  }
+  const mine = ['-f', `label=${LABEL}`, '--format', '{{.Repository}}:{{.Tag}}'];
+  for (const pattern of ['*/*/*', '*/*', `${P}*`, `${P}/*`, `${P}/a`, `${P}/a:*`, `localhost:5000/*/*`, `docker.io/${P}/d`, `docker.io/library/${P}*`, `${P}-bb:[12]`, '*:1', `${P}[`]) {
+    await same(['images', ...mine, '-f', `reference=${pattern}`], { rows: true });
+  }
+  await same(['images', ...mine, '-f', `reference=${P}/a`, '-f', `reference=${P}-built`], { rows: true });
+});
+
+test('history: the parents\' IDs, not <missing>; 0B for WORKDIR and rm layers; -H=false, --no-trunc, -q, formats', async () => {
+  await same(['history', `${P}-built:1`]);
+  await same(['history', '--no-trunc', `${P}-built:1`]);
+  await same(['history', '-H=false', `${P}-built:1`]);
+  await same(['history', '-q', `${P}-built:1`]);
+  await same(['history', '-H=false', '--format', '{{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}}', `${P}-built:1`]);
+  await same(['history', '--format', '{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}', fx.parents[0]!.slice(7, 19)]);
+});
+
+test('inspect: the loaded images as Docker shows them (Size, Parent, GraphDriver data, LastTagTime unset by load)', async () => {
+  // the base was tagged again by both engines (the reference filters' names): when, is each one's own
+  await same(['inspect', `${P}-built:1`, fx.parents[0]!, `${P}-bb:1`], { also: (s) => s.replace(/"LastTagTime": "(?!0001-)[^"]*"/g, '"LastTagTime": "<time>"') });
+  await same(['image', 'inspect', '-f', '{{.Size}} {{.VirtualSize}} {{.Parent}} {{.Metadata.LastTagTime}} {{json .GraphDriver.Data}}', `${P}-built:1`]);
+});
+
+test('tag: a name in the daemon\'s and in the client\'s words; LastTagTime set', async () => {
+  await same(['tag', `${P}-built:1`, `${P}-other:1`]);
+  await same(['image', 'inspect', '-f', '{{.RepoTags}} {{if eq (printf "%v" .Metadata.LastTagTime) "0001-01-01 00:00:00 +0000 UTC"}}zero{{else}}set{{end}}', `${P}-built:1`, `${P}-bb:1`]);
+  for (const args of [
+    [`${P}-built:1`, 'UPPER'],
+    [`${P}-built:1`, ':x'],
+    [`${P}-built:1`, 'a:b:c'],
+    [`${P}-built:1`, `${P}@sha256:${'0'.repeat(64)}`],
+    [`${P}-built:1`, `sha256:${'0'.repeat(64)}`],
+    [`${P}-built:1`, '0'.repeat(64)],
+    [`${P}-built:1`, 'UPPER/x'],
+    ['UPPER', 'x'],
+    [`${P}-nosuch`, 'x'],
+    ['0123456789ab', 'x'],
+  ]) {
+    await same(['tag', ...args]);
+  }
+});
+
+/** manifest.json and repositories of a docker-archive, by what they name (see the module comment). */
+function archiveNames(file: string): unknown {
+  const read = (member: string): string => spawnSync('tar', ['-xOf', file, member], { encoding: 'utf8' }).stdout;
+  const hex = (p: string): string => /([0-9a-f]{64})(\.json)?$/.exec(p)![1]!;
+  const manifest = (JSON.parse(read('manifest.json')) as Array<{ Config: string; RepoTags: string[] | null; Parent?: string }>).map((m) => ({ config: hex(m.Config), tags: m.RepoTags, parent: m.Parent ?? null }));
+  manifest.sort((a, b) => a.config.localeCompare(b.config));
+  const repos = read('repositories');
+  const tags = repos === '' ? null : Object.entries(JSON.parse(repos) as Record<string, Record<string, string>>).map(([r, t]) => [r, Object.keys(t).sort()]).sort();
+  return { manifest, tags };
+}
+
+test('save: every tag of a repository, RepoTags null by ID, parents saved alongside named, the repositories file; bad paths in one line', async () => {
+  docker(['tag', `${P}-bb:1`, `${P}-bb:2`]);
+  await cairnOk(store(), ['tag', `${P}-bb:1`, `${P}-bb:2`]);
+  const cases: string[][] = [[`${P}-bb`], [fx.base.slice(7, 19)], [fx.base], [`${P}-built:1`, ...fx.parents]];
+  for (const [i, names] of cases.entries()) {
+    const d = join(dir.path, `d${i}.tar`);
+    const c = join(dir.path, `c${i}.tar`);
+    // as Docker's: nothing on stdout or stderr
+    assert.deepEqual(await cairnOk(store(), ['save', '-o', c, ...names]), { code: 0, stdout: '', stderr: '' });
+    assert.equal(docker(['save', '-o', d, ...names]), '');
+    assert.deepEqual(archiveNames(c), archiveNames(d), `save ${names.join(' ')}`);
+  }
+  for (const args of [
+    ['-o', '/no/such/dir/x.tar', `${P}-bb:1`],
+    ['-o', '/etc/passwd/x.tar', `${P}-bb:1`],
+    ['-o', '/proc/x.tar', `${P}-bb:1`],
+    ['-o', dir.path, `${P}-bb:1`],
+    ['-o', '/dev/null', `${P}-bb:1`],
+    ['-o', join(dir.path, 'x.tar'), `${P}-nosuch`],
+    ['-o', join(dir.path, 'x.tar'), `${P}-bb:nosuch`],
+    ['-o', join(dir.path, 'x.tar'), `${P}-bb:1`, `${P}-nosuch`],
+    ['-o', join(dir.path, 'x.tar'), 'UPPER'],
+    ['-o', join(dir.path, 'x.tar'), ':x'],
+    ['-o', join(dir.path, 'x.tar'), `${P}-bb@sha256:${'0'.repeat(64)}`],
+    ['-o', join(dir.path, 'x.tar'), 'sha256:abc'],
+  ]) {
+    await same(['save', ...args], { also: (s) => s.replace(/rename \S+ /, 'rename <temp> ') });
+  }
+});
+
+test('rmi: a parent with children is untagged or refused; the child deletes its untagged parents, each with the layers it released', async () => {
+  await same(['rmi', `${P}-bb:1`, `${P}-bb:2`]);
+  await same(['rmi', fx.parents[0]!.slice(7, 19)]);
+  await same(['rmi', '-f', fx.base.slice(7, 19)]);
+  await same(['images', '-a', '-f', `label=${LABEL}`], { rows: true });
+  await same(['rmi', '--no-prune', `${P}-other:1`]);
+  await same(['rmi', `${P}-built:1`]);
+  await same(['images', '-a', '-f', `label=${LABEL}`], { rows: true });
+  await same(['rmi', `${P}-nosuch:1`, fx.base]);
+});
+
+/** For an image each engine imported itself: its ID and times are its own. */
+const ownImage = (s: string): string =>
+  s
+    .replace(/sha256:[0-9a-f]{64}/g, '<id>')
+    .replace(/\b[0-9a-f]{12}\b/g, '<id>')
+    .replace(/"(Created|LastTagTime)": "[^"]*"/g, '"$1": "<time>"')
+    .replace(/\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?( ?[+-]\d\d:?\d\d( UTC)?|Z)/g, '<time>');
+
+test('import: the config Docker writes (an empty container.Config, DockerVersion, the comment), sizes; --change as 20.10', async () => {
+  const imported = await both(['import', fx.rootfs, `${P}-imp:1`], { also: ownImage });
+  assert.deepEqual(imported.cairn, imported.docker);
+  await same(['inspect', `${P}-imp:1`], { also: ownImage });
+  await same(['history', `${P}-imp:1`], { also: ownImage });
+  await same(['images', `${P}-imp`], { also: ownImage, rows: true });
+  const changes = ['LABEL zeta=last alpha=first', 'EXPOSE 8080 53/udp 443 7000-7002', 'VOLUME /z /a', 'ENV B=2 A=$B', 'CMD echo hi', 'ENTRYPOINT ["/bin/sh"]', 'WORKDIR rel/../x', 'WORKDIR /abs/../y', 'USER $B', 'HEALTHCHECK --interval=5s --retries=2 CMD true', 'ONBUILD run  echo x'];
+  await same(['import', '-m', 'a message', ...changes.flatMap((c) => ['-c', c]), fx.rootfs, `${P}-imp:2`], { also: ownImage });
+  await same(['inspect', `${P}-imp:2`], { also: ownImage });
+  await same(['image', 'inspect', '-f', '{{.Config.Labels}} {{.Config.ExposedPorts}} {{.Config.Volumes}} {{json .Config.Healthcheck}} {{.Comment}}', `${P}-imp:2`]);
+  for (const change of ['EXPOSE 99999', 'EXPOSE', 'EXPOSE 80/xyz', 'EXPOSE abc', 'STOPSIGNAL 9', 'FROM x', 'RUN true', 'SHELL ["/bin/sh"]', 'MAINTAINER me', 'ENV', 'ENV A', 'USER', 'ONBUILD FROM x', 'bogus x', '']) {
+    await same(['import', '-c', change, fx.rootfs, `${P}-imp:bad`]);
+  }
+  for (const args of [[fx.rootfs, 'UPPER'], [fx.rootfs, 'a:b:c'], [fx.rootfs, `a@sha256:${'0'.repeat(64)}`], [join(dir.path, 'nosuch.tar')]]) {
+    await same(['import', ...args]);
+  }
+  docker(['rmi', `${P}-imp:1`, `${P}-imp:2`]);
+});
+
+test('a chain cairn saved loads into Docker with its parents', async () => {
+  // cairn loads Docker's archive into a store of its own and saves the chain; both engines load that
+  const root = join(dir.path, 'store2');
+  await cairnOk(root, ['load', '-i', fx.chain]);
+  const c = join(dir.path, 'cairn-chain.tar');
+  await cairnOk(root, ['save', '-o', c, `${P}-built:1`, ...fx.parents.slice(0, -1), `${P}-bb:1`]);
+  await cairnOk(root, ['rmi', `${P}-built:1`, `${P}-bb:1`]);
+  assert.equal((await cairnOk(root, ['images', '-a', '-q'])).stdout, '');
+  removeDockerImages();
+  await same(['load', '-i', c], { root });
+  await same(['images', '-a', '-f', `label=${LABEL}`], { root, rows: true });
+  await same(['history', `${P}-built:1`], { root });
+});

@@ -30,7 +30,8 @@ export async function tempDir(prefix = 'cairn-test-'): Promise<{ path: string; c
 /** Run `cairn --root ROOT ARGS...`; never throws on a non-zero exit. */
 export function cairn(root: string, args: string[], opts: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CAIRN, '--root', root, ...args], {
+    // "--" first, as bin/cairn passes it: Node 20 would read a later "--env-file" itself
+    const child = spawn(process.execPath, [CAIRN, '--', '--root', root, ...args], {
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -13,6 +13,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { cairn, cairnOk, busyboxTar, tempDir } from './helpers.js';
 import { makePki, startRegistry, type Registry, type TestPki } from './registry.js';
+import Database from 'better-sqlite3';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let pki: TestPki;
@@ -84,5 +85,38 @@ test('a registry that requires a client certificate gets the one in certs.d', as
     await cairnOk(root, ['pull', ref]);
   } finally {
     await reg.stop();
+  }
+});
+
+test('a loopback registry\'s scheme is remembered (no TLS attempt on the next command), and found again when the port speaks https', async () => {
+  const lo = makePki(join(dir.path, 'pki-lo'), '127.0.0.1');
+  const root = join(dir.path, 'store-scheme');
+  const plain: Registry = await startRegistry(join(dir.path, 'reg-plain'));
+  const port = Number(plain.host.split(':')[1]);
+  const ref = `${plain.host}/t/scheme:1`;
+  try {
+    await cairnOk(root, ['import', '-', ref], { input: await busyboxTar() });
+    await cairnOk(root, ['push', ref]);
+  } finally {
+    await plain.stop();
+  }
+  const db = () => {
+    const d = new Database(join(root, 'metadata.db'), { readonly: true });
+    try {
+      return (d.prepare('SELECT value FROM store_info WHERE key = ?').get(`registry-scheme:${plain.host}`) as { value: string } | undefined)?.value;
+    } finally {
+      d.close();
+    }
+  };
+  assert.equal(db(), 'http:');
+  // The same port now speaks https (a loopback registry: its certificate is not checked, as Docker's).
+  const secure: Registry = await startRegistry(join(dir.path, 'reg-tls'), { port, tls: { ip: '127.0.0.1', certificate: lo.serverCert, key: lo.serverKey } });
+  try {
+    await cairnOk(root, ['push', ref]);
+    assert.equal(db(), 'https:');
+    await cairnOk(root, ['rmi', ref]);
+    await cairnOk(root, ['pull', ref]);
+  } finally {
+    await secure.stop();
   }
 });

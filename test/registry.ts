@@ -81,9 +81,9 @@ export interface RegistryTls {
  * http(s) URLs (Distribution refuses every such URL unless an allow pattern is configured).
  * `ip`: listen there instead of 127.0.0.1 (plain http on a non-loopback address).
  */
-export async function startRegistry(dir: string, opts: { htpasswd?: Record<string, string>; token?: TokenAuth; tls?: RegistryTls; foreignUrls?: boolean; ip?: string } = {}): Promise<Registry> {
+export async function startRegistry(dir: string, opts: { htpasswd?: Record<string, string>; token?: TokenAuth; tls?: RegistryTls; foreignUrls?: boolean; ip?: string; port?: number } = {}): Promise<Registry> {
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const host = `${opts.tls?.ip ?? opts.ip ?? '127.0.0.1'}:${port}`;
   let auth = '';
   if (opts.htpasswd) {

@@ -314,9 +314,12 @@ static napi_value js_remove_tree_at(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------
- * treeUsageAt(dirfd, name) -> Promise<{ size, inodes }>: the allocated bytes (st_blocks * 512)
- * and the distinct inodes of `name` under `dirfd` and everything below it (hard links counted
- * once), on a libuv worker thread, with the same walk discipline as removeTreeAt: fd-relative,
+ * treeUsageAt(dirfd, name) -> Promise<{ size, inodes, content }>: the allocated bytes
+ * (st_blocks * 512) and the distinct inodes of `name` under `dirfd` and everything below it
+ * (hard links counted once), and `content`: the apparent bytes (st_size) of every inode that
+ * is not a directory, hard links counted once — Docker's measure of a layer (its
+ * pkg/directory.Size: regular files, and symlinks by the length of their target) — on a libuv
+ * worker thread, with the same walk discipline as removeTreeAt: fd-relative,
  * iterative, no depth or path-length limit, at most KEEP_OPEN directory fds held (a closed
  * level is reopened through ".." of its child and checked by device and inode). A directory
  * on another device (a mount point) counts as itself; its contents are not walked. An entry
@@ -327,6 +330,7 @@ struct linked {
   dev_t dev;
   ino_t ino;
   blkcnt_t blocks;
+  off_t bytes; /* st_size, 0 for a directory */
 };
 
 struct ujob {
@@ -336,6 +340,7 @@ struct ujob {
   char *name;
   uint64_t size;
   uint64_t inodes;
+  uint64_t content;
   struct linked *links;
   size_t nlinks, caplinks;
   struct walk_error e;
@@ -390,8 +395,10 @@ static bool read_names(struct ujob *j, int fd, size_t depth, const char *dname, 
 
 /* Count one inode: at once when it has one link (or is a directory), else once per (dev, ino). */
 static bool count_inode(struct ujob *j, const struct stat *st, size_t depth, const char *nm) {
+  off_t bytes = S_ISDIR(st->st_mode) || st->st_size < 0 ? 0 : st->st_size;
   if (S_ISDIR(st->st_mode) || st->st_nlink <= 1) {
     j->size += (uint64_t)st->st_blocks * 512;
+    j->content += (uint64_t)bytes;
     j->inodes++;
     return true;
   }
@@ -405,7 +412,7 @@ static bool count_inode(struct ujob *j, const struct stat *st, size_t depth, con
     j->links = bigger;
     j->caplinks = cap;
   }
-  j->links[j->nlinks++] = (struct linked){.dev = st->st_dev, .ino = st->st_ino, .blocks = st->st_blocks};
+  j->links[j->nlinks++] = (struct linked){.dev = st->st_dev, .ino = st->st_ino, .blocks = st->st_blocks, .bytes = bytes};
   return true;
 }
 
@@ -504,6 +511,7 @@ static void tree_usage(struct ujob *j) {
     for (size_t i = 0; i < j->nlinks; i++) {
       if (i > 0 && cmp_linked(&j->links[i], &j->links[i - 1]) == 0) continue;
       j->size += (uint64_t)j->links[i].blocks * 512;
+      j->content += (uint64_t)j->links[i].bytes;
       j->inodes++;
     }
   }
@@ -519,7 +527,8 @@ static void ucomplete(napi_env env, napi_status status, void *data) {
   if (status != napi_ok && j->e.err == 0) fail(&j->e, ECANCELED, "treeUsageAt", 0, j->name);
   if (j->e.err == 0) {
     napi_value r;
-    if (napi_create_object(env, &r) == napi_ok && cn_set_double(env, r, "size", (double)j->size) && cn_set_double(env, r, "inodes", (double)j->inodes)) {
+    if (napi_create_object(env, &r) == napi_ok && cn_set_double(env, r, "size", (double)j->size) && cn_set_double(env, r, "inodes", (double)j->inodes) &&
+        cn_set_double(env, r, "content", (double)j->content)) {
       napi_resolve_deferred(env, j->deferred, r);
     } else {
       napi_value e;

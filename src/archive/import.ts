@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { applyChanges } from '../image/changes.js';
 import { hostPlatform } from '../oci/platform.js';
-import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
+import { dockerReferenceError, parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
 import { copyImages } from '../transfer/copy.js';
 import type { ByteOrigin } from '../transfer/origin.js';
@@ -25,8 +25,12 @@ export interface ImportOptions {
 }
 
 export async function importImage(store: Store, stream: ByteOrigin, opts: ImportOptions = {}): Promise<StoredImageResult & { tag?: string }> {
+  // Docker 20.10's order and words: the name (its client, then its daemon), the changes, the tar.
+  const problem = opts.reference ? dockerReferenceError(opts.reference) : undefined;
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
   const tag = opts.reference ? withDefaultTag(parseNormalizedReference(opts.reference)) : undefined;
-  if (tag?.digest) throw new InvalidArgumentError(`refusing to create a tag with a digest reference: ${opts.reference}`);
+  if (tag?.digest) throw new InvalidArgumentError('cannot import digest reference');
+  if (tag?.familiarName === 'sha256') throw new InvalidArgumentError('refusing to create an ambiguous tag using digest algorithm as name');
   // --change errors are reported before the tar is read.
   const containerConfig = opts.changes?.length ? applyChanges(undefined, opts.changes) : undefined;
   const source = new RootfsSource(stream, {

@@ -1,24 +1,14 @@
 /**
  * A root filesystem tar (plain, gzip or zstd) as a source of one single-layer image, as
  * `docker import` makes it: the blob is kept as given (no recompression), its diffID computed
- * in the same pass by the sink, and the config built by the pure transforms of oci/mutate
- * (platform, `--change` settings, `--message` comment, creation time, one history entry).
+ * in the same pass by the sink, and the config as Docker 20.10 writes it (platform, the
+ * `--change` settings as a whole container.Config, an empty `container_config`,
+ * `docker_version`, the `--message` comment, creation time, one history entry).
  */
 import { DataCorruptError } from '../errors.js';
-import {
-  appendLayer,
-  buildManifest,
-  configMediaType,
-  familyFor,
-  layerMediaType,
-  type LayerDescriptor,
-  newImageConfig,
-  serializeConfig,
-  setComment,
-  setContainerConfig,
-  setCreated,
-} from '../oci/mutate.js';
-import type { ContainerConfig, Platform } from '../oci/types.js';
+import { DOCKER_VERSION, dockerContainerConfig } from '../oci/docker-config.js';
+import { buildManifest, configMediaType, familyFor, layerMediaType, type LayerDescriptor, serializeConfig } from '../oci/mutate.js';
+import type { ContainerConfig, ImageConfig, Platform } from '../oci/types.js';
 import { type ByteOrigin, isFileBytes, OpenFile, streamOf } from '../transfer/origin.js';
 import type { ImageSink, ImageSource, ReceivedBlob, SourceImage } from '../transfer/types.js';
 
@@ -65,9 +55,22 @@ export class RootfsSource implements ImageSource {
     const blob = this.blob;
     if (!blob) throw new DataCorruptError('import: images() before deliver()');
     const created = this.opts.created.toISOString();
-    const comment = this.opts.message ?? `Imported from ${this.opts.sourceName ?? '-'}`;
-    let config = setContainerConfig(newImageConfig(this.opts.platform), this.opts.containerConfig);
-    config = appendLayer(setCreated(setComment(config, comment), created), blob.diffId, { created, comment });
+    const comment = this.opts.message || `Imported from ${this.opts.sourceName ?? '-'}`;
+    const { architecture, variant, os } = this.opts.platform;
+    // Docker's import config (daemon ImportImage), keys in the order Docker writes them (sorted):
+    // its run settings a whole container.Config, `container_config` an empty one, its version.
+    const config: ImageConfig = {
+      architecture,
+      comment,
+      config: dockerContainerConfig(this.opts.containerConfig),
+      container_config: dockerContainerConfig(),
+      created,
+      docker_version: DOCKER_VERSION,
+      history: [{ created, comment }],
+      os,
+      rootfs: { type: 'layers', diff_ids: [blob.diffId] },
+      ...(variant ? { variant } : {}),
+    };
     const family = familyFor([blob.compression], 'docker');
     const layer: LayerDescriptor = {
       mediaType: layerMediaType(blob.compression, family),
@@ -85,6 +88,7 @@ export class RootfsSource implements ImageSource {
         config: { raw, digest, mediaType: cmt, parsed: config },
         layers: [layer],
         names: this.opts.tag ? [this.opts.tag] : [],
+        setsLastTagTime: true,
       },
     ];
   }

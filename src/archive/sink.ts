@@ -2,7 +2,8 @@
  * An image archive as a sink, streamed into any Writable (a file, stdout):
  *
  * docker-archive: what Docker 25+ writes — an OCI image layout (`oci-layout`, `index.json`,
- * `blobs/sha256/…`) plus Docker's `manifest.json`, which Docker 20.10, Podman and skopeo read.
+ * `blobs/sha256/…`) plus Docker's `manifest.json` (with `Parent` links between images saved
+ * together), which Docker 20.10, Podman and skopeo read, and the legacy `repositories` file.
  * oci-archive: the OCI image layout alone; Docker schema 2 manifests become OCI manifests
  * (same config and layer bytes, so the same image ID and diffIDs).
  *
@@ -40,6 +41,7 @@ interface Written {
   manifest: ImageManifest;
   configDigest: Digest;
   names: string[];
+  parent?: Digest;
 }
 
 export class ArchiveSink implements ImageSink<SaveResult> {
@@ -114,7 +116,7 @@ export class ArchiveSink implements ImageSink<SaveResult> {
       for (const n of img.names) if (!prev.names.includes(n)) prev.names.push(n);
       return;
     }
-    this.images.push({ raw, manifest, configDigest, names: [...img.names] });
+    this.images.push({ raw, manifest, configDigest, names: [...img.names], ...(img.parent ? { parent: img.parent } : {}) });
   }
 
   async commit(): Promise<SaveResult> {
@@ -141,12 +143,29 @@ export class ArchiveSink implements ImageSink<SaveResult> {
     }
     await addFile(this.tar, 'index.json', canonicalJson({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: manifestDescs }));
     if (this.format === 'docker-archive') {
+      // Docker's save: RepoTags null for an image saved without a name; Parent when the parent
+      // is in the archive too (validatedParentLinks); `repositories`, the legacy tag map older
+      // tools read: repository -> tag -> the top layer's blob (hex), when any image has a tag.
+      const saved = new Set(this.images.map((img) => img.configDigest));
       const entries = this.images.map((img) => ({
         Config: `blobs/sha256/${hexOf(img.manifest.config.digest)}`,
-        RepoTags: img.names.map((t) => parseReference(t).familiarString()),
+        RepoTags: img.names.length === 0 ? null : img.names.map((t) => parseReference(t).familiarString()),
         Layers: img.manifest.layers.map((l) => `blobs/sha256/${hexOf(l.digest)}`),
+        ...(img.parent !== undefined && img.parent !== img.configDigest && saved.has(img.parent) ? { Parent: img.parent } : {}),
       }));
       await addFile(this.tar, 'manifest.json', canonicalJson(entries));
+      // (Maps: written with sorted keys, as Go writes its maps.)
+      const repositories = new Map<string, Map<string, string>>();
+      for (const img of this.images) {
+        const top = img.manifest.layers.at(-1);
+        if (top === undefined) continue;
+        for (const t of img.names) {
+          const ref = parseReference(t);
+          const tags = repositories.get(ref.familiarName) ?? new Map<string, string>();
+          repositories.set(ref.familiarName, tags.set(ref.tag!, hexOf(top.digest)));
+        }
+      }
+      if (repositories.size > 0) await addFile(this.tar, 'repositories', canonicalJson(repositories));
     }
     await addFile(this.tar, 'oci-layout', canonicalJson({ imageLayoutVersion: '1.0.0' }));
     await this.tar.finish();

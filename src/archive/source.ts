@@ -8,7 +8,8 @@
  * member that is not a small JSON document to the sink as it passes (a member named
  * `blobs/<alg>/<hex>` is verified against its name); JSON documents (manifests, configs,
  * indexes) are kept in memory, bounded. Only then does `images` read the manifests and check
- * every digest, size and diffID against what was delivered.
+ * every digest, size and diffID against what was delivered; a manifest.json entry's `Parent`
+ * (Docker's classic builder's intermediate images) is kept as Docker's load keeps it.
  */
 import { type Digest, digestOf, parseDigest } from '../digest/digest.js';
 import { DataCorruptError, UnsupportedError } from '../errors.js';
@@ -16,7 +17,7 @@ import { decompressStream } from '../compression/stream.js';
 import { isIndexType, isManifestType, layerCompression, type MediaType, OCI_MANIFEST, parseMediaType } from '../oci/mediatypes.js';
 import { buildManifest, configMediaType, familyFor, layerMediaType, type LayerDescriptor } from '../oci/mutate.js';
 import { hostPlatform, selectManifest } from '../oci/platform.js';
-import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../oci/types.js';
+import type { Descriptor, HistoryEntry, ImageConfig, ImageManifest, Platform } from '../oci/types.js';
 import { checkManifestConfig, parseImageConfig, parseIndex, parseManifestOrIndex, parseOciLayout } from '../oci/validate.js';
 import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
 import { readTar } from '../tar/index.js';
@@ -211,7 +212,7 @@ export class ArchiveSource implements ImageSource {
     if (this.members.has('index.json')) {
       for (const { raw, manifest } of this.ociManifests(platform)) known.set(manifest.config.digest, { raw, manifest });
     }
-    return entries.map((e, i) => {
+    const images = entries.map((e, i): SourceImage => {
       const what = `manifest.json[${i}]`;
       const configMem = this.resolve(e.Config, `${what}.Config`);
       const { bytes: configRaw, digest: configId } = this.document(configMem, `${what}.Config`);
@@ -240,6 +241,8 @@ export class ArchiveSource implements ImageSource {
         names,
       };
     });
+    linkParents(images, entries);
+    return images;
   }
 
   // --- OCI layout ---------------------------------------------------------------------
@@ -311,6 +314,34 @@ export class ArchiveSource implements ImageSource {
 
 async function* empty(): AsyncGenerator<Uint8Array> {}
 
+/**
+ * The parents manifest.json names, as Docker's load keeps them (tarexport's
+ * validatedParentLinks and checkValidParent): a parent the archive does not also hold is
+ * ignored; one it holds must be the image's history minus its last entry, else the archive is
+ * refused with Docker's words.
+ */
+function linkParents(images: SourceImage[], entries: readonly DockerManifestEntry[]): void {
+  const byId = new Map(images.map((img) => [img.config.digest as string, img]));
+  for (const [i, img] of images.entries()) {
+    const named = entries[i]!.Parent;
+    if (named === undefined || named === img.config.digest) continue;
+    const parent = byId.get(named);
+    if (parent === undefined) continue;
+    if (!validParent(img.config.parsed.history ?? [], parent.config.parsed.history ?? [])) {
+      throw new DataCorruptError(`image ${parent.config.digest} is not a valid parent for ${img.config.digest}`);
+    }
+    img.parent = parent.config.digest;
+  }
+}
+
+/** Docker's checkValidParent: the child's history is the parent's plus one entry (or neither has any). */
+function validParent(child: readonly HistoryEntry[], parent: readonly HistoryEntry[]): boolean {
+  if (child.length === 0 && parent.length === 0) return true;
+  if (child.length - parent.length !== 1) return false;
+  const key = (h: HistoryEntry): string => JSON.stringify([h.created ?? '', h.author ?? '', h.created_by ?? '', h.comment ?? '', h.empty_layer ?? false]);
+  return parent.every((h, j) => key(h) === key(child[j]!));
+}
+
 /** A JSON document starts with `{` or `[` (after white space); a tar, gzip or zstd stream never does in practice. */
 /**
  * A member too short for a tar header and not compressed (docker-archive's `VERSION` files):
@@ -356,6 +387,8 @@ interface DockerManifestEntry {
   Config: string;
   RepoTags: string[];
   Layers: string[];
+  /** The parent image's ID (`sha256:…`), as Docker's save writes it for a parent saved alongside. */
+  Parent?: string;
 }
 
 function parseJsonValue(raw: Buffer, what: string): unknown {
@@ -378,7 +411,9 @@ function parseDockerManifestJson(raw: Buffer): DockerManifestEntry[] {
     if (!Array.isArray(o.Layers) || !o.Layers.every((l) => typeof l === 'string')) throw new DataCorruptError(`${at}.Layers: expected an array of string paths`);
     const tags = o.RepoTags ?? [];
     if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) throw new DataCorruptError(`${at}.RepoTags: expected an array of strings`);
-    return { Config: o.Config, RepoTags: tags as string[], Layers: o.Layers as string[] };
+    const parent = o.Parent ?? '';
+    if (typeof parent !== 'string') throw new DataCorruptError(`${at}.Parent: expected a string`);
+    return { Config: o.Config, RepoTags: tags as string[], Layers: o.Layers as string[], ...(parent !== '' ? { Parent: parent } : {}) };
   });
 }
 

@@ -1,7 +1,9 @@
 /** What every command needs: the global options and an open store. */
 import type { Command } from 'commander';
 import { Cairn } from '../engine.js';
-import { InvalidArgumentError } from '../errors.js';
+import { CairnError, InvalidArgumentError } from '../errors.js';
+import { flagValueMessage } from '../container/errors.js';
+import { parseGoInt } from '../container/units.js';
 import { isDriverName } from '../snapshot/index.js';
 import type { CompressedBlobs } from '../store/store.js';
 import type { GlobalOptions } from './main.js';
@@ -45,4 +47,29 @@ export async function withCairn<T>(program: Command, fn: (cairn: Cairn) => Promi
 
 export function out(s: string): void {
   process.stdout.write(s);
+}
+
+/** The command as Docker's hints name it: `cairn stop`, `cairn container stop`. */
+export function commandPathOf(cmd: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) words.unshift(c.name());
+  return ['cairn', ...words].join(' ');
+}
+
+/**
+ * A flag's value refused as Docker's flag parser (pflag) refuses it: `invalid argument "V" for
+ * "FLAG" flag: ...` and the help hint, bare, exit 125.
+ */
+export function flagError(cmd: Command, flag: string, value: string, message: string): CairnError {
+  return new CairnError('usage', `${flagValueMessage(flag, value, message)}\nSee '${commandPathOf(cmd)} --help'.`, { bare: true });
+}
+
+/** An int flag's value as pflag reads it (strconv.ParseInt(s, 0, 64)); its error as pflag says it. */
+export function intFlag(cmd: Command, flag: string, value: string): number {
+  try {
+    return parseGoInt(value);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw flagError(cmd, flag, value, e.message);
+    throw e;
+  }
 }

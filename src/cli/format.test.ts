@@ -53,9 +53,9 @@ test('listings: fields, json, table, errors as Docker formats them', () => {
   assert.equal(renderListing(listing, 'table {{.Tag}}\\t{{.ID}}'), 'TAG       IMAGE ID\n1         abc\n');
   assert.equal(renderListing(listing, '{{json .Tag}}'), '"1"\n');
   assert.equal(renderListing(listing, '{{lower .ID | upper}}{{if eq .Tag "1"}} one{{end}}'), 'ABC one\n');
-  assert.throws(() => renderListing(listing, '{{.Nope}}'), (e: unknown) => e instanceof InvalidArgumentError && e.exitCode === 1 && e.message === 'Template parsing error: template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.imageContext');
-  assert.throws(() => renderListing(listing, '{{range .}}'), { message: 'Template parsing error: template: :1: unexpected EOF' });
-  assert.throws(() => renderListing(listing, '{{.ID'), { message: 'Template parsing error: template: :1: unclosed action' });
+  assert.throws(() => renderListing(listing, '{{.Nope}}'), (e: unknown) => e instanceof InvalidArgumentError && e.exitCode === 1 && e.message === 'template parsing error: template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.imageContext');
+  assert.throws(() => renderListing(listing, '{{range .}}'), { message: 'template parsing error: template: :1: unexpected EOF' });
+  assert.throws(() => renderListing(listing, '{{.ID'), { message: 'template parsing error: template: :1: unclosed action' });
 });
 
 test('listings: methods with an argument ({{.Label "KEY"}}) on rows and on the table header, never in the JSON', () => {
@@ -96,7 +96,7 @@ test('table TEMPLATE: the header row comes from the header names (fields outside
   assert.equal(renderListing(listing, 'table'), 'REPOSITORY         TAG\nbusybox            latest\na/very-long-name   1\n');
 });
 
-test('parseFormat: a syntax error is "Template parsing error: ..." with the exit code asked for', () => {
-  assert.throws(() => parseFormat('{{.X', { exitCode: 64 }), (e: unknown) => e instanceof InvalidArgumentError && e.exitCode === 64 && e.message === 'Template parsing error: template: :1: unclosed action');
-  assert.throws(() => parseFormat('{{.X', { name: 'version' }), { message: 'Template parsing error: template: version:1: unclosed action' });
+test('parseFormat: a syntax error is "template parsing error: ..." (bare) with the exit code asked for', () => {
+  assert.throws(() => parseFormat('{{.X', { exitCode: 64 }), (e: unknown) => e instanceof InvalidArgumentError && e.exitCode === 64 && e.message === 'template parsing error: template: :1: unclosed action');
+  assert.throws(() => parseFormat('{{.X', { name: 'version' }), { message: 'template parsing error: template: version:1: unclosed action' });
 });

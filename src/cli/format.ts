@@ -99,13 +99,13 @@ export function goJson(value: unknown, indent?: number): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-/** Go's tabwriter as Docker configures it: minwidth 10, padding 3, last column unpadded. */
-export function table(rows: string[][]): string {
+/** Go's tabwriter as Docker configures it: minwidth 10 (`top`: 20), padding 3, last column unpadded. */
+export function table(rows: string[][], minWidth = 10): string {
   if (rows.length === 0) return '';
   const cols = Math.max(...rows.map((r) => r.length));
   const widths: number[] = [];
   for (let c = 0; c < cols - 1; c++) {
-    widths[c] = Math.max(10, ...rows.map((r) => [...(r[c] ?? '')].length + 3));
+    widths[c] = Math.max(minWidth, ...rows.map((r) => [...(r[c] ?? '')].length + 3));
   }
   return rows
     .map((r) => r.map((cell, c) => (c < r.length - 1 ? cell + ' '.repeat(widths[c]! - [...cell].length) : cell)).join(''))
@@ -137,16 +137,20 @@ export function labelHeader(name: string): string {
   return (name.split('.').pop() ?? '').replace(/[-_]/g, ' ');
 }
 
+/** What Docker 20.10's CLI puts before a template's error (printed with no `Error: `). */
+export const TEMPLATE_ERROR_PREFIX = 'template parsing error: ';
+
 /**
- * Parse a --format template as Docker does; a syntax error is Docker's "Template parsing error: ..."
- * (exit 1, or the `exitCode` Docker gives it for that command: 64 for inspect, info and version).
+ * Parse a --format template as Docker does; a syntax error is Docker's "template parsing error: ..."
+ * (or the `prefix` the command uses), printed bare, exit 1 or the `exitCode` Docker gives it for
+ * that command (64 for inspect, info and version).
  */
-export function parseFormat(format: string, options: TemplateOptions & { exitCode?: number } = {}): Template {
+export function parseFormat(format: string, options: TemplateOptions & { exitCode?: number; prefix?: string } = {}): Template {
   try {
     return Template.parse(format, options);
   } catch (e) {
     if (!(e instanceof TemplateError)) throw e;
-    throw new InvalidArgumentError(`Template parsing error: ${e.message}`, { exitCode: options.exitCode ?? 1 });
+    throw new InvalidArgumentError(`${options.prefix ?? TEMPLATE_ERROR_PREFIX}${e.message}`, { exitCode: options.exitCode ?? 1, bare: true });
   }
 }
 
@@ -205,9 +209,10 @@ export function renderListing(listing: Listing, format: string | undefined): str
 }
 
 /**
- * Execute a template; an error is Docker's "Template parsing error: template: ..." (exit 1), or
- * with `prefix` '' the bare Go error. `partial` receives what was written before the error, for
- * the commands whose template writes straight to stdout in Docker (info, version).
+ * Execute a template; an error is Docker's "template parsing error: template: ..." (exit 1,
+ * printed bare), or with `prefix` '' the Go error alone. `partial` receives what was written
+ * before the error, for the commands whose template writes straight to stdout in Docker (info,
+ * version).
  */
 export function execute(tpl: Template, data: unknown, options: { missingKey?: 'default' | 'error'; prefix?: string; partial?: (written: string) => void } = {}): string {
   try {
@@ -215,10 +220,19 @@ export function execute(tpl: Template, data: unknown, options: { missingKey?: 'd
   } catch (e) {
     if (!(e instanceof TemplateError)) throw e;
     options.partial?.(e.output);
-    throw new InvalidArgumentError(`${options.prefix ?? 'Template parsing error: '}${e.message}`);
+    throw new InvalidArgumentError(`${options.prefix ?? TEMPLATE_ERROR_PREFIX}${e.message}`, { bare: true });
   }
 }
 
 function sortKeys(r: FieldRow): FieldRow {
   return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * JSON as Docker's daemon writes its API responses (json.Encoder with SetEscapeHTML(false)),
+ * which `docker inspect` indents and prints as they came: `<`, `>` and `&` as they are; U+2028
+ * and U+2029 escaped, as Go always escapes them.
+ */
+export function daemonJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }

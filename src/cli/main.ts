@@ -6,7 +6,7 @@
  * Exit codes as Docker's CLI: 0 success, 1 a failed operation, 125 bad usage.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CairnError } from '../errors.js';
+import { CairnError, errorLine } from '../errors.js';
 import { VERSION } from './version.js';
 import type { DriverName } from '../snapshot/types.js';
 
@@ -62,6 +62,7 @@ function inspectCommand(c: Command, withType = false, what: 'images' | 'containe
     .usage(withType ? '[OPTIONS] NAME|ID [NAME|ID...]' : what === 'images' ? '[OPTIONS] IMAGE [IMAGE...]' : '[OPTIONS] CONTAINER [CONTAINER...]')
     .argument('<image...>')
     .option('-f, --format <format>', "format output: 'json' (default) or a Go template");
+  if (withType || what === 'containers') c.option('-s, --size', 'display total file sizes if the type is container');
   if (withType) c.option('--type <type>', 'only objects of this type: image or container');
   return c.action(lazy(() => import('./commands/inspect.js')));
 }
@@ -261,6 +262,14 @@ function containerCommands(program: Command, container: Command): void {
       .option('-t, --time <seconds>', 'seconds to wait for stop before killing it')
       .action(lazy(() => import('./commands/stop.js'))),
   );
+  both('restart', (c) =>
+    c
+      .description('Restart one or more containers')
+      .usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .argument('<container...>')
+      .option('-t, --time <seconds>', 'seconds to wait for stop before killing the container (default 10)')
+      .action(lazy(() => import('./commands/restart.js'))),
+  );
   both('kill', (c) =>
     c
       .description('Kill one or more running containers')
@@ -353,8 +362,9 @@ function containerCommands(program: Command, container: Command): void {
     .description("Record a container's exit and clean up after it (conmon's exit command)")
     .argument('<id>')
     .action(lazy(() => import('./commands/cleanup.js')));
-  both('commit', (c) =>
-    c
+  both('commit', (c) => {
+    BOOL_FLAGS.set(c, [{ short: '-p', long: '--pause' }]);
+    return c
       .description("Create a new image from a container's changes")
       .usage('[OPTIONS] CONTAINER [REPOSITORY[:TAG]]')
       .argument('<container>')
@@ -362,9 +372,9 @@ function containerCommands(program: Command, container: Command): void {
       .option('-a, --author <author>', 'author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
       .option('-c, --change <instruction>', 'apply Dockerfile instruction to the created image', collect, [])
       .option('-m, --message <message>', 'commit message')
-      .option('-p, --pause <bool>', 'pause container during commit', 'true')
-      .action(lazy(() => import('./commands/commit.js'))),
-  );
+      .option('-p, --pause <bool>', 'pause container during commit (default true)', 'true')
+      .action(lazy(() => import('./commands/commit.js')));
+  });
   both('diff', (c) =>
     c
       .description("Inspect changes to files or directories on a container's filesystem")
@@ -481,7 +491,30 @@ function volumeCommands(volume: Command): void {
     .action(lazy(() => import('./commands/volume-prune.js')));
 }
 
-export function buildProgram(): Command {
+/** The top-level names `containerCommands` registers (besides `container`). */
+const CONTAINER_TOP = ['run', 'create', 'start', 'stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'ps', 'exec', 'logs', 'attach', 'wait', 'rename', 'top', 'port', 'stats', 'commit', 'diff', 'cp', 'export'];
+
+/** Every top-level command name. */
+const TOP_LEVEL = new Set(['images', 'tag', 'rmi', 'inspect', 'history', 'import', 'save', 'load', 'pull', 'push', 'login', 'logout', 'image', 'container', ...CONTAINER_TOP, 'healthcheck', 'volume', 'registry', 'version', 'info', 'build']);
+
+/** The top-level command `argv` names (past the global options), if it is one of cairn's. */
+export function topLevelCommand(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--root' || a === '--storage-driver' || a === '--storage-opt') i++;
+    else if (a.startsWith('-')) continue;
+    else return TOP_LEVEL.has(a) ? a : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The command line. With `only` (the top-level command the arguments name), only that
+ * command's part is registered: building every command with its options costs ~4 ms of each
+ * start-up; help, an unknown name or no command build them all.
+ */
+export function buildProgram(only?: string): Command {
+  const want = (...names: string[]): boolean => only === undefined || names.includes(only);
   const program = new Command('cairn')
     .description('A daemonless container image and layer engine')
     .usage('[OPTIONS] COMMAND')
@@ -493,20 +526,56 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .enablePositionalOptions(true);
 
-  imagesCommand(program.command('images'));
-  tagCommand(program.command('tag'));
-  rmiCommand(program.command('rmi'));
-  inspectCommand(program.command('inspect'), true);
-  historyCommand(program.command('history'));
-  importCommand(program.command('import'));
-  saveCommand(program.command('save'));
-  loadCommand(program.command('load'));
-  pullCommand(program.command('pull'));
-  pushCommand(program.command('push'));
-  loginCommand(program.command('login'));
-  logoutCommand(program.command('logout'));
+  if (want('images')) imagesCommand(program.command('images'));
+  if (want('tag')) tagCommand(program.command('tag'));
+  if (want('rmi')) rmiCommand(program.command('rmi'));
+  if (want('inspect')) inspectCommand(program.command('inspect'), true);
+  if (want('history')) historyCommand(program.command('history'));
+  if (want('import')) importCommand(program.command('import'));
+  if (want('save')) saveCommand(program.command('save'));
+  if (want('load')) loadCommand(program.command('load'));
+  if (want('pull')) pullCommand(program.command('pull'));
+  if (want('push')) pushCommand(program.command('push'));
+  if (want('login')) loginCommand(program.command('login'));
+  if (want('logout')) logoutCommand(program.command('logout'));
 
-  const image = program.command('image').description('Manage images');
+  if (want('image')) imageCommands(program.command('image').description('Manage images'));
+  if (want('container', ...CONTAINER_TOP)) containerCommands(program, program.command('container').description('Manage containers'));
+  if (want('healthcheck')) healthcheckCommands(program.command('healthcheck').description('Manage health checks of containers'));
+  if (want('volume')) volumeCommands(program.command('volume').description('Manage volumes').usage('COMMAND'));
+  if (want('registry')) registryCommands(program.command('registry').description('Serve this store as a registry'));
+  if (want('version'))
+    program
+      .command('version')
+      .description('Show the cairn version information')
+      .option('-f, --format <format>', "format output: 'json' or a Go template")
+      .action(lazy(() => import('./commands/version.js')));
+  if (want('info'))
+    program
+      .command('info')
+      .description('Display system-wide information')
+      .option('-f, --format <format>', "format output: 'json' or a Go template")
+      .action(lazy(() => import('./commands/info.js')));
+  if (want('build'))
+    program
+      .command('build')
+      .description('Build an image from a Dockerfile (this version: --check only)')
+      .argument('<context>', 'build context directory')
+      .option('-f, --file <file>', "name of the Dockerfile (default: 'CONTEXT/Dockerfile')")
+      .option('--build-arg <arg>', 'set build-time variables', collect, [])
+      .option('--target <stage>', 'set the target build stage to build')
+      .option('--check', 'run the build checks and print findings, without building')
+      .option('--format <format>', "output format for --check: 'json' or text")
+      .action(lazy(() => import('./commands/build.js')));
+
+  for (const c of [program, ...allCommands(program)]) {
+    c.exitOverride();
+    c.configureOutput({ writeErr: () => {}, outputError: () => {} });
+  }
+  return program;
+}
+
+function imageCommands(image: Command): void {
   imagesCommand(image.command('ls').alias('list'));
   rmiCommand(image.command('rm').alias('remove'));
   inspectCommand(image.command('inspect'));
@@ -539,18 +608,18 @@ export function buildProgram(): Command {
     .option('-f, --force', 'unmount even if mounted several times')
     .action(lazy(() => import('./commands/umount.js')));
 
-  containerCommands(program, program.command('container').description('Manage containers'));
-  program
-    .command('healthcheck')
-    .description('Manage health checks of containers')
+}
+
+function healthcheckCommands(healthcheck: Command): void {
+  healthcheck
     .command('run')
     .description("Run a container's health check once (cairn has no daemon to schedule it)")
     .usage('CONTAINER')
     .argument('<container>')
     .action(lazy(() => import('./commands/healthcheck.js')));
-  volumeCommands(program.command('volume').description('Manage volumes').usage('COMMAND'));
+}
 
-  const registry = program.command('registry').description('Serve this store as a registry');
+function registryCommands(registry: Command): void {
   registry
     .command('serve')
     .description('Serve the store\'s repositories over the OCI distribution API (the Docker registry API v2)')
@@ -565,37 +634,30 @@ export function buildProgram(): Command {
     .description('Remove blobs no served manifest references (linked more than an hour ago)')
     .option('--delete-untagged', 'also delete manifests no tag reaches')
     .action(lazy(() => import('./commands/registry-gc.js')));
-
-  program
-    .command('version')
-    .description('Show the cairn version information')
-    .option('-f, --format <format>', "format output: 'json' or a Go template")
-    .action(lazy(() => import('./commands/version.js')));
-  program
-    .command('info')
-    .description('Display system-wide information')
-    .option('-f, --format <format>', "format output: 'json' or a Go template")
-    .action(lazy(() => import('./commands/info.js')));
-  program
-    .command('build')
-    .description('Build an image from a Dockerfile (this version: --check only)')
-    .argument('<context>', 'build context directory')
-    .option('-f, --file <file>', "name of the Dockerfile (default: 'CONTEXT/Dockerfile')")
-    .option('--build-arg <arg>', 'set build-time variables', collect, [])
-    .option('--target <stage>', 'set the target build stage to build')
-    .option('--check', 'run the build checks and print findings, without building')
-    .option('--format <format>', "output format for --check: 'json' or text")
-    .action(lazy(() => import('./commands/build.js')));
-
-  for (const c of [program, ...allCommands(program)]) {
-    c.exitOverride();
-    c.configureOutput({ writeErr: () => {}, outputError: () => {} });
-  }
-  return program;
 }
 
 function allCommands(c: Command): Command[] {
   return c.commands.flatMap((s) => [s, ...allCommands(s)]);
+}
+
+/**
+ * Docker's boolean flags that also take a value (`--pause=false`, `-p=0`): given alone they
+ * mean true and never take the next word. Declared to commander with a value; written here
+ * `--long=VALUE` after the command, so that `-p CONTAINER` stays a flag and a name.
+ */
+const BOOL_FLAGS = new WeakMap<Command, Array<{ short: string; long: string }>>();
+
+function boolFlags(program: Command, argv: string[]): string[] {
+  const cmd = commandOf(program, argv);
+  const flags = cmd === undefined ? undefined : BOOL_FLAGS.get(cmd);
+  if (flags === undefined) return argv;
+  return argv.map((a) => {
+    for (const f of flags) {
+      if (a === f.short || a === f.long) return `${f.long}=true`;
+      if (a.startsWith(`${f.short}=`) || a.startsWith(`${f.long}=`)) return `${f.long}=${a.slice(a.indexOf('=') + 1)}`;
+    }
+    return a;
+  });
 }
 
 /** Docker accepts `-H=false`; commander wants `-H false`. */
@@ -657,16 +719,16 @@ function argumentCountError(cmd: Command): string {
 function lastResort(debug: () => boolean): void {
   process.once('unhandledRejection', (e: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));
-    process.stderr.write(`Error: ${err.message.split('\n')[0]}\n`);
+    process.stderr.write(`${e instanceof CairnError ? errorLine(e).split('\n')[0] : `Error: ${err.message.split('\n')[0]}`}\n`);
     if (debug() && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exit(e instanceof CairnError ? e.exitCode : 1);
   });
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(topLevelCommand(normaliseArgv(argv)));
   lastResort(() => program.opts<GlobalOptions>().debug === true);
-  const args = normaliseArgv(argv);
+  const args = normaliseArgv(boolFlags(program, argv));
   try {
     await program.parseAsync(args, { from: 'user' });
     return 0;
@@ -688,7 +750,7 @@ export async function main(argv: string[]): Promise<number> {
       return 125;
     }
     if (e instanceof CairnError) {
-      process.stderr.write(`Error: ${e.message}\n`);
+      process.stderr.write(`${errorLine(e)}\n`);
       if (program.opts<GlobalOptions>().debug && e.stack) process.stderr.write(`${e.stack}\n`);
       return e.exitCode;
     }

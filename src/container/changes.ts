@@ -40,13 +40,31 @@ const OPAQUE = 'trusted.overlay.opaque';
 const WHITEOUT = 'trusted.overlay.whiteout';
 
 /** The changes of the container whose writable layer is active snapshot `key` (see the module comment). */
-export async function containerChanges(store: Store, key: string): Promise<Change[]> {
+export async function containerChanges(store: Store, key: string, onFile?: (st: NativeStat) => void): Promise<Change[]> {
   const sn = await store.snapshots();
   const layer = await activeLayer(sn, key);
   const overlay = sn.capabilities.rebase;
-  const walk = (lowerRoot: string | null): Promise<Change[]> => changesOf(layer.dir, lowerRoot, overlay);
+  const walk = (lowerRoot: string | null): Promise<Change[]> => changesOf(layer.dir, lowerRoot, overlay, onFile);
   if (layer.parent === undefined) return walk(null);
   return withMounted(store, { parentOf: layer.parent as Digest, sn }, (lowerRoot) => walk(lowerRoot));
+}
+
+/**
+ * The size of a container's writable layer as Docker 20.10 counts it (`ps -s`, SizeRw:
+ * archive.ChangesSize): the bytes of every added or changed entry that is not a directory, a
+ * hard-linked inode once.
+ */
+export async function containerChangesSize(store: Store, key: string): Promise<number> {
+  let size = 0;
+  const seen = new Set<bigint>();
+  await containerChanges(store, key, (st) => {
+    if (st.nlink > 1) {
+      if (seen.has(st.ino)) return;
+      seen.add(st.ino);
+    }
+    size += st.size;
+  });
+  return size;
 }
 
 /** A directory on the walk's path, listed as changed the first time something below it is. */
@@ -59,9 +77,10 @@ interface DirCtx {
 /**
  * The changes of tree `upperDir` against tree `lowerDir` (null: an empty image). `overlay`:
  * `upperDir` is an overlay upper directory (entries absent from it are unchanged, unless an
- * opaque directory hides them); else it is the container's whole tree.
+ * opaque directory hides them); else it is the container's whole tree. `onFile` hears the
+ * stat of every added or changed entry that is not a directory.
  */
-export async function changesOf(upperDir: string, lowerDir: string | null, overlay: boolean): Promise<Change[]> {
+export async function changesOf(upperDir: string, lowerDir: string | null, overlay: boolean, onFile?: (st: NativeStat) => void): Promise<Change[]> {
   const out: Change[] = [];
   const list = (ctx: DirCtx | null, kind: Change['kind'], path: string): void => {
     if (ctx !== null) ensureListed(ctx, out);
@@ -94,6 +113,7 @@ export async function changesOf(upperDir: string, lowerDir: string | null, overl
         list(ctx, 'C', path);
         listed = true;
       }
+      if (listed && kindOf(st.mode) !== 'dir') onFile?.(st);
       if (kindOf(st.mode) !== 'dir') continue;
       const child: DirCtx = { parent: ctx, path, listed };
       const opaque = overlay && readXattrs(upperFd, raw, (n) => n === OPAQUE).get(OPAQUE)?.toString() === 'y';

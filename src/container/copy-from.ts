@@ -48,6 +48,8 @@ export interface CopyFromOptions {
   followLink?: boolean;
   /** The container's name, for messages (default "container"). */
   container?: string;
+  /** The archive's top entry's name, when not the path's last element (a mount point copied from its source: cp-mounts.ts). */
+  topName?: string;
 }
 
 /** An archive of a container path, and what it is. */
@@ -141,7 +143,7 @@ export function copyFromContainer(rootfs: string, srcPath: string, opts: CopyFro
   const st = lstatIn(rootfs, at, container, path);
   const isDir = isDirMode(st.mode);
   const name = goBase(at.abs);
-  const top = name === '/' ? '.' : name;
+  const top = opts.topName ?? (name === '/' ? '.' : name);
   return {
     stat: statOf(rootfs, at, st),
     path: at.abs,

@@ -29,6 +29,8 @@ export interface CopyToOptions {
   container?: string;
   /** Owner of everything written (see the module comment); default: the archive's. */
   owner?: { uid: number; gid: number };
+  /** Why nothing may be written there (Docker's daemon's words), said once the copy's source is checked and placed. */
+  readOnly?: string;
 }
 
 /** Copy `input` to `destPath` in the container whose root filesystem is mounted at `rootfs`. */
@@ -51,6 +53,7 @@ export async function copyToContainer(rootfs: string, destPath: string, input: C
     placement = prepareArchiveCopy(src, archive.top, dst);
     tar = archive.tar;
   }
+  if (opts.readOnly !== undefined) throw new CopyError(opts.readOnly, { daemon: true });
   const into = extractionDir(rootfs, placement.dir, container);
   try {
     await untarInto(into.fd, tar, {
@@ -63,10 +66,24 @@ export async function copyToContainer(rootfs: string, destPath: string, input: C
   }
 }
 
+/**
+ * `cp SRC CTR:DEST` when there is no container CTR, as Docker's CLI goes on (its look at the
+ * destination failed, so it takes the destination as missing): a tar on stdin needs an
+ * existing directory; a host source is looked at and placed; then the daemon has no
+ * container at the directory it would go into. Always throws.
+ */
+export function copyToMissingContainer(destPath: string, input: CopyInput, container: string): never {
+  const dst = { path: destPath, exists: false, isDir: false };
+  if ('tar' in input) throw new CopyError(`destination "${container}:${destPath}" must be a directory`);
+  const src = hostSourceInfo(input.hostPath, input.followLink === true);
+  const placement = prepareArchiveCopy(src, hostArchive(src).top, dst);
+  throw new ContainerPathNotFoundError(container, placement.dir);
+}
+
 /** The directory an archive goes into, resolved inside the root with every symlink followed, opened (O_PATH). */
 function extractionDir(rootfs: string, dir: string, container: string): { fd: number; path: string } {
   const resolved = resolveInRoot(rootfs, containerPath(dir, container));
   if (resolved.kind === undefined) throw new ContainerPathNotFoundError(container, dir);
-  if (resolved.kind !== 'dir') throw new CopyError('extraction point is not a directory');
+  if (resolved.kind !== 'dir') throw new CopyError('extraction point is not a directory', { daemon: true });
   return { fd: openDirInRoot(rootfs, resolved.path), path: resolved.path };
 }

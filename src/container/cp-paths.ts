@@ -120,10 +120,14 @@ export interface ArchivePlacement {
   rename?: { from: string; to: string };
 }
 
-/** A copy that cannot be made as asked, in Docker's words. */
+/**
+ * A copy that cannot be made as asked, in Docker's words. Docker's CLI finds these itself
+ * (placement, the host side, the destination's type), so they are said bare; `daemon`: one
+ * Docker's daemon says ("Error response from daemon: ...").
+ */
 export class CopyError extends CairnError {
-  constructor(message: string) {
-    super('failed-precondition', message);
+  constructor(message: string, opts: { daemon?: boolean } = {}) {
+    super('failed-precondition', message, { bare: opts.daemon !== true });
     this.name = 'CopyError';
   }
 }

@@ -31,6 +31,9 @@ import { containerMounts, type MountSpec } from './mounts.js';
 import { randomName } from './names.js';
 import type { CreateOptions } from './options.js';
 import { findContainer, insertContainer, nameTaken } from './records.js';
+import { imageConfigOf, mountRootfs, unmountRootfs } from './prepare.js';
+import { removeContainer } from './lifecycle.js';
+import { ensureInRoot } from '../runtime/rootpath.js';
 
 /** The snapshot key of a container's writable layer. */
 export function snapshotKeyOf(id: string): string {
@@ -62,7 +65,39 @@ function inheritedMounts(store: Store, opts: CreateOptions): MountSpec[] {
   return out;
 }
 
-export async function createContainer(store: Store, opts: CreateOptions): Promise<ContainerRecord> {
+/**
+ * Make the container's working directory in its writable layer now, as Docker's create does
+ * (container.SetupWorkingDirectory: `diff` lists it; a working directory that is a file fails
+ * the create with "Cannot mkdir: DIR is not a directory"), resolved inside the root
+ * filesystem, mounted for the job. On failure the container is removed again.
+ */
+async function makeWorkingDir(store: Store, rec: ContainerRecord, dir: string): Promise<void> {
+  try {
+    const rootfs = await mountRootfs(store, rec);
+    try {
+      ensureInRoot(rootfs, dir, 'dir', 'working directory');
+    } finally {
+      unmountRootfs(store.root, rec.id);
+    }
+  } catch (e) {
+    await removeContainer(store, rec.id, { force: true, volumes: true });
+    throw e;
+  }
+}
+
+export interface CreateContainerOptions {
+  /** Make the working directory now (`create`; `run` makes it when it starts the container). */
+  makeWorkingDir?: boolean;
+}
+
+export async function createContainer(store: Store, opts: CreateOptions, how: CreateContainerOptions = {}): Promise<ContainerRecord> {
+  const rec = await createRecord(store, opts);
+  const dir = dockerConfig(opts, await imageConfigOf(store, rec), { id: rec.id, hostHostname: hostname() }).WorkingDir;
+  if (how.makeWorkingDir && dir !== '') await makeWorkingDir(store, rec, dir);
+  return rec;
+}
+
+async function createRecord(store: Store, opts: CreateOptions): Promise<ContainerRecord> {
   const { image } = resolveImage(store.db, opts.image);
   await requireUnpacked(store.content, image.id, opts.image);
   const config = (await readConfig(store.content, image.id)).config.config;

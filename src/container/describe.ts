@@ -12,7 +12,8 @@ import { containerFiles } from './files.js';
 import { inspectContainer, type ContainerInspectInput, type DockerContainerInspect } from './inspect.js';
 import { ZERO_TIME, type ContainerRecord } from './model.js';
 import { dockerMountPoint, type DockerMountPoint } from './mounts.js';
-import type { PsInput } from './ps.js';
+import { containerState, type PsInput } from './ps.js';
+import type { PsFilterFacts } from './ps-filter.js';
 
 /** The container's mounts as Docker's MountPoints (volumes with their directories). */
 export function mountPoints(root: string, rec: ContainerRecord): DockerMountPoint[] {
@@ -48,8 +49,27 @@ export function psInputOf(root: string, rec: ContainerRecord): PsInput {
   };
 }
 
-/** Docker's `inspect` document of a container. `mounts`: its writable snapshot's mounts (GraphDriver). */
-export function inspectOf(root: string, rec: ContainerRecord, image: ContainerConfig | undefined, driver: string, snapshotMounts: readonly Mount[]): DockerContainerInspect {
+/** What `ps --filter` looks at in a container (ps-filter.ts). */
+export function psFilterFactsOf(rec: ContainerRecord): PsFilterFacts {
+  const s = rec.state;
+  const started = s.startedAt !== ZERO_TIME && s.startedAt !== '';
+  return {
+    id: rec.id,
+    name: rec.name,
+    labels: rec.settings.create.labels,
+    state: containerState({ status: s.status, exitCode: s.exitCode, ...(started ? { startedAt: Date.parse(s.startedAt) } : {}) }),
+    running: s.status === 'running' || s.status === 'paused' || s.status === 'restarting',
+    started,
+    exitCode: s.exitCode,
+    health: s.health?.Status ?? 'none',
+    imageId: rec.imageId,
+    networks: [rec.settings.create.network],
+    mounts: rec.settings.mounts.map((m) => ({ ...(m.type === 'volume' && m.name !== undefined ? { name: m.name } : {}), source: m.type === 'bind' ? m.source : '', destination: m.destination })),
+  };
+}
+
+/** Docker's `inspect` document of a container. `mounts`: its writable snapshot's mounts (GraphDriver); `sizes` with `--size`. */
+export function inspectOf(root: string, rec: ContainerRecord, image: ContainerConfig | undefined, driver: string, snapshotMounts: readonly Mount[], sizes?: { rw: number; rootFs: number }): DockerContainerInspect {
   const files = containerFiles(root, rec.id);
   const config = dockerConfig(rec.settings.create, image, { id: rec.id, hostHostname: hostname() });
   const { path, args } = pathAndArgs(config);
@@ -86,5 +106,6 @@ export function inspectOf(root: string, rec: ContainerRecord, image: ContainerCo
     driver,
     graphDriverData: graph,
     mounts: mountPoints(root, rec),
+    ...(sizes !== undefined ? { sizeRw: sizes.rw, sizeRootFs: sizes.rootFs } : {}),
   });
 }

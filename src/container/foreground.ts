@@ -9,6 +9,8 @@
 import { writeTx } from '../metadata/db.js';
 import { bootId, processStartTime } from '../process.js';
 import { RuntimeFailure, type RuntimeProcess, type StdioMode } from '../runtime/oci-runtime.js';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Store } from '../store/store.js';
 import { ConflictError } from '../errors.js';
 import { finishContainer, runtimeOf } from './lifecycle.js';
@@ -59,7 +61,25 @@ export async function startForeground(store: Store, rec: ContainerRecord, stdio:
     unmountRootfs(store.root, rec.id);
     throw new ConflictError(`container ${rec.name} is already running or being removed`);
   }
-  const proc = runtime.run(rec.id, prepared.bundle, { stdio });
+  const pidFile = join(containerFiles(store.root, rec.id).dir, 'pid');
+  rmSync(pidFile, { force: true });
+  const raw = runtime.run(rec.id, prepared.bundle, { stdio, pidFile });
+  // A signal that reaches the runtime before the container's process exists is lost: held until
+  // the runtime wrote the process's pid, then passed on.
+  const held: NodeJS.Signals[] = [];
+  const poll = setInterval(() => {
+    if (!existsSync(pidFile)) return;
+    clearInterval(poll);
+    for (const sig of held.splice(0)) raw.signal(sig);
+  }, 5);
+  const proc: RuntimeProcess = {
+    ...raw,
+    signal: (sig) => {
+      if (existsSync(pidFile)) raw.signal(sig);
+      else held.push(sig);
+    },
+  };
+  void raw.wait().finally(() => clearInterval(poll)).catch(() => undefined);
   // Its output is also its log (as conmon would write it), unless it goes with its exit (--rm).
   const log = stdio === 'pipe' && !rec.settings.create.autoRemove ? new LogWriter(containerFiles(store.root, rec.id).log) : undefined;
   if (log !== undefined) {

@@ -21,11 +21,12 @@ export function localPath(path: string): string {
   return preserveTrailingDotOrSeparator(goClean(resolve(path)), path);
 }
 
+/** A host path that cannot be read as Docker's CLI says it (bare: the CLI finds it itself). */
 function hostError(what: string, path: string, e: unknown): CairnError {
   const code = errnoCode(e);
-  if (code === 'ENOENT') return new NotFoundError(`${what} ${path}: no such file or directory`, { cause: e });
+  if (code === 'ENOENT') return new NotFoundError(`${what} ${path}: no such file or directory`, { cause: e, bare: true });
   if (code === 'ENOTDIR') return new CopyError(`${what} ${path}: not a directory`);
-  return new CairnError('internal', `${what} ${path}: ${(e as Error).message}`, { cause: e });
+  return new CairnError('internal', `${what} ${path}: ${(e as Error).message}`, { cause: e, bare: true });
 }
 
 /** A host path as a copy's source (Docker's CopyInfoSourcePath). */
@@ -33,13 +34,17 @@ export function hostSourceInfo(path: string, followLink = false): CopyInfo {
   const abs = localPath(path);
   let resolved: string;
   let rebase: string | undefined;
+  // the path as Docker's messages name it: the resolved directory, a separator, the base ("//x" under "/")
+  let shown: string;
   try {
     if (followLink) {
       ({ resolved, rebase } = rebaseName(abs, realpathSync(abs)));
+      shown = resolved;
     } else {
       const { dir, file } = goSplit(abs);
       const dirResolved = realpathSync(dir === '' ? '.' : dir);
       resolved = `${dirResolved === '/' ? '' : dirResolved}/${file}`;
+      shown = `${dirResolved}/${file}`;
       if (hasTrailingSeparator(abs) && goBase(abs) !== goBase(resolved)) rebase = goBase(abs);
     }
   } catch (e) {
@@ -49,7 +54,7 @@ export function hostSourceInfo(path: string, followLink = false): CopyInfo {
   try {
     st = lstatSync(resolved);
   } catch (e) {
-    throw hostError('lstat', resolved, e);
+    throw hostError('lstat', shown, e);
   }
   return { path: resolved, exists: true, isDir: st.isDirectory(), ...(rebase !== undefined ? { rebaseName: rebase } : {}) };
 }
@@ -72,7 +77,7 @@ export function hostArchive(src: CopyInfo): { top: string; tar: AsyncIterable<Ui
 }
 
 /** Docker's ValidateOutputPath: the destination's directory exists; an existing destination is a directory or a file. */
-function validateOutputPath(path: string): void {
+export function validateOutputPath(path: string): void {
   const dir = goDir(goClean(path));
   try {
     statSync(dir);

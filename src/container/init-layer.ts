@@ -2,7 +2,8 @@
  * The init layer, as Docker's `-init` layer: between an image's layers and a container's
  * writable layer, a small committed layer holding the mount points the runtime needs and the
  * image may lack — the directories /proc, /sys, /dev, /etc and the files /etc/hosts,
- * /etc/hostname, /etc/resolv.conf (each made only where the image has nothing; every path
+ * /etc/hostname, /etc/resolv.conf — and Docker's markers /.dockerenv and /etc/mtab (each made
+ * only where the image has nothing; every path
  * resolved inside the root filesystem, never through a symlink out of it). Containers stand on
  * it, so these entries are not their changes: `diff` does not list them and `commit` does not
  * keep them, as with Docker.
@@ -14,13 +15,13 @@
  * keeps its parents); when none is left, the collector removes it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { hexOf } from '../digest/digest.js';
-import { AlreadyExistsError, NotFoundError } from '../errors.js';
+import { AlreadyExistsError, NotFoundError, errnoCode } from '../errors.js';
 import { snapshotRef, type Ref } from '../metadata/refs.js';
-import { ensureInRoot } from '../runtime/rootpath.js';
+import { ensureInRoot, resolveInRoot } from '../runtime/rootpath.js';
 import { mountAll, unmount } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
 
@@ -33,6 +34,23 @@ export const INIT_ENTRIES: ReadonlyArray<readonly [string, 'dir' | 'file']> = [
   ['/etc/hostname', 'file'],
   ['/etc/resolv.conf', 'file'],
 ];
+
+/**
+ * What else Docker's init layer holds, made only where the image has nothing: an empty
+ * /.dockerenv (mode 0755: programs look for it to know they run in a container) and /etc/mtab
+ * linking to /proc/mounts. `root` is the layer being made (no container runs on it yet); paths
+ * resolved inside it.
+ */
+function dockerMarkers(root: string): void {
+  if (resolveInRoot(root, '/.dockerenv').kind === undefined) chmodSync(ensureInRoot(root, '/.dockerenv', 'file', 'mount point').hostPath, 0o755);
+  const mtab = join(ensureInRoot(root, '/etc', 'dir', 'mount point').hostPath, 'mtab');
+  try {
+    lstatSync(mtab);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+    symlinkSync('/proc/mounts', mtab);
+  }
+}
 
 /** The snapshot key of the init layer on `top` (an image's top chainID). */
 export function initLayerKey(top: Digest | undefined | null): string {
@@ -60,6 +78,7 @@ export async function ensureInitLayer(store: Store, top: Digest | undefined | nu
     mountAll(mounts, target);
     try {
       for (const [path, kind] of INIT_ENTRIES) ensureInRoot(target, path, kind, 'mount point');
+      dockerMarkers(target);
     } finally {
       unmount(target);
     }

@@ -81,7 +81,12 @@ export async function finishContainer(store: Store, id: string, exitCode: number
     return true;
   });
   await releaseVolumes(store, release);
-  if (recorded && rec.settings.create.autoRemove && !attachedAlive(rec.state)) await removeContainer(store, id, { force: true, volumes: true });
+  if (recorded && autoRemoves(findContainer(store.db, id) ?? rec)) await removeContainer(store, id, { force: true, volumes: true });
+}
+
+/** Whether an exited container goes now (`--rm`): not while a foreground `run -t` holds it, nor during a restart. */
+function autoRemoves(rec: ContainerRecord): boolean {
+  return rec.settings.create.autoRemove && !attachedAlive(rec.state) && rec.state.restarting !== true;
 }
 
 /** Whether a foreground process attached to the container (run -t) is alive. */
@@ -91,7 +96,7 @@ function attachedAlive(state: ContainerState): boolean {
 
 /** The container's record, brought up to date with the machine (see the module's comment). */
 export async function refresh(store: Store, rec: ContainerRecord): Promise<ContainerRecord> {
-  if (rec.state.status === 'exited' && rec.settings.create.autoRemove && !attachedAlive(rec.state)) {
+  if (rec.state.status === 'exited' && autoRemoves(rec)) {
     // An attached foreground run that would have removed it is gone: remove it as --rm asks.
     await removeContainer(store, rec.id, { force: true, volumes: true });
     return rec;
@@ -142,13 +147,18 @@ export function stopSignalOf(rec: ContainerRecord, imageStopSignal: string | und
   return (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
 }
 
-/** Send `signal` to a running container's process. */
+/**
+ * Send `signal` to a running container's process (the caller says which container it failed
+ * to kill, as Docker does); with SIGKILL, return once it has stopped, as Docker's kill does.
+ */
 export async function killContainer(store: Store, rec: ContainerRecord, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   const now = await refresh(store, rec);
-  if (!isLive(now.state.status)) throw new ConflictError(`Cannot kill container: ${rec.name}: Container ${rec.id} is not running`);
+  if (!isLive(now.state.status)) throw new ConflictError(`Container ${rec.id} is not running`);
   const rt = runtimeOf(store, rec);
   // A paused container cannot take a signal until it is thawed (Docker kills it anyway with SIGKILL).
   await rt.kill(rec.id, signal, { all: signal === 'SIGKILL' });
+  // Docker's kill with SIGKILL returns once the container has stopped (its state says so)
+  if (signal === 'SIGKILL') await waitContainer(store, rec.id);
 }
 
 /** Stop: the stop signal, up to `timeoutSeconds` (default the container's, else 10), then SIGKILL. */
@@ -195,6 +205,34 @@ export interface RemovedContainer {
   anonymousVolumes: string[];
 }
 
+/**
+ * `restart`, its first half: a live container marked as restarting (so that its end does not
+ * remove it: `--rm`) and stopped as `stop` does. The caller starts it again and then calls
+ * {@link endRestart}, whatever happened.
+ */
+export async function stopForRestart(store: Store, rec: ContainerRecord, signal: NodeJS.Signals, timeoutSeconds?: number): Promise<void> {
+  const now = await refresh(store, rec);
+  if (!isLive(now.state.status)) return;
+  writeTx(store.db, () => {
+    const cur = findContainer(store.db, rec.id);
+    if (cur !== undefined) setState(store.db, rec.id, { ...cur.state, restarting: true });
+  });
+  await stopContainer(store, now, signal, timeoutSeconds);
+}
+
+/** `restart`, done: the mark goes; a `--rm` container that is not running (its start failed, or it ended already) goes as `--rm` asks. */
+export async function endRestart(store: Store, id: string): Promise<void> {
+  const rec = writeTx(store.db, () => {
+    const cur = findContainer(store.db, id);
+    if (cur === undefined || cur.state.restarting !== true) return cur;
+    const state = { ...cur.state };
+    delete state.restarting;
+    setState(store.db, id, state);
+    return { ...cur, state };
+  });
+  if (rec !== undefined) await refresh(store, rec);
+}
+
 /** `rm`: the container, its writable layer and files. */
 export async function removeContainer(store: Store, id: string, opts: RemoveContainerOptions = {}): Promise<RemovedContainer | undefined> {
   let rec = findContainer(store.db, id);
@@ -202,7 +240,11 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
   rec = await settle(store, rec);
   if (findContainer(store.db, id) === undefined) return { id: rec.id, name: rec.name, anonymousVolumes: [] };
   if (isLive(rec.state.status)) {
-    if (!opts.force) throw new ConflictError(`You cannot remove a ${rec.state.status} container ${rec.id}. Stop the container before attempting removal or force remove`);
+    if (!opts.force) {
+      // Docker's words (daemon/delete.go): a paused container is to be unpaused first
+      const procedure = rec.state.status === 'paused' ? 'Unpause and then stop the container before attempting removal or force remove' : 'Stop the container before attempting removal or force remove';
+      throw new ConflictError(`You cannot remove a ${rec.state.status} container ${rec.id}. ${procedure}`);
+    }
     await stopContainer(store, rec, 'SIGKILL', 0);
     rec = findContainer(store.db, id);
     if (rec === undefined) return { id, name: '', anonymousVolumes: [] };

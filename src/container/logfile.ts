@@ -391,6 +391,8 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<void>
 }
 
 export interface WriteLogOptions {
+  /** `--details`: each line after its attributes (none) and a space, as Docker prints it. */
+  details?: boolean;
   /** `-t`: each line starts with its time as Docker prints it. */
   timestamps?: boolean;
 }
@@ -401,6 +403,8 @@ export async function writeLogLines(lines: AsyncIterable<LogLine>, out: { stdout
     const w = l.stream === 'stderr' ? out.stderr : out.stdout;
     const parts: Buffer[] = [];
     if (opts.timestamps) parts.push(Buffer.from(`${l.time} `));
+    // --details: the line's attributes (cairn's log driver records none) and a space, as Docker's daemon writes them
+    if (opts.details) parts.push(Buffer.from(' '));
     parts.push(l.line);
     if (!l.partial) parts.push(Buffer.from('\n'));
     if (!w.write(Buffer.concat(parts))) await drained(w);

@@ -305,9 +305,10 @@ export function parseLogTime(text: string, now: Date, flag: 'since' | 'until' = 
     return goParse(layout, text, local ? -now.getTimezoneOffset() * 60 : undefined);
   } catch (e) {
     if (!(e instanceof GoParseError)) throw e;
-    if (text.includes('-')) throw new InvalidArgumentError(`invalid value for "${flag}": ${e.message}`);
+    // Docker's CLI finds these itself: said bare
+    if (text.includes('-')) throw new InvalidArgumentError(`invalid value for "${flag}": ${e.message}`, { bare: true });
     const unix = unixTimestamp(text);
-    if (unix === undefined) throw new InvalidArgumentError(`invalid value for "${flag}": failed to parse value as time or duration: ${goQuote(text)}`);
+    if (unix === undefined) throw new InvalidArgumentError(`invalid value for "${flag}": failed to parse value as time or duration: ${goQuote(text)}`, { bare: true });
     return unix;
   }
 }

@@ -68,6 +68,8 @@ export interface ContainerState {
   attachedBy?: { pid: number; startTime: number };
   /** The named volumes acquired for this run (released once when it ends, in the same boot). */
   volumes?: { bootId: string; names: string[] };
+  /** `restart` is stopping and starting it: its end does not remove it (`--rm`), as Docker keeps it. */
+  restarting?: true;
   health?: HealthState;
 }
 

@@ -1,14 +1,14 @@
 /**
  * Container records in the metadata database (tables `containers` and `container_volumes`,
  * schema v9): insert, look up as Docker does (full ID, name, unique ID prefix), list, update
- * the state, rename, delete. A container is a garbage-collection root of its writable snapshot
- * and of its image's top layer (so a forced `rmi` leaves it its layers). Callers hold the
+ * the state, rename, delete. A container is a garbage-collection root of its writable snapshot,
+ * its image's top layer and its image's config (so a forced `rmi` leaves it what it starts from). Callers hold the
  * write transaction (`writeTx`) around changes that must go together.
  */
 import type { Digest } from '../digest/digest.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Db } from '../metadata/db.js';
-import { addRefs, dropRefs, layerRef, snapshotRef } from '../metadata/refs.js';
+import { addRefs, blobRef, dropRefs, layerRef, snapshotRef } from '../metadata/refs.js';
 import { volumesOf, type ContainerRecord, type ContainerSettings, type ContainerState, type ContainerStatus } from './model.js';
 
 interface Row {
@@ -48,7 +48,8 @@ export function insertContainer(db: Db, rec: ContainerRecord, topChainId: Digest
   );
   const ins = db.prepare('INSERT OR IGNORE INTO container_volumes (container_id, volume) VALUES (?, ?)');
   for (const v of volumesOf(rec.settings)) ins.run(rec.id, v.name);
-  addRefs(db, owner(rec.id), [snapshotRef(rec.snapshot), ...(topChainId !== undefined ? [layerRef(topChainId)] : [])]);
+  // Its image's config too: a container starts from it even after a forced rmi took the image.
+  addRefs(db, owner(rec.id), [snapshotRef(rec.snapshot), blobRef(rec.imageId), ...(topChainId !== undefined ? [layerRef(topChainId)] : [])]);
 }
 
 /** The container `ref` names, or undefined. */

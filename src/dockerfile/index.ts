@@ -6,10 +6,11 @@
  * Higher layers (image, cli) import from here only.
  */
 export type { Heredoc, Node, ParseResult, ParseWarning, Directives, SourceRange, EnvGetter, ExpansionResult } from './ast.js';
-export { parse } from './parser.js';
+export { parse, DockerfileSyntaxError } from './parser.js';
 export { Lexer, envFromPairs } from './shell.js';
 export { DockerfileError, formatDockerfileError, type LineRange, type SourceFile } from './errors.js';
 export type { Instruction, RunMount, MountType } from './instructions.js';
+export { parseInstruction } from './instructions.js';
 export { planDockerfile, type Plan, type PlanOptions, type PlanStage } from './plan.js';
 export type {
   Step,

@@ -8,13 +8,14 @@ import { Readable } from 'node:stream';
 import { type Digest, digestOf } from '../digest/digest.js';
 import { DataCorruptError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
-import { type ImageLayerRecord, putImage, reproducibleLayer, setRepoDigest, setTag } from '../metadata/records.js';
+import { type ImageLayerRecord, getLayer, putImage, reproducibleLayer, setRepoDigest, setTag } from '../metadata/records.js';
 import { blobRef, type Ref } from '../metadata/refs.js';
 import { chainIds } from '../oci/chainid.js';
 import { unpacksHere } from '../oci/platform.js';
 import type { ImageConfig } from '../oci/types.js';
 import type { LayerDescriptor } from '../oci/mutate.js';
 import type { Store } from '../store/store.js';
+import { measureLayer } from './size.js';
 import { type UnpackProgress, unpackLayers } from './unpack.js';
 
 /**
@@ -41,6 +42,8 @@ export interface NewImage {
   /** Canonical digest names (`docker.io/library/busybox@sha256:…`). */
   repoDigests?: string[];
   parent?: Digest;
+  /** Its tags set its LastTagTime, as Docker's tagging does (default); false for names an archive or registry brings. */
+  setsLastTagTime?: boolean;
 }
 
 export interface StoredImage {
@@ -76,6 +79,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
       parent: i === 0 ? null : chains[i - 1]!,
       size: l.uncompressedSize,
       tarSplit: null,
+      filesSize: null,
       blob: { blobDigest: l.digest, diffId: l.diffId, mediaType: l.mediaType, size: l.size },
     }));
     prepared.push({ img, id, manifestDigest, chains, layers, unpacked: unpacksHere(img.config) });
@@ -84,7 +88,12 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
   // layers do not apply is never listed. An image of another OS (Windows) keeps its layers as
   // blobs only: they are never applied here.
   for (const p of prepared) {
-    if (!p.unpacked) continue;
+    if (!p.unpacked) {
+      // A layer a streamed load unpacked before its image was known keeps its record: it
+      // re-emits from its files when the store kept no blob of it.
+      for (const [i, l] of p.layers.entries()) l.tarSplit = p.img.layers[i]!.tarSplit ?? null;
+      continue;
+    }
     const splits = await unpackLayers(
       store,
       p.layers.map((l, i) => {
@@ -97,6 +106,16 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
     for (const [i, l] of p.layers.entries()) l.tarSplit = splits.get(l.chainId) ?? p.img.layers[i]!.tarSplit ?? null;
   }
   const sn = await store.snapshots();
+  // Each layer's size as Docker counts it, measured once from its snapshot (image/size.ts).
+  const measured = new Map<Digest, number>();
+  for (const p of prepared) {
+    if (!p.unpacked) continue;
+    for (const l of p.layers) {
+      const known = measured.get(l.chainId) ?? getLayer(store.db, l.chainId)?.filesSize ?? (await measureLayer(sn, l.chainId, l.parent));
+      measured.set(l.chainId, known);
+      l.filesSize = known;
+    }
+  }
   return writeTx(store.db, () => {
     const out: StoredImage[] = [];
     for (const { img, id, manifestDigest, chains, layers, unpacked } of prepared) {
@@ -123,7 +142,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
           configMediaType: img.configMediaType,
           configSize: img.configRaw.length,
           created: img.config.created ?? null,
-          size: img.layers.reduce((a, l) => a + l.uncompressedSize, 0),
+          size: layers.reduce((a, l) => a + (l.filesSize ?? l.size), 0),
           parent: img.parent ?? null,
           topChainId: chains.length ? chains[chains.length - 1]! : null,
           lastTagTime: null,
@@ -134,7 +153,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
       );
       const retagged: Array<[string, Digest]> = [];
       for (const t of img.tags ?? []) {
-        const prev = setTag(store.db, t, id);
+        const prev = setTag(store.db, t, id, img.setsLastTagTime ?? true);
         if (prev) retagged.push([t, prev]);
       }
       for (const d of img.repoDigests ?? []) setRepoDigest(store.db, d, id);

@@ -9,28 +9,52 @@
  *   while a running container uses it, and deleted when only stopped ones do — they keep
  *   their layers. Deleting by ID: a running user refuses it ("cannot be forced"), a stopped
  *   one unless forced.
- * Content no image needs any more is garbage-collected in the same step.
+ * - Parents (Docker's hidden intermediate images, image.parent): deleting an image deletes the
+ *   untagged parents it was kept for, up to the first one still needed (`--no-prune`: none).
+ * Content no image needs any more is garbage-collected in the same step; each image's released
+ * layers are said after it, top first, as Docker says them.
  */
 import type { Digest } from '../digest/digest.js';
 import { shortId } from '../digest/digest.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
-import { childrenOf, deleteImage, deleteRepoDigest, deleteTag, getImage, imageLayers, repoDigestsOf, setTag, tagsOf } from '../metadata/records.js';
-import { parseNormalizedReference, parseReference, withDefaultTag } from '../reference/reference.js';
+import { childrenOf, deleteImage, deleteRepoDigest, deleteTag, getImage, imageLayers, layerInUse, repoDigestsOf, setTag, tagsOf } from '../metadata/records.js';
+import { dockerReferenceError, parseNormalizedReference, parseReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
 import { resolveImage } from './resolve.js';
 import { isImageMounted } from './mount.js';
 
-/** Point `target` at the image `source` names. Returns the canonical target name. */
+/**
+ * Point `target` at the image `source` names, as Docker 20.10 does (client, then daemon):
+ * both names parsed in its words, a digest target refused, the source found (a missing name
+ * said with `:latest`), a target named `sha256` refused. Returns the canonical target name.
+ */
 export function tagImage(store: Store, source: string, target: string): string {
+  const problem = tagNamesProblem(source, target);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
   const ref = parseNormalizedReference(target);
-  if (ref.digest) throw new InvalidArgumentError(`refusing to create a tag with a digest reference: ${target}`);
   const name = withDefaultTag(ref).toString();
   writeTx(store.db, () => {
-    const { image } = resolveImage(store.db, source);
+    const { image } = resolveImage(store.db, source, { docker20: true, missingAsTagged: true });
+    if (ref.familiarName === 'sha256') throw new InvalidArgumentError('refusing to create an ambiguous tag using digest algorithm as name');
     setTag(store.db, name, image.id);
   });
   return name;
+}
+
+/**
+ * What Docker's CLI (its client's ImageTag) refuses in `tag SOURCE TARGET` before it asks the
+ * daemon: a name that does not parse (`Error parsing reference: "X" is not a valid
+ * repository/tag: ...`), a digest target. Undefined when both pass.
+ */
+export function tagNamesProblem(source: string, target: string): string | undefined {
+  // the source may be an ID (ParseAnyReference); the target must be a name
+  const idSource = /^([a-f0-9]{64}|sha256:[a-f0-9]{64})$/.test(source);
+  for (const [n, problem] of [[source, idSource ? undefined : dockerReferenceError(source)], [target, dockerReferenceError(target)]] as const) {
+    if (problem !== undefined) return `Error parsing reference: ${JSON.stringify(n)} is not a valid repository/tag: ${problem}`;
+  }
+  if (parseNormalizedReference(target).digest !== undefined) return 'refusing to create a tag with a digest reference';
+  return undefined;
 }
 
 export type RemoveEvent = { untagged: string } | { deleted: Digest };
@@ -43,6 +67,8 @@ export interface ImageUser {
 
 export interface RemoveOptions {
   force?: boolean;
+  /** Delete the untagged parents an image was kept for (default; `rmi --no-prune`: false). */
+  prune?: boolean;
   /** The containers using an image (by image ID); none when not given. */
   usedBy?: (imageId: Digest) => ImageUser[];
 }
@@ -63,10 +89,12 @@ function isSingleReference(refs: readonly string[]): boolean {
 /** Remove an image or one of its names; returns Docker's `Untagged:`/`Deleted:` events in order. */
 export async function removeImage(store: Store, name: string, opts: RemoveOptions = {}): Promise<RemoveEvent[]> {
   const events: RemoveEvent[] = [];
-  const chains: Digest[] = [];
+  // Per deleted image, the layers no remaining image uses any more (top first): Docker says
+  // each image's released layers right after it.
+  const released = new Map<Digest, Digest[]>();
   writeTx(store.db, () => {
     const db = store.db;
-    const resolved = resolveImage(db, name);
+    const resolved = resolveImage(db, name, { docker20: true });
     const id = resolved.image.id;
     const familiar = (n: string) => parseReference(n).familiarString();
     const byName = resolved.matchedName !== undefined;
@@ -121,21 +149,23 @@ export async function removeImage(store: Store, name: string, opts: RemoveOption
     if (isImageMounted(db, id)) {
       throw new ConflictError(`conflict: unable to delete ${shortId(id)} - image is mounted: unmount it with \`cairn image umount\` first`);
     }
-    // Delete this image, then parents that were kept only for it (untagged, no other child).
+    // Delete this image, then (unless told not to prune) parents that were kept only for it:
+    // untagged, no other child, no container or mount using them — Docker stops at the first
+    // that is not so, quietly.
     let cur = getImage(db, id);
     while (cur) {
       const layers = imageLayers(db, cur.id);
-      for (const l of layers) if (!chains.includes(l.chainId)) chains.push(l.chainId);
       const parent = cur.parent;
       deleteImage(db, cur.id);
+      released.set(cur.id, layers.map((l) => l.chainId).reverse().filter((c) => !layerInUse(db, c)));
       events.push({ deleted: cur.id });
-      cur = parent ? getImage(db, parent) : undefined;
+      cur = parent && opts.prune !== false ? getImage(db, parent) : undefined;
       if (cur && (tagsOf(db, cur.id).length > 0 || repoDigestsOf(db, cur.id).length > 0 || childrenOf(db, cur.id).length > 0)) break;
+      if (cur && ((opts.usedBy?.(cur.id) ?? []).length > 0 || isImageMounted(db, cur.id))) break;
     }
   });
-  // Docker prints the layers it released after the image, top layer first.
-  if (!events.some((e) => 'deleted' in e)) return events;
+  // Docker prints the layers each image released right after it, top layer first.
+  if (released.size === 0) return events;
   const swept = new Set((await store.gc()).snapshots);
-  for (const c of [...chains].reverse()) if (swept.has(c)) events.push({ deleted: c });
-  return events;
+  return events.flatMap((e): RemoveEvent[] => ('deleted' in e ? [e, ...(released.get(e.deleted) ?? []).filter((c) => swept.has(c)).map((c) => ({ deleted: c }))] : [e]));
 }

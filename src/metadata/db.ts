@@ -10,6 +10,9 @@
  * whose schema is newer than this cairn knows is refused before anything is written to it.
  */
 import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { CairnError, PreconditionError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -26,10 +29,26 @@ export interface OpenOptions {
 /** Page size of a new metadata database (SQLite's default is 4 KiB). */
 const PAGE_SIZE = 1024;
 
+let addon: string | null | undefined;
+
+/**
+ * better-sqlite3's compiled addon, named: without it, the package finds it through `bindings`,
+ * which probes a dozen paths on every start (2–6 ms of each command). Null when it is not where
+ * the package builds it (then the package looks for it itself).
+ */
+function nativeBinding(): string | null {
+  if (addon === undefined) {
+    const file = join(dirname(dirname(createRequire(import.meta.url).resolve('better-sqlite3'))), 'build', 'Release', 'better_sqlite3.node');
+    addon = existsSync(file) ? file : null;
+  }
+  return addon;
+}
+
 export function openDatabase(path: string, opts: OpenOptions = {}): Db {
   let db: Db;
   try {
-    db = new Database(path, { timeout: opts.busyTimeoutMs ?? 30_000, readonly: opts.readonly ?? false });
+    const binding = nativeBinding();
+    db = new Database(path, { timeout: opts.busyTimeoutMs ?? 30_000, readonly: opts.readonly ?? false, ...(binding !== null ? { nativeBinding: binding } : {}) });
   } catch (e) {
     throw new CairnError('permission', `cannot open the metadata database ${path}: ${(e as Error).message}`, { cause: e });
   }

@@ -232,4 +232,13 @@ export const MIGRATIONS: readonly string[] = [
     anonymous INTEGER NOT NULL DEFAULT 0
   );
   `,
+  // v10: sizes as Docker counts them (issue 14). snapshots.content: the apparent bytes of a
+  // committed snapshot's own files (Usage.content), measured with its usage. layers.files_size:
+  // the bytes of the files a layer holds (Docker's DiffSize: regular files once per inode,
+  // symlinks by their target's length, nothing for directories and whiteouts), recorded with the
+  // layer; NULL for a layer recorded before (measured when first asked for: image/size.ts).
+  `
+  ALTER TABLE snapshots ADD COLUMN content INTEGER;
+  ALTER TABLE layers ADD COLUMN files_size INTEGER;
+  `,
 ];

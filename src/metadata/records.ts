@@ -15,7 +15,7 @@ export interface ImageRecord {
   configMediaType: string;
   configSize: number;
   created: string | null;
-  /** Sum of the uncompressed sizes of the image's layers. */
+  /** Sum of its layers' sizes when it was recorded (image/size.ts; before schema v10, of their tars). */
   size: number;
   parent: Digest | null;
   topChainId: Digest | null;
@@ -27,10 +27,12 @@ export interface LayerRecord {
   chainId: Digest;
   diffId: Digest;
   parent: Digest | null;
-  /** Uncompressed size in bytes. */
+  /** Uncompressed size in bytes (of its tar). */
   size: number;
   /** The tar-split record the layer's tar is re-emitted from, when its files can reproduce it. */
   tarSplit: Digest | null;
+  /** Bytes of the files the layer holds, as Docker counts a layer (image/size.ts); null when not measured yet. */
+  filesSize: number | null;
 }
 
 export interface LayerBlobRecord {
@@ -106,18 +108,20 @@ export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[],
        parent = COALESCE(images.parent, excluded.parent), top_chain_id = excluded.top_chain_id`,
   ).run(image);
   db.prepare('DELETE FROM image_layers WHERE image_id = ?').run(image.id);
-  const insLayer = db.prepare('INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, created_at, tar_split) VALUES (?, ?, ?, ?, ?, ?)');
+  const insLayer = db.prepare('INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, created_at, tar_split, files_size) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const setSplit = db.prepare('UPDATE layers SET tar_split = ? WHERE chain_id = ? AND tar_split IS NULL');
+  const setFilesSize = db.prepare('UPDATE layers SET files_size = ? WHERE chain_id = ? AND files_size IS NULL');
   const insBlob = db.prepare('INSERT OR IGNORE INTO layer_blobs (blob_digest, diff_id, media_type, size) VALUES (?, ?, ?, ?)');
   const insImgLayer = db.prepare('INSERT INTO image_layers (image_id, idx, chain_id, blob_digest) VALUES (?, ?, ?, ?)');
   const now = new Date().toISOString();
   for (const l of layers) {
     // A layer keeps its snapshot, its parent layer and its tar-split record alive.
     const owner = { kind: 'layer', id: l.chainId } as const;
-    if (insLayer.run(l.chainId, l.diffId, l.parent, l.size, now, l.tarSplit).changes > 0) {
+    if (insLayer.run(l.chainId, l.diffId, l.parent, l.size, now, l.tarSplit, l.filesSize).changes > 0) {
       addRefs(db, owner, [snapshotRef(l.chainId), ...(l.parent ? [layerRef(l.parent)] : [])]);
-    } else if (l.tarSplit !== null) {
-      setSplit.run(l.tarSplit, l.chainId);
+    } else {
+      if (l.tarSplit !== null) setSplit.run(l.tarSplit, l.chainId);
+      if (l.filesSize !== null) setFilesSize.run(l.filesSize, l.chainId);
     }
     const split = getLayer(db, l.chainId)?.tarSplit ?? null;
     if (split !== null) addRefs(db, owner, [blobRef(split)]);
@@ -158,11 +162,11 @@ export function setStoreSetting(db: Db, key: string, value: string): void {
 export function imageLayers(db: Db, id: Digest): ImageLayerRecord[] {
   const rows = db
     .prepare(
-      `SELECT il.idx, l.chain_id, l.diff_id, l.parent, l.size, l.tar_split, b.blob_digest, b.media_type, b.size AS blob_size
+      `SELECT il.idx, l.chain_id, l.diff_id, l.parent, l.size, l.tar_split, l.files_size, b.blob_digest, b.media_type, b.size AS blob_size
        FROM image_layers il JOIN layers l ON l.chain_id = il.chain_id JOIN layer_blobs b ON b.blob_digest = il.blob_digest
        WHERE il.image_id = ? ORDER BY il.idx`,
     )
-    .all(id) as Array<{ idx: number; chain_id: string; diff_id: string; parent: string | null; size: number; tar_split: string | null; blob_digest: string; media_type: string; blob_size: number }>;
+    .all(id) as Array<{ idx: number; chain_id: string; diff_id: string; parent: string | null; size: number; tar_split: string | null; files_size: number | null; blob_digest: string; media_type: string; blob_size: number }>;
   return rows.map((r) => ({
     index: r.idx,
     chainId: r.chain_id as Digest,
@@ -170,15 +174,23 @@ export function imageLayers(db: Db, id: Digest): ImageLayerRecord[] {
     parent: r.parent as Digest | null,
     size: r.size,
     tarSplit: r.tar_split as Digest | null,
+    filesSize: r.files_size,
     blob: { blobDigest: r.blob_digest as Digest, diffId: r.diff_id as Digest, mediaType: r.media_type, size: r.blob_size },
   }));
 }
 
 export function getLayer(db: Db, chainId: Digest): LayerRecord | undefined {
-  const r = db.prepare('SELECT chain_id, diff_id, parent, size, tar_split FROM layers WHERE chain_id = ?').get(chainId) as
-    | { chain_id: string; diff_id: string; parent: string | null; size: number; tar_split: string | null }
+  const r = db.prepare('SELECT chain_id, diff_id, parent, size, tar_split, files_size FROM layers WHERE chain_id = ?').get(chainId) as
+    | { chain_id: string; diff_id: string; parent: string | null; size: number; tar_split: string | null; files_size: number | null }
     | undefined;
-  return r ? { chainId: r.chain_id as Digest, diffId: r.diff_id as Digest, parent: r.parent as Digest | null, size: r.size, tarSplit: r.tar_split as Digest | null } : undefined;
+  return r
+    ? { chainId: r.chain_id as Digest, diffId: r.diff_id as Digest, parent: r.parent as Digest | null, size: r.size, tarSplit: r.tar_split as Digest | null, filesSize: r.files_size }
+    : undefined;
+}
+
+/** Record the files size measured of layer `chainId` (image/size.ts), unless it has one. */
+export function setLayerFilesSize(db: Db, chainId: Digest, filesSize: number): void {
+  db.prepare('UPDATE layers SET files_size = ? WHERE chain_id = ? AND files_size IS NULL').run(filesSize, chainId);
 }
 
 /** A layer with `diffId` whose tar can be re-emitted from its files (any chain holding it), if any. */
@@ -207,6 +219,11 @@ export function deleteImage(db: Db, id: Digest): void {
   db.prepare('UPDATE images SET parent = NULL WHERE parent = ?').run(id);
   db.prepare('DELETE FROM images WHERE id = ?').run(id);
   dropRefs(db, { kind: 'image', id });
+}
+
+/** Whether any image has layer `chainId` in its chain. */
+export function layerInUse(db: Db, chainId: Digest): boolean {
+  return db.prepare('SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1').get(chainId) !== undefined;
 }
 
 export function childrenOf(db: Db, id: Digest): Digest[] {
@@ -238,17 +255,32 @@ export function tagsOf(db: Db, id: Digest): string[] {
   return (db.prepare('SELECT name FROM tags WHERE image_id = ? ORDER BY name').all(id) as Array<{ name: string }>).map((r) => r.name);
 }
 
-/** Point `name` at `id`; returns the image it pointed at before, if another. */
-export function setTag(db: Db, name: string, id: Digest): Digest | undefined {
+/**
+ * Point `name` at `id`; returns the image it pointed at before, if another. `touch`: the image's
+ * LastTagTime becomes now (Docker's TagImageWithReference: tag, import, commit, build — not
+ * the names a load or pull brings).
+ */
+export function setTag(db: Db, name: string, id: Digest, touch = true): Digest | undefined {
   const prev = getTag(db, name);
   const now = new Date().toISOString();
   db.prepare('INSERT INTO tags (name, image_id, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, created_at = excluded.created_at').run(name, id, now);
-  db.prepare('UPDATE images SET last_tag_time = ? WHERE id = ?').run(now, id);
+  if (touch) db.prepare('UPDATE images SET last_tag_time = ? WHERE id = ?').run(now, id);
   return prev && prev.imageId !== id ? prev.imageId : undefined;
 }
 
 export function deleteTag(db: Db, name: string): boolean {
   return db.prepare('DELETE FROM tags WHERE name = ?').run(name).changes > 0;
+}
+
+/** Every tag and digest name of repository `repo` (canonical, `docker.io/library/busybox`), sorted, with its image. */
+export function namesInRepository(db: Db, repo: string): Array<{ name: string; imageId: Digest }> {
+  const rows = db
+    .prepare(
+      `SELECT name, image_id FROM tags WHERE substr(name, 1, ?) = ? UNION ALL
+       SELECT name, image_id FROM repo_digests WHERE substr(name, 1, ?) = ? ORDER BY name`,
+    )
+    .all(repo.length + 1, `${repo}:`, repo.length + 1, `${repo}@`) as Array<{ name: string; image_id: string }>;
+  return rows.map((r) => ({ name: r.name, imageId: r.image_id as Digest }));
 }
 
 export function repoDigestsOf(db: Db, id: Digest): string[] {

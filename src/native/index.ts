@@ -162,7 +162,7 @@ interface Binding {
   ): void;
   overlaySupportsLowerdirPlus(): boolean;
   removeTreeAt(dirfd: number, name: PathArg): Promise<boolean>;
-  treeUsageAt(dirfd: number, name: PathArg): Promise<{ size: number; inodes: number }>;
+  treeUsageAt(dirfd: number, name: PathArg): Promise<{ size: number; inodes: number; content: number }>;
   applyFile(dirfd: number, name: PathArg, chunks: Uint8Array | readonly Uint8Array[] | null, meta: Float64Array, xattrs: EntryXattrs): boolean;
   fileMeta(fd: number, meta: Float64Array, xattrs: EntryXattrs): void;
   applyNode(dirfd: number, name: PathArg, kind: number, meta: Float64Array, xattrs: EntryXattrs, target?: PathArg): number;
@@ -707,7 +707,7 @@ export function removeTreeAt(dirfd: number, name: PathArg): Promise<boolean> {
  * (its contents are not walked); entries that vanish meanwhile are skipped. Keep `dirfd` open
  * until the promise settles.
  */
-export function treeUsageAt(dirfd: number, name: PathArg): Promise<{ size: number; inodes: number }> {
+export function treeUsageAt(dirfd: number, name: PathArg): Promise<{ size: number; inodes: number; content: number }> {
   return binding().treeUsageAt(dirfd, name);
 }
 

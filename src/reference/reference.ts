@@ -239,6 +239,36 @@ export function parseNormalizedReference(s: string): Reference {
 }
 
 /**
+ * What Docker's CLI says of `s` as a name to give an image (distribution's
+ * ParseNormalizedNamed, whose errors are short: "invalid reference format", "invalid
+ * reference format: repository name must be lowercase", ...); undefined when it parses.
+ */
+export function dockerReferenceError(s: string): string | undefined {
+  if (IDENTIFIER_RE.test(s)) return `invalid repository name (${s}), cannot specify 64-byte hexadecimal strings`;
+  if (s === '') return 'repository name must have at least one component';
+  // Docker 20.10's splitDockerDomain: a first component is a registry only with a '.' or ':', or as localhost
+  const slash = s.indexOf('/');
+  const first = slash < 0 ? '' : s.slice(0, slash);
+  const named = slash >= 0 && (/[.:]/.test(first) || first === 'localhost') ? s.slice(slash + 1) : s;
+  const remote = named.includes(':') ? named.slice(0, named.indexOf(':')) : named;
+  if (remote.toLowerCase() !== remote) return 'invalid reference format: repository name must be lowercase';
+  const { domain, remainder } = splitDockerDomain(s);
+  const full = `${domain}/${remainder}`;
+  const m = matchReference(full);
+  if (typeof m === 'string') return typeof matchReference(full.toLowerCase()) !== 'string' ? 'repository name must be lowercase' : 'invalid reference format';
+  if (m.path.length > PATH_MAX_LENGTH) return `repository name must not be more than ${PATH_MAX_LENGTH} characters`;
+  if (m.digest !== undefined) {
+    try {
+      parseDigest(m.digest, ERR_FORMAT);
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) return ERR_FORMAT;
+      throw e;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Parse a reference that must already be in canonical form (ParseNamed): exactly what
  * `toString()` of the normalised reference prints, e.g. `docker.io/library/busybox:latest`.
  * Use for references read back from storage, where a familiar form means corruption or a bug.

@@ -46,6 +46,18 @@ export interface RegistryOptions {
   retries?: number;
   /** First backoff delay in ms (doubles each time; default 250). */
   backoffMs?: number;
+  /**
+   * What an insecure registry was found to speak last time (`http:` or `https:`): tried first,
+   * so a plain-http loopback registry costs no TLS attempt (and no TLS set-up) on each
+   * command; told when it changes. A wrong memory costs one failed attempt.
+   */
+  schemes?: SchemeMemory;
+}
+
+/** Remembered schemes of insecure registries, by host. */
+export interface SchemeMemory {
+  get(host: string): 'http:' | 'https:' | undefined;
+  set(host: string, scheme: 'http:' | 'https:'): void;
 }
 
 export const DEFAULT_CERTS_DIRS = ['/etc/docker/certs.d', '/etc/containers/certs.d', '/etc/cairn/certs.d'];
@@ -156,7 +168,8 @@ export class RegistryClient {
    */
   async ping(): Promise<void> {
     if (this.base) return;
-    const schemes = this.insecure ? ['https:', 'http:'] : ['https:'];
+    const known = this.insecure ? this.opts.schemes?.get(this.host) : undefined;
+    const schemes: Array<'http:' | 'https:'> = this.insecure ? (known === 'http:' ? ['http:', 'https:'] : ['https:', 'http:']) : ['https:'];
     let last: unknown;
     for (const scheme of schemes) {
       const url = new URL(`${scheme}//${this.host}/v2/`);
@@ -168,7 +181,11 @@ export class RegistryClient {
         continue;
       }
       discard(res);
+      // A remembered http tried first must answer as a registry does (/v2/: 200 or 401): a TLS
+      // server that took over the port may answer plain http with a 400 of its own.
+      if (scheme === 'http:' && known === 'http:' && schemes[0] === 'http:' && res.status !== 200 && res.status !== 401) continue;
       this.base = new URL(`${scheme}//${this.host}/`);
+      if (this.insecure && scheme !== known) this.opts.schemes?.set(this.host, scheme);
       if (res.status === 401) this.auth.onUnauthorized(res, [], undefined);
       return;
     }

@@ -6,7 +6,8 @@
  */
 import type { Digest } from '../digest/digest.js';
 import { CairnError, NotFoundError } from '../errors.js';
-import { getImage, getRepoDigest, getTag, listTags } from '../metadata/records.js';
+import { getImage, getRepoDigest, getTag, listTags, setStoreSetting, storeSetting } from '../metadata/records.js';
+import { writeTx } from '../metadata/db.js';
 import { blobSourcesOf, forgetBlobSource, rememberBlobSource } from '../metadata/distribution.js';
 import type { Platform } from '../oci/types.js';
 import { parseNormalizedReference, parseReference, type Reference, withTag } from '../reference/reference.js';
@@ -15,7 +16,7 @@ import { copyImages } from '../transfer/copy.js';
 import { StoreSink } from '../transfer/store-sink.js';
 import { StoreSource } from '../transfer/store-source.js';
 import type { CopyProgress } from '../transfer/types.js';
-import { RegistryClient, type RegistryOptions } from './client.js';
+import { RegistryClient, type RegistryOptions, type SchemeMemory } from './client.js';
 import { loadRegistryConfig, type RegistryConfig } from './config.js';
 import { lookupCredentials } from './credentials.js';
 import { type BlobMemory, type PushedImage, RegistrySink } from './sink.js';
@@ -94,7 +95,24 @@ function blobMemory(store: Store, registry: string): BlobMemory {
 }
 
 /** Pull `reference` (a tag, default `latest`, or a digest) into the store. */
-export async function pullImage(store: Store, reference: string, opts: PullOptions = {}): Promise<PullResult> {
+/** The store's memory of what insecure registries speak (store settings `registry-scheme:HOST`). */
+function schemeMemory(store: Store): SchemeMemory {
+  return {
+    get: (host) => {
+      const v = storeSetting(store.db, `registry-scheme:${host}`);
+      return v === 'http:' || v === 'https:' ? v : undefined;
+    },
+    set: (host, scheme) => writeTx(store.db, () => setStoreSetting(store.db, `registry-scheme:${host}`, scheme)),
+  };
+}
+
+/** The caller's access, with the store's scheme memory unless the caller gave one. */
+function withSchemes<T extends RegistryAccess>(store: Store, access: T): T {
+  return access.client?.schemes !== undefined ? access : { ...access, client: { ...(access.client ?? {}), schemes: schemeMemory(store) } };
+}
+
+export async function pullImage(store: Store, reference: string, opts0: PullOptions = {}): Promise<PullResult> {
+  const opts = withSchemes(store, opts0);
   let ref = parseNormalizedReference(reference);
   if (!ref.tag && !ref.digest) ref = withTag(ref, 'latest');
   const tagName = ref.digest ? undefined : ref.toString();
@@ -126,7 +144,8 @@ export interface PushResult {
 }
 
 /** Push the local image `reference` (default tag `latest`) to its registry under its tag. */
-export async function pushImage(store: Store, reference: string, opts: PushOptions = {}): Promise<PushResult> {
+export async function pushImage(store: Store, reference: string, opts0: PushOptions = {}): Promise<PushResult> {
+  const opts = withSchemes(store, opts0);
   let ref = parseNormalizedReference(reference);
   if (!ref.tag && !ref.digest) ref = withTag(ref, 'latest');
   const local = ref.toString();

@@ -87,7 +87,7 @@ export interface OciRuntime {
   /** Whether the runtime knows container `id`. */
   exists(id: string): boolean;
   /** Create, start, wait for and delete a container: the foreground `run`. */
-  run(id: string, bundle: string, opts?: { stdio?: StdioMode }): RuntimeProcess;
+  run(id: string, bundle: string, opts?: { stdio?: StdioMode; pidFile?: string }): RuntimeProcess;
   /** Run one more process in a running container (`detach`: the runtime returns once it started). */
   exec(id: string, process: OciProcess, opts?: { stdio?: StdioMode; detach?: boolean }): RuntimeProcess;
   /**
@@ -353,9 +353,9 @@ abstract class CliRuntime implements OciRuntime {
     };
   }
 
-  run(id: string, bundle: string, opts: { stdio?: StdioMode } = {}): RuntimeProcess {
+  run(id: string, bundle: string, opts: { stdio?: StdioMode; pidFile?: string } = {}): RuntimeProcess {
     checkId(id);
-    return this.foreground('run', ['run', '--bundle', bundle, id], opts.stdio ?? 'inherit');
+    return this.foreground('run', ['run', '--bundle', bundle, ...(opts.pidFile !== undefined ? ['--pid-file', opts.pidFile] : []), id], opts.stdio ?? 'inherit');
   }
 
   exec(id: string, proc: OciProcess, opts: { stdio?: StdioMode; detach?: boolean } = {}): RuntimeProcess {

@@ -144,7 +144,7 @@ describe('rootpath', () => {
 
   it('refuses an existing entry of the wrong kind in one line', () => {
     assert.throws(() => ensureInRoot(root, '/file', 'dir', 'working directory'), (e: unknown) =>
-      e instanceof PreconditionError && e.message === 'working directory "/file" (/file in the root filesystem) is a file, not a directory');
+      e instanceof PreconditionError && e.message === 'Cannot mkdir: /file is not a directory');
     assert.throws(() => ensureInRoot(root, '/etc', 'file', 'mount target'), /mount target "\/etc" \(\/etc in the root filesystem\) is a directory, not a file/);
     assert.throws(() => ensureInRoot(root, '/etc/fifo', 'file'), /is not a regular file or directory/);
     assert.throws(() => ensureInRoot(root, '/file/sub', 'dir'), /\/file is not a directory/);

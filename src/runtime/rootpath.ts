@@ -181,6 +181,14 @@ function result(root: string, components: readonly string[], kind: EntryKind | u
   return { path, hostPath: resolveHost(root, ...components), kind };
 }
 
+/** A working directory that is not one, in Docker's words (Docker finds it when it creates the container). */
+export class WorkingDirError extends PreconditionError {
+  constructor(path: string) {
+    super(`Cannot mkdir: ${path} is not a directory`);
+    this.name = 'WorkingDirError';
+  }
+}
+
 /**
  * Make sure a mount target (or a working directory) exists inside `root` as `want`: missing
  * directories are made (0755, owned by the caller) below the resolved path, a missing file is
@@ -195,6 +203,8 @@ export function ensureInRoot(root: string, path: string, want: 'dir' | 'file', w
     const shown = `/${w.components.join('/')}`;
     if (w.missingFrom === undefined) {
       if (w.kind !== want) {
+        // Docker's words for a working directory that is not one (container.SetupWorkingDirectory)
+        if (what === 'working directory' && want === 'dir') throw new WorkingDirError(path);
         const is = w.kind === 'dir' ? 'a directory' : w.kind === 'file' ? 'a file' : 'not a regular file or directory';
         throw new PreconditionError(`${what} ${display(path)} (${shown} in the root filesystem) is ${is}, not ${want === 'dir' ? 'a directory' : 'a file'}`);
       }

@@ -200,7 +200,8 @@ describe('spec', () => {
       labels: { a: 'b' },
       stopSignal: 'SIGINT',
     }, { Cmd: ['sh'], Labels: { a: 'image', c: 'd' } });
-    assert.deepEqual(s.process.user, { uid: 65534, gid: 65534, additionalGids: [50] });
+    // the primary gid among the groups, as Docker's runtime sets them
+    assert.deepEqual(s.process.user, { uid: 65534, gid: 65534, additionalGids: [50, 65534] });
     assert.equal(s.hostname, 'web');
     assert.equal(s.process.terminal, true);
     assert.equal(s.process.noNewPrivileges, true);

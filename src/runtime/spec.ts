@@ -421,6 +421,15 @@ function tmpfsOptions(opts: readonly string[]): string[] {
 
 // --- the spec ---------------------------------------------------------------------------------
 
+/**
+ * The process's user as Docker's runtime sets it: the uid, the gid, and as supplementary
+ * groups the user's groups from /etc/group and its primary gid (`id` in a Docker container
+ * says `groups=0(root)` for root, `groups=4(adm),65534(nogroup)` for a member of adm).
+ */
+export function processUser(u: { uid: number; gid: number; additionalGids: readonly number[] }): OciProcess['user'] {
+  return { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids.includes(u.gid) ? [...u.additionalGids] : [...u.additionalGids, u.gid] };
+}
+
 /** The OCI runtime spec of a container. UsageError / InvalidArgumentError for options Docker refuses. */
 export function buildSpec(inputs: SpecInputs): SpecResult {
   const { options: o, host } = inputs;
@@ -448,7 +457,7 @@ export function buildSpec(inputs: SpecInputs): SpecResult {
   const caps = capabilitySet(o, host.capabilities);
   const proc: OciProcess = {
     terminal: o.tty ?? false,
-    user: { uid: o.user.uid, gid: o.user.gid, ...(o.user.additionalGids.length > 0 ? { additionalGids: [...o.user.additionalGids] } : {}) },
+    user: processUser(o.user),
     args,
     env,
     cwd,

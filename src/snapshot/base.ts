@@ -163,10 +163,20 @@ export abstract class BaseSnapshotter implements Snapshotter {
    */
   async usage(key: string): Promise<Usage> {
     const row = this.row(key);
-    if (row.kind === 'committed' && row.size !== null && row.inodes !== null) return { size: row.size, inodes: row.inodes };
+    if (row.kind === 'committed' && row.size !== null && row.inodes !== null && row.content !== null) return { size: row.size, inodes: row.inodes, content: row.content };
     const usage = await diskUsage(this.fsDir(row.id));
     if (row.kind === 'committed') writeTx(this.db, () => setUsage(this.db, row.id, usage));
     return usage;
+  }
+
+  async graphDriverData(key: string): Promise<Record<string, string> | null> {
+    const row = this.row(key);
+    return this.describe(row, row.parent === null ? [] : chain(this.db, row.parent));
+  }
+
+  /** The driver's GraphDriver data of `row` on `parents` (topmost first); none by default. */
+  protected describe(_row: SnapshotRow, _parents: SnapshotRow[]): Record<string, string> | null {
+    return null;
   }
 
   async *walk(): AsyncIterable<Info> {

@@ -452,9 +452,12 @@ export function snapshotterSuite(driver: DriverName, factory: SnapshotterFactory
       await fsp.writeFile(join(d, 'big'), data);
       await fsp.mkdir(join(d, 'dir'));
       await fsp.link(join(d, 'big'), join(d, 'dir', 'hardlink'));
+      await fsp.symlink('big', join(d, 'link'));
+      await fsp.writeFile(join(d, 'empty'), '');
     });
     const u1 = await r.sn.usage('l1');
-    assert.equal(u1.inodes, 3, 'root, big, dir (the hard link is big again)');
+    assert.equal(u1.inodes, 5, 'root, big, dir, link, empty (the hard link is big again)');
+    assert.equal(u1.content, data.length + 'big'.length, "content: the file's bytes once, the symlink's target, nothing for directories");
     assert.ok(u1.size >= data.length, `size ${u1.size} counts the file's blocks`);
     assert.ok(u1.size < 2 * data.length, `size ${u1.size} counts the hard-linked file once`);
     const active = await r.mount(await r.sn.prepare('a', 'l1'));
@@ -464,11 +467,29 @@ export function snapshotterSuite(driver: DriverName, factory: SnapshotterFactory
     if (opts.layered) {
       assert.equal(ua.inodes, 2, 'its root and its one new file');
       assert.ok(ua.size < data.length);
+      assert.equal(ua.content, 1, 'its one new byte');
     } else {
-      assert.equal(ua.inodes, 4, 'a full copy: root, big, dir, small');
+      assert.equal(ua.inodes, 6, 'a full copy: root, big, dir, link, empty, small');
+      assert.equal(ua.content, u1.content + 1, "a full copy: its parent's bytes and its own");
     }
     await r.sn.commit('l2', 'a');
     assert.deepEqual(await r.sn.usage('l2'), ua);
+  });
+
+  t("graphDriverData: a layered driver names a layer's own directory and its parents', as Docker's overlay2; a full copy names none", async (r) => {
+    await r.layer('g1', undefined, (d) => fsp.writeFile(join(d, 'one'), '1'));
+    await r.layer('g2', 'g1', (d) => fsp.writeFile(join(d, 'two'), '2'));
+    await assert.rejects(r.sn.graphDriverData('missing'), NotFoundError);
+    const base = await r.sn.graphDriverData('g1');
+    const top = await r.sn.graphDriverData('g2');
+    if (!opts.layered) {
+      assert.deepEqual([base, top], [null, null]);
+      return;
+    }
+    assert.deepEqual(Object.keys(base!), ['MergedDir', 'UpperDir', 'WorkDir'], 'a base layer has no LowerDir');
+    assert.deepEqual(Object.keys(top!), ['LowerDir', 'MergedDir', 'UpperDir', 'WorkDir']);
+    assert.equal(top!.LowerDir, base!.UpperDir, "the parent's own directory is the lower one");
+    assert.deepEqual(await fsp.readdir(top!.UpperDir!), ['two'], "UpperDir holds the layer's own files");
   });
 
   t('labels: given at prepare, view and commit, updated, removed, kept with the snapshot', async (r) => {

@@ -9,7 +9,7 @@
  * directory copied into a new layer ({@link CopyOptions}: which xattrs to keep, sockets
  * skipped, the root's own metadata left alone).
  *
- * Also `diskUsage`: the allocated size and inode count of a tree, hard links counted once.
+ * Also `diskUsage`: the allocated size, inode count and content bytes of a tree, hard links counted once.
  */
 import * as fsp from 'node:fs/promises';
 import { closeSync, constants as fsc, openSync } from 'node:fs';
@@ -134,8 +134,8 @@ function copyXattrs(src: Buffer, dst: Buffer, keep: (name: string) => boolean): 
 }
 
 /**
- * Allocated bytes (st_blocks * 512) and distinct inodes under `root`, `root` included: one
- * native walk on a worker thread, fd-relative, so a tree deeper than PATH_MAX is measured too.
+ * Allocated bytes (st_blocks * 512), distinct inodes and apparent bytes of what is not a
+ * directory (Usage.content) under `root`, `root` included: one native walk on a worker thread, fd-relative, so a tree deeper than PATH_MAX is measured too.
  */
 export async function diskUsage(root: string): Promise<Usage> {
   const fd = openSync(dirname(root), fsc.O_RDONLY | fsc.O_DIRECTORY);

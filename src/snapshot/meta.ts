@@ -16,6 +16,7 @@ export interface SnapshotRow {
   created_at: string;
   size: number | null;
   inodes: number | null;
+  content: number | null;
 }
 
 export const DRIVER_INFO_KEY = 'storage-driver';
@@ -52,7 +53,7 @@ export function nextId(db: Db): number {
  * is measured when first asked for ({@link setUsage}).
  */
 export function commitRow(db: Db, key: string, name: string, parent: string | null): void {
-  db.prepare("UPDATE snapshots SET key = ?, kind = 'committed', parent = ?, size = NULL, inodes = NULL, created_at = ? WHERE key = ?").run(
+  db.prepare("UPDATE snapshots SET key = ?, kind = 'committed', parent = ?, size = NULL, inodes = NULL, content = NULL, created_at = ? WHERE key = ?").run(
     name,
     parent,
     new Date().toISOString(),
@@ -62,7 +63,7 @@ export function commitRow(db: Db, key: string, name: string, parent: string | nu
 
 /** Record the usage measured of committed snapshot `id` (its files never change again). */
 export function setUsage(db: Db, id: number, usage: Usage): void {
-  db.prepare("UPDATE snapshots SET size = ?, inodes = ? WHERE id = ? AND kind = 'committed'").run(usage.size, usage.inodes, id);
+  db.prepare("UPDATE snapshots SET size = ?, inodes = ?, content = ? WHERE id = ? AND kind = 'committed'").run(usage.size, usage.inodes, usage.content, id);
 }
 
 /** Delete a snapshot's row (its labels go with it: ON DELETE CASCADE). */

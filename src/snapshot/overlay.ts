@@ -31,6 +31,17 @@ export class OverlaySnapshotter extends BaseSnapshotter {
     await removeTree(join(this.snapDir(id), 'work'));
   }
 
+  /** As Docker's overlay2 describes a layer: its lowers, its own directory, and where a mount of it would merge and work. */
+  protected override describe(row: SnapshotRow, parents: SnapshotRow[]): Record<string, string> {
+    const dir = this.snapDir(row.id);
+    return {
+      ...(parents.length > 0 ? { LowerDir: parents.map((p) => this.fsDir(p.id)).join(':') } : {}),
+      MergedDir: join(dir, 'merged'),
+      UpperDir: this.fsDir(row.id),
+      WorkDir: join(dir, 'work'),
+    };
+  }
+
   protected mountsOf(row: SnapshotRow, parents: SnapshotRow[]): Mount[] {
     const own = this.fsDir(row.id);
     const lowerdirs = parents.map((p) => this.fsDir(p.id));

@@ -76,6 +76,12 @@ export interface Usage {
   size: number;
   /** Number of distinct inodes in the snapshot's own files (its root directory included). */
   inodes: number;
+  /**
+   * Apparent bytes (st_size) of the snapshot's own files that are not directories, hard links
+   * counted once: Docker's measure of a layer (pkg/directory.Size — regular files, and symlinks
+   * by their target's length; whiteouts and directories count nothing).
+   */
+  content: number;
 }
 
 /**
@@ -141,6 +147,14 @@ export interface Snapshotter {
    * does not walk the files again.
    */
   usage(key: string): Promise<Usage>;
+  /**
+   * The driver's description of committed snapshot `key`, as Docker's `inspect` shows a
+   * layer's GraphDriver.Data: overlay gives LowerDir (its parents' directories, topmost first,
+   * joined by ":"; absent for a base layer), MergedDir, UpperDir (its own directory) and
+   * WorkDir (where a mount of it would put those); null for a driver with nothing to say (as
+   * Docker's vfs). NotFoundError for an unknown key.
+   */
+  graphDriverData(key: string): Promise<Record<string, string> | null>;
   /** Every snapshot, in the order they were made. */
   walk(): AsyncIterable<Info>;
 }

@@ -104,6 +104,7 @@ export class SquashSource implements ImageSource {
         config: { raw, digest, mediaType: cmt, parsed: squashed },
         layers,
         names: this.opts.tag ? [this.opts.tag] : [],
+        setsLastTagTime: true,
       },
     ];
   }

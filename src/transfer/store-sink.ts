@@ -145,6 +145,8 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
       layers,
       tags: img.names,
       ...(img.repoDigests ? { repoDigests: img.repoDigests } : {}),
+      ...(img.parent ? { parent: img.parent } : {}),
+      setsLastTagTime: img.setsLastTagTime ?? false,
     });
   }
 

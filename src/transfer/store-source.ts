@@ -1,7 +1,8 @@
 /**
  * The local store as a source: the images the given names resolve to (each once, with the
- * names that select it: `save busybox` carries every tag of the repository, `save busybox:1`
- * only that tag, as Docker), their documents read back from the content store and their
+ * names that select it: `save busybox` carries every tag of the repository, whichever images
+ * they name, `save busybox:1` only that tag, an ID none, as Docker: image/resolve.ts), each
+ * with its parent image when it has one, their documents read back from the content store and their
  * layers streamed from their blobs, or re-emitted from their files when the store keeps none
  * (an uncompressed layer; a compressed one whose blob the store dropped is offered
  * uncompressed, under a manifest rewritten to say so). Everything it will read is leased from
@@ -11,12 +12,11 @@ import type { Digest } from '../digest/digest.js';
 import { InvalidArgumentError } from '../errors.js';
 import { readConfig, readManifest } from '../image/config.js';
 import { layerBlob, type StoredLayer } from '../image/layertar.js';
-import { resolveImage } from '../image/resolve.js';
-import { imageLayers, tagsOf } from '../metadata/records.js';
+import { resolveForSave } from '../image/resolve.js';
+import { imageLayers } from '../metadata/records.js';
 import { blobRef, layerRef } from '../metadata/refs.js';
 import { OCI_MANIFEST, parseMediaType } from '../oci/mediatypes.js';
 import { buildManifest, layerMediaType, type MediaFamily } from '../oci/mutate.js';
-import { parseReference } from '../reference/reference.js';
 import type { Lease, Store } from '../store/store.js';
 import type { ImageSource, LayerDescriptor, SourceImage } from './types.js';
 
@@ -37,23 +37,15 @@ export class StoreSource implements ImageSource {
     this.lease ??= this.store.lease();
     const lease = this.lease;
     const out = new Map<Digest, SourceImage>();
-    for (const name of this.names) {
-      const r = resolveImage(this.store.db, name);
-      let tags: string[] = [];
-      if (r.matchedName && !r.matchedName.includes('@')) {
-        const explicitTag = r.ref && /:[^/]+$/.test(name) && !name.includes('@');
-        if (explicitTag) tags = [r.matchedName];
-        else {
-          const repo = parseReference(r.matchedName).name;
-          tags = tagsOf(this.store.db, r.image.id).filter((t) => parseReference(t).name === repo);
-        }
-      }
-      const prev = out.get(r.image.id);
+    const selected = this.names.flatMap((name) => resolveForSave(this.store.db, name));
+    for (const { image, tags } of selected) {
+      const prev = out.get(image.id);
       if (prev) {
         for (const t of tags) if (!prev.names.includes(t)) prev.names.push(t);
         continue;
       }
-      const id = r.image.id;
+      const r = { image };
+      const id = image.id;
       lease.protect(blobRef(id));
       lease.protect(blobRef(r.image.manifestDigest));
       const records = imageLayers(this.store.db, id);
@@ -90,6 +82,7 @@ export class StoreSource implements ImageSource {
         config: { raw: configRaw, digest: id, mediaType: configMediaType, parsed: config },
         layers,
         names: [...tags],
+        ...(image.parent ? { parent: image.parent } : {}),
       });
     }
     return [...out.values()];

@@ -28,6 +28,18 @@ export interface SourceImage {
   names: string[];
   /** `name@digest` references the image was fetched by (a registry's manifest digest). */
   repoDigests?: string[];
+  /**
+   * The image this one was built on (Docker's classic builder keeps each step as an image):
+   * its ID, when the source names one that the same copy also offers (docker-archive's
+   * manifest.json `Parent`; the store's record). The store keeps the parent chain (hidden
+   * intermediate images), an archive writes it back.
+   */
+  parent?: Digest;
+  /**
+   * Its names are given now (import, squash: Docker's TagImageWithReference), so they set the
+   * image's LastTagTime; names an archive or a registry brings do not (load, pull).
+   */
+  setsLastTagTime?: boolean;
 }
 
 /** Progress of a copy, per layer (the CLI draws Docker's progress lines from these). */

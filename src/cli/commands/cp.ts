@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { copyToHost } from '../../container/host-copy.js';
+import { copyToHost, localPath, validateOutputPath } from '../../container/host-copy.js';
 import { CairnError } from '../../errors.js';
 import { withCairn } from '../context.js';
 
@@ -22,8 +22,11 @@ export async function run(program: Command, cmd: Command, src: string, dst: stri
   const o = cmd.opts<{ archive?: boolean; followLink?: boolean }>();
   const from = splitCpArg(src);
   const to = splitCpArg(dst);
-  if (from.container !== undefined && to.container !== undefined) throw new CairnError('invalid-argument', 'copying between containers is not supported');
-  if (from.container === undefined && to.container === undefined) throw new CairnError('invalid-argument', 'must specify at least one container source');
+  // Docker's CLI finds these itself: said bare
+  if (from.container !== undefined && to.container !== undefined) throw new CairnError('invalid-argument', 'copying between containers is not supported', { bare: true });
+  if (from.container === undefined && to.container === undefined) throw new CairnError('invalid-argument', 'must specify at least one container source', { bare: true });
+  // and the host destination before it asks for the container's files
+  if (from.container !== undefined && to.path !== '-') validateOutputPath(localPath(to.path));
   await withCairn(program, async (cairn) => {
     if (from.container !== undefined) {
       await cairn.copyFromContainer(from.container, from.path, { followLink: o.followLink ?? false }, async (archive) => {

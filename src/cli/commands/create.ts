@@ -5,10 +5,21 @@
  */
 import type { Command } from 'commander';
 import type { Cairn } from '../../engine.js';
-import { CairnError, NotFoundError } from '../../errors.js';
-import { createOptionsFromFlags, reportFlagError, type CreateFlags } from '../container-flags.js';
+import { CairnError, InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { familiarString, parseNormalizedReference, withDefaultTag } from '../../reference/reference.js';
+import { containerError, createOptionsFromFlags, reportFlagError, type CreateFlags } from '../container-flags.js';
 import { out, withCairn } from '../context.js';
 import { pullForContainer } from './pull.js';
+
+/** A reference as Docker's daemon names an image it does not have: familiar, with its default tag (`busybox:latest`). */
+function familiarWithTag(image: string): string {
+  try {
+    return familiarString(withDefaultTag(parseNormalizedReference(image)));
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) return image;
+    throw e;
+  }
+}
 
 /** The image is in the store, pulled if the policy says so; Docker's errors otherwise. */
 export async function ensureImage(cairn: Cairn, image: string, o: Pick<CreateFlags, 'pull' | 'quiet' | 'platform'>): Promise<void> {
@@ -18,7 +29,7 @@ export async function ensureImage(cairn: Cairn, image: string, o: Pick<CreateFla
   }
   const have = await cairn.hasImage(image);
   if (policy === 'never' || (policy === 'missing' && have)) {
-    if (!have) throw new NotFoundError(`No such image: ${image}`);
+    if (!have) throw new NotFoundError(`No such image: ${familiarWithTag(image)}`);
     return;
   }
   if (!have) process.stderr.write(`Unable to find image '${image.includes(':') || image.includes('@') ? image : `${image}:latest`}' locally\n`);
@@ -32,12 +43,14 @@ export async function run(program: Command, cmd: Command, image: string, args: s
     options = createOptionsFromFlags('create', image, args, o);
   } catch (e) {
     if (reportFlagError(e, cmd.parent?.name() === 'container' ? 'cairn container create' : 'cairn create')) return;
+    if (e instanceof CairnError) throw containerError(e, 'create', 'create');
     throw e;
   }
   const settings = options;
   await withCairn(program, async (cairn) => {
     await ensureImage(cairn, image, o);
-    const rec = await cairn.createContainer(settings);
+    // Docker's create makes the working directory in the container's layer
+    const rec = await cairn.createContainer(settings, { makeWorkingDir: true });
     out(`${rec.id}\n`);
   });
 }

@@ -25,7 +25,7 @@ export async function run(program: Command, cmd: Command, repository?: string): 
   await withCairn(program, async (cairn) => {
     const filters = [...o.filter];
     if (repository) filters.push(`reference=${repository}`);
-    const rows = await cairn.images({ all: o.all ?? false, filters });
+    const rows = await cairn.images({ all: o.all ?? false, digests: o.digests ?? false, filters });
     const now = Date.now();
     const listing: Listing = {
       rowType: '*formatter.imageContext',

@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { CairnError } from '../../errors.js';
 import { login, loginServer, logout } from '../../registry/login.js';
 import { out } from '../context.js';
+// static: the CLI runs from a bundle compiled by vm.Script, which has no dynamic import of node's modules
+import { createInterface } from 'node:readline';
 
 interface LoginFlags {
   username?: string;
@@ -23,7 +25,6 @@ async function readStdin(): Promise<string> {
 
 /** Ask on the terminal; the password without echo. */
 async function prompt(question: string, secret: boolean): Promise<string> {
-  const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
   if (secret) {
     const w = rl as unknown as { _writeToOutput?: (s: string) => void };

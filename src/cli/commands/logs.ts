@@ -5,7 +5,6 @@
 import type { Command } from 'commander';
 import { writeLogLines } from '../../container/logfile.js';
 import { parseLogTime } from '../../container/logtime.js';
-import { CairnError } from '../../errors.js';
 import { withCairn } from '../context.js';
 
 interface LogsFlags {
@@ -20,11 +19,8 @@ interface LogsFlags {
 export async function run(program: Command, cmd: Command, ref: string): Promise<void> {
   const o = cmd.opts<LogsFlags>();
   const now = new Date();
-  let tail: number | undefined;
-  if (o.tail !== 'all') {
-    if (!/^-?\d+$/.test(o.tail)) throw new CairnError('invalid-argument', `invalid value for "tail": strconv.Atoi: parsing "${o.tail}": invalid syntax`);
-    tail = Number(o.tail);
-  }
+  // Docker's daemon reads --tail with strconv.Atoi: anything else (`all`, `x`) means every line, as does a negative count
+  const tail = /^[+-]?\d+$/.test(o.tail) ? Number(o.tail) : undefined;
   const since = o.since !== undefined && o.since !== '' ? parseLogTime(o.since, now, 'since') : undefined;
   const until = o.until !== undefined && o.until !== '' ? parseLogTime(o.until, now, 'until') : undefined;
   await withCairn(program, async (cairn) => {
@@ -39,7 +35,7 @@ export async function run(program: Command, cmd: Command, ref: string): Promise<
         follow: o.follow ?? false,
         signal: stop.signal,
       });
-      await writeLogLines(lines, { stdout: process.stdout, stderr: process.stderr }, { timestamps: o.timestamps ?? false });
+      await writeLogLines(lines, { stdout: process.stdout, stderr: process.stderr }, { timestamps: o.timestamps ?? false, details: o.details ?? false });
     } finally {
       process.off('SIGINT', onSignal);
     }

@@ -4,15 +4,25 @@
  * for is Docker's "no public port" error.
  */
 import type { Command } from 'commander';
-import { NotFoundError } from '../../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { goQuote } from '../../template/fmt.js';
 import { withCairn } from '../context.js';
 
 export async function run(program: Command, _cmd: Command, ref: string, port?: string): Promise<void> {
   await withCairn(program, async (cairn) => {
-    const rec = await cairn.container(ref);
+    await cairn.container(ref);
     if (port !== undefined) {
-      const [num, proto] = port.split('/');
-      throw new NotFoundError(`No public port '${num}/${proto ?? 'tcp'}' published for ${rec.name}`);
+      // Docker's CLI: PORT[/PROTO] (a proto after the first '/', tcp when none), the port a number or a range
+      const slash = port.indexOf('/');
+      const [num, proto] = slash >= 0 && slash < port.length - 1 ? [port.slice(0, slash), port.slice(slash + 1)] : [port, 'tcp'];
+      const bad = (n: string): string | undefined => (/^\d+$/.test(n) ? (Number(n) > 65535 ? `strconv.ParseUint: parsing ${goQuote(n)}: value out of range` : undefined) : `strconv.ParseUint: parsing ${goQuote(n)}: invalid syntax`);
+      const ends = num.includes('-') ? num.split('-', 2) : [num];
+      for (const n of ends) {
+        const problem = bad(n);
+        if (problem !== undefined) throw new InvalidArgumentError(problem, { bare: true });
+      }
+      if (ends.length === 2 && Number(ends[1]) < Number(ends[0])) throw new InvalidArgumentError(`Invalid range specified for the Port: ${num}`, { bare: true });
+      throw new NotFoundError(`No public port '${num}/${proto}' published for ${ref}`);
     }
   });
 }

@@ -7,12 +7,12 @@ import { CairnError, NotFoundError } from '../../errors.js';
 import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
-  const o = cmd.opts<{ force?: boolean }>();
+  const o = cmd.opts<{ force?: boolean; prune: boolean }>();
   await withCairn(program, async (cairn) => {
     let failed = false;
     for (const name of images) {
       try {
-        const events = await cairn.remove(name, { force: o.force ?? false });
+        const events = await cairn.remove(name, { force: o.force ?? false, prune: o.prune });
         for (const e of events) out('untagged' in e ? `Untagged: ${e.untagged}\n` : `Deleted: ${e.deleted}\n`);
       } catch (e) {
         if (!(e instanceof CairnError)) throw e;

@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import type { Cairn } from '../../engine.js';
 import { CairnError, NotFoundError } from '../../errors.js';
-import { createOptionsFromFlags, reportFlagError, type CreateFlags } from '../container-flags.js';
+import { containerError, createOptionsFromFlags, reportFlagError, type CreateFlags } from '../container-flags.js';
 import { out, withCairn } from '../context.js';
 import { ensureImage } from './create.js';
 
@@ -26,6 +26,7 @@ export async function run(program: Command, cmd: Command, image: string, args: s
     options = createOptionsFromFlags('run', image, args, o);
   } catch (e) {
     if (reportFlagError(e, cmd.parent?.name() === 'container' ? 'cairn container run' : 'cairn run')) return;
+    if (e instanceof CairnError) throw containerError(e, 'run', 'create');
     throw e;
   }
   const settings = options;
@@ -35,26 +36,32 @@ export async function run(program: Command, cmd: Command, image: string, args: s
       await ensureImage(cairn, image, o);
       rec = await cairn.createContainer(settings);
     } catch (e) {
-      // Docker's `run` fails with 125 when the container cannot be made.
-      throw asStartFailure(e);
+      // Docker's `run` says it with the help hint and fails with 125 when the container cannot be made.
+      if (e instanceof CairnError) throw containerError(e, 'run', 'create');
+      throw e;
     }
-    if (o.detach) {
-      let started;
-      try {
-        started = await cairn.startDetached(rec.id);
-      } catch (e) {
-        await removeQuietly(cairn, rec.id);
-        throw asStartFailure(e);
+    try {
+      if (o.detach) {
+        let started;
+        try {
+          started = await cairn.startDetached(rec.id);
+        } catch (e) {
+          await removeQuietly(cairn, rec.id);
+          throw asStartFailure(e);
+        }
+        for (const w of started.warnings) process.stderr.write(`WARNING: ${w}\n`);
+        out(`${rec.id}\n`);
+        return;
       }
-      for (const w of started.warnings) process.stderr.write(`WARNING: ${w}\n`);
-      out(`${rec.id}\n`);
-      return;
+      if (settings.tty) {
+        process.exitCode = await attached(cairn, rec.id, settings.openStdin, true, settings.detachKeys);
+        return;
+      }
+      process.exitCode = await foreground(cairn, rec.id, settings.tty, settings.openStdin, o.sigProxy !== 'false', true);
+    } catch (e) {
+      if (e instanceof CairnError) throw containerError(e, 'run', 'start');
+      throw e;
     }
-    if (settings.tty) {
-      process.exitCode = await attached(cairn, rec.id, settings.openStdin, true);
-      return;
-    }
-    process.exitCode = await foreground(cairn, rec.id, settings.tty, settings.openStdin, o.sigProxy !== 'false', true);
   });
 }
 
@@ -72,10 +79,10 @@ function asStartFailure(e: unknown): unknown {
  * A container with a terminal, in the foreground: started under conmon with this process
  * attached (raw terminal, resized as it is; ctrl-p ctrl-q detaches). Its exit code.
  */
-export async function attached(cairn: Cairn, id: string, interactive: boolean, removeOnFailure: boolean): Promise<number> {
+export async function attached(cairn: Cairn, id: string, interactive: boolean, removeOnFailure: boolean, detachKeys?: string): Promise<number> {
   let r;
   try {
-    r = await cairn.runAttached(id, { ...(interactive ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: true });
+    r = await cairn.runAttached(id, { ...(interactive ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: true, ...(detachKeys !== undefined ? { detachKeys } : {}) });
   } catch (e) {
     if (removeOnFailure) await removeQuietly(cairn, id);
     throw asStartFailure(e);

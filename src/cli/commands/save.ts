@@ -1,42 +1,68 @@
-/** `cairn save [-o FILE] [--format docker-archive|oci-archive] IMAGE...`. */
-import { open, rename, rm, stat } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+/**
+ * `cairn save [-o FILE] [--format docker-archive|oci-archive] IMAGE...`: the archive on stdout
+ * (never a terminal) or in FILE — written beside it and renamed into place, so a failed save
+ * leaves no partial archive. Docker's CLI checks the output path first (ValidateOutputPath)
+ * and says what the host refuses as Go does, bare; it prints nothing else.
+ */
+import { lstat, open, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, normalize } from 'node:path';
 import type { Command } from 'commander';
 import type { ArchiveFormat } from '../../archive/save.js';
-import { CairnError, errnoCode } from '../../errors.js';
-import { createProgress } from '../progress.js';
+import { errnoCode } from '../../errors.js';
+import { BareError, errnoText, pathError, sayingBareErrors } from '../bare-errors.js';
 import { withCairn } from '../context.js';
+
+/** Docker's ValidateOutputPath: what is wrong with writing the archive to `path`, if anything. */
+async function outputPathProblem(path: string): Promise<string | undefined> {
+  const dir = dirname(normalize(path));
+  if (dir !== '.') {
+    try {
+      await stat(dir);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return `invalid output path: directory ${JSON.stringify(dir)} does not exist`;
+    }
+  }
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    return pathError('stat', path, e).message;
+  }
+  if (st.isDirectory() || st.isFile()) return undefined;
+  if (st.isCharacterDevice() || st.isBlockDevice()) return `invalid output path: ${JSON.stringify(path)} must be a directory or a regular file: got a device`;
+  return undefined;
+}
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
   const o = cmd.opts<{ output?: string; format: ArchiveFormat }>();
-  if (!o.output && process.stdout.isTTY) {
-    throw new CairnError('usage', 'cowardly refusing to save to a terminal. Use the -o flag or redirect', { exitCode: 1 });
-  }
-  await withCairn(program, async (cairn) => {
-    // Docker's save prints nothing; on a terminal cairn shows each layer's progress.
-    const progress = createProgress(process.stderr, !process.stderr.isTTY);
-    if (!o.output) {
-      await cairn.save(images, process.stdout, { format: o.format, progress });
-      return;
+  await sayingBareErrors(async () => {
+    if (!o.output && process.stdout.isTTY) throw new BareError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+    const output = o.output;
+    if (output) {
+      const problem = await outputPathProblem(output);
+      if (problem !== undefined) throw new BareError(`failed to save image: ${problem}`);
     }
-    // Docker checks the directory first: "invalid output path: directory ... does not exist".
-    const dir = dirname(o.output);
-    const st = await stat(dir).catch((e: unknown) => {
-      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
-      throw e;
+    await withCairn(program, async (cairn) => {
+      if (!output) {
+        await cairn.save(images, process.stdout, { format: o.format });
+        return;
+      }
+      const tmp = join(dirname(output), `.${basename(output)}.cairn-${process.pid}`);
+      const fh = await open(tmp, 'w').catch((e: unknown) => {
+        throw pathError('open', tmp, e);
+      });
+      try {
+        await cairn.save(images, fh.createWriteStream(), { format: o.format });
+        // Go's os.Rename refuses a directory in the way as "file exists".
+        if ((await lstat(output).catch(() => undefined))?.isDirectory()) throw new BareError(`rename ${tmp} ${output}: file exists`);
+        await rename(tmp, output).catch((e: unknown) => {
+          throw new BareError(`rename ${tmp} ${output}: ${errnoText(e)}`, { cause: e });
+        });
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
     });
-    if (!st?.isDirectory()) throw new CairnError('failed-precondition', `failed to save image: invalid output path: directory "${dir}" does not exist`);
-    // Write beside the target and rename: a failed save never leaves a partial archive.
-    const tmp = join(dir, `.${basename(o.output)}.cairn-${process.pid}`);
-    const fh = await open(tmp, 'w').catch((e: unknown) => {
-      throw new CairnError('permission', `failed to save image: open ${o.output}: ${errnoCode(e) === 'EACCES' || errnoCode(e) === 'EPERM' ? 'permission denied' : (e as Error).message}`, { cause: e });
-    });
-    try {
-      await cairn.save(images, fh.createWriteStream(), { format: o.format, progress });
-      await rename(tmp, o.output);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
   });
 }
