@@ -51,6 +51,7 @@ import {
   utimensat,
 } from '../native/index.js';
 import { LayerHeaders } from './headers.js';
+import { inPlaceLayout, plainHeaderFits, plainPrefix, scannedName } from './plain-run.js';
 import { RecordedTar, type RecordedTarSink } from './recorded-tar.js';
 import { type OverlayXattrs, type UpperDir, type UpperFile, type UpperRun, walkOverlayUpper } from './upper.js';
 import { joinRel, openDir, readXattrs } from './walk.js';
@@ -67,11 +68,6 @@ const MAX_COPIES = 4;
 /** A run of plain files goes to the pool in calls of at most this many files, or bytes. */
 const RUN_FILES = 64;
 const RUN_BYTES = 1 << 20;
-/** ustar's limits: a name of 100 bytes, 7 octal digits of an owner id, 11 of a size or a time. */
-const USTAR_NAME = 100;
-const USTAR_ID = 0o7777777;
-const USTAR_NUMBER = 0o77777777777;
-const BLOCK = 512;
 const SLASH = Buffer.from('/');
 const NO_XATTRS: OverlayXattrs = { raw: new Map(), visible: new Map(), opaque: false, whiteout: false };
 
@@ -208,9 +204,9 @@ export async function copyUpperRecorded(upperDir: string, destDir: string, opts:
 
   const visitor = {
     enter(dir: UpperDir, files: UpperFile[]): void {
-      const made = next ?? { dst: destRoot, times: null };
+      const target = next ?? { dst: destRoot, times: null };
       next = null;
-      const d: DestDir = { src: -1, dst: made.dst, times: made.times, work: [], files, ahead: 0 };
+      const d: DestDir = { src: -1, dst: target.dst, times: target.times, work: [], files, ahead: 0 };
       stack.push(d);
       d.src = openDir(dir.fd, '.');
       readAhead(d);
@@ -259,18 +255,7 @@ export async function copyUpperRecorded(upperDir: string, destDir: string, opts:
       const prefix = dir.rel.length === 0 ? dir.rel : Buffer.concat([dir.rel, SLASH]);
       const parentKey = dir.rel.toString('latin1');
       const clamp = opts.clampMtime;
-      /** Whether entry i's header is a plain ustar one (else it goes the way of any entry). */
-      const fits = (i: number): boolean => {
-        const o = i * SCAN_SLOTS;
-        const off = info[o + SCAN.nameOff]!;
-        const len = info[o + SCAN.nameLen]!;
-        if (prefix.length + len > USTAR_NAME) return false;
-        for (let k = 0; k < len; k++) if (names[off + k]! > 0x7f) return false;
-        if (info[o + SCAN.uid]! > USTAR_ID || info[o + SCAN.gid]! > USTAR_ID || info[o + SCAN.size]! > USTAR_NUMBER) return false;
-        let mtime = info[o + SCAN.mtimeSec]!;
-        if (clamp !== undefined && (mtime > clamp || (mtime === clamp && info[o + SCAN.mtimeNsec]! > 0))) mtime = clamp;
-        return mtime >= 0 && mtime <= USTAR_NUMBER;
-      };
+      const plain = plainPrefix(prefix);
       let batch: number[] = [];
       let bytes = 0;
       const send = async (): Promise<void> => {
@@ -278,22 +263,9 @@ export async function copyUpperRecorded(upperDir: string, destDir: string, opts:
         const idx = batch;
         batch = [];
         bytes = 0;
-        const sizes: number[] = [];
-        const headerEnds: number[] = [];
-        const keys: string[] = [];
-        let at = 0;
-        for (const i of idx) {
-          const o = i * SCAN_SLOTS;
-          const size = info[o + SCAN.size]!;
-          const name = names.toString('latin1', info[o + SCAN.nameOff]!, info[o + SCAN.nameOff]! + info[o + SCAN.nameLen]!);
-          sizes.push(size);
-          at += BLOCK;
-          headerEnds.push(at);
-          at += (BLOCK - (size % BLOCK)) % BLOCK;
-          keys.push(parentKey === '' ? name : `${parentKey}/${name}`);
-          copied += size;
-        }
-        const raw = Buffer.allocUnsafe(at); // every byte written by copyPlainRun
+        const layout = inPlaceLayout(names, info, idx, parentKey);
+        copied += layout.bodyBytes;
+        const raw = Buffer.allocUnsafe(layout.rawBytes); // every byte written by copyPlainRun
         await takeSlot();
         let files: Promise<Int32Array>;
         try {
@@ -305,19 +277,18 @@ export async function copyUpperRecorded(upperDir: string, destDir: string, opts:
         files = files.catch((e: unknown) => {
           const at = (e as { index?: unknown }).index;
           const i = typeof at === 'number' ? idx[at] : undefined;
-          const rel = i === undefined ? dir.rel : Buffer.concat([prefix, names.subarray(info[i * SCAN_SLOTS + SCAN.nameOff]!, info[i * SCAN_SLOTS + SCAN.nameOff]! + info[i * SCAN_SLOTS + SCAN.nameLen]!)]);
-          return Promise.reject(copyError(e, headers.what(rel)));
+          return Promise.reject(copyError(e, headers.what(i === undefined ? dir.rel : Buffer.concat([prefix, scannedName(names, info, i)]))));
         });
         files.then(freeSlot, freeSlot);
         d.work.push(files);
         readAhead(d);
+        const { sizes, headerEnds, keys } = layout;
         await tar.addRun({ raw, headerEnds, sizes, keys, parentKey }, files);
       };
       for (const i of run.idx) {
-        if (!fits(i)) {
+        if (!plain || !plainHeaderFits(names, info, i, prefix.length, clamp)) {
           await send();
-          const o = i * SCAN_SLOTS;
-          const name = names.subarray(info[o + SCAN.nameOff]!, info[o + SCAN.nameOff]! + info[o + SCAN.nameLen]!);
+          const name = scannedName(names, info, i);
           await visitor.entry(dir, name, Buffer.concat([prefix, name]), scannedStat(info, i), NO_XATTRS);
           continue;
         }
