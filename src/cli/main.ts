@@ -786,7 +786,7 @@ function lastResort(debug: () => boolean): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram(topLevelCommand(normaliseArgv(argv)));
+  const program = buildProgram(topLevelCommand(argv));
   lastResort(() => program.opts<GlobalOptions>().debug === true);
   let args: string[];
   try {
