@@ -86,6 +86,21 @@ describe('containers (foreground)', () => {
     assert.deepEqual(traces(), before);
   });
 
+  it('a --rm container\'s root is a volatile overlay (no sync at its end); a kept container\'s is not', async () => {
+    // Linux 6.6+ shows the option as fsync=volatile
+    const isVolatile = (o: string): boolean => o === 'volatile' || o === 'fsync=volatile';
+    const rootOptions = (mounts: string): string[] => {
+      const line = mounts.split('\n').find((l) => l.split(' ')[1] === '/');
+      assert.ok(line !== undefined, mounts);
+      assert.equal(line.split(' ')[2], 'overlay');
+      return line.split(' ')[3]!.split(',');
+    };
+    assert.ok(rootOptions((await cairnOk(root, ['run', '--rm', 'bb:1', 'cat', '/proc/mounts'])).stdout).some(isVolatile));
+    const kept = await cairnOk(root, ['run', '--name', 'durable', 'bb:1', 'cat', '/proc/mounts']);
+    assert.ok(!rootOptions(kept.stdout).some(isVolatile));
+    await cairnOk(root, ['rm', 'durable']);
+  });
+
   it('run without --rm keeps the exited container; ps -a shows it, rm takes its writable layer off the disk', async () => {
     const before = traces();
     const r = await cairnOk(root, ['run', '--name', 'kept', 'bb:1', 'sh', '-c', 'echo hi > /hello']);

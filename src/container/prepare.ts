@@ -60,7 +60,8 @@ export async function mountRootfs(store: Store, rec: ContainerRecord): Promise<s
   mkdirSync(files.rootfs, { recursive: true });
   if (isMountPoint(files.rootfs)) return files.rootfs;
   const sn = await store.snapshots();
-  mountAll(await sn.mounts(rec.snapshot), files.rootfs);
+  // A container removed when it ends needs no durable writable layer: no sync at its unmount.
+  mountAll(await sn.mounts(rec.snapshot), files.rootfs, { volatile: rec.settings.create.autoRemove === true });
   return files.rootfs;
 }
 

@@ -9,8 +9,9 @@
  * directory (short names: "12/fs:11/fs:...") with the process briefly chdir'd there, as
  * Docker's overlay2 does.
  */
-import { readFileSync, realpathSync, statSync, type BigIntStats as Stats } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { readFileSync, realpathSync, rmSync, statSync, type BigIntStats as Stats } from 'node:fs';
+import { release as osRelease } from 'node:os';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CairnError, ConflictError, InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
 import { constants, errnoCode, mount, overlayLegacyData, overlayMount, overlaySupportsLowerdirPlus, umount2, type OverlayMountOptions } from '../native/index.js';
 import type { Mount } from './types.js';
@@ -24,6 +25,15 @@ export const OVERLAY_MAX_STACK = 500;
 export interface MountOptions {
   /** How overlay mounts are made: 'auto' (default) uses "lowerdir+" where the kernel supports it. */
   overlayMethod?: 'auto' | 'lowerdir+' | 'legacy';
+  /**
+   * The writable layer's contents need not survive a crash (a container removed when it ends):
+   * a writable overlay is mounted "volatile" — no sync of the upper filesystem, neither on the
+   * container's fsyncs nor at unmount, where an overlay otherwise syncs the whole filesystem
+   * its upper directory lives on (Podman mounts `--rm` containers so). The kernel leaves a
+   * marker in the work directory that refuses a later mount; a volatile mount clears the one an
+   * earlier volatile mount left. Ignored before Linux 5.10, which does not have the option.
+   */
+  volatile?: boolean;
 }
 
 /**
@@ -186,6 +196,10 @@ function mountOne(m: Mount, at: string, opts: MountOptions): void {
   };
   if (m.upperdir !== undefined) base.upperdir = m.upperdir;
   if (m.workdir !== undefined) base.workdir = m.workdir;
+  if (opts.volatile === true && m.upperdir !== undefined && m.workdir !== undefined && volatileSupported()) {
+    rmSync(join(m.workdir, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
+    base.options = [...(base.options ?? []), 'volatile'];
+  }
   const method = opts.overlayMethod ?? 'auto';
   try {
     if (method === 'lowerdir+' || (method === 'auto' && overlaySupportsLowerdirPlus())) {
@@ -203,6 +217,14 @@ function mountOne(m: Mount, at: string, opts: MountOptions): void {
     }
     throw mountError(what, e);
   }
+}
+
+/** Whether overlayfs takes "volatile" (Linux 5.10+). */
+export function volatileSupported(release = osRelease()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (m === null) return false;
+  const major = Number(m[1]);
+  return major > 5 || (major === 5 && Number(m[2]) >= 10);
 }
 
 /** The classic option string, made short by naming layers relative to their common directory. */

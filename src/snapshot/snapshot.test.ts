@@ -8,7 +8,7 @@ import { InvalidArgumentError, PreconditionError, UnsupportedError } from '../er
 import { openDatabase } from '../metadata/db.js';
 import { allRows } from './meta.js';
 import { detectDefaultDriver, openSnapshotter, probeOverlay } from './index.js';
-import { mountAll, unmount } from './mount.js';
+import { mountAll, unmount, volatileSupported } from './mount.js';
 import { writableLayer } from './writable.js';
 import { deadPid, driverFactory, mountsUnder, snapshotterSuite, TestRoot, withRoot } from './conformance.js';
 
@@ -97,6 +97,46 @@ test('overlay: mounts are plain data naming the layers topmost first', withRoot(
   // active snapshot keeps its own.
   for (const committed of [b!.source, c!.upperdir!]) assert.deepEqual(await fsp.readdir(join(committed, '..')), ['fs']);
   assert.deepEqual((await fsp.readdir(join(d!.upperdir!, '..'))).sort(), ['fs', 'work']);
+}));
+
+test('overlay: a volatile mount syncs nothing and can be mounted again (its marker cleared); a plain one is not volatile', withRoot('overlay', async (r) => {
+  await r.sn.prepare('b');
+  await r.sn.commit('B', 'b');
+  const mounts = await r.sn.prepare('c', 'B');
+  const at = join(r.root, 'mnt');
+  await fsp.mkdir(at);
+  const optionsAt = async (): Promise<string[]> => {
+    const line = (await fsp.readFile('/proc/self/mounts', 'utf8')).split('\n').find((l) => l.split(' ')[1] === at);
+    assert.ok(line !== undefined, `${at} is mounted`);
+    return line.split(' ')[3]!.split(',');
+  };
+  // Linux 6.6+ shows the option as fsync=volatile
+  const isVolatile = (o: string): boolean => o === 'volatile' || o === 'fsync=volatile';
+  assert.equal(volatileSupported('6.1.0-13-amd64'), true);
+  assert.equal(volatileSupported('5.10.0'), true);
+  assert.equal(volatileSupported('5.4.0-150-generic'), false);
+  assert.equal(volatileSupported('4.19.0'), false);
+  for (let i = 0; i < 2; i++) {
+    mountAll(mounts, at, { volatile: true });
+    try {
+      assert.ok((await optionsAt()).some(isVolatile));
+      await fsp.writeFile(join(at, `f${i}`), 'x');
+    } finally {
+      unmount(at);
+    }
+    // the kernel's marker stays after the unmount; the next volatile mount clears it
+    await fsp.access(join(mounts[0]!.workdir!, 'work', 'incompat', 'volatile'));
+  }
+  // without the option, a marker left by a volatile mount refuses the mount (as the kernel does)
+  assert.throws(() => mountAll(mounts, at), /cannot mount overlay/);
+  await fsp.rm(join(mounts[0]!.workdir!, 'work', 'incompat'), { recursive: true });
+  mountAll(mounts, at);
+  try {
+    assert.ok(!(await optionsAt()).some(isVolatile));
+    assert.deepEqual((await fsp.readdir(at)).sort(), ['f0', 'f1']);
+  } finally {
+    unmount(at);
+  }
 }));
 
 test('native: a writable snapshot is a full copy; a view binds its parent read-only', withRoot('native', async (r) => {
