@@ -98,8 +98,8 @@ describe('containers (detached, under conmon)', () => {
 
   it('run -d --rm: the exit command removes the container when it exits', async () => {
     const id = (await cairnOk(root, ['run', '-d', '--rm', 'bb:1', 'sh', '-c', 'sleep 0.2'])).stdout.trim();
-    await until('the container to go', async () => !(await cairnOk(root, ['ps', '-aq', '--no-trunc'])).stdout.includes(id));
-    assert.equal(existsSync(join(root, 'containers', id)), false);
+    // the record goes first, then the snapshot and the container's directory: wait for the whole removal
+    await until('the container to go', async () => !(await cairnOk(root, ['ps', '-aq', '--no-trunc'])).stdout.includes(id) && !existsSync(join(root, 'containers', id)));
   });
 
   it('attach joins a running container (stdin in, output out) until it exits', async () => {
