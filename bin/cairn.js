@@ -2,16 +2,16 @@
 // cairn's command-line entry point. Kept tiny: it loads the compiled CLI and exits with its code.
 // The CLI runs from its bundle (dist/cairn.cjs, made by `npm run build`: one file starts faster
 // than ~100 modules), unless the modules were compiled after it (`tsc` alone): then from them.
-// The bundle is compiled with V8's code cache, dist/cairn.cjs.cache: written after a run that
-// had none or whose cache V8 refused (a new bundle, another Node), it holds the compiled code
-// of what that run used, and saves most of compiling it again. V8 compiles a function when it
-// first runs, so a cache written by one command lacks what the others run (`run` compiled
-// ~10 ms of its own code with a cache written by `images`): the commands a cache has seen are
-// listed beside it (dist/cairn.cjs.cache.commands), and a run of a command it has not seen
-// writes it again — with everything the old one held and this command's code. This file is CommonJS (see
+// The bundle is compiled with V8's code cache: V8 compiles a function when it first runs, and a
+// cache holds the compiled code of what one run used. Each command has its own
+// (dist/cache/<command>.bin, `run`, `image-ls`): written after a run of the command that had none
+// or whose cache V8 refused (a new bundle, another Node). One cache for all commands either
+// lacked what the others run (`run` compiled ~10 ms of its own code with a cache written by
+// `images`) or, grown with each, made every command deserialize everyone's code (1.6 MB, ~3 ms
+// more than its own). This file is CommonJS (see
 // bin/package.json): an ES module entry point costs Node ~10 ms more to start.
 'use strict';
-const { readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const { dirname, join } = require('node:path');
 const vm = require('node:vm');
@@ -36,23 +36,11 @@ function commandOf(argv) {
   return ['image', 'container', 'volume', 'registry', 'healthcheck'].includes(words[0]) ? words.join(' ') : (words[0] ?? '');
 }
 
-/** The commands whose code the cache holds. */
-function seenCommands(file) {
-  try {
-    const list = JSON.parse(readFileSync(file, 'utf8'));
-    return Array.isArray(list) ? list : [];
-  } catch (e) {
-    // none yet, unreadable, or not JSON (a write cut short): as if no command was seen
-    if (e.code !== undefined && e.code !== 'ENOENT' && e.code !== 'EACCES' && e.code !== 'EPERM') throw e;
-    return [];
-  }
-}
-
-/** The bundle's exports, compiled with the code cache when there is a usable one; `save` writes a new one when needed. */
+/** The bundle's exports, compiled with the command's code cache when there is a usable one; `save` writes one when needed. */
 function loadBundle() {
-  const cacheFile = `${bundle}.cache`;
-  const seenFile = `${cacheFile}.commands`;
   const command = commandOf(process.argv.slice(2));
+  const cacheDir = join(dist, 'cache');
+  const cacheFile = join(cacheDir, `${command === '' ? 'cairn' : command.replace(/[^a-z0-9]+/g, '-')}.bin`);
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
@@ -64,21 +52,20 @@ function loadBundle() {
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle));
   const save = () => {
-    const usable = cachedData !== undefined && !script.cachedDataRejected;
-    const seen = usable ? seenCommands(seenFile) : [];
-    if (usable && seen.includes(command)) return;
+    if (cachedData !== undefined && !script.cachedDataRejected) return;
     const tmp = `${cacheFile}.${process.pid}.tmp`;
-    const tmpSeen = `${seenFile}.${process.pid}.tmp`;
     try {
+      try {
+        mkdirSync(cacheDir);
+      } catch (e) {
+        if (e.code !== 'EEXIST') throw e;
+      }
       writeFileSync(tmp, script.createCachedData());
-      writeFileSync(tmpSeen, JSON.stringify([...seen, command]));
       renameSync(tmp, cacheFile);
-      renameSync(tmpSeen, seenFile);
     } catch (e) {
       // an installation this user cannot write to runs without the cache
       if (e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EROFS') throw e;
       rmSync(tmp, { force: true });
-      rmSync(tmpSeen, { force: true });
     }
   };
   return { main: module.exports.main, save };

@@ -5,9 +5,11 @@
 // and 10-20 ms of every `images`; one file costs a fraction of that. The bundle is CommonJS so
 // that bin/cairn.js can compile it with V8's code cache (vm.Script cachedData: Node 20 has no
 // code cache for ES modules). The modules stay the source of truth (tests and the library API
-// import them); the bundle is only how the CLI starts. Native packages (better-sqlite3,
-// zstd-napi) stay outside it, loaded from node_modules as before; the addon is found from the
-// bundle's place as from dist/src (`import.meta.url` is the bundle's own URL).
+// import them); the bundle is only how the CLI starts. better-sqlite3's JavaScript is bundled
+// (required by every command that opens the store: loaded from node_modules, its dozen files
+// cost ~5 ms of each start, uncached); its addon is named by metadata/db.ts and loaded from
+// node_modules, as is zstd-napi, which stays outside (loaded on first use). cairn's own addon
+// is found from the bundle's place as from dist/src (`import.meta.url` is the bundle's own URL).
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +24,8 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['better-sqlite3', 'zstd-napi', 'zstd-napi/*'],
+  // 'bindings': better-sqlite3's way to find its addon when it is not named (never, from cairn)
+  external: ['bindings', 'zstd-napi', 'zstd-napi/*'],
   define: { 'import.meta.url': '__cairnBundleUrl' },
   banner: { js: "const __cairnBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: false,
@@ -31,7 +34,8 @@ await build({
   minifySyntax: true,
   logLevel: 'warning',
 });
-// the code cache of the previous bundle is of no use (V8 would reject it); bin/cairn.js writes a new one
-rmSync(`${outfile}.cache`, { force: true });
+// the code caches of the previous bundle are of no use (V8 would reject them); bin/cairn.js writes new ones
+rmSync(join(root, 'dist', 'cache'), { recursive: true, force: true });
+rmSync(`${outfile}.cache`, { force: true }); // the one cache of earlier builds
 rmSync(`${outfile}.cache.commands`, { force: true });
 rmSync(join(root, 'dist', 'cairn.mjs'), { force: true }); // the ES module bundle of earlier builds

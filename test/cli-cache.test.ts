@@ -1,6 +1,6 @@
 /**
- * bin/cairn.js and the bundle's code cache (dist/cairn.cjs.cache): written by the first run,
- * kept while V8 accepts it, replaced when V8 refuses it, and never a failure where the
+ * bin/cairn.js and the bundle's code caches, one per command (dist/cache/<command>.bin): written
+ * by the command's first run, kept while V8 accepts it, replaced when V8 refuses it, and never a failure where the
  * installation cannot be written. Each test works on a copy of bin/ and the bundle in a
  * temporary directory (node_modules, the addon's build and package.json linked), so the
  * repository's own cache, which other tests use meanwhile, is never touched. Run as root (a
@@ -30,11 +30,12 @@ function version(root: string): { stdout: string; stderr: string; status: number
 
 const expected = (): string => spawnSync(process.execPath, [join(REPO, 'bin', 'cairn.js'), '--version'], { encoding: 'utf8' }).stdout;
 
-test('the first run writes the code cache, later runs keep it, a refused one is replaced', async () => {
+test('the first run of a command writes its code cache, later runs keep it, a refused one is replaced; each command has its own', async () => {
   const d = await tempDir();
   try {
     const root = install(d.path);
-    const cache = join(root, 'dist', 'cairn.cjs.cache');
+    const cacheDir = join(root, 'dist', 'cache');
+    const cache = join(cacheDir, 'cairn.bin');
     assert.equal(existsSync(cache), false);
     const first = version(root);
     assert.deepEqual(first, { stdout: expected(), stderr: '', status: 0 });
@@ -46,20 +47,24 @@ test('the first run writes the code cache, later runs keep it, a refused one is 
     writeFileSync(cache, Buffer.alloc(4096, 7));
     assert.deepEqual(version(root), first);
     assert.notDeepEqual(readFileSync(cache), Buffer.alloc(4096, 7), 'the refused cache is replaced');
-    assert.deepEqual(
-      readdirSync(join(root, 'dist')).sort(),
-      ['cairn.cjs', 'cairn.cjs.cache', 'cairn.cjs.cache.commands'],
-      'no temporary file is left',
-    );
-    // A command the cache has not seen writes it again, with that command's code added; then it is kept.
+    // Another command writes its own cache, with its code; the first command's is left as it was.
     const before = readFileSync(cache);
-    const help = spawnSync(process.execPath, [join(root, 'bin', 'cairn.js'), 'version', '--format', '{{.Client.Version}}'], { encoding: 'utf8' });
-    assert.equal(help.status, 0, help.stderr);
-    const grown = readFileSync(cache);
-    assert.ok(grown.length > before.length, `the cache grew with the code of 'version' (${before.length} → ${grown.length} bytes)`);
-    assert.deepEqual(JSON.parse(readFileSync(join(root, 'dist', 'cairn.cjs.cache.commands'), 'utf8')), ['', 'version']);
-    spawnSync(process.execPath, [join(root, 'bin', 'cairn.js'), 'version', '--format', '{{.Client.Version}}'], { encoding: 'utf8' });
-    assert.deepEqual(readFileSync(cache), grown, 'a command seen before writes nothing');
+    const versionCommand = (): void => {
+      const r = spawnSync(process.execPath, [join(root, 'bin', 'cairn.js'), 'version', '--format', '{{.Client.Version}}'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, `${first.stdout.match(/\d+\.\d+\.\d+\S*/)![0]}\n`);
+    };
+    versionCommand();
+    const own = readFileSync(join(cacheDir, 'version.bin'));
+    assert.ok(own.length > before.length, `'version' compiled more than '--version' (${before.length} → ${own.length} bytes)`);
+    assert.deepEqual(readFileSync(cache), before);
+    versionCommand();
+    assert.deepEqual(readFileSync(join(cacheDir, 'version.bin')), own, 'a command with a cache writes nothing');
+    assert.deepEqual(readdirSync(cacheDir).sort(), ['cairn.bin', 'version.bin'], 'no temporary file is left');
+    // a command of two words has one cache
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'cairn.js'), '--root', join(d.path, 'store'), 'image', 'ls', '-q'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(join(cacheDir, 'image-ls.bin')));
   } finally {
     await d.cleanup();
   }
@@ -74,7 +79,7 @@ test('an installation that cannot be written runs without a cache, silently', as
   try {
     assert.equal(spawnSync('mount', ['-o', 'remount,bind,ro', distDir]).status, 0);
     assert.deepEqual(version(root), { stdout: expected(), stderr: '', status: 0 });
-    assert.equal(existsSync(join(distDir, 'cairn.cjs.cache')), false);
+    assert.equal(existsSync(join(distDir, 'cache')), false);
   } finally {
     assert.equal(spawnSync('umount', [distDir]).status, 0);
     await d.cleanup();
@@ -85,7 +90,7 @@ test('a cache this user may not read is passed over', async () => {
   const d = await tempDir();
   try {
     const root = install(d.path);
-    const cache = join(root, 'dist', 'cairn.cjs.cache');
+    const cache = join(root, 'dist', 'cache', 'cairn.bin');
     assert.equal(version(root).status, 0);
     chmodSync(cache, 0o600);
     chmodSync(root, 0o755);
