@@ -11,8 +11,8 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CairnError, PreconditionError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -33,13 +33,23 @@ let addon: string | null | undefined;
 
 /**
  * better-sqlite3's compiled addon, named: without it, the package finds it through `bindings`,
- * which probes a dozen paths on every start (2–6 ms of each command). Null when it is not where
- * the package builds it (then the package looks for it itself).
+ * which probes a dozen paths on every start (2–6 ms of each command). Looked for where Node
+ * would find the package — node_modules of this module's directory and of each one above it —
+ * by the file alone (require.resolve reads and parses package.json files on the way: ~1 ms of
+ * each start). Null when it is not where the package builds it (then the package looks for it
+ * itself).
  */
 function nativeBinding(): string | null {
   if (addon === undefined) {
-    const file = join(dirname(dirname(createRequire(import.meta.url).resolve('better-sqlite3'))), 'build', 'Release', 'better_sqlite3.node');
-    addon = existsSync(file) ? file : null;
+    addon = null;
+    for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+      const file = join(dir, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+      if (existsSync(file)) {
+        addon = file;
+        break;
+      }
+      if (dirname(dir) === dir) break;
+    }
   }
   return addon;
 }
