@@ -22,6 +22,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { release as osRelease } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -613,9 +614,28 @@ export function umount2(target: PathArg, flags = 0): void {
   binding().umount2(target, flags);
 }
 
-/** Whether this kernel's overlay takes layers one by one ("lowerdir+", Linux 6.8+). Cached. */
-export function overlaySupportsLowerdirPlus(): boolean {
+let lowerdirPlus: boolean | undefined;
+
+/**
+ * Open an overlay fs context and ask it whether it takes "lowerdir+" (cached by the addon):
+ * fsopen("overlay") also loads the overlay module when it is not loaded yet.
+ */
+export function probeOverlayFs(): boolean {
   return binding().overlaySupportsLowerdirPlus();
+}
+
+/**
+ * Whether this kernel's overlay takes layers one by one ("lowerdir+", Linux 6.8+). Linux 6.8
+ * and later have it: said by the release alone; an older one is probed (a backport), once per
+ * process (the probe's fs context costs ~1 ms of a start).
+ */
+export function overlaySupportsLowerdirPlus(): boolean {
+  if (lowerdirPlus === undefined) {
+    const m = /^(\d+)\.(\d+)/.exec(osRelease());
+    const major = m === null ? 0 : Number(m[1]);
+    lowerdirPlus = major > 6 || (major === 6 && Number(m![2]) >= 8) ? true : probeOverlayFs();
+  }
+  return lowerdirPlus;
 }
 
 /** The classic mount(2) data string's limit: one page, NUL included. */

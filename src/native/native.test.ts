@@ -50,6 +50,7 @@ import {
   overlayLegacyData,
   overlayMount,
   overlaySupportsLowerdirPlus,
+  probeOverlayFs,
   readlinkat,
   readlinkatBuffer,
   renameat2,
@@ -602,6 +603,7 @@ describe('mounts', () => {
 
   it('overlayMount with 200 lower layers through lowerdir+', () => {
     assert.equal(overlaySupportsLowerdirPlus(), true, 'this kernel (6.8+) supports lowerdir+');
+    assert.equal(probeOverlayFs(), true, 'and its overlay says so when asked');
     const base = freshDir('ovl-200');
     const lowers = makeLayers(base, 200);
     // Too many for the classic option string.

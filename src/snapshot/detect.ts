@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
-import { constants, isNativeAvailable, overlayMount, overlaySupportsLowerdirPlus, umount2 } from '../native/index.js';
+import { constants, isNativeAvailable, overlayMount, probeOverlayFs, umount2 } from '../native/index.js';
 import { removeTree } from '../rmtree.js';
 import type { DriverName } from './types.js';
 
@@ -114,7 +114,7 @@ export function pinnedOverlayOptions(): string[] {
   if (pinned !== undefined) return [...pinned];
   const params = '/sys/module/overlay/parameters';
   // fsopen("overlay") loads the overlay module if it is not loaded yet (and tells nothing else).
-  if (!existsSync(params) && isNativeAvailable()) overlaySupportsLowerdirPlus();
+  if (!existsSync(params) && isNativeAvailable()) probeOverlayFs();
   if (!existsSync(params)) return [];
   pinned = ['index', 'redirect_dir', 'metacopy'].filter((p) => existsSync(join(params, p))).map((p) => `${p}=off`);
   return [...pinned];
