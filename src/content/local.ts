@@ -7,7 +7,7 @@
  * process is gone. A named ingest (`WriterOptions.ref`) is ROOT/content/ingest/ref-<ref>: it
  * outlives its process and is resumed by the next writer with that ref. Blobs are immutable: a blob that already exists is never rewritten.
  */
-import { createReadStream, existsSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -30,8 +30,9 @@ export class LocalContentStore implements ContentStore {
 
   /** Create the directories; remove ingest leftovers of processes that are gone. */
   async init(): Promise<void> {
-    await fsp.mkdir(join(this.blobsDir, 'sha256'), { recursive: true });
-    await fsp.mkdir(this.ingestDir, { recursive: true });
+    // synchronous: a store opens at every command's start, where thread-pool round trips cost more than these calls
+    mkdirSync(join(this.blobsDir, 'sha256'), { recursive: true });
+    mkdirSync(this.ingestDir, { recursive: true });
     await this.cleanIngest();
   }
 
@@ -148,7 +149,7 @@ export class LocalContentStore implements ContentStore {
   /** Remove ingest files whose writing process no longer exists. Returns how many were removed. */
   async cleanIngest(): Promise<number> {
     let removed = 0;
-    for (const name of await fsp.readdir(this.ingestDir)) {
+    for (const name of readdirSync(this.ingestDir)) {
       if (name.startsWith('ref-')) continue; // a named ingest: its owner expires it
       const pid = Number(name.split('-', 1)[0]);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;

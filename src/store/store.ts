@@ -10,7 +10,7 @@
  *   ROOT/volumes/...                   volumes (volume/: its own; swept after each collection, see afterGc)
  */
 import * as fsp from 'node:fs/promises';
-import { constants as fsc } from 'node:fs';
+import { accessSync, constants as fsc, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -77,10 +77,10 @@ export class Store {
 
   static async open(opts: StoreOptions = {}): Promise<Store> {
     const root = resolve(opts.root ?? defaultRoot());
-    await ensureWritableDir(root);
+    ensureWritableDir(root);
     const content = new LocalContentStore(join(root, 'content'));
     await content.init();
-    await fsp.mkdir(join(root, 'tmp'), { recursive: true });
+    mkdirSync(join(root, 'tmp'), { recursive: true });
     await cleanTmp(join(root, 'tmp'));
     const db = openDatabase(join(root, 'metadata.db'));
     const store = new Store(root, content, db);
@@ -194,26 +194,28 @@ export class Store {
 
 
 /** mkdir -p that reports the real error: Node's recursive mkdir says ENOENT on a read-only file system. */
-async function mkdirs(dir: string): Promise<void> {
+// Opening the store is synchronous, as most of a short command's start is: a dozen small
+// calls through the thread pool cost more in round trips than the calls themselves.
+function mkdirs(dir: string): void {
   try {
-    await fsp.mkdir(dir);
+    mkdirSync(dir);
   } catch (e) {
     const code = errnoCode(e);
     if (code === 'EEXIST') return;
     if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
-    await mkdirs(dirname(dir));
-    await mkdirs(dir);
+    mkdirs(dirname(dir));
+    mkdirs(dir);
   }
 }
 
-async function ensureWritableDir(root: string): Promise<void> {
+function ensureWritableDir(root: string): void {
   try {
-    await mkdirs(root);
-    await fsp.access(root, fsc.W_OK | fsc.X_OK);
+    mkdirs(root);
+    accessSync(root, fsc.W_OK | fsc.X_OK);
     // access() is not enough on a read-only mount for root; probe with a real write.
     const probe = join(root, `.probe-${process.pid}`);
-    await fsp.writeFile(probe, '');
-    await fsp.rm(probe);
+    writeFileSync(probe, '');
+    rmSync(probe);
   } catch (e) {
     const code = errnoCode(e);
     const why = code === 'EROFS' ? 'read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOTDIR' ? 'not a directory' : (e as Error).message;
@@ -222,7 +224,7 @@ async function ensureWritableDir(root: string): Promise<void> {
 }
 
 async function cleanTmp(dir: string): Promise<void> {
-  for (const name of await fsp.readdir(dir)) {
+  for (const name of readdirSync(dir)) {
     const pid = Number(name.split('-', 1)[0]);
     if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
     await removeTree(join(dir, name));
