@@ -17,7 +17,7 @@
  *
  * Normalisations, explicit and short:
  * - the program's name where the CLI names itself ("See 'docker … --help'", `"docker tag"
- *   requires`, `Usage:  docker …`), and "Error response from daemon: " where cairn says
+ *   requires`, `Usage:  docker …`, `docker: ` before a `run` error), and "Error response from daemon: " where cairn says
  *   "Error: ";
  * - relative times ("2 minutes ago"), and with them the padding of a table's columns (the two
  *   commands run seconds apart);
@@ -68,6 +68,11 @@ function removeDockerImages(): void {
     for (const id of left) spawnSync(DOCKER, ['rmi', '-f', id], { stdio: 'ignore' });
   }
 }
+
+/** Names one character over Docker 20.10's 255 (docker/distribution counts the domain too: docker.io/library/ + 238, localhost:5000/ + 241), and names at the limit. */
+const LONG = 'a'.repeat(238);
+const LONG_HOST = `localhost:5000/${'b'.repeat(241)}`;
+const AT_LIMIT = 'a'.repeat(237);
 
 /** Cases where neither engine has the images named (names no test ever creates). */
 const CASES: string[][] = [
@@ -121,6 +126,32 @@ const CASES: string[][] = [
   ['login', 'a', 'b'],
   ['logout', 'a', 'b'],
   ['load', 'x'],
+  // a name over 255 characters, the domain counted: said by the CLI, or by the daemon, as each command says it
+  ['tag', 'cairn-nosuch', LONG],
+  ['tag', 'cairn-nosuch', LONG_HOST],
+  ['tag', 'cairn-nosuch', `${LONG_HOST}:tag`],
+  ['tag', LONG, 'x'],
+  ['tag', 'cairn-nosuch', AT_LIMIT],
+  ['inspect', LONG],
+  ['image', 'inspect', LONG_HOST],
+  ['inspect', '--type', 'image', LONG],
+  ['history', LONG],
+  ['history', AT_LIMIT],
+  ['rmi', LONG],
+  ['rmi', '-f', LONG],
+  ['save', '-o', '/dev/null', LONG],
+  ['import', '/etc/hostname', LONG],
+  ['import', '/etc/hostname', LONG_HOST],
+  ['pull', LONG],
+  ['push', LONG],
+  // pull and push: a name the CLI does not parse, said bare
+  ...['UPPER', 'a:b:c', '', 'a@sha256:xx', '0'.repeat(64)].flatMap((n) => [['pull', n], ['push', n]]),
+  // run and create: the image as the CLI reads it (an ID or digest is one)
+  ...['UPPER', 'a:b:c', ''].flatMap((n) => [['run', '--rm', n], ['create', n]]),
+  ['commit', 'cairn-nosuch', LONG],
+  ['run', '--rm', LONG],
+  ['create', LONG],
+  ['images', LONG],
   // volumes: errors before anything is made, what is not there, the prompt answered No (stdin at its end)
   ['volume', 'inspect', 'cairn-nosuch'],
   ['volume', 'inspect', 'cairn-nosuch', 'cairn-other'],
@@ -154,7 +185,7 @@ for (const args of CASES) {
     const c = await cairn(join(dir.path, 'store'), args);
     // and the daemon's errors, which cairn (no daemon) prints as its own: "Error: ..."
     const norm = (s: string): string =>
-      s.replace(/See 'docker /g, "See 'cairn ").replace(/^"docker /gm, '"cairn ').replace(/^Usage: {2}docker /gm, 'Usage:  cairn ').replace(/^Error response from daemon: /gm, 'Error: ');
+      s.replace(/See 'docker /g, "See 'cairn ").replace(/^"docker /gm, '"cairn ').replace(/^docker: /gm, 'cairn: ').replace(/^Usage: {2}docker /gm, 'Usage:  cairn ').replace(/^Error response from daemon: /gm, 'Error: ');
     assert.deepEqual({ stdout: c.stdout, stderr: c.stderr, code: c.code }, { stdout: d.stdout, stderr: norm(d.stderr), code: d.status });
   });
 }

@@ -36,6 +36,7 @@
  */
 import { InvalidArgumentError, UsageError } from '../errors.js';
 import { normalizePlatform, parsePlatform } from '../oci/platform.js';
+import { dockerAnyReferenceError } from '../reference/reference.js';
 import type { Platform } from '../oci/types.js';
 import { CAPABILITIES } from '../runtime/host.js';
 import { parseSecurityOpts, parseUlimit, type SecurityOpts, type TmpfsMount, type Ulimit } from '../runtime/spec.js';
@@ -575,6 +576,9 @@ export function parseCreateFlags(raw: RawCreateFlags, env: CreateEnv): CreateOpt
   if (detach && attach.length > 0) throw clientError('Conflicting options: -a and -d', 1);
   const platform = raw.platform === undefined || raw.platform === '' ? undefined : parsePlatformFlag(raw.platform);
   if (raw.hostname !== undefined) checkHostname(raw.hostname);
+  // createContainer: the image as the CLI reads it (ParseAnyReference); `create` returns the error as it is
+  const imageProblem = raw.image === undefined ? undefined : dockerAnyReferenceError(raw.image);
+  if (imageProblem !== undefined) throw clientError(imageProblem, command === 'run' ? 125 : 1);
 
   // 3. dockerd: the request's settings, then the container's creation.
   if (raw.workdir !== undefined && raw.workdir !== '') checkWorkdir(raw.workdir);

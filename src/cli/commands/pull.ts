@@ -10,6 +10,8 @@ import { parsePlatform } from '../../oci/platform.js';
 import { parseNormalizedReference, withTag } from '../../reference/reference.js';
 import type { Cairn } from '../../engine.js';
 import type { PullResult } from '../../registry/transfer.js';
+import { docker20ReferenceProblem } from '../../image/resolve.js';
+import { bareError } from '../bare-errors.js';
 import { createProgress, NullProgress, type ProgressSink } from '../progress.js';
 import { out, withCairn } from '../context.js';
 
@@ -99,6 +101,9 @@ export async function run(program: Command, cmd: Command, name: string): Promise
   if (o.maxConcurrentDownloads !== undefined && !/^[1-9][0-9]?$/.test(o.maxConcurrentDownloads)) {
     throw new CairnError('usage', `invalid --max-concurrent-downloads ${JSON.stringify(o.maxConcurrentDownloads)}: a number from 1 to 99`);
   }
+  // the CLI parses the name itself (ParseNormalizedNamed) and says what it finds bare
+  const problem = docker20ReferenceProblem(name);
+  if (problem !== undefined) throw bareError(problem);
   let ref = parseNormalizedReference(name);
   await withCairn(program, async (cairn) => {
     if (o.allTags) {
