@@ -144,6 +144,8 @@ const CASES: string[][] = [
   ['import', '/etc/hostname', LONG_HOST],
   ['pull', LONG],
   ['push', LONG],
+  ['pull', '--platform', 'bogus', 'cairn-nosuch:1'],
+  ['pull', '--platform', 'a/b/c/d', 'cairn-nosuch'],
   // pull and push: a name the CLI does not parse, said bare
   ...['UPPER', 'a:b:c', '', 'a@sha256:xx', '0'.repeat(64)].flatMap((n) => [['pull', n], ['push', n]]),
   // run and create: the image as the CLI reads it (an ID or digest is one)
@@ -455,6 +457,14 @@ test('import: the config Docker writes (an empty container.Config, DockerVersion
   }
   for (const args of [[fx.rootfs, 'UPPER'], [fx.rootfs, 'a:b:c'], [fx.rootfs, `a@sha256:${'0'.repeat(64)}`], [join(dir.path, 'nosuch.tar')]]) {
     await same(['import', ...args]);
+  }
+  // --platform: containerd's parse and Docker's daemon's words; only the host's OS; the architecture always the host's
+  for (const platform of ['bogus', 'linux//amd64', 'a/b/c/d', 'linux/*', 'lin.ux/amd64', 'windows/amd64', 'darwin', 'windows']) {
+    await same(['import', '--platform', platform, '-c', 'EXPOSE 99999', fx.rootfs, `${P}-imp:plat`]);
+  }
+  for (const platform of ['linux/arm64', 'Linux/AMD64', 'arm64', 'linux/bogus', 'linux/arm/v7', 'amd64', '']) {
+    await same(['import', '--platform', platform, '-c', `LABEL ${LABEL}`, fx.rootfs, `${P}-imp:plat`], { also: ownImage });
+    await same(['image', 'inspect', '-f', '{{.Os}} {{.Architecture}} {{.Variant}} {{json .Config.Labels}}', `${P}-imp:plat`]);
   }
   docker(['rmi', `${P}-imp:1`, `${P}-imp:2`]);
 });

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { CairnError } from '../../errors.js';
-import { parsePlatform } from '../../oci/platform.js';
+import { parsePlatformSpecifier } from '../../oci/platform.js';
 import { parseNormalizedReference, withTag } from '../../reference/reference.js';
 import type { Cairn } from '../../engine.js';
 import type { PullResult } from '../../registry/transfer.js';
@@ -68,13 +68,15 @@ function pullProgress(quiet: boolean, stream: NodeJS.WriteStream): { sink: Progr
 
 async function pullOne(cairn: Cairn, reference: string, label: string, o: PullFlags, stream: NodeJS.WriteStream = process.stdout): Promise<PullResult> {
   const ref = parseNormalizedReference(reference);
+  // the daemon parses the platform before it says anything
+  const platform = o.platform ? parsePlatformSpecifier(o.platform) : undefined;
   const say = (s: string) => stream.write(s);
   if (!o.quiet) say(`${label}: Pulling from ${ref.path}\n`);
   const progress = pullProgress(o.quiet ?? false, stream);
   const result = await cairn.pull(reference, {
     progress: progress.sink,
     ...(o.maxConcurrentDownloads !== undefined ? { maxConcurrent: Number(o.maxConcurrentDownloads) } : {}),
-    ...(o.platform ? { platform: parsePlatform(o.platform) } : {}),
+    ...(platform ? { platform } : {}),
     ...(o.authfile ? { authfile: o.authfile } : {}),
     ...(o.tlsVerify === false ? { insecure: [ref.domain] } : {}),
   });
