@@ -34,7 +34,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { busyboxRunTar, cairn, cairnOk, tempDir, type RunResult } from './helpers.js';
@@ -272,8 +272,9 @@ test('fixture: a chain built by Docker\'s classic builder, saved with its interm
   docker(['import', '-c', `LABEL ${LABEL}`, rootfs, `${P}-bb:1`]);
   const ctx = join(dir.path, 'ctx');
   await mkdir(ctx);
-  // WORKDIR: a layer of one directory (0B); RUN: a 6-byte file and a deletion (6B); CMD: no layer.
-  await writeFile(join(ctx, 'Dockerfile'), `FROM ${P}-bb:1\nWORKDIR /app\nRUN echo hello > /app/hello && rm /etc/passwd\nCMD ["sh"]\n`);
+  // WORKDIR: a layer of one directory (0B); RUN: a 6-byte file, a deletion and a changed file
+  // (copied up whole: 6B + 29B); CMD: no layer.
+  await writeFile(join(ctx, 'Dockerfile'), `FROM ${P}-bb:1\nWORKDIR /app\nRUN echo hello > /app/hello && rm /etc/passwd && echo x >> /etc/group\nCMD ["sh"]\n`);
   const build = spawnSync(DOCKER, ['build', '--network=none', '-q', '-t', `${P}-built:1`, ctx], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '0' }, timeout: 300_000 });
   assert.equal(build.status, 0, build.stderr);
   const history = docker(['history', '-q', '--no-trunc', `${P}-built:1`]).split('\n').filter((l) => l !== '' && l !== '<missing>');
@@ -303,6 +304,18 @@ test('load: the same lines (Loaded image, and Loaded image ID for all when the l
   await same(['load', '-i', fx.chain]);
   await same(['load', '-i', fx.chain]);
   await same(['load', '-q'], { input: readFileSync(fx.chain) });
+});
+
+test('sizes with the native storage driver: a layer that adds, deletes and changes files counts the files it holds, as Docker\'s overlay2', async () => {
+  const native = join(dir.path, 'store-native');
+  // the driver is recorded in the store on first use; the commands after it use it
+  await cairnOk(native, ['--storage-driver', 'native', 'load', '-q', '-i', fx.chain]);
+  assert.deepEqual(readdirSync(join(native, 'snapshots')), ['native']);
+  const mine = ['-f', `label=${LABEL}`];
+  await same(['images', '-a', ...mine], { root: native, rows: true });
+  await same(['history', `${P}-built:1`], { root: native });
+  await same(['history', '--format', '{{.ID}} {{.Size}}', '-H=false', `${P}-built:1`], { root: native });
+  await same(['image', 'inspect', '-f', '{{.Size}} {{.VirtualSize}}', `${P}-built:1`, ...fx.parents], { root: native });
 });
 
 test("an image BuildKit built: inspect's Comment is its history's (buildkit.dockerfile.v0), history <missing> below the top", async () => {
