@@ -748,6 +748,29 @@ test('export: to a missing directory, to a terminal-less stdout', async () => {
   assert.ok(c.stdout.length > 0 && d.stdout.length > 0);
 });
 
+/**
+ * A committed image's config, byte for byte: Docker's (keys sorted, container.Config in struct
+ * order, Go's times, docker_version) but for what differs by nature — times, the container's ID
+ * and hostname, the new layer's diffID (its files' times), Debian's build suffix of the version.
+ */
+async function sameConfigBytes(tag: string): Promise<void> {
+  const id = (await cairnRun(['inspect', '-f', '{{.Id}}', tag])).stdout.trim().slice(7);
+  const dockerId = dockerRun(['inspect', '-f', '{{.Id}}', tag]).stdout.trim().slice(7);
+  const cairnTar = join(dir.path, 'committed-cairn.tar');
+  const dockerTar = join(dir.path, 'committed-docker.tar');
+  assert.equal((await cairnRun(['save', '-o', cairnTar, tag])).code, 0);
+  assert.equal(dockerRun(['save', '-o', dockerTar, tag]).code, 0);
+  const rawConfig = (file: string, member: string): string =>
+    spawnSync('tar', ['-xOf', file, member], { encoding: 'utf8' })
+      .stdout.replace(/"created":"[^"]*"/g, '"created":"<time>"')
+      .replace(/"(container|Hostname)":"[0-9a-f]+"/g, '"$1":"<id>"')
+      .replace(/,"sha256:[0-9a-f]{64}"\]\}/, ',"<new layer>"]}')
+      .replace('"docker_version":"20.10.24+dfsg1"', '"docker_version":"20.10.24"');
+  const c = rawConfig(cairnTar, `blobs/sha256/${id}`);
+  assert.ok(c.startsWith('{"architecture":'), c);
+  assert.equal(c, rawConfig(dockerTar, `${dockerId}.json`));
+}
+
 test('commit: its output, the image\'s history and config, its errors', async () => {
   const tag = `${P}-committed:1`;
   dockerImages.add(tag);
@@ -755,6 +778,7 @@ test('commit: its output, the image\'s history and config, its errors', async ()
   assert.match(r.stdout, /^sha256:[0-9a-f]{64}\n$/);
   await same(['history', '--format', '{{.CreatedBy}}|{{.Comment}}|{{.CreatedSince}}', tag]);
   await same(['inspect', '-f', '{{.Author}}|{{.Comment}}|{{.Config.Cmd}}|{{.Config.Env}}|{{.Config.ExposedPorts}}|{{.Config.Image}}|{{.ContainerConfig.Cmd}}|{{len .RootFS.Layers}}|{{.Parent}}', tag]);
+  await sameConfigBytes(tag);
   await same(['run', '--rm', ...NET, tag]);
   await same(['run', '--rm', ...NET, tag, 'sh', '-c', 'cat /etc/motd; ls /new; ls /bin/vi']);
   // nothing changed: no new layer, an empty_layer entry
@@ -765,11 +789,11 @@ test('commit: its output, the image\'s history and config, its errors', async ()
     // docker's untagged image goes at the end, whatever the comparison said
     if (/^sha256:/.test(lastDocker.stdout)) dockerImages.add(lastDocker.stdout.trim());
   }
-  const id = quiet.stdout.trim();
-  assert.match(id, /^sha256:/);
+  assert.match(quiet.stdout.trim(), /^sha256:/);
   dockerImages.add(`${P}-committed:2`);
   await same(['commit', C.created, `${P}-committed:2`]);
   await same(['inspect', '-f', '{{len .RootFS.Layers}} {{.Config.Hostname}}', `${P}-committed:2`]);
+  await sameConfigBytes(`${P}-committed:2`);
   const bad: string[][] = [
     ['commit', C.changed, 'bad ref'], ['commit', C.changed, 'UPPER'], ['commit', C.changed, 'Foo/bar'], ['commit', 'nosuch', 'a:b:c'],
     ['commit', C.changed, `a@sha256:${'0'.repeat(64)}`], ['commit', C.changed, 'a@sha256:xx'], ['commit', '-c', 'RUN x', C.changed],

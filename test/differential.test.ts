@@ -17,7 +17,7 @@
  *
  * Normalisations, explicit and short:
  * - the program's name where the CLI names itself ("See 'docker … --help'", `"docker tag"
- *   requires`, `Usage:  docker …`), and "Error response from daemon: " where cairn says
+ *   requires`, `Usage:  docker …`, `docker: ` before a `run` error), and "Error response from daemon: " where cairn says
  *   "Error: ";
  * - relative times ("2 minutes ago"), and with them the padding of a table's columns (the two
  *   commands run seconds apart);
@@ -34,7 +34,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { busyboxRunTar, cairn, cairnOk, tempDir, type RunResult } from './helpers.js';
@@ -68,6 +68,11 @@ function removeDockerImages(): void {
     for (const id of left) spawnSync(DOCKER, ['rmi', '-f', id], { stdio: 'ignore' });
   }
 }
+
+/** Names one character over Docker 20.10's 255 (docker/distribution counts the domain too: docker.io/library/ + 238, localhost:5000/ + 241), and names at the limit. */
+const LONG = 'a'.repeat(238);
+const LONG_HOST = `localhost:5000/${'b'.repeat(241)}`;
+const AT_LIMIT = 'a'.repeat(237);
 
 /** Cases where neither engine has the images named (names no test ever creates). */
 const CASES: string[][] = [
@@ -121,6 +126,34 @@ const CASES: string[][] = [
   ['login', 'a', 'b'],
   ['logout', 'a', 'b'],
   ['load', 'x'],
+  // a name over 255 characters, the domain counted: said by the CLI, or by the daemon, as each command says it
+  ['tag', 'cairn-nosuch', LONG],
+  ['tag', 'cairn-nosuch', LONG_HOST],
+  ['tag', 'cairn-nosuch', `${LONG_HOST}:tag`],
+  ['tag', LONG, 'x'],
+  ['tag', 'cairn-nosuch', AT_LIMIT],
+  ['inspect', LONG],
+  ['image', 'inspect', LONG_HOST],
+  ['inspect', '--type', 'image', LONG],
+  ['history', LONG],
+  ['history', AT_LIMIT],
+  ['rmi', LONG],
+  ['rmi', '-f', LONG],
+  ['save', '-o', '/dev/null', LONG],
+  ['import', '/etc/hostname', LONG],
+  ['import', '/etc/hostname', LONG_HOST],
+  ['pull', LONG],
+  ['push', LONG],
+  ['pull', '--platform', 'bogus', 'cairn-nosuch:1'],
+  ['pull', '--platform', 'a/b/c/d', 'cairn-nosuch'],
+  // pull and push: a name the CLI does not parse, said bare
+  ...['UPPER', 'a:b:c', '', 'a@sha256:xx', '0'.repeat(64)].flatMap((n) => [['pull', n], ['push', n]]),
+  // run and create: the image as the CLI reads it (an ID or digest is one)
+  ...['UPPER', 'a:b:c', ''].flatMap((n) => [['run', '--rm', n], ['create', n]]),
+  ['commit', 'cairn-nosuch', LONG],
+  ['run', '--rm', LONG],
+  ['create', LONG],
+  ['images', LONG],
   // volumes: errors before anything is made, what is not there, the prompt answered No (stdin at its end)
   ['volume', 'inspect', 'cairn-nosuch'],
   ['volume', 'inspect', 'cairn-nosuch', 'cairn-other'],
@@ -154,7 +187,7 @@ for (const args of CASES) {
     const c = await cairn(join(dir.path, 'store'), args);
     // and the daemon's errors, which cairn (no daemon) prints as its own: "Error: ..."
     const norm = (s: string): string =>
-      s.replace(/See 'docker /g, "See 'cairn ").replace(/^"docker /gm, '"cairn ').replace(/^Usage: {2}docker /gm, 'Usage:  cairn ').replace(/^Error response from daemon: /gm, 'Error: ');
+      s.replace(/See 'docker /g, "See 'cairn ").replace(/^"docker /gm, '"cairn ').replace(/^docker: /gm, 'cairn: ').replace(/^Usage: {2}docker /gm, 'Usage:  cairn ').replace(/^Error response from daemon: /gm, 'Error: ');
     assert.deepEqual({ stdout: c.stdout, stderr: c.stderr, code: c.code }, { stdout: d.stdout, stderr: norm(d.stderr), code: d.status });
   });
 }
@@ -239,8 +272,9 @@ test('fixture: a chain built by Docker\'s classic builder, saved with its interm
   docker(['import', '-c', `LABEL ${LABEL}`, rootfs, `${P}-bb:1`]);
   const ctx = join(dir.path, 'ctx');
   await mkdir(ctx);
-  // WORKDIR: a layer of one directory (0B); RUN: a 6-byte file and a deletion (6B); CMD: no layer.
-  await writeFile(join(ctx, 'Dockerfile'), `FROM ${P}-bb:1\nWORKDIR /app\nRUN echo hello > /app/hello && rm /etc/passwd\nCMD ["sh"]\n`);
+  // WORKDIR: a layer of one directory (0B); RUN: a 6-byte file, a deletion and a changed file
+  // (copied up whole: 6B + 29B); CMD: no layer.
+  await writeFile(join(ctx, 'Dockerfile'), `FROM ${P}-bb:1\nWORKDIR /app\nRUN echo hello > /app/hello && rm /etc/passwd && echo x >> /etc/group\nCMD ["sh"]\n`);
   const build = spawnSync(DOCKER, ['build', '--network=none', '-q', '-t', `${P}-built:1`, ctx], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '0' }, timeout: 300_000 });
   assert.equal(build.status, 0, build.stderr);
   const history = docker(['history', '-q', '--no-trunc', `${P}-built:1`]).split('\n').filter((l) => l !== '' && l !== '<missing>');
@@ -270,6 +304,18 @@ test('load: the same lines (Loaded image, and Loaded image ID for all when the l
   await same(['load', '-i', fx.chain]);
   await same(['load', '-i', fx.chain]);
   await same(['load', '-q'], { input: readFileSync(fx.chain) });
+});
+
+test('sizes with the native storage driver: a layer that adds, deletes and changes files counts the files it holds, as Docker\'s overlay2', async () => {
+  const native = join(dir.path, 'store-native');
+  // the driver is recorded in the store on first use; the commands after it use it
+  await cairnOk(native, ['--storage-driver', 'native', 'load', '-q', '-i', fx.chain]);
+  assert.deepEqual(readdirSync(join(native, 'snapshots')), ['native']);
+  const mine = ['-f', `label=${LABEL}`];
+  await same(['images', '-a', ...mine], { root: native, rows: true });
+  await same(['history', `${P}-built:1`], { root: native });
+  await same(['history', '--format', '{{.ID}} {{.Size}}', '-H=false', `${P}-built:1`], { root: native });
+  await same(['image', 'inspect', '-f', '{{.Size}} {{.VirtualSize}}', `${P}-built:1`, ...fx.parents], { root: native });
 });
 
 test("an image BuildKit built: inspect's Comment is its history's (buildkit.dockerfile.v0), history <missing> below the top", async () => {
@@ -424,6 +470,14 @@ test('import: the config Docker writes (an empty container.Config, DockerVersion
   }
   for (const args of [[fx.rootfs, 'UPPER'], [fx.rootfs, 'a:b:c'], [fx.rootfs, `a@sha256:${'0'.repeat(64)}`], [join(dir.path, 'nosuch.tar')]]) {
     await same(['import', ...args]);
+  }
+  // --platform: containerd's parse and Docker's daemon's words; only the host's OS; the architecture always the host's
+  for (const platform of ['bogus', 'linux//amd64', 'a/b/c/d', 'linux/*', 'lin.ux/amd64', 'windows/amd64', 'darwin', 'windows']) {
+    await same(['import', '--platform', platform, '-c', 'EXPOSE 99999', fx.rootfs, `${P}-imp:plat`]);
+  }
+  for (const platform of ['linux/arm64', 'Linux/AMD64', 'arm64', 'linux/bogus', 'linux/arm/v7', 'amd64', '']) {
+    await same(['import', '--platform', platform, '-c', `LABEL ${LABEL}`, fx.rootfs, `${P}-imp:plat`], { also: ownImage });
+    await same(['image', 'inspect', '-f', '{{.Os}} {{.Architecture}} {{.Variant}} {{json .Config.Labels}}', `${P}-imp:plat`]);
   }
   docker(['rmi', `${P}-imp:1`, `${P}-imp:2`]);
 });

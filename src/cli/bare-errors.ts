@@ -3,17 +3,16 @@
  * open, stat or rename, an output path it refuses, a name its client does not parse — printed
  * as it prints them, bare (`open PATH: no such file or directory`, as Go says an errno):
  * without the `Error: ` of the errors cairn's library reports (the daemon's, in Docker), exit 1.
+ * They are CairnErrors with the `bare` flag (errors.ts), the one way any module marks an error
+ * to be printed as it is; the CLI's handler prints them and exits with their code.
  */
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { CairnError } from '../errors.js';
 
 /** A failure Docker's CLI says bare (see the module comment). */
-export class BareError extends CairnError {
-  constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
-    super('failed-precondition', message, options);
-    this.name = 'BareError';
-  }
+export function bareError(message: string, options?: { cause?: unknown; exitCode?: number }): CairnError {
+  return new CairnError('failed-precondition', message, { ...options, bare: true });
 }
 
 /** The errno text of a Node system error as Go prints it ("no such file or directory"): libuv's message without its code and call. */
@@ -34,21 +33,10 @@ export async function checkReadable(path: string): Promise<void> {
   } catch (e) {
     throw pathError('open', path, e);
   }
-  if (st.isDirectory()) throw new BareError(`read ${path}: is a directory`);
+  if (st.isDirectory()) throw bareError(`read ${path}: is a directory`);
 }
 
 /** Go's *PathError text: `OP PATH: errno text`. */
-export function pathError(op: string, path: string, e: unknown): BareError {
-  return new BareError(`${op} ${path}: ${errnoText(e)}`, { cause: e });
-}
-
-/** Run a command's body; a BareError is printed bare and exits 1, anything else goes on to the CLI's handler. */
-export async function sayingBareErrors(fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    if (!(e instanceof BareError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    process.exitCode = e.exitCode;
-  }
+export function pathError(op: string, path: string, e: unknown): CairnError {
+  return bareError(`${op} ${path}: ${errnoText(e)}`, { cause: e });
 }

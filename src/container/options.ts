@@ -35,7 +35,8 @@
  *   --platform a/b/c/d  → error parsing specified platform: "a/b/c/d": cannot parse platform specifier: invalid argument
  */
 import { InvalidArgumentError, UsageError } from '../errors.js';
-import { normalizePlatform, parsePlatform } from '../oci/platform.js';
+import { parsePlatformSpecifier } from '../oci/platform.js';
+import { dockerAnyReferenceError } from '../reference/reference.js';
 import type { Platform } from '../oci/types.js';
 import { CAPABILITIES } from '../runtime/host.js';
 import { parseSecurityOpts, parseUlimit, type SecurityOpts, type TmpfsMount, type Ulimit } from '../runtime/spec.js';
@@ -348,28 +349,14 @@ export function parseNetwork(value: string | undefined): NetworkMode {
   throw new CreateRefusedError(`--network ${value} is not supported yet: cairn has no user-defined networks; ${alternatives}`);
 }
 
-const PLATFORM_COMPONENT = /^[A-Za-z0-9_-]+$/;
-const KNOWN_OS = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'nacl', 'netbsd', 'openbsd', 'plan9', 'solaris', 'windows', 'zos']);
-const KNOWN_ARCH = new Set(['386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'ppc64', 'ppc64le', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le', 'mips64p32', 'mips64p32le', 'ppc', 'riscv', 'riscv64', 's390', 's390x', 'sparc', 'sparc64', 'wasm']);
-
-/** `--platform` as Docker's CLI reads it (containerd's platforms.Parse), normalised. */
+/** `--platform` as Docker's CLI reads it (containerd's platforms.Parse), normalised; its errors as the CLI wraps them. */
 export function parsePlatformFlag(value: string): Platform {
-  const fail = (why: string): CreateFlagError => clientError(`error parsing specified platform: ${goQuote(value)}: ${why}: invalid argument`);
-  if (value.includes('*')) throw clientError(`error parsing specified platform: ${goQuote(value)}: wildcards not yet supported: invalid argument`);
-  const parts = value.split('/');
-  for (const part of parts) {
-    if (!PLATFORM_COMPONENT.test(part)) {
-      throw clientError(`error parsing specified platform: ${goQuote(part)} is an invalid component of ${goQuote(value)}: platform specifier component must match "^[A-Za-z0-9_-]+$": invalid argument`);
-    }
+  try {
+    return parsePlatformSpecifier(value);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw clientError(`error parsing specified platform: ${e.message}`);
+    throw e;
   }
-  if (parts.length > 3) throw fail('cannot parse platform specifier');
-  if (parts.length === 1) {
-    const os = parts[0]!.toLowerCase() === 'macos' ? 'darwin' : parts[0]!.toLowerCase();
-    if (!KNOWN_OS.has(os) && !KNOWN_ARCH.has(normalizePlatform({ os: 'linux', architecture: parts[0]! }).architecture)) {
-      throw fail('unknown operating system or architecture');
-    }
-  }
-  return parsePlatform(value);
 }
 
 /** Docker's capability check (NormalizeLegacyCapabilities): `invalid CapAdd: unknown capability: "CAP_FOO"`. */
@@ -575,6 +562,9 @@ export function parseCreateFlags(raw: RawCreateFlags, env: CreateEnv): CreateOpt
   if (detach && attach.length > 0) throw clientError('Conflicting options: -a and -d', 1);
   const platform = raw.platform === undefined || raw.platform === '' ? undefined : parsePlatformFlag(raw.platform);
   if (raw.hostname !== undefined) checkHostname(raw.hostname);
+  // createContainer: the image as the CLI reads it (ParseAnyReference); `create` returns the error as it is
+  const imageProblem = raw.image === undefined ? undefined : dockerAnyReferenceError(raw.image);
+  if (imageProblem !== undefined) throw clientError(imageProblem, command === 'run' ? 125 : 1);
 
   // 3. dockerd: the request's settings, then the container's creation.
   if (raw.workdir !== undefined && raw.workdir !== '') checkWorkdir(raw.workdir);

@@ -111,7 +111,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
   for (const p of prepared) {
     if (!p.unpacked) continue;
     for (const l of p.layers) {
-      const known = measured.get(l.chainId) ?? getLayer(store.db, l.chainId)?.filesSize ?? (await measureLayer(sn, l.chainId, l.parent));
+      const known = measured.get(l.chainId) ?? getLayer(store.db, l.chainId)?.filesSize ?? (await measureLayer(store, sn, { ...l, blobDigest: l.blob.blobDigest }));
       measured.set(l.chainId, known);
       l.filesSize = known;
     }

@@ -3,8 +3,9 @@
  * exact original uncompressed tar (same bytes, same diffID) from the two.
  *
  * This module owns the record: what it holds, its encoding, recording it while a layer is
- * applied (`TarSplitRecorder`, fed by the tar reader's tap through `ApplyOptions.tap`) and
- * streaming the tar back out of a layer directory (`reassembleTar`). It is the idea of
+ * applied (`TarSplitRecorder`, fed by the tar reader's tap through `ApplyOptions.tap`),
+ * streaming the tar back out of a layer directory (`reassembleTar`), and the tar's headers
+ * alone, its bodies as zeros (`tarSkeleton`). It is the idea of
  * Docker's `tar-split.json.gz` and containers/storage's `<id>.tar-split.gz`, in a binary form.
  *
  * Format, version 1 — a gzip stream whose content is:
@@ -585,6 +586,45 @@ export async function* reassembleTar(
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`${what}: layer directory ${root} does not exist`, { cause: e });
     throw e;
   }
+  try {
+    for await (const part of recordParts(record, what)) {
+      const chunks = part.file === undefined ? [part.raw] : fileBody(rootFd, part.file.path, part.file.size, part.file.crc, mismatch);
+      for await (const chunk of chunks) {
+        const room = hasher.update(chunk);
+        if (room !== undefined) await room;
+        yield chunk;
+      }
+    }
+    const got = await hasher.digest();
+    if (got !== opts.expectedDiffId) throw new DataCorruptError(`${mismatch} (got ${got})`);
+  } finally {
+    closeSync(rootFd);
+  }
+}
+
+/** Zeros standing for the bodies of {@link tarSkeleton}. */
+const ZEROS = Buffer.alloc(READ_CHUNK);
+
+/**
+ * A layer's tar from its tar-split record alone, every regular file's body as zeros: the same
+ * headers, names, sizes and link targets at the same offsets, no file read (what the layer's tar
+ * says it holds, e.g. for its size: image/size.ts). Not checked against the diffID.
+ */
+export async function* tarSkeleton(record: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, what = 'layer'): AsyncGenerator<Buffer, void, undefined> {
+  for await (const part of recordParts(record, what)) {
+    if (part.file === undefined) {
+      yield part.raw;
+      continue;
+    }
+    for (let left = part.file.size; left > 0; left -= ZEROS.length) yield left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left);
+  }
+}
+
+/** A piece of a record: tar bytes it holds (`raw`), or the body of a file it names. */
+type RecordPart = { raw: Buffer; file?: undefined } | { raw?: undefined; file: { size: number; path: Buffer; crc: number | null } };
+
+/** The pieces of a tar-split record in order, its framing checked (the END record's size against the pieces'). */
+async function* recordParts(record: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, what: string): AsyncGenerator<RecordPart, void, undefined> {
   const gunzip = createGunzip();
   // errors reach the reader below through gunzip (pipeline destroys it with them)
   const feed = pipeline(record, gunzip);
@@ -635,10 +675,8 @@ export async function* reassembleTar(
         while (left > 0) {
           const chunk = await readRecord(Math.min(left, 64 * 1024), 'a raw segment');
           left -= chunk.length;
-          const room = hasher.update(chunk);
-          if (room !== undefined) await room;
           emitted += chunk.length;
-          yield chunk;
+          yield { raw: chunk };
         }
       } else if (tag === TAG_FILE || tag === TAG_FILE_UNCHECKED) {
         const size = await readVarint('a file reference');
@@ -646,12 +684,8 @@ export async function* reassembleTar(
         if (size === 0 || plen === 0 || plen > PATH_MAX) throw corrupt(`file reference of ${size} bytes with a path of ${plen} bytes`);
         const path = Buffer.from(await readRecord(plen, 'a file reference'));
         const crc = tag === TAG_FILE ? (await readRecord(4, 'a file reference')).readUInt32BE(0) : null;
-        for await (const chunk of fileBody(rootFd, path, size, crc, mismatch)) {
-          const room = hasher.update(chunk);
-          if (room !== undefined) await room;
-          emitted += chunk.length;
-          yield chunk;
-        }
+        emitted += size;
+        yield { file: { size, path, crc } };
       } else if (tag === TAG_END) {
         const tarSize = await readVarint('the end record');
         await readVarint('the end record');
@@ -662,10 +696,7 @@ export async function* reassembleTar(
         throw corrupt(`unknown record tag 0x${tag.toString(16).padStart(2, '0')}`);
       }
     }
-    const got = await hasher.digest();
-    if (got !== opts.expectedDiffId) throw new DataCorruptError(`${mismatch} (got ${got})`);
   } finally {
-    closeSync(rootFd);
     gunzip.destroy();
     await src.close();
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostPlatform, matchPlatform, normalizePlatform, parsePlatform, platformFromNode, platformString } from './platform.js';
+import { hostPlatform, matchPlatform, normalizePlatform, parsePlatform, parsePlatformSpecifier, platformFromNode, platformString } from './platform.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 
 test('Node arch → OCI platform', async (t) => {
@@ -74,4 +74,18 @@ test('matchPlatform', () => {
   assert.equal(matchPlatform({ os: 'linux', architecture: 'arm', variant: 'v7' }, { os: 'linux', architecture: 'arm' }), true, 'arm without variant is v7');
   assert.equal(matchPlatform({ os: 'linux', architecture: 'arm' }, { os: 'linux', architecture: 'arm', variant: 'v6' }), true, 'no wanted variant: any');
   assert.equal(matchPlatform({ os: 'linux', architecture: 'x86_64' }, { os: 'linux', architecture: 'amd64' }), true);
+});
+
+test("parsePlatformSpecifier: containerd's parse, and its words for what it refuses", () => {
+  assert.equal(platformString(parsePlatformSpecifier('Linux/AMD64')), 'linux/amd64');
+  assert.equal(platformString(parsePlatformSpecifier('arm64')), 'linux/arm64');
+  assert.equal(platformString(parsePlatformSpecifier('linux/bogus')), 'linux/bogus');
+  const refused: Array<[string, string]> = [
+    ['bogus', '"bogus": unknown operating system or architecture: invalid argument'],
+    ['linux//amd64', '"" is an invalid component of "linux//amd64": platform specifier component must match "^[A-Za-z0-9_-]+$": invalid argument'],
+    ['lin.ux/amd64', '"lin.ux" is an invalid component of "lin.ux/amd64": platform specifier component must match "^[A-Za-z0-9_-]+$": invalid argument'],
+    ['a/b/c/d', '"a/b/c/d": cannot parse platform specifier: invalid argument'],
+    ['linux/*', '"linux/*": wildcards not yet supported: invalid argument'],
+  ];
+  for (const [input, message] of refused) assert.throws(() => parsePlatformSpecifier(input), { message });
 });

@@ -88,6 +88,38 @@ export function parsePlatform(s: string): Platform {
   return normalizePlatform(p);
 }
 
+/** containerd's known operating systems and architectures (platforms/database.go), for a one-component specifier. */
+const CONTAINERD_OS = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'nacl', 'netbsd', 'openbsd', 'plan9', 'solaris', 'windows', 'zos']);
+const CONTAINERD_ARCH = new Set(['386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'ppc64', 'ppc64le', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le', 'mips64p32', 'mips64p32le', 'ppc', 'riscv', 'riscv64', 's390', 's390x', 'sparc', 'sparc64', 'wasm']);
+const CONTAINERD_COMPONENT = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * A `--platform` value as Docker 20.10 reads it (containerd 1.6's platforms.Parse, in its CLI
+ * for run/create and in its daemon for pull/import), normalised; what it refuses in
+ * containerd's words, each an InvalidArgumentError: `"bogus": unknown operating system or
+ * architecture: invalid argument`, `"" is an invalid component of "linux//amd64": platform
+ * specifier component must match "^[A-Za-z0-9_-]+$": invalid argument`, `"a/b/c/d": cannot
+ * parse platform specifier: invalid argument`, wildcards.
+ */
+export function parsePlatformSpecifier(s: string): Platform {
+  const q = (x: string): string => JSON.stringify(x);
+  if (s.includes('*')) throw new InvalidArgumentError(`${q(s)}: wildcards not yet supported: invalid argument`);
+  const parts = s.split('/');
+  for (const part of parts) {
+    if (!CONTAINERD_COMPONENT.test(part)) {
+      throw new InvalidArgumentError(`${q(part)} is an invalid component of ${q(s)}: platform specifier component must match "^[A-Za-z0-9_-]+$": invalid argument`);
+    }
+  }
+  if (parts.length > 3) throw new InvalidArgumentError(`${q(s)}: cannot parse platform specifier: invalid argument`);
+  if (parts.length === 1) {
+    const one = parts[0]!.toLowerCase();
+    if (!CONTAINERD_OS.has(one === 'macos' ? 'darwin' : one) && !CONTAINERD_ARCH.has(normalizePlatform({ os: 'linux', architecture: one }).architecture)) {
+      throw new InvalidArgumentError(`${q(s)}: unknown operating system or architecture: invalid argument`);
+    }
+  }
+  return parsePlatform(s);
+}
+
 /**
  * Map Node's process.platform/process.arch (plus endianness and, for 32-bit ARM, the build's
  * arm_version) to the OCI platform. Pure; hostPlatform() feeds it the running process's values.

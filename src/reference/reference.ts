@@ -6,7 +6,8 @@
  *   name             := [domain "/"] path
  *   domain           := host [":" port]            host: domain-name | IPv4 | "[" IPv6 "]"
  *   domain-component := /[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]/
- *   path             := path-component ["/" path-component]*      (at most 255 characters)
+ *   path             := path-component ["/" path-component]*
+ *   (domain "/" path: at most 255 characters, as Docker 20.10's distribution/reference counts it)
  *   path-component   := [a-z0-9]+ ( ("." | "_" | "__" | "-"+) [a-z0-9]+ )*
  *   tag              := /[\w][\w.-]{0,127}/
  *
@@ -53,8 +54,14 @@ export const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
 export const OFFICIAL_REPO_PREFIX = 'library/';
 /** The tag `withDefaultTag` adds. */
 export const DEFAULT_TAG = 'latest';
-/** Maximum length of a repository path (without domain), as in distribution/reference v0.6. */
-export const PATH_MAX_LENGTH = 255;
+/**
+ * Maximum length of a repository name, its domain included (`docker.io/library/` counts):
+ * docker/distribution's NameTotalLengthMax, which Docker 20.10's CLI and daemon vendor (the later
+ * distribution/reference module counts the path alone).
+ */
+export const NAME_MAX_LENGTH = 255;
+/** Docker's ErrNameTooLong. */
+const ERR_NAME_TOO_LONG = `repository name must not be more than ${NAME_MAX_LENGTH} characters`;
 
 // Precompiled, anchored patterns; each is applied to one already-split piece of the input.
 const DOMAIN_COMPONENT = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
@@ -188,11 +195,7 @@ function parseRaw(s: string, original: string): ImageReference {
     }
     throw new InvalidArgumentError(`${ERR_FORMAT}: ${m} in ${q(original)}`);
   }
-  if (m.path.length > PATH_MAX_LENGTH) {
-    throw new InvalidArgumentError(
-      `${ERR_FORMAT}: repository name must not be more than ${PATH_MAX_LENGTH} characters (got ${m.path.length}) in ${q(original)}`,
-    );
-  }
+  if (m.domain.length + 1 + m.path.length > NAME_MAX_LENGTH) throw new InvalidArgumentError(ERR_NAME_TOO_LONG);
   const digest = m.digest === undefined ? undefined : parseDigest(m.digest, `${ERR_FORMAT}: ${q(original)}`);
   return new ImageReference(m.domain, m.path, m.tag, digest);
 }
@@ -256,7 +259,7 @@ export function dockerReferenceError(s: string): string | undefined {
   const full = `${domain}/${remainder}`;
   const m = matchReference(full);
   if (typeof m === 'string') return typeof matchReference(full.toLowerCase()) !== 'string' ? 'repository name must be lowercase' : 'invalid reference format';
-  if (m.path.length > PATH_MAX_LENGTH) return `repository name must not be more than ${PATH_MAX_LENGTH} characters`;
+  if (m.domain.length + 1 + m.path.length > NAME_MAX_LENGTH) return ERR_NAME_TOO_LONG;
   if (m.digest !== undefined) {
     try {
       parseDigest(m.digest, ERR_FORMAT);
@@ -266,6 +269,24 @@ export function dockerReferenceError(s: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * What Docker's CLI says of `s` as an image to run (distribution's ParseAnyReference): an image
+ * ID (64 hex digits) or a digest (`sha256:<hex>`) is one; anything else must be a name
+ * ({@link dockerReferenceError}, the empty name "invalid reference format"). Undefined when it parses.
+ */
+export function dockerAnyReferenceError(s: string): string | undefined {
+  if (IDENTIFIER_RE.test(s)) return undefined;
+  if (DIGEST_SHAPE_RE.test(s)) {
+    try {
+      parseDigest(s, ERR_FORMAT);
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof InvalidArgumentError)) throw e;
+    }
+  }
+  return s === '' ? ERR_FORMAT : dockerReferenceError(s);
 }
 
 /**

@@ -1,7 +1,7 @@
 /** `cairn history`: Docker's layout, `<missing>` rows where Docker prints them. */
 import type { Command } from 'commander';
 import { shortId } from '../../digest/digest.js';
-import { BareError, sayingBareErrors } from '../bare-errors.js';
+import { bareError } from '../bare-errors.js';
 import { createdSince, ellipsis, humanSize, renderListing, rfc3339, type Listing } from '../format.js';
 import { out, withCairn } from '../context.js';
 
@@ -14,14 +14,12 @@ interface Opts {
 
 export async function run(program: Command, cmd: Command, image: string): Promise<void> {
   const o = cmd.opts<Opts>();
-  await sayingBareErrors(async () => {
-    // pflag's bool flag: strconv.ParseBool's words, said bare with the help hint, exit 125
-    const human = parseBool(o.human);
-    if (human === undefined) {
-      throw new BareError(`invalid argument "${o.human}" for "-H, --human" flag: strconv.ParseBool: parsing ${JSON.stringify(o.human)}: invalid syntax\nSee 'cairn ${cmd.parent?.name() === 'image' ? 'image history' : 'history'} --help'.`, { exitCode: 125 });
-    }
-    await list(program, image, o, human);
-  });
+  // pflag's bool flag: strconv.ParseBool's words, said bare with the help hint, exit 125
+  const human = parseBool(o.human);
+  if (human === undefined) {
+    throw bareError(`invalid argument "${o.human}" for "-H, --human" flag: strconv.ParseBool: parsing ${JSON.stringify(o.human)}: invalid syntax\nSee 'cairn ${cmd.parent?.name() === 'image' ? 'image history' : 'history'} --help'.`, { exitCode: 125 });
+  }
+  await list(program, image, o, human);
 }
 
 /** Go's strconv.ParseBool. */

@@ -8,6 +8,16 @@ import { typedContainerInspect, typedImageInspect } from '../inspect-types.js';
 import { TEMPLATE_ERROR_PREFIX, daemonJson, parseFormat } from '../format.js';
 import { out, withCairn } from '../context.js';
 
+/**
+ * Docker's CLI (isErrSkippable) goes on to the next kind of object after an error that is a not
+ * found, or that says "invalid reference format" or "not supported"; any other (a name too long)
+ * it prints. The daemon's "no such image: NAME: ..." of a bad name is a 400, not a not found.
+ */
+function skippable(e: CairnError): boolean {
+  if (e.message.includes('invalid reference format') || e.message.includes('not supported')) return true;
+  return e instanceof NotFoundError && !(e.cause instanceof InvalidArgumentError);
+}
+
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
   const o = cmd.opts<{ format?: string; type?: string; size?: boolean }>();
   // `inspect` looks for any object (a container first, as Docker), `image inspect` for images, `container inspect` for containers.
@@ -41,8 +51,9 @@ export async function run(program: Command, cmd: Command, images: string[]): Pro
         // Docker prints what it found, then the error for the rest, and exits 1.
         if (!(e instanceof NotFoundError || (type === undefined && e instanceof InvalidArgumentError))) throw e;
         failure ??= e;
-        // `image inspect` says what the library found wrong (a bad name in the daemon's words)
-        process.stderr.write(`Error: ${type === 'image' ? e.message : notFound(name)}\n`);
+        // `image inspect` says what the library found wrong (a bad name in the daemon's words); so
+        // does `inspect` when the CLI would not skip on to the next kind of object
+        process.stderr.write(`Error: ${type === 'image' || (type === undefined && !skippable(e)) ? e.message : notFound(name)}\n`);
       }
     }
     if (tpl) {

@@ -8,18 +8,16 @@
 import type { Command } from 'commander';
 import { pathOrigin } from '../../transfer/origin.js';
 import { parseNormalizedReference } from '../../reference/reference.js';
-import { BareError, checkReadable, sayingBareErrors } from '../bare-errors.js';
+import { bareError, checkReadable } from '../bare-errors.js';
 import { createProgress } from '../progress.js';
 import { out, withCairn } from '../context.js';
 
 export async function run(program: Command, cmd: Command): Promise<void> {
   const o = cmd.opts<{ input?: string; quiet?: boolean }>();
-  await sayingBareErrors(async () => {
-    // Docker's CLI opens the file first, then refuses a terminal on stdin.
-    if (o.input) await checkReadable(o.input);
-    if (!o.input && process.stdin.isTTY) throw new BareError('requested load from stdin, but stdin is empty');
-    await load(program, o);
-  });
+  // Docker's CLI opens the file first, then refuses a terminal on stdin.
+  if (o.input) await checkReadable(o.input);
+  if (!o.input && process.stdin.isTTY) throw bareError('requested load from stdin, but stdin is empty');
+  await load(program, o);
 }
 
 async function load(program: Command, o: { input?: string; quiet?: boolean }): Promise<void> {

@@ -6,10 +6,12 @@
  */
 import type { Command } from 'commander';
 import { CairnError } from '../../errors.js';
-import { parsePlatform } from '../../oci/platform.js';
+import { parsePlatformSpecifier } from '../../oci/platform.js';
 import { parseNormalizedReference, withTag } from '../../reference/reference.js';
 import type { Cairn } from '../../engine.js';
 import type { PullResult } from '../../registry/transfer.js';
+import { docker20ReferenceProblem } from '../../image/resolve.js';
+import { bareError } from '../bare-errors.js';
 import { createProgress, NullProgress, type ProgressSink } from '../progress.js';
 import { out, withCairn } from '../context.js';
 
@@ -66,13 +68,15 @@ function pullProgress(quiet: boolean, stream: NodeJS.WriteStream): { sink: Progr
 
 async function pullOne(cairn: Cairn, reference: string, label: string, o: PullFlags, stream: NodeJS.WriteStream = process.stdout): Promise<PullResult> {
   const ref = parseNormalizedReference(reference);
+  // the daemon parses the platform before it says anything
+  const platform = o.platform ? parsePlatformSpecifier(o.platform) : undefined;
   const say = (s: string) => stream.write(s);
   if (!o.quiet) say(`${label}: Pulling from ${ref.path}\n`);
   const progress = pullProgress(o.quiet ?? false, stream);
   const result = await cairn.pull(reference, {
     progress: progress.sink,
     ...(o.maxConcurrentDownloads !== undefined ? { maxConcurrent: Number(o.maxConcurrentDownloads) } : {}),
-    ...(o.platform ? { platform: parsePlatform(o.platform) } : {}),
+    ...(platform ? { platform } : {}),
     ...(o.authfile ? { authfile: o.authfile } : {}),
     ...(o.tlsVerify === false ? { insecure: [ref.domain] } : {}),
   });
@@ -99,6 +103,9 @@ export async function run(program: Command, cmd: Command, name: string): Promise
   if (o.maxConcurrentDownloads !== undefined && !/^[1-9][0-9]?$/.test(o.maxConcurrentDownloads)) {
     throw new CairnError('usage', `invalid --max-concurrent-downloads ${JSON.stringify(o.maxConcurrentDownloads)}: a number from 1 to 99`);
   }
+  // the CLI parses the name itself (ParseNormalizedNamed) and says what it finds bare
+  const problem = docker20ReferenceProblem(name);
+  if (problem !== undefined) throw bareError(problem);
   let ref = parseNormalizedReference(name);
   await withCairn(program, async (cairn) => {
     if (o.allTags) {

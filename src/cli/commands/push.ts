@@ -6,6 +6,8 @@
 import type { Command } from 'commander';
 import { CairnError } from '../../errors.js';
 import { parseNormalizedReference, withTag } from '../../reference/reference.js';
+import { docker20ReferenceProblem } from '../../image/resolve.js';
+import { bareError } from '../bare-errors.js';
 import { createProgress, NullProgress } from '../progress.js';
 import { out, withCairn } from '../context.js';
 
@@ -20,6 +22,9 @@ interface PushFlags {
 
 export async function run(program: Command, cmd: Command, name: string): Promise<void> {
   const o = cmd.opts<PushFlags>();
+  // the CLI parses the name itself (ParseNormalizedNamed) and says what it finds bare
+  const problem = docker20ReferenceProblem(name);
+  if (problem !== undefined) throw bareError(problem);
   let ref = parseNormalizedReference(name);
   if (o.allTags && (ref.tag || ref.digest)) throw new CairnError('usage', 'tag can\'t be used with --all-tags/-a', { exitCode: 1 });
   if (o.compressionFormat !== undefined && o.compressionFormat !== 'gzip' && o.compressionFormat !== 'zstd') {

@@ -9,7 +9,7 @@ import { basename, dirname, join, normalize } from 'node:path';
 import type { Command } from 'commander';
 import type { ArchiveFormat } from '../../archive/save.js';
 import { errnoCode } from '../../errors.js';
-import { BareError, errnoText, pathError, sayingBareErrors } from '../bare-errors.js';
+import { bareError, errnoText, pathError } from '../bare-errors.js';
 import { withCairn } from '../context.js';
 
 /** Docker's ValidateOutputPath: what is wrong with writing the archive to `path`, if anything. */
@@ -47,33 +47,31 @@ async function isDirectory(path: string): Promise<boolean> {
 
 export async function run(program: Command, cmd: Command, images: string[]): Promise<void> {
   const o = cmd.opts<{ output?: string; format: ArchiveFormat }>();
-  await sayingBareErrors(async () => {
-    if (!o.output && process.stdout.isTTY) throw new BareError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
-    const output = o.output;
-    if (output) {
-      const problem = await outputPathProblem(output);
-      if (problem !== undefined) throw new BareError(`failed to save image: ${problem}`);
+  if (!o.output && process.stdout.isTTY) throw bareError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+  const output = o.output;
+  if (output) {
+    const problem = await outputPathProblem(output);
+    if (problem !== undefined) throw bareError(`failed to save image: ${problem}`);
+  }
+  await withCairn(program, async (cairn) => {
+    if (!output) {
+      await cairn.save(images, process.stdout, { format: o.format });
+      return;
     }
-    await withCairn(program, async (cairn) => {
-      if (!output) {
-        await cairn.save(images, process.stdout, { format: o.format });
-        return;
-      }
-      const tmp = join(dirname(output), `.${basename(output)}.cairn-${process.pid}`);
-      const fh = await open(tmp, 'w').catch((e: unknown) => {
-        throw pathError('open', tmp, e);
-      });
-      try {
-        await cairn.save(images, fh.createWriteStream(), { format: o.format });
-        // Go's os.Rename refuses a directory in the way as "file exists".
-        if (await isDirectory(output)) throw new BareError(`rename ${tmp} ${output}: file exists`);
-        await rename(tmp, output).catch((e: unknown) => {
-          throw new BareError(`rename ${tmp} ${output}: ${errnoText(e)}`, { cause: e });
-        });
-      } catch (e) {
-        await rm(tmp, { force: true });
-        throw e;
-      }
+    const tmp = join(dirname(output), `.${basename(output)}.cairn-${process.pid}`);
+    const fh = await open(tmp, 'w').catch((e: unknown) => {
+      throw pathError('open', tmp, e);
     });
+    try {
+      await cairn.save(images, fh.createWriteStream(), { format: o.format });
+      // Go's os.Rename refuses a directory in the way as "file exists".
+      if (await isDirectory(output)) throw bareError(`rename ${tmp} ${output}: file exists`);
+      await rename(tmp, output).catch((e: unknown) => {
+        throw bareError(`rename ${tmp} ${output}: ${errnoText(e)}`, { cause: e });
+      });
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
   });
 }

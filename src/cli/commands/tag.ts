@@ -5,15 +5,13 @@
  */
 import type { Command } from 'commander';
 import { tagNamesProblem } from '../../image/tags.js';
-import { BareError, sayingBareErrors } from '../bare-errors.js';
+import { bareError } from '../bare-errors.js';
 import { withCairn } from '../context.js';
 
 export async function run(program: Command, _cmd: Command, source: string, target: string): Promise<void> {
-  await sayingBareErrors(async () => {
-    const problem = tagNamesProblem(source, target);
-    if (problem !== undefined) throw new BareError(problem);
-    await withCairn(program, async (cairn) => {
-      await cairn.tag(source, target);
-    });
+  const problem = tagNamesProblem(source, target);
+  if (problem !== undefined) throw bareError(problem);
+  await withCairn(program, async (cairn) => {
+    await cairn.tag(source, target);
   });
 }
