@@ -8,9 +8,22 @@ import type { ImageConfig, ImageManifest } from '../oci/types.js';
 import { unpacksHere } from '../oci/platform.js';
 import { UnsupportedError } from '../errors.js';
 
+/**
+ * Configs read by this process, per content store: a blob never changes under its digest, and a
+ * command such as `run` reads its image's config several times (each a file read through the
+ * thread pool). The bytes are kept, never the parsed object (callers may change theirs).
+ */
+const configBytes = new WeakMap<ContentStore, Map<Digest, Buffer>>();
+
 export async function readConfig(content: ContentStore, id: Digest): Promise<{ raw: Buffer; config: ImageConfig }> {
-  const raw = await content.readBytes(id);
-  return { raw, config: parseImageConfig(raw, `image config ${id}`) };
+  let known = configBytes.get(content);
+  if (known === undefined) configBytes.set(content, (known = new Map()));
+  let raw = known.get(id);
+  if (raw === undefined) {
+    raw = await content.readBytes(id);
+    known.set(id, raw);
+  }
+  return { raw: Buffer.from(raw), config: parseImageConfig(raw, `image config ${id}`) };
 }
 
 export async function readManifest(content: ContentStore, digest: Digest): Promise<{ raw: Buffer; manifest: ImageManifest }> {
