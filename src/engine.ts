@@ -70,6 +70,7 @@ import type { AttachStdioOptions } from './container/attach.js';
 import type { LogLine, ReadLogOptions } from './container/logfile.js';
 import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
 import type { CreateVolumeOptions, PruneResult as VolumePruneResult, Volume, VolumeUsers } from './volume/index.js';
+import { primeCgroupAttach } from './runtime/cgroup-prime.js';
 
 /** A container's resource use (`stats`). */
 export interface ContainerStats {
@@ -273,6 +274,15 @@ export class Cairn {
   // --- containers -------------------------------------------------------------------------
 
   /** `create`: a container on the image `settings.image` names, with its writable layer; nothing runs. */
+  /**
+   * A container is about to be started by this process (`run`: called before it is created):
+   * the kernel's wait in the runtime's cgroup attach runs meanwhile (runtime/cgroup-prime.ts).
+   * The start methods do it themselves; earlier is better.
+   */
+  primeContainerStart(): void {
+    void primeCgroupAttach();
+  }
+
   async createContainer(opts: CreateOptions, how: CreateContainerOptions = {}): Promise<ContainerRecord> {
     return (await import('./container/create.js')).createContainer(this.store, opts, how);
   }
@@ -528,12 +538,14 @@ export class Cairn {
 
   /** Start a container in the foreground: this process is its monitor until it exits. */
   async startForeground(ref: string, stdio: StdioMode): Promise<ForegroundContainer> {
+    void primeCgroupAttach();
     const rec = await this.container(ref);
     return (await import('./container/foreground.js')).startForeground(this.store, rec, stdio);
   }
 
   /** `exec`: one more process in a running container, run from this process. */
   async exec(ref: string, opts: ExecOptions, stdio: StdioMode, detach = false): Promise<RuntimeProcess> {
+    void primeCgroupAttach();
     const rec = await this.container(ref);
     return (await import('./container/exec.js')).execInContainer(this.store, rec, opts, stdio, detach, ref);
   }
@@ -578,6 +590,7 @@ export class Cairn {
 
   /** Start a container under conmon (`run -d`, `start`): it runs on after this process. */
   async startDetached(ref: string): Promise<DetachedStart> {
+    void primeCgroupAttach();
     const rec = await this.container(ref);
     return (await import('./container/detached.js')).startDetached(this.store, rec);
   }

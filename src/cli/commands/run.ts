@@ -35,6 +35,7 @@ export async function run(program: Command, cmd: Command, image: string, args: s
     let rec;
     try {
       await ensureImage(cairn, image, o);
+      cairn.primeContainerStart();
       rec = await cairn.createContainer(settings);
     } catch (e) {
       // Docker's `run` says it with the help hint and fails with 125 when the container cannot be made.
