@@ -91,12 +91,10 @@ export function secureSpec(spec: OciSpec): OciSpec {
   const done: OciMount[] = [];
   for (const m of spec.mounts) {
     const dest = clean(m.destination);
-    if (KERNEL_MOUNTS.has(dest)) {
-      const placed = place(spec, done, dest, 'dir', 'mount target');
-      if (placed !== dest) throw new PreconditionError(`the image's ${dest} is a symbolic link (to ${placed}): refusing to mount ${m.type} there`);
-    }
     const kind = m.type === 'bind' ? bindKind(m.source) : 'dir';
-    done.push({ ...m, destination: place(spec, done, dest, kind, 'mount target') });
+    const placed = place(spec, done, dest, kind, 'mount target');
+    if (KERNEL_MOUNTS.has(dest) && placed !== dest) throw new PreconditionError(`the image's ${dest} is a symbolic link (to ${placed}): refusing to mount ${m.type} there`);
+    done.push({ ...m, destination: placed });
   }
   const cwd = place(spec, done, spec.process.cwd, 'dir', 'working directory');
   return { ...spec, mounts: done, process: { ...spec.process, cwd } };
