@@ -15,8 +15,7 @@
  * cannot be made (no cgroup file system, a cgroup this user may not write) the runtime waits as
  * before.
  */
-import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFileSync, writeFile } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 
@@ -59,6 +58,7 @@ export function primeCgroupAttach(): Promise<boolean> {
   } catch (e) {
     if (errnoCode(e) === undefined) throw e; // a bug, not the machine
   }
-  primed = procs === undefined ? Promise.resolve(false) : writeFile(procs, `${process.pid}\n`).then(() => true, () => false);
+  const file = procs;
+  primed = file === undefined ? Promise.resolve(false) : new Promise((resolve) => writeFile(file, `${process.pid}\n`, (e) => resolve(e === null)));
   return primed;
 }
