@@ -671,7 +671,7 @@ export function parseGoDuration(s: string): number {
   }
   if (s === '') throw new InvalidArgumentError(`time: invalid duration ${JSON.stringify(orig)}`);
   let total = 0;
-  const re = /^(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)/;
+  const re = /^(\d*\.?\d*)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/; // µs (micro sign) and μs (Greek mu)
   while (s !== '') {
     const m = re.exec(s);
     if (!m || m[1] === '' || m[1] === '.') {
