@@ -258,7 +258,7 @@ describe('containers (foreground)', () => {
     }
   });
 
-  it('run flags seen from inside: --init is PID 1, --read-only, --tmpfs, -h, -w, -u, --entrypoint, --network none, -m and --pids-limit', async () => {
+  it('run flags seen from inside: --init is PID 1, --read-only, --tmpfs, -h, -w, -u, --entrypoint, --network none, -m, --pids-limit and --shm-size', async () => {
     const init = await cairnOk(root, ['run', '--rm', '--init', 'bb:1', 'sh', '-c', 'cat /proc/1/comm']);
     assert.equal(init.stdout, 'docker-init\n');
     const ro = await cairn(root, ['run', '--rm', '--read-only', '--tmpfs', '/scratch:size=1m', 'bb:1', 'sh', '-c', 'touch /x 2>/dev/null || echo ro; touch /scratch/y && grep " /scratch " /proc/mounts | cut -d" " -f3']);
@@ -268,6 +268,10 @@ describe('containers (foreground)', () => {
     assert.equal((await cairnOk(root, ['run', '--rm', '--entrypoint', 'echo', 'bb:1', 'via', 'entrypoint'])).stdout, 'via entrypoint\n');
     const limits = await cairnOk(root, ['run', '--rm', '-m', '64m', '--pids-limit', '50', 'bb:1', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max']);
     assert.equal(limits.stdout, '67108864\n50\n');
+    // /dev/shm is 64 MiB as Docker makes it, or --shm-size (df -k: total KiB)
+    const shm = (args: string[]) => cairnOk(root, ['run', '--rm', ...args, 'bb:1', 'sh', '-c', "df -k /dev/shm | awk 'NR==2 {print $2}'"]);
+    assert.equal((await shm([])).stdout, '65536\n');
+    assert.equal((await shm(['--shm-size', '32m'])).stdout, '32768\n');
   });
 
   it('rmi -f of an image a stopped container uses: the image goes, the container still starts with its config', async () => {

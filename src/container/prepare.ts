@@ -169,6 +169,7 @@ export async function prepareStart(store: Store, rec: ContainerRecord, image: Co
       tty: c.tty,
       readOnly: c.readOnly,
       network: c.network,
+      ...(c.shmSize > 0 ? { shmSize: c.shmSize } : {}),
       ...(c.memory > 0 ? { memory: c.memory } : {}),
       ...(c.memorySwap !== 0 ? { memorySwap: c.memorySwap } : {}),
       ...(c.nanoCpus > 0 ? { cpus: c.nanoCpus / 1e9 } : {}),

@@ -147,6 +147,8 @@ export interface RunOptions {
   tty?: boolean;
   readOnly?: boolean;
   network?: 'host' | 'none';
+  /** `--shm-size` in bytes: /dev/shm's size (Docker's default 64 MiB without it). */
+  shmSize?: number;
   /** `--memory` in bytes. */
   memory?: number;
   /** `--memory-swap` in bytes (memory + swap; -1 unlimited). Default twice `memory` where swap can be limited. */
@@ -506,7 +508,7 @@ export function buildSpec(inputs: SpecInputs): SpecResult {
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...sysRo] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', ...sysRo] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', o.shmSize !== undefined && o.shmSize > 0 ? `size=${o.shmSize}` : 'size=65536k'] },
   ];
   const user: Array<{ depth: number; mount: OciMount }> = [];
   for (const b of o.binds ?? []) {
