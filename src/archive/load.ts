@@ -16,11 +16,13 @@ export type LoadedImage = StoredImageResult;
 
 export interface LoadResult {
   format: ArchiveKind;
+  /** A docker-archive from before Docker 1.10 (no manifest.json): Docker prints no "Loaded image" lines for it. */
+  legacy: boolean;
   images: LoadedImage[];
 }
 
 export async function loadArchive(store: Store, stream: ByteOrigin, progress?: LoadProgress): Promise<LoadResult> {
   const source = new ArchiveSource(stream);
   const images = await copyImages(source, new StoreSink(store), progress ? { progress } : {});
-  return { format: source.kind!, images };
+  return { format: source.kind!, legacy: source.legacy, images };
 }

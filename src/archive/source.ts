@@ -4,6 +4,9 @@
  * image layout (index.json + oci-layout), plain or compressed as a whole. From an uncompressed
  * archive file, each member can also be read again where it lies (BlobHint's `reread`).
  *
+ * A pre-1.10 docker-archive (no manifest.json: a directory per v1 image with `json` and
+ * `layer.tar`, tags in `repositories`) is read as Docker's legacy load reads it (legacy.ts).
+ *
  * Members arrive in any order (Docker writes manifest.json last), so `deliver` hands every
  * member that is not a small JSON document to the sink as it passes (a member named
  * `blobs/<alg>/<hex>` is verified against its name); JSON documents (manifests, configs,
@@ -24,6 +27,7 @@ import { readTar } from '../tar/index.js';
 import { type ByteOrigin, isFileBytes, OpenFile, rangeOf, streamOf } from '../transfer/origin.js';
 import { detectCompression, MAGIC_BYTES } from '../compression/detect.js';
 import type { CopyProgress, ImageSink, ImageSource, ReceivedBlob, ResolveOptions, SourceImage } from '../transfer/types.js';
+import { legacyImages } from './legacy.js';
 import { memberPath, resolveLink } from './paths.js';
 
 /** Largest member kept in memory as a JSON document; larger ones are blobs. */
@@ -46,6 +50,8 @@ export class ArchiveSource implements ImageSource {
   readonly verified = false;
   private readonly members = new Map<string, Member>();
   private readonly links = new Map<string, string>();
+  /** Top-level directories (a legacy archive's images). */
+  private readonly dirs = new Set<string>();
   private delivered = false;
   private documentBytes = 0;
 
@@ -53,11 +59,17 @@ export class ArchiveSource implements ImageSource {
 
   /** Which format the archive turned out to be (known once `images` ran). */
   kind: ArchiveKind | undefined;
+  /** A pre-1.10 docker-archive (known once `images` ran): Docker says no "Loaded image" lines for it. */
+  legacy = false;
 
   private detectKind(): ArchiveKind {
     if (this.members.has('manifest.json')) return 'docker-archive';
     if (this.members.has('index.json')) return 'oci-archive';
-    throw new DataCorruptError('not an image archive: it has neither manifest.json (docker-archive) nor index.json (OCI layout)');
+    if (this.members.has('repositories') || this.dirs.size > 0) {
+      this.legacy = true;
+      return 'docker-archive';
+    }
+    throw new DataCorruptError('not an image archive: it has neither manifest.json (docker-archive) nor index.json (OCI layout) nor repositories (docker-archive before Docker 1.10)');
   }
 
   async deliver(sink: ImageSink<unknown>, progress?: CopyProgress): Promise<void> {
@@ -91,6 +103,9 @@ export class ArchiveSource implements ImageSource {
       for await (const entry of readTar(stream)) {
         const h = entry.header;
         const path = memberPath(h.name);
+        const slash = path.indexOf('/');
+        if (slash > 0) this.dirs.add(path.slice(0, slash));
+        else if (h.type === 'dir' && path !== '') this.dirs.add(path);
         if (h.type === 'symlink') {
           this.links.set(path, resolveLink(path, h.linkname));
           continue;
@@ -159,7 +174,20 @@ export class ArchiveSource implements ImageSource {
     if (!this.delivered) throw new DataCorruptError('archive: images() before deliver()');
     const platform = opts.platform ?? hostPlatform();
     this.kind = this.detectKind();
+    if (this.legacy) return this.legacyImages();
     return this.kind === 'docker-archive' ? this.dockerImages(platform) : this.ociImages(platform);
+  }
+
+  private legacyImages(): SourceImage[] {
+    const found = legacyImages({
+      dirs: this.dirs,
+      document: (path) => {
+        const mem = this.find(path, 'archive member');
+        return mem === undefined ? undefined : this.document(mem, `archive member ${path}`).bytes;
+      },
+      blob: (path, what) => this.blob(this.resolve(path, what), what),
+    });
+    return found.map((f) => f.image);
   }
 
   async layer(l: LayerDescriptor): Promise<AsyncIterable<Uint8Array>> {
@@ -174,14 +202,19 @@ export class ArchiveSource implements ImageSource {
   // --- members ------------------------------------------------------------------------
 
   private resolve(p: string, what: string): Member {
+    const mem = this.find(p, what);
+    if (!mem) throw new DataCorruptError(`${what} ${JSON.stringify(p)} is missing from the archive`);
+    return mem;
+  }
+
+  /** The member at `p`, links followed inside the archive; undefined if there is none. */
+  private find(p: string, what: string): Member | undefined {
     let path = memberPath(p, what);
     for (let hops = 0; this.links.has(path); hops++) {
       if (hops > 32) throw new DataCorruptError(`${what} ${JSON.stringify(p)}: too many levels of links`);
       path = this.links.get(path)!;
     }
-    const mem = this.members.get(path);
-    if (!mem) throw new DataCorruptError(`${what} ${JSON.stringify(p)} is missing from the archive`);
-    return mem;
+    return this.members.get(path);
   }
 
   private byDigest(d: Digest, what: string): Member {

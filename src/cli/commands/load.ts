@@ -2,7 +2,8 @@
  * `cairn load [-i FILE] [-q]`: Docker's lines on stdout — per image, per tag, `The image X
  * already exists, renaming the old one with ID … to empty string` when the tag moves, then
  * `Loaded image: X`; then, when the archive's last image has no tag, `Loaded image ID: …` for
- * every image (Docker's rule). `-q` drops only the progress; Docker's CLI shows progress only
+ * every image (Docker's rule); for an archive from before Docker 1.10, only the renaming lines
+ * (Docker's legacy load says nothing else). `-q` drops only the progress; Docker's CLI shows progress only
  * when stdout is a terminal, drawn there.
  */
 import type { Command } from 'commander';
@@ -30,9 +31,9 @@ async function load(program: Command, o: { input?: string; quiet?: boolean }): P
       for (const t of img.tags) {
         const prev = moved.get(t);
         if (prev !== undefined) out(`The image ${t} already exists, renaming the old one with ID ${prev} to empty string\n`);
-        out(`Loaded image: ${t}\n`);
+        if (!result.legacy) out(`Loaded image: ${t}\n`);
       }
     }
-    if (result.images.at(-1)?.tags.length === 0) for (const img of result.images) out(`Loaded image ID: ${img.id}\n`);
+    if (!result.legacy && result.images.at(-1)?.tags.length === 0) for (const img of result.images) out(`Loaded image ID: ${img.id}\n`);
   });
 }
