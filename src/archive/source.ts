@@ -14,7 +14,7 @@
  * every digest, size and diffID against what was delivered; a manifest.json entry's `Parent`
  * (Docker's classic builder's intermediate images) is kept as Docker's load keeps it.
  */
-import { type Digest, digestOf, parseDigest } from '../digest/digest.js';
+import { type Digest, digestOf, hexOf, parseDigest } from '../digest/digest.js';
 import { DataCorruptError, UnsupportedError } from '../errors.js';
 import { decompressStream } from '../compression/stream.js';
 import { isIndexType, isManifestType, layerCompression, type MediaType, OCI_MANIFEST, parseMediaType } from '../oci/mediatypes.js';
@@ -28,6 +28,8 @@ import { type ByteOrigin, isFileBytes, OpenFile, rangeOf, streamOf } from '../tr
 import { detectCompression, MAGIC_BYTES } from '../compression/detect.js';
 import type { CopyProgress, ImageSink, ImageSource, ReceivedBlob, ResolveOptions, SourceImage } from '../transfer/types.js';
 import { legacyImages } from './legacy.js';
+import { type LayerLoad, LoadReports } from './load-reports.js';
+import { chainIds } from '../oci/chainid.js';
 import { memberPath, resolveLink } from './paths.js';
 
 /** Largest member kept in memory as a JSON document; larger ones are blobs. */
@@ -42,6 +44,8 @@ interface Member {
   path: string;
   doc?: { bytes: Buffer; digest: Digest };
   blob?: ReceivedBlob;
+  /** A blob read from the archive: what Docker's load would report reading it (load-reports.ts). */
+  reports?: number[];
 }
 
 export type ArchiveKind = 'docker-archive' | 'oci-archive';
@@ -55,12 +59,26 @@ export class ArchiveSource implements ImageSource {
   private delivered = false;
   private documentBytes = 0;
 
-  constructor(private readonly origin: ByteOrigin) {}
+  /**
+   * `has`: whether the store the archive goes into has a layer chain already (asked before
+   * anything is recorded: Docker's load does not read such a layer, see `loading`).
+   */
+  constructor(
+    private readonly origin: ByteOrigin,
+    private readonly has: (chainId: Digest) => boolean = () => false,
+  ) {}
 
   /** Which format the archive turned out to be (known once `images` ran). */
   kind: ArchiveKind | undefined;
   /** A pre-1.10 docker-archive (known once `images` ran): Docker says no "Loaded image" lines for it. */
   legacy = false;
+  /**
+   * Per image (by ID, in the order `images` gave them), the layers Docker's load would read from
+   * the archive for it, labelled and reported as its daemon reports them (known once `images`
+   * ran): a layer chain the store has already (`has`), or an image before this one brought, is
+   * not read; a pre-1.10 archive's every layer is.
+   */
+  loading: Array<{ image: Digest; layers: LayerLoad[] }> = [];
 
   private detectKind(): ArchiveKind {
     if (this.members.has('manifest.json')) return 'docker-archive';
@@ -134,11 +152,13 @@ export class ArchiveSource implements ImageSource {
         const id = m ? m[2]!.slice(0, 12) : path.split('/')[0]!.slice(0, 12);
         const big = h.size >= 1 << 20;
         if (big) progress?.start(id, sink.verbs.active, h.size);
+        const reports = new LoadReports(h.size);
         let seen = 0;
         const body = entry.body;
         async function* bytes(): AsyncGenerator<Uint8Array> {
           for (let c = first; c !== null; c = await body.read()) {
             seen += c.length;
+            reports.advance(seen);
             if (big) progress?.update(id, seen);
             yield c;
           }
@@ -146,7 +166,7 @@ export class ArchiveSource implements ImageSource {
         const hint = { ...(named ? { digest: named } : {}), size: h.size, what: `archive member ${path}`, ...(file !== undefined ? { reread: rangeOf(file, entry.dataOffset, h.size) } : {}) };
         const receive = async (b: AsyncIterable<Uint8Array>): Promise<void> => {
           const blob = await sink.receive(b, hint);
-          this.members.set(path, { path, blob });
+          this.members.set(path, { path, blob, ...(blob.reused ? {} : { reports: reports.end() }) });
           if (big) progress?.finish(id, blob.reused ? 'Already exists' : sink.verbs.done);
         };
         if (open === undefined) {
@@ -156,7 +176,10 @@ export class ArchiveSource implements ImageSource {
         // A member cut short by the end of the file: the reader says so (truncated archive) as it moves on.
         if (entry.dataOffset + h.size > open.size) continue;
         // Members of a file lie where they are: the next one is read while this one is received.
-        const span = open.span(entry.dataOffset, h.size, big && progress ? (done) => progress.update(id, done) : undefined);
+        const span = open.span(entry.dataOffset, h.size, (done) => {
+          reports.advance(done);
+          if (big) progress?.update(id, done);
+        });
         const job: Promise<void> = receive(span).finally(() => receiving.delete(job));
         job.catch((e: unknown) => void (failure ??= e));
         receiving.add(job);
@@ -175,7 +198,22 @@ export class ArchiveSource implements ImageSource {
     const platform = opts.platform ?? hostPlatform();
     this.kind = this.detectKind();
     if (this.legacy) return this.legacyImages();
-    return this.kind === 'docker-archive' ? this.dockerImages(platform) : this.ociImages(platform);
+    const images = this.kind === 'docker-archive' ? this.dockerImages(platform) : this.ociImages(platform);
+    // Docker's load reads a layer unless its chain is in the store (before, or from an image before)
+    const read = new Map<Digest, Member>();
+    for (const m of this.members.values()) if (m.blob && m.reports && !read.has(m.blob.digest)) read.set(m.blob.digest, m);
+    const chains = new Set<Digest>();
+    this.loading = images.map((img) => {
+      const ids = chainIds(img.layers.map((l) => l.diffId));
+      const layers: LayerLoad[] = [];
+      img.layers.forEach((l, i) => {
+        const mem = read.get(l.digest);
+        if (mem !== undefined && !chains.has(ids[i]!) && !this.has(ids[i]!)) layers.push({ id: hexOf(l.diffId).slice(0, 12), total: l.size, reports: mem.reports! });
+        chains.add(ids[i]!);
+      });
+      return { image: img.config.digest, layers };
+    });
+    return images;
   }
 
   private legacyImages(): SourceImage[] {
@@ -186,6 +224,11 @@ export class ArchiveSource implements ImageSource {
         return mem === undefined ? undefined : this.document(mem, `archive member ${path}`).bytes;
       },
       blob: (path, what) => this.blob(this.resolve(path, what), what),
+    });
+    this.loading = found.map((f) => {
+      const mem = this.resolve(f.layerPath, 'archive member');
+      const size = this.sizeOf(mem);
+      return { image: f.image.config.digest, layers: [{ id: f.v1Id.slice(0, 12), total: size, reports: mem.reports ?? LoadReports.readAtOnce(size) }] };
     });
     return found.map((f) => f.image);
   }
