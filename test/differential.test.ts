@@ -26,6 +26,8 @@
  *   is cairn's ROOT/snapshots/overlay/N/fs; "overlay2" is cairn's "overlay");
  * - a layer Docker's rmi now and then releases a moment late (a reference held elsewhere in the
  *   daemon) and so does not say, where cairn says it;
+ * - `load` on a terminal: a "Loading layer" redraw between a line's first one and its full bar
+ *   (whether the daemon's 100 ms rate limiter let it through depends on each engine's pace);
  * - what differs by construction: the image ID, Created and LastTagTime of an image each engine
  *   imported itself, DockerVersion ("20.10.24+dfsg1" is Debian's build; cairn writes 20.10.24),
  *   the temporary file name in a failed save's message, and the docker-archive's layout (Docker
@@ -38,7 +40,8 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { busyboxRunTar, cairn, cairnOk, type LegacyImageSpec, makeLegacyArchive, makeTar, tempDir, type RunResult } from './helpers.js';
+import { busyboxRunTar, CAIRN, cairn, cairnOk, type LegacyImageSpec, makeDockerArchive, makeLegacyArchive, makeTar, onTerminal, randomBytesSeeded, tempDir, type RunResult } from './helpers.js';
+import { createHash } from 'node:crypto';
 import { DOCKER, docker, ensureDockerd, type DockerDaemon } from './docker.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -556,4 +559,74 @@ test('load of a pre-1.10 archive without its repositories file: Docker loads the
   assert.match(none.docker.stderr, /^open \/\S+\/repositories: no such file or directory\n$/);
   assert.deepEqual({ ...none.cairn, stderr: none.cairn.stderr.split('\n').length }, { stdout: '', stderr: 2, code: none.docker.code });
   docker(['rmi', `${P}-legacy:1`, `${P}-legacy:base`]);
+});
+
+// --- load's progress on a terminal ---------------------------------------------------------------
+
+/**
+ * One redraw of a "Loading layer" line as Docker's CLI draws it on a terminal (cursor up, erase,
+ * the line, cursor down). Normalised: a redraw between a line's first one and its full bar is
+ * dropped — whether the daemon's rate limiter (one report per 100 ms) let it through depends on
+ * how fast each engine read the layer; the first report, the full bar (once or twice, by the
+ * daemon's rule) and everything else are compared as written.
+ */
+const REDRAW = /(?:\x1b\[\d+A)?\x1b\[2K\r([0-9a-f]{12}): Loading layer (?:\[[=> ]+\] )?\s*([\d.]+[kMG]?B)\/([\d.]+[kMG]?B)\r(?:\x1b\[\d+B)?/g;
+
+function withoutTimedRedraws(s: string): string {
+  const seen = new Set<string>();
+  return s.replace(REDRAW, (all: string, id: string, current: string, total: string) => {
+    const first = !seen.has(id);
+    seen.add(id);
+    return first || current === total ? all : '';
+  });
+}
+
+/** `load ARGS` through each engine with a terminal of `cols` columns; output and exit code the same. */
+async function sameOnTerminal(args: string[], root: string, cols = 120): Promise<string> {
+  const d = onTerminal([DOCKER, 'load', ...args], cols);
+  const c = onTerminal([process.execPath, CAIRN, '--', '--root', root, 'load', ...args], cols);
+  assert.deepEqual({ output: withoutTimedRedraws(c.output), code: c.code }, { output: withoutTimedRedraws(d.output), code: d.code }, `load ${args.join(' ')} on a terminal`);
+  return d.output;
+}
+
+/**
+ * Two images Docker has never seen (the layers' bytes are this run's): one of three layers — 2.1 MB,
+ * 40 kB, 1.5 kB: reported from 32 KiB, and whole at once — and one on the same first two layers
+ * plus a third, saved as Docker 20.10 saves (manifest.json, `<id>/layer.tar`).
+ */
+async function freshArchive(): Promise<{ file: string; diffIds: string[] }> {
+  const layer = (size: number, seed: number): Promise<Buffer> => makeTar([{ path: `data-${seed}`, content: randomBytesSeeded(size, process.pid * 8 + seed) }]);
+  const layers = [await layer(2_100_000, 1), await layer(40_000, 2), await layer(1_000, 3), await layer(5_000, 4)];
+  const config = { config: { Cmd: ['sh'], Labels: { 'cairn.diff': P } } };
+  const file = join(dir.path, 'fresh.tar');
+  await writeFile(file, await makeDockerArchive([
+    { layers: layers.slice(0, 3), repoTags: [`${P}-fresh:1`], config },
+    { layers: [layers[0]!, layers[1]!, layers[3]!], repoTags: [`${P}-fresh:2`, `${P}-fresh:two`], config },
+  ]));
+  return { file, diffIds: layers.map((l) => createHash('sha256').update(l).digest('hex').slice(0, 12)) };
+}
+
+test('load on a terminal: a "Loading layer" line per layer read (diffID, or v1 ID before 1.10), redrawn in place, the full bar, then the image\'s lines; -q and a narrow terminal', async () => {
+  removeDockerImages();
+  const fresh = await freshArchive();
+  const root = join(dir.path, 'store-tty');
+  const drawn = await sameOnTerminal(['-i', fresh.file], root);
+  // what was compared: the layers' lines (by diffID; a layer shared by the second image not again), the images' lines after their layers
+  assert.deepEqual([...drawn.matchAll(REDRAW)].map((m) => m[1]).filter((id, i, all) => all.indexOf(id) === i), fresh.diffIds);
+  assert.match(drawn, new RegExp(`^\\r\\n\\x1b\\[1A\\x1b\\[2K\\r${fresh.diffIds[0]}: Loading layer \\[>\\s+\\]  32\\.77kB/2\\.1\\d\\dMB\\r\\x1b\\[1B`));
+  assert.match(drawn, /\x1b\[1A\x1b\[2K\r[0-9a-f]{12}: Loading layer \[={50}>\] +[\d.]+[kM]B\/[\d.]+[kM]B\r\x1b\[1BLoaded image: [^\r]+-fresh:1\r\n\r\n\x1b\[1A/);
+  // the layers are there now: none is read again
+  assert.doesNotMatch(await sameOnTerminal(['-i', fresh.file], root), /Loading layer/);
+  removeDockerImages();
+  await sameOnTerminal(['-q', '-i', fresh.file], join(dir.path, 'store-tty-q'));
+  removeDockerImages();
+  assert.doesNotMatch(await sameOnTerminal(['-i', fresh.file], join(dir.path, 'store-tty-80'), 80), /\[=/);
+  removeDockerImages();
+  // before 1.10: each v1 image's layer, labelled with its v1 ID, then nothing
+  const legacy = join(dir.path, 'legacy-tty.tar');
+  await writeFile(legacy, await makeLegacyArchive(await legacyImages(), { [`${P}-legacy`]: { '1': v1('0'), base: v1('1') } }));
+  const old = await sameOnTerminal(['-i', legacy], join(dir.path, 'store-tty-legacy'));
+  assert.deepEqual([...old.matchAll(REDRAW)].map((m) => m[1]).filter((id, i, all) => all.indexOf(id) === i), ['111111111111', '222222222222', '333333333333', '000000000000']);
+  docker(['rmi', `${P}-legacy:1`, `${P}-legacy:base`]);
+  removeDockerImages();
 });

@@ -286,3 +286,33 @@ export function makeLegacyArchive(images: LegacyImageSpec[], repositories: Recor
     }
   });
 }
+
+/**
+ * Run `argv` with a pseudo-terminal of `cols` columns as its stdin, stdout and stderr (python3's
+ * pty module); its output as the terminal got it (the line discipline's "\r\n" included) and its
+ * exit code.
+ */
+export function onTerminal(argv: string[], cols: number): { output: string; code: number } {
+  const script = [
+    'import os, pty, sys, fcntl, termios, struct, json, base64',
+    'pid, fd = pty.fork()',
+    'if pid == 0:',
+    `    fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack('HHHH', 40, ${cols}, 0, 0))`,
+    '    os.execvp(sys.argv[1], sys.argv[1:])',
+    'out = b""',
+    'while True:',
+    '    try:',
+    '        d = os.read(fd, 65536)',
+    '    except OSError:',
+    '        break',
+    '    if not d:',
+    '        break',
+    '    out += d',
+    '_, st = os.waitpid(pid, 0)',
+    'print(json.dumps({"output": base64.b64encode(out).decode(), "code": os.waitstatus_to_exitcode(st)}))',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', script, ...argv], { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`python3 pty: ${r.stderr}`);
+  const { output, code } = JSON.parse(r.stdout) as { output: string; code: number };
+  return { output: Buffer.from(output, 'base64').toString('utf8'), code };
+}
