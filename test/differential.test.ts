@@ -12,7 +12,8 @@
  * `rmi` (parents pruned, layers said in order) and `save` (manifest.json, `repositories`)
  * are compared as printed; an image BuildKit built on the base, saved and loaded the same way,
  * for inspect's Comment and history. `import` and its `--change` rules are compared on a tar
- * both import. Docker's images are removed at the end (BuildKit's build cache of that build
+ * both import. A docker-archive in the layout of Docker before 1.10 (no manifest.json; v1 image
+ * directories, `repositories`), made here, loads with the same IDs, parents, history and inspect. Docker's images are removed at the end (BuildKit's build cache of that build
  * stays, as any build's: pruning it would prune other users' too).
  *
  * Normalisations, explicit and short:
@@ -25,6 +26,8 @@
  *   is cairn's ROOT/snapshots/overlay/N/fs; "overlay2" is cairn's "overlay");
  * - a layer Docker's rmi now and then releases a moment late (a reference held elsewhere in the
  *   daemon) and so does not say, where cairn says it;
+ * - `load` on a terminal: a "Loading layer" redraw between a line's first one and its full bar
+ *   (whether the daemon's 100 ms rate limiter let it through depends on each engine's pace);
  * - what differs by construction: the image ID, Created and LastTagTime of an image each engine
  *   imported itself, DockerVersion ("20.10.24+dfsg1" is Debian's build; cairn writes 20.10.24),
  *   the temporary file name in a failed save's message, and the docker-archive's layout (Docker
@@ -37,7 +40,8 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { busyboxRunTar, cairn, cairnOk, tempDir, type RunResult } from './helpers.js';
+import { busyboxRunTar, CAIRN, cairn, cairnOk, type LegacyImageSpec, makeDockerArchive, makeLegacyArchive, makeTar, onTerminal, randomBytesSeeded, tempDir, type RunResult } from './helpers.js';
+import { createHash } from 'node:crypto';
 import { DOCKER, docker, ensureDockerd, type DockerDaemon } from './docker.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -494,4 +498,135 @@ test('a chain cairn saved loads into Docker with its parents', async () => {
   await same(['load', '-i', c], { root });
   await same(['images', '-a', '-f', `label=${LABEL}`], { root, rows: true });
   await same(['history', `${P}-built:1`], { root });
+});
+
+// --- docker-archives from before Docker 1.10 ------------------------------------------------------
+
+/** A v1 ID: 64 hex digits (Docker before 1.10 named images so). */
+const v1 = (c: string): string => c.repeat(64);
+
+/**
+ * Four v1 images, each the parent of the next: json written by hand (its bytes make the image
+ * ID). The base is from Docker 1.6 (its config re-encoded: container settings Docker dropped,
+ * a one-string Cmd); the next from 1.9.1 (members kept as written: their order, `1000.0`, an
+ * unknown member, `<>&`); the third has no docker_version and keys in other cases (Go matches
+ * them); the top's directory sorts first (loaded after its parents all the same).
+ */
+async function legacyImages(): Promise<LegacyImageSpec[]> {
+  const labels = `{"cairn.diff": "${P}", "z": "last", "a": "first"}`;
+  const base = await makeTar([{ path: 'etc/', type: 'dir' }, { path: 'etc/hello', content: 'hello\n' }]);
+  const second = await makeTar([{ path: 'etc/b', content: 'b & <c>\n' }]);
+  const empty = await makeTar([]);
+  return [
+    { id: v1('1'), layer: base, json: `{"id": "${v1('1')}", "created": "2015-06-01T12:00:00.123456700Z", "container": "${v1('9')}", "container_config": {"Hostname": "h", "Cmd": ["/bin/sh", "-c", "#(nop) ADD file:abc in /"], "Memory": 0, "CpuShares": 0, "PortSpecs": null, "Labels": {}, "Env": null}, "docker_version": "1.6.2", "config": {"Cmd": "sh", "Env": ["PATH=/bin"], "Volumes": {"/data": {"x": 1}}, "ExposedPorts": {"80/tcp": {}}, "Labels": ${labels}}, "architecture": "amd64", "os": "linux", "Size": 6, "author": "me <me@example.com>"}` },
+    { id: v1('2'), layer: second, json: `{"id": "${v1('2')}", "parent": "${v1('1')}", "created": "2015-06-01T14:00:00+02:00", "container_config": {"Cmd": ["/bin/sh", "-c", "echo  b > /etc/b && x<y"], "Labels": ${labels}}, "docker_version": "1.9.1", "config": {"Cmd": ["sh"], "Labels": ${labels}}, "architecture": "amd64", "os": "linux", "Size": 3, "comment": "c&d", "zzz": [1, 2.5, 1000.0], "Aaa": 1}` },
+    { id: v1('3'), layer: empty, json: `{"Id": "${v1('3')}", "Parent": "${v1('2')}", "Created": "2015-06-01T15:00:00.5Z", "Container_Config": {"cmd": "echo  three"}, "Config": {"Cmd": ["sh"], "Labels": ${labels}}, "Architecture": "amd64", "OS": "linux"}` },
+    { id: v1('0'), layer: empty, json: `{"id": "${v1('0')}", "parent": "${v1('3')}", "created": "2015-06-01T16:00:00Z", "container_config": {"Cmd": ["/bin/sh", "-c", "#(nop) CMD [\\"sh\\"]"]}, "docker_version": "1.9.1", "config": {"Cmd": ["sh"], "Labels": ${labels}}, "architecture": "amd64", "os": "linux"}` },
+  ];
+}
+
+test('load of a docker-archive from before Docker 1.10 (no manifest.json): nothing said, the same IDs, parents, history and inspect', async () => {
+  removeDockerImages();
+  const root = join(dir.path, 'store-legacy');
+  const archive = await makeLegacyArchive(await legacyImages(), { [`${P}-legacy`]: { '1': v1('0'), base: v1('1') } });
+  const file = join(dir.path, 'legacy.tar');
+  await writeFile(file, archive);
+  assert.deepEqual(await same(['load', '-i', file], { root }), { stdout: '', stderr: '', code: 0 });
+  const mine = ['-f', `label=${LABEL}`];
+  await same(['images', '-a', ...mine], { root, rows: true });
+  await same(['images', ...mine], { root, rows: true });
+  await same(['history', `${P}-legacy:1`], { root });
+  await same(['history', '--no-trunc', '--format', '{{.ID}}|{{.CreatedAt}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}', `${P}-legacy:1`], { root });
+  const parents = docker(['history', '-q', '--no-trunc', `${P}-legacy:1`]).split('\n').filter((l) => l !== '');
+  assert.equal(parents.length, 4, 'each v1 image is an image, the parents hidden');
+  await same(['inspect', `${P}-legacy:1`, ...parents.slice(1)], { root });
+  // again, and from a stream: nothing new, nothing said
+  await same(['load', '-i', file], { root });
+  await same(['load'], { root, input: archive });
+  await same(['images', '-a', ...mine], { root, rows: true });
+});
+
+test('load of a pre-1.10 archive without its repositories file: Docker loads the images untagged, then fails naming its temporary directory; cairn refuses it in one line, loading nothing', async () => {
+  const root = join(dir.path, 'store-legacy-norepo');
+  const file = join(dir.path, 'legacy-norepo.tar');
+  await writeFile(file, await makeLegacyArchive(await legacyImages(), null));
+  const r = await both(['load', '-i', file], { root });
+  assert.match(r.docker.stderr, /^open \/\S+\/docker-import-\d+\/repositories: no such file or directory\n$/);
+  assert.deepEqual(r.cairn, { stdout: '', stderr: 'Error: legacy image archive (no manifest.json): it has no repositories file\n', code: r.docker.code });
+  assert.equal((await cairnOk(root, ['images', '-a', '-q'])).stdout, '');
+  // an archive with neither: Docker looks for the repositories file too
+  const none = await both(['load'], { root, input: await makeTar([{ path: 'hello.txt', content: 'hi' }]) });
+  assert.match(none.docker.stderr, /^open \/\S+\/repositories: no such file or directory\n$/);
+  assert.deepEqual({ ...none.cairn, stderr: none.cairn.stderr.split('\n').length }, { stdout: '', stderr: 2, code: none.docker.code });
+  docker(['rmi', `${P}-legacy:1`, `${P}-legacy:base`]);
+});
+
+// --- load's progress on a terminal ---------------------------------------------------------------
+
+/**
+ * One redraw of a "Loading layer" line as Docker's CLI draws it on a terminal (cursor up, erase,
+ * the line, cursor down). Normalised: a redraw between a line's first one and its full bar is
+ * dropped — whether the daemon's rate limiter (one report per 100 ms) let it through depends on
+ * how fast each engine read the layer; the first report, the full bar (once or twice, by the
+ * daemon's rule) and everything else are compared as written.
+ */
+const REDRAW = /(?:\x1b\[\d+A)?\x1b\[2K\r([0-9a-f]{12}): Loading layer (?:\[[=> ]+\] )?\s*([\d.]+[kMG]?B)\/([\d.]+[kMG]?B)\r(?:\x1b\[\d+B)?/g;
+
+function withoutTimedRedraws(s: string): string {
+  const seen = new Set<string>();
+  return s.replace(REDRAW, (all: string, id: string, current: string, total: string) => {
+    const first = !seen.has(id);
+    seen.add(id);
+    return first || current === total ? all : '';
+  });
+}
+
+/** `load ARGS` through each engine with a terminal of `cols` columns; output and exit code the same. */
+async function sameOnTerminal(args: string[], root: string, cols = 120): Promise<string> {
+  const d = onTerminal([DOCKER, 'load', ...args], cols);
+  const c = onTerminal([process.execPath, CAIRN, '--', '--root', root, 'load', ...args], cols);
+  assert.deepEqual({ output: withoutTimedRedraws(c.output), code: c.code }, { output: withoutTimedRedraws(d.output), code: d.code }, `load ${args.join(' ')} on a terminal`);
+  return d.output;
+}
+
+/**
+ * Two images Docker has never seen (the layers' bytes are this run's): one of three layers — 2.1 MB,
+ * 40 kB, 1.5 kB: reported from 32 KiB, and whole at once — and one on the same first two layers
+ * plus a third, saved as Docker 20.10 saves (manifest.json, `<id>/layer.tar`).
+ */
+async function freshArchive(): Promise<{ file: string; diffIds: string[] }> {
+  const layer = (size: number, seed: number): Promise<Buffer> => makeTar([{ path: `data-${seed}`, content: randomBytesSeeded(size, process.pid * 8 + seed) }]);
+  const layers = [await layer(2_100_000, 1), await layer(40_000, 2), await layer(1_000, 3), await layer(5_000, 4)];
+  const config = { config: { Cmd: ['sh'], Labels: { 'cairn.diff': P } } };
+  const file = join(dir.path, 'fresh.tar');
+  await writeFile(file, await makeDockerArchive([
+    { layers: layers.slice(0, 3), repoTags: [`${P}-fresh:1`], config },
+    { layers: [layers[0]!, layers[1]!, layers[3]!], repoTags: [`${P}-fresh:2`, `${P}-fresh:two`], config },
+  ]));
+  return { file, diffIds: layers.map((l) => createHash('sha256').update(l).digest('hex').slice(0, 12)) };
+}
+
+test('load on a terminal: a "Loading layer" line per layer read (diffID, or v1 ID before 1.10), redrawn in place, the full bar, then the image\'s lines; -q and a narrow terminal', async () => {
+  removeDockerImages();
+  const fresh = await freshArchive();
+  const root = join(dir.path, 'store-tty');
+  const drawn = await sameOnTerminal(['-i', fresh.file], root);
+  // what was compared: the layers' lines (by diffID; a layer shared by the second image not again), the images' lines after their layers
+  assert.deepEqual([...drawn.matchAll(REDRAW)].map((m) => m[1]).filter((id, i, all) => all.indexOf(id) === i), fresh.diffIds);
+  assert.match(drawn, new RegExp(`^\\r\\n\\x1b\\[1A\\x1b\\[2K\\r${fresh.diffIds[0]}: Loading layer \\[>\\s+\\]  32\\.77kB/2\\.1\\d\\dMB\\r\\x1b\\[1B`));
+  assert.match(drawn, /\x1b\[1A\x1b\[2K\r[0-9a-f]{12}: Loading layer \[={50}>\] +[\d.]+[kM]B\/[\d.]+[kM]B\r\x1b\[1BLoaded image: [^\r]+-fresh:1\r\n\r\n\x1b\[1A/);
+  // the layers are there now: none is read again
+  assert.doesNotMatch(await sameOnTerminal(['-i', fresh.file], root), /Loading layer/);
+  removeDockerImages();
+  await sameOnTerminal(['-q', '-i', fresh.file], join(dir.path, 'store-tty-q'));
+  removeDockerImages();
+  assert.doesNotMatch(await sameOnTerminal(['-i', fresh.file], join(dir.path, 'store-tty-80'), 80), /\[=/);
+  removeDockerImages();
+  // before 1.10: each v1 image's layer, labelled with its v1 ID, then nothing
+  const legacy = join(dir.path, 'legacy-tty.tar');
+  await writeFile(legacy, await makeLegacyArchive(await legacyImages(), { [`${P}-legacy`]: { '1': v1('0'), base: v1('1') } }));
+  const old = await sameOnTerminal(['-i', legacy], join(dir.path, 'store-tty-legacy'));
+  assert.deepEqual([...old.matchAll(REDRAW)].map((m) => m[1]).filter((id, i, all) => all.indexOf(id) === i), ['111111111111', '222222222222', '333333333333', '000000000000']);
+  docker(['rmi', `${P}-legacy:1`, `${P}-legacy:base`]);
+  removeDockerImages();
 });

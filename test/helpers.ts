@@ -256,3 +256,63 @@ export function podmanIn(base: string, args: string[]): string {
   if (r.status !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
+
+export interface LegacyImageSpec {
+  /** The v1 ID: the image's directory. */
+  id: string;
+  /** The `json` member as written (its bytes decide the image ID). */
+  json: string;
+  /** The `layer.tar` member. */
+  layer: Buffer;
+}
+
+/**
+ * A docker-archive as Docker before 1.10 wrote it: no manifest.json; per image a directory
+ * named by its v1 ID with `VERSION`, `json` and `layer.tar`, in name order; then `repositories`
+ * (left out when null).
+ */
+export function makeLegacyArchive(images: LegacyImageSpec[], repositories: Record<string, Record<string, string>> | null): Promise<Buffer> {
+  return tarBytes(async (tar) => {
+    for (const img of [...images].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      await tar.add({ name: `${img.id}/`, type: 'dir', mtime: 1433160000 });
+      await tar.add({ name: `${img.id}/VERSION`, size: 3, mtime: 1433160000 }, Buffer.from('1.0'));
+      const json = Buffer.from(img.json);
+      await tar.add({ name: `${img.id}/json`, size: json.length, mtime: 1433160000 }, json);
+      await tar.add({ name: `${img.id}/layer.tar`, size: img.layer.length, mtime: 1433160000 }, img.layer);
+    }
+    if (repositories !== null) {
+      const r = Buffer.from(JSON.stringify(repositories));
+      await tar.add({ name: 'repositories', size: r.length, mtime: 1433160000 }, r);
+    }
+  });
+}
+
+/**
+ * Run `argv` with a pseudo-terminal of `cols` columns as its stdin, stdout and stderr (python3's
+ * pty module); its output as the terminal got it (the line discipline's "\r\n" included) and its
+ * exit code.
+ */
+export function onTerminal(argv: string[], cols: number): { output: string; code: number } {
+  const script = [
+    'import os, pty, sys, fcntl, termios, struct, json, base64',
+    'pid, fd = pty.fork()',
+    'if pid == 0:',
+    `    fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack('HHHH', 40, ${cols}, 0, 0))`,
+    '    os.execvp(sys.argv[1], sys.argv[1:])',
+    'out = b""',
+    'while True:',
+    '    try:',
+    '        d = os.read(fd, 65536)',
+    '    except OSError:',
+    '        break',
+    '    if not d:',
+    '        break',
+    '    out += d',
+    '_, st = os.waitpid(pid, 0)',
+    'print(json.dumps({"output": base64.b64encode(out).decode(), "code": os.waitstatus_to_exitcode(st)}))',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', script, ...argv], { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`python3 pty: ${r.stderr}`);
+  const { output, code } = JSON.parse(r.stdout) as { output: string; code: number };
+  return { output: Buffer.from(output, 'base64').toString('utf8'), code };
+}

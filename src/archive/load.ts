@@ -4,11 +4,13 @@
  * as it passes, then the manifests checked, then all images recorded in one transaction. If
  * anything fails, no image is recorded and what this load added is removed.
  */
+import { layerRecorded } from '../image/ingest.js';
 import { copyImages } from '../transfer/copy.js';
 import type { ByteOrigin } from '../transfer/origin.js';
 import { StoreSink, type StoredImageResult } from '../transfer/store-sink.js';
 import type { CopyProgress } from '../transfer/types.js';
 import type { Store } from '../store/store.js';
+import type { LayerLoad } from './load-reports.js';
 import { type ArchiveKind, ArchiveSource } from './source.js';
 
 export type LoadProgress = CopyProgress;
@@ -16,11 +18,18 @@ export type LoadedImage = StoredImageResult;
 
 export interface LoadResult {
   format: ArchiveKind;
+  /** A docker-archive from before Docker 1.10 (no manifest.json): Docker prints no "Loaded image" lines for it. */
+  legacy: boolean;
   images: LoadedImage[];
+  /**
+   * Per image (by ID, in load order), the layers Docker's load reads from the archive for it,
+   * as its daemon reports them (load-reports.ts): what its CLI draws as "Loading layer" lines.
+   */
+  loading: Array<{ image: string; layers: LayerLoad[] }>;
 }
 
 export async function loadArchive(store: Store, stream: ByteOrigin, progress?: LoadProgress): Promise<LoadResult> {
-  const source = new ArchiveSource(stream);
+  const source = new ArchiveSource(stream, (chainId) => layerRecorded(store, chainId));
   const images = await copyImages(source, new StoreSink(store), progress ? { progress } : {});
-  return { format: source.kind!, images };
+  return { format: source.kind!, legacy: source.legacy, images, loading: source.loading };
 }

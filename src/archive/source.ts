@@ -4,6 +4,9 @@
  * image layout (index.json + oci-layout), plain or compressed as a whole. From an uncompressed
  * archive file, each member can also be read again where it lies (BlobHint's `reread`).
  *
+ * A pre-1.10 docker-archive (no manifest.json: a directory per v1 image with `json` and
+ * `layer.tar`, tags in `repositories`) is read as Docker's legacy load reads it (legacy.ts).
+ *
  * Members arrive in any order (Docker writes manifest.json last), so `deliver` hands every
  * member that is not a small JSON document to the sink as it passes (a member named
  * `blobs/<alg>/<hex>` is verified against its name); JSON documents (manifests, configs,
@@ -11,7 +14,7 @@
  * every digest, size and diffID against what was delivered; a manifest.json entry's `Parent`
  * (Docker's classic builder's intermediate images) is kept as Docker's load keeps it.
  */
-import { type Digest, digestOf, parseDigest } from '../digest/digest.js';
+import { type Digest, digestOf, hexOf, parseDigest } from '../digest/digest.js';
 import { DataCorruptError, UnsupportedError } from '../errors.js';
 import { decompressStream } from '../compression/stream.js';
 import { isIndexType, isManifestType, layerCompression, type MediaType, OCI_MANIFEST, parseMediaType } from '../oci/mediatypes.js';
@@ -24,6 +27,9 @@ import { readTar } from '../tar/index.js';
 import { type ByteOrigin, isFileBytes, OpenFile, rangeOf, streamOf } from '../transfer/origin.js';
 import { detectCompression, MAGIC_BYTES } from '../compression/detect.js';
 import type { CopyProgress, ImageSink, ImageSource, ReceivedBlob, ResolveOptions, SourceImage } from '../transfer/types.js';
+import { legacyImages } from './legacy.js';
+import { type LayerLoad, LoadReports } from './load-reports.js';
+import { chainIds } from '../oci/chainid.js';
 import { memberPath, resolveLink } from './paths.js';
 
 /** Largest member kept in memory as a JSON document; larger ones are blobs. */
@@ -38,6 +44,8 @@ interface Member {
   path: string;
   doc?: { bytes: Buffer; digest: Digest };
   blob?: ReceivedBlob;
+  /** A blob read from the archive: what Docker's load would report reading it (load-reports.ts). */
+  reports?: number[];
 }
 
 export type ArchiveKind = 'docker-archive' | 'oci-archive';
@@ -46,18 +54,40 @@ export class ArchiveSource implements ImageSource {
   readonly verified = false;
   private readonly members = new Map<string, Member>();
   private readonly links = new Map<string, string>();
+  /** Top-level directories (a legacy archive's images). */
+  private readonly dirs = new Set<string>();
   private delivered = false;
   private documentBytes = 0;
 
-  constructor(private readonly origin: ByteOrigin) {}
+  /**
+   * `has`: whether the store the archive goes into has a layer chain already (asked before
+   * anything is recorded: Docker's load does not read such a layer, see `loading`).
+   */
+  constructor(
+    private readonly origin: ByteOrigin,
+    private readonly has: (chainId: Digest) => boolean = () => false,
+  ) {}
 
   /** Which format the archive turned out to be (known once `images` ran). */
   kind: ArchiveKind | undefined;
+  /** A pre-1.10 docker-archive (known once `images` ran): Docker says no "Loaded image" lines for it. */
+  legacy = false;
+  /**
+   * Per image (by ID, in the order `images` gave them), the layers Docker's load would read from
+   * the archive for it, labelled and reported as its daemon reports them (known once `images`
+   * ran): a layer chain the store has already (`has`), or an image before this one brought, is
+   * not read; a pre-1.10 archive's every layer is.
+   */
+  loading: Array<{ image: Digest; layers: LayerLoad[] }> = [];
 
   private detectKind(): ArchiveKind {
     if (this.members.has('manifest.json')) return 'docker-archive';
     if (this.members.has('index.json')) return 'oci-archive';
-    throw new DataCorruptError('not an image archive: it has neither manifest.json (docker-archive) nor index.json (OCI layout)');
+    if (this.members.has('repositories') || this.dirs.size > 0) {
+      this.legacy = true;
+      return 'docker-archive';
+    }
+    throw new DataCorruptError('not an image archive: it has neither manifest.json (docker-archive) nor index.json (OCI layout) nor repositories (docker-archive before Docker 1.10)');
   }
 
   async deliver(sink: ImageSink<unknown>, progress?: CopyProgress): Promise<void> {
@@ -91,6 +121,9 @@ export class ArchiveSource implements ImageSource {
       for await (const entry of readTar(stream)) {
         const h = entry.header;
         const path = memberPath(h.name);
+        const slash = path.indexOf('/');
+        if (slash > 0) this.dirs.add(path.slice(0, slash));
+        else if (h.type === 'dir' && path !== '') this.dirs.add(path);
         if (h.type === 'symlink') {
           this.links.set(path, resolveLink(path, h.linkname));
           continue;
@@ -119,11 +152,13 @@ export class ArchiveSource implements ImageSource {
         const id = m ? m[2]!.slice(0, 12) : path.split('/')[0]!.slice(0, 12);
         const big = h.size >= 1 << 20;
         if (big) progress?.start(id, sink.verbs.active, h.size);
+        const reports = new LoadReports(h.size);
         let seen = 0;
         const body = entry.body;
         async function* bytes(): AsyncGenerator<Uint8Array> {
           for (let c = first; c !== null; c = await body.read()) {
             seen += c.length;
+            reports.advance(seen);
             if (big) progress?.update(id, seen);
             yield c;
           }
@@ -131,7 +166,7 @@ export class ArchiveSource implements ImageSource {
         const hint = { ...(named ? { digest: named } : {}), size: h.size, what: `archive member ${path}`, ...(file !== undefined ? { reread: rangeOf(file, entry.dataOffset, h.size) } : {}) };
         const receive = async (b: AsyncIterable<Uint8Array>): Promise<void> => {
           const blob = await sink.receive(b, hint);
-          this.members.set(path, { path, blob });
+          this.members.set(path, { path, blob, ...(blob.reused ? {} : { reports: reports.end() }) });
           if (big) progress?.finish(id, blob.reused ? 'Already exists' : sink.verbs.done);
         };
         if (open === undefined) {
@@ -141,7 +176,10 @@ export class ArchiveSource implements ImageSource {
         // A member cut short by the end of the file: the reader says so (truncated archive) as it moves on.
         if (entry.dataOffset + h.size > open.size) continue;
         // Members of a file lie where they are: the next one is read while this one is received.
-        const span = open.span(entry.dataOffset, h.size, big && progress ? (done) => progress.update(id, done) : undefined);
+        const span = open.span(entry.dataOffset, h.size, (done) => {
+          reports.advance(done);
+          if (big) progress?.update(id, done);
+        });
         const job: Promise<void> = receive(span).finally(() => receiving.delete(job));
         job.catch((e: unknown) => void (failure ??= e));
         receiving.add(job);
@@ -159,7 +197,40 @@ export class ArchiveSource implements ImageSource {
     if (!this.delivered) throw new DataCorruptError('archive: images() before deliver()');
     const platform = opts.platform ?? hostPlatform();
     this.kind = this.detectKind();
-    return this.kind === 'docker-archive' ? this.dockerImages(platform) : this.ociImages(platform);
+    if (this.legacy) return this.legacyImages();
+    const images = this.kind === 'docker-archive' ? this.dockerImages(platform) : this.ociImages(platform);
+    // Docker's load reads a layer unless its chain is in the store (before, or from an image before)
+    const read = new Map<Digest, Member>();
+    for (const m of this.members.values()) if (m.blob && m.reports && !read.has(m.blob.digest)) read.set(m.blob.digest, m);
+    const chains = new Set<Digest>();
+    this.loading = images.map((img) => {
+      const ids = chainIds(img.layers.map((l) => l.diffId));
+      const layers: LayerLoad[] = [];
+      img.layers.forEach((l, i) => {
+        const mem = read.get(l.digest);
+        if (mem !== undefined && !chains.has(ids[i]!) && !this.has(ids[i]!)) layers.push({ id: hexOf(l.diffId).slice(0, 12), total: l.size, reports: mem.reports! });
+        chains.add(ids[i]!);
+      });
+      return { image: img.config.digest, layers };
+    });
+    return images;
+  }
+
+  private legacyImages(): SourceImage[] {
+    const found = legacyImages({
+      dirs: this.dirs,
+      document: (path) => {
+        const mem = this.find(path, 'archive member');
+        return mem === undefined ? undefined : this.document(mem, `archive member ${path}`).bytes;
+      },
+      blob: (path, what) => this.blob(this.resolve(path, what), what),
+    });
+    this.loading = found.map((f) => {
+      const mem = this.resolve(f.layerPath, 'archive member');
+      const size = this.sizeOf(mem);
+      return { image: f.image.config.digest, layers: [{ id: f.v1Id.slice(0, 12), total: size, reports: mem.reports ?? LoadReports.readAtOnce(size) }] };
+    });
+    return found.map((f) => f.image);
   }
 
   async layer(l: LayerDescriptor): Promise<AsyncIterable<Uint8Array>> {
@@ -174,14 +245,19 @@ export class ArchiveSource implements ImageSource {
   // --- members ------------------------------------------------------------------------
 
   private resolve(p: string, what: string): Member {
+    const mem = this.find(p, what);
+    if (!mem) throw new DataCorruptError(`${what} ${JSON.stringify(p)} is missing from the archive`);
+    return mem;
+  }
+
+  /** The member at `p`, links followed inside the archive; undefined if there is none. */
+  private find(p: string, what: string): Member | undefined {
     let path = memberPath(p, what);
     for (let hops = 0; this.links.has(path); hops++) {
       if (hops > 32) throw new DataCorruptError(`${what} ${JSON.stringify(p)}: too many levels of links`);
       path = this.links.get(path)!;
     }
-    const mem = this.members.get(path);
-    if (!mem) throw new DataCorruptError(`${what} ${JSON.stringify(p)} is missing from the archive`);
-    return mem;
+    return this.members.get(path);
   }
 
   private byDigest(d: Digest, what: string): Member {

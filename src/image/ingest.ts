@@ -12,7 +12,7 @@ import { type Compression } from '../compression/detect.js';
 import { decompressStream } from '../compression/stream.js';
 import { readTar } from '../tar/index.js';
 import type { Store } from '../store/store.js';
-import { getLayerBlob, layerSizeByDiffId, reproducibleLayer } from '../metadata/records.js';
+import { getLayer, getLayerBlob, layerSizeByDiffId, reproducibleLayer } from '../metadata/records.js';
 import { blobRef, type Ref } from '../metadata/refs.js';
 
 export interface IngestedLayer {
@@ -44,6 +44,11 @@ export interface LayerExpectation {
  * size known), if any: a copy can skip reading its bytes. With `diffId`, only a blob known
  * to hold that diffID counts.
  */
+/** Whether the store has the layer `chainId` (recorded and unpacked). */
+export function layerRecorded(store: Store, chainId: Digest): boolean {
+  return getLayer(store.db, chainId) !== undefined;
+}
+
 export async function knownLayer(store: Store, digest: Digest, diffId?: Digest): Promise<IngestedLayer | undefined> {
   const known = getLayerBlob(store.db, digest);
   if (!known || (diffId !== undefined && diffId !== known.diffId)) return undefined;
