@@ -17,6 +17,7 @@ import { parseNormalizedReference } from '../../reference/reference.js';
 import { bareError, checkReadable } from '../bare-errors.js';
 import { JsonMessageDisplay } from '../jsonmessage.js';
 import { out, withCairn } from '../context.js';
+import { CairnError } from '../../errors.js';
 
 export async function run(program: Command, cmd: Command): Promise<void> {
   const o = cmd.opts<{ input?: string; quiet?: boolean }>();
@@ -31,7 +32,9 @@ async function load(program: Command, o: { input?: string; quiet?: boolean }): P
     const source = o.input ? await pathOrigin(o.input) : process.stdin;
     // Docker's CLI asks for progress only when its output is a terminal, and draws it there
     const display = (o.quiet ?? false) || !process.stdout.isTTY ? undefined : new JsonMessageDisplay(out, process.stdout.columns ?? 200);
-    const result = await cairn.load(source);
+    const result = await cairn.load(source).catch((e: unknown) => {
+      throw e instanceof CairnError && !e.bare ? asDockerLoadError(e) : e;
+    });
     const say = (line: string): void => (display ? display.stream(line) : out(line));
     const layers = new Map(result.loading.map((l) => [l.image, l.layers]));
     const drawLayers = (id: string): void => {
@@ -51,4 +54,12 @@ async function load(program: Command, o: { input?: string; quiet?: boolean }): P
     }
     if (!result.legacy && result.images.at(-1)?.tags.length === 0) say(result.images.map((img) => `Loaded image ID: ${img.id}\n`).join(''));
   });
+}
+
+/**
+ * Docker's daemon reports a failed load in its response stream, and its CLI prints that message
+ * as it is, without "Error: " (the same exit code, 1).
+ */
+function asDockerLoadError(e: CairnError): CairnError {
+  return new CairnError(e.code, e.message, { cause: e, exitCode: e.exitCode, transient: e.transient, bare: true });
 }
