@@ -614,6 +614,14 @@ export function umount2(target: PathArg, flags = 0): void {
   binding().umount2(target, flags);
 }
 
+/** Whether the running kernel (or `release`, as uname gives it) is at least `major.minor`. */
+export function kernelAtLeast(major: number, minor: number, release = osRelease()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (m === null) return false;
+  const [have, haveMinor] = [Number(m[1]), Number(m[2])];
+  return have > major || (have === major && haveMinor >= minor);
+}
+
 let lowerdirPlus: boolean | undefined;
 
 /**
@@ -631,9 +639,7 @@ export function probeOverlayFs(): boolean {
  */
 export function overlaySupportsLowerdirPlus(): boolean {
   if (lowerdirPlus === undefined) {
-    const m = /^(\d+)\.(\d+)/.exec(osRelease());
-    const major = m === null ? 0 : Number(m[1]);
-    lowerdirPlus = major > 6 || (major === 6 && Number(m![2]) >= 8) ? true : probeOverlayFs();
+    lowerdirPlus = kernelAtLeast(6, 8) ? true : probeOverlayFs();
   }
   return lowerdirPlus;
 }

@@ -13,7 +13,7 @@ import { readFileSync, realpathSync, rmSync, statSync, type BigIntStats as Stats
 import { release as osRelease } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CairnError, ConflictError, InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
-import { constants, errnoCode, mount, overlayLegacyData, overlayMount, overlaySupportsLowerdirPlus, umount2, type OverlayMountOptions } from '../native/index.js';
+import { constants, errnoCode, kernelAtLeast, mount, overlayLegacyData, overlayMount, overlaySupportsLowerdirPlus, umount2, type OverlayMountOptions } from '../native/index.js';
 import type { Mount } from './types.js';
 
 /** mount(2)'s data is one page, NUL included. */
@@ -221,10 +221,7 @@ function mountOne(m: Mount, at: string, opts: MountOptions): void {
 
 /** Whether overlayfs takes "volatile" (Linux 5.10+). */
 export function volatileSupported(release = osRelease()): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (m === null) return false;
-  const major = Number(m[1]);
-  return major > 5 || (major === 5 && Number(m[2]) >= 10);
+  return kernelAtLeast(5, 10, release);
 }
 
 /** The classic option string, made short by naming layers relative to their common directory. */
