@@ -17,7 +17,8 @@
         "native/src/copy.c",
         "native/src/upper.c",
         "native/src/scan.c",
-        "native/src/socket.c"
+        "native/src/socket.c",
+        "native/src/process.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
@@ -35,7 +36,8 @@
             "native/src/copy.c",
             "native/src/upper.c",
             "native/src/scan.c",
-            "native/src/socket.c"
+            "native/src/socket.c",
+            "native/src/process.c"
           ]
         }]
       ]

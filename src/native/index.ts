@@ -20,7 +20,7 @@
  * and a missing build surfaces as an UnsupportedError from the first call.
  * File descriptors it opens always carry O_CLOEXEC; close them with fs.closeSync.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { release as osRelease } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -184,6 +184,9 @@ interface Binding {
   recvPacket(fd: number, buffer: Uint8Array): number;
   pollReadable(fd: number): Promise<void>;
   shutdown(fd: number, how: number): void;
+  spawn(file: string, argv: readonly string[], stdio: readonly [number, number, number]): [number, number];
+  reap(pid: number): number;
+  isatty(fd: number): boolean;
   constants: NativeConstants;
 }
 
@@ -961,3 +964,41 @@ export function pollReadable(fd: number): Promise<void> {
 export function shutdown(fd: number, how: number): void {
   binding().shutdown(fd, how);
 }
+
+// ---------------------------------------------------------------------------
+// processes (process.c)
+
+/** A program started by {@link spawnProcess}: its pid and a pidfd that becomes readable when it exits. */
+export interface SpawnedProcess {
+  pid: number;
+  pidfd: number;
+}
+
+/**
+ * Start `file` (an absolute path) with `argv` (argv[0] included) and this process's environment,
+ * without forking this process (posix_spawn); `stdio[i]` becomes the child's fd i. Wait for it
+ * with {@link waitProcess}.
+ */
+export function spawnProcess(file: string, argv: readonly string[], stdio: readonly [number, number, number]): SpawnedProcess {
+  const [pid, pidfd] = binding().spawn(file, argv, stdio);
+  return { pid, pidfd };
+}
+
+/** The exit status of a process from {@link spawnProcess} once it ends (128 + N when signal N killed it); its pidfd is closed. */
+export async function waitProcess(p: SpawnedProcess): Promise<number> {
+  try {
+    for (;;) {
+      const status = binding().reap(p.pid);
+      if (status >= 0) return status;
+      await pollReadable(p.pidfd);
+    }
+  } finally {
+    closeSync(p.pidfd);
+  }
+}
+
+/** Whether `fd` is a terminal (without loading Node's tty module). */
+export function isTerminal(fd: number): boolean {
+  return binding().isatty(fd);
+}
+
