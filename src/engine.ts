@@ -63,7 +63,7 @@ import type { PsQuery } from './container/ps-filter.js';
 import type { DockerContainerInspect } from './container/inspect.js';
 import type { ForegroundContainer } from './container/foreground.js';
 import type { RemovedContainer, RemoveContainerOptions } from './container/lifecycle.js';
-import type { RuntimeProcess, StdioMode } from './runtime/oci-runtime.js';
+import type { RuntimeProcess, Stdio, StdioMode } from './runtime/oci-runtime.js';
 import type { ExecOptions } from './container/exec.js';
 import type { DetachedStart } from './container/detached.js';
 import type { AttachStdioOptions } from './container/attach.js';
@@ -536,8 +536,11 @@ export class Cairn {
     });
   }
 
-  /** Start a container in the foreground: this process is its monitor until it exits. */
-  async startForeground(ref: string, stdio: StdioMode): Promise<ForegroundContainer> {
+  /**
+   * Start a container in the foreground: this process is its monitor until it exits. A stream
+   * given as 'inherit' or 'ignore' is not logged (meant for `--rm`, whose log goes with it).
+   */
+  async startForeground(ref: string, stdio: Stdio): Promise<ForegroundContainer> {
     void primeCgroupAttach();
     const rec = await this.container(ref);
     return (await import('./container/foreground.js')).startForeground(this.store, rec, stdio);

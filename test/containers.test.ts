@@ -7,9 +7,9 @@
  * record, snapshot, mount or runtime state). Every container, mount and process is removed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -78,6 +78,42 @@ describe('containers (foreground)', () => {
     assert.equal(r.code, 3);
     assert.equal(r.stdout, 'out\n');
     assert.equal(r.stderr, 'err\n');
+  });
+
+  it('run --rm writes straight to cairn\'s own stdout and stderr (stdin /dev/null); a kept container\'s output is piped and logged', async () => {
+    const out = join(dir.path, 'direct.out');
+    const err = join(dir.path, 'direct.err');
+    const show = 'stat -L -c %i /proc/self/fd/1; stat -L -c %i /proc/self/fd/2 >&2; readlink /proc/self/fd/0';
+    for (const rm of [true, false]) {
+      const fds = [openSync(out, 'w'), openSync(err, 'w')];
+      const child = spawn(process.execPath, [CAIRN, '--root', root, 'run', ...(rm ? ['--rm'] : ['--name', 'kept-out']), 'bb:1', 'sh', '-c', show], { stdio: ['ignore', fds[0], fds[1]] });
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      for (const fd of fds) closeSync(fd);
+      assert.equal(code, 0, readFileSync(err, 'utf8'));
+      const [ino1, stdin] = readFileSync(out, 'utf8').trim().split('\n');
+      const ino2 = readFileSync(err, 'utf8').trim();
+      if (rm) {
+        // the very files cairn was given: nothing copied on the way
+        assert.equal(Number(ino1), statSync(out).ino);
+        assert.equal(Number(ino2), statSync(err).ino);
+      } else {
+        assert.notEqual(Number(ino1), statSync(out).ino, 'a kept container writes into a pipe cairn copies from');
+        assert.match((await cairnOk(root, ['logs', 'kept-out'])).stdout, /^\d+\n\/dev\/null\n$/);
+        await cairnOk(root, ['rm', 'kept-out']);
+      }
+      assert.equal(stdin, '/dev/null');
+    }
+  });
+
+  it('run without -t on a terminal: the container never sees a terminal (its output is piped through cairn)', async (t) => {
+    if (!existsSync('/usr/bin/script')) {
+      t.skip('script(1) (util-linux) is not installed');
+      return;
+    }
+    const cmd = `${process.execPath} ${CAIRN} --root ${root} run --rm bb:1 sh -c 'test -t 1 && echo tty1 || echo pipe1; test -t 2 && echo tty2 || echo pipe2'`;
+    const r = spawnSync('/usr/bin/script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.replace(/\r/g, ''), 'pipe1\npipe2\n');
   });
 
   it('run --rm leaves no record, snapshot, mount or runtime state', async () => {

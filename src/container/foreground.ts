@@ -8,7 +8,7 @@
  */
 import { writeTx } from '../metadata/db.js';
 import { bootId, processStartTime } from '../process.js';
-import { RuntimeFailure, type RuntimeProcess, type StdioMode } from '../runtime/oci-runtime.js';
+import { RuntimeFailure, type RuntimeProcess, type Stdio } from '../runtime/oci-runtime.js';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/store.js';
@@ -33,7 +33,7 @@ export interface ForegroundContainer {
   exited: Promise<number>;
 }
 
-export async function startForeground(store: Store, rec: ContainerRecord, stdio: StdioMode): Promise<ForegroundContainer> {
+export async function startForeground(store: Store, rec: ContainerRecord, stdio: Stdio): Promise<ForegroundContainer> {
   const image = await imageConfigOf(store, rec);
   const runtime = runtimeOf(store, rec);
   const prepared = await prepareStart(store, rec, image, runtime);
@@ -80,8 +80,9 @@ export async function startForeground(store: Store, rec: ContainerRecord, stdio:
     },
   };
   void raw.wait().finally(() => clearInterval(poll)).catch(() => undefined);
-  // Its output is also its log (as conmon would write it), unless it goes with its exit (--rm).
-  const log = stdio === 'pipe' && !rec.settings.create.autoRemove ? new LogWriter(containerFiles(store.root, rec.id).log) : undefined;
+  // Its piped output is also its log (as conmon would write it), unless it goes with its exit (--rm).
+  const piped = typeof stdio === 'string' ? stdio === 'pipe' : stdio[1] === 'pipe' || stdio[2] === 'pipe';
+  const log = piped && !rec.settings.create.autoRemove ? new LogWriter(containerFiles(store.root, rec.id).log) : undefined;
   if (log !== undefined) {
     proc.stdout?.on('data', (d: Buffer) => log.write('stdout', d));
     proc.stderr?.on('data', (d: Buffer) => log.write('stderr', d));

@@ -17,5 +17,5 @@ export {
 export { secureSpec, specJson, writeBundle } from './bundle.js';
 export {
   CrunRuntime, RUNTIME_NAMES, RuncRuntime, RuntimeFailure, exitCodeFor, ociRuntime,
-  type ContainerState, type ContainerStatus, type ContainerStdio, type OciRuntime, type RuntimeName, type RuntimeProcess, type StdioMode,
+  type ContainerState, type ContainerStatus, type ContainerStdio, type OciRuntime, type RuntimeName, type RuntimeProcess, type Stdio, type StdioMode,
 } from './oci-runtime.js';

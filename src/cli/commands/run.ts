@@ -8,6 +8,8 @@
  */
 import type { Command } from 'commander';
 import type { Cairn } from '../../engine.js';
+import { isTerminal } from '../../native/index.js';
+import type { StdioMode } from '../../runtime/oci-runtime.js';
 import { CairnError, NotFoundError } from '../../errors.js';
 import { containerError, createOptionsFromFlags, reportFlagError, type CreateFlags } from '../container-flags.js';
 import { checkTty, out, withCairn } from '../context.js';
@@ -61,7 +63,7 @@ export async function run(program: Command, cmd: Command, image: string, args: s
       }
       // Docker's run with -a: only those streams shown; with neither output stream, the ID printed first
       if (!settings.attachStdout && !settings.attachStderr) out(`${rec.id}\n`);
-      process.exitCode = await foreground(cairn, rec.id, settings.tty, settings.openStdin, o.sigProxy !== 'false', true, { stdout: settings.attachStdout, stderr: settings.attachStderr });
+      process.exitCode = await foreground(cairn, rec.id, settings.tty, settings.openStdin, o.sigProxy !== 'false', true, { stdout: settings.attachStdout, stderr: settings.attachStderr }, settings.autoRemove);
     } catch (e) {
       if (e instanceof CairnError) throw containerError(e, 'run', 'start');
       throw e;
@@ -110,10 +112,10 @@ async function removeQuietly(cairn: Cairn, id: string): Promise<void> {
  * that fails removes it. `streams`: the output streams shown here (run's `-a`; the others are
  * still read, and logged).
  */
-export async function foreground(cairn: Cairn, id: string, tty: boolean, interactive: boolean, sigProxy: boolean, removeOnFailure: boolean, streams: { stdout: boolean; stderr: boolean } = { stdout: true, stderr: true }): Promise<number> {
+export async function foreground(cairn: Cairn, id: string, tty: boolean, interactive: boolean, sigProxy: boolean, removeOnFailure: boolean, streams: { stdout: boolean; stderr: boolean } = { stdout: true, stderr: true }, autoRemove = false): Promise<number> {
   let fg;
   try {
-    fg = await cairn.startForeground(id, tty ? 'inherit' : 'pipe');
+    fg = await cairn.startForeground(id, tty ? 'inherit' : stdioFor(interactive, streams, autoRemove));
   } catch (e) {
     if (removeOnFailure) await removeQuietly(cairn, id);
     throw asStartFailure(e);
@@ -148,6 +150,24 @@ export async function foreground(cairn: Cairn, id: string, tty: boolean, interac
     if (raw) process.stdin.setRawMode(false);
     if (sigProxy) for (const s of FORWARDED) process.off(s, forward);
     if (interactive) process.stdin.unpipe();
-    process.stdin.destroy();
+    // (process.stdin is made on first use: a run that never read it need not make it to close it)
+    if (interactive || raw || tty) process.stdin.destroy();
   }
+}
+
+/**
+ * The container's stdio for a foreground run without a terminal. Its stdin is a pipe with `-i`,
+ * else /dev/null (as Docker gives it). Its output is piped through this process when it must
+ * also be logged, or when this process's own stream is a terminal (Docker's container never
+ * sees a terminal without -t, and would write as to one: `ls` in columns, colours); otherwise
+ * (`--rm`: the log goes with the container) it writes straight to this process's stream, or to
+ * /dev/null when that stream is not attached (`-a`), with no copying here.
+ */
+function stdioFor(interactive: boolean, streams: { stdout: boolean; stderr: boolean }, autoRemove: boolean): [StdioMode, StdioMode, StdioMode] {
+  const direct = (attached: boolean, fd: number): StdioMode => {
+    if (!autoRemove) return 'pipe';
+    if (!attached) return 'ignore';
+    return isTerminal(fd) ? 'pipe' : 'inherit';
+  };
+  return [interactive ? 'pipe' : 'ignore', direct(streams.stdout, 1), direct(streams.stderr, 2)];
 }

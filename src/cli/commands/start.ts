@@ -19,7 +19,7 @@ export async function run(program: Command, cmd: Command, refs: string[]): Promi
       const rec = await cairn.container(refs[0]!);
       if (rec.state.status === 'paused') throw new ConflictError(PAUSED);
       const interactive = (o.interactive ?? false) && rec.settings.create.openStdin;
-      process.exitCode = rec.settings.create.tty ? await attached(cairn, rec.id, interactive, false, rec.settings.create.detachKeys) : await foreground(cairn, rec.id, false, interactive, true, false);
+      process.exitCode = rec.settings.create.tty ? await attached(cairn, rec.id, interactive, false, rec.settings.create.detachKeys) : await foreground(cairn, rec.id, false, interactive, true, false, undefined, rec.settings.create.autoRemove);
       return;
     }
     await eachContainer(refs, async (ref) => {
