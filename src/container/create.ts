@@ -11,7 +11,7 @@
  * volumes (made when missing, as Docker makes them) and anonymous ones (made and named now).
  * Volumes made here are removed again if the create fails.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../random.js';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ConflictError, NotFoundError } from '../errors.js';

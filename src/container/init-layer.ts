@@ -14,7 +14,7 @@
  * that commits first wins and the other's copy goes. Containers keep it alive (a snapshot
  * keeps its parents); when none is left, the collector removes it.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../random.js';
 import { chmodSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Digest } from '../digest/digest.js';

@@ -2,7 +2,7 @@
  * Names for containers created without `--name`: `adjective_surname`, as Docker makes them
  * (its own word lists are not copied; these are cairn's), retried until free.
  */
-import { randomInt } from 'node:crypto';
+import { randomInt } from '../random.js';
 
 const ADJECTIVES = [
   'agile', 'amber', 'bold', 'brave', 'bright', 'calm', 'clever', 'cosy', 'crisp', 'daring', 'eager', 'earnest', 'fervent',

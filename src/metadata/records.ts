@@ -2,7 +2,7 @@
  * Typed access to the metadata tables: image, tag, layer and lease records.
  * Plain functions over a Db; callers group them in writeTx() when they must be atomic.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../random.js';
 import type { Digest } from '../digest/digest.js';
 import type { Db } from './db.js';
 import { addRefs, blobRef, dropRefs, layerRef, type Ref, snapshotRef } from './refs.js';

@@ -13,7 +13,7 @@ import * as fsp from 'node:fs/promises';
 import { accessSync, constants as fsc, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../random.js';
 import { CairnError, errnoCode } from '../errors.js';
 import type { ContentStore } from '../content/content.js';
 import { LocalContentStore } from '../content/local.js';
