@@ -15,9 +15,8 @@
  * directories without a row (under the store's write lock). Every tree is removed with
  * rmtree.ts, so no depth or path length makes a snapshot impossible to remove.
  */
-import * as fsp from 'node:fs/promises';
-import { existsSync, renameSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { randomBytes } from '../random.js';
 import { join } from 'node:path';
 import { AlreadyExistsError, CairnError, ConflictError, errnoCode, InvalidArgumentError, NotFoundError, PreconditionError } from '../errors.js';
 import { type Db, writeTx } from '../metadata/db.js';
@@ -186,7 +185,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
 
   /** Remove what killed processes left in this driver's directory (see the module comment). */
   async cleanup(alive: (pid: number) => boolean): Promise<void> {
-    const names = await fsp.readdir(this.dir);
+    const names = readdirSync(this.dir);
     for (const name of names) {
       if (!name.startsWith(TMP_PREFIX) && !name.startsWith(TRASH_PREFIX)) continue;
       const pid = Number(name.slice(name.indexOf('-') + 1).split('-', 1)[0]);
@@ -269,7 +268,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
     let row: SnapshotRow;
     const trash: string[] = [];
     try {
-      await fsp.mkdir(join(tmp, 'fs'), { recursive: true, mode: 0o755 });
+      mkdirSync(join(tmp, 'fs'), { recursive: true, mode: 0o755 });
       await this.populate(kind, tmp, parentRow);
       row = writeTx(this.db, () => {
         if (getRow(this.db, key) !== undefined) throw new AlreadyExistsError(`snapshot ${key} already exists`);

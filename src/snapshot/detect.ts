@@ -5,7 +5,7 @@
  * upper directory always holds whole files and plain whiteouts a differ can read).
  */
 import * as fsp from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
@@ -83,7 +83,7 @@ async function runProbe(dir: string): Promise<OverlayProbe> {
 export async function cleanProbeLeftovers(dir: string, alive: (pid: number) => boolean): Promise<void> {
   let names: string[];
   try {
-    names = await fsp.readdir(dir);
+    names = readdirSync(dir);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return;
     throw e;

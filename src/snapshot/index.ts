@@ -5,7 +5,7 @@
  * is never opened with the wrong driver, cleans what killed processes left, and returns the
  * {@link Snapshotter}. `mountAll` / `unmount` perform the mounts a snapshotter describes.
  */
-import * as fsp from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, PreconditionError, UnsupportedError } from '../errors.js';
 import { type Db, writeTx } from '../metadata/db.js';
@@ -49,7 +49,7 @@ export async function openSnapshotter(store: SnapshotStore, driver?: DriverName)
   }
   const root = resolve(store.root);
   const base = join(root, 'snapshots');
-  await fsp.mkdir(base, { recursive: true });
+  mkdirSync(base, { recursive: true });
   await cleanProbeLeftovers(base, processAlive);
 
   let chosen: DriverName;
@@ -70,7 +70,7 @@ export async function openSnapshotter(store: SnapshotStore, driver?: DriverName)
   }
 
   const dir = join(base, chosen);
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const snapshotter = snapshotterDriver(chosen).open({ db: store.db, dir });
   await snapshotter.cleanup(processAlive);
   return snapshotter;

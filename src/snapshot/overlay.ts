@@ -8,7 +8,7 @@
  * be given one when it is committed (capabilities.rebase; see types.ts for what that asks of
  * a layer applied into it).
  */
-import * as fsp from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeTree } from '../rmtree.js';
 import { BaseSnapshotter, bind, type SnapshotterDriver } from './base.js';
@@ -23,7 +23,7 @@ export class OverlaySnapshotter extends BaseSnapshotter {
   protected async populate(kind: Exclude<Kind, 'committed'>, tmp: string): Promise<void> {
     // Made for every active snapshot, with or without a parent: one prepared without a parent
     // may get one at commit time, and its mounts then need a work directory.
-    if (kind === 'active') await fsp.mkdir(join(tmp, 'work'), { mode: 0o700 });
+    if (kind === 'active') mkdirSync(join(tmp, 'work'), { mode: 0o700 });
   }
 
   /** A committed layer is only ever a lower (or read-only) directory: its work directory goes. */
