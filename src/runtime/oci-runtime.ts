@@ -24,7 +24,7 @@ import { CairnError, InvalidArgumentError, NotFoundError, errnoCode } from '../e
 import type { OciProcess, OciSpec } from './spec.js';
 import { BPF_ANNOTATION, binaryIdentity, cachedFilter, compileSpec, dropScratch, seccompKey, storeFilter } from './seccomp-cache.js';
 import { specJson } from './bundle.js';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../random.js';
 import { delimiter } from 'node:path';
 import { isNativeAvailable, spawnProcess, waitProcess, type SpawnedProcess } from '../native/index.js';
 
@@ -446,7 +446,7 @@ export class CrunRuntime extends CliRuntime {
     const seccomp = spec.linux.seccomp;
     if (seccomp === undefined) return spec;
     const dir = join(this.stateDir, 'crun-seccomp');
-    const key = seccompKey(seccomp, binaryIdentity(onPath(this.binary)));
+    const key = await seccompKey(seccomp, binaryIdentity(onPath(this.binary)));
     const b64 = cachedFilter(dir, key) ?? (await this.compile(spec, dir, key));
     // crun loads the annotation's filter and ignores the section; without it, crun need not parse the section at all (~5 ms).
     const linux = { ...spec.linux };
