@@ -72,7 +72,25 @@ function loadBundle() {
   return { main: module.exports.main, save };
 }
 
+/**
+ * The commands that start a container's process: crun's cgroup attach waits for an RCU grace
+ * period unless one just passed (src/runtime/cgroup-prime.ts), so this process starts one before
+ * it even loads the bundle (dist/prime.cjs: that module alone).
+ */
+const STARTS_CONTAINER = new Set(['run', 'start', 'restart', 'exec', 'container run', 'container start', 'container restart', 'container exec', 'healthcheck run']);
+
+function primeCgroupAttach() {
+  if (!STARTS_CONTAINER.has(commandOf(process.argv.slice(2)))) return;
+  try {
+    require(join(dist, 'prime.cjs')).primeCgroupAttach();
+  } catch (e) {
+    // a build without it (tsc alone): the library primes when the container starts
+    if (e.code !== 'MODULE_NOT_FOUND') throw e;
+  }
+}
+
 async function run() {
+  primeCgroupAttach();
   const { main, save } = bundleIsCurrent() ? loadBundle() : { ...(await import('../dist/src/cli/main.js')), save: () => {} };
   // bin/cairn passes "--" first (Node 20 would take a later "--env-file" as its own): not an argument of cairn's
   const argv = process.argv.slice(2);

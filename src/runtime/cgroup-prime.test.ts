@@ -13,11 +13,16 @@ test('ownCgroupProcs: the first v1 hierarchy (named ones by their name), or v2\'
   assert.equal(ownCgroupProcs('garbage\n'), undefined);
 });
 
-test('primeCgroupAttach moves this process into the cgroup it is in (nothing changes), once', async () => {
+test('primeCgroupAttach moves this process into the cgroup it is in (nothing changes); at most two writes at once', async () => {
   const before = readFileSync('/proc/self/cgroup', 'utf8');
   assert.ok(ownCgroupProcs(before) !== undefined, 'this machine has cgroups');
   const first = primeCgroupAttach();
-  assert.equal(primeCgroupAttach(), first, 'once per process');
-  assert.equal(await first, true, 'the write was made (as root)');
+  const second = primeCgroupAttach();
+  assert.notEqual(second, first, 'a second write while the first waits');
+  assert.equal(primeCgroupAttach(), second, 'a third call shares the last of the two in flight');
+  assert.deepEqual(await Promise.all([first, second]), [true, true], 'the writes were made (as root)');
+  const later = primeCgroupAttach();
+  assert.notEqual(later, second, 'another write once they have ended');
+  assert.equal(await later, true);
   assert.equal(readFileSync('/proc/self/cgroup', 'utf8'), before);
 });

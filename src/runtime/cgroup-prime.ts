@@ -3,19 +3,23 @@
  *
  * Moving a process into a cgroup (the runtime writing its container's pid to `cgroup.procs`, for
  * `run`, `create` and `exec`) takes the kernel's global cgroup_threadgroup_rwsem for writing. It is
- * a per-CPU rwsem: its first writer after a quiet spell waits for an RCU grace period (rcu_sync:
- * ~10-20 ms on a small VM, measured here as crun's `run` taking ~25 ms instead of ~10), and
- * writers within one grace period of the last one do not wait. A cairn command is seldom within
+ * a per-CPU rwsem (rcu_sync): its first writer after a quiet spell waits for an RCU grace period
+ * (10-25 ms on this 2-CPU VM, longer while its CPUs are busy; measured as crun's `run` taking
+ * ~25 ms instead of ~10), and a writer within one grace period of the last writer's exit does
+ * not wait (and extends that window by another grace period). A cairn command is seldom within
  * one grace period of the last container start, so every start paid the wait.
  *
  * `primeCgroupAttach` moves this process into the cgroup it is already in — a migration that
  * changes nothing — without waiting for it (a thread of the pool waits): the grace period runs
- * while cairn mounts the root filesystem and writes the bundle, and the runtime's attach, which
- * follows within the next one, takes the lock at once. It is only a head start: when the write
- * cannot be made (no cgroup file system, a cgroup this user may not write) the runtime waits as
- * before.
+ * while cairn loads and prepares the container. It is called as early as a command that starts
+ * a container can (bin/cairn.js, before the rest of cairn is loaded), and again just before the
+ * runtime is started: that second write finds the window open (no wait) and keeps it open for
+ * the runtime's attach, which otherwise missed it whenever the first write ended more than a
+ * grace period before (measured: 8-15 ms of crun's time in ~40% of starts). It is only a head
+ * start: when the write cannot be made (no cgroup file system, a cgroup this user may not
+ * write) the runtime waits as before.
  */
-import { readFileSync, writeFile } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, write } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 
@@ -41,17 +45,37 @@ export function ownCgroupProcs(procSelfCgroup = readFileSync('/proc/self/cgroup'
   return unified;
 }
 
-let primed: Promise<boolean> | undefined;
+/**
+ * The writes in flight, kept in the global symbol registry: the command line's entry point
+ * starts the first from a copy of this module of its own (dist/prime.cjs, loaded before the rest
+ * of cairn), and the library's calls must see it.
+ */
+const PRIMED = Symbol.for('cairn.cgroup-prime');
+interface Primed {
+  inFlight: number;
+  /** Set once a write was refused: no more tries in this process. */
+  refused: boolean;
+  last: Promise<boolean>;
+}
+const slot = globalThis as { [PRIMED]?: Primed };
+
+/** At most this many writes at once: each holds a thread of the pool (of 4) while it waits. */
+const MAX_IN_FLIGHT = 2;
 
 /**
- * Start moving this process into its own cgroup (once per process); callers do not wait for it.
- * It never fails: whatever stops the write (no cgroup file system, a cgroup this user may not
+ * Move this process into its own cgroup on a pool thread; callers do not wait for it. Each call
+ * makes a write, unless two are already in flight (then it shares the last): a write made
+ * while another waits ends with it, one made after it keeps the kernel's fast path open for one
+ * more grace period. (This thread learns that a write ended only when it returns to the event
+ * loop, which a command starting a container seldom does: so calls do not wait for that.) It
+ * never fails: whatever stops the write (no cgroup file system, a cgroup this user may not
  * write, a kernel that refuses it), the runtime's attach waits for the lock as it did without
- * the head start — so a failure is dropped here, by design. The promise (for tests) says
- * whether the write was made.
+ * the head start — so a failure is dropped here, by design, and not tried again. The promise
+ * (for tests) says whether the write was made.
  */
 export function primeCgroupAttach(): Promise<boolean> {
-  if (primed !== undefined) return primed;
+  const state = slot[PRIMED];
+  if (state !== undefined && (state.refused || state.inFlight >= MAX_IN_FLIGHT)) return state.last;
   let procs: string | undefined;
   try {
     procs = ownCgroupProcs();
@@ -59,6 +83,39 @@ export function primeCgroupAttach(): Promise<boolean> {
     if (errnoCode(e) === undefined) throw e; // a bug, not the machine
   }
   const file = procs;
-  primed = file === undefined ? Promise.resolve(false) : new Promise((resolve) => writeFile(file, `${process.pid}\n`, (e) => resolve(e === null)));
-  return primed;
+  if (file === undefined) {
+    slot[PRIMED] = { inFlight: 0, refused: true, last: Promise.resolve(false) };
+    return slot[PRIMED].last;
+  }
+  const primed = state ?? { inFlight: 0, refused: false, last: Promise.resolve(false) };
+  slot[PRIMED] = primed;
+  primed.inFlight++;
+  primed.last = startWrite(file).then((made) => {
+    primed.inFlight--;
+    if (!made) primed.refused = true;
+    return made;
+  });
+  return primed.last;
+}
+
+/**
+ * Write this process's pid to `file` on a pool thread, the write issued now: the file is opened
+ * here (opening takes no lock) and the one write is the pool's job. (fs.writeFile would issue
+ * its write only after its open's callback, when this thread next returns to the event loop —
+ * after the bundle is loaded and the container prepared, too late to hide anything.)
+ */
+function startWrite(file: string): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_WRONLY);
+  } catch (e) {
+    if (errnoCode(e) === undefined) throw e;
+    return Promise.resolve(false);
+  }
+  return new Promise((resolve) =>
+    write(fd, `${process.pid}\n`, (e) => {
+      closeSync(fd);
+      resolve(e === null);
+    }),
+  );
 }

@@ -27,6 +27,7 @@ import { specJson } from './bundle.js';
 import { randomBytes } from '../random.js';
 import { delimiter } from 'node:path';
 import { isNativeAvailable, spawnProcess, waitProcess, type SpawnedProcess } from '../native/index.js';
+import { primeCgroupAttach } from './cgroup-prime.js';
 
 export type RuntimeName = 'crun' | 'runc';
 export const RUNTIME_NAMES: readonly RuntimeName[] = ['crun', 'runc'];
@@ -258,6 +259,7 @@ abstract class CliRuntime implements OciRuntime {
     checkId(id);
     const log = this.logFile();
     const args = ['create', '--bundle', bundle, ...(opts.pidFile !== undefined ? ['--pid-file', opts.pidFile] : []), id];
+    void primeCgroupAttach();
     const child = this.spawnRuntime(args, log, opts.stdio ?? 'ignore');
     // The runtime exits once the container is created; the container keeps the streams.
     const code = await new Promise<number>((resolve, reject) => {
@@ -333,6 +335,8 @@ abstract class CliRuntime implements OciRuntime {
 
   /** A foreground runtime command whose exit code is the process's, unless the runtime logged a failure. */
   private foreground(what: string, args: string[], stdio: Stdio, cleanup: () => void = () => {}): RuntimeProcess {
+    // the runtime's cgroup attach follows: keep the kernel's fast path open for it (cgroup-prime.ts)
+    void primeCgroupAttach();
     const modes = stdioOf(stdio);
     if (!modes.includes('pipe') && isNativeAvailable()) return this.foregroundSpawned(what, args, modes, cleanup);
     const log = this.logFile();
