@@ -196,7 +196,19 @@ export async function prepareStart(store: Store, rec: ContainerRecord, image: Co
       ...(confined ? { seccompProfile: loadSeccompProfile() } : {}),
       ...(c.privileged ? { hostDevices: readHostDevices() } : {}),
     });
-    const secured = await runtime.optimise(secureSpec(spec));
+    // The runtime's part (crun: its seccomp filter's cache key, hashed on the pool) runs while
+    // the mount targets are resolved here: it touches only the seccomp section and the
+    // annotations, secureSpec only the mounts and the working directory.
+    const optimising = runtime.optimise(spec);
+    let resolved: OciSpec;
+    try {
+      resolved = secureSpec(spec);
+    } catch (e) {
+      await optimising.catch(() => undefined);
+      throw e;
+    }
+    const optimised = await optimising;
+    const secured: OciSpec = { ...optimised, mounts: resolved.mounts, process: resolved.process };
     writeBundle(files.bundle, secured);
     return { spec: secured, bundle: files.bundle, rootfs, warnings, volumes: acquired };
   } catch (e) {

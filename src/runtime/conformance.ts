@@ -91,6 +91,25 @@ export function runtimeConformance(name: string, factory: RuntimeFactory): void 
       }
     }
 
+    it('optimise changes nothing but the seccomp section and the annotations, and its spec runs', async () => {
+      const id = `cairn-conf-${process.pid}-${++seq}`;
+      const spec = busyboxSpec(id, rootfs, { args: ['sh', '-c', 'echo optimised'] });
+      const optimised = await rt.optimise(spec);
+      const rest = (s: OciSpec) => ({ ...s, annotations: undefined, linux: { ...s.linux, seccomp: undefined } });
+      assert.deepEqual(rest(optimised), rest(spec));
+      const bundle = join(base, id);
+      writeBundle(bundle, optimised);
+      try {
+        const p = rt.run(id, bundle, { stdio: 'pipe' });
+        p.stdin?.end();
+        const [out, code] = await Promise.all([readAll(p.stdout), p.wait(), readAll(p.stderr)]);
+        assert.deepEqual([out, code], ['optimised\n', 0]);
+      } finally {
+        if (rt.exists(id)) await rt.delete(id, { force: true });
+        rmSync(bundle, { recursive: true, force: true });
+      }
+    });
+
     it('runs a command in the foreground: its output and exit code', async () => {
       await withContainer(['sh', '-c', 'echo out; echo err >&2; exit 3'], async (id, bundle) => {
         const p = rt.run(id, bundle, { stdio: 'pipe' });

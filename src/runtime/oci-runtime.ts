@@ -97,7 +97,8 @@ export interface OciRuntime {
   exec(id: string, process: OciProcess, opts?: { stdio?: Stdio; detach?: boolean }): RuntimeProcess;
   /**
    * The spec as this runtime starts it fastest, meaning the same: crun gets its seccomp filter
-   * compiled beforehand (seccomp-cache.ts); runc gets the spec as it is.
+   * compiled beforehand (seccomp-cache.ts); runc gets the spec as it is. Only `linux.seccomp`
+   * and `annotations` may differ in the result (callers resolve the mounts meanwhile).
    */
   optimise(spec: OciSpec): Promise<OciSpec>;
 }
