@@ -23,15 +23,15 @@ const root = new URL('..', import.meta.url).pathname;
 // required when one of its exports is first used: the bundle's `require("node:https")` becomes
 // `__cairnLazy("node:https")`, an object that loads the module on first access and forwards to it.
 // Every access goes through the module's own properties (esbuild compiles `import { request } from
-// 'node:https'` to `import_node_https.request` at each use), so nothing else changes. A
-// `__toESM(require(...))` (a default or namespace import) copies the module's properties at once:
-// those are left as they are.
+// 'node:https'` to `import_node_https.request` at each use), so nothing else changes. A namespace
+// import (`import * as fsp`, `__toESM(require(...), 1)`) gets the same object, whose `default`
+// is the module itself as __toESM would make it.
 const lazyBuiltins = ['node:https', 'node:http', 'node:net', 'node:child_process', 'node:zlib', 'node:crypto', 'node:readline', 'node:dns/promises', 'node:stream', 'node:stream/promises', 'node:fs/promises', 'node:timers/promises'];
 const lazyRequire = `const __cairnLazy = (id) => {
   let m;
   const load = () => (m ??= require(id));
   return new Proxy({}, {
-    get: (_, k) => load()[k],
+    get: (_, k) => (k === 'default' ? load() : load()[k]),
     has: (_, k) => k in load(),
     ownKeys: () => Reflect.ownKeys(load()),
     getOwnPropertyDescriptor: (_, k) => {
@@ -63,8 +63,10 @@ await build({
 {
   let text = readFileSync(outfile, 'latin1');
   for (const id of lazyBuiltins) {
-    const req = `require(${JSON.stringify(id)})`;
-    text = text.replace(new RegExp(`(?<!__toESM\\()${req.replace(/[()/.]/g, '\\$&')}`, 'g'), `__cairnLazy(${JSON.stringify(id)})`);
+    const req = `require(${JSON.stringify(id)})`.replace(/[()/.]/g, '\\$&');
+    // a namespace import (`import * as fsp`): the namespace's properties are the module's
+    text = text.replace(new RegExp(`__toESM\\(${req}, ?1\\)`, 'g'), `__cairnLazy(${JSON.stringify(id)})`);
+    text = text.replace(new RegExp(`(?<!__toESM\\()${req}`, 'g'), `__cairnLazy(${JSON.stringify(id)})`);
   }
   writeFileSync(outfile, text, 'latin1');
 }
