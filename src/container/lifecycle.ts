@@ -267,9 +267,14 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
   const sn = await store.snapshots();
   writeTx(store.db, () => deleteContainer(store.db, current.id));
   // The record no longer holds the snapshot: a kill from here on leaves it to the collector.
-  if ((await sn.stat(current.snapshot).catch(notFoundAsUndefined)) !== undefined) await sn.remove(current.snapshot);
+  // Its snapshot and its directory go side by side (two trees removed on the pool at once).
   const files = containerFiles(store.root, current.id);
-  if (existsSync(files.dir)) await removeTree(files.dir);
+  await Promise.all([
+    (async () => {
+      if ((await sn.stat(current.snapshot).catch(notFoundAsUndefined)) !== undefined) await sn.remove(current.snapshot);
+    })(),
+    existsSync(files.dir) ? removeTree(files.dir) : Promise.resolve(),
+  ]);
   const anonymous = opts.volumes ? volumesOf(current.settings).filter((v) => v.anonymous).map((v) => v.name) : [];
   const removedVolumes: string[] = [];
   for (const name of anonymous) {
