@@ -25,7 +25,7 @@ import type { Store } from '../store/store.js';
 import { createVolume, removeVolume } from '../volume/index.js';
 import { dockerConfig, pathAndArgs } from './config.js';
 import { containerFiles } from './files.js';
-import { ensureInitLayer } from './init-layer.js';
+import { ensureInitLayer, initLayerKey } from './init-layer.js';
 import { initialState, type ContainerRecord, type ContainerSettings } from './model.js';
 import { containerMounts, type MountSpec } from './mounts.js';
 import { randomName } from './names.js';
@@ -146,8 +146,8 @@ async function createRecord(store: Store, opts: CreateOptions): Promise<Containe
     const settings: ContainerSettings = { create: opts, command: [path, ...args].filter((a, i) => i > 0 || a !== ''), mounts, runtime };
     const key = snapshotKeyOf(id);
     const sn = await store.snapshots();
+    // The container's snapshot and its image's init layer are protected from the start (one transaction).
     return await store.withLease(async (protect) => {
-      protect(snapshotRef(key));
       // The container stands on its image's init layer (the runtime's mount points), as Docker's does.
       await sn.prepare(key, await ensureInitLayer(store, image.topChainId, protect));
       const files = containerFiles(store.root, id);
@@ -164,7 +164,7 @@ async function createRecord(store: Store, opts: CreateOptions): Promise<Containe
         await removeTree(files.dir);
         throw e;
       }
-    });
+    }, [snapshotRef(key), snapshotRef(initLayerKey(image.topChainId))]);
   } catch (e) {
     await undoVolumes();
     throw e;

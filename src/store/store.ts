@@ -132,11 +132,11 @@ export class Store {
   }
 
   /**
-   * Run `fn` holding a lease: what it adds with `protect` survives any concurrent garbage
-   * collection until `fn` finishes (or this process dies).
+   * Run `fn` holding a lease: what it adds with `protect` (and `refs`, protected from the
+   * start) survives any concurrent garbage collection until `fn` finishes (or this process dies).
    */
-  async withLease<T>(fn: (protect: (ref: Ref) => void) => Promise<T>): Promise<T> {
-    const lease = this.lease();
+  async withLease<T>(fn: (protect: (ref: Ref) => void) => Promise<T>, refs: readonly Ref[] = []): Promise<T> {
+    const lease = this.lease(refs);
     try {
       return await fn(lease.protect);
     } finally {
@@ -147,12 +147,28 @@ export class Store {
   /**
    * A lease for work whose lifetime is not one call (a sink open across a copy): what is added
    * with `protect` survives garbage collection until `release` (or this process's death).
+   * `refs` are protected in the transaction that makes the lease (each protect is one, and a
+   * start-up pays for every transaction); protecting a ref again does nothing.
    */
-  lease(): Lease {
-    const id = writeTx(this.db, () => createLease(this.db));
+  lease(refs: readonly Ref[] = []): Lease {
+    const held = new Set<string>();
+    const key = (ref: Ref) => `${ref.kind}\0${ref.id}`;
+    const id = writeTx(this.db, () => {
+      const made = createLease(this.db);
+      for (const ref of refs) {
+        if (held.has(key(ref))) continue;
+        leaseAdd(this.db, made, ref);
+        held.add(key(ref));
+      }
+      return made;
+    });
     let released = false;
     return {
-      protect: (ref: Ref) => writeTx(this.db, () => leaseAdd(this.db, id, ref)),
+      protect: (ref: Ref) => {
+        if (held.has(key(ref))) return;
+        writeTx(this.db, () => leaseAdd(this.db, id, ref));
+        held.add(key(ref));
+      },
       release: () => {
         if (released) return;
         released = true;
