@@ -25,7 +25,7 @@ import type { Store } from '../store/store.js';
 import { containerFiles, runtimeStateDir } from './files.js';
 import { isLive, volumesOf, type ContainerRecord, type ContainerState } from './model.js';
 import { removeVolume } from '../volume/index.js';
-import { releaseVolumes, unmountRootfs } from './prepare.js';
+import { isMountPoint, releaseVolumes, unmountRootfs } from './prepare.js';
 import { containersOfVolume, deleteContainer, findContainer, renameContainer, setState, setStateIf } from './records.js';
 
 export function runtimeOf(store: Store, rec: ContainerRecord): OciRuntime {
@@ -261,9 +261,15 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
     if (rec === undefined) return { id, name: '', anonymousVolumes: [] };
   }
   const current = rec;
-  writeTx(store.db, () => setState(store.db, id, { ...current.state, status: 'removing' }));
-  await deleteFromRuntime(runtimeOf(store, current), current.id);
-  unmountRootfs(store.root, current.id);
+  const runtime = runtimeOf(store, current);
+  // Marked 'removing' while its runtime state and root mount go: a crash then leaves a record
+  // `rm -f` finishes. One with neither (a --rm container its run has just cleaned up) is
+  // deleted at once: one transaction fewer at the end of every run --rm.
+  if (runtime.exists(current.id) || isMountPoint(containerFiles(store.root, current.id).rootfs)) {
+    writeTx(store.db, () => setState(store.db, id, { ...current.state, status: 'removing' }));
+    await deleteFromRuntime(runtime, current.id);
+    unmountRootfs(store.root, current.id);
+  }
   const sn = await store.snapshots();
   writeTx(store.db, () => deleteContainer(store.db, current.id));
   // The record no longer holds the snapshot: a kill from here on leaves it to the collector.
