@@ -56,7 +56,7 @@ export async function createDetached(store: Store, rec: ContainerRecord, attache
     started = await createWithConmon({
       id: rec.id,
       bundle: prepared.bundle,
-      runtime: { name: runtime.name, binary: runtime.binary, root: runtime.root },
+      runtime: { name: runtime.name, binary: runtime.executable(), root: runtime.root },
       logPath: files.log,
       tty: rec.settings.create.tty,
       interactive: rec.settings.create.openStdin,

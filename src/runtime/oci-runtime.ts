@@ -28,6 +28,7 @@ import { randomBytes } from '../random.js';
 import { delimiter } from 'node:path';
 import { isNativeAvailable, spawnProcess, waitProcess, type SpawnedProcess } from '../native/index.js';
 import { primeCgroupAttach } from './cgroup-prime.js';
+import { sealedBinary } from './sealed-binary.js';
 
 export type RuntimeName = 'crun' | 'runc';
 export const RUNTIME_NAMES: readonly RuntimeName[] = ['crun', 'runc'];
@@ -73,6 +74,12 @@ export interface OciRuntime {
   readonly binary: string;
   /** Its `--root`: the state of cairn's containers (a monitor such as conmon runs it with the same). */
   readonly root: string;
+  /**
+   * The path to execute it from: its binary found on PATH, or (crun, as root) that binary's
+   * read-only bind mount, from which crun need not copy itself first (sealed-binary.ts); the
+   * binary as given when it is not found (running it then fails as it would).
+   */
+  executable(): string;
   /** Create container `id` from the bundle at `bundle` (its process set up, not started). */
   create(id: string, bundle: string, opts?: { stdio?: StdioMode; pidFile?: string }): Promise<ContainerStdio>;
   /** Start the process of a created container. */
@@ -195,6 +202,17 @@ abstract class CliRuntime implements OciRuntime {
     this.binary = binary;
   }
 
+  executable(): string {
+    let path: string;
+    try {
+      path = onPath(this.binary);
+    } catch (e) {
+      if (e instanceof NotFoundError) return this.binary;
+      throw e;
+    }
+    return this.name === 'crun' ? sealedBinary(path) : path;
+  }
+
   private logFile(): string {
     mkdirSync(this.logs, { recursive: true, mode: 0o700 });
     return join(this.logs, `${process.pid}-${++this.seq}.json`);
@@ -225,7 +243,7 @@ abstract class CliRuntime implements OciRuntime {
   }
 
   private spawnRuntime(args: string[], log: string, stdio: Stdio): ChildProcess {
-    return spawn(this.binary, this.runtimeArgs(log, args), { stdio: stdioOf(stdio) });
+    return spawn(this.executable(), this.runtimeArgs(log, args), { stdio: stdioOf(stdio), argv0: this.binary });
   }
 
   /** Run a short command with its output captured; throws a RuntimeFailure when it fails. */
@@ -386,7 +404,7 @@ abstract class CliRuntime implements OciRuntime {
     let devNull: number | undefined;
     try {
       const fds = modes.map((m, i) => (m === 'inherit' ? i : (devNull ??= openSync('/dev/null', 'r+')))) as [number, number, number];
-      child = spawnProcess(onPath(this.binary), [this.binary, ...this.runtimeArgs(log, args)], fds);
+      child = spawnProcess(onPath(this.executable()), [this.binary, ...this.runtimeArgs(log, args)], fds);
     } catch (e) {
       cleanup();
       const failed = Promise.reject(e instanceof CairnError ? e : this.spawnError(e as Error));
