@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -133,6 +133,18 @@ describe('containers (detached, under conmon)', () => {
     const sleeping = spawnSync('pgrep', ['-f', 'sleep 60']).stdout.toString().trim();
     for (const p of sleeping.split('\n').filter((x) => x !== '')) assert.ok(!readFileSync(`/proc/${p}/cgroup`, 'utf8').includes('orphan'));
     await cairnOk(root, ['rm', 'orphan']);
+  });
+
+  it('an exit conmon has written counts at once, before its exit command has run (stop and wait do not wait for it)', async () => {
+    const id = (await cairnOk(root, ['run', '-d', '--name', 'written', 'bb:1', 'sleep', '60'])).stdout.trim();
+    const pid = conmons().find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('written'));
+    assert.ok(pid, 'its conmon');
+    // conmon and the container still run; the exit file says the container ended with 7
+    writeFileSync(join(root, 'containers', id, 'conmon', 'exit'), '7');
+    assert.ok(processRunning(Number(pid)), 'conmon still runs');
+    assert.match(await status('written'), /^Exited \(7\)/);
+    assert.equal((await cairnOk(root, ['wait', 'written'])).stdout, '7\n');
+    await cairnOk(root, ['rm', 'written']);
   });
 
   it('run -t gets a terminal through conmon: its size, a tty, the exit code; --rm removes it', async () => {

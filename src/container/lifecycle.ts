@@ -106,8 +106,12 @@ export async function refresh(store: Store, rec: ContainerRecord): Promise<Conta
 
 /** A live record checked against its monitor: ended if the monitor is gone. */
 async function settle(store: Store, rec: ContainerRecord): Promise<ContainerRecord> {
-  if (!isLive(rec.state.status) || monitorAlive(rec.state)) return rec;
+  if (!isLive(rec.state.status)) return rec;
+  // conmon writes the exit code (atomically) before it runs its exit command, a whole cairn
+  // process that records the same: a container whose exit file is there has ended, and `stop`,
+  // `wait` and `ps` need not wait for that process to say so.
   const exit = recordedExit(store.root, rec.id);
+  if (exit === undefined && monitorAlive(rec.state)) return rec;
   const code = exit?.exitCode ?? 255;
   await finishContainer(store, rec.id, code, exit === undefined ? 'the container ended without its monitor seeing it (a reboot, or the monitor was killed)' : '', exit?.oomKilled ?? false);
   return findContainer(store.db, rec.id) ?? { ...rec, state: { ...rec.state, status: 'exited', exitCode: code } };
