@@ -194,6 +194,7 @@ abstract class CliRuntime implements OciRuntime {
   readonly binary: string;
   protected readonly stateDir: string;
   private seq = 0;
+  private path: string | undefined;
 
   constructor(stateDir: string, binary: string, name: RuntimeName) {
     this.root = join(stateDir, name);
@@ -203,14 +204,24 @@ abstract class CliRuntime implements OciRuntime {
   }
 
   executable(): string {
-    let path: string;
     try {
-      path = onPath(this.binary);
+      return this.runnable();
     } catch (e) {
       if (e instanceof NotFoundError) return this.binary;
       throw e;
     }
+  }
+
+  /** {@link executable}, or NotFoundError when the binary is not on PATH. */
+  private runnable(): string {
+    const path = this.located();
     return this.name === 'crun' ? sealedBinary(path) : path;
+  }
+
+  /** The binary's path, found on PATH once (NotFoundError when it is not there). */
+  protected located(): string {
+    this.path ??= onPath(this.binary);
+    return this.path;
   }
 
   private logFile(): string {
@@ -404,7 +415,7 @@ abstract class CliRuntime implements OciRuntime {
     let devNull: number | undefined;
     try {
       const fds = modes.map((m, i) => (m === 'inherit' ? i : (devNull ??= openSync('/dev/null', 'r+')))) as [number, number, number];
-      child = spawnProcess(onPath(this.executable()), [this.binary, ...this.runtimeArgs(log, args)], fds);
+      child = spawnProcess(this.runnable(), [this.binary, ...this.runtimeArgs(log, args)], fds);
     } catch (e) {
       cleanup();
       const failed = Promise.reject(e instanceof CairnError ? e : this.spawnError(e as Error));
@@ -469,7 +480,7 @@ export class CrunRuntime extends CliRuntime {
     const seccomp = spec.linux.seccomp;
     if (seccomp === undefined) return spec;
     const dir = join(this.stateDir, 'crun-seccomp');
-    const key = await seccompKey(seccomp, binaryIdentity(onPath(this.binary)));
+    const key = await seccompKey(seccomp, binaryIdentity(this.located()));
     const b64 = cachedFilter(dir, key) ?? (await this.compile(spec, dir, key));
     // crun loads the annotation's filter and ignores the section; without it, crun need not parse the section at all (~5 ms).
     const linux = { ...spec.linux };

@@ -151,7 +151,7 @@ export async function foreground(cairn: Cairn, id: string, tty: boolean, interac
     if (sigProxy) for (const s of FORWARDED) process.off(s, forward);
     if (interactive) process.stdin.unpipe();
     // (process.stdin is made on first use: a run that never read it need not make it to close it)
-    if (interactive || raw || tty) process.stdin.destroy();
+    if (interactive || tty) process.stdin.destroy();
   }
 }
 
