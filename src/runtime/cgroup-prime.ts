@@ -52,6 +52,8 @@ export function ownCgroupProcs(procSelfCgroup = readFileSync('/proc/self/cgroup'
  */
 const PRIMED = Symbol.for('cairn.cgroup-prime');
 interface Primed {
+  /** This process's cgroup.procs file, read once (its cgroup does not change by these writes). */
+  file: string;
   inFlight: number;
   /** Set once a write was refused: no more tries in this process. */
   refused: boolean;
@@ -74,28 +76,26 @@ const MAX_IN_FLIGHT = 2;
  * (for tests) says whether the write was made.
  */
 export function primeCgroupAttach(): Promise<boolean> {
-  const state = slot[PRIMED];
-  if (state !== undefined && (state.refused || state.inFlight >= MAX_IN_FLIGHT)) return state.last;
-  let procs: string | undefined;
-  try {
-    procs = ownCgroupProcs();
-  } catch (e) {
-    if (errnoCode(e) === undefined) throw e; // a bug, not the machine
+  let primed = slot[PRIMED];
+  if (primed === undefined) {
+    let file: string | undefined;
+    try {
+      file = ownCgroupProcs();
+    } catch (e) {
+      if (errnoCode(e) === undefined) throw e; // a bug, not the machine
+    }
+    primed = { file: file ?? '', inFlight: 0, refused: file === undefined, last: Promise.resolve(false) };
+    slot[PRIMED] = primed;
   }
-  const file = procs;
-  if (file === undefined) {
-    slot[PRIMED] = { inFlight: 0, refused: true, last: Promise.resolve(false) };
-    return slot[PRIMED].last;
-  }
-  const primed = state ?? { inFlight: 0, refused: false, last: Promise.resolve(false) };
-  slot[PRIMED] = primed;
-  primed.inFlight++;
-  primed.last = startWrite(file).then((made) => {
-    primed.inFlight--;
-    if (!made) primed.refused = true;
+  if (primed.refused || primed.inFlight >= MAX_IN_FLIGHT) return primed.last;
+  const state = primed;
+  state.inFlight++;
+  state.last = startWrite(state.file).then((made) => {
+    state.inFlight--;
+    if (!made) state.refused = true;
     return made;
   });
-  return primed.last;
+  return state.last;
 }
 
 /**
