@@ -117,6 +117,12 @@ test('images: Docker layout, -q, --no-trunc, --digests, --format json', async ()
 test('images filters: reference, dangling; repository argument', async () => {
   const ref = (await cairnOk(root, ['images', '--filter', 'reference=bb:g*', '--format', '{{.Tag}}'])).stdout.trim().split('\n');
   assert.deepEqual(ref, ['gzip']);
+  // A malformed pattern fails at the first name it meets, as Docker's daemon matches name by
+  // name: an error here, an empty listing in a store without a named image.
+  const badPattern = await cairn(root, ['images', '-f', 'reference=[']);
+  assert.deepEqual([badPattern.code, badPattern.stdout, badPattern.stderr], [1, '', 'Error: syntax error in pattern\n']);
+  const empty = await cairnOk(join(dir.path, 'no-images'), ['images', '-f', 'reference=[']);
+  assert.equal(empty.stdout, 'REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n');
   const byRepo = (await cairnOk(root, ['images', 'bb:zstd', '--format', '{{.Tag}}'])).stdout.trim();
   assert.equal(byRepo, 'zstd');
   // Untag one image completely: it becomes dangling... (removing its only tag deletes it; so make one by re-tagging)

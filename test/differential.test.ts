@@ -98,7 +98,6 @@ const CASES: string[][] = [
   ['images', '-f', 'dangling=1'],
   ['images', '-f', 'before='],
   ['images', '-f', 'since=cairn-nosuch'],
-  ['images', '-f', 'reference=['],
   ['history', '-H=maybe', 'cairn-nosuch'],
   ['history', 'cairn-nosuch'],
   ['history', 'sha256:0123456789ab'],
@@ -354,6 +353,9 @@ test('images -f reference: Go\'s path.Match on the familiar name', async () => {
     await same(['images', ...mine, '-f', `reference=${pattern}`], { rows: true });
   }
   await same(['images', ...mine, '-f', `reference=${P}/a`, '-f', `reference=${P}-built`], { rows: true });
+  // a malformed pattern with named images on both sides (the daemon is shared: what else it holds
+  // does not matter once it holds one); with none, Docker lists nothing (test/cli.test.ts)
+  await same(['images', '-f', 'reference=[']);
 });
 
 test('history: the parents\' IDs, not <missing>; 0B for WORKDIR and rm layers; -H=false, --no-trunc, -q, formats', async () => {

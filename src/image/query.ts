@@ -97,8 +97,8 @@ export async function listImageRows(store: Store, opts: ListOptions = {}): Promi
   const filters = parseFilters(store, opts.filters ?? []);
   const rows: ImageRow[] = [];
   const needLabels = filters.labels.length > 0;
-  // A malformed pattern fails the listing even when no image has a name (Go checks it whole).
-  for (const p of filters.references) pathMatch(p, '');
+  // A malformed pattern fails the listing at the first name it is matched against, as Docker's
+  // daemon matches it name by name: a store with no named image lists nothing, without an error.
   const selected = (name: string): boolean => filters.references.length === 0 || filters.references.some((p) => referenceMatches(p, name));
   for (const img of listImages(db)) {
     const children = childrenOf(db, img.id).length;
