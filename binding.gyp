@@ -18,7 +18,8 @@
         "native/src/upper.c",
         "native/src/scan.c",
         "native/src/socket.c",
-        "native/src/process.c"
+        "native/src/process.c",
+        "native/src/external.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
@@ -37,7 +38,8 @@
             "native/src/upper.c",
             "native/src/scan.c",
             "native/src/socket.c",
-            "native/src/process.c"
+            "native/src/process.c",
+            "native/src/external.c"
           ]
         }]
       ]

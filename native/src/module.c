@@ -1,6 +1,6 @@
 /*
  * cairn_native: module entry point. Registers the functions of at.c, xattr.c, mount.c,
- * tree.c, apply.c, hash.c, copy.c, upper.c, scan.c, socket.c and process.c and exports the platform's values of the flags they take as `constants`.
+ * tree.c, apply.c, hash.c, copy.c, upper.c, scan.c, socket.c, process.c and external.c and exports the platform's values of the flags they take as `constants`.
  */
 #include "common.h"
 
@@ -69,7 +69,7 @@ NAPI_MODULE_INIT() {
   if (!cn_register_at(env, exports) || !cn_register_xattr(env, exports) || !cn_register_mount(env, exports) ||
       !cn_register_tree(env, exports) ||
       !cn_register_apply(env, exports) || !cn_register_hash(env, exports) || !cn_register_copy(env, exports) || !cn_register_upper(env, exports) || !cn_register_scan(env, exports) ||
-      !cn_register_socket(env, exports) || !cn_register_process(env, exports) ||
+      !cn_register_socket(env, exports) || !cn_register_process(env, exports) || !cn_register_external(env, exports) ||
       !export_constants(env, exports))
     return NULL;
   return exports;

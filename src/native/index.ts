@@ -187,6 +187,8 @@ interface Binding {
   spawn(file: string, argv: readonly string[], stdio: readonly [number, number, number]): [number, number];
   reap(pid: number): number;
   isatty(fd: number): boolean;
+  readExternalLatin1(path: string): string;
+  readExternalBytes(path: string): Buffer;
   constants: NativeConstants;
 }
 
@@ -1002,3 +1004,19 @@ export function isTerminal(fd: number): boolean {
   return binding().isatty(fd);
 }
 
+// ---------------------------------------------------------------------------
+// files V8 uses in place (external.c)
+
+/**
+ * A regular file's bytes as a one-byte (latin1) string that V8 keeps outside its heap: read once
+ * into a private read-only copy and never copied again (bin/cairn.js compiles the CLI's bundle
+ * from it). On a Node without external strings (before 20.4) an ordinary copied string.
+ */
+export function readExternalLatin1(path: string): string {
+  return binding().readExternalLatin1(path);
+}
+
+/** A regular file's bytes in a Buffer over a private read-only copy outside V8's heap. */
+export function readExternalBytes(path: string): Buffer {
+  return binding().readExternalBytes(path);
+}
