@@ -89,7 +89,7 @@ function loadBundle() {
       rmSync(tmp, { force: true });
     }
   };
-  return { main: module.exports.main, save };
+  return { main: module.exports.main, save, native };
 }
 
 /**
@@ -111,7 +111,7 @@ function primeCgroupAttach() {
 
 async function run() {
   primeCgroupAttach();
-  const { main, save } = bundleIsCurrent() ? loadBundle() : { ...(await import('../dist/src/cli/main.js')), save: () => {} };
+  const { main, save, native } = bundleIsCurrent() ? loadBundle() : { ...(await import('../dist/src/cli/main.js')), save: () => {}, native: undefined };
   // bin/cairn passes "--" first (Node 20 would take a later "--env-file" as its own): not an argument of cairn's
   const argv = process.argv.slice(2);
   if (argv[0] === '--') argv.shift();
@@ -122,9 +122,15 @@ async function run() {
   // The command is done. When nothing is left to wait for but the standard streams (written
   // synchronously on Linux: terminals, files and pipes alike), exit now: Node's own teardown
   // (freeing the heap, joining its threads) costs ~3 ms of every command, which `run --rm`
-  // pays on each start. Anything else still pending (a timer, a socket, a file operation) is
-  // left to end as it would.
-  if (process.getActiveResourcesInfo().every((r) => r === 'TTYWrap' || r === 'PipeWrap')) process.exit();
+  // pays on each start. Anything else still pending (a timer, a socket, a file operation, a
+  // write to a full pipe: a WriteWrap) is left to end as it would. With the addon, and nothing
+  // listening for 'exit', the process ends with _exit: process.exit() still stops and joins
+  // Node's threads and runs its exit handlers (~1 ms); the store was closed by the command.
+  if (process.getActiveResourcesInfo().every((r) => r === 'TTYWrap' || r === 'PipeWrap')) {
+    const code = process.exitCode;
+    if (native !== undefined && process.listenerCount('exit') === 0 && Number.isInteger(code) && code >= 0 && code <= 255) native.exitNow(code);
+    process.exit();
+  }
 }
 
 run().catch((e) => {

@@ -187,6 +187,7 @@ interface Binding {
   spawn(file: string, argv: readonly string[], stdio: readonly [number, number, number]): [number, number];
   reap(pid: number): number;
   isatty(fd: number): boolean;
+  exitNow(code: number): never;
   readExternalLatin1(path: string): string;
   readExternalBytes(path: string): Buffer;
   constants: NativeConstants;
@@ -1002,6 +1003,15 @@ export async function waitProcess(p: SpawnedProcess): Promise<number> {
 /** Whether `fd` is a terminal (without loading Node's tty module). */
 export function isTerminal(fd: number): boolean {
   return binding().isatty(fd);
+}
+
+/**
+ * End this process at once with `code` (0..255), as _exit(2) does: no 'exit' event, none of
+ * Node's teardown. Whatever is still pending is lost, a write to a full pipe among them (it
+ * shows as a `WriteWrap` in process.getActiveResourcesInfo()); what the kernel has taken is out.
+ */
+export function exitNow(code: number): never {
+  return binding().exitNow(code);
 }
 
 // ---------------------------------------------------------------------------

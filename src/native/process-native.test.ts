@@ -1,14 +1,15 @@
 /**
  * Tests of the addon's process calls (native/src/process.c): spawnProcess, waitProcess and
- * isTerminal, with real programs (sh, sleep) on a temporary directory.
+ * isTerminal, and exitNow (in a child Node), with real programs (sh, sleep) on a temporary directory.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { errnoCode, isTerminal, spawnProcess, waitProcess } from './index.js';
+import { errnoCode, exitNow, isTerminal, spawnProcess, waitProcess } from './index.js';
 
 let dir: string;
 before(() => {
@@ -126,5 +127,28 @@ describe('isTerminal', () => {
     } finally {
       closeSync(fd);
     }
+  });
+});
+
+describe('exitNow', () => {
+  const index = new URL('./index.js', import.meta.url).href;
+
+  it("ends the process with the code at once: what was written is out, 'exit' listeners and timers never run", () => {
+    // 1 MB fills the pipe: the write completes (its callback) only once the reader has taken most of it
+    const script = `
+      import { exitNow } from ${JSON.stringify(index)};
+      process.on('exit', () => process.stdout.write('exit listener ran'));
+      process.stderr.write('to stderr');
+      setTimeout(() => process.stdout.write('timer ran'), 1000);
+      process.stdout.write('x'.repeat(1 << 20), () => exitNow(7));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 4 << 20 });
+    assert.equal(r.status, 7);
+    assert.equal(r.stdout, 'x'.repeat(1 << 20));
+    assert.equal(r.stderr, 'to stderr');
+  });
+
+  it('refuses a code outside 0..255 and leaves the process running', () => {
+    assert.throws(() => exitNow(256), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => exitNow(-1), { code: 'ERR_OUT_OF_RANGE' });
   });
 });
