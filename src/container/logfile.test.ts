@@ -86,6 +86,23 @@ describe('readLog', () => {
     assert.deepEqual(got.map((l) => [l.line.length, l.partial]), [[1200, true], [1, false]]);
   });
 
+  it('reads a log of many chunks whole, as it was when reading began: lines appended meanwhile are not shown, with or without --tail', async () => {
+    // 10,000 lines, ~600 KB: many 64 KiB chunks and batches of lines
+    let text = '';
+    for (let i = 0; i < 10_000; i++) text += rec(i, i % 3 === 0 ? 'stderr' : 'stdout', 'F', `line ${i}`);
+    const expected = Array.from({ length: 10_000 }, (_, i) => `${i % 3 === 0 ? 'stderr' : 'stdout'}:line ${i}`);
+    for (const tail of [undefined, 6_000]) {
+      const p = file(text);
+      const got: string[] = [];
+      for await (const l of readLog(p, tail === undefined ? {} : { tail })) {
+        // the container writes on while `logs` reads
+        if (got.length === 0) for (let i = 0; i < 100; i++) appendFileSync(p, rec(20_000 + i, 'stdout', 'F', `later ${i}`));
+        got.push(`${l.stream}:${l.line.toString()}`);
+      }
+      assert.deepEqual(got, tail === undefined ? expected : expected.slice(-tail), `tail ${tail}`);
+    }
+  });
+
   it('--tail N gives the last N lines, read from the end, pieces interleaved across streams included', async () => {
     const rand = prng(7);
     for (let round = 0; round < 40; round++) {

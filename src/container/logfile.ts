@@ -230,6 +230,8 @@ export async function* readLog(path: string, opts: ReadLogOptions = {}): AsyncGe
   let ino = -1;
   let pos = 0;
   let skipTo = 0;
+  /** Without --follow: the log as it was when read began (its size then); lines written since are not shown. */
+  let limit = Number.POSITIVE_INFINITY;
   let carry: Buffer | undefined;
   const buf = Buffer.allocUnsafe(CHUNK);
 
@@ -267,12 +269,19 @@ export async function* readLog(path: string, opts: ReadLogOptions = {}): AsyncGe
     }
   };
 
-  /** Read what the file holds past `pos`; the lines it completes. */
+  /** Whether the last readMore reached the end of what the file holds (or of `limit`). */
+  let drained = false;
+  /** Read what the file holds past `pos`; the lines it completes (a batch: at most a few hundred). */
   const readMore = async (): Promise<LogLine[]> => {
     const out: LogLine[] = [];
+    drained = false;
     while (true) {
-      const { bytesRead } = await fh!.read(buf, 0, CHUNK, pos);
-      if (bytesRead === 0) return out;
+      const want = Math.min(CHUNK, limit - pos);
+      const bytesRead = want <= 0 ? 0 : (await fh!.read(buf, 0, want, pos)).bytesRead;
+      if (bytesRead === 0) {
+        drained = true;
+        return out;
+      }
       let data = buf.subarray(0, bytesRead);
       let base = pos;
       if (carry !== undefined) {
@@ -326,12 +335,16 @@ export async function* readLog(path: string, opts: ReadLogOptions = {}): AsyncGe
         await pause(pollMs, opts.signal);
       }
     }
+    // Docker reads a log without --follow as it is at that moment: `--tail N` gives N lines
+    // even while the container writes more (those were read too, one or more lines over).
+    const size = (await fh!.stat()).size;
+    if (!opts.follow) limit = size;
     if (opts.tail !== undefined && opts.tail >= 0) {
-      const size = (await fh!.stat()).size;
       const end = await completeEnd(fh!, size);
       const t = await tailStart(fh!, end, opts.tail, path);
       pos = t.start;
       skipTo = t.skipTo;
+      if (!opts.follow) limit = end;
     }
     let stopping = false;
     while (true) {
@@ -341,6 +354,7 @@ export async function* readLog(path: string, opts: ReadLogOptions = {}): AsyncGe
         if (f === 'show') yield line;
         if (aborted()) return;
       }
+      if (!drained) continue; // a batch: the file holds more
       // At the end of what the file holds.
       if (!opts.follow || stopping || aborted()) break;
       if (untilPassed()) return;
