@@ -12,7 +12,7 @@ import { readConfig } from '../src/image/config.js';
 import { resolveImage } from '../src/image/resolve.js';
 import { secureSpec, writeBundle } from '../src/runtime/bundle.js';
 import { readHostFacts } from '../src/runtime/host.js';
-import { loadSeccompProfile } from '../src/runtime/seccomp.js';
+import { fromProfile, loadSeccompProfile } from '../src/runtime/seccomp.js';
 import { buildSpec, type OciSpec, type RunOptions } from '../src/runtime/spec.js';
 import { resolveUser } from '../src/runtime/user.js';
 import type { ContainerConfig } from '../src/oci/types.js';
@@ -91,7 +91,7 @@ export async function openContainerFixture(prefix: string): Promise<ContainerFix
           options: { user: resolveUser(rootfs, image?.User), hostname: id, network: 'none', ...options },
           host: readHostFacts(),
           kernel: release(),
-          seccompProfile: loadSeccompProfile(),
+          seccomp: fromProfile(loadSeccompProfile()),
         }).spec);
       },
       bundle(bundle, id, rootfs, options) {

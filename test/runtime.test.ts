@@ -18,7 +18,7 @@ import { secureSpec, writeBundle } from '../src/runtime/bundle.js';
 import { readAll } from '../src/runtime/conformance.js';
 import { readHostDevices, readHostFacts, type OciDevice } from '../src/runtime/host.js';
 import { RuntimeFailure, ociRuntime, type OciRuntime } from '../src/runtime/oci-runtime.js';
-import { loadSeccompProfile } from '../src/runtime/seccomp.js';
+import { fromProfile, loadSeccompProfile } from '../src/runtime/seccomp.js';
 import { buildSpec, type RunOptions } from '../src/runtime/spec.js';
 import { resolveUser } from '../src/runtime/user.js';
 import { mountAll, unmount, writableLayer, type Snapshotter } from '../src/snapshot/index.js';
@@ -110,7 +110,7 @@ for (const runtimeName of ['crun', 'runc'] as const) {
         }, ...options },
         host: readHostFacts(),
         kernel: release(),
-        seccompProfile: loadSeccompProfile(),
+        seccomp: fromProfile(loadSeccompProfile()),
         ...(hostDevices !== undefined ? { hostDevices } : {}),
       });
       writeBundle(bundle, secureSpec(spec));

@@ -11,13 +11,13 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname as osHostname, release } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PreconditionError, errnoCode } from '../errors.js';
 import { readConfig } from '../image/config.js';
 import type { ContainerConfig } from '../oci/types.js';
 import { secureSpec, writeBundle } from '../runtime/bundle.js';
 import { readHostDevices, readHostFacts } from '../runtime/host.js';
-import { loadSeccompProfile } from '../runtime/seccomp.js';
+import { memoisedProfile } from '../runtime/seccomp-memo.js';
 import { buildSpec, type BindMount, type OciSpec, type RunOptions, type TmpfsMount } from '../runtime/spec.js';
 import { resolveInRoot } from '../runtime/rootpath.js';
 import { acquireVolume, isVolumeEmpty, populateVolume, releaseVolume } from '../volume/index.js';
@@ -27,7 +27,7 @@ import { resolveUser } from '../runtime/user.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { mountAll, unmount } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
-import { containerFiles } from './files.js';
+import { containerFiles, runtimeStateDir } from './files.js';
 import type { ContainerRecord } from './model.js';
 
 /** Where `--init` finds its init (tini, statically linked: it runs inside any image). */
@@ -193,7 +193,7 @@ export async function prepareStart(store: Store, rec: ContainerRecord, image: Co
       options,
       host: readHostFacts(),
       kernel: release(),
-      ...(confined ? { seccompProfile: loadSeccompProfile() } : {}),
+      ...(confined ? { seccomp: memoisedProfile(join(runtimeStateDir(store.root), 'seccomp-sections')) } : {}),
       ...(c.privileged ? { hostDevices: readHostDevices() } : {}),
     });
     // The runtime's part (crun: its seccomp filter's cache key, hashed on the pool) runs while

@@ -15,7 +15,7 @@ import { NotFoundError } from '../errors.js';
 import { secureSpec, writeBundle } from './bundle.js';
 import { readHostFacts } from './host.js';
 import { RuntimeFailure, type OciRuntime } from './oci-runtime.js';
-import { loadSeccompProfile } from './seccomp.js';
+import { fromProfile, loadSeccompProfile } from './seccomp.js';
 import { buildSpec, type OciSpec, type RunOptions } from './spec.js';
 import { resolveUser } from './user.js';
 
@@ -52,7 +52,7 @@ export function busyboxSpec(id: string, rootfs: string, options: Partial<RunOpti
     options: { user: resolveUser(rootfs, undefined), hostname: id, network: 'none', ...options },
     host: readHostFacts(),
     kernel: release(),
-    seccompProfile: loadSeccompProfile(),
+    seccomp: fromProfile(loadSeccompProfile()),
   }).spec);
 }
 

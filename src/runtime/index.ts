@@ -8,7 +8,7 @@
 export { MAX_SYMLINK_HOPS, SymlinkLoopError, ensureInRoot, openInRoot, readFileInRoot, resolveInRoot, type EntryKind, type RootPath } from './rootpath.js';
 export { UnknownUserError, execUserFrom, resolveUser, type ExecUser } from './user.js';
 export { CAPABILITIES, ULIMIT_NAMES, boundingCapabilities, goArch, parseLimits, readHostDevices, readHostFacts, type HostFacts, type OciDevice, type Rlimit, type RlimitType, type UlimitName } from './host.js';
-export { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, parseSeccompProfile, seccompForSpec, type OciSeccomp, type SeccompProfile, type SeccompTarget } from './seccomp.js';
+export { DEFAULT_SECCOMP_PROFILE, fromProfile, loadSeccompProfile, parseSeccompProfile, seccompForSpec, type OciSeccomp, type SeccompProfile, type SeccompSource, type SeccompTarget } from './seccomp.js';
 export {
   DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, RLIM_INFINITY,
   buildSpec, capabilitySet, mergeEnv, parseSecurityOpts, parseUlimit,

@@ -181,6 +181,20 @@ export interface SeccompTarget {
   kernel: string;
 }
 
+/**
+ * Where a container's seccomp section comes from: a profile converted for its target. Two
+ * kinds: {@link fromProfile} (a profile in memory, converted at each call) and
+ * seccomp-memo.ts's `memoisedProfile` (a profile file, converted once per target and kept).
+ */
+export interface SeccompSource {
+  section(target: SeccompTarget): OciSeccomp;
+}
+
+/** `profile`, converted at each call. */
+export function fromProfile(profile: SeccompProfile): SeccompSource {
+  return { section: (target) => seccompForSpec(profile, target) };
+}
+
 /** The runtime-spec form of `profile` for one container: what Docker's and Podman's converters produce. */
 export function seccompForSpec(profile: SeccompProfile, target: SeccompTarget): OciSeccomp {
   const out: OciSeccomp = { defaultAction: profile.defaultAction };

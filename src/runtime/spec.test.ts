@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidArgumentError, PreconditionError, UsageError } from '../errors.js';
 import { CAPABILITIES, boundingCapabilities, readHostDevices, readHostFacts, parseLimits, type HostFacts } from './host.js';
-import { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, parseSeccompProfile, seccompForSpec } from './seccomp.js';
+import { DEFAULT_SECCOMP_PROFILE, fromProfile, loadSeccompProfile, parseSeccompProfile, seccompForSpec } from './seccomp.js';
 import { DEFAULT_CAPABILITIES, DEFAULT_PATH, RLIM_INFINITY, buildSpec, capabilitySet, mergeEnv, parseUlimit, type OciSpec, type RunOptions, type SpecInputs } from './spec.js';
 import { specJson } from './bundle.js';
 
@@ -263,7 +263,7 @@ describe('spec', () => {
 
   it('reads the installed default profile (containers-common) at run time', () => {
     const profile = loadSeccompProfile();
-    const s = buildSpec({ ...inputs({ securityOpt: [] }), seccompProfile: profile }).spec;
+    const s = buildSpec({ ...inputs({ securityOpt: [] }), seccomp: fromProfile(profile) }).spec;
     assert.equal(s.linux.seccomp?.defaultAction, profile.defaultAction);
     assert.ok(s.linux.seccomp?.syscalls?.some((c) => c.names.includes('read') && c.action === 'SCMP_ACT_ALLOW'));
     assert.equal(DEFAULT_SECCOMP_PROFILE, '/usr/share/containers/seccomp.json');
@@ -307,7 +307,7 @@ describe('spec beside podman', { skip: spawnSync('sh', ['-c', 'command -v podman
     options: { user: ROOT_USER, hostname: 'hh', ...options },
     host: readHostFacts(),
     kernel: release(),
-    seccompProfile: loadSeccompProfile(),
+    seccomp: fromProfile(loadSeccompProfile()),
   }).spec;
 
   const sorted = (a: readonly string[] | undefined) => [...(a ?? [])].sort();

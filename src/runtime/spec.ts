@@ -23,7 +23,7 @@
 import { InvalidArgumentError, UsageError } from '../errors.js';
 import type { ContainerConfig } from '../oci/types.js';
 import { CAPABILITIES, ULIMIT_NAMES, type HostFacts, type OciDevice, type RlimitType, type UlimitName } from './host.js';
-import { seccompForSpec, type OciSeccomp, type SeccompProfile, DEFAULT_SECCOMP_PROFILE } from './seccomp.js';
+import { type OciSeccomp, type SeccompSource, DEFAULT_SECCOMP_PROFILE } from './seccomp.js';
 import type { ExecUser } from './user.js';
 
 // --- the runtime-spec types (the part cairn writes) -----------------------------------------
@@ -182,8 +182,8 @@ export interface SpecInputs {
   host: HostFacts;
   /** The running kernel's release (os.release()), for the seccomp profile's minKernel. */
   kernel: string;
-  /** The default seccomp profile (seccomp.ts), unless the container runs unconfined. */
-  seccompProfile?: SeccompProfile;
+  /** The default seccomp profile (seccomp.ts: `fromProfile`, or seccomp-memo.ts), unless the container runs unconfined. */
+  seccomp?: SeccompSource;
   /** The host's devices (host.ts readHostDevices), which a privileged container gets. */
   hostDevices?: readonly OciDevice[];
 }
@@ -540,10 +540,10 @@ export function buildSpec(inputs: SpecInputs): SpecResult {
   // Seccomp.
   let seccomp: OciSeccomp | undefined;
   if (!o.privileged && security.seccomp === 'default') {
-    if (inputs.seccompProfile === undefined) {
+    if (inputs.seccomp === undefined) {
       throw new InvalidArgumentError(`no seccomp profile given: read ${DEFAULT_SECCOMP_PROFILE} (seccomp.ts), or run with --security-opt seccomp=unconfined`);
     }
-    seccomp = seccompForSpec(inputs.seccompProfile, { capabilities: caps, arch: host.arch, kernel: inputs.kernel });
+    seccomp = inputs.seccomp.section({ capabilities: caps, arch: host.arch, kernel: inputs.kernel });
   }
 
   const linux: OciLinux = { namespaces, resources, cgroupsPath: `/cairn/${inputs.id}` };
