@@ -4,7 +4,7 @@
  *
  * fs.readFileSync reads a file into a Buffer and, as a string, copies it again into V8's heap;
  * a 1 MB bundle so costs ~1.3 ms of each start here (mostly first touches of new memory, one
- * page fault each on this VM), and V8 then copies the source once more when it compiles it.
+ * page fault each on this VM).
  * Here the file is read once into a private anonymous mapping faulted in by one call
  * (MAP_POPULATE) and handed to V8 as an external string (Node-API's
  * node_api_create_external_string_latin1) or an external Buffer: nothing is copied again, and
