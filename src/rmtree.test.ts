@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CairnError } from './errors.js';
 import { constants, mount, umount2 } from './native/index.js';
-import { removeTree } from './rmtree.js';
+import { removeFile, removeTree } from './rmtree.js';
 import { deepChain } from './rmtree.fixture.js';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -66,4 +66,18 @@ test('removeTree never enters a mount point inside the tree', () =>
     }
     assert.equal(await removeTree(t), true);
     assert.deepEqual(await fsp.readdir(dir), []);
+  }));
+
+test('removeFile: a file or a symlink (not what it points to) is removed; a missing one is false; a directory is refused', () =>
+  withDir(async (dir) => {
+    await fsp.writeFile(join(dir, 'f'), 'x');
+    await fsp.writeFile(join(dir, 'target'), 'kept');
+    await fsp.symlink(join(dir, 'target'), join(dir, 'link'));
+    await fsp.mkdir(join(dir, 'd'));
+    assert.equal(removeFile(join(dir, 'f')), true);
+    assert.equal(removeFile(join(dir, 'f')), false);
+    assert.equal(removeFile(join(dir, 'link')), true);
+    assert.equal(await fsp.readFile(join(dir, 'target'), 'utf8'), 'kept');
+    assert.throws(() => removeFile(join(dir, 'd')), (e: unknown) => (e as NodeJS.ErrnoException).code === 'EISDIR');
+    assert.deepEqual((await fsp.readdir(dir)).sort(), ['d', 'target']);
   }));

@@ -9,7 +9,8 @@
 import { writeTx } from '../metadata/db.js';
 import { bootId, processStartTime } from '../process.js';
 import { RuntimeFailure, type RuntimeProcess, type Stdio } from '../runtime/oci-runtime.js';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { removeFile } from '../rmtree.js';
 import { join } from 'node:path';
 import type { Store } from '../store/store.js';
 import { ConflictError } from '../errors.js';
@@ -62,7 +63,7 @@ export async function startForeground(store: Store, rec: ContainerRecord, stdio:
     throw new ConflictError(`container ${rec.name} is already running or being removed`);
   }
   const pidFile = join(containerFiles(store.root, rec.id).dir, 'pid');
-  rmSync(pidFile, { force: true });
+  removeFile(pidFile);
   const raw = runtime.run(rec.id, prepared.bundle, { stdio, pidFile });
   // A signal that reaches the runtime before the container's process exists is lost: held until
   // the runtime wrote the process's pid, then passed on.

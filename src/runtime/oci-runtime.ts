@@ -17,6 +17,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { removeFile } from '../rmtree.js';
 import { join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { constants as osConstants } from 'node:os';
@@ -238,7 +239,7 @@ abstract class CliRuntime implements OciRuntime {
       if (errnoCode(e) === 'ENOENT') return undefined;
       throw e;
     } finally {
-      rmSync(file, { force: true });
+      removeFile(file);
     }
     return lastRuntimeError(text);
   }

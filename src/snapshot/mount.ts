@@ -9,7 +9,7 @@
  * directory (short names: "12/fs:11/fs:...") with the process briefly chdir'd there, as
  * Docker's overlay2 does.
  */
-import { readFileSync, realpathSync, rmSync, statSync, type BigIntStats as Stats } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, rmSync, statSync, type BigIntStats as Stats } from 'node:fs';
 import { release as osRelease } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CairnError, ConflictError, InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
@@ -197,7 +197,9 @@ function mountOne(m: Mount, at: string, opts: MountOptions): void {
   if (m.upperdir !== undefined) base.upperdir = m.upperdir;
   if (m.workdir !== undefined) base.workdir = m.workdir;
   if (opts.volatile === true && m.upperdir !== undefined && m.workdir !== undefined && volatileSupported()) {
-    rmSync(join(m.workdir, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
+    // left by an earlier volatile mount; overlay refuses to mount again while it is there
+    const mark = join(m.workdir, 'work', 'incompat', 'volatile');
+    if (existsSync(mark)) rmSync(mark, { recursive: true, force: true });
     base.options = [...(base.options ?? []), 'volatile'];
   }
   const method = opts.overlayMethod ?? 'auto';
