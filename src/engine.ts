@@ -98,6 +98,8 @@ export interface CairnOptions {
    * save then writes them uncompressed (see StoreOptions).
    */
   compressedBlobs?: CompressedBlobs;
+  /** The process ends right after close(): the database connection ends with it (see StoreOptions). */
+  endsWithProcess?: boolean;
 }
 
 export interface StoreInfo {

@@ -15,6 +15,8 @@ export async function openCairn(program: Command): Promise<Cairn> {
   }
   const compressedBlobs = storageOpts(g.storageOpt);
   return Cairn.open({
+    // each command is a process that ends when it is done (bin/cairn.js)
+    endsWithProcess: true,
     ...(g.root !== undefined ? { root: g.root } : {}),
     ...(g.storageDriver !== undefined ? { storageDriver: g.storageDriver } : {}),
     ...(compressedBlobs !== undefined ? { compressedBlobs } : {}),
