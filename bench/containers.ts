@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { parseArgs as parseArgsUtil } from 'node:util';
 import { busyboxRunTar } from '../test/helpers.js';
 import { ensureDockerd, DOCKER } from '../test/docker.js';
-import { median, settleDown, sh, timed, type Sample } from './common.js';
+import { median, settleDown, sh, timedQuick, type Sample } from './common.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const CAIRN = join(REPO, 'bin', 'cairn');
@@ -126,15 +126,15 @@ async function main(): Promise<void> {
       for (const t of order) {
         if (timing('run --rm')) {
           settleDown(o.settle);
-          for (let i = 0; i < o.reps; i++) samples[t.name]!['run --rm'].push(timed(t.argv('run', '--rm', '--network', 'none', t.image, 'true'), process.env, rss));
+          for (let i = 0; i < o.reps; i++) samples[t.name]!['run --rm'].push(await timedQuick(t.argv('run', '--rm', '--network', 'none', t.image, 'true'), rss));
         }
         if (detached) {
           settleDown(o.settle);
           const name = `bench-${t.name}-${run}`;
-          samples[t.name]!['run -d'].push(timed(t.argv('run', '-d', '--network', 'none', '--name', name, t.image, 'sh', '-c', LOOP), process.env, rss));
+          samples[t.name]!['run -d'].push(await timedQuick(t.argv('run', '-d', '--network', 'none', '--name', name, t.image, 'sh', '-c', LOOP), rss));
           spawnSync('sleep', ['0.5']);
-          for (let i = 0; i < o.reps; i++) samples[t.name]!.exec.push(timed(t.argv('exec', name, 'true'), process.env, rss));
-          samples[t.name]!.stop.push(timed(t.argv('stop', name), process.env, rss));
+          for (let i = 0; i < o.reps; i++) samples[t.name]!.exec.push(await timedQuick(t.argv('exec', name, 'true'), rss));
+          samples[t.name]!.stop.push(await timedQuick(t.argv('stop', name), rss));
           quiet(t.argv('rm', name));
         }
         if (timing('commit')) {
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
           for (let k = 0; k < o.commits; k++) {
             const committed = `bench-committed:${run}-${k}`;
             settleDown(o.settle);
-            samples[t.name]!.commit.push(timed(t.argv('commit', writer, committed), process.env, rss));
+            samples[t.name]!.commit.push(await timedQuick(t.argv('commit', writer, committed), rss));
             quiet(t.argv('rmi', `${t.name === 'podman' ? 'localhost/' : ''}${committed}`));
           }
           quiet(t.argv('rm', writer));
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
       }
       if (timing('run --rm')) {
         settleDown(o.settle);
-        for (let i = 0; i < o.reps; i++) floor.push(timed(['crun', 'run', '-b', bundle, `bench-floor-${run}-${i}`], process.env, rss));
+        for (let i = 0; i < o.reps; i++) floor.push(await timedQuick(['crun', 'run', '-b', bundle, `bench-floor-${run}-${i}`], rss));
       }
     }
     const steps = STEPS.filter(timing);
