@@ -67,8 +67,12 @@ function place(spec: OciSpec, earlier: readonly OciMount[], dest: string, kind: 
   let current: OciMount | undefined;
   // Each round moves to a deeper mount, so there are at most as many rounds as mounts.
   for (let round = 0; round <= earlier.length; round++) {
-    const full = clean(`${prefix}/${resolveInRoot(fsRoot, rel).path}`);
+    const resolved = resolveInRoot(fsRoot, rel);
+    const full = clean(`${prefix}/${resolved.path}`);
     const holder = holderOf(earlier, full);
+    // There already, as what it must be, where nothing is mounted over it: nothing to make (a
+    // second walk by ensureInRoot would find the same path).
+    if (holder === current && resolved.kind === kind) return full;
     if (holder === current) break;
     if (holder === undefined) break;
     if (holder.type !== 'bind') {
