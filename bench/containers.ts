@@ -6,7 +6,7 @@
  * tool's own fresh store. Per tool, the order rotated from run to run:
  *   - run --rm: `run --rm IMAGE true`, `--reps` times in a row (latency per run; cairn's first
  *     run in a store also compiles the seccomp filter: it is one of the warm-up runs);
- *   - run -d: `run -d IMAGE sh -c 'trap "exit 0" TERM; while :; do sleep 1; done'` (until it
+ *   - run -d: `run -d IMAGE sh -c 'trap "exit 0" TERM; sleep 100000 & wait'` (until it
  *     returns), then `stop` of it (the container ends at once on SIGTERM);
  *   - exec: `exec C true` into a running container, `--reps` times;
  *   - commit: a container that wrote 100 MB in 1,000 files (100 KB each, random), then
@@ -34,7 +34,9 @@ import { median, settleDown, sh, timedQuick, type Sample } from './common.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const CAIRN = join(REPO, 'bin', 'cairn');
-const LOOP = 'trap "exit 0" TERM; while :; do sleep 1; done';
+// SIGTERM ends it at once: `wait` returns on a trapped signal (a `sleep 1` loop ran its trap only
+// after the current sleep, so `stop` measured where in that second the signal arrived)
+const LOOP = 'trap "exit 0" TERM; sleep 100000 & wait';
 const WRITE_100MB = 'mkdir -p /data && i=0; while [ $i -lt 1000 ]; do head -c 102400 /dev/urandom > /data/f$i; i=$((i+1)); done';
 
 interface Options {
