@@ -119,13 +119,14 @@ async function run() {
   save();
   // A command may have set process.exitCode for a partial failure (e.g. rmi of several images).
   process.exitCode = code !== 0 ? code : (process.exitCode ?? 0);
-  // The command is done. When nothing is left to wait for but the standard streams (written
-  // synchronously on Linux: terminals, files and pipes alike), exit now: Node's own teardown
+  // The command is done. When nothing is left to wait for but the standard streams (their
+  // writes done: one still queued on a full pipe shows as a WriteWrap), exit now: Node's own teardown
   // (freeing the heap, joining its threads) costs ~3 ms of every command, which `run --rm`
   // pays on each start. Anything else still pending (a timer, a socket, a file operation, a
   // write to a full pipe: a WriteWrap) is left to end as it would. With the addon, and nothing
   // listening for 'exit', the process ends with _exit: process.exit() still stops and joins
-  // Node's threads and runs its exit handlers (~1 ms); the store was closed by the command.
+  // Node's threads and runs its exit handlers (~1 ms). The store's database connection ends
+  // with the process (StoreOptions.endsWithProcess): what was committed is in its log.
   if (process.getActiveResourcesInfo().every((r) => r === 'TTYWrap' || r === 'PipeWrap')) {
     const code = process.exitCode;
     if (native !== undefined && process.listenerCount('exit') === 0 && Number.isInteger(code) && code >= 0 && code <= 255) native.exitNow(code);
