@@ -44,6 +44,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError, InvalidArgumentError, errnoCode } from '../errors.js';
 import { RuntimeFailure, exitCodeFor, lastRuntimeError, type RuntimeName } from '../runtime/oci-runtime.js';
 import { processRunning, processStartTime } from '../process.js';
+import { readTextIfPresent } from '../text-file.js';
 
 /** The OCI runtime conmon runs: its name (for messages), binary, and `--root` (CliRuntime's `root`: `${stateDir}/${name}`). */
 export interface ConmonRuntime {
@@ -260,25 +261,13 @@ function firstLine(stream: Readable): Promise<string> {
 
 /** The last error the runtime logged in its JSON log (`{"level":"error","msg":...}` lines), or undefined. */
 function runtimeLogError(file: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
-    throw e;
-  }
-  return lastRuntimeError(text);
+  const text = readTextIfPresent(file);
+  return text === undefined ? undefined : lastRuntimeError(text);
 }
 
 function readPid(file: string): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
-    throw e;
-  }
-  return /^\d+$/.test(text) ? Number(text) : undefined;
+  const text = readTextIfPresent(file)?.trim();
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 /** The last non-empty line conmon wrote on its stderr, without its `[conmon:e]: ` tag. */

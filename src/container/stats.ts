@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { errnoCode } from '../errors.js';
+import { readTextIfPresent as read } from '../text-file.js';
 
 export interface StatsSample {
   /** Container CPU time, ns. */
@@ -25,15 +25,6 @@ export interface StatsSample {
 }
 
 const CGROUP = '/sys/fs/cgroup';
-
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 function num(text: string | undefined): number {
   const n = Number((text ?? '').trim().split(/\s+/)[0]);

@@ -30,6 +30,7 @@ import { delimiter } from 'node:path';
 import { isNativeAvailable, spawnProcess, waitProcess, type SpawnedProcess } from '../native/index.js';
 import { primeCgroupAttach } from './cgroup-prime.js';
 import { sealedBinary } from './sealed-binary.js';
+import { readTextIfPresent } from '../text-file.js';
 
 export type RuntimeName = 'crun' | 'runc';
 export const RUNTIME_NAMES: readonly RuntimeName[] = ['crun', 'runc'];
@@ -232,16 +233,13 @@ abstract class CliRuntime implements OciRuntime {
 
   /** The last error the runtime logged, or undefined; the log file is removed. */
   private takeLog(file: string): string | undefined {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return undefined;
-      throw e;
+      text = readTextIfPresent(file);
     } finally {
       removeFile(file);
     }
-    return lastRuntimeError(text);
+    return text === undefined ? undefined : lastRuntimeError(text);
   }
 
   private failure(what: string, message: string | undefined, fallback: string): RuntimeFailure {

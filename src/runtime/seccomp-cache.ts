@@ -12,13 +12,13 @@
  * (path, size, mtime): another profile, other capabilities or another crun is another entry.
  * Written atomically; a partial or unreadable entry is compiled again.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoCode } from '../errors.js';
 import { hashDigest, hashNew, hashUpdate } from '../native/index.js';
 import { randomBytes } from '../random.js';
 import type { OciSeccomp } from './seccomp.js';
 import type { OciSpec } from './spec.js';
+import { readTextIfPresent } from '../text-file.js';
 
 /** crun's annotation for a precompiled filter. */
 export const BPF_ANNOTATION = 'run.oci.seccomp_bpf_data';
@@ -38,13 +38,8 @@ export function binaryIdentity(path: string): string {
 
 /** The cached filter (base64) of `key`, if there is one. */
 export function cachedFilter(dir: string, key: string): string | undefined {
-  try {
-    const text = readFileSync(join(dir, key), 'utf8');
-    return /^[A-Za-z0-9+/]+=*$/.test(text) ? text : undefined;
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
-    throw e;
-  }
+  const text = readTextIfPresent(join(dir, key));
+  return text !== undefined && /^[A-Za-z0-9+/]+=*$/.test(text) ? text : undefined;
 }
 
 export function storeFilter(dir: string, key: string, bpf: Buffer): string {

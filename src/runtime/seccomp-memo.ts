@@ -14,12 +14,13 @@
  * whole JSON (a crash mid-write cannot leave one: written to a temporary file, then renamed)
  * is converted again. At most MAX_ENTRIES are kept; the oldest go when a new one is written.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errnoCode } from '../errors.js';
 import { randomBytes } from '../random.js';
 import { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, seccompForSpec, type OciSeccomp, type SeccompSource, type SeccompTarget } from './seccomp.js';
+import { readTextIfPresent } from '../text-file.js';
 
 /** How many conversions are kept (each ~10 KB): one per target and build in use. */
 export const MAX_ENTRIES = 32;
@@ -59,13 +60,8 @@ function codeIdentity(): string {
 
 /** The entry at `file` if it is one for `inputs`. */
 function readEntry(file: string, inputs: string): OciSeccomp | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
-    throw e;
-  }
+  const text = readTextIfPresent(file);
+  if (text === undefined) return undefined;
   let entry: Partial<Entry>;
   try {
     entry = JSON.parse(text) as Partial<Entry>;
