@@ -226,12 +226,19 @@ function dispatchArg(sc: InstructionScope, ins: ArgInstruction): ArgStep {
     ctx.usedArgs.add(a.key);
     const override = ctx.buildArgs[a.key];
     let value: string | undefined;
+    let written: string | undefined;
+    if (a.value !== undefined) {
+      // BuildKit expands the default even when a build arg overrides it (the image history shows the default).
+      written = override === undefined ? sc.expand(a.value) : withLocation(ctx.src, where, () => ctx.lexer.processWord(a.value as string, ctx.st.env.getter()));
+    }
     if (override !== undefined) value = override;
-    else if (a.value !== undefined) value = sc.expand(a.value);
+    else if (written !== undefined) value = written;
     else value = ctx.globalArgs.get(a.key);
     ctx.st.argKeys.add(a.key);
     if (value !== undefined && !NON_ENV_ARGS.has(a.key)) ctx.st.env.set(a.key, value, true);
-    out.args.push(value === undefined ? { name: a.key } : { name: a.key, value });
+    const arg: ArgStep['args'][number] = value === undefined ? { name: a.key } : { name: a.key, value };
+    if (written !== undefined) arg.default = written;
+    out.args.push(arg);
   }
   return out;
 }

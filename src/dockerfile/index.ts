@@ -8,6 +8,7 @@
 export type { Heredoc, Node, ParseResult, ParseWarning, Directives, SourceRange, EnvGetter, ExpansionResult } from './ast.js';
 export { parse, DockerfileSyntaxError } from './parser.js';
 export { Lexer, envFromPairs } from './shell.js';
+export { goQuote } from './dump.js';
 export { DockerfileError, formatDockerfileError, type LineRange, type SourceFile } from './errors.js';
 export type { Instruction, RunMount, MountType } from './instructions.js';
 export { parseInstruction } from './instructions.js';

@@ -85,8 +85,11 @@ export interface KeyValueStep extends StepBase {
 
 export interface ArgStep extends StepBase {
   instruction: 'ARG';
-  /** Resolved values; `value` undefined when the ARG has none. */
-  args: Array<{ name: string; value?: string }>;
+  /**
+   * Resolved values; `value` undefined when the ARG has none. `default` is the default as
+   * written, expanded (what the image history shows, even when a build arg overrides it).
+   */
+  args: Array<{ name: string; value?: string; default?: string }>;
 }
 
 export interface ValueStep extends StepBase {
