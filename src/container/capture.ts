@@ -70,8 +70,10 @@ function keepInLayer(name: string): boolean {
  * the committed chain `onto` — by default the snapshot's own parent, the image's top layer;
  * another when the snapshot stands on a layer of its own above the image's (as Docker's
  * `-init` layer does), whose changes are not the container's; null: no parent at all.
+ * `keepEmpty`: an empty change is a layer too (the tar of no entries), as a build's RUN that
+ * changed nothing is one in BuildKit's images.
  */
-export async function captureLayer(store: Store, key: string, protect: (ref: Ref) => void, onto?: Digest | null): Promise<CapturedLayer> {
+export async function captureLayer(store: Store, key: string, protect: (ref: Ref) => void, onto?: Digest | null, opts: { keepEmpty?: boolean } = {}): Promise<CapturedLayer> {
   const sn = await store.snapshots();
   const container = await activeLayer(sn, key);
   const below = container.parent as Digest | undefined;
@@ -90,7 +92,7 @@ export async function captureLayer(store: Store, key: string, protect: (ref: Ref
     await removeOrWarn(sn, newKey);
     throw e;
   }
-  if (layer.diffId === EMPTY_TAR_DIFF_ID) {
+  if (layer.diffId === EMPTY_TAR_DIFF_ID && opts.keepEmpty !== true) {
     await discard(sn, newKey);
     return { empty: true, diffId: layer.diffId, parent };
   }
