@@ -53,6 +53,7 @@ import type { ContainerRecord, HealthState } from './container/model.js';
 import type { CreateOptions } from './container/options.js';
 import type { CreateContainerOptions } from './container/create.js';
 import type { CommitLayerResult } from './container/commit.js';
+import type { BuildOptions, BuildResult } from './build/builder.js';
 import type { Change } from './container/changes.js';
 import type { ContainerArchive } from './container/copy-from.js';
 import type { CopyInput } from './container/copy-to.js';
@@ -371,6 +372,12 @@ export class Cairn {
    * a running container is frozen meanwhile). Docker's config and history; no layer when
    * nothing changed.
    */
+  /** `build`: a Dockerfile and its context made into an image (build/builder.ts). */
+  async build(opts: BuildOptions): Promise<BuildResult> {
+    const { build } = await import('./build/builder.js');
+    return build(this.store, opts);
+  }
+
   async commitContainer(ref: string, opts: { author?: string; message?: string; changes?: string[]; pause?: boolean; tag?: string } = {}): Promise<CommitLayerResult> {
     const rec = await this.container(ref);
     const { commitLayer } = await import('./container/commit.js');

@@ -1,20 +1,30 @@
 /**
- * `cairn build --check`: the Dockerfile frontend's plan and build checks, without building
- * (the builder itself comes with a later issue). Findings as `docker build --check` prints
- * them, or the report as JSON with `--format json`; exit 1 when there are findings.
+ * `cairn build PATH`: the Dockerfile built into an image (build/builder.ts), BuildKit's plain
+ * progress on stderr (`-q`: only the image ID on stdout). `--check`: the frontend's build
+ * checks without building, findings as `docker build --check` prints them (or JSON with
+ * `--format json`); exit 1 when there are findings.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkDockerfile, dockerignoreCandidates, formatCheckReport, parseDockerignore } from '../../dockerfile/index.js';
-import { InvalidArgumentError, UnsupportedError, errnoCode } from '../../errors.js';
+import { InvalidArgumentError, errnoCode } from '../../errors.js';
+import { BuildStepError } from '../../build/builder.js';
+import { PlainProgress, QuietProgress } from '../../build/progress.js';
 import { goJson } from '../format.js';
-import { out } from '../context.js';
+import { out, withCairn } from '../context.js';
 
 interface Opts {
+  tag: string[];
   file?: string;
   buildArg: string[];
   target?: string;
+  label: string[];
+  iidfile?: string;
+  network: string;
+  cache: boolean;
+  quiet?: boolean;
+  progress: string;
   check?: boolean;
   format?: string;
 }
@@ -51,9 +61,20 @@ export async function readDockerignore(contextDir: string, dockerfilePath: strin
   return [];
 }
 
-export async function run(_program: Command, cmd: Command, context: string): Promise<void> {
+/** `--label K=V` (or `K`: an empty value), as Docker's CLI reads them. */
+export function parseLabels(values: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i === 0) throw new InvalidArgumentError(`invalid label ${JSON.stringify(v)}: empty name`);
+    if (i < 0) labels[v] = '';
+    else labels[v.slice(0, i)] = v.slice(i + 1);
+  }
+  return labels;
+}
+
+export async function run(program: Command, cmd: Command, context: string): Promise<void> {
   const o = cmd.opts<Opts>();
-  if (!o.check) throw new UnsupportedError('build: this version runs only `build --check`; building images comes with the builder');
   const contextDir = resolve(context);
   const dockerfilePath = o.file ? resolve(o.file) : join(contextDir, 'Dockerfile');
   let text: string;
@@ -63,14 +84,38 @@ export async function run(_program: Command, cmd: Command, context: string): Pro
     if (errnoCode(e) === 'ENOENT') throw new InvalidArgumentError(`failed to read dockerfile: open ${dockerfilePath}: no such file or directory`);
     throw e;
   }
-  const report = checkDockerfile({
-    text,
-    file: basename(dockerfilePath),
-    dockerignore: await readDockerignore(contextDir, dockerfilePath),
-    buildArgs: parseBuildArgs(o.buildArg),
-    ...(o.target ? { target: o.target } : {}),
+  const dockerignore = await readDockerignore(contextDir, dockerfilePath);
+  const buildArgs = parseBuildArgs(o.buildArg);
+  if (o.check) {
+    const report = checkDockerfile({ text, file: basename(dockerfilePath), dockerignore, buildArgs, ...(o.target ? { target: o.target } : {}) });
+    if (o.format === 'json') out(goJson(report, 2) + '\n');
+    else out(formatCheckReport(report, text));
+    process.exitCode = report.exitCode;
+    return;
+  }
+  if (!['auto', 'plain', 'tty', 'quiet'].includes(o.progress)) throw new InvalidArgumentError(`invalid progress mode ${JSON.stringify(o.progress)}: use auto, plain, tty or quiet`);
+  if (!['default', 'host', 'none'].includes(o.network)) throw new InvalidArgumentError(`network mode ${JSON.stringify(o.network)} not supported by the builder: use default, host or none`);
+  const quiet = o.quiet === true || o.progress === 'quiet';
+  const progress = quiet ? new QuietProgress() : new PlainProgress((t) => process.stderr.write(t));
+  await withCairn(program, async (cairn) => {
+    let result;
+    try {
+      result = await cairn.build({
+        contextDir,
+        dockerfile: { text, name: basename(dockerfilePath) },
+        dockerignore,
+        tags: o.tag,
+        buildArgs,
+        ...(o.target !== undefined ? { target: o.target } : {}),
+        labels: parseLabels(o.label),
+        network: o.network as 'default' | 'host' | 'none',
+        progress,
+      });
+    } catch (e) {
+      if (e instanceof BuildStepError && !quiet) process.stderr.write(e.box);
+      throw e;
+    }
+    if (o.iidfile !== undefined) await writeFile(o.iidfile, result.imageId);
+    if (quiet) out(`${result.imageId}\n`);
   });
-  if (o.format === 'json') out(goJson(report, 2) + '\n');
-  else out(formatCheckReport(report, text));
-  process.exitCode = report.exitCode;
 }

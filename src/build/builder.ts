@@ -1,0 +1,349 @@
+/**
+ * `cairn build`: a Dockerfile's plan (dockerfile/plan.ts) executed into an image. Each stage
+ * starts from scratch, a local image or an earlier stage; each step either changes only the
+ * config and history (image-config.ts, as BuildKit does it) or makes one layer — RUN in a real
+ * container (run-container.ts), COPY/ADD written straight into the step's snapshot (copy.ts),
+ * WORKDIR's directory — on a writable snapshot of the previous step, captured as a committed
+ * layer stored once (layer.ts). Stages of one plan level run at once. The image is recorded
+ * by the one image-recording path (image/commit.ts storeImages), visible only when complete,
+ * with its tags; everything made meanwhile is leased, so a failed build leaves nothing the
+ * collector does not remove.
+ */
+import { type Digest } from '../digest/digest.js';
+import { CairnError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { storeImages, type LayerForImage } from '../image/commit.js';
+import { readConfig, readManifest, requireUnpacked } from '../image/config.js';
+import { tryResolveImage } from '../image/resolve.js';
+import { imageLayers } from '../metadata/records.js';
+import { snapshotRef, type Ref } from '../metadata/refs.js';
+import { canonicalJson } from '../oci/json.js';
+import { buildManifest, configMediaType, layerMediaType } from '../oci/mutate.js';
+import { parsePlatform } from '../oci/platform.js';
+import type { ImageConfig } from '../oci/types.js';
+import { randomHex } from '../random.js';
+import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
+import { mountAll, unmount } from '../snapshot/index.js';
+import type { Store } from '../store/store.js';
+import { planDockerfile, type Plan, type PlanStage, type Step } from '../dockerfile/index.js';
+import type { CopyStep, RunStep } from '../dockerfile/steps.js';
+import { resolveInRoot } from '../runtime/rootpath.js';
+import { resolveUser } from '../runtime/user.js';
+import { chown, mkdir } from 'node:fs/promises';
+import { buildLayer } from './layer.js';
+import { failureBox, type BuildProgress, type VertexHandle } from './progress.js';
+import { runInRootfs } from './run-container.js';
+import { applyStep, finishImage, goTime, initialImage, recordLayer, type CopyAction, type ImageState, type RunAction, type StepAction } from './image-config.js';
+import { copyInto } from './copy.js';
+
+export interface BuildOptions {
+  /** The build context: a directory on this host, read in place. */
+  contextDir: string;
+  /** The Dockerfile's text and the name messages use for it. */
+  dockerfile: { text: string; name: string };
+  /** The patterns of the .dockerignore that applies (none: read everything COPY names). */
+  dockerignore?: string[];
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  /** `--label`: added to the image's labels at the end. */
+  labels?: Record<string, string>;
+  /** RUN's network when a step names none: `default` is the host's (cairn has no bridge). */
+  network?: 'default' | 'none' | 'host';
+  progress: BuildProgress;
+}
+
+export interface BuildResult {
+  imageId: Digest;
+  /** The tags given, familiar form (`app:latest`). */
+  tags: string[];
+}
+
+/** A build failed in a step: the message names the step, where it is in the Dockerfile, and why. */
+export class BuildStepError extends CairnError {
+  /** BuildKit's box for the failed vertex. */
+  readonly box: string;
+  constructor(message: string, box: string) {
+    super('internal', message, { exitCode: 1 });
+    this.name = 'BuildStepError';
+    this.box = box;
+  }
+}
+
+/** What a finished stage is: its image state and the layers under it. */
+interface StageResult {
+  image: ImageState;
+  layers: LayerForImage[];
+  chainId: Digest | undefined;
+}
+
+/** A base image from the store: its config and layers as an image to build on. */
+interface BaseImage {
+  id: Digest;
+  config: ImageConfig;
+  layers: LayerForImage[];
+  chainId: Digest | undefined;
+}
+
+/** Build the Dockerfile in `opts` (see the module comment). */
+export async function build(store: Store, opts: BuildOptions): Promise<BuildResult> {
+  const tags = (opts.tags ?? []).map((t) => {
+    const ref = withDefaultTag(parseNormalizedReference(t));
+    if (ref.digest) throw new InvalidArgumentError(`invalid argument ${JSON.stringify(t)} for "-t, --tag" flag: a tag cannot hold a digest`);
+    return ref;
+  });
+  const progress = opts.progress;
+  const def = progress.start({ name: `[internal] load build definition from ${opts.dockerfile.name}` });
+  def.status(`transferring dockerfile: ${Buffer.byteLength(opts.dockerfile.text)}B done`);
+  def.done();
+  const ignore = progress.start({ name: '[internal] load .dockerignore' });
+  ignore.status(`transferring context: ${Buffer.byteLength((opts.dockerignore ?? []).join('\n')) + 2}B done`);
+  ignore.done();
+
+  const planOpts = {
+    text: opts.dockerfile.text,
+    file: opts.dockerfile.name,
+    buildArgs: opts.buildArgs ?? {},
+    ...(opts.target !== undefined ? { target: opts.target } : {}),
+  };
+  const first = planDockerfile(planOpts);
+  const bases = new Bases();
+  for (const ref of new Set(first.stages.flatMap((s) => s.images).map(normalizedName))) {
+    const v = progress.start({ name: `[internal] load metadata for ${ref}` });
+    try {
+      bases.set(ref, await baseImage(store, ref));
+    } catch (e) {
+      v.error((e as Error).message);
+      throw e;
+    }
+    v.done();
+  }
+  const plan: Plan = planDockerfile({ ...planOpts, imageEnv: (ref) => bases.get(ref).config.config?.Env });
+
+  const lease = store.lease();
+  try {
+    const results = new Map<number, StageResult>();
+    const multi = first.stages.length > 1 || plan.stages.some((s) => s.index > 0);
+    for (const group of plan.groups) {
+      await Promise.all(group.map(async (index) => {
+        const stage = plan.stages.find((s) => s.index === index)!;
+        results.set(index, await runStage(store, opts, plan, stage, multi, bases, results, lease.protect));
+      }));
+    }
+    const final = results.get(plan.target)!;
+    const exporting = progress.start({ name: 'exporting to image' });
+    const built = finishImage(final.image, { labels: opts.labels ?? {} });
+    exporting.status('exporting layers done');
+    const raw = canonicalJson(built);
+    const config = JSON.parse(raw.toString('utf8')) as ImageConfig;
+    const manifest = buildManifest('docker', { raw, mediaType: configMediaType('docker') }, final.layers);
+    const [stored] = await storeImages(
+      store,
+      [{ manifestRaw: manifest.raw, manifestMediaType: manifest.manifest.mediaType!, configRaw: raw, configMediaType: configMediaType('docker'), config, layers: final.layers, tags: tags.map((t) => t.toString()) }],
+      lease.protect,
+    );
+    exporting.status(`writing image ${stored!.id} done`);
+    for (const t of tags) exporting.status(`naming to ${t.toString()} done`);
+    exporting.done();
+    return { imageId: stored!.id, tags: tags.map((t) => t.familiarString()) };
+  } finally {
+    lease.release();
+  }
+}
+
+/** An image name in full (`docker.io/library/busybox:latest`), as BuildKit names base images. */
+function normalizedName(ref: string): string {
+  return withDefaultTag(parseNormalizedReference(ref)).toString();
+}
+
+/** The base images a build uses, by any name that normalises to theirs. */
+class Bases {
+  private readonly byName = new Map<string, BaseImage>();
+  set(name: string, image: BaseImage): void {
+    this.byName.set(normalizedName(name), image);
+  }
+  get(name: string): BaseImage {
+    const found = this.byName.get(normalizedName(name));
+    if (found === undefined) throw new CairnError('internal', `base image ${name} was not loaded`);
+    return found;
+  }
+}
+
+/** A local image named by a stage's FROM or COPY --from: NotFoundError (BuildKit's words) when the store lacks it. */
+async function baseImage(store: Store, ref: string): Promise<BaseImage> {
+  const found = tryResolveImage(store.db, ref);
+  if (found === undefined) throw new NotFoundError(`${ref}: not found`);
+  const image = found.image;
+  await requireUnpacked(store.content, image.id, ref);
+  const { config } = await readConfig(store.content, image.id);
+  const { manifest } = await readManifest(store.content, image.manifestDigest);
+  const records = imageLayers(store.db, image.id);
+  const layers: LayerForImage[] = manifest.layers.map((l, i) => ({
+    mediaType: l.mediaType,
+    digest: l.digest,
+    size: l.size,
+    ...(l.urls?.length ? { urls: l.urls } : {}),
+    diffId: config.rootfs.diff_ids[i]!,
+    uncompressedSize: records[i]?.size ?? l.size,
+  }));
+  return { id: image.id, config, layers, chainId: image.topChainId ?? undefined };
+}
+
+/** The step's name in progress: `[build 2/4] WORKDIR /src` (the stage's name only when the Dockerfile has several). */
+function vertexName(stage: PlanStage, multi: boolean, position: number, total: number, original: string): string {
+  return `[${multi ? `${stage.id} ` : ''}${position}/${total}] ${original}`;
+}
+
+/** Whether a step is a vertex of its own in BuildKit's progress (an llb op: the layer-making instructions). */
+function isVertex(step: Step): boolean {
+  return step.instruction === 'RUN' || step.instruction === 'COPY' || step.instruction === 'ADD' || (step.instruction === 'WORKDIR' && step.value !== '/');
+}
+
+async function runStage(
+  store: Store,
+  opts: BuildOptions,
+  plan: Plan,
+  stage: PlanStage,
+  multi: boolean,
+  bases: Bases,
+  results: Map<number, StageResult>,
+  protect: (ref: Ref) => void,
+): Promise<StageResult> {
+  const total = 1 + stage.steps.filter(isVertex).length;
+  let state: StageResult;
+  if (stage.base.type === 'scratch') {
+    state = { image: initialImage({ type: 'scratch', platform: parsePlatform(stage.platform ?? plan.platforms.target) }), layers: [], chainId: undefined };
+  } else if (stage.base.type === 'stage') {
+    const from = results.get(stage.base.stage)!;
+    state = { image: initialImage({ type: 'stage', state: from.image }), layers: [...from.layers], chainId: from.chainId };
+  } else {
+    const base = bases.get(stage.base.normalized);
+    const v = opts.progress.start({ name: vertexName(stage, multi, 1, total, `FROM ${stage.base.normalized}`), digest: base.id });
+    v.cached();
+    state = { image: initialImage({ type: 'image', config: base.config }), layers: [...base.layers], chainId: base.chainId };
+  }
+  let position = 1;
+  for (const step of stage.steps) {
+    const outcome = applyStep(state.image, step, { proxyEnv: plan.proxyEnv });
+    const action = outcome.action;
+    if (action === undefined) {
+      state = { ...state, image: outcome.state };
+      continue;
+    }
+    position++;
+    const name = vertexName(stage, multi, position, total, step.original);
+    const v = opts.progress.start({ name });
+    try {
+      const layer = await buildLayer(store, state.chainId, protect, (rootfs) => stepWork(store, opts, step, action, rootfs, results, bases, protect, v));
+      const record: LayerForImage = { mediaType: layerMediaType('none', 'docker'), digest: layer.diffId, size: layer.size, diffId: layer.diffId, uncompressedSize: layer.size, tarSplit: layer.tarSplit };
+      state = { image: recordLayer(outcome.state, { diffId: layer.diffId, created: goTime(new Date().toISOString()) }), layers: [...state.layers, record], chainId: layer.chainId };
+      v.done();
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      v.error(message);
+      throw new BuildStepError(`${opts.dockerfile.name}:${step.lines.start}: ${name}: ${message}`, failureBox(name));
+    }
+  }
+  return state;
+}
+
+/** What a layer-making step does in its mounted root filesystem. */
+async function stepWork(
+  store: Store,
+  opts: BuildOptions,
+  step: Step,
+  action: StepAction,
+  rootfs: string,
+  results: Map<number, StageResult>,
+  bases: Bases,
+  protect: (ref: Ref) => void,
+  v: VertexHandle,
+): Promise<void> {
+  switch (action.kind) {
+    case 'run':
+      return runStep(store, opts, step as RunStep, action, rootfs, v);
+    case 'copy':
+      return copyStep(store, opts, step as CopyStep, action, rootfs, results, bases, protect);
+    case 'mkdir':
+      await mkdirAs(rootfs, action.path, action.mode, action.user);
+      return;
+  }
+}
+
+/** WORKDIR's directory, made with its parents as the USER in effect (BuildKit's mkdir file op). */
+async function mkdirAs(rootfs: string, path: string, mode: number, user: string): Promise<void> {
+  const owner = resolveUser(rootfs, user === '' ? undefined : user);
+  const parts = path.split('/').filter((p) => p !== '');
+  let at = '/';
+  for (const part of parts) {
+    at = at === '/' ? `/${part}` : `${at}/${part}`;
+    const found = resolveInRoot(rootfs, at);
+    if (found.kind === 'dir') continue;
+    if (found.kind !== undefined) throw new InvalidArgumentError(`mkdir ${at}: not a directory`);
+    await mkdir(found.hostPath, { mode });
+    await chown(found.hostPath, owner.uid, owner.gid);
+  }
+}
+
+async function runStep(store: Store, opts: BuildOptions, step: RunStep, action: RunAction, rootfs: string, v: VertexHandle): Promise<void> {
+  const network = step.network ?? (opts.network === 'none' ? 'none' : 'host');
+  const status = await runInRootfs(store, rootfs, {
+    args: action.argv,
+    env: action.env,
+    cwd: action.cwd,
+    user: action.user,
+    network: network === 'none' ? 'none' : 'host',
+    output: (_stream, chunk) => v.log(chunk),
+  });
+  if (status !== 0) throw new CairnError('internal', `executor failed running [${action.argv.join(' ')}]: exit code: ${status}`, { exitCode: 1 });
+}
+
+async function copyStep(
+  store: Store,
+  opts: BuildOptions,
+  step: CopyStep,
+  action: CopyAction,
+  rootfs: string,
+  results: Map<number, StageResult>,
+  bases: Bases,
+  protect: (ref: Ref) => void,
+): Promise<void> {
+  const into = {
+    sources: step.sources,
+    dest: action.dest,
+    workdir: '/',
+    targetRoot: rootfs,
+    ...(action.chown !== undefined ? { chown: action.chown } : {}),
+    ...(step.chmod !== undefined ? { chmod: step.chmod } : {}),
+    ...(step.parents ? { parents: true } : {}),
+  };
+  if (step.from === undefined) {
+    await copyInto({ ...into, sourceRoot: opts.contextDir, fromContext: true, dockerignore: opts.dockerignore ?? [], excludes: step.exclude });
+    return;
+  }
+  const chainId = 'stage' in step.from ? results.get(step.from.stage)!.chainId : bases.get(step.from.image).chainId;
+  await withView(store, chainId, protect, (sourceRoot) => copyInto({ ...into, sourceRoot, fromContext: false, excludes: step.exclude }));
+}
+
+/** A read-only view of the committed chain `chainId` (an empty directory for none), mounted while `fn` runs. */
+async function withView<T>(store: Store, chainId: Digest | undefined, protect: (ref: Ref) => void, fn: (root: string) => Promise<T>): Promise<T> {
+  const scratch = await store.scratchDir();
+  try {
+    if (chainId === undefined) return await fn(scratch.path);
+    const sn = await store.snapshots();
+    const key = `build-view-${process.pid}-${randomHex(6)}`;
+    protect(snapshotRef(key));
+    const mounts = await sn.view(key, chainId);
+    try {
+      mountAll(mounts, scratch.path);
+      try {
+        return await fn(scratch.path);
+      } finally {
+        unmount(scratch.path);
+      }
+    } finally {
+      await sn.remove(key);
+    }
+  } finally {
+    await scratch.dispose();
+  }
+}

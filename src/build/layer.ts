@@ -1,0 +1,56 @@
+/**
+ * One build step's layer: a writable snapshot prepared on the step's parent chain, mounted in
+ * a scratch directory while the step works in it (RUN's container, COPY's files), then
+ * captured as a committed layer the way a container's commit captures one — a step that
+ * changed nothing too, as the tar of no entries, since BuildKit keeps such a layer — (container/capture:
+ * the snapshot under its chainID plus the tar-split record its tar re-emits from — stored
+ * once, no tar kept, nothing compressed). The working snapshot is removed on every path;
+ * everything made is protected by the caller's lease until the image that uses it is recorded.
+ */
+import type { Digest } from '../digest/digest.js';
+import { CairnError, NotFoundError } from '../errors.js';
+import { snapshotRef, type Ref } from '../metadata/refs.js';
+import { randomHex } from '../random.js';
+import { mountAll, unmount } from '../snapshot/index.js';
+import type { Store } from '../store/store.js';
+import { captureLayer } from '../container/capture.js';
+
+/** A step's layer: BuildKit keeps a step that changed nothing as a layer too (the tar of no entries). */
+export interface BuiltLayer {
+  diffId: Digest;
+  chainId: Digest;
+  /** Bytes of its tar. */
+  size: number;
+  /** Its tar-split record. */
+  tarSplit: Digest;
+}
+
+/**
+ * Prepare a writable snapshot on `parent` (undefined: no layer below), mount it, run `work`
+ * on the mounted root filesystem, and capture what it changed as a layer on `parent`.
+ * `work`'s failure is thrown after the snapshot is unmounted and removed.
+ */
+export async function buildLayer(store: Store, parent: Digest | undefined, protect: (ref: Ref) => void, work: (rootfs: string) => Promise<void>): Promise<BuiltLayer> {
+  const sn = await store.snapshots();
+  const key = `build-${process.pid}-${randomHex(6)}`;
+  protect(snapshotRef(key));
+  const mounts = await sn.prepare(key, parent);
+  const scratch = await store.scratchDir();
+  try {
+    // A step's snapshot is captured into another before anything relies on it: no sync at its unmount.
+    mountAll(mounts, scratch.path, { volatile: true });
+    try {
+      await work(scratch.path);
+    } finally {
+      unmount(scratch.path);
+    }
+    const layer = await captureLayer(store, key, protect, parent ?? null, { keepEmpty: true });
+    if (layer.empty) throw new CairnError('internal', `the layer of snapshot ${key} was not kept`);
+    return { diffId: layer.diffId, chainId: layer.chainId, size: layer.size, tarSplit: layer.tarSplit };
+  } finally {
+    await scratch.dispose();
+    await sn.remove(key).catch((e: unknown) => {
+      if (!(e instanceof NotFoundError)) throw e;
+    });
+  }
+}
