@@ -241,4 +241,35 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE snapshots ADD COLUMN content INTEGER;
   ALTER TABLE layers ADD COLUMN files_size INTEGER;
   `,
+  // v11: the build cache (build/cache-records.ts). build_cache: a build step's result by its
+  // cache key (the parent layer, the resolved instruction, the content of what COPY reads): the
+  // layer it made (chainID, diffID, tar bytes, tar-split record) — a garbage-collection root
+  // ('build-cache' edges to the layer's snapshot and record) with its last use; `slot` names
+  // where the step was (Dockerfile, stage, instruction) and `inputs` what its key was made of,
+  // so `build --explain-cache` can name what changed. build_file_hashes: a context file's
+  // content digest by its identity (device, inode, size, mtime, ctime), so an unchanged
+  // rebuild reads no file.
+  `
+  CREATE TABLE build_cache (
+    key TEXT PRIMARY KEY,
+    chain_id TEXT NOT NULL,
+    diff_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    tar_split TEXT NOT NULL,
+    slot TEXT NOT NULL,
+    inputs TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used TEXT NOT NULL
+  );
+  CREATE INDEX build_cache_slot ON build_cache(slot, last_used);
+  CREATE TABLE build_file_hashes (
+    dev TEXT NOT NULL,
+    ino TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns TEXT NOT NULL,
+    ctime_ns TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (dev, ino)
+  );
+  `,
 ];

@@ -3,8 +3,8 @@
  * from an owner to an object it keeps alive.
  *
  *   owners (roots)   image records, image mounts, leases of work in flight, the repositories
- *                    `registry serve` serves — and, later, containers, volumes, build
- *                    cache: a new kind of root is one more entry in {@link ROOT_KINDS}
+ *                    `registry serve` serves, containers, build cache entries: a new kind
+ *                    of root is one more entry in {@link ROOT_KINDS}
  *   objects          blob (content store), layer (a layer record, by chainID), snapshot
  *                    (by key); objects refer to objects too (a layer to its snapshot, its
  *                    parent layer and, later, its tar-split record)
@@ -18,7 +18,7 @@ import type { Db } from './db.js';
 
 export type ObjectKind = 'blob' | 'layer' | 'snapshot';
 /** Kinds whose rows are roots of the graph. */
-export const ROOT_KINDS = ['image', 'mount', 'lease', 'repository', 'container'] as const;
+export const ROOT_KINDS = ['image', 'mount', 'lease', 'repository', 'container', 'build-cache'] as const;
 export type RootKind = (typeof ROOT_KINDS)[number];
 
 export interface Ref {
