@@ -15,7 +15,7 @@ import { storeImages, type LayerForImage } from '../image/commit.js';
 import { readConfig, readManifest, requireUnpacked } from '../image/config.js';
 import { tryResolveImage } from '../image/resolve.js';
 import { imageLayers } from '../metadata/records.js';
-import { snapshotRef, type Ref } from '../metadata/refs.js';
+import { blobRef, snapshotRef, type Ref } from '../metadata/refs.js';
 import { canonicalJson } from '../oci/json.js';
 import { buildManifest, configMediaType, layerMediaType } from '../oci/mutate.js';
 import { parsePlatform } from '../oci/platform.js';
@@ -34,6 +34,10 @@ import { failureBox, type BuildProgress, type VertexHandle } from './progress.js
 import { runInRootfs } from './run-container.js';
 import { applyStep, finishImage, goTime, initialImage, recordLayer, type CopyAction, type ImageState, type RunAction, type StepAction } from './image-config.js';
 import { copyInto } from './copy.js';
+import { CopySourceNotFoundError } from './copy-source.js';
+import { cacheKey, explainMiss, type StepInputs } from './cache-key.js';
+import { findCacheEntry, lastOfSlot, putCacheEntry, removeCacheEntry, touchCacheEntry, type CacheEntry } from './cache-records.js';
+import { contextSourcesDigest } from './source-digest.js';
 
 export interface BuildOptions {
   /** The build context: a directory on this host, read in place. */
@@ -50,6 +54,12 @@ export interface BuildOptions {
   /** RUN's network when a step names none: `default` is the host's (cairn has no bridge). */
   network?: 'default' | 'none' | 'host';
   progress: BuildProgress;
+  /** `--no-cache`: every step runs (its result is still cached for later builds). */
+  noCache?: boolean;
+  /** `--no-cache-filter`: the stages (names or indexes) whose steps run whatever the cache holds. */
+  noCacheFilter?: string[];
+  /** `--explain-cache`: say, for each step that ran, what differed from its closest cached result. */
+  explainCache?: boolean;
 }
 
 export interface BuildResult {
@@ -122,11 +132,12 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
   const lease = store.lease();
   try {
     const results = new Map<number, StageResult>();
+    const ctx: BuildContextState = { loaded: false };
     const multi = first.stages.length > 1 || plan.stages.some((s) => s.index > 0);
     for (const group of plan.groups) {
       await Promise.all(group.map(async (index) => {
         const stage = plan.stages.find((s) => s.index === index)!;
-        results.set(index, await runStage(store, opts, plan, stage, multi, bases, results, lease.protect));
+        results.set(index, await runStage(store, opts, plan, stage, multi, bases, results, lease.protect, ctx));
       }));
     }
     const final = results.get(plan.target)!;
@@ -207,6 +218,7 @@ async function runStage(
   bases: Bases,
   results: Map<number, StageResult>,
   protect: (ref: Ref) => void,
+  ctx: BuildContextState,
 ): Promise<StageResult> {
   const total = 1 + stage.steps.filter(isVertex).length;
   let state: StageResult;
@@ -222,6 +234,7 @@ async function runStage(
     state = { image: initialImage({ type: 'image', config: base.config }), layers: [...base.layers], chainId: base.chainId };
   }
   let position = 1;
+  const useCache = opts.noCache !== true && !(opts.noCacheFilter ?? []).some((f) => f === stage.name || f === String(stage.index) || f === stage.id);
   for (const step of stage.steps) {
     const outcome = applyStep(state.image, step, { proxyEnv: plan.proxyEnv });
     const action = outcome.action;
@@ -233,17 +246,106 @@ async function runStage(
     const name = vertexName(stage, multi, position, total, step.original);
     const v = opts.progress.start({ name });
     try {
-      const layer = await buildLayer(store, state.chainId, protect, (rootfs) => stepWork(store, opts, step, action, rootfs, results, bases, protect, v));
+      const inputs = await stepInputs(store, opts, ctx, step, action, state.chainId, results, bases);
+      const key = cacheKey(inputs);
+      v.status(key);
+      const slot = `${opts.dockerfile.name}\0${stage.id}\0${position}`;
+      const hit = useCache ? await cachedLayer(store, key, protect) : undefined;
+      let layer: { diffId: Digest; chainId: Digest; size: number; tarSplit: Digest; created: string };
+      if (hit !== undefined) {
+        touchCacheEntry(store.db, key);
+        layer = { ...hit, created: hit.createdAt };
+        v.cached();
+      } else {
+        if (opts.explainCache) {
+          const before = lastOfSlot(store.db, slot);
+          v.status(`cache miss: ${explainMiss(before === undefined ? undefined : (JSON.parse(before.inputs) as StepInputs), inputs)}`);
+        }
+        const made = await buildLayer(store, state.chainId, protect, (rootfs) => stepWork(store, opts, step, action, rootfs, results, bases, protect, v));
+        // The layer's time is its cache entry's: a rebuild from the cache gives the same image.
+        const at = new Date();
+        putCacheEntry(store.db, { key, chainId: made.chainId, diffId: made.diffId, size: made.size, tarSplit: made.tarSplit, slot, inputs: JSON.stringify(inputs) }, at);
+        layer = { ...made, created: at.toISOString() };
+        v.done();
+      }
       const record: LayerForImage = { mediaType: layerMediaType('none', 'docker'), digest: layer.diffId, size: layer.size, diffId: layer.diffId, uncompressedSize: layer.size, tarSplit: layer.tarSplit };
-      state = { image: recordLayer(outcome.state, { diffId: layer.diffId, created: goTime(new Date().toISOString()) }), layers: [...state.layers, record], chainId: layer.chainId };
-      v.done();
+      state = { image: recordLayer(outcome.state, { diffId: layer.diffId, created: goTime(layer.created) }), layers: [...state.layers, record], chainId: layer.chainId };
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      v.error(message);
+      v.error(e instanceof CopySourceNotFoundError ? e.detail : message);
       throw new BuildStepError(`${opts.dockerfile.name}:${step.lines.start}: ${name}: ${message}`, failureBox(name));
     }
   }
   return state;
+}
+
+/** What the whole build shares between its stages: the context's view, shown once. */
+interface BuildContextState {
+  /** Whether the "[internal] load build context" vertex was shown. */
+  loaded: boolean;
+}
+
+/** A step's cache inputs (cache-key.ts): a COPY from the context has its sources' content hashed here. */
+async function stepInputs(
+  store: Store,
+  opts: BuildOptions,
+  ctx: BuildContextState,
+  step: Step,
+  action: StepAction,
+  parent: Digest | undefined,
+  results: Map<number, StageResult>,
+  bases: Bases,
+): Promise<StepInputs> {
+  const p = parent ?? null;
+  switch (action.kind) {
+    case 'run': {
+      const run = step as RunStep;
+      return { parent: p, op: { kind: 'run', argv: action.argv, env: action.env, cwd: action.cwd, user: action.user, network: runNetwork(opts, run), mounts: run.mounts } };
+    }
+    case 'mkdir':
+      return { parent: p, op: { kind: 'mkdir', path: action.path, mode: action.mode, user: action.user } };
+    case 'copy': {
+      const copy = step as CopyStep;
+      const base = {
+        kind: 'copy' as const,
+        instruction: copy.instruction,
+        sources: copy.sources,
+        dest: action.dest,
+        ...(action.chown !== undefined ? { chown: action.chown } : {}),
+        ...(copy.chmod !== undefined ? { chmod: copy.chmod } : {}),
+        ...(copy.parents ? { parents: true } : {}),
+        exclude: copy.exclude,
+      };
+      if (copy.from !== undefined) {
+        const chainId = 'stage' in copy.from ? results.get(copy.from.stage)!.chainId : bases.get(copy.from.image).chainId;
+        return { parent: p, op: { ...base, from: { chainId: chainId ?? null } } };
+      }
+      const v = ctx.loaded ? undefined : opts.progress.start({ name: '[internal] load build context' });
+      ctx.loaded = true;
+      const content = await contextSourcesDigest(store.db, opts.contextDir, copy.sources, { dockerignore: opts.dockerignore ?? [], excludes: copy.exclude });
+      v?.status(`transferring context: ${content.bytesRead}B done`);
+      v?.done();
+      return { parent: p, op: { ...base, from: { context: content.digest } }, files: Object.fromEntries(content.files) };
+    }
+  }
+}
+
+/** The cached result under `key`, if its layer is still in the store (else the stale entry goes); leased for this build. */
+async function cachedLayer(store: Store, key: Digest, protect: (ref: Ref) => void): Promise<CacheEntry | undefined> {
+  const entry = findCacheEntry(store.db, key);
+  if (entry === undefined) return undefined;
+  protect(snapshotRef(entry.chainId));
+  protect(blobRef(entry.tarSplit));
+  const sn = await store.snapshots();
+  if (sn.isCommitted(entry.chainId) && (await store.content.has(entry.tarSplit))) return entry;
+  removeCacheEntry(store.db, key);
+  return undefined;
+}
+
+/** RUN's network: the step's `--network`, else the build's (`default` is the host's: cairn has no bridge). */
+function runNetwork(opts: BuildOptions, step: RunStep): 'none' | 'host' {
+  const n = step.network ?? opts.network ?? 'default';
+  return n === 'none' ? 'none' : 'host';
 }
 
 /** What a layer-making step does in its mounted root filesystem. */
@@ -285,13 +387,12 @@ async function mkdirAs(rootfs: string, path: string, mode: number, user: string)
 }
 
 async function runStep(store: Store, opts: BuildOptions, step: RunStep, action: RunAction, rootfs: string, v: VertexHandle): Promise<void> {
-  const network = step.network ?? (opts.network === 'none' ? 'none' : 'host');
   const status = await runInRootfs(store, rootfs, {
     args: action.argv,
     env: action.env,
     cwd: action.cwd,
     user: action.user,
-    network: network === 'none' ? 'none' : 'host',
+    network: runNetwork(opts, step),
     output: (_stream, chunk) => v.log(chunk),
   });
   if (status !== 0) throw new CairnError('internal', `executor failed running [${action.argv.join(' ')}]: exit code: ${status}`, { exitCode: 1 });

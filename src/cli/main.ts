@@ -584,6 +584,8 @@ export function buildProgram(only?: string): Command {
       .option('--iidfile <file>', 'write the image ID to the file')
       .option('--network <mode>', "set the networking mode for the RUN instructions during build: 'default', 'host' or 'none'", 'default')
       .option('--no-cache', 'do not use cache when building the image')
+      .option('--no-cache-filter <stage>', 'do not cache the specified stages', collect, [])
+      .option('--explain-cache', 'say, for every step that ran, what differed from its closest cached result')
       .option('-q, --quiet', 'suppress the build output and print image ID on success')
       .option('--progress <type>', "set type of progress output: 'auto', 'plain', 'tty' or 'quiet'", 'auto')
       .option('--check', 'run the build checks and print findings, without building')

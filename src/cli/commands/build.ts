@@ -23,6 +23,9 @@ interface Opts {
   iidfile?: string;
   network: string;
   cache: boolean;
+  /** `--no-cache-filter` (commander names it after its `no-` prefix). */
+  cacheFilter: string[];
+  explainCache?: boolean;
   quiet?: boolean;
   progress: string;
   check?: boolean;
@@ -110,6 +113,9 @@ export async function run(program: Command, cmd: Command, context: string): Prom
         labels: parseLabels(o.label),
         network: o.network as 'default' | 'host' | 'none',
         progress,
+        noCache: !o.cache,
+        noCacheFilter: o.cacheFilter.flatMap((f) => f.split(',')).filter((f) => f !== ''),
+        ...(o.explainCache ? { explainCache: true } : {}),
       });
     } catch (e) {
       if (e instanceof BuildStepError && !quiet) process.stderr.write(e.box);

@@ -1,0 +1,163 @@
+/**
+ * `cairn build` through the real CLI on a temporary store, with a busybox base image: the
+ * build cache (an unchanged rebuild is all CACHED and gives the same image; touching a file
+ * keeps the cache; changing one re-runs from the first step that reads it, and
+ * --explain-cache names it; --no-cache and --no-cache-filter; cached layers outlive the image
+ * and survive the collector), a failing RUN (one line naming the step, the Dockerfile line and
+ * the exit code; nothing left behind), -q and --iidfile, and a missing COPY source.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { busyboxRunTar, cairn, makeDockerArchive, tempDir, unmountUnder } from './helpers.js';
+
+const BASE = 'bb:1';
+let dir: { path: string; cleanup: () => Promise<void> };
+let root: string;
+let ctx: string;
+
+function writeContext(files: Record<string, string>, dockerfile: string): void {
+  writeFileSync(join(ctx, 'Dockerfile'), dockerfile);
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(ctx, name), content);
+}
+
+async function build(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cairn(root, ['build', '--network', 'none', ...args, ctx]);
+}
+
+/** The steps a plain progress output shows as CACHED and as run (DONE), by name. */
+function steps(stderr: string): { cached: string[]; ran: string[] } {
+  const names = new Map<string, string>();
+  const cached: string[] = [];
+  const ran: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /^#(\d+) (.*)$/.exec(line);
+    if (m === null) continue;
+    const [, n, rest] = m as unknown as [string, string, string];
+    if (!names.has(n)) names.set(n, rest);
+    else if (rest === 'CACHED') cached.push(names.get(n)!);
+    else if (/^DONE /.test(rest)) ran.push(names.get(n)!);
+  }
+  const isStep = (s: string) => /^\[.*\d+\/\d+\]/.test(s) && !/ FROM /.test(s);
+  return { cached: cached.filter(isStep), ran: ran.filter(isStep) };
+}
+
+const DOCKERFILE = `FROM ${BASE}
+WORKDIR /app
+COPY a.txt .
+RUN cat a.txt > /copied && echo ran
+COPY b.txt .
+RUN cat b.txt >> /copied
+`;
+
+before(async () => {
+  dir = await tempDir('cairn-build-');
+  root = join(dir.path, 'store');
+  ctx = join(dir.path, 'ctx');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(ctx);
+  const archive = join(dir.path, 'bb.tar');
+  writeFileSync(archive, await makeDockerArchive([{ layers: [await busyboxRunTar()], repoTags: [BASE] }]));
+  const r = await cairn(root, ['load', '-q', '-i', archive]);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+after(async () => {
+  unmountUnder(dir.path);
+  await dir.cleanup();
+});
+
+test('an unchanged rebuild takes every step from the cache and gives the same image', async () => {
+  writeContext({ 'a.txt': 'a\n', 'b.txt': 'b\n' }, DOCKERFILE);
+  const first = await build(['-t', 'app:1']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(steps(first.stderr).cached, []);
+  assert.equal(steps(first.stderr).ran.length, 5);
+  const id1 = (await cairn(root, ['inspect', '-f', '{{.Id}}', 'app:1'])).stdout.trim();
+  const second = await build(['-t', 'app:1']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(steps(second.stderr).ran, []);
+  assert.equal(steps(second.stderr).cached.length, 5);
+  assert.equal((await cairn(root, ['inspect', '-f', '{{.Id}}', 'app:1'])).stdout.trim(), id1, 'the same image');
+  const run = await cairn(root, ['run', '--rm', '--network', 'none', 'app:1', 'cat', '/copied']);
+  assert.equal(run.stdout, 'a\nb\n');
+});
+
+test('touching a file keeps the cache; changing one re-runs from the first step that reads it, and --explain-cache says why', async () => {
+  utimesSync(join(ctx, 'a.txt'), new Date(), new Date(Date.now() + 5000));
+  const touched = await build(['-t', 'app:1']);
+  assert.equal(touched.code, 0, touched.stderr);
+  assert.deepEqual(steps(touched.stderr).ran, [], 'a touched file is the same content');
+  writeFileSync(join(ctx, 'b.txt'), 'B\n');
+  const changed = await build(['--explain-cache', '-t', 'app:1']);
+  assert.equal(changed.code, 0, changed.stderr);
+  const s = steps(changed.stderr);
+  assert.deepEqual(s.cached, ['[2/6] WORKDIR /app', '[3/6] COPY a.txt .', '[4/6] RUN cat a.txt > /copied && echo ran']);
+  assert.deepEqual(s.ran, ['[5/6] COPY b.txt .', '[6/6] RUN cat b.txt >> /copied']);
+  assert.match(changed.stderr, /cache miss: file \/b\.txt changed/);
+  assert.match(changed.stderr, /cache miss: the layer below changed/);
+  const run = await cairn(root, ['run', '--rm', '--network', 'none', 'app:1', 'cat', '/copied']);
+  assert.equal(run.stdout, 'a\nB\n');
+});
+
+test('--no-cache runs every step; --no-cache-filter only the named stage', async () => {
+  const all = await build(['--no-cache', '-t', 'app:1']);
+  assert.equal(all.code, 0, all.stderr);
+  assert.equal(steps(all.stderr).ran.length, 5);
+  writeFileSync(join(ctx, 'Dockerfile.multi'), `FROM ${BASE} AS one\nRUN echo one > /one\n\nFROM ${BASE} AS two\nRUN echo two > /two\nCOPY --from=one /one /one\n`);
+  assert.equal((await build(['-f', join(ctx, 'Dockerfile.multi'), '-t', 'multi:1'])).code, 0);
+  const filtered = await build(['-f', join(ctx, 'Dockerfile.multi'), '--no-cache-filter', 'two', '-t', 'multi:1']);
+  assert.equal(filtered.code, 0, filtered.stderr);
+  assert.deepEqual(steps(filtered.stderr).cached, ['[one 2/2] RUN echo one > /one']);
+  assert.deepEqual(steps(filtered.stderr).ran, ['[two 2/3] RUN echo two > /two', '[two 3/3] COPY --from=one /one /one']);
+});
+
+test('cached layers outlive the image: removed and collected, the next build still hits', async () => {
+  // rmi collects what no root reaches: the cache entries are roots of their layers.
+  const rmi = await cairn(root, ['rmi', 'app:1']);
+  assert.equal(rmi.code, 0, rmi.stderr);
+  assert.match(rmi.stdout, /Deleted: sha256:/);
+  const again = await build(['-t', 'app:1']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(steps(again.stderr).ran, []);
+  const run = await cairn(root, ['run', '--rm', '--network', 'none', 'app:1', 'cat', '/copied']);
+  assert.equal(run.stdout, 'a\nB\n');
+});
+
+test('a failing RUN stops the build with one line naming the step, the line and the exit code, and leaves nothing behind', async () => {
+  writeFileSync(join(ctx, 'Dockerfile.fail'), `FROM ${BASE}\nRUN echo before\nRUN echo "about to fail" && echo "to stderr" >&2 && exit 3\nRUN echo never\n`);
+  const r = await build(['-f', join(ctx, 'Dockerfile.fail'), '-t', 'fail:1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /#\d+ \d+\.\d+ about to fail\n#\d+ \d+\.\d+ to stderr\n/);
+  const last = r.stderr.trimEnd().split('\n').at(-1)!;
+  assert.equal(last, 'Error: Dockerfile.fail:3: [3/4] RUN echo "about to fail" && echo "to stderr" >&2 && exit 3: executor failed running [/bin/sh -c echo "about to fail" && echo "to stderr" >&2 && exit 3]: exit code: 3');
+  assert.doesNotMatch(r.stderr, /never/);
+  assert.equal((await cairn(root, ['inspect', 'fail:1'])).code, 1, 'no image');
+  assert.deepEqual(readdirSync(join(root, 'tmp')), [], 'no scratch space left');
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+  assert.ok(!mounts.includes(root), 'no mount left under the store');
+  const runtimeState = join(root, 'runtime', 'crun');
+  let left: string[] = [];
+  try {
+    left = readdirSync(runtimeState).filter((n) => n.startsWith('build-'));
+  } catch {
+    left = [];
+  }
+  assert.deepEqual(left, [], 'no build container left in the runtime');
+});
+
+test('-q prints the image ID alone; --iidfile writes it; a missing COPY source is BuildKit\'s error', async () => {
+  writeContext({ 'a.txt': 'a\n', 'b.txt': 'b\n' }, DOCKERFILE);
+  const iid = join(dir.path, 'iid');
+  const q = await build(['-q', '--iidfile', iid, '-t', 'app:2']);
+  assert.equal(q.code, 0, q.stderr);
+  assert.match(q.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  assert.equal(q.stderr, '');
+  assert.equal(readFileSync(iid, 'utf8'), q.stdout.trim());
+  writeFileSync(join(ctx, 'Dockerfile.missing'), `FROM ${BASE}\nCOPY nosuch.txt /\n`);
+  const m = await build(['-f', join(ctx, 'Dockerfile.missing')]);
+  assert.equal(m.code, 1);
+  assert.match(m.stderr, /#\d+ ERROR: "\/nosuch.txt" not found: not found\n/);
+  assert.match(m.stderr.trimEnd().split('\n').at(-1)!, /^Error: Dockerfile.missing:2: \[2\/2\] COPY nosuch.txt \/: failed to compute cache key: "\/nosuch.txt" not found: not found$/);
+});
