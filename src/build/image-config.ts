@@ -21,7 +21,9 @@
 import type { Digest } from '../digest/digest.js';
 import { goQuote } from '../dockerfile/index.js';
 import type { ArgStep, CommandStep, CopyStep, HealthcheckStep, KeyValueStep, ListStep, RunStep, Step, ValueStep } from '../dockerfile/index.js';
+import { cleanPath } from '../dockerfile/dockerignore.js';
 import { InvalidArgumentError } from '../errors.js';
+import { sortedRecord } from '../oci/json.js';
 import type { ImageConfig, Platform } from '../oci/types.js';
 
 // ---------------------------------------------------------------------------------------
@@ -799,31 +801,11 @@ function splitKeyValue(kv: string): [string, string] {
 /** Go's path.Join: the non-empty elements joined with `/` and cleaned. */
 function pathJoin(...parts: string[]): string {
   const joined = parts.filter((p) => p !== '').join('/');
-  return joined === '' ? '' : pathClean(joined);
-}
-
-/** Go's path.Clean. */
-function pathClean(p: string): string {
-  const rooted = p.startsWith('/');
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
-      else if (!rooted) out.push('..');
-    } else out.push(part);
-  }
-  const body = out.join('/');
-  if (rooted) return `/${body}`;
-  return body === '' ? '.' : body;
+  return joined === '' ? '' : cleanPath(joined);
 }
 
 function byUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-function sortedRecord<V>(r: Record<string, V>): Record<string, V> {
-  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => byUtf8(a, b)));
 }
 
 /** A Go map[string]struct{} with these keys, sorted. */
