@@ -11,7 +11,7 @@
  */
 import { type Digest } from '../digest/digest.js';
 import { CairnError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { storeImages, type LayerForImage } from '../image/commit.js';
+import { storeImages, storedLayers, type LayerForImage } from '../image/commit.js';
 import { readConfig, readManifest, requireUnpacked } from '../image/config.js';
 import { tryResolveImage } from '../image/resolve.js';
 import { imageLayers } from '../metadata/records.js';
@@ -188,14 +188,7 @@ async function baseImage(store: Store, ref: string): Promise<BaseImage> {
   const { config } = await readConfig(store.content, image.id);
   const { manifest } = await readManifest(store.content, image.manifestDigest);
   const records = imageLayers(store.db, image.id);
-  const layers: LayerForImage[] = manifest.layers.map((l, i) => ({
-    mediaType: l.mediaType,
-    digest: l.digest,
-    size: l.size,
-    ...(l.urls?.length ? { urls: l.urls } : {}),
-    diffId: config.rootfs.diff_ids[i]!,
-    uncompressedSize: records[i]?.size ?? l.size,
-  }));
+  const layers: LayerForImage[] = storedLayers(manifest, config, records);
   return { id: image.id, config, layers, chainId: image.topChainId ?? undefined };
 }
 

@@ -13,7 +13,7 @@
  */
 import type { Digest } from '../digest/digest.js';
 import { InvalidArgumentError, PreconditionError } from '../errors.js';
-import { storeImages } from '../image/commit.js';
+import { storeImages, storedLayers } from '../image/commit.js';
 import { readConfig, readManifest, requireUnpacked } from '../image/config.js';
 import { resolveImage } from '../image/resolve.js';
 import { imageLayers } from '../metadata/records.js';
@@ -76,14 +76,7 @@ export async function commitLayer(store: Store, opts: CommitLayerOptions): Promi
     opts.progress?.('layer');
     const diffId = layer.empty ? undefined : layer.diffId;
     const family: MediaFamily = (manifest.mediaType ?? image.manifestMediaType) === DOCKER_MANIFEST ? 'docker' : 'oci';
-    const layers: LayerForImage[] = manifest.layers.map((l, i) => ({
-      mediaType: l.mediaType,
-      digest: l.digest,
-      size: l.size,
-      ...(l.urls?.length ? { urls: l.urls } : {}),
-      diffId: config.rootfs.diff_ids[i]!,
-      uncompressedSize: records[i]?.size ?? l.size,
-    }));
+    const layers: LayerForImage[] = storedLayers(manifest, config, records);
     if (!layer.empty) {
       layers.push({ mediaType: layerMediaType('none', family), digest: layer.diffId, size: layer.size, diffId: layer.diffId, uncompressedSize: layer.size, tarSplit: layer.tarSplit });
     }

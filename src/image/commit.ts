@@ -12,7 +12,7 @@ import { type ImageLayerRecord, getLayer, putImage, reproducibleLayer, setRepoDi
 import { blobRef, type Ref } from '../metadata/refs.js';
 import { chainIds } from '../oci/chainid.js';
 import { unpacksHere } from '../oci/platform.js';
-import type { ImageConfig } from '../oci/types.js';
+import type { ImageConfig, ImageManifest } from '../oci/types.js';
 import type { LayerDescriptor } from '../oci/mutate.js';
 import type { Store } from '../store/store.js';
 import { measureLayer } from './size.js';
@@ -28,6 +28,18 @@ export interface LayerForImage extends LayerDescriptor {
   tarSplit?: Digest;
   /** A snapshot (not yet recorded) holding the same layer on another chain, to re-emit it from when the store keeps no blob. */
   unpackedAs?: { chainId: Digest; tarSplit: Digest };
+}
+
+/** The layers of an image already stored, as storeImages takes them: its manifest's descriptors with their diffIDs and recorded sizes. */
+export function storedLayers(manifest: ImageManifest, config: ImageConfig, records: ReadonlyArray<{ size: number }>): LayerForImage[] {
+  return manifest.layers.map((l, i) => ({
+    mediaType: l.mediaType,
+    digest: l.digest,
+    size: l.size,
+    ...(l.urls?.length ? { urls: l.urls } : {}),
+    diffId: config.rootfs.diff_ids[i]!,
+    uncompressedSize: records[i]?.size ?? l.size,
+  }));
 }
 
 export interface NewImage {
