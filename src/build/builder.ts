@@ -25,13 +25,15 @@ import { parseNormalizedReference, withDefaultTag } from '../reference/reference
 import { mountAll, unmount } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
 import { planDockerfile, type Plan, type PlanStage, type Step } from '../dockerfile/index.js';
-import type { CopyStep, RunStep } from '../dockerfile/steps.js';
+import type { CopyStep, RunStep, StageSource } from '../dockerfile/steps.js';
 import { resolveInRoot } from '../runtime/rootpath.js';
 import { resolveUser } from '../runtime/user.js';
 import { chown, mkdir } from 'node:fs/promises';
 import { buildLayer } from './layer.js';
 import { failureBox, type BuildProgress, type VertexHandle } from './progress.js';
 import { runInRootfs } from './run-container.js';
+import { withRunMounts } from './run-mounts.js';
+import type { SecretSource } from './secrets.js';
 import { applyStep, finishImage, goTime, initialImage, recordLayer, type CopyAction, type ImageState, type RunAction, type StepAction } from './image-config.js';
 import { copyInto } from './copy.js';
 import { CopySourceNotFoundError } from './copy-source.js';
@@ -53,6 +55,8 @@ export interface BuildOptions {
   labels?: Record<string, string>;
   /** RUN's network when a step names none: `default` is the host's (cairn has no bridge). */
   network?: 'default' | 'none' | 'host';
+  /** `--secret`s: what RUN --mount=type=secret can mount (secrets.ts parseSecretSpec). */
+  secrets?: SecretSource[];
   progress: BuildProgress;
   /** `--no-cache`: every step runs (its result is still cached for later builds). */
   noCache?: boolean;
@@ -355,7 +359,7 @@ async function stepWork(
 ): Promise<void> {
   switch (action.kind) {
     case 'run':
-      return runStep(store, opts, step as RunStep, action, rootfs, v);
+      return runStep(store, opts, step as RunStep, action, rootfs, v, (s) => ('stage' in s ? results.get(s.stage)!.chainId : bases.get(s.image).chainId), protect);
     case 'copy':
       return copyStep(store, opts, step as CopyStep, action, rootfs, results, bases, protect);
     case 'mkdir':
@@ -379,15 +383,29 @@ async function mkdirAs(rootfs: string, path: string, mode: number, user: string)
   }
 }
 
-async function runStep(store: Store, opts: BuildOptions, step: RunStep, action: RunAction, rootfs: string, v: VertexHandle): Promise<void> {
-  const status = await runInRootfs(store, rootfs, {
-    args: action.argv,
-    env: action.env,
-    cwd: action.cwd,
-    user: action.user,
-    network: runNetwork(opts, step),
-    output: (_stream, chunk) => v.log(chunk),
-  });
+async function runStep(
+  store: Store,
+  opts: BuildOptions,
+  step: RunStep,
+  action: RunAction,
+  rootfs: string,
+  v: VertexHandle,
+  chainOf: (source: StageSource) => Digest | undefined,
+  protect: (ref: Ref) => void,
+): Promise<void> {
+  const mountCtx = { store, rootfs, cwd: action.cwd, contextDir: opts.contextDir, dockerignore: opts.dockerignore ?? [], secrets: opts.secrets ?? [], chainOf, protect };
+  const status = await withRunMounts(step.mounts, mountCtx, (mounts) =>
+    runInRootfs(store, rootfs, {
+      args: action.argv,
+      env: [...action.env, ...mounts.env],
+      cwd: action.cwd,
+      user: action.user,
+      network: runNetwork(opts, step),
+      binds: mounts.binds,
+      tmpfs: mounts.tmpfs,
+      output: (_stream, chunk) => v.log(chunk),
+    }),
+  );
   if (status !== 0) throw new CairnError('internal', `executor failed running [${action.argv.join(' ')}]: exit code: ${status}`, { exitCode: 1 });
 }
 
