@@ -583,6 +583,7 @@ export function buildProgram(only?: string): Command {
       .option('--label <label>', 'set metadata for an image', collect, [])
       .option('--iidfile <file>', 'write the image ID to the file')
       .option('--network <mode>', "set the networking mode for the RUN instructions during build: 'default', 'host' or 'none'", 'default')
+      .option('--secret <secret>', 'secret to expose to the build (format: "id=mysecret[,src=/local/secret]" or "id=mysecret,env=VAR")', collect, [])
       .option('--no-cache', 'do not use cache when building the image')
       .option('--no-cache-filter <stage>', 'do not cache the specified stages', collect, [])
       .option('--explain-cache', 'say, for every step that ran, what differed from its closest cached result')

@@ -11,6 +11,7 @@ import { checkDockerfile, dockerignoreCandidates, formatCheckReport, parseDocker
 import { InvalidArgumentError, errnoCode } from '../../errors.js';
 import { BuildStepError } from '../../build/builder.js';
 import { PlainProgress, QuietProgress } from '../../build/progress.js';
+import { parseSecretSpec } from '../../build/secrets.js';
 import { goJson } from '../format.js';
 import { out, withCairn } from '../context.js';
 
@@ -22,6 +23,7 @@ interface Opts {
   label: string[];
   iidfile?: string;
   network: string;
+  secret: string[];
   cache: boolean;
   /** `--no-cache-filter` (commander names it after its `no-` prefix). */
   cacheFilter: string[];
@@ -98,6 +100,7 @@ export async function run(program: Command, cmd: Command, context: string): Prom
   }
   if (!['auto', 'plain', 'tty', 'quiet'].includes(o.progress)) throw new InvalidArgumentError(`invalid progress mode ${JSON.stringify(o.progress)}: use auto, plain, tty or quiet`);
   if (!['default', 'host', 'none'].includes(o.network)) throw new InvalidArgumentError(`network mode ${JSON.stringify(o.network)} not supported by the builder: use default, host or none`);
+  const secrets = o.secret.map((s) => parseSecretSpec(s));
   const quiet = o.quiet === true || o.progress === 'quiet';
   const progress = quiet ? new QuietProgress() : new PlainProgress((t) => process.stderr.write(t));
   await withCairn(program, async (cairn) => {
@@ -112,6 +115,7 @@ export async function run(program: Command, cmd: Command, context: string): Prom
         ...(o.target !== undefined ? { target: o.target } : {}),
         labels: parseLabels(o.label),
         network: o.network as 'default' | 'host' | 'none',
+        ...(secrets.length > 0 ? { secrets } : {}),
         progress,
         noCache: !o.cache,
         noCacheFilter: o.cacheFilter.flatMap((f) => f.split(',')).filter((f) => f !== ''),
