@@ -161,3 +161,18 @@ test('-q prints the image ID alone; --iidfile writes it; a missing COPY source i
   assert.match(m.stderr, /#\d+ ERROR: "\/nosuch.txt" not found: not found\n/);
   assert.match(m.stderr.trimEnd().split('\n').at(-1)!, /^Error: Dockerfile.missing:2: \[2\/2\] COPY nosuch.txt \/: failed to compute cache key: "\/nosuch.txt" not found: not found$/);
 });
+
+test('a RUN whose bind mount reads the context runs again when the mounted file changes, and not otherwise', async () => {
+  writeFileSync(join(ctx, 'mounted.txt'), 'one\n');
+  writeFileSync(join(ctx, 'Dockerfile.bind'), `FROM ${BASE}\nRUN --mount=type=bind,source=mounted.txt,target=/m cat /m > /bound\n`);
+  const args = ['-f', join(ctx, 'Dockerfile.bind'), '-t', 'bind:1'];
+  assert.equal((await build(args)).code, 0);
+  const same = await build(args);
+  assert.deepEqual(steps(same.stderr).ran, [], 'unchanged: cached');
+  writeFileSync(join(ctx, 'mounted.txt'), 'two\n');
+  const changed = await build(args);
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.deepEqual(steps(changed.stderr).ran, ['[2/2] RUN --mount=type=bind,source=mounted.txt,target=/m cat /m > /bound']);
+  const run = await cairn(root, ['run', '--rm', '--network', 'none', 'bind:1', 'cat', '/bound']);
+  assert.equal(run.stdout, 'two\n');
+});

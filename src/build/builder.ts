@@ -297,7 +297,15 @@ async function stepInputs(
   switch (action.kind) {
     case 'run': {
       const run = step as RunStep;
-      return { parent: p, op: { kind: 'run', argv: action.argv, env: action.env, cwd: action.cwd, user: action.user, network: runNetwork(opts, run), mounts: run.mounts } };
+      // A bind mount's content is an input (the stage or image by its chainID, the context by its content);
+      // a cache mount's contents and a secret's value never are.
+      const mounts: unknown[] = [];
+      for (const m of run.mounts) {
+        if (m.type !== 'bind') mounts.push(m);
+        else if (m.fromSource !== undefined) mounts.push({ ...m, content: ('stage' in m.fromSource ? results.get(m.fromSource.stage)!.chainId : bases.get(m.fromSource.image).chainId) ?? null });
+        else mounts.push({ ...m, content: (await contextSourcesDigest(store.db, opts.contextDir, [m.source ?? '.'], { dockerignore: opts.dockerignore ?? [] })).digest });
+      }
+      return { parent: p, op: { kind: 'run', argv: action.argv, env: action.env, cwd: action.cwd, user: action.user, network: runNetwork(opts, run), mounts } };
     }
     case 'mkdir':
       return { parent: p, op: { kind: 'mkdir', path: action.path, mode: action.mode, user: action.user } };
