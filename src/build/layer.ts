@@ -27,10 +27,11 @@ export interface BuiltLayer {
 
 /**
  * Prepare a writable snapshot on `parent` (undefined: no layer below), mount it, run `work`
- * on the mounted root filesystem, and capture what it changed as a layer on `parent`.
+ * on the mounted root filesystem, and capture what it changed as a layer on `parent`
+ * (`clampMtime`: SOURCE_DATE_EPOCH, no time in its tar later than that).
  * `work`'s failure is thrown after the snapshot is unmounted and removed.
  */
-export async function buildLayer(store: Store, parent: Digest | undefined, protect: (ref: Ref) => void, work: (rootfs: string) => Promise<void>): Promise<BuiltLayer> {
+export async function buildLayer(store: Store, parent: Digest | undefined, protect: (ref: Ref) => void, work: (rootfs: string) => Promise<void>, opts: { clampMtime?: number } = {}): Promise<BuiltLayer> {
   const sn = await store.snapshots();
   const key = `build-${process.pid}-${randomHex(6)}`;
   protect(snapshotRef(key));
@@ -44,7 +45,7 @@ export async function buildLayer(store: Store, parent: Digest | undefined, prote
     } finally {
       unmount(scratch.path);
     }
-    const layer = await captureLayer(store, key, protect, parent ?? null, { keepEmpty: true });
+    const layer = await captureLayer(store, key, protect, parent ?? null, { keepEmpty: true, ...(opts.clampMtime !== undefined ? { clampMtime: opts.clampMtime } : {}) });
     if (layer.empty) throw new CairnError('internal', `the layer of snapshot ${key} was not kept`);
     return { diffId: layer.diffId, chainId: layer.chainId, size: layer.size, tarSplit: layer.tarSplit };
   } finally {

@@ -71,9 +71,10 @@ function keepInLayer(name: string): boolean {
  * another when the snapshot stands on a layer of its own above the image's (as Docker's
  * `-init` layer does), whose changes are not the container's; null: no parent at all.
  * `keepEmpty`: an empty change is a layer too (the tar of no entries), as a build's RUN that
- * changed nothing is one in BuildKit's images.
+ * changed nothing is one in BuildKit's images. `clampMtime` (SOURCE_DATE_EPOCH, seconds): no
+ * time in the layer's tar is later than it (the snapshot's files keep their own).
  */
-export async function captureLayer(store: Store, key: string, protect: (ref: Ref) => void, onto?: Digest | null, opts: { keepEmpty?: boolean } = {}): Promise<CapturedLayer> {
+export async function captureLayer(store: Store, key: string, protect: (ref: Ref) => void, onto?: Digest | null, opts: { keepEmpty?: boolean; clampMtime?: number } = {}): Promise<CapturedLayer> {
   const sn = await store.snapshots();
   const container = await activeLayer(sn, key);
   const below = container.parent as Digest | undefined;
@@ -86,8 +87,8 @@ export async function captureLayer(store: Store, key: string, protect: (ref: Ref
   let layer: { diffId: Digest; size: number; tarSplit: Digest };
   try {
     layer = sn.capabilities.rebase
-      ? await fromUpper(store, container.dir, made.dir, what, protect)
-      : await throughDiffer(store, sn, container.mounts, below, made, what, protect);
+      ? await fromUpper(store, container.dir, made.dir, what, protect, opts.clampMtime)
+      : await throughDiffer(store, sn, container.mounts, below, made, what, protect, opts.clampMtime);
   } catch (e) {
     await removeOrWarn(sn, newKey);
     throw e;
@@ -113,12 +114,12 @@ export async function captureLayer(store: Store, key: string, protect: (ref: Ref
 }
 
 /** Overlay: the upper directory copied into the new snapshot while its tar is recorded, in one walk. */
-async function fromUpper(store: Store, upper: string, dest: string, what: string, protect: (ref: Ref) => void): Promise<{ diffId: Digest; size: number; tarSplit: Digest }> {
+async function fromUpper(store: Store, upper: string, dest: string, what: string, protect: (ref: Ref) => void, clampMtime: number | undefined): Promise<{ diffId: Digest; size: number; tarSplit: Digest }> {
   const { recorder, recorded } = contentRecorder(store, protect, { what });
   let layer;
   try {
     // cairn mounts overlay without `userxattr`: user.overlay.* attributes are the container's own.
-    layer = await copyUpperRecorded(upper, dest, { keep: keepInLayer, overlayXattrNamespaces: ['trusted'], record: recorder });
+    layer = await copyUpperRecorded(upper, dest, { keep: keepInLayer, overlayXattrNamespaces: ['trusted'], record: recorder, ...(clampMtime !== undefined ? { clampMtime } : {}) });
   } catch (e) {
     recorder.abort(e);
     throw e;
@@ -135,6 +136,7 @@ async function throughDiffer(
   made: { dir: string; deletions: 'whiteout' | 'remove' },
   what: string,
   protect: (ref: Ref) => void,
+  clampMtime: number | undefined,
 ): Promise<{ diffId: Digest; size: number; tarSplit: Digest }> {
   let viewKey: string | undefined;
   try {
@@ -145,7 +147,7 @@ async function throughDiffer(
       lower = await sn.view(viewKey, parent);
     }
     const differ = new WalkingDiffer(() => store.scratchDir());
-    const tar = (await differ.compare(lower, mounts, { sourceDateEpoch: null }))[Symbol.asyncIterator]();
+    const tar = (await differ.compare(lower, mounts, { sourceDateEpoch: clampMtime ?? null }))[Symbol.asyncIterator]();
     let applied;
     try {
       applied = await applyRecorded(store, { dir: made.dir, whiteoutMode: made.deletions === 'whiteout' ? 'overlay' : 'oci-remove' }, { [Symbol.asyncIterator]: () => tar }, { what }, protect);
