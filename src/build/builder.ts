@@ -64,6 +64,12 @@ export interface BuildOptions {
   noCacheFilter?: string[];
   /** `--explain-cache`: say, for each step that ran, what differed from its closest cached result. */
   explainCache?: boolean;
+  /**
+   * SOURCE_DATE_EPOCH (seconds): the image's and its new history entries' time, and no time in
+   * a new layer's tar later than it — the same input gives the same image wherever and whenever
+   * it is built.
+   */
+  sourceDateEpoch?: number;
 }
 
 export interface BuildResult {
@@ -146,7 +152,7 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
     }
     const final = results.get(plan.target)!;
     const exporting = progress.start({ name: 'exporting to image' });
-    const built = finishImage(final.image, { labels: opts.labels ?? {} });
+    const built = finishImage(final.image, { labels: opts.labels ?? {}, ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}) });
     exporting.status('exporting layers done');
     const raw = canonicalJson(built);
     const config = JSON.parse(raw.toString('utf8')) as ImageConfig;
@@ -244,6 +250,7 @@ async function runStage(
     const v = opts.progress.start({ name });
     try {
       const inputs = await stepInputs(store, opts, ctx, step, action, state.chainId, results, bases);
+      if (opts.sourceDateEpoch !== undefined) inputs.epoch = opts.sourceDateEpoch;
       const key = cacheKey(inputs);
       v.status(key);
       const slot = `${opts.dockerfile.name}\0${stage.id}\0${position}`;
@@ -258,7 +265,7 @@ async function runStage(
           const before = lastOfSlot(store.db, slot);
           v.status(`cache miss: ${explainMiss(before === undefined ? undefined : (JSON.parse(before.inputs) as StepInputs), inputs)}`);
         }
-        const made = await buildLayer(store, state.chainId, protect, (rootfs) => stepWork(store, opts, step, action, rootfs, results, bases, protect, v));
+        const made = await buildLayer(store, state.chainId, protect, (rootfs) => stepWork(store, opts, step, action, rootfs, results, bases, protect, v), opts.sourceDateEpoch !== undefined ? { clampMtime: opts.sourceDateEpoch } : {});
         // The layer's time is its cache entry's: a rebuild from the cache gives the same image.
         const at = new Date();
         putCacheEntry(store.db, { key, chainId: made.chainId, diffId: made.diffId, size: made.size, tarSplit: made.tarSplit, slot, inputs: JSON.stringify(inputs) }, at);

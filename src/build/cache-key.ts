@@ -37,16 +37,19 @@ export interface StepInputs {
   op: StepOp;
   /** A COPY from the context: each file's content digest (not part of the key: the op holds their digest). */
   files?: Record<string, Digest>;
+  /** SOURCE_DATE_EPOCH, when the layer's times are clamped to it (another layer than without). */
+  epoch?: number;
 }
 
 /** The cache key of a step with these inputs. */
 export function cacheKey(inputs: StepInputs): Digest {
-  return digestOf(canonicalJson({ v: 1, parent: inputs.parent, op: inputs.op }));
+  return digestOf(canonicalJson({ v: 1, parent: inputs.parent, op: inputs.op, ...(inputs.epoch !== undefined ? { epoch: inputs.epoch } : {}) }));
 }
 
 /** Why a step with inputs `now` missed, against the closest earlier inputs (`before`: none recorded). */
 export function explainMiss(before: StepInputs | undefined, now: StepInputs): string {
   if (before === undefined) return 'no earlier result of this step is cached';
+  if (before.epoch !== now.epoch) return `SOURCE_DATE_EPOCH changed (${before.epoch ?? 'unset'} -> ${now.epoch ?? 'unset'})`;
   if (before.parent !== now.parent) return `the layer below changed (${short(before.parent)} -> ${short(now.parent)})`;
   const a = before.op;
   const b = now.op;

@@ -78,6 +78,14 @@ export function parseLabels(values: string[]): Record<string, string> {
   return labels;
 }
 
+/** SOURCE_DATE_EPOCH from a build argument, else the environment: whole seconds since 1970, or undefined when unset or empty. */
+export function sourceDateEpoch(buildArgs: Record<string, string>, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = buildArgs.SOURCE_DATE_EPOCH ?? env.SOURCE_DATE_EPOCH;
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new InvalidArgumentError(`invalid SOURCE_DATE_EPOCH ${JSON.stringify(text)}: want whole seconds since 1970-01-01`);
+  return Number(text);
+}
+
 export async function run(program: Command, cmd: Command, context: string): Promise<void> {
   const o = cmd.opts<Opts>();
   const contextDir = resolve(context);
@@ -101,6 +109,7 @@ export async function run(program: Command, cmd: Command, context: string): Prom
   if (!['auto', 'plain', 'tty', 'quiet'].includes(o.progress)) throw new InvalidArgumentError(`invalid progress mode ${JSON.stringify(o.progress)}: use auto, plain, tty or quiet`);
   if (!['default', 'host', 'none'].includes(o.network)) throw new InvalidArgumentError(`network mode ${JSON.stringify(o.network)} not supported by the builder: use default, host or none`);
   const secrets = o.secret.map((s) => parseSecretSpec(s));
+  const epoch = sourceDateEpoch(buildArgs);
   const quiet = o.quiet === true || o.progress === 'quiet';
   const progress = quiet ? new QuietProgress() : new PlainProgress((t) => process.stderr.write(t));
   await withCairn(program, async (cairn) => {
@@ -118,6 +127,7 @@ export async function run(program: Command, cmd: Command, context: string): Prom
         ...(secrets.length > 0 ? { secrets } : {}),
         progress,
         noCache: !o.cache,
+        ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
         noCacheFilter: o.cacheFilter.flatMap((f) => f.split(',')).filter((f) => f !== ''),
         ...(o.explainCache ? { explainCache: true } : {}),
       });
