@@ -176,3 +176,13 @@ test('a RUN whose bind mount reads the context runs again when the mounted file 
   const run = await cairn(root, ['run', '--rm', '--network', 'none', 'bind:1', 'cat', '/bound']);
   assert.equal(run.stdout, 'two\n');
 });
+
+test('a RUN that copies files up only to change their mode or owner is warned about, in one line with the megabytes', async () => {
+  writeFileSync(join(ctx, 'Dockerfile.dup'), `FROM ${BASE}\nRUN head -c 2500000 /dev/urandom > /big && head -c 1000 /dev/urandom > /small\nRUN chmod 600 /big /small && chown 65534 /big\nRUN echo new > /new && cat /big > /big.copy\n`);
+  const r = await build(['-f', join(ctx, 'Dockerfile.dup'), '--no-cache', '-t', 'dup:1']);
+  assert.equal(r.code, 0, r.stderr);
+  const warnings = r.stderr.split('\n').filter((l) => l.includes('WARNING'));
+  assert.deepEqual(warnings.map((l) => l.replace(/^#\d+ /, '')), [
+    'WARNING: [3/4] RUN chmod 600 /big /small && chown 65534 /big adds 2.5 MB again (2 files unchanged from the layers below, only their owner, mode or times changed): set them as the files are added, with COPY --chown/--chmod',
+  ]);
+});

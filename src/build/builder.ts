@@ -96,6 +96,15 @@ interface StageResult {
   chainId: Digest | undefined;
 }
 
+/** A RUN that re-adds at least this many bytes unchanged is warned about. */
+export const DUPLICATE_WARNING_BYTES = 1_000_000;
+
+/** The one line said when a step's layer holds files the layers below hold already (point 6 of issue 12). */
+export function duplicateWarning(step: string, d: { files: number; bytes: number }): string {
+  const mb = (d.bytes / 1e6).toFixed(1);
+  return `WARNING: ${step} adds ${mb} MB again (${d.files} file${d.files === 1 ? '' : 's'} unchanged from the layers below, only their owner, mode or times changed): set them as the files are added, with COPY --chown/--chmod`;
+}
+
 /** A base image from the store: its config and layers as an image to build on. */
 interface BaseImage {
   id: Digest;
@@ -265,7 +274,11 @@ async function runStage(
           const before = lastOfSlot(store.db, slot);
           v.status(`cache miss: ${explainMiss(before === undefined ? undefined : (JSON.parse(before.inputs) as StepInputs), inputs)}`);
         }
-        const made = await buildLayer(store, state.chainId, protect, (rootfs) => stepWork(store, opts, step, action, rootfs, results, bases, protect, v), opts.sourceDateEpoch !== undefined ? { clampMtime: opts.sourceDateEpoch } : {});
+        const made = await buildLayer(store, state.chainId, protect, (rootfs) => stepWork(store, opts, step, action, rootfs, results, bases, protect, v), {
+          ...(opts.sourceDateEpoch !== undefined ? { clampMtime: opts.sourceDateEpoch } : {}),
+          duplicates: action.kind === 'run',
+        });
+        if (made.duplicated !== undefined && made.duplicated.bytes >= DUPLICATE_WARNING_BYTES) v.status(duplicateWarning(name, made.duplicated));
         // The layer's time is its cache entry's: a rebuild from the cache gives the same image.
         const at = new Date();
         putCacheEntry(store.db, { key, chainId: made.chainId, diffId: made.diffId, size: made.size, tarSplit: made.tarSplit, slot, inputs: JSON.stringify(inputs) }, at);

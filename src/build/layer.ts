@@ -11,7 +11,8 @@ import type { Digest } from '../digest/digest.js';
 import { CairnError, NotFoundError } from '../errors.js';
 import { snapshotRef, type Ref } from '../metadata/refs.js';
 import { randomHex } from '../random.js';
-import { mountAll, unmount } from '../snapshot/index.js';
+import { mountAll, unmount, writableLayer } from '../snapshot/index.js';
+import { duplicatedContent, type Duplicated } from './duplicates.js';
 import type { Store } from '../store/store.js';
 import { captureLayer } from '../container/capture.js';
 
@@ -23,15 +24,24 @@ export interface BuiltLayer {
   size: number;
   /** Its tar-split record. */
   tarSplit: Digest;
+  /** With `duplicates` (overlay): what the step re-added unchanged from the layers below. */
+  duplicated?: Duplicated;
 }
 
 /**
  * Prepare a writable snapshot on `parent` (undefined: no layer below), mount it, run `work`
  * on the mounted root filesystem, and capture what it changed as a layer on `parent`
- * (`clampMtime`: SOURCE_DATE_EPOCH, no time in its tar later than that).
+ * (`clampMtime`: SOURCE_DATE_EPOCH, no time in its tar later than that; `duplicates`: also
+ * measure what it re-added unchanged from the layers below, duplicates.ts).
  * `work`'s failure is thrown after the snapshot is unmounted and removed.
  */
-export async function buildLayer(store: Store, parent: Digest | undefined, protect: (ref: Ref) => void, work: (rootfs: string) => Promise<void>, opts: { clampMtime?: number } = {}): Promise<BuiltLayer> {
+export async function buildLayer(
+  store: Store,
+  parent: Digest | undefined,
+  protect: (ref: Ref) => void,
+  work: (rootfs: string) => Promise<void>,
+  opts: { clampMtime?: number; duplicates?: boolean } = {},
+): Promise<BuiltLayer> {
   const sn = await store.snapshots();
   const key = `build-${process.pid}-${randomHex(6)}`;
   protect(snapshotRef(key));
@@ -45,9 +55,12 @@ export async function buildLayer(store: Store, parent: Digest | undefined, prote
     } finally {
       unmount(scratch.path);
     }
+    let duplicated: Duplicated | undefined;
+    const w = writableLayer(mounts);
+    if (opts.duplicates === true && w.deletions === 'whiteout') duplicated = await duplicatedContent(w.dir, w.lowerdirs);
     const layer = await captureLayer(store, key, protect, parent ?? null, { keepEmpty: true, ...(opts.clampMtime !== undefined ? { clampMtime: opts.clampMtime } : {}) });
     if (layer.empty) throw new CairnError('internal', `the layer of snapshot ${key} was not kept`);
-    return { diffId: layer.diffId, chainId: layer.chainId, size: layer.size, tarSplit: layer.tarSplit };
+    return { diffId: layer.diffId, chainId: layer.chainId, size: layer.size, tarSplit: layer.tarSplit, ...(duplicated !== undefined ? { duplicated } : {}) };
   } finally {
     await scratch.dispose();
     await sn.remove(key).catch((e: unknown) => {
