@@ -35,7 +35,8 @@ import { runInRootfs } from './run-container.js';
 import { withRunMounts } from './run-mounts.js';
 import type { SecretSource } from './secrets.js';
 import { applyStep, finishImage, goTime, initialImage, recordLayer, type CopyAction, type ImageState, type RunAction, type StepAction } from './image-config.js';
-import { copyInto } from './copy.js';
+import { copyInto, type CopyIntoOptions } from './copy.js';
+import { addInto } from './add.js';
 import { CopySourceNotFoundError } from './copy-source.js';
 import { cacheKey, explainMiss, type StepInputs } from './cache-key.js';
 import { findCacheEntry, lastOfSlot, putCacheEntry, removeCacheEntry, touchCacheEntry, type CacheEntry } from './cache-records.js';
@@ -263,7 +264,7 @@ async function runStage(
       const key = cacheKey(inputs);
       v.status(key);
       const slot = `${opts.dockerfile.name}\0${stage.id}\0${position}`;
-      const hit = useCache ? await cachedLayer(store, key, protect) : undefined;
+      const hit = useCache && inputs.volatile !== true ? await cachedLayer(store, key, protect) : undefined;
       let layer: { diffId: Digest; chainId: Digest; size: number; tarSplit: Digest; created: string };
       if (hit !== undefined) {
         touchCacheEntry(store.db, key);
@@ -345,12 +346,20 @@ async function stepInputs(
         const chainId = 'stage' in copy.from ? results.get(copy.from.stage)!.chainId : bases.get(copy.from.image).chainId;
         return { parent: p, op: { ...base, from: { chainId: chainId ?? null } } };
       }
-      const v = ctx.loaded ? undefined : opts.progress.start({ name: '[internal] load build context' });
-      ctx.loaded = true;
-      const content = await contextSourcesDigest(store.db, opts.contextDir, copy.sources, { dockerignore: opts.dockerignore ?? [], excludes: copy.exclude });
+      // ADD's URLs: their content is known only once downloaded — pinned by --checksum, else the step always runs.
+      const urls = copy.sources.filter((src) => /^https?:\/\//.test(src));
+      const local = copy.sources.filter((src) => !urls.includes(src));
+      const v = ctx.loaded || local.length === 0 ? undefined : opts.progress.start({ name: '[internal] load build context' });
+      if (v !== undefined) ctx.loaded = true;
+      const content = await contextSourcesDigest(store.db, opts.contextDir, local, { dockerignore: opts.dockerignore ?? [], excludes: copy.exclude });
       v?.status(`transferring context: ${content.bytesRead}B done`);
       v?.done();
-      return { parent: p, op: { ...base, from: { context: content.digest } }, files: Object.fromEntries(content.files) };
+      return {
+        parent: p,
+        op: { ...base, from: { context: content.digest }, ...(copy.checksum !== undefined ? { checksum: copy.checksum } : {}) },
+        files: Object.fromEntries(content.files),
+        ...(urls.length > 0 && copy.checksum === undefined ? { volatile: true } : {}),
+      };
     }
   }
 }
@@ -456,12 +465,15 @@ async function copyStep(
     ...(step.chmod !== undefined ? { chmod: step.chmod } : {}),
     ...(step.parents ? { parents: true } : {}),
   };
+  // ADD: archives unpacked, URLs downloaded (add.ts); downloads go to the store's scratch space.
+  const add = { checksum: step.checksum, unpack: step.unpack, scratch: () => store.scratchDir() };
+  const copy = (o: CopyIntoOptions) => (step.instruction === 'ADD' ? addInto({ ...o, ...add }) : copyInto(o));
   if (step.from === undefined) {
-    await copyInto({ ...into, sourceRoot: opts.contextDir, fromContext: true, dockerignore: opts.dockerignore ?? [], excludes: step.exclude });
+    await copy({ ...into, sourceRoot: opts.contextDir, fromContext: true, dockerignore: opts.dockerignore ?? [], excludes: step.exclude });
     return;
   }
   const chainId = 'stage' in step.from ? results.get(step.from.stage)!.chainId : bases.get(step.from.image).chainId;
-  await withView(store, chainId, protect, (sourceRoot) => copyInto({ ...into, sourceRoot, fromContext: false, excludes: step.exclude }));
+  await withView(store, chainId, protect, (sourceRoot) => copy({ ...into, sourceRoot, fromContext: false, excludes: step.exclude }));
 }
 
 /** A read-only view of the committed chain `chainId` (an empty directory for none), mounted while `fn` runs. */

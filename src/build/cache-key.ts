@@ -28,6 +28,8 @@ export type StepOp =
       exclude: string[];
       /** `context` with the content digest, or the chainID of the root the sources are read from. */
       from: { context: Digest } | { chainId: Digest | null };
+      /** ADD --checksum: what a URL's content must be. */
+      checksum?: string;
     }
   | { kind: 'mkdir'; path: string; mode: number; user: string };
 
@@ -39,6 +41,8 @@ export interface StepInputs {
   files?: Record<string, Digest>;
   /** SOURCE_DATE_EPOCH, when the layer's times are clamped to it (another layer than without). */
   epoch?: number;
+  /** The result depends on something the key cannot hold (an ADD of a URL without --checksum): never taken from the cache. */
+  volatile?: boolean;
 }
 
 /** The cache key of a step with these inputs. */
