@@ -237,3 +237,46 @@ COPY --from=more / /from-more/
 `);
   await compare('scratch', ctx);
 });
+
+test('ADD: local archives unpacked (tar, gzip, bzip2, xz, recognised by content), other files copied, a URL downloaded', async () => {
+  // The server runs in its own process: docker build is waited for synchronously here, and BuildKit fetches the URL in the daemon.
+  const { spawn } = await import('node:child_process');
+  const script = `const http = require('node:http'); const zlib = require('node:zlib');
+const served = zlib.gzipSync('served, not unpacked\\n');
+const s = http.createServer((req, res) => {
+  if (req.url === '/file.txt') { res.writeHead(200, { 'Last-Modified': 'Sun, 13 Sep 2020 12:26:40 GMT' }); res.end('downloaded content\\n'); }
+  else if (req.url === '/arch.tgz') { res.writeHead(200); res.end(served); }
+  else { res.writeHead(404); res.end(); }
+});
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+  const server = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      server.stdout.once('data', (b: Buffer) => resolve(Number(b.toString().trim())));
+      server.once('exit', (code) => reject(new Error(`the URL server exited (${code})`)));
+    });
+    const ctx = context('add', { 'tree/one.txt': 'one', 'tree/sub/two.txt': 'two', 'plain.txt': 'not an archive', 'fake.tar': 'not a tar either' }, `FROM BASE
+ADD a.tar /p1/
+ADD a.tar.gz /p2
+ADD a.tar.bz2 a.tar.xz /m/
+ADD a.tar.zst bundle plain.txt fake.tar /n/
+ADD --chown=1234:99 a.tar.gz /ch/new/
+ADD http://127.0.0.1:${port}/file.txt /u1/
+ADD http://127.0.0.1:${port}/arch.tgz /u2
+`);
+    const tree = join(ctx, 'tree');
+    const tar = (args: string[]) => {
+      const r = spawnSync('tar', ['--numeric-owner', '--owner=1234', '--group=99', '-C', tree, ...args, '.'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    tar(['-cf', join(ctx, 'a.tar')]);
+    tar(['-czf', join(ctx, 'a.tar.gz')]);
+    tar(['-cjf', join(ctx, 'a.tar.bz2')]);
+    tar(['-cJf', join(ctx, 'a.tar.xz')]);
+    tar(['--zstd', '-cf', join(ctx, 'a.tar.zst')]);
+    tar(['-czf', join(ctx, 'bundle')]);
+    await compare('add', ctx);
+  } finally {
+    server.kill();
+  }
+});
