@@ -22,6 +22,7 @@ APT_PACKAGES=(
   docker.io                                 # peer: interop tests (docker save); started by test/docker.ts
   docker-registry apache2-utils openssl     # Distribution registry for pull/push tests (test/registry.ts); htpasswd; token certificates
   hyperfine debootstrap time                # benchmarks (time: /usr/bin/time for peak memory)
+  bzip2 xz-utils                            # build: ADD unpacks .tar.bz2 / .tar.xz through them (src/build/add.ts)
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
