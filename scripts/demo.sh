@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The main job, on the default store ($CAIRN_ROOT, else /var/lib/cairn for root):
 # make a small base image from Debian's busybox-static, import it, list it, show its history
-# and inspect it; then save it to an archive and load it back; mount it; check a Dockerfile;
-# run containers from it — one that writes and deletes files, its diff, a commit of it as a
-# new layer, a named volume that outlives its containers; then serve the store as a registry,
-# push to it and pull back. Later issues extend this with build.
+# and inspect it; then save it to an archive and load it back; mount it; check and build an
+# example application from its multi-stage Dockerfile (examples/app), run it, show its history
+# and build it again from the cache; run containers from it — one that writes and deletes
+# files, its diff, a commit of it as a new layer, a named volume that outlives its containers;
+# then serve the store as a registry, push to it and pull back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cairn() { bin/cairn "$@"; }
@@ -38,8 +39,16 @@ mnt=$(cairn image mount busybox:demo)
 echo "$mnt"
 ls "$mnt"; echo "$(ls "$mnt/bin" | wc -l) entries in $mnt/bin"
 step image umount busybox:demo
-printf 'FROM busybox:demo AS base\nWORKDIR /app\nCMD ["sh"]\n' > "$work/Dockerfile"
-step build --check "$work"
+step build --check examples/app
+
+# Building: examples/app's multi-stage Dockerfile made into an image (RUN in a real container,
+# COPY straight into the step's layer), run, and its history: one layer per file-system
+# instruction. A second build takes every step from the cache. (Progress goes to stderr, as
+# BuildKit's; shown here with the rest.)
+step build -t example/app:1 examples/app 2>&1
+step run --rm example/app:1
+step history example/app:1
+step build -t example/app:1 examples/app 2>&1
 
 # Containers: a thin writable layer on the image's layers, no daemon. One writes and deletes
 # files; diff shows its layer, commit turns it into one new layer of a new image.
