@@ -257,11 +257,14 @@ async function runStage(
     }
     position++;
     const name = vertexName(stage, multi, position, total, step.original);
-    const v = opts.progress.start({ name });
+    // The step's vertex starts once its inputs are known (a COPY's "load build context" comes first), or at its failure.
+    let vertex: VertexHandle | undefined;
+    const started = (): VertexHandle => (vertex ??= opts.progress.start({ name }));
     try {
       const inputs = await stepInputs(store, opts, ctx, step, action, state.chainId, results, bases);
       if (opts.sourceDateEpoch !== undefined) inputs.epoch = opts.sourceDateEpoch;
       const key = cacheKey(inputs);
+      const v = started();
       v.status(key);
       const slot = `${opts.dockerfile.name}\0${stage.id}\0${position}`;
       const hit = useCache && inputs.volatile !== true ? await cachedLayer(store, key, protect) : undefined;
@@ -290,7 +293,7 @@ async function runStage(
       state = { image: recordLayer(outcome.state, { diffId: layer.diffId, created: goTime(layer.created) }), layers: [...state.layers, record], chainId: layer.chainId };
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      v.error(e instanceof CopySourceNotFoundError ? e.detail : message);
+      started().error(e instanceof CopySourceNotFoundError ? e.detail : message);
       throw new BuildStepError(`${opts.dockerfile.name}:${step.lines.start}: ${name}: ${message}`, failureBox(name));
     }
   }
