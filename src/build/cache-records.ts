@@ -70,14 +70,14 @@ export function lastOfSlot(db: Db, slot: string): CacheEntry | undefined {
   return r === undefined ? undefined : entryOf(r);
 }
 
-/** Record a step's result (a new entry, or the same key again: its layer and use refreshed), with its edges. */
-export function putCacheEntry(db: Db, e: Omit<CacheEntry, 'createdAt' | 'lastUsed'>, now = new Date()): void {
+/** Record a step's result (a new entry, or the same key again: its layer and use refreshed), with its edges; `createdAt`: when its layer was made (default now). */
+export function putCacheEntry(db: Db, e: Omit<CacheEntry, 'createdAt' | 'lastUsed'>, now = new Date(), createdAt = now.toISOString()): void {
   const at = now.toISOString();
   writeTx(db, () => {
     db.prepare(
       `INSERT INTO build_cache (key, chain_id, diff_id, size, tar_split, slot, inputs, created_at, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET chain_id = excluded.chain_id, diff_id = excluded.diff_id, size = excluded.size, tar_split = excluded.tar_split, slot = excluded.slot, inputs = excluded.inputs, last_used = excluded.last_used`,
-    ).run(e.key, e.chainId, e.diffId, e.size, e.tarSplit, e.slot, e.inputs, at, at);
+    ).run(e.key, e.chainId, e.diffId, e.size, e.tarSplit, e.slot, e.inputs, createdAt, at);
     dropRefs(db, { kind: OWNER, id: e.key });
     addRefs(db, { kind: OWNER, id: e.key }, [snapshotRef(e.chainId), blobRef(e.tarSplit)]);
   });
