@@ -41,6 +41,8 @@ import { CopySourceNotFoundError } from './copy-source.js';
 import { cacheKey, explainMiss, type StepInputs } from './cache-key.js';
 import { findCacheEntry, lastOfSlot, putCacheEntry, removeCacheEntry, touchCacheEntry, type CacheEntry } from './cache-records.js';
 import { contextSourcesDigest } from './source-digest.js';
+import { exportCache, ImportedCache, type CacheExportSpec, type CacheImportSpec, type ExportEntry } from './cache-transfer.js';
+import { chainIds } from '../oci/chainid.js';
 
 export interface BuildOptions {
   /** The build context: a directory on this host, read in place. */
@@ -71,6 +73,10 @@ export interface BuildOptions {
    * it is built.
    */
   sourceDateEpoch?: number;
+  /** `--cache-to`: where this build's cache goes (cache-transfer.ts). */
+  cacheTo?: CacheExportSpec[];
+  /** `--cache-from`: caches a step not cached here is looked up in. */
+  cacheFrom?: CacheImportSpec[];
 }
 
 export interface BuildResult {
@@ -152,7 +158,7 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
   const lease = store.lease();
   try {
     const results = new Map<number, StageResult>();
-    const ctx: BuildContextState = { loaded: false };
+    const ctx: BuildContextState = { loaded: false, imported: (opts.cacheFrom ?? []).map((c) => ImportedCache.open(c)), results: new Map() };
     const multi = first.stages.length > 1 || plan.stages.some((s) => s.index > 0);
     for (const group of plan.groups) {
       await Promise.all(group.map(async (index) => {
@@ -175,6 +181,15 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
     exporting.status(`writing image ${stored!.id} done`);
     for (const t of tags) exporting.status(`naming to ${t.toString()} done`);
     exporting.done();
+    for (const spec of opts.cacheTo ?? []) {
+      const v = progress.start({ name: 'exporting cache' });
+      // mode=min: the layers of the image built; mode=max: every step's.
+      const inImage = new Set(chainIds(final.layers.map((l) => l.diffId)));
+      const entries = [...ctx.results.values()].filter((e) => spec.mode === 'max' || inImage.has(e.chainId));
+      await exportCache(store, spec, entries);
+      v.status(`writing ${entries.length} cache entries to ${spec.dest} done`);
+      v.done();
+    }
     return { imageId: stored!.id, tags: tags.map((t) => t.familiarString()) };
   } finally {
     lease.release();
@@ -267,7 +282,9 @@ async function runStage(
       const v = started();
       v.status(key);
       const slot = `${opts.dockerfile.name}\0${stage.id}\0${position}`;
-      const hit = useCache && inputs.volatile !== true ? await cachedLayer(store, key, protect) : undefined;
+      const cacheable = useCache && inputs.volatile !== true;
+      let hit: CachedLayer | undefined = cacheable ? await cachedLayer(store, key, protect) : undefined;
+      if (hit === undefined && cacheable) hit = await importedLayer(store, ctx, key, state.chainId, slot, inputs, protect, v);
       let layer: { diffId: Digest; chainId: Digest; size: number; tarSplit: Digest; created: string };
       if (hit !== undefined) {
         touchCacheEntry(store.db, key);
@@ -289,6 +306,7 @@ async function runStage(
         layer = { ...made, created: at.toISOString() };
         v.done();
       }
+      ctx.results.set(key, { key, chainId: layer.chainId, diffId: layer.diffId, tarSplit: layer.tarSplit, createdAt: layer.created });
       const record: LayerForImage = { mediaType: layerMediaType('none', 'docker'), digest: layer.diffId, size: layer.size, diffId: layer.diffId, uncompressedSize: layer.size, tarSplit: layer.tarSplit };
       state = { image: recordLayer(outcome.state, { diffId: layer.diffId, created: goTime(layer.created) }), layers: [...state.layers, record], chainId: layer.chainId };
     } catch (e) {
@@ -300,10 +318,14 @@ async function runStage(
   return state;
 }
 
-/** What the whole build shares between its stages: the context's view, shown once. */
+/** What the whole build shares between its stages. */
 interface BuildContextState {
   /** Whether the "[internal] load build context" vertex was shown. */
   loaded: boolean;
+  /** The caches of --cache-from. */
+  imported: ImportedCache[];
+  /** Every layer step's result, by key: what --cache-to exports. */
+  results: Map<Digest, ExportEntry>;
 }
 
 /** A step's cache inputs (cache-key.ts): a COPY from the context has its sources' content hashed here. */
@@ -365,6 +387,31 @@ async function stepInputs(
       };
     }
   }
+}
+
+/** A step's layer found in a cache, with the time it was first made. */
+type CachedLayer = Pick<CacheEntry, 'chainId' | 'diffId' | 'size' | 'tarSplit' | 'createdAt'>;
+
+/** The result under `key` in a --cache-from cache, its layer applied onto `parent` and recorded in this store's cache. */
+async function importedLayer(
+  store: Store,
+  ctx: BuildContextState,
+  key: Digest,
+  parent: Digest | undefined,
+  slot: string,
+  inputs: StepInputs,
+  protect: (ref: Ref) => void,
+  v: VertexHandle,
+): Promise<CachedLayer | undefined> {
+  for (const cache of ctx.imported) {
+    const entry = cache.get(key);
+    if (entry === undefined) continue;
+    v.status(`importing cache layer ${entry.blob.digest} from ${cache.dir}`);
+    const layer = await cache.importLayer(store, entry, parent, protect);
+    putCacheEntry(store.db, { key, ...layer, slot, inputs: JSON.stringify(inputs) }, new Date(), entry.createdAt);
+    return { ...layer, createdAt: entry.createdAt };
+  }
+  return undefined;
 }
 
 /** The cached result under `key`, if its layer is still in the store (else the stale entry goes); leased for this build. */

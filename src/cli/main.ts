@@ -587,6 +587,8 @@ export function buildProgram(only?: string): Command {
       .option('--no-cache', 'do not use cache when building the image')
       .option('--no-cache-filter <stage>', 'do not cache the specified stages', collect, [])
       .option('--explain-cache', 'say, for every step that ran, what differed from its closest cached result')
+      .option('--cache-to <spec>', 'cache export destination (type=local,dest=DIR[,mode=min|max])', collect, [])
+      .option('--cache-from <spec>', 'cache import source (type=local,src=DIR)', collect, [])
       .option('-q, --quiet', 'suppress the build output and print image ID on success')
       .option('--progress <type>', "set type of progress output: 'auto', 'plain', 'tty' or 'quiet'", 'auto')
       .option('--check', 'run the build checks and print findings, without building')

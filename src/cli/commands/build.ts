@@ -11,6 +11,7 @@ import { checkDockerfile, dockerignoreCandidates, formatCheckReport, parseDocker
 import { InvalidArgumentError, errnoCode } from '../../errors.js';
 import { BuildStepError } from '../../build/builder.js';
 import { PlainProgress, QuietProgress } from '../../build/progress.js';
+import { parseCacheSpec } from '../../build/cache-transfer.js';
 import { parseSecretSpec } from '../../build/secrets.js';
 import { goJson } from '../format.js';
 import { out, withCairn } from '../context.js';
@@ -28,6 +29,8 @@ interface Opts {
   /** `--no-cache-filter` (commander names it after its `no-` prefix). */
   cacheFilter: string[];
   explainCache?: boolean;
+  cacheTo: string[];
+  cacheFrom: string[];
   quiet?: boolean;
   progress: string;
   check?: boolean;
@@ -110,6 +113,8 @@ export async function run(program: Command, cmd: Command, context: string): Prom
   if (!['default', 'host', 'none'].includes(o.network)) throw new InvalidArgumentError(`network mode ${JSON.stringify(o.network)} not supported by the builder: use default, host or none`);
   const secrets = o.secret.map((s) => parseSecretSpec(s));
   const epoch = sourceDateEpoch(buildArgs);
+  const cacheTo = o.cacheTo.map((c) => parseCacheSpec(c, '--cache-to'));
+  const cacheFrom = o.cacheFrom.map((c) => parseCacheSpec(c, '--cache-from'));
   const quiet = o.quiet === true || o.progress === 'quiet';
   const progress = quiet ? new QuietProgress() : new PlainProgress((t) => process.stderr.write(t));
   await withCairn(program, async (cairn) => {
@@ -128,6 +133,8 @@ export async function run(program: Command, cmd: Command, context: string): Prom
         progress,
         noCache: !o.cache,
         ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
+        ...(cacheTo.length > 0 ? { cacheTo } : {}),
+        ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
         noCacheFilter: o.cacheFilter.flatMap((f) => f.split(',')).filter((f) => f !== ''),
         ...(o.explainCache ? { explainCache: true } : {}),
       });
