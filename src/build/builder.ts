@@ -43,6 +43,7 @@ import { findCacheEntry, lastOfSlot, putCacheEntry, removeCacheEntry, touchCache
 import { contextSourcesDigest } from './source-digest.js';
 import { exportCache, ImportedCache, type CacheExportSpec, type CacheImportSpec, type ExportEntry } from './cache-transfer.js';
 import { chainIds } from '../oci/chainid.js';
+import { INLINE_DIR, copyInlineFiles, prepareStep, withInlineFiles, type InlineFile } from './heredoc.js';
 
 export interface BuildOptions {
   /** The build context: a directory on this host, read in place. */
@@ -263,7 +264,9 @@ async function runStage(
   }
   let position = 1;
   const useCache = opts.noCache !== true && !(opts.noCacheFilter ?? []).some((f) => f === stage.name || f === String(stage.index) || f === stage.id);
-  for (const step of stage.steps) {
+  for (const planned of stage.steps) {
+    // A RUN's heredocs (heredoc.ts): the command the shell gets, and the files it mounts.
+    const { step, inline } = prepareStep(planned, state.image.image.os);
     const outcome = applyStep(state.image, step, { proxyEnv: plan.proxyEnv });
     const action = outcome.action;
     if (action === undefined) {
@@ -276,7 +279,7 @@ async function runStage(
     let vertex: VertexHandle | undefined;
     const started = (): VertexHandle => (vertex ??= opts.progress.start({ name }));
     try {
-      const inputs = await stepInputs(store, opts, ctx, step, action, state.chainId, results, bases);
+      const inputs = await stepInputs(store, opts, ctx, step, action, state.chainId, results, bases, inline);
       if (opts.sourceDateEpoch !== undefined) inputs.epoch = opts.sourceDateEpoch;
       const key = cacheKey(inputs);
       const v = started();
@@ -295,7 +298,7 @@ async function runStage(
           const before = lastOfSlot(store.db, slot);
           v.status(`cache miss: ${explainMiss(before === undefined ? undefined : (JSON.parse(before.inputs) as StepInputs), inputs)}`);
         }
-        const made = await buildLayer(store, state.chainId, protect, (rootfs) => stepWork(store, opts, step, action, rootfs, results, bases, protect, v), {
+        const made = await buildLayer(store, state.chainId, protect, (rootfs) => stepWork(store, opts, step, action, rootfs, results, bases, protect, v, inline), {
           ...(opts.sourceDateEpoch !== undefined ? { clampMtime: opts.sourceDateEpoch } : {}),
           duplicates: action.kind === 'run',
         });
@@ -338,6 +341,7 @@ async function stepInputs(
   parent: Digest | undefined,
   results: Map<number, StageResult>,
   bases: Bases,
+  inline: InlineFile[],
 ): Promise<StepInputs> {
   const p = parent ?? null;
   switch (action.kind) {
@@ -351,7 +355,7 @@ async function stepInputs(
         else if (m.fromSource !== undefined) mounts.push({ ...m, content: ('stage' in m.fromSource ? results.get(m.fromSource.stage)!.chainId : bases.get(m.fromSource.image).chainId) ?? null });
         else mounts.push({ ...m, content: (await contextSourcesDigest(store.db, opts.contextDir, [m.source ?? '.'], { dockerignore: opts.dockerignore ?? [] })).digest });
       }
-      return { parent: p, op: { kind: 'run', argv: action.argv, env: action.env, cwd: action.cwd, user: action.user, network: runNetwork(opts, run), mounts } };
+      return { parent: p, op: { kind: 'run', argv: action.argv, env: action.env, cwd: action.cwd, user: action.user, network: runNetwork(opts, run), mounts, ...(inline.length > 0 ? { inline } : {}) } };
     }
     case 'mkdir':
       return { parent: p, op: { kind: 'mkdir', path: action.path, mode: action.mode, user: action.user } };
@@ -366,7 +370,10 @@ async function stepInputs(
         ...(copy.chmod !== undefined ? { chmod: copy.chmod } : {}),
         ...(copy.parents ? { parents: true } : {}),
         exclude: copy.exclude,
+        ...(copy.heredocs.length > 0 ? { heredocs: copy.heredocs.map((h) => ({ path: h.path, data: h.data })) } : {}),
       };
+      // Only heredoc sources: nothing is read from the context.
+      if (copy.from === undefined && copy.sources.length === 0) return { parent: p, op: { ...base, from: { chainId: null } } };
       if (copy.from !== undefined) {
         const chainId = 'stage' in copy.from ? results.get(copy.from.stage)!.chainId : bases.get(copy.from.image).chainId;
         return { parent: p, op: { ...base, from: { chainId: chainId ?? null } } };
@@ -443,10 +450,11 @@ async function stepWork(
   bases: Bases,
   protect: (ref: Ref) => void,
   v: VertexHandle,
+  inline: InlineFile[],
 ): Promise<void> {
   switch (action.kind) {
     case 'run':
-      return runStep(store, opts, step as RunStep, action, rootfs, v, (s) => ('stage' in s ? results.get(s.stage)!.chainId : bases.get(s.image).chainId), protect);
+      return runStep(store, opts, step as RunStep, action, rootfs, v, (s) => ('stage' in s ? results.get(s.stage)!.chainId : bases.get(s.image).chainId), protect, inline);
     case 'copy':
       return copyStep(store, opts, step as CopyStep, action, rootfs, results, bases, protect);
     case 'mkdir':
@@ -479,19 +487,22 @@ async function runStep(
   v: VertexHandle,
   chainOf: (source: StageSource) => Digest | undefined,
   protect: (ref: Ref) => void,
+  inline: InlineFile[],
 ): Promise<void> {
   const mountCtx = { store, rootfs, cwd: action.cwd, contextDir: opts.contextDir, dockerignore: opts.dockerignore ?? [], secrets: opts.secrets ?? [], chainOf, protect };
-  const status = await withRunMounts(step.mounts, mountCtx, (mounts) =>
-    runInRootfs(store, rootfs, {
-      args: action.argv,
-      env: [...action.env, ...mounts.env],
-      cwd: action.cwd,
-      user: action.user,
-      network: runNetwork(opts, step),
-      binds: mounts.binds,
-      tmpfs: mounts.tmpfs,
-      output: (_stream, chunk) => v.log(chunk),
-    }),
+  const status = await withInlineFiles(store, inline, (dir) =>
+    withRunMounts(step.mounts, mountCtx, (mounts) =>
+      runInRootfs(store, rootfs, {
+        args: action.argv,
+        env: [...action.env, ...mounts.env],
+        cwd: action.cwd,
+        user: action.user,
+        network: runNetwork(opts, step),
+        binds: inline.length > 0 ? [{ source: dir, destination: INLINE_DIR, readOnly: true }, ...mounts.binds] : mounts.binds,
+        tmpfs: mounts.tmpfs,
+        output: (_stream, chunk) => v.log(chunk),
+      }),
+    ),
   );
   if (status !== 0) throw new CairnError('internal', `executor failed running [${action.argv.join(' ')}]: exit code: ${status}`, { exitCode: 1 });
 }
@@ -518,12 +529,17 @@ async function copyStep(
   // ADD: archives unpacked, URLs downloaded (add.ts); downloads go to the store's scratch space.
   const add = { checksum: step.checksum, unpack: step.unpack, scratch: () => store.scratchDir() };
   const copy = (o: CopyIntoOptions) => (step.instruction === 'ADD' ? addInto({ ...o, ...add }) : copyInto(o));
-  if (step.from === undefined) {
-    await copy({ ...into, sourceRoot: opts.contextDir, fromContext: true, dockerignore: opts.dockerignore ?? [], excludes: step.exclude });
-    return;
+  if (step.sources.length > 0) {
+    if (step.from === undefined) {
+      await copy({ ...into, sourceRoot: opts.contextDir, fromContext: true, dockerignore: opts.dockerignore ?? [], excludes: step.exclude });
+    } else {
+      const chainId = 'stage' in step.from ? results.get(step.from.stage)!.chainId : bases.get(step.from.image).chainId;
+      await withView(store, chainId, protect, (sourceRoot) => copy({ ...into, sourceRoot, fromContext: false, excludes: step.exclude }));
+    }
   }
-  const chainId = 'stage' in step.from ? results.get(step.from.stage)!.chainId : bases.get(step.from.image).chainId;
-  await withView(store, chainId, protect, (sourceRoot) => copy({ ...into, sourceRoot, fromContext: false, excludes: step.exclude }));
+  // Heredoc sources (heredoc.ts): files of their own, copied after the others (never unpacked).
+  const files = copyInlineFiles(step);
+  if (files.length > 0) await withInlineFiles(store, files, (dir) => copyInto({ ...into, sources: files.map((f) => f.name), sourceRoot: dir, fromContext: false }));
 }
 
 /** A read-only view of the committed chain `chainId` (an empty directory for none), mounted while `fn` runs. */

@@ -3,8 +3,9 @@
  *
  * The key is the digest of the step's inputs: the layer it stands on (its chainID: content,
  * not history, so the same parent reached by another way hits too), and the step resolved —
- * RUN: its argv, environment (ENV and the ARGs in scope), working directory, user, network and
- * mounts; COPY/ADD: sources, destination, flags, and where the sources come from — the content
+ * RUN: its argv (a heredoc's body is in it, or is the inline script mounted beside it), environment
+ * (ENV and the ARGs in scope), working directory, user, network and mounts; COPY/ADD: sources, the
+ * heredoc sources' names and content, destination, flags, and where the sources come from — the content
  * digest of what they name in the context (source-digest.ts), or the chainID of the stage or
  * image they are read from; WORKDIR: the directory, its mode and owner. Never a time.
  *
@@ -16,7 +17,17 @@ import { type Digest, digestOf } from '../digest/digest.js';
 import { canonicalJson } from '../oci/json.js';
 
 export type StepOp =
-  | { kind: 'run'; argv: string[]; env: string[]; cwd: string; user: string; network: string; mounts: unknown[] }
+  | {
+      kind: 'run';
+      argv: string[];
+      env: string[];
+      cwd: string;
+      user: string;
+      network: string;
+      mounts: unknown[];
+      /** A shebang heredoc's script, mounted at /dev/pipes (heredoc.ts): its body is not in argv. */
+      inline?: Array<{ name: string; data: string; mode: number }>;
+    }
   | {
       kind: 'copy';
       instruction: string;
@@ -26,6 +37,8 @@ export type StepOp =
       chmod?: string;
       parents?: boolean;
       exclude: string[];
+      /** Heredoc sources (`COPY <<EOF /dest`): each file's name and content, after expansion. */
+      heredocs?: Array<{ path: string; data: string }>;
       /** `context` with the content digest, or the chainID of the root the sources are read from. */
       from: { context: Digest } | { chainId: Digest | null };
       /** ADD --checksum: what a URL's content must be. */
@@ -65,9 +78,11 @@ export function explainMiss(before: StepInputs | undefined, now: StepInputs): st
     if (a.cwd !== b.cwd) return `the working directory changed (${a.cwd} -> ${b.cwd})`;
     if (a.user !== b.user) return `the user changed (${a.user || 'root'} -> ${b.user || 'root'})`;
     if (a.network !== b.network) return `the network changed (${a.network} -> ${b.network})`;
+    if (JSON.stringify(a.inline ?? []) !== JSON.stringify(b.inline ?? [])) return 'the heredoc script changed';
     return 'the mounts changed';
   }
   if (a.kind === 'copy' && b.kind === 'copy') {
+    if (JSON.stringify(a.heredocs ?? []) !== JSON.stringify(b.heredocs ?? [])) return 'the content of a heredoc source changed';
     if (JSON.stringify({ ...a, from: null }) !== JSON.stringify({ ...b, from: null })) return 'the instruction\'s sources, destination or flags changed';
     if ('context' in a.from && 'context' in b.from) return firstFileChange(before.files ?? {}, now.files ?? {}) ?? 'the content of the sources changed';
     if ('chainId' in a.from && 'chainId' in b.from) return `the stage or image copied from changed (${short(a.from.chainId)} -> ${short(b.from.chainId)})`;

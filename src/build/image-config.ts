@@ -414,7 +414,8 @@ function applyCopy(next: ImageState, step: CopyStep): StepOutcome {
   if (step.chown !== undefined && step.chown !== '') action.chown = step.chown;
   if (step.chmod !== undefined && /^[0-7]+$/.test(step.chmod)) action.mode = parseInt(step.chmod, 8);
   // BuildKit v0.8: the history names sources and destination only (no --from, --chown, --chmod).
-  const createdBy = [step.instruction, ...step.sources, step.dest].join(' ');
+  // Heredoc sources (newer BuildKit; v0.8 cannot parse them) follow the paths as `<<NAME`.
+  const createdBy = [step.instruction, ...step.sources, ...step.heredocs.map((h) => `<<${h.path}`), step.dest].join(' ');
   return { ...commit(next, createdBy, { layer: true, buildkitSuffix: true }), action };
 }
 

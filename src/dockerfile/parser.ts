@@ -36,7 +36,7 @@ export class DockerfileSyntaxError extends InvalidArgumentError {
 }
 
 /** Problems raised by the line parsers before the line number is known. */
-class LineError extends Error {}
+export class LineError extends Error {}
 
 const EMPTY_CONTINUATION_URL = 'https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/';
 /** bufio.MaxScanTokenSize: BuildKit's scanner cannot read longer lines. */
