@@ -987,8 +987,10 @@ function parseOnbuild(r: Req): OnbuildInstruction {
   const trig = sub.value.toUpperCase();
   if (trig === 'ONBUILD') throw reqError(r, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
   if (trig === 'MAINTAINER' || trig === 'FROM') throw reqError(r, `${trig} isn't allowed as an ONBUILD trigger`);
-  const trigger = parseInstruction({ ...sub, startLine: node.startLine, endLine: node.endLine });
-  const expression = node.original.replace(/^\s*ONBUILD\s*/i, '');
+  // The trigger's heredocs are the ONBUILD line's; the stored expression carries their bodies (BuildKit's parseOnBuild).
+  const trigger = parseInstruction({ ...sub, heredocs: node.heredocs, startLine: node.startLine, endLine: node.endLine });
+  let expression = node.original.replace(/^\s*ONBUILD\s*/i, '');
+  for (const h of node.heredocs) expression += `\n${h.content}${h.name}`;
   return { ...r.base, kind: 'onbuild', expression, trigger };
 }
 
