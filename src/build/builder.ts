@@ -144,17 +144,28 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
   };
   const first = planDockerfile(planOpts);
   const bases = new Bases();
-  for (const ref of new Set(first.stages.flatMap((s) => s.images).map(normalizedName))) {
-    const v = progress.start({ name: `[internal] load metadata for ${ref}` });
-    try {
-      bases.set(ref, await baseImage(store, ref));
-    } catch (e) {
-      v.error((e as Error).message);
-      throw e;
+  const loadBases = async (p: Plan): Promise<void> => {
+    for (const ref of new Set(p.stages.flatMap((s) => s.images).map(normalizedName))) {
+      if (bases.find(ref) !== undefined) continue;
+      const v = progress.start({ name: `[internal] load metadata for ${ref}` });
+      try {
+        bases.set(ref, await baseImage(store, ref));
+      } catch (e) {
+        v.error((e as Error).message);
+        throw e;
+      }
+      v.done();
     }
-    v.done();
+  };
+  await loadBases(first);
+  // A base image's ONBUILD triggers run first in the stage built on it (planned there, as BuildKit).
+  const replan = (): Plan => planDockerfile({ ...planOpts, imageEnv: (ref) => bases.get(ref).config.config?.Env, imageTriggers: (ref) => bases.find(ref)?.config.config?.OnBuild ?? undefined });
+  let plan = replan();
+  if (plan.stages.some((s) => s.images.some((i) => bases.find(i) === undefined))) {
+    // The triggers named further images (COPY --from=IMAGE).
+    await loadBases(plan);
+    plan = replan();
   }
-  const plan: Plan = planDockerfile({ ...planOpts, imageEnv: (ref) => bases.get(ref).config.config?.Env });
 
   const lease = store.lease();
   try {
@@ -208,6 +219,9 @@ class Bases {
   set(name: string, image: BaseImage): void {
     this.byName.set(normalizedName(name), image);
   }
+  find(name: string): BaseImage | undefined {
+    return this.byName.get(normalizedName(name));
+  }
   get(name: string): BaseImage {
     const found = this.byName.get(normalizedName(name));
     if (found === undefined) throw new CairnError('internal', `base image ${name} was not loaded`);
@@ -249,7 +263,8 @@ async function runStage(
   protect: (ref: Ref) => void,
   ctx: BuildContextState,
 ): Promise<StageResult> {
-  const total = 1 + stage.steps.filter(isVertex).length;
+  // BuildKit counts the stage's own steps only: ONBUILD triggers run as `[2/1]`, `[3/1]`, ...
+  const total = 1 + stage.steps.filter((s) => isVertex(s) && s.onbuild !== true).length;
   let state: StageResult;
   if (stage.base.type === 'scratch') {
     state = { image: initialImage({ type: 'scratch', platform: parsePlatform(stage.platform ?? plan.platforms.target) }), layers: [], chainId: undefined };

@@ -89,6 +89,12 @@ export interface PlanOptions {
    * the bases, and plan again with this. Unknown images count as having only PATH.
    */
   imageEnv?: (normalizedRef: string) => string[] | undefined;
+  /**
+   * The ONBUILD triggers (config OnBuild) of a base image, when known: a stage built on the
+   * image runs them first, parsed and expanded in its own context, as BuildKit does (their
+   * COPY --from and mount sources count as the stage's). The builder passes them with imageEnv.
+   */
+  imageTriggers?: (normalizedRef: string) => string[] | undefined;
   /** Keep every stage instead of pruning to the target's dependencies. */
   allStages?: boolean;
   /** An already parsed file (saves parsing twice). */
@@ -156,7 +162,7 @@ export function buildPlan(opts: PlanOptions, lint?: LintSink): Plan {
 
   const byName = resolveFroms(src, lexer, drafts, meta, lint);
   const targetDraft = selectTarget(drafts, byName, opts.target);
-  resolveDependencies(src, drafts, byName);
+  resolveDependencies(src, drafts, byName, opts.imageTriggers);
   const kept = opts.allStages === true ? drafts : neededBy(drafts, targetDraft);
 
   const usedArgs = new Set<string>(meta.declared.keys());
@@ -370,16 +376,37 @@ function neededBy(drafts: StageDraft[], target: StageDraft): StageDraft[] {
  * Every dependency is an earlier stage (linkBase and resolveSource refuse the others), so the
  * graph has no cycle by construction.
  */
-function resolveDependencies(src: SourceFile, drafts: StageDraft[], byName: StageNames): void {
+function resolveDependencies(src: SourceFile, drafts: StageDraft[], byName: StageNames, imageTriggers: PlanOptions['imageTriggers']): void {
   for (const d of drafts) {
     if (d.base?.type === 'stage') {
       d.deps.add(d.base.stage);
       const baseDraft = drafts[d.base.stage] as StageDraft;
       // BuildKit runs the triggers at the child's FROM line.
       for (const c of baseDraft.commands) if (c.kind === 'onbuild') d.onbuildTriggers.push({ ...c.trigger, lines: d.from.lines });
-      for (const t of d.onbuildTriggers) addSources(src, drafts, byName, d, t);
+    } else if (d.base?.type === 'image' && imageTriggers !== undefined) {
+      for (const t of imageTriggers(normalizedImage(src, d, d.base.ref)) ?? []) d.onbuildTriggers.push(parseTrigger(src, d, t));
     }
+    for (const t of d.onbuildTriggers) addSources(src, drafts, byName, d, t);
     for (const c of d.commands) addSources(src, drafts, byName, d, c);
+  }
+}
+
+/** A base image's ONBUILD trigger parsed as one instruction, placed at the stage's FROM line (dispatchOnBuildTriggers). */
+function parseTrigger(src: SourceFile, d: StageDraft, trigger: string): Instruction {
+  let parsed: ParseResult;
+  try {
+    parsed = parse(trigger);
+  } catch (err) {
+    if (err instanceof DockerfileSyntaxError) throw new DockerfileError(src, [d.from.lines], err.detail, { cause: err });
+    throw err;
+  }
+  const node = parsed.ast.children[0];
+  if (node === undefined || parsed.ast.children.length !== 1) throw new DockerfileError(src, [d.from.lines], 'onbuild trigger should be a single expression');
+  try {
+    return { ...parseInstruction(node), lines: d.from.lines };
+  } catch (err) {
+    if (err instanceof InstructionError) throw new DockerfileError(src, [d.from.lines], err.message, { cause: err });
+    throw err;
   }
 }
 
