@@ -43,6 +43,7 @@ import { findCacheEntry, lastOfSlot, putCacheEntry, removeCacheEntry, touchCache
 import { contextSourcesDigest } from './source-digest.js';
 import { exportCache, ImportedCache, type CacheExportSpec, type CacheImportSpec, type ExportEntry } from './cache-transfer.js';
 import { chainIds } from '../oci/chainid.js';
+import { BaseImageError, ensureBaseImage } from './base-pull.js';
 import { INLINE_DIR, copyInlineFiles, prepareStep, withInlineFiles, type InlineFile } from './heredoc.js';
 
 export interface BuildOptions {
@@ -78,6 +79,8 @@ export interface BuildOptions {
   cacheTo?: CacheExportSpec[];
   /** `--cache-from`: caches a step not cached here is looked up in. */
   cacheFrom?: CacheImportSpec[];
+  /** `--pull`: ask the registry for every base image, even one the store has (base-pull.ts). */
+  pull?: boolean;
 }
 
 export interface BuildResult {
@@ -147,11 +150,13 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
   const loadBases = async (p: Plan): Promise<void> => {
     for (const ref of new Set(p.stages.flatMap((s) => s.images).map(normalizedName))) {
       if (bases.find(ref) !== undefined) continue;
-      const v = progress.start({ name: `[internal] load metadata for ${ref}` });
+      const name = `[internal] load metadata for ${ref}`;
+      const v = progress.start({ name });
       try {
+        await ensureBaseImage(store, ref, { pull: opts.pull === true, vertex: v, vertexName: name });
         bases.set(ref, await baseImage(store, ref));
       } catch (e) {
-        v.error((e as Error).message);
+        v.error(e instanceof BaseImageError ? e.detail : (e as Error).message);
         throw e;
       }
       v.done();

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { checkDockerfile, dockerignoreCandidates, formatCheckReport, parseDockerignore } from '../../dockerfile/index.js';
 import { InvalidArgumentError, errnoCode } from '../../errors.js';
 import { BuildStepError } from '../../build/builder.js';
+import { BaseImageError } from '../../build/base-pull.js';
 import { PlainProgress, QuietProgress } from '../../build/progress.js';
 import { parseCacheSpec } from '../../build/cache-transfer.js';
 import { parseSecretSpec } from '../../build/secrets.js';
@@ -31,6 +32,7 @@ interface Opts {
   explainCache?: boolean;
   cacheTo: string[];
   cacheFrom: string[];
+  pull?: boolean;
   quiet?: boolean;
   progress: string;
   check?: boolean;
@@ -137,9 +139,10 @@ export async function run(program: Command, cmd: Command, context: string): Prom
         ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
         noCacheFilter: o.cacheFilter.flatMap((f) => f.split(',')).filter((f) => f !== ''),
         ...(o.explainCache ? { explainCache: true } : {}),
+        ...(o.pull ? { pull: true } : {}),
       });
     } catch (e) {
-      if (e instanceof BuildStepError && !quiet) process.stderr.write(e.box);
+      if ((e instanceof BuildStepError || e instanceof BaseImageError) && !quiet) process.stderr.write(e.box);
       throw e;
     }
     if (o.iidfile !== undefined) await writeFile(o.iidfile, result.imageId);
