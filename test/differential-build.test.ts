@@ -280,3 +280,22 @@ ADD http://127.0.0.1:${port}/arch.tgz /u2
     server.kill();
   }
 });
+
+test("a base image's ONBUILD triggers run first in a stage built on it (ARG, RUN, COPY, ENV, WORKDIR), then are cleared", async () => {
+  const base = context('onbase', { 'f.txt': 'base context' }, `FROM BASE
+ONBUILD ARG WHO=world
+ONBUILD RUN echo "hello $WHO" > /greeting
+ONBUILD COPY f.txt /f.txt
+ONBUILD ENV TRIG=yes
+ONBUILD WORKDIR /w
+`);
+  await compare('onbase', base);
+  const child = context('onchild', { 'f.txt': 'child context' }, `FROM ${P}-onbase:1
+RUN cat /greeting /f.txt > /all
+LABEL x=y
+`);
+  const { cairn: built } = await compare('onchild', child, ['--build-arg', 'WHO=cairn']);
+  assert.equal(built.config.OnBuild, undefined);
+  const run = await cairn(root, ['run', '--rm', '--network', 'none', `${P}-onchild:1`, 'cat', '/all']);
+  assert.equal(run.stdout, 'hello cairn\nchild context');
+});
