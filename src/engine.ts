@@ -378,6 +378,16 @@ export class Cairn {
     return build(this.store, opts);
   }
 
+  /** Run `fn` with a scratch directory of the store (a build context read from stdin), removed afterwards whatever happened. */
+  async withScratchDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+    const scratch = await this.store.scratchDir();
+    try {
+      return await fn(scratch.path);
+    } finally {
+      await scratch.dispose();
+    }
+  }
+
   async commitContainer(ref: string, opts: { author?: string; message?: string; changes?: string[]; pause?: boolean; tag?: string } = {}): Promise<CommitLayerResult> {
     const rec = await this.container(ref);
     const { commitLayer } = await import('./container/commit.js');
