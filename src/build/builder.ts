@@ -45,6 +45,9 @@ import { exportCache, ImportedCache, type CacheExportSpec, type CacheImportSpec,
 import { chainIds } from '../oci/chainid.js';
 import { BaseImageError, ensureBaseImage } from './base-pull.js';
 import { INLINE_DIR, copyInlineFiles, prepareStep, withInlineFiles, type InlineFile } from './heredoc.js';
+import { NamedContexts, type NamedContext } from './named-contexts.js';
+import { exportBuild, type BuildOutput } from './outputs.js';
+import { checkBasePlatforms, checkRunnable } from './platform.js';
 
 export interface BuildOptions {
   /** The build context: a directory on this host, read in place. */
@@ -81,12 +84,21 @@ export interface BuildOptions {
   cacheFrom?: CacheImportSpec[];
   /** `--pull`: ask the registry for every base image, even one the store has (base-pull.ts). */
   pull?: boolean;
+  /** `--build-context`s: names FROM, COPY --from and RUN --mount from= read instead of a stage or image (named-contexts.ts). */
+  namedContexts?: NamedContext[];
+  /** `--platform`: the target platform (`linux/arm64`); only the host's can RUN (platform.ts). Default: the host's. */
+  platform?: string;
+  /** `--output` other than the image store: the result exported, no image recorded, no tag (outputs.ts). */
+  output?: BuildOutput;
 }
 
 export interface BuildResult {
+  /** The image's ID (its config's digest); with `output`, the ID the image would have (it is not stored). */
   imageId: Digest;
-  /** The tags given, familiar form (`app:latest`). */
+  /** The tags given, familiar form (`app:latest`); none when the result was exported. */
   tags: string[];
+  /** The output type the result was exported as, when it was not stored. */
+  exported?: BuildOutput['type'];
 }
 
 /** A build failed in a step: the message names the step, where it is in the Dockerfile, and why. */
@@ -144,36 +156,48 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
     file: opts.dockerfile.name,
     buildArgs: opts.buildArgs ?? {},
     ...(opts.target !== undefined ? { target: opts.target } : {}),
+    ...(opts.platform !== undefined ? { platform: opts.platform } : {}),
   };
-  const first = planDockerfile(planOpts);
+  const named = new NamedContexts(opts.namedContexts ?? []);
+  const first = named.override(planDockerfile(planOpts));
+  checkRunnable(first);
   const bases = new Bases();
-  const loadBases = async (p: Plan): Promise<void> => {
-    for (const ref of new Set(p.stages.flatMap((s) => s.images).map(normalizedName))) {
-      if (bases.find(ref) !== undefined) continue;
-      const name = `[internal] load metadata for ${ref}`;
-      const v = progress.start({ name });
-      try {
-        await ensureBaseImage(store, ref, { pull: opts.pull === true, vertex: v, vertexName: name });
-        bases.set(ref, await baseImage(store, ref));
-      } catch (e) {
-        v.error(e instanceof BaseImageError ? e.detail : (e as Error).message);
-        throw e;
-      }
-      v.done();
-    }
-  };
-  await loadBases(first);
-  // A base image's ONBUILD triggers run first in the stage built on it (planned there, as BuildKit).
-  const replan = (): Plan => planDockerfile({ ...planOpts, imageEnv: (ref) => bases.get(ref).config.config?.Env, imageTriggers: (ref) => bases.find(ref)?.config.config?.OnBuild ?? undefined });
-  let plan = replan();
-  if (plan.stages.some((s) => s.images.some((i) => bases.find(i) === undefined))) {
-    // The triggers named further images (COPY --from=IMAGE).
-    await loadBases(plan);
-    plan = replan();
-  }
-
+  // Leased from here: a directory context becomes a layer before the plan is final.
   const lease = store.lease();
   try {
+    const platform = parsePlatform(first.platforms.target);
+    const loadBases = async (p: Plan): Promise<void> => {
+      for (const ref of new Set(p.stages.flatMap((s) => s.images).map(normalizedName))) {
+        if (bases.find(ref) !== undefined) continue;
+        const name = `[internal] load metadata for ${ref}`;
+        const v = progress.start({ name });
+        try {
+          const fromNamed = await named.base(store, ref, { protect: lease.protect, progress, platform, loadImage: (r) => baseImage(store, r) });
+          if (fromNamed !== undefined) bases.set(ref, fromNamed);
+          else {
+            await ensureBaseImage(store, ref, { pull: opts.pull === true, vertex: v, vertexName: name });
+            bases.set(ref, await baseImage(store, ref));
+          }
+        } catch (e) {
+          v.error(e instanceof BaseImageError ? e.detail : (e as Error).message);
+          throw e;
+        }
+        v.done();
+      }
+    };
+    await loadBases(first);
+    // A base image's ONBUILD triggers run first in the stage built on it (planned there, as
+    // BuildKit); a stage a named context replaces is planned as written too (its base never loaded).
+    const replan = (): Plan =>
+      named.override(planDockerfile({ ...planOpts, imageEnv: (ref) => bases.find(ref)?.config.config?.Env, imageTriggers: (ref) => bases.find(ref)?.config.config?.OnBuild ?? undefined }));
+    let plan = replan();
+    if (plan.stages.some((s) => s.images.some((i) => bases.find(i) === undefined))) {
+      // The triggers named further images (COPY --from=IMAGE).
+      await loadBases(plan);
+      plan = replan();
+    }
+    checkBasePlatforms(plan, opts.platform !== undefined, (ref) => bases.get(ref).config);
+
     const results = new Map<number, StageResult>();
     const ctx: BuildContextState = { loaded: false, imported: (opts.cacheFrom ?? []).map((c) => ImportedCache.open(c)), results: new Map() };
     const multi = first.stages.length > 1 || plan.stages.some((s) => s.index > 0);
@@ -184,12 +208,22 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
       }));
     }
     const final = results.get(plan.target)!;
-    const exporting = progress.start({ name: 'exporting to image' });
-    const built = finishImage(final.image, { labels: opts.labels ?? {}, ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}) });
-    exporting.status('exporting layers done');
+    const built = finishImage(final.image, {
+      labels: opts.labels ?? {},
+      ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+      ...(opts.platform !== undefined ? { platform: parsePlatform(plan.platforms.target) } : {}),
+    });
     const raw = canonicalJson(built);
     const config = JSON.parse(raw.toString('utf8')) as ImageConfig;
     const manifest = buildManifest('docker', { raw, mediaType: configMediaType('docker') }, final.layers);
+    if (opts.output !== undefined) {
+      const image = { configRaw: raw, config, manifestRaw: manifest.raw, manifest: manifest.manifest, manifestMediaType: manifest.manifest.mediaType!, layers: final.layers, chainId: final.chainId };
+      await exportBuild(store, opts.output, image, lease.protect, progress);
+      await exportCaches(store, opts, ctx, final.layers);
+      return { imageId: manifest.manifest.config.digest, tags: [], exported: opts.output.type };
+    }
+    const exporting = progress.start({ name: 'exporting to image' });
+    exporting.status('exporting layers done');
     const [stored] = await storeImages(
       store,
       [{ manifestRaw: manifest.raw, manifestMediaType: manifest.manifest.mediaType!, configRaw: raw, configMediaType: configMediaType('docker'), config, layers: final.layers, tags: tags.map((t) => t.toString()) }],
@@ -198,18 +232,22 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
     exporting.status(`writing image ${stored!.id} done`);
     for (const t of tags) exporting.status(`naming to ${t.toString()} done`);
     exporting.done();
-    for (const spec of opts.cacheTo ?? []) {
-      const v = progress.start({ name: 'exporting cache' });
-      // mode=min: the layers of the image built; mode=max: every step's.
-      const inImage = new Set(chainIds(final.layers.map((l) => l.diffId)));
-      const entries = [...ctx.results.values()].filter((e) => spec.mode === 'max' || inImage.has(e.chainId));
-      await exportCache(store, spec, entries);
-      v.status(`writing ${entries.length} cache entries to ${spec.dest} done`);
-      v.done();
-    }
+    await exportCaches(store, opts, ctx, final.layers);
     return { imageId: stored!.id, tags: tags.map((t) => t.familiarString()) };
   } finally {
     lease.release();
+  }
+}
+
+/** `--cache-to`: mode=min the layers of the image built, mode=max every step's (cache-transfer.ts). */
+async function exportCaches(store: Store, opts: BuildOptions, ctx: BuildContextState, layers: readonly LayerForImage[]): Promise<void> {
+  const inImage = new Set(chainIds(layers.map((l) => l.diffId)));
+  for (const spec of opts.cacheTo ?? []) {
+    const v = opts.progress.start({ name: 'exporting cache' });
+    const entries = [...ctx.results.values()].filter((e) => spec.mode === 'max' || inImage.has(e.chainId));
+    await exportCache(store, spec, entries);
+    v.status(`writing ${entries.length} cache entries to ${spec.dest} done`);
+    v.done();
   }
 }
 
