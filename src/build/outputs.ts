@@ -17,7 +17,7 @@
  */
 import { createWriteStream, openSync, constants as fsc, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { Writable, type Readable } from 'node:stream';
 import { ArchiveSink } from '../archive/sink.js';
 import { untarInto } from '../container/untar.js';
@@ -189,7 +189,16 @@ export async function exportBuild(store: Store, output: BuildOutput, image: Buil
       case 'oci': {
         const format = output.type === 'docker' ? 'docker-archive' : 'oci-archive';
         await writeTo(output.to, async (out) => {
-          await copyImages(new BuiltImageSource(store, image, output.names, protect), new ArchiveSink(format, out));
+          const sink = new ArchiveSink(format, out);
+          // The sink's tar waits for room that a failed output never makes: abandoning it ends the copy (and its layer reads).
+          let abortError: unknown;
+          out.once('error', () => {
+            sink.abort().catch((e: unknown) => {
+              abortError ??= e;
+            });
+          });
+          await copyImages(new BuiltImageSource(store, image, output.names, protect), sink);
+          if (abortError !== undefined) throw abortError;
         });
         v.status(`exporting config ${digestOf(image.configRaw)} done`);
         v.status('sending tarball done');
@@ -207,6 +216,7 @@ export async function exportBuild(store: Store, output: BuildOutput, image: Buil
 async function writeTo(to: OutputTarget, write: (out: NodeJS.WritableStream) => Promise<void>): Promise<void> {
   if ('stream' in to) {
     // A stream that is not ended here (stdout: never ended by a pipe) behind one that is, so that a writer can wait for its 'finish'.
+    // Its failure (EPIPE: the reader went away) fails the export, which then unmounts what it read.
     const target = to.stream;
     const w = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -214,9 +224,21 @@ async function writeTo(to: OutputTarget, write: (out: NodeJS.WritableStream) => 
         else target.once('drain', () => cb());
       },
     });
-    await write(w);
-    if (!w.writableEnded) w.end();
-    await finished(w);
+    let targetError: Error | undefined;
+    const failed = (e: Error): void => {
+      targetError ??= e;
+      w.destroy(e);
+    };
+    target.on('error', failed);
+    try {
+      await write(w);
+      if (!w.writableEnded) w.end();
+      await finished(w);
+    } catch (e) {
+      throw outputError(targetError ?? e);
+    } finally {
+      target.off('error', failed);
+    }
     return;
   }
   let file: WriteStream;
@@ -229,21 +251,35 @@ async function writeTo(to: OutputTarget, write: (out: NodeJS.WritableStream) => 
   } catch (e) {
     throw new InvalidArgumentError(`failed to open ${to.path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
+  let fileError: Error | undefined;
+  file.once('error', (e) => {
+    fileError ??= e;
+  });
   try {
-    await write(file);
-  } finally {
-    if (!file.writableEnded) file.end();
+    try {
+      await write(file);
+    } finally {
+      if (!file.writableEnded) file.end();
+    }
+    await finished(file);
+  } catch (e) {
+    throw outputError(fileError ?? e, to.path);
   }
-  await finished(file);
 }
 
-/** A tar of the tree at `root` written to `out`, with back-pressure; the tree is released before this returns. */
+/** An output's failure as one line: the output's own error (EPIPE, ENOSPC) rather than what it caused downstream. */
+function outputError(e: unknown, path?: string): unknown {
+  if (e instanceof CairnError) return e;
+  const code = errnoCode(e);
+  if (code === undefined) return e;
+  return new InvalidArgumentError(`failed to write the output${path !== undefined ? ` ${path}` : ''}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+}
+
+/** A tar of the tree at `root` written to `out` (and `out` ended), with back-pressure; the tree is released before this returns. */
 async function pipeTree(root: string, out: NodeJS.WritableStream): Promise<void> {
   const tar: Readable = archiveTree(root, null, { sourceDateEpoch: null });
   try {
-    for await (const chunk of tar) {
-      if (!out.write(chunk as Buffer)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-    }
+    await pipeline(tar, out);
   } finally {
     tar.destroy();
     await treeReleased(tar);
