@@ -319,6 +319,23 @@ test('type=docker,dest=FILE and type=oci,dest=FILE write image archives that loa
   assert.equal(await runCat('io-out-load:1', '/a.txt'), 'in the archive\n');
 });
 
+test('an export to stdout whose reader goes away fails in one line and leaves nothing mounted', async () => {
+  const ctx = directory({ Dockerfile: OUT_DOCKERFILE, 'a.txt': 'x\n' });
+  for (const o of ['-', 'type=oci', 'type=docker,dest=-']) {
+    const r = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [CAIRN, '--', '--root', root, 'build', '--network', 'none', '-o', o, ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const err: Buffer[] = [];
+      child.stdout.once('data', () => child.stdout.destroy());
+      child.stderr.on('data', (d: Buffer) => err.push(d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stderr: Buffer.concat(err).toString() }));
+    });
+    assertFails(r, /^Error: failed to write the output: write EPIPE$/);
+    assert.equal(readFileSync('/proc/mounts', 'utf8').includes(root), false, `${o}: nothing left mounted`);
+    assert.deepEqual(scratchLeft(), [], o);
+  }
+});
+
 test('--output errors in Docker\'s words', async () => {
   const ctx = directory({ Dockerfile: OUT_DOCKERFILE, 'a.txt': 'x\n' });
   assertFails(await build(['-o', 'type=local', ctx]), /^Error: dest is required for local output$/);
