@@ -186,3 +186,20 @@ test('a RUN that copies files up only to change their mode or owner is warned ab
     'WARNING: [3/4] RUN chmod 600 /big /small && chown 65534 /big adds 2.5 MB again (2 files unchanged from the layers below, only their owner, mode or times changed): set them as the files are added, with COPY --chown/--chmod',
   ]);
 });
+
+test('--squash merges the layers the build adds into one, above the base image\'s, under every tag given', async () => {
+  writeFileSync(join(ctx, 'a.txt'), 'a\n');
+  const danglingBefore = (await cairn(root, ['images', '-q', '--filter', 'dangling=true'])).stdout;
+  writeFileSync(join(ctx, 'Dockerfile.squash'), `FROM ${BASE}\nRUN echo one > /one && rm /etc/motd\nRUN echo two > /two\nCOPY a.txt /a.txt\nENV X=1\n`);
+  const r = await build(['-f', join(ctx, 'Dockerfile.squash'), '--squash', '-t', 'sq:1', '-t', 'sq:2']);
+  assert.equal(r.code, 0, r.stderr);
+  const layers = JSON.parse((await cairn(root, ['inspect', '-f', '{{json .RootFS.Layers}}', 'sq:1'])).stdout) as string[];
+  const base = JSON.parse((await cairn(root, ['inspect', '-f', '{{json .RootFS.Layers}}', BASE])).stdout) as string[];
+  assert.equal(layers.length, base.length + 1, 'the base layer and one more');
+  assert.deepEqual(layers.slice(0, base.length), base);
+  assert.equal((await cairn(root, ['inspect', '-f', '{{.Id}}', 'sq:2'])).stdout, (await cairn(root, ['inspect', '-f', '{{.Id}}', 'sq:1'])).stdout);
+  const run = await cairn(root, ['run', '--rm', '--network', 'none', 'sq:1', 'sh', '-c', 'cat /one /two /a.txt; ls /etc/motd 2>&1; echo $X']);
+  assert.equal(run.stdout, 'one\ntwo\na\nls: /etc/motd: No such file or directory\n1\n');
+  const dangling = (await cairn(root, ['images', '-q', '--filter', 'dangling=true'])).stdout;
+  assert.equal(dangling, danglingBefore, 'no image with the separate layers left');
+});

@@ -12,6 +12,8 @@
 import { type Digest } from '../digest/digest.js';
 import { CairnError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { storeImages, storedLayers, type LayerForImage } from '../image/commit.js';
+import { removeImage, tagImage } from '../image/tags.js';
+import { squashImage } from '../transfer/squash.js';
 import { readConfig, readManifest, requireUnpacked } from '../image/config.js';
 import { tryResolveImage } from '../image/resolve.js';
 import { imageLayers } from '../metadata/records.js';
@@ -82,6 +84,8 @@ export interface BuildOptions {
   cacheTo?: CacheExportSpec[];
   /** `--cache-from`: caches a step not cached here is looked up in. */
   cacheFrom?: CacheImportSpec[];
+  /** `--squash`: the layers the build added merged into one (as Podman's and Buildah's). */
+  squash?: boolean;
   /** `--pull`: ask the registry for every base image, even one the store has (base-pull.ts). */
   pull?: boolean;
   /** `--build-context`s: names FROM, COPY --from and RUN --mount from= read instead of a stage or image (named-contexts.ts). */
@@ -226,17 +230,39 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
     exporting.status('exporting layers done');
     const [stored] = await storeImages(
       store,
-      [{ manifestRaw: manifest.raw, manifestMediaType: manifest.manifest.mediaType!, configRaw: raw, configMediaType: configMediaType('docker'), config, layers: final.layers, tags: tags.map((t) => t.toString()) }],
+      [{ manifestRaw: manifest.raw, manifestMediaType: manifest.manifest.mediaType!, configRaw: raw, configMediaType: configMediaType('docker'), config, layers: final.layers, ...(opts.squash ? {} : { tags: tags.map((t) => t.toString()) }) }],
       lease.protect,
     );
-    exporting.status(`writing image ${stored!.id} done`);
+    let id = stored!.id;
+    if (opts.squash) id = await squashNewLayers(store, id, baseLayerCount(plan, plan.target, bases), tags.map((t) => t.toString()));
+    exporting.status(`writing image ${id} done`);
     for (const t of tags) exporting.status(`naming to ${t.toString()} done`);
     exporting.done();
     await exportCaches(store, opts, ctx, final.layers);
-    return { imageId: stored!.id, tags: tags.map((t) => t.familiarString()) };
+    return { imageId: id, tags: tags.map((t) => t.familiarString()) };
   } finally {
     lease.release();
   }
+}
+
+/** How many layers the stage's first base (an image, or scratch: none) brings. */
+function baseLayerCount(plan: Plan, index: number, bases: Bases): number {
+  const stage = plan.stages.find((s) => s.index === index)!;
+  if (stage.base.type === 'scratch') return 0;
+  if (stage.base.type === 'stage') return baseLayerCount(plan, stage.base.stage, bases);
+  return bases.get(stage.base.normalized).layers.length;
+}
+
+/**
+ * `--squash` (as Podman's and Buildah's): the layers the build added above its base image
+ * merged into one (transfer/squash.ts), the tags given to the squashed image, and the image
+ * with the separate layers removed (its layers stay in the build cache).
+ */
+async function squashNewLayers(store: Store, id: Digest, baseLayers: number, tags: string[]): Promise<Digest> {
+  const squashed = (await squashImage(store, id, { from: baseLayers, ...(tags[0] !== undefined ? { tag: tags[0] } : {}) })).id;
+  for (const t of tags.slice(1)) tagImage(store, squashed, t);
+  if (squashed !== id) await removeImage(store, id);
+  return squashed;
 }
 
 /** `--cache-to`: mode=min the layers of the image built, mode=max every step's (cache-transfer.ts). */
@@ -441,9 +467,14 @@ async function stepInputs(
       const local = copy.sources.filter((src) => !urls.includes(src));
       const v = ctx.loaded || local.length === 0 ? undefined : opts.progress.start({ name: '[internal] load build context' });
       if (v !== undefined) ctx.loaded = true;
-      const content = await contextSourcesDigest(store.db, opts.contextDir, local, { dockerignore: opts.dockerignore ?? [], excludes: copy.exclude });
-      v?.status(`transferring context: ${content.bytesRead}B done`);
-      v?.done();
+      let content: Awaited<ReturnType<typeof contextSourcesDigest>> | undefined;
+      try {
+        content = await contextSourcesDigest(store.db, opts.contextDir, local, { dockerignore: opts.dockerignore ?? [], excludes: copy.exclude });
+      } finally {
+        // As BuildKit: the context is loaded (what there was of it) before the step that names a missing file fails.
+        v?.status(`transferring context: ${content?.bytesRead ?? 0}B done`);
+        v?.done();
+      }
       return {
         parent: p,
         op: { ...base, from: { context: content.digest }, ...(copy.checksum !== undefined ? { checksum: copy.checksum } : {}) },

@@ -593,6 +593,7 @@ export function buildProgram(only?: string): Command {
       .option('--cache-to <spec>', 'cache export destination (type=local,dest=DIR[,mode=min|max])', collect, [])
       .option('--cache-from <spec>', 'cache import source (type=local,src=DIR)', collect, [])
       .option('--pull', 'always attempt to pull a newer version of the image')
+      .option('--squash', 'squash the layers the build adds into one new layer')
       .option('-q, --quiet', 'suppress the build output and print image ID on success')
       .option('--progress <type>', "set type of progress output: 'auto', 'plain', 'tty' or 'quiet'", 'auto')
       .option('--check', 'run the build checks and print findings, without building')

@@ -45,6 +45,7 @@ interface Opts {
   cacheTo: string[];
   cacheFrom: string[];
   pull?: boolean;
+  squash?: boolean;
   quiet?: boolean;
   progress: string;
   check?: boolean;
@@ -215,6 +216,7 @@ export async function run(program: Command, cmd: Command, context: string): Prom
         noCacheFilter: o.cacheFilter.flatMap((f) => f.split(',')).filter((f) => f !== ''),
         ...(o.explainCache ? { explainCache: true } : {}),
         ...(o.pull ? { pull: true } : {}),
+        ...(o.squash ? { squash: true } : {}),
         ...(namedContexts.length > 0 ? { namedContexts } : {}),
         ...(platform !== undefined ? { platform } : {}),
         ...(output !== undefined && 'export' in output ? { output: output.export } : {}),
