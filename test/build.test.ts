@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { busyboxRunTar, cairn, makeDockerArchive, tempDir, unmountUnder } from './helpers.js';
+import { CAIRN, busyboxRunTar, cairn, makeDockerArchive, onTerminal, tempDir, unmountUnder } from './helpers.js';
 
 const BASE = 'bb:1';
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -202,4 +202,18 @@ test('--squash merges the layers the build adds into one, above the base image\'
   assert.equal(run.stdout, 'one\ntwo\na\nls: /etc/motd: No such file or directory\n1\n');
   const dangling = (await cairn(root, ['images', '-q', '--filter', 'dangling=true'])).stdout;
   assert.equal(dangling, danglingBefore, 'no image with the separate layers left');
+});
+
+test('on a terminal, the progress is BuildKit\'s display, redrawn in place and FINISHED; --progress plain keeps the plain lines', async () => {
+  writeContext({ 'a.txt': 'a\n', 'b.txt': 'b\n' }, DOCKERFILE);
+  const tty = onTerminal([process.execPath, CAIRN, '--', '--root', root, 'build', '--network', 'none', '-t', 'app:tty', ctx], 100);
+  assert.equal(tty.code, 0, tty.output);
+  const visible = tty.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  assert.match(visible, /\[\+\] Building \d+\.\ds \(\d+\/\d+\) FINISHED/);
+  assert.match(visible, / => CACHED \[3\/6\] COPY a\.txt \. +\d+\.\ds\r?\n/);
+  assert.doesNotMatch(visible, /^#1 /m);
+  assert.ok(tty.output.endsWith('\x1b[?25h'), 'the cursor given back');
+  const plain = onTerminal([process.execPath, CAIRN, '--', '--root', root, 'build', '--progress', 'plain', '--network', 'none', '-t', 'app:tty', ctx], 100);
+  assert.equal(plain.code, 0, plain.output);
+  assert.match(plain.output, /#\d+ \[3\/6\] COPY a\.txt \.\r\n#\d+ sha256:[0-9a-f]{64}\r\n#\d+ CACHED\r\n/);
 });

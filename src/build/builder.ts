@@ -367,7 +367,7 @@ async function runStage(
       if (opts.sourceDateEpoch !== undefined) inputs.epoch = opts.sourceDateEpoch;
       const key = cacheKey(inputs);
       const v = started();
-      v.status(key);
+      v.digest(key);
       const slot = `${opts.dockerfile.name}\0${stage.id}\0${position}`;
       const cacheable = useCache && inputs.volatile !== true;
       let hit: CachedLayer | undefined = cacheable ? await cachedLayer(store, key, protect) : undefined;

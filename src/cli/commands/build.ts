@@ -23,7 +23,7 @@ import { checkDockerfile, dockerignoreCandidates, formatCheckReport, parseDocker
 import { InvalidArgumentError, errnoCode } from '../../errors.js';
 import { BuildStepError } from '../../build/builder.js';
 import { BaseImageError } from '../../build/base-pull.js';
-import { PlainProgress, QuietProgress } from '../../build/progress.js';
+import { PlainProgress, QuietProgress, TtyProgress, type BuildProgress } from '../../build/progress.js';
 import { parseCacheSpec } from '../../build/cache-transfer.js';
 import { parseSecretSpec } from '../../build/secrets.js';
 import { goJson } from '../format.js';
@@ -194,7 +194,9 @@ export async function run(program: Command, cmd: Command, context: string): Prom
   const namedContexts: NamedContext[] = [];
   for (const spec of o.buildContext) namedContexts.push(await parseBuildContext(spec));
   const quiet = o.quiet === true || o.progress === 'quiet';
-  const progress = quiet ? new QuietProgress() : new PlainProgress((t) => process.stderr.write(t));
+  const write = (t: string) => void process.stderr.write(t);
+  const tty = o.progress === 'tty' || (o.progress === 'auto' && process.stderr.isTTY === true);
+  const progress: BuildProgress = quiet ? new QuietProgress() : tty ? new TtyProgress(write, () => process.stderr.columns ?? 80) : new PlainProgress(write);
   const go = async (cairn: Cairn, inputs: Inputs): Promise<void> => {
     let result;
     try {
@@ -222,9 +224,11 @@ export async function run(program: Command, cmd: Command, context: string): Prom
         ...(output !== undefined && 'export' in output ? { output: output.export } : {}),
       });
     } catch (e) {
+      progress.finish?.();
       if ((e instanceof BuildStepError || e instanceof BaseImageError) && !quiet) process.stderr.write(e.box);
       throw e;
     }
+    progress.finish?.();
     // An image ID exists for a stored image and an image archive; a file system export has none (Docker writes an empty --iidfile).
     const exported = output !== undefined && 'export' in output ? output.export : undefined;
     const id = exported === undefined || exported.type === 'docker' || exported.type === 'oci' ? result.imageId : '';
