@@ -16,6 +16,7 @@ APT_PACKAGES=(
   skopeo umoci     # interop tests (archives, OCI layouts)
   jq               # used by the demo
   podman crun conmon fuse-overlayfs uidmap  # peers for benchmarks; crun: the default OCI runtime (src/runtime)
+  buildah                                   # peer: the builder benchmark (bench/build.ts); configured with podman's containers.conf below
   runc                                      # the other OCI runtime (src/runtime/oci-runtime.ts)
   tini                                      # `run --init`: tini-static, bind-mounted as the container's PID 1
   golang-github-containers-common           # /usr/share/containers/seccomp.json: the default seccomp profile, read at run time
@@ -38,7 +39,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# podman as a benchmark peer needs a root configuration that works on this machine
+# podman and buildah (which reads the same containers.conf) as benchmark peers need a root configuration that works on this machine
 # (no systemd, no bridge networking, nofile hard limit): see docs/MACHINE.md.
 if command -v podman >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && [ ! -f /etc/containers/containers.conf.d/cairn-peer.conf ]; then
   mkdir -p /etc/containers/containers.conf.d
