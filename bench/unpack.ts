@@ -53,10 +53,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { prepareDebian, tarDir } from './debian.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const ONE = join(REPO, 'dist', 'bench', 'unpack-one.js');
@@ -64,7 +65,6 @@ const ONE = join(REPO, 'dist', 'bench', 'unpack-one.js');
 const CAIRN = join(REPO, 'bin', 'cairn');
 const IMPORT_REF = 'bench/debian:1';
 const TIME = '/usr/bin/time';
-const SUITE = 'bookworm';
 const BIG_FILES = 16;
 const BIG_FILE_BYTES = 64 << 20;
 
@@ -174,62 +174,10 @@ function sleep(seconds: number): void {
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-/** The Debian mirror apt is configured with (deb822 .sources or one-line sources.list). */
-function findMirror(): string {
-  const files: string[] = [];
-  const d = '/etc/apt/sources.list.d';
-  if (existsSync(d)) for (const n of readdirSync(d).sort()) if (n.endsWith('.sources') || n.endsWith('.list')) files.push(join(d, n));
-  if (existsSync('/etc/apt/sources.list')) files.push('/etc/apt/sources.list');
-  for (const f of files) {
-    const text = readFileSync(f, 'utf8');
-    if (f.endsWith('.sources')) {
-      for (const stanza of text.split(/\n\s*\n/)) {
-        const field = (k: string): string[] => (stanza.match(new RegExp(`^${k}:\\s*(.*)$`, 'mi'))?.[1] ?? '').trim().split(/\s+/);
-        if (field('Suites').includes(SUITE) && field('Types').includes('deb')) {
-          const uri = field('URIs')[0];
-          if (uri) return uri;
-        }
-      }
-    } else {
-      for (const line of text.split('\n')) {
-        const m = line.match(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/);
-        if (m && m[2] === SUITE) return m[1]!;
-      }
-    }
-  }
-  throw new Error(`no apt source for ${SUITE} in /etc/apt: pass --mirror URL`);
-}
-
-/** GNU tar of a directory's content: sorted, numeric owners, PAX with xattrs, no atime/ctime records. */
-function tarDir(src: string, file: string): void {
-  const tmp = `${file}.tmp`;
-  sh('tar', ['--sort=name', '--numeric-owner', '--format=pax', '--pax-option=delete=atime,delete=ctime', '--xattrs', '--xattrs-include=*', '-C', src, '-cf', tmp, '.']);
-  renameSync(tmp, file);
-}
-
 function gzipFile(src: string, file: string): void {
   const tmp = `${file}.tmp`;
   sh('gzip', ['-6', '-n', '-c', src], { stdoutFile: tmp });
   renameSync(tmp, file);
-}
-
-function prepareDebian(dir: string, mirror: string): void {
-  const rootfs = join(dir, 'debian.rootfs');
-  if (!existsSync(rootfs)) {
-    const partial = `${rootfs}.partial`;
-    rmSync(partial, { recursive: true, force: true });
-    log(`debootstrap --variant=minbase ${SUITE} (${mirror}), about a minute`);
-    sh('debootstrap', ['--variant=minbase', SUITE, partial, mirror], { stdoutFile: join(dir, 'debootstrap.log') });
-    // what Debian's container images leave out too: downloaded packages and apt's lists
-    const archives = join(partial, 'var/cache/apt/archives');
-    for (const n of readdirSync(archives)) if (n.endsWith('.deb')) rmSync(join(archives, n));
-    for (const n of readdirSync(join(partial, 'var/cache/apt'))) if (n.endsWith('.bin')) rmSync(join(partial, 'var/cache/apt', n));
-    const lists = join(partial, 'var/lib/apt/lists');
-    for (const n of readdirSync(lists, { withFileTypes: true })) if (n.isFile()) rmSync(join(lists, n.name));
-    renameSync(partial, rootfs);
-  }
-  if (!existsSync(join(dir, 'debian.tar'))) tarDir(rootfs, join(dir, 'debian.tar'));
-  if (!existsSync(join(dir, 'debian.tar.gz'))) gzipFile(join(dir, 'debian.tar'), join(dir, 'debian.tar.gz'));
 }
 
 /** Deterministic incompressible bytes: AES-128-CTR over zeros, keyed by the seed. */
@@ -247,6 +195,11 @@ function writeRandomFile(file: string, size: number, seed: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+function prepareDebianLayers(dir: string, mirror: string): void {
+  prepareDebian(dir, mirror, log);
+  if (!existsSync(join(dir, 'debian.tar.gz'))) gzipFile(join(dir, 'debian.tar'), join(dir, 'debian.tar.gz'));
 }
 
 function prepareBig(dir: string): void {
@@ -495,7 +448,7 @@ async function main(): Promise<void> {
   if (doUnpack && !existsSync(ONE)) throw new Error(`${ONE} is missing: run npx tsc -p . first`);
   if (doImport && !existsSync(join(REPO, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/src/cli/main.js is missing: run npx tsc -p . first');
   const t0 = performance.now();
-  prepareDebian(o.dir, o.mirror || (existsSync(join(o.dir, 'debian.rootfs')) ? '' : findMirror()));
+  prepareDebianLayers(o.dir, o.mirror);
   // both bases for unpack (layers.json and the layout cover both); each step is skipped when done
   if (doUnpack) prepareBig(o.dir);
   const layers = doUnpack ? (await prepareLayers(o.dir)).filter((l) => o.only === undefined || l.name.startsWith(o.only)) : [];
