@@ -48,10 +48,12 @@ export function timed(argv: string[], env: NodeJS.ProcessEnv, rssFile: string): 
  * /usr/bin/time, started with posix_spawn and waited for on a pidfd (cairn's addon) instead of
  * spawnSync, whose fork of this Node process (its page tables copied, then dropped by exec)
  * added ~1 ms to every sample of every tool — a constant that pulls ratios towards 1.
+ * The command's stderr is kept in `${rssFile}.stderr`; its stdout in `outFile` when given
+ * (otherwise it goes to /dev/null).
  */
-export async function timedQuick(argv: string[], rssFile: string): Promise<Sample> {
+export async function timedQuick(argv: string[], rssFile: string, outFile?: string): Promise<Sample> {
   const errFile = `${rssFile}.stderr`;
-  const fds = [openSync('/dev/null', 'r'), openSync('/dev/null', 'w'), openSync(errFile, 'w')] as const;
+  const fds = [openSync('/dev/null', 'r'), openSync(outFile ?? '/dev/null', 'w'), openSync(errFile, 'w')] as const;
   let status: number;
   let ms: number;
   try {
