@@ -209,6 +209,9 @@ export class RecordedTar {
     if (this.pumping !== null) return;
     this.pumping = this.pump().finally(() => {
       this.pumping = null;
+      // An entry queued after the pump's last look but before this ran found it still running
+      // and did not start another: take it up now (else finish would end the tar without it).
+      if (this.queue.length > 0 && this.failure === undefined) this.kick();
     });
   }
 
