@@ -1,7 +1,9 @@
 /**
  * One build step's layer: a writable snapshot prepared on the step's parent chain, mounted in
  * a scratch directory while the step works in it (RUN's container, COPY's files), then
- * captured as a committed layer the way a container's commit captures one — a step that
+ * committed as the layer itself where the driver allows it (overlay: container/capture's
+ * captureInPlace — the tar-split recorded from the upper directory, nothing copied), else
+ * captured as a copy the way a container's commit captures one — a step that
  * changed nothing too, as the tar of no entries, since BuildKit keeps such a layer — (container/capture:
  * the snapshot under its chainID plus the tar-split record its tar re-emits from — stored
  * once, no tar kept, nothing compressed). The working snapshot is removed on every path;
@@ -14,7 +16,7 @@ import { randomHex } from '../random.js';
 import { mountAll, unmount, writableLayer } from '../snapshot/index.js';
 import { duplicatedContent, type Duplicated } from './duplicates.js';
 import type { Store } from '../store/store.js';
-import { captureLayer } from '../container/capture.js';
+import { captureInPlace, captureLayer } from '../container/capture.js';
 
 /** A step's layer: BuildKit keeps a step that changed nothing as a layer too (the tar of no entries). */
 export interface BuiltLayer {
@@ -58,7 +60,9 @@ export async function buildLayer(
     let duplicated: Duplicated | undefined;
     const w = writableLayer(mounts);
     if (opts.duplicates === true && w.deletions === 'whiteout') duplicated = await duplicatedContent(w.dir, w.lowerdirs);
-    const layer = await captureLayer(store, key, protect, parent ?? null, { keepEmpty: true, ...(opts.clampMtime !== undefined ? { clampMtime: opts.clampMtime } : {}) });
+    const clamp = opts.clampMtime !== undefined ? { clampMtime: opts.clampMtime } : {};
+    // Overlay: the step's own snapshot becomes the layer (nothing copied); else a copy is captured.
+    const layer = (await captureInPlace(store, key, protect, clamp)) ?? (await captureLayer(store, key, protect, parent ?? null, { keepEmpty: true, ...clamp }));
     if (layer.empty) throw new CairnError('internal', `the layer of snapshot ${key} was not kept`);
     return { diffId: layer.diffId, chainId: layer.chainId, size: layer.size, tarSplit: layer.tarSplit, ...(duplicated !== undefined ? { duplicated } : {}) };
   } finally {

@@ -35,6 +35,7 @@ import { WalkingDiffer } from '../diff/differ.js';
 import { applyRecorded, contentRecorder } from '../image/layertar.js';
 import type { TarSplitRecorder } from '../layer/tarsplit.js';
 import { copyUpperRecorded } from '../layer/upper-copy.js';
+import { recordUpperInPlace } from '../layer/upper-record.js';
 import { type Ref, snapshotRef } from '../metadata/refs.js';
 import { childChainId } from '../oci/chainid.js';
 import { type Mount, type Snapshotter, writableLayer } from '../snapshot/index.js';
@@ -111,6 +112,42 @@ export async function captureLayer(store: Store, key: string, protect: (ref: Ref
     // it holds the same files, so the record re-emits from it too.
   }
   return { empty: false, diffId: layer.diffId, chainId, parent, size: layer.size, tarSplit: layer.tarSplit };
+}
+
+/**
+ * The writable layer of active snapshot `key` made a committed layer where it is, when the
+ * driver keeps a snapshot's own layer in its directory (overlay): its upper directory recorded
+ * in place (layer/upper-record.ts: tar-split and diffID, overlay's bookkeeping attributes
+ * removed, nothing copied) and the snapshot itself committed under its chainID on its parent —
+ * for a snapshot nothing else uses (a build step's), whose files must stay as they are. The
+ * snapshot is gone under `key` afterwards (committed, or removed when the same layer is
+ * committed already). Undefined when the driver cannot (the caller captures a copy instead).
+ */
+export async function captureInPlace(store: Store, key: string, protect: (ref: Ref) => void, opts: { clampMtime?: number } = {}): Promise<CapturedLayer | undefined> {
+  const sn = await store.snapshots();
+  if (!sn.capabilities.rebase) return undefined;
+  const layer = await activeLayer(sn, key);
+  const parent = layer.parent as Digest | undefined;
+  const what = `the writable layer of snapshot ${key}`;
+  const { recorder, recorded } = contentRecorder(store, protect, { what });
+  let made;
+  try {
+    made = await recordUpperInPlace(layer.dir, { keep: keepInLayer, overlayXattrNamespaces: ['trusted'], record: recorder, ...(opts.clampMtime !== undefined ? { clampMtime: opts.clampMtime } : {}) });
+  } catch (e) {
+    recorder.abort(e);
+    throw e;
+  }
+  const tarSplit = await finishRecord(recorder, recorded, what);
+  const chainId = childChainId(parent, made.diffId);
+  protect(snapshotRef(chainId));
+  try {
+    await sn.commit(chainId, key);
+  } catch (e) {
+    if (!(e instanceof AlreadyExistsError)) throw e;
+    // The same layer on the same parent exists already: it holds the same files.
+    await discard(sn, key);
+  }
+  return { empty: false, diffId: made.diffId, chainId, parent, size: made.size, tarSplit };
 }
 
 /** Overlay: the upper directory copied into the new snapshot while its tar is recorded, in one walk. */
