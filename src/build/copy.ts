@@ -26,11 +26,11 @@
  * into memory. Source matching lives in copy-source.ts, --chown/--chmod in copy-owner.ts.
  */
 import * as fsp from 'node:fs/promises';
-import { constants as fsc, mkdirSync, readlinkSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, mkdirSync, readlinkSync, unlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import { CairnError, PreconditionError, errnoCode } from '../errors.js';
 import { PatternMatcher, cleanPath } from '../dockerfile/dockerignore.js';
-import { constants as C, fchmodat, fchownat, fstatat, lgetxattr, llistxattr, lsetxattr, utimensatNs, type NativeStat } from '../native/index.js';
+import { applyCopy, constants as C, fchmodat, fchownat, fstatat, lgetxattr, llistxattr, lsetxattr, openat, utimensatNs, type EntryXattrs, type NativeStat } from '../native/index.js';
 import { resolveInRoot } from '../runtime/rootpath.js';
 import { parseChmod, resolveChown, type ModeChange, type Owner } from './copy-owner.js';
 import { CopySourceNotFoundError, SourceTree, childPath, hasWildcards, isDir, matchSource, type SourceMatch } from './copy-source.js';
@@ -104,9 +104,35 @@ interface Ctx {
   include: PatternMatcher | undefined;
   /** When the context was "received": the times of its directories. */
   nowNs: bigint;
-  /** First target path of each hard-linked source inode, per source (fsutil keeps one map per copy call). */
-  links: Map<string, string>;
+  /** First target path of each hard-linked source inode, per source (fsutil keeps one map per copy call), once it is made. */
+  links: Map<string, { host: string; made: Promise<unknown> }>;
   result: CopyResult;
+  /** Regular files being copied on the pool (at most {@link MAX_COPIES} at once). */
+  copies: CopySlots;
+}
+
+/** Regular files copied at once (each one native applyCopy on libuv's pool). */
+const MAX_COPIES = 16;
+
+/** A bound on the copies in flight. */
+class CopySlots {
+  private inFlight = 0;
+  private waiting: Array<() => void> = [];
+  async take(): Promise<void> {
+    while (this.inFlight >= MAX_COPIES) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight++;
+  }
+  give(): void {
+    this.inFlight--;
+    this.waiting.shift()?.();
+  }
+}
+
+/** A directory whose entries are being copied: both sides open, and the copies in flight in it. */
+interface DirPair {
+  src: number;
+  dst: number;
+  jobs: Promise<unknown>[];
 }
 
 /** A directory below a source not made yet: made when something inside it is copied (--exclude exceptions, --parents). */
@@ -139,6 +165,7 @@ export async function copyInto(opts: CopyIntoOptions): Promise<CopyResult> {
     exclude: (opts.excludes?.length ?? 0) > 0 ? new PatternMatcher(opts.excludes!) : undefined,
     nowNs: BigInt(Date.now()) * 1_000_000n,
     result,
+    copies: new CopySlots(),
   };
   for (const plan of plans) {
     for (const match of plan.matches) {
@@ -222,7 +249,7 @@ function fsMkdir(host: string, mode = 0o755): void {
  * root; `rel` is its path below the copied source ('' for the source itself, which is never
  * excluded); `top` leaves the metadata of the destination directory itself alone.
  */
-async function copyEntry(ctx: Ctx, src: string, st: NativeStat, dst: string, rel: string, top: boolean, parents: Pending[]): Promise<void> {
+async function copyEntry(ctx: Ctx, src: string, st: NativeStat, dst: string, rel: string, top: boolean, parents: Pending[], pair?: DirPair): Promise<void> {
   const type = st.mode & C.S_IFMT;
   const dir = type === C.S_IFDIR;
   const excluded = rel !== '' && ctx.exclude !== undefined && ctx.exclude.matchesOrParentMatches(rel);
@@ -240,6 +267,10 @@ async function copyEntry(ctx: Ctx, src: string, st: NativeStat, dst: string, rel
     if (created) ctx.result.entries.push({ path: dst, type: 'dir', size: 0 });
     await copyChildren(ctx, src, dst, rel, []);
     if (!top || created) applyMetadata(ctx, src, st, host);
+    return;
+  }
+  if (type === C.S_IFREG && pair !== undefined && !(st.nlink > 1 && ctx.links.has(`${st.dev}:${st.ino}`))) {
+    await copyFileFast(ctx, src, st, host, dst, pair);
     return;
   }
   ensureEmptyFileTarget(host);
@@ -262,13 +293,84 @@ async function copyEntry(ctx: Ctx, src: string, st: NativeStat, dst: string, rel
 }
 
 async function copyChildren(ctx: Ctx, src: string, dst: string, rel: string, parents: Pending[]): Promise<void> {
-  for (const name of ctx.tree.names(src)) {
-    const child = childPath(src, name);
-    const st = ctx.tree.lstat(child);
-    if (st === undefined) continue;
-    await copyEntry(ctx, child, st, childPath(dst, name), rel === '' ? name : `${rel}/${name}`, false, parents);
+  // Regular files are copied a few at a time through the two directories' fds, once the
+  // destination directory exists (it may be made only for an entry inside: --exclude, --parents).
+  let pair: DirPair | undefined;
+  try {
+    for (const name of ctx.tree.names(src)) {
+      const child = childPath(src, name);
+      const st = ctx.tree.lstat(child);
+      if (st === undefined) continue;
+      if (pair === undefined && (st.mode & C.S_IFMT) === C.S_IFREG && parents.length === 0) pair = openPair(ctx, src, dst);
+      await copyEntry(ctx, child, st, childPath(dst, name), rel === '' ? name : `${rel}/${name}`, false, parents, pair);
+    }
+  } finally {
+    if (pair !== undefined) {
+      const settled = await Promise.allSettled(pair.jobs);
+      closeSync(pair.src);
+      closeSync(pair.dst);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    }
   }
   for (const p of parents) if (p.made) applyMetadata(ctx, p.src, p.st, hostPath(ctx, p.dst));
+}
+
+/** The source directory and its (existing) destination, open for the copies of their files. */
+function openPair(ctx: Ctx, src: string, dst: string): DirPair {
+  const s = system(ctx.tree.host(src), () => openat(C.AT_FDCWD, ctx.tree.host(src), C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC));
+  try {
+    const host = hostPath(ctx, dst);
+    const d = system(host, () => openat(C.AT_FDCWD, host, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW | C.O_CLOEXEC));
+    return { src: s, dst: d, jobs: [] };
+  } catch (e) {
+    closeSync(s);
+    throw e;
+  }
+}
+
+/**
+ * A regular file copied in one call on the pool (native applyCopy: made O_EXCL, its bytes
+ * copied in the kernel, then owner, mode, attributes and times as applyMetadata sets them),
+ * while the walk goes on; what is at its name (a file or a symlink) is replaced first, as
+ * copyFile would. Its directory waits for it before its own times are set.
+ */
+async function copyFileFast(ctx: Ctx, src: string, st: NativeStat, host: string, dst: string, pair: DirPair): Promise<void> {
+  const name = src.slice(src.lastIndexOf('/') + 1);
+  const owner = ctx.owner ?? (ctx.fromContext ? { uid: 0, gid: 0 } : { uid: st.uid, gid: st.gid });
+  const bits = st.mode & 0o7777;
+  const meta = Float64Array.from([owner.uid, owner.gid, ctx.mode !== undefined ? ctx.mode(bits, false) : bits, st.atimeSec, st.atimeNsec, st.mtimeSec, st.mtimeNsec, 0, 0]);
+  const xattrs = ctx.fromContext ? null : sourceXattrs(ctx, src, host);
+  await ctx.copies.take();
+  const attempt = (): Promise<number> => applyCopy(pair.src, name, st.ino, st.size, pair.dst, name, meta, xattrs);
+  const job = attempt()
+    .catch((e: unknown) => {
+      if (errnoCode(e) !== 'EEXIST') throw e;
+      ensureEmptyFileTarget(host);
+      return attempt();
+    })
+    .then(closeSync)
+    .catch((e: unknown) => {
+      throw systemError(host, e);
+    })
+    .finally(() => ctx.copies.give());
+  job.catch(() => undefined); // reported by the directory's wait
+  pair.jobs.push(job);
+  if (st.nlink > 1) ctx.links.set(`${st.dev}:${st.ino}`, { host, made: job });
+  ctx.result.entries.push({ path: dst, type: 'file', size: st.size });
+  ctx.result.bytes += st.size;
+}
+
+/** A source entry's extended attributes, for applyCopy (null when it has none). */
+function sourceXattrs(ctx: Ctx, src: string, host: string): EntryXattrs {
+  const from = ctx.tree.host(src);
+  let out: EntryXattrs = null;
+  for (const name of system(from, () => llistxattr(from))) {
+    const value = system(from, () => lgetxattr(from, name));
+    if (value !== null) (out ??= []).push(name, value);
+  }
+  void host;
+  return out;
 }
 
 /** Make the pending directories above an entry about to be copied (each once). */
@@ -305,11 +407,12 @@ async function copyFile(ctx: Ctx, src: string, st: NativeStat, host: string, dst
     const id = `${st.dev}:${st.ino}`;
     const first = ctx.links.get(id);
     if (first !== undefined) {
-      await fsp.link(first, host);
+      await first.made;
+      await fsp.link(first.host, host);
       ctx.result.entries.push({ path: dst, type: 'hardlink', size: 0 });
       return;
     }
-    ctx.links.set(id, host);
+    ctx.links.set(id, { host, made: Promise.resolve() });
   }
   await fsp.copyFile(ctx.tree.host(src), host, fsc.COPYFILE_EXCL | fsc.COPYFILE_FICLONE);
   ctx.result.entries.push({ path: dst, type: 'file', size: st.size });
