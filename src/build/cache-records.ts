@@ -12,6 +12,7 @@
  *   nanoseconds): a context file that did not change is not read again.
  */
 import type { Digest } from '../digest/digest.js';
+import type { Statement } from 'better-sqlite3';
 import { type Db, writeTx } from '../metadata/db.js';
 import { addRefs, blobRef, dropRefs, snapshotRef } from '../metadata/refs.js';
 import type { NativeStat } from '../native/index.js';
@@ -97,8 +98,13 @@ export function removeCacheEntry(db: Db, key: Digest): void {
 }
 
 /** The known content digest of a file with this identity, if it did not change since it was hashed. */
+/** The statement of each database that looks a file's digest up (prepared once: it runs for every file of a context). */
+const lookups = new WeakMap<Db, Statement<[string, string]>>();
+
 export function knownFileDigest(db: Db, st: NativeStat): Digest | undefined {
-  const r = db.prepare('SELECT size, mtime_ns, ctime_ns, digest FROM build_file_hashes WHERE dev = ? AND ino = ?').get(String(st.dev), String(st.ino)) as
+  let lookup = lookups.get(db);
+  if (lookup === undefined) lookups.set(db, (lookup = db.prepare<[string, string]>('SELECT size, mtime_ns, ctime_ns, digest FROM build_file_hashes WHERE dev = ? AND ino = ?')));
+  const r = lookup.get(String(st.dev), String(st.ino)) as
     | { size: number; mtime_ns: string; ctime_ns: string; digest: string }
     | undefined;
   if (r === undefined || r.size !== st.size || r.mtime_ns !== String(st.mtimeNs) || r.ctime_ns !== String(st.ctimeNs)) return undefined;
