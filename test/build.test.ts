@@ -145,6 +145,22 @@ test('a failing RUN stops the build with one line naming the step, the line and 
     left = [];
   }
   assert.deepEqual(left, [], 'no build container left in the runtime');
+  // Again, with the step before it cached: the failed step leaves no snapshot (nor anything else) behind.
+  const snapshots = () => readdirSync(join(root, 'snapshots', 'overlay')).length;
+  const before = snapshots();
+  const again = await build(['-f', join(ctx, 'Dockerfile.fail'), '-t', 'fail:1']);
+  assert.equal(again.code, 1);
+  assert.equal(snapshots(), before, 'no snapshot left by the failed step');
+});
+
+test('a stage the target does not need is not built at all', async () => {
+  writeFileSync(join(ctx, 'Dockerfile.skip'), `FROM ${BASE} AS broken\nRUN echo never-run && exit 9\n\nFROM ${BASE} AS fine\nRUN echo fine > /fine\n\nFROM ${BASE}\nCOPY --from=fine /fine /fine\n`);
+  const r = await build(['-f', join(ctx, 'Dockerfile.skip'), '--no-cache', '-t', 'skip:1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /broken|never-run/);
+  const t = await build(['-f', join(ctx, 'Dockerfile.skip'), '--target', 'broken', '-t', 'skip:2']);
+  assert.equal(t.code, 1, 'the target that fails does run');
+  assert.match(t.stderr, /exit code: 9/);
 });
 
 test('-q prints the image ID alone; --iidfile writes it; a missing COPY source is BuildKit\'s error', async () => {
