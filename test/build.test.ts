@@ -233,3 +233,25 @@ test('on a terminal, the progress is BuildKit\'s display, redrawn in place and F
   assert.equal(plain.code, 0, plain.output);
   assert.match(plain.output, /#\d+ \[3\/6\] COPY a\.txt \.\r\n#\d+ sha256:[0-9a-f]{64}\r\n#\d+ CACHED\r\n/);
 });
+
+test('COPY --link makes a layer independent of what is below it: the same layer on another base, taken from the cache', async () => {
+  writeFileSync(join(ctx, 'a.txt'), 'a\n');
+  writeFileSync(join(ctx, 'Dockerfile.base2'), `FROM ${BASE}\nRUN echo extra > /extra\n`);
+  assert.equal((await build(['-f', join(ctx, 'Dockerfile.base2'), '-q', '-t', 'base2:1'])).code, 0);
+  writeFileSync(join(ctx, 'Dockerfile.link'), `ARG BASE\nFROM $BASE\nCOPY --link a.txt /etc/linked.txt\nRUN cat /etc/linked.txt /etc/motd > /both\n`);
+  const one = await build(['-f', join(ctx, 'Dockerfile.link'), '--build-arg', `BASE=${BASE}`, '-t', 'link:1']);
+  assert.equal(one.code, 0, one.stderr);
+  const two = await build(['-f', join(ctx, 'Dockerfile.link'), '--build-arg', 'BASE=base2:1', '-t', 'link:2']);
+  assert.equal(two.code, 0, two.stderr);
+  assert.deepEqual(steps(two.stderr).cached, ['[2/3] COPY --link a.txt /etc/linked.txt'], 'the linked layer is reused on the other base');
+  assert.deepEqual(steps(two.stderr).ran, ['[3/3] RUN cat /etc/linked.txt /etc/motd > /both']);
+  const layers = async (tag: string) => JSON.parse((await cairn(root, ['inspect', '-f', '{{json .RootFS.Layers}}', tag])).stdout) as string[];
+  const l1 = await layers('link:1');
+  const l2 = await layers('link:2');
+  assert.equal(l1.at(-2), l2.at(-2), 'the same diffID on either base');
+  for (const tag of ['link:1', 'link:2']) {
+    const run = await cairn(root, ['run', '--rm', '--network', 'none', tag, 'cat', '/both']);
+    assert.equal(run.stdout, 'a\nfrom the image\n');
+  }
+  assert.equal((await cairn(root, ['run', '--rm', '--network', 'none', 'link:2', 'cat', '/extra'])).stdout, 'extra\n');
+});

@@ -31,7 +31,7 @@ import type { CopyStep, RunStep, StageSource } from '../dockerfile/steps.js';
 import { resolveInRoot } from '../runtime/rootpath.js';
 import { resolveUser } from '../runtime/user.js';
 import { chown, mkdir } from 'node:fs/promises';
-import { buildLayer } from './layer.js';
+import { buildLayer, placeLayer } from './layer.js';
 import { failureBox, type BuildProgress, type VertexHandle } from './progress.js';
 import { runInRootfs } from './run-container.js';
 import { withRunMounts } from './run-mounts.js';
@@ -370,8 +370,11 @@ async function runStage(
       v.digest(key);
       const slot = `${opts.dockerfile.name}\0${stage.id}\0${position}`;
       const cacheable = useCache && inputs.volatile !== true;
+      // COPY --link: the layer is made on nothing, independent of what is below it, then placed there.
+      const linked = action.kind === 'copy' && (step as CopyStep).link;
+      const base = linked ? undefined : state.chainId;
       let hit: CachedLayer | undefined = cacheable ? await cachedLayer(store, key, protect) : undefined;
-      if (hit === undefined && cacheable) hit = await importedLayer(store, ctx, key, state.chainId, slot, inputs, protect, v);
+      if (hit === undefined && cacheable) hit = await importedLayer(store, ctx, key, base, slot, inputs, protect, v);
       let layer: { diffId: Digest; chainId: Digest; size: number; tarSplit: Digest; created: string };
       if (hit !== undefined) {
         touchCacheEntry(store.db, key);
@@ -382,7 +385,7 @@ async function runStage(
           const before = lastOfSlot(store.db, slot);
           v.status(`cache miss: ${explainMiss(before === undefined ? undefined : (JSON.parse(before.inputs) as StepInputs), inputs)}`);
         }
-        const made = await buildLayer(store, state.chainId, protect, (rootfs) => stepWork(store, opts, step, action, rootfs, results, bases, protect, v, inline), {
+        const made = await buildLayer(store, base, protect, (rootfs) => stepWork(store, opts, step, action, rootfs, results, bases, protect, v, inline), {
           ...(opts.sourceDateEpoch !== undefined ? { clampMtime: opts.sourceDateEpoch } : {}),
           duplicates: action.kind === 'run',
         });
@@ -394,6 +397,7 @@ async function runStage(
         v.done();
       }
       ctx.results.set(key, { key, chainId: layer.chainId, diffId: layer.diffId, tarSplit: layer.tarSplit, createdAt: layer.created });
+      if (linked) layer = { ...(await placeLayer(store, layer, state.chainId, protect)), created: layer.created };
       const record: LayerForImage = { mediaType: layerMediaType('none', 'docker'), digest: layer.diffId, size: layer.size, diffId: layer.diffId, uncompressedSize: layer.size, tarSplit: layer.tarSplit };
       state = { image: recordLayer(outcome.state, { diffId: layer.diffId, created: goTime(layer.created) }), layers: [...state.layers, record], chainId: layer.chainId };
     } catch (e) {
@@ -445,6 +449,8 @@ async function stepInputs(
       return { parent: p, op: { kind: 'mkdir', path: action.path, mode: action.mode, user: action.user } };
     case 'copy': {
       const copy = step as CopyStep;
+      // COPY --link's layer does not depend on what is below it: neither does its key.
+      const p = copy.link ? null : parent ?? null;
       const base = {
         kind: 'copy' as const,
         instruction: copy.instruction,
@@ -453,6 +459,7 @@ async function stepInputs(
         ...(action.chown !== undefined ? { chown: action.chown } : {}),
         ...(copy.chmod !== undefined ? { chmod: copy.chmod } : {}),
         ...(copy.parents ? { parents: true } : {}),
+        ...(copy.link ? { link: true } : {}),
         exclude: copy.exclude,
         ...(copy.heredocs.length > 0 ? { heredocs: copy.heredocs.map((h) => ({ path: h.path, data: h.data })) } : {}),
       };

@@ -36,6 +36,8 @@ export type StepOp =
       chown?: string;
       chmod?: string;
       parents?: boolean;
+      /** COPY --link: made on nothing (the key's parent is then null). */
+      link?: boolean;
       exclude: string[];
       /** Heredoc sources (`COPY <<EOF /dest`): each file's name and content, after expansion. */
       heredocs?: Array<{ path: string; data: string }>;

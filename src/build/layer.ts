@@ -10,7 +10,9 @@
  * everything made is protected by the caller's lease until the image that uses it is recorded.
  */
 import type { Digest } from '../digest/digest.js';
-import { CairnError, NotFoundError } from '../errors.js';
+import { AlreadyExistsError, CairnError, NotFoundError } from '../errors.js';
+import { applyRecorded, reemit } from '../image/layertar.js';
+import { childChainId } from '../oci/chainid.js';
 import { snapshotRef, type Ref } from '../metadata/refs.js';
 import { randomHex } from '../random.js';
 import { mountAll, unmount, writableLayer } from '../snapshot/index.js';
@@ -70,5 +72,40 @@ export async function buildLayer(
     await sn.remove(key).catch((e: unknown) => {
       if (!(e instanceof NotFoundError)) throw e;
     });
+  }
+}
+
+/**
+ * A layer made on no parent (COPY --link: independent of what it is copied onto) placed on
+ * `parent`: the snapshot of their chain, made when missing by applying the layer's tar —
+ * re-emitted from its own snapshot, its diffID checked — onto a writable snapshot of the
+ * parent, committed under the chainID. The same tar on any parent: the diffID is the layer's
+ * wherever it lands.
+ */
+export async function placeLayer(store: Store, layer: BuiltLayer, parent: Digest | undefined, protect: (ref: Ref) => void): Promise<BuiltLayer> {
+  if (parent === undefined) return layer;
+  const target = childChainId(parent, layer.diffId);
+  protect(snapshotRef(target));
+  const sn = await store.snapshots();
+  // Placed before: it holds the same files at the same paths, so the record re-emits from it too.
+  if (sn.isCommitted(target)) return { ...layer, chainId: target };
+  const key = `build-place-${process.pid}-${randomHex(6)}`;
+  protect(snapshotRef(key));
+  const made = writableLayer(await sn.prepare(key, parent));
+  try {
+    const tar = await reemit(store, layer.chainId, layer.diffId, layer.tarSplit);
+    const applied = await applyRecorded(store, { dir: made.dir, whiteoutMode: made.deletions === 'whiteout' ? 'overlay' : 'oci-remove' }, tar, { expectedDiffId: layer.diffId, what: `layer ${layer.diffId}` }, protect);
+    try {
+      await sn.commit(target, key);
+    } catch (e) {
+      if (!(e instanceof AlreadyExistsError)) throw e;
+      await sn.remove(key);
+    }
+    return { ...layer, chainId: target, tarSplit: applied.tarSplit ?? layer.tarSplit };
+  } catch (e) {
+    await sn.remove(key).catch((err: unknown) => {
+      if (!(err instanceof NotFoundError)) throw err;
+    });
+    throw e;
   }
 }
