@@ -43,6 +43,7 @@ import { CopySourceNotFoundError } from './copy-source.js';
 import { cacheKey, explainMiss, type StepInputs } from './cache-key.js';
 import { findCacheEntry, lastOfSlot, putCacheEntry, removeCacheEntry, touchCacheEntry, type CacheEntry } from './cache-records.js';
 import { contextSourcesDigest } from './source-digest.js';
+import { cacheStoreFor } from './cache-stores.js';
 import { exportCache, ImportedCache, type CacheExportSpec, type CacheImportSpec, type ExportEntry } from './cache-transfer.js';
 import { chainIds } from '../oci/chainid.js';
 import { BaseImageError, ensureBaseImage } from './base-pull.js';
@@ -203,7 +204,7 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
     checkBasePlatforms(plan, opts.platform !== undefined, (ref) => bases.get(ref).config);
 
     const results = new Map<number, StageResult>();
-    const ctx: BuildContextState = { loaded: false, imported: (opts.cacheFrom ?? []).map((c) => ImportedCache.open(c)), results: new Map() };
+    const ctx: BuildContextState = { loaded: false, imported: await importCaches(store, opts), results: new Map() };
     const multi = first.stages.length > 1 || plan.stages.some((s) => s.index > 0);
     for (const group of plan.groups) {
       await Promise.all(group.map(async (index) => {
@@ -265,14 +266,38 @@ async function squashNewLayers(store: Store, id: Digest, baseLayers: number, tag
   return squashed;
 }
 
-/** `--cache-to`: mode=min the layers of the image built, mode=max every step's (cache-transfer.ts). */
+/** `--cache-from`: each cache's document read before the steps; one that cannot be is empty, with a warning (cache-transfer.ts). */
+async function importCaches(store: Store, opts: BuildOptions): Promise<ImportedCache[]> {
+  const out: ImportedCache[] = [];
+  for (const spec of opts.cacheFrom ?? []) {
+    const cache = cacheStoreFor(store, spec);
+    const v = opts.progress.start({ name: `importing cache manifest from ${cache.name}` });
+    const imported = await ImportedCache.open(cache);
+    if (imported.warning !== undefined) v.status(`WARNING: ${imported.warning}`);
+    v.done();
+    out.push(imported);
+  }
+  return out;
+}
+
+/** `--cache-to`: mode=min the layers of the image built, mode=max every step's (cache-transfer.ts). A failure is one line, after the image is stored. */
 async function exportCaches(store: Store, opts: BuildOptions, ctx: BuildContextState, layers: readonly LayerForImage[]): Promise<void> {
   const inImage = new Set(chainIds(layers.map((l) => l.diffId)));
   for (const spec of opts.cacheTo ?? []) {
+    const cache = cacheStoreFor(store, spec);
     const v = opts.progress.start({ name: 'exporting cache' });
     const entries = [...ctx.results.values()].filter((e) => spec.mode === 'max' || inImage.has(e.chainId));
-    await exportCache(store, spec, entries);
-    v.status(`writing ${entries.length} cache entries to ${spec.dest} done`);
+    let stats;
+    try {
+      stats = await exportCache(store, cache, entries);
+    } catch (e) {
+      if (!(e instanceof CairnError)) throw e;
+      const line = `exporting cache to ${cache.name}: ${e.message.split('\n')[0]}`;
+      v.error(line);
+      throw new CairnError(e.code, line, { cause: e });
+    }
+    v.status(`${stats.written} layer blobs written, ${stats.kept} already there`);
+    v.status(`writing ${entries.length} cache entries to ${cache.name} done`);
     v.done();
   }
 }
@@ -509,7 +534,7 @@ async function importedLayer(
   for (const cache of ctx.imported) {
     const entry = cache.get(key);
     if (entry === undefined) continue;
-    v.status(`importing cache layer ${entry.blob.digest} from ${cache.dir}`);
+    v.status(`importing cache layer ${entry.blob.digest} from ${cache.name}`);
     const layer = await cache.importLayer(store, entry, parent, protect);
     putCacheEntry(store.db, { key, ...layer, slot, inputs: JSON.stringify(inputs) }, new Date(), entry.createdAt);
     return { ...layer, createdAt: entry.createdAt };

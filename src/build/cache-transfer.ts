@@ -1,24 +1,28 @@
 /**
- * The build cache carried between machines (`build --cache-to type=local,dest=DIR[,mode=max]`,
- * `--cache-from type=local,src=DIR`): a directory in OCI image layout — `oci-layout`,
- * `index.json` naming one cache document, `blobs/sha256/…` — whose document maps cache keys
- * (cache-key.ts: parent chainID, resolved step, content of what COPY reads: nothing of the
- * machine) to the layer each step made, a gzip'd tar blob. Because keys are content, another
- * machine building the same input on the same base hits: the layer is applied from the blob
- * onto the step's parent (digest and diffID verified), recorded as a local cache entry, and
- * the step is CACHED.
+ * The build cache carried between machines: `build --cache-to type=local,dest=DIR[,mode=max]`,
+ * `--cache-from type=local,src=DIR`. A cache is one document mapping cache keys (cache-key.ts: parent
+ * chainID, resolved step, content of what COPY reads: nothing of the machine) to the layer each
+ * step made, a gzip'd tar blob, with the time it was first made. Because keys are content,
+ * another machine building the same input on the same base hits: the layer is streamed from
+ * the cache onto the step's parent (digest, size and diffID verified), recorded as a local
+ * cache entry, and the step is CACHED.
  *
- * mode=min (default) exports the layers of the image built; mode=max every step's. Blobs
- * already in the directory are kept, and written once; the index is replaced atomically.
+ * Where the document and blobs live is a {@link CacheStore}: a directory in OCI image layout
+ * (cache-store-local.ts). This module reads and writes a cache through that
+ * interface only.
+ *
+ * mode=min (default) exports the layers of the image built; mode=max every step's. A layer
+ * blob the cache already holds (an earlier export named it for the same diffID, and the store
+ * still has it) is not written again; the document is replaced last.
+ *
+ * A cache that cannot be read for a build (missing, unreachable, not cairn's) is an empty
+ * cache with a warning, as BuildKit builds on without it; a cache that cannot be written fails
+ * the build after the image is stored.
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import { gzipPieces } from '../compression/index.js';
-import { Digester, type Digest, hexOf, isDigest } from '../digest/digest.js';
-import { AlreadyExistsError, DataCorruptError, InvalidArgumentError, NotFoundError, errnoCode } from '../errors.js';
+import type { Digest } from '../digest/digest.js';
+import { AlreadyExistsError, CairnError, DataCorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { applyRecorded, reemit } from '../image/layertar.js';
-import { removeFile } from '../rmtree.js';
 import { snapshotRef, type Ref } from '../metadata/refs.js';
 import { childChainId } from '../oci/chainid.js';
 import { randomHex } from '../random.js';
@@ -26,17 +30,19 @@ import { writableLayer } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
 
 export const CACHE_DOCUMENT = 'application/vnd.cairn.buildcache.v1+json';
-const LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+export const LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
-export interface CacheExportSpec {
-  type: 'local';
-  dest: string;
-  mode: 'min' | 'max';
-}
+export type CacheMode = 'min' | 'max';
 
-export interface CacheImportSpec {
-  type: 'local';
-  src: string;
+export type CacheExportSpec = { type: 'local'; dest: string; mode: CacheMode };
+
+export type CacheImportSpec = { type: 'local'; src: string };
+
+/** A blob of a cache: a layer (gzip'd tar) or the document. */
+export interface BlobDescriptor {
+  mediaType: string;
+  digest: Digest;
+  size: number;
 }
 
 /** A step's result as the cache carries it. */
@@ -45,12 +51,46 @@ export interface CarriedEntry {
   diffId: Digest;
   /** When the layer was first made (its history time: an image built from the cache elsewhere is the same image). */
   createdAt: string;
-  blob: { mediaType: string; digest: Digest; size: number };
+  blob: BlobDescriptor;
 }
 
-interface CacheDocument {
+export interface CacheDocument {
   schemaVersion: 1;
   entries: CarriedEntry[];
+}
+
+/**
+ * Where a carried cache lives. Blobs are put before the document that names them; putting the
+ * document replaces the previous one (the blobs it named may stay).
+ */
+export interface CacheStore {
+  /** As progress and errors name it: the directory, or the reference. */
+  readonly name: string;
+  /** The cache document; undefined when there is none (the directory or tag does not exist). */
+  document(): Promise<CacheDocument | undefined>;
+  /** Whether the store holds this blob. */
+  has(blob: BlobDescriptor): Promise<boolean>;
+  /**
+   * The blob's bytes, streamed: a NotFoundError (now or as it is read) when the store lacks it.
+   * Not verified here: the reader checks digest and size.
+   */
+  blob(blob: BlobDescriptor): Promise<AsyncIterable<Uint8Array>>;
+  /** Store a blob from a stream (hashed as it goes); its descriptor. */
+  putBlob(bytes: AsyncIterable<Uint8Array>, mediaType: string): Promise<BlobDescriptor>;
+  /** Store the document naming blobs already put, in place of the previous one. */
+  putDocument(doc: CacheDocument): Promise<void>;
+}
+
+/** The document's bytes checked for the shape cairn writes. */
+export function parseCacheDocument(raw: Buffer, name: string): CacheDocument {
+  let parsed: CacheDocument;
+  try {
+    parsed = JSON.parse(raw.toString('utf8')) as CacheDocument;
+  } catch (e) {
+    throw new DataCorruptError(`${name}: the cache document is not JSON: ${(e as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || parsed.schemaVersion !== 1 || !Array.isArray(parsed.entries)) throw new DataCorruptError(`${name}: the cache document is not one cairn writes`);
+  return parsed;
 }
 
 /** `type=local,dest=DIR[,mode=min|max]` (--cache-to) or `type=local,src=DIR` (--cache-from), as buildx reads them. */
@@ -77,32 +117,30 @@ export function parseCacheSpec(text: string, flag: '--cache-to' | '--cache-from'
   return { type: 'local', src };
 }
 
-function blobPath(dir: string, digest: Digest): string {
-  return join(dir, 'blobs', 'sha256', hexOf(digest));
-}
-
-/** A cache directory read for a build: its entries by key. A directory that does not exist yet is an empty cache (as buildx). */
+/** A cache read for a build: its entries by key, and what was wrong if it could not be read. */
 export class ImportedCache {
   private constructor(
-    readonly dir: string,
+    readonly cache: CacheStore,
     private readonly entries: Map<string, CarriedEntry>,
+    /** Why the cache is empty for this build (missing, unreadable): a line to warn with. */
+    readonly warning?: string,
   ) {}
 
-  static open(spec: CacheImportSpec): ImportedCache {
-    const dir = spec.src;
-    let index: { manifests?: Array<{ mediaType?: string; digest?: string }> };
+  /** The cache's document read; a cache missing or failing to be read is empty, with a warning (BuildKit goes on without it). */
+  static async open(cache: CacheStore): Promise<ImportedCache> {
+    let doc: CacheDocument | undefined;
     try {
-      index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as typeof index;
+      doc = await cache.document();
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return new ImportedCache(dir, new Map());
-      throw new DataCorruptError(`--cache-from ${dir}: index.json is not readable JSON: ${(e as Error).message}`);
+      if (!(e instanceof CairnError)) throw e;
+      return new ImportedCache(cache, new Map(), `cache ${cache.name} could not be read, the build goes on without it: ${e.message.split('\n')[0]}`);
     }
-    const doc = (index.manifests ?? []).find((m) => m.mediaType === CACHE_DOCUMENT);
-    if (doc === undefined || !isDigest(doc.digest)) return new ImportedCache(dir, new Map());
-    const raw = readFileSync(blobPath(dir, doc.digest as Digest));
-    const parsed = JSON.parse(raw.toString('utf8')) as CacheDocument;
-    if (parsed.schemaVersion !== 1 || !Array.isArray(parsed.entries)) throw new DataCorruptError(`--cache-from ${dir}: the cache document is not one cairn writes`);
-    return new ImportedCache(dir, new Map(parsed.entries.map((e) => [e.key, e])));
+    if (doc === undefined) return new ImportedCache(cache, new Map(), `cache ${cache.name} not found, the build goes on without it`);
+    return new ImportedCache(cache, new Map(doc.entries.map((e) => [e.key, e])));
+  }
+
+  get name(): string {
+    return this.cache.name;
   }
 
   get(key: Digest): CarriedEntry | undefined {
@@ -110,12 +148,17 @@ export class ImportedCache {
   }
 
   /**
-   * The entry's layer applied onto `parent` as a committed snapshot (digest and diffID checked),
-   * with its tar-split record; leased with `protect`.
+   * The entry's layer streamed from the cache and applied onto `parent` as a committed snapshot
+   * (digest, size and diffID checked), with its tar-split record; leased with `protect`.
    */
   async importLayer(store: Store, entry: CarriedEntry, parent: Digest | undefined, protect: (ref: Ref) => void): Promise<{ chainId: Digest; diffId: Digest; size: number; tarSplit: Digest }> {
-    const path = blobPath(this.dir, entry.blob.digest);
-    if (!existsSync(path)) throw new NotFoundError(`--cache-from ${this.dir}: blob ${entry.blob.digest} of step ${entry.key} is missing`);
+    let bytes: AsyncIterable<Uint8Array>;
+    try {
+      bytes = await this.cache.blob(entry.blob);
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      throw new NotFoundError(`--cache-from ${this.cache.name}: blob ${entry.blob.digest} of step ${entry.key} is missing`, { cause: e });
+    }
     const sn = await store.snapshots();
     const key = `cache-import-${process.pid}-${randomHex(6)}`;
     protect(snapshotRef(key));
@@ -124,7 +167,7 @@ export class ImportedCache {
       const applied = await applyRecorded(
         store,
         { dir: made.dir, whiteoutMode: made.deletions === 'whiteout' ? 'overlay' : 'oci-remove' },
-        createReadStream(path),
+        bytes,
         { expectedDigest: entry.blob.digest, expectedSize: entry.blob.size, expectedDiffId: entry.diffId, what: `cached layer ${entry.diffId}` },
         protect,
       );
@@ -156,64 +199,38 @@ export interface ExportEntry {
   createdAt: string;
 }
 
+/** What an export did: blobs written, and blobs the cache already had. */
+export interface ExportStats {
+  written: number;
+  kept: number;
+}
+
 /**
- * Write `entries` into the cache directory of `spec` (made if missing): each layer's tar
- * re-emitted from its snapshot, gzip'd on the pool, as a blob (kept when already there, by the
- * diffID it carries), then the cache document and the index, replaced atomically.
+ * Write `entries` into `cache`: each layer's tar re-emitted from its snapshot, gzip'd on the
+ * pool and streamed into the cache as a blob — unless the cache's previous document names a
+ * blob of the same diffID that the cache still has — then the document naming them all.
  */
-export async function exportCache(store: Store, spec: CacheExportSpec, entries: readonly ExportEntry[]): Promise<void> {
-  const dir = spec.dest;
-  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
-  const previous = ImportedCache.open({ type: 'local', src: dir });
+export async function exportCache(store: Store, cache: CacheStore, entries: readonly ExportEntry[]): Promise<ExportStats> {
+  const previous = new Map<string, BlobDescriptor>();
+  for (const e of (await cache.document())?.entries ?? []) previous.set(e.diffId, e.blob);
   const carried: CarriedEntry[] = [];
-  const byDiffId = new Map<string, CarriedEntry['blob']>();
+  const byDiffId = new Map<string, BlobDescriptor>();
+  const stats: ExportStats = { written: 0, kept: 0 };
   for (const e of entries) {
-    let blob = byDiffId.get(e.diffId) ?? reusable(previous, dir, e);
-    if (blob === undefined) blob = await writeLayerBlob(store, dir, e);
-    byDiffId.set(e.diffId, blob);
+    let blob = byDiffId.get(e.diffId);
+    if (blob === undefined) {
+      const old = previous.get(e.diffId);
+      if (old !== undefined && (await cache.has(old))) {
+        blob = old;
+        stats.kept++;
+      } else {
+        blob = await cache.putBlob(gzipPieces(await reemit(store, e.chainId, e.diffId, e.tarSplit)), LAYER_GZIP);
+        stats.written++;
+      }
+      byDiffId.set(e.diffId, blob);
+    }
     carried.push({ key: e.key, diffId: e.diffId, createdAt: e.createdAt, blob });
   }
-  const doc = Buffer.from(JSON.stringify({ schemaVersion: 1, entries: carried } satisfies CacheDocument));
-  const d = new Digester();
-  d.update(doc);
-  const docDigest = d.digest();
-  writeAtomic(blobPath(dir, docDigest), doc);
-  writeAtomic(join(dir, 'oci-layout'), Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
-  const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: CACHE_DOCUMENT, digest: docDigest, size: doc.length }] };
-  writeAtomic(join(dir, 'index.json'), Buffer.from(JSON.stringify(index)));
-}
-
-/** The blob an earlier export wrote for the same layer, if it is still there. */
-function reusable(previous: ImportedCache, dir: string, e: ExportEntry): CarriedEntry['blob'] | undefined {
-  const old = previous.get(e.key);
-  if (old === undefined || old.diffId !== e.diffId || !existsSync(blobPath(dir, old.blob.digest))) return undefined;
-  return old.blob;
-}
-
-async function writeLayerBlob(store: Store, dir: string, e: ExportEntry): Promise<CarriedEntry['blob']> {
-  const tmp = join(dir, 'blobs', 'sha256', `.tmp-${process.pid}-${randomHex(6)}`);
-  const out = createWriteStream(tmp);
-  const d = new Digester();
-  const tar = await reemit(store, e.chainId, e.diffId, e.tarSplit);
-  try {
-    for await (const piece of gzipPieces(tar)) {
-      d.update(piece);
-      if (!out.write(piece)) await once(out, 'drain');
-    }
-    out.end();
-    await once(out, 'finish');
-  } catch (err) {
-    out.destroy();
-    removeFile(tmp);
-    throw err;
-  }
-  const digest = d.digest();
-  renameSync(tmp, blobPath(dir, digest));
-  return { mediaType: LAYER_GZIP, digest, size: d.size };
-}
-
-function writeAtomic(path: string, bytes: Buffer): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  await cache.putDocument({ schemaVersion: 1, entries: carried });
+  return stats;
 }
