@@ -111,6 +111,11 @@ function withSchemes<T extends RegistryAccess>(store: Store, access: T): T {
   return access.client?.schemes !== undefined ? access : { ...access, client: { ...(access.client ?? {}), schemes: schemeMemory(store) } };
 }
 
+/** A client of `ref`'s registry for a command on `store` (its credentials, and the store's memory of what an insecure registry speaks). */
+export function storeClientFor(store: Store, ref: Reference, access: RegistryAccess = {}): RegistryClient {
+  return clientFor(ref, withSchemes(store, access));
+}
+
 export async function pullImage(store: Store, reference: string, opts0: PullOptions = {}): Promise<PullResult> {
   const opts = withSchemes(store, opts0);
   let ref = parseNormalizedReference(reference);
