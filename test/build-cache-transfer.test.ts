@@ -112,7 +112,7 @@ test('a damaged blob in the cache fails the step in one line naming the layer; a
   const f = await freshStore('f');
   const none = await cairn(f, ['build', '--network', 'none', '--cache-from', `type=local,src=${join(dir.path, 'nowhere')}`, '-q', ctx]);
   assert.equal(none.code, 0, none.stderr);
-  const bad = await cairn(f, ['build', '--cache-to', 'type=registry,ref=x', '-q', ctx]);
+  const bad = await cairn(f, ['build', '--cache-to', 'type=gha', '-q', ctx]);
   assert.equal(bad.code, 1);
-  assert.equal(bad.stderr, 'Error: --cache-to type=registry is not supported: use type=local\n');
+  assert.equal(bad.stderr, 'Error: --cache-to type=gha is not supported: use type=local or type=registry\n');
 });

@@ -1,6 +1,7 @@
 /**
- * The build cache carried between machines: `build --cache-to type=local,dest=DIR[,mode=max]`,
- * `--cache-from type=local,src=DIR`. A cache is one document mapping cache keys (cache-key.ts: parent
+ * The build cache carried between machines: `build --cache-to type=local,dest=DIR[,mode=max]`
+ * or `type=registry,ref=REF[,mode=max]`, `--cache-from type=local,src=DIR` or
+ * `type=registry,ref=REF`. A cache is one document mapping cache keys (cache-key.ts: parent
  * chainID, resolved step, content of what COPY reads: nothing of the machine) to the layer each
  * step made, a gzip'd tar blob, with the time it was first made. Because keys are content,
  * another machine building the same input on the same base hits: the layer is streamed from
@@ -8,7 +9,8 @@
  * cache entry, and the step is CACHED.
  *
  * Where the document and blobs live is a {@link CacheStore}: a directory in OCI image layout
- * (cache-store-local.ts). This module reads and writes a cache through that
+ * (cache-store-local.ts) or a registry repository's tag, an OCI image manifest whose config is
+ * the document (cache-store-registry.ts). This module reads and writes a cache through that
  * interface only.
  *
  * mode=min (default) exports the layers of the image built; mode=max every step's. A layer
@@ -26,6 +28,7 @@ import { applyRecorded, reemit } from '../image/layertar.js';
 import { snapshotRef, type Ref } from '../metadata/refs.js';
 import { childChainId } from '../oci/chainid.js';
 import { randomHex } from '../random.js';
+import { parseNormalizedReference } from '../reference/reference.js';
 import { writableLayer } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
 
@@ -34,9 +37,9 @@ export const LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
 export type CacheMode = 'min' | 'max';
 
-export type CacheExportSpec = { type: 'local'; dest: string; mode: CacheMode };
+export type CacheExportSpec = { type: 'local'; dest: string; mode: CacheMode } | { type: 'registry'; ref: string; mode: CacheMode };
 
-export type CacheImportSpec = { type: 'local'; src: string };
+export type CacheImportSpec = { type: 'local'; src: string } | { type: 'registry'; ref: string };
 
 /** A blob of a cache: a layer (gzip'd tar) or the document. */
 export interface BlobDescriptor {
@@ -93,7 +96,10 @@ export function parseCacheDocument(raw: Buffer, name: string): CacheDocument {
   return parsed;
 }
 
-/** `type=local,dest=DIR[,mode=min|max]` (--cache-to) or `type=local,src=DIR` (--cache-from), as buildx reads them. */
+/**
+ * `type=local,dest=DIR[,mode=min|max]` or `type=registry,ref=REF[,mode=min|max]` (--cache-to);
+ * `type=local,src=DIR` or `type=registry,ref=REF` (--cache-from), as buildx reads them.
+ */
 export function parseCacheSpec(text: string, flag: '--cache-to'): CacheExportSpec;
 export function parseCacheSpec(text: string, flag: '--cache-from'): CacheImportSpec;
 export function parseCacheSpec(text: string, flag: '--cache-to' | '--cache-from'): CacheExportSpec | CacheImportSpec {
@@ -104,14 +110,23 @@ export function parseCacheSpec(text: string, flag: '--cache-to' | '--cache-from'
     fields.set(part.slice(0, i).trim(), part.slice(i + 1));
   }
   const type = fields.get('type') ?? 'local';
-  if (type !== 'local') throw new InvalidArgumentError(`${flag} type=${type} is not supported: use type=local`);
+  if (type !== 'local' && type !== 'registry') throw new InvalidArgumentError(`${flag} type=${type} is not supported: use type=local or type=registry`);
+  let ref: string | undefined;
+  if (type === 'registry') {
+    ref = fields.get('ref');
+    if (ref === undefined || ref === '') throw new InvalidArgumentError(`${flag} type=registry needs ref=REGISTRY/REPOSITORY[:TAG]`);
+    const parsed = parseNormalizedReference(ref);
+    if (flag === '--cache-to' && parsed.digest !== undefined) throw new InvalidArgumentError(`${flag} ref=${ref}: a cache is written under a tag, not a digest`);
+  }
   if (flag === '--cache-to') {
-    const dest = fields.get('dest');
-    if (dest === undefined || dest === '') throw new InvalidArgumentError(`${flag} type=local needs dest=DIR`);
     const mode = fields.get('mode') ?? 'min';
     if (mode !== 'min' && mode !== 'max') throw new InvalidArgumentError(`invalid ${flag} mode ${JSON.stringify(mode)}: use min or max`);
+    if (ref !== undefined) return { type: 'registry', ref, mode };
+    const dest = fields.get('dest');
+    if (dest === undefined || dest === '') throw new InvalidArgumentError(`${flag} type=local needs dest=DIR`);
     return { type: 'local', dest, mode };
   }
+  if (ref !== undefined) return { type: 'registry', ref };
   const src = fields.get('src');
   if (src === undefined || src === '') throw new InvalidArgumentError(`${flag} type=local needs src=DIR`);
   return { type: 'local', src };
