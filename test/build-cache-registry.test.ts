@@ -183,3 +183,28 @@ test('an export that fails is one line, exit 1, after the image is stored; a bad
   const other = await cairn(g, ['build', '--cache-from', 'type=s3,bucket=x', '-q', ctx]);
   assert.equal(other.stderr, 'Error: --cache-from type=s3 is not supported: use type=local or type=registry\n');
 });
+
+test('a registry that asks for credentials: the user\'s (DOCKER_CONFIG) are used both ways; without them the import is a warning', async () => {
+  const authReg = await startRegistry(join(dir.path, 'auth-registry'), { htpasswd: { alice: 's3cret' } });
+  try {
+    const config = join(dir.path, 'docker-config');
+    mkdirSync(config);
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [authReg.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+    const env = { DOCKER_CONFIG: config };
+    const ref = `${authReg.host}/private/cache:1`;
+    const a = await freshStore('h');
+    const first = await cairn(a, ['build', '--network', 'none', '--cache-to', `type=registry,ref=${ref},mode=max`, '-t', 'app:1', ctx], { env });
+    assert.equal(first.code, 0, first.stderr);
+    const b = await freshStore('i');
+    const second = await cairn(b, ['build', '--network', 'none', '--cache-from', `type=registry,ref=${ref}`, '-t', 'app:1', ctx], { env });
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(ranSteps(second.stderr), []);
+    const c = await freshStore('j');
+    const anonymous = await cairn(c, ['build', '--network', 'none', '--cache-from', `type=registry,ref=${ref}`, '-t', 'app:1', ctx], { env: { DOCKER_CONFIG: join(dir.path, 'no-config') } });
+    assert.equal(anonymous.code, 0, anonymous.stderr);
+    assert.match(anonymous.stderr, /WARNING: cache .* could not be read, the build goes on without it: .*unauthorized/);
+    assert.equal(ranSteps(anonymous.stderr).length, 4);
+  } finally {
+    await authReg.stop();
+  }
+});
