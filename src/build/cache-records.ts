@@ -12,7 +12,6 @@
  *   nanoseconds): a context file that did not change is not read again.
  */
 import type { Digest } from '../digest/digest.js';
-import type { Statement } from 'better-sqlite3';
 import { type Db, writeTx } from '../metadata/db.js';
 import { addRefs, blobRef, dropRefs, snapshotRef } from '../metadata/refs.js';
 import type { NativeStat } from '../native/index.js';
@@ -97,20 +96,6 @@ export function removeCacheEntry(db: Db, key: Digest): void {
   });
 }
 
-/** The known content digest of a file with this identity, if it did not change since it was hashed. */
-/** The statement of each database that looks a file's digest up (prepared once: it runs for every file of a context). */
-const lookups = new WeakMap<Db, Statement<[string, string]>>();
-
-export function knownFileDigest(db: Db, st: NativeStat): Digest | undefined {
-  let lookup = lookups.get(db);
-  if (lookup === undefined) lookups.set(db, (lookup = db.prepare<[string, string]>('SELECT size, mtime_ns, ctime_ns, digest FROM build_file_hashes WHERE dev = ? AND ino = ?')));
-  const r = lookup.get(String(st.dev), String(st.ino)) as
-    | { size: number; mtime_ns: string; ctime_ns: string; digest: string }
-    | undefined;
-  if (r === undefined || r.size !== st.size || r.mtime_ns !== String(st.mtimeNs) || r.ctime_ns !== String(st.ctimeNs)) return undefined;
-  return r.digest as Digest;
-}
-
 /** Remember files' content digests by their identities (one transaction for all). */
 export function rememberFileDigests(db: Db, files: ReadonlyArray<{ st: NativeStat; digest: Digest }>): void {
   if (files.length === 0) return;
@@ -118,4 +103,44 @@ export function rememberFileDigests(db: Db, files: ReadonlyArray<{ st: NativeSta
     const put = db.prepare('INSERT OR REPLACE INTO build_file_hashes (dev, ino, size, mtime_ns, ctime_ns, digest) VALUES (?, ?, ?, ?, ?, ?)');
     for (const f of files) put.run(String(f.st.dev), String(f.st.ino), f.st.size, String(f.st.mtimeNs), String(f.st.ctimeNs), f.digest);
   });
+}
+
+/** Inodes asked about in one statement (SQLite allows far more variables; this keeps statements few and small). */
+const LOOKUP_BATCH = 400;
+
+/**
+ * The known digests of several files at once (one statement per {@link LOOKUP_BATCH} files of
+ * a device), by position in `files`: those whose identity is unchanged since they were hashed.
+ */
+export function knownFileDigests(db: Db, files: readonly NativeStat[]): Map<number, Digest> {
+  const found = new Map<number, Digest>();
+  const byDev = new Map<string, number[]>();
+  files.forEach((st, i) => {
+    const dev = String(st.dev);
+    let list = byDev.get(dev);
+    if (list === undefined) byDev.set(dev, (list = []));
+    list.push(i);
+  });
+  for (const [dev, indexes] of byDev) {
+    for (let at = 0; at < indexes.length; at += LOOKUP_BATCH) {
+      const batch = indexes.slice(at, at + LOOKUP_BATCH);
+      const wanted = new Map<string, number[]>();
+      for (const i of batch) {
+        const ino = String(files[i]!.ino);
+        const same = wanted.get(ino);
+        if (same === undefined) wanted.set(ino, [i]);
+        else same.push(i);
+      }
+      const rows = db
+        .prepare(`SELECT ino, size, mtime_ns, ctime_ns, digest FROM build_file_hashes WHERE dev = ? AND ino IN (${[...wanted.keys()].map(() => '?').join(', ')})`)
+        .all(dev, ...wanted.keys()) as Array<{ ino: string; size: number; mtime_ns: string; ctime_ns: string; digest: string }>;
+      for (const r of rows) {
+        for (const i of wanted.get(r.ino) ?? []) {
+          const st = files[i]!;
+          if (r.size === st.size && r.mtime_ns === String(st.mtimeNs) && r.ctime_ns === String(st.ctimeNs)) found.set(i, r.digest as Digest);
+        }
+      }
+    }
+  }
+  return found;
 }

@@ -15,7 +15,7 @@ import { type Digest, digestOf } from '../digest/digest.js';
 import { PatternMatcher } from '../dockerfile/dockerignore.js';
 import type { Db } from '../metadata/db.js';
 import { hashDigest, hashFile, hashNew, type NativeStat } from '../native/index.js';
-import { knownFileDigest, rememberFileDigests } from './cache-records.js';
+import { knownFileDigests, rememberFileDigests } from './cache-records.js';
 import { SourceTree, childPath, isDir, matchSource } from './copy-source.js';
 
 /** How many files are hashed at once. */
@@ -55,17 +55,22 @@ export async function contextSourcesDigest(db: Db, root: string, sources: readon
   const files = new Map<string, Digest>();
   const learned: Array<{ st: NativeStat; digest: Digest }> = [];
   let bytesRead = 0;
-  const toHash = entries.filter((e) => e.file !== undefined);
+  const withFiles = entries.filter((e) => e.file !== undefined).map((e) => e.file!);
+  // What is known is looked up at once; only the rest is read.
+  const known = knownFileDigests(db, withFiles.map((f) => f.st));
+  const toHash: typeof withFiles = [];
+  withFiles.forEach((f, i) => {
+    const d = known.get(i);
+    if (d !== undefined) files.set(f.path, d);
+    else toHash.push(f);
+  });
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < toHash.length) {
-      const f = toHash[next++]!.file!;
-      let d = knownFileDigest(db, f.st);
-      if (d === undefined) {
-        d = await hashWhole(f.host, f.st.size);
-        bytesRead += f.st.size;
-        learned.push({ st: f.st, digest: d });
-      }
+      const f = toHash[next++]!;
+      const d = await hashWhole(f.host, f.st.size);
+      bytesRead += f.st.size;
+      learned.push({ st: f.st, digest: d });
       files.set(f.path, d);
     }
   };
