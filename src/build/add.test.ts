@@ -81,7 +81,7 @@ function stat(d: Dirs, p: string): { mode: number; uid: number; gid: number; mti
   return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), type };
 }
 
-test('archives are recognised by content: plain, gzip, bzip2, xz; zstd, text, a gzip of text and an empty tar are not', async () => {
+test('archives are recognised by content: plain, gzip, bzip2, xz, zstd; text, a gzip of text and an empty tar are not', async () => {
   await withDirs(async (d) => {
     const tar = await smallTar();
     const files: Record<string, Buffer> = {
@@ -99,16 +99,16 @@ test('archives are recognised by content: plain, gzip, bzip2, xz; zstd, text, a 
     assert.equal(await archiveFormat(join(d.ctx, 'noext')), 'gzip');
     assert.equal(await archiveFormat(join(d.ctx, 'b.tbz')), 'bzip2');
     assert.equal(await archiveFormat(join(d.ctx, 'x.txz')), 'xz');
-    for (const n of ['z.tzst', 'text.tar', 'plain.gz', 'empty.tar']) assert.equal(await archiveFormat(join(d.ctx, n)), undefined, n);
+    assert.equal(await archiveFormat(join(d.ctx, 'z.tzst')), 'zstd');
+    for (const n of ['text.tar', 'plain.gz', 'empty.tar']) assert.equal(await archiveFormat(join(d.ctx, n)), undefined, n);
     assert.equal(detectArchiveCompression(Buffer.from([0x1f, 0x8b, 0x00])), 'tar', 'gzip needs deflate (08), as docker checks');
 
     const r = await add(d, ['plain.tar', 'noext', 'b.tbz', 'x.txz', 'z.tzst', 'text.tar', 'plain.gz', 'empty.tar'], '/m/');
-    assert.deepEqual(r.archives.map((a) => [a.source, a.format]), [['/plain.tar', 'tar'], ['/noext', 'gzip'], ['/b.tbz', 'bzip2'], ['/x.txz', 'xz']]);
-    assert.deepEqual(fs.readdirSync(join(d.root, 'm')).sort(), ['empty.tar', 'one', 'plain.gz', 'sub', 'text.tar', 'z.tzst']);
+    assert.deepEqual(r.archives.map((a) => [a.source, a.format]), [['/plain.tar', 'tar'], ['/noext', 'gzip'], ['/b.tbz', 'bzip2'], ['/x.txz', 'xz'], ['/z.tzst', 'zstd']]);
+    assert.deepEqual(fs.readdirSync(join(d.root, 'm')).sort(), ['empty.tar', 'one', 'plain.gz', 'sub', 'text.tar']);
     assert.deepEqual(stat(d, 'm/one'), { mode: 0o640, uid: 1234, gid: 99, mtime: 1_650_000_000, type: 'file' });
     assert.deepEqual(stat(d, 'm/sub'), { mode: 0o755, uid: 1234, gid: 99, mtime: 1_650_000_000, type: 'dir' });
     assert.equal(fs.readFileSync(join(d.root, 'm/sub/two'), 'utf8'), 'two\n');
-    assert.deepEqual(fs.readFileSync(join(d.root, 'm/z.tzst')), files['z.tzst']);
     // `./` is left out: the destination is the 0755 0:0 directory ADD made.
     const m = stat(d, 'm');
     assert.deepEqual([m.mode, m.uid, m.gid], [0o755, 0, 0]);

@@ -2,13 +2,13 @@
  * ADD's own behaviour, on top of COPY's (copy.ts), as Docker 20.10.24's BuildKit (v0.8:
  * dockerfile2llb's dispatchCopyFileOp, the FileOp's `unpack`, docker's pkg/archive and
  * chrootarchive, the http source) does it. Every rule below was checked against that docker
- * (HELPER-C-NOTES.md):
+ * (see the commit that added it):
  *
  * Local sources (the build context, or a stage): each match of a source that is a regular
  * file (symlinks followed inside the source root) holding a tar archive — recognised by its
- * content, never its name: plain, or gzip, bzip2 or xz compressed (docker's magic numbers),
- * whose first header reads — is unpacked into the destination instead of copied. zstd is not
- * unpacked (docker 20.10's DecompressStream knows no zstd: the file is copied). Anything else
+ * content, never its name: plain, or gzip, bzip2, xz or zstd compressed (magic numbers),
+ * whose first header reads — is unpacked into the destination instead of copied (zstd as Docker
+ * 23+ does; Docker 20.10's DecompressStream knew no zstd and copied the file). Anything else
  * (directories, other files, an empty tar) is copied as COPY copies it, in the sources' order.
  *
  * Unpacking (chrootarchive.Untar into the destination):
@@ -118,7 +118,7 @@ export interface AddResult extends CopyResult {
 }
 
 /** The compressions docker 20.10 recognises by magic number when it decides a file is an archive. */
-export type ArchiveFormat = 'tar' | 'gzip' | 'bzip2' | 'xz';
+export type ArchiveFormat = 'tar' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
 
 /** A URL that could not be downloaded: its status, or why the connection failed. */
 export class DownloadError extends CairnError {
@@ -255,6 +255,8 @@ export function detectArchiveCompression(head: Uint8Array): ArchiveFormat {
   if (starts([0x42, 0x5a, 0x68])) return 'bzip2';
   if (starts([0x1f, 0x8b, 0x08])) return 'gzip';
   if (starts([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return 'xz';
+  // cairn: zstd too, as Docker 23+ does (20.10's DecompressStream knew no zstd and copied the file).
+  if (starts([0x28, 0xb5, 0x2f, 0xfd])) return 'zstd';
   return 'tar';
 }
 
@@ -299,8 +301,9 @@ async function decoder(format: ArchiveFormat, input: Readable, limit: number | u
   switch (format) {
     case 'tar':
       return input as AsyncIterable<Buffer>;
-    case 'gzip': {
-      const { stream } = await decompressStream(input, { expect: 'gzip', ...(limit !== undefined ? { limit } : {}) });
+    case 'gzip':
+    case 'zstd': {
+      const { stream } = await decompressStream(input, { expect: format, ...(limit !== undefined ? { limit } : {}) });
       return stream as AsyncIterable<Buffer>;
     }
     case 'bzip2':
