@@ -255,3 +255,28 @@ test('COPY --link makes a layer independent of what is below it: the same layer 
   }
   assert.equal((await cairn(root, ['run', '--rm', '--network', 'none', 'link:2', 'cat', '/extra'])).stdout, 'extra\n');
 });
+
+test('COPY --parents keeps the source paths, --exclude leaves paths out, and NAME.dockerignore beside the Dockerfile hides what it names', async () => {
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(ctx, 'pe', 'a', 'b'), { recursive: true });
+  mkdirSync(join(ctx, 'pe', 'c'), { recursive: true });
+  writeFileSync(join(ctx, 'pe', 'a', 'b', 'x.txt'), '1\n');
+  writeFileSync(join(ctx, 'pe', 'a', 'y.log'), '2\n');
+  writeFileSync(join(ctx, 'pe', 'a', 'skip.txt'), 'secret\n');
+  writeFileSync(join(ctx, 'pe', 'c', 'z.txt'), '3\n');
+  const dockerfile = join(ctx, 'pe', 'Dockerfile.pe');
+  writeFileSync(dockerfile, `FROM ${BASE}\nCOPY --parents a/b/x.txt /p/\nCOPY --exclude=*.log --exclude=skip.txt a /e/\nCOPY . /all/\n`);
+  writeFileSync(`${dockerfile}.dockerignore`, 'c\n');
+  const r = await cairn(root, ['build', '--network', 'none', '-q', '-f', dockerfile, '-t', 'pe:1', join(ctx, 'pe')]);
+  assert.equal(r.code, 0, r.stderr);
+  const found = await cairn(root, ['run', '--rm', '--network', 'none', 'pe:1', 'sh', '-c', 'find /p /e /all | sort']);
+  assert.deepEqual(found.stdout.trim().split('\n'), [
+    '/all', '/all/Dockerfile.pe', '/all/Dockerfile.pe.dockerignore', '/all/a', '/all/a/b', '/all/a/b/x.txt', '/all/a/skip.txt', '/all/a/y.log',
+    '/e', '/e/b', '/e/b/x.txt',
+    '/p', '/p/a', '/p/a/b', '/p/a/b/x.txt',
+  ]);
+  writeFileSync(dockerfile, `FROM ${BASE}\nCOPY c/z.txt /\n`);
+  const hidden = await cairn(root, ['build', '--network', 'none', '-q', '-f', dockerfile, join(ctx, 'pe')]);
+  assert.equal(hidden.code, 1);
+  assert.match(hidden.stderr, /"\/c\/z\.txt" not found: not found/);
+});
