@@ -17,21 +17,19 @@ import { squashImage } from '../transfer/squash.js';
 import { readConfig, readManifest, requireUnpacked } from '../image/config.js';
 import { tryResolveImage } from '../image/resolve.js';
 import { imageLayers } from '../metadata/records.js';
-import { blobRef, snapshotRef, type Ref } from '../metadata/refs.js';
+import type { Ref } from '../metadata/refs.js';
 import { canonicalJson } from '../oci/json.js';
 import { buildManifest, configMediaType, layerMediaType } from '../oci/mutate.js';
 import { parsePlatform } from '../oci/platform.js';
 import type { ImageConfig } from '../oci/types.js';
-import { randomHex } from '../random.js';
 import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
-import { mountAll, unmount } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
 import { planDockerfile, type Plan, type PlanStage, type Step } from '../dockerfile/index.js';
 import type { CopyStep, RunStep, StageSource } from '../dockerfile/steps.js';
 import { resolveInRoot } from '../runtime/rootpath.js';
 import { resolveUser } from '../runtime/user.js';
 import { chown, mkdir } from 'node:fs/promises';
-import { buildLayer, placeLayer } from './layer.js';
+import { buildLayer, placeLayer, withChainView } from './layer.js';
 import { failureBox, type BuildProgress, type VertexHandle } from './progress.js';
 import { runInRootfs } from './run-container.js';
 import { withRunMounts } from './run-mounts.js';
@@ -41,7 +39,7 @@ import { copyInto, type CopyIntoOptions } from './copy.js';
 import { addInto } from './add.js';
 import { CopySourceNotFoundError } from './copy-source.js';
 import { cacheKey, explainMiss, type StepInputs } from './cache-key.js';
-import { findCacheEntry, lastOfSlot, putCacheEntry, removeCacheEntry, touchCacheEntry, type CacheEntry } from './cache-records.js';
+import { lastOfSlot, liveCacheEntry, putCacheEntry, touchCacheEntry, type CacheEntry } from './cache-records.js';
 import { contextSourcesDigest } from './source-digest.js';
 import { cacheStoreFor } from './cache-stores.js';
 import { exportCache, ImportedCache, type CacheExportSpec, type CacheImportSpec, type ExportEntry } from './cache-transfer.js';
@@ -398,7 +396,7 @@ async function runStage(
       // COPY --link: the layer is made on nothing, independent of what is below it, then placed there.
       const linked = action.kind === 'copy' && (step as CopyStep).link;
       const base = linked ? undefined : state.chainId;
-      let hit: CachedLayer | undefined = cacheable ? await cachedLayer(store, key, protect) : undefined;
+      let hit: CachedLayer | undefined = cacheable ? await liveCacheEntry(store, key, protect) : undefined;
       if (hit === undefined && cacheable) hit = await importedLayer(store, ctx, key, base, slot, inputs, protect, v);
       let layer: { diffId: Digest; chainId: Digest; size: number; tarSplit: Digest; created: string };
       if (hit !== undefined) {
@@ -542,17 +540,6 @@ async function importedLayer(
   return undefined;
 }
 
-/** The cached result under `key`, if its layer is still in the store (else the stale entry goes); leased for this build. */
-async function cachedLayer(store: Store, key: Digest, protect: (ref: Ref) => void): Promise<CacheEntry | undefined> {
-  const entry = findCacheEntry(store.db, key);
-  if (entry === undefined) return undefined;
-  protect(snapshotRef(entry.chainId));
-  protect(blobRef(entry.tarSplit));
-  const sn = await store.snapshots();
-  if (sn.isCommitted(entry.chainId) && (await store.content.has(entry.tarSplit))) return entry;
-  removeCacheEntry(store.db, key);
-  return undefined;
-}
 
 /** RUN's network: the step's `--network`, else the build's (`default` is the host's: cairn has no bridge). */
 function runNetwork(opts: BuildOptions, step: RunStep): 'none' | 'host' {
@@ -655,7 +642,7 @@ async function copyStep(
       await copy({ ...into, sourceRoot: opts.contextDir, fromContext: true, dockerignore: opts.dockerignore ?? [], excludes: step.exclude });
     } else {
       const chainId = 'stage' in step.from ? results.get(step.from.stage)!.chainId : bases.get(step.from.image).chainId;
-      await withView(store, chainId, protect, (sourceRoot) => copy({ ...into, sourceRoot, fromContext: false, excludes: step.exclude }));
+      await withChainView(store, chainId, protect, (sourceRoot) => copy({ ...into, sourceRoot, fromContext: false, excludes: step.exclude }));
     }
   }
   // Heredoc sources (heredoc.ts): files of their own, copied after the others (never unpacked).
@@ -663,26 +650,3 @@ async function copyStep(
   if (files.length > 0) await withInlineFiles(store, files, (dir) => copyInto({ ...into, sources: files.map((f) => f.name), sourceRoot: dir, fromContext: false }));
 }
 
-/** A read-only view of the committed chain `chainId` (an empty directory for none), mounted while `fn` runs. */
-async function withView<T>(store: Store, chainId: Digest | undefined, protect: (ref: Ref) => void, fn: (root: string) => Promise<T>): Promise<T> {
-  const scratch = await store.scratchDir();
-  try {
-    if (chainId === undefined) return await fn(scratch.path);
-    const sn = await store.snapshots();
-    const key = `build-view-${process.pid}-${randomHex(6)}`;
-    protect(snapshotRef(key));
-    const mounts = await sn.view(key, chainId);
-    try {
-      mountAll(mounts, scratch.path);
-      try {
-        return await fn(scratch.path);
-      } finally {
-        unmount(scratch.path);
-      }
-    } finally {
-      await sn.remove(key);
-    }
-  } finally {
-    await scratch.dispose();
-  }
-}

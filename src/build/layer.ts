@@ -109,3 +109,27 @@ export async function placeLayer(store: Store, layer: BuiltLayer, parent: Digest
     throw e;
   }
 }
+
+/** A read-only view of the committed chain `chainId` (an empty directory for none), mounted while `fn` runs; leased with `protect`. */
+export async function withChainView<T>(store: Store, chainId: Digest | undefined, protect: (ref: Ref) => void, fn: (root: string) => Promise<T>): Promise<T> {
+  const scratch = await store.scratchDir();
+  try {
+    if (chainId === undefined) return await fn(scratch.path);
+    const sn = await store.snapshots();
+    const key = `build-view-${process.pid}-${randomHex(6)}`;
+    protect(snapshotRef(key));
+    const mounts = await sn.view(key, chainId);
+    try {
+      mountAll(mounts, scratch.path);
+      try {
+        return await fn(scratch.path);
+      } finally {
+        unmount(scratch.path);
+      }
+    } finally {
+      await sn.remove(key);
+    }
+  } finally {
+    await scratch.dispose();
+  }
+}

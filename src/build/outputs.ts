@@ -15,6 +15,7 @@
  * An export stores no image record and no tag: the layers the steps made stay in the build
  * cache only. Everything streams: a layer is never held in memory.
  */
+import { withChainView } from './layer.js';
 import { createWriteStream, openSync, constants as fsc, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { finished, pipeline } from 'node:stream/promises';
@@ -28,15 +29,13 @@ import { CairnError, InvalidArgumentError, errnoCode } from '../errors.js';
 import type { LayerForImage } from '../image/commit.js';
 import { layerBlob } from '../image/layertar.js';
 import { getLayer } from '../metadata/records.js';
-import { layerRef, snapshotRef, type Ref } from '../metadata/refs.js';
+import { layerRef, type Ref } from '../metadata/refs.js';
 import { chainIds } from '../oci/chainid.js';
 import { parseMediaType } from '../oci/mediatypes.js';
 import type { ImageConfig, ImageManifest } from '../oci/types.js';
-import { randomHex } from '../random.js';
 import { archiveTree, treeReleased } from '../layer/diff.js';
 import { closeFd } from '../layer/walk.js';
 import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
-import { mountAll, unmount } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
 import { copyImages } from '../transfer/copy.js';
 import type { ImageSource, LayerDescriptor, SourceImage } from '../transfer/types.js';
@@ -306,29 +305,6 @@ async function writeLocal(root: string, dest: string): Promise<void> {
   }
 }
 
-/** A read-only view of the committed chain `chainId` (an empty directory for none), mounted while `fn` runs. */
-async function withChainView<T>(store: Store, chainId: Digest | undefined, protect: (ref: Ref) => void, fn: (root: string) => Promise<T>): Promise<T> {
-  const scratch = await store.scratchDir();
-  try {
-    if (chainId === undefined) return await fn(scratch.path);
-    const sn = await store.snapshots();
-    const key = `build-export-${process.pid}-${randomHex(6)}`;
-    protect(snapshotRef(key));
-    const mounts = await sn.view(key, chainId);
-    try {
-      mountAll(mounts, scratch.path);
-      try {
-        return await fn(scratch.path);
-      } finally {
-        unmount(scratch.path);
-      }
-    } finally {
-      await sn.remove(key);
-    }
-  } finally {
-    await scratch.dispose();
-  }
-}
 
 /**
  * The built image as a transfer source (transfer/types.ts), never stored as an image: its
