@@ -8,12 +8,14 @@
  *   used it, until the entry is pruned; `last_used` is set at every hit. `slot` says where the
  *   step was (its Dockerfile, stage and instruction) and `inputs` what the key was made of, so
  *   a later miss can be explained against the closest entry;
+ * (`liveCacheEntry` also checks that an entry's layer is still in the store.)
  * - a file's content digest by its identity (device, inode, size, mtime and ctime in
  *   nanoseconds): a context file that did not change is not read again.
  */
 import type { Digest } from '../digest/digest.js';
 import { type Db, writeTx } from '../metadata/db.js';
-import { addRefs, blobRef, dropRefs, snapshotRef } from '../metadata/refs.js';
+import { addRefs, blobRef, dropRefs, snapshotRef, type Ref } from '../metadata/refs.js';
+import type { Store } from '../store/store.js';
 import type { NativeStat } from '../native/index.js';
 
 /** A cached step result. */
@@ -143,4 +145,16 @@ export function knownFileDigests(db: Db, files: readonly NativeStat[]): Map<numb
     }
   }
   return found;
+}
+
+/** The entry under `key` if its layer is still in the store — snapshot and tar-split record — leased with `protect`; a stale entry goes. */
+export async function liveCacheEntry(store: Store, key: Digest, protect: (ref: Ref) => void): Promise<CacheEntry | undefined> {
+  const entry = findCacheEntry(store.db, key);
+  if (entry === undefined) return undefined;
+  protect(snapshotRef(entry.chainId));
+  protect(blobRef(entry.tarSplit));
+  const sn = await store.snapshots();
+  if (sn.isCommitted(entry.chainId) && (await store.content.has(entry.tarSplit))) return entry;
+  removeCacheEntry(store.db, key);
+  return undefined;
 }

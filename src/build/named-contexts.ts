@@ -24,13 +24,13 @@ import type { Plan, PlanStage } from '../dockerfile/index.js';
 import type { StageSource } from '../dockerfile/steps.js';
 import { InvalidArgumentError, UnsupportedError, errnoCode } from '../errors.js';
 import type { LayerForImage } from '../image/commit.js';
-import { blobRef, snapshotRef, type Ref } from '../metadata/refs.js';
+import type { Ref } from '../metadata/refs.js';
 import { layerMediaType } from '../oci/mutate.js';
 import type { ImageConfig, Platform } from '../oci/types.js';
 import { parseNormalizedReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
 import { cacheKey, type StepInputs } from './cache-key.js';
-import { findCacheEntry, putCacheEntry, removeCacheEntry, touchCacheEntry } from './cache-records.js';
+import { liveCacheEntry, putCacheEntry, touchCacheEntry } from './cache-records.js';
 import { copyInto } from './copy.js';
 import { buildLayer } from './layer.js';
 import type { BuildProgress } from './progress.js';
@@ -206,7 +206,7 @@ async function dirBase(store: Store, name: string, dir: string, opts: { protect:
       files: Object.fromEntries(content.files),
     };
     const key = cacheKey(inputs);
-    let layer = await cachedLayer(store, key, opts.protect);
+    let layer: { diffId: Digest; chainId: Digest; size: number; tarSplit: Digest } | undefined = await liveCacheEntry(store, key, opts.protect);
     if (layer !== undefined) {
       touchCacheEntry(store.db, key);
       v.cached();
@@ -234,14 +234,3 @@ async function dirBase(store: Store, name: string, dir: string, opts: { protect:
   }
 }
 
-/** The cached layer under `key` if its snapshot and tar-split are still there (else the stale entry goes); leased. */
-async function cachedLayer(store: Store, key: Digest, protect: (ref: Ref) => void): Promise<{ diffId: Digest; chainId: Digest; size: number; tarSplit: Digest } | undefined> {
-  const entry = findCacheEntry(store.db, key);
-  if (entry === undefined) return undefined;
-  protect(snapshotRef(entry.chainId));
-  protect(blobRef(entry.tarSplit));
-  const sn = await store.snapshots();
-  if (sn.isCommitted(entry.chainId) && (await store.content.has(entry.tarSplit))) return entry;
-  removeCacheEntry(store.db, key);
-  return undefined;
-}
