@@ -46,6 +46,7 @@
  * - `--checksum=ALG:HEX` (newer BuildKit; sha256, sha384, sha512) is verified against the
  *   digest computed while streaming: a mismatch fails naming the URL and both digests.
  */
+import { applyRewritten } from '../container/untar.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
@@ -59,11 +60,11 @@ import { CairnError, DataCorruptError, InvalidArgumentError, NotFoundError, Prec
 import { CompressedDataError } from '../compression/errors.js';
 import { decompressStream } from '../compression/stream.js';
 import { PatternMatcher } from '../dockerfile/dockerignore.js';
-import { DEFAULT_DECOMPRESS_LIMIT, applyLayer } from '../layer/apply.js';
+import { DEFAULT_DECOMPRESS_LIMIT } from '../layer/apply.js';
 import { closeFd } from '../layer/walk.js';
 import { constants as C, fchmodat, fchownat, fstatat, openat2 } from '../native/index.js';
 import { resolveInRoot } from '../runtime/rootpath.js';
-import { TarReader, createTarWriter, type TarHeader, type TarWriteHeader } from '../tar/index.js';
+import { TarReader, type TarHeader, type TarWriteHeader } from '../tar/index.js';
 import { copyInto, destinationPath, type CopyIntoOptions, type CopyResult } from './copy.js';
 import { resolveChown, type Owner } from './copy-owner.js';
 import { SourceTree, isDir, matchSource, type SourceMatch } from './copy-source.js';
@@ -424,32 +425,9 @@ async function unpackInto(opts: AddIntoOptions, host: string, source: string, fo
 
 /** The archive's entries, renamed as Docker's chroot sees them, applied to the directory open as `dirFd`. */
 async function untar(dirFd: number, decoded: AsyncIterable<Buffer>, source: string): Promise<{ entries: number; uncompressedSize: number }> {
-  const tw = createTarWriter({ paxNanoseconds: true });
-  let applyFailed = false;
-  let producerError: unknown;
-  const produce = async (): Promise<void> => {
-    for await (const entry of new TarReader(decoded)) {
-      const h = rewrite(entry.header, source);
-      if (h === null) continue; // its body is skipped by the reader
-      await tw.add(h, h.type === 'file' && entry.header.size > 0 ? entry.body : undefined);
-    }
-    await tw.finish();
-  };
-  const producing = produce().catch((e: unknown) => {
-    // After the applier failed, the producer fails only because its stream was destroyed.
-    if (!applyFailed) producerError = e;
-    if (!tw.destroyed) tw.destroy(e instanceof Error ? e : new Error(String(e)));
-  });
   try {
-    const r = await applyLayer({ dir: `/proc/self/fd/${dirFd}`, whiteoutMode: 'oci-remove' }, tw, { what: `archive ${source}`, followSymlinks: 'inside' });
-    await producing;
-    if (producerError !== undefined) throw producerError;
+    const r = await applyRewritten(dirFd, decoded, (h) => rewrite(h, source), { what: `archive ${source}`, followSymlinks: 'inside' });
     return { entries: r.entries, uncompressedSize: r.uncompressedSize };
-  } catch (e) {
-    applyFailed = producerError === undefined;
-    if (!tw.destroyed) tw.destroy();
-    await producing;
-    throw producerError ?? e;
   } finally {
     await decoded[Symbol.asyncIterator]().return?.();
   }

@@ -22,7 +22,7 @@
  */
 import { CairnError, errnoCode } from '../errors.js';
 import { decompressStream } from '../compression/stream.js';
-import { applyLayer } from '../layer/apply.js';
+import { applyLayer, type ApplyOptions, type ApplyResult } from '../layer/apply.js';
 import { closeFd } from '../layer/walk.js';
 import { constants, fstatat, openat2 } from '../native/index.js';
 import { createTarWriter, TarReader, type TarHeader, type TarWriteHeader } from '../tar/index.js';
@@ -44,12 +44,22 @@ export function untarInto(dirFd: number, source: AsyncIterable<Uint8Array>, opts
 
 async function untar(dirFd: number, source: AsyncIterable<Uint8Array>, opts: UntarOptions): Promise<void> {
   const { stream } = await decompressStream(source);
+  await applyRewritten(dirFd, stream, (h) => rewrite(dirFd, h, opts), { what: `copy to ${opts.dest}` });
+}
+
+/**
+ * Apply the entries of tar stream `tar` to the directory open as `dirFd` through the layer
+ * applier, each header first passed through `rewrite` (null: the entry is left out, its body
+ * skipped): the tar re-written as it streams, nothing held whole. A failure of either side is
+ * the one thrown, after the other has stopped.
+ */
+export async function applyRewritten(dirFd: number, tar: AsyncIterable<Uint8Array>, rewrite: (h: TarHeader) => TarWriteHeader | null, opts: ApplyOptions): Promise<ApplyResult> {
   const tw = createTarWriter({ paxNanoseconds: true });
   let applyFailed = false;
   let producerError: unknown;
   const produce = async (): Promise<void> => {
-    for await (const entry of new TarReader(stream)) {
-      const h = rewrite(dirFd, entry.header, opts);
+    for await (const entry of new TarReader(tar)) {
+      const h = rewrite(entry.header);
       if (h === null) continue; // its body is skipped by the reader
       await tw.add(h, h.type === 'file' && entry.header.size > 0 ? entry.body : undefined);
     }
@@ -60,8 +70,9 @@ async function untar(dirFd: number, source: AsyncIterable<Uint8Array>, opts: Unt
     if (!applyFailed) producerError = e;
     if (!tw.destroyed) tw.destroy(e instanceof Error ? e : new Error(String(e)));
   });
+  let result: ApplyResult;
   try {
-    await applyLayer({ dir: `/proc/self/fd/${dirFd}`, whiteoutMode: 'oci-remove' }, tw, { what: `copy to ${opts.dest}` });
+    result = await applyLayer({ dir: `/proc/self/fd/${dirFd}`, whiteoutMode: 'oci-remove' }, tw, opts);
   } catch (e) {
     applyFailed = producerError === undefined;
     if (!tw.destroyed) tw.destroy();
@@ -70,6 +81,7 @@ async function untar(dirFd: number, source: AsyncIterable<Uint8Array>, opts: Unt
   }
   await producing;
   if (producerError !== undefined) throw producerError;
+  return result;
 }
 
 /** Extract, then let the source go however the extraction ended (a generator's cleanup runs; a stream is destroyed). */
