@@ -171,6 +171,9 @@ test('-q prints the image ID alone; --iidfile writes it; a missing COPY source i
   assert.match(q.stdout, /^sha256:[0-9a-f]{64}\n$/);
   assert.equal(q.stderr, '');
   assert.equal(readFileSync(iid, 'utf8'), q.stdout.trim());
+  const badTag = await build(['-t', 'ref/UPPER:1']);
+  assert.equal(badTag.code, 125);
+  assert.equal(badTag.stderr, 'invalid argument "ref/UPPER:1" for "-t, --tag" flag: invalid reference format: repository name must be lowercase\nSee \'cairn build --help\'.\n');
   writeFileSync(join(ctx, 'Dockerfile.missing'), `FROM ${BASE}\nCOPY nosuch.txt /\n`);
   const m = await build(['-f', join(ctx, 'Dockerfile.missing')]);
   assert.equal(m.code, 1);

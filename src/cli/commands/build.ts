@@ -27,7 +27,8 @@ import { PlainProgress, QuietProgress, TtyProgress, type BuildProgress } from '.
 import { parseCacheSpec } from '../../build/cache-transfer.js';
 import { parseSecretSpec } from '../../build/secrets.js';
 import { goJson } from '../format.js';
-import { out, withCairn } from '../context.js';
+import { flagError, out, withCairn } from '../context.js';
+import { dockerReferenceError } from '../../reference/reference.js';
 
 interface Opts {
   tag: string[];
@@ -170,6 +171,11 @@ function targetPlatform(value: string | undefined): string | undefined {
 
 export async function run(program: Command, cmd: Command, context: string): Promise<void> {
   const o = cmd.opts<Opts>();
+  // Docker's CLI checks the tags as it reads its flags: before anything else, in its words.
+  for (const t of o.tag) {
+    const problem = dockerReferenceError(t);
+    if (problem !== undefined) throw flagError(cmd, '-t, --tag', t, `invalid reference format: ${problem.replace(/^invalid reference format: /, '')}`);
+  }
   if (context === '-' && o.file === '-') throw new InvalidArgumentError(STDIN_CONFLICT);
   const buildArgs = parseBuildArgs(o.buildArg);
   if (o.check) {
