@@ -87,6 +87,33 @@ export function unmount(target: string): number {
 }
 
 /**
+ * Lazily detach every mount at or below `dir` (a dead process's scratch space: its step's
+ * overlay, views, a secret's tmpfs), deepest first, so the directory can be removed; returns
+ * how many. Nothing still uses them: their process is gone.
+ */
+export function unmountBelow(dir: string): number {
+  const base = resolve(dir);
+  const points: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    if (line === '') continue;
+    const at = unescapeMountinfo(line.split(' - ')[0]!.split(' ')[4]!);
+    if (at === base || at.startsWith(`${base}/`)) points.push(at);
+  }
+  points.sort((a, b) => b.length - a.length);
+  let n = 0;
+  for (const at of points) {
+    try {
+      umount2(at, constants.MNT_DETACH);
+      n++;
+    } catch (e) {
+      // Gone already (detached with its parent), or not a mount point any more.
+      if (errnoCode(e) !== 'EINVAL' && errnoCode(e) !== 'ENOENT') throw e;
+    }
+  }
+  return n;
+}
+
+/**
  * Mount points (from /proc/self/mountinfo) that use directory `dir`: overlays naming it as a
  * lower, upper or work directory, and bind mounts of it. Used to refuse committing or removing
  * a snapshot that is still mounted.

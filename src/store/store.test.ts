@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { constants, errnoCode, mount, umount2 } from '../native/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -30,6 +31,32 @@ test('open creates the layout and cleans what dead processes left in tmp', async
     await scratch.dispose();
     s.close();
   } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a dead process's scratch space with mounts still in it (a killed build step's) is unmounted and removed at open", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cairn-store-'));
+  const dead = join(root, 'tmp', '999999998-killed');
+  try {
+    mkdirSync(join(dead, 'rootfs', 'inner'), { recursive: true });
+    mount('tmpfs', join(dead, 'rootfs'), 'tmpfs', 0, null);
+    mkdirSync(join(dead, 'rootfs', 'inner'));
+    mount('tmpfs', join(dead, 'rootfs', 'inner'), 'tmpfs', 0, null);
+    writeFileSync(join(dead, 'rootfs', 'inner', 'f'), 'x');
+    const s = await Store.open({ root });
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(dead), 'nothing left mounted');
+    s.close();
+  } finally {
+    for (const at of [join(dead, 'rootfs', 'inner'), join(dead, 'rootfs')]) {
+      try {
+        umount2(at, constants.MNT_DETACH);
+      } catch (e) {
+        // EINVAL: unmounted by the store already (what the test wants); ENOENT: removed with it.
+        if (errnoCode(e) !== 'EINVAL' && errnoCode(e) !== 'ENOENT') throw e;
+      }
+    }
     rmSync(root, { recursive: true, force: true });
   }
 });

@@ -21,7 +21,7 @@ import { type Db, openDatabase, writeTx } from '../metadata/db.js';
 import { createLease, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
 import type { Ref } from '../metadata/refs.js';
 import { collectGarbage, type GcResult } from './gc.js';
-import { type DriverName, type Snapshotter, openSnapshotter, recordedDriver } from '../snapshot/index.js';
+import { type DriverName, type Snapshotter, openSnapshotter, recordedDriver, unmountBelow } from '../snapshot/index.js';
 import { processAlive } from '../process.js';
 import { removeTree } from '../rmtree.js';
 
@@ -256,6 +256,8 @@ async function cleanTmp(dir: string): Promise<void> {
   for (const name of readdirSync(dir)) {
     const pid = Number(name.split('-', 1)[0]);
     if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
+    // A killed process may have left mounts there (a build step's overlay, a view): detached first.
+    unmountBelow(join(dir, name));
     await removeTree(join(dir, name));
   }
 }
