@@ -46,7 +46,7 @@
  * - `--checksum=ALG:HEX` (newer BuildKit; sha256, sha384, sha512) is verified against the
  *   digest computed while streaming: a mismatch fails naming the URL and both digests.
  */
-import { applyRewritten } from '../container/untar.js';
+import { applyRewritten, renamedHeader } from '../container/untar.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
@@ -454,22 +454,7 @@ function rewrite(h: TarHeader, source: string): TarWriteHeader | null {
   } else if (posix.basename(name).startsWith('.wh.')) {
     throw new DataCorruptError(`cannot unpack ${source}: entry ${JSON.stringify(text(raw))}: cairn would read a name beginning with ".wh." as a whiteout`);
   }
-  const out: TarWriteHeader = {
-    name: name === '' ? './' : text(name),
-    nameBytes: Buffer.from(name === '' ? './' : name, 'latin1'),
-    type: h.type,
-    mode: h.mode,
-    uid: h.uid,
-    gid: h.gid,
-    uname: h.uname,
-    gname: h.gname,
-    mtime: h.mtime,
-    ...(h.atime ? { atime: h.atime } : {}),
-    devmajor: h.devmajor,
-    devminor: h.devminor,
-    ...(h.xattrs.size > 0 ? { xattrs: h.xattrs } : {}),
-  };
-  if (h.type === 'file') out.size = h.size;
+  const out = renamedHeader(h, name === '' ? './' : name);
   const link = (h.linknameBytes ?? Buffer.from(h.linkname, 'utf8')).toString('latin1');
   if (h.type === 'hardlink') {
     const target = inRoot(link);

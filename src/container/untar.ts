@@ -96,6 +96,31 @@ async function untarAndRelease(dirFd: number, source: AsyncIterable<Uint8Array>,
 const q = (s: string): string => JSON.stringify(s);
 const text = (latin1: string): string => Buffer.from(latin1, 'latin1').toString('utf8');
 
+/**
+ * A header as read, to be written again under `name` (latin1: the bytes of the archive's name),
+ * with everything else kept — mode, owner (or `owner`), times, device numbers, attributes, a
+ * file's size; its link target is the caller's to set.
+ */
+export function renamedHeader(h: TarHeader, name: string, owner?: { uid: number; gid: number }): TarWriteHeader {
+  const out: TarWriteHeader = {
+    name: text(name),
+    nameBytes: Buffer.from(name, 'latin1'),
+    type: h.type,
+    mode: h.mode,
+    uid: owner?.uid ?? h.uid,
+    gid: owner?.gid ?? h.gid,
+    uname: h.uname,
+    gname: h.gname,
+    mtime: h.mtime,
+    ...(h.atime ? { atime: h.atime } : {}),
+    devmajor: h.devmajor,
+    devminor: h.devminor,
+    ...(h.xattrs.size > 0 ? { xattrs: h.xattrs } : {}),
+  };
+  if (h.type === 'file') out.size = h.size;
+  return out;
+}
+
 /** Whether a relative path, read lexically, climbs above where it starts. */
 function climbsOut(p: string): boolean {
   let depth = 0;
@@ -150,22 +175,7 @@ function rewrite(dirFd: number, h: TarHeader, opts: UntarOptions): TarWriteHeade
   const there = existing(dirFd, name);
   if (there === 'dir' && h.type !== 'dir') throw new CopyError(`cannot overwrite directory ${q(shown)} with non-directory ${q(opts.dest)}`);
   if (there === 'other' && h.type === 'dir') throw new CopyError(`cannot overwrite non-directory ${q(shown)} with directory ${q(opts.dest)}`);
-  const out: TarWriteHeader = {
-    name: text(name),
-    nameBytes: Buffer.from(name, 'latin1'),
-    type: h.type,
-    mode: h.mode,
-    uid: opts.owner?.uid ?? h.uid,
-    gid: opts.owner?.gid ?? h.gid,
-    uname: h.uname,
-    gname: h.gname,
-    mtime: h.mtime,
-    ...(h.atime ? { atime: h.atime } : {}),
-    devmajor: h.devmajor,
-    devminor: h.devminor,
-    ...(h.xattrs.size > 0 ? { xattrs: h.xattrs } : {}),
-  };
-  if (h.type === 'file') out.size = h.size;
+  const out = renamedHeader(h, name, opts.owner);
   const link = (h.linknameBytes ?? Buffer.from(h.linkname, 'utf8')).toString('latin1');
   if (h.type === 'hardlink') {
     const target = goClean(renamed(link, opts.rename)).replace(/^\/+/, '') || '.';
