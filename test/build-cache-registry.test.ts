@@ -19,7 +19,8 @@ import { RegistryCacheStore } from '../src/build/cache-store-registry.js';
 import { CACHE_DOCUMENT, LAYER_GZIP } from '../src/build/cache-transfer.js';
 import { RegistryClient } from '../src/registry/client.js';
 import { closeConnections } from '../src/registry/http.js';
-import { busyboxRunTar, cairn, makeDockerArchive, tempDir, unmountUnder } from './helpers.js';
+import { cairn, tempDir, unmountUnder } from './helpers.js';
+import { buildSteps, busyboxArchive } from './build-fixtures.js';
 import { freePort, startProxy, startRegistry, type Proxy, type Registry } from './registry.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -32,7 +33,7 @@ let n = 0;
 before(async () => {
   dir = await tempDir('cairn-build-cache-registry-');
   archive = join(dir.path, 'bb.tar');
-  writeFileSync(archive, await makeDockerArchive([{ layers: [await busyboxRunTar()], repoTags: ['bb:1'] }]));
+  writeFileSync(archive, await busyboxArchive('bb:1'));
   ctx = join(dir.path, 'ctx');
   mkdirSync(ctx);
   writeFileSync(join(ctx, 'in.txt'), 'input\n');
@@ -71,18 +72,6 @@ async function freshStore(name: string): Promise<string> {
   return root;
 }
 
-/** The steps that ran (not CACHED) in a plain progress log. */
-function ranSteps(stderr: string): string[] {
-  const names = new Map<string, string>();
-  const ran: string[] = [];
-  for (const line of stderr.split('\n')) {
-    const m = /^#(\d+) (.*)$/.exec(line);
-    if (m === null) continue;
-    if (!names.has(m[1]!)) names.set(m[1]!, m[2]!);
-    else if (/^DONE /.test(m[2]!) && /\d+\/\d+\]/.test(names.get(m[1]!)!)) ran.push(names.get(m[1]!)!);
-  }
-  return ran;
-}
 
 function get(path: string, accept: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -119,7 +108,7 @@ test('mode=max: the cache goes to the registry as an OCI manifest; another store
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /#\d+ importing cache manifest from 127\.0\.0\.1:\d+\/cache\/app:max\n#\d+ DONE/);
   assert.doesNotMatch(second.stderr, /WARNING/);
-  assert.deepEqual(ranSteps(second.stderr), [], 'nothing ran');
+  assert.deepEqual(buildSteps(second.stderr).ran, [], 'nothing ran');
   assert.equal((second.stderr.match(/importing cache layer sha256:[0-9a-f]{64} from 127\.0\.0\.1:\d+\/cache\/app:max/g) ?? []).length, 4);
   assert.equal(blobGets(mark).length, 5, 'the document, and each layer once, as its step hit');
   assert.equal((await cairn(b, ['inspect', '-f', '{{.Id}}', 'app:1'])).stdout.trim(), idA, 'the same image');
@@ -132,7 +121,7 @@ test('mode=max: the cache goes to the registry as an OCI manifest; another store
     const before = proxy!.requests.length;
     const again = await cairn(store, ['build', '--network', 'none', '--cache-to', `type=registry,ref=${ref},mode=max`, '-t', 'app:1', ctx]);
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(ranSteps(again.stderr), []);
+    assert.deepEqual(buildSteps(again.stderr).ran, []);
     assert.match(again.stderr, /#\d+ 0 layer blobs written, 4 already there\n/);
     assert.deepEqual(uploads(before), [], 'no upload session');
     const blobCalls = proxy!.requests.slice(before).filter((r) => /\/blobs\//.test(r));
@@ -150,7 +139,7 @@ test('mode=min carries the layers of the image built only: the other stage runs 
   const b = await freshStore('d');
   const second = await cairn(b, ['build', '--network', 'none', '--cache-from', `type=registry,ref=${ref}`, '-t', 'app:1', ctx]);
   assert.equal(second.code, 0, second.stderr);
-  assert.deepEqual(ranSteps(second.stderr), ['[gen 2/2] RUN echo "generated $RANDOM" > /gen', '[stage-1 4/4] COPY --from=gen /gen /gen']);
+  assert.deepEqual(buildSteps(second.stderr).ran, ['[gen 2/2] RUN echo "generated $RANDOM" > /gen', '[stage-1 4/4] COPY --from=gen /gen /gen']);
 });
 
 test('a cache ref the registry does not have, or a registry that does not answer, is a warning: the build goes on without it', async () => {
@@ -158,14 +147,14 @@ test('a cache ref the registry does not have, or a registry that does not answer
   const missing = await cairn(e, ['build', '--network', 'none', '--cache-from', `type=registry,ref=${proxy!.host}/cache/nothing:here`, '-t', 'app:1', ctx]);
   assert.equal(missing.code, 0, missing.stderr);
   assert.match(missing.stderr, /#\d+ WARNING: cache 127\.0\.0\.1:\d+\/cache\/nothing:here not found, the build goes on without it\n/);
-  assert.equal(ranSteps(missing.stderr).length, 4);
+  assert.equal(buildSteps(missing.stderr).ran.length, 4);
 
   const gone = `127.0.0.1:${await freePort()}`;
   const f = await freshStore('f');
   const unreachable = await cairn(f, ['build', '--network', 'none', '--cache-from', `type=registry,ref=${gone}/cache/app:1`, '-t', 'app:1', ctx]);
   assert.equal(unreachable.code, 0, unreachable.stderr);
   assert.match(unreachable.stderr, /#\d+ WARNING: cache 127\.0\.0\.1:\d+\/cache\/app:1 could not be read, the build goes on without it: .*connection refused/);
-  assert.equal(ranSteps(unreachable.stderr).length, 4);
+  assert.equal(buildSteps(unreachable.stderr).ran.length, 4);
 });
 
 test('an export that fails is one line, exit 1, after the image is stored; a bad spec is a usage error', async () => {
@@ -198,12 +187,12 @@ test('a registry that asks for credentials: the user\'s (DOCKER_CONFIG) are used
     const b = await freshStore('i');
     const second = await cairn(b, ['build', '--network', 'none', '--cache-from', `type=registry,ref=${ref}`, '-t', 'app:1', ctx], { env });
     assert.equal(second.code, 0, second.stderr);
-    assert.deepEqual(ranSteps(second.stderr), []);
+    assert.deepEqual(buildSteps(second.stderr).ran, []);
     const c = await freshStore('j');
     const anonymous = await cairn(c, ['build', '--network', 'none', '--cache-from', `type=registry,ref=${ref}`, '-t', 'app:1', ctx], { env: { DOCKER_CONFIG: join(dir.path, 'no-config') } });
     assert.equal(anonymous.code, 0, anonymous.stderr);
     assert.match(anonymous.stderr, /WARNING: cache .* could not be read, the build goes on without it: .*unauthorized/);
-    assert.equal(ranSteps(anonymous.stderr).length, 4);
+    assert.equal(buildSteps(anonymous.stderr).ran.length, 4);
   } finally {
     await authReg.stop();
   }

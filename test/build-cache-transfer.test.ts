@@ -9,7 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { busyboxRunTar, cairn, makeDockerArchive, tempDir, unmountUnder } from './helpers.js';
+import { cairn, tempDir, unmountUnder } from './helpers.js';
+import { buildSteps, busyboxArchive } from './build-fixtures.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let ctx: string;
@@ -18,7 +19,7 @@ let archive: string;
 before(async () => {
   dir = await tempDir('cairn-build-cache-transfer-');
   archive = join(dir.path, 'bb.tar');
-  writeFileSync(archive, await makeDockerArchive([{ layers: [await busyboxRunTar()], repoTags: ['bb:1'] }]));
+  writeFileSync(archive, await busyboxArchive('bb:1'));
   ctx = join(dir.path, 'ctx');
   mkdirSync(ctx);
   writeFileSync(join(ctx, 'in.txt'), 'input\n');
@@ -47,17 +48,6 @@ async function freshStore(name: string): Promise<string> {
   return root;
 }
 
-function ranSteps(stderr: string): string[] {
-  const names = new Map<string, string>();
-  const ran: string[] = [];
-  for (const line of stderr.split('\n')) {
-    const m = /^#(\d+) (.*)$/.exec(line);
-    if (m === null) continue;
-    if (!names.has(m[1]!)) names.set(m[1]!, m[2]!);
-    else if (/^DONE /.test(m[2]!) && /\d+\/\d+\]/.test(names.get(m[1]!)!)) ran.push(names.get(m[1]!)!);
-  }
-  return ran;
-}
 
 test('mode=max: another store builds the same input entirely from the exported cache, and gets the same image', async () => {
   const cacheDir = join(dir.path, 'cache-max');
@@ -72,7 +62,7 @@ test('mode=max: another store builds the same input entirely from the exported c
   const b = await freshStore('b');
   const second = await cairn(b, ['build', '--network', 'none', '--cache-from', `type=local,src=${cacheDir}`, '-t', 'app:1', ctx]);
   assert.equal(second.code, 0, second.stderr);
-  assert.deepEqual(ranSteps(second.stderr), [], 'nothing ran');
+  assert.deepEqual(buildSteps(second.stderr).ran, [], 'nothing ran');
   assert.equal((second.stderr.match(/importing cache layer sha256:/g) ?? []).length, 4);
   assert.equal((await cairn(b, ['inspect', '-f', '{{.Id}}', 'app:1'])).stdout.trim(), idA, 'the same image');
   const ranA = (await cairn(a, ['run', '--rm', '--network', 'none', 'app:1', 'cat', '/ran', '/gen'])).stdout;
@@ -80,7 +70,7 @@ test('mode=max: another store builds the same input entirely from the exported c
   assert.equal(ranB, ranA, 'the layers made on the first store');
   // Imported, the entries are this store's cache now: a third build needs no --cache-from.
   const third = await cairn(b, ['build', '--network', 'none', '-t', 'app:2', ctx]);
-  assert.deepEqual(ranSteps(third.stderr), []);
+  assert.deepEqual(buildSteps(third.stderr).ran, []);
 });
 
 test('mode=min carries the layers of the image built only: the other stage runs again elsewhere', async () => {
@@ -93,7 +83,7 @@ test('mode=min carries the layers of the image built only: the other stage runs 
   const second = await cairn(b, ['build', '--network', 'none', '--cache-from', `type=local,src=${cacheDir}`, '-t', 'app:1', ctx]);
   assert.equal(second.code, 0, second.stderr);
   // The gen stage's RUN was not exported: it runs, makes another /gen, and the COPY --from after it misses too.
-  assert.deepEqual(ranSteps(second.stderr), ['[gen 2/2] RUN echo "generated $RANDOM" > /gen', '[stage-1 4/4] COPY --from=gen /gen /gen']);
+  assert.deepEqual(buildSteps(second.stderr).ran, ['[gen 2/2] RUN echo "generated $RANDOM" > /gen', '[stage-1 4/4] COPY --from=gen /gen /gen']);
 });
 
 test('a damaged blob in the cache fails the step in one line naming the layer; a missing directory is an empty cache', async () => {

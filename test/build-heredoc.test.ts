@@ -11,7 +11,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { busyboxRunTar, cairn, makeDockerArchive, tempDir, unmountUnder } from './helpers.js';
+import { cairn, tempDir, unmountUnder } from './helpers.js';
+import { buildSteps, busyboxArchive } from './build-fixtures.js';
 
 const BASE = 'bb:1';
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -44,28 +45,12 @@ async function history(image: string): Promise<string[]> {
   return r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as string);
 }
 
-/** The names of the step vertices that ran (DONE) and that came from the cache (CACHED). */
-function steps(stderr: string): { ran: string[]; cached: string[] } {
-  const names = new Map<string, string>();
-  const ran: string[] = [];
-  const cached: string[] = [];
-  for (const line of stderr.split('\n')) {
-    const m = /^#(\d+) (.*)$/.exec(line);
-    if (m === null) continue;
-    const [, id, rest] = m as unknown as [string, string, string];
-    if (!names.has(id)) names.set(id, rest);
-    else if (rest === 'CACHED') cached.push(names.get(id)!);
-    else if (rest.startsWith('DONE ')) ran.push(names.get(id)!);
-  }
-  const isStep = (s: string) => /^\[.*\d+\/\d+\]/.test(s) && !/ FROM /.test(s);
-  return { ran: ran.filter(isStep), cached: cached.filter(isStep) };
-}
 
 before(async () => {
   dir = await tempDir('cairn-build-heredoc-');
   root = join(dir.path, 'store');
   const archive = join(dir.path, 'bb.tar');
-  writeFileSync(archive, await makeDockerArchive([{ layers: [await busyboxRunTar()], repoTags: [BASE] }]));
+  writeFileSync(archive, await busyboxArchive(BASE));
   const r = await cairn(root, ['load', '-q', '-i', archive]);
   assert.equal(r.code, 0, r.stderr);
 });
@@ -163,23 +148,23 @@ EOF
   const ctx = context(dockerfile('one'));
   const first = await build(ctx, 'hd-cache:1');
   assert.equal(first.code, 0, first.stderr);
-  assert.equal(steps(first.stderr).ran.length, 3);
+  assert.equal(buildSteps(first.stderr).ran.length, 3);
   const again = await build(ctx, 'hd-cache:1');
   assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual(steps(again.stderr).ran, []);
-  assert.equal(steps(again.stderr).cached.length, 3);
+  assert.deepEqual(buildSteps(again.stderr).ran, []);
+  assert.equal(buildSteps(again.stderr).cached.length, 3);
   // Only the shebang script's body changes: its argv (/dev/pipes/EOF) stays the same, the key does not.
   writeFileSync(join(ctx, 'Dockerfile'), dockerfile('one').replace('echo one > /script', 'echo two > /script'));
   const script = await build(ctx, 'hd-cache:1');
   assert.equal(script.code, 0, script.stderr);
-  assert.deepEqual(steps(script.stderr).cached.map((s) => s.replace(/ \(.*/, '')), ['[2/4] RUN <<EOF']);
-  assert.equal(steps(script.stderr).ran.length, 2);
+  assert.deepEqual(buildSteps(script.stderr).cached.map((s) => s.replace(/ \(.*/, '')), ['[2/4] RUN <<EOF']);
+  assert.equal(buildSteps(script.stderr).ran.length, 2);
   assert.equal(await sh('hd-cache:1', 'cat /plain /script /copied'), 'one\ntwo\none\n');
   // Only the COPY heredoc changes.
   writeFileSync(join(ctx, 'Dockerfile'), dockerfile('one').replace('echo one > /script', 'echo two > /script').replace('\none\nEOF\n', '\nthree\nEOF\n'));
   const copied = await build(ctx, 'hd-cache:1');
   assert.equal(copied.code, 0, copied.stderr);
-  assert.deepEqual(steps(copied.stderr).ran, ['[4/4] COPY <<EOF /copied']);
+  assert.deepEqual(buildSteps(copied.stderr).ran, ['[4/4] COPY <<EOF /copied']);
   assert.equal(await sh('hd-cache:1', 'cat /copied'), 'three\n');
 });
 

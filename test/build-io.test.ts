@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CAIRN, busyboxRunTar, cairn, makeDockerArchive, makeTar, tempDir, unmountUnder, type FileSpec } from './helpers.js';
+import { CAIRN, cairn, makeTar, tempDir, unmountUnder, type FileSpec } from './helpers.js';
+import { busyboxArchive } from './build-fixtures.js';
 import { listTar } from './container-fixtures.js';
 import { readTar } from '../src/tar/index.js';
 
@@ -99,7 +100,7 @@ before(async () => {
   dir = await tempDir('cairn-build-io-');
   root = join(dir.path, 'store');
   const archive = join(dir.path, 'bb.tar');
-  writeFileSync(archive, await makeDockerArchive([{ layers: [await busyboxRunTar()], repoTags: [BASE] }]));
+  writeFileSync(archive, await busyboxArchive(BASE));
   const r = await cairn(root, ['load', '-q', '-i', archive]);
   assert.equal(r.code, 0, r.stderr);
 });

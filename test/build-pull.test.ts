@@ -10,7 +10,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { busyboxRunTar, cairn, makeDockerArchive, tempDir, unmountUnder } from './helpers.js';
+import { cairn, tempDir, unmountUnder } from './helpers.js';
+import { busyboxArchive } from './build-fixtures.js';
 import { startRegistry, type Registry } from './registry.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -36,7 +37,7 @@ async function ok(store: string, args: string[]): Promise<{ stdout: string; stde
 async function publish(name: string, marker: string): Promise<void> {
   const archive = join(dir.path, `${name.replace(/[^a-z0-9]/g, '_')}-${marker}.tar`);
   const tag = `${reg!.host}/${name}`;
-  writeFileSync(archive, await makeDockerArchive([{ layers: [await busyboxRunTar()], repoTags: [`stage/${marker}:1`] }]));
+  writeFileSync(archive, await busyboxArchive(`stage/${marker}:1`));
   await ok(pusher, ['load', '-q', '-i', archive]);
   const ctx = context(`FROM stage/${marker}:1\nRUN echo ${marker} > /marker\n`);
   await ok(pusher, ['build', '--network', 'none', '-q', '-t', tag, ctx]);

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { busyboxRunTar, cairn, makeDockerArchive, tempDir, unmountUnder } from './helpers.js';
+import { cairn, tempDir, unmountUnder } from './helpers.js';
+import { busyboxArchive } from './build-fixtures.js';
 
 const EPOCH = 1_700_000_000;
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -20,7 +21,7 @@ let archive: string;
 before(async () => {
   dir = await tempDir('cairn-build-repro-');
   archive = join(dir.path, 'bb.tar');
-  writeFileSync(archive, await makeDockerArchive([{ layers: [await busyboxRunTar()], repoTags: ['bb:1'] }]));
+  writeFileSync(archive, await busyboxArchive('bb:1'));
   ctx = join(dir.path, 'ctx');
   mkdirSync(join(ctx, 'src', 'lib'), { recursive: true });
   writeFileSync(join(ctx, 'src', 'main.txt'), 'main\n');

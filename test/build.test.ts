@@ -10,7 +10,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CAIRN, busyboxRunTar, cairn, makeDockerArchive, onTerminal, tempDir, unmountUnder } from './helpers.js';
+import { CAIRN, cairn, onTerminal, tempDir, unmountUnder } from './helpers.js';
+import { buildSteps, busyboxArchive } from './build-fixtures.js';
 
 const BASE = 'bb:1';
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -26,22 +27,6 @@ async function build(args: string[]): Promise<{ code: number; stdout: string; st
   return cairn(root, ['build', '--network', 'none', ...args, ctx]);
 }
 
-/** The steps a plain progress output shows as CACHED and as run (DONE), by name. */
-function steps(stderr: string): { cached: string[]; ran: string[] } {
-  const names = new Map<string, string>();
-  const cached: string[] = [];
-  const ran: string[] = [];
-  for (const line of stderr.split('\n')) {
-    const m = /^#(\d+) (.*)$/.exec(line);
-    if (m === null) continue;
-    const [, n, rest] = m as unknown as [string, string, string];
-    if (!names.has(n)) names.set(n, rest);
-    else if (rest === 'CACHED') cached.push(names.get(n)!);
-    else if (/^DONE /.test(rest)) ran.push(names.get(n)!);
-  }
-  const isStep = (s: string) => /^\[.*\d+\/\d+\]/.test(s) && !/ FROM /.test(s);
-  return { cached: cached.filter(isStep), ran: ran.filter(isStep) };
-}
 
 const DOCKERFILE = `FROM ${BASE}
 WORKDIR /app
@@ -58,7 +43,7 @@ before(async () => {
   const { mkdirSync } = await import('node:fs');
   mkdirSync(ctx);
   const archive = join(dir.path, 'bb.tar');
-  writeFileSync(archive, await makeDockerArchive([{ layers: [await busyboxRunTar()], repoTags: [BASE] }]));
+  writeFileSync(archive, await busyboxArchive(BASE));
   const r = await cairn(root, ['load', '-q', '-i', archive]);
   assert.equal(r.code, 0, r.stderr);
 });
@@ -72,13 +57,13 @@ test('an unchanged rebuild takes every step from the cache and gives the same im
   writeContext({ 'a.txt': 'a\n', 'b.txt': 'b\n' }, DOCKERFILE);
   const first = await build(['-t', 'app:1']);
   assert.equal(first.code, 0, first.stderr);
-  assert.deepEqual(steps(first.stderr).cached, []);
-  assert.equal(steps(first.stderr).ran.length, 5);
+  assert.deepEqual(buildSteps(first.stderr).cached, []);
+  assert.equal(buildSteps(first.stderr).ran.length, 5);
   const id1 = (await cairn(root, ['inspect', '-f', '{{.Id}}', 'app:1'])).stdout.trim();
   const second = await build(['-t', 'app:1']);
   assert.equal(second.code, 0, second.stderr);
-  assert.deepEqual(steps(second.stderr).ran, []);
-  assert.equal(steps(second.stderr).cached.length, 5);
+  assert.deepEqual(buildSteps(second.stderr).ran, []);
+  assert.equal(buildSteps(second.stderr).cached.length, 5);
   assert.equal((await cairn(root, ['inspect', '-f', '{{.Id}}', 'app:1'])).stdout.trim(), id1, 'the same image');
   const run = await cairn(root, ['run', '--rm', '--network', 'none', 'app:1', 'cat', '/copied']);
   assert.equal(run.stdout, 'a\nb\n');
@@ -88,11 +73,11 @@ test('touching a file keeps the cache; changing one re-runs from the first step 
   utimesSync(join(ctx, 'a.txt'), new Date(), new Date(Date.now() + 5000));
   const touched = await build(['-t', 'app:1']);
   assert.equal(touched.code, 0, touched.stderr);
-  assert.deepEqual(steps(touched.stderr).ran, [], 'a touched file is the same content');
+  assert.deepEqual(buildSteps(touched.stderr).ran, [], 'a touched file is the same content');
   writeFileSync(join(ctx, 'b.txt'), 'B\n');
   const changed = await build(['--explain-cache', '-t', 'app:1']);
   assert.equal(changed.code, 0, changed.stderr);
-  const s = steps(changed.stderr);
+  const s = buildSteps(changed.stderr);
   assert.deepEqual(s.cached, ['[2/6] WORKDIR /app', '[3/6] COPY a.txt .', '[4/6] RUN cat a.txt > /copied && echo ran']);
   assert.deepEqual(s.ran, ['[5/6] COPY b.txt .', '[6/6] RUN cat b.txt >> /copied']);
   assert.match(changed.stderr, /cache miss: file \/b\.txt changed/);
@@ -104,13 +89,13 @@ test('touching a file keeps the cache; changing one re-runs from the first step 
 test('--no-cache runs every step; --no-cache-filter only the named stage', async () => {
   const all = await build(['--no-cache', '-t', 'app:1']);
   assert.equal(all.code, 0, all.stderr);
-  assert.equal(steps(all.stderr).ran.length, 5);
+  assert.equal(buildSteps(all.stderr).ran.length, 5);
   writeFileSync(join(ctx, 'Dockerfile.multi'), `FROM ${BASE} AS one\nRUN echo one > /one\n\nFROM ${BASE} AS two\nRUN echo two > /two\nCOPY --from=one /one /one\n`);
   assert.equal((await build(['-f', join(ctx, 'Dockerfile.multi'), '-t', 'multi:1'])).code, 0);
   const filtered = await build(['-f', join(ctx, 'Dockerfile.multi'), '--no-cache-filter', 'two', '-t', 'multi:1']);
   assert.equal(filtered.code, 0, filtered.stderr);
-  assert.deepEqual(steps(filtered.stderr).cached, ['[one 2/2] RUN echo one > /one']);
-  assert.deepEqual(steps(filtered.stderr).ran, ['[two 2/3] RUN echo two > /two', '[two 3/3] COPY --from=one /one /one']);
+  assert.deepEqual(buildSteps(filtered.stderr).cached, ['[one 2/2] RUN echo one > /one']);
+  assert.deepEqual(buildSteps(filtered.stderr).ran, ['[two 2/3] RUN echo two > /two', '[two 3/3] COPY --from=one /one /one']);
 });
 
 test('cached layers outlive the image: removed and collected, the next build still hits', async () => {
@@ -120,7 +105,7 @@ test('cached layers outlive the image: removed and collected, the next build sti
   assert.match(rmi.stdout, /Deleted: sha256:/);
   const again = await build(['-t', 'app:1']);
   assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual(steps(again.stderr).ran, []);
+  assert.deepEqual(buildSteps(again.stderr).ran, []);
   const run = await cairn(root, ['run', '--rm', '--network', 'none', 'app:1', 'cat', '/copied']);
   assert.equal(run.stdout, 'a\nB\n');
 });
@@ -187,11 +172,11 @@ test('a RUN whose bind mount reads the context runs again when the mounted file 
   const args = ['-f', join(ctx, 'Dockerfile.bind'), '-t', 'bind:1'];
   assert.equal((await build(args)).code, 0);
   const same = await build(args);
-  assert.deepEqual(steps(same.stderr).ran, [], 'unchanged: cached');
+  assert.deepEqual(buildSteps(same.stderr).ran, [], 'unchanged: cached');
   writeFileSync(join(ctx, 'mounted.txt'), 'two\n');
   const changed = await build(args);
   assert.equal(changed.code, 0, changed.stderr);
-  assert.deepEqual(steps(changed.stderr).ran, ['[2/2] RUN --mount=type=bind,source=mounted.txt,target=/m cat /m > /bound']);
+  assert.deepEqual(buildSteps(changed.stderr).ran, ['[2/2] RUN --mount=type=bind,source=mounted.txt,target=/m cat /m > /bound']);
   const run = await cairn(root, ['run', '--rm', '--network', 'none', 'bind:1', 'cat', '/bound']);
   assert.equal(run.stdout, 'two\n');
 });
@@ -246,8 +231,8 @@ test('COPY --link makes a layer independent of what is below it: the same layer 
   assert.equal(one.code, 0, one.stderr);
   const two = await build(['-f', join(ctx, 'Dockerfile.link'), '--build-arg', 'BASE=base2:1', '-t', 'link:2']);
   assert.equal(two.code, 0, two.stderr);
-  assert.deepEqual(steps(two.stderr).cached, ['[2/3] COPY --link a.txt /etc/linked.txt'], 'the linked layer is reused on the other base');
-  assert.deepEqual(steps(two.stderr).ran, ['[3/3] RUN cat /etc/linked.txt /etc/motd > /both']);
+  assert.deepEqual(buildSteps(two.stderr).cached, ['[2/3] COPY --link a.txt /etc/linked.txt'], 'the linked layer is reused on the other base');
+  assert.deepEqual(buildSteps(two.stderr).ran, ['[3/3] RUN cat /etc/linked.txt /etc/motd > /both']);
   const layers = async (tag: string) => JSON.parse((await cairn(root, ['inspect', '-f', '{{json .RootFS.Layers}}', tag])).stdout) as string[];
   const l1 = await layers('link:1');
   const l2 = await layers('link:2');
