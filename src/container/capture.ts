@@ -36,6 +36,7 @@ import { applyRecorded, contentRecorder } from '../image/layertar.js';
 import type { TarSplitRecorder } from '../layer/tarsplit.js';
 import { copyUpperRecorded } from '../layer/upper-copy.js';
 import { recordUpperInPlace } from '../layer/upper-record.js';
+import { keptInLayer } from '../layer/upper.js';
 import { type Ref, snapshotRef } from '../metadata/refs.js';
 import { childChainId } from '../oci/chainid.js';
 import { type Mount, type Snapshotter, writableLayer } from '../snapshot/index.js';
@@ -58,13 +59,6 @@ export type CapturedLayer =
       /** The tar-split record (a content-store blob) the tar re-emits from. */
       tarSplit: Digest;
     };
-
-/** Overlay's private attributes in an upper directory, but for what makes it a layer (opaque directories, xattr whiteouts). */
-function keepInLayer(name: string): boolean {
-  if (!name.startsWith('trusted.overlay.')) return true;
-  const rest = name.slice('trusted.overlay.'.length);
-  return rest === 'opaque' || rest === 'whiteout' || rest.startsWith('overlay.');
-}
 
 /**
  * Capture the writable layer of active snapshot `key` (see the module comment) as a layer on
@@ -132,7 +126,7 @@ export async function captureInPlace(store: Store, key: string, protect: (ref: R
   const { recorder, recorded } = contentRecorder(store, protect, { what });
   let made;
   try {
-    made = await recordUpperInPlace(layer.dir, { keep: keepInLayer, overlayXattrNamespaces: ['trusted'], record: recorder, ...(opts.clampMtime !== undefined ? { clampMtime: opts.clampMtime } : {}) });
+    made = await recordUpperInPlace(layer.dir, { keep: keptInLayer, overlayXattrNamespaces: ['trusted'], record: recorder, ...(opts.clampMtime !== undefined ? { clampMtime: opts.clampMtime } : {}) });
   } catch (e) {
     recorder.abort(e);
     throw e;
@@ -156,7 +150,7 @@ async function fromUpper(store: Store, upper: string, dest: string, what: string
   let layer;
   try {
     // cairn mounts overlay without `userxattr`: user.overlay.* attributes are the container's own.
-    layer = await copyUpperRecorded(upper, dest, { keep: keepInLayer, overlayXattrNamespaces: ['trusted'], record: recorder, ...(clampMtime !== undefined ? { clampMtime } : {}) });
+    layer = await copyUpperRecorded(upper, dest, { keep: keptInLayer, overlayXattrNamespaces: ['trusted'], record: recorder, ...(clampMtime !== undefined ? { clampMtime } : {}) });
   } catch (e) {
     recorder.abort(e);
     throw e;

@@ -18,6 +18,7 @@ import { constants as C, lsetxattr, mknodat } from '../native/index.js';
 import { diffOverlayUpper } from './diff.js';
 import { collect, manifest, manifestDiff, setTimes, tempRoot, withOverlay } from './diff.test-helpers.js';
 import { reassembleTar, TarSplitRecorder } from './tarsplit.js';
+import { keptInLayer } from './upper.js';
 import { copyUpperRecorded } from './upper-copy.js';
 
 const roots: string[] = [];
@@ -30,12 +31,6 @@ after(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-/** What a layer keeps of an upper's attributes (capture.ts's rule). */
-function keep(name: string): boolean {
-  if (!name.startsWith('trusted.overlay.')) return true;
-  const rest = name.slice('trusted.overlay.'.length);
-  return rest === 'opaque' || rest === 'whiteout' || rest.startsWith('overlay.');
-}
 
 const fds = (): number => readdirSync('/proc/self/fd').length;
 
@@ -45,7 +40,7 @@ async function capture(upper: string, dest: string): Promise<{ diffId: Digest; s
   const rec = new TarSplitRecorder(async (r) => {
     for await (const c of r) parts.push(Buffer.from(c));
   });
-  const res = await copyUpperRecorded(upper, dest, { keep, overlayXattrNamespaces: ['trusted'], record: rec });
+  const res = await copyUpperRecorded(upper, dest, { keep: keptInLayer, overlayXattrNamespaces: ['trusted'], record: rec });
   const split = await rec.finish();
   assert.equal(split.reproducible, true, split.reason);
   return { ...res, record: Buffer.concat(parts) };
@@ -130,7 +125,7 @@ describe('copyUpperRecorded', () => {
     const rec = new TarSplitRecorder(async (s) => {
       for await (const c of s) parts.push(Buffer.from(c));
     });
-    const got = await copyUpperRecorded(upper, dest, { keep, record: rec, clampMtime: 1_700_000_000 });
+    const got = await copyUpperRecorded(upper, dest, { keep: keptInLayer, record: rec, clampMtime: 1_700_000_000 });
     await rec.finish();
     const want = await collect(diffOverlayUpper(upper, { sourceDateEpoch: 1_700_000_000 }));
     assert.equal(got.diffId, `sha256:${createHash('sha256').update(want).digest('hex')}`);
@@ -172,7 +167,7 @@ describe('copyUpperRecorded', () => {
     const rec = new TarSplitRecorder(async (s) => {
       for await (const c of s) void c;
     });
-    await assert.rejects(copyUpperRecorded(upper, dest, { keep, record: rec }), (e: unknown) => e instanceof Error && e.message === "EEXIST: file exists, openat 'f50'");
+    await assert.rejects(copyUpperRecorded(upper, dest, { keep: keptInLayer, record: rec }), (e: unknown) => e instanceof Error && e.message === "EEXIST: file exists, openat 'f50'");
     rec.abort();
     assert.equal(fds(), before, 'no fd left open');
 
@@ -182,7 +177,7 @@ describe('copyUpperRecorded', () => {
     const rec2 = new TarSplitRecorder(async (s) => {
       for await (const c of s) void c;
     });
-    await assert.rejects(copyUpperRecorded(upper, dest2, { keep, record: rec2 }), UnsupportedError);
+    await assert.rejects(copyUpperRecorded(upper, dest2, { keep: keptInLayer, record: rec2 }), UnsupportedError);
     rec2.abort();
     assert.equal(fds(), before, 'no fd left open');
   });

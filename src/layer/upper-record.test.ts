@@ -17,6 +17,7 @@ import { lgetxattr, llistxattr, lsetxattr } from '../native/index.js';
 import { diffOverlayUpper } from './diff.js';
 import { collect, setTimes, tempRoot, withOverlay } from './diff.test-helpers.js';
 import { reassembleTar, TarSplitRecorder } from './tarsplit.js';
+import { keptInLayer } from './upper.js';
 import { recordUpperInPlace } from './upper-record.js';
 
 const roots: string[] = [];
@@ -29,11 +30,6 @@ after(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-function keep(name: string): boolean {
-  if (!name.startsWith('trusted.overlay.')) return true;
-  const rest = name.slice('trusted.overlay.'.length);
-  return rest === 'opaque' || rest === 'whiteout' || rest.startsWith('overlay.');
-}
 
 const fds = (): number => readdirSync('/proc/self/fd').length;
 
@@ -42,7 +38,7 @@ async function record(upper: string): Promise<{ diffId: Digest; size: number; re
   const rec = new TarSplitRecorder(async (r) => {
     for await (const c of r) parts.push(Buffer.from(c));
   });
-  const res = await recordUpperInPlace(upper, { keep, overlayXattrNamespaces: ['trusted'], record: rec });
+  const res = await recordUpperInPlace(upper, { keep: keptInLayer, overlayXattrNamespaces: ['trusted'], record: rec });
   const split = await rec.finish();
   assert.equal(split.reproducible, true, split.reason);
   return { ...res, record: Buffer.concat(parts) };
@@ -79,13 +75,13 @@ describe('recordUpperInPlace', () => {
       return up;
     });
     const want = await differs(upper);
-    const hadOrigin = llistxattr(join(upper, 'etc', 'passwd')).some((k) => k.startsWith('trusted.overlay.') && !keep(k));
+    const hadOrigin = llistxattr(join(upper, 'etc', 'passwd')).some((k) => k.startsWith('trusted.overlay.') && !keptInLayer(k));
     const before = fds();
     const got = await record(upper);
     assert.equal(fds(), before, 'no fd left open');
     assert.equal(got.diffId, sha(want), "the differ's tar");
     assert.equal(got.size, want.length);
-    if (hadOrigin) assert.ok(!llistxattr(join(upper, 'etc', 'passwd')).some((k) => k.startsWith('trusted.overlay.') && !keep(k)), "overlay's bookkeeping removed");
+    if (hadOrigin) assert.ok(!llistxattr(join(upper, 'etc', 'passwd')).some((k) => k.startsWith('trusted.overlay.') && !keptInLayer(k)), "overlay's bookkeeping removed");
     assert.deepEqual(lgetxattr(join(upper, 'opq'), 'trusted.overlay.opaque'), Buffer.from('y'), 'an opaque directory stays opaque');
     assert.ok((await differs(upper)).equals(want), 'still the same layer');
     const again = await collect(reassembleTar([got.record], upper, { expectedDiffId: got.diffId }));

@@ -147,6 +147,18 @@ function openRoot(dir: string): number {
 }
 
 /**
+ * Whether an attribute of an upper entry stays when the upper becomes a layer directory of the
+ * snapshot format (mounted with overlay's attributes in the `trusted` namespace): the entry's own
+ * attributes, and of overlay's only what makes the layer — opaque directories, xattr whiteouts,
+ * escaped `trusted.overlay.overlay.*` — never its bookkeeping (origin, impure, nlink, ...).
+ */
+export function keptInLayer(name: string): boolean {
+  if (!name.startsWith('trusted.overlay.')) return true;
+  const rest = name.slice('trusted.overlay.'.length);
+  return rest === 'opaque' || rest === 'whiteout' || rest.startsWith('overlay.');
+}
+
+/**
  * Visit the entries of overlay upper directory `upperDir` in archive order (see the module
  * comment). Returns the root's own attributes (an opaque root has been told to `opaque(EMPTY)`).
  */
