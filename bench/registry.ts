@@ -27,6 +27,7 @@
  *                               [--settle 3] [--no-docker]
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +76,19 @@ interface Engine {
 
 const podmanArgs = (dir: string): string[] => ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--storage-driver', 'overlay', '--events-backend', 'none'];
 
-function engines(o: Options): Engine[] {
+/**
+ * docker's images holding any of `diffIds` (a leftover of another benchmark built on the same
+ * Debian base): while one is there, docker's pull says "Already exists" for that layer and
+ * downloads nothing of it, which is not the pull being measured.
+ */
+function dockerImagesHolding(diffIds: Set<string>): string[] {
+  const ids = sh(DOCKER, ['images', '-a', '-q', '--no-trunc']).split('\n').filter((l) => l !== '');
+  if (ids.length === 0) return [];
+  const inspected = JSON.parse(sh(DOCKER, ['image', 'inspect', ...new Set(ids)])) as Array<{ Id: string; RootFS?: { Layers?: string[] } }>;
+  return inspected.filter((i) => (i.RootFS?.Layers ?? []).some((l) => diffIds.has(l))).map((i) => i.Id);
+}
+
+function engines(o: Options, benchLayers: Set<string>): Engine[] {
   const list: Engine[] = [
     {
       name: 'cairn',
@@ -107,6 +120,10 @@ function engines(o: Options): Engine[] {
         for (const line of sh(DOCKER, ['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n')) {
           if (line.includes('/bench/reg-')) spawnSync(DOCKER, ['rmi', '-f', line], { stdio: 'ignore' });
         }
+        // any other image on the same layers (untagged ones included) goes too, or the pull reuses them
+        for (const id of dockerImagesHolding(benchLayers)) spawnSync(DOCKER, ['rmi', '-f', id], { stdio: 'ignore' });
+        const left = dockerImagesHolding(benchLayers);
+        if (left.length > 0) throw new Error(`docker still holds the benchmark's layers in ${left.join(', ')} (a container using them?): its pull would not download them`);
       },
       pull: (_dir, ref) => [DOCKER, 'pull', '-q', ref],
       push: (_dir, _local, remote) => [DOCKER, 'push', remote],
@@ -125,6 +142,7 @@ async function main(): Promise<void> {
   const rss = join(o.dir, 'time.txt');
   let daemon: DockerDaemon | undefined;
   const registries: Registry[] = [];
+  let es: Engine[] = [];
   try {
     if (o.docker) daemon = await ensureDockerd();
     // --- inputs
@@ -152,7 +170,9 @@ async function main(): Promise<void> {
     const compressed = aBytes.layers.reduce((s, l) => s + l.size, 0);
     process.stderr.write(`inputs ready in ${((performance.now() - t0) / 1000).toFixed(0)} s: image A ${(compressed / 1e6).toFixed(0)} MB compressed in ${aBytes.layers.length} layers\n`);
 
-    const es = engines(o);
+    // the diffIDs of the benchmark's layers (the tars are uncompressed: their sha256)
+    const benchLayers = new Set([debian, ...layers, own].map((t) => `sha256:${createHash('sha256').update(t).digest('hex')}`));
+    es = engines(o, benchLayers);
     const samples: Record<string, Record<string, Sample[]>> = {};
     const add = (step: string, engine: string, s: Sample): void => void ((samples[step] ??= {})[engine] ??= []).push(s);
     for (let run = 0; run < o.runs; run++) {
@@ -222,7 +242,7 @@ async function main(): Promise<void> {
     writeFileSync(o.json, JSON.stringify({ options: o, compressedBytes: compressed, samples }, null, 2));
   } finally {
     for (const r of registries) await r.stop().catch(() => undefined);
-    if (o.docker) for (const e of engines(o)) if (e.name === 'docker') e.reset('');
+    for (const e of es) if (e.name === 'docker') e.reset('');
     await daemon?.stop();
   }
 }
