@@ -19,10 +19,12 @@
         "native/src/scan.c",
         "native/src/socket.c",
         "native/src/process.c",
-        "native/src/external.c"
+        "native/src/external.c",
+        "native/src/gzip.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
+      "libraries": ["-lisal"],
       "conditions": [
         ["OS!='linux'", {
           "sources!": [
@@ -39,7 +41,8 @@
             "native/src/scan.c",
             "native/src/socket.c",
             "native/src/process.c",
-            "native/src/external.c"
+            "native/src/external.c",
+            "native/src/gzip.c"
           ]
         }]
       ]

@@ -24,6 +24,7 @@ APT_PACKAGES=(
   docker-registry apache2-utils openssl     # Distribution registry for pull/push tests (test/registry.ts); htpasswd; token certificates
   hyperfine debootstrap time                # benchmarks (time: /usr/bin/time for peak memory)
   bzip2 xz-utils                            # build: ADD unpacks .tar.bz2 / .tar.xz through them (src/build/add.ts)
+  libisal-dev                               # ISA-L's igzip: the native addon's gzip (native/src/gzip.c), linked at npm ci
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -122,5 +122,6 @@ bool cn_register_scan(napi_env env, napi_value exports);
 bool cn_register_socket(napi_env env, napi_value exports);
 bool cn_register_process(napi_env env, napi_value exports);
 bool cn_register_external(napi_env env, napi_value exports);
+bool cn_register_gzip(napi_env env, napi_value exports);
 
 #endif

@@ -69,7 +69,7 @@ NAPI_MODULE_INIT() {
   if (!cn_register_at(env, exports) || !cn_register_xattr(env, exports) || !cn_register_mount(env, exports) ||
       !cn_register_tree(env, exports) ||
       !cn_register_apply(env, exports) || !cn_register_hash(env, exports) || !cn_register_copy(env, exports) || !cn_register_upper(env, exports) || !cn_register_scan(env, exports) ||
-      !cn_register_socket(env, exports) || !cn_register_process(env, exports) || !cn_register_external(env, exports) ||
+      !cn_register_socket(env, exports) || !cn_register_process(env, exports) || !cn_register_external(env, exports) || !cn_register_gzip(env, exports) ||
       !export_constants(env, exports))
     return NULL;
   return exports;

@@ -175,6 +175,9 @@ interface Binding {
   hashDigest(hasher: NativeHasher): string;
   crc32Chunk(chunk: Uint8Array): Promise<number>;
   crc32Combine(crc1: number, crc2: number, len2: number): number;
+  gunzipNew(): GunzipHandle;
+  gunzipRun(handle: GunzipHandle, input: Uint8Array, output: Uint8Array): Promise<[number, number, GunzipPhase]>;
+  deflatePiece(piece: Uint8Array, dictionary: Uint8Array | null, level: number, last: boolean): Promise<Buffer>;
   copyFileRange(srcFd: number, srcOffset: number, length: number, dstFd: number): Promise<void>;
   prefetchAt(dirfd: number, names: readonly PathArg[], lengths: Float64Array): Promise<void>;
   scanDir(dirfd: number): ScannedDir;
@@ -785,6 +788,39 @@ export function crc32Chunk(chunk: Uint8Array): Promise<number> {
 /** The CRC-32 of piece 1 followed by piece 2 (of `len2` bytes), from their CRCs (zlib's crc32_combine). */
 export function crc32Combine(crc1: number, crc2: number, len2: number): number {
   return binding().crc32Combine(crc1, crc2, len2);
+}
+
+/** A streaming gunzip's state in the addon (ISA-L's igzip), for {@link gunzipRun}. */
+declare const gunzipHandle: unique symbol;
+export interface GunzipHandle {
+  readonly [gunzipHandle]: true;
+}
+
+/** Where a gunzip stands after a run: 0 inside a member, 1 at a member's end, 2 in zero padding after one. */
+export type GunzipPhase = 0 | 1 | 2;
+
+/** A new streaming gunzip (gzip members one after another, as node:zlib reads them). */
+export function gunzipNew(): GunzipHandle {
+  return binding().gunzipNew();
+}
+
+/**
+ * Inflate `input` into `output` on a pool thread until the input is used up or the output is
+ * full: [input bytes consumed, output bytes produced, phase]. Output left inside the state when
+ * `output` filled comes with the next run (with the rest of the input, or none). Corrupt data
+ * rejects with an Error of code 'Z_DATA_ERROR' and zlib's wording. One run at a time per handle.
+ */
+export function gunzipRun(handle: GunzipHandle, input: Uint8Array, output: Uint8Array): Promise<[number, number, GunzipPhase]> {
+  return binding().gunzipRun(handle, input, output);
+}
+
+/**
+ * Raw deflate of one piece of a longer stream (ISA-L, level 1-3) on a pool thread, primed with
+ * `dictionary` and ended with a sync flush, or with the final block when `last`: pieces joined
+ * in order are one deflate stream.
+ */
+export function deflatePiece(piece: Uint8Array, dictionary: Uint8Array | null, level: number, last: boolean): Promise<Buffer> {
+  return binding().deflatePiece(piece, dictionary, level, last);
 }
 
 /** Hash `length` bytes of the open file `fd` from `offset`: {@link hashUpdate} of that one span. */
