@@ -148,7 +148,7 @@ function pushCommand(c: Command): Command {
     .option('--authfile <file>', 'path of the client configuration file with credentials (default: Docker\'s)')
     .addOption(new Option('--tls-verify <bool>', 'require https and verify certificates').argParser((v) => v !== 'false'))
     .option('--compression-format <format>', 'compression of layers stored uncompressed: gzip (default) or zstd')
-    .option('--compression-level <level>', 'compression level of those layers')
+    .option('--compression-level <level>', 'compression level of those layers (gzip: 0-9, default 3: ISA-L, fast; 4-9 zlib, smaller; zstd: -7..22, default 3)')
     .action(lazy(() => import('./commands/push.js')));
 }
 

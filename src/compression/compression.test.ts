@@ -250,5 +250,35 @@ test('gzipPieces: the same input gives the same bytes; incompressible pieces are
   const deflated = await gzipPiecesAll(text);
   const plain = gzipSync(text, { level: 6 });
   assert.ok(deflated.length < plain.length * 1.05, `within 5% of one zlib stream (${deflated.length} vs ${plain.length})`);
-  await assert.rejects(gzipPiecesAll(text, 0), InvalidArgumentError);
+  await assert.rejects(gzipPiecesAll(text, 10), InvalidArgumentError);
+  // level 0 stores; 1-3 (ISA-L) and 4-9 (zlib) all read back and compress
+  const sizes: number[] = [];
+  for (const level of [0, 1, 3, 4, 9]) {
+    const gz = await gzipPiecesAll(text, level);
+    assert.ok(gunzipSync(gz).equals(text), `level ${level} reads back`);
+    sizes.push(gz.length);
+  }
+  assert.ok(sizes[0]! > text.length, 'level 0 stores');
+  assert.ok(sizes.slice(1).every((n) => n < text.length / 4), `sizes by level: ${sizes.join(', ')}`);
+  assert.ok(sizes[2]! <= sizes[1]!, `ISA-L's level 3 is no larger than its level 1: ${sizes.join(', ')}`);
+});
+
+test('gunzip (ISA-L): a header with a file name, zero padding after the last member, garbage after it, output larger than one run', async () => {
+  const text = Buffer.from(Array.from({ length: 100_000 }, (_, i) => `row ${i}\n`).join(''));
+  // gzip(1) writes the file's name into the header (FNAME)
+  const r = spawnSync('sh', ['-c', 'cd "$(mktemp -d)" && cat > named.txt && gzip -c named.txt'], { input: text, maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, r.stderr?.toString());
+  assert.equal(r.stdout[3]! & 0x08, 0x08, 'FNAME flag set');
+  assert.ok((await decompressAll([...split(r.stdout, 999)])).data.equals(text));
+  // zero padding after the member is ignored, as node:zlib ignores it
+  const padded = Buffer.concat([gzipSync(text), Buffer.alloc(10_000)]);
+  assert.ok((await decompressAll([...split(padded, 4096)])).data.equals(text));
+  // anything else after a member is read as a member, and is not one
+  const trailing = Buffer.concat([gzipSync(text), Buffer.from('not gzip at all')]);
+  await assert.rejects(decompressAll(trailing), (e: unknown) => e instanceof DataCorruptError && /^gzip: corrupt data: incorrect header check/.test(e.message));
+  // 64 MiB of zeros from one small chunk: many runs of full output, nothing lost
+  const zeros = gzipSync(Buffer.alloc(64 * MB));
+  const out = await decompressAll(zeros);
+  assert.equal(out.data.length, 64 * MB);
+  assert.ok(out.data.every((b) => b === 0));
 });

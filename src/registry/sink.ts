@@ -9,7 +9,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Digester, type Digest } from '../digest/digest.js';
-import { compressStream, gzipPieces } from '../compression/stream.js';
+import { compressStream, DEFAULT_GZIP_LEVEL, gzipPieces } from '../compression/stream.js';
 import { layerCompression } from '../oci/mediatypes.js';
 import { buildManifest, layerMediaType, type MediaFamily } from '../oci/mutate.js';
 import { OCI_MANIFEST } from '../oci/mediatypes.js';
@@ -113,7 +113,7 @@ export class RegistrySink implements ImageSink<PushedImage[]> {
     const hasher = new Digester();
     let stream: AsyncIterable<Uint8Array>;
     let feeding: Promise<void> = Promise.resolve();
-    if (kind === 'gzip') stream = gzipPieces(bytes, this.opts.level ?? 6);
+    if (kind === 'gzip') stream = gzipPieces(bytes, this.opts.level ?? DEFAULT_GZIP_LEVEL);
     else {
       const z = compressStream(kind, this.opts.level);
       feeding = pipeline(Readable.from(bytes, { objectMode: false }), z);
