@@ -19,6 +19,9 @@
  *     compressed) and "cairn push (compressing)" from the seed store, where the layers were
  *     loaded uncompressed and are gzip'd while they upload;
  *   - push 2nd: then the second image to the same registry.
+ * skopeo pushes twice too: from its OCI layout (blobs as they are) and "skopeo (compressing)" from
+ * the docker-archive, gzip'ing the layers on the way as cairn's compressing push does. The size of
+ * image A's layers as each engine pushed them is reported (their compression differs).
  *
  * Prints Markdown tables; every sample goes to a JSON file. Run as root, after
  * `node dist/bench/unpack.js --only import` has made the Debian tar:
@@ -175,6 +178,12 @@ async function main(): Promise<void> {
     es = engines(o, benchLayers);
     const samples: Record<string, Record<string, Sample[]>> = {};
     const add = (step: string, engine: string, s: Sample): void => void ((samples[step] ??= {})[engine] ??= []).push(s);
+    // bytes of image A's layers as each engine pushed them (its compression)
+    const pushedBytes: Record<string, number> = {};
+    const pushed = (engine: string, host: string): void => {
+      const m = JSON.parse(sh('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${host}/bench/reg-a:1`])) as { layers: Array<{ size: number }> };
+      pushedBytes[engine] = m.layers.reduce((n, l) => n + l.size, 0);
+    };
     for (let run = 0; run < o.runs; run++) {
       const order = es.map((_, i) => es[(i + run) % es.length]!);
       for (const e of order) {
@@ -193,6 +202,7 @@ async function main(): Promise<void> {
         e.tag?.(dir, B, pB);
         settleDown(o.settle);
         add('push', e.name, timed(e.push(dir, A, pA), process.env, rss));
+        pushed(e.name, target.host);
         settleDown(o.settle);
         add('push 2nd', e.name, timed(e.push(dir, B, pB), process.env, rss));
         await target.stop();
@@ -205,8 +215,22 @@ async function main(): Promise<void> {
           sh(CAIRN, ['--root', seed, 'tag', 'bench/reg-b:1', `${t2.host}/bench/reg-b:1`]);
           settleDown(o.settle);
           add('push', 'cairn (compressing)', timed([CAIRN, '--root', seed, 'push', `${t2.host}/bench/reg-a:1`], process.env, rss));
+          pushed('cairn (compressing)', t2.host);
           settleDown(o.settle);
           add('push 2nd', 'cairn (compressing)', timed([CAIRN, '--root', seed, 'push', `${t2.host}/bench/reg-b:1`], process.env, rss));
+          await t2.stop();
+          rmSync(t2.dir, { recursive: true, force: true });
+        }
+        if (e.name === 'skopeo') {
+          // skopeo from the docker-archive, whose layers are uncompressed: it gzips them on the way
+          // (containers/image's pgzip), as cairn's compressing push does from the seed store
+          const t2 = await startRegistry(join(o.dir, `registry-skopeo-archive-${run}`));
+          registries.push(t2);
+          for (const [step, name] of [['push', 'bench/reg-a:1'], ['push 2nd', 'bench/reg-b:1']] as const) {
+            settleDown(o.settle);
+            add(step, 'skopeo (compressing)', timed(['skopeo', 'copy', '-q', '--dest-tls-verify=false', `docker-archive:${archive}:${name}`, `docker://${t2.host}/${name}`], process.env, rss));
+            if (step === 'push') pushed('skopeo (compressing)', t2.host);
+          }
           await t2.stop();
           rmSync(t2.dir, { recursive: true, force: true });
         }
@@ -229,13 +253,14 @@ async function main(): Promise<void> {
       const all = Object.values(samples).flatMap((by) => by[n] ?? []);
       return all.length ? `${(Math.max(...all.map((s) => s.rssKb)) / 1024).toFixed(0)} MB` : '—';
     }).join(' | ')} |`);
-    lines.push('', '| ratio (cairn / peer, medians) | vs docker | vs podman | vs skopeo |', '|---|---:|---:|---:|');
+    lines.push(`| image A as pushed | ${names.map((n) => (pushedBytes[n] !== undefined ? `${(pushedBytes[n]! / 1e6).toFixed(1)} MB` : '—')).join(' | ')} |`);
+    lines.push('', '| ratio (cairn / peer, medians) | vs docker | vs podman | vs skopeo | vs skopeo (compressing) |', '|---|---:|---:|---:|---:|');
     for (const [step, by] of Object.entries(samples)) {
       for (const c of ['cairn', 'cairn (compressing)']) {
         if (!by[c]) continue;
         const m = median(by[c]!.map((s) => s.ms));
         const r = (p: string): string => (by[p] ? (m / median(by[p]!.map((s) => s.ms))).toFixed(2) : '—');
-        lines.push(`| ${step}: ${c} | ${r('docker')} | ${r('podman')} | ${r('skopeo')} |`);
+        lines.push(`| ${step}: ${c} | ${r('docker')} | ${r('podman')} | ${r('skopeo')} | ${r('skopeo (compressing)')} |`);
       }
     }
     process.stdout.write(`${lines.join('\n')}\n`);
