@@ -91,6 +91,9 @@ function dockerImagesHolding(diffIds: Set<string>): string[] {
   return inspected.filter((i) => (i.RootFS?.Layers ?? []).some((l) => diffIds.has(l))).map((i) => i.Id);
 }
 
+/** The name of an image in skopeo's OCI layout: repository and tag (both images are tagged 1). */
+const layoutTag = (ref: string): string => ref.split('/').pop()!.replace(':', '-');
+
 function engines(o: Options, benchLayers: Set<string>): Engine[] {
   const list: Engine[] = [
     {
@@ -112,8 +115,8 @@ function engines(o: Options, benchLayers: Set<string>): Engine[] {
     {
       name: 'skopeo',
       reset: (dir) => rmSync(dir, { recursive: true, force: true }),
-      pull: (dir, ref) => ['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}:${ref.split(':').pop()}`],
-      push: (dir, local, remote) => ['skopeo', 'copy', '-q', '--dest-tls-verify=false', `oci:${dir}:${local.split(':').pop()}`, `docker://${remote}`],
+      pull: (dir, ref) => ['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}:${layoutTag(ref)}`],
+      push: (dir, local, remote) => ['skopeo', 'copy', '-q', '--dest-tls-verify=false', `oci:${dir}:${layoutTag(local)}`, `docker://${remote}`],
     },
   ];
   if (o.docker) {
