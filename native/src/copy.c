@@ -10,9 +10,11 @@
  *   prefetchAt(dirfd, names, lengths) -> Promise
  *       a hint, on a thread of the pool: the first lengths[i] bytes of each file names[i] in
  *       dirfd are read into the page cache in the background (posix_fadvise WILLNEED), so
- *       that the many small reads of a tree copy find them there, read by the disk at its
- *       full queue depth instead of one file at a time. A name that cannot be opened (gone,
- *       not a regular file) is passed over: the hint changes nothing a later read sees.
+ *       that the many small reads of a tree copy or a re-emitted layer find them there, read
+ *       by the disk at its full queue depth instead of one file at a time. Only regular files
+ *       beneath dirfd reached without a symlink are opened (openat2 RESOLVE_BENEATH |
+ *       RESOLVE_NO_SYMLINKS): a name that is anything else, or gone, is passed over; the hint
+ *       changes nothing a later read sees.
  *
  * The applier writes the body of a big file this way when the layer is a span of an
  * uncompressed archive file on disk: the bytes are hashed from the same file by hashUpdate.
@@ -23,9 +25,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 #define COPY_CHUNK (1 << 20)
 #define COPY_STEP ((size_t)1 << 30)
@@ -157,10 +166,16 @@ static void free_prefetch(napi_env env, struct prefetch_job *j) {
 static void prefetch_execute(napi_env env, void *data) {
   (void)env;
   struct prefetch_job *j = data;
+  /* only regular files beneath dirfd, reached without a symlink: nothing else is ever opened */
+  struct open_how how = {.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
   for (uint32_t i = 0; i < j->n; i++) {
-    int fd = openat(j->dirfd, j->names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) continue; /* a hint: the copy that reads the file reports what is wrong with it */
-    (void)posix_fadvise(fd, 0, (off_t)j->lengths[i], POSIX_FADV_WILLNEED);
+    struct stat st;
+    /* a hint: the reader of the file reports what is wrong with it */
+    if (fstatat(j->dirfd, j->names[i], &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    int fd = (int)syscall(SYS_openat2, j->dirfd, j->names[i], &how, sizeof how);
+    if (fd < 0) continue;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) (void)posix_fadvise(fd, 0, (off_t)j->lengths[i], POSIX_FADV_WILLNEED);
     close(fd);
   }
 }
