@@ -16,7 +16,9 @@
  *       on a pool thread: raw deflate of one piece of a longer stream at level 1-3, primed with
  *       `dictionary` (the end of the piece before), ended with a sync flush (byte-aligned, not
  *       final) or, when `last`, with the final block: pieces joined in order are one deflate
- *       stream (compression/stream.ts's gzipPieces frames it).
+ *       stream (compression/stream.ts's gzipPieces frames it). Level 0, and a piece whose first
+ *       32 KiB do not compress (random data, compressed files), are stored blocks instead: the
+ *       size deflate would give them, at the cost of a copy.
  *
  * A handle's state is only touched by one call at a time: the caller awaits each run.
  */
@@ -222,9 +224,66 @@ struct deflate_job {
 
 static const uint32_t LEVEL_BUF[] = {0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
 
+/* Bytes of a piece test-compressed to tell whether it compresses at all. */
+#define SAMPLE (32 << 10)
+/* Compressed to at least this fraction of itself, a sample is taken as incompressible. */
+#define INCOMPRESSIBLE 0.97
+#define STORED_MAX 65535
+
+/* Whether the start of a piece does not compress (random data, compressed files): a fast
+ * stateless level-1 deflate of at most SAMPLE bytes. */
+static bool incompressible(const uint8_t *in, size_t len) {
+  if (len < 4096) return false;
+  size_t n = len < SAMPLE ? len : SAMPLE;
+  size_t cap = n + 1024;
+  uint8_t *out = malloc(cap);
+  if (out == NULL) return false;
+  struct isal_zstream z;
+  isal_deflate_stateless_init(&z);
+  z.level = 0;
+  z.next_in = (uint8_t *)in;
+  z.avail_in = (uint32_t)n;
+  z.next_out = out;
+  z.avail_out = (uint32_t)cap;
+  z.end_of_stream = 1;
+  int r = isal_deflate_stateless(&z);
+  size_t made = cap - z.avail_out;
+  free(out);
+  return r != COMP_OK || (double)made >= (double)n * INCOMPRESSIBLE;
+}
+
+/* The piece as stored blocks (byte-aligned before and after): BFINAL only on the last block of
+ * the last piece; an empty last piece is one empty final block, an empty other piece nothing. */
+static uint8_t *stored_blocks(const uint8_t *in, size_t len, bool last, size_t *out_len) {
+  size_t blocks = (len + STORED_MAX - 1) / STORED_MAX;
+  if (blocks == 0 && last) blocks = 1;
+  uint8_t *out = malloc(len + 5 * blocks + 1);
+  if (out == NULL) return NULL;
+  uint8_t *o = out;
+  size_t at = 0;
+  for (size_t b = 0; b < blocks; b++) {
+    size_t n = len - at < STORED_MAX ? len - at : STORED_MAX;
+    *o++ = (last && b + 1 == blocks) ? 1 : 0;
+    *o++ = (uint8_t)(n & 0xff);
+    *o++ = (uint8_t)(n >> 8);
+    *o++ = (uint8_t)(~n & 0xff);
+    *o++ = (uint8_t)((~n >> 8) & 0xff);
+    memcpy(o, in + at, n);
+    o += n;
+    at += n;
+  }
+  *out_len = (size_t)(o - out);
+  return out;
+}
+
 static void deflate_execute(napi_env env, void *data) {
   (void)env;
   struct deflate_job *j = data;
+  if (j->level == 0 || incompressible(j->in, j->in_len)) {
+    j->out = stored_blocks(j->in, j->in_len, j->last, &j->out_len);
+    if (j->out == NULL) j->error = ENOMEM;
+    return;
+  }
   struct isal_zstream *z = malloc(sizeof *z);
   uint8_t *level_buf = malloc(LEVEL_BUF[j->level]);
   size_t cap = j->in_len + (j->in_len >> 3) + 4096;
@@ -314,7 +373,7 @@ static napi_value js_deflate_piece(napi_env env, napi_callback_info info) {
   if (!cn_get_bytes(env, argv[0], "piece", &in, &in_len)) return NULL;
   if (!cn_is_nullish(env, argv[1]) && !cn_get_bytes(env, argv[1], "dictionary", &dict, &dict_len)) return NULL;
   if (!cn_get_int32(env, argv[2], "level", &level) || !cn_get_bool(env, argv[3], "last", &last)) return NULL;
-  if (level < 1 || level > ISAL_DEF_MAX_LEVEL) return cn_throw_type(env, "ERR_OUT_OF_RANGE", "deflatePiece: level must be 1 to %d, got %d", ISAL_DEF_MAX_LEVEL, level);
+  if (level < 0 || level > ISAL_DEF_MAX_LEVEL) return cn_throw_type(env, "ERR_OUT_OF_RANGE", "deflatePiece: level must be 0 to %d, got %d", ISAL_DEF_MAX_LEVEL, level);
   if (in_len > (UINT32_MAX >> 1) || dict_len > UINT32_MAX) return cn_throw_type(env, "ERR_OUT_OF_RANGE", "deflatePiece: piece too large");
   struct deflate_job *j = calloc(1, sizeof *j);
   if (j == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);

@@ -189,7 +189,7 @@ const PIECE = 1 << 20;
 const PIECES_IN_FLIGHT = 3;
 /** The end of the previous piece given to the next as its dictionary (deflate's window). */
 const DICTIONARY = 32 << 10;
-/** A sample whose deflate output is at least this fraction of it is taken as incompressible. */
+/** A sample whose deflate output is at least this fraction of it is taken as incompressible (as gzip.c tells for levels 1-3). */
 const INCOMPRESSIBLE = 0.97;
 /** Bytes of a piece test-compressed to tell. */
 const SAMPLE = 32 << 10;
@@ -226,15 +226,19 @@ export async function* gzipPieces(src: AsyncIterable<Uint8Array>, level = DEFAUL
   let prevTail: Buffer | undefined;
   const inFlight: Array<Promise<{ out: Buffer; crc: number; len: number }>> = [];
   const start = (piece: Buffer, last: boolean): void => {
-    const sample = piece.subarray(0, SAMPLE);
-    const stored = level === 0 || (sample.length >= 4096 && deflateRawSync(sample, { level: 1 }).length >= sample.length * INCOMPRESSIBLE);
     const dict = prevTail;
     prevTail = piece.length >= DICTIONARY ? piece.subarray(piece.length - DICTIONARY) : Buffer.concat([prevTail ?? Buffer.alloc(0), piece]).subarray(-DICTIONARY);
     let deflated: Promise<Buffer>;
-    if (!stored && level <= FAST_LEVELS) deflated = deflatePiece(piece, dict ?? null, level, last);
+    // levels 0-3 by the addon, which stores a piece that does not compress on the pool itself
+    if (level <= FAST_LEVELS) deflated = deflatePiece(piece, dict ?? null, level, last);
     else {
-      const opts = { level: stored ? 0 : level, finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH, ...(dict && !stored ? { dictionary: dict } : {}) };
-      deflated = new Promise<Buffer>((resolve, reject) => deflateRaw(piece, opts, (e, out) => (e ? reject(e) : resolve(out))));
+      const sample = piece.subarray(0, SAMPLE);
+      if (sample.length >= 4096 && deflateRawSync(sample, { level: 1 }).length >= sample.length * INCOMPRESSIBLE) deflated = deflatePiece(piece, null, 0, last);
+      else {
+        // one pool round trip for the piece (zlib's 16 KiB output chunks would make 64)
+        const opts = { level, chunkSize: piece.length + (piece.length >> 3) + 1024, finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH, ...(dict ? { dictionary: dict } : {}) };
+        deflated = new Promise<Buffer>((resolve, reject) => deflateRaw(piece, opts, (e, out) => (e ? reject(e) : resolve(out))));
+      }
     }
     inFlight.push(Promise.all([deflated, crc32Chunk(piece)]).then(([out, c]) => ({ out, crc: c, len: piece.length })));
   };

@@ -41,6 +41,15 @@ describe('gzip through ISA-L', () => {
     }
     const empty = await deflatePiece(Buffer.alloc(0), null, 3, true);
     assert.equal(inflateRawSync(empty).length, 0);
-    assert.throws(() => deflatePiece(text, null, 4, true), /level must be 1 to 3/);
+    assert.throws(() => deflatePiece(text, null, 4, true), /level must be 0 to 3/);
+    // level 0, and a piece that does not compress, are stored blocks: the input and 5 bytes per 64 KiB block
+    const random = randomBytes(200_000);
+    for (const [data, level] of [[text, 0], [random, 3]] as const) {
+      const out = await deflatePiece(data, null, level, true);
+      assert.equal(out.length, data.length + 5 * Math.ceil(data.length / 65535), `level ${level}`);
+      assert.ok(inflateRawSync(out).equals(data));
+    }
+    const notLast = await deflatePiece(random, null, 3, false);
+    assert.ok(inflateRawSync(Buffer.concat([notLast, await deflatePiece(Buffer.alloc(0), null, 0, true)])).equals(random), "stored pieces join too");
   });
 });
