@@ -12,13 +12,16 @@
  *       same stream (multi-member gzip). Corrupt data rejects with an Error whose message is
  *       zlib's wording ("incorrect data check", "invalid block type", ...) and code
  *       "Z_DATA_ERROR", so callers treat it as they treat node:zlib's.
- *   deflatePiece(piece, dictionary | null, level, last) -> Promise<Buffer>
- *       on a pool thread: raw deflate of one piece of a longer stream at level 1-3, primed with
+ *   deflateBound(length) -> number            the output a piece of `length` bytes may need
+ *   deflatePiece(piece, dictionary | null, level, last, output) -> Promise<number>
+ *       on a pool thread, into `output` (deflateBound bytes at least; the bytes written are
+ *       the result): raw deflate of one piece of a longer stream at level 1-3, primed with
  *       `dictionary` (the end of the piece before), ended with a sync flush (byte-aligned, not
  *       final) or, when `last`, with the final block: pieces joined in order are one deflate
  *       stream (compression/stream.ts's gzipPieces frames it). Level 0, and a piece whose first
  *       32 KiB do not compress (random data, compressed files), are stored blocks instead: the
- *       size deflate would give them, at the cost of a copy.
+ *       size deflate would give them, at the cost of a copy; so is a piece whose deflate
+ *       would not fit the output.
  *
  * A handle's state is only touched by one call at a time: the caller awaits each run.
  */
@@ -210,14 +213,15 @@ static napi_value js_gunzip_run(napi_env env, napi_callback_info info) {
 struct deflate_job {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref piece_ref, dict_ref;
+  napi_ref piece_ref, dict_ref, out_ref;
   uint8_t *in;
   size_t in_len;
   uint8_t *dict;
   size_t dict_len;
   int level;
   bool last;
-  uint8_t *out;
+  uint8_t *out; /* the caller's buffer, out_cap bytes (at least deflateBound's) */
+  size_t out_cap;
   size_t out_len;
   int error; /* errno or an ISA-L code */
 };
@@ -252,13 +256,14 @@ static bool incompressible(const uint8_t *in, size_t len) {
   return r != COMP_OK || (double)made >= (double)n * INCOMPRESSIBLE;
 }
 
-/* The piece as stored blocks (byte-aligned before and after): BFINAL only on the last block of
- * the last piece; an empty last piece is one empty final block, an empty other piece nothing. */
-static uint8_t *stored_blocks(const uint8_t *in, size_t len, bool last, size_t *out_len) {
+/* The piece as stored blocks (byte-aligned before and after) into `out`: BFINAL only on the last
+ * block of the last piece; an empty last piece is one empty final block, an empty other piece
+ * nothing. Returns the bytes written (at most stored_bound(len)). */
+static size_t stored_bound(size_t len) { return len + 5 * ((len + STORED_MAX - 1) / STORED_MAX) + 5; }
+
+static size_t stored_blocks(const uint8_t *in, size_t len, bool last, uint8_t *out) {
   size_t blocks = (len + STORED_MAX - 1) / STORED_MAX;
   if (blocks == 0 && last) blocks = 1;
-  uint8_t *out = malloc(len + 5 * blocks + 1);
-  if (out == NULL) return NULL;
   uint8_t *o = out;
   size_t at = 0;
   for (size_t b = 0; b < blocks; b++) {
@@ -272,23 +277,19 @@ static uint8_t *stored_blocks(const uint8_t *in, size_t len, bool last, size_t *
     o += n;
     at += n;
   }
-  *out_len = (size_t)(o - out);
-  return out;
+  return (size_t)(o - out);
 }
 
 static void deflate_execute(napi_env env, void *data) {
   (void)env;
   struct deflate_job *j = data;
   if (j->level == 0 || incompressible(j->in, j->in_len)) {
-    j->out = stored_blocks(j->in, j->in_len, j->last, &j->out_len);
-    if (j->out == NULL) j->error = ENOMEM;
+    j->out_len = stored_blocks(j->in, j->in_len, j->last, j->out);
     return;
   }
   struct isal_zstream *z = malloc(sizeof *z);
   uint8_t *level_buf = malloc(LEVEL_BUF[j->level]);
-  size_t cap = j->in_len + (j->in_len >> 3) + 4096;
-  uint8_t *out = malloc(cap);
-  if (z == NULL || level_buf == NULL || out == NULL) {
+  if (z == NULL || level_buf == NULL) {
     j->error = ENOMEM;
     goto done;
   }
@@ -308,35 +309,17 @@ static void deflate_execute(napi_env env, void *data) {
   }
   z->next_in = j->in;
   z->avail_in = (uint32_t)j->in_len;
-  size_t used = 0;
-  for (;;) {
-    z->next_out = out + used;
-    z->avail_out = (uint32_t)(cap - used);
-    int r = isal_deflate(z);
-    if (r != COMP_OK) {
-      j->error = r;
-      goto done;
-    }
-    used = (size_t)(z->next_out - out);
-    bool flushed = z->avail_in == 0 && (j->last ? z->internal_state.state == ZSTATE_END : z->internal_state.state == ZSTATE_NEW_HDR);
-    if (flushed) break;
-    if (z->avail_out == 0) {
-      /* more output than the bound: grow (never expected; ISA-L stores what does not compress) */
-      size_t bigger = cap * 2;
-      uint8_t *o = realloc(out, bigger);
-      if (o == NULL) {
-        j->error = ENOMEM;
-        goto done;
-      }
-      out = o;
-      cap = bigger;
-    }
+  z->next_out = j->out;
+  z->avail_out = (uint32_t)j->out_cap;
+  int r = isal_deflate(z);
+  if (r != COMP_OK) {
+    j->error = r;
+    goto done;
   }
-  j->out = out;
-  j->out_len = used;
-  out = NULL;
+  bool flushed = z->avail_in == 0 && (j->last ? z->internal_state.state == ZSTATE_END : z->internal_state.state == ZSTATE_NEW_HDR);
+  if (flushed) j->out_len = (size_t)(z->next_out - j->out);
+  else j->out_len = stored_blocks(j->in, j->in_len, j->last, j->out); /* it did not fit: stored always does */
 done:
-  free(out);
   free(level_buf);
   free(z);
 }
@@ -352,11 +335,10 @@ static void deflate_complete(napi_env env, napi_status status, void *data) {
     snprintf(text, sizeof text, "isal_deflate failed (%d)", j->error);
     cn_reject_errno(env, j->deferred, EIO, "deflate", NULL, text);
   } else {
-    napi_value buf;
-    void *copy;
-    if (napi_create_buffer_copy(env, j->out_len, j->out, &copy, &buf) == napi_ok) napi_resolve_deferred(env, j->deferred, buf);
+    napi_value n;
+    if (napi_create_double(env, (double)j->out_len, &n) == napi_ok) napi_resolve_deferred(env, j->deferred, n);
   }
-  free(j->out);
+  napi_delete_reference(env, j->out_ref);
   napi_delete_reference(env, j->piece_ref);
   if (j->dict_ref != NULL) napi_delete_reference(env, j->dict_ref);
   napi_delete_async_work(env, j->work);
@@ -365,16 +347,18 @@ static void deflate_complete(napi_env env, napi_status status, void *data) {
 
 static napi_value js_deflate_piece(napi_env env, napi_callback_info info) {
   napi_value argv[CAIRN_MAX_ARGS];
-  if (!cn_args(env, info, 4, argv, NULL)) return NULL;
-  const void *in, *dict = NULL;
-  size_t in_len, dict_len = 0;
+  if (!cn_args(env, info, 5, argv, NULL)) return NULL;
+  const void *in, *dict = NULL, *out;
+  size_t in_len, dict_len = 0, out_cap;
   int32_t level;
   bool last;
   if (!cn_get_bytes(env, argv[0], "piece", &in, &in_len)) return NULL;
   if (!cn_is_nullish(env, argv[1]) && !cn_get_bytes(env, argv[1], "dictionary", &dict, &dict_len)) return NULL;
   if (!cn_get_int32(env, argv[2], "level", &level) || !cn_get_bool(env, argv[3], "last", &last)) return NULL;
+  if (!cn_get_bytes(env, argv[4], "output", &out, &out_cap)) return NULL;
   if (level < 0 || level > ISAL_DEF_MAX_LEVEL) return cn_throw_type(env, "ERR_OUT_OF_RANGE", "deflatePiece: level must be 0 to %d, got %d", ISAL_DEF_MAX_LEVEL, level);
   if (in_len > (UINT32_MAX >> 1) || dict_len > UINT32_MAX) return cn_throw_type(env, "ERR_OUT_OF_RANGE", "deflatePiece: piece too large");
+  if (out_cap < stored_bound(in_len) || out_cap > UINT32_MAX) return cn_throw_type(env, "ERR_OUT_OF_RANGE", "deflatePiece: the output must hold at least %zu bytes for a piece of %zu", stored_bound(in_len), in_len);
   struct deflate_job *j = calloc(1, sizeof *j);
   if (j == NULL) return cn_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
   j->in = (uint8_t *)in;
@@ -383,21 +367,34 @@ static napi_value js_deflate_piece(napi_env env, napi_callback_info info) {
   j->dict_len = dict_len;
   j->level = level;
   j->last = last;
+  j->out = (uint8_t *)out;
+  j->out_cap = out_cap;
   if (napi_create_reference(env, argv[0], 1, &j->piece_ref) != napi_ok) {
     free(j);
     return NULL;
   }
   if (dict != NULL) napi_create_reference(env, argv[1], 1, &j->dict_ref);
+  napi_create_reference(env, argv[4], 1, &j->out_ref);
   napi_value promise = cn_queue_promise(env, "cairn:deflatePiece", deflate_execute, deflate_complete, j, &j->deferred, &j->work);
   if (promise == NULL) {
     napi_delete_reference(env, j->piece_ref);
+    napi_delete_reference(env, j->out_ref);
     if (j->dict_ref != NULL) napi_delete_reference(env, j->dict_ref);
     free(j);
   }
   return promise;
 }
 
+static napi_value js_deflate_bound(napi_env env, napi_callback_info info) {
+  napi_value argv[CAIRN_MAX_ARGS];
+  if (!cn_args(env, info, 1, argv, NULL)) return NULL;
+  int64_t len;
+  if (!cn_get_int64(env, argv[0], "length", &len)) return NULL;
+  if (len < 0 || len > (int64_t)(UINT32_MAX >> 1)) return cn_throw_type(env, "ERR_OUT_OF_RANGE", "deflateBound: length out of range");
+  return cn_double(env, (double)stored_bound((size_t)len));
+}
+
 bool cn_register_gzip(napi_env env, napi_value exports) {
   return cn_export_fn(env, exports, "gunzipNew", js_gunzip_new) && cn_export_fn(env, exports, "gunzipRun", js_gunzip_run) &&
-         cn_export_fn(env, exports, "deflatePiece", js_deflate_piece);
+         cn_export_fn(env, exports, "deflatePiece", js_deflate_piece) && cn_export_fn(env, exports, "deflateBound", js_deflate_bound);
 }

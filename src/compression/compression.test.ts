@@ -263,6 +263,20 @@ test('gzipPieces: the same input gives the same bytes; incompressible pieces are
   assert.ok(sizes[2]! <= sizes[1]!, `ISA-L's level 3 is no larger than its level 1: ${sizes.join(', ')}`);
 });
 
+test('gzipPieces with reuse: a consumer that copies each chunk gets the same bytes from a few buffers filled again', async () => {
+  const text = Buffer.from(Array.from({ length: 400_000 }, (_, i) => `entry ${i % 977} /usr/lib/x86_64-linux-gnu/lib${i % 131}.so\n`).join(''));
+  const data = Buffer.concat([text, randomBytes(6 << 20), text]);
+  const plain = await gzipPiecesAll(data, 3);
+  const copies: Buffer[] = [];
+  const buffers = new Set<ArrayBufferLike>();
+  for await (const c of gzipPieces((async function* () { yield* split(data, 100_000); })(), 3, { reuse: true })) {
+    copies.push(Buffer.from(c));
+    buffers.add(c.buffer);
+  }
+  assert.ok(Buffer.concat(copies).equals(plain), 'the same stream');
+  assert.ok(copies.length > 20 && buffers.size < 10, `${copies.length} chunks from ${buffers.size} buffers`);
+});
+
 test('gunzip (ISA-L): a header with a file name, zero padding after the last member, garbage after it, output larger than one run', async () => {
   const text = Buffer.from(Array.from({ length: 100_000 }, (_, i) => `row ${i}\n`).join(''));
   // gzip(1) writes the file's name into the header (FNAME)

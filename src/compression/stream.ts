@@ -10,7 +10,6 @@
  */
 import { PassThrough, Readable, type Transform } from 'node:stream';
 import { constants as zc, createGzip, deflateRaw, deflateRawSync } from 'node:zlib';
-import { pieces } from '../pieces.js';
 import { DataCorruptError, InvalidArgumentError } from '../errors.js';
 import { detectCompression, MAGIC_BYTES, type Compression } from './detect.js';
 import { zstdCompressStream, zstdDecompress } from './zstd.js';
@@ -216,49 +215,100 @@ export const DEFAULT_GZIP_LEVEL = 3;
  * bytes. Read lazily: the source is pulled as the output is consumed, at most PIECES_IN_FLIGHT
  * pieces ahead.
  */
-export async function* gzipPieces(src: AsyncIterable<Uint8Array>, level = DEFAULT_GZIP_LEVEL): AsyncGenerator<Buffer> {
+export interface GzipPiecesOptions {
+  /**
+   * The consumer is done with each chunk before it asks for the next (it copies it, as an
+   * upload's pieces do): the output buffers are then filled again, not made anew.
+   */
+  reuse?: boolean;
+}
+
+export async function* gzipPieces(src: AsyncIterable<Uint8Array>, level = DEFAULT_GZIP_LEVEL, opts: GzipPiecesOptions = {}): AsyncGenerator<Buffer> {
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new InvalidArgumentError(`gzip level must be 0..9, got ${level}`);
-  const { crc32Chunk, crc32Combine, deflatePiece } = await import('../native/index.js');
+  const { crc32Chunk, crc32Combine, deflateBound, deflatePiece } = await import('../native/index.js');
   // header: magic, deflate, no flags, mtime 0, no extra flags, OS unix (as Node's zlib writes it)
   yield Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
   let crc = 0;
   let total = 0;
   let prevTail: Buffer | undefined;
-  const inFlight: Array<Promise<{ out: Buffer; crc: number; len: number }>> = [];
-  const start = (piece: Buffer, last: boolean): void => {
+  // Buffers filled again rather than made anew (a push gzips hundreds of megabytes: garbage
+  // awaiting V8's collection would be most of its memory): an input piece is free once the
+  // piece after it, which reads its end as a dictionary, is done; an output once the consumer
+  // asks for the next chunk (opts.reuse).
+  const freeIn: Buffer[] = [];
+  const freeOut: Buffer[] = [];
+  const bound = deflateBound(PIECE);
+  interface Job {
+    done: Promise<{ out: Buffer; crc: number; len: number }>;
+    input: Buffer | undefined;
+  }
+  const inFlight: Job[] = [];
+  let heldIn: Buffer | undefined;
+  const start = (piece: Buffer, input: Buffer | undefined, last: boolean): void => {
     const dict = prevTail;
     prevTail = piece.length >= DICTIONARY ? piece.subarray(piece.length - DICTIONARY) : Buffer.concat([prevTail ?? Buffer.alloc(0), piece]).subarray(-DICTIONARY);
     let deflated: Promise<Buffer>;
+    const native = (lvl: number, d: Buffer | null): Promise<Buffer> => {
+      const out = (opts.reuse ? freeOut.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(bound, deflateBound(piece.length)));
+      return deflatePiece(piece, d, lvl, last, out).then((n) => out.subarray(0, n));
+    };
     // levels 0-3 by the addon, which stores a piece that does not compress on the pool itself
-    if (level <= FAST_LEVELS) deflated = deflatePiece(piece, dict ?? null, level, last);
+    if (level <= FAST_LEVELS) deflated = native(level, dict ?? null);
     else {
       const sample = piece.subarray(0, SAMPLE);
-      if (sample.length >= 4096 && deflateRawSync(sample, { level: 1 }).length >= sample.length * INCOMPRESSIBLE) deflated = deflatePiece(piece, null, 0, last);
+      if (sample.length >= 4096 && deflateRawSync(sample, { level: 1 }).length >= sample.length * INCOMPRESSIBLE) deflated = native(0, null);
       else {
         // one pool round trip for the piece (zlib's 16 KiB output chunks would make 64)
-        const opts = { level, chunkSize: piece.length + (piece.length >> 3) + 1024, finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH, ...(dict ? { dictionary: dict } : {}) };
-        deflated = new Promise<Buffer>((resolve, reject) => deflateRaw(piece, opts, (e, out) => (e ? reject(e) : resolve(out))));
+        const zopts = { level, chunkSize: piece.length + (piece.length >> 3) + 1024, finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH, ...(dict ? { dictionary: dict } : {}) };
+        deflated = new Promise<Buffer>((resolve, reject) => deflateRaw(piece, zopts, (e, out) => (e ? reject(e) : resolve(out))));
       }
     }
-    inFlight.push(Promise.all([deflated, crc32Chunk(piece)]).then(([out, c]) => ({ out, crc: c, len: piece.length })));
+    inFlight.push({ done: Promise.all([deflated, crc32Chunk(piece)]).then(([out, c]) => ({ out, crc: c, len: piece.length })), input });
   };
   const settle = async (): Promise<Buffer> => {
-    const r = await inFlight.shift()!;
+    const job = inFlight.shift()!;
+    const r = await job.done;
+    // the piece before this one is read by no job now
+    if (heldIn !== undefined) freeIn.push(heldIn);
+    heldIn = job.input;
     crc = crc32Combine(crc, r.crc, r.len);
     total += r.len;
     return r.out;
   };
+  // hand a chunk out; once the consumer asks for the next, its buffer may be filled again
+  async function* give(out: Buffer): AsyncGenerator<Buffer> {
+    yield out;
+    if (opts.reuse && out.buffer.byteLength >= bound && out.byteOffset === 0) freeOut.push(Buffer.from(out.buffer, 0, out.buffer.byteLength));
+  }
   try {
     // every piece goes as it fills, not final; a last, empty piece ends the deflate stream
-    for await (const piece of pieces(src, PIECE)) {
-      if (inFlight.length >= PIECES_IN_FLIGHT) yield await settle();
-      start(piece, false);
+    let piece: Buffer | undefined;
+    let bytes = 0;
+    for await (const chunk of src) {
+      let c = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      while (c.length > 0) {
+        piece ??= freeIn.pop() ?? Buffer.allocUnsafe(PIECE);
+        const take = Math.min(c.length, PIECE - bytes);
+        c.copy(piece, bytes, 0, take);
+        bytes += take;
+        c = c.subarray(take);
+        if (bytes === PIECE) {
+          if (inFlight.length >= PIECES_IN_FLIGHT) yield* give(await settle());
+          start(piece, piece, false);
+          piece = undefined;
+          bytes = 0;
+        }
+      }
     }
-    start(Buffer.alloc(0), true);
-    while (inFlight.length > 0) yield await settle();
+    if (bytes > 0) {
+      if (inFlight.length >= PIECES_IN_FLIGHT) yield* give(await settle());
+      start(piece!.subarray(0, bytes), piece, false);
+    }
+    start(Buffer.alloc(0), undefined, true);
+    while (inFlight.length > 0) yield* give(await settle());
   } finally {
     // a consumer that stops early leaves pieces on the pool: let them end unobserved
-    for (const p of inFlight) p.catch(() => undefined);
+    for (const j of inFlight) j.done.catch(() => undefined);
   }
   const trailer = Buffer.alloc(8);
   trailer.writeUInt32LE(crc >>> 0, 0);

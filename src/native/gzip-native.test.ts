@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { gzipSync, inflateRawSync } from 'node:zlib';
-import { deflatePiece, gunzipNew, gunzipRun } from './index.js';
+import { deflateBound, deflatePiece, gunzipNew, gunzipRun } from './index.js';
+
+/** deflatePiece into an output of the size it asks for; the bytes it wrote. */
+async function deflate(piece: Buffer, dict: Buffer | null, level: number, last: boolean): Promise<Buffer> {
+  const out = Buffer.alloc(deflateBound(piece.length));
+  return out.subarray(0, await deflatePiece(piece, dict, level, last, out));
+}
 
 describe('gzip through ISA-L', () => {
   it('gunzipRun inflates a stream fed in pieces, says where it stands, and refuses a busy handle', async () => {
@@ -34,22 +40,23 @@ describe('gzip through ISA-L', () => {
     const a = text.subarray(0, 300_000);
     const b = text.subarray(300_000);
     for (const level of [1, 2, 3]) {
-      const first = await deflatePiece(a, null, level, false);
-      const second = await deflatePiece(b, a.subarray(a.length - 32768), level, true);
+      const first = await deflate(a, null, level, false);
+      const second = await deflate(b, a.subarray(a.length - 32768), level, true);
       assert.ok(inflateRawSync(Buffer.concat([first, second])).equals(text), `level ${level}`);
       assert.ok(second.length < b.length / 5, 'the dictionary is used');
     }
-    const empty = await deflatePiece(Buffer.alloc(0), null, 3, true);
+    const empty = await deflate(Buffer.alloc(0), null, 3, true);
     assert.equal(inflateRawSync(empty).length, 0);
-    assert.throws(() => deflatePiece(text, null, 4, true), /level must be 0 to 3/);
+    assert.throws(() => deflatePiece(text, null, 4, true, Buffer.alloc(deflateBound(text.length))), /level must be 0 to 3/);
+    assert.throws(() => deflatePiece(text, null, 3, true, Buffer.alloc(text.length)), /output must hold at least/);
     // level 0, and a piece that does not compress, are stored blocks: the input and 5 bytes per 64 KiB block
     const random = randomBytes(200_000);
     for (const [data, level] of [[text, 0], [random, 3]] as const) {
-      const out = await deflatePiece(data, null, level, true);
+      const out = await deflate(data, null, level, true);
       assert.equal(out.length, data.length + 5 * Math.ceil(data.length / 65535), `level ${level}`);
       assert.ok(inflateRawSync(out).equals(data));
     }
-    const notLast = await deflatePiece(random, null, 3, false);
-    assert.ok(inflateRawSync(Buffer.concat([notLast, await deflatePiece(Buffer.alloc(0), null, 0, true)])).equals(random), "stored pieces join too");
+    const notLast = await deflate(random, null, 3, false);
+    assert.ok(inflateRawSync(Buffer.concat([notLast, await deflate(Buffer.alloc(0), null, 0, true)])).equals(random), "stored pieces join too");
   });
 });

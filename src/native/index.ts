@@ -177,7 +177,8 @@ interface Binding {
   crc32Combine(crc1: number, crc2: number, len2: number): number;
   gunzipNew(): GunzipHandle;
   gunzipRun(handle: GunzipHandle, input: Uint8Array, output: Uint8Array): Promise<[number, number, GunzipPhase]>;
-  deflatePiece(piece: Uint8Array, dictionary: Uint8Array | null, level: number, last: boolean): Promise<Buffer>;
+  deflatePiece(piece: Uint8Array, dictionary: Uint8Array | null, level: number, last: boolean, output: Uint8Array): Promise<number>;
+  deflateBound(length: number): number;
   copyFileRange(srcFd: number, srcOffset: number, length: number, dstFd: number): Promise<void>;
   prefetchAt(dirfd: number, names: readonly PathArg[], lengths: Float64Array): Promise<void>;
   scanDir(dirfd: number): ScannedDir;
@@ -815,12 +816,19 @@ export function gunzipRun(handle: GunzipHandle, input: Uint8Array, output: Uint8
 }
 
 /**
- * Raw deflate of one piece of a longer stream (ISA-L, level 1-3) on a pool thread, primed with
- * `dictionary` and ended with a sync flush, or with the final block when `last`: pieces joined
- * in order are one deflate stream.
+ * Raw deflate of one piece of a longer stream (ISA-L, level 1-3) on a pool thread into `output`
+ * (at least {@link deflateBound} bytes), primed with `dictionary` and ended with a sync flush, or
+ * with the final block when `last`: pieces joined in order are one deflate stream. Level 0, a
+ * piece that does not compress and one whose deflate would not fit are stored blocks. Resolves
+ * to the bytes written.
  */
-export function deflatePiece(piece: Uint8Array, dictionary: Uint8Array | null, level: number, last: boolean): Promise<Buffer> {
-  return binding().deflatePiece(piece, dictionary, level, last);
+export function deflatePiece(piece: Uint8Array, dictionary: Uint8Array | null, level: number, last: boolean, output: Uint8Array): Promise<number> {
+  return binding().deflatePiece(piece, dictionary, level, last, output);
+}
+
+/** The output {@link deflatePiece} may need for a piece of `length` bytes (stored blocks' size). */
+export function deflateBound(length: number): number {
+  return binding().deflateBound(length);
 }
 
 /** Hash `length` bytes of the open file `fd` from `offset`: {@link hashUpdate} of that one span. */

@@ -113,7 +113,8 @@ export class RegistrySink implements ImageSink<PushedImage[]> {
     const hasher = new Digester();
     let stream: AsyncIterable<Uint8Array>;
     let feeding: Promise<void> = Promise.resolve();
-    if (kind === 'gzip') stream = gzipPieces(bytes, this.opts.level ?? DEFAULT_GZIP_LEVEL);
+    // the upload copies each chunk into its piece before it asks for the next: buffers are reused
+    if (kind === 'gzip') stream = gzipPieces(bytes, this.opts.level ?? DEFAULT_GZIP_LEVEL, { reuse: true });
     else {
       const z = compressStream(kind, this.opts.level);
       feeding = pipeline(Readable.from(bytes, { objectMode: false }), z);
