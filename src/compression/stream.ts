@@ -1,12 +1,14 @@
 /**
  * Streaming (de)compression for layers: `decompressStream` peeks the magic number and
- * returns a Readable of decompressed bytes (gzip incl. multi-member via node:zlib, zstd via
+ * returns a Readable of decompressed bytes (gzip incl. multi-member through the addon's ISA-L, zstd via
  * zstd-napi, or pass-through), with an optional byte limit against decompression bombs;
  * `compressStream` returns a compressing Transform. Corrupt or truncated compressed data
  * becomes a one-line DataCorruptError; errors of the source itself pass through unchanged.
  *
  * Determinism: gzip output has header mtime 0 and no file name (node:zlib's defaults), so a
- * given zlib build and level always produce the same bytes.
+ * given zlib or ISA-L build and level always produce the same bytes (ISA-L picks its code by
+ * the CPU's features, so another CPU generation may deflate differently: a layer pushed twice
+ * from two machines can differ in its compressed digest, never in its diffID).
  */
 import { PassThrough, Readable, type Transform } from 'node:stream';
 import { constants as zc, createGzip, deflateRaw, deflateRawSync } from 'node:zlib';
@@ -202,6 +204,14 @@ const FAST_LEVELS = 3;
  */
 export const DEFAULT_GZIP_LEVEL = 3;
 
+export interface GzipPiecesOptions {
+  /**
+   * The consumer is done with each chunk before it asks for the next (it copies it, as an
+   * upload's pieces do): the output buffers are then filled again, not made anew.
+   */
+  reuse?: boolean;
+}
+
 /**
  * gzip of a stream, made the way pigz makes it: the input is cut into 1 MiB pieces, each
  * deflated on libuv's pool (several at once, so a layer's compression uses every core), primed
@@ -215,14 +225,6 @@ export const DEFAULT_GZIP_LEVEL = 3;
  * bytes. Read lazily: the source is pulled as the output is consumed, at most PIECES_IN_FLIGHT
  * pieces ahead.
  */
-export interface GzipPiecesOptions {
-  /**
-   * The consumer is done with each chunk before it asks for the next (it copies it, as an
-   * upload's pieces do): the output buffers are then filled again, not made anew.
-   */
-  reuse?: boolean;
-}
-
 export async function* gzipPieces(src: AsyncIterable<Uint8Array>, level = DEFAULT_GZIP_LEVEL, opts: GzipPiecesOptions = {}): AsyncGenerator<Buffer> {
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new InvalidArgumentError(`gzip level must be 0..9, got ${level}`);
   const { crc32Chunk, crc32Combine, deflateBound, deflatePiece } = await import('../native/index.js');
