@@ -70,10 +70,17 @@ function loadBundle() {
   // latin1: the bundle is ASCII (the build checks), read without UTF-8 decoding
   const source = native ? native.readExternalLatin1(bundle) : readFileSync(bundle, 'latin1');
   const script = new vm.Script(source, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+  // This run writes the cache (save, below): V8 must keep the bytecode of everything it ran until
+  // then. By default a garbage collection drops a function's bytecode once it has gone unused
+  // through a few of them (--bytecode-old-age), and a long run (a push or pull of a big image)
+  // collects often: its cache lacked the bundle's top-level code, which every later run of the
+  // command then compiled again (~30 ms of each push after a first long one).
+  const writes = cachedData === undefined || script.cachedDataRejected;
+  if (writes) require('node:v8').setFlagsFromString('--no-flush-bytecode');
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle));
   const save = () => {
-    if (cachedData !== undefined && !script.cachedDataRejected) return;
+    if (!writes) return;
     const tmp = `${cacheFile}.${process.pid}.tmp`;
     try {
       try {
@@ -81,6 +88,8 @@ function loadBundle() {
       } catch (e) {
         if (e.code !== 'EEXIST') throw e;
       }
+      // the default again first: V8 stamps a cache with its flags, and refuses it under others
+      require('node:v8').setFlagsFromString('--flush-bytecode');
       writeFileSync(tmp, script.createCachedData());
       renameSync(tmp, cacheFile);
     } catch (e) {

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, tempDir } from './helpers.js';
 
@@ -65,6 +65,28 @@ test('the first run of a command writes its code cache, later runs keep it, a re
     const r = spawnSync(process.execPath, [join(root, 'bin', 'cairn.js'), '--root', join(d.path, 'store'), 'image', 'ls', '-q'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(existsSync(join(cacheDir, 'image-ls.bin')));
+  } finally {
+    await d.cleanup();
+  }
+});
+
+test("a cache written after garbage collections still holds the bundle's top-level code", async () => {
+  const d = await tempDir();
+  try {
+    const root = install(d.path);
+    const cache = join(root, 'dist', 'cache', 'image-ls.bin');
+    const imageLs = (v8Flags: string[]): number => {
+      rmSync(join(root, 'dist', 'cache'), { recursive: true, force: true });
+      const r = spawnSync(process.execPath, [...v8Flags, join(root, 'bin', 'cairn.js'), '--root', join(d.path, 'store'), 'image', 'ls', '-q'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return readFileSync(cache).length;
+    };
+    const plain = imageLs([]);
+    // Every collection a full one that drops the bytecode of each function not running (what a
+    // long pull or push does to code that ran only at its start): the run that writes the cache
+    // must keep it, or the cache lacks the bundle's top-level code and every later run compiles it.
+    const collected = imageLs(['--gc-global', '--stress-flush-code']);
+    assert.ok(collected > plain * 0.95, `a cache of ${collected} bytes after collections, ${plain} without`);
   } finally {
     await d.cleanup();
   }
