@@ -136,7 +136,13 @@ async function run() {
   // listening for 'exit', the process ends with _exit: process.exit() still stops and joins
   // Node's threads and runs its exit handlers (~1 ms). The store's database connection ends
   // with the process (StoreOptions.endsWithProcess): what was committed is in its log.
-  if (process.getActiveResourcesInfo().every((r) => r === 'TTYWrap' || r === 'PipeWrap')) {
+  // What a command leaves is often gone in the event loop's next turn: a file operation done
+  // but not yet reaped (FSReqPromise), a kept-alive connection whose last answer's end is still
+  // to be read (a pull's or a push's): that turn is waited for once, or the process would go
+  // through Node's teardown, and the store's connection would be closed and checkpointed (~7 ms).
+  const onlyStdio = () => process.getActiveResourcesInfo().every((r) => r === 'TTYWrap' || r === 'PipeWrap');
+  if (!onlyStdio()) await new Promise((resolve) => setImmediate(resolve));
+  if (onlyStdio()) {
     const code = process.exitCode;
     if (native !== undefined && process.listenerCount('exit') === 0 && Number.isInteger(code) && code >= 0 && code <= 255) native.exitNow(code);
     process.exit();

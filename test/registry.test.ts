@@ -144,6 +144,19 @@ test('a second image sharing the base downloads none of the base: "Already exist
   assert.ok(ids.includes(want));
 });
 
+test("a push and a pull end as soon as they are done: Node's teardown does not close and checkpoint the store's database", async () => {
+  // The connection ends with the process (StoreOptions.endsWithProcess): its write-ahead log stays
+  // for the next command. Node's teardown would close it, which checkpoints the log and deletes it.
+  const wal = (root: string): boolean => existsSync(join(root, 'metadata.db-wal'));
+  const src = await storeWithImages(reg.host);
+  await cairnOk(src, ['push', `${reg.host}/t/a:1`]);
+  assert.ok(wal(src), 'the push left the log');
+  const root = fresh('store');
+  await cairnOk(root, ['pull', `${reg.host}/t/a:1`]);
+  assert.ok(wal(root), 'the pull left the log');
+  assert.equal((await cairnOk(root, ['images', '-q', `${reg.host}/t/a:1`])).stdout.trim().length, 12, 'the next command reads what the pull recorded');
+});
+
 test('a blob cut off mid-body resumes with a Range request and moves less than 1.2x its size', async () => {
   const src = await storeWithImages(proxy.host);
   await cairnOk(src, ['push', `${proxy.host}/t/a:1`]);
