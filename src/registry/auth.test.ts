@@ -23,8 +23,8 @@ test('WWW-Authenticate: Bearer with quoted parameters (commas inside quotes), Ba
 });
 
 test('which registries are insecure by default, and Docker Hub\'s API host', () => {
-  for (const h of ['127.0.0.1:5000', '127.1.2.3', 'localhost:5000', 'localhost', '[::1]:5000']) assert.equal(isLoopback(h), true, h);
-  for (const h of ['registry.example.com', '10.0.0.1:5000', '128.0.0.1', 'localhost.example.com:5000']) assert.equal(isLoopback(h), false, h);
+  for (const h of ['127.0.0.1:5000', '127.1.2.3', 'localhost:5000', 'localhost', '[::1]:5000', '::1', '[::1]']) assert.equal(isLoopback(h), true, h);
+  for (const h of ['registry.example.com', '10.0.0.1:5000', '128.0.0.1', 'localhost.example.com:5000', '[::2]:5000', '::2', '127.0.0.1.example.com:5000', '::1:5000']) assert.equal(isLoopback(h), false, h);
   assert.equal(apiHost('docker.io'), 'registry-1.docker.io');
   assert.equal(apiHost('127.0.0.1:5000'), '127.0.0.1:5000');
 });
