@@ -157,6 +157,25 @@ test("a push and a pull end as soon as they are done: Node's teardown does not c
   assert.equal((await cairnOk(root, ['images', '-q', `${reg.host}/t/a:1`])).stdout.trim().length, 12, 'the next command reads what the pull recorded');
 });
 
+test("a push and a pull make no Date: a process's first sets up V8's time zone from ICU's data (~12 ms after a dropped page cache)", async () => {
+  // a preload that says on stderr where each Date is made (the process may end with _exit: said at once)
+  const preload = join(dir.path, 'date-spy.cjs');
+  writeFileSync(preload, `const fs = require('node:fs');
+globalThis.Date = new Proxy(Date, { construct(target, args) { fs.writeSync(2, 'DATE MADE ' + new Error().stack.split('\\n')[2] + '\\n'); return Reflect.construct(target, args); } });\n`);
+  const env = { NODE_OPTIONS: `--require=${preload}` };
+  const src = await storeWithImages(reg.host);
+  const push = await cairn(src, ['push', `${reg.host}/t/b:1`], { env });
+  assert.equal(push.code, 0, push.stderr);
+  assert.equal(push.stderr, '');
+  const root = fresh('store');
+  const pull = await cairn(root, ['pull', `${reg.host}/t/b:1`], { env });
+  assert.equal(pull.code, 0, pull.stderr);
+  assert.equal(pull.stderr, '');
+  // the spy works: a command that shows times makes them
+  const images = await cairn(root, ['images'], { env });
+  assert.match(images.stderr, /DATE MADE/);
+});
+
 test('a blob cut off mid-body resumes with a Range request and moves less than 1.2x its size', async () => {
   const src = await storeWithImages(proxy.host);
   await cairnOk(src, ['push', `${proxy.host}/t/a:1`]);

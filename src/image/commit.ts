@@ -17,6 +17,7 @@ import type { LayerDescriptor } from '../oci/mutate.js';
 import type { Store } from '../store/store.js';
 import { measureLayer } from './size.js';
 import { type UnpackProgress, unpackLayers } from './unpack.js';
+import { isoTime } from '../metadata/now.js';
 
 /**
  * A layer of an image to record: its descriptor as the manifest names it (blob digest, size
@@ -158,7 +159,7 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
           parent: img.parent ?? null,
           topChainId: chains.length ? chains[chains.length - 1]! : null,
           lastTagTime: null,
-          addedAt: new Date().toISOString(),
+          addedAt: isoTime(),
         },
         layers,
         store.compressedBlobs === 'keep',

@@ -7,6 +7,7 @@
  */
 import type { Digest } from '../digest/digest.js';
 import type { Db } from './db.js';
+import { isoTime } from './now.js';
 
 export interface BlobSource {
   digest: Digest;
@@ -31,7 +32,7 @@ export function rememberBlobSource(db: Db, s: BlobSource): void {
   db.prepare(
     `INSERT INTO blob_sources (digest, diff_id, media_type, size, registry, repository, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(digest, registry, repository) DO UPDATE SET diff_id = excluded.diff_id, media_type = excluded.media_type, size = excluded.size, seen_at = excluded.seen_at`,
-  ).run(s.digest, s.diffId, s.mediaType, s.size, s.registry, s.repository, new Date().toISOString());
+  ).run(s.digest, s.diffId, s.mediaType, s.size, s.registry, s.repository, isoTime());
 }
 
 /** The blobs of layer `diffId` that `registry` is known to hold, most recently seen first. */

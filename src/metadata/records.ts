@@ -6,6 +6,7 @@ import { randomBytes } from '../random.js';
 import type { Digest } from '../digest/digest.js';
 import type { Db } from './db.js';
 import { addRefs, blobRef, dropRefs, layerRef, type Ref, snapshotRef } from './refs.js';
+import { isoTime } from './now.js';
 
 export interface ImageRecord {
   id: Digest;
@@ -113,7 +114,7 @@ export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[],
   const setFilesSize = db.prepare('UPDATE layers SET files_size = ? WHERE chain_id = ? AND files_size IS NULL');
   const insBlob = db.prepare('INSERT OR IGNORE INTO layer_blobs (blob_digest, diff_id, media_type, size) VALUES (?, ?, ?, ?)');
   const insImgLayer = db.prepare('INSERT INTO image_layers (image_id, idx, chain_id, blob_digest) VALUES (?, ?, ?, ?)');
-  const now = new Date().toISOString();
+  const now = isoTime();
   for (const l of layers) {
     // A layer keeps its snapshot, its parent layer and its tar-split record alive.
     const owner = { kind: 'layer', id: l.chainId } as const;
@@ -262,7 +263,7 @@ export function tagsOf(db: Db, id: Digest): string[] {
  */
 export function setTag(db: Db, name: string, id: Digest, touch = true): Digest | undefined {
   const prev = getTag(db, name);
-  const now = new Date().toISOString();
+  const now = isoTime();
   db.prepare('INSERT INTO tags (name, image_id, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, created_at = excluded.created_at').run(name, id, now);
   if (touch) db.prepare('UPDATE images SET last_tag_time = ? WHERE id = ?').run(now, id);
   return prev && prev.imageId !== id ? prev.imageId : undefined;
@@ -305,7 +306,7 @@ export function deleteRepoDigest(db: Db, name: string): boolean {
 /** Protect content from garbage collection while this process works with it. */
 export function createLease(db: Db): string {
   const id = `${process.pid}-${randomBytes(6).toString('hex')}`;
-  db.prepare('INSERT INTO leases (id, pid, created_at) VALUES (?, ?, ?)').run(id, process.pid, new Date().toISOString());
+  db.prepare('INSERT INTO leases (id, pid, created_at) VALUES (?, ?, ?)').run(id, process.pid, isoTime());
   return id;
 }
 

@@ -10,6 +10,7 @@
 import type { Digest } from '../digest/digest.js';
 import type { Db } from './db.js';
 import { addRefs, blobRef, dropRef } from './refs.js';
+import { isoTime } from './now.js';
 
 export interface ManifestRecord {
   repo: string;
@@ -24,7 +25,7 @@ const owner = (repo: string) => ({ kind: 'repository', id: repo }) as const;
 
 /** Repository `repo` holds blob `digest` (and keeps it alive). */
 export function linkBlob(db: Db, repo: string, digest: Digest): void {
-  if (db.prepare('INSERT OR IGNORE INTO registry_blobs (repo, digest, linked_at) VALUES (?, ?, ?)').run(repo, digest, new Date().toISOString()).changes === 0) return;
+  if (db.prepare('INSERT OR IGNORE INTO registry_blobs (repo, digest, linked_at) VALUES (?, ?, ?)').run(repo, digest, isoTime()).changes === 0) return;
   addRefs(db, owner(repo), [blobRef(digest)]);
 }
 
@@ -48,7 +49,7 @@ export function putManifestRecord(db: Db, m: ManifestRecord): void {
   db.prepare(
     `INSERT INTO registry_manifests (repo, digest, media_type, size, artifact_type, subject, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(repo, digest) DO UPDATE SET media_type = excluded.media_type, size = excluded.size, artifact_type = excluded.artifact_type, subject = excluded.subject`,
-  ).run(m.repo, m.digest, m.mediaType, m.size, m.artifactType, m.subject, new Date().toISOString());
+  ).run(m.repo, m.digest, m.mediaType, m.size, m.artifactType, m.subject, isoTime());
 }
 
 interface ManifestRow {
@@ -82,7 +83,7 @@ export function setRegistryTag(db: Db, repo: string, tag: string, digest: Digest
     repo,
     tag,
     digest,
-    new Date().toISOString(),
+    isoTime(),
   );
 }
 
@@ -137,7 +138,7 @@ export interface UploadRecord {
 }
 
 export function putUpload(db: Db, id: string, repo: string): void {
-  const now = new Date().toISOString();
+  const now = isoTime();
   db.prepare('INSERT INTO registry_uploads (id, repo, started_at, used_at) VALUES (?, ?, ?, ?)').run(id, repo, now, now);
 }
 
@@ -147,7 +148,7 @@ export function getUpload(db: Db, id: string): UploadRecord | undefined {
 }
 
 export function touchUpload(db: Db, id: string): void {
-  db.prepare('UPDATE registry_uploads SET used_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+  db.prepare('UPDATE registry_uploads SET used_at = ? WHERE id = ?').run(isoTime(), id);
 }
 
 export function deleteUpload(db: Db, id: string): void {

@@ -6,6 +6,7 @@
  */
 import type { Db } from '../metadata/db.js';
 import type { DriverName, Info, Kind, Labels, Usage } from './types.js';
+import { isoTime } from '../metadata/now.js';
 
 export interface SnapshotRow {
   id: number;
@@ -37,7 +38,7 @@ export function allIds(db: Db): Set<number> {
 export function insertRow(db: Db, key: string, kind: Kind, parent: string | undefined, driver: DriverName): number {
   const r = db
     .prepare('INSERT INTO snapshots (key, kind, parent, driver, created_at) VALUES (?, ?, ?, ?, ?)')
-    .run(key, kind, parent ?? null, driver, new Date().toISOString());
+    .run(key, kind, parent ?? null, driver, isoTime());
   return Number(r.lastInsertRowid);
 }
 
@@ -56,7 +57,7 @@ export function commitRow(db: Db, key: string, name: string, parent: string | nu
   db.prepare("UPDATE snapshots SET key = ?, kind = 'committed', parent = ?, size = NULL, inodes = NULL, content = NULL, created_at = ? WHERE key = ?").run(
     name,
     parent,
-    new Date().toISOString(),
+    isoTime(),
     key,
   );
 }
@@ -125,7 +126,16 @@ export function chain(db: Db, key: string): SnapshotRow[] {
 }
 
 export function infoOf(r: SnapshotRow, labels: Labels): Info {
-  const info: Info = { key: r.key, kind: r.kind, created: new Date(r.created_at), labels };
+  // `created` is made when read: a process's first Date sets up V8's time zone (see
+  // metadata/now.ts), and the collector walks every snapshot without reading it
+  const info: Info = {
+    key: r.key,
+    kind: r.kind,
+    get created(): Date {
+      return new Date(r.created_at);
+    },
+    labels,
+  };
   if (r.parent !== null) info.parent = r.parent;
   return info;
 }
