@@ -154,6 +154,18 @@ export function contentStoreSuite(name: string, make: () => Promise<{ store: Con
     assert.deepEqual(seen, [...ds].sort());
   }));
 
+  test(`${name}: digests lists what walk lists, in its order; a deleted blob is gone from it`, withStore(async (s) => {
+    assert.deepEqual(await s.digests(), []);
+    const ds = [];
+    for (const t of ['x', 'y', 'z', 'w']) ds.push((await s.ingest(Readable.from([Buffer.from(t)]))).digest);
+    const walked = [];
+    for await (const x of s.walk()) walked.push(x.digest);
+    assert.deepEqual(await s.digests(), walked);
+    assert.deepEqual(await s.digests(), [...ds].sort());
+    await s.delete(ds[1]!);
+    assert.deepEqual(await s.digests(), ds.filter((_, i) => i !== 1).sort());
+  }));
+
   test(`${name}: writer reports offset and abort leaves nothing`, withStore(async (s) => {
     const w = await s.writer();
     await w.write(Buffer.from('12345'));

@@ -104,6 +104,11 @@ export interface ContentStore {
   deleteSync(digest: Digest): void;
   /** Every committed blob. */
   walk(): AsyncIterable<BlobInfo>;
+  /**
+   * The digests of every committed blob, in walk's order, without their sizes: the collector's
+   * listing, one directory read where walk stats each blob (~0.1-0.2 ms a blob on the pool).
+   */
+  digests(): Promise<Digest[]>;
 }
 
 /** Upper bound for JSON documents read whole (manifests, configs, indexes). */

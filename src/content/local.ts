@@ -166,6 +166,21 @@ export class LocalContentStore implements ContentStore {
     }
   }
 
+  async digests(): Promise<Digest[]> {
+    let algs: string[];
+    try {
+      algs = await fsp.readdir(this.blobsDir);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return [];
+      throw e;
+    }
+    const out: Digest[] = [];
+    for (const alg of algs.sort()) {
+      for (const hex of (await fsp.readdir(join(this.blobsDir, alg))).sort()) out.push(parseDigest(`${alg}:${hex}`, `content store file ${alg}/${hex}`));
+    }
+    return out;
+  }
+
   /** Remove ingest files whose writing process no longer exists. Returns how many were removed. */
   async cleanIngest(): Promise<number> {
     let removed = 0;

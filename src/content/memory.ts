@@ -116,4 +116,8 @@ export class MemoryContentStore implements ContentStore {
   async *walk(): AsyncIterable<BlobInfo> {
     for (const d of [...this.blobs.keys()].sort()) yield { digest: d, size: this.blobs.get(d)!.length };
   }
+
+  async digests(): Promise<Digest[]> {
+    return [...this.blobs.keys()].sort();
+  }
 }

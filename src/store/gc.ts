@@ -36,8 +36,7 @@ export interface GcTarget {
 }
 
 export async function collectGarbage(t: GcTarget): Promise<GcResult> {
-  const blobs: Digest[] = [];
-  for await (const b of t.content.walk()) blobs.push(b.digest);
+  const blobs = await t.content.digests();
   const infos: Info[] = [];
   if (t.snapshots) for await (const i of t.snapshots.walk()) infos.push(i);
   const parents = new Map(infos.map((i) => [i.key, i.parent]));
