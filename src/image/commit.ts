@@ -82,8 +82,11 @@ export async function storeImages(store: Store, imgs: NewImage[], protect: (ref:
     const manifestDigest = digestOf(img.manifestRaw);
     protect(blobRef(id));
     protect(blobRef(manifestDigest));
-    await store.content.ingest(Readable.from([img.configRaw]), { digest: id, what: 'image config' });
-    await store.content.ingest(Readable.from([img.manifestRaw]), { digest: manifestDigest, what: 'manifest' });
+    // written at once: each waits for its fsyncs (file and directory) on the pool
+    await Promise.all([
+      store.content.ingest(Readable.from([img.configRaw]), { digest: id, what: 'image config' }),
+      store.content.ingest(Readable.from([img.manifestRaw]), { digest: manifestDigest, what: 'manifest' }),
+    ]);
     const chains = chainIds(img.layers.map((l) => l.diffId));
     const layers: ImageLayerRecord[] = img.layers.map((l, i) => ({
       index: i,
