@@ -144,6 +144,28 @@ test('a second image sharing the base downloads none of the base: "Already exist
   assert.ok(ids.includes(want));
 });
 
+test('a push pings the registry once, asks about its layers at once, and sends the config before the layers are all up', async () => {
+  const src = await storeWithImages(proxy.host);
+  // a repository of its own: none of its blobs is there yet
+  const ref = `${proxy.host}/t/order:1`;
+  await cairnOk(src, ['tag', `${proxy.host}/t/a:1`, ref]);
+  const id = (await cairnOk(src, ['inspect', '--format', '{{.Id}}', ref])).stdout.trim();
+  const before = proxy.requests.length;
+  const out = lines((await cairnOk(src, ['push', ref])).stdout);
+  const reqs = proxy.requests.slice(before);
+  assert.equal(reqs.filter((r) => r === 'GET /v2/').length, 1, reqs.join('\n'));
+  // Docker's lines all the same: each layer prepared, then pushed, then the digest
+  assert.equal(out.filter((l) => l.endsWith(': Preparing')).length, 3, out.join('\n'));
+  assert.equal(out.filter((l) => l.endsWith(': Pushed')).length, 3, out.join('\n'));
+  assert.match(out.at(-1)!, /^1: digest: sha256:[0-9a-f]{64} size: \d+$/);
+  const heads = reqs.map((r, i) => [r, i] as const).filter(([r]) => r.startsWith('HEAD /v2/t/order/blobs/'));
+  const firstUpload = reqs.findIndex((r) => r.startsWith('POST /v2/t/order/blobs/uploads/'));
+  assert.ok(heads.length >= 4 && heads.slice(0, 4).every(([, i]) => i < firstUpload), `every blob asked about before any upload:\n${reqs.join('\n')}`);
+  const configPut = reqs.findIndex((r) => r.startsWith('PUT ') && r.includes(`digest=${encodeURIComponent(id)}`));
+  const lastLayerPut = reqs.findLastIndex((r) => r.startsWith('PUT /v2/t/order/blobs/uploads/') && !r.includes(encodeURIComponent(id)));
+  assert.ok(configPut >= 0 && configPut < lastLayerPut, `the config went up before the last layer was done:\n${reqs.join('\n')}`);
+});
+
 test("a push and a pull end as soon as they are done: Node's teardown does not close and checkpoint the store's database", async () => {
   // The connection ends with the process (StoreOptions.endsWithProcess): its write-ahead log stays
   // for the next command. Node's teardown would close it, which checkpoints the log and deletes it.

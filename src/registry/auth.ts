@@ -78,6 +78,8 @@ interface Token {
 export class Authenticator {
   private challenge: Challenge | undefined;
   private readonly tokens = new Map<string, Token>();
+  /** Tokens being fetched, by scope: calls made at once (a push's layer checks) share one request. */
+  private readonly fetching = new Map<string, Promise<Token>>();
 
   constructor(
     readonly host: string,
@@ -94,7 +96,12 @@ export class Authenticator {
       const key = [...scopes].sort().join(' ');
       const t = this.tokens.get(key);
       if (t && t.expires > Date.now() + 10_000) return `Bearer ${t.value}`;
-      const token = await this.fetchToken(c, scopes);
+      let fetching = this.fetching.get(key);
+      if (fetching === undefined) {
+        fetching = this.fetchToken(c, scopes).finally(() => this.fetching.delete(key));
+        this.fetching.set(key, fetching);
+      }
+      const token = await fetching;
       this.tokens.set(key, token);
       return `Bearer ${token.value}`;
     }

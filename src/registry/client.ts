@@ -141,6 +141,7 @@ function sleep(ms: number): Promise<void> {
 
 export class RegistryClient {
   private base: URL | undefined;
+  private pinging: Promise<void> | undefined;
   private readonly auth: Authenticator;
   private readonly tls: TlsOptions | undefined;
   private readonly insecure: boolean;
@@ -172,6 +173,12 @@ export class RegistryClient {
    */
   async ping(): Promise<void> {
     if (this.base) return;
+    // calls made at once (a push's layer checks and its config) share one ping
+    this.pinging ??= this.findScheme().finally(() => (this.pinging = undefined));
+    return this.pinging;
+  }
+
+  private async findScheme(): Promise<void> {
     const known = this.insecure ? this.opts.schemes?.get(this.host) : undefined;
     const schemes: Array<'http:' | 'https:'> = this.insecure ? (known === 'http:' ? ['http:', 'https:'] : ['https:', 'http:']) : ['https:'];
     let last: unknown;

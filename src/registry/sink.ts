@@ -27,6 +27,8 @@ export interface BlobMemory {
 
 /** Uploads at once (copyImages runs up to its maxConcurrent, default 3, when this is above 1). */
 const UPLOAD_SLOTS = 2;
+/** Layers asked about at once (HEAD, a mount): Docker checks every layer of a push at once. */
+const CHECK_SLOTS = 4;
 
 export interface RegistrySinkOptions {
   /** The repository path in the registry (`ref/multi`). */
@@ -49,6 +51,9 @@ export interface PushedImage {
 
 export class RegistrySink implements ImageSink<PushedImage[]> {
   readonly verbs: SinkVerbs = { active: 'Pushing', done: 'Pushed', prepare: 'Preparing', exists: 'Layer already exists', id: 'diffId', all: true };
+  readonly checkSlots = CHECK_SLOTS;
+  /** Config blobs on their way up, by digest (started by prepareImage, waited for by putImage). */
+  private readonly configs = new Map<Digest, Promise<void>>();
   /** Uncompressed layers uploaded compressed: the blob the manifest names instead. */
   private readonly replaced = new Map<Digest, LayerDescriptor>();
   private readonly images: Array<{ raw: Buffer; mediaType: string; digest: Digest }> = [];
@@ -135,9 +140,31 @@ export class RegistrySink implements ImageSink<PushedImage[]> {
     memory?.remember({ ...blob, repository: this.opts.repo });
   }
 
+  /**
+   * The config goes up while the layers are checked and pushed: the registry takes blobs in any
+   * order, and only the manifest (at commit) must come after all of them.
+   */
+  prepareImage(img: SourceImage): void {
+    this.pushConfig(img);
+  }
+
+  private pushConfig(img: SourceImage): Promise<void> {
+    const cfg = img.config;
+    let p = this.configs.get(cfg.digest);
+    if (p === undefined) {
+      p = (async () => {
+        if (!(await this.client.hasBlob(this.opts.repo, cfg.digest))) await this.client.upload(this.opts.repo, cfg.raw, cfg.digest);
+      })();
+      // its failure is putImage's to report (or abort's to pass over): never an unhandled rejection
+      p.catch(() => undefined);
+      this.configs.set(cfg.digest, p);
+    }
+    return p;
+  }
+
   async putImage(img: SourceImage): Promise<void> {
     const cfg = img.config;
-    if (!(await this.client.hasBlob(this.opts.repo, cfg.digest))) await this.client.upload(this.opts.repo, cfg.raw, cfg.digest);
+    await this.pushConfig(img);
     if (!img.layers.some((l) => this.replaced.has(l.digest))) {
       this.images.push({ raw: img.manifest.raw, mediaType: img.manifest.mediaType, digest: img.manifest.digest });
       return;
@@ -157,6 +184,8 @@ export class RegistrySink implements ImageSink<PushedImage[]> {
     return out;
   }
 
-  /** Blobs already uploaded stay: the registry's own garbage collection reclaims unreferenced ones. */
-  async abort(): Promise<void> {}
+  /** Blobs already uploaded stay: the registry's own garbage collection reclaims unreferenced ones. A config still on its way is waited for. */
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.configs.values());
+  }
 }

@@ -41,9 +41,11 @@ export async function copyImages<R>(source: ImageSource, sink: ImageSink<R>, opt
       const unpack = unpacksHere(img.config.parsed);
       const idOf = (l: LayerDescriptor): string => hexOf(verbs.id === 'diffId' ? l.diffId : l.digest).slice(0, 12);
       if (verbs.prepare) for (const layer of img.layers) progress?.status?.(idOf(layer), verbs.prepare);
+      sink.prepareImage?.(img);
       const missing: Array<{ i: number; layer: LayerDescriptor }> = [];
+      const answers = inOrder(img.layers, sink.checkSlots ?? 1, (layer) => sink.hasLayer(layer));
       for (const [i, layer] of img.layers.entries()) {
-        const has = await sink.hasLayer(layer);
+        const has = await answers.next(i);
         if (has !== false) {
           const said = has === true ? verbs.exists : has.said;
           if (said) progress?.status?.(idOf(layer), said);
@@ -96,6 +98,34 @@ export async function copyImages<R>(source: ImageSource, sink: ImageSink<R>, opt
   } finally {
     await source.close();
   }
+}
+
+/**
+ * `fn` over `items`, at most `width` at once, started in order; `next(i)` is the answer for
+ * item i, asked for in order. A failure is thrown by its `next` once every call started has
+ * settled (a sink's work must end before an abort), and no more are started after it.
+ */
+function inOrder<T, R>(items: readonly T[], width: number, fn: (item: T) => Promise<R>): { next(i: number): Promise<R> } {
+  const started: Array<Promise<R>> = [];
+  let failed = false;
+  const start = (): void => {
+    if (failed || started.length >= items.length) return;
+    const p = fn(items[started.length]!);
+    started.push(p);
+    p.then(start, () => void (failed = true));
+  };
+  for (let k = 0; k < Math.max(1, width); k++) start();
+  return {
+    next: async (i: number): Promise<R> => {
+      // started by then: each answer given starts the next, and answers are asked for in order
+      try {
+        return await started[i]!;
+      } catch (e) {
+        await Promise.allSettled(started);
+        throw e;
+      }
+    },
+  };
 }
 
 /**

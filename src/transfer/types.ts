@@ -125,6 +125,17 @@ export interface ImageSink<R> {
    * exists"); `{ said }` when it does and has something else to say of how ("Mounted from X").
    */
   hasLayer(layer: LayerDescriptor): Promise<boolean | { said: string }>;
+  /**
+   * How many `hasLayer` calls may run at once (default 1: one after the other). A registry
+   * answers each with a request or two (HEAD, a mount): asked together, their round trips
+   * overlap. What they say is told in the image's order all the same.
+   */
+  readonly checkSlots?: number;
+  /**
+   * The image whose layers are about to be checked and copied: the sink may start what does not
+   * wait for them (a registry: its config blob). `putImage` and `abort` wait for what it started.
+   */
+  prepareImage?(image: SourceImage): void;
   /** Store one layer's bytes, verifying its digest, size and diffID unless `trusted`. */
   putLayer(layer: LayerDescriptor, bytes: AsyncIterable<Uint8Array>, opts: PutLayerOptions): Promise<void>;
   /** An image whose layers are all in the sink; visible only after `commit`. */
