@@ -139,6 +139,18 @@ test('a second image sharing the base downloads none of the base: "Already exist
   const bBytes = proxy.blobBytes - afterA;
   // only B's own small layer and its config
   assert.ok(bBytes < 64 << 10, `pulling B moved ${bBytes} blob bytes`);
+  // B's own layer, the one the store lacks, was asked for with the config, not after it; the
+  // shared ones never
+  const asked = proxy.requests.filter((r) => r.startsWith('GET /v2/t/b/blobs/'));
+  const bLayers = (JSON.parse((await cairnOk(root, ['inspect', `${proxy.host}/t/b:1`])).stdout) as Array<{ RootFS: { Layers: string[] } }>)[0]!.RootFS.Layers;
+  assert.equal(asked.length, 2, asked.join('\n'));
+  const configOfB = (await cairnOk(root, ['inspect', '--format', '{{.Id}}', `${proxy.host}/t/b:1`])).stdout.trim();
+  assert.ok(!asked[0]!.endsWith(configOfB) && asked[1]!.endsWith(configOfB), `the layer first, then the config:\n${asked.join('\n')}`);
+  assert.equal(bLayers.length, 3);
+  // pulled again, up to date: no layer is asked for, only the config (to know the image)
+  const again = proxy.requests.length;
+  await cairnOk(root, ['pull', `${proxy.host}/t/b:1`]);
+  assert.deepEqual(proxy.requests.slice(again).filter((r) => r.includes('/blobs/')), [`GET /v2/t/b/blobs/${configOfB}`]);
   const ids = (await cairnOk(root, ['images', '-q', '--no-trunc'])).stdout.trim().split('\n').sort();
   const want = (await cairnOk(src, ['images', '-q', '--no-trunc', `${proxy.host}/t/a:1`])).stdout.trim();
   assert.ok(ids.includes(want));

@@ -348,10 +348,16 @@ export class RegistryClient {
    * A blob's bytes as a stream: when the connection breaks off, asked again from the byte it
    * stopped at (a Range request), at most `retries` times. The caller verifies the digest.
    */
-  blob(repo: string, digest: Digest, size: number): AsyncGenerator<Uint8Array> {
-    const request = (offset: number): Promise<HttpResponse> =>
-      this.call({ method: 'GET', path: `v2/${repo}/blobs/${digest}`, headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, scopes: [repositoryScope(repo, ['pull'])], repeatable: true });
-    return this.ranged(digest, size, `blob ${digest} of ${this.domain}/${repo}`, request);
+  blob(repo: string, digest: Digest, size: number, first?: HttpResponse): AsyncGenerator<Uint8Array> {
+    return this.ranged(digest, size, `blob ${digest} of ${this.domain}/${repo}`, (offset) => this.blobResponse(repo, digest, offset), first);
+  }
+
+  /**
+   * The answer to a blob's GET (from byte `offset` on), its body not yet read: asked for ahead
+   * of time, it is then handed to {@link blob} as its first answer.
+   */
+  blobResponse(repo: string, digest: Digest, offset = 0): Promise<HttpResponse> {
+    return this.call({ method: 'GET', path: `v2/${repo}/blobs/${digest}`, headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, scopes: [repositoryScope(repo, ['pull'])], repeatable: true });
   }
 
   /**

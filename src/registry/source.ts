@@ -22,6 +22,7 @@ import { parseImageConfig, parseManifestOrIndex } from '../oci/validate.js';
 import type { Reference } from '../reference/reference.js';
 import type { ImageSource, LayerDescriptor, ResolveOptions, SourceImage } from '../transfer/types.js';
 import type { RegistryClient } from './client.js';
+import type { HttpResponse } from './http.js';
 
 /** What a manifest request accepts, in Docker's order of preference. */
 export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST, DOCKER_MANIFEST_SCHEMA1_SIGNED, DOCKER_MANIFEST_SCHEMA1];
@@ -38,6 +39,13 @@ export interface RegistrySourceOptions {
   tag?: string;
   /** The repository's path on this registry when it is not the reference's (a mirror's, under its prefix). */
   repo?: string;
+  /**
+   * Whether the sink is likely to want this layer blob (the store does not hold it): the first
+   * such layer of the manifest is asked for at once, beside the config, as Docker's puller
+   * starts its downloads, so that the registry's wait for its first byte overlaps the config's
+   * fetch and the sink's checks. A wrong guess costs a request whose answer is dropped at close.
+   */
+  prefetch?: (digest: Digest) => boolean;
 }
 
 export class RegistrySource implements ImageSource {
@@ -56,6 +64,8 @@ export class RegistrySource implements ImageSource {
   }
 
   private readonly resolved = new Map<string, Promise<SourceImage[]>>();
+  /** Layer blobs asked for ahead of time (see RegistrySourceOptions.prefetch), until layer() takes them. */
+  private readonly early = new Map<Digest, Promise<HttpResponse>>();
 
   /** The image for the platform (resolved once per platform; later calls give the same answer). */
   images(opts: ResolveOptions = {}): Promise<SourceImage[]> {
@@ -82,6 +92,7 @@ export class RegistrySource implements ImageSource {
       if (parsed.kind === 'manifest') {
         const manifest = parsed.manifest;
         const mediaType = parseMediaType(manifest.mediaType ?? (doc.mediaType || OCI_MANIFEST), `manifest ${doc.digest} mediaType`);
+        this.askEarly(manifest.layers);
         const configRaw = await this.client.blobBytes(this.repo, manifest.config.digest, CONFIG_MAX);
         const got = digestOf(configRaw);
         if (got !== manifest.config.digest || configRaw.length !== manifest.config.size) {
@@ -123,6 +134,14 @@ export class RegistrySource implements ImageSource {
    * The sink checks its digest and size wherever it came from.
    */
   async layer(l: LayerDescriptor): Promise<AsyncIterable<Uint8Array>> {
+    const early = this.early.get(l.digest);
+    if (early !== undefined) {
+      this.early.delete(l.digest);
+      // A request asked ahead that failed outright is asked again, as any first request would
+      // be: its own failure, if it fails again, is the one reported.
+      const first = await early.catch(() => undefined);
+      return this.client.blob(this.repo, l.digest, l.size, first);
+    }
     if (!l.urls?.length || (await this.client.hasBlob(this.repo, l.digest))) return this.client.blob(this.repo, l.digest, l.size);
     const failures: string[] = [];
     // (the manifest's validation made sure each is a URL; send refuses schemes other than http and https)
@@ -137,5 +156,21 @@ export class RegistrySource implements ImageSource {
     throw new NotFoundError(`foreign layer ${l.digest} is not available: the registry does not have it and none of its URLs answered (${failures.join('; ')})`);
   }
 
-  async close(): Promise<void> {}
+  /** The first layer the sink is likely to want (prefetch), asked for now; one with URLs (foreign) never. */
+  private askEarly(layers: readonly { digest: Digest; size: number; urls?: string[] }[]): void {
+    const want = this.opts.prefetch;
+    if (want === undefined || this.early.size > 0) return;
+    const l = layers.find((x) => !x.urls?.length && x.size <= LAYER_MAX && want(x.digest));
+    if (l === undefined) return;
+    const p = this.client.blobResponse(this.repo, l.digest);
+    p.catch(() => undefined); // layer() or close() takes its outcome
+    this.early.set(l.digest, p);
+  }
+
+  /** Answers asked for ahead and never taken (the sink had the layer after all, or the copy failed) are dropped. */
+  async close(): Promise<void> {
+    const left = [...this.early.values()];
+    this.early.clear();
+    for (const r of await Promise.allSettled(left)) if (r.status === 'fulfilled') r.value.body.destroy();
+  }
 }

@@ -6,7 +6,7 @@
  */
 import type { Digest } from '../digest/digest.js';
 import { CairnError, NotFoundError } from '../errors.js';
-import { getImage, getRepoDigest, getTag, listTags, setStoreSetting, storeSetting } from '../metadata/records.js';
+import { getImage, getLayerBlob, getRepoDigest, getTag, listTags, setStoreSetting, storeSetting } from '../metadata/records.js';
 import { writeTx } from '../metadata/db.js';
 import { blobSourcesOf, forgetBlobSource, rememberBlobSource } from '../metadata/distribution.js';
 import type { Platform } from '../oci/types.js';
@@ -66,22 +66,28 @@ export function clientFor(ref: Reference, access: RegistryAccess): RegistryClien
  * registry itself — the first that answers serves the whole image (as Docker falls back from a
  * mirror that fails). The image is recorded under the reference's own name either way.
  */
-async function resolvePullSource(ref: Reference, tagName: string | undefined, access: RegistryAccess, platform: { platform?: Platform }): Promise<RegistrySource> {
+async function resolvePullSource(ref: Reference, tagName: string | undefined, access: RegistryAccess, platform: { platform?: Platform }, prefetch: (digest: Digest) => boolean): Promise<RegistrySource> {
   const config = access.registries ?? loadRegistryConfig();
   const withConfig = { ...access, registries: config };
   for (const m of config.mirrors(ref.domain)) {
     const client = clientOf(m.domain, withConfig, m.insecure ? [m.domain] : []);
-    const source = new RegistrySource(client, ref, { ...(tagName ? { tag: tagName } : {}), repo: m.prefix ? `${m.prefix}/${ref.path}` : ref.path });
+    const source = new RegistrySource(client, ref, { ...(tagName ? { tag: tagName } : {}), repo: m.prefix ? `${m.prefix}/${ref.path}` : ref.path, prefetch });
     try {
       await source.images(platform);
       return source;
     } catch (e) {
       // a mirror that fails in any way of cairn's (unreachable, not found, refused) is passed over
+      await source.close();
       if (!(e instanceof CairnError)) throw e;
     }
   }
-  const source = new RegistrySource(clientOf(ref.domain, withConfig), ref, tagName ? { tag: tagName } : {});
-  await source.images(platform);
+  const source = new RegistrySource(clientOf(ref.domain, withConfig), ref, { ...(tagName ? { tag: tagName } : {}), prefetch });
+  try {
+    await source.images(platform);
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
   return source;
 }
 
@@ -123,7 +129,9 @@ export async function pullImage(store: Store, reference: string, opts0: PullOpti
   const tagName = ref.digest ? undefined : ref.toString();
   const before = tagName ? getTag(store.db, tagName)?.imageId : undefined;
   const platform = opts.platform ? { platform: opts.platform } : {};
-  const source = await resolvePullSource(ref, tagName, opts, platform);
+  // a layer blob the store holds in no form is one the pull will download: asked for early
+  const prefetch = (digest: Digest): boolean => getLayerBlob(store.db, digest) === undefined && !store.content.has(digest);
+  const source = await resolvePullSource(ref, tagName, opts, platform, prefetch);
   const sink = new StoreSink(store, { verbs: { active: 'Downloading', done: 'Download complete', exists: 'Already exists', queued: 'Pulling fs layer', all: true } });
   // Resolved first (the source keeps the answer): was the image here before, by its ID?
   const existed = (await source.images(platform)).every((i) => getImage(store.db, i.config.digest) !== undefined);
