@@ -605,9 +605,10 @@ export async function* reassembleTar(
   }
 }
 
-/** Small files a re-emission hints ahead of the one it reads, and the bytes they may hold. */
+/** Small files a re-emission hints ahead of the one it reads, the bytes they may hold, and the parts of the record held meanwhile. */
 const AHEAD_FILES = 128;
 const AHEAD_BYTES = 16 << 20;
+const AHEAD_PARTS = 1024;
 
 /**
  * The record's parts with the small files among the next ones read into the page cache on the
@@ -629,7 +630,7 @@ class ReadAhead {
     let hintFrom = 0;
     try {
       for (;;) {
-        while (!ended && files < AHEAD_FILES && bytes < AHEAD_BYTES) {
+        while (!ended && files < AHEAD_FILES && bytes < AHEAD_BYTES && queue.length < AHEAD_PARTS) {
           const r = await it.next();
           if (r.done) {
             ended = true;
