@@ -174,6 +174,25 @@ test('source errors pass through unchanged; destroying the output closes the sou
   }
   await new Promise((res) => setImmediate(res));
   assert.equal(closed, true);
+
+  // the same with gzip, whose runs go ahead of the consumer: the source is closed all the same
+  let gzClosed = false;
+  const member = gzipSync(Buffer.alloc(3 << 20, 0x62));
+  async function* endlessGzip(): AsyncGenerator<Buffer> {
+    try {
+      for (;;) yield member;
+    } finally {
+      gzClosed = true;
+    }
+  }
+  const g = await decompressStream(endlessGzip());
+  assert.equal(g.compression, 'gzip');
+  for await (const c of g.stream) {
+    assert.equal((c as Buffer)[0], 0x62);
+    break;
+  }
+  for (let i = 0; i < 20 && !gzClosed; i++) await new Promise((res) => setTimeout(res, 10));
+  assert.equal(gzClosed, true);
 });
 
 test('large stream: 256 MiB through compress and decompress for each kind with bounded memory', async () => {
