@@ -278,8 +278,17 @@ static bool xattrs_by_name(int dirfd, const char *name, bool special, const stru
 }
 
 static bool file_meta(int fd, const struct meta *m, const struct xattrs *x, struct failure *f) {
-  if (fchown(fd, m->uid, m->gid) < 0) return fail(f, "fchown", NULL);
-  if (fchmod(fd, m->mode) < 0) return fail(f, "fchmod", NULL);
+  /* Owner and mode are set only where they differ from what the file has: a file made by root
+   * with its mode (most of a layer's) needs neither call, each of which rewrites the inode.
+   * fchown clears setuid and setgid, so the mode is set again after one. */
+  struct stat st;
+  bool known = fstat(fd, &st) == 0;
+  bool chowned = false;
+  if (!known || st.st_uid != m->uid || st.st_gid != m->gid) {
+    if (fchown(fd, m->uid, m->gid) < 0) return fail(f, "fchown", NULL);
+    chowned = true;
+  }
+  if ((!known || chowned || (st.st_mode & 07777) != m->mode) && fchmod(fd, m->mode) < 0) return fail(f, "fchmod", NULL);
   if (!set_xattrs(fd, false, false, x, f)) return false;
   if (futimens(fd, m->ts) < 0) return fail(f, "futimens", NULL);
   return true;
@@ -299,7 +308,9 @@ static int make_file(int dirfd, const char *name, const struct chunks *c, const 
                      const struct xattrs *x, struct failure *f) {
   int fd;
   do {
-    fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* made with its permission bits (less the umask; file_meta sets what differs), as
+     * Docker's extraction makes a file with its header's mode */
+    fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, m->mode & 0777);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     if (errno == EEXIST) return EXISTS;
