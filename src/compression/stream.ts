@@ -87,46 +87,7 @@ const GUNZIP_OUT_MIN = 64 << 10;
  * inflates what arrived into up to 1 MiB of output. Members one after another are one stream and
  * zero padding after the last is ignored, as node:zlib does.
  */
-function gunzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
-  // the next run goes to the pool while the consumer works on this one's output
-  return ahead(inflate(input), GUNZIP_AHEAD);
-}
-
-/** Outputs of a gunzip made before the consumer asks for them. */
-const GUNZIP_AHEAD = 2;
-
-/**
- * `src`'s values asked for `depth` ahead (an async generator queues the requests and runs them
- * one after another): the work of making the next overlaps the consumer's work on this one.
- * Stopping early waits for the requests in flight, then closes `src`.
- */
-async function* ahead<T>(src: AsyncGenerator<T, void, undefined>, depth: number): AsyncGenerator<T, void, undefined> {
-  const queue: Array<Promise<IteratorResult<T, void>>> = [];
-  let done = false;
-  try {
-    for (;;) {
-      while (queue.length < depth) {
-        const next = src.next();
-        // its failure is thrown where it is awaited below, in order; not an unhandled rejection meanwhile
-        next.catch(() => undefined);
-        queue.push(next);
-      }
-      const r = await queue.shift()!;
-      if (r.done) {
-        done = true;
-        return;
-      }
-      yield r.value;
-    }
-  } finally {
-    if (!done) {
-      await Promise.allSettled(queue);
-      await src.return(undefined);
-    }
-  }
-}
-
-async function* inflate(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
+async function* gunzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
   const { gunzipNew, gunzipRun } = await import('../native/index.js');
   const handle = gunzipNew();
   let out = Buffer.allocUnsafe(GUNZIP_OUT);
