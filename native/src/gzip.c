@@ -34,6 +34,32 @@
 
 #include "common.h"
 
+/* The JS values a job on the pool uses (its handle, input and output buffers), kept alive until
+ * it completes: a reference each, all made or none (nullish values are skipped). */
+#define MAX_HELD 3
+
+struct held {
+  napi_ref refs[MAX_HELD];
+  int n;
+};
+
+static void release(napi_env env, struct held *h) {
+  for (int i = 0; i < h->n; i++) napi_delete_reference(env, h->refs[i]);
+  h->n = 0;
+}
+
+static bool hold(napi_env env, struct held *h, const napi_value *values, int count) {
+  for (int i = 0; i < count; i++) {
+    if (cn_is_nullish(env, values[i])) continue;
+    if (napi_create_reference(env, values[i], 1, &h->refs[h->n]) != napi_ok) {
+      release(env, h);
+      return false;
+    }
+    h->n++;
+  }
+  return true;
+}
+
 /* ---- inflate ---------------------------------------------------------------------------- */
 
 enum { AT_MEMBER = 0, MEMBER_END = 1, TRAILING = 2 };
@@ -73,7 +99,7 @@ static napi_value js_gunzip_new(napi_env env, napi_callback_info info) {
 struct gunzip_job {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref handle_ref, input_ref, output_ref;
+  struct held held; /* the handle, the input and the output */
   struct gunzip *g;
   uint8_t *in;
   size_t in_len;
@@ -160,9 +186,7 @@ static void gunzip_complete(napi_env env, napi_status status, void *data) {
       if (ok) napi_resolve_deferred(env, j->deferred, arr);
     }
   }
-  napi_delete_reference(env, j->handle_ref);
-  napi_delete_reference(env, j->input_ref);
-  napi_delete_reference(env, j->output_ref);
+  release(env, &j->held);
   napi_delete_async_work(env, j->work);
   free(j);
 }
@@ -190,17 +214,13 @@ static napi_value js_gunzip_run(napi_env env, napi_callback_info info) {
   j->in_len = in_len;
   j->out = (uint8_t *)out;
   j->out_len = out_len;
-  if (napi_create_reference(env, argv[0], 1, &j->handle_ref) != napi_ok) {
+  if (!hold(env, &j->held, argv, 3)) {
     free(j);
     return NULL;
   }
-  napi_create_reference(env, argv[1], 1, &j->input_ref);
-  napi_create_reference(env, argv[2], 1, &j->output_ref);
   napi_value promise = cn_queue_promise(env, "cairn:gunzipRun", gunzip_execute, gunzip_complete, j, &j->deferred, &j->work);
   if (promise == NULL) {
-    napi_delete_reference(env, j->handle_ref);
-    napi_delete_reference(env, j->input_ref);
-    napi_delete_reference(env, j->output_ref);
+    release(env, &j->held);
     free(j);
     return NULL;
   }
@@ -213,7 +233,7 @@ static napi_value js_gunzip_run(napi_env env, napi_callback_info info) {
 struct deflate_job {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref piece_ref, dict_ref, out_ref;
+  struct held held; /* the piece, the dictionary and the output */
   uint8_t *in;
   size_t in_len;
   uint8_t *dict;
@@ -338,9 +358,7 @@ static void deflate_complete(napi_env env, napi_status status, void *data) {
     napi_value n;
     if (napi_create_double(env, (double)j->out_len, &n) == napi_ok) napi_resolve_deferred(env, j->deferred, n);
   }
-  napi_delete_reference(env, j->out_ref);
-  napi_delete_reference(env, j->piece_ref);
-  if (j->dict_ref != NULL) napi_delete_reference(env, j->dict_ref);
+  release(env, &j->held);
   napi_delete_async_work(env, j->work);
   free(j);
 }
@@ -369,17 +387,14 @@ static napi_value js_deflate_piece(napi_env env, napi_callback_info info) {
   j->last = last;
   j->out = (uint8_t *)out;
   j->out_cap = out_cap;
-  if (napi_create_reference(env, argv[0], 1, &j->piece_ref) != napi_ok) {
+  const napi_value keep[] = {argv[0], argv[1], argv[4]};
+  if (!hold(env, &j->held, keep, 3)) {
     free(j);
     return NULL;
   }
-  if (dict != NULL) napi_create_reference(env, argv[1], 1, &j->dict_ref);
-  napi_create_reference(env, argv[4], 1, &j->out_ref);
   napi_value promise = cn_queue_promise(env, "cairn:deflatePiece", deflate_execute, deflate_complete, j, &j->deferred, &j->work);
   if (promise == NULL) {
-    napi_delete_reference(env, j->piece_ref);
-    napi_delete_reference(env, j->out_ref);
-    if (j->dict_ref != NULL) napi_delete_reference(env, j->dict_ref);
+    release(env, &j->held);
     free(j);
   }
   return promise;
