@@ -94,6 +94,37 @@ function dockerImagesHolding(diffIds: Set<string>): string[] {
 /** The name of an image in skopeo's OCI layout: repository and tag (both images are tagged 1). */
 const layoutTag = (ref: string): string => ref.split('/').pop()!.replace(':', '-');
 
+/** The column of the registry's ingest floor (see floorScript). */
+const FLOOR = 'registry floor (curl)';
+
+/** The files of image `tag`'s layers in skopeo's OCI layout `dir`, with their digests. */
+function layoutLayers(dir: string, tag: string): Array<{ digest: string; file: string }> {
+  const blob = (d: string): string => join(dir, 'blobs', ...d.split(':'));
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
+  const m = index.manifests.find((x) => x.annotations?.['org.opencontainers.image.ref.name'] === tag);
+  if (m === undefined) throw new Error(`${tag} is not in the OCI layout ${dir}`);
+  const manifest = JSON.parse(readFileSync(blob(m.digest), 'utf8')) as { layers: Array<{ digest: string }> };
+  return manifest.layers.map((l) => ({ digest: l.digest, file: blob(l.digest) }));
+}
+
+/**
+ * What a push cannot go below on this machine: the registry taking the layers' bytes, with no
+ * client work beside it — curl, three uploads at once (as the engines), each a POST for an upload
+ * URL and one PUT of the file (-T streams it) with its digest.
+ */
+function floorScript(host: string, layers: Array<{ digest: string; file: string }>): string {
+  const up = [
+    'up() {',
+    `  loc=$(curl -sf -D - -o /dev/null -X POST "http://${host}/v2/floor/x/blobs/uploads/" | tr -d '\\r' | sed -n 's/^location: //Ip')`,
+    `  case $loc in http*) ;; *) loc="http://${host}$loc" ;; esac`,
+    '  case $loc in *\\?*) sep="&" ;; *) sep="?" ;; esac',
+    '  curl -sf -o /dev/null -X PUT -H "Content-Type: application/octet-stream" -T "$2" "$loc${sep}digest=$1"',
+    '}',
+  ].join('\n');
+  const lines = layers.map((l) => `${l.digest} ${l.file}`).join('\n');
+  return `set -eo pipefail\n${up}\nexport -f up\nprintf '%s\\n' '${lines.replace(/\n/g, "' '")}' | xargs -P 3 -L 1 bash -c 'up "$0" "$1"'`;
+}
+
 function engines(o: Options, benchLayers: Set<string>): Engine[] {
   const list: Engine[] = [
     {
@@ -236,6 +267,13 @@ async function main(): Promise<void> {
           }
           await t2.stop();
           rmSync(t2.dir, { recursive: true, force: true });
+          // the registry's own floor: image A's gzip'd layers sent by curl, 3 at once, nothing else
+          const t3 = await startRegistry(join(o.dir, `registry-floor-${run}`));
+          registries.push(t3);
+          settleDown(o.settle);
+          add('push', FLOOR, timed(['bash', '-c', floorScript(t3.host, layoutLayers(dir, layoutTag(A)))], process.env, rss));
+          await t3.stop();
+          rmSync(t3.dir, { recursive: true, force: true });
         }
         process.stderr.write(`run ${run + 1}/${o.runs} ${e.name}: ${['pull', 'pull 2nd', 'push', 'push 2nd'].map((s) => `${s} ${(samples[s]![e.name]!.at(-1)!.ms / 1000).toFixed(2)} s`).join(', ')}\n`);
       }
@@ -257,13 +295,13 @@ async function main(): Promise<void> {
       return all.length ? `${(Math.max(...all.map((s) => s.rssKb)) / 1024).toFixed(0)} MB` : '—';
     }).join(' | ')} |`);
     lines.push(`| image A as pushed | ${names.map((n) => (pushedBytes[n] !== undefined ? `${(pushedBytes[n]! / 1e6).toFixed(1)} MB` : '—')).join(' | ')} |`);
-    lines.push('', '| ratio (cairn / peer, medians) | vs docker | vs podman | vs skopeo | vs skopeo (compressing) |', '|---|---:|---:|---:|---:|');
+    lines.push('', `| ratio (cairn / peer, medians) | vs docker | vs podman | vs skopeo | vs skopeo (compressing) | vs ${FLOOR} |`, '|---|---:|---:|---:|---:|---:|');
     for (const [step, by] of Object.entries(samples)) {
       for (const c of ['cairn', 'cairn (compressing)']) {
         if (!by[c]) continue;
         const m = median(by[c]!.map((s) => s.ms));
         const r = (p: string): string => (by[p] ? (m / median(by[p]!.map((s) => s.ms))).toFixed(2) : '—');
-        lines.push(`| ${step}: ${c} | ${r('docker')} | ${r('podman')} | ${r('skopeo')} | ${r('skopeo (compressing)')} |`);
+        lines.push(`| ${step}: ${c} | ${r('docker')} | ${r('podman')} | ${r('skopeo')} | ${r('skopeo (compressing)')} | ${r(FLOOR)} |`);
       }
     }
     process.stdout.write(`${lines.join('\n')}\n`);
