@@ -21,7 +21,10 @@
  *   - push 2nd: then the second image to the same registry.
  * skopeo pushes twice too: from its OCI layout (blobs as they are) and "skopeo (compressing)" from
  * the docker-archive, gzip'ing the layers on the way as cairn's compressing push does. The size of
- * image A's layers as each engine pushed them is reported (their compression differs).
+ * image A's layers as each engine pushed them is reported (their compression differs). A last
+ * column, "registry floor (curl)", times the registry alone taking image A's gzip'd layers from
+ * curl (three at once, nothing read, compressed or hashed by the client): no push of those bytes
+ * to that registry on this machine can be faster.
  *
  * Prints Markdown tables; every sample goes to a JSON file. Run as root, after
  * `node dist/bench/unpack.js --only import` has made the Debian tar:
