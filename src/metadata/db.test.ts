@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SCHEMA_VERSION, openDatabase, writeTx } from './db.js';
+import { SCHEMA_VERSION, openDatabase, trimLog, writeTx } from './db.js';
 import { MIGRATIONS } from './migrations.js';
 import { PreconditionError } from '../errors.js';
 
@@ -94,5 +94,48 @@ test('a new database has 1 KiB pages; an existing one keeps its page size', () =
     reopened.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('trimLog checkpoints a large log away and cuts its file, leaves a small one, and never waits for another process\'s writer', () => {
+  const t = tmp();
+  try {
+    const path = join(t.dir, 'm.db');
+    const db = openDatabase(path);
+    const walSize = (): number => statSync(`${path}-wal`).size;
+    const put = (n: number, from: number): void =>
+      writeTx(db, () => {
+        const ins = db.prepare('INSERT INTO store_info (key, value) VALUES (?, ?)');
+        for (let i = from; i < from + n; i++) ins.run(`k${i}`, 'x'.repeat(900));
+      });
+    // a few rows: a log of a few pages, left as it is
+    put(3, 0);
+    const small = walSize();
+    assert.ok(small > 0);
+    trimLog(db);
+    assert.equal(walSize(), small);
+    // ~180 pages of rows (one per 1 KiB page): past the threshold
+    put(180, 3);
+    assert.ok(walSize() > 150 * 1048, `log of ${walSize()} bytes`);
+    // another process's connection in a write transaction: the checkpoint cannot finish; trimLog does not wait
+    const other = new Database(path);
+    other.prepare('BEGIN IMMEDIATE').run();
+    const before = walSize();
+    const t0 = Date.now();
+    trimLog(db);
+    assert.ok(Date.now() - t0 < 5_000);
+    assert.equal(walSize(), before);
+    assert.equal(db.pragma('busy_timeout', { simple: true }), 30_000);
+    other.prepare('COMMIT').run();
+    other.close();
+    // alone again: the log goes into the database and its file is cut to nothing
+    trimLog(db);
+    assert.equal(walSize(), 0);
+    db.close();
+    const again = openDatabase(path);
+    assert.equal((again.prepare("SELECT count(*) AS n FROM store_info WHERE key LIKE 'k%'").get() as { n: number }).n, 183);
+    again.close();
+  } finally {
+    t.done();
   }
 });

@@ -10,7 +10,7 @@
  * whose schema is newer than this cairn knows is refused before anything is written to it.
  */
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CairnError, PreconditionError } from '../errors.js';
@@ -138,6 +138,38 @@ function migrate(db: Db): void {
       })
       .immediate();
     if (!applied) return;
+  }
+}
+
+/** Bytes of write-ahead log above which a process that ends without closing checkpoints it away (trimLog). */
+const TRIM_LOG_BYTES = 150 * (PAGE_SIZE + 24);
+
+/**
+ * For a process about to end without closing the database (StoreOptions.endsWithProcess): when
+ * its write-ahead log file is larger than ~150 pages (a load's, a pull's, a build's — a `run --rm`
+ * writes ~60), move it into the database and cut the file to nothing, so that a store's size on
+ * disk is what it holds, not up to ~210 KB of log besides. Only if no other process is using the
+ * database right now: the checkpoint is tried once, without waiting (busy_timeout 0); busy, it is
+ * left for a later process or SQLite's own checkpoint. Closing would do the same and more (it also
+ * removes the -shm file), at the cost of the teardown the fast exit avoids.
+ */
+export function trimLog(db: Db): void {
+  if (db.readonly || !db.open) return;
+  let size: number;
+  try {
+    size = statSync(`${db.name}-wal`).size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (size <= TRIM_LOG_BYTES) return;
+  const timeout = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma('busy_timeout = 0');
+  try {
+    // a row (busy, log, checkpointed); busy = 1 when another connection held it up: nothing to do
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.pragma(`busy_timeout = ${timeout}`);
   }
 }
 

@@ -17,7 +17,7 @@ import { randomBytes } from '../random.js';
 import { CairnError, errnoCode } from '../errors.js';
 import type { ContentStore } from '../content/content.js';
 import { LocalContentStore } from '../content/local.js';
-import { type Db, openDatabase, writeTx } from '../metadata/db.js';
+import { type Db, openDatabase, trimLog, writeTx } from '../metadata/db.js';
 import { createLease, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
 import type { Ref } from '../metadata/refs.js';
 import { collectGarbage, type GcResult } from './gc.js';
@@ -216,6 +216,8 @@ export class Store {
     if (this.closed) return;
     this.closed = true;
     if (!this.endsWithProcess) this.db.close();
+    // the connection ends with the process: a large log is checkpointed away first
+    else trimLog(this.db);
   }
 }
 
