@@ -152,6 +152,15 @@ export abstract class BaseSnapshotter implements Snapshotter {
     await this.discard(this.snapDir(row.id));
   }
 
+  async reclaim(key: string): Promise<void> {
+    const row = this.row(key);
+    if (row.kind !== 'active') throw new PreconditionError(`snapshot ${key} is ${row.kind === 'committed' ? 'committed' : 'a view'}: only an active snapshot's files can be reclaimed`);
+    const mountedAt = mountsUsing(this.fsDir(row.id));
+    if (mountedAt.length > 0) throw new ConflictError(`snapshot ${key} is mounted at ${mountedAt[0]}: unmount it first`);
+    // renamed first, so that a crash leaves only trash (a dead process's is removed at start-up)
+    await this.discard(this.snapDir(row.id));
+  }
+
   isCommitted(key: string): boolean {
     return getRow(this.db, key)?.kind === 'committed';
   }

@@ -617,6 +617,29 @@ export function snapshotterSuite(driver: DriverName, factory: SnapshotterFactory
     await r.check('base', async (d) => assert.deepEqual(await fsp.readdir(d), ['f']));
   });
 
+  t("reclaim: an active snapshot's files go at once, its record stays until it is removed", async (r) => {
+    await r.layer('base', undefined, (d) => fsp.writeFile(join(d, 'f'), 'f'));
+    const before = await fsp.readdir(r.driverDir);
+    const active = await r.mount(await r.sn.prepare('work', 'base'));
+    await fsp.writeFile(join(active, 'big'), Buffer.alloc(512 * 1024, 7));
+    await assert.rejects(r.sn.reclaim('work'), (e: unknown) => e instanceof ConflictError && e.message.includes(active), 'not while mounted');
+    r.unmount(active);
+    const entries = await fsp.readdir(r.driverDir);
+    assert.equal(entries.length, before.length + 1, 'the active snapshot has a directory');
+    await r.sn.reclaim('work');
+    assert.deepEqual((await fsp.readdir(r.driverDir)).sort(), [...before].sort(), 'its directory is gone, nothing left in trash');
+    assert.equal((await r.sn.stat('work')).kind, 'active', 'its record stays');
+    await r.sn.reclaim('work'); // nothing left to give back: no error
+    await r.sn.remove('work');
+    await assert.rejects(r.sn.stat('work'), NotFoundError);
+    assert.equal((await r.sn.stat('base')).kind, 'committed');
+    await r.sn.view('v', 'base');
+    await assert.rejects(r.sn.reclaim('v'), PreconditionError);
+    await assert.rejects(r.sn.reclaim('base'), PreconditionError);
+    await assert.rejects(r.sn.reclaim('missing'), NotFoundError);
+    assert.equal(await fsp.readFile(join(await r.mount(await r.sn.view('v2', 'base')), 'f'), 'utf8'), 'f', 'the parent is untouched');
+  });
+
   t("start-up removes a dead process's trash and temporary directories, however deep", async (r) => {
     await r.sn.prepare('kept');
     const before = await fsp.readdir(r.driverDir);

@@ -142,6 +142,15 @@ export interface Snapshotter {
    */
   remove(key: string): Promise<void>;
   /**
+   * Give the disk space of active snapshot `key` back at once — its files go, its record stays
+   * until `remove` (or the collector) takes it: for work that failed, whose record may not be
+   * writable right now (a full disk: SQLite cannot grow its log). The snapshot must not be used
+   * again, only removed. Nothing to do when its files are gone already. PreconditionError for a
+   * committed snapshot or a view; ConflictError while it is mounted; NotFoundError for an
+   * unknown key.
+   */
+  reclaim(key: string): Promise<void>;
+  /**
    * Disk use of the snapshot's own files (for overlay: its layer only, not its parents). A
    * committed snapshot's is measured the first time it is asked for and kept: committing
    * does not walk the files again.
