@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'permission'
   | 'usage'
   | 'registry'
+  | 'no-space'
   | 'internal';
 
 export class CairnError extends Error {
@@ -91,6 +92,29 @@ export class PreconditionError extends CairnError {
     super('failed-precondition', message, options);
     this.name = 'PreconditionError';
   }
+}
+
+/** The file system holding the store is full (or the user's quota is): the work needed more space than there was. */
+export class NoSpaceError extends CairnError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('no-space', message, options);
+    this.name = 'NoSpaceError';
+  }
+}
+
+/**
+ * Whether `e`, or an error it was caused by, is a full disk: ENOSPC or EDQUOT from the kernel,
+ * SQLITE_FULL from the metadata database (its log could not grow).
+ */
+export function isNoSpace(e: unknown): boolean {
+  let x: unknown = e;
+  for (let depth = 0; x instanceof Error && depth < 8; depth++) {
+    if (x instanceof NoSpaceError) return true;
+    const code = errnoCode(x);
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return true;
+    x = x.cause;
+  }
+  return false;
 }
 
 export class UsageError extends CairnError {

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CairnError, PreconditionError } from '../errors.js';
+import { CairnError, isNoSpace, PreconditionError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
@@ -168,6 +168,10 @@ export function trimLog(db: Db): void {
   try {
     // a row (busy, log, checkpointed); busy = 1 when another connection held it up: nothing to do
     db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch (e) {
+    // a full disk: the database file cannot grow to take the log, which stays as it is (all
+    // it holds is committed); the process ends as it would have without trying
+    if (!isNoSpace(e)) throw e;
   } finally {
     db.pragma(`busy_timeout = ${timeout}`);
   }

@@ -5,7 +5,7 @@
 import { randomBytes } from '../random.js';
 import type { Digest } from '../digest/digest.js';
 import type { Db } from './db.js';
-import { addRefs, blobRef, dropRefs, layerRef, type Ref, snapshotRef } from './refs.js';
+import { addRefs, blobRef, dropRefs, layerRef, type Ref, refsOf, snapshotRef } from './refs.js';
 import { isoTime } from './now.js';
 
 export interface ImageRecord {
@@ -323,6 +323,16 @@ export function deleteLease(db: Db, leaseId: string): void {
 /** Whether any lease belongs to a process that is gone (a read: no write lock needed to ask). */
 export function hasDeadLeases(db: Db, alive: (pid: number) => boolean): boolean {
   return (db.prepare('SELECT pid FROM leases').all() as Array<{ pid: number }>).some((r) => !alive(r.pid));
+}
+
+/** The snapshots that leases of processes now gone protect (a read: what a killed cairn was making). */
+export function deadLeaseSnapshots(db: Db, alive: (pid: number) => boolean): string[] {
+  const out: string[] = [];
+  for (const r of db.prepare('SELECT id, pid FROM leases').all() as Array<{ id: string; pid: number }>) {
+    if (alive(r.pid)) continue;
+    for (const ref of refsOf(db, { kind: 'lease', id: r.id })) if (ref.kind === 'snapshot') out.push(ref.id);
+  }
+  return out;
 }
 
 /** Remove leases whose process is gone (a killed cairn); returns how many. */

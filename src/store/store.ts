@@ -14,11 +14,11 @@ import { accessSync, constants as fsc, mkdirSync, readdirSync, statSync, unlinkS
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from '../random.js';
-import { CairnError, errnoCode } from '../errors.js';
+import { CairnError, errnoCode, isNoSpace, NotFoundError } from '../errors.js';
 import type { ContentStore } from '../content/content.js';
 import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, trimLog, writeTx } from '../metadata/db.js';
-import { createLease, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
+import { createLease, deadLeaseSnapshots, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
 import type { Ref } from '../metadata/refs.js';
 import { collectGarbage, type GcResult } from './gc.js';
 import { type DriverName, type Snapshotter, openSnapshotter, recordedDriver, unmountBelow } from '../snapshot/index.js';
@@ -57,6 +57,12 @@ const COMPRESSED_BLOBS_KEY = 'compressed-blobs';
 export interface Lease {
   protect(ref: Ref): void;
   release(): void;
+  /**
+   * The work failed: the active snapshots it protected give their disk space back at once
+   * (Snapshotter.reclaim: files first, while the metadata may be unwritable on a full disk),
+   * then the lease is released; the records go with the next collection.
+   */
+  abandon(): Promise<void>;
 }
 
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -98,9 +104,52 @@ export class Store {
     store.endsWithProcess = opts.endsWithProcess === true;
     // A killed cairn's lease goes, and so does what it protected that nothing else uses.
     // Asked first with a read, so that read-only commands do not queue for the write lock.
-    if (hasDeadLeases(db, processAlive) && writeTx(db, () => expireDeadLeases(db, processAlive)) > 0) await store.gc();
+    if (hasDeadLeases(db, processAlive)) await store.expireDeadWork();
     await store.applyCompressedBlobs(opts.compressedBlobs);
     return store;
+  }
+
+  /**
+   * Leases of processes that are gone, and what they protected that nothing else uses. On a
+   * full disk (a killed load or pull may have filled it) the metadata cannot be written until
+   * space is free: the active snapshots those processes were making are emptied first
+   * (Snapshotter.reclaim). If the disk is still full, the leases stay for a later command and
+   * this one goes on (a command that only reads must work on a full disk), with a warning.
+   */
+  private async expireDeadWork(): Promise<void> {
+    const expire = (): number => writeTx(this.db, () => expireDeadLeases(this.db, processAlive));
+    let expired: number;
+    try {
+      expired = expire();
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+      await this.reclaimActive(deadLeaseSnapshots(this.db, processAlive));
+      try {
+        expired = expire();
+      } catch (e2) {
+        if (!isNoSpace(e2)) throw e2;
+        process.emitWarning(`cairn: the file system of ${this.root} is full: what a killed cairn left is removed once there is space`);
+        return;
+      }
+    }
+    if (expired > 0) await this.gc();
+  }
+
+  /**
+   * Give back the disk space of those of `keys` that are active snapshots (work in progress,
+   * failed or abandoned): files only, their records stay for the collector. A committed layer
+   * or a view may be another's, and is left alone; a key already gone is passed over.
+   */
+  private async reclaimActive(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0 || this.recordedDriver === undefined) return;
+    const sn = await this.snapshots();
+    for (const key of keys) {
+      const info = await sn.stat(key).catch((e: unknown) => {
+        if (e instanceof NotFoundError) return undefined;
+        throw e;
+      });
+      if (info?.kind === 'active') await sn.reclaim(key);
+    }
   }
 
   /** The compressed-blobs policy in force (see StoreOptions). */
@@ -174,16 +223,24 @@ export class Store {
       return made;
     });
     let released = false;
+    const snapshots: string[] = refs.filter((r) => r.kind === 'snapshot').map((r) => r.id);
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      writeTx(this.db, () => deleteLease(this.db, id));
+    };
     return {
       protect: (ref: Ref) => {
         if (held.has(key(ref))) return;
         writeTx(this.db, () => leaseAdd(this.db, id, ref));
         held.add(key(ref));
+        if (ref.kind === 'snapshot') snapshots.push(ref.id);
       },
-      release: () => {
+      release,
+      abandon: async () => {
         if (released) return;
-        released = true;
-        writeTx(this.db, () => deleteLease(this.db, id));
+        await this.reclaimActive(snapshots);
+        release();
       },
     };
   }

@@ -181,9 +181,12 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
 
   async abort(): Promise<void> {
     if (this.done) return;
-    this.finish();
-    // Nothing was recorded: what this copy added (blobs, unpacked layers) is reachable from
-    // no root now, and goes with everything else nothing uses.
+    this.done = true;
+    // The layers it was unpacking give their space back first (on a full disk, the metadata
+    // cannot be written until they have), then the lease goes. Nothing was recorded: what this
+    // copy added (blobs, unpacked layers) is reachable from no root now, and goes with
+    // everything else nothing uses.
+    await this.lease.abandon();
     await this.store.gc();
   }
 
