@@ -4,9 +4,11 @@
  * as it passes, then the manifests checked, then all images recorded in one transaction. If
  * anything fails, no image is recorded and what this load added is removed.
  */
+import { statSync } from 'node:fs';
 import { layerRecorded } from '../image/ingest.js';
+import { watchSpace } from '../store/space.js';
 import { copyImages } from '../transfer/copy.js';
-import type { ByteOrigin } from '../transfer/origin.js';
+import { type ByteOrigin, isFileBytes } from '../transfer/origin.js';
 import { StoreSink, type StoredImageResult } from '../transfer/store-sink.js';
 import type { CopyProgress } from '../transfer/types.js';
 import type { Store } from '../store/store.js';
@@ -29,7 +31,14 @@ export interface LoadResult {
 }
 
 export async function loadArchive(store: Store, stream: ByteOrigin, progress?: LoadProgress): Promise<LoadResult> {
+  const space = watchSpace(store.root);
   const source = new ArchiveSource(stream, (chainId) => layerRecorded(store, chainId));
-  const images = await copyImages(source, new StoreSink(store), progress ? { progress } : {});
+  let images: LoadedImage[];
+  try {
+    images = await copyImages(source, new StoreSink(store), progress ? { progress } : {});
+  } catch (e) {
+    // an archive file's size is about what its layers take unpacked (a gzip'd one: at least)
+    throw space.explain(e, isFileBytes(stream) ? `loading ${stream.file}` : 'this load', isFileBytes(stream) ? { bytes: statSync(stream.file).size, atLeast: false } : undefined);
+  }
   return { format: source.kind!, legacy: source.legacy, images, loading: source.loading };
 }

@@ -5,15 +5,16 @@
  * sends under which tag.
  */
 import type { Digest } from '../digest/digest.js';
-import { CairnError, NotFoundError } from '../errors.js';
+import { CairnError, isNoSpace, NotFoundError } from '../errors.js';
 import { getImage, getLayerBlob, getRepoDigest, getTag, listTags, setStoreSetting, storeSetting } from '../metadata/records.js';
 import { writeTx } from '../metadata/db.js';
 import { blobSourcesOf, forgetBlobSource, rememberBlobSource } from '../metadata/distribution.js';
 import type { Platform } from '../oci/types.js';
 import { parseNormalizedReference, parseReference, type Reference, withTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
+import { watchSpace } from '../store/space.js';
 import { copyImages } from '../transfer/copy.js';
-import { StoreSink } from '../transfer/store-sink.js';
+import { StoreSink, type StoredImageResult } from '../transfer/store-sink.js';
 import { StoreSource } from '../transfer/store-source.js';
 import type { CopyProgress } from '../transfer/types.js';
 import { RegistryClient, type RegistryOptions, type SchemeMemory } from './client.js';
@@ -136,7 +137,17 @@ export async function pullImage(store: Store, reference: string, opts0: PullOpti
   // Resolved first (the source keeps the answer): was the image here before, by its ID?
   const existed = (await source.images(platform)).every((i) => getImage(store.db, i.config.digest) !== undefined);
   // an image already here has nothing to say about its layers (Docker prints none)
-  const [stored] = await copyImages(source, sink, { ...platform, ...(opts.progress && !existed ? { progress: opts.progress } : {}), ...(opts.maxConcurrent !== undefined ? { maxConcurrent: opts.maxConcurrent } : {}) });
+  const space = watchSpace(store.root);
+  let stored: StoredImageResult | undefined;
+  try {
+    [stored] = await copyImages(source, sink, { ...platform, ...(opts.progress && !existed ? { progress: opts.progress } : {}), ...(opts.maxConcurrent !== undefined ? { maxConcurrent: opts.maxConcurrent } : {}) });
+  } catch (e) {
+    if (!isNoSpace(e)) throw e;
+    // what it had to download (the sink gave back what it had): more once unpacked
+    let bytes = 0;
+    for (const img of await source.images(platform)) for (const l of img.layers) if (prefetch(l.digest)) bytes += l.size;
+    throw space.explain(e, `pulling ${ref.familiarString()}`, { bytes, atLeast: true });
+  }
   const id = stored!.id;
   const memory = blobMemory(store, ref.domain);
   for (const img of await source.images(platform)) for (const l of img.layers) memory.remember({ ...l, repository: ref.path });
