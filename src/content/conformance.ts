@@ -34,6 +34,17 @@ export function contentStoreSuite(name: string, make: () => Promise<{ store: Con
     assert.deepEqual(await s.readBytes(info.digest), data);
   }));
 
+  test(`${name}: diskBytes: what a blob takes on disk, undefined once it is gone`, withStore(async (s) => {
+    // incompressible, so that no file system stores it in much less than its size
+    const data = Buffer.alloc(1 << 20);
+    for (let i = 0, x = 7; i < data.length; i++) data[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+    const info = await s.ingest(Readable.from([data]));
+    const bytes = await s.diskBytes(info.digest);
+    assert.ok(bytes !== undefined && bytes >= data.length / 2 && bytes < data.length * 2, `${bytes} bytes on disk for a blob of ${data.length}`);
+    await s.delete(info.digest);
+    assert.equal(await s.diskBytes(info.digest), undefined);
+  }));
+
   test(`${name}: a named ingest outlives its writer: reopened, it resumes after its bytes; dropped, it starts again`, withStore(async (s) => {
     let w = await s.writer({ ref: 'upload-1' });
     await w.write(Buffer.from('abc'));

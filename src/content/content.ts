@@ -75,6 +75,11 @@ export interface ContentStore {
   /** Size of a blob, or undefined when it is absent. */
   info(digest: Digest): Promise<BlobInfo | undefined>;
   /**
+   * The bytes of disk a blob takes (allocated blocks, as `du` counts them; in memory, its
+   * size), or undefined when it is absent: `system df`'s measure.
+   */
+  diskBytes(digest: Digest): Promise<number | undefined>;
+  /**
    * A stream of the blob's bytes — of bytes `start` to `end` inclusive when given (a Range
    * request; `end` defaults to the last byte). Throws NotFoundError when absent.
    */

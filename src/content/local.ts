@@ -50,6 +50,15 @@ export class LocalContentStore implements ContentStore {
     }
   }
 
+  async diskBytes(digest: Digest): Promise<number | undefined> {
+    try {
+      return (await fsp.stat(this.blobPath(digest))).blocks * 512;
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
   /** The blob's file opened for reading, or NotFoundError. */
   private async openFile(digest: Digest): Promise<fsp.FileHandle> {
     try {

@@ -16,6 +16,10 @@ export class MemoryContentStore implements ContentStore {
     return b ? { digest, size: b.length } : undefined;
   }
 
+  async diskBytes(digest: Digest): Promise<number | undefined> {
+    return this.blobs.get(digest)?.length;
+  }
+
   async reader(digest: Digest, range?: ByteRange): Promise<Readable> {
     const b = this.blobs.get(digest);
     if (!b) throw new NotFoundError(`blob ${digest} not found in the content store`);
