@@ -71,6 +71,7 @@ import type { AttachStdioOptions } from './container/attach.js';
 import type { LogLine, ReadLogOptions } from './container/logfile.js';
 import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
 import type { CreateVolumeOptions, PruneResult as VolumePruneResult, Volume, VolumeUsers } from './volume/index.js';
+import type { DiskUsage } from './disk-usage/index.js';
 import { primeCgroupAttach } from './runtime/cgroup-prime.js';
 
 /** A container's resource use (`stats`). */
@@ -788,6 +789,17 @@ export class Cairn {
   /** `volume prune`: every local volume without options that no container uses (label= / label!= filters narrow it). */
   async volumePrune(filters: readonly string[] = []): Promise<VolumePruneResult> {
     return (await import('./volume/index.js')).pruneVolumes(this.store, { filters, inUse: this.volumeUsers });
+  }
+
+  /**
+   * `system df`: the bytes on disk of images, containers, volumes, the build cache and the
+   * compressed layer blobs kept beside layers, each thing counted once (disk-usage/).
+   */
+  async diskUsage(): Promise<DiskUsage> {
+    const { measureDiskUsage } = await import('./disk-usage/index.js');
+    const containers = await this.containers();
+    const volumes = (await this.volumes()).map((volume) => ({ volume, links: this.volumeUsers(volume.name).length }));
+    return measureDiskUsage(this.store, { containers, volumes });
   }
 
   /** Remove what nothing uses (it also runs after every removal and copy). */

@@ -66,6 +66,11 @@ export function findCacheEntry(db: Db, key: Digest): CacheEntry | undefined {
   return r === undefined ? undefined : entryOf(r);
 }
 
+/** Every entry, oldest first (`system df`). */
+export function cacheEntries(db: Db): CacheEntry[] {
+  return (db.prepare('SELECT * FROM build_cache ORDER BY created_at, key').all() as Row[]).map(entryOf);
+}
+
 /** The most recently used entry of `slot` (the closest earlier result of the same step), if any. */
 export function lastOfSlot(db: Db, slot: string): CacheEntry | undefined {
   const r = db.prepare('SELECT * FROM build_cache WHERE slot = ? ORDER BY last_used DESC LIMIT 1').get(slot) as Row | undefined;

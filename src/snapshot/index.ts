@@ -24,7 +24,7 @@ export { snapshotterDriver } from './drivers.js';
 export { detectDefaultDriver, probeOverlay } from './detect.js';
 export { mountAll, mountsUsing, unmount, unmountBelow, OVERLAY_MAX_STACK, type MountOptions } from './mount.js';
 export { writableLayer, type WritableLayer } from './writable.js';
-export { copyTree } from './copy.js';
+export { copyTree, diskUsage } from './copy.js';
 export { recordedDriver } from './meta.js';
 
 /** What the snapshotter needs of a store: its root directory and metadata database. */
