@@ -505,11 +505,22 @@ function volumeCommands(volume: Command): void {
     .action(lazy(() => import('./commands/volume-prune.js')));
 }
 
+/** `system df`, with Docker's usage line and flags. */
+function systemCommands(system: Command): void {
+  system
+    .command('df')
+    .description('Show docker disk usage')
+    .usage('[OPTIONS]')
+    .option('--format <string>', "Pretty-print images using a Go template, or 'json'")
+    .option('-v, --verbose', 'Show detailed information on space usage')
+    .action(lazy(() => import('./commands/system-df.js')));
+}
+
 /** The top-level names `containerCommands` registers (besides `container`). */
 const CONTAINER_TOP = ['run', 'create', 'start', 'stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'ps', 'exec', 'logs', 'attach', 'wait', 'rename', 'top', 'port', 'stats', 'commit', 'diff', 'cp', 'export'];
 
 /** Every top-level command name. */
-const TOP_LEVEL = new Set(['images', 'tag', 'rmi', 'inspect', 'history', 'import', 'save', 'load', 'pull', 'push', 'login', 'logout', 'image', 'container', ...CONTAINER_TOP, 'healthcheck', 'volume', 'registry', 'version', 'info', 'build']);
+const TOP_LEVEL = new Set(['images', 'tag', 'rmi', 'inspect', 'history', 'import', 'save', 'load', 'pull', 'push', 'login', 'logout', 'image', 'container', ...CONTAINER_TOP, 'healthcheck', 'volume', 'registry', 'system', 'version', 'info', 'build']);
 
 /** The top-level command `argv` names (past the global options), if it is one of cairn's. */
 export function topLevelCommand(argv: readonly string[]): string | undefined {
@@ -558,6 +569,7 @@ export function buildProgram(only?: string): Command {
   if (want('healthcheck')) healthcheckCommands(program.command('healthcheck').description('Manage health checks of containers'));
   if (want('volume')) volumeCommands(program.command('volume').description('Manage volumes').usage('COMMAND'));
   if (want('registry')) registryCommands(program.command('registry').description('Serve this store as a registry'));
+  if (want('system')) systemCommands(program.command('system').description('Manage the store').usage('COMMAND'));
   if (want('version'))
     program
       .command('version')
@@ -758,7 +770,7 @@ function commandPath(argv: string[]): string {
     if (a === '--root' || a === '--storage-driver') i++;
     else if (!a.startsWith('-')) words.push(a);
   }
-  return ['cairn', ...words.slice(0, words[0] === 'image' || words[0] === 'volume' ? 2 : 1)].join(' ');
+  return ['cairn', ...words.slice(0, words[0] === 'image' || words[0] === 'volume' || words[0] === 'system' ? 2 : 1)].join(' ');
 }
 
 /** Commands whose argument count Docker words otherwise than their arguments say (see argumentCountError). */
