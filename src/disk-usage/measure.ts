@@ -27,7 +27,7 @@
 import { join } from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { hexOf } from '../digest/digest.js';
-import { CairnError, errnoCode } from '../errors.js';
+import { CairnError, NotFoundError, errnoCode } from '../errors.js';
 import { getLayer, imageLayers, listImages, tagsOf } from '../metadata/records.js';
 import { parseNormalizedReference } from '../reference/reference.js';
 import { diskUsage } from '../snapshot/index.js';
@@ -134,7 +134,16 @@ export async function measureDiskUsage(store: Store, input: DiskUsageInput): Pro
     if (!bytes.has(key) && !pending.has(key)) pending.set(key, measure);
     return key;
   };
-  const snapshot = (key: string): ObjectKey[] => (parents.has(key) ? [want(snapshotKey(key), async () => (await sn.usage(key)).size)] : []);
+  const snapshot = (key: string): ObjectKey[] => (parents.has(key) ? [want(snapshotKey(key), () => snapshotBytes(key))] : []);
+  /** A snapshot's bytes, or undefined when it was removed since the walk (a concurrent rmi or collection). */
+  const snapshotBytes = async (key: string): Promise<number | undefined> => {
+    try {
+      return (await sn.usage(key)).size;
+    } catch (e) {
+      if (e instanceof NotFoundError || errnoCode(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+  };
   const blob = (d: Digest): ObjectKey => want(blobKey(d), () => store.content.diskBytes(d));
   const dir = (key: ObjectKey, path: string): ObjectKey => want(key, () => dirBytes(path));
   /** The snapshots of a chain from `key` down, each with its layer's tar-split record (remembered by `key`: the containers of one image share it). */
