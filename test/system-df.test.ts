@@ -245,6 +245,29 @@ test('system df: bad input is one line and Docker\'s exit code', async () => {
   assert.match(unknown.stderr, /^unknown flag: --bogus\nSee 'cairn system df --help'\.\n$/);
 });
 
+test('native driver (each snapshot a whole copy): the rows are still what is on disk', async () => {
+  const nativeRoot = join(dir.path, 'native');
+  const base = await makeTar([{ path: 'base', content: randomBytesSeeded(4 << 20, 11) }]);
+  const archive = await makeDockerArchive([
+    { layers: [base, await makeTar([{ path: 'x', content: randomBytesSeeded(2 << 20, 12) }])], repoTags: ['n/x:1'] },
+    { layers: [base, await makeTar([{ path: 'y', content: randomBytesSeeded(1 << 20, 13) }])], repoTags: ['n/y:1'] },
+  ]);
+  await cairnOk(nativeRoot, ['--storage-driver', 'native', 'load'], { input: archive });
+  const c = await Cairn.open({ root: nativeRoot });
+  let usage: DiskUsage;
+  try {
+    usage = await c.diskUsage();
+  } finally {
+    c.close();
+  }
+  const [x, y] = ['n/x:1', 'n/y:1'].map((n) => usage.images.items.find((i) => i.repoTags.includes(n))!);
+  assert.ok(x!.sharedSize >= 4 << 20 && x!.sharedSize === y!.sharedSize, 'the base layer is shared');
+  assert.ok(x!.size - x!.sharedSize >= 6 << 20, "a native child snapshot is a copy of its parent's files and its own");
+  const total = usage.images.size + usage.containers.size + usage.volumes.size + usage.buildCache.size + usage.compressedBlobs.size;
+  const disk = Number(spawnSync('du', ['-s', '-x', '-B1', nativeRoot]).stdout.toString().split('\t')[0]);
+  assert.ok(total <= disk && total >= disk * 0.95, `counted ${total} bytes of du's ${disk}`);
+});
+
 // Last: it changes the store the tests above read.
 test('a writable layer is walked every time, a committed layer measured once', async () => {
   const before = await diskUsage();
