@@ -213,6 +213,7 @@ async function main(): Promise<void> {
     if (o.docker) engines.push(dockerEngine(benchLayers));
     const growth: Record<string, Record<string, number>> = {};
     const kept: Record<string, number> = {};
+    const df: Record<string, string> = {};
     for (const s of ['load', 'pull', 'build'] as const) {
       for (const e of engines) {
         const store = join(o.dir, `store-${s}-${e.name.replace(/[^a-z]+/g, '-')}`);
@@ -222,7 +223,12 @@ async function main(): Promise<void> {
         e.run(store, s, inputs);
         sh('sync', []);
         (growth[s] ??= {})[e.name] = duBytes(e.paths(store)) - before;
-        if (e.name.startsWith("cairn")) kept[`${s} ${e.name}`] = duBytes([join(store, "content")]);
+        if (e.name.startsWith('cairn')) {
+          kept[`${s} ${e.name}`] = duBytes([join(store, 'content')]);
+          // what `system df` says of the same store: its rows' sizes, the compressed blobs on their own line
+          const rows = sh(CAIRN, ['--root', store, 'system', 'df', '--format', '{{json .}}']).trim().split('\n').map((l) => JSON.parse(l) as { Type: string; Size: string });
+          df[`${s} ${e.name}`] = rows.map((r) => `${r.Type} ${r.Size}`).join(', ');
+        }
         process.stderr.write(`${s} ${e.name}: ${(growth[s]![e.name]! / 1e6).toFixed(1)} MB\n`);
         if (!o.keep) e.reset(store);
       }
@@ -244,8 +250,10 @@ async function main(): Promise<void> {
     const pulled = growth.pull ?? {};
     const extra = (pulled.cairn ?? 0) - (pulled['cairn (compressed-blobs=drop)'] ?? 0);
     lines.push('', `Pulled with the default (compressed blobs kept): ${mb(extra)} more than with compressed-blobs=drop; the five images' distinct compressed layers are ${mb(compressedLayers)}.`);
+    lines.push('', '`cairn system df` of each cairn store:', '');
+    for (const [k, v] of Object.entries(df)) lines.push(`- ${k}: ${v}`);
     process.stdout.write(`${lines.join('\n')}\n`);
-    writeFileSync(o.json, JSON.stringify({ options: o, growth, content: kept, compressedLayers }, null, 2));
+    writeFileSync(o.json, JSON.stringify({ options: o, growth, content: kept, compressedLayers, systemDf: df }, null, 2));
   } finally {
     await registry?.stop().catch(() => undefined);
     for (const e of engines) if (e.name === 'docker') e.reset('');
