@@ -8,7 +8,8 @@
  * be given one when it is committed (capabilities.rebase; see types.ts for what that asks of
  * a layer applied into it).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
+import { UnsupportedError } from '../errors.js';
 import { join } from 'node:path';
 import { removeTree } from '../rmtree.js';
 import { BaseSnapshotter, bind, type SnapshotterDriver } from './base.js';
@@ -21,9 +22,19 @@ export class OverlaySnapshotter extends BaseSnapshotter {
   readonly capabilities: Readonly<Capabilities> = Object.freeze({ rebase: true });
 
   protected async populate(kind: Exclude<Kind, 'committed'>, tmp: string): Promise<void> {
+    if (kind !== 'active') return;
+    // A store made where overlay works may have been moved to a file system where it does not:
+    // an active snapshot's directory is an overlay upper directory, so none is made there.
+    const backing = unsupportedBacking(tmp);
+    if (backing !== undefined) {
+      throw new UnsupportedError(
+        `the overlay storage driver's layers in ${this.dir} are on ${backing}, which cannot hold an overlay upper directory (was the store moved?): ` +
+          'move the store to a file system that can (ext4, xfs, btrfs, tmpfs) or use a new store; nothing was changed',
+      );
+    }
     // Made for every active snapshot, with or without a parent: one prepared without a parent
     // may get one at commit time, and its mounts then need a work directory.
-    if (kind === 'active') mkdirSync(join(tmp, 'work'), { mode: 0o700 });
+    mkdirSync(join(tmp, 'work'), { mode: 0o700 });
   }
 
   /** A committed layer is only ever a lower (or read-only) directory: its work directory goes. */
@@ -62,6 +73,25 @@ export class OverlaySnapshotter extends BaseSnapshotter {
       },
     ];
   }
+}
+
+/**
+ * File systems the kernel's overlay refuses as an upper directory, by statfs magic — those
+ * Docker's overlay2 refuses as a backing file system (aufs, ecryptfs, nfs, overlay), and FAT
+ * (no xattrs, no device nodes); ZFS is left out (OpenZFS 2.2 holds overlay upper directories).
+ */
+const UNSUPPORTED_BACKING: ReadonlyMap<number, string> = new Map([
+  [0x794c7630, 'an overlay file system'],
+  [0x61756673, 'aufs'],
+  [0xf15f, 'ecryptfs'],
+  [0x6969, 'NFS'],
+  [0x4d44, 'a FAT file system'],
+  [0x2011bab0, 'exFAT'],
+]);
+
+/** What `dir` is on, when that cannot hold an overlay upper directory; undefined otherwise. */
+function unsupportedBacking(dir: string): string | undefined {
+  return UNSUPPORTED_BACKING.get(statfsSync(dir).type);
 }
 
 export const overlayDriver: SnapshotterDriver = {
