@@ -272,4 +272,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (dev, ino)
   );
   `,
+  // v12: images whose content `system check --repair` found damaged (check/): why, or NULL. Such
+  // an image stays, with its names, until it is loaded or pulled again (putImage clears it).
+  `
+  ALTER TABLE images ADD COLUMN damaged TEXT;
+  `,
 ];

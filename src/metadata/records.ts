@@ -5,7 +5,7 @@
 import { randomBytes } from '../random.js';
 import type { Digest } from '../digest/digest.js';
 import type { Db } from './db.js';
-import { addRefs, blobRef, dropRefs, layerRef, type Ref, refsOf, snapshotRef } from './refs.js';
+import { addRefs, blobRef, dropRef, dropRefs, layerRef, type Ref, refsOf, snapshotRef } from './refs.js';
 import { isoTime } from './now.js';
 
 export interface ImageRecord {
@@ -106,7 +106,7 @@ export function putImage(db: Db, image: ImageRecord, layers: ImageLayerRecord[],
      VALUES (@id, @manifestDigest, @manifestMediaType, @manifestSize, @configMediaType, @configSize, @created, @size, @parent, @topChainId, @lastTagTime, @addedAt)
      ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest, manifest_media_type = excluded.manifest_media_type,
        manifest_size = excluded.manifest_size, config_media_type = excluded.config_media_type, size = excluded.size,
-       parent = COALESCE(images.parent, excluded.parent), top_chain_id = excluded.top_chain_id`,
+       parent = COALESCE(images.parent, excluded.parent), top_chain_id = excluded.top_chain_id, damaged = NULL`,
   ).run(image);
   db.prepare('DELETE FROM image_layers WHERE image_id = ?').run(image.id);
   const insLayer = db.prepare('INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, created_at, tar_split, files_size) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -151,6 +151,21 @@ function writeImageRefs(db: Db, image: Pick<ImageRecord, 'id' | 'manifestDigest'
   addRefs(db, owner, [blobRef(image.id), blobRef(image.manifestDigest), ...layers.map((l) => layerRef(l.chainId)), ...kept.map((l) => blobRef(l.blob.blobDigest))]);
 }
 
+/**
+ * Mark image `id` damaged (`system check --repair`: content it needs was found corrupt or
+ * missing), with why; a later mark replaces it. Recording the image again (a load or pull:
+ * {@link putImage}) clears it.
+ */
+export function markImageDamaged(db: Db, id: Digest, why: string): void {
+  db.prepare('UPDATE images SET damaged = ? WHERE id = ?').run(why, id);
+}
+
+/** Images marked damaged, with why. */
+export function damagedImages(db: Db): Map<Digest, string> {
+  const rows = db.prepare('SELECT id, damaged FROM images WHERE damaged IS NOT NULL').all() as Array<{ id: string; damaged: string }>;
+  return new Map(rows.map((r) => [r.id as Digest, r.damaged]));
+}
+
 /** A store-wide setting (`store_info`), or undefined when never recorded. */
 export function storeSetting(db: Db, key: string): string | undefined {
   return (db.prepare('SELECT value FROM store_info WHERE key = ?').get(key) as { value: string } | undefined)?.value;
@@ -187,6 +202,43 @@ export function getLayer(db: Db, chainId: Digest): LayerRecord | undefined {
   return r
     ? { chainId: r.chain_id as Digest, diffId: r.diff_id as Digest, parent: r.parent as Digest | null, size: r.size, tarSplit: r.tar_split as Digest | null, filesSize: r.files_size }
     : undefined;
+}
+
+/** Every layer record, by chainID order. */
+export function allLayers(db: Db): LayerRecord[] {
+  const rows = db.prepare('SELECT chain_id FROM layers ORDER BY chain_id').all() as Array<{ chain_id: string }>;
+  return rows.map((r) => getLayer(db, r.chain_id as Digest)!);
+}
+
+/** The layers whose tar-split record is blob `digest`. */
+export function layersWithTarSplit(db: Db, digest: Digest): Digest[] {
+  return (db.prepare('SELECT chain_id FROM layers WHERE tar_split = ?').all(digest) as Array<{ chain_id: string }>).map((r) => r.chain_id as Digest);
+}
+
+/**
+ * Layer `chainId` no longer has a tar-split record (it was found corrupt, or its snapshot
+ * damaged): the record's blob is no longer kept alive by it, and the next load or pull of the
+ * layer records one again (putImage sets a missing one).
+ */
+export function forgetTarSplit(db: Db, chainId: Digest): void {
+  const l = getLayer(db, chainId);
+  if (l === undefined || l.tarSplit === null) return;
+  db.prepare('UPDATE layers SET tar_split = NULL WHERE chain_id = ?').run(chainId);
+  dropRef(db, { kind: 'layer', id: chainId }, blobRef(l.tarSplit));
+}
+
+/** Set layer `chainId`'s uncompressed size (its tar's bytes), re-derived from its re-emitted tar. */
+export function setLayerSize(db: Db, chainId: Digest, size: number): void {
+  db.prepare('UPDATE layers SET size = ? WHERE chain_id = ?').run(size, chainId);
+}
+
+/** Image `id`'s layer rows as recorded (index, chainID, blob), whether or not their layer and blob records exist. */
+export function imageLayerRows(db: Db, id: Digest): Array<{ index: number; chainId: Digest; blobDigest: Digest }> {
+  return (db.prepare('SELECT idx, chain_id, blob_digest FROM image_layers WHERE image_id = ? ORDER BY idx').all(id) as Array<{ idx: number; chain_id: string; blob_digest: string }>).map((r) => ({
+    index: r.idx,
+    chainId: r.chain_id as Digest,
+    blobDigest: r.blob_digest as Digest,
+  }));
 }
 
 /** Record the files size measured of layer `chainId` (image/size.ts), unless it has one. */
