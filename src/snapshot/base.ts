@@ -192,6 +192,11 @@ export abstract class BaseSnapshotter implements Snapshotter {
     for (const r of allRows(this.db)) yield infoOf(r, labels.get(r.id) ?? {});
   }
 
+  hasFiles(key: string): boolean {
+    const r = getRow(this.db, key);
+    return r !== undefined && existsSync(this.fsDir(r.id));
+  }
+
   /** Remove what killed processes left in this driver's directory (see the module comment). */
   async cleanup(alive: (pid: number) => boolean): Promise<void> {
     const names = readdirSync(this.dir);

@@ -237,6 +237,19 @@ export function snapshotterSuite(driver: DriverName, factory: SnapshotterFactory
     assert.deepEqual(await fsp.readdir(join(r.root, 'snapshots', driver)), []);
   });
 
+  t("hasFiles: whether a snapshot's directory is there; one whose directory went behind its back can still be removed", async (r) => {
+    await r.layer('base', undefined, async (d) => fsp.writeFile(join(d, 'f'), 'f'));
+    assert.equal(r.sn.hasFiles('base'), true);
+    assert.equal(r.sn.hasFiles('missing'), false);
+    const ids = (await fsp.readdir(r.driverDir)).filter((n) => /^[0-9]+$/.test(n));
+    assert.equal(ids.length, 1);
+    await removeTree(join(r.driverDir, ids[0]!));
+    assert.equal(r.sn.hasFiles('base'), false);
+    assert.equal((await r.sn.stat('base')).kind, 'committed', 'its record stays');
+    await r.sn.remove('base');
+    await assert.rejects(r.sn.stat('base'), NotFoundError);
+  });
+
   t('an empty base snapshot and an empty view', async (r) => {
     const at = await r.mount(await r.sn.prepare('empty'));
     assert.deepEqual(await fsp.readdir(at), []);

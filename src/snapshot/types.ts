@@ -166,4 +166,9 @@ export interface Snapshotter {
   graphDriverData(key: string): Promise<Record<string, string> | null>;
   /** Every snapshot, in the order they were made. */
   walk(): AsyncIterable<Info>;
+  /**
+   * Whether snapshot `key`'s files are on disk (its directory): false for an unknown key, and
+   * for a snapshot whose directory something else removed (`system check` reports it).
+   */
+  hasFiles(key: string): boolean;
 }
