@@ -18,27 +18,45 @@ import { volumesDir, workName, workOwner } from './layout.js';
 import { mountsUnder } from './mount.js';
 import { volumeNames } from './records.js';
 
-/** Remove leftovers; returns the names (under ROOT/volumes) of what was removed. */
-export async function sweepVolumeLeftovers(store: Store): Promise<string[]> {
-  const base = volumesDir(store.root);
+/** A leftover under ROOT/volumes: a dead process's work directory, or a directory no volume record names. */
+export interface VolumeLeftover {
+  /** Its name under ROOT/volumes. */
+  entry: string;
+  /** The process that made it (gone), for a work directory; undefined for a directory without a record. */
+  owner: number | undefined;
+}
+
+/** What {@link sweepVolumeLeftovers} would remove, without removing it (`system check`). */
+export function volumeLeftovers(store: Store): VolumeLeftover[] {
   let entries: string[];
   try {
-    entries = readdirSync(base);
+    entries = readdirSync(volumesDir(store.root));
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return [];
     throw e;
   }
+  const known = volumeNames(store.db);
+  const out: VolumeLeftover[] = [];
+  for (const name of entries.sort()) {
+    if (name.startsWith('.')) {
+      const owner = workOwner(name, 'tmp') ?? workOwner(name, 'trash');
+      if (owner !== undefined && !processAlive(owner)) out.push({ entry: name, owner });
+    } else if (!known.has(name)) {
+      out.push({ entry: name, owner: undefined });
+    }
+  }
+  return out;
+}
+
+/** Remove leftovers; returns the names (under ROOT/volumes) of what was removed. */
+export async function sweepVolumeLeftovers(store: Store): Promise<string[]> {
+  const base = volumesDir(store.root);
   // What goes: [directory under ROOT/volumes, what it was].
   const gone: Array<[dir: string, was: string]> = [];
   const orphans: string[] = [];
-  const known = volumeNames(store.db);
-  for (const name of entries) {
-    if (name.startsWith('.')) {
-      const owner = workOwner(name, 'tmp') ?? workOwner(name, 'trash');
-      if (owner !== undefined && !processAlive(owner)) gone.push([name, name]);
-    } else if (!known.has(name)) {
-      orphans.push(name);
-    }
+  for (const l of volumeLeftovers(store)) {
+    if (l.owner !== undefined) gone.push([l.entry, l.entry]);
+    else orphans.push(l.entry);
   }
   if (orphans.length > 0) {
     // Decided and moved aside under the write lock: a creator renames its directory into place under it too.
