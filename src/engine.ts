@@ -72,6 +72,7 @@ import type { LogLine, ReadLogOptions } from './container/logfile.js';
 import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
 import type { CreateVolumeOptions, PruneResult as VolumePruneResult, Volume, VolumeUsers } from './volume/index.js';
 import type { DiskUsage } from './disk-usage/index.js';
+import type { CheckOptions, CheckReport } from './check/check.js';
 import { primeCgroupAttach } from './runtime/cgroup-prime.js';
 
 /** A container's resource use (`stats`). */
@@ -800,6 +801,14 @@ export class Cairn {
     const containers = await this.containers();
     const volumes = (await this.volumes()).map((volume) => ({ volume, links: this.volumeUsers(volume.name).length }));
     return measureDiskUsage(this.store, { containers, volumes });
+  }
+
+  /**
+   * `system check`: every problem of the store as a finding (`quick`: no re-hashing, no
+   * re-emission); `repair`: what is safe repaired, images with damaged content marked (never removed).
+   */
+  async systemCheck(opts: CheckOptions = {}): Promise<CheckReport> {
+    return (await import('./check/check.js')).checkStore(this.store, opts);
   }
 
   /** Remove what nothing uses (it also runs after every removal and copy). */

@@ -15,6 +15,7 @@ export * from './oci/index.js';
 
 // The front door.
 export { Cairn, type CairnOptions, type StoreInfo, type MountedImage, type SaveOptions, type RegistryServeOptions } from './engine.js';
+export type { Affects, CheckOptions, CheckReport, Finding, FindingKind } from './check/check.js';
 export { defaultRoot } from './store/store.js';
 export type { ImageRow, ListOptions, HistoryRow, ImageInspect, InspectContainerConfig } from './image/query.js';
 export type { RemoveEvent, RemoveOptions } from './image/tags.js';
