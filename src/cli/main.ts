@@ -505,7 +505,7 @@ function volumeCommands(volume: Command): void {
     .action(lazy(() => import('./commands/volume-prune.js')));
 }
 
-/** `system df`, with Docker's usage line and flags. */
+/** `system df`, with Docker's usage line and flags; `system check`, podman's. */
 function systemCommands(system: Command): void {
   system
     .command('df')
@@ -514,6 +514,14 @@ function systemCommands(system: Command): void {
     .option('--format <string>', "Pretty-print images using a Go template, or 'json'")
     .option('-v, --verbose', 'Show detailed information on space usage')
     .action(lazy(() => import('./commands/system-df.js')));
+  system
+    .command('check')
+    .description('Check the store for problems (every blob re-hashed, every layer re-emitted), and repair what is safe to repair')
+    .usage('[OPTIONS]')
+    .option('--repair', 'remove leftovers and what nothing uses, re-derive what can be, mark images whose content is damaged (never removed)')
+    .option('--quick', 'check the structure only: no blob re-hashed, no layer re-emitted')
+    .option('--format <format>', "format output: 'json'")
+    .action(lazy(() => import('./commands/system-check.js')));
 }
 
 /** The top-level names `containerCommands` registers (besides `container`). */

@@ -1,0 +1,219 @@
+/**
+ * `system check [--repair] [--quick]` through the real CLI on a temporary root: a clean store
+ * (loaded and imported images, a container, volumes) checks clean; each kind of damage is then
+ * found with its exact line and exit status 1 — a byte flipped in a blob (only a full check
+ * finds it), in a file of a layer's snapshot (re-emission finds it; --quick does not), a
+ * snapshot's directory deleted, a dead process's work directory beside the volumes, a blob
+ * nothing uses, a container directory without a record and a container without its directory,
+ * a volume's data and a tmpfs volume's mount point gone — while what start-up cleans (a dead
+ * process's scratch, a snapshot directory without a record) is gone before the check looks.
+ * `--repair` fixes what it can, keeps the damaged images with their tags and marks them; a
+ * second check reports only what it could not repair; loading the images again clears the
+ * marks and the damage.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir, unmountUnder } from './helpers.js';
+
+interface JsonFinding {
+  kind: string;
+  object: string;
+  message: string;
+  affects: { images: string[]; containers: string[] };
+  repair?: string;
+  repaired?: boolean;
+  marked?: string[];
+}
+
+describe('system check', () => {
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let root: string;
+  let archive: Buffer;
+  /** chainID (= diffID: one layer each) and snapshot directory of images b and c. */
+  const layerOf: Record<string, { chain: string; dir: string }> = {};
+  let configD: string;
+  let ctrId: string;
+
+  const check = (...flags: string[]) => cairn(root, ['system', 'check', ...flags]);
+  const lines = (stdout: string): string[] => stdout.trimEnd().split('\n');
+  const findings = async (...flags: string[]): Promise<{ code: number; found: JsonFinding[] }> => {
+    const r = await check('--format', 'json', ...flags);
+    assert.equal(r.stderr, '');
+    return { code: r.code, found: JSON.parse(r.stdout) as JsonFinding[] };
+  };
+  const deadPid = (): number => {
+    const p = spawnSync('true');
+    assert.equal(p.status, 0);
+    return p.pid;
+  };
+
+  before(async () => {
+    dir = await tempDir('cairn-check-');
+    root = join(dir.path, 'root');
+    const base = await makeTar([{ path: 'etc/', type: 'dir' }, { path: 'etc/base', content: randomBytesSeeded(300_000, 1) }]);
+    const top = await makeTar([{ path: 'top', content: 'top\n' }]);
+    const b = await makeTar([{ path: 'b/', type: 'dir' }, { path: 'b/data', content: 'the layer of image b\n' }]);
+    const c = await makeTar([{ path: 'c', content: randomBytesSeeded(70_000, 2) }]);
+    const d = await makeTar([{ path: 'd', content: 'd\n' }]);
+    archive = await makeDockerArchive([
+      { layers: [base, top], repoTags: ['check/a:1'] },
+      { layers: [b], repoTags: ['check/b:1'] },
+      { layers: [c], repoTags: ['check/c:1'] },
+      { layers: [d], repoTags: ['check/d:1'] },
+    ]);
+    await cairnOk(root, ['load'], { input: archive });
+    await cairnOk(root, ['import', '-', 'check/imported:1'], { input: await makeTar([{ path: 'x', content: randomBytesSeeded(100_000, 3) }], 'gzip') });
+    ctrId = (await cairnOk(root, ['create', '--name', 'c1', 'check/a:1'])).stdout.trim();
+    await cairnOk(root, ['volume', 'create', 'v1']);
+    await cairnOk(root, ['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', 'tv1']);
+    for (const name of ['b', 'c']) {
+      const [chain, upper] = (await cairnOk(root, ['inspect', '-f', '{{index .RootFS.Layers 0}} {{.GraphDriver.Data.UpperDir}}', `check/${name}:1`])).stdout.trim().split(' ');
+      layerOf[name] = { chain: chain!, dir: upper! };
+    }
+    configD = (await cairnOk(root, ['inspect', '-f', '{{.Id}}', 'check/d:1'])).stdout.trim();
+  });
+
+  after(async () => {
+    await cairn(root, ['rm', '-f', 'c1']);
+    unmountUnder(dir.path);
+    await dir.cleanup();
+  });
+
+  it('a clean store checks clean, with and without --quick', async () => {
+    assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
+    assert.deepEqual(await check('--quick'), { code: 0, stdout: 'no problems found (--quick: contents not re-hashed)\n', stderr: '' });
+    assert.deepEqual(await findings(), { code: 0, found: [] });
+    // a repair of a clean store changes nothing
+    assert.deepEqual(await check('--repair'), { code: 0, stdout: 'no problems found\n', stderr: '' });
+  });
+
+  it('a byte changed in a file of a layer: re-emission finds it, --quick does not', async () => {
+    const file = join(layerOf.b!.dir, 'b', 'data');
+    const bytes = readFileSync(file);
+    bytes[4] = bytes[4]! ^ 0x20; // same size, other content
+    writeFileSync(file, bytes);
+    assert.deepEqual(await check('--quick'), { code: 0, stdout: 'no problems found (--quick: contents not re-hashed)\n', stderr: '' });
+    const r = await check();
+    assert.equal(r.code, 1);
+    const out = lines(r.stdout);
+    assert.equal(out.length, 2, r.stdout);
+    assert.equal(
+      out[0],
+      `layer ${layerOf.b!.chain}: re-emitted tar does not match its diffID: file "b/data" changed since it was unpacked (affects image check/b:1) [repair: drop the snapshot and its tar-split record, so that a load or pull of the image unpacks it again]`,
+    );
+    assert.equal(out[1], '1 problem found');
+  });
+
+  it('a byte changed in a blob: a full check finds it, --quick does not', async () => {
+    const path = join(root, 'content', 'blobs', 'sha256', configD.slice('sha256:'.length));
+    const text = readFileSync(path, 'utf8');
+    assert.ok(text.includes('test layer'));
+    writeFileSync(path, text.replace('test layer', 'test layeR'));
+    const got = `sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+    assert.equal((await check('--quick')).code, 0);
+    const r = await check();
+    assert.equal(r.code, 1);
+    assert.ok(
+      lines(r.stdout).includes(`blob ${configD}: image config: content does not match its digest (it hashes to ${got}) (affects image check/d:1) [repair: remove it, so that a load or pull of the image brings it again]`),
+      r.stdout,
+    );
+    assert.equal(lines(r.stdout).at(-1), '2 problems found');
+  });
+
+  it('what start-up cleans is gone before the check; what it does not is reported, each on one line', async () => {
+    // start-up's: a dead process's scratch and a snapshot directory without a record
+    const scratch = join(root, 'tmp', `${deadPid()}-0123456789ab`);
+    mkdirSync(join(scratch, 'x'), { recursive: true });
+    const orphanSnapshot = join(dirname(dirname(layerOf.b!.dir)), '99999');
+    mkdirSync(join(orphanSnapshot, 'fs'), { recursive: true });
+    // what it does not clean
+    rmSync(dirname(layerOf.c!.dir), { recursive: true });
+    const pid = deadPid();
+    const volumeWork = `.tmp-${pid}-0123456789ab`;
+    mkdirSync(join(root, 'volumes', volumeWork, '_data'), { recursive: true });
+    const strayBytes = Buffer.from('a blob nothing names\n');
+    const stray = `sha256:${createHash('sha256').update(strayBytes).digest('hex')}`;
+    writeFileSync(join(root, 'content', 'blobs', 'sha256', stray.slice(7)), strayBytes);
+    const orphanCtr = 'f'.repeat(64);
+    mkdirSync(join(root, 'containers', orphanCtr, 'rootfs'), { recursive: true });
+    rmSync(join(root, 'containers', ctrId), { recursive: true });
+    rmSync(join(root, 'volumes', 'v1', '_data'), { recursive: true });
+    rmSync(join(root, 'volumes', 'tv1', '_data'), { recursive: true });
+
+    const quick = await check('--quick');
+    assert.equal(quick.code, 1);
+    assert.ok(!existsSync(scratch), 'start-up removed the dead process scratch');
+    assert.ok(!existsSync(orphanSnapshot), 'start-up removed the snapshot directory without a record');
+    const expected = [
+      `blob ${stray}: nothing uses it (left by work cut short) [repair: remove it]`,
+      `layer ${layerOf.c!.chain}: its snapshot's directory is gone (affects image check/c:1) [repair: drop the snapshot and its tar-split record, so that a load or pull of the image unpacks it again]`,
+      `container c1: its directory containers/${ctrId} is gone [repair: make it again (its next start fills it)]`,
+      `directory containers/${orphanCtr}: no container record names it [repair: remove it]`,
+      'volume tv1: its mount point (_data) is gone [repair: make the mount point again]',
+      'volume v1: its data directory (_data) is gone: its data is lost; remove the volume',
+      `directory volumes/${volumeWork}: left by process ${pid}, which is gone [repair: remove it]`,
+    ];
+    assert.deepEqual(lines(quick.stdout), [...expected, `${expected.length} problems found (--quick: contents not re-hashed)`]);
+    const full = await check();
+    assert.equal(full.code, 1);
+    const all = lines(full.stdout);
+    assert.equal(all.at(-1), `${expected.length + 2} problems found`);
+    for (const l of expected) assert.ok(all.includes(l), `${l}\n  in\n${full.stdout}`);
+  });
+
+  it('--repair fixes what it can and marks the damaged images, which stay with their tags; a second check reports the rest', async () => {
+    const r = await findings('--repair');
+    assert.equal(r.code, 1);
+    const by = (kind: string) => r.found.filter((f) => f.kind === kind);
+    for (const kind of ['unreachable', 'container-dir', 'container-orphan', 'volume-leftover']) assert.equal(by(kind)[0]?.repaired, true, kind);
+    assert.equal(by('volume-data').find((f) => f.object === 'volume tv1')?.repaired, true);
+    assert.equal(by('volume-data').find((f) => f.object === 'volume v1')?.repaired, undefined, 'lost data is not made up');
+    assert.deepEqual(by('layer-content').map((f) => [f.repaired, f.marked]), [[false, ['check/b:1']]]);
+    assert.deepEqual(by('blob-corrupt').map((f) => [f.object, f.repaired, f.marked]), [[`blob ${configD}`, false, ['check/d:1']]]);
+    assert.deepEqual(by('snapshot-files').map((f) => [f.repaired, f.marked]), [[false, ['check/c:1']]]);
+    // repaired on disk
+    assert.ok(existsSync(join(root, 'containers', ctrId)));
+    assert.ok(existsSync(join(root, 'volumes', 'tv1', '_data')));
+    assert.ok(!existsSync(join(root, 'containers', 'f'.repeat(64))));
+    assert.ok(!existsSync(join(root, 'content', 'blobs', 'sha256', configD.slice(7))), 'the corrupt blob is gone, so that a load brings it again');
+    // never deleted: every image is still there with its name
+    const names = (await cairnOk(root, ['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout.trim().split('\n').sort();
+    assert.deepEqual(names, ['check/a:1', 'check/b:1', 'check/c:1', 'check/d:1', 'check/imported:1']);
+
+    const second = await findings();
+    assert.equal(second.code, 1);
+    assert.deepEqual(
+      second.found.map((f) => [f.kind, f.object]).sort(),
+      [
+        ['blob-missing', `blob ${configD}`],
+        ['image-damaged', 'image check/b:1'],
+        ['image-damaged', 'image check/c:1'],
+        ['image-damaged', 'image check/d:1'],
+        ['snapshot-missing', `layer ${layerOf.b!.chain}`],
+        ['snapshot-missing', `layer ${layerOf.c!.chain}`],
+        ['volume-data', 'volume v1'],
+      ].sort(),
+    );
+    assert.ok(second.found.every((f) => f.repair === undefined), 'only what --repair cannot repair is left');
+    const damaged = second.found.find((f) => f.object === 'image check/d:1')!;
+    assert.match(damaged.message, new RegExp(`^marked damaged \\(blob ${configD}: image config: content does not match its digest .*\\): pull or load it again$`));
+    // a second repair changes nothing of that
+    assert.equal((await check('--repair')).code, 1);
+  });
+
+  it('loading the images again clears the marks and the damage', async () => {
+    await cairnOk(root, ['load'], { input: archive });
+    const r = await check();
+    assert.deepEqual(lines(r.stdout), ['volume v1: its data directory (_data) is gone: its data is lost; remove the volume', '1 problem found']);
+    assert.equal(r.code, 1);
+    // the layers re-emit their tars again: save works
+    const saved = await cairn(root, ['save', 'check/b:1', 'check/c:1', 'check/d:1']);
+    assert.equal(saved.code, 0, saved.stderr);
+    await cairnOk(root, ['volume', 'rm', 'v1']);
+    assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
+  });
+});
