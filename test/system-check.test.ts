@@ -9,7 +9,8 @@
  * process's scratch, a snapshot directory without a record) is gone before the check looks.
  * `--repair` fixes what it can, keeps the damaged images with their tags and marks them; a
  * second check reports only what it could not repair; loading the images again clears the
- * marks and the damage.
+ * marks and the damage. And on the native driver, damage to the metadata: a layer's size (re-derived
+ * from its re-emitted tar), a tar-split record gone, an image's recorded top layer.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir, unmountUnder } from './helpers.js';
 
 interface JsonFinding {
@@ -215,5 +217,82 @@ describe('system check', () => {
     assert.equal(saved.code, 0, saved.stderr);
     await cairnOk(root, ['volume', 'rm', 'v1']);
     assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
+  });
+});
+
+describe('system check on the native driver: metadata damage', () => {
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let root: string;
+  let archive: Buffer;
+  let base: string;
+  let top: string;
+
+  const check = (...flags: string[]) => cairn(root, ['system', 'check', ...flags]);
+  const sql = <T>(fn: (db: Database.Database) => T): T => {
+    const db = new Database(join(root, 'metadata.db'));
+    try {
+      return fn(db);
+    } finally {
+      db.close();
+    }
+  };
+
+  before(async () => {
+    dir = await tempDir('cairn-check-native-');
+    root = join(dir.path, 'root');
+    const l0 = await makeTar([{ path: 'etc/', type: 'dir' }, { path: 'etc/n', content: randomBytesSeeded(50_000, 4) }]);
+    const l1 = await makeTar([{ path: 'etc/m', content: 'm\n' }]);
+    archive = await makeDockerArchive([{ layers: [l0, l1], repoTags: ['n/b:1'] }]);
+    await cairnOk(root, ['--storage-driver', 'native', 'load'], { input: archive });
+    await cairnOk(root, ['import', '-', 'n/imported:1'], { input: await makeTar([{ path: 'y', content: randomBytesSeeded(40_000, 5) }], 'gzip') });
+    const chain = sql((db) => db.prepare("SELECT il.chain_id FROM image_layers il JOIN tags t ON t.image_id = il.image_id WHERE t.name = 'docker.io/n/b:1' ORDER BY il.idx").pluck().all() as string[]);
+    assert.equal(chain.length, 2);
+    [base, top] = chain as [string, string];
+  });
+
+  after(async () => {
+    unmountUnder(dir.path);
+    await dir.cleanup();
+  });
+
+  it('a clean native store checks clean', async () => {
+    assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
+  });
+
+  it("a layer's recorded size that is not its tar's is found by re-emission and re-derived", async () => {
+    const size = sql((db) => db.prepare('SELECT size FROM layers WHERE chain_id = ?').pluck().get(top) as number);
+    sql((db) => db.prepare('UPDATE layers SET size = size + 7 WHERE chain_id = ?').run(top));
+    assert.equal((await check('--quick')).code, 0, 'sizes are checked against the re-emitted tar');
+    const line = `layer ${top}: its size is recorded as ${size + 7} bytes, its tar has ${size} (affects image n/b:1) [repair: record ${size} bytes`;
+    assert.deepEqual(await check(), { code: 1, stdout: `${line}]\n1 problem found\n`, stderr: '' });
+    assert.deepEqual(await check('--repair'), { code: 0, stdout: `${line}: done]\n1 problem found: 1 repaired, 0 remain\n`, stderr: '' });
+    assert.equal(sql((db) => db.prepare('SELECT size FROM layers WHERE chain_id = ?').pluck().get(top)), size);
+    assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
+  });
+
+  it('a tar-split record gone and a wrong top layer: reported, the image marked, a load mends both', async () => {
+    const split = sql((db) => db.prepare('SELECT tar_split FROM layers WHERE chain_id = ?').pluck().get(base) as string);
+    rmSync(join(root, 'content', 'blobs', 'sha256', split.slice(7)));
+    const bogus = `sha256:${'0'.repeat(64)}`;
+    sql((db) => db.prepare('UPDATE images SET top_chain_id = ? WHERE top_chain_id = ?').run(bogus, top));
+    const r = await check('--quick');
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.stdout.trimEnd().split('\n'), [
+      `image n/b:1: its layer chain is broken: its top layer is recorded as ${bogus}, its chain ends at ${top} (affects image n/b:1)`,
+      `blob ${split}: tar-split record of layer ${base}: missing from the content store (affects image n/b:1) [repair: forget the record (a load or pull of the image records it again)]`,
+      '2 problems found (--quick: contents not re-hashed)',
+    ]);
+    assert.equal((await check('--repair')).code, 1);
+    const after = await check();
+    assert.equal(after.code, 1);
+    assert.match(after.stdout, /^image n\/b:1: its layer chain is broken: .*\nimage n\/b:1: marked damaged \(image n\/b:1: its layer chain is broken: .*\): pull or load it again .*\n2 problems found\n$/);
+    // the image is kept, its layer cannot be re-emitted until it is loaded again
+    assert.equal((await cairnOk(root, ['images', '--format', '{{.Repository}}:{{.Tag}}', 'n/b'])).stdout, 'n/b:1\n');
+    const saved = await cairn(root, ['save', 'n/b:1']);
+    assert.equal(saved.code, 1);
+    assert.match(saved.stderr, /^Error: .*\n$/, 'one line');
+    await cairnOk(root, ['load'], { input: archive });
+    assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
+    assert.equal((await cairn(root, ['save', 'n/b:1'])).code, 0);
   });
 });
