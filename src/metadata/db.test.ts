@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SCHEMA_VERSION, openDatabase, trimLog, writeTx } from './db.js';
+import { SCHEMA_VERSION, openDatabase, readTx, trimLog, writeTx } from './db.js';
 import { MIGRATIONS } from './migrations.js';
 import { PreconditionError } from '../errors.js';
 
@@ -135,6 +135,28 @@ test('trimLog checkpoints a large log away and cuts its file, leaves a small one
     const again = openDatabase(path);
     assert.equal((again.prepare("SELECT count(*) AS n FROM store_info WHERE key LIKE 'k%'").get() as { n: number }).n, 183);
     again.close();
+  } finally {
+    t.done();
+  }
+});
+
+test('readTx: every read sees one state of the store while another connection commits', () => {
+  const t = tmp();
+  try {
+    const path = join(t.dir, 'm.db');
+    const reader = openDatabase(path);
+    const writer = openDatabase(path);
+    const count = (): number => (reader.prepare('SELECT COUNT(*) AS n FROM store_info').get() as { n: number }).n;
+    const before = count();
+    const seen = readTx(reader, () => {
+      const first = count();
+      writeTx(writer, () => writer.prepare("INSERT INTO store_info (key, value) VALUES ('during', 'x')").run());
+      return [first, count()];
+    });
+    assert.deepEqual(seen, [before, before], 'the commit made meanwhile is not seen inside the transaction');
+    assert.equal(count(), before + 1, 'and is seen after it');
+    reader.close();
+    writer.close();
   } finally {
     t.done();
   }

@@ -181,3 +181,12 @@ export function trimLog(db: Db): void {
 export function writeTx<T>(db: Db, fn: () => T): T {
   return db.transaction(fn).immediate();
 }
+
+/**
+ * Run `fn`, which only reads, in one read transaction (BEGIN DEFERRED): every statement sees
+ * the same state of the store, whatever other processes commit meanwhile (WAL), and no write
+ * lock is taken.
+ */
+export function readTx<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).deferred();
+}
