@@ -77,8 +77,9 @@ export async function imageProblems(s: Survey, out: Problem[], unpacked: Set<Dig
  */
 export function graphProblems(s: Survey, out: Problem[], unpacked: ReadonlySet<Digest>, skipBlobs: ReadonlySet<Digest>): void {
   const db = s.store.db;
+  // Blobs and snapshots were listed before the records were read: one made since is there now.
   for (const d of [...s.marked.blob].sort() as Digest[]) {
-    if (s.blobs.has(d)) continue;
+    if (s.blobs.has(d) || s.store.content.has(d)) continue;
     const ref = { kind: 'blob', id: d } as const;
     const role = s.roles.get(d) ?? 'blob';
     const splitOf = [...s.layers.values()].filter((l) => l.tarSplit === d).map((l) => l.chainId);
@@ -110,7 +111,7 @@ export function graphProblems(s: Survey, out: Problem[], unpacked: ReadonlySet<D
   }
   if (s.sn !== undefined) {
     for (const key of [...s.marked.snapshot].sort()) {
-      if (s.snapshots.has(key)) continue;
+      if (s.snapshots.has(key) || s.sn.hasFiles(key)) continue;
       const ref = { kind: 'snapshot', id: key } as const;
       const owner = s.containers.find((c) => c.snapshot === key);
       if (owner !== undefined) {
@@ -148,7 +149,7 @@ export function graphProblems(s: Survey, out: Problem[], unpacked: ReadonlySet<D
     collected: gone,
     damages: [],
   });
-  for (const d of s.blobs) if (!s.marked.blob.has(d) && !skipBlobs.has(d)) out.push(unreachable(`blob ${d}`, async () => !s.store.content.has(d)));
+  for (const d of s.blobs) if (!s.marked.blob.has(d) && !skipBlobs.has(d) && s.store.content.has(d)) out.push(unreachable(`blob ${d}`, async () => !s.store.content.has(d)));
   for (const c of s.layers.keys()) if (!s.marked.layer.has(c)) out.push(unreachable(`layer ${c}`, async () => getLayer(db, c) === undefined));
   const sn = s.sn;
   if (sn !== undefined) {

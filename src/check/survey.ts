@@ -6,6 +6,7 @@
  */
 import { type Digest, shortId } from '../digest/digest.js';
 import { listContainers } from '../container/records.js';
+import { readTx } from '../metadata/db.js';
 import type { ContainerRecord } from '../container/model.js';
 import { allLayers, type ImageRecord, imageLayerRows, type LayerRecord, listImages, tagsOf } from '../metadata/records.js';
 import { type Marked, markReachable, type Owner, type Ref, refsOf } from '../metadata/refs.js';
@@ -27,6 +28,7 @@ export class Survey {
   readonly roles = new Map<string, string>();
   private readonly names = new Map<Digest, string>();
 
+  /** Made inside one read transaction (see {@link Survey.take}). */
   private constructor(
     readonly store: Store,
     readonly sn: Snapshotter | undefined,
@@ -59,7 +61,9 @@ export class Survey {
     const snapshots = new Map<string, Info>();
     if (sn) for await (const i of sn.walk()) snapshots.set(i.key, i);
     const blobs = new Set(await store.content.digests());
-    return new Survey(store, sn, blobs, snapshots);
+    // The records, the graph and who reaches what read as one state of the store: another
+    // process's commit in between would otherwise show as a problem (an edge to a record not yet read).
+    return readTx(store.db, () => new Survey(store, sn, blobs, snapshots));
   }
 
   /** The name a user knows image `id` by. */
