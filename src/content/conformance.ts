@@ -46,9 +46,14 @@ export function contentStoreSuite(name: string, make: () => Promise<{ store: Con
   }));
 
   test(`${name}: a named ingest outlives its writer: reopened, it resumes after its bytes; dropped, it starts again`, withStore(async (s) => {
+    assert.deepEqual(await s.namedIngests(), []);
+    const start = Date.now();
     let w = await s.writer({ ref: 'upload-1' });
     await w.write(Buffer.from('abc'));
     assert.equal(w.offset, 3);
+    const listed = await s.namedIngests();
+    assert.deepEqual(listed.map((i) => i.ref), ['upload-1']);
+    assert.ok(listed[0]!.updatedAt >= start - 1000 && listed[0]!.updatedAt <= Date.now() + 1000, 'when it was last written');
     // a second writer of the same ref, as a later request (or process) opens it
     w = await s.writer({ ref: 'upload-1' });
     assert.equal(w.offset, 3);
@@ -56,11 +61,13 @@ export function contentStoreSuite(name: string, make: () => Promise<{ store: Con
     assert.equal(w.digest(), digestOf('abcdef'));
     const info = await w.commit({ digest: digestOf('abcdef') });
     assert.deepEqual(await readAll(await s.reader(info.digest)), Buffer.from('abcdef'));
+    assert.deepEqual(await s.namedIngests(), [], 'a committed ingest is no longer listed');
     // committed: the ref is gone, a new writer of it starts empty
     w = await s.writer({ ref: 'upload-1' });
     assert.equal(w.offset, 0);
     await w.write(Buffer.from('xyz'));
     await s.dropIngest('upload-1');
+    assert.deepEqual(await s.namedIngests(), [], 'nor a dropped one');
     w = await s.writer({ ref: 'upload-1' });
     assert.equal(w.offset, 0);
     await w.abort();

@@ -53,6 +53,13 @@ export interface WriterOptions {
   ref?: string;
 }
 
+/** A named ingest (WriterOptions.ref) and when it last grew. */
+export interface NamedIngest {
+  ref: string;
+  /** ms since the epoch. */
+  updatedAt: number;
+}
+
 /** Whether `s` can name an ingest ref. */
 export function isIngestRef(s: string): boolean {
   return /^[A-Za-z0-9_.-]{1,100}$/.test(s) && s !== '.' && s !== '..';
@@ -96,6 +103,8 @@ export interface ContentStore {
   writer(opts?: WriterOptions): Promise<ContentWriter>;
   /** Remove the named ingest `ref` and its bytes, if there is one. */
   dropIngest(ref: string): Promise<void>;
+  /** The named ingests there are, by ref, with when each was last written to (ms since the epoch). */
+  namedIngests(): Promise<NamedIngest[]>;
   /** Stream `source` into the store and commit it (verifying `expected`). */
   ingest(source: AsyncIterable<Uint8Array>, expected?: Expected): Promise<BlobInfo>;
   /** Remove a blob; absent blobs are not an error. */

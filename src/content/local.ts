@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Digest, Digester, algorithmOf, digestStream, hexOf, parseDigest } from '../digest/digest.js';
 import { DataCorruptError, InvalidArgumentError, NotFoundError, PreconditionError, errnoCode } from '../errors.js';
-import { type BlobHandle, type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith, isIngestRef } from './content.js';
+import { type BlobHandle, type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type NamedIngest, type WriterOptions, ingestWith, isIngestRef } from './content.js';
 import { processAlive } from '../process.js';
 
 export class LocalContentStore implements ContentStore {
@@ -134,6 +134,19 @@ export class LocalContentStore implements ContentStore {
 
   async dropIngest(ref: string): Promise<void> {
     await fsp.rm(this.refPath(ref), { force: true });
+  }
+
+  async namedIngests(): Promise<NamedIngest[]> {
+    const out: NamedIngest[] = [];
+    for (const name of (await fsp.readdir(this.ingestDir)).sort()) {
+      if (!name.startsWith('ref-')) continue;
+      try {
+        out.push({ ref: name.slice('ref-'.length), updatedAt: (await fsp.stat(join(this.ingestDir, name))).mtimeMs });
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e; // committed or dropped since the listing
+      }
+    }
+    return out;
   }
 
   ingest(source: AsyncIterable<Uint8Array>, expected?: Expected): Promise<BlobInfo> {

@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { algorithmOf, type Digest, Digester, digestOf } from '../digest/digest.js';
 import { DataCorruptError, InvalidArgumentError, NotFoundError, PreconditionError } from '../errors.js';
-import { type BlobHandle, type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type WriterOptions, ingestWith, isIngestRef } from './content.js';
+import { type BlobHandle, type BlobInfo, type ByteRange, type ContentStore, type ContentWriter, type Expected, MAX_DOCUMENT_BYTES, type NamedIngest, type WriterOptions, ingestWith, isIngestRef } from './content.js';
 
 export class MemoryContentStore implements ContentStore {
   private readonly blobs = new Map<Digest, Buffer>();
@@ -46,8 +46,16 @@ export class MemoryContentStore implements ContentStore {
   /** Named ingests (WriterOptions.ref): their bytes, kept between writers. */
   private readonly refs = new Map<string, Buffer[]>();
 
+  /** When each named ingest was last written to. */
+  private readonly refTimes = new Map<string, number>();
+
   async dropIngest(ref: string): Promise<void> {
     this.refs.delete(ref);
+    this.refTimes.delete(ref);
+  }
+
+  async namedIngests(): Promise<NamedIngest[]> {
+    return [...this.refs.keys()].sort().map((ref) => ({ ref, updatedAt: this.refTimes.get(ref) ?? 0 }));
   }
 
   async writer(opts: WriterOptions = {}): Promise<ContentWriter> {
@@ -55,10 +63,16 @@ export class MemoryContentStore implements ContentStore {
     const ref = opts.ref;
     if (ref !== undefined && !isIngestRef(ref)) throw new InvalidArgumentError(`invalid ingest ref ${JSON.stringify(ref)}`);
     const chunks: Buffer[] = ref !== undefined ? (this.refs.get(ref) ?? []) : [];
-    if (ref !== undefined) this.refs.set(ref, chunks);
     const refs = this.refs;
+    const times = this.refTimes;
+    if (ref !== undefined) {
+      refs.set(ref, chunks);
+      if (!times.has(ref)) times.set(ref, Date.now());
+    }
     const done = (): void => {
-      if (ref !== undefined) refs.delete(ref);
+      if (ref === undefined) return;
+      refs.delete(ref);
+      times.delete(ref);
     };
     const digester = new Digester();
     for (const c of chunks) digester.update(c);
@@ -74,6 +88,7 @@ export class MemoryContentStore implements ContentStore {
       async write(chunk: Uint8Array) {
         digester.update(chunk);
         chunks.push(Buffer.from(chunk));
+        if (ref !== undefined) times.set(ref, Date.now());
       },
       async commit(expected?: Expected) {
         const what = expected?.what ?? 'blob';
