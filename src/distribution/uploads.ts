@@ -25,6 +25,25 @@ interface Session {
 
 const refOf = (id: string): string => `upload-${id}`;
 
+/** How long a session may sit unused before it is dropped with its bytes. */
+export const UPLOAD_IDLE_MS = 15 * 60_000;
+
+/**
+ * Named ingests no upload session owns, unwritten for longer than a session may sit unused: the
+ * bytes of a session whose record went with a process killed before it removed them (`system
+ * check`). A session's own ingest is without its record only while its final PUT commits it —
+ * moments, written to just before; the idle limit keeps that one out.
+ */
+export async function orphanUploadIngests(db: Db, content: ContentStore, now = Date.now()): Promise<string[]> {
+  const out: string[] = [];
+  for (const { ref, updatedAt } of await content.namedIngests()) {
+    const id = ref.startsWith('upload-') ? ref.slice('upload-'.length) : undefined;
+    if (id !== undefined && getUpload(db, id) !== undefined) continue;
+    if (now - updatedAt > UPLOAD_IDLE_MS) out.push(ref);
+  }
+  return out;
+}
+
 export class UploadSessions {
   /** Sessions this process has open (their writers); the records are the truth. */
   private readonly open = new Map<string, Promise<Session>>();
@@ -33,7 +52,7 @@ export class UploadSessions {
   constructor(
     private readonly content: ContentStore,
     private readonly db: Db,
-    private readonly idleMs = 15 * 60_000,
+    private readonly idleMs = UPLOAD_IDLE_MS,
     /** At most this many sessions at once (a client that opens many is refused). */
     private readonly max = 1024,
   ) {
