@@ -4,7 +4,7 @@
  * found with its exact line and exit status 1 — a byte flipped in a blob (only a full check
  * finds it), in a file of a layer's snapshot (re-emission finds it; --quick does not), a
  * snapshot's directory deleted, a dead process's work directory beside the volumes, a blob
- * nothing uses, a container directory without a record and a container without its directory,
+ * nothing uses, an upload's bytes without their session, a container directory without a record and a container without its directory,
  * a volume's data and a tmpfs volume's mount point gone — while what start-up cleans (a dead
  * process's scratch, a snapshot directory without a record) is gone before the check looks.
  * `--repair` fixes what it can, keeps the damaged images with their tags and marks them; a
@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -140,6 +140,12 @@ describe('system check', () => {
     const strayBytes = Buffer.from('a blob nothing names\n');
     const stray = `sha256:${createHash('sha256').update(strayBytes).digest('hex')}`;
     writeFileSync(join(root, 'content', 'blobs', 'sha256', stray.slice(7)), strayBytes);
+    // an upload's bytes whose session is gone, unwritten for an hour; and one written just now (its PUT may be committing it)
+    const staleIngest = join(root, 'content', 'ingest', 'ref-upload-0123abcd');
+    writeFileSync(staleIngest, 'half an upload');
+    utimesSync(staleIngest, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
+    const freshIngest = join(root, 'content', 'ingest', 'ref-upload-4567cdef');
+    writeFileSync(freshIngest, 'an upload being committed');
     const orphanCtr = 'f'.repeat(64);
     mkdirSync(join(root, 'containers', orphanCtr, 'rootfs'), { recursive: true });
     rmSync(join(root, 'containers', ctrId), { recursive: true });
@@ -152,6 +158,7 @@ describe('system check', () => {
     assert.ok(!existsSync(orphanSnapshot), 'start-up removed the snapshot directory without a record');
     const expected = [
       `blob ${stray}: nothing uses it (left by work cut short) [repair: remove it]`,
+      'ingest upload-0123abcd: bytes of an upload no session owns any more [repair: remove it]',
       `layer ${layerOf.c!.chain}: its snapshot's directory is gone (affects image check/c:1) [repair: drop the snapshot and its tar-split record, so that a load or pull of the image unpacks it again]`,
       `container c1: its directory containers/${ctrId} is gone [repair: make it again (its next start fills it)]`,
       `directory containers/${orphanCtr}: no container record names it [repair: remove it]`,
@@ -171,7 +178,10 @@ describe('system check', () => {
     const r = await findings('--repair');
     assert.equal(r.code, 1);
     const by = (kind: string) => r.found.filter((f) => f.kind === kind);
-    for (const kind of ['unreachable', 'container-dir', 'container-orphan', 'volume-leftover']) assert.equal(by(kind)[0]?.repaired, true, kind);
+    for (const kind of ['unreachable', 'ingest-leftover', 'container-dir', 'container-orphan', 'volume-leftover']) assert.equal(by(kind)[0]?.repaired, true, kind);
+    assert.ok(!existsSync(join(root, 'content', 'ingest', 'ref-upload-0123abcd')));
+    assert.ok(existsSync(join(root, 'content', 'ingest', 'ref-upload-4567cdef')), 'a fresh ingest is left alone');
+    rmSync(join(root, 'content', 'ingest', 'ref-upload-4567cdef'));
     assert.equal(by('volume-data').find((f) => f.object === 'volume tv1')?.repaired, true);
     assert.equal(by('volume-data').find((f) => f.object === 'volume v1')?.repaired, undefined, 'lost data is not made up');
     assert.deepEqual(by('layer-content').map((f) => [f.repaired, f.marked]), [[false, ['check/b:1']]]);

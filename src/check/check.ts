@@ -1,7 +1,8 @@
 /**
  * `system check`: the store verified against itself, as podman's `system check` verifies its
  * storage. Structure (structure.ts: images' configs and layer chains, the reference graph
- * against what exists both ways, snapshots' directories, containers' and volumes' directories
+ * against what exists both ways, snapshots' directories, named ingests without their upload
+ * session, containers' and volumes' directories
  * against their records both ways, images marked damaged), then, unless `quick`, content
  * (content.ts: every blob re-hashed, every layer re-emitted from its snapshot and tar-split
  * record and checked against its diffID). Each problem is a {@link Finding}.
@@ -23,7 +24,7 @@ import { markImageDamaged } from '../metadata/records.js';
 import type { Store } from '../store/store.js';
 import { blobProblems, layerProblems } from './content.js';
 import type { CheckReport, Problem } from './findings.js';
-import { directoryProblems, graphProblems, imageProblems, snapshotFileProblems } from './structure.js';
+import { directoryProblems, graphProblems, imageProblems, ingestProblems, snapshotFileProblems } from './structure.js';
 import { Survey } from './survey.js';
 
 export type { Affects, CheckReport, Finding, FindingKind } from './findings.js';
@@ -43,6 +44,7 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
   const unpacked = new Set<Digest>();
   await imageProblems(s, problems, unpacked, corrupt);
   graphProblems(s, problems, unpacked, corrupt);
+  await ingestProblems(s, problems);
   const broken = new Set<string>();
   snapshotFileProblems(s, problems, broken);
   if (!opts.quick) await layerProblems(s, problems, broken, corrupt);

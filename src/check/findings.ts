@@ -29,6 +29,8 @@ export type FindingKind =
   | 'image-damaged'
   /** A blob, layer record or snapshot that nothing uses: a collection cut short. */
   | 'unreachable'
+  /** A named ingest no upload session owns (a registry server killed before it removed a dropped session's bytes). */
+  | 'ingest-leftover'
   /** A container's record without its directory. */
   | 'container-dir'
   /** A directory of ROOT/containers that no container record names. */

@@ -1,14 +1,16 @@
 /**
  * The structural checks (`system check --quick` does only these): every image's config and
  * layer chain; everything the reference graph reaches exists (blobs, layer records,
- * snapshots), and everything that exists is reached; every snapshot's directory; containers'
- * and volumes' directories against their records, both ways; images marked damaged.
+ * snapshots), and everything that exists is reached; every snapshot's directory; named
+ * ingests without their upload session; containers' and volumes' directories against their
+ * records, both ways; images marked damaged.
  * Nothing is re-hashed here.
  */
 import type { Digest } from '../digest/digest.js';
 import { CairnError, NotFoundError } from '../errors.js';
 import { containerDirProblems, removeOrphanDir, restoreContainerDir } from '../container/check.js';
 import { containersOfVolume } from '../container/records.js';
+import { orphanUploadIngests } from '../distribution/uploads.js';
 import { readConfig } from '../image/config.js';
 import { writeTx } from '../metadata/db.js';
 import { damagedImages, forgetTarSplit, getLayer, getLayerBlob, imageLayerRows } from '../metadata/records.js';
@@ -167,6 +169,20 @@ export function graphProblems(s: Survey, out: Problem[], unpacked: ReadonlySet<D
         }),
       );
     }
+  }
+}
+
+/** Named ingests no upload session owns, unwritten for longer than a session may sit unused. */
+export async function ingestProblems(s: Survey, out: Problem[]): Promise<void> {
+  for (const ref of await orphanUploadIngests(s.store.db, s.store.content)) {
+    out.push({
+      finding: { kind: 'ingest-leftover', object: `ingest ${ref}`, message: 'bytes of an upload no session owns any more', affects: NONE, repair: 'remove it' },
+      fix: async () => {
+        await s.store.content.dropIngest(ref);
+        return true;
+      },
+      damages: [],
+    });
   }
 }
 
