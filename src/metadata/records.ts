@@ -227,6 +227,11 @@ export function forgetTarSplit(db: Db, chainId: Digest): void {
   dropRef(db, { kind: 'layer', id: chainId }, blobRef(l.tarSplit));
 }
 
+/** Record `split` as layer `chainId`'s tar-split record, unless it has one (the layer keeps it alive). */
+export function recordTarSplit(db: Db, chainId: Digest, split: Digest): void {
+  if (db.prepare('UPDATE layers SET tar_split = ? WHERE chain_id = ? AND tar_split IS NULL').run(split, chainId).changes > 0) addRefs(db, { kind: 'layer', id: chainId }, [blobRef(split)]);
+}
+
 /** Set layer `chainId`'s uncompressed size (its tar's bytes), re-derived from its re-emitted tar. */
 export function setLayerSize(db: Db, chainId: Digest, size: number): void {
   db.prepare('UPDATE layers SET size = ? WHERE chain_id = ?').run(size, chainId);
