@@ -228,6 +228,28 @@ describe('system check', () => {
     await cairnOk(root, ['volume', 'rm', 'v1']);
     assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
   });
+
+  it('a damaged layer whose compressed blob the store keeps is unpacked again by --repair: nothing to load, nothing marked', async () => {
+    const upper = (): Promise<string> => cairnOk(root, ['inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', 'check/imported:1']).then((r) => r.stdout.trim());
+    // one layer: its chainID is its diffID
+    const chain = (await cairnOk(root, ['inspect', '-f', '{{index .RootFS.Layers 0}}', 'check/imported:1'])).stdout.trim();
+    const file = join(await upper(), 'x');
+    const original = readFileSync(file);
+    const changed = Buffer.from(original);
+    changed[1000] = changed[1000]! ^ 1;
+    writeFileSync(file, changed);
+    const r = await findings();
+    assert.equal(r.code, 1);
+    assert.equal(r.found.length, 1);
+    const f = r.found[0]!;
+    assert.deepEqual([f.kind, f.object, f.affects], ['layer-content', `layer ${chain}`, { images: ['check/imported:1'], containers: [] }]);
+    assert.match(f.repair!, /^unpack it again from its blob sha256:[0-9a-f]{64}$/);
+    const fixed = await check('--repair');
+    assert.equal(fixed.code, 0, fixed.stdout);
+    assert.equal(lines(fixed.stdout).at(-1), '1 problem found: 1 repaired, 0 remain');
+    assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
+    assert.deepEqual(readFileSync(join(await upper(), 'x')), original, 'the file is the layer\'s again');
+  });
 });
 
 describe('system check on the native driver: metadata damage', () => {

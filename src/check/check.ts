@@ -11,7 +11,8 @@
  * (through the one collector, `Store.gc`, and the sweeps it runs); what can be derived again
  * is (a layer's size, a stopped container's directory, a volume's mount point); damaged
  * content is dropped where nothing stands on it (a corrupt blob; a layer's snapshot whose files
- * do not re-emit its tar, with its tar-split record), so that a load or pull brings it again;
+ * do not re-emit its tar, with its tar-split record), so that a load or pull brings it again —
+ * or, for a layer whose blob the store keeps, unpacked again from it at once;
  * and every image such a problem affects is marked damaged (metadata/records.ts
  * `markImageDamaged`, cleared when the image is recorded again) — never removed, never untagged.
  * Start-up already removed what dead processes left in ROOT/tmp, the ingest directory and the
@@ -46,7 +47,7 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
   graphProblems(s, problems, unpacked, corrupt);
   await ingestProblems(s, problems);
   const broken = new Set<string>();
-  snapshotFileProblems(s, problems, broken);
+  snapshotFileProblems(s, problems, broken, corrupt);
   if (!opts.quick) await layerProblems(s, problems, broken, corrupt);
   directoryProblems(s, problems);
   if (opts.repair) await repair(store, s, problems);
@@ -73,9 +74,10 @@ async function repair(store: Store, s: Survey, problems: Problem[]): Promise<voi
     p.finding.repaired = await p.collected();
     p.finding.attempted = true;
   }
-  // Images with damaged content are marked, each with the first problem found in it.
+  // Images with damaged content (a problem not repaired) are marked, each with the first problem found in it.
   const why = new Map<Digest, string>();
   for (const p of problems) {
+    if (p.finding.repaired === true) continue;
     for (const id of p.damages) {
       if (!why.has(id)) why.set(id, `${p.finding.object}: ${p.finding.message}`);
       (p.finding.marked ??= []).push(s.imageName(id));

@@ -10,7 +10,7 @@ import { reemit } from '../image/layertar.js';
 import { writeTx } from '../metadata/db.js';
 import { forgetTarSplit, layersWithTarSplit, setLayerSize } from '../metadata/records.js';
 import type { Problem } from './findings.js';
-import { forgetUnpacked } from './structure.js';
+import { keptBlobOf, reunpack, unpackRepair } from './unpacked.js';
 import type { Survey } from './survey.js';
 
 /** Hash every blob; those that do not match go into `corrupt` and `out`. */
@@ -56,8 +56,9 @@ export async function blobProblems(s: Survey, out: Problem[], corrupt: Set<Diges
 /**
  * Re-emit every layer that has a tar-split record, its snapshot and the record intact (`skip`:
  * snapshots found broken already; `corrupt`: blobs found corrupt). A layer whose files do not
- * re-emit its tar is damaged: if nothing stands on it, `--repair` drops its snapshot and record
- * so that a load or pull unpacks it again; a size that differs from the tar's is re-derived.
+ * re-emit its tar is damaged: if nothing stands on it, `--repair` unpacks it again from the blob
+ * the store keeps of it (a compressed layer's), else drops its snapshot and record so that a
+ * load or pull unpacks it again; a size that differs from the tar's is re-derived.
  */
 export async function layerProblems(s: Survey, out: Problem[], skip: ReadonlySet<string>, corrupt: ReadonlySet<Digest>): Promise<void> {
   const sn = s.sn;
@@ -79,15 +80,16 @@ export async function layerProblems(s: Survey, out: Problem[], skip: ReadonlySet
     }
     if (failure !== undefined) {
       const removable = !s.hasChildren(l.chainId);
+      const blob = removable ? keptBlobOf(s, l.chainId, corrupt) : undefined;
       out.push({
         finding: {
           kind: 'layer-content',
           object: `layer ${l.chainId}`,
           message: `${failure}${removable ? '' : '; other layers stand on it: remove the images and containers above it, then load or pull them again'}`,
           affects: s.affects(ref),
-          repair: removable ? 'drop the snapshot and its tar-split record, so that a load or pull of the image unpacks it again' : undefined,
+            repair: removable ? unpackRepair(blob) : undefined,
         },
-        ...(removable ? { fix: () => forgetUnpacked(s, l.chainId) } : {}),
+        ...(removable ? { fix: () => reunpack(s, l.chainId, blob) } : {}),
         damages: s.imagesReaching(ref),
       });
     } else if (bytes !== l.size) {

@@ -19,6 +19,7 @@ import { unpacksHere } from '../oci/platform.js';
 import { missingVolumeData, restoreMountpoint, volumeLeftovers } from '../volume/index.js';
 import type { Affects, Problem } from './findings.js';
 import type { Survey } from './survey.js';
+import { keptBlobOf, reunpack, unpackRepair } from './unpacked.js';
 
 const NONE: Affects = { images: [], containers: [] };
 
@@ -187,7 +188,7 @@ export async function ingestProblems(s: Survey, out: Problem[]): Promise<void> {
 }
 
 /** Snapshots whose directory is gone. Their layer, if nothing stands on it, is forgotten so that a load or pull unpacks it again. */
-export function snapshotFileProblems(s: Survey, out: Problem[], broken: Set<string>): void {
+export function snapshotFileProblems(s: Survey, out: Problem[], broken: Set<string>, corrupt: ReadonlySet<Digest>): void {
   const sn = s.sn;
   if (sn === undefined) return;
   for (const [key, info] of s.snapshots) {
@@ -202,33 +203,19 @@ export function snapshotFileProblems(s: Survey, out: Problem[], broken: Set<stri
     }
     const layer = info.kind === 'committed' ? s.layers.get(key as Digest) : undefined;
     const removable = layer !== undefined && !s.hasChildren(key);
+    const blob = removable ? keptBlobOf(s, key as Digest, corrupt) : undefined;
     out.push({
       finding: {
         kind: 'snapshot-files',
         object: layer ? `layer ${key}` : `snapshot ${key}`,
         message: removable || layer === undefined ? "its snapshot's directory is gone" : "its snapshot's directory is gone, and other layers stand on it: remove the images and containers above it, then load or pull them again",
         affects: s.affects(ref),
-        repair: removable ? 'drop the snapshot and its tar-split record, so that a load or pull of the image unpacks it again' : undefined,
+        repair: removable ? unpackRepair(blob) : undefined,
       },
-      ...(removable ? { fix: () => forgetUnpacked(s, key as Digest) } : {}),
+      ...(removable ? { fix: () => reunpack(s, key as Digest, blob) } : {}),
       damages: s.imagesReaching(ref),
     });
   }
-}
-
-/**
- * Drop layer `chainId`'s unpacked form — its snapshot (nothing may stand on it) and its
- * tar-split record — so that the next load or pull of an image with it unpacks it again.
- * Returns false: the image still needs that load or pull.
- */
-export async function forgetUnpacked(s: Survey, chainId: Digest): Promise<boolean> {
-  try {
-    await s.sn!.remove(chainId);
-  } catch (e) {
-    if (!(e instanceof NotFoundError)) throw e;
-  }
-  writeTx(s.store.db, () => forgetTarSplit(s.store.db, chainId));
-  return false;
 }
 
 /** Containers' and volumes' directories against their records, both ways. */

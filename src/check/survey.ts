@@ -24,6 +24,8 @@ export class Survey {
   readonly marked: Marked;
   /** What each image and container reaches (objectKey), snapshots' parents included. */
   private readonly users = new Map<string, { images: Set<Digest>; containers: Set<string> }>();
+  /** The blobs images' manifests name for each layer (chainID). */
+  readonly layerBlobs = new Map<Digest, Set<Digest>>();
   /** What a blob is to whoever needs it, for messages. */
   readonly roles = new Map<string, string>();
   private readonly names = new Map<Digest, string>();
@@ -50,7 +52,12 @@ export class Survey {
       this.reach({ kind: 'image', id: img.id }, (u) => u.images.add(img.id));
       this.roles.set(img.id, 'image config');
       this.roles.set(img.manifestDigest, 'image manifest');
-      for (const row of imageLayerRows(db, img.id)) if (!this.roles.has(row.blobDigest)) this.roles.set(row.blobDigest, `blob of layer ${row.chainId}`);
+      for (const row of imageLayerRows(db, img.id)) {
+        if (!this.roles.has(row.blobDigest)) this.roles.set(row.blobDigest, `blob of layer ${row.chainId}`);
+        let set = this.layerBlobs.get(row.chainId);
+        if (set === undefined) this.layerBlobs.set(row.chainId, (set = new Set()));
+        set.add(row.blobDigest);
+      }
     }
     for (const c of this.containers) this.reach({ kind: 'container', id: c.id }, (u) => u.containers.add(c.name));
     for (const l of this.layers.values()) if (l.tarSplit !== null) this.roles.set(l.tarSplit, `tar-split record of layer ${l.chainId}`);
