@@ -287,8 +287,12 @@ describe('system check on the native driver: metadata damage', () => {
     await dir.cleanup();
   });
 
-  it('a clean native store checks clean', async () => {
+  it('a clean native store checks clean, also after compressed-blobs=drop took the compressed blob and keep came back', async () => {
     assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
+    await cairnOk(root, ['--storage-opt', 'compressed-blobs=drop', 'images']);
+    await cairnOk(root, ['--storage-opt', 'compressed-blobs=keep', 'images']);
+    assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
+    assert.equal((await cairn(root, ['save', 'n/imported:1'])).code, 0, 'its layer is re-emitted from its files');
   });
 
   it("a layer's recorded size that is not its tar's is found by re-emission and re-derived", async () => {

@@ -83,6 +83,10 @@ export function graphProblems(s: Survey, out: Problem[], unpacked: ReadonlySet<D
   // Blobs and snapshots were listed before the records were read: one made since is there now.
   for (const d of [...s.marked.blob].sort() as Digest[]) {
     if (s.blobs.has(d) || s.store.content.has(d)) continue;
+    // A layer blob its layers' files re-emit is no loss: save and push make the layer from them
+    // (a compressed blob dropped under compressed-blobs=drop, the store switched back to keep).
+    const of = s.layersOfBlob(d);
+    if (of.length > 0 && of.every((c) => (s.layers.get(c)?.tarSplit ?? null) !== null)) continue;
     const ref = { kind: 'blob', id: d } as const;
     const role = s.roles.get(d) ?? 'blob';
     const splitOf = [...s.layers.values()].filter((l) => l.tarSplit === d).map((l) => l.chainId);

@@ -84,6 +84,13 @@ export class Survey {
     return { images: [...(u?.images ?? [])].map((id) => this.imageName(id)).sort(), containers: [...(u?.containers ?? [])].sort() };
   }
 
+  /** The layers (chainIDs) whose blob images' manifests name `blob`. */
+  layersOfBlob(blob: Digest): Digest[] {
+    const out: Digest[] = [];
+    for (const [chain, blobs] of this.layerBlobs) if (blobs.has(blob)) out.push(chain);
+    return out;
+  }
+
   /** The image IDs that reach `ref`. */
   imagesReaching(ref: Ref): Digest[] {
     return [...(this.users.get(objectKey(ref))?.images ?? [])];
