@@ -57,6 +57,14 @@ export function initLayerKey(top: Digest | undefined | null): string {
   return top === undefined || top === null ? 'init-scratch' : `init-${hexOf(top)}`;
 }
 
+/**
+ * Whether snapshot `key` is an init layer: one no container stands on any more is left for the
+ * next collection, by design (`system check` does not call it a leftover).
+ */
+export function isInitLayerKey(key: string): boolean {
+  return key === 'init-scratch' || /^init-[0-9a-f]{64}$/.test(key);
+}
+
 /** The init layer on `top`, made if missing; its key. `protect` keeps it through the caller's work. */
 export async function ensureInitLayer(store: Store, top: Digest | undefined | null, protect: (ref: Ref) => void): Promise<string> {
   const sn = await store.snapshots();
