@@ -56,6 +56,8 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
 }
 
 async function repair(store: Store, s: Survey, problems: Problem[]): Promise<void> {
+  // What nothing uses goes first (an init layer no container uses may stand on a layer to mend).
+  await store.gc();
   for (const p of problems) {
     if (p.fix === undefined) continue;
     try {
@@ -67,7 +69,7 @@ async function repair(store: Store, s: Survey, problems: Problem[]): Promise<voi
       p.finding.message += `; the repair failed: ${e.message}`;
     }
   }
-  // What nothing uses, and the leftovers beside the volumes, go with one collection.
+  // And what the repairs left unused (a layer's forgotten tar-split record), with the leftovers beside the volumes.
   await store.gc();
   for (const p of problems) {
     if (p.collected === undefined) continue;

@@ -9,6 +9,7 @@
 import type { Digest } from '../digest/digest.js';
 import { CairnError, NotFoundError } from '../errors.js';
 import { containerDirProblems, removeOrphanDir, restoreContainerDir } from '../container/check.js';
+import { isInitLayerKey } from '../container/init-layer.js';
 import { containersOfVolume } from '../container/records.js';
 import { orphanUploadIngests } from '../distribution/uploads.js';
 import { readConfig } from '../image/config.js';
@@ -161,7 +162,8 @@ export function graphProblems(s: Survey, out: Problem[], unpacked: ReadonlySet<D
   const sn = s.sn;
   if (sn !== undefined) {
     for (const key of s.snapshots.keys()) {
-      if (s.marked.snapshot.has(key)) continue;
+      // an init layer no container uses waits for the next collection by design
+      if (s.marked.snapshot.has(key) || isInitLayerKey(key)) continue;
       out.push(
         unreachable(`snapshot ${key}`, async () => {
           try {

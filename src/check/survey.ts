@@ -5,6 +5,7 @@
  * layer's tar-split record).
  */
 import { type Digest, shortId } from '../digest/digest.js';
+import { isInitLayerKey } from '../container/init-layer.js';
 import { listContainers } from '../container/records.js';
 import { readTx } from '../metadata/db.js';
 import type { ContainerRecord } from '../container/model.js';
@@ -101,9 +102,9 @@ export class Survey {
     return (this.users.get(objectKey(ref))?.containers.size ?? 0) > 0;
   }
 
-  /** Whether snapshot `key` has child snapshots. */
+  /** Whether snapshot `key` has child snapshots (an init layer no container uses aside: the collection --repair starts with removes it). */
   hasChildren(key: string): boolean {
-    for (const i of this.snapshots.values()) if (i.parent === key) return true;
+    for (const i of this.snapshots.values()) if (i.parent === key && (this.marked.snapshot.has(i.key) || !isInitLayerKey(i.key))) return true;
     return false;
   }
 
