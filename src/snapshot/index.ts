@@ -22,7 +22,7 @@ export { OverlaySnapshotter } from './overlay.js';
 export { NativeSnapshotter } from './native.js';
 export { snapshotterDriver } from './drivers.js';
 export { detectDefaultDriver, probeOverlay } from './detect.js';
-export { mountAll, mountsUsing, unmount, unmountBelow, OVERLAY_MAX_STACK, type MountOptions } from './mount.js';
+export { isMountedAt, mountAll, mountsUsing, unmount, unmountBelow, OVERLAY_MAX_STACK, type MountOptions } from './mount.js';
 export { writableLayer, type WritableLayer } from './writable.js';
 export { copyTree, diskUsage } from './copy.js';
 export { recordedDriver } from './meta.js';

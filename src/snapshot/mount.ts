@@ -86,6 +86,15 @@ export function unmount(target: string): number {
   }
 }
 
+/** Whether something is mounted at `dir` itself (per /proc/self/mountinfo). */
+export function isMountedAt(dir: string): boolean {
+  const at = resolve(dir);
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    if (line !== '' && unescapeMountinfo(line.split(' - ')[0]!.split(' ')[4]!) === at) return true;
+  }
+  return false;
+}
+
 /**
  * Lazily detach every mount at or below `dir` (a dead process's scratch space: its step's
  * overlay, views, a secret's tmpfs), deepest first, so the directory can be removed; returns
