@@ -14,7 +14,7 @@ import { hexOf } from '../digest/digest.js';
 import { NotFoundError, PreconditionError, errnoCode } from '../errors.js';
 import { type Db, writeTx } from '../metadata/db.js';
 import { constants, flock } from '../native/index.js';
-import { mountAll, unmount } from '../snapshot/index.js';
+import { isMountedAt, mountAll, unmount } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
 import { requireUnpacked } from './config.js';
 import { resolveImage } from './resolve.js';
@@ -62,6 +62,14 @@ async function withImageLock<T>(store: Store, id: Digest, fn: () => Promise<T>):
 
 export function mountedImages(store: Store): Array<{ id: Digest; target: string; count: number }> {
   return (store.db.prepare('SELECT * FROM image_mounts ORDER BY image_id').all() as MountRow[]).map((r) => ({ id: r.image_id as Digest, target: r.target, count: r.count }));
+}
+
+/**
+ * Images recorded as mounted with nothing mounted where they were (a reboot, an unmount behind
+ * cairn's back): `system check` reports them; `image umount --all` (`unmountImage`) forgets them.
+ */
+export function staleImageMounts(store: Store): Array<{ id: Digest; target: string; count: number }> {
+  return mountedImages(store).filter((m) => !isMountedAt(m.target));
 }
 
 export function isImageMounted(db: Db, id: Digest): boolean {
