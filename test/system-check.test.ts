@@ -9,7 +9,8 @@
  * process's scratch, a snapshot directory without a record) is gone before the check looks.
  * `--repair` fixes what it can, keeps the damaged images with their tags and marks them; a
  * second check reports only what it could not repair; loading the images again clears the
- * marks and the damage. And on the native driver, damage to the metadata: a layer's size (re-derived
+ * marks and the damage; a layer whose compressed blob is kept is unpacked again at once; an
+ * image mount with nothing mounted is forgotten. And on the native driver, damage to the metadata: a layer's size (re-derived
  * from its re-emitted tar), a tar-split record gone, an image's recorded top layer.
  */
 import assert from 'node:assert/strict';
@@ -252,6 +253,17 @@ describe('system check', () => {
     assert.equal(lines(fixed.stdout).at(-1), '1 problem found: 1 repaired, 0 remain');
     assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
     assert.deepEqual(readFileSync(join(await upper(), 'x')), original, 'the file is the layer\'s again');
+  });
+
+  it('an image recorded as mounted with nothing mounted there (a reboot) is found and forgotten by --repair', async () => {
+    const target = (await cairnOk(root, ['image', 'mount', 'check/a:1'])).stdout.trim();
+    await cairnOk(root, ['image', 'mount', 'check/a:1']);
+    assert.equal(spawnSync('umount', [target]).status, 0);
+    const line = `image check/a:1: recorded as mounted at ${target} (2 times), but nothing is mounted there [repair: forget the mount, as image umount --all does`;
+    assert.deepEqual(await check('--quick'), { code: 1, stdout: `${line}]\n1 problem found (--quick: contents not re-hashed)\n`, stderr: '' });
+    assert.deepEqual(await check('--repair'), { code: 0, stdout: `${line}: done]\n1 problem found: 1 repaired, 0 remain\n`, stderr: '' });
+    assert.equal((await cairnOk(root, ['image', 'mount'])).stdout, '', 'no image is mounted');
+    assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
   });
 });
 

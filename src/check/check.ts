@@ -2,7 +2,7 @@
  * `system check`: the store verified against itself, as podman's `system check` verifies its
  * storage. Structure (structure.ts: images' configs and layer chains, the reference graph
  * against what exists both ways, snapshots' directories, named ingests without their upload
- * session, containers' and volumes' directories
+ * session, image mounts with nothing mounted, containers' and volumes' directories
  * against their records both ways, images marked damaged), then, unless `quick`, content
  * (content.ts: every blob re-hashed, every layer re-emitted from its snapshot and tar-split
  * record and checked against its diffID). Each problem is a {@link Finding}.
@@ -25,7 +25,7 @@ import { markImageDamaged } from '../metadata/records.js';
 import type { Store } from '../store/store.js';
 import { blobProblems, layerProblems } from './content.js';
 import type { CheckReport, Problem } from './findings.js';
-import { directoryProblems, graphProblems, imageProblems, ingestProblems, snapshotFileProblems } from './structure.js';
+import { directoryProblems, graphProblems, imageProblems, ingestProblems, mountProblems, snapshotFileProblems } from './structure.js';
 import { Survey } from './survey.js';
 
 export type { Affects, CheckReport, Finding, FindingKind } from './findings.js';
@@ -46,6 +46,7 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
   await imageProblems(s, problems, unpacked, corrupt);
   graphProblems(s, problems, unpacked, corrupt);
   await ingestProblems(s, problems);
+  mountProblems(s, problems);
   const broken = new Set<string>();
   snapshotFileProblems(s, problems, broken, corrupt);
   if (!opts.quick) await layerProblems(s, problems, broken, corrupt);

@@ -31,6 +31,8 @@ export type FindingKind =
   | 'unreachable'
   /** A named ingest no upload session owns (a registry server killed before it removed a dropped session's bytes). */
   | 'ingest-leftover'
+  /** An image recorded as mounted with nothing mounted where it was. */
+  | 'mount-stale'
   /** A container's record without its directory. */
   | 'container-dir'
   /** A directory of ROOT/containers that no container record names. */

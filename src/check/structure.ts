@@ -2,7 +2,7 @@
  * The structural checks (`system check --quick` does only these): every image's config and
  * layer chain; everything the reference graph reaches exists (blobs, layer records,
  * snapshots), and everything that exists is reached; every snapshot's directory; named
- * ingests without their upload session; containers' and volumes' directories against their
+ * ingests without their upload session; image mounts with nothing mounted; containers' and volumes' directories against their
  * records, both ways; images marked damaged.
  * Nothing is re-hashed here.
  */
@@ -13,6 +13,7 @@ import { isInitLayerKey } from '../container/init-layer.js';
 import { containersOfVolume } from '../container/records.js';
 import { orphanUploadIngests } from '../distribution/uploads.js';
 import { readConfig } from '../image/config.js';
+import { staleImageMounts, unmountImage } from '../image/mount.js';
 import { writeTx } from '../metadata/db.js';
 import { damagedImages, forgetTarSplit, getLayer, getLayerBlob, imageLayerRows } from '../metadata/records.js';
 import { chainIds } from '../oci/chainid.js';
@@ -188,6 +189,24 @@ export async function ingestProblems(s: Survey, out: Problem[]): Promise<void> {
         await s.store.content.dropIngest(ref);
         return true;
       },
+      damages: [],
+    });
+  }
+}
+
+/** Images recorded as mounted with nothing mounted where they were: forgotten as `image umount --all` forgets them. */
+export function mountProblems(s: Survey, out: Problem[]): void {
+  for (const m of staleImageMounts(s.store)) {
+    const name = s.imageName(m.id);
+    out.push({
+      finding: {
+        kind: 'mount-stale',
+        object: `image ${name}`,
+        message: `recorded as mounted at ${m.target} (${m.count} time${m.count === 1 ? '' : 's'}), but nothing is mounted there`,
+        affects: NONE,
+        repair: 'forget the mount, as image umount --all does',
+      },
+      fix: async () => (await unmountImage(s.store, m.id, { all: true })).left === 0,
       damages: [],
     });
   }
