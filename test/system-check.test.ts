@@ -310,6 +310,17 @@ describe('system check on the native driver: metadata damage', () => {
     assert.equal((await cairn(root, ['save', 'n/imported:1'])).code, 0, 'its layer is re-emitted from its files');
   });
 
+  it("a container whose writable layer is gone is reported until it is removed", async () => {
+    const id = (await cairnOk(root, ['create', '--name', 'n1', 'n/b:1'])).stdout.trim();
+    const key = sql((db) => db.prepare('SELECT snapshot FROM containers WHERE id = ?').pluck().get(id) as string);
+    sql((db) => db.prepare('DELETE FROM snapshots WHERE key = ?').run(key));
+    const line = `container n1: its writable layer (snapshot ${key}) is gone: remove the container (affects container n1)`;
+    assert.deepEqual(await check('--quick'), { code: 1, stdout: `${line}\n1 problem found (--quick: contents not re-hashed)\n`, stderr: '' });
+    assert.deepEqual(await check('--repair'), { code: 1, stdout: `${line}\n1 problem found: 0 repaired, 1 remains\n`, stderr: '' });
+    await cairnOk(root, ['rm', 'n1']);
+    assert.deepEqual(await check(), { code: 0, stdout: 'no problems found\n', stderr: '' });
+  });
+
   it("a layer's recorded size that is not its tar's is found by re-emission and re-derived", async () => {
     const size = sql((db) => db.prepare('SELECT size FROM layers WHERE chain_id = ?').pluck().get(top) as number);
     sql((db) => db.prepare('UPDATE layers SET size = size + 7 WHERE chain_id = ?').run(top));
