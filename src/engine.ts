@@ -11,7 +11,7 @@
 import type { Readable } from 'node:stream';
 import { NotFoundError } from './errors.js';
 import type { Digest } from './digest/digest.js';
-import { listImages, listTags, tagsOf } from './metadata/records.js';
+import { damagedImages, listImages, listTags, tagsOf } from './metadata/records.js';
 import { containersOfVolume } from './container/records.js';
 import { SCHEMA_VERSION } from './metadata/db.js';
 import { parseReference } from './reference/reference.js';
@@ -114,6 +114,8 @@ export interface StoreInfo {
   contentBytes: number;
   /** The store's compressed-blobs policy (see CairnOptions). */
   compressedBlobs: CompressedBlobs;
+  /** Images `system check --repair` marked damaged, not loaded or pulled again since. */
+  damagedImages: number;
 }
 
 export interface MountedImage {
@@ -248,7 +250,7 @@ export class Cairn {
       contentBlobs++;
       contentBytes += b.size;
     }
-    return { root: this.store.root, schemaVersion: SCHEMA_VERSION, images: listImages(this.store.db).length, tags: listTags(this.store.db).length, contentBlobs, contentBytes, compressedBlobs: this.store.compressedBlobs };
+    return { root: this.store.root, schemaVersion: SCHEMA_VERSION, images: listImages(this.store.db).length, tags: listTags(this.store.db).length, contentBlobs, contentBytes, compressedBlobs: this.store.compressedBlobs, damagedImages: damagedImages(this.store.db).size };
   }
 
   /**

@@ -219,10 +219,12 @@ describe('system check', () => {
     assert.match(damaged.message, new RegExp(`^marked damaged \\(blob ${configD}: image config: content does not match its digest .*\\): pull or load it again$`));
     // a second repair changes nothing of that
     assert.equal((await check('--repair')).code, 1);
+    assert.match((await cairnOk(root, ['info'])).stdout, /^Damaged Images: 3$/m, 'info counts the marked images');
   });
 
   it('loading the images again clears the marks and the damage', async () => {
     await cairnOk(root, ['load'], { input: archive });
+    assert.equal((await cairnOk(root, ['info', '-f', '{{.DamagedImages}}'])).stdout, '0\n');
     const r = await check();
     assert.deepEqual(lines(r.stdout), ['volume v1: its data directory (_data) is gone: its data is lost; remove the volume', '1 problem found']);
     assert.equal(r.code, 1);

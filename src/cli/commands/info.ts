@@ -24,6 +24,7 @@ export async function run(program: Command, cmd: Command): Promise<void> {
       ContentBlobs: blobs,
       ContentBytes: bytes,
       CompressedBlobs: s.compressedBlobs,
+      DamagedImages: s.damagedImages,
       OSType: p.os,
       Architecture: p.architecture,
       NodeVersion: process.versions.node,
@@ -33,7 +34,7 @@ export async function run(program: Command, cmd: Command): Promise<void> {
     // as the template runs and a newline after it, even when it fails.
     if (tpl) return out(execute(tpl, new GoStruct('system.info', info), { prefix: '', partial: (w) => out(w + '\n') }) + '\n');
     out(
-      `Server Version: ${info.ServerVersion}\nImages: ${info.Images}\nTags: ${info.Tags}\nRoot Dir: ${info.RootDir}\nSchema Version: ${info.SchemaVersion}\nContent: ${blobs} blobs, ${bytes} bytes\nCompressed Blobs: ${info.CompressedBlobs}\nOSType: ${info.OSType}\nArchitecture: ${info.Architecture}\n`,
+      `Server Version: ${info.ServerVersion}\nImages: ${info.Images}\nTags: ${info.Tags}\nRoot Dir: ${info.RootDir}\nSchema Version: ${info.SchemaVersion}\nContent: ${blobs} blobs, ${bytes} bytes\nCompressed Blobs: ${info.CompressedBlobs}\nDamaged Images: ${info.DamagedImages}\nOSType: ${info.OSType}\nArchitecture: ${info.Architecture}\n`,
     );
   });
 }
