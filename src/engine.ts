@@ -813,9 +813,9 @@ export class Cairn {
     return (await import('./check/check.js')).checkStore(this.store, opts);
   }
 
-  /** Remove what nothing uses (it also runs after every removal and copy). */
-  gc(): Promise<GcResult> {
-    return this.store.gc();
+  /** Remove what nothing uses (it also runs after every removal and copy); `measure`: say how many bytes of disk went. */
+  gc(opts: { measure?: boolean } = {}): Promise<GcResult> {
+    return this.store.gc(opts);
   }
 
   close(): void {

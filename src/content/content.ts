@@ -114,8 +114,12 @@ export interface ContentStore {
    * (which cannot wait), such as recording an image or collecting garbage.
    */
   has(digest: Digest): boolean;
-  /** {@link delete}, done at once: the collector removes blobs while it holds the metadata lock. */
-  deleteSync(digest: Digest): void;
+  /**
+   * {@link delete}, done at once: the collector removes blobs while it holds the metadata lock.
+   * Returns the bytes of storage the blob held (allocated blocks for a file; 0 when absent):
+   * what the removal gave back, as prune reports it.
+   */
+  deleteSync(digest: Digest): number;
   /** Every committed blob. */
   walk(): AsyncIterable<BlobInfo>;
   /**

@@ -7,7 +7,7 @@
  * process is gone. A named ingest (`WriterOptions.ref`) is ROOT/content/ingest/ref-<ref>: it
  * outlives its process and is resumed by the next writer with that ref. Blobs are immutable: a blob that already exists is never rewritten.
  */
-import { closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -161,8 +161,13 @@ export class LocalContentStore implements ContentStore {
     return existsSync(this.blobPath(digest));
   }
 
-  deleteSync(digest: Digest): void {
-    rmSync(this.blobPath(digest), { force: true });
+  deleteSync(digest: Digest): number {
+    const path = this.blobPath(digest);
+    // st_blocks are 512-byte units whatever the file system's block size; a blob has one link
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (st === undefined) return 0;
+    rmSync(path, { force: true });
+    return st.blocks * 512;
   }
 
   async *walk(): AsyncIterable<BlobInfo> {

@@ -128,8 +128,10 @@ export class MemoryContentStore implements ContentStore {
     return this.blobs.has(digest);
   }
 
-  deleteSync(digest: Digest): void {
+  deleteSync(digest: Digest): number {
+    const size = this.blobs.get(digest)?.length ?? 0;
     this.blobs.delete(digest);
+    return size;
   }
 
   async *walk(): AsyncIterable<BlobInfo> {

@@ -41,7 +41,7 @@ import {
   type SnapshotRow,
   updateLabels,
 } from './meta.js';
-import type { Capabilities, CommitOptions, DriverName, Info, Kind, Labels, Mount, SnapshotOptions, Snapshotter, Usage } from './types.js';
+import type { Capabilities, CommitOptions, DriverName, Info, Kind, Labels, Mount, RemoveOptions, SnapshotOptions, Snapshotter, Usage } from './types.js';
 
 const TMP_PREFIX = '.tmp-';
 const TRASH_PREFIX = '.trash-';
@@ -137,7 +137,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
   /** After a commit: what a driver keeps only for active snapshots can go (a crash before leaves it, harmlessly). */
   protected async committed(_id: number): Promise<void> {}
 
-  async remove(key: string): Promise<void> {
+  async remove(key: string, opts: RemoveOptions = {}): Promise<number | undefined> {
     const row = writeTx(this.db, () => {
       const r = this.row(key);
       const children = childCount(this.db, key);
@@ -149,7 +149,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
       deleteRow(this.db, key);
       return r;
     });
-    await this.discard(this.snapDir(row.id));
+    return this.discard(this.snapDir(row.id), opts.measure === true);
   }
 
   async reclaim(key: string): Promise<void> {
@@ -158,7 +158,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
     const mountedAt = mountsUsing(this.fsDir(row.id));
     if (mountedAt.length > 0) throw new ConflictError(`snapshot ${key} is mounted at ${mountedAt[0]}: unmount it first`);
     // renamed first, so that a crash leaves only trash (a dead process's is removed at start-up)
-    await this.discard(this.snapDir(row.id));
+    await this.discard(this.snapDir(row.id), false);
   }
 
   isCommitted(key: string): boolean {
@@ -310,10 +310,16 @@ export abstract class BaseSnapshotter implements Snapshotter {
     return this.mountsFor(row);
   }
 
-  /** Delete a snapshot directory whose row is gone (renamed first so a crash leaves only trash). */
-  private async discard(dir: string): Promise<void> {
+  /**
+   * Delete a snapshot directory whose row is gone (renamed first so a crash leaves only trash);
+   * with `measure`, its disk use first (undefined when another process moved it first).
+   */
+  private async discard(dir: string, measure: boolean): Promise<number | undefined> {
     const t = this.trashName();
-    if (moveAway(dir, t)) await removeTree(t);
+    if (!moveAway(dir, t)) return measure ? 0 : undefined;
+    const freed = measure ? (await diskUsage(t)).size : undefined;
+    await removeTree(t);
+    return freed;
   }
 }
 

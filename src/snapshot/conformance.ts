@@ -442,6 +442,17 @@ export function snapshotterSuite(driver: DriverName, factory: SnapshotterFactory
     assert.deepEqual(await collect(r.sn.walk()), []);
   });
 
+  t('remove with measure: the disk the snapshot held, at least its files\' bytes', async (r) => {
+    const w = writableLayer(await r.sn.prepare('m'));
+    await fsp.writeFile(join(w.dir, 'big'), Buffer.alloc(300_000, 7));
+    await r.sn.commit('mc', 'm');
+    const usage = await r.sn.usage('mc');
+    const freed = await r.sn.remove('mc', { measure: true });
+    assert.ok(freed !== undefined && freed >= usage.size && usage.size >= 300_000, `freed ${freed}, usage ${usage.size}`);
+    await r.sn.prepare('n');
+    assert.equal(await r.sn.remove('n'), undefined, 'not measured unless asked');
+  });
+
   t('a mounted snapshot is neither committed nor removed', async (r) => {
     await r.layer('base', undefined, (d) => fsp.writeFile(join(d, 'f'), 'f'));
     const at = await r.mount(await r.sn.prepare('a', 'base'));

@@ -15,7 +15,7 @@ import { recordDriver, recordedDriver } from './meta.js';
 import { DRIVER_NAMES, type DriverName, type Snapshotter } from './types.js';
 import { processAlive } from '../process.js';
 
-export type { Capabilities, CommitOptions, DriverName, Info, Kind, Labels, Mount, SnapshotOptions, Snapshotter, Usage } from './types.js';
+export type { Capabilities, CommitOptions, DriverName, Info, Kind, Labels, Mount, RemoveOptions, SnapshotOptions, Snapshotter, Usage } from './types.js';
 export { DRIVER_NAMES } from './types.js';
 export { BaseSnapshotter, type DriverContext, type SnapshotterDriver } from './base.js';
 export { OverlaySnapshotter } from './overlay.js';

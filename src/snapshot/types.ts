@@ -71,6 +71,11 @@ export interface Info {
   labels: Labels;
 }
 
+export interface RemoveOptions {
+  /** Measure what the removal frees (see Snapshotter.remove). */
+  measure?: boolean;
+}
+
 export interface Usage {
   /** Bytes of disk the snapshot's own files use (allocated blocks; hard links counted once). */
   size: number;
@@ -139,8 +144,11 @@ export interface Snapshotter {
    * with children or still mounted. The snapshot's record goes synchronously, before the
    * first await (its files after): called inside a write transaction, the decision and the
    * removal are one atomic step — the garbage collector (store/gc.ts) relies on it.
+   * With `measure`: the disk its directory held (allocated bytes, hard links once, the
+   * driver's own directories included), measured once it is out of the way and before it is
+   * removed — what the removal gave back, as prune reports it; undefined otherwise.
    */
-  remove(key: string): Promise<void>;
+  remove(key: string, opts?: RemoveOptions): Promise<number | undefined>;
   /**
    * Give the disk space of active snapshot `key` back at once — its files go, its record stays
    * until `remove` (or the collector) takes it: for work that failed, whose record may not be

@@ -26,6 +26,16 @@ export interface GcResult {
   snapshots: string[];
   /** Layer records removed (chainIDs). */
   layers: Digest[];
+  /**
+   * Bytes of disk given back (with `measure`; else 0): each removed blob's allocated blocks and
+   * each removed snapshot directory's disk use, measured before it went — not an estimate.
+   */
+  reclaimed: number;
+}
+
+export interface GcOptions {
+  /** Measure what is freed (GcResult.reclaimed): a walk of each removed snapshot tree more. */
+  measure?: boolean;
 }
 
 export interface GcTarget {
@@ -35,13 +45,15 @@ export interface GcTarget {
   snapshots: Snapshotter | undefined;
 }
 
-export async function collectGarbage(t: GcTarget): Promise<GcResult> {
+export async function collectGarbage(t: GcTarget, opts: GcOptions = {}): Promise<GcResult> {
+  const measure = opts.measure === true;
   const blobs = await t.content.digests();
   const infos: Info[] = [];
   if (t.snapshots) for await (const i of t.snapshots.walk()) infos.push(i);
   const parents = new Map(infos.map((i) => [i.key, i.parent]));
 
-  const pending: Array<{ key: string; done: Promise<boolean> }> = [];
+  const pending: Array<{ key: string; done: Promise<number | false> }> = [];
+  let blobBytes = 0;
   const result = writeTx(t.db, () => {
     const marked = markReachable(t.db);
     // A marked snapshot keeps its parents: a view or a container's layer stands on them.
@@ -50,7 +62,7 @@ export async function collectGarbage(t: GcTarget): Promise<GcResult> {
     }
     const layers = sweepLayerRecords(t.db, marked.layer);
     const goneBlobs = blobs.filter((d) => !marked.blob.has(d));
-    for (const d of goneBlobs) t.content.deleteSync(d);
+    for (const d of goneBlobs) blobBytes += t.content.deleteSync(d);
     sweepLayerBlobRecords(t.db, marked.blob);
     if (t.snapshots) {
       const depth = (k: string): number => {
@@ -61,9 +73,9 @@ export async function collectGarbage(t: GcTarget): Promise<GcResult> {
       const gone = infos.filter((i) => !marked.snapshot.has(i.key)).sort((a, b) => depth(b.key) - depth(a.key));
       for (const i of gone) {
         // Handled at once: removals settle in any order, and an unhandled rejection would end the process.
-        const done = t.snapshots.remove(i.key).then(
-          () => true,
-          (e: unknown) => {
+        const done = t.snapshots.remove(i.key, { measure }).then(
+          (freed): number => freed ?? 0,
+          (e: unknown): false => {
             // Made a parent meanwhile (a new child), or removed by another collector: it stays or is gone already.
             if (e instanceof ConflictError || e instanceof NotFoundError) return false;
             throw e;
@@ -78,6 +90,8 @@ export async function collectGarbage(t: GcTarget): Promise<GcResult> {
   const settled = await Promise.allSettled(pending.map((p) => p.done));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  const snapshots = pending.filter((_, i) => (settled[i] as PromiseFulfilledResult<boolean>).value).map((p) => p.key);
-  return { ...result, snapshots };
+  const removed = settled.map((r) => (r as PromiseFulfilledResult<number | false>).value);
+  const snapshots = pending.filter((_, i) => removed[i] !== false).map((p) => p.key);
+  const snapshotBytes = removed.reduce<number>((sum, v) => sum + (v === false ? 0 : v), 0);
+  return { ...result, snapshots, reclaimed: measure ? blobBytes + snapshotBytes : 0 };
 }

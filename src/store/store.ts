@@ -20,7 +20,7 @@ import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, trimLog, writeTx } from '../metadata/db.js';
 import { createLease, deadLeaseSnapshots, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
 import type { Ref } from '../metadata/refs.js';
-import { collectGarbage, type GcResult } from './gc.js';
+import { collectGarbage, type GcOptions, type GcResult } from './gc.js';
 import { type DriverName, type Snapshotter, openSnapshotter, recordedDriver, unmountBelow } from '../snapshot/index.js';
 import { processAlive } from '../process.js';
 import { removeTree } from '../rmtree.js';
@@ -252,11 +252,12 @@ export class Store {
 
   /**
    * Remove everything no root reaches (see gc.ts): blobs, layer records, snapshots. The
-   * snapshotter is opened only if the store has one (nothing is recorded otherwise).
+   * snapshotter is opened only if the store has one (nothing is recorded otherwise). With
+   * `measure`, the result says how many bytes of disk went (prune's totals).
    */
-  async gc(): Promise<GcResult> {
+  async gc(opts: GcOptions = {}): Promise<GcResult> {
     const snapshots = this.recordedDriver !== undefined ? await this.snapshots() : undefined;
-    const result = await collectGarbage({ db: this.db, content: this.content, snapshots });
+    const result = await collectGarbage({ db: this.db, content: this.content, snapshots }, opts);
     for (const sweep of this.sweepers) await sweep();
     return result;
   }
