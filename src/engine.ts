@@ -789,9 +789,13 @@ export class Cairn {
     return (await import('./volume/index.js')).removeVolume(this.store, name, { force: opts.force ?? false, inUse: this.volumeUsers });
   }
 
-  /** `volume prune`: every local volume without options that no container uses (label= / label!= filters narrow it). */
-  async volumePrune(filters: readonly string[] = []): Promise<VolumePruneResult> {
-    return (await import('./volume/index.js')).pruneVolumes(this.store, { filters, inUse: this.volumeUsers });
+  /**
+   * `volume prune`: the anonymous local volumes without options that no container uses (`all`:
+   * named ones too, Docker 23's rule; label= / label!= filters narrow it), with the bytes of
+   * disk that went.
+   */
+  async volumePrune(filters: readonly string[] = [], opts: { all?: boolean } = {}): Promise<VolumePruneResult> {
+    return (await import('./volume/index.js')).pruneVolumes(this.store, { filters, inUse: this.volumeUsers, ...(opts.all === true ? { all: true } : {}) });
   }
 
   /**

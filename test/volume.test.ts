@@ -17,6 +17,7 @@ import { Cairn } from '../src/engine.js';
 import { ConflictError, NotFoundError } from '../src/errors.js';
 import { lgetxattr, lsetxattr } from '../src/native/index.js';
 import { Store } from '../src/store/store.js';
+import { humanSize } from '../src/cli/format.js';
 import { acquireVolume, createVolume, isVolumeEmpty, listVolumes, populateVolume, pruneVolumes, releaseVolume, removeVolume } from '../src/volume/index.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -31,6 +32,11 @@ after(async () => {
 
 let roots = 0;
 /** A fresh store root for one test. */
+/** Bytes `du` says `path` takes (allocated blocks, a hard link once). */
+function duOf(path: string): number {
+  return Number(spawnSync('du', ['-s', '-B1', path]).stdout.toString().split('\t')[0]);
+}
+
 function newRoot(): string {
   return join(dir.path, `root${++roots}`);
 }
@@ -207,12 +213,15 @@ test('rm and prune: Docker\'s outputs; the data goes with the volume; volumes wi
     stderr: '"cairn volume rm" requires at least 1 argument.\nSee \'cairn volume rm --help\'.\n\nUsage:  cairn volume rm [OPTIONS] VOLUME [VOLUME...]\n\nRemove one or more volumes\n',
   });
 
-  // the prompt: no input, or anything but y/Y, is No — and the total is printed anyway
-  const prompt = 'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ';
+  // the prompt: no input, or anything but y/Y, is No — and the total is printed anyway (Docker 23's words: anonymous volumes unless -a)
+  const prompt = 'WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ';
+  const allPrompt = 'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ';
   assert.deepEqual(await cairn(root, ['volume', 'prune']), { code: 0, stdout: `${prompt}Total reclaimed space: 0B\n`, stderr: '' });
-  assert.deepEqual(await cairn(root, ['volume', 'prune'], { input: 'yes\n' }), { code: 0, stdout: `${prompt}Total reclaimed space: 0B\n`, stderr: '' });
+  assert.deepEqual(await cairn(root, ['volume', 'prune', '-a'], { input: 'yes\n' }), { code: 0, stdout: `${allPrompt}Total reclaimed space: 0B\n`, stderr: '' });
   assert.deepEqual(await cairn(root, ['volume', 'prune', '-f', '--filter', 'label=nosuch']), { code: 0, stdout: 'Total reclaimed space: 0B\n', stderr: '' });
-  assert.deepEqual(await cairn(root, ['volume', 'prune', '--filter', 'label=other=x'], { input: 'Y\n' }), { code: 0, stdout: `${prompt}Deleted Volumes:\nlabelled\n\nTotal reclaimed space: 0B\n`, stderr: '' });
+  assert.deepEqual(await cairn(root, ['volume', 'prune', '-f', '--filter', 'label=other=x']), { code: 0, stdout: 'Total reclaimed space: 0B\n', stderr: '' }, 'a named volume stays without -a');
+  const labelled = duOf(join(root, 'volumes', 'labelled'));
+  assert.deepEqual(await cairn(root, ['volume', 'prune', '-a', '--filter', 'label=other=x'], { input: 'Y\n' }), { code: 0, stdout: `${allPrompt}Deleted Volumes:\nlabelled\n\nTotal reclaimed space: ${humanSize(labelled, 4)}\n`, stderr: '' });
   assert.deepEqual(await cairn(root, ['volume', 'prune', '-f', '--filter', 'dangling=true']), { code: 1, stdout: '', stderr: "Error: Invalid filter 'dangling'\n" });
   assert.deepEqual(await cairn(root, ['volume', 'prune', '-f', '--filter', 'label']), {
     code: 125,
@@ -220,7 +229,7 @@ test('rm and prune: Docker\'s outputs; the data goes with the volume; volumes wi
     stderr: 'invalid argument "label" for "--filter" flag: bad format of filter (expected name=value)\nSee \'cairn volume prune --help\'.\n',
   });
 
-  // reclaimed space is Docker's directory size: apparent sizes, a hard link once, symlinks their own size
+  // reclaimed space is what left the disk (du: allocated blocks, a hard link once), not Docker's apparent sizes
   for (const n of ['p1', 'p2', 'p3']) await cairnOk(root, ['volume', 'create', '--label', `n=${n}`, n]);
   writeFileSync(join(dataOf(root, 'p1'), 'a'), Buffer.alloc(1000));
   linkSync(join(dataOf(root, 'p1'), 'a'), join(dataOf(root, 'p1'), 'b'));
@@ -228,9 +237,12 @@ test('rm and prune: Docker\'s outputs; the data goes with the volume; volumes wi
   mkdirSync(join(dataOf(root, 'p1'), 'sub'));
   writeFileSync(join(dataOf(root, 'p1'), 'sub', 'empty'), '');
   writeFileSync(join(dataOf(root, 'p2'), 'z'), Buffer.alloc(500));
-  assert.deepEqual(await cairn(root, ['volume', 'prune', '-f', '--filter', 'label!=n=p3']), { code: 0, stdout: 'Deleted Volumes:\np1\np2\n\nTotal reclaimed space: 1.501kB\n', stderr: '' });
-  assert.deepEqual(await cairn(root, ['volume', 'prune', '-f']), { code: 0, stdout: 'Deleted Volumes:\np3\n\nTotal reclaimed space: 0B\n', stderr: '' });
-  assert.deepEqual(await cairn(root, ['volume', 'prune', '-f']), { code: 0, stdout: 'Total reclaimed space: 0B\n', stderr: '' });
+  const p12 = duOf(join(root, 'volumes', 'p1')) + duOf(join(root, 'volumes', 'p2'));
+  assert.ok(p12 > 1500, `du counts at least the files' bytes (${p12})`);
+  assert.deepEqual(await cairn(root, ['volume', 'prune', '-af', '--filter', 'label!=n=p3']), { code: 0, stdout: `Deleted Volumes:\np1\np2\n\nTotal reclaimed space: ${humanSize(p12, 4)}\n`, stderr: '' });
+  const p3 = duOf(join(root, 'volumes', 'p3'));
+  assert.deepEqual(await cairn(root, ['volume', 'prune', '-a', '-f']), { code: 0, stdout: `Deleted Volumes:\np3\n\nTotal reclaimed space: ${humanSize(p3, 4)}\n`, stderr: '' });
+  assert.deepEqual(await cairn(root, ['volume', 'prune', '-af']), { code: 0, stdout: 'Total reclaimed space: 0B\n', stderr: '' });
   assert.equal((await cairnOk(root, ['volume', 'ls', '-q'])).stdout, 'withopts\n', 'a volume with options is removed only explicitly');
   assert.equal((await cairnOk(root, ['volume', 'rm', 'withopts'])).stdout, 'withopts\n');
   assert.deepEqual(readdirSync(join(root, 'volumes')), [], 'nothing left under ROOT/volumes');
@@ -429,9 +441,10 @@ test('a volume a container uses cannot be removed or pruned, even with force (th
     }
     assert.deepEqual(listVolumes(store, { filters: ['dangling=false'], inUse }).map((v) => v.name), ['used']);
     assert.deepEqual(listVolumes(store, { filters: ['dangling=true'], inUse }).map((v) => v.name), ['free']);
-    assert.deepEqual(await pruneVolumes(store, { inUse }), { deleted: ['free'], reclaimed: 0 });
+    assert.deepEqual((await pruneVolumes(store, { inUse })).deleted, [], 'named volumes only with all');
+    assert.deepEqual((await pruneVolumes(store, { inUse, all: true })).deleted, ['free']);
     assert.equal(existsSync(dataOf(root, 'used')), true);
-    assert.deepEqual(await pruneVolumes(store), { deleted: ['used'], reclaimed: 0 });
+    assert.deepEqual((await pruneVolumes(store, { filters: ['all=true'] })).deleted, ['used'], "Docker 23's all= filter");
     // an anonymous volume (a container's) shows no labels or options: null, as Docker's
     const anon = await createVolume(store, { anonymous: true });
     assert.match(anon.name, /^[0-9a-f]{64}$/);

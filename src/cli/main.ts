@@ -500,6 +500,7 @@ function volumeCommands(volume: Command): void {
     .command('prune')
     .description('Remove all unused local volumes')
     .usage('[OPTIONS]')
+    .option('-a, --all', 'Remove all unused volumes, not just anonymous ones')
     .option('--filter <filter>', "Provide filter values (e.g. 'label=<label>')", collect, [])
     .option('-f, --force', 'Do not prompt for confirmation')
     .action(lazy(() => import('./commands/volume-prune.js')));

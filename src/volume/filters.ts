@@ -10,7 +10,7 @@ export type FilterUse = 'list' | 'prune';
 
 const ACCEPTED: Record<FilterUse, readonly string[]> = {
   list: ['dangling', 'driver', 'label', 'name'],
-  prune: ['label', 'label!'],
+  prune: ['label', 'label!', 'all'],
 };
 
 /** What a filter looks at of a volume. */
@@ -24,6 +24,8 @@ export interface FilterSubject {
 export interface VolumeFilter {
   /** Whether the filter asks about use at all (callers skip asking otherwise). */
   readonly needsUse: boolean;
+  /** prune's `all=` (Docker 23+): named volumes too when true; undefined when not given. */
+  readonly all: boolean | undefined;
   matches(v: FilterSubject, inUse: () => boolean): boolean;
 }
 
@@ -43,7 +45,7 @@ function group(filters: readonly string[]): Map<string, string[]> {
 }
 
 /** filters.Args.MatchKVList: every `K` or `K=V` in `wanted` is among `labels` (nothing wanted: true). */
-function matchKVList(wanted: readonly string[] | undefined, labels: Record<string, string> | null): boolean {
+export function matchKVList(wanted: readonly string[] | undefined, labels: Record<string, string> | null): boolean {
   if (!wanted || wanted.length === 0) return true;
   if (!labels || Object.keys(labels).length === 0) return false;
   return wanted.every((w) => {
@@ -70,6 +72,13 @@ function nameMatcher(pattern: string): (name: string) => boolean {
   return (name) => name === pattern || (re !== undefined && re.test(name));
 }
 
+/** strconv.ParseBool's words. */
+function goBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
+}
+
 /** Parse `filters` (KEY=VALUE words) for `use`; Docker's errors for a key or value it refuses. */
 export function parseVolumeFilters(filters: readonly string[], use: FilterUse): VolumeFilter {
   const by = group(filters);
@@ -87,8 +96,17 @@ export function parseVolumeFilters(filters: readonly string[], use: FilterUse): 
     else if (d.includes('false') || d.includes('0')) dangling = false;
     else throw new InvalidArgumentError(`Invalid filter 'dangling=[${[...d].sort().join(' ')}]'`);
   }
+  let all: boolean | undefined;
+  const a = by.get('all');
+  if (a !== undefined) {
+    // Docker 23's volume service: one value, a Go boolean
+    const b = a.length === 1 ? goBool(a[0]!) : undefined;
+    if (b === undefined) throw new InvalidArgumentError(`invalid filter 'all=${a.join(' ')}': invalid syntax`);
+    all = b;
+  }
   return {
     needsUse: dangling !== undefined,
+    all,
     matches(v, inUse) {
       if (drivers && !drivers.includes(v.driver)) return false;
       if (names && !names.some((m) => m(v.name))) return false;

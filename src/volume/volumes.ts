@@ -21,7 +21,7 @@ import { mountsUnder, unmountVolume } from './mount.js';
 import { naturalCompare, randomVolumeName, validateVolumeName } from './names.js';
 import { validateOptions, type VolumeOptions } from './options.js';
 import { allVolumeRecords, deleteVolumeRecord, getVolumeRecord, insertVolumeRecord, type VolumeRecord } from './records.js';
-import { treeSize } from './size.js';
+import { diskUsage } from '../snapshot/index.js';
 import { sweepVolumeLeftovers } from './sweep.js';
 
 /** The one driver cairn has. */
@@ -206,27 +206,37 @@ export async function removeVolume(store: Store, name: string, opts: RemoveVolum
 export interface PruneResult {
   /** The volumes removed, in the order removed. */
   deleted: string[];
-  /** Bytes their data held (Docker's directory size: apparent sizes, hard links once). */
+  /** Bytes of disk their directories held (allocated blocks, hard links once), measured before each went. */
   reclaimed: number;
 }
 
+export interface PruneVolumesOptions {
+  /** Docker's KEY=VALUE words: `label=`, `label!=`, and (Docker 23+) `all=true|false`. */
+  filters?: readonly string[];
+  /** Named volumes too (`volume prune -a`); else only anonymous ones, as Docker 23+ prunes. */
+  all?: boolean;
+  inUse?: VolumeUsers;
+}
+
 /**
- * `volume prune`, as Docker 20.10's: every local volume no container uses — named and
- * anonymous alike — except those with driver options (Docker skips them: their data is not
- * the store's), narrowed by `label=` / `label!=` filters. Also removes what crashed creations
- * and removals left under ROOT/volumes.
+ * `volume prune`, as Docker 23+'s: the anonymous local volumes no container uses (with `all`,
+ * named ones too), except those with driver options (Docker skips them: their data is not the
+ * store's), narrowed by `label=` / `label!=` filters. Also removes what crashed creations and
+ * removals left under ROOT/volumes. The space reported is what the removals gave back on disk.
  */
-export async function pruneVolumes(store: Store, opts: { filters?: readonly string[]; inUse?: VolumeUsers } = {}): Promise<PruneResult> {
+export async function pruneVolumes(store: Store, opts: PruneVolumesOptions = {}): Promise<PruneResult> {
   const filter = parseVolumeFilters(opts.filters ?? [], 'prune');
+  const all = opts.all === true || filter.all === true;
   const inUse = opts.inUse ?? NO_USERS;
   await sweepVolumeLeftovers(store);
   const result: PruneResult = { deleted: [], reclaimed: 0 };
   const candidates = allVolumeRecords(store.db)
     .filter((r) => r.driver === LOCAL_DRIVER && (r.options === null || Object.keys(r.options).length === 0))
-    .filter((r) => filter.matches(r, () => false) && inUse(r.name).length === 0)
+    .filter((r) => (all || r.anonymous) && filter.matches(r, () => false) && inUse(r.name).length === 0)
     .sort((a, b) => naturalCompare(a.name, b.name));
   for (const r of candidates) {
-    const size = treeSize(dataDir(store.root, r.name));
+    const dir = volumeDir(store.root, r.name);
+    const size = existsSync(dir) ? (await diskUsage(dir)).size : 0;
     try {
       await removeVolume(store, r.name, { inUse });
     } catch (e) {

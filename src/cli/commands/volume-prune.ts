@@ -1,57 +1,31 @@
 /**
- * `cairn volume prune [-f] [--filter label=...]`: Docker 20.10's prompt (answered on stdin:
- * only "y" or "Y" goes on; anything else, or no input, removes nothing and still prints the
- * total), "Deleted Volumes:" with each name, a blank line, and "Total reclaimed space: SIZE".
+ * `cairn volume prune [-a] [-f] [--filter label=...]`: Docker 23's prune — anonymous volumes
+ * only unless `-a` — with its prompt (cli/confirm.ts: no answer removes nothing and still
+ * prints the total), "Deleted Volumes:" with each name, a blank line, and "Total reclaimed
+ * space: SIZE" (what the removals gave back on disk).
  */
 import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../errors.js';
 import { humanSize } from '../format.js';
+import { confirm } from '../confirm.js';
 import { out, withCairn } from '../context.js';
 import { badFilter, flagError } from '../volume.js';
 
-const WARNING = 'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?';
-
-/** One line from stdin (without its line ending); '' at end of input. */
-function readLine(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stdin = process.stdin;
-    let text = '';
-    const finish = (line: string): void => {
-      stdin.off('data', onData);
-      stdin.off('end', onEnd);
-      stdin.off('error', onError);
-      stdin.pause();
-      resolve(line.replace(/\r$/, ''));
-    };
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString('utf8');
-      const nl = text.indexOf('\n');
-      if (nl >= 0) finish(text.slice(0, nl));
-    };
-    const onEnd = (): void => finish(text);
-    const onError = (e: Error): void => reject(e);
-    stdin.on('data', onData);
-    stdin.on('end', onEnd);
-    stdin.on('error', onError);
-    stdin.resume();
-  });
-}
-
-/** Docker's PromptForConfirmation: the question and " [y/N] " on stdout, yes only for "y"/"Y". */
-async function confirm(message: string): Promise<boolean> {
-  out(`${message} [y/N] `);
-  return (await readLine()).toLowerCase() === 'y';
-}
+const UNUSED_WARNING = 'WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue?';
+const ALL_WARNING = 'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?';
 
 export async function run(program: Command, cmd: Command): Promise<void> {
-  const o = cmd.opts<{ filter: string[]; force?: boolean }>();
+  const o = cmd.opts<{ filter: string[]; force?: boolean; all?: boolean }>();
   const bad = badFilter(o.filter);
   if (bad !== undefined) return flagError(cmd, '--filter', bad, 'bad format of filter (expected name=value)');
-  if (!o.force && !(await confirm(WARNING))) {
+  // Docker 23's CLI: -a is the filter all=true, and not both
+  if (o.all === true && o.filter.some((f) => f.startsWith('all='))) throw new InvalidArgumentError('conflicting options: cannot specify both --all and --filter all=1');
+  if (!o.force && !(await confirm(o.all === true ? ALL_WARNING : UNUSED_WARNING))) {
     out(`Total reclaimed space: ${humanSize(0, 4)}\n`);
     return;
   }
   await withCairn(program, async (cairn) => {
-    const r = await cairn.volumePrune(o.filter);
+    const r = await cairn.volumePrune(o.filter, { all: o.all === true });
     if (r.deleted.length > 0) out(`Deleted Volumes:\n${r.deleted.map((n) => `${n}\n`).join('')}\n`);
     out(`Total reclaimed space: ${humanSize(r.reclaimed, 4)}\n`);
   });
