@@ -17,7 +17,9 @@ import { hostname } from 'node:os';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { readConfig, requireUnpacked } from '../image/config.js';
 import { resolveImage } from '../image/resolve.js';
+import type { ContainerConfig } from '../oci/types.js';
 import { writeTx } from '../metadata/db.js';
+import { getImage } from '../metadata/records.js';
 import { snapshotRef } from '../metadata/refs.js';
 import { removeTree } from '../rmtree.js';
 import { RUNTIME_NAMES, type RuntimeName } from '../runtime/oci-runtime.js';
@@ -99,8 +101,15 @@ export async function createContainer(store: Store, opts: CreateOptions, how: Cr
 
 async function createRecord(store: Store, opts: CreateOptions): Promise<ContainerRecord> {
   const { image } = resolveImage(store.db, opts.image);
-  await requireUnpacked(store.content, image.id, opts.image);
-  const config = (await readConfig(store.content, image.id)).config.config;
+  let config: ContainerConfig | undefined;
+  try {
+    await requireUnpacked(store.content, image.id, opts.image);
+    config = (await readConfig(store.content, image.id)).config.config;
+  } catch (e) {
+    // removed since it was resolved by another process (a prune): said as a missing image
+    if (e instanceof NotFoundError && getImage(store.db, image.id) === undefined) throw new NotFoundError(`No such image: ${opts.image}`, { cause: e });
+    throw e;
+  }
   // Refused before anything is made (checked again in the transaction that takes the name).
   if (opts.name !== undefined) refuseTakenName(store, opts.name);
   // Docker's IDs are never all digits in their short form (it could be read as a number).
@@ -148,6 +157,9 @@ async function createRecord(store: Store, opts: CreateOptions): Promise<Containe
     const sn = await store.snapshots();
     // The container's snapshot and its image's init layer are protected from the start (one transaction).
     return await store.withLease(async (protect) => {
+      // The image's layers are leased from here on; if a prune in another process took the
+      // image since it was resolved, its layers may be going: said as Docker says a missing image.
+      if (getImage(store.db, image.id) === undefined) throw new NotFoundError(`No such image: ${opts.image}`);
       // The container stands on its image's init layer (the runtime's mount points), as Docker's does.
       await sn.prepare(key, await ensureInitLayer(store, image.topChainId, protect));
       const files = containerFiles(store.root, id);
@@ -155,6 +167,8 @@ async function createRecord(store: Store, opts: CreateOptions): Promise<Containe
         mkdirSync(files.dir, { recursive: true, mode: 0o700 });
         const rec: ContainerRecord = { id, name: opts.name ?? '', imageId: image.id, snapshot: key, created: new Date().toISOString(), settings, state: initialState() };
         writeTx(store.db, () => {
+          // removed meanwhile by another process (a prune): no container is recorded on an image that is gone
+          if (getImage(store.db, image.id) === undefined) throw new NotFoundError(`No such image: ${opts.image}`);
           rec.name = opts.name ?? randomName((n) => nameTaken(store.db, n));
           insertContainer(store.db, rec, image.topChainId ?? undefined);
         });
@@ -164,7 +178,7 @@ async function createRecord(store: Store, opts: CreateOptions): Promise<Containe
         await removeTree(files.dir);
         throw e;
       }
-    }, [snapshotRef(key), snapshotRef(initLayerKey(image.topChainId))]);
+    }, [snapshotRef(key), snapshotRef(initLayerKey(image.topChainId)), ...(image.topChainId !== null ? [snapshotRef(image.topChainId)] : [])]);
   } catch (e) {
     await undoVolumes();
     throw e;
