@@ -73,6 +73,7 @@ import type { RegistryGcOptions, RegistryGcResult } from './distribution/gc.js';
 import type { CreateVolumeOptions, PruneResult as VolumePruneResult, Volume, VolumeUsers } from './volume/index.js';
 import type { DiskUsage } from './disk-usage/index.js';
 import type { CheckOptions, CheckReport } from './check/check.js';
+import type { BuilderPruneOptions, BuilderPruneResult, ContainerPruneResult, ImagePruneOptions, ImagePruneResult, SystemPruneOptions, SystemPruneResult } from './prune/index.js';
 import { primeCgroupAttach } from './runtime/cgroup-prime.js';
 
 /** A container's resource use (`stats`). */
@@ -815,6 +816,29 @@ export class Cairn {
    */
   async systemCheck(opts: CheckOptions = {}): Promise<CheckReport> {
     return (await import('./check/check.js')).checkStore(this.store, opts);
+  }
+
+  /**
+   * `image prune`: dangling images (`all`: every image no container uses), Docker's filters
+   * (dangling, until, label, label!); the names untagged, images and layers deleted, bytes freed.
+   */
+  async imagePrune(opts: ImagePruneOptions = {}): Promise<ImagePruneResult> {
+    return (await import('./prune/index.js')).pruneImages(this.store, opts);
+  }
+
+  /** `container prune`: every container that does not run (filters until, label, label!); their IDs and the bytes freed. */
+  async containerPrune(filters: readonly string[] = []): Promise<ContainerPruneResult> {
+    return (await import('./prune/index.js')).pruneContainers(this.store, filters);
+  }
+
+  /** `builder prune`: unused dangling build cache (`all`: all unused cache; `keepStorage`; filter until); what went and the bytes freed. */
+  async builderPrune(opts: BuilderPruneOptions = {}): Promise<BuilderPruneResult> {
+    return (await import('./prune/index.js')).pruneBuildCache(this.store, opts);
+  }
+
+  /** `system prune`: stopped containers, (anonymous unused volumes,) dangling or unused images, build cache; each part's result and the total. */
+  async systemPrune(opts: SystemPruneOptions = {}): Promise<SystemPruneResult> {
+    return (await import('./prune/index.js')).pruneSystem(this.store, { ...opts, volumeUsers: this.volumeUsers });
   }
 
   /** Remove what nothing uses (it also runs after every removal and copy); `measure`: say how many bytes of disk went. */

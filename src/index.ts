@@ -28,6 +28,7 @@ export type { StoredImageResult } from './transfer/store-sink.js';
 export type { GcResult } from './store/gc.js';
 export type { Volume, CreateVolumeOptions, VolumeOptions, PruneResult as VolumePruneResult } from './volume/index.js';
 export type { DiskUsage, UsageTotals, ImageDiskUsage, ContainerDiskUsage, VolumeDiskUsage, BuildCacheDiskUsage, CompressedBlobDiskUsage } from './disk-usage/index.js';
+export type { BuilderPruneOptions, BuilderPruneResult, ContainerPruneResult, ImagePruneOptions, ImagePruneResult, SystemPruneOptions, SystemPruneResult } from './prune/index.js';
 
 // Images between sources and sinks.
 export type { ImageSource, ImageSink, SourceImage, CopyProgress, BlobHint, ReceivedBlob, PutLayerOptions, ResolveOptions } from './transfer/types.js';

@@ -65,12 +65,14 @@ test('prune removes what no one uses, keeps what is in use', withRoot(async (roo
   const used = await acquireCacheMount(root, { id: 'used' }, 'shared', empty);
   const idle = await acquireCacheMount(root, { id: 'idle' }, 'shared', empty);
   idle.release();
+  writeFileSync(join(idle.path, 'f'), Buffer.alloc(100_000, 1));
   const removed = await pruneCacheMounts(root);
-  assert.deepEqual(removed, [idle.path]);
+  assert.deepEqual(removed.map((r) => r.path), [idle.path]);
+  assert.ok(removed[0]!.bytes >= 100_000, `a pruned instance says what it held: ${removed[0]!.bytes}`);
   assert.ok(existsSync(used.path));
   assert.deepEqual(listCacheMounts(root).map((c) => c.id), ['used']);
   used.release();
-  assert.deepEqual(await pruneCacheMounts(root), [used.path]);
+  assert.deepEqual((await pruneCacheMounts(root)).map((r) => r.path), [used.path]);
   assert.deepEqual(listCacheMounts(root), []);
   // A pruned cache is made afresh when used again.
   const back = await acquireCacheMount(root, { id: 'used' }, 'shared', empty);

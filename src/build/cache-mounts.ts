@@ -31,6 +31,7 @@ import { CairnError, errnoCode } from '../errors.js';
 import { constants, flock } from '../native/index.js';
 import { processAlive } from '../process.js';
 import { removeTree } from '../rmtree.js';
+import { diskUsage } from '../snapshot/index.js';
 
 export type CacheSharing = 'shared' | 'private' | 'locked';
 
@@ -261,13 +262,23 @@ function isHeld(path: string): boolean {
   }
 }
 
+/** A cache instance a prune removed. */
+export interface PrunedCacheMount {
+  /** Its data path (as it was). */
+  path: string;
+  hash: string;
+  instance: number;
+  /** Bytes of disk its directory held, measured once it was out of the way. */
+  bytes: number;
+}
+
 /**
  * Remove the cache instances no build uses (and that `filter`, given, selects), the entries
  * left without instances, and what killed processes left half made. Returns the removed
- * instances' data paths.
+ * instances with what each gave back.
  */
-export async function pruneCacheMounts(root: string, filter: (c: CacheMountInfo, instance: number) => boolean = () => true): Promise<string[]> {
-  const removed: string[] = [];
+export async function pruneCacheMounts(root: string, filter: (c: CacheMountInfo, instance: number) => boolean = () => true): Promise<PrunedCacheMount[]> {
+  const removed: PrunedCacheMount[] = [];
   for (const c of listCacheMounts(root)) {
     const entry = join(cacheMountsDir(root), c.hash);
     for (const name of readdirSync(entry)) {
@@ -284,8 +295,9 @@ export async function pruneCacheMounts(root: string, filter: (c: CacheMountInfo,
       } finally {
         closeSync(fd);
       }
+      const bytes = (await diskUsage(trash)).size;
       await removeTree(trash);
-      removed.push(inst.path);
+      removed.push({ path: inst.path, hash: c.hash, instance: inst.instance, bytes });
     }
     if (instances(entry).length === 0 && readdirSync(entry).every((n) => n === 'meta.json')) await removeTree(entry);
   }

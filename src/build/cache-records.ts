@@ -103,6 +103,22 @@ export function removeCacheEntry(db: Db, key: Digest): void {
   });
 }
 
+/** Every entry, least recently used first (builder prune). */
+export function listCacheEntries(db: Db): CacheEntry[] {
+  return (db.prepare('SELECT * FROM build_cache ORDER BY last_used, key').all() as Row[]).map(entryOf);
+}
+
+/**
+ * Forget every remembered file digest, if no cache entry is left to need them (builder prune):
+ * they only spare hashing context files for keys. Returns how many went.
+ */
+export function forgetFileDigestsIfNoCache(db: Db): number {
+  return writeTx(db, () => {
+    if (db.prepare('SELECT 1 FROM build_cache LIMIT 1').get() !== undefined) return 0;
+    return db.prepare('DELETE FROM build_file_hashes').run().changes;
+  });
+}
+
 /** Remember files' content digests by their identities (one transaction for all). */
 export function rememberFileDigests(db: Db, files: ReadonlyArray<{ st: NativeStat; digest: Digest }>): void {
   if (files.length === 0) return;

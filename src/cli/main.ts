@@ -457,6 +457,7 @@ function containerCommands(program: Command, only: string | undefined): void {
   if (container !== undefined) {
     ps(container.command('ls').alias('list').alias('ps'));
     inspectCommand(container.command('inspect'), false, 'containers');
+    pruneCommands.container(container.command('prune'));
   }
 }
 
@@ -523,13 +524,14 @@ function systemCommands(system: Command): void {
     .option('--quick', 'check the structure only: no blob re-hashed, no layer re-emitted')
     .option('--format <format>', "format output: 'json'")
     .action(lazy(() => import('./commands/system-check.js')));
+  pruneCommands.system(system.command('prune'));
 }
 
 /** The top-level names `containerCommands` registers (besides `container`). */
 const CONTAINER_TOP = ['run', 'create', 'start', 'stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'ps', 'exec', 'logs', 'attach', 'wait', 'rename', 'top', 'port', 'stats', 'commit', 'diff', 'cp', 'export'];
 
 /** Every top-level command name. */
-const TOP_LEVEL = new Set(['images', 'tag', 'rmi', 'inspect', 'history', 'import', 'save', 'load', 'pull', 'push', 'login', 'logout', 'image', 'container', ...CONTAINER_TOP, 'healthcheck', 'volume', 'registry', 'system', 'version', 'info', 'build']);
+const TOP_LEVEL = new Set(['images', 'tag', 'rmi', 'inspect', 'history', 'import', 'save', 'load', 'pull', 'push', 'login', 'logout', 'image', 'container', ...CONTAINER_TOP, 'healthcheck', 'volume', 'registry', 'version', 'info', 'build', 'builder', 'system']);
 
 /** The top-level command `argv` names (past the global options), if it is one of cairn's. */
 export function topLevelCommand(argv: readonly string[]): string | undefined {
@@ -578,6 +580,7 @@ export function buildProgram(only?: string): Command {
   if (want('healthcheck')) healthcheckCommands(program.command('healthcheck').description('Manage health checks of containers'));
   if (want('volume')) volumeCommands(program.command('volume').description('Manage volumes').usage('COMMAND'));
   if (want('registry')) registryCommands(program.command('registry').description('Serve this store as a registry'));
+  if (want('builder')) pruneCommands.builder(program.command('builder').description('Manage builds').usage('COMMAND').command('prune'));
   if (want('system')) systemCommands(program.command('system').description('Manage the store').usage('COMMAND'));
   if (want('version'))
     program
@@ -660,8 +663,45 @@ function imageCommands(image: Command): void {
     .option('-a, --all', 'unmount all mounted images')
     .option('-f, --force', 'unmount even if mounted several times')
     .action(lazy(() => import('./commands/umount.js')));
-
+  pruneCommands.image(image.command('prune'));
 }
+
+/** The prune commands (`image prune`, `container prune`, `builder prune`, `system prune`; `volume prune` is with the volume commands). */
+const pruneCommands = {
+  image: (c: Command): Command =>
+    c
+      .description('Remove unused images')
+      .usage('[OPTIONS]')
+      .option('-a, --all', 'Remove all unused images, not just dangling ones')
+      .option('--filter <filter>', "Provide filter values (e.g. 'until=<timestamp>')", collect, [])
+      .option('-f, --force', 'Do not prompt for confirmation')
+      .action(lazy(() => import('./commands/image-prune.js'))),
+  container: (c: Command): Command =>
+    c
+      .description('Remove all stopped containers')
+      .usage('[OPTIONS]')
+      .option('--filter <filter>', "Provide filter values (e.g. 'until=<timestamp>')", collect, [])
+      .option('-f, --force', 'Do not prompt for confirmation')
+      .action(lazy(() => import('./commands/container-prune.js'))),
+  builder: (c: Command): Command =>
+    c
+      .description('Remove build cache')
+      .usage('[OPTIONS]')
+      .option('-a, --all', 'Remove all unused build cache, not just dangling ones')
+      .option('--filter <filter>', "Provide filter values (e.g. 'until=24h')", collect, [])
+      .option('-f, --force', 'Do not prompt for confirmation')
+      .option('--keep-storage <bytes>', 'Amount of disk space to keep for cache')
+      .action(lazy(() => import('./commands/builder-prune.js'))),
+  system: (c: Command): Command =>
+    c
+      .description('Remove unused data')
+      .usage('[OPTIONS]')
+      .option('-a, --all', 'Remove all unused images not just dangling ones')
+      .option('--filter <filter>', "Provide filter values (e.g. 'label=<key>=<value>')", collect, [])
+      .option('-f, --force', 'Do not prompt for confirmation')
+      .option('--volumes', 'Prune anonymous volumes')
+      .action(lazy(() => import('./commands/system-prune.js'))),
+};
 
 function healthcheckCommands(healthcheck: Command): void {
   healthcheck
@@ -779,7 +819,7 @@ function commandPath(argv: string[]): string {
     if (a === '--root' || a === '--storage-driver') i++;
     else if (!a.startsWith('-')) words.push(a);
   }
-  return ['cairn', ...words.slice(0, words[0] === 'image' || words[0] === 'volume' || words[0] === 'system' ? 2 : 1)].join(' ');
+  return ['cairn', ...words.slice(0, ['image', 'volume', 'container', 'builder', 'system'].includes(words[0] ?? '') ? 2 : 1)].join(' ');
 }
 
 /** Commands whose argument count Docker words otherwise than their arguments say (see argumentCountError). */

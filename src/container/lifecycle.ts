@@ -22,6 +22,7 @@ import { bootId, processRunning } from '../process.js';
 import { removeTree } from '../rmtree.js';
 import { ociRuntime, type OciRuntime } from '../runtime/oci-runtime.js';
 import type { Store } from '../store/store.js';
+import { diskUsage } from '../snapshot/index.js';
 import { containerFiles, runtimeStateDir } from './files.js';
 import { isLive, volumesOf, type ContainerRecord, type ContainerState } from './model.js';
 import { removeVolume } from '../volume/index.js';
@@ -211,6 +212,8 @@ export interface RemoveContainerOptions {
   force?: boolean;
   /** Remove its anonymous volumes too (`rm -v`, `--rm`), unless another container uses them. */
   volumes?: boolean;
+  /** Measure the disk its writable layer and files gave back (RemovedContainer.reclaimed; `container prune`). */
+  measure?: boolean;
 }
 
 /** What removing a container removed (with the anonymous volumes that went with it). */
@@ -218,6 +221,8 @@ export interface RemovedContainer {
   id: string;
   name: string;
   anonymousVolumes: string[];
+  /** With `measure`: bytes of disk its writable snapshot and its directory held (measured before they went). */
+  reclaimed?: number;
 }
 
 /**
@@ -279,11 +284,18 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
   // The record no longer holds the snapshot: a kill from here on leaves it to the collector.
   // Its snapshot and its directory go side by side (two trees removed on the pool at once).
   const files = containerFiles(store.root, current.id);
-  await Promise.all([
+  const measure = opts.measure === true;
+  const freed = await Promise.all([
     (async () => {
-      if ((await sn.stat(current.snapshot).catch(notFoundAsUndefined)) !== undefined) await sn.remove(current.snapshot);
+      if ((await sn.stat(current.snapshot).catch(notFoundAsUndefined)) === undefined) return 0;
+      return (await sn.remove(current.snapshot, { measure })) ?? 0;
     })(),
-    existsSync(files.dir) ? removeTree(files.dir) : Promise.resolve(),
+    (async () => {
+      if (!existsSync(files.dir)) return 0;
+      const used = measure ? (await diskUsage(files.dir)).size : 0;
+      await removeTree(files.dir);
+      return used;
+    })(),
   ]);
   const anonymous = opts.volumes ? volumesOf(current.settings).filter((v) => v.anonymous).map((v) => v.name) : [];
   const removedVolumes: string[] = [];
@@ -296,7 +308,7 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
       if (!(e instanceof ConflictError)) throw e;
     }
   }
-  return { id: current.id, name: current.name, anonymousVolumes: removedVolumes };
+  return { id: current.id, name: current.name, anonymousVolumes: removedVolumes, ...(measure ? { reclaimed: freed[0] + freed[1] } : {}) };
 }
 
 function notFoundAsUndefined(e: unknown): undefined {

@@ -88,6 +88,14 @@ function isSingleReference(refs: readonly string[]): boolean {
 
 /** Remove an image or one of its names; returns Docker's `Untagged:`/`Deleted:` events in order. */
 export async function removeImage(store: Store, name: string, opts: RemoveOptions = {}): Promise<RemoveEvent[]> {
+  return (await removeImageMeasured(store, name, opts)).events;
+}
+
+/**
+ * {@link removeImage}, also saying how many bytes of disk the collection that followed gave
+ * back (`reclaimed`: measured by the collector; 0 when nothing was deleted) — image prune's total.
+ */
+export async function removeImageMeasured(store: Store, name: string, opts: RemoveOptions & { measure?: boolean } = {}): Promise<{ events: RemoveEvent[]; reclaimed: number }> {
   const events: RemoveEvent[] = [];
   // Per deleted image, the layers no remaining image uses any more (top first): Docker says
   // each image's released layers right after it.
@@ -165,7 +173,11 @@ export async function removeImage(store: Store, name: string, opts: RemoveOption
     }
   });
   // Docker prints the layers each image released right after it, top layer first.
-  if (released.size === 0) return events;
-  const swept = new Set((await store.gc()).snapshots);
-  return events.flatMap((e): RemoveEvent[] => ('deleted' in e ? [e, ...(released.get(e.deleted) ?? []).filter((c) => swept.has(c)).map((c) => ({ deleted: c }))] : [e]));
+  if (released.size === 0) return { events, reclaimed: 0 };
+  const collected = await store.gc({ measure: opts.measure === true });
+  const swept = new Set(collected.snapshots);
+  return {
+    events: events.flatMap((e): RemoveEvent[] => ('deleted' in e ? [e, ...(released.get(e.deleted) ?? []).filter((c) => swept.has(c)).map((c) => ({ deleted: c }))] : [e])),
+    reclaimed: collected.reclaimed,
+  };
 }

@@ -78,6 +78,17 @@ export function markReachable(db: Db): Marked {
   return marked;
 }
 
+/** The objects some lease protects directly (work in flight in a live process), as `kind\0id` keys. */
+export function leasedObjects(db: Db): Set<string> {
+  const rows = db.prepare("SELECT DISTINCT dst_kind AS kind, dst_id AS id FROM gc_refs WHERE src_kind = 'lease'").all() as Ref[];
+  return new Set(rows.map((r) => refKey(r)));
+}
+
+/** A ref as one string (for sets of refs). */
+export function refKey(r: Ref): string {
+  return `${r.kind}\0${r.id}`;
+}
+
 /** Whether any root reaches `ref` (for a decision about one object under the write lock). */
 export function isReachable(db: Db, ref: Ref): boolean {
   return markReachable(db)[ref.kind].has(ref.id);
