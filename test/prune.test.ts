@@ -11,6 +11,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSteps } from './build-fixtures.js';
+import { Store } from '../src/store/store.js';
+import { listCacheEntries } from '../src/build/cache-records.js';
+import { layerInUse } from '../src/metadata/records.js';
+import { snapshotRef } from '../src/metadata/refs.js';
 import { busyboxRunTar, cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir, unmountUnder } from './helpers.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -192,6 +196,35 @@ test('builder prune: dangling cache (no image has its layer), then all of it; --
   assert.deepEqual(await cairn(root, ['builder', 'prune', '-af']), { code: 0, stdout: 'Total reclaimed space: 0B\n', stderr: '' });
   const again = await cairnOk(root, ['build', '-t', 'built:2', '--progress', 'plain', ctx]);
   assert.deepEqual(buildSteps(again.stderr).cached, [], 'nothing cached any more');
+});
+
+test('builder prune --keep-storage takes the least recently used first; an entry a live lease holds (a build in another process) stays', async () => {
+  const root = newRoot();
+  await cairnOk(root, ['load'], { input: await makeDockerArchive([{ layers: [await busyboxRunTar()], repoTags: ['bb:1'] }]) });
+  const twoStage = (seed: number) => context({ Dockerfile: `FROM bb:1 AS stage\nCOPY big /big\nFROM bb:1\nCOPY --from=stage /etc/motd /m${seed}\n`, big: randomBytesSeeded(1 << 20, seed) });
+  const older = twoStage(21);
+  const newer = twoStage(22);
+  await cairnOk(root, ['build', '-q', '-t', 'older:1', older]);
+  await cairnOk(root, ['build', '-q', '-t', 'newer:1', newer]);
+  // two dangling 1 MiB entries and two small ones in images: keeping 1.5 MiB drops the older big one only
+  const kept = await cairnOk(root, ['builder', 'prune', '-f', '--keep-storage', '1500k']);
+  assert.match(kept.stdout, /^Deleted build cache objects:\n[0-9a-f]{64}\n\nTotal reclaimed space: 1\.0[5-9][0-9]MB\n$/);
+  const cached = async (ctx: string, tag: string) => buildSteps((await cairnOk(root, ['build', '-t', tag, '--progress', 'plain', ctx])).stderr).cached;
+  assert.deepEqual(await cached(newer, 'newer:2'), ['[stage 2/2] COPY big /big', '[stage-1 2/2] COPY --from=stage /etc/motd /m22']);
+
+  // a lease of this process on the newer entry's layer: what a build running here would hold
+  const store = await Store.open({ root });
+  try {
+    const entry = listCacheEntries(store.db).find((e) => !layerInUse(store.db, e.chainId))!;
+    const lease = store.lease([snapshotRef(entry.chainId)]);
+    const all = await cairnOk(root, ['builder', 'prune', '-af']);
+    assert.ok(!all.stdout.includes(entry.key.slice(7)), 'the leased entry stays');
+    assert.deepEqual(listCacheEntries(store.db).map((e) => e.key), [entry.key]);
+    lease.release();
+    assert.equal((await cairnOk(root, ['builder', 'prune', '-af'])).stdout.split('\n')[1], entry.key.slice(7), 'released, it goes');
+  } finally {
+    store.close();
+  }
 });
 
 test('system prune: Docker\'s prompt (no networks), sections in Docker\'s order, and the total is what left the disk', async () => {
