@@ -16,8 +16,8 @@ import { removeImage, tagImage } from '../image/tags.js';
 import { squashImage } from '../transfer/squash.js';
 import { readConfig, readManifest, requireUnpacked } from '../image/config.js';
 import { tryResolveImage } from '../image/resolve.js';
-import { imageLayers } from '../metadata/records.js';
-import type { Ref } from '../metadata/refs.js';
+import { getImage, imageLayers } from '../metadata/records.js';
+import { blobRef, layerRef, type Ref } from '../metadata/refs.js';
 import { canonicalJson } from '../oci/json.js';
 import { buildManifest, configMediaType, layerMediaType } from '../oci/mutate.js';
 import { parsePlatform } from '../oci/platform.js';
@@ -175,11 +175,11 @@ export async function build(store: Store, opts: BuildOptions): Promise<BuildResu
         const name = `[internal] load metadata for ${ref}`;
         const v = progress.start({ name });
         try {
-          const fromNamed = await named.base(store, ref, { protect: lease.protect, progress, platform, loadImage: (r) => baseImage(store, r) });
+          const fromNamed = await named.base(store, ref, { protect: lease.protect, progress, platform, loadImage: (r) => baseImage(store, r, lease.protect) });
           if (fromNamed !== undefined) bases.set(ref, fromNamed);
           else {
             await ensureBaseImage(store, ref, { pull: opts.pull === true, vertex: v, vertexName: name });
-            bases.set(ref, await baseImage(store, ref));
+            bases.set(ref, await baseImage(store, ref, lease.protect));
           }
         } catch (e) {
           v.error(e instanceof BaseImageError ? e.detail : (e as Error).message);
@@ -322,10 +322,16 @@ class Bases {
 }
 
 /** A local image named by a stage's FROM or COPY --from: NotFoundError (BuildKit's words) when the store lacks it. */
-async function baseImage(store: Store, ref: string): Promise<BaseImage> {
+async function baseImage(store: Store, ref: string, protect: (ref: Ref) => void): Promise<BaseImage> {
   const found = tryResolveImage(store.db, ref);
   if (found === undefined) throw new NotFoundError(`${ref}: not found`);
   const image = found.image;
+  // Its layers (and the blobs the new image's manifest names with them) leased for the build:
+  // a prune in another process may remove the base image meanwhile, never what the build
+  // stands on. Looked up again once leased: gone before that, it is not found.
+  if (image.topChainId !== null) protect(layerRef(image.topChainId));
+  for (const l of imageLayers(store.db, image.id)) protect(blobRef(l.blob.blobDigest));
+  if (getImage(store.db, image.id) === undefined) throw new NotFoundError(`${ref}: not found`);
   await requireUnpacked(store.content, image.id, ref);
   const { config } = await readConfig(store.content, image.id);
   const { manifest } = await readManifest(store.content, image.manifestDigest);
