@@ -14,6 +14,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir, unmountUnder } from './helpers.js';
 
@@ -112,4 +113,55 @@ test('system prune -af in a loop never takes what a concurrent load or build is 
   } finally {
     db.close();
   }
+});
+
+test('a build whose base image a prune removes meanwhile fails cleanly at its start or makes a whole image', async () => {
+  const r2 = join(dir.path, 'root2');
+  const base = await makeTar([{ path: 'etc/', type: 'dir' }, { path: 'etc/base2', content: randomBytesSeeded(2 << 20, 2) }]);
+  const archive = join(dir.path, 'base2.tar');
+  writeFileSync(archive, await makeDockerArchive([{ layers: [base], repoTags: ['race2/base:1'] }]));
+  const ctx = join(dir.path, 'ctx-base2');
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM race2/base:1\nCOPY f /f\nCOPY g /g\n');
+  writeFileSync(join(ctx, 'f'), randomBytesSeeded(300_000, 3));
+  writeFileSync(join(ctx, 'g'), 'g\n');
+  await cairnOk(r2, ['images']);
+  let building = true;
+  let prunes = 0;
+  const pruner = (async () => {
+    while (building) {
+      const r = await cairn(r2, ['image', 'prune', '-af']);
+      assert.equal(r.code, 0, `image prune failed: ${r.stderr}`);
+      prunes++;
+      // paced, at varying phases of the builds: some start with their base there and lose it midway
+      await sleep(100 + (prunes % 5) * 120);
+    }
+  })();
+  let built = 0;
+  let baseGone = 0;
+  try {
+    for (let i = 0; i < 10; i++) {
+      await cairnOk(r2, ['load', '-i', archive]);
+      const b = await cairn(r2, ['build', '-q', '--no-cache', ctx]);
+      if (b.code !== 0) {
+        // only the base's absence at the start: missing, the build pulls it (no registry here: BuildKit's
+        // "failed to create LLB definition"), or gone once leased ("race2/base:1: not found")
+        assert.match(b.stderr, /failed to create LLB definition|race2\/base:1: not found/, `build ${i}: ${b.stderr}`);
+        baseGone++;
+        continue;
+      }
+      built++;
+      const id = b.stdout.trim();
+      // pruned since (it is unused: the prune's right), or whole
+      const saved = await cairn(r2, ['save', '-o', join(dir.path, 'saved2.tar'), id]);
+      if (saved.code !== 0) assert.match(saved.stderr, /No such image/, `save ${id}: ${saved.stderr}`);
+    }
+  } finally {
+    building = false;
+    await pruner;
+  }
+  assert.ok(prunes >= 3 && built > 0, `${prunes} prunes; ${built} builds made an image, ${baseGone} found no base`);
+  // (the build cache keeps the builds' layers: system prune takes it too)
+  await cairnOk(r2, ['system', 'prune', '-af']);
+  assert.deepEqual(readdirSync(join(r2, 'content', 'blobs', 'sha256')), [], 'no blob left');
 });
