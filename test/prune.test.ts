@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSteps } from './build-fixtures.js';
 import { Store } from '../src/store/store.js';
-import { listCacheEntries } from '../src/build/cache-records.js';
+import { cacheEntries } from '../src/build/cache-records.js';
 import { layerInUse } from '../src/metadata/records.js';
 import { snapshotRef } from '../src/metadata/refs.js';
 import { busyboxRunTar, cairn, cairnOk, makeDockerArchive, makeTar, randomBytesSeeded, tempDir, unmountUnder } from './helpers.js';
@@ -215,11 +215,11 @@ test('builder prune --keep-storage takes the least recently used first; an entry
   // a lease of this process on the newer entry's layer: what a build running here would hold
   const store = await Store.open({ root });
   try {
-    const entry = listCacheEntries(store.db).find((e) => !layerInUse(store.db, e.chainId))!;
+    const entry = cacheEntries(store.db).find((e) => !layerInUse(store.db, e.chainId))!;
     const lease = store.lease([snapshotRef(entry.chainId)]);
     const all = await cairnOk(root, ['builder', 'prune', '-af']);
     assert.ok(!all.stdout.includes(entry.key.slice(7)), 'the leased entry stays');
-    assert.deepEqual(listCacheEntries(store.db).map((e) => e.key), [entry.key]);
+    assert.deepEqual(cacheEntries(store.db).map((e) => e.key), [entry.key]);
     lease.release();
     assert.equal((await cairnOk(root, ['builder', 'prune', '-af'])).stdout.split('\n')[1], entry.key.slice(7), 'released, it goes');
   } finally {

@@ -103,11 +103,6 @@ export function removeCacheEntry(db: Db, key: Digest): void {
   });
 }
 
-/** Every entry, least recently used first (builder prune). */
-export function listCacheEntries(db: Db): CacheEntry[] {
-  return (db.prepare('SELECT * FROM build_cache ORDER BY last_used, key').all() as Row[]).map(entryOf);
-}
-
 /**
  * Forget every remembered file digest, if no cache entry is left to need them (builder prune):
  * they only spare hashing context files for keys. Returns how many went.

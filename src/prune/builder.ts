@@ -22,7 +22,7 @@ import type { Digest } from '../digest/digest.js';
 import { writeTx } from '../metadata/db.js';
 import { layerInUse } from '../metadata/records.js';
 import { blobRef, leasedObjects, refKey, snapshotRef } from '../metadata/refs.js';
-import { findCacheEntry, forgetFileDigestsIfNoCache, listCacheEntries, removeCacheEntry } from '../build/cache-records.js';
+import { cacheEntries, findCacheEntry, forgetFileDigestsIfNoCache, removeCacheEntry } from '../build/cache-records.js';
 import { listCacheMounts, pruneCacheMounts } from '../build/cache-mounts.js';
 import { diskUsage } from '../snapshot/index.js';
 import type { Store } from '../store/store.js';
@@ -64,7 +64,7 @@ export async function pruneBuildCache(store: Store, opts: BuilderPruneOptions = 
   const sn = store.recordedDriver !== undefined ? await store.snapshots() : undefined;
   const items: Item[] = [];
   const counted = new Set<string>();
-  for (const e of listCacheEntries(db)) {
+  for (const e of cacheEntries(db)) {
     const inUse = leased.has(refKey(snapshotRef(e.chainId))) || leased.has(refKey(blobRef(e.tarSplit)));
     const dangling = !layerInUse(db, e.chainId);
     let size = 0;
