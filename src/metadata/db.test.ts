@@ -62,6 +62,28 @@ test('a store newer than this cairn is refused without a byte changed', () => {
   }
 });
 
+test('opening an up-to-date store takes no write lock: it opens while another connection holds one', () => {
+  const t = tmp();
+  try {
+    const path = join(t.dir, 'm.db');
+    openDatabase(path).close();
+    const other = new Database(path);
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      // no waiting at all: a write lock asked for would fail at once with SQLITE_BUSY
+      const db = openDatabase(path, { busyTimeoutMs: 0 });
+      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      db.close();
+    } finally {
+      other.prepare('COMMIT').run();
+      other.close();
+    }
+  } finally {
+    t.done();
+  }
+});
+
 test('writeTx rolls back everything when its function throws', () => {
   const t = tmp();
   try {

@@ -89,7 +89,9 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
       db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
       db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
       db.pragma('foreign_keys = ON');
-      migrate(db);
+      // Only a store behind this cairn's schema is migrated: checking under the write lock
+      // would make every command — a reader too — queue behind any process's write.
+      if (version < SCHEMA_VERSION) migrate(db);
     }
     return db;
   } catch (e) {
