@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SCHEMA_VERSION, openDatabase, readTx, trimLog, writeTx } from './db.js';
+import { SCHEMA_VERSION, openDatabase, readTx, trimLog, writeTx, writeTxIfFree } from './db.js';
 import { MIGRATIONS } from './migrations.js';
 import { PreconditionError } from '../errors.js';
 
@@ -79,6 +79,40 @@ test('opening an up-to-date store takes no write lock: it opens while another co
       other.prepare('COMMIT').run();
       other.close();
     }
+  } finally {
+    t.done();
+  }
+});
+
+test('writeTxIfFree writes only when no other connection holds the write lock, and never waits', () => {
+  const t = tmp();
+  try {
+    const path = join(t.dir, 'm.db');
+    const db = openDatabase(path);
+    const other = new Database(path);
+    const put = (v: string) => () => {
+      db.prepare("INSERT OR REPLACE INTO store_info (key, value) VALUES ('cached', ?)").run(v);
+      return v;
+    };
+    const stored = () => db.prepare("SELECT value FROM store_info WHERE key = 'cached'").pluck().get();
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      assert.equal(writeTxIfFree(db, put('busy')), undefined);
+      assert.equal(stored(), undefined, 'nothing written');
+      assert.equal(db.pragma('busy_timeout', { simple: true }), 30_000, 'the busy timeout is back');
+    } finally {
+      other.prepare('COMMIT').run();
+      other.close();
+    }
+    assert.equal(writeTxIfFree(db, put('free')), 'free');
+    assert.equal(stored(), 'free');
+    // any other failure is the caller's, and rolls back
+    assert.throws(() => writeTxIfFree(db, () => {
+      put('half')();
+      throw new Error('boom');
+    }), /boom/);
+    assert.equal(stored(), 'free');
+    db.close();
   } finally {
     t.done();
   }

@@ -185,6 +185,26 @@ export function writeTx<T>(db: Db, fn: () => T): T {
 }
 
 /**
+ * Run `fn` in a write transaction only if the store's write lock is free now: a write that
+ * merely keeps what a reader worked out (a measurement, a cache) must not make that reader
+ * wait for another process's writer. Busy: nothing is written and undefined is returned (the
+ * work is done again next time). Synchronous, so no other write of this connection runs while
+ * the busy timeout is off.
+ */
+export function writeTxIfFree<T>(db: Db, fn: () => T): T | undefined {
+  const timeout = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma('busy_timeout = 0');
+  try {
+    return writeTx(db, fn);
+  } catch (e) {
+    if (e instanceof Database.SqliteError && e.code === 'SQLITE_BUSY') return undefined;
+    throw e;
+  } finally {
+    db.pragma(`busy_timeout = ${timeout}`);
+  }
+}
+
+/**
  * Run `fn`, which only reads, in one read transaction (BEGIN DEFERRED): every statement sees
  * the same state of the store, whatever other processes commit meanwhile (WAL), and no write
  * lock is taken.

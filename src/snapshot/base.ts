@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { randomBytes } from '../random.js';
 import { join } from 'node:path';
 import { AlreadyExistsError, CairnError, ConflictError, errnoCode, InvalidArgumentError, NotFoundError, PreconditionError } from '../errors.js';
-import { type Db, writeTx } from '../metadata/db.js';
+import { type Db, writeTx, writeTxIfFree } from '../metadata/db.js';
 import { removeTree } from '../rmtree.js';
 import { diskUsage } from './copy.js';
 import { checkLabels } from './labels.js';
@@ -173,7 +173,8 @@ export abstract class BaseSnapshotter implements Snapshotter {
     const row = this.row(key);
     if (row.kind === 'committed' && row.size !== null && row.inodes !== null && row.content !== null) return { size: row.size, inodes: row.inodes, content: row.content };
     const usage = await diskUsage(this.fsDir(row.id));
-    if (row.kind === 'committed') writeTx(this.db, () => setUsage(this.db, row.id, usage));
+    // kept if no other process is writing now: a reader (system df) never waits for a writer to keep it
+    if (row.kind === 'committed') writeTxIfFree(this.db, () => setUsage(this.db, row.id, usage));
     return usage;
   }
 

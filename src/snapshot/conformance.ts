@@ -500,6 +500,29 @@ export function snapshotterSuite(driver: DriverName, factory: SnapshotterFactory
     assert.deepEqual(await r.sn.usage('l2'), ua);
   });
 
+  t("usage: a committed snapshot's measurement is kept, but not by waiting for another process's writer", async (r) => {
+    await r.layer('m1', undefined, (d) => fsp.writeFile(join(d, 'f'), Buffer.alloc(64 * 1024, 2)));
+    const stored = (): number | null => r.db.prepare('SELECT size FROM snapshots WHERE key = ?').pluck().get('m1') as number | null;
+    assert.equal(stored(), null, 'committed without a measurement');
+    // another process in a write transaction: the measurement is made and returned, not kept
+    // (waiting would end in SQLITE_BUSY after the 30 s busy timeout, failing this test)
+    const other = openDatabase(join(r.root, 'metadata.db'));
+    other.prepare('BEGIN IMMEDIATE').run();
+    let measured;
+    try {
+      measured = await r.sn.usage('m1');
+      assert.equal(stored(), null, 'not kept while the write lock is taken');
+    } finally {
+      other.prepare('COMMIT').run();
+      other.close();
+    }
+    assert.equal(measured.content, 64 * 1024);
+    assert.equal(r.db.pragma('busy_timeout', { simple: true }), 30_000, 'the busy timeout is back');
+    // the lock free: measured again and kept
+    assert.deepEqual(await r.sn.usage('m1'), measured);
+    assert.equal(stored(), measured.size);
+  });
+
   t("graphDriverData: a layered driver names a layer's own directory and its parents', as Docker's overlay2; a full copy names none", async (r) => {
     await r.layer('g1', undefined, (d) => fsp.writeFile(join(d, 'one'), '1'));
     await r.layer('g2', 'g1', (d) => fsp.writeFile(join(d, 'two'), '2'));
