@@ -12,7 +12,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname as osHostname, release } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PreconditionError, errnoCode } from '../errors.js';
+import { NotFoundError, PreconditionError, errnoCode } from '../errors.js';
 import { readConfig } from '../image/config.js';
 import type { ContainerConfig } from '../oci/types.js';
 import { secureSpec, writeBundle } from '../runtime/bundle.js';
@@ -68,7 +68,14 @@ export async function mountRootfs(store: Store, rec: ContainerRecord): Promise<s
 /** Unmount the container's root filesystem if it is mounted. */
 export function unmountRootfs(root: string, id: string): void {
   const { rootfs } = containerFiles(root, id);
-  if (existsSync(rootfs)) unmount(rootfs);
+  try {
+    unmount(rootfs);
+  } catch (e) {
+    // no directory, nothing mounted: also when another process (a prune's rm) removed the
+    // container's directory since this one read its record — a test for it first was a race
+    if (e instanceof NotFoundError) return;
+    throw e;
+  }
 }
 
 /** The image's config, read again at every start (as Docker reads it). */
