@@ -280,15 +280,18 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
     unmountRootfs(store.root, current.id);
   }
   const sn = await store.snapshots();
-  writeTx(store.db, () => deleteContainer(store.db, current.id));
-  // The record no longer holds the snapshot: a kill from here on leaves it to the collector.
+  // Whoever deletes the record removes the rest: another process removing it at the same
+  // time (a prune beside a run --rm's end, two rm) found it first and does.
+  if (!writeTx(store.db, () => deleteContainer(store.db, current.id))) return undefined;
+  // The record no longer holds the snapshot: a kill from here on leaves it to the collector,
+  // which may also take it first (another process's collection).
   // Its snapshot and its directory go side by side (two trees removed on the pool at once).
   const files = containerFiles(store.root, current.id);
   const measure = opts.measure === true;
   const freed = await Promise.all([
     (async () => {
       if ((await sn.stat(current.snapshot).catch(notFoundAsUndefined)) === undefined) return 0;
-      return (await sn.remove(current.snapshot, { measure })) ?? 0;
+      return (await sn.remove(current.snapshot, { measure }).catch(notFoundAsUndefined)) ?? 0;
     })(),
     (async () => {
       if (!existsSync(files.dir)) return 0;

@@ -92,10 +92,12 @@ export function renameContainer(db: Db, id: string, name: string): void {
   db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
 }
 
-export function deleteContainer(db: Db, id: string): void {
-  db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+/** Delete a container's record; false when there was none (another process deleted it first). */
+export function deleteContainer(db: Db, id: string): boolean {
+  const deleted = db.prepare('DELETE FROM containers WHERE id = ?').run(id).changes > 0;
   db.prepare('DELETE FROM container_volumes WHERE container_id = ?').run(id);
   dropRefs(db, owner(id));
+  return deleted;
 }
 
 /** The containers using image `imageId`, with whether each is live. */
