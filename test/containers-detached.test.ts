@@ -77,7 +77,7 @@ describe('containers (detached, under conmon)', () => {
     assert.equal((await cairnOk(root, ['stop', '-t', '1', 'ticker'])).stdout, 'ticker\n');
     assert.ok(Date.now() - t0 >= 900, 'sh ignores SIGTERM as PID 1: killed after the timeout');
     const f = await follow;
-    assert.equal(f.code, 0);
+    assert.equal(f.code, 0, `logs -f: ${f.stderr}`);
     assert.match(f.stdout, /tick \d+\n$/);
     assert.match(await status('ticker'), /^Exited \(137\)/);
     assert.equal(conmons().filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('ticker')).length, 0);
@@ -156,7 +156,7 @@ describe('containers (detached, under conmon)', () => {
   });
 
   /** Run cairn with output collected, resolving when it exits. */
-  function spawnAsync(args: string[]): Promise<{ code: number; stdout: string }> {
-    return cairn(root, args).then((r) => ({ code: r.code, stdout: r.stdout }));
+  function spawnAsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return cairn(root, args);
   }
 });
