@@ -205,6 +205,23 @@ export function writeTxIfFree<T>(db: Db, fn: () => T): T | undefined {
 }
 
 /**
+ * writeTx whose commit is on the disk when it returns: the log is fsynced at its commit
+ * (synchronous = FULL for this one), and with it every transaction committed before it, by any
+ * process. The store's other commits are not synced (synchronous = NORMAL: a power cut may take
+ * back the last few, whole); this is for the few that must be there before files are written or
+ * removed on their word — a lease before the content it protects, a collection's intent before
+ * the files it removes.
+ */
+export function durableWriteTx<T>(db: Db, fn: () => T): T {
+  db.pragma('synchronous = FULL');
+  try {
+    return writeTx(db, fn);
+  } finally {
+    db.pragma('synchronous = NORMAL');
+  }
+}
+
+/**
  * Run `fn`, which only reads, in one read transaction (BEGIN DEFERRED): every statement sees
  * the same state of the store, whatever other processes commit meanwhile (WAL), and no write
  * lock is taken.

@@ -175,6 +175,28 @@ export function setStoreSetting(db: Db, key: string, value: string): void {
   db.prepare('INSERT INTO store_info (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
 }
 
+const COLLECTING = 'collecting-';
+
+/**
+ * A collection by this process is about to remove files (see store/gc.ts): recorded, durably,
+ * before it does, so that one a power cut interrupts is run again by the next process to open
+ * the store (a removed file's records may come back with the log's lost tail).
+ */
+export function beginCollection(db: Db, pid: number): void {
+  setStoreSetting(db, `${COLLECTING}${pid}`, String(Date.now()));
+}
+
+/** The collection of `pid` is committed: its records no longer name what it removed. */
+export function endCollection(db: Db, pid: number): void {
+  db.prepare('DELETE FROM store_info WHERE key = ?').run(`${COLLECTING}${pid}`);
+}
+
+/** The pids of collections begun and not ended by processes now gone (a read). */
+export function deadCollections(db: Db, alive: (pid: number) => boolean): number[] {
+  const rows = db.prepare(`SELECT key FROM store_info WHERE key >= '${COLLECTING}' AND key < '${COLLECTING}~'`).all() as Array<{ key: string }>;
+  return rows.map((r) => Number(r.key.slice(COLLECTING.length))).filter((pid) => Number.isInteger(pid) && pid !== process.pid && !alive(pid));
+}
+
 export function imageLayers(db: Db, id: Digest): ImageLayerRecord[] {
   const rows = db
     .prepare(

@@ -10,13 +10,22 @@
  * deleted under the lock (Snapshotter.remove deletes its row synchronously, before its first
  * await) and its files after. Candidates are listed before the lock (the content walk is
  * asynchronous); anything made after that listing is not a candidate this time.
+ *
+ * Power cuts: the store's commits are not synced one by one (metadata/db.ts), so a power cut may
+ * take back the last ones, while a file unlinked meanwhile stays unlinked (another fsync on the
+ * file system commits the unlink with its journal). Two durable transactions keep the records
+ * from ever naming a removed file: the first commits everything before the collection (the rmi
+ * that dropped the last reference) with a mark that this process is collecting, before any
+ * file goes; the second removes the records with the files and the mark. A power cut between
+ * them leaves the mark: the next process to open the store collects again (Store.open).
  */
 import type { Digest } from '../digest/digest.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { ContentStore } from '../content/content.js';
-import { type Db, writeTx } from '../metadata/db.js';
-import { sweepLayerBlobRecords, sweepLayerRecords } from '../metadata/records.js';
+import { type Db, durableWriteTx } from '../metadata/db.js';
+import { beginCollection, deadCollections, endCollection, sweepLayerBlobRecords, sweepLayerRecords } from '../metadata/records.js';
 import { markReachable } from '../metadata/refs.js';
+import { processAlive } from '../process.js';
 import type { Info, Snapshotter } from '../snapshot/index.js';
 
 export interface GcResult {
@@ -54,7 +63,8 @@ export async function collectGarbage(t: GcTarget, opts: GcOptions = {}): Promise
 
   const pending: Array<{ key: string; done: Promise<number | false> }> = [];
   let blobBytes = 0;
-  const result = writeTx(t.db, () => {
+  durableWriteTx(t.db, () => beginCollection(t.db, process.pid));
+  const result = durableWriteTx(t.db, () => {
     const marked = markReachable(t.db);
     // A marked snapshot keeps its parents: a view or a container's layer stands on them.
     for (const key of [...marked.snapshot]) {
@@ -85,6 +95,8 @@ export async function collectGarbage(t: GcTarget, opts: GcOptions = {}): Promise
         pending.push({ key: i.key, done });
       }
     }
+    // this collection's mark, and those of collections cut short (it has done their work)
+    for (const pid of [process.pid, ...deadCollections(t.db, processAlive)]) endCollection(t.db, pid);
     return { blobs: goneBlobs, layers };
   });
   const settled = await Promise.allSettled(pending.map((p) => p.done));

@@ -10,6 +10,9 @@ import { blobRef } from '../metadata/refs.js';
 import { digestOf } from '../digest/digest.js';
 import { deepChain } from '../rmtree.fixture.js';
 import { removeTree } from '../rmtree.js';
+import { spawnSync } from 'node:child_process';
+import { writeTx } from '../metadata/db.js';
+import { beginCollection, deadCollections } from '../metadata/records.js';
 
 test('defaultRoot: CAIRN_ROOT, else /var/lib/cairn for root, else XDG_DATA_HOME', () => {
   assert.equal(defaultRoot({ CAIRN_ROOT: '/x/y' }), '/x/y');
@@ -78,6 +81,29 @@ test("scratch trees deeper than PATH_MAX are removed: a dead process's at start-
     }
   } finally {
     await removeTree(root);
+  }
+});
+
+test('a collection cut short (its mark left by a dead process) is run again by the next open, which clears the mark', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cairn-store-'));
+  try {
+    const s = await Store.open({ root });
+    // the state a power cut leaves: a blob the lost tail of the log still had records for is the
+    // kind of thing the collection was removing; here, a blob nothing reaches, and the mark
+    const left = await s.content.ingest(Readable.from([Buffer.from('left by a collection cut short')]));
+    const dead = spawnSync('true').pid;
+    writeTx(s.db, () => beginCollection(s.db, dead));
+    assert.deepEqual(deadCollections(s.db, () => false), [dead]);
+    s.close();
+    const again = await Store.open({ root });
+    assert.equal(await again.content.info(left.digest), undefined, 'collected at open');
+    assert.deepEqual(deadCollections(again.db, () => false), [], 'the mark is gone');
+    // a collection leaves no mark of its own once committed
+    await again.gc();
+    assert.equal((again.db.prepare("SELECT COUNT(*) AS n FROM store_info WHERE key LIKE 'collecting-%'").get() as { n: number }).n, 0);
+    again.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

@@ -18,7 +18,7 @@ import { CairnError, errnoCode, isNoSpace, NotFoundError } from '../errors.js';
 import type { ContentStore } from '../content/content.js';
 import { LocalContentStore } from '../content/local.js';
 import { type Db, openDatabase, trimLog, writeTx } from '../metadata/db.js';
-import { createLease, deadLeaseSnapshots, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
+import { createLease, deadCollections, deadLeaseSnapshots, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
 import type { Ref } from '../metadata/refs.js';
 import { collectGarbage, type GcOptions, type GcResult } from './gc.js';
 import { type DriverName, type Snapshotter, openSnapshotter, recordedDriver, unmountBelow } from '../snapshot/index.js';
@@ -105,6 +105,8 @@ export class Store {
     // A killed cairn's lease goes, and so does what it protected that nothing else uses.
     // Asked first with a read, so that read-only commands do not queue for the write lock.
     if (hasDeadLeases(db, processAlive)) await store.expireDeadWork();
+    // a collection a power cut interrupted: its records may name files it had removed
+    else if (deadCollections(db, processAlive).length > 0) await store.gc();
     await store.applyCompressedBlobs(opts.compressedBlobs);
     return store;
   }
