@@ -17,7 +17,7 @@ import { randomBytes } from '../random.js';
 import { CairnError, errnoCode, isNoSpace, NotFoundError } from '../errors.js';
 import type { ContentStore } from '../content/content.js';
 import { LocalContentStore } from '../content/local.js';
-import { type Db, openDatabase, trimLog, writeTx } from '../metadata/db.js';
+import { type Db, durableWriteTx, openDatabase, trimLog, writeTx } from '../metadata/db.js';
 import { createLease, deadCollections, deadLeaseSnapshots, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
 import type { Ref } from '../metadata/refs.js';
 import { collectGarbage, type GcOptions, type GcResult } from './gc.js';
@@ -215,7 +215,10 @@ export class Store {
   lease(refs: readonly Ref[] = []): Lease {
     const held = new Set<string>();
     const key = (ref: Ref) => `${ref.kind}\0${ref.id}`;
-    const id = writeTx(this.db, () => {
+    // durable: after a power cut, what the work had written (blobs are synced) must still be
+    // protected by a lease whose process is gone — expired at start-up, its content collected —
+    // never left behind by a lease the log lost
+    const id = durableWriteTx(this.db, () => {
       const made = createLease(this.db);
       for (const ref of refs) {
         if (held.has(key(ref))) continue;
