@@ -15,7 +15,8 @@
  * directories without a row (under the store's write lock). Every tree is removed with
  * rmtree.ts, so no depth or path length makes a snapshot impossible to remove.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync } from 'node:fs';
+import { syncfs } from '../native/index.js';
 import { randomBytes } from '../random.js';
 import { join } from 'node:path';
 import { AlreadyExistsError, CairnError, ConflictError, errnoCode, InvalidArgumentError, NotFoundError, PreconditionError } from '../errors.js';
@@ -121,6 +122,16 @@ export abstract class BaseSnapshotter implements Snapshotter {
     const parent = this.commitParent(key, row, opts.parent);
     const mountedAt = mountsUsing(this.fsDir(row.id));
     if (mountedAt.length > 0) throw new PreconditionError(`snapshot ${key} is still mounted at ${mountedAt[0]}: unmount it before committing`);
+    // The layer's files on the disk before the record that makes it a layer: its writers (the
+    // applier, a build step, a container) do not sync file by file, and a power cut after the
+    // record's commit reached the disk would otherwise leave a layer whose files are empty or
+    // missing. One syncfs of the store's file system: its cost is what was written (this layer).
+    const fd = openSync(this.fsDir(row.id), 'r');
+    try {
+      syncfs(fd);
+    } finally {
+      closeSync(fd);
+    }
     writeTx(this.db, () => {
       const now = getRow(this.db, key);
       if (now === undefined || now.id !== row.id || now.kind !== 'active' || now.parent !== row.parent) {
