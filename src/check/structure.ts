@@ -18,6 +18,7 @@ import { writeTx } from '../metadata/db.js';
 import { damagedImages, forgetTarSplit, getLayer, getLayerBlob, imageLayerRows } from '../metadata/records.js';
 import { chainIds } from '../oci/chainid.js';
 import { unpacksHere } from '../oci/platform.js';
+import { isRecorded } from '../snapshot/index.js';
 import { missingVolumeData, restoreMountpoint, volumeLeftovers } from '../volume/index.js';
 import type { Affects, Problem } from './findings.js';
 import type { Survey } from './survey.js';
@@ -218,6 +219,9 @@ export function snapshotFileProblems(s: Survey, out: Problem[], broken: Set<stri
   if (sn === undefined) return;
   for (const [key, info] of s.snapshots) {
     if (sn.hasFiles(key)) continue;
+    // removed since the survey by another process (a view of another system check, re-emitting a
+    // layer, goes as that check ends): not a snapshot without its directory
+    if (!isRecorded(s.store.db, key)) continue;
     broken.add(key);
     const ref = { kind: 'snapshot', id: key } as const;
     if (!s.marked.snapshot.has(key)) continue; // unreachable: reported as such, and collected

@@ -11,7 +11,7 @@ import { InvalidArgumentError, PreconditionError, UnsupportedError } from '../er
 import { type Db, writeTx } from '../metadata/db.js';
 import { cleanProbeLeftovers, detectDefaultDriver } from './detect.js';
 import { snapshotterDriver } from './drivers.js';
-import { recordDriver, recordedDriver } from './meta.js';
+import { getRow, recordDriver, recordedDriver } from './meta.js';
 import { DRIVER_NAMES, type DriverName, type Snapshotter } from './types.js';
 import { processAlive } from '../process.js';
 
@@ -26,6 +26,11 @@ export { isMountedAt, mountAll, mountsUsing, unmount, unmountBelow, OVERLAY_MAX_
 export { writableLayer, type WritableLayer } from './writable.js';
 export { copyTree, diskUsage } from './copy.js';
 export { recordedDriver } from './meta.js';
+
+/** Whether snapshot `key` is recorded now (a read: another process may have removed it since a listing). */
+export function isRecorded(db: Db, key: string): boolean {
+  return getRow(db, key) !== undefined;
+}
 
 /** What the snapshotter needs of a store: its root directory and metadata database. */
 export interface SnapshotStore {
