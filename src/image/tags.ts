@@ -18,7 +18,7 @@ import type { Digest } from '../digest/digest.js';
 import { shortId } from '../digest/digest.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
-import { childrenOf, deleteImage, deleteRepoDigest, deleteTag, getImage, imageLayers, layerInUse, repoDigestsOf, setTag, tagsOf } from '../metadata/records.js';
+import { beginCollection, childrenOf, deleteImage, deleteRepoDigest, deleteTag, getImage, imageLayers, layerInUse, repoDigestsOf, setTag, tagsOf } from '../metadata/records.js';
 import { parseNormalizedReference, parseReference, withDefaultTag } from '../reference/reference.js';
 import type { Store } from '../store/store.js';
 import { docker20ReferenceProblem, resolveImage } from './resolve.js';
@@ -171,6 +171,9 @@ export async function removeImageMeasured(store: Store, name: string, opts: Remo
       if (cur && (tagsOf(db, cur.id).length > 0 || repoDigestsOf(db, cur.id).length > 0 || childrenOf(db, cur.id).length > 0)) break;
       if (cur && ((opts.usedBy?.(cur.id) ?? []).length > 0 || isImageMounted(db, cur.id))) break;
     }
+    // with the deletion, the collection it owes: a kill before that collection ends leaves the
+    // mark, and the next process to open the store collects (else its content stays, unused)
+    if (released.size > 0) beginCollection(db, process.pid);
   });
   // Docker prints the layers each image released right after it, top layer first.
   if (released.size === 0) return { events, reclaimed: 0 };

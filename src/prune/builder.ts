@@ -20,7 +20,7 @@
 import { dirname } from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { writeTx } from '../metadata/db.js';
-import { layerInUse } from '../metadata/records.js';
+import { beginCollection, layerInUse } from '../metadata/records.js';
 import { blobRef, leasedObjects, refKey, snapshotRef } from '../metadata/refs.js';
 import { cacheEntries, findCacheEntry, forgetFileDigestsIfNoCache, removeCacheEntry } from '../build/cache-records.js';
 import { listCacheMounts, pruneCacheMounts } from '../build/cache-mounts.js';
@@ -104,6 +104,8 @@ export async function pruneBuildCache(store: Store, opts: BuilderPruneOptions = 
       removeCacheEntry(db, e.key);
       result.deleted.push(i.id);
     }
+    // the collection owed, marked with the removal: a kill before it ends leaves the mark for the next process
+    if (result.deleted.length > 0) beginCollection(db, process.pid);
   });
   const mounts = new Set(chosen.filter((i) => i.mount !== undefined).map((i) => `${i.mount!.hash}/${i.mount!.instance}`));
   if (mounts.size > 0) {
