@@ -217,7 +217,11 @@ export abstract class BaseSnapshotter implements Snapshotter {
       const pid = Number(name.slice(name.indexOf('-') + 1).split('-', 1)[0]);
       // Our own (work in progress) and live processes' are left alone.
       if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && alive(pid))) continue;
-      await removeTree(join(this.dir, name));
+      // Claimed first by a rename of our own: several processes starting at once after a crash
+      // each find it, and two removing one tree both fail (entries vanish under each other's walk).
+      // The rename has one winner; the others find it gone.
+      const mine = this.trashName();
+      if (moveAway(join(this.dir, name), mine)) await removeTree(mine);
     }
     // Id directories without a row: looked for without the lock, confirmed and moved under it
     // (a writer may be between renaming its directory and committing its row).

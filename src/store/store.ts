@@ -10,7 +10,7 @@
  *   ROOT/volumes/...                   volumes (volume/: its own; swept after each collection, see afterGc)
  */
 import * as fsp from 'node:fs/promises';
-import { accessSync, constants as fsc, mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsc, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from '../random.js';
@@ -105,7 +105,8 @@ export class Store {
     // A killed cairn's lease goes, and so does what it protected that nothing else uses.
     // Asked first with a read, so that read-only commands do not queue for the write lock.
     if (hasDeadLeases(db, processAlive)) await store.expireDeadWork();
-    // a collection a power cut interrupted: its records may name files it had removed
+    // a collection cut short (a kill, a power cut): its records may name files it had removed,
+    // or the content of what was removed with the mark is still there
     else if (deadCollections(db, processAlive).length > 0) await store.gc();
     await store.applyCompressedBlobs(opts.compressedBlobs);
     return store;
@@ -321,8 +322,18 @@ async function cleanTmp(dir: string): Promise<void> {
   for (const name of readdirSync(dir)) {
     const pid = Number(name.split('-', 1)[0]);
     if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
-    // A killed process may have left mounts there (a build step's overlay, a view): detached first.
+    // A killed process may have left mounts there (a build step's overlay, a view, on the
+    // directory itself): detached first (another process doing the same meanwhile is no error).
     unmountBelow(join(dir, name));
-    await removeTree(join(dir, name));
+    // Then claimed by a rename to a name of ours: several processes starting at once after a
+    // crash each find it, and two removing one tree fail (entries vanish under each other's walk).
+    const mine = join(dir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      renameSync(join(dir, name), mine);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') continue; // another process claimed it
+      throw e;
+    }
+    await removeTree(mine);
   }
 }
