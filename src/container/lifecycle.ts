@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { readExit } from './conmon.js';
 import { writeTx } from '../metadata/db.js';
+import { beginCollection, endCollection, intendRemoval, removed } from '../metadata/records.js';
 import { bootId, processRunning } from '../process.js';
 import { removeTree } from '../rmtree.js';
 import { ociRuntime, type OciRuntime } from '../runtime/oci-runtime.js';
@@ -281,10 +282,19 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
   }
   const sn = await store.snapshots();
   // Whoever deletes the record removes the rest: another process removing it at the same
-  // time (a prune beside a run --rm's end, two rm) found it first and does.
-  if (!writeTx(store.db, () => deleteContainer(store.db, current.id))) return undefined;
-  // The record no longer holds the snapshot: a kill from here on leaves it to the collector,
-  // which may also take it first (another process's collection).
+  // time (a prune beside a run --rm's end, two rm) found it first and does. With the record go
+  // the snapshot's root and the directory's owner: the collection the snapshot is owed and the
+  // directory's removal are recorded with the deletion, so that a kill from here on leaves both
+  // to the next process to open the store (Store.open), not to a system check --repair (a
+  // collection in another process may also take the snapshot first).
+  const dirOf = `containers/${current.id}`;
+  const deleted = writeTx(store.db, () => {
+    if (!deleteContainer(store.db, current.id)) return false;
+    beginCollection(store.db, process.pid);
+    intendRemoval(store.db, process.pid, dirOf);
+    return true;
+  });
+  if (!deleted) return undefined;
   // Its snapshot and its directory go side by side (two trees removed on the pool at once).
   const files = containerFiles(store.root, current.id);
   const measure = opts.measure === true;
@@ -300,6 +310,10 @@ export async function removeContainer(store: Store, id: string, opts: RemoveCont
       return used;
     })(),
   ]);
+  writeTx(store.db, () => {
+    removed(store.db, process.pid, dirOf);
+    endCollection(store.db, process.pid);
+  });
   const anonymous = opts.volumes ? volumesOf(current.settings).filter((v) => v.anonymous).map((v) => v.name) : [];
   const removedVolumes: string[] = [];
   for (const name of anonymous) {

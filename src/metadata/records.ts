@@ -191,6 +191,34 @@ export function endCollection(db: Db, pid: number): void {
   db.prepare('DELETE FROM store_info WHERE key = ?').run(`${COLLECTING}${pid}`);
 }
 
+const REMOVING = 'removing:';
+
+/**
+ * `dir` (relative to the store's root) is to be removed by process `pid`, recorded in the
+ * transaction that drops the record owning it: a kill before it is gone leaves the intent, and
+ * the next process to open the store removes it (Store.open). Forgotten with `removed`.
+ */
+export function intendRemoval(db: Db, pid: number, dir: string): void {
+  setStoreSetting(db, `${REMOVING}${pid}:${dir}`, String(Date.now()));
+}
+
+/** The removal of `dir` by `pid` is done. */
+export function removed(db: Db, pid: number, dir: string): void {
+  db.prepare('DELETE FROM store_info WHERE key = ?').run(`${REMOVING}${pid}:${dir}`);
+}
+
+/** Removals intended by processes now gone, not done (a read). */
+export function deadRemovals(db: Db, alive: (pid: number) => boolean): Array<{ pid: number; dir: string }> {
+  const rows = db.prepare(`SELECT key FROM store_info WHERE key >= '${REMOVING}' AND key < '${REMOVING}~'`).all() as Array<{ key: string }>;
+  const out: Array<{ pid: number; dir: string }> = [];
+  for (const { key } of rows) {
+    const rest = key.slice(REMOVING.length);
+    const pid = Number(rest.slice(0, rest.indexOf(':')));
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) out.push({ pid, dir: rest.slice(rest.indexOf(':') + 1) });
+  }
+  return out;
+}
+
 /** The pids of collections begun and not ended by processes now gone (a read). */
 export function deadCollections(db: Db, alive: (pid: number) => boolean): number[] {
   const rows = db.prepare(`SELECT key FROM store_info WHERE key >= '${COLLECTING}' AND key < '${COLLECTING}~'`).all() as Array<{ key: string }>;

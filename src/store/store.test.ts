@@ -12,7 +12,7 @@ import { deepChain } from '../rmtree.fixture.js';
 import { removeTree } from '../rmtree.js';
 import { spawnSync } from 'node:child_process';
 import { writeTx } from '../metadata/db.js';
-import { beginCollection, deadCollections } from '../metadata/records.js';
+import { beginCollection, deadCollections, deadRemovals, intendRemoval } from '../metadata/records.js';
 
 test('defaultRoot: CAIRN_ROOT, else /var/lib/cairn for root, else XDG_DATA_HOME', () => {
   assert.equal(defaultRoot({ CAIRN_ROOT: '/x/y' }), '/x/y');
@@ -101,6 +101,32 @@ test('a collection cut short (its mark left by a dead process) is run again by t
     // a collection leaves no mark of its own once committed
     await again.gc();
     assert.equal((again.db.prepare("SELECT COUNT(*) AS n FROM store_info WHERE key LIKE 'collecting-%'").get() as { n: number }).n, 0);
+    again.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a directory a killed process meant to remove with its record (intendRemoval) is removed by the next open, the intent forgotten", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cairn-store-'));
+  try {
+    const s = await Store.open({ root });
+    const dead = spawnSync('true').pid;
+    const alive = process.pid;
+    for (const d of ['containers/gone', 'containers/kept']) mkdirSync(join(root, d, 'deep'), { recursive: true });
+    writeFileSync(join(root, 'containers/gone/deep/f'), 'x');
+    writeTx(s.db, () => {
+      intendRemoval(s.db, dead, 'containers/gone');
+      intendRemoval(s.db, alive, 'containers/kept'); // a live process's: its own work
+    });
+    s.close();
+    const again = await Store.open({ root });
+    assert.equal(existsSync(join(root, 'containers/gone')), false, 'removed at open');
+    assert.ok(existsSync(join(root, 'containers/kept')), "a live process's removal is left to it");
+    const intents = (again.db.prepare("SELECT key FROM store_info WHERE key LIKE 'removing:%'").all() as Array<{ key: string }>).map((r) => r.key);
+    assert.deepEqual(intents, [`removing:${alive}:containers/kept`], "the dead process's intent is forgotten");
+    assert.deepEqual(deadRemovals(again.db, () => false), [], "this process's own intents are never a dead process's");
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
     again.close();
   } finally {
     rmSync(root, { recursive: true, force: true });

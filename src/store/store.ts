@@ -18,7 +18,7 @@ import { CairnError, errnoCode, isNoSpace, NotFoundError } from '../errors.js';
 import type { ContentStore } from '../content/content.js';
 import { LocalContentStore } from '../content/local.js';
 import { type Db, durableWriteTx, openDatabase, trimLog, writeTx } from '../metadata/db.js';
-import { createLease, deadCollections, deadLeaseSnapshots, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
+import { createLease, deadCollections, deadLeaseSnapshots, deadRemovals, removed as removedRecord, deleteLease, expireDeadLeases, hasDeadLeases, leaseAdd, listImages, recordImageRefs, setStoreSetting, storeSetting } from '../metadata/records.js';
 import type { Ref } from '../metadata/refs.js';
 import { collectGarbage, type GcOptions, type GcResult } from './gc.js';
 import { type DriverName, type Snapshotter, openSnapshotter, recordedDriver, unmountBelow } from '../snapshot/index.js';
@@ -104,12 +104,36 @@ export class Store {
     store.endsWithProcess = opts.endsWithProcess === true;
     // A killed cairn's lease goes, and so does what it protected that nothing else uses.
     // Asked first with a read, so that read-only commands do not queue for the write lock.
+    // what a killed process was removing when its record had gone (a container's directory)
+    const removals = deadRemovals(db, processAlive);
+    if (removals.length > 0) await store.finishRemovals(removals);
     if (hasDeadLeases(db, processAlive)) await store.expireDeadWork();
     // a collection cut short (a kill, a power cut): its records may name files it had removed,
     // or the content of what was removed with the mark is still there
     else if (deadCollections(db, processAlive).length > 0) await store.gc();
     await store.applyCompressedBlobs(opts.compressedBlobs);
     return store;
+  }
+
+  /** Remove the directories dead processes meant to remove (intendRemoval), then forget the intents. */
+  private async finishRemovals(removals: ReadonlyArray<{ pid: number; dir: string }>): Promise<void> {
+    for (const r of removals) {
+      const dir = resolve(this.root, r.dir);
+      if (!dir.startsWith(`${this.root}/`)) throw new CairnError('internal', `a removal recorded in the store names ${r.dir}, outside it`);
+      unmountBelow(dir);
+      // claimed by a rename (several processes may open the store at once), then removed
+      const mine = join(this.root, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
+      try {
+        renameSync(dir, mine);
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') continue; // removed already, or claimed by another process
+        throw e;
+      }
+      await removeTree(mine);
+    }
+    writeTx(this.db, () => {
+      for (const r of removals) removedRecord(this.db, r.pid, r.dir);
+    });
   }
 
   /**
