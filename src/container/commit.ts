@@ -16,7 +16,8 @@ import { InvalidArgumentError, PreconditionError } from '../errors.js';
 import { storeImages, storedLayers } from '../image/commit.js';
 import { readConfig, readManifest, requireUnpacked } from '../image/config.js';
 import { resolveImage } from '../image/resolve.js';
-import { imageLayers } from '../metadata/records.js';
+import { writeTx } from '../metadata/db.js';
+import { beginCollection, imageLayers } from '../metadata/records.js';
 import { DOCKER_MANIFEST } from '../oci/mediatypes.js';
 import { buildManifest, configMediaType, layerMediaType, type MediaFamily, serializeConfig } from '../oci/mutate.js';
 import type { LayerForImage } from '../image/commit.js';
@@ -104,9 +105,12 @@ export async function commitLayer(store: Store, opts: CommitLayerOptions): Promi
     opts.progress?.('image');
     return { imageId: stored!.id, diffId, chainId: layer.empty ? (image.topChainId ?? undefined) : layer.chainId, ...(tag ? { tag: tag.familiarString() } : {}) };
   } finally {
-    lease.release();
     // Nothing was recorded: what the commit made (snapshot, tar-split record, documents) is
-    // reachable from no root now and goes; so does an empty change's tar-split record.
-    if (!recorded || empty) await store.gc();
+    // reachable from no root now and goes; so does an empty change's tar-split record. The
+    // collection is marked before the lease goes: a kill between them leaves it to the next process.
+    const collect = !recorded || empty;
+    if (collect) writeTx(store.db, () => beginCollection(store.db, process.pid));
+    lease.release();
+    if (collect) await store.gc();
   }
 }

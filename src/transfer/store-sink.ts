@@ -13,6 +13,8 @@ import { type IngestedLayer, ingestLayer, knownLayer } from '../image/ingest.js'
 import type { UnpackProgress } from '../image/unpack.js';
 import { commitDetached, type Detached, type NotALayer, receiveLayer } from '../image/receive.js';
 import { chainIds } from '../oci/chainid.js';
+import { writeTx } from '../metadata/db.js';
+import { beginCollection } from '../metadata/records.js';
 import { blobRef, type Ref } from '../metadata/refs.js';
 import { parseNormalizedReference } from '../reference/reference.js';
 import type { Lease, Store } from '../store/store.js';
@@ -173,6 +175,10 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
       }
     }
     const stored = await storeImages(this.store, this.pending, this.protect, this.opts.progress ? { progress: this.opts.progress } : {});
+    // the collection below is owed from here on: marked before the lease goes, so that a kill
+    // between the two leaves the mark (the next process to open the store collects), not
+    // unpacked layers no lease and no collection will take
+    writeTx(this.store.db, () => beginCollection(this.store.db, process.pid));
     this.finish();
     // What the copy added that no image uses (an archive member no manifest names) goes.
     await this.store.gc();
@@ -186,6 +192,7 @@ export class StoreSink implements ImageSink<StoredImageResult[]> {
     // cannot be written until they have), then the lease goes. Nothing was recorded: what this
     // copy added (blobs, unpacked layers) is reachable from no root now, and goes with
     // everything else nothing uses.
+    writeTx(this.store.db, () => beginCollection(this.store.db, process.pid));
     await this.lease.abandon();
     await this.store.gc();
   }
