@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, renameSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { CairnError, ConflictError, NotFoundError } from '../errors.js';
 import { writeTx } from '../metadata/db.js';
+import { intendRemoval, removed as removedRecord } from '../metadata/records.js';
 import { removeTree } from '../rmtree.js';
 import type { Store } from '../store/store.js';
 import { parseVolumeFilters } from './filters.js';
@@ -174,7 +175,11 @@ export async function removeVolume(store: Store, name: string, opts: RemoveVolum
     writeTx(store.db, () => deleteVolumeRecord(store.db, name));
     return true;
   }
-  const trash = join(volumesDir(store.root), workName('trash'));
+  const trashName = workName('trash');
+  const trash = join(volumesDir(store.root), trashName);
+  // the trash's removal is recorded with the record's: a kill before it is gone leaves it to
+  // the next process to open the store (Store.open), not to a collection or a check --repair
+  const intent = `volumes/${trashName}`;
   const removed = await withVolumeLock(store.root, name, async (users) => {
     if (!getVolumeRecord(store.db, name)) return missing();
     const by = inUse(name);
@@ -189,6 +194,7 @@ export async function removeVolume(store: Store, name: string, opts: RemoveVolum
     try {
       writeTx(store.db, () => {
         deleteVolumeRecord(store.db, name);
+        intendRemoval(store.db, process.pid, intent);
         renameSync(dir, trash);
         moved = true;
       });
@@ -199,7 +205,10 @@ export async function removeVolume(store: Store, name: string, opts: RemoveVolum
     }
     return true;
   });
-  if (removed) await removeTree(trash);
+  if (removed) {
+    await removeTree(trash);
+    writeTx(store.db, () => removedRecord(store.db, process.pid, intent));
+  }
   return removed;
 }
 
