@@ -69,6 +69,10 @@ export async function createDetached(store: Store, rec: ContainerRecord, attache
   } catch (e) {
     await releaseVolumes(store, prepared.volumes);
     unmountRootfs(store.root, rec.id);
+    // Removed meanwhile by another process (a prune between create and start took its directory,
+    // conmon's pid file with it): said as when the removal is seen after the start, not as conmon's failure.
+    const now = findContainer(store.db, rec.id);
+    if (now === undefined || now.state.status === 'removing') throw new ConflictError(`container ${rec.name} is already running or being removed`, { cause: e });
     throw e;
   }
   const recorded = writeTx(store.db, () => {
