@@ -5,7 +5,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { DOCKER } from '../test/docker.js';
 import { spawnProcess, waitProcess } from '../src/native/index.js';
 import { performance } from 'node:perf_hooks';
 
@@ -85,4 +86,23 @@ export function settleDown(settle: number): void {
 export function pseudoRandom(size: number, seed: number): Buffer {
   const key = createHash('sha256').update(`cairn-bench-registry-${seed}`).digest().subarray(0, 16);
   return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(size));
+}
+
+/** Bytes used by these paths, as one `du -s -B1` (a hard-linked file counts once); missing paths count 0. */
+export function duBytes(paths: string[]): number {
+  const present = paths.filter((p) => existsSync(p));
+  if (present.length === 0) return 0;
+  return sh('du', ['-s', '-B1', ...present]).trim().split('\n').reduce((n, line) => n + Number(line.split('\t')[0]), 0);
+}
+
+/**
+ * docker's images holding any of `diffIds` (a leftover of another benchmark on the same base):
+ * while one is there, docker reuses that layer ("Already exists") instead of doing the work
+ * being measured, so a benchmark removes them first.
+ */
+export function dockerImagesHolding(diffIds: Set<string>): string[] {
+  const ids = sh(DOCKER, ['images', '-a', '-q', '--no-trunc']).split('\n').filter((l) => l !== '');
+  if (ids.length === 0) return [];
+  const inspected = JSON.parse(sh(DOCKER, ['image', 'inspect', ...new Set(ids)])) as Array<{ Id: string; RootFS?: { Layers?: string[] } }>;
+  return inspected.filter((i) => (i.RootFS?.Layers ?? []).some((l) => diffIds.has(l))).map((i) => i.Id);
 }

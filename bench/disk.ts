@@ -32,7 +32,7 @@ import { parseArgs as parseArgsUtil } from 'node:util';
 import { makeDockerArchive, makeTar } from '../test/helpers.js';
 import { DOCKER, ensureDockerd, type DockerDaemon } from '../test/docker.js';
 import { startRegistry, type Registry } from '../test/registry.js';
-import { pseudoRandom, sh } from './common.js';
+import { dockerImagesHolding, duBytes, pseudoRandom, sh } from './common.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const CAIRN = join(REPO, 'bin', 'cairn');
@@ -58,13 +58,6 @@ function parseArgs(argv: string[]): Options {
     },
   });
   return { dir: values.dir, json: values.json, docker: !values['no-docker'], keep: values.keep };
-}
-
-/** Bytes used by these paths, as one `du -s -B1` (a hard-linked file counts once); missing paths count 0. */
-function duBytes(paths: string[]): number {
-  const present = paths.filter((p) => existsSync(p));
-  if (present.length === 0) return 0;
-  return sh('du', ['-s', '-B1', ...present]).trim().split('\n').reduce((n, line) => n + Number(line.split('\t')[0]), 0);
 }
 
 type Scenario = 'load' | 'pull' | 'build';
@@ -127,14 +120,6 @@ function podmanEngine(): Engine {
       }
     },
   };
-}
-
-/** docker's images holding any of `diffIds`: removed before a scenario, or docker would reuse those layers. */
-function dockerImagesHolding(diffIds: Set<string>): string[] {
-  const ids = sh(DOCKER, ['images', '-a', '-q', '--no-trunc']).split('\n').filter((l) => l !== '');
-  if (ids.length === 0) return [];
-  const inspected = JSON.parse(sh(DOCKER, ['image', 'inspect', ...new Set(ids)])) as Array<{ Id: string; RootFS?: { Layers?: string[] } }>;
-  return inspected.filter((i) => (i.RootFS?.Layers ?? []).some((l) => diffIds.has(l))).map((i) => i.Id);
 }
 
 function dockerEngine(benchLayers: Set<string>): Engine {

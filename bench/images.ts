@@ -42,7 +42,7 @@ import { join } from 'node:path';
 import { createTarWriter } from '../src/tar/index.js';
 import { makeDockerArchive, makeTar } from '../test/helpers.js';
 import { DOCKER, DOCKERD, ensureDockerd, type DockerDaemon } from '../test/docker.js';
-import { dropCaches, median, sh, timed, type Sample as BaseSample } from './common.js';
+import { dropCaches, duBytes, median, sh, timed, type Sample as BaseSample } from './common.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 // The entry point users run (a shell wrapper that keeps Node from loading NODE_EXTRA_CA_CERTS).
@@ -140,13 +140,6 @@ const podmanEngine: Engine = {
   why: 'podman is not installed',
   argv: (store, args) => ['podman', '--root', join(store, 'root'), '--runroot', join(store, 'run'), '--tmpdir', join(store, 'tmp'), '--storage-driver', 'overlay', '--events-backend', 'none', ...args],
 };
-
-/** Bytes used by these paths, as one `du -s -B1` (a hard-linked file counts once); missing paths count 0. */
-function duBytes(paths: string[]): number {
-  const present = paths.filter((p) => existsSync(p));
-  if (present.length === 0) return 0;
-  return sh('du', ['-s', '-B1', ...present]).trim().split('\n').reduce((n, line) => n + Number(line.split('\t')[0]), 0);
-}
 
 // docker: one store for the whole machine; Debian's CLI by path (DOCKER, see peers.md).
 const DOCKER_ROOT = '/var/lib/docker';

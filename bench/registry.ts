@@ -42,7 +42,7 @@ import { performance } from 'node:perf_hooks';
 import { makeDockerArchive, makeTar } from '../test/helpers.js';
 import { DOCKER, ensureDockerd, type DockerDaemon } from '../test/docker.js';
 import { startRegistry, type Registry } from '../test/registry.js';
-import { median, pseudoRandom, settleDown, sh, timed, type Sample } from './common.js';
+import { dockerImagesHolding, median, pseudoRandom, settleDown, sh, timed, type Sample } from './common.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const CAIRN = join(REPO, 'bin', 'cairn');
@@ -81,18 +81,6 @@ interface Engine {
 }
 
 const podmanArgs = (dir: string): string[] => ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--storage-driver', 'overlay', '--events-backend', 'none'];
-
-/**
- * docker's images holding any of `diffIds` (a leftover of another benchmark built on the same
- * Debian base): while one is there, docker's pull says "Already exists" for that layer and
- * downloads nothing of it, which is not the pull being measured.
- */
-function dockerImagesHolding(diffIds: Set<string>): string[] {
-  const ids = sh(DOCKER, ['images', '-a', '-q', '--no-trunc']).split('\n').filter((l) => l !== '');
-  if (ids.length === 0) return [];
-  const inspected = JSON.parse(sh(DOCKER, ['image', 'inspect', ...new Set(ids)])) as Array<{ Id: string; RootFS?: { Layers?: string[] } }>;
-  return inspected.filter((i) => (i.RootFS?.Layers ?? []).some((l) => diffIds.has(l))).map((i) => i.Id);
-}
 
 /** The name of an image in skopeo's OCI layout: repository and tag (both images are tagged 1). */
 const layoutTag = (ref: string): string => ref.split('/').pop()!.replace(':', '-');
